@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/*
+ * First step of `npm start` and `npm test` on a fresh clone: installs the npm
+ * dependencies when they are missing or older than the lockfile, and the
+ * Debian packages (PostgreSQL, pgvector, ffmpeg, espeak-ng) when missing.
+ * Plain JavaScript on purpose: it runs before node_modules (and the pinned
+ * Node 22) exist, on whatever Node launched npm.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const lock = path.join(root, 'package-lock.json');
+const marker = path.join(root, 'node_modules', '.package-lock.json');
+const stale = !fs.existsSync(marker) || fs.statSync(marker).mtimeMs < fs.statSync(lock).mtimeMs;
+
+function run(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+if (stale) {
+  console.log('[heimdex] installing npm dependencies (npm ci)');
+  // onnxruntime-node's install script fetches optional GPU binaries from a
+  // host offline machines cannot reach; its CPU binaries are in the package.
+  run('npm', ['ci', '--no-audit', '--no-fund'], { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' });
+}
+run('bash', [path.join(root, 'scripts', 'ensure-system.sh')]);

@@ -1,0 +1,90 @@
+/*
+ * `npm test`: type-checks, brings up a test-only embedded PostgreSQL (its own
+ * data folder and port, never the `npm start` data), migrates one template
+ * database, builds the tiny models, then runs every *.test.ts with node's test
+ * runner. Each test file clones the template into a database of its own.
+ */
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig, ROOT_DIR } from '../server/lib/config.ts';
+import { startEmbedded, stopEmbedded } from '../server/lib/embedded-pg.ts';
+import { migrateDatabase } from '../server/lib/migrate.ts';
+
+const dataDir = path.join(ROOT_DIR, '.test-data');
+const testEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  HEIMDEX_DATA_DIR: dataDir,
+  HEIMDEX_DB_PORT: process.env.HEIMDEX_TEST_DB_PORT ?? '54339',
+  NODE_ENV: 'test',
+};
+delete testEnv.DATABASE_URL;
+delete testEnv.AUTH_DATABASE_URL;
+const config = loadConfig(testEnv);
+const step = (m: string) => console.log(`[test] ${m}`);
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = testEnv) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT_DIR, env });
+  return r.status ?? 1;
+}
+
+// Several test runs may share the test cluster (e.g. two terminals); the last
+// one out stops it.
+const runsDir = path.join(dataDir, 'runs');
+fs.mkdirSync(runsDir, { recursive: true });
+const myRun = path.join(runsDir, String(process.pid));
+fs.writeFileSync(myRun, '');
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+let status = 1;
+let templateDb: string | undefined;
+let rootUrl: string | undefined;
+try {
+  if (!process.argv.includes('--no-typecheck')) {
+    step('type-checking');
+    if (sh(path.join(ROOT_DIR, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.']) !== 0) throw new Error('type errors');
+  }
+  step('starting test PostgreSQL');
+  const urls = await startEmbedded(config, step);
+  rootUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
+  templateDb = `heimdex_tpl_${process.pid}_${crypto.randomBytes(3).toString('hex')}`;
+  const root = new pg.Client({ connectionString: rootUrl });
+  await root.connect();
+  await root.query(`create database ${templateDb} owner heimdex`);
+  await root.query(`create extension if not exists vector`).catch(() => {});
+  await root.end();
+  const tplRoot = new pg.Client({ connectionString: rootUrl.replace(/\/postgres$/, `/${templateDb}`) });
+  await tplRoot.connect();
+  await tplRoot.query('create extension if not exists vector; create extension if not exists pgcrypto;');
+  await tplRoot.end();
+  step(`migrating template ${templateDb}`);
+  await migrateDatabase(urls.ownerUrl.replace(/\/heimdex$/, `/${templateDb}`), { includeCurrent: true });
+
+  if (fs.existsSync(path.join(ROOT_DIR, 'models/tiny/generate.ts'))) {
+    step('generating tiny models');
+    if (sh(process.execPath, ['models/tiny/generate.ts']) !== 0) throw new Error('tiny model generation failed');
+  }
+
+  const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const files = filter.length ? filter : ['**/*.test.ts'];
+  step(`running ${files.join(' ')}`);
+  status = sh(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
+    ...testEnv,
+    HEIMDEX_TEST_ROOT_URL: rootUrl,
+    HEIMDEX_TEST_TEMPLATE: templateDb,
+  });
+} catch (e) {
+  console.error(`[test] ${(e as Error).message}`);
+  status = 1;
+} finally {
+  if (templateDb && rootUrl) {
+    const root = new pg.Client({ connectionString: rootUrl });
+    await root.connect().then(() => root.query(`drop database if exists ${templateDb} with (force)`)).catch(() => {}).finally(() => root.end());
+  }
+  fs.rmSync(myRun, { force: true });
+  const others = fs.readdirSync(runsDir).filter((p) => alive(Number(p)));
+  if (others.length === 0) await stopEmbedded(config).catch(() => {});
+}
+process.exit(status);

@@ -1,0 +1,36 @@
+/*
+ * Where the database is: either DATABASE_URL (any PostgreSQL with pgvector)
+ * or the embedded cluster in the data folder. Every process resolves its
+ * connection strings here so they cannot disagree.
+ */
+import type { Config } from './config.ts';
+import { readEmbeddedCredentials, startEmbedded, urlsFor } from './embedded-pg.ts';
+
+export interface DatabaseUrls {
+  /** Owns the schema: migrations, the worker, local auth bookkeeping. */
+  ownerUrl: string;
+  /** GraphQL requests: no ownership, no BYPASSRLS. */
+  authUrl: string;
+  /** Superuser, only known for the embedded cluster (creating databases). */
+  rootUrl?: string;
+  embedded: boolean;
+}
+
+/**
+ * Resolves connection strings. With `start`, brings the embedded cluster up
+ * first (idempotent); without, it must already have been initialised.
+ */
+export async function resolveDatabase(config: Config, opts: { start?: boolean; log?: (m: string) => void } = {}): Promise<DatabaseUrls> {
+  if (config.databaseUrl) {
+    return { ownerUrl: config.databaseUrl, authUrl: config.authDatabaseUrl ?? config.databaseUrl, embedded: false };
+  }
+  if (opts.start) {
+    const urls = await startEmbedded(config, opts.log);
+    return { ...urls, embedded: true };
+  }
+  const creds = readEmbeddedCredentials(config);
+  if (!creds) {
+    throw new Error(`no database: DATABASE_URL is unset and the embedded one in ${config.dataDir} was never started (run: heimdex db start)`);
+  }
+  return { ...urlsFor(config, creds), embedded: true };
+}

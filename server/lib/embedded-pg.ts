@@ -1,0 +1,181 @@
+/*
+ * The embedded PostgreSQL: a project-private cluster under the data folder,
+ * used whenever DATABASE_URL is unset. It runs Debian's PostgreSQL binaries
+ * (scripts/ensure-system.sh installs them and builds pgvector when missing),
+ * listens on loopback only, and uses generated scram passwords kept in the data
+ * folder with user-only permissions.
+ *
+ * Roles: postgres (superuser, only for setup), heimdex (owns the database and
+ * every table; migrations and the worker connect as it) and
+ * heimdex_authenticator (the GraphQL connection: owns nothing, no BYPASSRLS,
+ * switches to anon/authenticated per request).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { ROOT_DIR, type Config } from './config.ts';
+
+const run = promisify(execFile);
+const PG_MAJOR = process.env.HEIMDEX_PG_MAJOR ?? '15';
+const PG_BIN = `/usr/lib/postgresql/${PG_MAJOR}/bin`;
+
+export interface Credentials {
+  superPassword: string;
+  ownerPassword: string;
+  authenticatorPassword: string;
+}
+
+export interface EmbeddedPaths {
+  pgDir: string;
+  credentialsFile: string;
+  logFile: string;
+}
+
+export function embeddedPaths(config: Config): EmbeddedPaths {
+  return {
+    pgDir: path.join(config.dataDir, 'pg'),
+    credentialsFile: path.join(config.dataDir, 'pg-credentials.json'),
+    logFile: path.join(config.dataDir, 'logs', 'postgres.log'),
+  };
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** Runs a PostgreSQL binary as the cluster's owner: initdb refuses root. */
+async function pgExec(bin: string, args: string[]) {
+  const cmd = path.join(PG_BIN, bin);
+  if (isRoot()) return run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: '/' });
+  return run(cmd, args);
+}
+
+export function ensureSystemPackages() {
+  const res = spawnSync('bash', [path.join(ROOT_DIR, 'scripts', 'ensure-system.sh')], { stdio: 'inherit' });
+  if (res.status !== 0) throw new Error('system packages are missing (see the message above)');
+}
+
+function readCredentials(file: string): Credentials | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Credentials;
+  } catch {
+    return undefined;
+  }
+}
+
+export function urlsFor(config: Config, creds: Credentials, database = 'heimdex') {
+  const base = `127.0.0.1:${config.dbPort}/${database}`;
+  return {
+    rootUrl: `postgres://postgres:${creds.superPassword}@${base}`,
+    ownerUrl: `postgres://heimdex:${creds.ownerPassword}@${base}`,
+    authUrl: `postgres://heimdex_authenticator:${creds.authenticatorPassword}@${base}`,
+  };
+}
+
+export async function isRunning(config: Config): Promise<boolean> {
+  const { pgDir } = embeddedPaths(config);
+  if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) return false;
+  try {
+    await pgExec('pg_ctl', ['-D', pgDir, 'status']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates (first run) and starts the cluster, then makes sure the database and
+ * roles exist. Idempotent: a second call on a running cluster only checks it.
+ */
+export async function startEmbedded(config: Config, log: (m: string) => void = () => {}) {
+  ensureSystemPackages();
+  const { pgDir, credentialsFile, logFile } = embeddedPaths(config);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  let creds = readCredentials(credentialsFile);
+  if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    creds = {
+      superPassword: crypto.randomBytes(18).toString('base64url'),
+      ownerPassword: crypto.randomBytes(18).toString('base64url'),
+      authenticatorPassword: crypto.randomBytes(18).toString('base64url'),
+    };
+    fs.rmSync(pgDir, { recursive: true, force: true });
+    fs.mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+    const pwfile = path.join(config.dataDir, '.pwfile');
+    fs.writeFileSync(pwfile, creds.superPassword + '\n', { mode: 0o600 });
+    if (isRoot()) {
+      await run('chown', ['postgres:postgres', pgDir, pwfile, path.dirname(logFile)]);
+    }
+    log(`initialising PostgreSQL cluster in ${pgDir}`);
+    try {
+      await pgExec('initdb', ['-D', pgDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C.UTF-8']);
+    } finally {
+      fs.rmSync(pwfile, { force: true });
+    }
+    fs.writeFileSync(credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
+  }
+  if (!creds) throw new Error(`${credentialsFile} is missing; remove ${pgDir} to re-initialise the embedded database`);
+  if (isRoot()) await run('chown', ['postgres:postgres', path.dirname(logFile)]).catch(() => {});
+  if (!(await isRunning(config))) {
+    log(`starting PostgreSQL on 127.0.0.1:${config.dbPort}`);
+    const opts = [
+      `-p ${config.dbPort}`,
+      `-k ${pgDir}`,
+      `-c listen_addresses=127.0.0.1`,
+      // Enough for many worker processes plus the server's pools.
+      `-c max_connections=200`,
+      `-c shared_preload_libraries=`,
+    ].join(' ');
+    await pgExec('pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start']);
+  }
+  const urls = urlsFor(config, creds);
+  await ensureDatabase(urls.rootUrl.replace(/\/heimdex$/, '/postgres'), 'heimdex', creds);
+  return urls;
+}
+
+/** Creates the owner and authenticator roles and one database owned by heimdex. */
+export async function ensureDatabase(rootDbUrl: string, database: string, creds: Credentials) {
+  const client = new pg.Client({ connectionString: rootDbUrl });
+  await client.connect();
+  try {
+    const lit = (s: string) => client.escapeLiteral(s);
+    const has = async (q: string, v: unknown[]) => (await client.query(q, v)).rowCount! > 0;
+    // Role creation is cluster-wide, so two test runs may race; a lost race is fine.
+    const tolerate = (e: { code?: string }) => {
+      if (e.code !== '42710' && e.code !== '23505' && e.code !== '42P04') throw e;
+    };
+    if (!(await has('select 1 from pg_roles where rolname = $1', ['heimdex']))) {
+      await client.query(`create role heimdex login createrole password ${lit(creds.ownerPassword)}`).catch(tolerate);
+    }
+    if (!(await has('select 1 from pg_roles where rolname = $1', ['heimdex_authenticator']))) {
+      await client.query(`create role heimdex_authenticator login noinherit password ${lit(creds.authenticatorPassword)}`).catch(tolerate);
+    }
+    if (!(await has('select 1 from pg_database where datname = $1', [database]))) {
+      await client.query(`create database ${client.escapeIdentifier(database)} owner heimdex`).catch(tolerate);
+    }
+  } finally {
+    await client.end();
+  }
+  // Extensions that need a superuser are created here; the migrations then
+  // only "create extension if not exists", which a hosted owner role can do.
+  const db = new pg.Client({ connectionString: rootDbUrl.replace(/\/[^/]*$/, `/${database}`) });
+  await db.connect();
+  try {
+    await db.query('create extension if not exists vector; create extension if not exists pgcrypto;').catch((e) => {
+      if (e.code !== '23505' && e.code !== '42710') throw e;
+    });
+  } finally {
+    await db.end();
+  }
+}
+
+export async function stopEmbedded(config: Config): Promise<boolean> {
+  const { pgDir } = embeddedPaths(config);
+  if (!(await isRunning(config))) return false;
+  await pgExec('pg_ctl', ['-D', pgDir, '-m', 'fast', '-w', 'stop']);
+  return true;
+}
+
+export function readEmbeddedCredentials(config: Config) {
+  return readCredentials(embeddedPaths(config).credentialsFile);
+}

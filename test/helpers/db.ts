@@ -1,0 +1,101 @@
+/*
+ * Database helpers for tests. Each test file gets a database of its own,
+ * cloned from the migrated template that scripts/test.ts prepared, so files
+ * can run in parallel and nothing needs cleaning up between them.
+ *
+ * withUserDb/withAnonDb/withWorkerDb run a callback inside a transaction that
+ * is rolled back, as the role the API or worker would use, with claims set
+ * the way Supabase sets them (request.jwt.claims).
+ */
+import crypto from 'node:crypto';
+import { after } from 'node:test';
+import pg from 'pg';
+import { loadConfig } from '../../server/lib/config.ts';
+import { readEmbeddedCredentials, urlsFor } from '../../server/lib/embedded-pg.ts';
+
+export interface TestDatabase {
+  name: string;
+  ownerUrl: string;
+  authUrl: string;
+  rootUrl: string;
+  /** Owner pool (bypasses nothing: RLS still applies to non-owners). */
+  rootPool: pg.Pool;
+  /** Pool as heimdex_authenticator, like the API server's. */
+  authPool: pg.Pool;
+}
+
+/** Clones the template into a fresh database, dropped after the file's tests. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const rootServerUrl = process.env.HEIMDEX_TEST_ROOT_URL;
+  const template = process.env.HEIMDEX_TEST_TEMPLATE;
+  if (!rootServerUrl || !template) throw new Error('run tests through `npm test` (scripts/test.ts), which prepares the database');
+  const name = `heimdex_t_${crypto.randomBytes(5).toString('hex')}`;
+  const root = new pg.Client({ connectionString: rootServerUrl });
+  await root.connect();
+  try {
+    await root.query(`create database ${name} template ${template} owner heimdex`);
+  } finally {
+    await root.end();
+  }
+  const config = loadConfig();
+  const creds = readEmbeddedCredentials(config)!;
+  const urls = urlsFor(config, creds, name);
+  const rootPool = new pg.Pool({ connectionString: urls.ownerUrl, max: 4 });
+  const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 4 });
+  after(async () => {
+    await rootPool.end();
+    await authPool.end();
+    const c = new pg.Client({ connectionString: rootServerUrl });
+    await c.connect();
+    await c.query(`drop database if exists ${name} with (force)`).catch(() => {});
+    await c.end();
+  });
+  return { name, ownerUrl: urls.ownerUrl, authUrl: urls.authUrl, rootUrl: urls.rootUrl.replace(/\/heimdex$/, `/${name}`), rootPool, authPool };
+}
+
+export type Claims = Record<string, unknown>;
+
+export function userClaims(userId: string, extra: Claims = {}): Claims {
+  return { sub: userId, role: 'authenticated', aud: 'authenticated', email: `${userId}@example.test`, ...extra };
+}
+
+async function inRolledBackTx<T>(pool: pg.Pool, setup: (c: pg.PoolClient) => Promise<void>, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await setup(client);
+    return await fn(client);
+  } finally {
+    await client.query('rollback').catch(() => {});
+    client.release();
+  }
+}
+
+async function becomeRole(c: pg.PoolClient, role: string, claims: Claims | null) {
+  await c.query(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [
+    role,
+    claims ? JSON.stringify(claims) : '',
+  ]);
+}
+
+/** As a signed-in user through the API's login role. */
+export function withUserDb<T>(db: TestDatabase, userId: string, fn: (c: pg.PoolClient) => Promise<T>) {
+  return inRolledBackTx(db.authPool, (c) => becomeRole(c, 'authenticated', userClaims(userId)), fn);
+}
+
+/** As an anonymous visitor through the API's login role. */
+export function withAnonDb<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promise<T>) {
+  return inRolledBackTx(db.authPool, (c) => becomeRole(c, 'anon', { role: 'anon' }), fn);
+}
+
+/** As the pipeline writes: the owner connection dropped to heimdex_worker. */
+export function withWorkerDb<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promise<T>) {
+  return inRolledBackTx(db.rootPool, (c) => becomeRole(c, 'heimdex_worker', null), fn);
+}
+
+/** As the schema owner (an administrator in psql). */
+export function asRoot<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promise<T>) {
+  return inRolledBackTx(db.rootPool, async () => {}, fn);
+}
+
+export const uuid = () => crypto.randomUUID();
