@@ -1,0 +1,45 @@
+/*
+ * One storage interface for the server (uploads, signed previews) and the
+ * worker (fetching videos, writing keyframes). Drivers: fs (embedded default)
+ * and s3 (MinIO, AWS S3, any S3-compatible store).
+ */
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  size: number;
+  contentType?: string;
+}
+
+/** What a client needs to upload bytes to an exact, server-chosen key. */
+export interface PresignedUpload {
+  objectKey: string;
+  /** POST (multipart form with `fields` then the file) or PUT (raw body with `headers`). */
+  method: 'POST' | 'PUT';
+  url: string;
+  fields: Record<string, string>;
+  headers: Record<string, string>;
+  expiresAt: Date;
+  maxBytes: number;
+}
+
+export interface Storage {
+  readonly driver: 'fs' | 's3';
+  /** Creates the bucket / folder when missing. */
+  ensureReady(): Promise<void>;
+  /** Cheap reachability check for /readyz. */
+  ping(): Promise<void>;
+  presignUpload(key: string, opts: { contentType: string; byteSize: number; ttlS: number }): Promise<PresignedUpload>;
+  /** Short-lived GET URL that supports HTTP Range (seekable in a <video> element). */
+  presignGet(key: string, opts: { ttlS: number; contentType?: string }): Promise<string>;
+  /** null when the object does not exist. */
+  stat(key: string): Promise<ObjectInfo | null>;
+  /** Streams the object to a local file, failing when it exceeds maxBytes. Returns bytes written. */
+  download(key: string, destPath: string, opts: { maxBytes: number; signal?: AbortSignal }): Promise<number>;
+  getStream(key: string): Promise<Readable>;
+  put(key: string, body: Buffer | Readable, contentType: string): Promise<void>;
+  /** Deleting a missing key is not an error. */
+  delete(keys: string[]): Promise<void>;
+}
+
+/** Raised for conditions that retrying cannot fix (missing object, oversize). */
+export class StoragePermanentError extends Error {}

@@ -1,0 +1,67 @@
+/*
+ * What the rest of the code may ask of the models. worker/ml/ is the only
+ * place that loads model sessions; the server imports the same encoders for
+ * query embeddings so query and scene vectors always come from one code path.
+ * Every getter resolves to null when its model is absent (an offline machine):
+ * callers then skip that stage or modality instead of failing.
+ */
+export type ModelRole = 'asr' | 'text' | 'vision' | 'vision-text' | 'ocr';
+
+export interface ModelStatus {
+  role: ModelRole;
+  id: string;
+  present: boolean;
+  bytes: number;
+  dim?: number;
+  path: string;
+}
+
+export interface TextEmbedder {
+  modelId: string;
+  dim: 1024;
+  /** Unit-norm vectors, one per input, batched internally. */
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface ImageEmbedder {
+  modelId: string;
+  dim: 1152;
+  /** Unit-norm vectors for JPEG/PNG files or buffers. */
+  embedImages(images: (string | Buffer)[]): Promise<Float32Array[]>;
+}
+
+/** SigLIP's text tower: queries in the image space. */
+export interface ImageTextEmbedder {
+  modelId: string;
+  dim: 1152;
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface TranscriptSegment {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface SpeechRecognizer {
+  modelId: string;
+  /** 16 kHz mono float samples. */
+  transcribe(samples: Float32Array): Promise<{ language: string | null; segments: TranscriptSegment[] }>;
+}
+
+export interface OcrLine {
+  text: string;
+  score: number;
+  box: [number, number, number, number];
+}
+
+export interface TextReader {
+  modelId: string;
+  read(image: string | Buffer): Promise<{ text: string; lines: OcrLine[] }>;
+}
+
+export interface Tagger {
+  modelId: string;
+  /** Best labels for an image embedding, scores 0..1, best first. */
+  tag(imageVec: Float32Array, topK?: number): Promise<{ label: string; score: number }[]>;
+}
