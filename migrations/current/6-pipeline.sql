@@ -101,12 +101,19 @@ end;
 $$;
 
 create function app_private.reprocess_failed() returns integer
-language sql volatile security definer
+language plpgsql volatile security definer
 set search_path = ''
 as $$
-  select count(*)::int
-  from app_public.videos v
-  where v.state = 'failed' and app_private.reprocess_video(v.id)
+declare
+  v_id uuid;
+  n integer := 0;
+begin
+  for v_id in select id from app_public.videos where state = 'failed' order by created_at loop
+    perform app_private.reprocess_video(v_id);
+    n := n + 1;
+  end loop;
+  return n;
+end;
 $$;
 
 create view app_private.user_stats as
