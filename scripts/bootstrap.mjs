@@ -4,9 +4,13 @@
  * dependencies when they are missing or older than the lockfile, and the
  * Debian packages (PostgreSQL, pgvector, ffmpeg, espeak-ng) when missing.
  * Plain JavaScript on purpose: it runs before node_modules (and the pinned
- * Node 22) exist, on whatever Node launched npm.
+ * Node 22) exist, on whatever Node launched npm. It then runs the given
+ * script with node_modules/.bin/node explicitly: the shell that npm started
+ * has already resolved `node` to the system one before the install.
+ *
+ *   node scripts/bootstrap.mjs <script.ts|js> [args...]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -27,3 +31,17 @@ if (stale) {
   run('npm', ['ci', '--no-audit', '--no-fund'], { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' });
 }
 run('bash', [path.join(root, 'scripts', 'ensure-system.sh')]);
+
+const [script, ...args] = process.argv.slice(2);
+if (script) {
+  const node22 = path.join(root, 'node_modules', '.bin', 'node');
+  const child = spawn(node22, [path.join(root, script), ...args], {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}` },
+  });
+  // The child does its own orderly shutdown (stopping Postgres, workers): pass
+  // signals on and wait for it instead of dying first and orphaning it.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
+}
