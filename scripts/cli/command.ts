@@ -1,0 +1,64 @@
+/*
+ * What a CLI command is. Commands load configuration and heavy modules only
+ * inside run(), so `--help` stays instant and works with a broken environment.
+ */
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { ConfigError, loadConfig, ROOT_DIR, type Config } from '../../server/lib/config.ts';
+import type { Flags, Parsed } from './args.ts';
+import { CliError } from './errors.ts';
+
+export interface Command {
+  /** Words after `heimdex`, e.g. "db migrate". */
+  name: string;
+  summary: string;
+  /** Positional part of the usage line, e.g. "<file|dir>...". */
+  args?: string;
+  /** Longer help: what it does and why one would run it. */
+  description?: string;
+  flags: Flags;
+  run(p: Parsed): Promise<number | void>;
+}
+
+export function config(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message.replace(/\n/g, ' '), 'see the configuration table in README.md');
+    throw e;
+  }
+}
+
+/**
+ * Imports a module another part of the project provides (server, worker,
+ * models). Loaded lazily so one missing piece does not take the whole CLI
+ * down, and reported as a one-line error instead of a stack trace.
+ */
+export async function importProject<T>(rel: string): Promise<T> {
+  const file = path.join(ROOT_DIR, rel);
+  try {
+    return (await import(pathToFileURL(file).href)) as T;
+  } catch (e) {
+    const err = e as { code?: string; url?: string; message: string };
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes(file)) {
+      throw new CliError(`${rel} is missing from this checkout`, 'update the checkout (git pull) and run npm install');
+    }
+    throw e;
+  }
+}
+
+export const out = (s = '') => process.stdout.write(s + '\n');
+export const info = (s = '') => process.stderr.write(s + '\n');
+
+/** Resolves when the process is asked to stop: Ctrl-C, SIGTERM, or its parent (heimdex start) going away. */
+export function untilStopped(): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => resolve(why);
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+    process.once('SIGHUP', () => done('SIGHUP'));
+    // A child of `heimdex start` has an IPC channel; it closes when the
+    // parent dies however it dies (even SIGKILL), so no orphan keeps running.
+    if (process.send) process.once('disconnect', () => done('parent exited'));
+  });
+}

@@ -1,0 +1,80 @@
+/* Models, reindexing and the configuration table. */
+import fs from 'node:fs';
+import { README, renderConfigTable, withConfigTable } from '../config-table.ts';
+import { config, importProject, info, out, type Command } from '../command.ts';
+import type { ModelsModule, ReindexModule } from '../contracts.ts';
+import { runningDatabase } from '../database.ts';
+import { CliError } from '../errors.ts';
+
+function mb(bytes: number) {
+  return bytes ? `${(bytes / 1024 ** 2).toFixed(0)} MB` : '';
+}
+
+export const modelsStatus: Command = {
+  name: 'models status',
+  summary: 'Show which models are present in MODELS_DIR',
+  flags: { json: { type: 'boolean', description: 'Print the status as JSON' } },
+  async run(p) {
+    const cfg = config();
+    const { getModels } = await importProject<ModelsModule>('worker/ml/index.ts');
+    const status = await getModels(cfg).status();
+    if (p.flags.json) {
+      out(JSON.stringify(status, null, 2));
+      return 0;
+    }
+    out(`models in ${cfg.models.dir}:`);
+    for (const s of status) {
+      out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id.padEnd(52)} ${s.dim ? `${s.dim}-d` : ''} ${mb(s.bytes)}`.trimEnd());
+    }
+    if (status.some((s) => !s.present)) info('missing models are skipped (their search modality is off); fetch them with: heimdex models pull');
+    return 0;
+  },
+};
+
+export const modelsPull: Command = {
+  name: 'models pull',
+  summary: 'Download the production models of models/manifest.json into MODELS_DIR',
+  description: 'The only command that contacts a model hub; everything else runs offline.',
+  flags: {},
+  async run() {
+    const cfg = config();
+    const mod = await importProject<ModelsModule>('worker/ml/index.ts');
+    if (typeof mod.pullModels !== 'function') throw new CliError('this build of worker/ml cannot pull models yet', 'place the model folders under MODELS_DIR by hand');
+    await mod.pullModels(cfg, { log: (m: string) => info(m) });
+    const status = await mod.getModels(cfg).status();
+    for (const s of status) out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}`);
+    return status.every((s) => s.present) ? 0 : 1;
+  },
+};
+
+export const reindex: Command = {
+  name: 'reindex',
+  summary: 'Queue videos for re-processing (after pulling or changing models)',
+  flags: { missing: { type: 'boolean', description: 'Only videos with stages skipped for want of a model, or embedded with other models' } },
+  async run(p) {
+    const cfg = config();
+    await runningDatabase(cfg);
+    const { reindex: run } = await importProject<ReindexModule>('worker/reindex.ts');
+    const r = await run(cfg, { missingOnly: Boolean(p.flags.missing) });
+    const n = typeof r === 'number' ? r : (r as { queued?: number } | undefined)?.queued;
+    out(n === undefined ? `reindex queued: ${JSON.stringify(r)}` : `queued ${n} video${n === 1 ? '' : 's'} for re-processing; a running worker picks them up`);
+    return 0;
+  },
+};
+
+export const configTable: Command = {
+  name: 'config table',
+  summary: 'Print the configuration table (every option, default and meaning) as Markdown',
+  flags: { write: { type: 'boolean', description: 'Rewrite the table in README.md between its config markers' } },
+  async run(p) {
+    if (!p.flags.write) {
+      out(renderConfigTable());
+      return 0;
+    }
+    const before = fs.readFileSync(README, 'utf8');
+    const after = withConfigTable(before);
+    if (after !== before) fs.writeFileSync(README, after);
+    out(after === before ? 'README.md configuration table is up to date' : 'README.md configuration table rewritten');
+    return 0;
+  },
+};

@@ -1,0 +1,100 @@
+/* `heimdex search`: one GraphQL searchScenes call, printed as a ranked table or JSON. */
+import { Api } from '../api.ts';
+import { intFlag } from '../args.ts';
+import { config, info, out, type Command } from '../command.ts';
+import { CliError } from '../errors.ts';
+
+export interface SceneHit {
+  rank: number;
+  sceneId: string;
+  videoId: string;
+  title: string;
+  startS: number;
+  endS: number;
+  score: number;
+  components: { text: number; vision: number; tags: number };
+  snippet: string | null;
+  previewUrl: string | null;
+  thumbnailUrl: string | null;
+}
+
+export interface SearchResult {
+  hits: SceneHit[];
+  modalities: string[];
+  missing: string[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export const SEARCH = `query ($query: String!, $videoIds: [UUID!], $first: Int) {
+  searchScenes(query: $query, videoIds: $videoIds, first: $first) {
+    hits { rank sceneId videoId title startS endS score components { text vision tags } snippet previewUrl thumbnailUrl }
+    modalities missing hasNextPage endCursor
+  }
+}`;
+
+export function mmss(s: number): string {
+  const t = Math.max(0, Math.floor(s));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** The snippet as plain text: highlight tags out, whitespace folded. */
+export function plainSnippet(s: string | null, max = 60): string {
+  const t = (s ?? '').replace(/<\/?b>/gi, '').replace(/\s+/g, ' ').trim();
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+export function renderTable(hits: SceneHit[]): string {
+  const head = ['#', 'video', 'time', 'score', 'text', 'vision', 'tags', 'snippet', 'preview'];
+  const rows = hits.map((h) => [
+    String(h.rank),
+    h.title.length > 24 ? h.title.slice(0, 23) + '…' : h.title,
+    `${mmss(h.startS)}–${mmss(h.endS)}`,
+    h.score.toFixed(3),
+    h.components.text.toFixed(2),
+    h.components.vision.toFixed(2),
+    h.components.tags.toFixed(2),
+    plainSnippet(h.snippet),
+    h.previewUrl ?? '',
+  ]);
+  const widths = head.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+export async function searchScenes(api: Api, query: string, first: number, videoIds?: string[]): Promise<SearchResult> {
+  const r = await api.graphql<{ searchScenes: SearchResult }>(SEARCH, { query, first, videoIds: videoIds?.length ? videoIds : null });
+  return r.searchScenes;
+}
+
+export const search: Command = {
+  name: 'search',
+  summary: 'Find the moments in your videos that match a query',
+  args: '"<query>"',
+  flags: {
+    limit: { type: 'string', value: 'N', short: 'n', description: 'Number of hits (1-100, default 10)' },
+    video: { type: 'string', value: 'ID', multiple: true, description: 'Only search this video (repeatable)' },
+    json: { type: 'boolean', description: 'Print the hits as a JSON array' },
+  },
+  async run(p) {
+    const query = p.positionals.join(' ').trim();
+    if (!query) throw new CliError('no query given', 'usage: heimdex search "<words>"');
+    const limit = intFlag(p, 'limit', 10, 1, 100);
+    const videos = (p.flags.video as string[] | undefined) ?? [];
+    for (const v of videos) {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) throw new CliError(`--video must be a video id (UUID), got "${v}"`);
+    }
+    const res = await searchScenes(new Api(config()), query, limit, videos);
+    if (p.flags.json) {
+      out(JSON.stringify(res.hits, null, 2));
+      return 0;
+    }
+    if (!res.hits.length) out(`no matches for "${query}"`);
+    else out(renderTable(res.hits));
+    info(`modalities: ${res.modalities.join(', ') || 'none'}${res.missing.length ? `; missing: ${res.missing.join(', ')}` : ''}`);
+    return 0;
+  },
+};

@@ -1,0 +1,20 @@
+/* Database checks shared by the commands that need a running database. */
+import { resolveDatabase, type DatabaseUrls } from '../../server/lib/database.ts';
+import { isRunning } from '../../server/lib/embedded-pg.ts';
+import type { Config } from '../../server/lib/config.ts';
+import { CliError } from './errors.ts';
+
+/** Connection strings of a database that is up, or a one-line error saying how to bring it up. */
+export async function runningDatabase(cfg: Config): Promise<DatabaseUrls> {
+  if (!cfg.databaseUrl && !(await isRunning(cfg))) {
+    throw new CliError(
+      `the embedded database in ${cfg.dataDir} is not running`,
+      'start everything with: npm start   (or only the database with: heimdex db start)',
+    );
+  }
+  try {
+    return await resolveDatabase(cfg);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
