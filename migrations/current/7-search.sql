@@ -1,0 +1,341 @@
+/*
+ * Why: search is one SQL function so that row-level security, the model
+ * filters and the ranking live next to the data and are tested there. It
+ * gathers candidates from each index (HNSW per vector space, GIN for words and
+ * tags), scores every candidate on every modality on a common 0..1 scale and
+ * fuses them with per-call weights. The GraphQL field searchScenes wraps it
+ * (it embeds the query first), so the raw function is hidden from GraphQL.
+ *
+ * The calibration constants live in app_hidden.search_similarity() alone and
+ * are explained in sql/README.md ("Search scoring").
+ */
+drop function if exists app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text);
+drop type if exists app_public.scene_hit;
+drop function if exists app_hidden.search_tag_score(jsonb, text[]);
+drop function if exists app_hidden.search_text_match(tsvector, text[]);
+drop function if exists app_hidden.search_tsquery(text[], text);
+drop function if exists app_hidden.search_query_words(text);
+drop function if exists app_hidden.search_similarity(text, double precision);
+drop function if exists app_hidden.search_snippet(text, text, tsquery);
+drop function if exists app_hidden.search_escape_html(text);
+
+-- Raw cosines of two different models are not comparable (BGE-M3 relevant
+-- pairs sit around 0.5-0.8, SigLIP text-image pairs around 0.05-0.2), so each
+-- space maps its cosine linearly from [lo, hi] onto [0, 1] and clamps. These
+-- are the only calibration constants; change them here and in sql/README.md.
+create function app_hidden.search_similarity(space text, cosine double precision) returns double precision
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select case
+    when cosine is null or cosine <> cosine then 0::float8
+    -- BGE-M3 (text_vec): unrelated sentences ~0.35, close paraphrases ~0.75.
+    when space = 'text' then greatest(0, least(1, (cosine - 0.35) / (0.75 - 0.35)))
+    -- SigLIP text->image (image_vec): the model's own sigmoid reaches 0.5 near
+    -- cosine 0.11; unrelated pairs sit near 0, strong matches near 0.2.
+    when space = 'vision' then greatest(0, least(1, (cosine - 0.05) / (0.20 - 0.05)))
+    else 0::float8
+  end
+$$;
+
+-- The query's words as the 'simple' parser sees them (lower-cased, split on
+-- punctuation), at most 32 so a pasted paragraph cannot blow up the plan.
+create function app_hidden.search_query_words(query text) returns text[]
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, coalesce(query, ''))))[1:32], '{}')
+$$;
+
+-- OR of the words, each a prefix match (so a Korean noun finds the word with
+-- its particle attached: 고양이 matches 고양이가) except one-character words,
+-- which would match half the dictionary. weights restricts the tsvector
+-- sections: 'AB' = transcript and on-screen text, 'C' = tags, '' = any.
+create function app_hidden.search_tsquery(words text[], weights text) returns tsquery
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select case when coalesce(cardinality(words), 0) = 0 then null else
+    pg_catalog.array_to_string(array(
+      select '''' || replace(replace(w, '\', '\\'), '''', '''''') || ''''
+             || case when char_length(w) > 1 or weights <> '' then ':' else '' end
+             || case when char_length(w) > 1 then '*' else '' end
+             || weights
+      from unnest(words) w
+    ), ' | ')::tsquery
+  end
+$$;
+
+-- Full-text strength in 0..1: half the share of query words present in the
+-- transcript/on-screen text, half cover density (ts_rank_cd, normalised
+-- r/(r+1)), so matching every word beats repeating one.
+create function app_hidden.search_text_match(tsv tsvector, words text[]) returns double precision
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select case when tsv is null or coalesce(cardinality(words), 0) = 0 then 0::float8 else
+    0.5 * (select count(*) filter (where tsv @@ app_hidden.search_tsquery(array[w], 'AB')) from unnest(words) w)::float8 / cardinality(words)
+    + 0.5 * pg_catalog.ts_rank_cd(tsv, app_hidden.search_tsquery(words, 'AB'), 32)::float8
+  end
+$$;
+
+-- Tag strength in 0..1: the best label's score times the share of that
+-- label's words the query mentions ("dog" fully matches label "dog", half
+-- matches "hot dog"). Malformed entries count as no match, never an error.
+create function app_hidden.search_tag_score(tags jsonb, words text[]) returns double precision
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select coalesce(max(
+    greatest(0, least(1, (t ->> 'score')::float8))
+    * (select count(*) filter (where exists (select from unnest(words) w where starts_with(lw, w) and (char_length(w) > 1 or lw = w)))::float8
+              / nullif(count(*), 0)
+       from unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, t ->> 'label'))) lw)
+  ), 0)
+  from pg_catalog.jsonb_array_elements(case when pg_catalog.jsonb_typeof(tags) = 'array' then tags else '[]'::jsonb end) t
+  where coalesce(cardinality(words), 0) > 0
+    and pg_catalog.jsonb_typeof(t) = 'object'
+    and pg_catalog.jsonb_typeof(t -> 'score') = 'number'
+    and pg_catalog.jsonb_typeof(t -> 'label') = 'string'
+$$;
+
+-- Snippets are shown as HTML with <b> highlights; everything else in the
+-- transcript must arrive as text, never as markup.
+create function app_hidden.search_escape_html(t text) returns text
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
+$$;
+
+-- A short excerpt: the transcript around the matches, or the on-screen text
+-- when only it matches; the opening words when nothing matches (a scene found
+-- by its picture).
+create function app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) returns text
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select case
+    when coalesce(src, '') = '' then null
+    when q is null or not pg_catalog.to_tsvector('simple'::regconfig, src) @@ q then
+      app_hidden.search_escape_html(pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' '))
+    else pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
+           'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "')
+  end
+  from (select case
+          when coalesce(transcript, '') <> ''
+               and (q is null or coalesce(ocr_text, '') = ''
+                    or pg_catalog.to_tsvector('simple'::regconfig, transcript) @@ q
+                    or not pg_catalog.to_tsvector('simple'::regconfig, ocr_text) @@ q)
+            then transcript
+          else ocr_text
+        end as src) s
+$$;
+
+create type app_public.scene_hit as (
+  scene_id uuid,
+  video_id uuid,
+  start_s double precision,
+  end_s double precision,
+  score double precision,
+  text_score double precision,
+  vision_score double precision,
+  tags_score double precision,
+  snippet text
+);
+
+/*
+ * Stable and security invoker: row-level security applies, and the owner
+ * filter is repeated so the planner can use it inside every index scan.
+ * relaxed_order: the HNSW scan keeps going past ef_search until LIMIT rows
+ * survive the owner/video filters (a user with few scenes among many users
+ * still gets all of them); exact order inside the candidate list does not
+ * matter because every candidate is re-scored exactly below. max_scan_tuples
+ * bounds that walk; scan_mem_multiplier lets it hold that many candidates.
+ */
+create function app_public.search_scenes(
+  query text,
+  text_embedding real[] default null,
+  image_embedding real[] default null,
+  video_ids uuid[] default null,
+  person_id uuid default null,
+  w_text real default 0.5,
+  w_vision real default 0.35,
+  w_tags real default 0.15,
+  page_size int default 20,
+  page_offset int default 0,
+  text_model text default null,
+  image_model text default null
+) returns setof app_public.scene_hit
+language plpgsql stable security invoker
+set search_path = pg_catalog, public, extensions
+set hnsw.iterative_scan = relaxed_order
+set hnsw.ef_search = 200
+set hnsw.max_scan_tuples = 200000
+set hnsw.scan_mem_multiplier = 4
+as $$
+#variable_conflict use_column
+declare
+  -- Candidates per source. Constant, so the ranked pool (and therefore every
+  -- page) does not depend on page_size/page_offset.
+  pool constant int := 200;
+  uid uuid := (select auth.uid());
+  words text[] := app_hidden.search_query_words(search_scenes.query);
+  tsq_text tsquery;
+  tsq_tags tsquery;
+  tsq_plain tsquery;
+  qv_text vector;
+  qv_image vector;
+  text_videos uuid[];
+  image_videos uuid[];
+  -- Through numeric so 0.35::real counts as 0.35, not 0.3499999940395355.
+  wt float8 := w_text::numeric::float8;
+  wv float8 := w_vision::numeric::float8;
+  wg float8 := w_tags::numeric::float8;
+begin
+  if search_scenes.person_id is not null then
+    raise exception 'person search is not available yet' using errcode = '0A000';
+  end if;
+  if page_size is null or page_size < 1 or page_size > 100 then
+    raise exception 'page_size must be between 1 and 100 (got %)', page_size using errcode = '22023';
+  end if;
+  if page_offset is null or page_offset < 0 then
+    raise exception 'page_offset must be 0 or more (got %)', page_offset using errcode = '22023';
+  end if;
+  if w_text is null or w_vision is null or w_tags is null or w_text < 0 or w_vision < 0 or w_tags < 0
+     or w_text + w_vision + w_tags <= 0 then
+    raise exception 'weights must be non-negative and not all zero (got text %, vision %, tags %)', w_text, w_vision, w_tags
+      using errcode = '22023';
+  end if;
+  if text_embedding is not null then
+    if array_ndims(text_embedding) is distinct from 1 or cardinality(text_embedding) <> 1024 then
+      raise exception 'text_embedding must have 1024 numbers (got %)', cardinality(text_embedding) using errcode = '22023';
+    end if;
+    qv_text := text_embedding::vector(1024);
+    if vector_norm(qv_text) = 0 then
+      raise exception 'text_embedding must not be all zeros' using errcode = '22023';
+    end if;
+  end if;
+  if image_embedding is not null then
+    if array_ndims(image_embedding) is distinct from 1 or cardinality(image_embedding) <> 1152 then
+      raise exception 'image_embedding must have 1152 numbers (got %)', cardinality(image_embedding) using errcode = '22023';
+    end if;
+    qv_image := image_embedding::vector(1152);
+    if vector_norm(qv_image) = 0 then
+      raise exception 'image_embedding must not be all zeros' using errcode = '22023';
+    end if;
+  end if;
+  if uid is null then
+    return;
+  end if;
+
+  tsq_text := app_hidden.search_tsquery(words, 'AB');
+  tsq_tags := app_hidden.search_tsquery(words, 'C');
+  tsq_plain := app_hidden.search_tsquery(words, '');
+
+  -- Which videos' vectors may be compared with this query: those in
+  -- video_ids and made by the requested model. NULL means "all of mine",
+  -- which keeps the HNSW filter trivial in the common one-model case.
+  if video_ids is not null or (search_scenes.text_model is not null and exists (
+       select from app_public.videos v where v.owner_id = uid and v.text_model is distinct from search_scenes.text_model)) then
+    text_videos := array(select v.id from app_public.videos v
+                         where v.owner_id = uid
+                           and (video_ids is null or v.id = any(video_ids))
+                           and (search_scenes.text_model is null or v.text_model = search_scenes.text_model));
+  end if;
+  if video_ids is not null or (search_scenes.image_model is not null and exists (
+       select from app_public.videos v where v.owner_id = uid and v.image_model is distinct from search_scenes.image_model)) then
+    image_videos := array(select v.id from app_public.videos v
+                          where v.owner_id = uid
+                            and (video_ids is null or v.id = any(video_ids))
+                            and (search_scenes.image_model is null or v.image_model = search_scenes.image_model));
+  end if;
+
+  return query
+  with
+  text_hits as (
+    select s.id from app_public.scenes s
+    where qv_text is not null and s.owner_id = uid and s.text_vec is not null
+      and (text_videos is null or s.video_id = any(text_videos))
+    order by s.text_vec <=> qv_text
+    limit pool
+  ),
+  image_hits as (
+    select s.id from app_public.scenes s
+    where qv_image is not null and s.owner_id = uid and s.image_vec is not null
+      and (image_videos is null or s.video_id = any(image_videos))
+    order by s.image_vec <=> qv_image
+    limit pool
+  ),
+  word_hits as (
+    select s.id from app_public.scenes s
+    where tsq_text is not null and s.owner_id = uid and s.tsv @@ tsq_text
+      and (video_ids is null or s.video_id = any(video_ids))
+    order by ts_rank_cd(s.tsv, tsq_text) desc, s.id
+    limit pool
+  ),
+  tag_hits as (
+    select s.id from app_public.scenes s
+    where tsq_tags is not null and s.owner_id = uid and s.tsv @@ tsq_tags
+      and (video_ids is null or s.video_id = any(video_ids))
+    order by ts_rank_cd(s.tsv, tsq_tags) desc, s.id
+    limit pool
+  ),
+  candidates as (
+    select id from text_hits
+    union select id from image_hits
+    union select id from word_hits
+    union select id from tag_hits
+  ),
+  components as (
+    select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text,
+           case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
+                then app_hidden.search_similarity('text', 1 - (s.text_vec <=> qv_text)) else 0 end as dense,
+           app_hidden.search_text_match(s.tsv, words) as words_score,
+           case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
+                then app_hidden.search_similarity('vision', 1 - (s.image_vec <=> qv_image)) else 0 end as vision,
+           app_hidden.search_tag_score(s.tags, words) as tags
+    from candidates c
+    join app_public.scenes s on s.id = c.id
+    where s.owner_id = uid
+  ),
+  scored as (
+    -- Dense and full-text evidence combine as a noisy OR: either alone can
+    -- carry a scene, both together rank it higher, and a missing one (a silent
+    -- scene, no text model) simply contributes nothing.
+    select c.*, (c.dense + c.words_score - c.dense * c.words_score) as text_score
+    from components c
+  ),
+  page as (
+    select s.*, wt * s.text_score + wv * s.vision + wg * s.tags as score
+    from scored s
+    where wt * s.text_score + wv * s.vision + wg * s.tags > 0
+    order by score desc, s.id
+    limit page_size offset page_offset
+  )
+  select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
+         app_hidden.search_snippet(p.transcript, p.ocr_text, tsq_plain)
+  from page p
+  order by p.score desc, p.id;
+end;
+$$;
+
+revoke all on function app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text) from public;
+grant execute on function app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text) to authenticated;
+grant execute on function
+  app_hidden.search_similarity(text, double precision),
+  app_hidden.search_query_words(text),
+  app_hidden.search_tsquery(text[], text),
+  app_hidden.search_text_match(tsvector, text[]),
+  app_hidden.search_tag_score(jsonb, text[]),
+  app_hidden.search_escape_html(text),
+  app_hidden.search_snippet(text, text, tsquery)
+  to authenticated;
+
+comment on type app_public.scene_hit is E'@behavior -*\nOne ranked search result: a scene, its fused score and each modality''s 0..1 component.';
+comment on column app_public.scene_hit.score is 'w_text*text_score + w_vision*vision_score + w_tags*tags_score.';
+comment on column app_public.scene_hit.text_score is 'Calibrated transcript/on-screen text match, 0..1 (dense similarity OR-ed with full-text).';
+comment on column app_public.scene_hit.vision_score is 'Calibrated keyframe-to-query similarity, 0..1.';
+comment on column app_public.scene_hit.tags_score is 'How well the query names the scene''s tags, 0..1.';
+comment on column app_public.scene_hit.snippet is 'Short excerpt of the transcript (or on-screen text) with matches in <b>..</b>; the text itself is HTML-escaped.';
+comment on function app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text) is E'@behavior -queryField -mutationField -typeField\nRanks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (share of query words found plus ts_rank_cd/(1+ts_rank_cd), halved); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words GIN, tags GIN); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
