@@ -13,23 +13,28 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../server/lib/config.ts';
 import { loadTextReader, ocrModelFiles } from '../../worker/ml/ocr.ts';
 import { boxesFromProbMap, detInputSize, groupRows, type Box } from '../../worker/ml/ocr/detect.ts';
+import type { RgbImage } from '../../worker/ml/ocr/image.ts';
 import { ctcGreedyDecode, loadCharacters } from '../../worker/ml/ocr/recognize.ts';
+import { addWordSpaces } from '../../worker/ml/ocr/spacing.ts';
 import type { TextReader } from '../../worker/ml/types.ts';
 
-const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+const FONTS = '/usr/share/fonts/truetype/dejavu';
+const FONT = `${FONTS}/DejaVuSans.ttf`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ocr-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-interface Caption { text: string; size: number; color: string; x: number; y: number; box?: string }
+interface Caption { text: string; size: number; color: string; x: number; y: number; box?: string; font?: string; border?: string }
 
 /** One 1280x720 JPEG frame with the given captions, as a video keyframe would be. */
 function frame(name: string, background: string, captions: Caption[]): string {
   const out = path.join(dir, `${name}.jpg`);
   const filters = captions.map((c) => [
-    `drawtext=fontfile=${FONT}`, `text='${c.text}'`, `fontsize=${c.size}`, `fontcolor=${c.color}`,
+    `drawtext=fontfile=${c.font ? `${FONTS}/${c.font}` : FONT}`, `text='${c.text}'`, `fontsize=${c.size}`, `fontcolor=${c.color}`,
     `x=${c.x}`, `y=${c.y}`, ...(c.box ? ['box=1', `boxcolor=${c.box}`, 'boxborderw=8'] : []),
+    ...(c.border ? ['borderw=3', `bordercolor=${c.border}`] : []),
   ].join(':'));
-  const args = ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${background}:s=1280x720`,
+  const source = background.includes('=') ? background : `color=c=${background}:s=1280x720`;
+  const args = ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source,
     ...(filters.length ? ['-vf', filters.join(',')] : []), '-frames:v', '1', out];
   const r = spawnSync('ffmpeg', args, { encoding: 'utf8' });
   assert.equal(r.status, 0, `ffmpeg failed: ${r.stderr}`);
@@ -73,6 +78,31 @@ describe('text reader on rendered frames', () => {
     const { text } = await reader.read(fs.readFileSync(file));
     const rows = text.split('\n').map(squash);
     assert.deepEqual(rows, ['welcometotheshow', 'breakingnews2024']);
+  });
+
+  test('words the recogniser runs together are separated again', async () => {
+    const file = frame('spacing', 'gray', [
+      { text: 'In 2011 the temperature was 31.5 degrees', size: 36, color: 'white', x: 40, y: 100 },
+      { text: 'minimum illumination jumping quickly', size: 30, color: 'black', x: 40, y: 300 },
+      { text: 'Serif Type Ill fill 1111 ml', size: 44, color: 'white', x: 40, y: 500, font: 'DejaVuSerif.ttf' },
+      { text: 'Condensed bold, with punctuation!', size: 32, color: 'yellow', x: 40, y: 620, font: 'DejaVuSansCondensed-Bold.ttf' },
+    ]);
+    const { text } = await reader.read(file);
+    assert.equal(text, [
+      'In 2011 the temperature was 31.5 degrees',
+      'minimum illumination jumping quickly',
+      'Serif Type Ill fill 1111 ml',
+      'Condensed bold, with punctuation!',
+    ].join('\n'));
+  });
+
+  test('reads outlined and boxed captions over a busy, noisy picture', async () => {
+    const file = frame('busy', 'mandelbrot=s=1280x720', [
+      { text: 'Mountain Trail Guide', size: 64, color: 'white', x: 200, y: 150, font: 'DejaVuSans-Bold.ttf', border: 'black' },
+      { text: 'Episode 7 - River Crossing', size: 40, color: 'white', x: 300, y: 600, box: 'black@0.6' },
+    ]);
+    const { text } = await reader.read(file);
+    assert.deepEqual(text.split('\n').map(squash), ['mountaintrailguide', 'episode7-rivercrossing']);
   });
 
   test('a frame without text reads as empty', async () => {
@@ -172,14 +202,47 @@ describe('CTC decoding', () => {
   test('collapses repeats, drops blanks, keeps repeats split by a blank', () => {
     const [r] = ctcGreedyDecode(onehot([0, 1, 1, 0, 1, 2, 2, 3, 2, 0]), 1, 10, 4, chars);
     assert.equal(r!.text, 'aab b');
+    assert.deepEqual(r!.tokens, ['a', 'a', 'b', ' ', 'b']);
+    assert.deepEqual(r!.steps, [1, 4, 5, 7, 8]);
     assert.ok(Math.abs(r!.score - 0.9) < 1e-6);
   });
 
   test('all blanks decode to empty text with score 0', () => {
-    assert.deepEqual(ctcGreedyDecode(onehot([0, 0, 0]), 1, 3, 4, chars), [{ text: '', score: 0 }]);
+    assert.deepEqual(ctcGreedyDecode(onehot([0, 0, 0]), 1, 3, 4, chars), [{ text: '', score: 0, tokens: [], steps: [] }]);
   });
 
   test('a dictionary that does not match the model is refused', () => {
     assert.throws(() => ctcGreedyDecode(onehot([1]), 1, 1, 4, ['', 'a']), /4 classes but the dictionary gives 2/);
+  });
+});
+
+describe('word spacing', () => {
+  /** White strip, 20 px high, with black 8 px "letters" starting at each x. */
+  const strip = (letters: number[], ink = 0, paper = 255): RgbImage => {
+    const width = 100, height = 20;
+    const data = new Uint8Array(width * height * 3).fill(paper);
+    for (const x0 of letters) {
+      for (let y = 4; y < 16; y++) for (let x = x0; x < x0 + 8; x++) data.fill(ink, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    }
+    return { data, width, height };
+  };
+  // Letters at 5, 15, 25 (2 px gaps), then a 12 px gap before 45 and 55.
+  const img = strip([5, 15, 25, 45, 55]);
+  const xs = [9, 19, 29, 49, 59];
+
+  test('a gap much wider than the letter spacing becomes a space', () => {
+    assert.equal(addWordSpaces(['a', 'b', 'c', 'd', 'e'], xs, img), 'abc de');
+  });
+
+  test('existing spaces are kept, not doubled', () => {
+    assert.equal(addWordSpaces(['a', 'b', 'c', ' ', 'd'], [9, 19, 29, 40, 49], img), 'abc d');
+  });
+
+  test('no spaces between CJK characters', () => {
+    assert.equal(addWordSpaces(['中', '文', '字', '测', '试'], xs, img), '中文字测试');
+  });
+
+  test('without contrast between ink and background the text is left alone', () => {
+    assert.equal(addWordSpaces(['a', 'b', 'c', 'd', 'e'], xs, strip([5, 15, 25, 45, 55], 120, 130)), 'abcde');
   });
 });

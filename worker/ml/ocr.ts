@@ -18,7 +18,8 @@ import type { Config } from '../../server/lib/config.ts';
 import type { OcrLine, TextReader } from './types.ts';
 import { boxesFromProbMap, detInputSize, groupRows, type Box } from './ocr/detect.ts';
 import { crop, decodeRgb, resizeToTensor, rotate180, rotate90, type RgbImage } from './ocr/image.ts';
-import { ctcGreedyDecode, loadCharacters, recBatchTensor } from './ocr/recognize.ts';
+import { ctcGreedyDecode, loadCharacters, REC_HEIGHT, recBatchTensor } from './ocr/recognize.ts';
+import { addWordSpaces } from './ocr/spacing.ts';
 
 export interface OcrModelFiles {
   detection: string;
@@ -155,10 +156,17 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
     for (let s = 0; s < order.length; s += REC_BATCH) {
       const idx = order.slice(s, s + REC_BATCH);
       const { data, width } = recBatchTensor(idx.map((i) => crops[i]!));
-      const res = await rec.run({ [rec.inputNames[0]!]: new ort.Tensor('float32', data, [idx.length, 3, 48, width]) });
+      const res = await rec.run({ [rec.inputNames[0]!]: new ort.Tensor('float32', data, [idx.length, 3, REC_HEIGHT, width]) });
       const out = res[rec.outputNames[0]!]!;
       const [n, steps, classes] = out.dims as number[];
-      ctcGreedyDecode(out.data as Float32Array, n!, steps!, classes!, characters).forEach((r, k) => { results[idx[k]!] = r; });
+      ctcGreedyDecode(out.data as Float32Array, n!, steps!, classes!, characters).forEach((r, k) => {
+        const c = crops[idx[k]!]!;
+        // Time step t covers input columns [t, t+1)·width/steps; the strip was
+        // scaled from the crop by scaledWidth/c.width (see recBatchTensor).
+        const scaledWidth = Math.min(width, Math.ceil(REC_HEIGHT * (c.width / c.height)));
+        const xs = r.steps.map((t) => ((t + 0.5) * width) / steps! * (c.width / scaledWidth));
+        results[idx[k]!] = { text: addWordSpaces(r.tokens, xs, c), score: r.score };
+      });
     }
     return results;
   }

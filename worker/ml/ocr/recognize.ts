@@ -39,20 +39,28 @@ export function recBatchTensor(crops: RgbImage[]): { data: Float32Array; width: 
 /**
  * Greedy CTC: best class per time step, repeats collapsed, blanks dropped.
  * The score is the mean probability of the kept characters (0 when none),
- * as PaddleOCR reports it.
+ * as PaddleOCR reports it. `steps` holds the time step each character was
+ * emitted at, which locates it in the image.
  */
+export interface CtcResult {
+  text: string;
+  score: number;
+  tokens: string[];
+  steps: number[];
+}
+
 export function ctcGreedyDecode(
   probs: Float32Array, batch: number, steps: number, classes: number, characters: string[],
-): { text: string; score: number }[] {
+): CtcResult[] {
   if (probs.length < batch * steps * classes) {
     throw new RangeError(`recogniser output has ${probs.length} values, expected ${batch * steps * classes}`);
   }
   if (classes !== characters.length) {
     throw new Error(`recogniser has ${classes} classes but the dictionary gives ${characters.length} characters`);
   }
-  const out: { text: string; score: number }[] = [];
+  const out: CtcResult[] = [];
   for (let b = 0; b < batch; b++) {
-    let text = '';
+    const tokens: string[] = [], at: number[] = [];
     let sum = 0, kept = 0, prev = -1;
     for (let t = 0; t < steps; t++) {
       const base = (b * steps + t) * classes;
@@ -62,13 +70,14 @@ export function ctcGreedyDecode(
         if (p > bestP) { bestP = p; best = k; }
       }
       if (best !== 0 && best !== prev) {
-        text += characters[best];
+        tokens.push(characters[best]!);
+        at.push(t);
         sum += bestP;
         kept++;
       }
       prev = best;
     }
-    out.push({ text, score: kept ? sum / kept : 0 });
+    out.push({ text: tokens.join(''), score: kept ? sum / kept : 0, tokens, steps: at });
   }
   return out;
 }
