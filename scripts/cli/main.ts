@@ -1,26 +1,13 @@
 /*
  * heimdex: one command for running, feeding and querying Heimdex.
- * Dispatches to the command table below; usage errors and operational errors
+ * Dispatches to the table in commands/index.ts; usage errors and operational errors
  * (server down, not logged in, missing file) print one line plus a hint and
  * exit non-zero.
  */
 import { formatFlags, parseArgs } from './args.ts';
 import type { Command } from './command.ts';
-import { dbMigrate, dbPsql, dbReset, dbStart, dbStop, dbUrl } from './commands/db.ts';
-import { demo } from './commands/demo.ts';
-import { ingest } from './commands/ingest.ts';
-import { configTable, modelsPull, modelsStatus, reindex } from './commands/misc.ts';
-import { serve, start, worker } from './commands/processes.ts';
-import { search } from './commands/search.ts';
+import { COMMANDS } from './commands/index.ts';
 import { CliError } from './errors.ts';
-
-export const COMMANDS: Command[] = [
-  start, serve, worker,
-  dbStart, dbStop, dbMigrate, dbReset, dbPsql, dbUrl,
-  ingest, search, demo,
-  modelsPull, modelsStatus, reindex,
-  configTable,
-];
 
 const HELP_FLAG = { help: { type: 'boolean', short: 'h', description: 'Show this help' } } as const;
 
@@ -57,7 +44,7 @@ function groupHelp(prefix: string): string {
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   if (!argv.length || ['-h', '--help', 'help'].includes(argv[0]!)) {
     process.stdout.write(groupHelp('') + '\n');
     return argv.length ? 0 : 1;

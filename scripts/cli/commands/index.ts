@@ -1,0 +1,16 @@
+/* Every heimdex command, in the order `heimdex --help` lists them. */
+import type { Command } from '../command.ts';
+import { dbMigrate, dbPsql, dbReset, dbStart, dbStop, dbUrl } from './db.ts';
+import { demo } from './demo.ts';
+import { ingest } from './ingest.ts';
+import { configTable, modelsPull, modelsStatus, reindex } from './misc.ts';
+import { serve, start, worker } from './processes.ts';
+import { search } from './search.ts';
+
+export const COMMANDS: Command[] = [
+  start, serve, worker,
+  dbStart, dbStop, dbMigrate, dbReset, dbPsql, dbUrl,
+  ingest, search, demo,
+  modelsPull, modelsStatus, reindex,
+  configTable,
+];
