@@ -1,0 +1,404 @@
+/*
+ * The one place that loads model sessions. getModels(config) returns a
+ * process-wide registry; each getter loads its model on first use and hands
+ * every later caller the same instance, so a worker never holds two copies of
+ * a 1 GB session and the server's query encoder is the worker's encoder.
+ *
+ * Absence is normal (an offline install without `heimdex models pull`): the
+ * getter resolves null and the pipeline skips that modality. A folder that is
+ * there but broken is an operator error and throws, naming the model.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  AutoProcessor, AutoTokenizer, RawImage, SiglipTextModel, SiglipVisionModel, Tensor, env, pipeline,
+  type AutomaticSpeechRecognitionPipeline, type FeatureExtractionPipeline, type PreTrainedModel,
+  type PreTrainedTokenizer, type Processor,
+} from '@huggingface/transformers';
+import type { Config } from '../../server/lib/config.ts';
+import { loadTextReader, ocrModelFiles } from './ocr.ts';
+import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
+import type {
+  ImageEmbedder, ImageTextEmbedder, ModelRole, ModelStatus, SpeechRecognizer, Tagger, TextEmbedder, TextReader,
+  TranscriptSegment,
+} from './types.ts';
+
+export { pullModels, type PullProgress, type PullOptions } from './pull.ts';
+export type * from './types.ts';
+
+type ModelsConfig = Pick<Config, 'models'>;
+
+export interface ModelRegistry {
+  textEmbedder(): Promise<TextEmbedder | null>;
+  imageEmbedder(): Promise<ImageEmbedder | null>;
+  imageTextEmbedder(): Promise<ImageTextEmbedder | null>;
+  tagger(): Promise<Tagger | null>;
+  speechRecognizer(): Promise<SpeechRecognizer | null>;
+  textReader(): Promise<TextReader | null>;
+  status(): Promise<ModelStatus[]>;
+  checkDimensions(): Promise<void>;
+}
+
+/** Vector widths of the schema's columns (migrations/current/5-scenes.sql). */
+export const SCHEMA_DIMS = { text: { column: 'scenes.text_vec', dim: 1024 }, image: { column: 'scenes.image_vec', dim: 1152 } } as const;
+
+// Batches bound peak memory: one so400m forward pass over 8 images at 256²
+// already needs a few hundred MB of activations.
+const TEXT_BATCH = 16;
+const IMAGE_BATCH = 8;
+
+const registries = new Map<string, ModelRegistry>();
+
+/** The process-wide registry for this configuration (same models dir and overrides → same instance). */
+export function getModels(config: ModelsConfig): ModelRegistry {
+  const m = config.models;
+  const key = JSON.stringify([m.dir, m.overrides, m.ortThreads]);
+  let r = registries.get(key);
+  if (!r) {
+    r = createRegistry(config);
+    registries.set(key, r);
+  }
+  return r;
+}
+
+class ModelLoadError extends Error {}
+
+function l2normalize(v: Float32Array, what: string): Float32Array {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const n = Math.sqrt(s);
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${what} produced a zero or non-finite vector`);
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! / n;
+  return out;
+}
+
+function rows(t: Tensor, what: string): Float32Array[] {
+  const [n, d] = t.dims as [number, number];
+  if (t.dims.length !== 2) throw new Error(`${what}: expected a [batch, dim] output, got [${t.dims.join(', ')}]`);
+  const data = t.data as Float32Array;
+  return Array.from({ length: n }, (_, i) => l2normalize(data.subarray(i * d, (i + 1) * d), what));
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += fs.statSync(path.join(e.parentPath, e.name)).size;
+  }
+  return total;
+}
+
+/**
+ * null when the model was never installed (no folder or no config.json, which
+ * `models pull` writes last); an error naming what is missing when the folder
+ * is incomplete.
+ */
+function presence(m: ResolvedModel): 'absent' | 'present' {
+  if (!fs.existsSync(path.join(m.dir, 'config.json'))) return 'absent';
+  const missing = m.files.filter((f) => !fs.existsSync(path.join(m.dir, f)));
+  if (missing.length) {
+    throw new ModelLoadError(`model ${m.id} (${m.role}) in ${m.dir} is incomplete: missing ${missing.join(', ')}; run "heimdex models pull"`);
+  }
+  return 'present';
+}
+
+function readModelConfig(m: ResolvedModel): Record<string, any> {
+  const file = path.join(m.dir, 'config.json');
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, any>;
+  } catch (e) {
+    throw new ModelLoadError(`model ${m.id} (${m.role}): cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Output width as the model's config declares it. */
+function configuredDim(m: ResolvedModel, cfg: Record<string, any>): number | undefined {
+  switch (m.role) {
+    case 'text': return cfg.hidden_size;
+    case 'vision': return cfg.vision_config?.hidden_size ?? cfg.hidden_size;
+    case 'vision-text': return cfg.text_config?.projection_size ?? cfg.text_config?.hidden_size ?? cfg.hidden_size;
+    default: return undefined;
+  }
+}
+
+function createRegistry(config: ModelsConfig): ModelRegistry {
+  const threads = config.models.ortThreads > 0 ? config.models.ortThreads : os.availableParallelism();
+  // One intra-op pool per session and no inter-op pool: on a small box several
+  // sessions each spawning a pool per core would oversubscribe the CPUs.
+  const session_options = { intraOpNumThreads: threads, interOpNumThreads: 1 };
+  const cache = new Map<string, Promise<unknown>>();
+
+  function once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let p = cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = load();
+      cache.set(key, p);
+      // A failed load (e.g. a file being copied in) may succeed later.
+      p.catch(() => cache.delete(key));
+    }
+    return p;
+  }
+
+  /** Runs a transformers.js load with this registry's folder; loads are serialised because env is global. */
+  async function withEnv<T>(m: ResolvedModel, load: () => Promise<T>): Promise<T> {
+    return serialise(async () => {
+      env.allowLocalModels = true;
+      env.allowRemoteModels = false;
+      env.localModelPath = config.models.dir;
+      try {
+        return await load();
+      } catch (e) {
+        throw new ModelLoadError(`model ${m.id} (${m.role}) could not be loaded from ${m.dir}: ${(e as Error).message}`, { cause: e });
+      }
+    });
+  }
+
+  function textEmbedder(): Promise<TextEmbedder | null> {
+    return once('text', async () => {
+      const m = resolveModel(config, 'text');
+      if (presence(m) === 'absent') return null;
+      const extractor = (await withEnv(m, () =>
+        pipeline('feature-extraction', m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+      )) as FeatureExtractionPipeline;
+      const embedder: TextEmbedder = {
+        modelId: m.id,
+        dim: 1024,
+        async embed(texts) {
+          texts.forEach((t, i) => {
+            if (typeof t !== 'string' || t.trim() === '') throw new Error(`text embedding: input #${i} is empty`);
+          });
+          const out: Float32Array[] = [];
+          for (let i = 0; i < texts.length; i += TEXT_BATCH) {
+            // BGE-M3's dense vector is the [CLS] hidden state, L2-normalised.
+            const t = await extractor(texts.slice(i, i + TEXT_BATCH), { pooling: 'cls', normalize: false });
+            out.push(...rows(t, `model ${m.id}`));
+          }
+          return out;
+        },
+      };
+      return embedder;
+    });
+  }
+
+  interface SiglipVision { model: PreTrainedModel; processor: Processor }
+  interface SiglipText { model: PreTrainedModel; tokenizer: PreTrainedTokenizer }
+
+  function imageEmbedder(): Promise<ImageEmbedder | null> {
+    return once('vision', async () => {
+      const m = resolveModel(config, 'vision');
+      if (presence(m) === 'absent') return null;
+      const { model, processor } = await withEnv<SiglipVision>(m, async () => ({
+        model: await SiglipVisionModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+        processor: await AutoProcessor.from_pretrained(m.id, { local_files_only: true }),
+      }));
+      const embedder: ImageEmbedder = {
+        modelId: m.id,
+        dim: 1152,
+        async embedImages(images) {
+          const out: Float32Array[] = [];
+          for (let i = 0; i < images.length; i += IMAGE_BATCH) {
+            const batch = await Promise.all(images.slice(i, i + IMAGE_BATCH).map((img, j) => readImage(img, i + j)));
+            const inputs = await processor(batch);
+            const res = await model(inputs);
+            out.push(...rows(res.pooler_output ?? res.image_embeds, `model ${m.id}`));
+          }
+          return out;
+        },
+      };
+      return embedder;
+    });
+  }
+
+  function imageTextEmbedder(): Promise<ImageTextEmbedder | null> {
+    return once('vision-text', async () => {
+      const m = resolveModel(config, 'vision-text');
+      if (presence(m) === 'absent') return null;
+      const cfg = readModelConfig(m);
+      const maxLength: number = m.max_length ?? cfg.text_config?.max_position_embeddings ?? 64;
+      const { model, tokenizer } = await withEnv<SiglipText>(m, async () => ({
+        model: await SiglipTextModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+        tokenizer: await AutoTokenizer.from_pretrained(m.id, { local_files_only: true }),
+      }));
+      const embedder: ImageTextEmbedder = {
+        modelId: m.id,
+        dim: 1152,
+        async embed(texts) {
+          texts.forEach((t, i) => {
+            if (typeof t !== 'string' || t.trim() === '') throw new Error(`image-text embedding: input #${i} is empty`);
+          });
+          const out: Float32Array[] = [];
+          for (let i = 0; i < texts.length; i += TEXT_BATCH) {
+            // SigLIP was trained on lower-cased text padded to exactly max_length;
+            // other padding changes the vectors.
+            const inputs = tokenizer(texts.slice(i, i + TEXT_BATCH).map((t) => t.toLowerCase()), {
+              padding: 'max_length', truncation: true, max_length: maxLength,
+            });
+            const res = await model(inputs);
+            out.push(...rows(res.pooler_output ?? res.text_embeds, `model ${m.id}`));
+          }
+          return out;
+        },
+      };
+      return embedder;
+    });
+  }
+
+  function tagger(): Promise<Tagger | null> {
+    return once('tagger', async () => {
+      const textTower = await imageTextEmbedder();
+      if (!textTower) return null;
+      const m = resolveModel(config, 'vision-text');
+      const labels = readLabels();
+      const prompt = m.prompt ?? 'a photo of a {label}';
+      // Computed once per process: ~400 prompts through the text tower.
+      const labelVecs = await textTower.embed(labels.map((l) => prompt.replace('{label}', l)));
+      const scale = m.calibration?.logit_scale ?? 10;
+      const bias = m.calibration?.logit_bias ?? -10;
+      const t: Tagger = {
+        modelId: m.id,
+        async tag(imageVec, topK = 5) {
+          if (imageVec.length !== labelVecs[0]!.length) {
+            throw new Error(`tagger: image vector has ${imageVec.length} dims, labels have ${labelVecs[0]!.length}`);
+          }
+          const scored = labels.map((label, i) => {
+            const v = labelVecs[i]!;
+            let cos = 0;
+            for (let k = 0; k < v.length; k++) cos += v[k]! * imageVec[k]!;
+            return { label, score: 1 / (1 + Math.exp(-(scale * cos + bias))) };
+          });
+          scored.sort((a, b) => b.score - a.score);
+          return scored.slice(0, Math.max(0, topK));
+        },
+      };
+      return t;
+    });
+  }
+
+  function speechRecognizer(): Promise<SpeechRecognizer | null> {
+    return once('asr', async () => {
+      const m = resolveModel(config, 'asr');
+      if (presence(m) === 'absent') return null;
+      const asr = (await withEnv(m, () =>
+        pipeline('automatic-speech-recognition', m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+      )) as AutomaticSpeechRecognitionPipeline;
+      const gen = (asr.model as any).generation_config as Record<string, any> | null;
+      const langToId: Record<string, number> | undefined = gen?.lang_to_id;
+      const multilingual = Boolean(gen?.is_multilingual && langToId && Object.keys(langToId).length);
+      const sampleRate: number = (asr.processor as any).feature_extractor?.config?.sampling_rate ?? 16000;
+
+      /**
+       * transformers.js does not detect the language (it defaults to English),
+       * so do what Whisper itself does: one decoder step after
+       * <|startoftranscript|> on the first 30 s, and take the most likely
+       * language token.
+       */
+      async function detectLanguage(samples: Float32Array): Promise<string | null> {
+        if (!multilingual) return gen?.lang_to_id ? null : 'en';
+        const { input_features } = await (asr.processor as any)(samples.subarray(0, 30 * sampleRate));
+        const sot = BigInt(gen!.decoder_start_token_id);
+        const out = await (asr.model as any)({ input_features, decoder_input_ids: new Tensor('int64', [sot], [1, 1]) });
+        const logits = out.logits as Tensor;
+        const vocab = logits.dims.at(-1)!;
+        const data = logits.data as Float32Array;
+        const last = data.subarray(data.length - vocab);
+        let best: string | null = null;
+        let bestLogit = -Infinity;
+        for (const [token, id] of Object.entries(langToId!)) {
+          if (last[id]! > bestLogit) { bestLogit = last[id]!; best = token.slice(2, -2); }
+        }
+        return best;
+      }
+
+      const recognizer: SpeechRecognizer = {
+        modelId: m.id,
+        async transcribe(samples) {
+          if (!(samples instanceof Float32Array)) throw new Error('transcribe: expected 16 kHz mono Float32Array samples');
+          if (samples.length === 0) return { language: null, segments: [] };
+          const language = await detectLanguage(samples);
+          const res = (await asr(samples, {
+            return_timestamps: true,
+            chunk_length_s: m.chunk_length_s ?? 30,
+            stride_length_s: m.stride_length_s ?? 5,
+            ...(multilingual && language ? { language, task: 'transcribe' } : {}),
+          } as any)) as { text: string; chunks?: { timestamp: [number | null, number | null]; text: string }[] };
+          const duration = samples.length / sampleRate;
+          const segments: TranscriptSegment[] = [];
+          for (const c of res.chunks ?? []) {
+            const text = c.text.trim();
+            if (!text) continue;
+            const start = c.timestamp[0] ?? segments.at(-1)?.end ?? 0;
+            // The last segment of a file often has no closing timestamp.
+            const end = c.timestamp[1] ?? duration;
+            segments.push({ start, end: Math.max(start, end), text });
+          }
+          return { language, segments };
+        },
+      };
+      return recognizer;
+    });
+  }
+
+  function textReader(): Promise<TextReader | null> {
+    return once('ocr', () => loadTextReader(config));
+  }
+
+  async function status(): Promise<ModelStatus[]> {
+    return ROLES.map((role) => {
+      if (role === 'ocr') return ocrStatus();
+      const m = resolveModel(config, role);
+      let present = false;
+      try { present = presence(m) === 'present'; } catch { present = false; }
+      let dim = m.dim;
+      if (fs.existsSync(path.join(m.dir, 'config.json'))) {
+        try { dim = configuredDim(m, readModelConfig(m)) ?? dim; } catch { /* reported as not present below */ }
+      }
+      return { role, id: m.id, present, bytes: fs.existsSync(m.dir) ? dirBytes(m.dir) : 0, ...(dim ? { dim } : {}), path: m.dir };
+    });
+  }
+
+  async function checkDimensions(): Promise<void> {
+    const expected = { text: SCHEMA_DIMS.text, vision: SCHEMA_DIMS.image, 'vision-text': SCHEMA_DIMS.image } as const;
+    for (const role of ['text', 'vision', 'vision-text'] as const) {
+      const m = resolveModel(config, role);
+      if (presence(m) === 'absent') continue;
+      const n = configuredDim(m, readModelConfig(m));
+      const { column, dim } = expected[role];
+      if (n === undefined) throw new Error(`model ${m.id} (${role}): config.json declares no hidden size, cannot check it against ${column}`);
+      if (n !== dim) throw new Error(`model ${m.id} (${role}) produces ${n}-d vectors but ${column} is vector(${dim})`);
+    }
+  }
+
+  return { textEmbedder, imageEmbedder, imageTextEmbedder, tagger, speechRecognizer, textReader, status, checkDimensions };
+}
+
+let chain: Promise<unknown> = Promise.resolve();
+function serialise<T>(fn: () => Promise<T>): Promise<T> {
+  const run = chain.then(fn, fn);
+  chain = run.catch(() => {});
+  return run;
+}
+
+async function readImage(img: string | Buffer, index: number): Promise<RawImage> {
+  try {
+    const buf = typeof img === 'string' ? await fs.promises.readFile(img) : img;
+    return await RawImage.fromBlob(new Blob([new Uint8Array(buf)]));
+  } catch (e) {
+    const what = typeof img === 'string' ? img : `buffer #${index}`;
+    throw new Error(`cannot read image ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function ocrStatus(): ModelStatus {
+  const files = ocrModelFiles();
+  const id = readManifest().ocr.id;
+  if (!files) return { role: 'ocr', id, present: false, bytes: 0, path: '' };
+  const all = [files.detection, files.recognition, files.dictionary, files.classifier].filter((f): f is string => f !== null);
+  return {
+    role: 'ocr',
+    id,
+    present: true,
+    bytes: all.reduce((n, f) => n + fs.statSync(f).size, 0),
+    path: path.dirname(files.detection),
+  };
+}
