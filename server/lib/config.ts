@@ -59,6 +59,7 @@ export const OPTIONS = [
 
   { env: 'MODELS_DIR', kind: 'string', default: 'models/cache', doc: 'Where model files live (heimdex models pull writes here).' },
   { env: 'HEIMDEX_OFFLINE', kind: 'bool', default: 'true', doc: 'Never contact a model hub at run time; models must already be in MODELS_DIR. Only "heimdex models pull" downloads.' },
+  { env: 'HF_ENDPOINT', kind: 'url', default: 'https://huggingface.co', doc: 'Model hub that "heimdex models pull" downloads from; point it at a mirror or an internal proxy when huggingface.co is unreachable.' },
   { env: 'MODEL_ASR', kind: 'string', doc: 'Override the speech model id of the manifest (e.g. onnx-community/whisper-small).' },
   { env: 'MODEL_TEXT', kind: 'string', doc: 'Override the 1024-d text embedding model id.' },
   { env: 'MODEL_VISION', kind: 'string', doc: 'Override the 1152-d SigLIP model id (vision and text towers).' },
@@ -194,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     models: {
       dir: path.resolve(ROOT_DIR, s('MODELS_DIR')!),
       offline: r.HEIMDEX_OFFLINE as boolean,
+      hubUrl: s('HF_ENDPOINT')!.replace(/\/$/, ''),
       overrides: { asr: s('MODEL_ASR'), text: s('MODEL_TEXT'), vision: s('MODEL_VISION') },
       ortThreads: n('ORT_THREADS'),
     },
