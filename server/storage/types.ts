@@ -8,6 +8,13 @@ import type { Readable } from 'node:stream';
 export interface ObjectInfo {
   size: number;
   contentType?: string;
+  /**
+   * The size the uploader committed to in its signed upload, where the store
+   * keeps it (object metadata). A store that does not enforce upload policies
+   * (some S3-compatible servers) can hold an object whose size differs; the
+   * API compares the two before accepting the object.
+   */
+  declaredSize?: number;
 }
 
 /** What a client needs to upload bytes to an exact, server-chosen key. */
@@ -39,6 +46,12 @@ export interface Storage {
   put(key: string, body: Buffer | Readable, contentType: string): Promise<void>;
   /** Deleting a missing key is not an error. */
   delete(keys: string[]): Promise<void>;
+  /**
+   * fs driver: the base URL its signed URLs point at (this server). Only
+   * needed when it is known after listening (port 0 in tests); otherwise
+   * HEIMDEX_PUBLIC_URL / host:port from the config is used.
+   */
+  setPublicUrl?(url: string): void;
 }
 
 /** Raised for conditions that retrying cannot fix (missing object, oversize). */

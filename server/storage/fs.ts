@@ -1,0 +1,267 @@
+/*
+ * fs driver: objects are plain files under <HEIMDEX_DATA_DIR>/objects/, and
+ * this server stands in for S3's presigned URLs (routes.ts serves them).
+ * Every write lands in .tmp/ first and is renamed into place, so a reader
+ * never sees a partial object and a refused upload leaves nothing behind.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { assertValidKey } from './keys.ts';
+import { sign, verify, type SignedFields, type VerifyResult } from './signing.ts';
+import { StoragePermanentError, type ObjectInfo, type PresignedUpload, type Storage } from './types.ts';
+
+/** An upload the server refused; `status` is the HTTP answer. */
+export class UploadRejectedError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+interface Meta {
+  contentType?: string;
+  declaredSize?: number;
+}
+
+export interface OpenObject {
+  path: string;
+  size: number;
+  mtime: Date;
+  contentType?: string;
+}
+
+/** Where signed fs URLs live on the server; routes.ts mounts the handlers here. */
+export const FS_ROUTE = '/storage/o/';
+
+export class FsStorage implements Storage {
+  readonly driver = 'fs' as const;
+  readonly root: string;
+  readonly #secret: Buffer;
+  #publicUrl: string;
+
+  constructor(opts: { root: string; secret: Buffer; publicUrl: string }) {
+    this.root = path.resolve(opts.root);
+    this.#secret = opts.secret;
+    this.#publicUrl = opts.publicUrl.replace(/\/$/, '');
+  }
+
+  setPublicUrl(url: string) {
+    this.#publicUrl = url.replace(/\/$/, '');
+  }
+
+  /** The file for a key; throws for any key that could escape the root. */
+  pathFor(key: string): string {
+    assertValidKey(key);
+    const p = path.resolve(this.root, key);
+    if (!p.startsWith(this.root + path.sep)) throw new StoragePermanentError(`object key escapes the storage root: ${key}`);
+    return p;
+  }
+
+  #metaPath(key: string): string {
+    this.pathFor(key);
+    return path.join(this.root, '.meta', `${key}.json`);
+  }
+
+  async ensureReady() {
+    await fsp.mkdir(path.join(this.root, '.tmp'), { recursive: true });
+    await fsp.mkdir(path.join(this.root, '.meta'), { recursive: true });
+  }
+
+  async ping() {
+    await fsp.access(this.root, fs.constants.W_OK);
+  }
+
+  #url(key: string, params: Record<string, string>): string {
+    const encoded = key.split('/').map(encodeURIComponent).join('/');
+    return `${this.#publicUrl}${FS_ROUTE}${encoded}?${new URLSearchParams(params)}`;
+  }
+
+  async presignUpload(key: string, opts: { contentType: string; byteSize: number; ttlS: number }): Promise<PresignedUpload> {
+    assertValidKey(key);
+    if (!Number.isSafeInteger(opts.byteSize) || opts.byteSize < 1) throw new StoragePermanentError('upload size must be a positive integer');
+    const expires = Math.floor(Date.now() / 1000) + opts.ttlS;
+    const fields: SignedFields = { method: 'PUT', key, expires, size: opts.byteSize, contentType: opts.contentType };
+    return {
+      objectKey: key,
+      method: 'PUT',
+      url: this.#url(key, { expires: String(expires), size: String(opts.byteSize), type: opts.contentType, sig: sign(this.#secret, fields) }),
+      fields: {},
+      headers: { 'Content-Type': opts.contentType },
+      expiresAt: new Date(expires * 1000),
+      maxBytes: opts.byteSize,
+    };
+  }
+
+  async presignGet(key: string, opts: { ttlS: number; contentType?: string }): Promise<string> {
+    assertValidKey(key);
+    const expires = Math.floor(Date.now() / 1000) + opts.ttlS;
+    const params: Record<string, string> = { expires: String(expires) };
+    if (opts.contentType) params.type = opts.contentType;
+    params.sig = sign(this.#secret, { method: 'GET', key, expires, contentType: opts.contentType });
+    return this.#url(key, params);
+  }
+
+  /**
+   * Checks a request against its signature. The signed fields come from the
+   * URL; anything the signer did not put there is absent and fails the HMAC.
+   */
+  verifyRequest(method: 'GET' | 'PUT', key: string, query: URLSearchParams): VerifyResult & { fields: SignedFields } {
+    const num = (v: string | null) => (v === null || !/^\d+$/.test(v) ? NaN : Number(v));
+    const fields: SignedFields = { method, key, expires: num(query.get('expires')) };
+    if (method === 'PUT') fields.size = num(query.get('size'));
+    const type = query.get('type');
+    if (type !== null) fields.contentType = type;
+    return { ...verify(this.#secret, fields, query.get('sig') ?? ''), fields };
+  }
+
+  async #readMeta(key: string): Promise<Meta> {
+    try {
+      return JSON.parse(await fsp.readFile(this.#metaPath(key), 'utf8')) as Meta;
+    } catch {
+      return {};
+    }
+  }
+
+  /** File facts for serving; null when absent. */
+  async open(key: string): Promise<OpenObject | null> {
+    const p = this.pathFor(key);
+    let st: fs.Stats;
+    try {
+      st = await fsp.stat(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw e;
+    }
+    if (!st.isFile()) return null;
+    const meta = await this.#readMeta(key);
+    return { path: p, size: st.size, mtime: st.mtime, contentType: meta.contentType };
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    const o = await this.open(key);
+    if (!o) return null;
+    const meta = await this.#readMeta(key);
+    const info: ObjectInfo = { size: o.size };
+    if (meta.contentType) info.contentType = meta.contentType;
+    if (meta.declaredSize !== undefined) info.declaredSize = meta.declaredSize;
+    return info;
+  }
+
+  /**
+   * Streams `source` into the object. With `exactSize`, the body must be that
+   * long: more bytes fail as soon as they arrive (413), fewer at the end
+   * (400). The source is not destroyed on refusal, so the HTTP layer can
+   * still answer before closing the connection.
+   */
+  async write(key: string, source: Readable | Buffer, opts: { contentType: string; exactSize?: number; maxBytes?: number }): Promise<number> {
+    const dest = this.pathFor(key);
+    const limit = Math.min(opts.exactSize ?? Infinity, opts.maxBytes ?? Infinity);
+    const tmpDir = path.join(this.root, '.tmp');
+    await fsp.mkdir(tmpDir, { recursive: true });
+    const tmp = path.join(tmpDir, crypto.randomUUID());
+    let n = 0;
+    try {
+      const fh = await fsp.open(tmp, 'wx');
+      try {
+        const chunks = Buffer.isBuffer(source) ? [source] : source.iterator({ destroyOnReturn: false });
+        for await (const chunk of chunks) {
+          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+          n += buf.length;
+          if (n > limit) {
+            throw new UploadRejectedError(413, 'too_large', `body exceeds the ${limit} bytes this upload allows`);
+          }
+          let off = 0;
+          while (off < buf.length) off += (await fh.write(buf, off)).bytesWritten;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (opts.exactSize !== undefined && n !== opts.exactSize) {
+        throw new UploadRejectedError(400, 'size_mismatch', `body has ${n} bytes, the upload was signed for exactly ${opts.exactSize}`);
+      }
+      const meta: Meta = { contentType: opts.contentType };
+      if (opts.exactSize !== undefined) meta.declaredSize = opts.exactSize;
+      const metaPath = this.#metaPath(key);
+      await fsp.mkdir(path.dirname(metaPath), { recursive: true });
+      const metaTmp = `${tmp}.meta`;
+      await fsp.writeFile(metaTmp, JSON.stringify(meta));
+      await fsp.rename(metaTmp, metaPath);
+      await fsp.mkdir(path.dirname(dest), { recursive: true });
+      await fsp.rename(tmp, dest);
+      return n;
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      await fsp.rm(`${tmp}.meta`, { force: true });
+      throw e;
+    }
+  }
+
+  async download(key: string, destPath: string, opts: { maxBytes: number; signal?: AbortSignal }): Promise<number> {
+    const o = await this.open(key);
+    if (!o) throw new StoragePermanentError(`object not found: ${key}`);
+    if (o.size > opts.maxBytes) throw new StoragePermanentError(`object ${key} is ${o.size} bytes, more than the ${opts.maxBytes} allowed`);
+    return copyCapped(fs.createReadStream(o.path), destPath, opts.maxBytes, key, opts.signal);
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    const o = await this.open(key);
+    if (!o) throw new StoragePermanentError(`object not found: ${key}`);
+    return fs.createReadStream(o.path);
+  }
+
+  async put(key: string, body: Buffer | Readable, contentType: string): Promise<void> {
+    await this.write(key, body, { contentType });
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      const p = this.pathFor(key);
+      await fsp.rm(p, { force: true });
+      await fsp.rm(this.#metaPath(key), { force: true });
+      await this.#pruneEmptyDirs(path.dirname(p), this.root);
+      await this.#pruneEmptyDirs(path.dirname(this.#metaPath(key)), path.join(this.root, '.meta'));
+    }
+  }
+
+  /** Empty per-video folders would pile up forever otherwise; a busy one simply stays. */
+  async #pruneEmptyDirs(dir: string, stop: string) {
+    while (dir.startsWith(stop + path.sep)) {
+      try {
+        await fsp.rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+}
+
+/**
+ * Copies a stream into a local file, failing (and removing the file) once
+ * more than maxBytes arrive, even if the size known beforehand was smaller.
+ */
+export async function copyCapped(source: Readable, destPath: string, maxBytes: number, key: string, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.length;
+      if (n > maxBytes) cb(new StoragePermanentError(`object ${key} is larger than the ${maxBytes} bytes allowed`));
+      else cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(source, counter, fs.createWriteStream(destPath), signal ? { signal } : {});
+    return n;
+  } catch (e) {
+    await fsp.rm(destPath, { force: true });
+    throw e;
+  }
+}
