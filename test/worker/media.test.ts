@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  MediaInputError, MediaRunError, detectScenes, extractAudio16kMono, extractKeyframe, extractSubtitles, parseSubtitles, probe,
+} from '../../worker/media/index.ts';
+import { runTool } from '../../worker/media/run.ts';
+import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
+
+const limits = { timeoutS: 60, maxMemoryMb: 4096 };
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-media-test-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+let sample: SampleVideo;
+before(async () => {
+  sample = await generateSampleVideo(path.join(dir, 'sample.mp4'));
+});
+
+test('probe reports the facts of the generated sample', async () => {
+  const f = await probe(sample.path, limits);
+  assert.equal(f.width, 320);
+  assert.equal(f.height, 240);
+  assert.equal(f.fps, 25);
+  assert.equal(f.videoCodec, 'h264');
+  assert.equal(f.hasAudio, true);
+  assert.ok(Math.abs(f.durationS - sample.durationS) < 0.1, `duration ${f.durationS}`);
+  assert.deepEqual(f.subtitleStreams.map((s) => [s.codec, s.language]), [['mov_text', 'eng']]);
+});
+
+test('scene detection finds the generated cuts within half a second and decodes to the end', async () => {
+  const d = await detectScenes(sample.path, 0.3, limits);
+  assert.equal(d.cuts.length, sample.cuts.length, `cuts ${d.cuts} vs ${sample.cuts}`);
+  d.cuts.forEach((c, i) => assert.ok(Math.abs(c - sample.cuts[i]!) <= 0.5, `cut ${c} vs ${sample.cuts[i]}`));
+  assert.ok(d.decodedS >= sample.durationS - 0.1, `decoded ${d.decodedS}`);
+});
+
+test('the embedded subtitle track round-trips to the generated cues', async () => {
+  const f = await probe(sample.path, limits);
+  const segs = parseSubtitles((await extractSubtitles(sample.path, f.subtitleStreams[0]!, limits))!);
+  assert.deepEqual(segs.map((s) => s.text), sample.subtitles.map((s) => s.text));
+  segs.forEach((s, i) => assert.ok(Math.abs(s.start - sample.subtitles[i]!.start) < 0.05));
+});
+
+test('audio comes out as 16 kHz mono float samples with speech in it', async () => {
+  const a = await extractAudio16kMono(sample.path, dir, limits);
+  assert.ok(Math.abs(a.length / 16000 - sample.durationS) < 0.2, `${a.length} samples`);
+  const peak = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  assert.ok(peak > 0.05 && peak <= 1.5, `peak ${peak}`);
+});
+
+test('a keyframe is a JPEG of the scene, skipping black frames', async () => {
+  const out = path.join(dir, 'k.jpg');
+  assert.equal(await extractKeyframe(sample.path, 3, 6, out, limits), true);
+  const jpg = fs.readFileSync(out);
+  assert.equal(jpg.subarray(0, 2).toString('hex'), 'ffd8');
+  // A video black for its first half: the frame at one third is black, a later one is not.
+  const fade = await generateSampleVideo(path.join(dir, 'black.mp4'), {
+    scenes: [{ durationS: 2, color: 'black', word: ' ' }, { durationS: 2, color: 'white', word: 'LIGHT' }], audio: false, subtitles: false,
+  });
+  const out2 = path.join(dir, 'k2.jpg');
+  assert.equal(await extractKeyframe(fade.path, 0, 4, out2, limits), true);
+  const r = await runTool('ffmpeg', ['-v', 'info', '-i', out2, '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'], limits);
+  const yavg = Number(r.stderr.match(/YAVG=([\d.]+)/)![1]);
+  assert.ok(yavg > 100, `keyframe luma ${yavg} should be the white half`);
+});
+
+test('broken and hostile inputs are refused with a readable reason', async () => {
+  const broken = await writeBrokenInputs(dir, sample.path);
+  for (const b of broken) {
+    const err = await probe(b.file, limits).then(
+      async () => {
+        // Probing can succeed on a half file whose index comes first: decoding must then stop short.
+        const d = await detectScenes(b.file, 0.3, limits);
+        const f = await probe(b.file, limits);
+        return d.decodedS < f.durationS * 0.9 ? new MediaInputError('truncated') : null;
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof MediaInputError, `${b.name}: expected a MediaInputError, got ${err}`);
+    assert.match((err as Error).message, b.error, b.name);
+  }
+});
+
+test('ffmpeg runs are killed at the timeout and on abort', async () => {
+  const slow = ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=d=600:r=1000', '-f', 'null', '-'];
+  await assert.rejects(runTool('ffmpeg', slow, { timeoutS: 0.5, maxMemoryMb: 0 }), (e: unknown) => e instanceof MediaRunError && /timed out/.test((e as Error).message));
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 200);
+  await assert.rejects(runTool('ffmpeg', slow, { timeoutS: 60, maxMemoryMb: 0, signal: ac.signal }), /aborted/);
+});
+
+test('the memory cap makes a greedy run fail instead of growing', async () => {
+  // 64 MB of address space is not enough for ffmpeg to even start decoding.
+  const r = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], { timeoutS: 30, maxMemoryMb: 64 });
+  assert.notEqual(r.code, 0);
+  const ok = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], { timeoutS: 30, maxMemoryMb: 4096 });
+  assert.equal(ok.code, 0);
+});

@@ -1,0 +1,180 @@
+/*
+ * Media operations the pipeline needs, each one ffmpeg/ffprobe run through
+ * run.ts. Functions throw MediaInputError when the file itself is the
+ * problem (the video then fails with that message) and MediaRunError when
+ * the tool misbehaved (timeouts, aborts: the job is retried).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
+
+export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
+export { parseSubtitles, looksLikeSubtitles } from './subtitles.ts';
+
+export interface SubtitleStream {
+  index: number;
+  codec: string;
+  language: string | null;
+}
+
+export interface MediaFacts {
+  container: string;
+  durationS: number;
+  width: number;
+  height: number;
+  fps: number | null;
+  videoCodec: string;
+  audioCodec: string | null;
+  hasAudio: boolean;
+  subtitleStreams: SubtitleStream[];
+}
+
+interface ProbeStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  disposition?: { attached_pic?: number };
+  tags?: { language?: string };
+}
+
+function rate(r: string | undefined): number | null {
+  if (!r) return null;
+  const [n, d] = r.split('/').map(Number);
+  if (!n || !d || !Number.isFinite(n / d)) return null;
+  return n / d;
+}
+
+/** Text subtitle codecs ffmpeg can turn into SRT (bitmap subtitles cannot be). */
+const TEXT_SUBTITLE_CODECS = new Set(['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text']);
+
+/**
+ * Reads container and stream facts. Throws MediaInputError for anything that
+ * is not a video with a picture: unreadable, playlist, audio-only (cover art
+ * does not count as a picture), zero-length.
+ */
+export async function probe(file: string, limits: RunLimits): Promise<MediaFacts> {
+  const stat = await fs.stat(file);
+  if (stat.size === 0) throw new MediaInputError('The file is empty (0 bytes).');
+  const r = await runTool('ffprobe', ['-v', 'error', ...safeInput(file), '-show_format', '-show_streams', '-of', 'json'], limits);
+  if (r.code !== 0) {
+    throw new MediaInputError(`The file is not a readable video (${stderrSummary(r.stderr, 1).replace(/file:\S+: /, '') || 'unrecognised format'}).`);
+  }
+  let info: { format?: { format_name?: string; duration?: string }; streams?: ProbeStream[] };
+  try {
+    info = JSON.parse(r.stdout.toString('utf8'));
+  } catch {
+    throw new MediaInputError('The file is not a readable video (ffprobe returned no information).');
+  }
+  const streams = info.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  if (!video) {
+    throw new MediaInputError(audio ? 'The file has sound but no video picture (audio-only files are not supported).' : 'The file contains no video stream.');
+  }
+  const duration = Number(info.format?.duration ?? video.duration ?? NaN);
+  return {
+    container: info.format?.format_name ?? 'unknown',
+    durationS: Number.isFinite(duration) ? duration : 0,
+    width: video.width ?? 0,
+    height: video.height ?? 0,
+    fps: rate(video.avg_frame_rate) ?? rate(video.r_frame_rate),
+    videoCodec: video.codec_name ?? 'unknown',
+    audioCodec: audio?.codec_name ?? null,
+    hasAudio: !!audio,
+    subtitleStreams: streams
+      .filter((s) => s.codec_type === 'subtitle' && TEXT_SUBTITLE_CODECS.has(s.codec_name ?? ''))
+      .map((s) => ({ index: s.index, codec: s.codec_name!, language: s.tags?.language && s.tags.language !== 'und' ? s.tags.language : null })),
+  };
+}
+
+/** 16 kHz mono float32 samples, what speech models expect. */
+export async function extractAudio16kMono(file: string, workDir: string, limits: RunLimits): Promise<Float32Array> {
+  const out = path.join(workDir, 'audio-16k.f32');
+  const r = await runTool('ffmpeg', ['-v', 'error', ...safeInput(file), '-vn', '-sn', '-dn', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-y', `file:${out}`], limits);
+  if (r.code !== 0) throw new MediaInputError(`The audio track could not be decoded (${stderrSummary(r.stderr, 1)}).`);
+  const buf = await fs.readFile(out);
+  await fs.rm(out, { force: true });
+  return new Float32Array(buf.buffer, buf.byteOffset, Math.floor(buf.byteLength / 4));
+}
+
+/** The first embedded text subtitle stream as SRT text, or null if none converts. */
+export async function extractSubtitles(file: string, stream: SubtitleStream, limits: RunLimits): Promise<string | null> {
+  const r = await runTool('ffmpeg', ['-v', 'error', ...safeInput(file), '-map', `0:${stream.index}`, '-f', 'srt', 'pipe:1'], limits, { stdoutLimit: 32 * 1024 * 1024 });
+  if (r.code !== 0) return null;
+  const text = r.stdout.toString('utf8');
+  return text.trim() ? text : null;
+}
+
+export interface SceneDetection {
+  /** Times (s) where a new shot starts, ascending, excluding 0. */
+  cuts: number[];
+  /** How far decoding got; much less than the probed duration means a truncated file. */
+  decodedS: number;
+}
+
+/**
+ * One decode pass over a downscaled picture: ffmpeg's scene score per frame,
+ * frames above the threshold printed by showinfo. Downscaling first makes the
+ * pass several times faster and does not change which cuts are found.
+ */
+export async function detectScenes(file: string, threshold: number, limits: RunLimits): Promise<SceneDetection> {
+  const cuts: number[] = [];
+  let decodedS = 0;
+  const r = await runTool(
+    'ffmpeg',
+    ['-v', 'info', '-nostats', ...safeInput(file), '-an', '-sn', '-dn',
+      // The second branch passes every frame to the null output so that
+      // -progress reports how far decoding really got.
+      '-filter_complex', `[0:v:0]scale=160:-2,split[s][p];[s]select='gt(scene,${threshold})',showinfo,nullsink;[p]null[out]`,
+      '-map', '[out]', '-fps_mode', 'passthrough', '-f', 'null', '-',
+      '-progress', 'pipe:1'],
+    limits,
+    {
+      onStderrLine: (l) => {
+        if (!l.includes('showinfo')) return;
+        const m = l.match(/pts_time:\s*([\d.]+)/);
+        if (m) cuts.push(Number(m[1]));
+      },
+    },
+  );
+  if (r.code !== 0) throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
+  for (const m of r.stdout.toString('utf8').matchAll(/out_time_us=(\d+)/g)) decodedS = Math.max(decodedS, Number(m[1]) / 1e6);
+  return { cuts: [...new Set(cuts)].filter((t) => t > 0).sort((a, b) => a - b), decodedS };
+}
+
+/** Average luma below which a frame counts as black (limited-range black is 16). */
+const BLACK_YAVG = 24;
+
+/**
+ * A representative JPEG for the span [start, end): the frame a third of the
+ * way in (past fades and transitions), or later ones if that frame is black.
+ * Returns false when no frame could be decoded at all.
+ */
+export async function extractKeyframe(file: string, start: number, end: number, outPath: string, limits: RunLimits): Promise<boolean> {
+  const len = Math.max(0, end - start);
+  let fallback = false;
+  for (const f of [1 / 3, 1 / 2, 2 / 3, 0.1]) {
+    const t = start + len * f;
+    const r = await runTool(
+      'ffmpeg',
+      ['-v', 'info', '-nostats', '-ss', t.toFixed(3), ...safeInput(file), '-an', '-sn', '-dn', '-frames:v', '1',
+        '-vf', "scale='min(768,iw)':-2,signalstats,metadata=print:key=lavfi.signalstats.YAVG",
+        '-q:v', '3', '-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
+      limits,
+      { keepStderr: true },
+    );
+    if (r.code !== 0) continue;
+    const exists = await fs.stat(outPath).then((s) => s.size > 0, () => false);
+    if (!exists) continue;
+    fallback = true;
+    const m = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
+    if (!m || Number(m[1]) >= BLACK_YAVG) return true;
+  }
+  // Every candidate was black: keep the last one rather than no keyframe.
+  return fallback;
+}

@@ -1,0 +1,65 @@
+/*
+ * Pure scene arithmetic: cut times into scene spans, transcript segments into
+ * scenes. Kept free of I/O so the rules are tested exhaustively and cheaply.
+ */
+import type { TranscriptSegment } from '../ml/types.ts';
+
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * Scenes from detected cuts: cuts closer than minS to the previous kept cut
+ * (or to either end) are dropped, which merges a too-short scene into the one
+ * before it; scenes longer than maxS are split into equal parts no longer
+ * than maxS, so a search hit still points at a precise moment.
+ */
+export function planScenes(cuts: number[], durationS: number, opts: { minS: number; maxS: number }): Span[] {
+  if (!(durationS > 0)) throw new Error('planScenes needs a positive duration');
+  const kept: number[] = [];
+  let prev = 0;
+  for (const c of [...cuts].sort((a, b) => a - b)) {
+    if (c - prev < opts.minS || durationS - c < opts.minS) continue;
+    kept.push(c);
+    prev = c;
+  }
+  const bounds = [0, ...kept, durationS];
+  const out: Span[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const start = bounds[i]!;
+    const end = bounds[i + 1]!;
+    const parts = opts.maxS > 0 ? Math.max(1, Math.ceil((end - start) / opts.maxS - 1e-9)) : 1;
+    for (let p = 0; p < parts; p++) {
+      out.push({ start: start + ((end - start) * p) / parts, end: p === parts - 1 ? end : start + ((end - start) * (p + 1)) / parts });
+    }
+  }
+  return out;
+}
+
+/**
+ * Transcript text per scene. A segment belongs to every scene it overlaps by
+ * at least half its own length or by 0.5 s, whichever is less, and always
+ * whole: cutting a sentence in proportion to time would split words at
+ * arbitrary places, and a sentence spoken across a cut is a fair match for
+ * both shots. The rule ignores slivers, so a cue that ends a few frames after
+ * a cut (subtitle timing is rarely frame-exact) stays with its own scene.
+ */
+export function assignTranscript(segments: TranscriptSegment[], scenes: Span[]): string[] {
+  const texts: string[][] = scenes.map(() => []);
+  for (const seg of segments) {
+    const len = Math.max(0, seg.end - seg.start);
+    const need = Math.min(0.5, len / 2);
+    let best = -1;
+    let bestOverlap = 0;
+    let placed = false;
+    scenes.forEach((sc, i) => {
+      const overlap = Math.min(seg.end, sc.end) - Math.max(seg.start, sc.start);
+      if (overlap > bestOverlap) { best = i; bestOverlap = overlap; }
+      if (overlap > 0 && overlap >= need) { texts[i]!.push(seg.text); placed = true; }
+    });
+    // A very short segment may overlap nothing by the threshold: keep it where most of it is.
+    if (!placed && best >= 0) texts[best]!.push(seg.text);
+  }
+  return texts.map((t) => t.join(' ').replace(/\s+/g, ' ').trim());
+}
