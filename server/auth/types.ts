@@ -1,0 +1,53 @@
+/*
+ * The one auth interface the HTTP routes and the GraphQL context use; the
+ * provider behind it (local or supabase) is chosen by AUTH_PROVIDER.
+ */
+
+/** Claims the database policies and our code rely on (Supabase's shape). */
+export interface AccessClaims {
+  sub: string;
+  role: 'authenticated';
+  aud: string | string[];
+  exp: number;
+  iat?: number;
+  email?: string;
+  session_id?: string;
+}
+
+/** GoTrue's token response, so Supabase client code works against either provider. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+  expires_at: number;
+  refresh_token: string;
+  user: { id: string; email: string | null };
+}
+
+export interface AuthProvider {
+  readonly name: 'local' | 'supabase';
+  signup(email: string, password: string): Promise<TokenResponse>;
+  login(email: string, password: string): Promise<TokenResponse>;
+  refresh(refreshToken: string): Promise<TokenResponse>;
+  /** Ends the session named by a refresh token or by a verified access token. */
+  logout(opts: { refreshToken?: string; accessToken?: string; claims?: AccessClaims }): Promise<void>;
+  /** Throws AuthError(401) for anything but a valid, unexpired token for our audience. */
+  verify(token: string): Promise<AccessClaims>;
+  close(): Promise<void>;
+}
+
+/** An auth failure with the HTTP status and a stable machine-readable code. */
+export class AuthError extends Error {
+  status: number;
+  code: string;
+  retryAfterS?: number;
+  constructor(status: number, code: string, message: string, retryAfterS?: number) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfterS = retryAfterS;
+  }
+}
+
+export const INVALID_CREDENTIALS = () => new AuthError(400, 'invalid_credentials', 'Invalid login credentials');
+export const INVALID_REFRESH = () => new AuthError(401, 'invalid_refresh_token', 'Refresh token is invalid, expired or revoked');

@@ -1,0 +1,167 @@
+/*
+ * The PostGraphile preset: amber over app_public only, default inflection
+ * (allVideos, videoById), requests run as anon/authenticated with Supabase's
+ * request.jwt.claims so the same RLS policies hold here and on Supabase.
+ */
+import { PgSubscriber, makePgService } from '@dataplan/pg/adaptors/pg';
+import type { Request } from 'express';
+import type { GrafastSubscriber } from 'grafast';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { jsonPgSmartTags } from 'graphile-utils';
+import type pg from 'pg';
+import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
+import { claimsOf, type AccessClaims } from './auth/index.ts';
+import type { Config } from './lib/config.ts';
+import { queryLimitsRule } from './plugins/limits.ts';
+import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
+import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
+import { VideoChangesPlugin, VideoEvents } from './plugins/subscriptions.ts';
+import type { Storage } from './storage/types.ts';
+
+declare global {
+  namespace Grafast {
+    interface Context {
+      jwtClaims: AccessClaims | null;
+      heimdexVideoEvents: GrafastSubscriber<Record<string, string>> | null;
+    }
+  }
+}
+
+/**
+ * Only what policies need goes into request.jwt.claims: a token's other
+ * claims are client-controlled data that must not look like authority.
+ */
+export function pgSettingsFor(claims: AccessClaims | null): Record<string, string> {
+  if (!claims) return { role: 'anon', 'request.jwt.claims': JSON.stringify({ role: 'anon' }) };
+  return {
+    // Fixed, not taken from the token: a user request is never service_role.
+    role: 'authenticated',
+    'request.jwt.claims': JSON.stringify({
+      sub: claims.sub,
+      role: 'authenticated',
+      aud: claims.aud,
+      email: claims.email ?? null,
+      session_id: claims.session_id ?? null,
+    }),
+  };
+}
+
+/**
+ * Smart tags in code rather than in SQL comments, so the GraphQL shape is
+ * reviewed next to the rest of the API and migrations stay about data.
+ */
+export const SmartTagsPlugin = jsonPgSmartTags({
+  version: 1,
+  config: {
+    class: {
+      // The custom createVideo mutation (uploads plugin) checks the object
+      // first; the generated one would insert blindly.
+      videos: {
+        tags: { behavior: ['-insert'] },
+        attribute: {
+          asr_model: { tags: { behavior: ['-*'] } },
+          ocr_model: { tags: { behavior: ['-*'] } },
+        },
+      },
+      scenes: {
+        tags: { behavior: ['-insert', '-update', '-delete'] },
+        attribute: {
+          // No codec for vector, and no use to a client; tsv is an index.
+          text_vec: { tags: { behavior: ['-*'] } },
+          image_vec: { tags: { behavior: ['-*'] } },
+          tsv: { tags: { behavior: ['-*'] } },
+          keyframe_key: { tags: { behavior: ['-*'] } },
+        },
+      },
+      scene_hit: { tags: { behavior: ['-*'] } },
+    },
+    constraint: {
+      scenes_video_id_owner_id_fkey: { tags: { fieldName: 'video', foreignFieldName: 'scenes' } },
+    },
+    procedure: {
+      // Query.searchScenes (plugins/search.ts) embeds the query and calls it.
+      search_scenes: { tags: { behavior: ['-*'] } },
+    },
+  },
+});
+
+export interface PresetDeps {
+  config: Config;
+  /** heimdex_authenticator pool: no ownership, no BYPASSRLS. */
+  authPool: pg.Pool;
+  storage: Storage | null;
+  models: QueryModels | null;
+}
+
+export function makePreset(deps: PresetDeps) {
+  const { config } = deps;
+  const production = config.env === 'production';
+  const subscriber = new PgSubscriber(deps.authPool);
+  const videoEvents = new VideoEvents(subscriber);
+  const verifyWs = { fn: null as null | ((token: string) => Promise<AccessClaims>) };
+
+  const preset: GraphileConfig.Preset = {
+    extends: [PostGraphileAmberPreset],
+    plugins: [
+      SmartTagsPlugin,
+      makeSearchPlugin({ models: deps.models, storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
+      makeSceneUrlsPlugin({ storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
+      VideoChangesPlugin,
+      {
+        name: 'HeimdexValidationRulesPlugin',
+        version: '0.0.0',
+        grafserv: {
+          middleware: {
+            setPreset(next, event) {
+              event.validationRules.push(queryLimitsRule(config.graphqlMaxDepth, config.graphqlMaxCost));
+              if (production) event.validationRules.push(NoSchemaIntrospectionCustomRule);
+              return next();
+            },
+          },
+        },
+      },
+    ],
+    pgServices: [
+      makePgService({
+        pool: deps.authPool,
+        schemas: ['app_public'],
+        // Our own subscriber (below) is shared with the filtering wrapper.
+        pubsub: false,
+      }),
+    ],
+    grafserv: {
+      graphqlPath: '/graphql',
+      websockets: true,
+      graphiql: config.env === 'development',
+      graphiqlOnGraphQLGET: false,
+      graphiqlPath: '/graphiql',
+      maxRequestLength: 256 * 1024,
+    },
+    grafast: {
+      explain: config.env === 'development',
+      async context(requestContext) {
+        let claims: AccessClaims | null = null;
+        const req = (requestContext as { expressv4?: { req: Request } }).expressv4?.req;
+        if (req) {
+          claims = claimsOf(req);
+        } else if (requestContext.ws) {
+          // Websocket requests were authenticated at connection_init (app.ts);
+          // the token is re-verified here so an expired one cannot subscribe.
+          const auth = requestContext.ws.normalizedConnectionParams?.authorization;
+          const token = typeof auth === 'string' ? auth.replace(/^Bearer\s+/i, '') : undefined;
+          if (token && verifyWs.fn) claims = await verifyWs.fn(token);
+        }
+        return { pgSettings: pgSettingsFor(claims), jwtClaims: claims, heimdexVideoEvents: videoEvents };
+      },
+    },
+  };
+  return {
+    preset,
+    setVerifier(fn: (token: string) => Promise<AccessClaims>) {
+      verifyWs.fn = fn;
+    },
+    release() {
+      subscriber.release();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/*
+ * startServer: the API process. Resolves the database, opens the two pools
+ * (owner for auth bookkeeping, heimdex_authenticator for GraphQL), builds
+ * the app and listens. close() ends everything it opened, in reverse.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { createAuthProvider } from './auth/index.ts';
+import { buildApp, type AppDeps } from './app.ts';
+import type { Config } from './lib/config.ts';
+import { resolveDatabase, type DatabaseUrls } from './lib/database.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createStorage } from './storage/index.ts';
+import { installStorageRoutes } from './storage/routes.ts';
+import type { Storage } from './storage/types.ts';
+
+export interface StartServerOptions {
+  /** Database urls (tests inject their own database); default: resolveDatabase. */
+  db?: Pick<DatabaseUrls, 'ownerUrl' | 'authUrl'>;
+  /** Start the embedded PostgreSQL when needed (the CLI's `start`). */
+  startDb?: boolean;
+  storage?: Storage;
+  /** Query encoders; default: worker/ml getModels(config). null: full-text search only. */
+  models?: AppDeps['models'];
+  log?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function defaultModels(config: Config): Promise<AppDeps['models']> {
+  const { getModels } = await import('../worker/ml/index.ts');
+  return getModels(config);
+}
+
+async function defaultPlugins(storage: Storage, config: Config): Promise<GraphileConfig.Plugin[]> {
+  // The uploads plugin (createUpload/createVideo) is engineer B2's module;
+  // loaded by path so the server still starts while it is being built.
+  const spec = './plugins/uploads.ts';
+  try {
+    const mod = (await import(spec)) as Record<string, unknown>;
+    const p = (mod.UploadsPlugin ?? mod.makeUploadsPlugin ?? mod.default) as unknown;
+    if (typeof p === 'function') return [(p as (d: unknown) => GraphileConfig.Plugin)({ storage, config })];
+    if (p && typeof p === 'object') {
+      const preset = p as GraphileConfig.Preset & GraphileConfig.Plugin;
+      return preset.plugins ? [...preset.plugins] : [preset];
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+  return [];
+}
+
+export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config.logLevel, { svc: 'server' });
+  const urls = opts.db ?? (await resolveDatabase(config, { start: opts.startDb, log: (m) => log.info(m) }));
+  const ownerPool = new pg.Pool({ connectionString: urls.ownerUrl, max: 4 });
+  const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 10 });
+  // An idle client's connection dying (server restart) must not crash the process.
+  ownerPool.on('error', (err) => log.warn('owner pool error', { err }));
+  authPool.on('error', (err) => log.warn('auth pool error', { err }));
+
+  const opened: (() => Promise<void>)[] = [() => authPool.end(), () => ownerPool.end()];
+  const closeAll = async () => {
+    for (const fn of opened.splice(0).reverse()) await fn().catch((err) => log.warn('close failed', { err }));
+  };
+  try {
+    const storage = opts.storage ?? createStorage(config);
+    await storage.ensureReady();
+    const auth = createAuthProvider(config, ownerPool);
+    opened.push(() => auth.close());
+    const models = opts.models !== undefined ? opts.models : await defaultModels(config);
+    const built = await buildApp({
+      config,
+      log,
+      ownerPool,
+      authPool,
+      auth,
+      storage,
+      models,
+      plugins: await defaultPlugins(storage, config),
+      installStorageRoutes: (app) => installStorageRoutes(app, storage, config),
+    });
+    opened.push(() => built.close());
+
+    const server = http.createServer(built.app);
+    built.attach(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    opened.push(() => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${host}:${addr.port}`;
+    log.info('listening', { url, env: config.env, auth: config.auth.provider, storage: storage.driver });
+    return { url, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

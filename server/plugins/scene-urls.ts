@@ -1,0 +1,47 @@
+/*
+ * Scene.thumbnailUrl and Scene.previewUrl: short-lived signed URLs, so the
+ * browser fetches bytes straight from storage while access is still decided
+ * per request (a user can only sign URLs for scenes RLS lets them see).
+ */
+import { lambda } from 'grafast';
+import { extendSchema, gql } from 'graphile-utils';
+import type { Storage } from '../storage/types.ts';
+
+const fmt = (n: number) => String(Number(n.toFixed(3)));
+
+export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: number }) {
+  const sign = (key: string | null, contentType?: string | null) =>
+    key && deps.storage ? deps.storage.presignGet(key, { ttlS: deps.urlTtlS, contentType: contentType ?? undefined }) : null;
+  return extendSchema((build) => {
+    const { videos } = build.input.pgRegistry.pgResources;
+    return {
+      typeDefs: gql`
+        extend type Scene {
+          """Short-lived URL of the keyframe JPEG (null before keyframes exist)."""
+          thumbnailUrl: String
+          """Short-lived URL of the video with a #t=start,end fragment for this scene."""
+          previewUrl: String
+        }
+      `,
+      objects: {
+        Scene: {
+          plans: {
+            thumbnailUrl($scene: any) {
+              return lambda($scene.get('keyframe_key'), (key) => sign(key as string | null));
+            },
+            previewUrl($scene: any) {
+              const $video = videos.get({ id: $scene.get('video_id') });
+              return lambda(
+                [$video.get('object_key'), $video.get('content_type'), $scene.get('start_s'), $scene.get('end_s')],
+                async ([key, type, start, end]) => {
+                  const url = await sign(key as string | null, type as string | null);
+                  return url ? `${url}#t=${fmt(start as number)},${fmt(end as number)}` : null;
+                },
+              );
+            },
+          },
+        },
+      },
+    };
+  }, 'HeimdexSceneUrlsPlugin');
+}

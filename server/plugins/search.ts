@@ -1,0 +1,247 @@
+/*
+ * Query.searchScenes: embeds the query with the same encoders the worker
+ * used for scenes (worker/ml), then calls app_public.search_scenes as the
+ * requesting user, so row-level security decides what can be found. The raw
+ * SQL function is hidden from the schema (smart tags); this field is the API.
+ */
+import { loadOneWithPgClient } from '@dataplan/pg';
+import { access, lambda, object, SafeError, type Step } from 'grafast';
+import { extendSchema, gql } from 'graphile-utils';
+import type { Storage } from '../storage/types.ts';
+import type { ImageTextEmbedder, TextEmbedder } from '../../worker/ml/types.ts';
+
+/** What search needs of the model registry (worker/ml getModels). */
+export interface QueryModels {
+  textEmbedder(): Promise<TextEmbedder | null>;
+  imageTextEmbedder(): Promise<ImageTextEmbedder | null>;
+}
+
+export interface SearchDeps {
+  models: QueryModels | null;
+  storage: Storage | null;
+  urlTtlS: number;
+  /** Distinct queries whose embeddings are kept (per encoder). */
+  cacheSize?: number;
+}
+
+// search_scenes caps page_size at 100 and one extra row is asked for to learn
+// whether another page exists.
+export const MAX_PAGE = 50;
+const MAX_QUERY_CHARS = 1000;
+
+/**
+ * A small LRU of promises: a repeated query (paging, a refreshed page, many
+ * users typing the same thing) does not run the model again, and concurrent
+ * identical queries share one run.
+ */
+export class EmbeddingCache {
+  private map = new Map<string, Promise<Float32Array>>();
+  private size: number;
+  constructor(size: number) {
+    this.size = size;
+  }
+  get(key: string, compute: () => Promise<Float32Array>): Promise<Float32Array> {
+    const hit = this.map.get(key);
+    if (hit) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+      return hit;
+    }
+    const p = compute();
+    this.map.set(key, p);
+    // A failed run must not be remembered: the next request should retry.
+    p.catch(() => this.map.delete(key));
+    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value!);
+    return p;
+  }
+}
+
+export const encodeCursor = (offset: number) => Buffer.from(`offset:${offset}`).toString('base64url');
+export function decodeCursor(cursor: string | null | undefined): number {
+  if (cursor == null) return 0;
+  const m = /^offset:(\d{1,7})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new SafeError('Invalid cursor: pass endCursor from a previous searchScenes result');
+  return Number(m[1]);
+}
+
+interface SearchArgs {
+  query: string;
+  videoIds: string[] | null;
+  personId: string | null;
+  first: number | null;
+  after: string | null;
+}
+
+interface QueryVectors {
+  text: { model: string; vec: Float32Array } | null;
+  image: { model: string; vec: Float32Array } | null;
+  missing: string[];
+}
+
+const fmt = (n: number) => String(Number(n.toFixed(3)));
+
+export function makeSearchPlugin(deps: SearchDeps) {
+  const cache = new EmbeddingCache(deps.cacheSize ?? 500);
+
+  async function embed(query: string): Promise<QueryVectors> {
+    const missing: string[] = [];
+    const [te, ite] = deps.models
+      ? await Promise.all([deps.models.textEmbedder(), deps.models.imageTextEmbedder()])
+      : [null, null];
+    if (!te) missing.push('text');
+    if (!ite) missing.push('vision');
+    const run = async (enc: TextEmbedder | ImageTextEmbedder | null) =>
+      enc ? { model: enc.modelId, vec: await cache.get(`${enc.modelId}\u0000${query}`, async () => (await enc.embed([query]))[0]) } : null;
+    const [text, image] = await Promise.all([run(te), run(ite)]);
+    return { text, image, missing };
+  }
+
+  async function presign(key: string | null, contentType?: string | null): Promise<string | null> {
+    if (!key || !deps.storage) return null;
+    return deps.storage.presignGet(key, { ttlS: deps.urlTtlS, contentType: contentType ?? undefined });
+  }
+
+  return extendSchema((build) => {
+    const { scenes, videos } = build.input.pgRegistry.pgResources;
+    const executor = videos.executor;
+    return {
+      typeDefs: gql`
+        """Per-modality similarity of a hit, each 0..1 (0 when the modality was not used)."""
+        type SceneHitComponents {
+          text: Float!
+          vision: Float!
+          tags: Float!
+        }
+
+        """One moment found by searchScenes."""
+        type SceneHit {
+          """Position in the whole result list, from 1."""
+          rank: Int!
+          sceneId: UUID!
+          videoId: UUID!
+          """Title of the video."""
+          title: String!
+          startS: Float!
+          endS: Float!
+          """Weighted score the hits are ordered by."""
+          score: Float!
+          components: SceneHitComponents!
+          """Transcript or on-screen text around the match."""
+          snippet: String
+          """Short-lived video URL with a #t=start,end fragment, ready for a <video> element."""
+          previewUrl: String
+          """Short-lived URL of the scene's keyframe JPEG."""
+          thumbnailUrl: String
+          scene: Scene
+          video: Video
+        }
+
+        type SearchScenesResult {
+          hits: [SceneHit!]!
+          """Modalities that contributed: any of text, fulltext, vision, tags."""
+          modalities: [String!]!
+          """Modalities skipped because their model is not installed."""
+          missing: [String!]!
+          hasNextPage: Boolean!
+          endCursor: String
+        }
+
+        extend type Query {
+          """Finds the moments in your videos that match what is said or shown."""
+          searchScenes(query: String!, videoIds: [UUID!], personId: UUID, first: Int = 20, after: String): SearchScenesResult!
+        }
+      `,
+      objects: {
+        Query: {
+          plans: {
+            searchScenes(_$root, fieldArgs) {
+              const $args = object({
+                query: fieldArgs.getRaw('query') as Step<string>,
+                videoIds: fieldArgs.getRaw('videoIds') as Step<string[] | null>,
+                personId: fieldArgs.getRaw('personId') as Step<string | null>,
+                first: fieldArgs.getRaw('first') as Step<number | null>,
+                after: fieldArgs.getRaw('after') as Step<string | null>,
+              });
+              const $vectors = lambda($args, (a: SearchArgs) => {
+                const q = a.query.trim();
+                if (!q) throw new SafeError('query must not be empty');
+                if (q.length > MAX_QUERY_CHARS) throw new SafeError(`query must be at most ${MAX_QUERY_CHARS} characters`);
+                return embed(q);
+              });
+              return loadOneWithPgClient(executor, object({ args: $args, vectors: $vectors }), async (client, specs) =>
+                Promise.all(specs.map(async ({ args, vectors }) => {
+                  const first = args.first ?? 20;
+                  if (first < 1 || first > MAX_PAGE) throw new SafeError(`first must be between 1 and ${MAX_PAGE}`);
+                  const offset = decodeCursor(args.after);
+                  const { rows } = await client.query<{
+                    scene_id: string; video_id: string; start_s: number; end_s: number; score: number;
+                    text_score: number | null; vision_score: number | null; tags_score: number | null; snippet: string | null;
+                    title: string; keyframe_key: string | null; object_key: string; content_type: string | null;
+                  }>({
+                    text: `select h.*, v.title, s.keyframe_key, v.object_key, v.content_type
+                             from app_public.search_scenes(
+                               query => $1, text_embedding => $2::real[], image_embedding => $3::real[],
+                               video_ids => $4::uuid[], person_id => $5::uuid,
+                               page_size => $6, page_offset => $7, text_model => $8, image_model => $9
+                             ) with ordinality as h
+                             join app_public.videos v on v.id = h.video_id
+                             join app_public.scenes s on s.id = h.scene_id
+                            order by h.ordinality`,
+                    values: [
+                      args.query.trim(),
+                      vectors.text ? Array.from(vectors.text.vec) : null,
+                      vectors.image ? Array.from(vectors.image.vec) : null,
+                      args.videoIds,
+                      args.personId,
+                      first + 1,
+                      offset,
+                      vectors.text?.model ?? null,
+                      vectors.image?.model ?? null,
+                    ],
+                  });
+                  const page = rows.slice(0, first);
+                  const hits = await Promise.all(page.map(async (r, i) => {
+                    const [video, thumb] = await Promise.all([presign(r.object_key, r.content_type), presign(r.keyframe_key)]);
+                    return {
+                      rank: offset + i + 1,
+                      sceneId: r.scene_id,
+                      videoId: r.video_id,
+                      title: r.title,
+                      startS: r.start_s,
+                      endS: r.end_s,
+                      score: r.score,
+                      components: { text: r.text_score ?? 0, vision: r.vision_score ?? 0, tags: r.tags_score ?? 0 },
+                      snippet: r.snippet,
+                      previewUrl: video ? `${video}#t=${fmt(r.start_s)},${fmt(r.end_s)}` : null,
+                      thumbnailUrl: thumb,
+                    };
+                  }));
+                  const modalities = ['fulltext', 'tags'];
+                  if (vectors.text) modalities.unshift('text');
+                  if (vectors.image) modalities.splice(modalities.indexOf('tags'), 0, 'vision');
+                  return {
+                    hits,
+                    modalities,
+                    missing: vectors.missing,
+                    hasNextPage: rows.length > first,
+                    endCursor: hits.length ? encodeCursor(offset + hits.length) : null,
+                  };
+                })),
+              );
+            },
+          },
+        },
+        SceneHit: {
+          plans: {
+            scene($hit: Step) {
+              return scenes.get({ id: access($hit, 'sceneId') });
+            },
+            video($hit: Step) {
+              return videos.get({ id: access($hit, 'videoId') });
+            },
+          },
+        },
+      },
+    };
+  }, 'HeimdexSearchPlugin');
+}
