@@ -105,6 +105,21 @@ describe('text reader on rendered frames', () => {
     assert.deepEqual(text.split('\n').map(squash), ['mountaintrailguide', 'episode7-rivercrossing']);
   });
 
+  test('upside-down captions read only with the angle classifier', async () => {
+    const file = frame('upside-down', 'black', [
+      { text: 'Welcome to the show', size: 40, color: 'black', x: 700, y: 80, box: 'white' },
+    ]);
+    const flipped = path.join(dir, 'flipped.jpg');
+    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', file, '-vf', 'vflip,hflip', flipped], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const withCls = await loadTextReader(loadConfig(), { angleClassifier: true });
+    assert.ok(withCls && withCls !== reader);
+    assert.equal(squash((await withCls.read(flipped)).text), 'welcometotheshow');
+    // Upright text is left upright.
+    assert.equal(squash((await withCls.read(file)).text), 'welcometotheshow');
+    assert.doesNotMatch(squash((await reader.read(flipped)).text), /welcome/);
+  });
+
   test('a frame without text reads as empty', async () => {
     const { text, lines } = await reader.read(frame('blank', 'darkgreen', []));
     assert.equal(text, '');
