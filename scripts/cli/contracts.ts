@@ -1,24 +1,11 @@
 /*
- * The shapes the CLI expects from modules other parts of the project own
- * (see the shared contracts). They are imported lazily through
- * importProject(), so these types are the CLI's side of the agreement.
+ * The modules other parts of the project own, as the CLI sees them. They are
+ * imported lazily through importProject() (so `--help` stays instant and one
+ * broken module cannot take every command down); these type aliases keep
+ * those lazy imports type-checked against the real code.
  */
-import type { Config } from '../../server/lib/config.ts';
-import type { ModelStatus } from '../../worker/ml/types.ts';
-
-export interface ServerModule {
-  startServer(config: Config, opts?: Record<string, unknown>): Promise<{ url: string; close(): Promise<void> }>;
-}
-
-export interface WorkerModule {
-  startWorker(config: Config, opts?: Record<string, unknown>): Promise<{ stop(): Promise<void> }>;
-}
-
-export interface ModelsModule {
-  getModels(config: Config): { status(): Promise<ModelStatus[]> };
-  pullModels?(config: Config, opts?: Record<string, unknown>): Promise<unknown>;
-}
-
-export interface ReindexModule {
-  reindex(config: Config, opts: { missingOnly: boolean }): Promise<unknown>;
-}
+export type ServerModule = typeof import('../../server/index.ts');
+export type WorkerModule = typeof import('../../worker/index.ts');
+export type ModelsModule = typeof import('../../worker/ml/index.ts');
+export type ReindexModule = typeof import('../../worker/reindex.ts');
+export type SamplesModule = typeof import('../../worker/media/samples.ts');

@@ -44,6 +44,23 @@ function groupHelp(prefix: string): string {
   ].join('\n');
 }
 
+/** Edit distance, for "did you mean" on a typo. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function nearest(word: string, names: string[]): string | undefined {
+  const best = names.map((n) => [n, distance(word, n)] as const).sort((x, y) => x[1] - y[1])[0];
+  return best && best[1] <= 2 ? best[0] : undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
   if (!argv.length || ['-h', '--help', 'help'].includes(argv[0]!)) {
     process.stdout.write(groupHelp('') + '\n');
@@ -67,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new CliError(`unknown command "heimdex ${argv[0]} ${sub}"`, `see: heimdex ${argv[0]} --help`);
     }
-    const near = COMMANDS.map((c) => c.name).find((n) => n.split(' ')[0]!.startsWith(argv[0]!.slice(0, 2)));
+    const near = nearest(argv[0]!, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))]);
     throw new CliError(`unknown command "${argv[0]}"`, near ? `did you mean "heimdex ${near}"? All commands: heimdex --help` : 'see: heimdex --help');
   }
   const rest = argv.slice(cmd.name.split(' ').length);

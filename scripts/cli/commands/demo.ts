@@ -10,17 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Api } from '../api.ts';
 import { config, importProject, info, out, type Command } from '../command.ts';
-import type { ModelsModule } from '../contracts.ts';
+import type { ModelsModule, SamplesModule } from '../contracts.ts';
 import { CliError } from '../errors.ts';
 import { ingestFiles } from './ingest.ts';
 import { mmss, renderTable, searchScenes } from './search.ts';
-
-interface SamplesModule {
-  generateSampleVideo(outPath: string, opts: {
-    scenes: { durationS: number; color: string; word: string; speech?: string }[];
-    subtitles?: boolean;
-  }): Promise<{ path: string; scenes: { start: number; end: number; word: string; speech?: string }[] }>;
-}
 
 export const DEMO_VIDEOS = [
   {

@@ -39,8 +39,18 @@ export const modelsPull: Command = {
   async run() {
     const cfg = config();
     const mod = await importProject<ModelsModule>('worker/ml/index.ts');
-    if (typeof mod.pullModels !== 'function') throw new CliError('this build of worker/ml cannot pull models yet', 'place the model folders under MODELS_DIR by hand');
-    await mod.pullModels(cfg, { log: (m: string) => info(m) });
+    let lastLine = '';
+    const results = await mod.pullModels(cfg, {
+      onProgress: (pr) => {
+        const pct = pr.total ? ` ${Math.floor((100 * pr.loaded) / pr.total)}%` : '';
+        const line = `${pr.id}/${pr.file}${pr.done ? ' done' : pct}`;
+        if (line === lastLine) return;
+        if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${pr.done ? '\n' : ''}`);
+        else if (pr.done) info(line);
+        lastLine = line;
+      },
+    });
+    for (const r of results) out(`  pulled  ${r.role.padEnd(11)} ${r.id} → ${r.dir} (${r.downloaded.length} new file${r.downloaded.length === 1 ? '' : 's'})`);
     const status = await mod.getModels(cfg).status();
     for (const s of status) out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}`);
     return status.every((s) => s.present) ? 0 : 1;
@@ -56,8 +66,9 @@ export const reindex: Command = {
     await runningDatabase(cfg);
     const { reindex: run } = await importProject<ReindexModule>('worker/reindex.ts');
     const r = await run(cfg, { missingOnly: Boolean(p.flags.missing) });
-    const n = typeof r === 'number' ? r : (r as { queued?: number } | undefined)?.queued;
-    out(n === undefined ? `reindex queued: ${JSON.stringify(r)}` : `queued ${n} video${n === 1 ? '' : 's'} for re-processing; a running worker picks them up`);
+    const n = r.missing + r.stale;
+    out(`queued ${n} video${n === 1 ? '' : 's'} for re-processing (${r.missing} with skipped stages, ${r.stale} embedded with other models); a running worker picks them up`);
+    out(`current models: text ${r.textModel ?? 'none'}, image ${r.imageModel ?? 'none'}`);
     return 0;
   },
 };

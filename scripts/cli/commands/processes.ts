@@ -138,10 +138,15 @@ export const worker: Command = {
     const cfg = config();
     await runningDatabase(cfg);
     const { startWorker } = await importProject<WorkerModule>('worker/index.ts');
-    const w = await startWorker(cfg);
+    const w = await startWorker(cfg, { noHandleSignals: true });
     info('heimdex: worker running');
     process.send?.({ type: 'ready' } satisfies Ready);
-    const why = await untilStopped();
+    // The runner may also end by itself (the database went away for good).
+    const ended = w.done.then(() => null, (e: Error) => e);
+    const why = await Promise.race([untilStopped(), ended]);
+    if (why === null || why instanceof Error) {
+      throw new CliError(`the worker stopped on its own${why ? `: ${why.message}` : ''}`, 'a supervisor (docker, systemd) should restart it');
+    }
     info(`heimdex: worker stopping (${why}); finishing the current job`);
     await w.stop();
     return 0;
