@@ -44,6 +44,8 @@ up down left right front back top bottom here there today tomorrow yesterday now
 say said says speak talk show shows shown find search video scene moment clip frame
 hello world heimdex test quick lazy jumps fox dog brown`.split(/\s+/);
 
+const TEMPLATE_WORDS = ['a', 'an', 'the', 'of', 'photo'];
+
 function readManifest(): Manifest {
   return JSON.parse(fs.readFileSync(path.join(MODELS_DIR, 'manifest.json'), 'utf8')) as Manifest;
 }
@@ -190,7 +192,10 @@ function writeSiglip(dir: string, vision: RoleEntry, text: RoleEntry) {
       { name: 'last_hidden_state', type: FLOAT, shape: ['batch_size', 'sequence_length', dim] },
       { name: 'pooler_output', type: FLOAT, shape: ['batch_size', dim] },
     ],
-    initializers: [embeddingTable('emb', tokens, new Set(specials), dim, 2), int64Tensor('axis1', [1], [1])],
+    // The prompt template's words get zero rows, as if a real tower had learnt
+    // to ignore them; otherwise every "a photo of a …" prompt would share most
+    // of its vector and the tagger's sigmoid would saturate on all labels.
+    initializers: [embeddingTable('emb', tokens, new Set([...specials, ...TEMPLATE_WORDS]), dim, 2), int64Tensor('axis1', [1], [1])],
     nodes: [
       { op: 'Gather', inputs: ['emb', 'input_ids'], outputs: ['last_hidden_state'] },
       { op: 'ReduceSum', inputs: ['last_hidden_state', 'axis1'], outputs: ['pooler_output'], attrs: { keepdims: 0 } },

@@ -327,9 +327,10 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
           for (const c of res.chunks ?? []) {
             const text = c.text.trim();
             if (!text) continue;
-            const start = c.timestamp[0] ?? segments.at(-1)?.end ?? 0;
-            // The last segment of a file often has no closing timestamp.
-            const end = c.timestamp[1] ?? duration;
+            // The last segment of a file often has no closing timestamp, and
+            // Whisper can place one in the zero padding after the audio ends.
+            const start = Math.min(c.timestamp[0] ?? segments.at(-1)?.end ?? 0, duration);
+            const end = Math.min(c.timestamp[1] ?? duration, duration);
             segments.push({ start, end: Math.max(start, end), text });
           }
           return { language, segments };

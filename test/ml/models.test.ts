@@ -1,0 +1,238 @@
+/*
+ * The model registry on its real loading path (transformers.js → tokenizer /
+ * image processor / Whisper feature extractor → onnxruntime) with the tiny
+ * models from models/tiny/generate.ts, which keep the production ids, file
+ * names, input/output names and vector widths. Assertions are about shapes,
+ * norms and the deterministic behaviour the tiny graphs are built to have.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { generateTinyModels } from '../../models/tiny/generate.ts';
+import { loadConfig } from '../../server/lib/config.ts';
+import { getModels, type ModelRegistry } from '../../worker/ml/index.ts';
+import { readLabels } from '../../worker/ml/manifest.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ml-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const modelsDir = generateTinyModels({ out: path.join(tmp, 'models') }).out;
+const config = loadConfig({ ...process.env, MODELS_DIR: modelsDir, ORT_THREADS: '1' });
+
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
+
+function ffmpeg(args: string[]): Buffer {
+  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', ...args], { maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(r.status, 0, `ffmpeg failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function jpeg(name: string, colour: string): string {
+  const out = path.join(tmp, `${name}.jpg`);
+  ffmpeg(['-f', 'lavfi', '-i', `color=c=${colour}:s=640x360`, '-frames:v', '1', out]);
+  return out;
+}
+
+/** 16 kHz mono float samples, as worker/media hands them to the recogniser. */
+function pcm(input: string[]): Float32Array {
+  const raw = ffmpeg([...input, '-ac', '1', '-ar', '16000', '-f', 'f32le', '-']);
+  return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+}
+
+let models: ModelRegistry;
+const db: TestDatabase = await createTestDatabase();
+let fetches = 0;
+const realFetch = globalThis.fetch;
+before(() => {
+  // HEIMDEX_OFFLINE=true (the default): loading must never reach for the network.
+  globalThis.fetch = (async (...args: Parameters<typeof fetch>) => {
+    fetches++;
+    return realFetch(...args);
+  }) as typeof fetch;
+  models = getModels(config);
+});
+after(() => { globalThis.fetch = realFetch; });
+
+describe('text embedder (BGE-M3 contract)', () => {
+  test('returns 1024-d unit vectors; equal texts are equal, shared words are closer', async () => {
+    const te = await models.textEmbedder();
+    assert.ok(te);
+    assert.equal(te.modelId, 'Xenova/bge-m3');
+    assert.equal(te.dim, 1024);
+    const [a, b, c, d] = await te.embed(['a brown dog runs on the beach', 'A brown dog runs on the beach', 'a dog on the beach', 'red car in a tunnel']);
+    for (const v of [a!, b!, c!, d!]) {
+      assert.equal(v.length, 1024);
+      assert.ok(Math.abs(norm(v) - 1) < 1e-5, `norm ${norm(v)}`);
+    }
+    assert.deepEqual(a, b);
+    assert.ok(dot(a!, c!) > dot(a!, d!) + 0.2, `overlap ${dot(a!, c!)} vs disjoint ${dot(a!, d!)}`);
+  });
+
+  test('batching (more inputs than one batch, mixed lengths) matches single calls', async () => {
+    const te = (await models.textEmbedder())!;
+    const texts = Array.from({ length: 21 }, (_, i) => `scene ${'red green blue dog cat '.repeat(1 + (i % 4))} number ${i}`);
+    const batched = await te.embed(texts);
+    assert.equal(batched.length, texts.length);
+    for (const i of [0, 7, 16, 20]) {
+      const [single] = await te.embed([texts[i]!]);
+      for (let k = 0; k < 1024; k++) assert.ok(Math.abs(single![k]! - batched[i]![k]!) < 1e-5, `text ${i} dim ${k}`);
+    }
+  });
+
+  test('an empty text is refused with a message naming it', async () => {
+    const te = (await models.textEmbedder())!;
+    await assert.rejects(te.embed(['fine', '  ']), /input #1 is empty/);
+  });
+
+  test('vectors fit scenes.text_vec and pgvector agrees on their cosine', async () => {
+    const te = (await models.textEmbedder())!;
+    const [a, c] = await te.embed(['a brown dog', 'a brown cat']);
+    const { rows } = await db.rootPool.query<{ d: number }>(
+      'select ($1::real[])::vector(1024) <=> ($2::real[])::vector(1024) as d', [Array.from(a!), Array.from(c!)]);
+    assert.ok(Math.abs(rows[0]!.d - (1 - dot(a!, c!))) < 1e-4);
+  });
+});
+
+describe('SigLIP towers', () => {
+  test('image vectors are 1152-d unit norm; colours differ; path and buffer agree', async () => {
+    const ie = await models.imageEmbedder();
+    assert.ok(ie);
+    assert.equal(ie.dim, 1152);
+    const red = jpeg('red', 'red');
+    const blue = jpeg('blue', 'blue');
+    const [r, b, r2] = await ie.embedImages([red, blue, fs.readFileSync(red)]);
+    for (const v of [r!, b!, r2!]) {
+      assert.equal(v.length, 1152);
+      assert.ok(Math.abs(norm(v) - 1) < 1e-5);
+    }
+    assert.ok(dot(r!, b!) < 0.95, `red·blue = ${dot(r!, b!)}`);
+    assert.ok(dot(r!, r2!) > 0.9999);
+  });
+
+  test('more keyframes than one batch keep their order', async () => {
+    const ie = (await models.imageEmbedder())!;
+    const colours = ['red', 'green', 'blue', 'yellow', 'white', 'black', 'orange', 'purple', 'gray', 'cyan'];
+    const files = colours.map((c) => jpeg(`batch-${c}`, c));
+    const all = await ie.embedImages(files);
+    const [last] = await ie.embedImages([files.at(-1)!]);
+    assert.equal(all.length, colours.length);
+    assert.ok(dot(all.at(-1)!, last!) > 0.9999);
+  });
+
+  test('an unreadable image fails with a message naming it', async () => {
+    const ie = (await models.imageEmbedder())!;
+    await assert.rejects(ie.embedImages([Buffer.from('not an image')]), /cannot read image buffer #0/);
+    await assert.rejects(ie.embedImages([path.join(tmp, 'missing.jpg')]), /cannot read image .*missing\.jpg/);
+  });
+
+  test('text tower gives 1152-d unit vectors in the image space', async () => {
+    const it = await models.imageTextEmbedder();
+    assert.ok(it);
+    assert.equal(it.dim, 1152);
+    const [a, b] = await it.embed(['A photo of a DOG', 'a photo of a dog']);
+    assert.equal(a!.length, 1152);
+    assert.ok(Math.abs(norm(a!) - 1) < 1e-5);
+    // SigLIP was trained on lower-cased text.
+    assert.deepEqual(a, b);
+  });
+
+  test('tagger returns vocabulary labels with 0..1 scores, best first', async () => {
+    const tagger = await models.tagger();
+    assert.ok(tagger);
+    const vocabulary = new Set(readLabels());
+    const [img] = await (await models.imageEmbedder())!.embedImages([jpeg('tag', 'green')]);
+    const tags = await tagger.tag(img!, 7);
+    assert.equal(tags.length, 7);
+    for (const t of tags) {
+      assert.ok(vocabulary.has(t.label), t.label);
+      assert.ok(t.score >= 0 && t.score <= 1, String(t.score));
+    }
+    for (let i = 1; i < tags.length; i++) assert.ok(tags[i - 1]!.score >= tags[i]!.score);
+    // A vector equal to a label's prompt embedding must rank that label first.
+    const [dog] = await (await models.imageTextEmbedder())!.embed(['a photo of a dog']);
+    const top = await tagger.tag(dog!, 3);
+    assert.equal(top[0]!.label, 'dog');
+    assert.ok(top[0]!.score > top[1]!.score);
+    await assert.rejects(tagger.tag(new Float32Array(10)), /10 dims/);
+  });
+});
+
+describe('speech recogniser (Whisper contract)', () => {
+  test('transcribes a few seconds of speech into timestamped segments with a language', async () => {
+    const wav = path.join(tmp, 'speech.wav');
+    const r = spawnSync('espeak-ng', ['-w', wav, 'hello world, this is a test of the speech path']);
+    assert.equal(r.status, 0);
+    const samples = pcm(['-i', wav]);
+    assert.ok(samples.length > 16000);
+    const asr = await models.speechRecognizer();
+    assert.ok(asr);
+    assert.equal(asr.modelId, 'onnx-community/whisper-base');
+    const { language, segments } = await asr.transcribe(samples);
+    // The tiny decoder answers <|en|> to the detection step.
+    assert.equal(language, 'en');
+    assert.ok(segments.length >= 1);
+    const duration = samples.length / 16000;
+    for (const s of segments) {
+      assert.equal(typeof s.start, 'number');
+      assert.equal(typeof s.end, 'number');
+      assert.ok(s.start >= 0 && s.start <= s.end && s.end <= duration + 1e-6, JSON.stringify(s));
+      assert.ok(s.text.length > 0);
+    }
+    assert.equal(segments[0]!.text, 'hello world');
+  });
+
+  test('long audio goes through 30 s chunking and stays inside the audio', async () => {
+    const asr = (await models.speechRecognizer())!;
+    const samples = pcm(['-f', 'lavfi', '-i', 'sine=frequency=300:duration=65']);
+    const { segments } = await asr.transcribe(samples);
+    assert.ok(segments.length >= 1);
+    let prev = 0;
+    for (const s of segments) {
+      assert.ok(s.start >= prev - 1e-6 && s.end <= 65 + 1e-6, JSON.stringify(segments));
+      prev = s.start;
+    }
+  });
+
+  test('empty audio gives no segments; wrong input type is refused', async () => {
+    const asr = (await models.speechRecognizer())!;
+    assert.deepEqual(await asr.transcribe(new Float32Array(0)), { language: null, segments: [] });
+    await assert.rejects(asr.transcribe([0.1, 0.2] as unknown as Float32Array), /Float32Array/);
+  });
+});
+
+describe('registry', () => {
+  test('loads each model once per process', async () => {
+    assert.equal(getModels(config), models);
+    assert.equal(getModels(loadConfig({ ...process.env, MODELS_DIR: modelsDir, ORT_THREADS: '1' })), models);
+    const [a, b] = await Promise.all([models.textEmbedder(), models.textEmbedder()]);
+    assert.equal(a, b);
+    assert.equal(await models.imageEmbedder(), await models.imageEmbedder());
+    assert.equal(await models.tagger(), await models.tagger());
+    assert.equal(await models.speechRecognizer(), await models.speechRecognizer());
+    assert.notEqual(getModels(loadConfig({ ...process.env, MODELS_DIR: tmp })), models);
+  });
+
+  test('status reports every role, with sizes and widths of the present ones', async () => {
+    const st = await models.status();
+    assert.deepEqual(st.map((s) => s.role), ['text', 'vision', 'vision-text', 'asr', 'ocr']);
+    const byRole = Object.fromEntries(st.map((s) => [s.role, s]));
+    assert.equal(byRole.text!.present, true);
+    assert.equal(byRole.text!.dim, 1024);
+    assert.equal(byRole.vision!.dim, 1152);
+    assert.equal(byRole['vision-text']!.dim, 1152);
+    assert.equal(byRole.asr!.present, true);
+    assert.equal(byRole.text!.path, path.join(modelsDir, 'Xenova/bge-m3'));
+    assert.ok(byRole.text!.bytes > 1_000_000);
+    assert.equal(byRole.ocr!.present, true);
+    await models.checkDimensions();
+  });
+
+  test('nothing above touched the network', () => {
+    assert.equal(config.models.offline, true);
+    assert.equal(fetches, 0);
+  });
+});
