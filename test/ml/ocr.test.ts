@@ -120,6 +120,18 @@ describe('text reader on rendered frames', () => {
     assert.doesNotMatch(squash((await reader.read(flipped)).text), /welcome/);
   });
 
+  test('reads small subtitles and grayscale PNGs', async () => {
+    const subs = frame('subtitle', 'black', [
+      { text: 'small subtitle text at the bottom of the frame', size: 22, color: 'white', x: 360, y: 660 },
+    ]);
+    assert.equal((await reader.read(subs)).text, 'small subtitle text at the bottom of the frame');
+    const gray = path.join(dir, 'gray.png');
+    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=white:s=400x120', '-vf',
+      `drawtext=fontfile=${FONT}:text='gray PNG':fontsize=40:fontcolor=black:x=20:y=30,format=gray`, '-frames:v', '1', gray], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await reader.read(gray)).text, 'gray PNG');
+  });
+
   test('a frame without text reads as empty', async () => {
     const { text, lines } = await reader.read(frame('blank', 'darkgreen', []));
     assert.equal(text, '');
