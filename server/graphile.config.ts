@@ -6,8 +6,10 @@
 import { PgSubscriber, makePgService } from '@dataplan/pg/adaptors/pg';
 import type { Request } from 'express';
 import type { GrafastSubscriber } from 'grafast';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { defaultMaskError } from 'grafserv';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { jsonPgSmartTags } from 'graphile-utils';
+import { sql } from 'pg-sql2';
 import type pg from 'pg';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { claimsOf, type AccessClaims } from './auth/index.ts';
@@ -85,6 +87,59 @@ export const SmartTagsPlugin = jsonPgSmartTags({
   },
 });
 
+/**
+ * pgvector's type has no PostGraphile codec; without one every start prints
+ * a large warning. Vectors never cross the API (the columns are hidden and
+ * search takes real[]), so an opaque text codec is all that is needed.
+ */
+export const VectorCodecPlugin: GraphileConfig.Plugin = {
+  name: 'HeimdexVectorCodecPlugin',
+  version: '0.0.0',
+  gather: {
+    hooks: {
+      async pgCodecs_findPgCodec(_info, event) {
+        if (event.pgCodec || event.pgType.typname !== 'vector') return;
+        const ns = event.pgType.getNamespace()?.nspname ?? 'public';
+        event.pgCodec = {
+          name: 'vector',
+          sqlType: sql.identifier(ns, 'vector'),
+          fromPg: (v: string) => v,
+          toPg: (v: string) => v,
+          attributes: undefined,
+          executor: null,
+          extensions: { oid: event.pgType._id, pg: { serviceName: event.serviceName, schemaName: ns, name: 'vector' } },
+        } as unknown as typeof event.pgCodec;
+      },
+    },
+  },
+  schema: {
+    hooks: {
+      init(_, build) {
+        const codec = build.input.pgRegistry.pgCodecs.vector;
+        if (codec) build.setGraphQLTypeForPgCodec(codec, ['output', 'input'], 'String');
+        return _;
+      },
+    },
+  },
+};
+
+/**
+ * PostgreSQL errors a user can act on (permission denied, a violated check,
+ * bad input, a function's own raise) are passed through with their SQLSTATE;
+ * anything else is masked with a logged id, as grafserv does by default.
+ */
+const USER_FACING_SQLSTATE = /^(42501|23...|22...|P0001|0A000)$/;
+export function maskError(error: GraphQLError): GraphQLError {
+  const code = (error.originalError as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && USER_FACING_SQLSTATE.test(code)) {
+    return new GraphQLError(error.originalError!.message, {
+      nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+      extensions: { code },
+    });
+  }
+  return defaultMaskError(error);
+}
+
 export interface PresetDeps {
   config: Config;
   /** heimdex_authenticator pool: no ownership, no BYPASSRLS. */
@@ -103,6 +158,7 @@ export function makePreset(deps: PresetDeps) {
   const preset: GraphileConfig.Preset = {
     extends: [PostGraphileAmberPreset],
     plugins: [
+      VectorCodecPlugin,
       SmartTagsPlugin,
       makeSearchPlugin({ models: deps.models, storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
       makeSceneUrlsPlugin({ storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
@@ -136,6 +192,7 @@ export function makePreset(deps: PresetDeps) {
       graphiqlOnGraphQLGET: false,
       graphiqlPath: '/graphiql',
       maxRequestLength: 256 * 1024,
+      maskError,
     },
     grafast: {
       explain: config.env === 'development',
