@@ -18,19 +18,40 @@ const MIN_GAP_OF_HEIGHT = 0.3;
 /** ...and this much wider than the line's typical gap between characters. */
 const MIN_GAP_OF_MEDIAN = 2.5;
 
+function quantile(hist: Uint32Array, q: number): number {
+  let total = 0;
+  for (const n of hist) total += n;
+  const target = q * total;
+  let seen = 0;
+  for (let v = 0; v < hist.length; v++) {
+    seen += hist[v]!;
+    if (seen > target) return v;
+  }
+  return hist.length - 1;
+}
+
 /** Per column, whether it holds no ink; plus the height of the inked rows. Null when ink cannot be told from background. */
 export function emptyColumns(img: RgbImage): { empty: Uint8Array; inkHeight: number } | null {
   const { width: w, height: h, data } = img;
   if (w < 3 || h < 3) return null;
-  const gray = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) gray[i] = 0.299 * data[i * 3]! + 0.587 * data[i * 3 + 1]! + 0.114 * data[i * 3 + 2]!;
+  // Integer grey levels so medians and percentiles come from histograms, not sorts.
+  const gray = new Uint8Array(w * h);
+  const hist = new Uint32Array(256);
+  for (let i = 0; i < w * h; i++) {
+    const g = Math.round(0.299 * data[i * 3]! + 0.587 * data[i * 3 + 1]! + 0.114 * data[i * 3 + 2]!);
+    gray[i] = g;
+    hist[g]!++;
+  }
   // Ink is the minority of a text box's pixels, so the median is background
   // (the border is not: a caption box's edge often runs along it).
-  const bg = Float32Array.from(gray).sort()[(w * h) >> 1]!;
-  const diff = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) diff[i] = Math.abs(gray[i]! - bg);
-  const sorted = Float32Array.from(diff).sort();
-  const contrast = sorted[Math.floor(sorted.length * 0.95)]!;
+  const bg = quantile(hist, 0.5);
+  const diff = new Uint8Array(w * h);
+  hist.fill(0);
+  for (let i = 0; i < w * h; i++) {
+    diff[i] = Math.abs(gray[i]! - bg);
+    hist[diff[i]!]!++;
+  }
+  const contrast = quantile(hist, 0.95);
   if (contrast < 40) return null;
   const cut = contrast / 2;
   const rowInk = new Int32Array(h);
