@@ -35,7 +35,12 @@ function upstream(e: NonNullable<GoTrueError>): AuthError {
 }
 
 export function createSupabaseAuth(opts: SupabaseAuthOptions): AuthProvider {
-  const verify = createVerifier({ audience: opts.audience, hsSecret: opts.jwtSecret, jwksUrl: opts.jwksUrl });
+  const verify = createVerifier({
+    audience: opts.audience,
+    hsSecret: opts.jwtSecret,
+    jwksUrl: opts.jwksUrl,
+    jwksHeaders: { apikey: opts.anonKey },
+  });
   // One client per call: a GoTrue client holds "the" current session, which
   // concurrent requests for different users must not share.
   const client = () =>

@@ -12,13 +12,15 @@ export interface VerifierOptions {
   hsSecret?: string;
   /** JWKS of asymmetric keys (Supabase's ES256/RS256 signing keys). */
   jwksUrl?: string;
+  /** Extra headers for the JWKS request (Supabase's gateway wants the apikey). */
+  jwksHeaders?: Record<string, string>;
 }
 
 const ASYMMETRIC = ['ES256', 'RS256', 'EdDSA'];
 
 export function createVerifier(opts: VerifierOptions): (token: string) => Promise<AccessClaims> {
   const secret = opts.hsSecret ? new TextEncoder().encode(opts.hsSecret) : undefined;
-  const jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: 30_000 }) : undefined;
+  const jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: 30_000, headers: opts.jwksHeaders }) : undefined;
   return async (token) => {
     let alg: string | undefined;
     try {
