@@ -73,6 +73,20 @@ describe('absent and broken models', () => {
   });
 });
 
+describe('tiny model generator', () => {
+  test('is idempotent: a second run with the same inputs writes nothing', () => {
+    const out = path.join(tmp, 'idempotent');
+    assert.equal(generateTinyModels({ out }).written, true);
+    const file = path.join(out, manifest.text.id, 'config.json');
+    const mtime = fs.statSync(file).mtimeMs;
+    assert.equal(generateTinyModels({ out }).written, false);
+    assert.equal(fs.statSync(file).mtimeMs, mtime);
+    // A different width is a different model: regenerated.
+    assert.equal(generateTinyModels({ out, textDim: 256 }).written, true);
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).hidden_size, 256);
+  });
+});
+
 describe('dimension check', () => {
   test('a 512-d text model is refused, naming the model and the column', async () => {
     const dir = generateTinyModels({ out: path.join(tmp, 'dim512'), textDim: 512 }).out;
@@ -160,10 +174,14 @@ describe('models pull', () => {
         for (const f of manifest[r].files) assert.ok(fs.existsSync(path.join(dest, manifest[r].id, f)), `${r}: ${f}`);
       }
       // One request per file of the shared SigLIP repository, and config.json after its weights.
-      const siglip = hub.requests.filter((r) => r.url.includes(manifest.vision.id)).map((r) => r.url.split('/resolve/main/')[1]);
+      const siglip = hub.requests.filter((r) => r.url.includes(manifest.vision.id)).map((r) => r.url.split(`/resolve/${manifest.vision.revision}/`)[1]);
       assert.equal(new Set(siglip).size, siglip.length);
       assert.equal(siglip.at(-1), 'config.json');
-      assert.ok(hub.requests.every((r) => r.url.includes('/resolve/main/')));
+      // Each model is fetched at its pinned revision.
+      for (const r of hub.requests) {
+        const role = (['text', 'vision', 'asr'] as const).find((k) => r.url.startsWith(`/${manifest[k].id}/`))!;
+        assert.ok(r.url.startsWith(`/${manifest[role].id}/resolve/${manifest[role].revision}/`), r.url);
+      }
 
       const done = events.filter((e) => e.done);
       assert.ok(done.some((e) => e.file === 'onnx/model_quantized.onnx' && e.loaded === full.length && e.total === full.length));

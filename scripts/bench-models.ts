@@ -1,0 +1,91 @@
+/*
+ * Load time, per-item latency and memory of each model through the registry.
+ * Timing lives here, not in tests. Without MODELS_DIR it measures the tiny
+ * test models (a check of the plumbing's overhead, not of model speed); point
+ * MODELS_DIR at a pulled cache to measure the real models on this machine.
+ *
+ *   node scripts/bench-models.ts [--items N]
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateTinyModels } from '../models/tiny/generate.ts';
+import { loadConfig } from '../server/lib/config.ts';
+import { getModels } from '../worker/ml/index.ts';
+
+const { values } = parseArgs({ options: { items: { type: 'string', default: '32' } } });
+const items = Number.parseInt(values.items!, 10);
+const env = { ...process.env };
+if (!env.MODELS_DIR) env.MODELS_DIR = generateTinyModels().out;
+const config = loadConfig(env);
+const models = getModels(config);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-'));
+const mb = () => Math.round(process.memoryUsage().rss / 1e6);
+const rows: Record<string, string | number>[] = [];
+
+async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t0];
+}
+
+function ffmpeg(args: string[]): Buffer {
+  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', ...args], { maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+  return r.stdout;
+}
+
+try {
+  console.log(`models: ${config.models.dir}; ORT threads: ${config.models.ortThreads || os.availableParallelism()}; rss at start ${mb()} MB`);
+  const texts = Array.from({ length: items }, (_, i) => `scene ${i}: a person walks a dog along the beach at sunset while talking about the weather`);
+
+  const [te, teLoad] = await time(() => models.textEmbedder());
+  if (te) {
+    await te.embed([texts[0]!]);
+    const [, one] = await time(() => te.embed([texts[1]!]));
+    const [, many] = await time(() => te.embed(texts));
+    rows.push({ role: 'text', id: te.modelId, load_ms: teLoad.toFixed(0), single_ms: one.toFixed(1), per_item_batched_ms: (many / items).toFixed(2), rss_mb: mb() });
+  }
+
+  const frames = Array.from({ length: Math.min(items, 16) }, (_, i) => {
+    const f = path.join(tmp, `f${i}.jpg`);
+    ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=1280x720:d=1`, '-vf', `hue=h=${i * 20}`, '-frames:v', '1', f]);
+    return f;
+  });
+  const [ie, ieLoad] = await time(() => models.imageEmbedder());
+  if (ie) {
+    await ie.embedImages([frames[0]!]);
+    const [, one] = await time(() => ie.embedImages([frames[1]!]));
+    const [vecs, many] = await time(() => ie.embedImages(frames));
+    rows.push({ role: 'vision', id: ie.modelId, load_ms: ieLoad.toFixed(0), single_ms: one.toFixed(1), per_item_batched_ms: (many / frames.length).toFixed(2), rss_mb: mb() });
+    const [tagger, tagLoad] = await time(() => models.tagger());
+    if (tagger) {
+      const [, tagOne] = await time(() => tagger.tag(vecs[0]!, 5));
+      rows.push({ role: 'tagger', id: tagger.modelId, load_ms: tagLoad.toFixed(0), single_ms: tagOne.toFixed(2), per_item_batched_ms: '', rss_mb: mb() });
+    }
+  }
+
+  const [it, itLoad] = await time(() => models.imageTextEmbedder());
+  if (it) {
+    await it.embed(['warm up']);
+    const [, one] = await time(() => it.embed(['a dog on a beach']));
+    const [, many] = await time(() => it.embed(texts));
+    rows.push({ role: 'vision-text', id: it.modelId, load_ms: itLoad.toFixed(0), single_ms: one.toFixed(1), per_item_batched_ms: (many / items).toFixed(2), rss_mb: mb() });
+  }
+
+  const [asr, asrLoad] = await time(() => models.speechRecognizer());
+  if (asr) {
+    const wav = path.join(tmp, 'speech.wav');
+    spawnSync('espeak-ng', ['-w', wav, 'The quick brown fox jumps over the lazy dog. '.repeat(6)]);
+    const raw = ffmpeg(['-i', wav, '-af', 'apad=whole_dur=60', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-']);
+    const samples = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const [res, ms] = await time(() => asr.transcribe(samples));
+    const seconds = samples.length / 16000;
+    rows.push({ role: 'asr', id: asr.modelId, load_ms: asrLoad.toFixed(0), single_ms: `${ms.toFixed(0)} for ${seconds}s`, per_item_batched_ms: `RTF ${(ms / 1000 / seconds).toFixed(3)}; ${res.segments.length} segments, ${res.language}`, rss_mb: mb() });
+  }
+  console.table(rows);
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
