@@ -35,6 +35,7 @@ export interface OpenObject {
   size: number;
   mtime: Date;
   contentType?: string;
+  declaredSize?: number;
 }
 
 /** Where signed fs URLs live on the server; routes.ts mounts the handlers here. */
@@ -141,16 +142,15 @@ export class FsStorage implements Storage {
     }
     if (!st.isFile()) return null;
     const meta = await this.#readMeta(key);
-    return { path: p, size: st.size, mtime: st.mtime, contentType: meta.contentType };
+    return { path: p, size: st.size, mtime: st.mtime, contentType: meta.contentType, declaredSize: meta.declaredSize };
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
     const o = await this.open(key);
     if (!o) return null;
-    const meta = await this.#readMeta(key);
     const info: ObjectInfo = { size: o.size };
-    if (meta.contentType) info.contentType = meta.contentType;
-    if (meta.declaredSize !== undefined) info.declaredSize = meta.declaredSize;
+    if (o.contentType) info.contentType = o.contentType;
+    if (o.declaredSize !== undefined) info.declaredSize = o.declaredSize;
     return info;
   }
 

@@ -217,3 +217,18 @@ for (const [i, [driver]] of drivers.entries()) {
     });
   });
 }
+
+describe('uploads in production mode', () => {
+  it('keeps error codes and messages through the production error mask', async () => {
+    const db = await createTestDatabase();
+    const h = await startFsHarness();
+    after(() => h.close());
+    const srv = await startTestServer(db, { MAX_UPLOAD_BYTES: String(MAX), NODE_ENV: 'production' }, { storage: h.storage, models: null });
+    const user = await signup(srv.url);
+    const r = await gql(srv.url, CREATE_UPLOAD, { filename: 'big.mp4', byteSize: String(MAX + 1), contentType: 'video/mp4' }, user.token);
+    assert.equal(r.body.errors?.[0]?.extensions?.code, 'PAYLOAD_TOO_LARGE');
+    assert.match(r.body.errors[0].message, /larger than the 100000 bytes allowed/);
+    const missing = await gql(srv.url, CREATE_VIDEO, { objectKey: `u/${user.id}/${crypto.randomUUID()}/x.mp4` }, user.token);
+    assert.equal(missing.body.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+  });
+});
