@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../server/lib/config.ts';
-import { getModels, type ModelRegistry } from '../../worker/ml/index.ts';
+import { getModels, languageWindow, type ModelRegistry } from '../../worker/ml/index.ts';
 import { readLabels } from '../../worker/ml/manifest.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -195,6 +195,19 @@ describe('speech recogniser (Whisper contract)', () => {
       assert.ok(s.start >= prev - 1e-6 && s.end <= 65 + 1e-6, JSON.stringify(segments));
       prev = s.start;
     }
+  });
+
+  test('language is detected on the loudest of the opening 30 s windows, not on a silent intro', () => {
+    const rate = 100;
+    const samples = new Float32Array(100 * rate);
+    // 0-30 s silence, 30-60 s speech-level signal, 60-90 s quieter, 90-100 s in between.
+    for (let i = 30 * rate; i < 60 * rate; i++) samples[i] = Math.sin(i) * 0.5;
+    for (let i = 60 * rate; i < 90 * rate; i++) samples[i] = Math.sin(i) * 0.1;
+    for (let i = 90 * rate; i < 100 * rate; i++) samples[i] = Math.sin(i) * 0.3;
+    const w = languageWindow(samples, rate);
+    assert.equal(w.length, 30 * rate);
+    assert.equal(w.byteOffset, 30 * rate * 4);
+    assert.equal(languageWindow(new Float32Array(5 * rate), rate).length, 5 * rate);
   });
 
   test('empty audio gives no segments; wrong input type is refused', async () => {

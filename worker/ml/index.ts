@@ -290,12 +290,12 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
       /**
        * transformers.js does not detect the language (it defaults to English),
        * so do what Whisper itself does: one decoder step after
-       * <|startoftranscript|> on the first 30 s, and take the most likely
+       * <|startoftranscript|> on 30 s of audio, and take the most likely
        * language token.
        */
       async function detectLanguage(samples: Float32Array): Promise<string | null> {
         if (!multilingual) return gen?.lang_to_id ? null : 'en';
-        const { input_features } = await (asr.processor as any)(samples.subarray(0, 30 * sampleRate));
+        const { input_features } = await (asr.processor as any)(languageWindow(samples, sampleRate));
         const sot = BigInt(gen!.decoder_start_token_id);
         const out = await (asr.model as any)({ input_features, decoder_input_ids: new Tensor('int64', [sot], [1, 1]) });
         const logits = out.logits as Tensor;
@@ -371,6 +371,25 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
   }
 
   return { textEmbedder, imageEmbedder, imageTextEmbedder, tagger, speechRecognizer, textReader, status, checkDimensions };
+}
+
+/**
+ * The 30 s window Whisper should hear to tell the language: the loudest of
+ * the first few, because videos often open with silence or a music intro,
+ * on which Whisper's language guess is noise.
+ */
+export function languageWindow(samples: Float32Array, sampleRate: number, windows = 8): Float32Array {
+  const size = 30 * sampleRate;
+  let best = 0;
+  let bestEnergy = -1;
+  for (let w = 0; w < windows && w * size < samples.length; w++) {
+    let e = 0;
+    const end = Math.min(samples.length, (w + 1) * size);
+    for (let i = w * size; i < end; i++) e += samples[i]! * samples[i]!;
+    e /= Math.max(1, end - w * size);
+    if (e > bestEnergy) { bestEnergy = e; best = w; }
+  }
+  return samples.subarray(best * size, Math.min(samples.length, (best + 1) * size));
 }
 
 let chain: Promise<unknown> = Promise.resolve();
