@@ -1,0 +1,364 @@
+/*
+ * app_public.search_scenes with hand-made vectors whose cosines to the query
+ * are known exactly, so each assertion can name the score it expects.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type pg from 'pg';
+import { createTestDatabase, uuid, withAnonDb, withUserDb } from '../helpers/db.ts';
+
+const db = await createTestDatabase();
+
+const TEXT_DIM = 1024;
+const IMAGE_DIM = 1152;
+// Mirrors app_hidden.search_similarity; the calibration test pins both together.
+const CAL = { text: [0.35, 0.75], vision: [0.05, 0.2] } as const;
+const calibrate = (space: keyof typeof CAL, cos: number) => Math.min(1, Math.max(0, (cos - CAL[space][0]) / (CAL[space][1] - CAL[space][0])));
+const close = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) < 1e-5, `${what}: expected ${expected}, got ${actual}`);
+
+/** Unit vector along axis 0: the query direction in both spaces. */
+const query = (dim: number) => Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
+/** Unit vector whose cosine with query() is exactly `cos`; `axis` keeps scenes distinct. */
+function withCosine(dim: number, cos: number, axis: number) {
+  const v = new Array<number>(dim).fill(0);
+  v[0] = cos;
+  v[axis] = Math.sqrt(1 - cos * cos);
+  return v;
+}
+const toVector = (v: number[] | null | undefined) => (v ? `[${v.join(',')}]` : null);
+
+async function addVideo(owner: string, models: { text?: string; image?: string } = {}) {
+  const { rows } = await db.rootPool.query(
+    `insert into app_public.videos (owner_id, title, object_key, text_model, image_model)
+     values ($1, 'v', $2, $3, $4) returning id`,
+    [owner, `u/${owner}/${uuid()}/v.mp4`, models.text ?? 'bge-m3', models.image ?? 'siglip2'],
+  );
+  return rows[0].id as string;
+}
+
+interface SceneSpec {
+  transcript?: string;
+  ocr?: string;
+  tags?: { label: string; score: number }[];
+  text?: number[] | null;
+  image?: number[] | null;
+}
+let ordinal = 0;
+async function addScene(videoId: string, owner: string, s: SceneSpec) {
+  const start = ordinal++ * 10;
+  const { rows } = await db.rootPool.query(
+    `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, ocr_text, tags, text_vec, image_vec)
+     values ($1, $2, $3, $4::float8, $4::float8 + 5, $5, $6, $7, $8::vector, $9::vector) returning id`,
+    [videoId, owner, ordinal, start, s.transcript ?? '', s.ocr ?? '', JSON.stringify(s.tags ?? []), toVector(s.text), toVector(s.image)],
+  );
+  return rows[0].id as string;
+}
+
+interface Hit {
+  scene_id: string;
+  video_id: string;
+  start_s: number;
+  end_s: number;
+  score: number;
+  text_score: number;
+  vision_score: number;
+  tags_score: number;
+  snippet: string | null;
+}
+interface SearchArgs {
+  query?: string;
+  text?: number[] | null;
+  image?: number[] | null;
+  videoIds?: string[] | null;
+  personId?: string | null;
+  wText?: number;
+  wVision?: number;
+  wTags?: number;
+  pageSize?: number;
+  pageOffset?: number;
+  textModel?: string | null;
+  imageModel?: string | null;
+}
+const SEARCH_SQL = `select * from app_public.search_scenes(
+  query => $1, text_embedding => $2::real[], image_embedding => $3::real[], video_ids => $4::uuid[],
+  person_id => $5::uuid, w_text => $6, w_vision => $7, w_tags => $8, page_size => $9, page_offset => $10,
+  text_model => $11, image_model => $12)`;
+function searchParams(a: SearchArgs) {
+  return [
+    a.query ?? '', a.text ?? null, a.image ?? null, a.videoIds ?? null, a.personId ?? null,
+    a.wText ?? 0.5, a.wVision ?? 0.35, a.wTags ?? 0.15, a.pageSize ?? 20, a.pageOffset ?? 0,
+    a.textModel ?? null, a.imageModel ?? null,
+  ];
+}
+async function searchAs(c: pg.PoolClient, a: SearchArgs) {
+  return (await c.query(SEARCH_SQL, searchParams(a))).rows as Hit[];
+}
+const search = (user: string, a: SearchArgs) => withUserDb(db, user, (c) => searchAs(c, a));
+
+test('each component is mapped onto 0..1 by its own calibration, clamped at both ends', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  // Exact bounds are avoided: float32 storage puts them a hair to either side.
+  const textCos = [0.2, 0.34, 0.55, 0.75, 0.9];
+  const visionCos = [0.0, 0.04, 0.125, 0.2, 0.3];
+  const ids = new Map<string, { text: number; vision: number }>();
+  for (let i = 0; i < textCos.length; i++) {
+    const id = await addScene(v, u, { text: withCosine(TEXT_DIM, textCos[i], i + 1), image: withCosine(IMAGE_DIM, visionCos[i], i + 1) });
+    ids.set(id, { text: textCos[i], vision: visionCos[i] });
+  }
+  const hits = await search(u, { text: query(TEXT_DIM), image: query(IMAGE_DIM) });
+  const expected = { text: [0, 0, 0.5, 1, 1], vision: [0, 0, 0.5, 1, 1] };
+  for (const h of hits) {
+    const cos = ids.get(h.scene_id)!;
+    close(h.text_score, calibrate('text', cos.text), `text score at cosine ${cos.text}`);
+    close(h.vision_score, calibrate('vision', cos.vision), `vision score at cosine ${cos.vision}`);
+    close(h.score, 0.5 * h.text_score + 0.35 * h.vision_score, 'fused score');
+  }
+  // The two scenes below both lower bounds score 0 in every modality and are left out.
+  assert.equal(hits.length, 3);
+  const rounded = (xs: number[]) => xs.map((x) => Math.round(x * 1e6) / 1e6).sort();
+  assert.deepEqual(rounded(hits.map((h) => h.text_score)), expected.text.slice(2));
+  assert.deepEqual(rounded(hits.map((h) => h.vision_score)), expected.vision.slice(2));
+});
+
+test('weights are respected: shifting weight from text to vision flips the ranking', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  const talky = await addScene(v, u, { text: withCosine(TEXT_DIM, 0.75, 1), image: withCosine(IMAGE_DIM, 0.1, 1) });
+  const visual = await addScene(v, u, { text: withCosine(TEXT_DIM, 0.45, 2), image: withCosine(IMAGE_DIM, 0.2, 2) });
+  const args = { text: query(TEXT_DIM), image: query(IMAGE_DIM) };
+  const byDefault = await search(u, args);
+  assert.deepEqual(byDefault.map((h) => h.scene_id), [talky, visual]);
+  close(byDefault[0].score, 0.5 * 1 + 0.35 * calibrate('vision', 0.1), 'talky scene, default weights');
+  const visionHeavy = await search(u, { ...args, wText: 0.1, wVision: 0.9, wTags: 0 });
+  assert.deepEqual(visionHeavy.map((h) => h.scene_id), [visual, talky]);
+  close(visionHeavy[0].score, 0.1 * calibrate('text', 0.45) + 0.9 * 1, 'visual scene, vision-heavy weights');
+});
+
+test('missing modalities score 0 and never exclude a scene: a silent scene is found by vision', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  const silent = await addScene(v, u, { text: null, transcript: '', image: withCosine(IMAGE_DIM, 0.2, 1) });
+  const spoken = await addScene(v, u, { text: withCosine(TEXT_DIM, 0.75, 1), transcript: 'a red car', image: null });
+  const hits = await search(u, { query: 'car', text: query(TEXT_DIM), image: query(IMAGE_DIM) });
+  const silentHit = hits.find((h) => h.scene_id === silent);
+  assert.ok(silentHit, 'silent scene found');
+  assert.equal(silentHit.text_score, 0);
+  assert.equal(silentHit.tags_score, 0);
+  close(silentHit.vision_score, 1, 'silent scene vision');
+  assert.equal(silentHit.snippet, null, 'nothing to quote from a silent scene');
+  const spokenHit = hits.find((h) => h.scene_id === spoken)!;
+  assert.equal(spokenHit.vision_score, 0);
+  // With no embeddings at all (no models loaded) the words alone still find it.
+  const wordsOnly = await search(u, { query: 'car' });
+  assert.deepEqual(wordsOnly.map((h) => h.scene_id), [spoken]);
+  assert.ok(wordsOnly[0].text_score > 0 && wordsOnly[0].text_score <= 1);
+});
+
+test('tags: the score of the label the query names, weighted by how much of the label it names', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  const dog = await addScene(v, u, { tags: [{ label: 'dog', score: 0.8 }, { label: 'grass', score: 0.9 }] });
+  const hotdog = await addScene(v, u, { tags: [{ label: 'hot dog', score: 0.6 }] });
+  await addScene(v, u, { tags: [{ label: 'cat', score: 0.99 }] });
+  const hits = await search(u, { query: 'dog' });
+  assert.deepEqual(hits.map((h) => [h.scene_id, h.tags_score]), [[dog, 0.8], [hotdog, 0.3]]);
+  close(hits[0].score, 0.15 * 0.8, 'tag-only score');
+  assert.equal(hits[0].text_score, 0, 'tags do not count twice as full text');
+});
+
+test('video_ids restricts results to those videos', async () => {
+  const u = uuid();
+  const v1 = await addVideo(u);
+  const v2 = await addVideo(u);
+  const s1 = await addScene(v1, u, { transcript: 'sunset over the sea', text: withCosine(TEXT_DIM, 0.7, 1) });
+  const s2 = await addScene(v2, u, { transcript: 'sunset in the city', text: withCosine(TEXT_DIM, 0.7, 2) });
+  const all = await search(u, { query: 'sunset', text: query(TEXT_DIM) });
+  assert.deepEqual(new Set(all.map((h) => h.scene_id)), new Set([s1, s2]));
+  const only2 = await search(u, { query: 'sunset', text: query(TEXT_DIM), videoIds: [v2] });
+  assert.deepEqual(only2.map((h) => [h.scene_id, h.video_id]), [[s2, v2]]);
+  assert.deepEqual(await search(u, { query: 'sunset', text: query(TEXT_DIM), videoIds: [] }), []);
+});
+
+test('pages are stable and disjoint: concatenated pages equal one big page, ties ordered by scene id', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  // 45 scenes, in groups of 5 with identical vectors, so ties are everywhere.
+  for (let i = 0; i < 45; i++) {
+    const cos = 0.4 + 0.04 * Math.floor(i / 5);
+    const text = withCosine(TEXT_DIM, cos, 1);
+    await addScene(v, u, { text });
+  }
+  const args = { text: query(TEXT_DIM) };
+  const big = await search(u, { ...args, pageSize: 100 });
+  assert.equal(big.length, 45);
+  for (let i = 1; i < big.length; i++) {
+    const [a, b] = [big[i - 1], big[i]];
+    assert.ok(a.score > b.score || (a.score === b.score && a.scene_id < b.scene_id), `order at ${i}`);
+  }
+  const pages: Hit[] = [];
+  for (let offset = 0; offset < 60; offset += 10) pages.push(...(await search(u, { ...args, pageSize: 10, pageOffset: offset })));
+  assert.deepEqual(pages.map((h) => h.scene_id), big.map((h) => h.scene_id));
+  assert.equal(new Set(pages.map((h) => h.scene_id)).size, 45);
+});
+
+/** Deterministic pseudo-random numbers, so a failure reproduces. */
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function randomUnit(rand: () => number, dim: number, bias: number) {
+  const v = Array.from({ length: dim }, (_, i) => (i < 24 ? rand() - 0.5 : 0));
+  v[0] += bias;
+  const n = Math.hypot(...v);
+  return v.map((x) => Math.fround(x / n));
+}
+const cosine = (a: number[], b: number[]) => {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return dot / Math.sqrt(na * nb);
+};
+
+test('ranking equals an exact brute-force computation', async () => {
+  const rand = mulberry32(42);
+  const u = uuid();
+  const v = await addVideo(u);
+  const vocab = ['river', 'mountain', 'dog', 'city', 'night', 'market', 'train', 'rain'];
+  const pick = () => vocab[Math.floor(rand() * vocab.length)];
+  const scenes = new Map<string, { text: number[] | null; image: number[] }>();
+  for (let i = 0; i < 60; i++) {
+    const text = rand() < 0.8 ? randomUnit(rand, TEXT_DIM, 0.4) : null;
+    const image = randomUnit(rand, IMAGE_DIM, 0.1);
+    const id = await addScene(v, u, {
+      text, image,
+      transcript: text ? `${pick()} ${pick()} and ${pick()}` : '',
+      ocr: rand() < 0.3 ? pick() : '',
+      tags: [{ label: pick(), score: Math.round(rand() * 100) / 100 }],
+    });
+    scenes.set(id, { text, image });
+  }
+  const q = { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) };
+
+  // Vectors only: the whole score is computable here, in TypeScript.
+  const hits = await search(u, { ...q, wText: 0.6, wVision: 0.4, wTags: 0, pageSize: 100 });
+  const expected = [...scenes]
+    .map(([id, s]) => ({
+      id,
+      score: 0.6 * (s.text ? calibrate('text', cosine(s.text, q.text)) : 0) + 0.4 * calibrate('vision', cosine(s.image, q.image)),
+    }))
+    .filter((e) => e.score > 0)
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  assert.ok(expected.length > 20, 'the fixture gives a real ranking to compare');
+  assert.deepEqual(hits.map((h) => h.scene_id), expected.map((e) => e.id));
+  hits.forEach((h, i) => close(h.score, expected[i].score, `score of rank ${i + 1}`));
+
+  // All modalities: compare with the same formula applied to every scene with no index involved.
+  const words = 'dog in the rain';
+  const brute = await withUserDb(db, u, async (c) => (await c.query(
+    `with parts as (
+       select s.id,
+              app_hidden.search_similarity('text', 1 - (s.text_vec <=> $2::real[]::vector)) as dense,
+              app_hidden.search_text_match(s.tsv, app_hidden.search_query_words($1)) as words,
+              app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
+              app_hidden.search_tag_score(s.tags, app_hidden.search_query_words($1)) as tags
+       from app_public.scenes s)
+     select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score
+     from parts where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
+     order by score desc, id`,
+    [words, q.text, q.image],
+  )).rows as { id: string; score: number }[]);
+  const fused = await search(u, { ...q, query: words, pageSize: 100 });
+  assert.ok(brute.length > 30);
+  assert.deepEqual(fused.map((h) => h.scene_id), brute.map((b) => b.id));
+  fused.forEach((h, i) => close(h.score, brute[i].score, `fused score of rank ${i + 1}`));
+});
+
+test("a user's search never returns another user's scenes, however well they match", async () => {
+  const a = uuid(), b = uuid();
+  const va = await addVideo(a);
+  const vb = await addVideo(b);
+  const mine = await addScene(va, a, { transcript: 'penguin colony', text: withCosine(TEXT_DIM, 0.5, 1), image: withCosine(IMAGE_DIM, 0.1, 1) });
+  const theirs = await addScene(vb, b, {
+    transcript: 'penguin penguin penguin', tags: [{ label: 'penguin', score: 1 }],
+    text: query(TEXT_DIM), image: query(IMAGE_DIM),
+  });
+  const hits = await search(a, { query: 'penguin', text: query(TEXT_DIM), image: query(IMAGE_DIM), pageSize: 100 });
+  assert.deepEqual(hits.map((h) => h.scene_id), [mine]);
+  // Naming B's video explicitly does not help either.
+  assert.deepEqual(await search(a, { query: 'penguin', text: query(TEXT_DIM), videoIds: [vb] }), []);
+  // B's scene is really there: B finds it.
+  assert.equal((await search(b, { query: 'penguin' }))[0].scene_id, theirs);
+});
+
+test('text_model: vectors from another model are never compared with the query', async () => {
+  const u = uuid();
+  const current = await addVideo(u, { text: 'bge-m3', image: 'siglip2' });
+  const old = await addVideo(u, { text: 'old-text-model', image: 'old-image-model' });
+  const fresh = await addScene(current, u, { text: withCosine(TEXT_DIM, 0.7, 1), image: withCosine(IMAGE_DIM, 0.15, 1) });
+  const stale = await addScene(old, u, { text: withCosine(TEXT_DIM, 0.7, 2), image: withCosine(IMAGE_DIM, 0.15, 2), transcript: 'harbour' });
+  const args = { query: 'harbour', text: query(TEXT_DIM), image: query(IMAGE_DIM) };
+  const unfiltered = await search(u, args);
+  assert.equal(unfiltered.find((h) => h.scene_id === stale)!.vision_score > 0, true);
+
+  const filtered = await search(u, { ...args, textModel: 'bge-m3', imageModel: 'siglip2' });
+  const freshHit = filtered.find((h) => h.scene_id === fresh)!;
+  close(freshHit.text_score, calibrate('text', 0.7), 'same-model text');
+  close(freshHit.vision_score, calibrate('vision', 0.15), 'same-model vision');
+  // The old video's scene still matches by its words, but its vectors count for nothing.
+  const staleHit = filtered.find((h) => h.scene_id === stale)!;
+  assert.equal(staleHit.vision_score, 0);
+  const wordsOnly = (await search(u, { query: 'harbour' }))[0];
+  close(staleHit.text_score, wordsOnly.text_score, 'old-model scene scored by words alone');
+  // Filtering on one space leaves the other alone.
+  const textOnly = await search(u, { ...args, textModel: 'bge-m3' });
+  assert.ok(textOnly.find((h) => h.scene_id === stale)!.vision_score > 0);
+});
+
+test('Korean: a noun finds the word with its particle attached, and the snippet highlights it', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  const cat = await addScene(v, u, { transcript: '오늘 고양이가 해변에서 뛰어요' });
+  await addScene(v, u, { transcript: '강아지는 집에 있어요' });
+  const onScreen = await addScene(v, u, { ocr: '고양이 카페 <영업중>' });
+  const hits = await search(u, { query: '고양이' });
+  assert.deepEqual(new Set(hits.map((h) => h.scene_id)), new Set([cat, onScreen]));
+  const catHit = hits.find((h) => h.scene_id === cat)!;
+  assert.match(catHit.snippet!, /<b>고양이가<\/b>/);
+  // On-screen text is quoted when it is what matched, and it arrives escaped.
+  const ocrHit = hits.find((h) => h.scene_id === onScreen)!;
+  assert.match(ocrHit.snippet!, /<b>고양이<\/b> 카페 &lt;영업중/);
+  assert.doesNotMatch(ocrHit.snippet!, /<영업중/);
+  assert.ok(catHit.score > ocrHit.score, 'spoken words outrank on-screen text');
+});
+
+test('bad input gets a clear error', async () => {
+  const u = uuid();
+  const cases: [SearchArgs, RegExp][] = [
+    [{ personId: uuid() }, /person search is not available yet/],
+    [{ pageSize: 0 }, /page_size must be between 1 and 100/],
+    [{ pageSize: 101 }, /page_size must be between 1 and 100/],
+    [{ pageOffset: -1 }, /page_offset must be 0 or more/],
+    [{ wText: -1 }, /weights must be non-negative/],
+    [{ wText: 0, wVision: 0, wTags: 0 }, /not all zero/],
+    [{ text: [1, 2, 3] }, /text_embedding must have 1024 numbers \(got 3\)/],
+    [{ image: query(TEXT_DIM) }, /image_embedding must have 1152 numbers \(got 1024\)/],
+    [{ text: new Array(TEXT_DIM).fill(0) }, /text_embedding must not be all zeros/],
+  ];
+  for (const [args, message] of cases) {
+    await assert.rejects(search(u, args), message);
+  }
+});
+
+test('only signed-in users may call it', async () => {
+  await assert.rejects(withAnonDb(db, (c) => searchAs(c, { query: 'x' })), { code: '42501' });
+  const { rows } = await db.rootPool.query(
+    `select r.rolname from pg_proc p, aclexplode(p.proacl) a join pg_roles r on r.oid = a.grantee
+     where p.oid = 'app_public.search_scenes'::regproc and a.privilege_type = 'EXECUTE' and r.rolname <> current_user`,
+  );
+  assert.deepEqual(rows.map((r) => r.rolname), ['authenticated']);
+});
