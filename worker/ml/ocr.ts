@@ -6,7 +6,7 @@
  * once per process and shared by every caller.
  *
  * Steps follow PaddleOCR's own inference defaults (det limit 960, thresh 0.3,
- * box 0.6, unclip 1.5; rec height 48, batches of 6, drop below 0.5) so quality
+ * box 0.6, unclip 1.5; rec height 48, batches of up to 6, drop below 0.5) so quality
  * matches the published models; see ./ocr/ for the deviations and why.
  */
 import fs from 'node:fs';
@@ -18,7 +18,7 @@ import type { Config } from '../../server/lib/config.ts';
 import type { OcrLine, TextReader } from './types.ts';
 import { boxesFromProbMap, detInputSize, groupRows, type Box } from './ocr/detect.ts';
 import { crop, decodeRgb, resizeToTensor, rotate180, rotate90, type RgbImage } from './ocr/image.ts';
-import { ctcGreedyDecode, loadCharacters, REC_HEIGHT, recBatchTensor } from './ocr/recognize.ts';
+import { ctcGreedyDecode, loadCharacters, REC_HEIGHT, REC_MIN_WIDTH, recBatchTensor } from './ocr/recognize.ts';
 import { addWordSpaces } from './ocr/spacing.ts';
 
 export interface OcrModelFiles {
@@ -53,6 +53,8 @@ const DET_MEAN = [0.485, 0.456, 0.406] as const;
 const DET_STD = [0.229, 0.224, 0.225] as const;
 const HALF = [0.5, 0.5, 0.5] as const;
 const REC_BATCH = 6;
+/** Widest strip in a batch relative to the narrowest. */
+const REC_BATCH_SPREAD = 1.25;
 const CLS_W = 192, CLS_H = 48, CLS_THRESH = 0.9;
 
 function defaultPackageDir(): string | null {
@@ -151,10 +153,17 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
 
   async function recognize(crops: RgbImage[]): Promise<{ text: string; score: number }[]> {
     const results: { text: string; score: number }[] = new Array(crops.length);
-    // Similar widths share a batch so little of each tensor is padding.
-    const order = crops.map((c, i) => ({ i, r: c.width / c.height })).sort((a, b) => a.r - b.r).map((o) => o.i);
-    for (let s = 0; s < order.length; s += REC_BATCH) {
-      const idx = order.slice(s, s + REC_BATCH);
+    // Every strip in a batch is padded to the widest, and on CPU padding
+    // costs as much as text: only strips of nearly the same width share one.
+    const padded = (c: RgbImage) => Math.max(REC_MIN_WIDTH, REC_HEIGHT * (c.width / c.height));
+    const order = crops.map((_, i) => i).sort((a, b) => padded(crops[a]!) - padded(crops[b]!));
+    const batches: number[][] = [];
+    for (const i of order) {
+      const last = batches.at(-1);
+      if (last && last.length < REC_BATCH && padded(crops[i]!) <= REC_BATCH_SPREAD * padded(crops[last[0]!]!)) last.push(i);
+      else batches.push([i]);
+    }
+    for (const idx of batches) {
       const { data, width } = recBatchTensor(idx.map((i) => crops[i]!));
       const res = await rec.run({ [rec.inputNames[0]!]: new ort.Tensor('float32', data, [idx.length, 3, REC_HEIGHT, width]) });
       const out = res[rec.outputNames[0]!]!;
