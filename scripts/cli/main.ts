@@ -115,8 +115,7 @@ try {
     process.exitCode = 70;
   }
 }
-// Connection pools, sockets or timers left by a library must not keep a
-// finished command alive.
-if (!process.argv.slice(2).some((a) => ['start', 'serve', 'worker'].includes(a)) || process.exitCode !== 0) {
-  setTimeout(() => process.exit(), 50).unref();
-}
+// Connection pools, sockets or timers left by a library (a model session, a
+// pool a module opened) must not keep a finished command — or a server that
+// has already closed — alive.
+setTimeout(() => process.exit(), 50).unref();

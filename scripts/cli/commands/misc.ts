@@ -7,7 +7,8 @@ import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 
 function mb(bytes: number) {
-  return bytes ? `${(bytes / 1024 ** 2).toFixed(0)} MB` : '';
+  if (!bytes) return '';
+  return bytes < 1024 ** 2 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 ** 2).toFixed(0)} MB`;
 }
 
 export const modelsStatus: Command = {

@@ -64,7 +64,10 @@ export const start: Command = {
     const cfg = config();
     const embedded = !cfg.databaseUrl;
     const wasRunning = embedded && (await isRunning(cfg));
-    const db = await resolveDatabase(cfg, { start: true, log: (m) => info(`heimdex: ${m}`) });
+    const db = await resolveDatabase(cfg, { start: true, log: (m) => info(`heimdex: ${m}`) }).catch((e: Error) => {
+      const why = e.message.split('\n').map((l) => l.trim()).filter(Boolean);
+      throw new CliError(`the database could not be started: ${why.find((l) => /error|denied|fatal/i.test(l)) ?? why[0]}`, `the PostgreSQL log is in ${cfg.dataDir}/logs/postgres.log`);
+    });
     let children: ReturnType<typeof spawnChild>[] = [];
     const shutdown = async () => {
       await stopChildren(children);
@@ -116,6 +119,8 @@ export const serve: Command = {
   async run() {
     const cfg = config();
     await runningDatabase(cfg);
+    // Grafast's extra checks and readable errors belong to development only.
+    process.env.GRAPHILE_ENV ??= cfg.env === 'production' ? 'production' : 'development';
     const { startServer } = await importProject<ServerModule>('server/index.ts');
     const server = await startServer(cfg);
     info(`heimdex: API server listening on ${server.url}`);

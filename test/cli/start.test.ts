@@ -1,0 +1,85 @@
+/*
+ * `heimdex start` (what npm start runs) on a fresh data folder: it creates
+ * and starts its own embedded PostgreSQL, migrates, runs serve + worker as
+ * children and prints where everything is; SIGTERM then stops all of it,
+ * leaving no server, worker or PostgreSQL process behind.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { loadConfig, ROOT_DIR } from '../../server/lib/config.ts';
+import { isRunning, stopEmbedded } from '../../server/lib/embedded-pg.ts';
+import { CLI } from './run-cli.ts';
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Processes whose environment names this data folder: our children, wherever they were reparented. */
+function processesUsing(dataDir: string): number[] {
+  const found: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`HEIMDEX_DATA_DIR=${dataDir}`)) found.push(Number(pid));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found.filter((p) => p !== process.pid);
+}
+
+test('start brings everything up, prints the URLs, and SIGTERM stops all of it', { timeout: 240_000 }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-start-'));
+  // The embedded cluster runs as the postgres user when tests run as root.
+  fs.chmodSync(dataDir, 0o755);
+  const env = {
+    ...process.env,
+    HEIMDEX_DATA_DIR: dataDir,
+    HEIMDEX_DB_PORT: String(await freePort()),
+    HEIMDEX_PORT: String(await freePort()),
+    MODELS_DIR: path.join(ROOT_DIR, '.test-data', 'models'),
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+  };
+  delete env.DATABASE_URL;
+  delete env.AUTH_DATABASE_URL;
+  const config = loadConfig(env);
+  after(async () => {
+    await stopEmbedded(config).catch(() => {});
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const deadline = Date.now() + 180_000;
+  while (!stdout.includes('Stop with Ctrl-C.')) {
+    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`start did not come up\nstdout: ${stdout}\nstderr: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const base = `http://127.0.0.1:${env.HEIMDEX_PORT}`;
+  assert.ok(stdout.includes(`GraphQL:  ${base}/graphql`), stdout);
+  assert.ok(stdout.includes(`Ruru:     ${base}/graphiql`), 'development prints the Ruru URL');
+  assert.ok(stdout.includes(`Data:     ${dataDir}`));
+  assert.match(stdout, /present\s+text\s+Xenova\/bge-m3/);
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.equal(await isRunning(config), true);
+  assert.ok(processesUsing(dataDir).length >= 3, 'start, serve and worker should be running');
+
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.equal(await isRunning(config), false, 'the embedded PostgreSQL that start started must be stopped');
+  await assert.rejects(fetch(`${base}/healthz`), 'the API server must be gone');
+  assert.deepEqual(processesUsing(dataDir), [], 'no serve or worker process may outlive start');
+});
