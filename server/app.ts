@@ -135,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
 
   // GraphQL. A presented bearer token is verified before grafserv sees the
   // request; a bad one ends here with 401.
-  const built = makePreset({ config, authPool: deps.authPool, storage: deps.storage, models: deps.models });
+  const built = makePreset({ config, authPool: deps.authPool, storage: deps.storage, models: deps.models, log });
   built.setVerifier((t) => deps.auth.verify(t));
   built.preset.plugins = [...(built.preset.plugins ?? []), ...(deps.plugins ?? [])];
   const pgl = postgraphile(built.preset);

@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { claimsOf, type AccessClaims } from './auth/index.ts';
 import type { Config } from './lib/config.ts';
+import type { Logger } from './log.ts';
 import { queryLimitsRule } from './plugins/limits.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
 import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
@@ -137,8 +138,37 @@ export function maskError(error: GraphQLError): GraphQLError {
       extensions: { code },
     });
   }
+  // PostGraphile's own "nothing matched" for update/delete: what RLS hiding a
+  // row looks like, and no internal detail.
+  if (error.originalError && /^No values were (updated|deleted) in collection/.test(error.originalError.message)) {
+    return new GraphQLError(error.originalError.message, {
+      nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+      extensions: { code: 'NOT_FOUND' },
+    });
+  }
   return defaultMaskError(error);
 }
+
+/**
+ * With Relay node ids off, the id columns keep their name: Video.id and
+ * Scene.id are the UUIDs the rest of the system (URLs, the worker, the CLI)
+ * uses, instead of PostGraphile's default rename to rowId.
+ */
+export const UuidIdsPlugin: GraphileConfig.Plugin = {
+  name: 'HeimdexUuidIdsPlugin',
+  version: '0.0.0',
+  after: ['PgAttributesPlugin'],
+  inflection: {
+    replace: {
+      _attributeName(previous, _options, details) {
+        const name = previous!(details);
+        if (details.skipRowId || name !== 'row_id') return name;
+        const attribute = details.codec.attributes[details.attributeName];
+        return this.coerceToGraphQLName(attribute.extensions?.tags?.name || details.attributeName);
+      },
+    },
+  },
+};
 
 export interface PresetDeps {
   config: Config;
@@ -146,6 +176,7 @@ export interface PresetDeps {
   authPool: pg.Pool;
   storage: Storage | null;
   models: QueryModels | null;
+  log?: Logger;
 }
 
 export function makePreset(deps: PresetDeps) {
@@ -157,10 +188,19 @@ export function makePreset(deps: PresetDeps) {
 
   const preset: GraphileConfig.Preset = {
     extends: [PostGraphileAmberPreset],
+    // Rows are addressed by their UUIDs (id, videoById); Relay global ids
+    // would rename every id column to rowId and add a second identity.
+    disablePlugins: ['NodePlugin'],
     plugins: [
       VectorCodecPlugin,
+      UuidIdsPlugin,
       SmartTagsPlugin,
-      makeSearchPlugin({ models: deps.models, storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
+      makeSearchPlugin({
+        models: deps.models,
+        storage: deps.storage,
+        urlTtlS: config.storage.urlTtlS,
+        onEmbedError: (model, err) => deps.log?.warn('query embedding failed; searching without it', { model, err }),
+      }),
       makeSceneUrlsPlugin({ storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
       VideoChangesPlugin,
       {

@@ -11,6 +11,7 @@ import { buildApp, type AppDeps } from './app.ts';
 import type { Config } from './lib/config.ts';
 import { resolveDatabase, type DatabaseUrls } from './lib/database.ts';
 import { createLogger, type Logger } from './log.ts';
+import { makeUploadsPlugin } from './plugins/uploads.ts';
 import { createStorage } from './storage/index.ts';
 import { installStorageRoutes } from './storage/routes.ts';
 import type { Storage } from './storage/types.ts';
@@ -36,24 +37,6 @@ async function defaultModels(config: Config): Promise<AppDeps['models']> {
   return getModels(config);
 }
 
-async function defaultPlugins(storage: Storage, config: Config): Promise<GraphileConfig.Plugin[]> {
-  // The uploads plugin (createUpload/createVideo) is engineer B2's module;
-  // loaded by path so the server still starts while it is being built.
-  const spec = './plugins/uploads.ts';
-  try {
-    const mod = (await import(spec)) as Record<string, unknown>;
-    const p = (mod.UploadsPlugin ?? mod.makeUploadsPlugin ?? mod.default) as unknown;
-    if (typeof p === 'function') return [(p as (d: unknown) => GraphileConfig.Plugin)({ storage, config })];
-    if (p && typeof p === 'object') {
-      const preset = p as GraphileConfig.Preset & GraphileConfig.Plugin;
-      return preset.plugins ? [...preset.plugins] : [preset];
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  }
-  return [];
-}
-
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel, { svc: 'server' });
   const urls = opts.db ?? (await resolveDatabase(config, { start: opts.startDb, log: (m) => log.info(m) }));
@@ -68,6 +51,28 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     for (const fn of opened.splice(0).reverse()) await fn().catch((err) => log.warn('close failed', { err }));
   };
   try {
+    // Listen first: with port 0 (tests, side-by-side instances) the real port
+    // is only known now, and signed fs URLs must point at it.
+    let handler: http.RequestListener = (_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    };
+    const server = http.createServer((req, res) => handler(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    opened.push(() => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
+    const port = (server.address() as AddressInfo).port;
+    const publicUrl = new URL(config.publicUrl);
+    if (publicUrl.port === '0') {
+      publicUrl.port = String(port);
+      config = { ...config, publicUrl: publicUrl.toString().replace(/\/$/, '') };
+    }
+
     const storage = opts.storage ?? createStorage(config);
     await storage.ensureReady();
     const auth = createAuthProvider(config, ownerPool);
@@ -81,21 +86,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       auth,
       storage,
       models,
-      plugins: await defaultPlugins(storage, config),
+      plugins: [makeUploadsPlugin({ storage, config })],
       installStorageRoutes: (app) => installStorageRoutes(app, storage, config),
     });
     opened.push(() => built.close());
-
-    const server = http.createServer(built.app);
     built.attach(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    opened.push(() => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
+    handler = built.app;
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${host}:${addr.port}`;

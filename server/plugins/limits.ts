@@ -65,11 +65,13 @@ export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRu
             const type = def ? getNullableType(def.type) : undefined;
             const named = def ? getNamedType(def.type) : undefined;
             const insideConnection = !!parent?.name.endsWith('Connection');
-            let factor = 1;
+            let factor = 0;
             if (named?.name.endsWith('Connection')) factor = pageSize(sel) ?? DEFAULT_PAGE;
             else if (type && isListType(type) && !insideConnection) factor = pageSize(sel) ?? DEFAULT_PAGE;
-            const next = mult * factor;
-            cost += next;
+            // Only lists and connections fetch rows; scalars and single
+            // relations ride along with the row they belong to.
+            const next = factor ? mult * factor : mult;
+            if (factor) cost += next;
             if (sel.selectionSet) walk(sel.selectionSet, named, depth + 1, next, seen);
           }
         }

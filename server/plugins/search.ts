@@ -22,6 +22,8 @@ export interface SearchDeps {
   urlTtlS: number;
   /** Distinct queries whose embeddings are kept (per encoder). */
   cacheSize?: number;
+  /** Told when an encoder fails on a query; search then runs without it. */
+  onEmbedError?: (modelId: string, err: unknown) => void;
 }
 
 // search_scenes caps page_size at 100 and one extra row is asked for to learn
@@ -90,9 +92,19 @@ export function makeSearchPlugin(deps: SearchDeps) {
       : [null, null];
     if (!te) missing.push('text');
     if (!ite) missing.push('vision');
-    const run = async (enc: TextEmbedder | ImageTextEmbedder | null) =>
-      enc ? { model: enc.modelId, vec: await cache.get(`${enc.modelId}\u0000${query}`, async () => (await enc.embed([query]))[0]) } : null;
-    const [text, image] = await Promise.all([run(te), run(ite)]);
+    // One failing encoder (e.g. a query of only unknown tokens) costs that
+    // modality, not the whole search.
+    const run = async (enc: TextEmbedder | ImageTextEmbedder | null, modality: string) => {
+      if (!enc) return null;
+      try {
+        return { model: enc.modelId, vec: await cache.get(`${enc.modelId}\u0000${query}`, async () => (await enc.embed([query]))[0]) };
+      } catch (e) {
+        deps.onEmbedError?.(enc.modelId, e);
+        missing.push(modality);
+        return null;
+      }
+    };
+    const [text, image] = await Promise.all([run(te, 'text'), run(ite, 'vision')]);
     return { text, image, missing };
   }
 
