@@ -1,0 +1,103 @@
+/*
+ * Writes sql/schema.sql, the committed dump of our schemas, so that every
+ * migration change shows up as a readable diff in review.
+ *
+ *   node scripts/dump-schema.ts [DATABASE_URL]   dump an already-migrated database
+ *   node scripts/dump-schema.ts --fresh           migrate a throwaway database
+ *                                                 in the embedded cluster, dump it, drop it
+ *
+ * The URL comes from argv, else GM_DBURL (set by graphile-migrate when it runs
+ * this as a hook), else DATABASE_URL. Only app_public, app_hidden, app_private
+ * and auth are dumped: graphile_worker and graphile_migrate belong to their
+ * libraries. Owners and version banners are left out so the file is the same
+ * on every machine.
+ */
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { loadConfig, ROOT_DIR } from '../server/lib/config.ts';
+import { startEmbedded } from '../server/lib/embedded-pg.ts';
+import { migrateDatabase } from '../server/lib/migrate.ts';
+
+const run = promisify(execFile);
+
+export const SCHEMA_FILE = path.join(ROOT_DIR, 'sql', 'schema.sql');
+export const DUMPED_SCHEMAS = ['app_public', 'app_hidden', 'app_private', 'auth'];
+
+function pgDumpBinary() {
+  const major = process.env.HEIMDEX_PG_MAJOR ?? '15';
+  const candidate = `/usr/lib/postgresql/${major}/bin/pg_dump`;
+  return fs.existsSync(candidate) ? candidate : 'pg_dump';
+}
+
+/** Drops what changes between machines or runs without changing the schema. */
+export function normaliseDump(sql: string): string {
+  const kept = sql
+    .split('\n')
+    .filter((line) => !/^-- Dumped (from|by) /.test(line))
+    // pg_dump >= 15.14 brackets its output with a random \restrict key.
+    .filter((line) => !/^\\(un)?restrict\b/.test(line));
+  return kept.join('\n').replace(/\n{3,}/g, '\n\n').trim() + '\n';
+}
+
+/** Schema-only dump of our schemas, normalised. */
+export async function dumpSchema(url: string): Promise<string> {
+  const args = ['--schema-only', '--no-owner', '--no-tablespaces'];
+  for (const s of DUMPED_SCHEMAS) args.push('--schema', s);
+  args.push('--dbname', url);
+  try {
+    const { stdout } = await run(pgDumpBinary(), args, { maxBuffer: 64 * 1024 * 1024 });
+    return normaliseDump(stdout);
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`pg_dump failed: ${(err.stderr || err.message).trim()}`);
+  }
+}
+
+/** Migrates a throwaway database in the embedded cluster and dumps it. */
+async function dumpFresh(): Promise<string> {
+  const config = loadConfig();
+  const urls = await startEmbedded(config);
+  const rootUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
+  const name = `heimdex_dump_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: rootUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name} owner heimdex`);
+    const dbRoot = new pg.Client({ connectionString: rootUrl.replace(/\/postgres$/, `/${name}`) });
+    await dbRoot.connect();
+    await dbRoot.query('create extension if not exists vector; create extension if not exists pgcrypto;').finally(() => dbRoot.end());
+    const ownerUrl = urls.ownerUrl.replace(/\/heimdex$/, `/${name}`);
+    await migrateDatabase(ownerUrl, { includeCurrent: true });
+    return await dumpSchema(ownerUrl);
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+    await admin.end();
+  }
+}
+
+async function main() {
+  const argUrl = process.argv.slice(2).find((a) => !a.startsWith('--'));
+  const fresh = process.argv.includes('--fresh');
+  const url = argUrl ?? process.env.GM_DBURL ?? process.env.DATABASE_URL;
+  if (!fresh && !url) {
+    throw new Error('no database: pass a URL, set GM_DBURL or DATABASE_URL, or use --fresh to migrate a throwaway database');
+  }
+  const sql = fresh ? await dumpFresh() : await dumpSchema(url!);
+  // Written whole to a temp file and renamed, so a failed dump never leaves a half file.
+  const tmp = `${SCHEMA_FILE}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(SCHEMA_FILE), { recursive: true });
+  fs.writeFileSync(tmp, sql);
+  fs.renameSync(tmp, SCHEMA_FILE);
+  console.log(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)} (${sql.split('\n').length} lines)`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
+  main().catch((e) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,1525 @@
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: app_hidden; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA app_hidden;
+
+--
+-- Name: app_private; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA app_private;
+
+--
+-- Name: app_public; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA app_public;
+
+--
+-- Name: auth; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA auth;
+
+--
+-- Name: scene_hit; Type: TYPE; Schema: app_public; Owner: -
+--
+
+CREATE TYPE app_public.scene_hit AS (
+	scene_id uuid,
+	video_id uuid,
+	start_s double precision,
+	end_s double precision,
+	score double precision,
+	text_score double precision,
+	vision_score double precision,
+	tags_score double precision,
+	snippet text
+);
+
+--
+-- Name: TYPE scene_hit; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON TYPE app_public.scene_hit IS '@behavior -*
+One ranked search result: a scene, its fused score and each modality''s 0..1 component.';
+
+--
+-- Name: COLUMN scene_hit.score; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scene_hit.score IS 'w_text*text_score + w_vision*vision_score + w_tags*tags_score.';
+
+--
+-- Name: COLUMN scene_hit.text_score; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scene_hit.text_score IS 'Calibrated transcript/on-screen text match, 0..1 (dense similarity OR-ed with full-text).';
+
+--
+-- Name: COLUMN scene_hit.vision_score; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scene_hit.vision_score IS 'Calibrated keyframe-to-query similarity, 0..1.';
+
+--
+-- Name: COLUMN scene_hit.tags_score; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scene_hit.tags_score IS 'How well the query names the scene''s tags, 0..1.';
+
+--
+-- Name: COLUMN scene_hit.snippet; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scene_hit.snippet IS 'Short excerpt of the transcript (or on-screen text) with matches in <b>..</b>; the text itself is HTML-escaped.';
+
+--
+-- Name: search_escape_html(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_escape_html(t text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
+$$;
+
+--
+-- Name: search_query_words(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_query_words(query text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, coalesce(query, ''))))[1:32], '{}')
+$$;
+
+--
+-- Name: search_similarity(text, double precision); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_similarity(space text, cosine double precision) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select case
+    when cosine is null or cosine <> cosine then 0::float8
+    -- BGE-M3 (text_vec): unrelated sentences ~0.35, close paraphrases ~0.75.
+    when space = 'text' then greatest(0, least(1, (cosine - 0.35) / (0.75 - 0.35)))
+    -- SigLIP text->image (image_vec): the model's own sigmoid reaches 0.5 near
+    -- cosine 0.11; unrelated pairs sit near 0, strong matches near 0.2.
+    when space = 'vision' then greatest(0, least(1, (cosine - 0.05) / (0.20 - 0.05)))
+    else 0::float8
+  end
+$$;
+
+--
+-- Name: search_snippet(text, text, tsquery); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select case
+    when coalesce(src, '') = '' then null
+    when q is null or not pg_catalog.to_tsvector('simple'::regconfig, src) @@ q then
+      app_hidden.search_escape_html(pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' '))
+    else pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
+           'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "')
+  end
+  from (select case
+          when coalesce(transcript, '') <> ''
+               and (q is null or coalesce(ocr_text, '') = ''
+                    or pg_catalog.to_tsvector('simple'::regconfig, transcript) @@ q
+                    or not pg_catalog.to_tsvector('simple'::regconfig, ocr_text) @@ q)
+            then transcript
+          else ocr_text
+        end as src) s
+$$;
+
+--
+-- Name: search_tag_score(jsonb, text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select coalesce(max(
+    greatest(0, least(1, (t ->> 'score')::float8))
+    * (select count(*) filter (where exists (select from unnest(words) w where starts_with(lw, w) and (char_length(w) > 1 or lw = w)))::float8
+              / nullif(count(*), 0)
+       from unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, t ->> 'label'))) lw)
+  ), 0)
+  from pg_catalog.jsonb_array_elements(case when pg_catalog.jsonb_typeof(tags) = 'array' then tags else '[]'::jsonb end) t
+  where coalesce(cardinality(words), 0) > 0
+    and pg_catalog.jsonb_typeof(t) = 'object'
+    and pg_catalog.jsonb_typeof(t -> 'score') = 'number'
+    and pg_catalog.jsonb_typeof(t -> 'label') = 'string'
+$$;
+
+--
+-- Name: search_text_match(tsvector, text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_text_match(tsv tsvector, words text[]) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select case when tsv is null or coalesce(cardinality(words), 0) = 0 then 0::float8 else
+    0.5 * (select count(*) filter (where tsv @@ app_hidden.search_tsquery(array[w], 'AB')) from unnest(words) w)::float8 / cardinality(words)
+    + 0.5 * pg_catalog.ts_rank_cd(tsv, app_hidden.search_tsquery(words, 'AB'), 32)::float8
+  end
+$$;
+
+--
+-- Name: search_tsquery(text[], text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_tsquery(words text[], weights text) RETURNS tsquery
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select case when coalesce(cardinality(words), 0) = 0 then null else
+    pg_catalog.array_to_string(array(
+      select '''' || replace(replace(w, '\', '\\'), '''', '''''') || ''''
+             || case when char_length(w) > 1 or weights <> '' then ':' else '' end
+             || case when char_length(w) > 1 then '*' else '' end
+             || weights
+      from unnest(words) w
+    ), ' | ')::tsquery
+  end
+$$;
+
+--
+-- Name: tag_text(jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.tag_text(tags jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select coalesce(string_agg(t ->> 'label', ' '), '')
+  from pg_catalog.jsonb_array_elements(case when pg_catalog.jsonb_typeof(tags) = 'array' then tags else '[]'::jsonb end) t
+$$;
+
+--
+-- Name: auth_create_session(uuid, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_create_session(user_id uuid, token_hash text, ttl_s integer) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  sid uuid;
+begin
+  insert into app_private.sessions (user_id) values (auth_create_session.user_id) returning id into sid;
+  insert into app_private.refresh_tokens (token_hash, session_id, expires_at)
+    values (auth_create_session.token_hash, sid, now() + make_interval(secs => ttl_s));
+  return sid;
+end;
+$$;
+
+SET default_table_access_method = heap;
+
+--
+-- Name: users; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.users (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text NOT NULL,
+    password_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_login_at timestamp with time zone,
+    CONSTRAINT users_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+$'::text) AND (char_length(email) <= 320)))
+);
+
+--
+-- Name: auth_login(text, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_login(email text, password text) RETURNS app_private.users
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  u app_private.users;
+begin
+  select * into u from app_private.users where lower(users.email) = lower(pg_catalog.btrim(auth_login.email));
+  if u.id is null then
+    perform public.crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8.Yf3Fh5xoJ7/jEZZRZ3g6H0yk6Cfq');
+    return null;
+  end if;
+  if u.password_hash <> public.crypt(coalesce(password, ''), u.password_hash) then
+    return null;
+  end if;
+  update app_private.users set last_login_at = now() where id = u.id;
+  return u;
+end;
+$_$;
+
+--
+-- Name: auth_logout_session(uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_logout_session(session_id uuid) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  update app_private.sessions s set revoked_at = now(), revoked_reason = 'logout'
+    where s.id = auth_logout_session.session_id and s.revoked_at is null
+  returning true
+$$;
+
+--
+-- Name: auth_logout_token(text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_logout_token(token_hash text) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  with t as (select session_id from app_private.refresh_tokens r where r.token_hash = auth_logout_token.token_hash)
+  update app_private.sessions s set revoked_at = now(), revoked_reason = 'logout'
+    from t where s.id = t.session_id and s.revoked_at is null
+  returning true
+$$;
+
+--
+-- Name: auth_refresh(text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) RETURNS TABLE(user_id uuid, email text, session_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  t app_private.refresh_tokens;
+  s app_private.sessions;
+begin
+  select * into t from app_private.refresh_tokens where token_hash = old_hash for update;
+  if t.token_hash is null then
+    return;
+  end if;
+  select * into s from app_private.sessions where id = t.session_id for update;
+  if s.revoked_at is not null then
+    return;
+  end if;
+  if t.rotated_at is not null then
+    update app_private.sessions set revoked_at = now(), revoked_reason = 'refresh token reused'
+      where id = s.id;
+    return;
+  end if;
+  if t.expires_at <= now() then
+    return;
+  end if;
+  update app_private.refresh_tokens set rotated_at = now() where token_hash = old_hash;
+  insert into app_private.refresh_tokens (token_hash, session_id, expires_at)
+    values (new_hash, s.id, now() + make_interval(secs => ttl_s));
+  update app_private.sessions set refreshed_at = now() where id = s.id;
+  return query select u.id, u.email, s.id from app_private.users u where u.id = s.user_id;
+end;
+$$;
+
+--
+-- Name: auth_session_active(uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_session_active(session_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select exists (select from app_private.sessions s where s.id = auth_session_active.session_id and s.revoked_at is null)
+$$;
+
+--
+-- Name: auth_signup(text, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_signup(email text, password text) RETURNS app_private.users
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+#variable_conflict use_column
+declare
+  u app_private.users;
+begin
+  if password is null or char_length(password) < 8 then
+    raise exception 'password must be at least 8 characters' using errcode = '22023';
+  end if;
+  insert into app_private.users (email, password_hash)
+    values (pg_catalog.btrim(auth_signup.email), public.crypt(password, public.gen_salt('bf', 10)))
+    on conflict ((lower(email))) do nothing
+    returning * into u;
+  return u;
+end;
+$$;
+
+--
+-- Name: reprocess_failed(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.reprocess_failed() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_id uuid;
+  n integer := 0;
+begin
+  for v_id in select id from app_public.videos where state = 'failed' order by created_at loop
+    perform app_private.reprocess_video(v_id);
+    n := n + 1;
+  end loop;
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION reprocess_failed(); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.reprocess_failed() IS 'Re-runs every failed video; returns how many were queued.';
+
+--
+-- Name: reprocess_video(uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.reprocess_video(video_id uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  update app_public.videos
+     set state = 'uploaded', stage = null, progress = 0, error = null
+   where id = video_id;
+  if not found then
+    return false;
+  end if;
+  perform graphile_worker.add_job('videos__validate', json_build_object('id', video_id),
+    job_key := 'videos__validate:' || video_id::text, max_attempts := 10);
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION reprocess_video(video_id uuid); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.reprocess_video(video_id uuid) IS 'Re-runs the whole pipeline for one video. Returns false when the id does not exist.';
+
+--
+-- Name: tg__add_job(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg__add_job() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform graphile_worker.add_job(
+    tg_argv[0],
+    json_build_object('id', new.id),
+    job_key := tg_argv[0] || ':' || new.id::text,
+    job_key_mode := 'preserve_run_at',
+    max_attempts := 10
+  );
+  return new;
+end;
+$$;
+
+--
+-- Name: tg__set_updated_at(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg__set_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  new.updated_at := now();
+  return new;
+end;
+$$;
+
+--
+-- Name: tg_videos__forget_objects(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_videos__forget_objects() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform graphile_worker.add_job(
+    'videos__delete_objects',
+    json_build_object('id', old.id, 'owner_id', old.owner_id, 'keys',
+      array_remove(array[old.object_key, old.subtitle_key], null)
+      || coalesce((select array_agg(s.keyframe_key) from app_public.scenes s
+                   where s.video_id = old.id and s.keyframe_key is not null), '{}')),
+    max_attempts := 5
+  );
+  return old;
+end;
+$$;
+
+--
+-- Name: tg_videos__notify(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_videos__notify() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  -- One channel per owner: a subscriber only ever listens to its own.
+  perform pg_notify(
+    'heimdex:videos:' || new.owner_id::text,
+    json_build_object(
+      'id', new.id, 'state', new.state, 'stage', new.stage,
+      'progress', new.progress, 'error', new.error,
+      'event', lower(tg_op)
+    )::text
+  );
+  return new;
+end;
+$$;
+
+--
+-- Name: search_scenes(text, real[], real[], uuid[], uuid, real, real, real, integer, integer, text, text); Type: FUNCTION; Schema: app_public; Owner: -
+--
+
+CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAULT NULL::real[], image_embedding real[] DEFAULT NULL::real[], video_ids uuid[] DEFAULT NULL::uuid[], person_id uuid DEFAULT NULL::uuid, w_text real DEFAULT 0.5, w_vision real DEFAULT 0.35, w_tags real DEFAULT 0.15, page_size integer DEFAULT 20, page_offset integer DEFAULT 0, text_model text DEFAULT NULL::text, image_model text DEFAULT NULL::text) RETURNS SETOF app_public.scene_hit
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public', 'extensions'
+    SET "hnsw.iterative_scan" TO 'relaxed_order'
+    SET "hnsw.ef_search" TO '200'
+    SET "hnsw.max_scan_tuples" TO '200000'
+    SET "hnsw.scan_mem_multiplier" TO '4'
+    AS $$
+#variable_conflict use_column
+declare
+  -- Candidates per source. Constant, so the ranked pool (and therefore every
+  -- page) does not depend on page_size/page_offset.
+  pool constant int := 200;
+  uid uuid := (select auth.uid());
+  words text[] := app_hidden.search_query_words(search_scenes.query);
+  tsq_text tsquery;
+  tsq_tags tsquery;
+  tsq_plain tsquery;
+  qv_text vector;
+  qv_image vector;
+  text_videos uuid[];
+  image_videos uuid[];
+  -- Through numeric so 0.35::real counts as 0.35, not 0.3499999940395355.
+  wt float8 := w_text::numeric::float8;
+  wv float8 := w_vision::numeric::float8;
+  wg float8 := w_tags::numeric::float8;
+begin
+  if search_scenes.person_id is not null then
+    raise exception 'person search is not available yet' using errcode = '0A000';
+  end if;
+  if page_size is null or page_size < 1 or page_size > 100 then
+    raise exception 'page_size must be between 1 and 100 (got %)', page_size using errcode = '22023';
+  end if;
+  if page_offset is null or page_offset < 0 then
+    raise exception 'page_offset must be 0 or more (got %)', page_offset using errcode = '22023';
+  end if;
+  if w_text is null or w_vision is null or w_tags is null or w_text < 0 or w_vision < 0 or w_tags < 0
+     or w_text + w_vision + w_tags <= 0 then
+    raise exception 'weights must be non-negative and not all zero (got text %, vision %, tags %)', w_text, w_vision, w_tags
+      using errcode = '22023';
+  end if;
+  if text_embedding is not null then
+    if array_ndims(text_embedding) is distinct from 1 or cardinality(text_embedding) <> 1024 then
+      raise exception 'text_embedding must have 1024 numbers (got %)', cardinality(text_embedding) using errcode = '22023';
+    end if;
+    qv_text := text_embedding::vector(1024);
+    if vector_norm(qv_text) = 0 then
+      raise exception 'text_embedding must not be all zeros' using errcode = '22023';
+    end if;
+  end if;
+  if image_embedding is not null then
+    if array_ndims(image_embedding) is distinct from 1 or cardinality(image_embedding) <> 1152 then
+      raise exception 'image_embedding must have 1152 numbers (got %)', cardinality(image_embedding) using errcode = '22023';
+    end if;
+    qv_image := image_embedding::vector(1152);
+    if vector_norm(qv_image) = 0 then
+      raise exception 'image_embedding must not be all zeros' using errcode = '22023';
+    end if;
+  end if;
+  if uid is null then
+    return;
+  end if;
+
+  tsq_text := app_hidden.search_tsquery(words, 'AB');
+  tsq_tags := app_hidden.search_tsquery(words, 'C');
+  tsq_plain := app_hidden.search_tsquery(words, '');
+
+  -- Which videos' vectors may be compared with this query: those in
+  -- video_ids and made by the requested model. NULL means "all of mine",
+  -- which keeps the HNSW filter trivial in the common one-model case.
+  if video_ids is not null or (search_scenes.text_model is not null and exists (
+       select from app_public.videos v where v.owner_id = uid and v.text_model is distinct from search_scenes.text_model)) then
+    text_videos := array(select v.id from app_public.videos v
+                         where v.owner_id = uid
+                           and (video_ids is null or v.id = any(video_ids))
+                           and (search_scenes.text_model is null or v.text_model = search_scenes.text_model));
+  end if;
+  if video_ids is not null or (search_scenes.image_model is not null and exists (
+       select from app_public.videos v where v.owner_id = uid and v.image_model is distinct from search_scenes.image_model)) then
+    image_videos := array(select v.id from app_public.videos v
+                          where v.owner_id = uid
+                            and (video_ids is null or v.id = any(video_ids))
+                            and (search_scenes.image_model is null or v.image_model = search_scenes.image_model));
+  end if;
+
+  return query
+  with
+  text_hits as (
+    select s.id from app_public.scenes s
+    where qv_text is not null and s.owner_id = uid and s.text_vec is not null
+      and (text_videos is null or s.video_id = any(text_videos))
+    order by s.text_vec <=> qv_text
+    limit pool
+  ),
+  image_hits as (
+    select s.id from app_public.scenes s
+    where qv_image is not null and s.owner_id = uid and s.image_vec is not null
+      and (image_videos is null or s.video_id = any(image_videos))
+    order by s.image_vec <=> qv_image
+    limit pool
+  ),
+  word_hits as (
+    select s.id from app_public.scenes s
+    where tsq_text is not null and s.owner_id = uid and s.tsv @@ tsq_text
+      and (video_ids is null or s.video_id = any(video_ids))
+    order by ts_rank_cd(s.tsv, tsq_text) desc, s.id
+    limit pool
+  ),
+  tag_hits as (
+    select s.id from app_public.scenes s
+    where tsq_tags is not null and s.owner_id = uid and s.tsv @@ tsq_tags
+      and (video_ids is null or s.video_id = any(video_ids))
+    order by ts_rank_cd(s.tsv, tsq_tags) desc, s.id
+    limit pool
+  ),
+  candidates as (
+    select id from text_hits
+    union select id from image_hits
+    union select id from word_hits
+    union select id from tag_hits
+  ),
+  components as (
+    select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text,
+           case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
+                then app_hidden.search_similarity('text', 1 - (s.text_vec <=> qv_text)) else 0 end as dense,
+           app_hidden.search_text_match(s.tsv, words) as words_score,
+           case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
+                then app_hidden.search_similarity('vision', 1 - (s.image_vec <=> qv_image)) else 0 end as vision,
+           app_hidden.search_tag_score(s.tags, words) as tags
+    from candidates c
+    join app_public.scenes s on s.id = c.id
+    where s.owner_id = uid
+  ),
+  scored as (
+    -- Dense and full-text evidence combine as a noisy OR: either alone can
+    -- carry a scene, both together rank it higher, and a missing one (a silent
+    -- scene, no text model) simply contributes nothing.
+    select c.*, (c.dense + c.words_score - c.dense * c.words_score) as text_score
+    from components c
+  ),
+  page as (
+    select s.*, wt * s.text_score + wv * s.vision + wg * s.tags as score
+    from scored s
+    where wt * s.text_score + wv * s.vision + wg * s.tags > 0
+    order by score desc, s.id
+    limit page_size offset page_offset
+  )
+  select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
+         app_hidden.search_snippet(p.transcript, p.ocr_text, tsq_plain)
+  from page p
+  order by p.score desc, p.id;
+end;
+$$;
+
+--
+-- Name: FUNCTION search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text); Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (share of query words found plus ts_rank_cd/(1+ts_rank_cd), halved); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words GIN, tags GIN); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+
+--
+-- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -
+--
+
+CREATE FUNCTION auth.jwt() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim', true), ''),
+        nullif(current_setting('request.jwt.claims', true), '')
+      )::jsonb
+    $$;
+
+--
+-- Name: role(); Type: FUNCTION; Schema: auth; Owner: -
+--
+
+CREATE FUNCTION auth.role() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim.role', true), ''),
+        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+      )::text
+    $$;
+
+--
+-- Name: uid(); Type: FUNCTION; Schema: auth; Owner: -
+--
+
+CREATE FUNCTION auth.uid() RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim.sub', true), ''),
+        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+      )::uuid
+    $$;
+
+--
+-- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.refresh_tokens (
+    token_hash text NOT NULL,
+    session_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    rotated_at timestamp with time zone,
+    CONSTRAINT refresh_tokens_token_hash_check CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+--
+-- Name: sessions; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    refreshed_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_reason text
+);
+
+--
+-- Name: scenes; Type: TABLE; Schema: app_public; Owner: -
+--
+
+CREATE TABLE app_public.scenes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    video_id uuid NOT NULL,
+    owner_id uuid NOT NULL,
+    ordinal integer NOT NULL,
+    start_s double precision NOT NULL,
+    end_s double precision NOT NULL,
+    transcript text DEFAULT ''::text NOT NULL,
+    ocr_text text DEFAULT ''::text NOT NULL,
+    tags jsonb DEFAULT '[]'::jsonb NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (((setweight(to_tsvector('simple'::regconfig, transcript), 'A'::"char") || setweight(to_tsvector('simple'::regconfig, ocr_text), 'B'::"char")) || setweight(to_tsvector('simple'::regconfig, app_hidden.tag_text(tags)), 'C'::"char"))) STORED,
+    text_vec public.vector(1024),
+    image_vec public.vector(1152),
+    keyframe_key text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT scenes_check CHECK ((end_s > start_s)),
+    CONSTRAINT scenes_ordinal_check CHECK ((ordinal >= 0)),
+    CONSTRAINT scenes_start_s_check CHECK ((start_s >= (0)::double precision)),
+    CONSTRAINT scenes_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text))
+);
+
+--
+-- Name: TABLE scenes; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON TABLE app_public.scenes IS 'A contiguous shot of a video: the unit search returns as a moment.';
+
+--
+-- Name: COLUMN scenes.video_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.video_id IS 'The video this scene belongs to.';
+
+--
+-- Name: COLUMN scenes.owner_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.owner_id IS 'Owner of the video (denormalised for row-level security).';
+
+--
+-- Name: COLUMN scenes.ordinal; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.ordinal IS 'Position of the scene in its video, from 0.';
+
+--
+-- Name: COLUMN scenes.start_s; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.start_s IS 'Start time in seconds.';
+
+--
+-- Name: COLUMN scenes.end_s; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.end_s IS 'End time in seconds.';
+
+--
+-- Name: COLUMN scenes.transcript; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.transcript IS 'Speech (or subtitles) during the scene.';
+
+--
+-- Name: COLUMN scenes.ocr_text; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.ocr_text IS 'Text read on screen in the scene''s keyframe.';
+
+--
+-- Name: COLUMN scenes.tags; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.tags IS 'Zero-shot labels for the keyframe: [{"label": text, "score": 0..1}], best first.';
+
+--
+-- Name: COLUMN scenes.tsv; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.tsv IS 'Full-text index over transcript, on-screen text and tags (simple configuration).';
+
+--
+-- Name: COLUMN scenes.text_vec; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.text_vec IS 'Transcript embedding (1024-d, unit norm); NULL for silent scenes.';
+
+--
+-- Name: COLUMN scenes.image_vec; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.image_vec IS 'Keyframe embedding in the SigLIP space (1152-d, unit norm).';
+
+--
+-- Name: COLUMN scenes.keyframe_key; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.keyframe_key IS 'Storage key of the keyframe JPEG.';
+
+--
+-- Name: COLUMN scenes.created_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.created_at IS 'When the pipeline wrote the scene.';
+
+--
+-- Name: videos; Type: TABLE; Schema: app_public; Owner: -
+--
+
+CREATE TABLE app_public.videos (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    owner_id uuid DEFAULT auth.uid() NOT NULL,
+    title text DEFAULT ''::text NOT NULL,
+    filename text,
+    object_key text NOT NULL,
+    subtitle_key text,
+    byte_size bigint,
+    content_type text,
+    state text DEFAULT 'uploaded'::text NOT NULL,
+    stage text,
+    progress real DEFAULT 0 NOT NULL,
+    error text,
+    duration_s double precision,
+    width integer,
+    height integer,
+    fps double precision,
+    video_codec text,
+    audio_codec text,
+    has_audio boolean,
+    language text,
+    transcript_source text,
+    asr_model text,
+    text_model text,
+    image_model text,
+    ocr_model text,
+    missing_stages text[] DEFAULT '{}'::text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    indexed_at timestamp with time zone,
+    CONSTRAINT videos_byte_size_check CHECK ((byte_size >= 0)),
+    CONSTRAINT videos_duration_s_check CHECK ((duration_s >= (0)::double precision)),
+    CONSTRAINT videos_filename_check CHECK ((char_length(filename) <= 500)),
+    CONSTRAINT videos_height_check CHECK ((height > 0)),
+    CONSTRAINT videos_object_key_check CHECK (((object_key <> ''::text) AND (char_length(object_key) <= 1024) AND (object_key !~ '(^/|\.\./)'::text))),
+    CONSTRAINT videos_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
+    CONSTRAINT videos_state_check CHECK ((state = ANY (ARRAY['uploaded'::text, 'validating'::text, 'processing'::text, 'indexed'::text, 'failed'::text]))),
+    CONSTRAINT videos_subtitle_key_check CHECK (((subtitle_key <> ''::text) AND (char_length(subtitle_key) <= 1024) AND (subtitle_key !~ '(^/|\.\./)'::text))),
+    CONSTRAINT videos_title_check CHECK ((char_length(title) <= 500)),
+    CONSTRAINT videos_transcript_source_check CHECK ((transcript_source = ANY (ARRAY['subtitles'::text, 'asr'::text, 'none'::text]))),
+    CONSTRAINT videos_width_check CHECK ((width > 0))
+);
+
+--
+-- Name: TABLE videos; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON TABLE app_public.videos IS 'A video uploaded by a user, and where its processing stands.';
+
+--
+-- Name: COLUMN videos.owner_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.owner_id IS 'The user (auth.uid()) who owns the video.';
+
+--
+-- Name: COLUMN videos.title; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.title IS 'Display title.';
+
+--
+-- Name: COLUMN videos.filename; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.filename IS 'Original file name as uploaded.';
+
+--
+-- Name: COLUMN videos.object_key; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.object_key IS 'Storage key of the video bytes, under the owner''s prefix u/<owner_id>/.';
+
+--
+-- Name: COLUMN videos.subtitle_key; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.subtitle_key IS 'Storage key of an optional sidecar .srt/.vtt uploaded with the video.';
+
+--
+-- Name: COLUMN videos.byte_size; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.byte_size IS 'Size of the uploaded object in bytes.';
+
+--
+-- Name: COLUMN videos.content_type; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.content_type IS 'MIME type announced at upload.';
+
+--
+-- Name: COLUMN videos.state; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.state IS 'uploaded -> validating -> processing -> indexed | failed.';
+
+--
+-- Name: COLUMN videos.stage; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.stage IS 'Pipeline stage currently running (fetch, validate, transcribe, scenes, ocr, embed, tags, write).';
+
+--
+-- Name: COLUMN videos.progress; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.progress IS 'Overall progress, 0..1.';
+
+--
+-- Name: COLUMN videos.error; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.error IS 'Why processing failed, in words a user can act on.';
+
+--
+-- Name: COLUMN videos.duration_s; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.duration_s IS 'Duration in seconds (from validation).';
+
+--
+-- Name: COLUMN videos.width; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.width IS 'Frame width in pixels.';
+
+--
+-- Name: COLUMN videos.height; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.height IS 'Frame height in pixels.';
+
+--
+-- Name: COLUMN videos.fps; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.fps IS 'Frames per second.';
+
+--
+-- Name: COLUMN videos.video_codec; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.video_codec IS 'Codec of the video stream.';
+
+--
+-- Name: COLUMN videos.audio_codec; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.audio_codec IS 'Codec of the first audio stream, if any.';
+
+--
+-- Name: COLUMN videos.has_audio; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.has_audio IS 'Whether the video has an audio stream.';
+
+--
+-- Name: COLUMN videos.language; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.language IS 'Spoken language detected by speech recognition (or declared by subtitles).';
+
+--
+-- Name: COLUMN videos.transcript_source; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.transcript_source IS 'Where the transcript came from: subtitles, asr or none.';
+
+--
+-- Name: COLUMN videos.asr_model; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.asr_model IS 'Speech model that produced the transcript.';
+
+--
+-- Name: COLUMN videos.text_model; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.text_model IS 'Model that produced scenes.text_vec; search only compares vectors from the same model.';
+
+--
+-- Name: COLUMN videos.image_model; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.image_model IS 'Model that produced scenes.image_vec and tags.';
+
+--
+-- Name: COLUMN videos.ocr_model; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.ocr_model IS 'Model that read on-screen text.';
+
+--
+-- Name: COLUMN videos.missing_stages; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.missing_stages IS 'Stages skipped because their model was absent; heimdex reindex --missing runs them later.';
+
+--
+-- Name: COLUMN videos.created_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.created_at IS 'When the row was inserted.';
+
+--
+-- Name: COLUMN videos.updated_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.updated_at IS 'When the row last changed.';
+
+--
+-- Name: COLUMN videos.indexed_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.indexed_at IS 'When processing last finished successfully.';
+
+--
+-- Name: user_stats; Type: VIEW; Schema: app_private; Owner: -
+--
+
+CREATE VIEW app_private.user_stats AS
+ SELECT v.owner_id,
+    count(*) AS videos,
+    count(*) FILTER (WHERE (v.state = 'indexed'::text)) AS indexed,
+    count(*) FILTER (WHERE (v.state = ANY (ARRAY['uploaded'::text, 'validating'::text, 'processing'::text]))) AS in_progress,
+    count(*) FILTER (WHERE (v.state = 'failed'::text)) AS failed,
+    COALESCE(sum(v.byte_size), (0)::numeric) AS bytes,
+    COALESCE(sum(v.duration_s), (0)::double precision) AS seconds,
+    ( SELECT count(*) AS count
+           FROM app_public.scenes s
+          WHERE (s.owner_id = v.owner_id)) AS scenes,
+    max(v.created_at) AS last_upload_at,
+    (array_agg(v.error ORDER BY v.updated_at DESC) FILTER (WHERE (v.state = 'failed'::text)))[1] AS last_error
+   FROM app_public.videos v
+  GROUP BY v.owner_id;
+
+--
+-- Name: VIEW user_stats; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON VIEW app_private.user_stats IS 'Per-user counts of videos by state, storage, scenes and the latest failure.';
+
+--
+-- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.refresh_tokens
+    ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (token_hash);
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: scenes scenes_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.scenes
+    ADD CONSTRAINT scenes_pkey PRIMARY KEY (id);
+
+--
+-- Name: scenes scenes_video_id_ordinal_key; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.scenes
+    ADD CONSTRAINT scenes_video_id_ordinal_key UNIQUE (video_id, ordinal);
+
+--
+-- Name: videos videos_id_owner_id_key; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.videos
+    ADD CONSTRAINT videos_id_owner_id_key UNIQUE (id, owner_id);
+
+--
+-- Name: videos videos_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.videos
+    ADD CONSTRAINT videos_pkey PRIMARY KEY (id);
+
+--
+-- Name: refresh_tokens_session_id_idx; Type: INDEX; Schema: app_private; Owner: -
+--
+
+CREATE INDEX refresh_tokens_session_id_idx ON app_private.refresh_tokens USING btree (session_id);
+
+--
+-- Name: sessions_user_id_idx; Type: INDEX; Schema: app_private; Owner: -
+--
+
+CREATE INDEX sessions_user_id_idx ON app_private.sessions USING btree (user_id);
+
+--
+-- Name: users_email_key; Type: INDEX; Schema: app_private; Owner: -
+--
+
+CREATE UNIQUE INDEX users_email_key ON app_private.users USING btree (lower(email));
+
+--
+-- Name: scenes_image_vec_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX scenes_image_vec_idx ON app_public.scenes USING hnsw (image_vec public.vector_cosine_ops);
+
+--
+-- Name: scenes_owner_id_video_id_start_s_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX scenes_owner_id_video_id_start_s_idx ON app_public.scenes USING btree (owner_id, video_id, start_s);
+
+--
+-- Name: scenes_text_vec_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX scenes_text_vec_idx ON app_public.scenes USING hnsw (text_vec public.vector_cosine_ops);
+
+--
+-- Name: scenes_tsv_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX scenes_tsv_idx ON app_public.scenes USING gin (tsv);
+
+--
+-- Name: scenes_video_id_owner_id_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX scenes_video_id_owner_id_idx ON app_public.scenes USING btree (video_id, owner_id);
+
+--
+-- Name: videos_object_key_key; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE UNIQUE INDEX videos_object_key_key ON app_public.videos USING btree (object_key);
+
+--
+-- Name: videos_owner_id_created_at_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX videos_owner_id_created_at_idx ON app_public.videos USING btree (owner_id, created_at DESC);
+
+--
+-- Name: videos_state_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX videos_state_idx ON app_public.videos USING btree (state) WHERE (state <> 'indexed'::text);
+
+--
+-- Name: videos _100_set_updated_at; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg__set_updated_at();
+
+--
+-- Name: videos _500_enqueue_validate; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _500_enqueue_validate AFTER INSERT ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg__add_job('videos__validate');
+
+--
+-- Name: videos _500_forget_objects; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _500_forget_objects BEFORE DELETE ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg_videos__forget_objects();
+
+--
+-- Name: videos _900_notify_insert; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _900_notify_insert AFTER INSERT ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg_videos__notify();
+
+--
+-- Name: videos _900_notify_update; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _900_notify_update AFTER UPDATE ON app_public.videos FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) OR (old.stage IS DISTINCT FROM new.stage) OR (old.progress IS DISTINCT FROM new.progress) OR (old.error IS DISTINCT FROM new.error))) EXECUTE FUNCTION app_private.tg_videos__notify();
+
+--
+-- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.refresh_tokens
+    ADD CONSTRAINT refresh_tokens_session_id_fkey FOREIGN KEY (session_id) REFERENCES app_private.sessions(id) ON DELETE CASCADE;
+
+--
+-- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_private.users(id) ON DELETE CASCADE;
+
+--
+-- Name: scenes scenes_video_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.scenes
+    ADD CONSTRAINT scenes_video_id_owner_id_fkey FOREIGN KEY (video_id, owner_id) REFERENCES app_public.videos(id, owner_id) ON DELETE CASCADE;
+
+--
+-- Name: refresh_tokens; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.refresh_tokens ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sessions; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.sessions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: users; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: scenes all_worker; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY all_worker ON app_public.scenes TO heimdex_worker USING (true) WITH CHECK (true);
+
+--
+-- Name: videos all_worker; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY all_worker ON app_public.videos TO heimdex_worker USING (true) WITH CHECK (true);
+
+--
+-- Name: videos delete_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY delete_own ON app_public.videos FOR DELETE TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: videos insert_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY insert_own ON app_public.videos FOR INSERT TO authenticated WITH CHECK (((owner_id = ( SELECT auth.uid() AS uid)) AND (object_key ~~ (('u/'::text || (owner_id)::text) || '/%'::text)) AND ((subtitle_key IS NULL) OR (subtitle_key ~~ (('u/'::text || (owner_id)::text) || '/%'::text)))));
+
+--
+-- Name: scenes; Type: ROW SECURITY; Schema: app_public; Owner: -
+--
+
+ALTER TABLE app_public.scenes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: scenes select_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY select_own ON app_public.scenes FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: videos select_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY select_own ON app_public.videos FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: videos update_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY update_own ON app_public.videos FOR UPDATE TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: videos; Type: ROW SECURITY; Schema: app_public; Owner: -
+--
+
+ALTER TABLE app_public.videos ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: SCHEMA app_hidden; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA app_hidden TO anon;
+GRANT USAGE ON SCHEMA app_hidden TO authenticated;
+GRANT USAGE ON SCHEMA app_hidden TO heimdex_worker;
+
+--
+-- Name: SCHEMA app_private; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA app_private TO heimdex_worker;
+
+--
+-- Name: SCHEMA app_public; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA app_public TO anon;
+GRANT USAGE ON SCHEMA app_public TO authenticated;
+GRANT USAGE ON SCHEMA app_public TO heimdex_worker;
+
+--
+-- Name: SCHEMA auth; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA auth TO anon;
+GRANT USAGE ON SCHEMA auth TO authenticated;
+GRANT USAGE ON SCHEMA auth TO service_role;
+GRANT USAGE ON SCHEMA auth TO heimdex_worker;
+
+--
+-- Name: FUNCTION search_escape_html(t text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_escape_html(t text) TO authenticated;
+
+--
+-- Name: FUNCTION search_query_words(query text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_query_words(query text) TO authenticated;
+
+--
+-- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double precision) TO authenticated;
+
+--
+-- Name: FUNCTION search_snippet(transcript text, ocr_text text, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) TO authenticated;
+
+--
+-- Name: FUNCTION search_tag_score(tags jsonb, words text[]); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO authenticated;
+
+--
+-- Name: FUNCTION search_text_match(tsv tsvector, words text[]); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_text_match(tsv tsvector, words text[]) TO authenticated;
+
+--
+-- Name: FUNCTION search_tsquery(words text[], weights text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) TO authenticated;
+
+--
+-- Name: FUNCTION tag_text(tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO authenticated;
+GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO heimdex_worker;
+
+--
+-- Name: FUNCTION auth_create_session(user_id uuid, token_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_create_session(user_id uuid, token_hash text, ttl_s integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION auth_login(email text, password text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_login(email text, password text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION auth_logout_session(session_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_logout_session(session_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION auth_logout_token(token_hash text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_logout_token(token_hash text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION auth_session_active(session_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_session_active(session_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION auth_signup(email text, password text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_signup(email text, password text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION reprocess_failed(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.reprocess_failed() FROM PUBLIC;
+
+--
+-- Name: FUNCTION reprocess_video(video_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.reprocess_video(video_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text); Type: ACL; Schema: app_public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) TO authenticated;
+
+--
+-- Name: TABLE scenes; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT SELECT ON TABLE app_public.scenes TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app_public.scenes TO heimdex_worker;
+
+--
+-- Name: TABLE videos; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT SELECT,DELETE ON TABLE app_public.videos TO authenticated;
+GRANT SELECT,UPDATE ON TABLE app_public.videos TO heimdex_worker;
+
+--
+-- Name: COLUMN videos.title; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(title),UPDATE(title) ON TABLE app_public.videos TO authenticated;
+
+--
+-- Name: COLUMN videos.filename; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(filename) ON TABLE app_public.videos TO authenticated;
+
+--
+-- Name: COLUMN videos.object_key; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(object_key) ON TABLE app_public.videos TO authenticated;
+
+--
+-- Name: COLUMN videos.subtitle_key; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(subtitle_key) ON TABLE app_public.videos TO authenticated;
+
+--
+-- Name: COLUMN videos.byte_size; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(byte_size) ON TABLE app_public.videos TO authenticated;
+
+--
+-- Name: COLUMN videos.content_type; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(content_type) ON TABLE app_public.videos TO authenticated;
+
+--
+-- PostgreSQL database dump complete
+--
