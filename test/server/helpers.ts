@@ -21,8 +21,17 @@ export interface TestServer {
 /** The tiny models scripts/test.ts generates, when present. */
 export const TINY_MODELS = path.join(ROOT_DIR, '.test-data', 'models');
 
+// Registered when this module is imported, i.e. before the test file calls
+// createTestDatabase: after-hooks run in registration order, so servers (and
+// their LISTEN connections) close before the database is dropped under them.
+const open = new Set<() => Promise<void>>();
+after(async () => {
+  for (const close of [...open]) await close();
+});
+
 export async function startTestServer(db: TestDatabase, env: Record<string, string> = {}, opts: StartServerOptions = {}): Promise<TestServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-server-'));
+  const ownDir = !env.HEIMDEX_DATA_DIR;
+  const dataDir = env.HEIMDEX_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-server-'));
   const config = loadConfig({
     ...process.env,
     HEIMDEX_DATA_DIR: dataDir,
@@ -38,10 +47,11 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
   const close = async () => {
     if (closed) return;
     closed = true;
+    open.delete(close);
     await srv.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
   };
-  after(close);
+  open.add(close);
   return { url: srv.url, config, dataDir, close };
 }
 
