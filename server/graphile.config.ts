@@ -79,6 +79,9 @@ export const SmartTagsPlugin = jsonPgSmartTags({
       scene_hit: { tags: { behavior: ['-*'] } },
     },
     constraint: {
+      // Exists only as the target of scenes' composite foreign key; as an
+      // API it would add a second way to address a video by (id, ownerId).
+      videos_id_owner_id_key: { tags: { behavior: ['-single', '-update', '-delete'] } },
       scenes_video_id_owner_id_fkey: { tags: { fieldName: 'video', foreignFieldName: 'scenes' } },
     },
     procedure: {

@@ -1,0 +1,123 @@
+/*
+ * The app around GraphQL: production hardening (no introspection, no Ruru,
+ * depth and cost limits), Ruru in development, health and readiness,
+ * request ids and one JSON log line per request, CORS, JSON errors.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildSchema, parse, validate } from 'graphql';
+import { createLogger } from '../../server/log.ts';
+import { queryLimitsRule } from '../../server/plugins/limits.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { gql, signup, startTestServer } from './helpers.ts';
+
+const db = await createTestDatabase();
+
+const DEEP = `{ allVideos { nodes { scenes { nodes { video { scenes { nodes { video { scenes { nodes { id } } } } } } } } } } }`;
+
+test('production: introspection and Ruru are off, deep and costly queries are refused', async () => {
+  const prod = await startTestServer(db, { NODE_ENV: 'production', GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COST: '5000', AUTH_RATE_LIMIT: '1000' }, { models: null });
+  const u = await signup(prod.url);
+  const intro = await gql(prod.url, '{ __schema { queryType { name } } }', {}, u.token);
+  assert.ok(intro.body.errors?.length, JSON.stringify(intro.body));
+  assert.match(intro.body.errors[0].message, /introspection/i);
+  assert.equal(intro.body.data, undefined);
+  assert.equal((await fetch(`${prod.url}/graphiql`)).status, 404);
+  const get = await fetch(`${prod.url}/graphql`, { headers: { accept: 'text/html' } });
+  assert.notEqual(get.headers.get('content-type')?.split(';')[0], 'text/html');
+
+  const deep = await gql(prod.url, DEEP, {}, u.token);
+  assert.match(deep.body.errors?.[0]?.message ?? '', /nested 11 levels deep; the limit is 6/);
+  const costly = await gql(prod.url, '{ allVideos { nodes { scenes { nodes { id } } } } }', {}, u.token);
+  assert.match(costly.body.errors?.[0]?.message ?? '', /about 10100 rows; the limit is 5000/);
+  const paged = await gql(prod.url, '{ allVideos(first: 10) { nodes { scenes(first: 10) { nodes { id } } } } }', {}, u.token);
+  assert.equal(paged.body.errors, undefined, JSON.stringify(paged.body));
+  assert.deepEqual(paged.body.data.allVideos.nodes, []);
+  await prod.close();
+});
+
+test('development: Ruru is served at /graphiql', async () => {
+  const dev = await startTestServer(db, { NODE_ENV: 'development' }, { models: null });
+  const res = await fetch(`${dev.url}/graphiql`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(await res.text(), /ruru/i);
+  await dev.close();
+});
+
+test('healthz reports the database and schema; readyz the storage and query encoders', async () => {
+  const srv = await startTestServer(db, {}, { models: null });
+  const h = await fetch(`${srv.url}/healthz`);
+  assert.equal(h.status, 200);
+  const hb = await h.json();
+  assert.equal(hb.db, 'ok');
+  assert.equal(hb.migrations.schema, true);
+  const r = await fetch(`${srv.url}/readyz`);
+  assert.equal(r.status, 200);
+  const rb = await r.json();
+  assert.equal(rb.checks.storage, 'ok');
+  assert.deepEqual(rb.missing, ['text', 'vision']);
+  await srv.close();
+});
+
+test('readyz fails when a model folder is broken', async () => {
+  const broken = {
+    textEmbedder: async () => { throw new Error('Xenova/bge-m3: onnx/model.onnx is truncated'); },
+    imageTextEmbedder: async () => null,
+  };
+  const srv = await startTestServer(db, {}, { models: broken });
+  const r = await fetch(`${srv.url}/readyz`);
+  assert.equal(r.status, 503);
+  assert.match((await r.json()).checks.model_text, /truncated/);
+  await srv.close();
+});
+
+test('every request gets an id and exactly one JSON log line', async () => {
+  const lines: string[] = [];
+  const srv = await startTestServer(db, {}, { models: null, log: createLogger('info', {}, (l) => lines.push(l)) });
+  const given = await fetch(`${srv.url}/healthz`, { headers: { 'x-request-id': 'client-abc.1' } });
+  assert.equal(given.headers.get('x-request-id'), 'client-abc.1');
+  const made = await fetch(`${srv.url}/nope`);
+  const id = made.headers.get('x-request-id');
+  assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+  assert.equal(made.status, 404);
+  assert.deepEqual(await made.json(), { error: 'not_found', message: 'No such route' });
+  // An id that could forge log structure is replaced, not echoed.
+  const forged = await fetch(`${srv.url}/healthz`, { headers: { 'x-request-id': 'x"},{"level":"error' } });
+  assert.match(forged.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  await new Promise((r) => setTimeout(r, 50));
+  const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+  assert.equal(requests.length, 3);
+  assert.deepEqual(requests.map((l) => l.reqId).slice(0, 2), ['client-abc.1', id]);
+  assert.equal(requests[1].status, 404);
+  assert.equal(requests[1].path, '/nope');
+  await srv.close();
+});
+
+test('CORS allows only the configured origins', async () => {
+  const srv = await startTestServer(db, { CORS_ORIGINS: 'https://app.example' }, { models: null });
+  const pre = await fetch(`${srv.url}/graphql`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example');
+  assert.match(pre.headers.get('access-control-allow-headers') ?? '', /authorization/);
+  const other = await fetch(`${srv.url}/healthz`, { headers: { origin: 'https://evil.example' } });
+  assert.equal(other.headers.get('access-control-allow-origin'), null);
+  await srv.close();
+});
+
+test('the limits rule follows fragments and does not loop on cycles', () => {
+  const schema = buildSchema(`
+    type Query { items(first: Int): [Item!]! item: Item }
+    type Item { id: ID! children(first: Int): [Item!]! parent: Item }
+  `);
+  const rule = queryLimitsRule(4, 1000);
+  const errs = (q: string) => validate(schema, parse(q), [rule]).map((e) => e.message);
+  assert.deepEqual(errs('{ items(first: 5) { id children(first: 5) { id } } }'), []);
+  assert.match(errs('{ items { children { children { id } } } }')[0], /about 1010100 rows/);
+  assert.match(errs('{ item { ...F } } fragment F on Item { parent { parent { parent { id } } } }')[0], /nested 5 levels/);
+  // A fragment cycle is the spec rules' to report; this rule must just terminate.
+  assert.doesNotThrow(() => errs('{ item { ...A } } fragment A on Item { parent { ...A } }'));
+});
