@@ -5,8 +5,8 @@
  */
 import { PgSubscriber, makePgService } from '@dataplan/pg/adaptors/pg';
 import type { Request } from 'express';
-import type { GrafastSubscriber } from 'grafast';
-import { defaultMaskError } from 'grafserv';
+import { isSafeError, type GrafastSubscriber } from 'grafast';
+import crypto from 'node:crypto';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { jsonPgSmartTags } from 'graphile-utils';
 import { sql } from 'pg-sql2';
@@ -130,10 +130,15 @@ export const VectorCodecPlugin: GraphileConfig.Plugin = {
 /**
  * PostgreSQL errors a user can act on (permission denied, a violated check,
  * bad input, a function's own raise) are passed through with their SQLSTATE;
- * anything else is masked with a logged id, as grafserv does by default.
+ * anything else is replaced by an id that is logged (through our JSON logs,
+ * not grafserv's console output) with the real error.
  */
 const USER_FACING_SQLSTATE = /^(42501|23...|22...|P0001|0A000)$/;
-export function maskError(error: GraphQLError): GraphQLError {
+export function makeMaskError(log?: Logger) {
+  return (error: GraphQLError): GraphQLError => maskError(error, log);
+}
+
+export function maskError(error: GraphQLError, log?: Logger): GraphQLError {
   const code = (error.originalError as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && USER_FACING_SQLSTATE.test(code)) {
     return new GraphQLError(error.originalError!.message, {
@@ -149,7 +154,24 @@ export function maskError(error: GraphQLError): GraphQLError {
       extensions: { code: 'NOT_FOUND' },
     });
   }
-  return defaultMaskError(error);
+  // Validation errors, GraphQLErrors thrown by plugins, and SafeErrors are
+  // meant for the client as they are.
+  const original = error.originalError;
+  if (!original || original instanceof GraphQLError || isSafeError(original)) {
+    if (original && isSafeError(original) && !(original instanceof GraphQLError)) {
+      return new GraphQLError(original.message, {
+        nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+        extensions: original.extensions ?? undefined,
+      });
+    }
+    return error;
+  }
+  const errorId = crypto.randomBytes(6).toString('base64url');
+  log?.error('graphql error', { errorId, path: error.path?.join('.'), err: original });
+  return new GraphQLError(`An internal error occurred (id: ${errorId})`, {
+    nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
+  });
 }
 
 /**
@@ -235,7 +257,7 @@ export function makePreset(deps: PresetDeps) {
       graphiqlOnGraphQLGET: false,
       graphiqlPath: '/graphiql',
       maxRequestLength: 256 * 1024,
-      maskError,
+      maskError: makeMaskError(deps.log),
     },
     grafast: {
       explain: config.env === 'development',

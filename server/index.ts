@@ -47,7 +47,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   authPool.on('error', (err) => log.warn('auth pool error', { err }));
 
   const opened: (() => Promise<void>)[] = [() => authPool.end(), () => ownerPool.end()];
+  // The listener closes first (no new requests), then what serves them.
+  let closeServer: (() => Promise<void>) | null = null;
   const closeAll = async () => {
+    const stop = closeServer;
+    closeServer = null;
+    if (stop) await stop().catch((err) => log.warn('close failed', { err }));
     for (const fn of opened.splice(0).reverse()) await fn().catch((err) => log.warn('close failed', { err }));
   };
   try {
@@ -62,10 +67,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    opened.push(() => new Promise<void>((resolve) => {
+    closeServer = () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
-    }));
+    });
     const port = (server.address() as AddressInfo).port;
     const publicUrl = new URL(config.publicUrl);
     if (publicUrl.port === '0') {
