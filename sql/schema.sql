@@ -96,9 +96,9 @@ COMMENT ON COLUMN app_public.scene_hit.snippet IS 'Short excerpt of the transcri
 
 CREATE FUNCTION app_hidden.search_escape_html(t text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
-  select replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
+  select pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+    t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
 $$;
 
 --
@@ -118,7 +118,6 @@ $$;
 
 CREATE FUNCTION app_hidden.search_similarity(space text, cosine double precision) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
   select case
     when cosine is null or cosine <> cosine then 0::float8
@@ -175,20 +174,6 @@ CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) RETURNS do
     and pg_catalog.jsonb_typeof(t) = 'object'
     and pg_catalog.jsonb_typeof(t -> 'score') = 'number'
     and pg_catalog.jsonb_typeof(t -> 'label') = 'string'
-$$;
-
---
--- Name: search_text_match(tsvector, text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
---
-
-CREATE FUNCTION app_hidden.search_text_match(tsv tsvector, words text[]) RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
-    AS $$
-  select case when tsv is null or coalesce(cardinality(words), 0) = 0 then 0::float8 else
-    0.5 * (select count(*) filter (where tsv @@ app_hidden.search_tsquery(array[w], 'AB')) from unnest(words) w)::float8 / cardinality(words)
-    + 0.5 * pg_catalog.ts_rank_cd(tsv, app_hidden.search_tsquery(words, 'AB'), 32)::float8
-  end
 $$;
 
 --
@@ -377,6 +362,277 @@ end;
 $$;
 
 --
+-- Name: jsonb_vector(jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.jsonb_vector(v jsonb) RETURNS public.vector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select case when v is null or pg_catalog.jsonb_typeof(v) <> 'array' then null
+              else (v::text)::public.vector end
+$$;
+
+--
+-- Name: pipeline_fail(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_fail(video_id uuid, error text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if error is null or error = '' then
+    raise exception 'pipeline_fail needs a reason' using errcode = '22023';
+  end if;
+  update app_public.videos v
+     set state = 'failed', error = pipeline_fail.error
+   where v.id = video_id;
+  return found;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_fail(video_id uuid, error text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) IS 'Worker: mark a video failed with a reason a user can act on.';
+
+--
+-- Name: pipeline_indexed(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+  v_orphans text[];
+  n integer;
+begin
+  select v.owner_id into v_owner from app_public.videos v where v.id = video_id for update;
+  if not found then
+    return null;
+  end if;
+  if jsonb_typeof(result -> 'scenes') <> 'array' or jsonb_array_length(result -> 'scenes') = 0 then
+    raise exception 'pipeline_indexed needs at least one scene' using errcode = '22023';
+  end if;
+
+  select coalesce(array_agg(s.keyframe_key), '{}') into v_orphans
+    from app_public.scenes s
+   where s.video_id = pipeline_indexed.video_id and s.keyframe_key is not null
+     and s.keyframe_key not in (
+       select e ->> 'keyframe_key' from jsonb_array_elements(result -> 'scenes') e
+        where e ->> 'keyframe_key' is not null);
+
+  delete from app_public.scenes s where s.video_id = pipeline_indexed.video_id;
+  insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, ocr_text, tags,
+                                 text_vec, image_vec, keyframe_key)
+  select video_id, v_owner, (e ->> 'ordinal')::int, (e ->> 'start_s')::float8, (e ->> 'end_s')::float8,
+         coalesce(e ->> 'transcript', ''), coalesce(e ->> 'ocr_text', ''), coalesce(e -> 'tags', '[]'),
+         app_private.jsonb_vector(e -> 'text_vec'), app_private.jsonb_vector(e -> 'image_vec'),
+         e ->> 'keyframe_key'
+    from jsonb_array_elements(result -> 'scenes') e;
+  get diagnostics n = row_count;
+
+  update app_public.videos v
+     set state = 'indexed', stage = null, progress = 1, error = null, indexed_at = now(),
+         transcript_source = result ->> 'transcript_source',
+         language = result ->> 'language',
+         asr_model = result ->> 'asr_model',
+         text_model = result ->> 'text_model',
+         image_model = result ->> 'image_model',
+         ocr_model = result ->> 'ocr_model',
+         missing_stages = coalesce(array(select jsonb_array_elements_text(result -> 'missing_stages')), '{}')
+   where v.id = video_id;
+
+  if cardinality(v_orphans) > 0 then
+    perform graphile_worker.add_job('videos__delete_objects',
+      json_build_object('id', video_id, 'owner_id', v_owner, 'keys', v_orphans), max_attempts := 5);
+  end if;
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_indexed(video_id uuid, result jsonb); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) IS 'Worker: replace all scenes of a video in one transaction and mark it indexed.';
+
+--
+-- Name: pipeline_progress(uuid, text, text, real); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_progress(video_id uuid, state text, stage text, progress real) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  -- greatest(): a retried job re-announcing an early stage must not make
+  -- the progress bar jump backwards within the same state.
+  update app_public.videos v
+     set state = pipeline_progress.state,
+         stage = pipeline_progress.stage,
+         progress = case when v.state = pipeline_progress.state
+                         then greatest(v.progress, pipeline_progress.progress)
+                         else pipeline_progress.progress end,
+         error = null
+   where v.id = video_id;
+  return found;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_progress(video_id uuid, state text, stage text, progress real); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_progress(video_id uuid, state text, stage text, progress real) IS 'Worker: announce state/stage/progress (never moves progress backwards within a state).';
+
+--
+-- Name: pipeline_reindexed(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  n integer;
+begin
+  perform 1 from app_public.videos v where v.id = video_id for update;
+  if not found then
+    return null;
+  end if;
+  update app_public.scenes s
+     set transcript = case when e ? 'transcript' then coalesce(e ->> 'transcript', '') else s.transcript end,
+         ocr_text = case when e ? 'ocr_text' then coalesce(e ->> 'ocr_text', '') else s.ocr_text end,
+         tags = case when e ? 'tags' then coalesce(e -> 'tags', '[]') else s.tags end,
+         text_vec = case when e ? 'text_vec' then app_private.jsonb_vector(e -> 'text_vec') else s.text_vec end,
+         image_vec = case when e ? 'image_vec' then app_private.jsonb_vector(e -> 'image_vec') else s.image_vec end
+    from jsonb_array_elements(coalesce(result -> 'scenes', '[]')) e
+   where s.video_id = pipeline_reindexed.video_id and s.ordinal = (e ->> 'ordinal')::int;
+  get diagnostics n = row_count;
+
+  update app_public.videos v
+     set transcript_source = case when result ? 'transcript_source' then result ->> 'transcript_source' else v.transcript_source end,
+         language = case when result ? 'language' then result ->> 'language' else v.language end,
+         asr_model = case when result ? 'asr_model' then result ->> 'asr_model' else v.asr_model end,
+         text_model = case when result ? 'text_model' then result ->> 'text_model' else v.text_model end,
+         image_model = case when result ? 'image_model' then result ->> 'image_model' else v.image_model end,
+         ocr_model = case when result ? 'ocr_model' then result ->> 'ocr_model' else v.ocr_model end,
+         missing_stages = case when result ? 'missing_stages'
+                               then array(select jsonb_array_elements_text(result -> 'missing_stages'))
+                               else v.missing_stages end,
+         stage = null, progress = 1, indexed_at = now()
+   where v.id = video_id;
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_reindexed(video_id uuid, result jsonb); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) IS 'Worker: apply recomputed scene columns and model ids after videos__reindex.';
+
+--
+-- Name: pipeline_validated(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  update app_public.videos v
+     set duration_s = (facts ->> 'duration_s')::float8,
+         width = (facts ->> 'width')::int,
+         height = (facts ->> 'height')::int,
+         fps = (facts ->> 'fps')::float8,
+         video_codec = facts ->> 'video_codec',
+         audio_codec = facts ->> 'audio_codec',
+         has_audio = (facts ->> 'has_audio')::boolean,
+         state = 'processing', stage = 'index', progress = 0.1, error = null
+   where v.id = video_id;
+  if not found then
+    return false;
+  end if;
+  perform graphile_worker.add_job('videos__index', json_build_object('id', video_id),
+    job_key := 'videos__index:' || video_id::text, max_attempts := 5);
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) IS 'Worker: record probed media facts, move to processing and queue videos__index.';
+
+--
+-- Name: reindex_missing(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.reindex_missing() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_id uuid;
+  n integer := 0;
+begin
+  for v_id in select v.id from app_public.videos v
+               where v.state = 'indexed' and cardinality(v.missing_stages) > 0
+               order by v.created_at loop
+    perform graphile_worker.add_job('videos__reindex', json_build_object('id', v_id, 'mode', 'missing'),
+      job_key := 'videos__reindex:missing:' || v_id::text, queue_name := 'video:' || v_id::text, max_attempts := 5);
+    n := n + 1;
+  end loop;
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION reindex_missing(); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.reindex_missing() IS 'Queue videos__reindex for every indexed video with skipped stages; returns how many.';
+
+--
+-- Name: reindex_stale(text, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.reindex_stale(text_model text, image_model text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_id uuid;
+  n integer := 0;
+begin
+  for v_id in select v.id from app_public.videos v
+               where v.state = 'indexed'
+                 and ((reindex_stale.text_model is not null and v.text_model is distinct from reindex_stale.text_model
+                       and v.transcript_source is distinct from 'none')
+                   or (reindex_stale.image_model is not null and v.image_model is distinct from reindex_stale.image_model))
+               order by v.created_at loop
+    perform graphile_worker.add_job('videos__reindex', json_build_object('id', v_id, 'mode', 'stale'),
+      job_key := 'videos__reindex:stale:' || v_id::text, queue_name := 'video:' || v_id::text, max_attempts := 5);
+    n := n + 1;
+  end loop;
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION reindex_stale(text_model text, image_model text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.reindex_stale(text_model text, image_model text) IS 'Queue videos__reindex for videos embedded with another text/image model; returns how many.';
+
+--
 -- Name: reprocess_failed(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -522,11 +778,18 @@ declare
   -- Candidates per source. Constant, so the ranked pool (and therefore every
   -- page) does not depend on page_size/page_offset.
   pool constant int := 200;
+  -- Up to this many scenes in scope, vectors are compared exactly instead
+  -- of through HNSW: it costs a few milliseconds, and unlike a graph walk it
+  -- cannot miss a scene the graph happens not to reach. That matters most
+  -- to a user with few scenes among many users' (and to narrow video_ids).
+  exact_below constant int := 2000;
+  exact boolean;
   uid uuid := (select auth.uid());
   words text[] := app_hidden.search_query_words(search_scenes.query);
   tsq_text tsquery;
   tsq_tags tsquery;
   tsq_plain tsquery;
+  word_queries tsquery[];
   qv_text vector;
   qv_image vector;
   text_videos uuid[];
@@ -575,6 +838,7 @@ begin
   tsq_text := app_hidden.search_tsquery(words, 'AB');
   tsq_tags := app_hidden.search_tsquery(words, 'C');
   tsq_plain := app_hidden.search_tsquery(words, '');
+  word_queries := array(select app_hidden.search_tsquery(array[w], 'AB') from unnest(words) w);
 
   -- Which videos' vectors may be compared with this query: those in
   -- video_ids and made by the requested model. NULL means "all of mine",
@@ -594,21 +858,41 @@ begin
                             and (search_scenes.image_model is null or v.image_model = search_scenes.image_model));
   end if;
 
+  exact := (select count(*) from (
+              select from app_public.scenes s
+              where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+              limit exact_below + 1) scope) <= exact_below;
+
   return query
   with
+  -- Each vector space has two candidate queries; exactly one runs (the
+  -- other's one-time filter is false). The "+ 0" keeps the exact one off
+  -- the HNSW index.
   text_hits as (
-    select s.id from app_public.scenes s
-    where qv_text is not null and s.owner_id = uid and s.text_vec is not null
-      and (text_videos is null or s.video_id = any(text_videos))
-    order by s.text_vec <=> qv_text
-    limit pool
+    (select s.id from app_public.scenes s
+     where qv_text is not null and not exact and s.owner_id = uid and s.text_vec is not null
+       and (text_videos is null or s.video_id = any(text_videos))
+     order by s.text_vec <=> qv_text
+     limit pool)
+    union all
+    (select s.id from app_public.scenes s
+     where qv_text is not null and exact and s.owner_id = uid and s.text_vec is not null
+       and (text_videos is null or s.video_id = any(text_videos))
+     order by (s.text_vec <=> qv_text) + 0
+     limit pool)
   ),
   image_hits as (
-    select s.id from app_public.scenes s
-    where qv_image is not null and s.owner_id = uid and s.image_vec is not null
-      and (image_videos is null or s.video_id = any(image_videos))
-    order by s.image_vec <=> qv_image
-    limit pool
+    (select s.id from app_public.scenes s
+     where qv_image is not null and not exact and s.owner_id = uid and s.image_vec is not null
+       and (image_videos is null or s.video_id = any(image_videos))
+     order by s.image_vec <=> qv_image
+     limit pool)
+    union all
+    (select s.id from app_public.scenes s
+     where qv_image is not null and exact and s.owner_id = uid and s.image_vec is not null
+       and (image_videos is null or s.video_id = any(image_videos))
+     order by (s.image_vec <=> qv_image) + 0
+     limit pool)
   ),
   word_hits as (
     select s.id from app_public.scenes s
@@ -634,10 +918,18 @@ begin
     select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text,
            case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
                 then app_hidden.search_similarity('text', 1 - (s.text_vec <=> qv_text)) else 0 end as dense,
-           app_hidden.search_text_match(s.tsv, words) as words_score,
+           -- Full-text strength in 0..1: half the share of query words present
+           -- in the transcript/on-screen text, half cover density
+           -- (ts_rank_cd normalised to r/(r+1)), so matching every word beats
+           -- repeating one. The @@ guards skip the work for vector-only hits.
+           case when tsq_text is not null and s.tsv @@ tsq_text
+                then 0.5 * (select count(*) from unnest(word_queries) wq where s.tsv @@ wq)::float8 / cardinality(word_queries)
+                     + 0.5 * ts_rank_cd(s.tsv, tsq_text, 32)::float8
+                else 0 end as words_score,
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - (s.image_vec <=> qv_image)) else 0 end as vision,
-           app_hidden.search_tag_score(s.tags, words) as tags
+           case when tsq_tags is not null and s.tsv @@ tsq_tags
+                then app_hidden.search_tag_score(s.tags, words) else 0 end as tags
     from candidates c
     join app_public.scenes s on s.id = c.id
     where s.owner_id = uid
@@ -1391,12 +1683,6 @@ GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, 
 GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO authenticated;
 
 --
--- Name: FUNCTION search_text_match(tsv tsvector, words text[]); Type: ACL; Schema: app_hidden; Owner: -
---
-
-GRANT ALL ON FUNCTION app_hidden.search_text_match(tsv tsvector, words text[]) TO authenticated;
-
---
 -- Name: FUNCTION search_tsquery(words text[], weights text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
@@ -1450,6 +1736,48 @@ REVOKE ALL ON FUNCTION app_private.auth_session_active(session_id uuid) FROM PUB
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_signup(email text, password text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_fail(video_id uuid, error text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_indexed(video_id uuid, result jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_progress(video_id uuid, state text, stage text, progress real); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, state text, stage text, progress real) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_reindexed(video_id uuid, result jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION reindex_missing(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.reindex_missing() FROM PUBLIC;
+
+--
+-- Name: FUNCTION reindex_stale(text_model text, image_model text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION reprocess_failed(); Type: ACL; Schema: app_private; Owner: -

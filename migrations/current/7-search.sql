@@ -23,9 +23,9 @@ drop function if exists app_hidden.search_escape_html(text);
 -- pairs sit around 0.5-0.8, SigLIP text-image pairs around 0.05-0.2), so each
 -- space maps its cosine linearly from [lo, hi] onto [0, 1] and clamps. These
 -- are the only calibration constants; change them here and in sql/README.md.
+-- No SET clause, so the planner inlines it into the search query.
 create function app_hidden.search_similarity(space text, cosine double precision) returns double precision
 language sql immutable parallel safe
-set search_path = ''
 as $$
   select case
     when cosine is null or cosine <> cosine then 0::float8
@@ -66,19 +66,6 @@ as $$
   end
 $$;
 
--- Full-text strength in 0..1: half the share of query words present in the
--- transcript/on-screen text, half cover density (ts_rank_cd, normalised
--- r/(r+1)), so matching every word beats repeating one.
-create function app_hidden.search_text_match(tsv tsvector, words text[]) returns double precision
-language sql immutable parallel safe
-set search_path = ''
-as $$
-  select case when tsv is null or coalesce(cardinality(words), 0) = 0 then 0::float8 else
-    0.5 * (select count(*) filter (where tsv @@ app_hidden.search_tsquery(array[w], 'AB')) from unnest(words) w)::float8 / cardinality(words)
-    + 0.5 * pg_catalog.ts_rank_cd(tsv, app_hidden.search_tsquery(words, 'AB'), 32)::float8
-  end
-$$;
-
 -- Tag strength in 0..1: the best label's score times the share of that
 -- label's words the query mentions ("dog" fully matches label "dog", half
 -- matches "hot dog"). Malformed entries count as no match, never an error.
@@ -103,9 +90,9 @@ $$;
 -- transcript must arrive as text, never as markup.
 create function app_hidden.search_escape_html(t text) returns text
 language sql immutable parallel safe
-set search_path = ''
 as $$
-  select replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
+  select pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+    t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
 $$;
 
 -- A short excerpt: the transcript around the matches, or the on-screen text
@@ -179,11 +166,18 @@ declare
   -- Candidates per source. Constant, so the ranked pool (and therefore every
   -- page) does not depend on page_size/page_offset.
   pool constant int := 200;
+  -- Up to this many scenes in scope, vectors are compared exactly instead
+  -- of through HNSW: it costs a few milliseconds, and unlike a graph walk it
+  -- cannot miss a scene the graph happens not to reach. That matters most
+  -- to a user with few scenes among many users' (and to narrow video_ids).
+  exact_below constant int := 2000;
+  exact boolean;
   uid uuid := (select auth.uid());
   words text[] := app_hidden.search_query_words(search_scenes.query);
   tsq_text tsquery;
   tsq_tags tsquery;
   tsq_plain tsquery;
+  word_queries tsquery[];
   qv_text vector;
   qv_image vector;
   text_videos uuid[];
@@ -232,6 +226,7 @@ begin
   tsq_text := app_hidden.search_tsquery(words, 'AB');
   tsq_tags := app_hidden.search_tsquery(words, 'C');
   tsq_plain := app_hidden.search_tsquery(words, '');
+  word_queries := array(select app_hidden.search_tsquery(array[w], 'AB') from unnest(words) w);
 
   -- Which videos' vectors may be compared with this query: those in
   -- video_ids and made by the requested model. NULL means "all of mine",
@@ -251,21 +246,41 @@ begin
                             and (search_scenes.image_model is null or v.image_model = search_scenes.image_model));
   end if;
 
+  exact := (select count(*) from (
+              select from app_public.scenes s
+              where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+              limit exact_below + 1) scope) <= exact_below;
+
   return query
   with
+  -- Each vector space has two candidate queries; exactly one runs (the
+  -- other's one-time filter is false). The "+ 0" keeps the exact one off
+  -- the HNSW index.
   text_hits as (
-    select s.id from app_public.scenes s
-    where qv_text is not null and s.owner_id = uid and s.text_vec is not null
-      and (text_videos is null or s.video_id = any(text_videos))
-    order by s.text_vec <=> qv_text
-    limit pool
+    (select s.id from app_public.scenes s
+     where qv_text is not null and not exact and s.owner_id = uid and s.text_vec is not null
+       and (text_videos is null or s.video_id = any(text_videos))
+     order by s.text_vec <=> qv_text
+     limit pool)
+    union all
+    (select s.id from app_public.scenes s
+     where qv_text is not null and exact and s.owner_id = uid and s.text_vec is not null
+       and (text_videos is null or s.video_id = any(text_videos))
+     order by (s.text_vec <=> qv_text) + 0
+     limit pool)
   ),
   image_hits as (
-    select s.id from app_public.scenes s
-    where qv_image is not null and s.owner_id = uid and s.image_vec is not null
-      and (image_videos is null or s.video_id = any(image_videos))
-    order by s.image_vec <=> qv_image
-    limit pool
+    (select s.id from app_public.scenes s
+     where qv_image is not null and not exact and s.owner_id = uid and s.image_vec is not null
+       and (image_videos is null or s.video_id = any(image_videos))
+     order by s.image_vec <=> qv_image
+     limit pool)
+    union all
+    (select s.id from app_public.scenes s
+     where qv_image is not null and exact and s.owner_id = uid and s.image_vec is not null
+       and (image_videos is null or s.video_id = any(image_videos))
+     order by (s.image_vec <=> qv_image) + 0
+     limit pool)
   ),
   word_hits as (
     select s.id from app_public.scenes s
@@ -291,10 +306,18 @@ begin
     select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text,
            case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
                 then app_hidden.search_similarity('text', 1 - (s.text_vec <=> qv_text)) else 0 end as dense,
-           app_hidden.search_text_match(s.tsv, words) as words_score,
+           -- Full-text strength in 0..1: half the share of query words present
+           -- in the transcript/on-screen text, half cover density
+           -- (ts_rank_cd normalised to r/(r+1)), so matching every word beats
+           -- repeating one. The @@ guards skip the work for vector-only hits.
+           case when tsq_text is not null and s.tsv @@ tsq_text
+                then 0.5 * (select count(*) from unnest(word_queries) wq where s.tsv @@ wq)::float8 / cardinality(word_queries)
+                     + 0.5 * ts_rank_cd(s.tsv, tsq_text, 32)::float8
+                else 0 end as words_score,
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - (s.image_vec <=> qv_image)) else 0 end as vision,
-           app_hidden.search_tag_score(s.tags, words) as tags
+           case when tsq_tags is not null and s.tsv @@ tsq_tags
+                then app_hidden.search_tag_score(s.tags, words) else 0 end as tags
     from candidates c
     join app_public.scenes s on s.id = c.id
     where s.owner_id = uid
@@ -326,7 +349,6 @@ grant execute on function
   app_hidden.search_similarity(text, double precision),
   app_hidden.search_query_words(text),
   app_hidden.search_tsquery(text[], text),
-  app_hidden.search_text_match(tsvector, text[]),
   app_hidden.search_tag_score(jsonb, text[]),
   app_hidden.search_escape_html(text),
   app_hidden.search_snippet(text, text, tsquery)

@@ -260,13 +260,16 @@ test('ranking equals an exact brute-force computation', async () => {
   // All modalities: compare with the same formula applied to every scene with no index involved.
   const words = 'dog in the rain';
   const brute = await withUserDb(db, u, async (c) => (await c.query(
-    `with parts as (
+    `with q as (select app_hidden.search_query_words($1) as words),
+     parts as (
        select s.id,
               app_hidden.search_similarity('text', 1 - (s.text_vec <=> $2::real[]::vector)) as dense,
-              app_hidden.search_text_match(s.tsv, app_hidden.search_query_words($1)) as words,
+              -- Share of the words present (prefix match) and normalised cover density, half each.
+              0.5 * (select count(*) from unnest(q.words) w where s.tsv @@ app_hidden.search_tsquery(array[w], 'AB'))::float8 / cardinality(q.words)
+                + 0.5 * ts_rank_cd(s.tsv, app_hidden.search_tsquery(q.words, 'AB'), 32) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
-              app_hidden.search_tag_score(s.tags, app_hidden.search_query_words($1)) as tags
-       from app_public.scenes s)
+              app_hidden.search_tag_score(s.tags, q.words) as tags
+       from app_public.scenes s, q)
      select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score
      from parts where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
      order by score desc, id`,

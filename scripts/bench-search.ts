@@ -1,0 +1,238 @@
+/*
+ * Search latency at scale: seeds N scenes across many users in a throwaway
+ * database and times app_public.search_scenes (p50/p95) for a user with many
+ * scenes and for one with few, the case HNSW filtering makes hard.
+ *
+ *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
+ *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
+ *
+ * Without --url it creates, migrates and finally drops a database in the
+ * embedded cluster of the current configuration (HEIMDEX_DATA_DIR,
+ * HEIMDEX_DB_PORT). With --url the database must already be migrated; its
+ * scenes table is emptied and its vector indexes rebuilt.
+ *
+ * seedScenes() is also what test/db/search-scale.test.ts uses.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { loadConfig } from '../server/lib/config.ts';
+import { startEmbedded } from '../server/lib/embedded-pg.ts';
+import { migrateDatabase } from '../server/lib/migrate.ts';
+
+export const TEXT_DIM = 1024;
+export const IMAGE_DIM = 1152;
+export const VOCAB = ['dog', 'beach', 'car', 'city', 'music', 'forest', 'kitchen', 'goal', 'rain', 'night', 'market', 'train'];
+
+export interface SeedOptions {
+  /** Scenes in total, the small user's included. */
+  scenes: number;
+  /** Users sharing the bulk of the scenes. */
+  bigOwners: number;
+  /** Further users with otherScenes scenes each (so statistics see many owners). */
+  otherOwners: number;
+  otherScenes: number;
+  videosPerOwner: number;
+  /** Scenes of the one user with few; all of them have both vectors. */
+  smallScenes: number;
+  /** Share of the bulk scenes with a transcript embedding / keyframe embedding. */
+  textShare: number;
+  imageShare: number;
+  /** HNSW build parameters; small values keep test seeding fast. */
+  m: number;
+  efConstruction: number;
+}
+
+export interface Seeded {
+  bigOwners: string[];
+  smallOwner: string;
+  smallSceneIds: string[];
+  /** The direction every bulk vector leans towards: the adversarial query. */
+  queryText: number[];
+  queryImage: number[];
+}
+
+const ownerId = (i: number) => `00000000-0000-4000-a000-${i.toString(16).padStart(12, '0')}`;
+
+/**
+ * Bulk scenes lean hard towards axis 0 (cosine ~0.9 with it), the small
+ * user's scenes only moderately (~0.6). A query along axis 0 therefore has
+ * every other user's scenes nearer than the small user's: an HNSW scan only
+ * reaches the small user's scenes by walking past all the others, which is
+ * what iterative scans are for. Vectors are sums of two of 1000 random unit
+ * vectors (16 random dimensions), built with pgvector's own arithmetic so that
+ * 100k rows take seconds; the indexes are dropped first and rebuilt after the
+ * load, which is far faster than inserting into them.
+ */
+export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOptions> = {}): Promise<Seeded> {
+  const o: SeedOptions = {
+    scenes: 100_000, bigOwners: 2, otherOwners: 50, otherScenes: 100, videosPerOwner: 10, smallScenes: 30,
+    textShare: 1, imageShare: 1, m: 8, efConstruction: 32, ...opts,
+  };
+  const bulk = o.scenes - o.smallScenes - o.otherOwners * o.otherScenes;
+  if (bulk < o.bigOwners) throw new Error('scenes must exceed smallScenes + otherOwners * otherScenes');
+  const bigOwners = Array.from({ length: o.bigOwners }, (_, i) => ownerId(i + 1));
+  const otherOwners = Array.from({ length: o.otherOwners }, (_, i) => ownerId(0x1000 + i));
+  const smallOwner = ownerId(0xffff);
+  await client.query(`set maintenance_work_mem = '1GB'`);
+  await client.query(`drop index if exists app_public.scenes_text_vec_idx`);
+  await client.query(`drop index if exists app_public.scenes_image_vec_idx`);
+  await client.query(
+    `insert into app_public.videos (id, owner_id, title, object_key, text_model, image_model)
+     select gen_random_uuid(), o, 'bench ' || v, 'u/' || o || '/' || v || '.mp4', 'bge-m3', 'siglip2'
+     from unnest($1::uuid[]) o, generate_series(1, $2::int) v`,
+    [[...bigOwners, ...otherOwners, smallOwner], o.videosPerOwner],
+  );
+  await client.query(`create temp table bench_basis as
+    select i, l2_normalize(array_cat(array[0::real], array_cat(
+             array(select (random() - 0.5)::real + 0 * i from generate_series(1, 16)), array_fill(0::real, array[${IMAGE_DIM - 17}])))::vector) as v
+    from generate_series(0, 999) i`);
+  const axis = (weight: number) => `array_cat(array[${weight}::real], array_fill(0::real, array[${IMAGE_DIM - 1}]))::vector`;
+  const sceneInsert = (owners: string, count: string, lean: number, textShare: number, imageShare: number) => `
+    with vids as (
+      select owner_id, array_agg(id order by id) as ids from app_public.videos where owner_id = any(${owners}) group by owner_id
+    ), owners as (
+      select array_agg(owner_id order by owner_id) as list from vids
+    )
+    insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, tags, text_vec, image_vec)
+    select vids.ids[1 + (g / cardinality(ow.list)) % cardinality(vids.ids)], vids.owner_id, g, g * 5, g * 5 + 5,
+           ($w::text[])[1 + g % 12] || ' ' || ($w::text[])[1 + (g / 12) % 12] || ' scene ' || g,
+           jsonb_build_array(jsonb_build_object('label', ($w::text[])[1 + (g / 7) % 12], 'score', 0.5)),
+           case when (g::bigint * 7919) % 1000 < ${Math.round(textShare * 1000)}
+                then l2_normalize(subvector(a.v + b.v + ${axis(lean)}, 1, ${TEXT_DIM})) end,
+           case when (g::bigint * 104729) % 1000 < ${Math.round(imageShare * 1000)}
+                then l2_normalize(a.v + b.v + ${axis(lean)}) end
+    from generate_series(0, ${count} - 1) g
+    cross join owners ow
+    join vids on vids.owner_id = ow.list[1 + g % cardinality(ow.list)]
+    join bench_basis a on a.i = g % 1000
+    join bench_basis b on b.i = (g / 1000 + 7 * g) % 1000`;
+  await client.query(sceneInsert('$1::uuid[]', '$2::int', 3, o.textShare, o.imageShare).replaceAll('$w', '$3'),
+    [bigOwners, bulk, VOCAB]);
+  if (o.otherOwners > 0) {
+    await client.query(sceneInsert('$1::uuid[]', '$2::int', 3, o.textShare, o.imageShare).replaceAll('$w', '$3'),
+      [otherOwners, o.otherOwners * o.otherScenes, VOCAB]);
+  }
+  await client.query(sceneInsert('$1::uuid[]', '$2::int', 1, 1, 1).replaceAll('$w', '$3'), [[smallOwner], o.smallScenes, VOCAB]);
+  await client.query(`drop table pg_temp.bench_basis`);
+  const params = `with (m = ${o.m}, ef_construction = ${o.efConstruction})`;
+  await client.query(`create index scenes_text_vec_idx on app_public.scenes using hnsw (text_vec vector_cosine_ops) ${params}`);
+  await client.query(`create index scenes_image_vec_idx on app_public.scenes using hnsw (image_vec vector_cosine_ops) ${params}`);
+  await client.query(`analyze app_public.videos, app_public.scenes`);
+  const { rows } = await client.query(`select id from app_public.scenes where owner_id = $1 order by id`, [smallOwner]);
+  const unit = (dim: number) => Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
+  return { bigOwners, smallOwner, smallSceneIds: rows.map((r) => r.id), queryText: unit(TEXT_DIM), queryImage: unit(IMAGE_DIM) };
+}
+
+/** A query near axis 0 with a little noise, so no two runs hit identical plans' caches. */
+export function jitteredQuery(dim: number, rand: () => number = Math.random) {
+  const v = Array.from({ length: dim }, (_, i) => (i === 0 ? 3 : i <= 16 ? rand() - 0.5 : 0));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+
+async function timeSearches(authUrl: string, user: string, queries: number) {
+  const c = new pg.Client({ connectionString: authUrl });
+  await c.connect();
+  const times: number[] = [];
+  let hits = 0;
+  try {
+    await c.query(`select set_config('role', 'authenticated', false), set_config('request.jwt.claims', $1, false)`,
+      [JSON.stringify({ sub: user, role: 'authenticated' })]);
+    for (let i = 0; i < queries + 5; i++) {
+      const words = `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`;
+      const started = process.hrtime.bigint();
+      const { rowCount } = await c.query(
+        `select * from app_public.search_scenes($1, $2::real[], $3::real[])`,
+        [words, jitteredQuery(TEXT_DIM), jitteredQuery(IMAGE_DIM)],
+      );
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The first few warm caches and plans; they are not what users see.
+      if (i >= 5) { times.push(ms); hits += rowCount ?? 0; }
+    }
+  } finally {
+    await c.end();
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), meanHits: hits / queries };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      scenes: { type: 'string', default: '100000' },
+      queries: { type: 'string', default: '200' },
+      m: { type: 'string', default: '8' },
+      'ef-construction': { type: 'string', default: '32' },
+      'text-share': { type: 'string', default: '1' },
+      'image-share': { type: 'string', default: '1' },
+      url: { type: 'string' },
+      'auth-url': { type: 'string' },
+    },
+  });
+  const num = (k: keyof typeof values) => {
+    const n = Number(values[k]);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${k} must be a non-negative number`);
+    return n;
+  };
+  let ownerUrl = values.url;
+  let authUrl = values['auth-url'] ?? values.url;
+  let cleanup = async () => {};
+  if (!ownerUrl) {
+    const urls = await startEmbedded(loadConfig());
+    const rootUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
+    const name = `heimdex_bench_${crypto.randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: rootUrl });
+    await admin.connect();
+    await admin.query(`create database ${name} owner heimdex`);
+    const dbRoot = new pg.Client({ connectionString: rootUrl.replace(/\/postgres$/, `/${name}`) });
+    await dbRoot.connect();
+    await dbRoot.query('create extension if not exists vector; create extension if not exists pgcrypto;').finally(() => dbRoot.end());
+    ownerUrl = urls.ownerUrl.replace(/\/heimdex$/, `/${name}`);
+    authUrl = urls.authUrl.replace(/\/heimdex$/, `/${name}`);
+    cleanup = async () => {
+      await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+      await admin.end();
+    };
+    await migrateDatabase(ownerUrl, { includeCurrent: true });
+  }
+  try {
+    const owner = new pg.Client({ connectionString: ownerUrl });
+    await owner.connect();
+    const opts = {
+      scenes: num('scenes'), m: num('m'), efConstruction: num('ef-construction'),
+      textShare: num('text-share'), imageShare: num('image-share'),
+    };
+    const started = Date.now();
+    let seeded: Seeded;
+    try {
+      await owner.query(`truncate app_public.scenes`);
+      seeded = await seedScenes(owner, opts);
+    } finally {
+      await owner.end();
+    }
+    const seedS = (Date.now() - started) / 1000;
+    const queries = num('queries');
+    const big = await timeSearches(authUrl!, seeded.bigOwners[0], queries);
+    const small = await timeSearches(authUrl!, seeded.smallOwner, queries);
+    const fmt = (r: typeof big) => `p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, ${r.meanHits.toFixed(0)} hits/query`;
+    const smallCount = seeded.smallSceneIds.length;
+    const perBig = Math.round((opts.scenes - smallCount) / seeded.bigOwners.length);
+    console.log(`seeded ${opts.scenes} scenes (m=${opts.m}, ef_construction=${opts.efConstruction}, ` +
+      `text ${opts.textShare * 100}%, image ${opts.imageShare * 100}%) in ${seedS.toFixed(1)} s`);
+    console.log(`user with ~${perBig} scenes: ${fmt(big)}`);
+    console.log(`user with ${smallCount} scenes: ${fmt(small)}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
+  main().catch((e) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  });
+}
