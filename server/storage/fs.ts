@@ -41,6 +41,8 @@ export interface OpenObject {
 /** Where signed fs URLs live on the server; routes.ts mounts the handlers here. */
 export const FS_ROUTE = '/storage/o/';
 
+const STALE_TMP_MS = 24 * 3600 * 1000;
+
 export class FsStorage implements Storage {
   readonly driver = 'fs' as const;
   readonly root: string;
@@ -71,8 +73,16 @@ export class FsStorage implements Storage {
   }
 
   async ensureReady() {
-    await fsp.mkdir(path.join(this.root, '.tmp'), { recursive: true });
+    const tmpDir = path.join(this.root, '.tmp');
+    await fsp.mkdir(tmpDir, { recursive: true });
     await fsp.mkdir(path.join(this.root, '.meta'), { recursive: true });
+    // Uploads cut off by a crash leave their temp file; none lives a day.
+    const cutoff = Date.now() - STALE_TMP_MS;
+    for (const name of await fsp.readdir(tmpDir)) {
+      const p = path.join(tmpDir, name);
+      const st = await fsp.stat(p).catch(() => null);
+      if (st && st.mtimeMs < cutoff) await fsp.rm(p, { force: true });
+    }
   }
 
   async ping() {
@@ -189,13 +199,10 @@ export class FsStorage implements Storage {
       }
       const meta: Meta = { contentType: opts.contentType };
       if (opts.exactSize !== undefined) meta.declaredSize = opts.exactSize;
-      const metaPath = this.#metaPath(key);
-      await fsp.mkdir(path.dirname(metaPath), { recursive: true });
       const metaTmp = `${tmp}.meta`;
       await fsp.writeFile(metaTmp, JSON.stringify(meta));
-      await fsp.rename(metaTmp, metaPath);
-      await fsp.mkdir(path.dirname(dest), { recursive: true });
-      await fsp.rename(tmp, dest);
+      await renameInto(metaTmp, this.#metaPath(key));
+      await renameInto(tmp, dest);
       return n;
     } catch (e) {
       await fsp.rm(tmp, { force: true });
@@ -240,6 +247,23 @@ export class FsStorage implements Storage {
         return;
       }
       dir = path.dirname(dir);
+    }
+  }
+}
+
+/**
+ * Moves a finished temp file to its place. A concurrent delete() may prune
+ * the (momentarily empty) folder between mkdir and rename, so that one case
+ * is retried.
+ */
+async function renameInto(from: string, to: string) {
+  for (let attempt = 0; ; attempt++) {
+    await fsp.mkdir(path.dirname(to), { recursive: true });
+    try {
+      await fsp.rename(from, to);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3 || !fs.existsSync(from)) throw e;
     }
   }
 }

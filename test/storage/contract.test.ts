@@ -282,6 +282,20 @@ describe('storage contract: fs enforcement', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it('clears temp files a crash left behind, and only stale ones', async () => {
+    const tmpDir = path.join(h.storage.root, '.tmp');
+    const stale = path.join(tmpDir, 'crashed-upload');
+    const fresh = path.join(tmpDir, 'upload-in-progress');
+    fs.writeFileSync(stale, 'x');
+    fs.writeFileSync(fresh, 'y');
+    const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    fs.utimesSync(stale, old, old);
+    await h.storage.ensureReady();
+    assert.equal(fs.existsSync(stale), false);
+    assert.equal(fs.existsSync(fresh), true);
+    fs.rmSync(fresh);
+  });
+
   it('is an FsStorage', () => assert.ok(h.storage instanceof FsStorage));
 });
 
