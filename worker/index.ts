@@ -1,0 +1,75 @@
+/*
+ * The worker process: graphile-worker running the video pipeline. Any number
+ * of these may run on any number of machines against one database and one
+ * object store; graphile-worker's row locking hands each job to exactly one
+ * of them, so there is no queue of our own.
+ */
+import { Logger, run, type LogFunctionFactory, type Runner } from 'graphile-worker';
+import type { Config } from '../server/lib/config.ts';
+import { resolveDatabase } from '../server/lib/database.ts';
+import type { Storage } from '../server/storage/types.ts';
+import type { ModelRegistry, PipelineContext } from './pipeline/context.ts';
+import { createTaskList } from './tasks/index.ts';
+
+export interface WorkerOptions {
+  /** Owner connection; default: resolveDatabase(config). */
+  ownerUrl?: string;
+  storage?: Storage;
+  models?: ModelRegistry;
+  /** How often to look for retries and scheduled jobs (ms); new jobs arrive by LISTEN at once. */
+  pollInterval?: number;
+  /** Leave SIGINT/SIGTERM to the caller (the CLI installs its own). */
+  noHandleSignals?: boolean;
+  logFactory?: LogFunctionFactory;
+}
+
+export interface WorkerHandle {
+  stop(): Promise<void>;
+  /** Settles when the runner stops on its own (e.g. a fatal database error). */
+  readonly done: Promise<void>;
+  readonly runner: Runner;
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+function jsonLogFactory(threshold: Config['logLevel']): LogFunctionFactory {
+  const min = threshold === 'silent' ? Infinity : LEVELS.indexOf(threshold);
+  return (scope) => (level, message, meta) => {
+    if (LEVELS.indexOf(level as (typeof LEVELS)[number]) < min) return;
+    const line = { time: new Date().toISOString(), level, msg: message, task: scope.taskIdentifier, jobId: scope.jobId, ...(meta?.error ? { error: String(meta.error) } : {}) };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  };
+}
+
+/**
+ * Starts processing jobs. Refuses to start when a configured model's output
+ * width does not match its vector column: writing such vectors would fail on
+ * every video, so the worker stops with the message naming both.
+ */
+export async function startWorker(config: Config, opts: WorkerOptions = {}): Promise<WorkerHandle> {
+  const models = opts.models ?? (await import('./ml/index.ts')).getModels(config);
+  await models.checkDimensions();
+  const storage = opts.storage ?? (await import('../server/storage/index.ts')).createStorage(config);
+  await storage.ensureReady();
+  const ownerUrl = opts.ownerUrl ?? (await resolveDatabase(config)).ownerUrl;
+  const ctx: PipelineContext = { config, storage, models };
+  const runner = await run({
+    connectionString: ownerUrl,
+    concurrency: config.worker.concurrency,
+    // Jobs poll for retries; LISTEN/NOTIFY already wakes the worker for new ones.
+    pollInterval: opts.pollInterval ?? 2000,
+    noHandleSignals: opts.noHandleSignals ?? false,
+    taskList: createTaskList(ctx),
+    logger: new Logger(opts.logFactory ?? jsonLogFactory(config.logLevel)),
+  });
+  let stopped = false;
+  return {
+    runner,
+    done: runner.promise,
+    async stop() {
+      if (stopped) return runner.promise;
+      stopped = true;
+      await runner.stop();
+    },
+  };
+}

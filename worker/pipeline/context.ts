@@ -1,0 +1,49 @@
+/*
+ * What every task needs, built once per worker process: configuration, the
+ * object store and the model registry. Tests inject their own storage (a
+ * temp folder) and registry; production gets createStorage/getModels.
+ */
+import type { Config } from '../../server/lib/config.ts';
+import type { Storage } from '../../server/storage/types.ts';
+import type { ImageEmbedder, SpeechRecognizer, Tagger, TextEmbedder, TextReader } from '../ml/types.ts';
+import type { RunLimits } from '../media/index.ts';
+
+/** The part of getModels(config) the pipeline uses. */
+export interface ModelRegistry {
+  textEmbedder(): Promise<TextEmbedder | null>;
+  imageEmbedder(): Promise<ImageEmbedder | null>;
+  tagger(): Promise<Tagger | null>;
+  speechRecognizer(): Promise<SpeechRecognizer | null>;
+  textReader(): Promise<TextReader | null>;
+  checkDimensions(): Promise<void>;
+}
+
+export interface PipelineContext {
+  config: Config;
+  storage: Storage;
+  models: ModelRegistry;
+}
+
+export function mediaLimits(ctx: PipelineContext, signal?: AbortSignal): RunLimits {
+  return { timeoutS: ctx.config.worker.ffmpegTimeoutS, maxMemoryMb: ctx.config.worker.ffmpegMaxMemoryMb, signal };
+}
+
+/** The columns of app_public.videos the pipeline reads. */
+export interface VideoRow {
+  id: string;
+  owner_id: string;
+  object_key: string;
+  subtitle_key: string | null;
+  state: string;
+  has_audio: boolean | null;
+  duration_s: number | null;
+  transcript_source: string | null;
+  text_model: string | null;
+  image_model: string | null;
+  missing_stages: string[];
+}
+
+export const VIDEO_COLUMNS = 'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, missing_stages';
+
+/** Stage names recorded in videos.missing_stages. */
+export type SkippableStage = 'transcribe' | 'embed_text' | 'embed_image' | 'tags' | 'ocr';

@@ -1,0 +1,52 @@
+/*
+ * The shared shape of every task: payload check, row re-read, and the split
+ * between failures that are the file's fault (recorded, never retried) and
+ * transient ones (thrown, so graphile-worker retries with backoff).
+ */
+import type { JobHelpers } from 'graphile-worker';
+import { MediaInputError } from '../media/index.ts';
+import { VIDEO_COLUMNS, type VideoRow } from './context.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The payload's id, or throws: a malformed payload is a bug, not bad input. */
+export function payloadId(payload: unknown): string {
+  const id = (payload as { id?: unknown } | null)?.id;
+  if (typeof id !== 'string' || !UUID.test(id)) throw new Error(`job payload needs an "id" uuid, got ${JSON.stringify(payload)}`);
+  return id;
+}
+
+export async function readVideo(helpers: JobHelpers, id: string): Promise<VideoRow | null> {
+  const { rows } = await helpers.query<VideoRow>(`select ${VIDEO_COLUMNS} from app_public.videos where id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export function progressReporter(helpers: JobHelpers, id: string, state: 'validating' | 'processing') {
+  return async (stage: string, progress: number) => {
+    await helpers.query('select app_private.pipeline_progress($1, $2, $3, $4)', [id, state, stage, progress]);
+  };
+}
+
+/**
+ * Runs the job body. Bad input marks the video failed and returns normally
+ * (no retry loop). Anything else is retried; on the last attempt the video
+ * is marked failed too, so it never sits in "processing" forever.
+ */
+export async function guarded(helpers: JobHelpers, id: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof MediaInputError) {
+      helpers.logger.info(`video ${id} failed: ${err.message}`);
+      await helpers.query('select app_private.pipeline_fail($1, $2)', [id, err.message]);
+      return;
+    }
+    if (helpers.job.attempts >= helpers.job.max_attempts) {
+      await helpers.query('select app_private.pipeline_fail($1, $2)', [
+        id, `Processing kept failing after ${helpers.job.attempts} attempts (${err.message}). An administrator can retry it.`,
+      ]).catch(() => {});
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,18 @@
+/*
+ * The task list. Names are <table>__<verb>; each file holds one thin task.
+ */
+import type { TaskList } from 'graphile-worker';
+import type { PipelineContext } from '../pipeline/context.ts';
+import { videos__delete_objects } from './videos__delete_objects.ts';
+import { videos__index } from './videos__index.ts';
+import { videos__reindex } from './videos__reindex.ts';
+import { videos__validate } from './videos__validate.ts';
+
+export function createTaskList(ctx: PipelineContext): TaskList {
+  return {
+    videos__validate: videos__validate(ctx),
+    videos__index: videos__index(ctx),
+    videos__reindex: videos__reindex(ctx),
+    videos__delete_objects: videos__delete_objects(ctx),
+  };
+}
