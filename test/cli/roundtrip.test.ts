@@ -1,0 +1,121 @@
+/*
+ * The CLI end to end: a real server and a real worker (tiny generated models,
+ * real ffmpeg, fs storage) on a test database, and the real `heimdex` binary
+ * as a child process doing what a user does — ingest a video with a sidecar
+ * subtitle file, wait for it, search it — asserting the JSON contracts of
+ * `ingest --wait --json` and `search --json`.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { loadConfig, ROOT_DIR } from '../../server/lib/config.ts';
+import { startServer } from '../../server/index.ts';
+import { startWorker } from '../../worker/index.ts';
+import { generateSampleVideo } from '../../worker/media/samples.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { runCli } from './run-cli.ts';
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+// Registered before the database's own cleanup so that the worker and server
+// stop before their database is dropped (after hooks run in order).
+let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+after(async () => {
+  await worker?.stop();
+  await server?.close();
+});
+const db = await createTestDatabase();
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cli-rt-'));
+after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+// The CLI reaches the server through these, exactly as a user's shell would.
+const env = {
+  HEIMDEX_DATA_DIR: dataDir,
+  HEIMDEX_HOST: '127.0.0.1',
+  HEIMDEX_PORT: String(await freePort()),
+  MODELS_DIR: path.join(ROOT_DIR, '.test-data', 'models'),
+  STORAGE_SIGNING_SECRET: 'cli-roundtrip-signing-secret-0123456789',
+  JWT_SECRET: 'cli-roundtrip-jwt-secret-0123456789abcdef',
+  LOG_LEVEL: 'silent',
+  NODE_ENV: 'test',
+  DATABASE_URL: db.ownerUrl,
+  AUTH_DATABASE_URL: db.authUrl,
+};
+const config = loadConfig({ ...process.env, ...env });
+server = await startServer(config, { db: { ownerUrl: db.ownerUrl, authUrl: db.authUrl } });
+worker = await startWorker(config, { ownerUrl: db.ownerUrl, noHandleSignals: true, pollInterval: 500 });
+
+const OCEAN = { durationS: 3, color: 'blue', word: 'OCEAN', speech: 'waves roll across the ocean' };
+const scenes = [
+  { durationS: 3, color: 'red', word: 'APPLE', speech: 'an apple on the kitchen table' },
+  OCEAN,
+  { durationS: 3, color: 'green', word: 'FOREST', speech: 'tall trees in a quiet forest' },
+];
+const videoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cli-videos-'));
+after(() => fs.rmSync(videoDir, { recursive: true, force: true }));
+const sample = await generateSampleVideo(path.join(videoDir, 'clip.mp4'), { scenes, subtitles: false });
+// The subtitles travel as a sidecar file, which ingest must find and attach.
+fs.writeFileSync(path.join(videoDir, 'clip.srt'), sample.srt);
+
+let videoId = '';
+
+test('ingest --wait --json uploads through the API and prints one JSON result per video', async () => {
+  const r = await runCli(['ingest', path.join(videoDir, 'clip.mp4'), '--title', 'Round trip', '--wait', '--json', '--timeout', '300'], env, { timeoutMs: 330_000 });
+  assert.equal(r.code, 0, `stderr: ${r.stderr}\nstdout: ${r.stdout}`);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, r.stdout);
+  const result = JSON.parse(lines[0]!);
+  assert.match(result.videoId, /^[0-9a-f-]{36}$/);
+  assert.equal(result.title, 'Round trip');
+  assert.equal(result.state, 'indexed', `error: ${result.error}`);
+  assert.equal(result.error, null);
+  assert.ok(result.scenes >= 2, `expected the cuts to give scenes, got ${result.scenes}`);
+  assert.ok(Math.abs(result.durationS - sample.durationS) < 0.5, `durationS ${result.durationS} vs ${sample.durationS}`);
+  videoId = result.videoId;
+
+  const row = await db.rootPool.query('select owner_id, subtitle_key, state from app_public.videos where id = $1', [videoId]);
+  assert.equal(row.rows[0].state, 'indexed');
+  assert.match(row.rows[0].subtitle_key ?? '', new RegExp(`^u/${row.rows[0].owner_id}/.*clip\\.srt$`), 'the sidecar .srt should be attached');
+
+  const credFile = path.join(dataDir, 'cli-credentials.json');
+  assert.equal(fs.statSync(credFile).mode & 0o777, 0o600, 'credentials must be readable by the user only');
+  const creds = JSON.parse(fs.readFileSync(credFile, 'utf8'));
+  assert.equal(creds.server, `http://127.0.0.1:${env.HEIMDEX_PORT}`);
+  assert.equal(creds.userId, row.rows[0].owner_id, 'the video belongs to the CLI user');
+});
+
+test('search --json returns the contract fields, with the spoken scene first', async () => {
+  assert.ok(videoId, 'needs the ingested video');
+  const before = JSON.parse(fs.readFileSync(path.join(dataDir, 'cli-credentials.json'), 'utf8'));
+  const r = await runCli(['search', 'waves roll across the ocean', '--limit', '5', '--json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const hits = JSON.parse(r.stdout);
+  assert.ok(Array.isArray(hits) && hits.length > 0, r.stdout);
+  const top = hits[0];
+  assert.equal(top.videoId, videoId);
+  assert.equal(top.title, 'Round trip');
+  for (const k of ['text', 'vision', 'tags']) assert.equal(typeof top.components[k], 'number', `components.${k}`);
+  assert.equal(typeof top.score, 'number');
+  const ocean = sample.scenes.find((s) => s.word === 'OCEAN')!;
+  assert.ok(top.startS < ocean.end && top.endS > ocean.start, `top hit ${top.startS}-${top.endS} should overlap the ocean scene ${ocean.start}-${ocean.end}`);
+  assert.match(top.snippet ?? '', /ocean/i);
+  assert.match(top.previewUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/.+#t=[\d.]+,[\d.]+$/);
+  const after = JSON.parse(fs.readFileSync(path.join(dataDir, 'cli-credentials.json'), 'utf8'));
+  assert.equal(after.email, before.email, 'the stored CLI user is reused, not signed up again');
+
+  const table = await runCli(['search', 'waves roll across the ocean', '--limit', '3'], env);
+  assert.equal(table.code, 0, table.stderr);
+  const [head, first] = table.stdout.split('\n');
+  assert.match(head!, /^#\s+video\s+time\s+score\s+text\s+vision\s+tags\s+snippet\s+preview/);
+  assert.match(first!, /^1\s+Round trip\s+0:0\d–0:0\d\s+\d\.\d{3}/);
+  assert.doesNotMatch(table.stdout, /<\/?b>/, 'highlight tags are stripped in the table');
+});
