@@ -17,18 +17,20 @@ import { insertVideo, makeRig, pendingJobs, scenesOf, settled, upload, videoStat
 const quiet = new Logger(() => () => {});
 // Top level, not in before(): these helpers register after() hooks, which
 // inside a hook would run as soon as that hook finished.
+// Registered before the databases' own after() hooks, which run in order:
+// the worker must let go of its connections before the database is dropped.
+let worker: WorkerHandle | undefined;
+after(async () => {
+  await worker?.stop();
+});
 const db: TestDatabase = await createTestDatabase();
 const db2: TestDatabase = await createTestDatabase();
 const rig: Rig = await makeRig();
 const sample: SampleVideo = await generateSampleVideo(path.join(rig.dir, 'sample.mp4'));
 const owner = uuid();
-let worker: WorkerHandle;
 
 before(async () => {
   worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
-});
-after(async () => {
-  await worker?.stop();
 });
 
 test('the step functions exist and refuse API roles', async () => {
@@ -166,7 +168,7 @@ test('storage failing on the first attempt is retried and then succeeds', async 
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  await worker.stop();
+  await worker!.stop();
   worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: flaky, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
   const id = await insertVideo(db, owner, key);
   const v = await settled(db, id, 60_000);

@@ -1,0 +1,139 @@
+/*
+ * The pipeline with the tiny generated models on the real loading path:
+ * vectors of the right width and unit norm, tags, the Whisper path when a
+ * video has no subtitles, re-indexing of missing stages and of stale models,
+ * and the dimension check that keeps a wrong model from starting.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { getModels } from '../../worker/ml/index.ts';
+import { startWorker, type WorkerHandle } from '../../worker/index.ts';
+import { reindex } from '../../worker/reindex.ts';
+import { createTestDatabase, uuid } from '../helpers/db.ts';
+import { generateSampleVideo } from '../fixtures/videos.ts';
+import { TINY_MODELS_DIR, hasTinyModels, insertVideo, makeRig, norm, parseVec, pendingJobs, scenesOf, settled, upload } from './helpers.ts';
+
+if (!hasTinyModels()) {
+  const r = spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', TINY_MODELS_DIR], { stdio: 'inherit' });
+  assert.equal(r.status, 0, 'tiny model generation');
+}
+
+// Registered before the databases' own after() hooks, which run in order:
+// the worker must let go of its connections before the database is dropped.
+let worker: WorkerHandle | undefined;
+after(async () => {
+  await worker?.stop();
+});
+const db = await createTestDatabase();
+const rig = await makeRig({ MODELS_DIR: TINY_MODELS_DIR });
+const bare = await makeRig();
+const sample = await generateSampleVideo(path.join(rig.dir, 'sample.mp4'));
+const speechOnly = await generateSampleVideo(path.join(rig.dir, 'speech.mp4'), { subtitles: false });
+const owner = uuid();
+const quiet = () => () => {};
+
+before(async () => {
+  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
+});
+
+test('with models every scene gets unit-norm vectors of the schema widths, tags and OCR text', async () => {
+  const id = await insertVideo(db, owner, await upload(rig, owner, sample.path));
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.deepEqual(v.missing_stages, []);
+  assert.equal(v.text_model, 'Xenova/bge-m3');
+  assert.equal(v.image_model, 'onnx-community/siglip2-so400m-patch16-256-ONNX');
+  assert.ok(v.ocr_model);
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, sample.scenes.length);
+  for (const [i, s] of scenes.entries()) {
+    const img = parseVec(s.image_vec!);
+    assert.equal(img.length, 1152);
+    assert.ok(Math.abs(norm(img) - 1) < 1e-3, `image norm ${norm(img)}`);
+    assert.ok(s.tags.length > 0 && s.tags.every((t) => typeof t.label === 'string' && t.score >= 0 && t.score <= 1), `scene ${i} tags`);
+    assert.match(s.ocr_text, new RegExp(sample.scenes[i]!.word, 'i'));
+    if (sample.scenes[i]!.speech) {
+      const txt = parseVec(s.text_vec!);
+      assert.equal(txt.length, 1024);
+      assert.ok(Math.abs(norm(txt) - 1) < 1e-3, `text norm ${norm(txt)}`);
+    } else {
+      assert.equal(s.text_vec, null, 'a silent scene has no text vector');
+    }
+  }
+  // Distinct colours give distinct image vectors (the tiny vision model projects colours).
+  assert.notEqual(scenes[0]!.image_vec, scenes[1]!.image_vec);
+});
+
+test('without subtitles the speech model transcribes and its segments land in scenes', async () => {
+  const id = await insertVideo(db, owner, await upload(rig, owner, speechOnly.path));
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.equal(v.transcript_source, 'asr');
+  assert.equal(v.asr_model, 'onnx-community/whisper-base');
+  assert.deepEqual(v.missing_stages, []);
+  const scenes = await scenesOf(db, id);
+  const spoken = scenes.filter((s) => s.transcript !== '');
+  assert.ok(spoken.length >= 1, 'the tiny Whisper yields at least one timestamped segment');
+  for (const s of spoken) assert.equal(parseVec(s.text_vec!).length, 1024);
+});
+
+test('stages skipped for want of models are filled in by reindex --missing once they exist', async () => {
+  // Index with no models: a worker over an empty MODELS_DIR.
+  await worker!.stop();
+  const noModels = await startWorker(bare.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
+  const id = await insertVideo(db, owner, await upload(rig, owner, speechOnly.path));
+  let v = await settled(db, id);
+  await noModels.stop();
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.deepEqual(v.missing_stages, ['transcribe', 'embed_image', 'tags']);
+  assert.equal(v.transcript_source, 'none');
+  const before = await scenesOf(db, id);
+  assert.ok(before.every((s) => s.image_vec === null && s.transcript === ''));
+
+  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
+  const summary = await reindex(rig.config, { missingOnly: true, ownerUrl: db.ownerUrl, models: getModels(rig.config) });
+  assert.ok(summary.missing >= 1);
+  assert.equal(summary.stale, 0);
+  v = await settled(db, id);
+  assert.deepEqual(v.missing_stages, []);
+  assert.equal(v.transcript_source, 'asr');
+  assert.equal(v.image_model, 'onnx-community/siglip2-so400m-patch16-256-ONNX');
+  const afterScenes = await scenesOf(db, id);
+  assert.deepEqual(afterScenes.map((s) => [s.ordinal, s.start_s, s.end_s, s.keyframe_key]), before.map((s) => [s.ordinal, s.start_s, s.end_s, s.keyframe_key]), 'boundaries untouched');
+  assert.ok(afterScenes.every((s) => s.image_vec !== null && s.tags.length > 0));
+  assert.ok(afterScenes.some((s) => s.transcript !== '' && s.text_vec !== null));
+});
+
+test('vectors from another model are re-embedded by reindex, leaving everything else', async () => {
+  const id = await insertVideo(db, owner, await upload(rig, owner, sample.path));
+  await settled(db, id);
+  const fresh = await scenesOf(db, id);
+  // Pretend an older text model made these vectors.
+  await db.rootPool.query(`update app_public.videos set text_model = 'old/text-model' where id = $1`, [id]);
+  await db.rootPool.query(`update app_public.scenes set text_vec = null where video_id = $1`, [id]);
+  const summary = await reindex(rig.config, { ownerUrl: db.ownerUrl, models: getModels(rig.config) });
+  assert.ok(summary.stale >= 1);
+  assert.equal(summary.textModel, 'Xenova/bge-m3');
+  const deadline = Date.now() + 60_000;
+  while ((await pendingJobs(db, [id])).length > 0) {
+    assert.ok(Date.now() < deadline, 'reindex job should finish');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const v = await settled(db, id);
+  assert.equal(v.text_model, 'Xenova/bge-m3');
+  const again = await scenesOf(db, id);
+  assert.deepEqual(again.map((s) => s.text_vec), fresh.map((s) => s.text_vec), 'same model, same text: same vectors');
+  assert.deepEqual(again.map((s) => s.image_vec), fresh.map((s) => s.image_vec));
+});
+
+test('a text model whose width does not fit the column stops the worker naming both', async () => {
+  const wrong = await makeRig({ MODELS_DIR: path.join(bare.dir, 'tiny512') });
+  const r = spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', wrong.config.models.dir, '--text-dim', '512'], { stdio: 'ignore' });
+  assert.equal(r.status, 0);
+  await assert.rejects(
+    startWorker(wrong.config, { ownerUrl: db.ownerUrl, storage: rig.storage, noHandleSignals: true, logFactory: quiet }),
+    (e: Error) => /bge-m3/.test(e.message) && /text_vec/.test(e.message) && /512/.test(e.message),
+  );
+});
