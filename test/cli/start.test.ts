@@ -40,7 +40,7 @@ test('start brings everything up, prints the URLs, and SIGTERM stops all of it',
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-start-'));
   // The embedded cluster runs as the postgres user when tests run as root.
   fs.chmodSync(dataDir, 0o755);
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     HEIMDEX_DATA_DIR: dataDir,
     HEIMDEX_DB_PORT: String(await freePort()),

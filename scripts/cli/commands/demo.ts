@@ -105,12 +105,19 @@ export const demo: Command = {
 
     out('');
     out(`${found} of ${DEMO_QUERIES.length} searches ranked the right scene first.`);
-    out(`Search used: ${[...used].join(', ') || 'nothing'}.`);
+    out(`Search used: ${[...used].join(', ') || 'nothing'}${missing.size ? `; the server lacks: ${[...missing].join(', ')}` : ''}.`);
     try {
       const { getModels } = await importProject<ModelsModule>('worker/ml/index.ts');
       const status = await getModels(cfg).status();
       out('Models:');
-      for (const s of status) out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}${s.present ? '' : `  → ${CONSEQUENCE[s.role] ?? 'its stage is skipped'}`}`);
+      for (const s of status) {
+        const size = s.present ? `  (${s.bytes < 1024 ** 2 ? `${Math.ceil(s.bytes / 1024)} KB` : `${Math.round(s.bytes / 1024 ** 2)} MB`})` : '';
+        out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}${size}${s.present ? '' : `  → ${CONSEQUENCE[s.role] ?? 'its stage is skipped'}`}`);
+      }
+      if (status.some((s) => s.present && s.role !== 'ocr' && s.bytes < 20 * 1024 ** 2)) {
+        out('Some models are only a few MB: these are the tiny generated test models (npm test), which run the');
+        out('real code path but rank at random. Real results need the production models: heimdex models pull');
+      }
       if (status.some((s) => !s.present) || missing.size) {
         out('');
         out('This machine lacks some production models (an offline install), so the results above');
