@@ -13,35 +13,41 @@ import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { gql, postJson, signup, startTestServer } from './helpers.ts';
 
 const db = await createTestDatabase();
-// A roomy rate limit: every test here logs in from 127.0.0.1.
-const srv = await startTestServer(db, { ACCESS_TOKEN_TTL_S: '1', AUTH_RATE_LIMIT: '1000' });
+// A roomy rate limit: every test here logs in from 127.0.0.1. The expiry
+// test has a server of its own with short-lived tokens, so no other test races
+// a token's lifetime.
+const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000' });
+// Three seconds, not one: exp is whole seconds, so a 1 s token issued late
+// in a second could be expired before the test's first use of it.
+const shortLived = await startTestServer(db, { ACCESS_TOKEN_TTL_S: '3', AUTH_RATE_LIMIT: '1000' });
 
-const me = (token: string) => fetch(`${srv.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+const meAt = (base: string, token: string) => fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+const me = (token: string) => meAt(srv.url, token);
 
 test('signup, login, me; an expired access token is refused; refresh from the body restores access', async () => {
-  const u = await signup(srv.url, 'Life.Cycle@Example.test');
-  const login = await postJson(`${srv.url}/auth/login`, { email: 'life.cycle@example.TEST', password: u.password });
+  const u = await signup(shortLived.url, 'Life.Cycle@Example.test');
+  const login = await postJson(`${shortLived.url}/auth/login`, { email: 'life.cycle@example.TEST', password: u.password });
   assert.equal(login.status, 200);
   assert.equal(login.body.token_type, 'bearer');
-  assert.equal(login.body.expires_in, 1);
+  assert.equal(login.body.expires_in, 3);
   assert.equal(login.body.user.id, u.id);
   assert.ok(login.body.expires_at >= Math.floor(Date.now() / 1000));
-  const ok = await me(login.body.access_token);
+  const ok = await meAt(shortLived.url, login.body.access_token);
   assert.equal(ok.status, 200);
   const body = await ok.json();
   assert.equal(body.id, u.id);
   assert.equal(body.email, 'Life.Cycle@Example.test');
   assert.equal(body.role, 'authenticated');
 
-  await sleep(2100);
-  const expired = await me(login.body.access_token);
+  await sleep(4100);
+  const expired = await meAt(shortLived.url, login.body.access_token);
   assert.equal(expired.status, 401);
   assert.equal((await expired.json()).error, 'token_expired');
 
-  const refreshed = await postJson(`${srv.url}/auth/refresh`, { refresh_token: login.body.refresh_token });
+  const refreshed = await postJson(`${shortLived.url}/auth/refresh`, { refresh_token: login.body.refresh_token });
   assert.equal(refreshed.status, 200);
   assert.notEqual(refreshed.body.refresh_token, login.body.refresh_token);
-  assert.equal((await me(refreshed.body.access_token)).status, 200);
+  assert.equal((await meAt(shortLived.url, refreshed.body.access_token)).status, 200);
 });
 
 test('reusing a rotated refresh token revokes the whole session', async () => {
@@ -75,6 +81,22 @@ test('logout ends the session: its refresh token stops working', async () => {
   const out = await postJson(`${srv.url}/auth/logout`, { refresh_token: u.refresh });
   assert.equal(out.status, 204);
   assert.equal((await postJson(`${srv.url}/auth/refresh`, { refresh_token: u.refresh })).status, 401);
+});
+
+test('logout with only the access token ends that session', async () => {
+  const u = await signup(srv.url);
+  const other = await postJson(`${srv.url}/auth/login`, { email: u.email, password: u.password });
+  const res = await fetch(`${srv.url}/auth/logout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${u.token}` },
+    body: '{}',
+  });
+  assert.equal(res.status, 204);
+  assert.equal((await postJson(`${srv.url}/auth/refresh`, { refresh_token: u.refresh })).status, 401);
+  // Only that session: the user's other login still refreshes.
+  assert.equal((await postJson(`${srv.url}/auth/refresh`, { refresh_token: other.body.refresh_token })).status, 200);
+  const nothing = await postJson(`${srv.url}/auth/logout`, {});
+  assert.equal(nothing.status, 400);
 });
 
 test('unknown email and wrong password give identical answers', async () => {
