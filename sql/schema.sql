@@ -538,6 +538,38 @@ $$;
 COMMENT ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) IS 'Worker: apply recomputed scene columns and model ids after videos__reindex.';
 
 --
+-- Name: pipeline_transcribed(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform 1 from app_public.videos v where v.id = video_id for update;
+  if not found then
+    return false;
+  end if;
+  insert into app_private.video_transcripts (video_id, source, language, model, segments, missing)
+  values (video_id, transcript ->> 'source', transcript ->> 'language', transcript ->> 'model',
+          coalesce(transcript -> 'segments', '[]'), coalesce((transcript ->> 'missing')::boolean, false))
+  on conflict on constraint video_transcripts_pkey do update
+    set source = excluded.source, language = excluded.language, model = excluded.model,
+        segments = excluded.segments, missing = excluded.missing, created_at = now();
+  update app_public.videos v set stage = 'scenes', progress = greatest(v.progress, 0.35) where v.id = video_id;
+  perform graphile_worker.add_job('videos__index', json_build_object('id', video_id),
+    job_key := 'videos__index:' || video_id::text, max_attempts := 5);
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_transcribed(video_id uuid, transcript jsonb); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) IS 'Worker: keep the transcript for the index step and queue videos__index.';
+
+--
 -- Name: pipeline_validated(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -554,13 +586,13 @@ begin
          video_codec = facts ->> 'video_codec',
          audio_codec = facts ->> 'audio_codec',
          has_audio = (facts ->> 'has_audio')::boolean,
-         state = 'processing', stage = 'index', progress = 0.1, error = null
+         state = 'processing', stage = 'transcribe', progress = 0.1, error = null
    where v.id = video_id;
   if not found then
     return false;
   end if;
-  perform graphile_worker.add_job('videos__index', json_build_object('id', video_id),
-    job_key := 'videos__index:' || video_id::text, max_attempts := 5);
+  perform graphile_worker.add_job('videos__transcribe', json_build_object('id', video_id),
+    job_key := 'videos__transcribe:' || video_id::text, max_attempts := 5);
   return true;
 end;
 $$;
@@ -569,7 +601,7 @@ $$;
 -- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) IS 'Worker: record probed media facts, move to processing and queue videos__index.';
+COMMENT ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) IS 'Worker: record probed media facts, move to processing and queue videos__transcribe.';
 
 --
 -- Name: reindex_missing(); Type: FUNCTION; Schema: app_private; Owner: -
@@ -772,6 +804,7 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     SET "hnsw.ef_search" TO '200'
     SET "hnsw.max_scan_tuples" TO '200000'
     SET "hnsw.scan_mem_multiplier" TO '4'
+    SET enable_sort TO 'on'
     AS $$
 #variable_conflict use_column
 declare
@@ -784,6 +817,8 @@ declare
   -- to a user with few scenes among many users' (and to narrow video_ids).
   exact_below constant int := 2000;
   exact boolean;
+  text_ids uuid[];
+  image_ids uuid[];
   uid uuid := (select auth.uid());
   words text[] := app_hidden.search_query_words(search_scenes.query);
   tsq_text tsquery;
@@ -863,37 +898,44 @@ begin
               where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
               limit exact_below + 1) scope) <= exact_below;
 
+  -- Vector candidates are fetched before the main query so that only these
+  -- two statements run with sorting disabled: the planner does not count
+  -- de-TOASTing and comparing 1024 floats per row, so for a user with
+  -- tens of thousands of scenes it would otherwise pick "scan them all and
+  -- sort" (~7 us a row) over the HNSW walk. The function's own SET clause
+  -- restores enable_sort when it returns.
+  if exact then
+    text_ids := array(
+      select s.id from app_public.scenes s
+      where qv_text is not null and s.owner_id = uid and s.text_vec is not null
+        and (text_videos is null or s.video_id = any(text_videos))
+      order by s.text_vec <=> qv_text, s.id
+      limit pool);
+    image_ids := array(
+      select s.id from app_public.scenes s
+      where qv_image is not null and s.owner_id = uid and s.image_vec is not null
+        and (image_videos is null or s.video_id = any(image_videos))
+      order by s.image_vec <=> qv_image, s.id
+      limit pool);
+  else
+    perform set_config('enable_sort', 'off', true);
+    text_ids := array(
+      select s.id from app_public.scenes s
+      where qv_text is not null and s.owner_id = uid and s.text_vec is not null
+        and (text_videos is null or s.video_id = any(text_videos))
+      order by s.text_vec <=> qv_text
+      limit pool);
+    image_ids := array(
+      select s.id from app_public.scenes s
+      where qv_image is not null and s.owner_id = uid and s.image_vec is not null
+        and (image_videos is null or s.video_id = any(image_videos))
+      order by s.image_vec <=> qv_image
+      limit pool);
+    perform set_config('enable_sort', 'on', true);
+  end if;
+
   return query
   with
-  -- Each vector space has two candidate queries; exactly one runs (the
-  -- other's one-time filter is false). The "+ 0" keeps the exact one off
-  -- the HNSW index.
-  text_hits as (
-    (select s.id from app_public.scenes s
-     where qv_text is not null and not exact and s.owner_id = uid and s.text_vec is not null
-       and (text_videos is null or s.video_id = any(text_videos))
-     order by s.text_vec <=> qv_text
-     limit pool)
-    union all
-    (select s.id from app_public.scenes s
-     where qv_text is not null and exact and s.owner_id = uid and s.text_vec is not null
-       and (text_videos is null or s.video_id = any(text_videos))
-     order by (s.text_vec <=> qv_text) + 0
-     limit pool)
-  ),
-  image_hits as (
-    (select s.id from app_public.scenes s
-     where qv_image is not null and not exact and s.owner_id = uid and s.image_vec is not null
-       and (image_videos is null or s.video_id = any(image_videos))
-     order by s.image_vec <=> qv_image
-     limit pool)
-    union all
-    (select s.id from app_public.scenes s
-     where qv_image is not null and exact and s.owner_id = uid and s.image_vec is not null
-       and (image_videos is null or s.video_id = any(image_videos))
-     order by (s.image_vec <=> qv_image) + 0
-     limit pool)
-  ),
   word_hits as (
     select s.id from app_public.scenes s
     where tsq_text is not null and s.owner_id = uid and s.tsv @@ tsq_text
@@ -909,8 +951,8 @@ begin
     limit pool
   ),
   candidates as (
-    select id from text_hits
-    union select id from image_hits
+    select unnest(text_ids) as id
+    union select unnest(image_ids)
     union select id from word_hits
     union select id from tag_hits
   ),
@@ -1384,6 +1426,28 @@ CREATE VIEW app_private.user_stats AS
 COMMENT ON VIEW app_private.user_stats IS 'Per-user counts of videos by state, storage, scenes and the latest failure.';
 
 --
+-- Name: video_transcripts; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.video_transcripts (
+    video_id uuid NOT NULL,
+    source text NOT NULL,
+    language text,
+    model text,
+    segments jsonb DEFAULT '[]'::jsonb NOT NULL,
+    missing boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT video_transcripts_segments_check CHECK ((jsonb_typeof(segments) = 'array'::text)),
+    CONSTRAINT video_transcripts_source_check CHECK ((source = ANY (ARRAY['subtitles'::text, 'asr'::text, 'none'::text])))
+);
+
+--
+-- Name: TABLE video_transcripts; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.video_transcripts IS 'Transcript handed from videos__transcribe to videos__index.';
+
+--
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -1403,6 +1467,13 @@ ALTER TABLE ONLY app_private.sessions
 
 ALTER TABLE ONLY app_private.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: video_transcripts video_transcripts_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.video_transcripts
+    ADD CONSTRAINT video_transcripts_pkey PRIMARY KEY (video_id);
 
 --
 -- Name: scenes scenes_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
@@ -1543,6 +1614,13 @@ ALTER TABLE ONLY app_private.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_private.users(id) ON DELETE CASCADE;
 
 --
+-- Name: video_transcripts video_transcripts_video_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.video_transcripts
+    ADD CONSTRAINT video_transcripts_video_id_fkey FOREIGN KEY (video_id) REFERENCES app_public.videos(id) ON DELETE CASCADE;
+
+--
 -- Name: scenes scenes_video_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_public; Owner: -
 --
 
@@ -1566,6 +1644,12 @@ ALTER TABLE app_private.sessions ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE app_private.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: video_transcripts; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.video_transcripts ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: scenes all_worker; Type: POLICY; Schema: app_public; Owner: -
@@ -1760,6 +1844,12 @@ REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, state text, 
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_transcribed(video_id uuid, transcript jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: ACL; Schema: app_private; Owner: -

@@ -160,6 +160,7 @@ set hnsw.iterative_scan = relaxed_order
 set hnsw.ef_search = 200
 set hnsw.max_scan_tuples = 200000
 set hnsw.scan_mem_multiplier = 4
+set enable_sort = on
 as $$
 #variable_conflict use_column
 declare
@@ -172,6 +173,8 @@ declare
   -- to a user with few scenes among many users' (and to narrow video_ids).
   exact_below constant int := 2000;
   exact boolean;
+  text_ids uuid[];
+  image_ids uuid[];
   uid uuid := (select auth.uid());
   words text[] := app_hidden.search_query_words(search_scenes.query);
   tsq_text tsquery;
@@ -251,37 +254,44 @@ begin
               where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
               limit exact_below + 1) scope) <= exact_below;
 
+  -- Vector candidates are fetched before the main query so that only these
+  -- two statements run with sorting disabled: the planner does not count
+  -- de-TOASTing and comparing 1024 floats per row, so for a user with
+  -- tens of thousands of scenes it would otherwise pick "scan them all and
+  -- sort" (~7 us a row) over the HNSW walk. The function's own SET clause
+  -- restores enable_sort when it returns.
+  if exact then
+    text_ids := array(
+      select s.id from app_public.scenes s
+      where qv_text is not null and s.owner_id = uid and s.text_vec is not null
+        and (text_videos is null or s.video_id = any(text_videos))
+      order by s.text_vec <=> qv_text, s.id
+      limit pool);
+    image_ids := array(
+      select s.id from app_public.scenes s
+      where qv_image is not null and s.owner_id = uid and s.image_vec is not null
+        and (image_videos is null or s.video_id = any(image_videos))
+      order by s.image_vec <=> qv_image, s.id
+      limit pool);
+  else
+    perform set_config('enable_sort', 'off', true);
+    text_ids := array(
+      select s.id from app_public.scenes s
+      where qv_text is not null and s.owner_id = uid and s.text_vec is not null
+        and (text_videos is null or s.video_id = any(text_videos))
+      order by s.text_vec <=> qv_text
+      limit pool);
+    image_ids := array(
+      select s.id from app_public.scenes s
+      where qv_image is not null and s.owner_id = uid and s.image_vec is not null
+        and (image_videos is null or s.video_id = any(image_videos))
+      order by s.image_vec <=> qv_image
+      limit pool);
+    perform set_config('enable_sort', 'on', true);
+  end if;
+
   return query
   with
-  -- Each vector space has two candidate queries; exactly one runs (the
-  -- other's one-time filter is false). The "+ 0" keeps the exact one off
-  -- the HNSW index.
-  text_hits as (
-    (select s.id from app_public.scenes s
-     where qv_text is not null and not exact and s.owner_id = uid and s.text_vec is not null
-       and (text_videos is null or s.video_id = any(text_videos))
-     order by s.text_vec <=> qv_text
-     limit pool)
-    union all
-    (select s.id from app_public.scenes s
-     where qv_text is not null and exact and s.owner_id = uid and s.text_vec is not null
-       and (text_videos is null or s.video_id = any(text_videos))
-     order by (s.text_vec <=> qv_text) + 0
-     limit pool)
-  ),
-  image_hits as (
-    (select s.id from app_public.scenes s
-     where qv_image is not null and not exact and s.owner_id = uid and s.image_vec is not null
-       and (image_videos is null or s.video_id = any(image_videos))
-     order by s.image_vec <=> qv_image
-     limit pool)
-    union all
-    (select s.id from app_public.scenes s
-     where qv_image is not null and exact and s.owner_id = uid and s.image_vec is not null
-       and (image_videos is null or s.video_id = any(image_videos))
-     order by (s.image_vec <=> qv_image) + 0
-     limit pool)
-  ),
   word_hits as (
     select s.id from app_public.scenes s
     where tsq_text is not null and s.owner_id = uid and s.tsv @@ tsq_text
@@ -297,8 +307,8 @@ begin
     limit pool
   ),
   candidates as (
-    select id from text_hits
-    union select id from image_hits
+    select unnest(text_ids) as id
+    union select unnest(image_ids)
     union select id from word_hits
     union select id from tag_hits
   ),
