@@ -32,6 +32,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+// Imported on demand: the registry pulls in onnxruntime and transformers.js,
+// which tests that inject their own encoders (or none) need not load.
 async function defaultModels(config: Config): Promise<AppDeps['models']> {
   const { getModels } = await import('../worker/ml/index.ts');
   return getModels(config);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import { loadConfig } from '../../server/lib/config.ts';
+import { createStorage } from '../../server/storage/index.ts';
 import type { QueryModels } from '../../server/plugins/search.ts';
 import { getModels } from '../../worker/ml/index.ts';
 import { createTestDatabase, uuid, withUserDb, type TestDatabase } from '../helpers/db.ts';
@@ -229,6 +230,14 @@ test('Scene URLs are signed and carry the scene\'s time range', async () => {
   assert.ok(s.previewUrl.includes('clip.mp4'));
   assert.ok(s.thumbnailUrl.includes('keyframes/1.jpg'));
   assert.notEqual(new URL(s.thumbnailUrl).search, '', 'signed');
+  // The URL points at this server (its real port, not the configured 0) and serves the bytes.
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xd9]);
+  await createStorage(srv.config).put(`u/${alice.id}/${aliceVideo.id}/keyframes/1.jpg`, jpeg, 'image/jpeg');
+  const got = await fetch(s.thumbnailUrl);
+  assert.equal(got.status, 200);
+  assert.deepEqual(Buffer.from(await got.arrayBuffer()), jpeg);
+  const tampered = await fetch(s.thumbnailUrl.replace('keyframes/1.jpg', 'keyframes/2.jpg'));
+  assert.notEqual(tampered.status, 200);
 });
 
 test('the schema hides vectors, tsv and the raw search function, and generated scene mutations', async () => {
