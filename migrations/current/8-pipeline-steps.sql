@@ -14,10 +14,29 @@ drop function if exists app_private.reindex_stale(text, text);
 drop function if exists app_private.reindex_missing();
 drop function if exists app_private.pipeline_reindexed(uuid, jsonb);
 drop function if exists app_private.pipeline_indexed(uuid, jsonb);
+drop function if exists app_private.pipeline_transcribed(uuid, jsonb);
 drop function if exists app_private.pipeline_validated(uuid, jsonb);
 drop function if exists app_private.pipeline_fail(uuid, text);
 drop function if exists app_private.pipeline_progress(uuid, text, text, real);
 drop function if exists app_private.jsonb_vector(jsonb);
+drop table if exists app_private.video_transcripts;
+
+-- The transcript between videos__transcribe and videos__index. Speech
+-- recognition is the longest stage, so it is a job of its own; its result
+-- waits here, and a retried or repeated index job reuses it.
+create table app_private.video_transcripts (
+  video_id uuid primary key references app_public.videos (id) on delete cascade,
+  source text not null check (source in ('subtitles', 'asr', 'none')),
+  language text,
+  model text,
+  -- [{start, end, text}] in seconds.
+  segments jsonb not null default '[]' check (jsonb_typeof(segments) = 'array'),
+  -- True when speech was there but no speech model was.
+  missing boolean not null default false,
+  created_at timestamptz not null default now()
+);
+alter table app_private.video_transcripts enable row level security;
+-- NOTE: no policies and no grants: only the owner (the worker's connection) reads it.
 
 -- A JSON array of numbers as a pgvector value; null/absent stays NULL (a
 -- silent scene has no text vector, never a zero vector).
@@ -80,11 +99,35 @@ begin
          video_codec = facts ->> 'video_codec',
          audio_codec = facts ->> 'audio_codec',
          has_audio = (facts ->> 'has_audio')::boolean,
-         state = 'processing', stage = 'index', progress = 0.1, error = null
+         state = 'processing', stage = 'transcribe', progress = 0.1, error = null
    where v.id = video_id;
   if not found then
     return false;
   end if;
+  perform graphile_worker.add_job('videos__transcribe', json_build_object('id', video_id),
+    job_key := 'videos__transcribe:' || video_id::text, max_attempts := 5);
+  return true;
+end;
+$$;
+
+-- transcript: {source, language, model, segments: [{start, end, text}], missing}
+create function app_private.pipeline_transcribed(video_id uuid, transcript jsonb)
+returns boolean
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+begin
+  perform 1 from app_public.videos v where v.id = video_id for update;
+  if not found then
+    return false;
+  end if;
+  insert into app_private.video_transcripts (video_id, source, language, model, segments, missing)
+  values (video_id, transcript ->> 'source', transcript ->> 'language', transcript ->> 'model',
+          coalesce(transcript -> 'segments', '[]'), coalesce((transcript ->> 'missing')::boolean, false))
+  on conflict on constraint video_transcripts_pkey do update
+    set source = excluded.source, language = excluded.language, model = excluded.model,
+        segments = excluded.segments, missing = excluded.missing, created_at = now();
+  update app_public.videos v set stage = 'scenes', progress = greatest(v.progress, 0.35) where v.id = video_id;
   perform graphile_worker.add_job('videos__index', json_build_object('id', video_id),
     job_key := 'videos__index:' || video_id::text, max_attempts := 5);
   return true;
@@ -250,13 +293,15 @@ end;
 $$;
 
 revoke all on function app_private.pipeline_progress(uuid, text, text, real), app_private.pipeline_fail(uuid, text),
-  app_private.pipeline_validated(uuid, jsonb), app_private.pipeline_indexed(uuid, jsonb),
+  app_private.pipeline_validated(uuid, jsonb), app_private.pipeline_transcribed(uuid, jsonb), app_private.pipeline_indexed(uuid, jsonb),
   app_private.pipeline_reindexed(uuid, jsonb), app_private.reindex_missing(),
   app_private.reindex_stale(text, text) from public;
 
 comment on function app_private.pipeline_progress(uuid, text, text, real) is 'Worker: announce state/stage/progress (never moves progress backwards within a state).';
 comment on function app_private.pipeline_fail(uuid, text) is 'Worker: mark a video failed with a reason a user can act on.';
-comment on function app_private.pipeline_validated(uuid, jsonb) is 'Worker: record probed media facts, move to processing and queue videos__index.';
+comment on function app_private.pipeline_validated(uuid, jsonb) is 'Worker: record probed media facts, move to processing and queue videos__transcribe.';
+comment on function app_private.pipeline_transcribed(uuid, jsonb) is 'Worker: keep the transcript for the index step and queue videos__index.';
+comment on table app_private.video_transcripts is 'Transcript handed from videos__transcribe to videos__index.';
 comment on function app_private.pipeline_indexed(uuid, jsonb) is 'Worker: replace all scenes of a video in one transaction and mark it indexed.';
 comment on function app_private.pipeline_reindexed(uuid, jsonb) is 'Worker: apply recomputed scene columns and model ids after videos__reindex.';
 comment on function app_private.reindex_missing() is 'Queue videos__reindex for every indexed video with skipped stages; returns how many.';

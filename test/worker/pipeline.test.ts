@@ -36,9 +36,51 @@ before(async () => {
 test('the step functions exist and refuse API roles', async () => {
   const { rows } = await db.rootPool.query<{ proname: string }>(
     `select proname from pg_proc where pronamespace = 'app_private'::regnamespace and (proname like 'pipeline_%' or proname like 'reindex_%') order by 1`);
-  assert.deepEqual(rows.map((r) => r.proname), ['pipeline_fail', 'pipeline_indexed', 'pipeline_progress', 'pipeline_reindexed', 'pipeline_validated', 'reindex_missing', 'reindex_stale']);
+  assert.deepEqual(rows.map((r) => r.proname), ['pipeline_fail', 'pipeline_indexed', 'pipeline_progress', 'pipeline_reindexed', 'pipeline_transcribed', 'pipeline_validated', 'reindex_missing', 'reindex_stale']);
   const { rows: priv } = await db.rootPool.query<{ ok: boolean }>(`select has_function_privilege('authenticated', 'app_private.pipeline_indexed(uuid, jsonb)', 'execute') as ok`);
   assert.equal(priv[0]!.ok, false);
+});
+
+test('each step records its result and queues exactly one next job under a job key', async () => {
+  // db2 has no worker, so the queue can be inspected between steps.
+  const id = await insertVideo(db2, owner, `u/${owner}/steps/a.mp4`);
+  const jobs = async () => (await db2.rootPool.query<{ task: string; key: string }>(
+    `select t.identifier as task, j.key from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      where j.payload->>'id' = $1 order by j.id`, [id])).rows;
+  assert.deepEqual(await jobs(), [{ task: 'videos__validate', key: `videos__validate:${id}` }]);
+  await db2.rootPool.query(`delete from graphile_worker._private_jobs where payload->>'id' = $1`, [id]);
+
+  const facts = { duration_s: 12.5, width: 640, height: 360, fps: 25, video_codec: 'h264', audio_codec: null, has_audio: false };
+  await db2.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts)]);
+  await db2.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts)]);
+  let v = await videoState(db2, id);
+  assert.equal(v.state, 'processing');
+  assert.equal(v.duration_s, 12.5);
+  assert.equal(v.has_audio, false);
+  assert.deepEqual(await jobs(), [{ task: 'videos__transcribe', key: `videos__transcribe:${id}` }], 'the job key collapses a repeat');
+  await db2.rootPool.query(`delete from graphile_worker._private_jobs where payload->>'id' = $1`, [id]);
+
+  const t = { source: 'subtitles', language: 'eng', model: null, segments: [{ start: 0, end: 2, text: 'hello' }], missing: false };
+  await db2.rootPool.query('select app_private.pipeline_transcribed($1, $2)', [id, JSON.stringify(t)]);
+  await db2.rootPool.query('select app_private.pipeline_transcribed($1, $2)', [id, JSON.stringify({ ...t, segments: [] })]);
+  const { rows: tr } = await db2.rootPool.query('select segments from app_private.video_transcripts where video_id = $1', [id]);
+  assert.deepEqual(tr, [{ segments: [] }], 'replaced, not appended');
+  assert.deepEqual(await jobs(), [{ task: 'videos__index', key: `videos__index:${id}` }]);
+
+  const scene = (o: number, a: number, b: number) => ({ ordinal: o, start_s: a, end_s: b, transcript: '', keyframe_key: `u/${owner}/${id}/keyframes/${o}.jpg` });
+  await db2.rootPool.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify({ transcript_source: 'none', missing_stages: ['ocr'], scenes: [scene(0, 0, 5), scene(1, 5, 12.5)] })]);
+  v = await videoState(db2, id);
+  assert.equal(v.state, 'indexed');
+  assert.equal(v.progress, 1);
+  assert.deepEqual(v.missing_stages, ['ocr']);
+  // A second run with fewer scenes replaces them and hands the orphaned keyframe to deletion.
+  await db2.rootPool.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify({ transcript_source: 'none', missing_stages: [], scenes: [scene(0, 0, 12.5)] })]);
+  assert.equal((await scenesOf(db2, id)).length, 1);
+  const { rows: del } = await db2.rootPool.query<{ payload: { keys: string[] } }>(
+    `select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'videos__delete_objects' and j.payload->>'id' = $1`, [id]);
+  assert.deepEqual(del.map((d) => d.payload.keys), [[`u/${owner}/${id}/keyframes/1.jpg`]]);
+  await db2.rootPool.query(`delete from graphile_worker._private_jobs where payload->>'id' = $1`, [id]);
+  assert.equal(await db2.rootPool.query('select app_private.pipeline_indexed($1, $2) as n', [crypto.randomUUID(), '{"scenes":[]}']).then((r) => r.rows[0].n), null, 'a deleted video is not an error');
 });
 
 test('an inserted video is validated, cut into scenes with subtitles mapped, and the model stages are recorded as missing', async () => {

@@ -103,7 +103,7 @@ export interface IndexResult {
   scenes: SceneOut[];
 }
 
-interface Transcript {
+export interface Transcript {
   source: 'subtitles' | 'asr' | 'none';
   language: string | null;
   model: string | null;
@@ -197,21 +197,30 @@ async function readTexts(ctx: PipelineContext, files: (string | null)[]) {
   return { model: reader.modelId, texts };
 }
 
+/** The transcript job: subtitles if any, else speech recognition (possibly long). */
+export async function transcribeVideo(ctx: PipelineContext, video: VideoRow, progress: Progress, signal?: AbortSignal): Promise<Transcript> {
+  return withWorkDir(async (dir) => {
+    await progress('transcribe', 0.12);
+    const file = await fetchVideo(ctx, video, dir, signal);
+    return transcribe(ctx, video, file, dir, signal);
+  });
+}
+
 /**
- * Everything after validation: transcript, scenes, keyframes (stored),
- * embeddings, tags, OCR. Stages whose model is absent are skipped and listed
- * in missing_stages. Returns the complete replacement set of scenes.
+ * Everything after the transcript: scenes, keyframes (stored), embeddings,
+ * tags, OCR. Stages whose model is absent are skipped and listed in
+ * missing_stages. Returns the complete replacement set of scenes. Without a
+ * stored transcript (an index job queued by hand) it transcribes inline.
  */
-export async function indexVideo(ctx: PipelineContext, video: VideoRow, progress: Progress, signal?: AbortSignal): Promise<IndexResult> {
+export async function indexVideo(ctx: PipelineContext, video: VideoRow, stored: Transcript | null, progress: Progress, signal?: AbortSignal): Promise<IndexResult> {
   return withWorkDir(async (dir) => {
     const limits = mediaLimits(ctx, signal);
-    await progress('fetch', 0.12);
+    await progress('fetch', 0.36);
     const file = await fetchVideo(ctx, video, dir, signal);
     const duration = video.duration_s ?? (await probe(file, limits)).durationS;
     const missing: SkippableStage[] = [];
 
-    await progress('transcribe', 0.2);
-    const transcript = await transcribe(ctx, video, file, dir, signal);
+    const transcript = stored ?? (await transcribe(ctx, video, file, dir, signal));
     if (transcript.missing) missing.push('transcribe');
 
     await progress('scenes', 0.4);

@@ -6,11 +6,13 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import { videos__delete_objects } from './videos__delete_objects.ts';
 import { videos__index } from './videos__index.ts';
 import { videos__reindex } from './videos__reindex.ts';
+import { videos__transcribe } from './videos__transcribe.ts';
 import { videos__validate } from './videos__validate.ts';
 
 export function createTaskList(ctx: PipelineContext): TaskList {
   return {
     videos__validate: videos__validate(ctx),
+    videos__transcribe: videos__transcribe(ctx),
     videos__index: videos__index(ctx),
     videos__reindex: videos__reindex(ctx),
     videos__delete_objects: videos__delete_objects(ctx),

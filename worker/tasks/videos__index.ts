@@ -1,6 +1,6 @@
 /**
- * videos__index {id}: queued by pipeline_validated. Transcript, scenes,
- * keyframes, embeddings, tags and OCR, then app_private.pipeline_indexed
+ * videos__index {id}: queued by pipeline_transcribed. Scenes, keyframes,
+ * embeddings, tags and OCR over the stored transcript, then app_private.pipeline_indexed
  * replaces all scenes of the video in one transaction and marks it indexed.
  * Idempotent: keyframe keys are per ordinal and the scene set is replaced,
  * so a retry or a second run never duplicates scenes.
@@ -8,7 +8,7 @@
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { guarded, payloadId, progressReporter, readVideo } from '../pipeline/jobs.ts';
-import { indexVideo } from '../pipeline/steps.ts';
+import { indexVideo, type Transcript } from '../pipeline/steps.ts';
 
 export function videos__index(ctx: PipelineContext): Task {
   return async (payload, helpers) => {
@@ -16,7 +16,9 @@ export function videos__index(ctx: PipelineContext): Task {
     const video = await readVideo(helpers, id);
     if (!video) return;
     await guarded(helpers, id, async () => {
-      const result = await indexVideo(ctx, video, progressReporter(helpers, id, 'processing'), helpers.abortSignal);
+      const { rows } = await helpers.query<Transcript>(
+        'select source, language, model, segments, missing from app_private.video_transcripts where video_id = $1', [id]);
+      const result = await indexVideo(ctx, video, rows[0] ?? null, progressReporter(helpers, id, 'processing'), helpers.abortSignal);
       await helpers.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify(result)]);
     });
   };
