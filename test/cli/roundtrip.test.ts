@@ -81,6 +81,7 @@ test('ingest --wait --json uploads through the API and prints one JSON result pe
   assert.ok(result.scenes >= 2, `expected the cuts to give scenes, got ${result.scenes}`);
   assert.ok(Math.abs(result.durationS - sample.durationS) < 0.5, `durationS ${result.durationS} vs ${sample.durationS}`);
   videoId = result.videoId;
+  assert.equal(result.updates, 'subscription', 'progress should arrive over the videoChanged websocket subscription');
 
   const row = await db.rootPool.query('select owner_id, subtitle_key, state from app_public.videos where id = $1', [videoId]);
   assert.equal(row.rows[0].state, 'indexed');

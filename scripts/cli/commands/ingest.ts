@@ -112,10 +112,11 @@ async function fetchVideo(api: Api, id: string): Promise<VideoState | null> {
  * or an event missed before subscribing cannot hang the wait, and it takes
  * over entirely (faster) when the socket cannot be opened.
  */
-async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) => void, timeoutS: number): Promise<void> {
+async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) => void, timeoutS: number): Promise<'subscription' | 'polling'> {
   const byId = new Map(videos.map((v) => [v.id, v]));
   const pending = () => [...byId.values()].filter((v) => !TERMINAL.has(v.state));
   let socketOk = false;
+  let socketEvents = 0;
   let ws: WebSocket | undefined;
   let wake: () => void = () => {};
   const apply = (id: string, patch: Partial<VideoState>) => {
@@ -128,9 +129,9 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
   try {
     const token = await api.token();
     ws = new WebSocket(api.wsUrl, 'graphql-transport-ws', { headers: { authorization: `Bearer ${token}` } });
-    ws.on('open', () => ws!.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}`, Authorization: `Bearer ${token}` } })));
+    ws.on('open', () => ws!.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
     ws.on('message', (raw) => {
-      let m: { type: string; id?: string; payload?: { data?: { videoChanged?: Partial<VideoState> & { videoId: string } } } };
+      let m: { type: string; id?: string; payload?: { data?: { videoChanged?: Partial<VideoState> & { videoId: string } }; errors?: unknown[] } };
       try {
         m = JSON.parse(String(raw));
       } catch {
@@ -143,8 +144,10 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
         ws!.send(JSON.stringify({ type: 'pong' }));
       } else if (m.type === 'next' && m.payload?.data?.videoChanged) {
         const { videoId, ...patch } = m.payload.data.videoChanged;
+        socketEvents++;
         apply(videoId, patch);
-      } else if (m.type === 'error') {
+      } else if (m.type === 'error' || m.type === 'complete' || (m.type === 'next' && m.payload?.errors)) {
+        // The server refused or ended the subscription: polling takes over, at its faster pace.
         socketOk = false;
       }
     });
@@ -174,6 +177,7 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
     ws?.on('error', () => {});
     ws?.terminate();
   }
+  return socketEvents > 0 ? 'subscription' : 'polling';
 }
 
 function bar(v: VideoState, width: number): string {
@@ -193,6 +197,8 @@ export interface IngestResult {
   scenes: number | null;
   durationS: number | null;
   missingStages: string[];
+  /** How progress arrived: the videoChanged subscription, or polling when the socket failed. */
+  updates: 'subscription' | 'polling' | null;
 }
 
 export interface IngestOptions {
@@ -222,7 +228,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
   }
   if (!opts.wait) {
     if (!json) info('processing continues in the worker; follow it with --wait, or query videoById in GraphQL');
-    return videos.map((v) => ({ videoId: v.id, title: v.title, state: v.state, error: null, scenes: null, durationS: null, missingStages: [] }));
+    return videos.map((v) => ({ videoId: v.id, title: v.title, state: v.state, error: null, scenes: null, durationS: null, missingStages: [], updates: null }));
   }
   const tty = !json && process.stderr.isTTY;
   let drawn = 0;
@@ -240,7 +246,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
     }
   };
   draw(videos[0]!);
-  await follow(api, videos, draw, opts.timeoutS);
+  const updates = await follow(api, videos, draw, opts.timeoutS);
   const results: IngestResult[] = [];
   for (const v of videos) {
     const fresh = (await fetchVideo(api, v.id)) ?? v;
@@ -252,6 +258,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
       scenes: fresh.scenes?.totalCount ?? null,
       durationS: fresh.durationS ?? null,
       missingStages: fresh.missingStages ?? [],
+      updates,
     };
     results.push(result);
     if (json) out(JSON.stringify(result));
