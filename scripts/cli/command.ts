@@ -50,15 +50,22 @@ export async function importProject<T>(rel: string): Promise<T> {
 export const out = (s = '') => process.stdout.write(s + '\n');
 export const info = (s = '') => process.stderr.write(s + '\n');
 
-/** Resolves when the process is asked to stop: Ctrl-C, SIGTERM, or its parent (heimdex start) going away. */
+let stopping: Promise<string> | undefined;
+
+/**
+ * Resolves when the process is asked to stop: Ctrl-C, SIGTERM, or its parent
+ * (heimdex start) going away. The handlers stay installed: a terminal's Ctrl-C
+ * reaches every process in the group and wrappers (npm start's bootstrap, the
+ * Node 22 shim) forward it too, so a second signal arrives mid-shutdown and
+ * must not kill the process with its default action before it has stopped
+ * its children and the database.
+ */
 export function untilStopped(): Promise<string> {
-  return new Promise((resolve) => {
-    const done = (why: string) => resolve(why);
-    process.once('SIGINT', () => done('SIGINT'));
-    process.once('SIGTERM', () => done('SIGTERM'));
-    process.once('SIGHUP', () => done('SIGHUP'));
+  stopping ??= new Promise((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => resolve(sig));
     // A child of `heimdex start` has an IPC channel; it closes when the
     // parent dies however it dies (even SIGKILL), so no orphan keeps running.
-    if (process.send) process.once('disconnect', () => done('parent exited'));
+    if (process.send) process.once('disconnect', () => resolve('parent exited'));
   });
+  return stopping;
 }

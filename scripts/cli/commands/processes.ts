@@ -62,6 +62,9 @@ export const start: Command = {
   flags: {},
   async run() {
     const cfg = config();
+    const stopped = untilStopped();
+    let stopRequested = false;
+    void stopped.then(() => { stopRequested = true; });
     const embedded = !cfg.databaseUrl;
     const wasRunning = embedded && (await isRunning(cfg));
     const db = await resolveDatabase(cfg, { start: true, log: (m) => info(`heimdex: ${m}`) }).catch((e: Error) => {
@@ -79,8 +82,8 @@ export const start: Command = {
     try {
       info('heimdex: applying migrations');
       await migrateDatabase(db.ownerUrl, { includeCurrent: cfg.env !== 'production' });
+      if (stopRequested) throw new CliError('interrupted while starting');
       children = [spawnChild('serve'), spawnChild('worker')];
-      const stopped = untilStopped();
       const [server] = await Promise.race([
         Promise.all(children.map((c) => c.ready)),
         stopped.then(() => { throw new CliError('interrupted while starting'); }),
