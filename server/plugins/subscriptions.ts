@@ -2,10 +2,11 @@
  * Subscription.videoChanged: live pipeline progress. The trigger in
  * 6-pipeline.sql notifies `heimdex:videos:<owner_id>`; a subscriber only
  * ever LISTENs on its own owner's channel (derived from the verified token,
- * never from an argument), and the Video is loaded under RLS.
+ * never from an argument), and the Video is loaded under RLS. With a videoId
+ * the stream opens with a "snapshot" event of the video's current state.
  */
 import { jsonParse } from '@dataplan/json';
-import { context, lambda, listen, SafeError, type GrafastSubscriber } from 'grafast';
+import { context, lambda, listen, SafeError, type GrafastSubscriber, type Step } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
 import type { AccessClaims } from '../auth/types.ts';
 
@@ -58,7 +59,7 @@ export const VideoChangesPlugin = extendSchema((build) => {
       """A change to one of your videos' processing state."""
       type VideoChange {
         videoId: UUID!
-        """insert or update"""
+        """snapshot (the state when a videoId subscription starts), insert or update"""
         event: String!
         state: String!
         stage: String
@@ -82,7 +83,16 @@ export const VideoChangesPlugin = extendSchema((build) => {
                 if (!claims) throw new SafeError('Sign in to follow your videos');
                 return JSON.stringify({ channel: `heimdex:videos:${claims.sub}`, videoId: (videoId as string | null) ?? null });
               });
-              return listen(context().get('heimdexVideoEvents'), $topic, jsonParse);
+              // Following one video starts with a snapshot of where it stands
+              // (read under RLS), so a client that subscribes after a change
+              // still learns the state without a separate query.
+              const $video = videos.get({ id: fieldArgs.getRaw('videoId') });
+              const $snapshot = lambda(
+                [$video.get('id'), $video.get('state'), $video.get('stage'), $video.get('progress'), $video.get('error')],
+                ([id, state, stage, progress, error]) =>
+                  id ? JSON.stringify({ id, state, stage, progress, error, event: 'snapshot' }) : undefined,
+              );
+              return listen(context().get('heimdexVideoEvents'), $topic, jsonParse, $snapshot as Step<string>);
             },
             plan($event) {
               return $event;

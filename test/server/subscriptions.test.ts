@@ -63,12 +63,19 @@ async function firstEvent(it: AsyncIterableIterator<any>, poke: (i: number) => P
   return (await next).value;
 }
 
-test('the owner receives state changes, with the video loaded under RLS', async () => {
+test('following a video opens with its current state, then delivers changes with the video loaded under RLS', async () => {
   const alice = await signup(srv.url);
   const id = await insertVideo(alice.id, 'Followed');
   const c = client(alice.token);
   try {
     const it = c.iterate({ query: SUB, variables: { videoId: id } });
+    const snap = (await it.next()).value;
+    assert.equal(snap.errors, undefined, JSON.stringify(snap.errors));
+    assert.deepEqual(
+      { ...snap.data.videoChanged, video: undefined },
+      { videoId: id, event: 'snapshot', state: 'uploaded', stage: null, progress: 0, error: null, video: undefined },
+    );
+    assert.equal(snap.data.videoChanged.video.title, 'Followed');
     const ev = await firstEvent(it, (i) => advance(id, i / 100));
     assert.equal(ev.errors, undefined, JSON.stringify(ev.errors));
     const v = ev.data.videoChanged;
@@ -105,6 +112,31 @@ test('another user\'s changes never reach a subscriber, even unfiltered', async 
   }
 });
 
+test('following someone else\'s video yields no snapshot and none of its changes', async () => {
+  const alice = await signup(srv.url);
+  const bob = await signup(srv.url);
+  const aliceVideo = await insertVideo(alice.id, 'Alice private');
+  const bobVideo = await insertVideo(bob.id, 'Bob own');
+  const c = client(bob.token);
+  try {
+    const spy = c.iterate({ query: SUB, variables: { videoId: aliceVideo } });
+    const own = c.iterate({ query: SUB, variables: {} });
+    // Bob's unfiltered stream sees his own change; by then Alice's changes
+    // (made first in every round) would have reached the spying stream.
+    const ev = await firstEvent(own, async (i) => {
+      await advance(aliceVideo, i / 100);
+      await advance(bobVideo, i / 100);
+    });
+    assert.equal(ev.data.videoChanged.videoId, bobVideo);
+    const leaked = await Promise.race([spy.next(), new Promise((r) => setTimeout(() => r('nothing'), 300))]);
+    assert.equal(leaked, 'nothing');
+    await spy.return?.();
+    await own.return?.();
+  } finally {
+    await c.dispose();
+  }
+});
+
 test('a filtered subscription skips the user\'s other videos', async () => {
   const alice = await signup(srv.url);
   const other = await insertVideo(alice.id, 'Other');
@@ -112,11 +144,13 @@ test('a filtered subscription skips the user\'s other videos', async () => {
   const c = client(alice.token);
   try {
     const it = c.iterate({ query: SUB, variables: { videoId: followed } });
+    assert.equal((await it.next()).value.data.videoChanged.event, 'snapshot');
     const ev = await firstEvent(it, async (i) => {
       await advance(other, i / 100);
       await advance(followed, i / 100);
     });
     assert.equal(ev.data.videoChanged.videoId, followed);
+    assert.equal(ev.data.videoChanged.event, 'update');
     await it.return?.();
   } finally {
     await c.dispose();
