@@ -1,15 +1,17 @@
 /*
  * Search latency at scale: seeds N scenes across many users in a throwaway
  * database and times app_public.search_scenes (p50/p95) for a user with many
- * scenes and for one with few, the case HNSW filtering makes hard.
+ * scenes and for one with few (the case HNSW filtering makes hard), with
+ * words + both embeddings (what searchScenes sends), embeddings only and
+ * words only. Prints a markdown table for BENCHMARKS.md.
  *
  *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
  *
  * Without --url it creates, migrates and finally drops a database in the
  * embedded cluster of the current configuration (HEIMDEX_DATA_DIR,
- * HEIMDEX_DB_PORT). With --url the database must already be migrated; its
- * scenes table is emptied and its vector indexes rebuilt.
+ * HEIMDEX_DB_PORT). With --url the database must already be migrated, and
+ * its videos are deleted and its vector indexes rebuilt: use a throwaway one.
  *
  * seedScenes() is also what test/db/search-scale.test.ts uses.
  */
@@ -46,6 +48,8 @@ export interface SeedOptions {
 
 export interface Seeded {
   bigOwners: string[];
+  /** Scenes of the first big owner. */
+  bigScenes: number;
   smallOwner: string;
   smallSceneIds: string[];
   /** The direction every bulk vector leans towards: the adversarial query. */
@@ -80,7 +84,7 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
   await client.query(`drop index if exists app_public.scenes_image_vec_idx`);
   await client.query(
     `insert into app_public.videos (id, owner_id, title, object_key, text_model, image_model)
-     select gen_random_uuid(), o, 'bench ' || v, 'u/' || o || '/' || v || '.mp4', 'bge-m3', 'siglip2'
+     select gen_random_uuid(), o, 'bench ' || v, 'u/' || o || '/' || gen_random_uuid() || '/' || v || '.mp4', 'bge-m3', 'siglip2'
      from unnest($1::uuid[]) o, generate_series(1, $2::int) v`,
     [[...bigOwners, ...otherOwners, smallOwner], o.videosPerOwner],
   );
@@ -121,8 +125,9 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
   await client.query(`create index scenes_image_vec_idx on app_public.scenes using hnsw (image_vec vector_cosine_ops) ${params}`);
   await client.query(`analyze app_public.videos, app_public.scenes`);
   const { rows } = await client.query(`select id from app_public.scenes where owner_id = $1 order by id`, [smallOwner]);
+  const { rows: [big] } = await client.query(`select count(*)::int as n from app_public.scenes where owner_id = $1`, [bigOwners[0]]);
   const unit = (dim: number) => Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
-  return { bigOwners, smallOwner, smallSceneIds: rows.map((r) => r.id), queryText: unit(TEXT_DIM), queryImage: unit(IMAGE_DIM) };
+  return { bigOwners, bigScenes: big.n, smallOwner, smallSceneIds: rows.map((r) => r.id), queryText: unit(TEXT_DIM), queryImage: unit(IMAGE_DIM) };
 }
 
 /** A query near axis 0 with a little noise, so no two runs hit identical plans' caches. */
@@ -134,7 +139,10 @@ export function jitteredQuery(dim: number, rand: () => number = Math.random) {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
-async function timeSearches(authUrl: string, user: string, queries: number) {
+type Mode = 'hybrid' | 'vectors' | 'words';
+
+/** p50/p95 of `queries` searches as `user`, through the API's login role. */
+async function timeSearches(authUrl: string, user: string, queries: number, mode: Mode) {
   const c = new pg.Client({ connectionString: authUrl });
   await c.connect();
   const times: number[] = [];
@@ -143,11 +151,12 @@ async function timeSearches(authUrl: string, user: string, queries: number) {
     await c.query(`select set_config('role', 'authenticated', false), set_config('request.jwt.claims', $1, false)`,
       [JSON.stringify({ sub: user, role: 'authenticated' })]);
     for (let i = 0; i < queries + 5; i++) {
-      const words = `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`;
+      const words = mode === 'vectors' ? '' : `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`;
+      const vectors = mode !== 'words';
       const started = process.hrtime.bigint();
       const { rowCount } = await c.query(
         `select * from app_public.search_scenes($1, $2::real[], $3::real[])`,
-        [words, jitteredQuery(TEXT_DIM), jitteredQuery(IMAGE_DIM)],
+        [words, vectors ? jitteredQuery(TEXT_DIM) : null, vectors ? jitteredQuery(IMAGE_DIM) : null],
       );
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The first few warm caches and plans; they are not what users see.
@@ -209,22 +218,27 @@ async function main() {
     const started = Date.now();
     let seeded: Seeded;
     try {
-      await owner.query(`truncate app_public.scenes`);
+      // Destructive by design: this is a throwaway database.
+      await owner.query(`delete from app_public.videos`);
       seeded = await seedScenes(owner, opts);
     } finally {
       await owner.end();
     }
     const seedS = (Date.now() - started) / 1000;
     const queries = num('queries');
-    const big = await timeSearches(authUrl!, seeded.bigOwners[0], queries);
-    const small = await timeSearches(authUrl!, seeded.smallOwner, queries);
-    const fmt = (r: typeof big) => `p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, ${r.meanHits.toFixed(0)} hits/query`;
-    const smallCount = seeded.smallSceneIds.length;
-    const perBig = Math.round((opts.scenes - smallCount) / seeded.bigOwners.length);
     console.log(`seeded ${opts.scenes} scenes (m=${opts.m}, ef_construction=${opts.efConstruction}, ` +
-      `text ${opts.textShare * 100}%, image ${opts.imageShare * 100}%) in ${seedS.toFixed(1)} s`);
-    console.log(`user with ~${perBig} scenes: ${fmt(big)}`);
-    console.log(`user with ${smallCount} scenes: ${fmt(small)}`);
+      `text ${opts.textShare * 100}%, image ${opts.imageShare * 100}%) in ${seedS.toFixed(1)} s; ${queries} queries each:`);
+    console.log('| user | query | p50 ms | p95 ms | hits/query |\n|---|---|---|---|---|');
+    const users = [
+      [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]],
+      [`${seeded.smallSceneIds.length} scenes`, seeded.smallOwner],
+    ] as const;
+    for (const [label, user] of users) {
+      for (const mode of ['hybrid', 'vectors', 'words'] as const) {
+        const r = await timeSearches(authUrl!, user, queries, mode);
+        console.log(`| ${label} | ${mode} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} |`);
+      }
+    }
   } finally {
     await cleanup();
   }

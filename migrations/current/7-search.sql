@@ -181,6 +181,8 @@ declare
   tsq_tags tsquery;
   tsq_plain tsquery;
   word_queries tsquery[];
+  tsq_all tsquery;
+  word_ids uuid[];
   qv_text vector;
   qv_image vector;
   text_videos uuid[];
@@ -230,6 +232,7 @@ begin
   tsq_tags := app_hidden.search_tsquery(words, 'C');
   tsq_plain := app_hidden.search_tsquery(words, '');
   word_queries := array(select app_hidden.search_tsquery(array[w], 'AB') from unnest(words) w);
+  tsq_all := (select string_agg(q::text, ' & ') from unnest(word_queries) q)::tsquery;
 
   -- Which videos' vectors may be compared with this query: those in
   -- video_ids and made by the requested model. NULL means "all of mine",
@@ -290,15 +293,28 @@ begin
     perform set_config('enable_sort', 'on', true);
   end if;
 
+  -- Word candidates: scenes with every query word first, and only when
+  -- there are too few of those, any word. Ranking every scene that merely
+  -- contains "the" is what makes word search slow for users with many scenes.
+  if tsq_text is not null then
+    word_ids := array(
+      select s.id from app_public.scenes s
+      where s.owner_id = uid and s.tsv @@ tsq_all
+        and (video_ids is null or s.video_id = any(video_ids))
+      order by ts_rank_cd(s.tsv, tsq_text) desc, s.id
+      limit pool);
+    if cardinality(word_ids) < pool and cardinality(words) > 1 then
+      word_ids := array(
+        select s.id from app_public.scenes s
+        where s.owner_id = uid and s.tsv @@ tsq_text
+          and (video_ids is null or s.video_id = any(video_ids))
+        order by ts_rank_cd(s.tsv, tsq_text) desc, s.id
+        limit pool);
+    end if;
+  end if;
+
   return query
   with
-  word_hits as (
-    select s.id from app_public.scenes s
-    where tsq_text is not null and s.owner_id = uid and s.tsv @@ tsq_text
-      and (video_ids is null or s.video_id = any(video_ids))
-    order by ts_rank_cd(s.tsv, tsq_text) desc, s.id
-    limit pool
-  ),
   tag_hits as (
     select s.id from app_public.scenes s
     where tsq_tags is not null and s.owner_id = uid and s.tsv @@ tsq_tags
@@ -309,7 +325,7 @@ begin
   candidates as (
     select unnest(text_ids) as id
     union select unnest(image_ids)
-    union select id from word_hits
+    union select unnest(word_ids)
     union select id from tag_hits
   ),
   components as (
