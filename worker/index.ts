@@ -5,6 +5,7 @@
  * of them, so there is no queue of our own.
  */
 import { Logger, run, type LogFunctionFactory, type Runner } from 'graphile-worker';
+import pg from 'pg';
 import type { Config } from '../server/lib/config.ts';
 import { resolveDatabase } from '../server/lib/database.ts';
 import type { Storage } from '../server/storage/types.ts';
@@ -53,14 +54,23 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   await storage.ensureReady();
   const ownerUrl = opts.ownerUrl ?? (await resolveDatabase(config)).ownerUrl;
   const ctx: PipelineContext = { config, storage, models };
+  const logger = new Logger(opts.logFactory ?? jsonLogFactory(config.logLevel));
+  // Our own pool so that an idle connection dropped by a database restart is
+  // logged (and replaced on next use) instead of crashing the process, and so
+  // stop() can close every connection before returning.
+  const pool = new pg.Pool({ connectionString: ownerUrl, max: config.worker.concurrency + 4 });
+  pool.on('error', (e) => logger.warn(`idle database connection lost: ${e.message}`));
   const runner = await run({
-    connectionString: ownerUrl,
+    pgPool: pool,
     concurrency: config.worker.concurrency,
     // Jobs poll for retries; LISTEN/NOTIFY already wakes the worker for new ones.
     pollInterval: opts.pollInterval ?? 2000,
     noHandleSignals: opts.noHandleSignals ?? false,
     taskList: createTaskList(ctx),
-    logger: new Logger(opts.logFactory ?? jsonLogFactory(config.logLevel)),
+    logger,
+  }).catch(async (e: unknown) => {
+    await pool.end();
+    throw e;
   });
   let stopped = false;
   return {
@@ -70,6 +80,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
       if (stopped) return runner.promise;
       stopped = true;
       await runner.stop();
+      await pool.end();
     },
   };
 }
