@@ -43,10 +43,10 @@ export const DEMO_VIDEOS = [
 ];
 
 /** Each query has exactly one right answer: [video file, scene index]. */
-export const DEMO_QUERIES: { query: string; video: string; scene: number; how: string }[] = [
-  { query: 'apple on the kitchen table', video: 'kitchen.mp4', scene: 0, how: 'spoken words' },
-  { query: 'waves across the ocean', video: 'outdoors.mp4', scene: 0, how: 'subtitle track' },
-  { query: 'ROCKET', video: 'space.mp4', scene: 1, how: 'burned-in text' },
+export const DEMO_QUERIES: { query: string; video: string; scene: number; how: string; needs: string }[] = [
+  { query: 'apple on the kitchen table', video: 'kitchen.mp4', scene: 0, how: 'spoken words', needs: 'asr' },
+  { query: 'waves across the ocean', video: 'outdoors.mp4', scene: 0, how: 'subtitle track', needs: 'text' },
+  { query: 'ROCKET', video: 'space.mp4', scene: 1, how: 'burned-in text', needs: 'ocr' },
 ];
 
 const CONSEQUENCE: Record<string, string> = {
@@ -86,6 +86,9 @@ export const demo: Command = {
     const idOf = new Map(DEMO_VIDEOS.map((v, i) => [v.file, results[i]!.videoId]));
     const ids = results.map((r) => r.videoId);
 
+    const { getModels } = await importProject<ModelsModule>('worker/ml/index.ts');
+    const status = await getModels(cfg).status().catch(() => []);
+    const absent = new Set(status.filter((s) => !s.present).map((s) => s.role as string));
     let found = 0;
     const missing = new Set<string>();
     const used = new Set<string>();
@@ -100,15 +103,13 @@ export const demo: Command = {
       out('');
       out(`search "${q.query}"  (right answer: ${q.video.replace(/\.mp4$/, '')} ${mmss(want.start)}–${mmss(want.end)}, found by its ${q.how})`);
       out(res.hits.length ? renderTable(res.hits) : '  no matches');
-      out(ok ? '  ✓ the right scene is ranked first' : '  ✗ the right scene is not ranked first');
+      out(ok ? '  ✓ the right scene is ranked first' : `  ✗ the right scene is not ranked first${absent.has(q.needs) ? ` — expected here: the ${q.needs} model is missing, so ${CONSEQUENCE[q.needs]}` : ''}`);
     }
 
     out('');
     out(`${found} of ${DEMO_QUERIES.length} searches ranked the right scene first.`);
     out(`Search used: ${[...used].join(', ') || 'nothing'}${missing.size ? `; the server lacks: ${[...missing].join(', ')}` : ''}.`);
     try {
-      const { getModels } = await importProject<ModelsModule>('worker/ml/index.ts');
-      const status = await getModels(cfg).status();
       out('Models:');
       for (const s of status) {
         const size = s.present ? `  (${s.bytes < 1024 ** 2 ? `${Math.ceil(s.bytes / 1024)} KB` : `${Math.round(s.bytes / 1024 ** 2)} MB`})` : '';
