@@ -340,6 +340,8 @@ export async function reindexVideo(ctx: PipelineContext, video: VideoRow, scenes
       transcripts.forEach((t, i) => patch(i, { transcript: t }));
       Object.assign(result, { transcript_source: t.source, language: t.language, asr_model: t.model });
       missing.delete('transcribe');
+      // New words with no text model yet: that embedding is now the missing stage.
+      if (!textEmb && transcripts.some((x) => x)) missing.add('embed_text');
     }
     if (todo.has('embed_text')) {
       await progress('embed', 0.4);
