@@ -129,7 +129,7 @@ test('database commands on a data folder without a database fail clearly, and re
   assert.match(ext.stderr, /DATABASE_URL is set, so there is no embedded database to start/);
 });
 
-test('db migrate and db psql work against DATABASE_URL, as docker compose runs them', async () => {
+test('db migrate, db psql and reindex work against DATABASE_URL, as docker compose runs them', async () => {
   const db = await createTestDatabase();
   const env = { DATABASE_URL: db.ownerUrl, HEIMDEX_DATA_DIR: tmp() };
   const m = await runCli(['db', 'migrate'], env, { timeoutMs: 180000 });
@@ -140,6 +140,9 @@ test('db migrate and db psql work against DATABASE_URL, as docker compose runs t
   const psql = await runCli(['db', 'psql', '--', '-tAc', 'select current_user || \'@\' || current_database()'], env);
   assert.equal(psql.code, 0, psql.stderr);
   assert.equal(psql.stdout.trim(), `heimdex@${db.name}`);
+  const reindex = await runCli(['reindex', '--missing'], env, { timeoutMs: 120000 });
+  assert.equal(reindex.code, 0, reindex.stderr);
+  assert.match(reindex.stdout, /^queued 0 videos for re-processing \(0 with skipped stages, 0 embedded with other models\)/);
 });
 
 test('config table lists every option with its default', async () => {
