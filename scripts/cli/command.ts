@@ -2,8 +2,9 @@
  * What a CLI command is. Commands load configuration and heavy modules only
  * inside run(), so `--help` stays instant and works with a broken environment.
  */
-import { pathToFileURL } from 'node:url';
+import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, ROOT_DIR, type Config } from '../../server/lib/config.ts';
 import type { Flags, Parsed } from './args.ts';
 import { CliError } from './errors.ts';
@@ -68,4 +69,21 @@ export function untilStopped(): Promise<string> {
     if (process.send) process.once('disconnect', () => resolve('parent exited'));
   });
   return stopping;
+}
+
+/**
+ * How the user can type this CLI: "heimdex" when it is on the PATH (docker
+ * image, npm link), else the path that works from a checkout, so printed
+ * hints can be pasted as they are.
+ */
+export function selfCommand(): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      if (fs.realpathSync(path.join(dir, 'heimdex')) === path.join(ROOT_DIR, 'scripts', 'heimdex.js')) return 'heimdex';
+    } catch {
+      // Not in this PATH entry.
+    }
+  }
+  return path.relative(process.cwd(), ROOT_DIR) === '' ? 'node scripts/heimdex.js' : `node ${path.join(ROOT_DIR, 'scripts', 'heimdex.js')}`;
 }

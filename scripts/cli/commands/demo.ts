@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Api } from '../api.ts';
-import { config, importProject, info, out, type Command } from '../command.ts';
+import { config, importProject, info, out, selfCommand, type Command } from '../command.ts';
 import type { ModelsModule, SamplesModule } from '../contracts.ts';
 import { CliError } from '../errors.ts';
 import { ingestFiles } from './ingest.ts';
@@ -117,13 +117,13 @@ export const demo: Command = {
       }
       if (status.some((s) => s.present && s.role !== 'ocr' && s.bytes < 20 * 1024 ** 2)) {
         out('Some models are only a few MB: these are the tiny generated test models (npm test), which run the');
-        out('real code path but rank at random. Real results need the production models: heimdex models pull');
+        out(`real code path but rank at random. Real results need the production models: ${selfCommand()} models pull`);
       }
       if (status.some((s) => !s.present) || missing.size) {
         out('');
         out('This machine lacks some production models (an offline install), so the results above');
         out('come from what is present. On a machine with internet access run:');
-        out('  heimdex models pull && heimdex reindex --missing');
+        out(`  ${selfCommand()} models pull && ${selfCommand()} reindex --missing`);
       }
     } catch (e) {
       out(`Models: status unavailable (${(e as Error).message})`);

@@ -1,7 +1,7 @@
 /* Models, reindexing and the configuration table. */
 import fs from 'node:fs';
 import { README, renderConfigTable, withConfigTable } from '../config-table.ts';
-import { config, importProject, info, out, type Command } from '../command.ts';
+import { config, importProject, info, out, selfCommand, type Command } from '../command.ts';
 import type { ModelsModule, ReindexModule } from '../contracts.ts';
 import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
@@ -27,7 +27,7 @@ export const modelsStatus: Command = {
     for (const s of status) {
       out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id.padEnd(52)} ${s.dim ? `${s.dim}-d` : ''} ${mb(s.bytes)}`.trimEnd());
     }
-    if (status.some((s) => !s.present)) info('missing models are skipped (their search modality is off); fetch them with: heimdex models pull');
+    if (status.some((s) => !s.present)) info(`missing models are skipped (their search modality is off); fetch them with: ${selfCommand()} models pull`);
     return 0;
   },
 };

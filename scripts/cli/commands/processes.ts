@@ -11,7 +11,7 @@ import { ROOT_DIR } from '../../../server/lib/config.ts';
 import { resolveDatabase } from '../../../server/lib/database.ts';
 import { isRunning, stopEmbedded } from '../../../server/lib/embedded-pg.ts';
 import { migrateDatabase } from '../../../server/lib/migrate.ts';
-import { config, importProject, info, out, untilStopped, type Command } from '../command.ts';
+import { config, importProject, info, out, selfCommand, untilStopped, type Command } from '../command.ts';
 import type { ModelsModule, ServerModule, WorkerModule } from '../contracts.ts';
 import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
@@ -98,7 +98,8 @@ export const start: Command = {
       out(`  Models (${cfg.models.dir}):`);
       for (const line of await describeModels(cfg)) out(line);
       out('');
-      out('Try: heimdex demo   — or: heimdex ingest <video> --wait && heimdex search "<words>"');
+      const me = selfCommand();
+      out(`Try: ${me} demo   — or: ${me} ingest <video> --wait && ${me} search "<words>"`);
       out('Stop with Ctrl-C.');
       const crashed = Promise.race(children.map((c, i) => c.exited.then((code) => ({ i, code }))));
       const first = await Promise.race([stopped.then(() => null), crashed]);
