@@ -51,10 +51,13 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   const models = opts.models ?? (await import('./ml/index.ts')).getModels(config);
   await models.checkDimensions();
   const storage = opts.storage ?? (await import('../server/storage/index.ts')).createStorage(config);
-  await storage.ensureReady();
   const ownerUrl = opts.ownerUrl ?? (await resolveDatabase(config)).ownerUrl;
   const ctx: PipelineContext = { config, storage, models };
   const logger = new Logger(opts.logFactory ?? jsonLogFactory(config.logLevel));
+  // An object store that is down at start-up is the same transient condition
+  // as one that goes down later: jobs fail and are retried with backoff, so
+  // the worker starts anyway instead of crash-looping under its supervisor.
+  await storage.ensureReady().catch((e: Error) => logger.warn(`object storage not ready yet (${e.message}); jobs will retry`));
   // Our own pool so that an idle connection dropped by a database restart is
   // logged (and replaced on next use) instead of crashing the process, and so
   // stop() can close every connection before returning.

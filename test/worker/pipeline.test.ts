@@ -4,9 +4,15 @@
  * missing) and with broken inputs. The tiny-model run is in models.test.ts.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Logger, runOnce } from 'graphile-worker';
+// @ts-expect-error s3rver ships no type declarations
+import S3rver from 's3rver';
+import { S3Storage } from '../../server/storage/s3.ts';
 import { getModels } from '../../worker/ml/index.ts';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { createTaskList } from '../../worker/tasks/index.ts';
@@ -190,34 +196,49 @@ test('a missing object fails the video; a deleted video is skipped quietly', asy
   assert.equal(await rig.storage.stat(key), null, 'the delete trigger removed the object');
 });
 
-test('storage failing on the first attempt is retried and then succeeds', async () => {
-  const key = await upload(rig, owner, sample.path);
-  let failures = 0;
-  // The real fs store, with its first download of this key failing the way an
-  // unreachable S3 endpoint does.
-  const flaky = new Proxy(rig.storage, {
-    get(target, prop) {
-      if (prop === 'download') {
-        return async (k: string, dest: string, opts: { maxBytes: number; signal?: AbortSignal }) => {
-          if (k === key && failures === 0) {
-            failures++;
-            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
-          }
-          return target.download(k, dest, opts);
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
+test('an S3 store that comes up only after the first attempt: the job is retried and succeeds', async () => {
+  // A port nobody listens on yet; s3rver is started there after the worker has failed once.
+  const port = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
   });
+  const s3dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-s3-late-'));
+  const s3opts = { port, address: '127.0.0.1', directory: s3dir, silent: true };
+  const s3 = new S3Storage({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', bucket: 'late', accessKey: 'S3RVER', secretKey: 'S3RVER' });
+  let server = new S3rver(s3opts);
+  await server.run();
+  await s3.ensureReady();
+  const key = `u/${owner}/${crypto.randomUUID()}/late.mp4`;
+  await s3.put(key, fs.readFileSync(sample.path), 'video/mp4');
+  await server.close();
+
   await worker!.stop();
-  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: flaky, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
-  const id = await insertVideo(db, owner, key);
-  const v = await settled(db, id, 60_000);
-  assert.equal(failures, 1);
-  assert.equal(v.state, 'indexed', v.error ?? '');
-  const { rows } = await db.rootPool.query<{ n: number }>(`select count(*)::int as n from app_public.scenes where video_id = $1`, [id]);
-  assert.equal(rows[0]!.n, sample.scenes.length);
+  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: s3, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+  try {
+    const id = await insertVideo(db, owner, key);
+    const deadline = Date.now() + 30_000;
+    let failedOnce: { attempts: number; last_error: string | null } | undefined;
+    while (!failedOnce) {
+      failedOnce = (await pendingJobs(db, [id])).find((j) => j.task === 'videos__validate' && j.attempts >= 1 && j.last_error);
+      assert.ok(Date.now() < deadline, 'the first attempt should fail while the store is down');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(failedOnce.last_error!, /ECONNREFUSED|connect/i);
+    assert.notEqual((await videoState(db, id)).state, 'failed', 'a transient error does not fail the video');
+    server = new S3rver(s3opts);
+    await server.run();
+    const v = await settled(db, id, 60_000);
+    assert.equal(v.state, 'indexed', v.error ?? '');
+    assert.equal((await scenesOf(db, id)).length, sample.scenes.length);
+    assert.ok(await s3.stat(`u/${owner}/${id}/keyframes/0.jpg`), 'keyframes written to S3');
+  } finally {
+    await worker!.stop();
+    worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+    await server.close().catch(() => {});
+    fs.rmSync(s3dir, { recursive: true, force: true });
+  }
 });
 
 test('progress only moves forward and failures carry the reason', async () => {
