@@ -152,6 +152,20 @@ test('running the same jobs again replaces the scenes instead of duplicating the
   assert.equal(rows[0]!.n, sample.scenes.length);
 });
 
+test('two workers on one database share the queue and index every video exactly once', async () => {
+  const second = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+  try {
+    const ids = await Promise.all([0, 1, 2].map(async () => insertVideo(db, owner, await upload(rig, owner, sample.path))));
+    for (const id of ids) {
+      const v = await settled(db, id);
+      assert.equal(v.state, 'indexed', v.error ?? '');
+      assert.deepEqual((await scenesOf(db, id)).map((s) => s.ordinal), sample.scenes.map((_, i) => i));
+    }
+  } finally {
+    await second.stop();
+  }
+});
+
 test('broken inputs fail once with a clear error and are not retried', async () => {
   const broken = await writeBrokenInputs(rig.dir, sample.path);
   const ids = await Promise.all(broken.map(async (b) => insertVideo(db, owner, await upload(rig, owner, b.file, b.name))));
