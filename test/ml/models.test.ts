@@ -83,6 +83,16 @@ describe('text embedder (BGE-M3 contract)', () => {
     }
   });
 
+  test('long texts are cut at 512 tokens instead of growing memory with the square of their length', async () => {
+    const te = (await models.textEmbedder())!;
+    const head = Array.from({ length: 510 }, (_, i) => ['dog', 'cat', 'beach', 'tree', 'lake'][i % 5]).join(' ');
+    const tail = ' car'.repeat(2500);
+    const [long, first, cars] = await te.embed([head + tail, head, tail.trim()]);
+    // <s> + 510 words + </s> = 512 tokens: everything after is dropped.
+    assert.ok(dot(long!, first!) > 0.99999, String(dot(long!, first!)));
+    assert.ok(dot(long!, cars!) < 0.5, String(dot(long!, cars!)));
+  });
+
   test('an empty text is refused with a message naming it', async () => {
     const te = (await models.textEmbedder())!;
     await assert.rejects(te.embed(['fine', '  ']), /input #1 is empty/);

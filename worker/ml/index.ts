@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  AutoProcessor, AutoTokenizer, RawImage, SiglipTextModel, SiglipVisionModel, Tensor, env, pipeline,
-  type AutomaticSpeechRecognitionPipeline, type FeatureExtractionPipeline, type PreTrainedModel,
+  AutoModel, AutoProcessor, AutoTokenizer, RawImage, SiglipTextModel, SiglipVisionModel, Tensor, env, pipeline,
+  type AutomaticSpeechRecognitionPipeline, type PreTrainedModel,
   type PreTrainedTokenizer, type Processor,
 } from '@huggingface/transformers';
 import type { Config } from '../../server/lib/config.ts';
@@ -158,9 +158,14 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
     return once('text', async () => {
       const m = resolveModel(config, 'text');
       if (presence(m) === 'absent') return null;
-      const extractor = (await withEnv(m, () =>
-        pipeline('feature-extraction', m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
-      )) as FeatureExtractionPipeline;
+      const { model, tokenizer } = await withEnv(m, async () => ({
+        model: await AutoModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+        tokenizer: await AutoTokenizer.from_pretrained(m.id, { local_files_only: true }),
+      }));
+      // BGE-M3 accepts 8192 tokens, but attention memory grows with the square
+      // of the padded length: a batch of long OCR dumps at 8192 would need
+      // gigabytes. A scene's transcript is at most SCENE_MAX_S of speech.
+      const maxLength = m.max_length ?? 512;
       const embedder: TextEmbedder = {
         modelId: m.id,
         dim: 1024,
@@ -170,9 +175,11 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
           });
           const out: Float32Array[] = [];
           for (let i = 0; i < texts.length; i += TEXT_BATCH) {
-            // BGE-M3's dense vector is the [CLS] hidden state, L2-normalised.
-            const t = await extractor(texts.slice(i, i + TEXT_BATCH), { pooling: 'cls', normalize: false });
-            out.push(...rows(t, `model ${m.id}`));
+            const inputs = tokenizer(texts.slice(i, i + TEXT_BATCH), { padding: true, truncation: true, max_length: maxLength });
+            const { last_hidden_state } = await model(inputs);
+            // BGE-M3's dense vector is the [CLS] (first) hidden state, L2-normalised.
+            const cls = (last_hidden_state as Tensor).slice(null, 0, null);
+            out.push(...rows(cls, `model ${m.id}`));
           }
           return out;
         },
