@@ -47,6 +47,14 @@ test('audio comes out as 16 kHz mono float samples with speech in it', async () 
   assert.ok(Math.abs(a.length / 16000 - sample.durationS) < 0.2, `${a.length} samples`);
   const peak = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
   assert.ok(peak > 0.05 && peak <= 1.5, `peak ${peak}`);
+  // A window is the same samples as that slice of the whole (within resampler warm-up).
+  const w = await extractAudio16kMono(sample.path, dir, limits, { startS: 3, durationS: 3 });
+  assert.ok(Math.abs(w.length - 48000) <= 160, `${w.length} samples in a 3 s window`);
+  const energy = (x: Float32Array) => x.reduce((s, v) => s + v * v, 0) / x.length;
+  const slice = a.subarray(48000, 96000);
+  assert.ok(Math.abs(energy(w) - energy(slice)) / energy(slice) < 0.1, `window energy ${energy(w)} vs ${energy(slice)}`);
+  const silent = await extractAudio16kMono(sample.path, dir, limits, { startS: 9.2, durationS: 2.6 });
+  assert.ok(energy(silent) < 1e-6, 'the fourth shot has no speech');
 });
 
 test('a keyframe is a JPEG of the scene, skipping black frames', async () => {

@@ -92,10 +92,15 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   };
 }
 
-/** 16 kHz mono float32 samples, what speech models expect. */
-export async function extractAudio16kMono(file: string, workDir: string, limits: RunLimits): Promise<Float32Array> {
+/**
+ * 16 kHz mono float32 samples, what speech models expect; optionally only
+ * the window [startS, startS + durationS), so hours of audio can be handled
+ * a window at a time (an hour is 230 MB of samples).
+ */
+export async function extractAudio16kMono(file: string, workDir: string, limits: RunLimits, window?: { startS: number; durationS: number }): Promise<Float32Array> {
   const out = path.join(workDir, 'audio-16k.f32');
-  const r = await runTool('ffmpeg', ['-v', 'error', ...safeInput(file), '-vn', '-sn', '-dn', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-y', `file:${out}`], limits);
+  const seek = window ? ['-ss', window.startS.toFixed(3), '-t', window.durationS.toFixed(3)] : [];
+  const r = await runTool('ffmpeg', ['-v', 'error', ...seek, ...safeInput(file), '-vn', '-sn', '-dn', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-y', `file:${out}`], limits);
   if (r.code !== 0) throw new MediaInputError(`The audio track could not be decoded (${stderrSummary(r.stderr, 1)}).`);
   const buf = await fs.readFile(out);
   await fs.rm(out, { force: true });

@@ -22,6 +22,8 @@ export type Progress = (stage: string, progress: number) => Promise<void>;
 const TEXT_BATCH = 16;
 const IMAGE_BATCH = 8;
 const SIDECAR_MAX_BYTES = 16 * 1024 * 1024;
+/** Audio handed to the speech model at once: 10 minutes is 38 MB of samples. */
+const ASR_WINDOW_S = 600;
 /** Decoding must reach this share of the probed duration, or the file is truncated. */
 const MIN_DECODED_SHARE = 0.9;
 
@@ -129,7 +131,7 @@ async function sidecarSubtitles(ctx: PipelineContext, video: VideoRow, dir: stri
 }
 
 /** Subtitles (sidecar, then embedded) before speech recognition: they are exact and free. */
-async function transcribe(ctx: PipelineContext, video: VideoRow, file: string, dir: string, signal?: AbortSignal): Promise<Transcript> {
+async function transcribe(ctx: PipelineContext, video: VideoRow, file: string, dir: string, signal?: AbortSignal, onWindow?: (done: number) => Promise<void>): Promise<Transcript> {
   const limits = mediaLimits(ctx, signal);
   const sidecar = await sidecarSubtitles(ctx, video, dir, signal);
   if (sidecar) return { source: 'subtitles', language: null, model: null, segments: sidecar, missing: false };
@@ -142,9 +144,20 @@ async function transcribe(ctx: PipelineContext, video: VideoRow, file: string, d
   if (!facts.hasAudio) return { source: 'none', language: null, model: null, segments: [], missing: false };
   const asr = await ctx.models.speechRecognizer();
   if (!asr) return { source: 'none', language: null, model: null, segments: [], missing: true };
-  const samples = await extractAudio16kMono(file, dir, limits);
-  const r = await asr.transcribe(samples);
-  return { source: 'asr', language: r.language, model: asr.modelId, segments: r.segments, missing: false };
+  // Windows bound memory (samples of one window at a time) and let progress
+  // move during long recognitions. A word cut by a window edge may be lost.
+  const segments: TranscriptSegment[] = [];
+  let language: string | null = null;
+  const total = facts.durationS;
+  for (let start = 0; start < total; start += ASR_WINDOW_S) {
+    const samples = await extractAudio16kMono(file, dir, limits, { startS: start, durationS: Math.min(ASR_WINDOW_S, total - start) });
+    if (samples.length === 0) break;
+    const r = await asr.transcribe(samples);
+    language ??= r.language;
+    for (const s of r.segments) segments.push({ start: s.start + start, end: s.end + start, text: s.text });
+    await onWindow?.(Math.min(1, (start + ASR_WINDOW_S) / total));
+  }
+  return { source: 'asr', language, model: asr.modelId, segments, missing: false };
 }
 
 async function inBatches<T, R>(items: T[], size: number, fn: (batch: T[]) => Promise<R[]>): Promise<R[]> {
@@ -202,7 +215,7 @@ export async function transcribeVideo(ctx: PipelineContext, video: VideoRow, pro
   return withWorkDir(async (dir) => {
     await progress('transcribe', 0.12);
     const file = await fetchVideo(ctx, video, dir, signal);
-    return transcribe(ctx, video, file, dir, signal);
+    return transcribe(ctx, video, file, dir, signal, (done) => progress('transcribe', 0.12 + 0.22 * done));
   });
 }
 
