@@ -220,6 +220,16 @@ describe('speech recogniser (Whisper contract)', () => {
     assert.equal(languageWindow(new Float32Array(5 * rate), rate).length, 5 * rate);
   });
 
+  test('segments over digital silence are dropped (Whisper invents text there)', async () => {
+    const asr = (await models.speechRecognizer())!;
+    // The tiny decoder always claims "hello world" from 0 to 1 s.
+    const silent = await asr.transcribe(new Float32Array(16000 * 4));
+    assert.deepEqual(silent.segments, []);
+    const quietStart = new Float32Array(16000 * 4);
+    for (let i = 8000; i < 16000; i++) quietStart[i] = Math.sin(i / 5) * 0.02;
+    assert.equal((await asr.transcribe(quietStart)).segments.length, 1);
+  });
+
   test('empty audio gives no segments; wrong input type is refused', async () => {
     const asr = (await models.speechRecognizer())!;
     assert.deepEqual(await asr.transcribe(new Float32Array(0)), { language: null, segments: [] });

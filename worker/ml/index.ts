@@ -338,7 +338,11 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
             // Whisper can place one in the zero padding after the audio ends.
             const start = Math.min(c.timestamp[0] ?? segments.at(-1)?.end ?? 0, duration);
             const end = Math.min(c.timestamp[1] ?? duration, duration);
-            segments.push({ start, end: Math.max(start, end), text });
+            const seg = { start, end: Math.max(start, end), text };
+            // Whisper "hears" stock phrases ("Thank you.") in silence; a segment
+            // whose audio is digitally silent cannot contain speech.
+            if (rms(samples, seg.start * sampleRate, seg.end * sampleRate) < SILENCE_RMS) continue;
+            segments.push(seg);
           }
           return { language, segments };
         },
@@ -378,6 +382,17 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
   }
 
   return { textEmbedder, imageEmbedder, imageTextEmbedder, tagger, speechRecognizer, textReader, status, checkDimensions };
+}
+
+/** -60 dBFS: far below quiet speech (about -40 dBFS), above dithering noise. */
+const SILENCE_RMS = 0.001;
+
+function rms(samples: Float32Array, from: number, to: number): number {
+  const a = Math.max(0, Math.floor(from));
+  const b = Math.min(samples.length, Math.max(a + 1, Math.ceil(to)));
+  let e = 0;
+  for (let i = a; i < b; i++) e += samples[i]! * samples[i]!;
+  return Math.sqrt(e / Math.max(1, b - a));
 }
 
 /**
