@@ -105,3 +105,14 @@ test('the memory cap makes a greedy run fail instead of growing', async () => {
   const ok = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], { timeoutS: 30, maxMemoryMb: 4096 });
   assert.equal(ok.code, 0);
 });
+
+test('Matroska with a SubRip track passes the demuxer allow-list and keeps its cuts and cues', async () => {
+  const mkv = await generateSampleVideo(path.join(dir, 'sample.mkv'));
+  const f = await probe(mkv.path, limits);
+  assert.match(f.container, /matroska/);
+  assert.deepEqual(f.subtitleStreams.map((s) => s.codec), ['subrip']);
+  const d = await detectScenes(mkv.path, 0.3, limits);
+  assert.equal(d.cuts.length, mkv.cuts.length);
+  d.cuts.forEach((c, i) => assert.ok(Math.abs(c - mkv.cuts[i]!) <= 0.5));
+  assert.equal(parseSubtitles((await extractSubtitles(mkv.path, f.subtitleStreams[0]!, limits))!).length, mkv.subtitles.length);
+});

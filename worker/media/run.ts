@@ -14,11 +14,15 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
-/** Demuxers for real media containers; playlists (hls, concat, ...) are absent on purpose. */
+/**
+ * Demuxers for real media containers. Absent on purpose: playlists (hls,
+ * concat, which open other files or URLs), image2 (file-name patterns) and
+ * subtitle/raw formats (sidecars are parsed in TypeScript). The audio
+ * containers stay so an audio-only upload gets that reason, not "unreadable".
+ */
 export const SAFE_FORMATS = [
   'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'matroska', 'webm', 'avi', 'mpeg', 'mpegts', 'mpegvideo',
-  'ogg', 'flv', 'asf', 'wav', 'mp3', 'aac', 'flac', 'h264', 'hevc', 'm4v', 'mxf', 'dv', 'ivf', 'rawvideo',
-  'image2', 'png_pipe', 'jpeg_pipe', 'srt', 'webvtt', 'ass', 'f32le', 's16le',
+  'ogg', 'flv', 'asf', 'h264', 'hevc', 'm4v', 'mxf', 'dv', 'ivf', 'wav', 'mp3', 'aac', 'flac',
 ].join(',');
 
 /** Options placed before every `-i` of a file we did not create ourselves. */
