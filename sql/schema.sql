@@ -908,17 +908,18 @@ begin
   -- sort" (~7 us a row) over the HNSW walk. The function's own SET clause
   -- restores enable_sort when it returns.
   if exact then
+    -- "+ 0" keeps these exact scans off the HNSW index.
     text_ids := array(
       select s.id from app_public.scenes s
       where qv_text is not null and s.owner_id = uid and s.text_vec is not null
         and (text_videos is null or s.video_id = any(text_videos))
-      order by s.text_vec <=> qv_text, s.id
+      order by (s.text_vec <=> qv_text) + 0, s.id
       limit pool);
     image_ids := array(
       select s.id from app_public.scenes s
       where qv_image is not null and s.owner_id = uid and s.image_vec is not null
         and (image_videos is null or s.video_id = any(image_videos))
-      order by s.image_vec <=> qv_image, s.id
+      order by (s.image_vec <=> qv_image) + 0, s.id
       limit pool);
   else
     perform set_config('enable_sort', 'off', true);

@@ -77,11 +77,12 @@ test('a user with few scenes gets every one of them, whichever plan the planner 
   assert.deepEqual(result.map((r) => r.scene_id).sort(), seeded.smallSceneIds);
 });
 
-test('a user with few scenes is searched exactly even when the planner would rather walk HNSW', async () => {
-  // Without sorts the only way to order by distance is the HNSW index: the
-  // plan a cached generic plan can end up with for a small user. The
-  // function's own exact path for small scopes must still win.
-  const { result } = await explained(seeded.smallOwner, ['set enable_sort = off'], (c) => search(c));
+test('a user with few scenes is compared exactly: no HNSW walk runs at all', async () => {
+  // auto_explain logs only statements that ran, so the HNSW candidate
+  // statements must be absent, and the exact ones present.
+  const { result, plan } = await explained(seeded.smallOwner, [], (c) => search(c));
+  assert.deepEqual(hnswUsed(plan), { text: false, image: false });
+  assert.match(plan, /text_vec <=> .*\+ '?0/s);
   assert.deepEqual(result.map((r) => r.scene_id).sort(), seeded.smallSceneIds);
 });
 
