@@ -134,11 +134,13 @@ create type app_public.scene_hit as (
 /*
  * Stable and security invoker: row-level security applies, and the owner
  * filter is repeated so the planner can use it inside every index scan.
- * relaxed_order: the HNSW scan keeps going past ef_search until LIMIT rows
- * survive the owner/video filters (a user with few scenes among many users
- * still gets all of them); exact order inside the candidate list does not
- * matter because every candidate is re-scored exactly below. max_scan_tuples
- * bounds that walk; scan_mem_multiplier lets it hold that many candidates.
+ * Small scopes (<= exact_below scenes) compare vectors exactly. Above that,
+ * relaxed_order lets the HNSW scan keep going past ef_search until LIMIT rows
+ * survive the owner/video filters, instead of returning the few of the first
+ * ef_search neighbours that happen to be the caller's; exact order inside the
+ * candidate list does not matter because every candidate is re-scored
+ * exactly below. max_scan_tuples bounds that walk; scan_mem_multiplier lets
+ * it hold that many candidates.
  */
 create function app_public.search_scenes(
   query text,
@@ -387,4 +389,4 @@ comment on column app_public.scene_hit.text_score is 'Calibrated transcript/on-s
 comment on column app_public.scene_hit.vision_score is 'Calibrated keyframe-to-query similarity, 0..1.';
 comment on column app_public.scene_hit.tags_score is 'How well the query names the scene''s tags, 0..1.';
 comment on column app_public.scene_hit.snippet is 'Short excerpt of the transcript (or on-screen text) with matches in <b>..</b>; the text itself is HTML-escaped.';
-comment on function app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text) is E'@behavior -queryField -mutationField -typeField\nRanks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (share of query words found plus ts_rank_cd/(1+ts_rank_cd), halved); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words GIN, tags GIN); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+comment on function app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text) is E'@behavior -queryField -mutationField -typeField\nRanks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (share of query words found plus ts_rank_cd/(1+ts_rank_cd), halved); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
