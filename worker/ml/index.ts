@@ -40,7 +40,7 @@ export interface ModelRegistry {
   checkDimensions(): Promise<void>;
 }
 
-/** Vector widths of the schema's columns (migrations/current/5-scenes.sql). */
+/** Vector widths of the schema's columns (app_public.scenes, see sql/schema.sql). */
 export const SCHEMA_DIMS = { text: { column: 'scenes.text_vec', dim: 1024 }, image: { column: 'scenes.image_vec', dim: 1152 } } as const;
 
 // Batches bound peak memory: one so400m forward pass over 8 images at 256²
