@@ -35,6 +35,17 @@ test('scene detection finds the generated cuts within half a second and decodes 
   assert.ok(d.decodedS >= sample.durationS - 0.1, `decoded ${d.decodedS}`);
 });
 
+test('a cut between shots of equal brightness but different colour is found', async () => {
+  // Red and teal have nearly the same luma; only the colour changes.
+  const v = await generateSampleVideo(path.join(dir, 'iso-luma.mp4'), {
+    scenes: [{ durationS: 3, color: 'red', word: 'APPLE' }, { durationS: 3, color: '0x008080', word: 'PEAR' }],
+    audio: false, subtitles: false,
+  });
+  const d = await detectScenes(v.path, 0.3, limits);
+  assert.equal(d.cuts.length, 1, `cuts ${d.cuts}`);
+  assert.ok(Math.abs(d.cuts[0]! - 3) <= 0.5, `cut at ${d.cuts[0]}`);
+});
+
 test('the embedded subtitle track round-trips to the generated cues', async () => {
   const f = await probe(sample.path, limits);
   const segs = parseSubtitles((await extractSubtitles(sample.path, f.subtitleStreams[0]!, limits))!);

@@ -125,7 +125,10 @@ export interface SceneDetection {
 /**
  * One decode pass over a downscaled picture: ffmpeg's scene score per frame,
  * frames above the threshold printed by showinfo. Downscaling first makes the
- * pass several times faster and does not change which cuts are found.
+ * pass several times faster and does not change which cuts are found. The
+ * score is taken on planar RGB: on YUV input ffmpeg scores the luma plane
+ * alone, so a cut between two shots of equal brightness but different colour
+ * (red to teal) scores 0.12 instead of 1 and is missed.
  */
 export async function detectScenes(file: string, threshold: number, limits: RunLimits): Promise<SceneDetection> {
   const cuts: number[] = [];
@@ -135,7 +138,7 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
     ['-v', 'info', '-nostats', ...safeInput(file), '-an', '-sn', '-dn',
       // The second branch passes every frame to the null output so that
       // -progress reports how far decoding really got.
-      '-filter_complex', `[0:v:0]scale=160:-2,split[s][p];[s]select='gt(scene,${threshold})',showinfo,nullsink;[p]null[out]`,
+      '-filter_complex', `[0:v:0]scale=160:-2,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;[p]null[out]`,
       '-map', '[out]', '-fps_mode', 'passthrough', '-f', 'null', '-',
       '-progress', 'pipe:1'],
     limits,
