@@ -109,7 +109,33 @@ CREATE FUNCTION app_hidden.search_query_words(query text) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, coalesce(query, ''))))[1:32], '{}')
+  -- English function words carry no meaning of their own and, since the
+  -- 'simple' configuration keeps them in every transcript, would let "the"
+  -- outrank the one word that matters. They are dropped from the query unless
+  -- nothing else is left ("the who" still searches for something).
+  with w as (
+    select coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, coalesce(query, ''))))[1:32], '{}') as all_words
+  ), kept as (
+    select array(select x from unnest(w.all_words) x where x <> all (array[
+      'a', 'an', 'the', 'and', 'or', 'but', 'of', 'in', 'on', 'at', 'to', 'for', 'with', 'by', 'from', 'into', 'onto',
+      'about', 'over', 'under', 'as', 'is', 'are', 'was', 'were', 'be', 'been', 'being', 'am', 'do', 'does', 'did',
+      'it', 'its', 'this', 'that', 'these', 'those', 'there', 'here', 'i', 'me', 'my', 'we', 'our', 'you', 'your',
+      'he', 'him', 'his', 'she', 'her', 'they', 'them', 'their', 'what', 'which', 'who', 'whom', 'where', 'when',
+      'how', 'some', 'any', 'so', 'if', 'then', 'than', 'not', 'no'])) as words, w.all_words
+    from w
+  )
+  select case when cardinality(kept.words) > 0 then kept.words else kept.all_words end from kept
+$$;
+
+--
+-- Name: search_rank(tsvector, tsquery); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select pg_catalog.ts_rank_cd('{0.1, 0.2, 0.8, 1.0}'::real[], tsv, q, 32)::float8
 $$;
 
 --
@@ -825,6 +851,11 @@ declare
   tsq_tags tsquery;
   tsq_plain tsquery;
   word_queries tsquery[];
+  -- Inverse document frequency of each query word among the caller's scenes
+  -- in scope: a word found in few scenes says more than one found in many.
+  word_idf float8[];
+  idf_total float8;
+  scope_size bigint;
   tsq_all tsquery;
   word_ids uuid[];
   qv_text vector;
@@ -877,6 +908,21 @@ begin
   tsq_plain := app_hidden.search_tsquery(words, '');
   word_queries := array(select app_hidden.search_tsquery(array[w], 'AB') from unnest(words) w);
   tsq_all := (select string_agg(q::text, ' & ') from unnest(word_queries) q)::tsquery;
+  if cardinality(word_queries) > 0 then
+    scope_size := (select count(*) from app_public.scenes s
+                   where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids)));
+    -- Document frequencies are capped: beyond 10k scenes a word is simply
+    -- common, and counting further would only cost time.
+    word_idf := array(
+      select ln(1 + (scope_size + 1)::float8 / (1 + (
+               select count(*) from (select from app_public.scenes s
+                                     where s.owner_id = uid and s.tsv @@ t.wq
+                                       and (video_ids is null or s.video_id = any(video_ids))
+                                     limit 10000) d)))
+      from unnest(word_queries) with ordinality t(wq, i)
+      order by t.i);
+    idf_total := (select sum(x) from unnest(word_idf) x);
+  end if;
 
   -- Which videos' vectors may be compared with this query: those in
   -- video_ids and made by the requested model. NULL means "all of mine",
@@ -946,14 +992,14 @@ begin
       select s.id from app_public.scenes s
       where s.owner_id = uid and s.tsv @@ tsq_all
         and (video_ids is null or s.video_id = any(video_ids))
-      order by ts_rank_cd(s.tsv, tsq_text) desc, s.id
+      order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
       limit pool);
     if cardinality(word_ids) < pool and cardinality(words) > 1 then
       word_ids := array(
         select s.id from app_public.scenes s
         where s.owner_id = uid and s.tsv @@ tsq_text
           and (video_ids is null or s.video_id = any(video_ids))
-        order by ts_rank_cd(s.tsv, tsq_text) desc, s.id
+        order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
         limit pool);
     end if;
   end if;
@@ -977,13 +1023,14 @@ begin
     select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text,
            case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
                 then app_hidden.search_similarity('text', 1 - (s.text_vec <=> qv_text)) else 0 end as dense,
-           -- Full-text strength in 0..1: half the share of query words present
-           -- in the transcript/on-screen text, half cover density
-           -- (ts_rank_cd normalised to r/(r+1)), so matching every word beats
-           -- repeating one. The @@ guards skip the work for vector-only hits.
+           -- Full-text strength in 0..1: half the IDF-weighted share of query
+           -- words present in the transcript/on-screen text, half cover
+           -- density (ts_rank_cd normalised to r/(r+1)), so matching every
+           -- word, and the rare ones, beats repeating one. The @@ guards skip
+           -- the work for vector-only hits.
            case when tsq_text is not null and s.tsv @@ tsq_text
-                then 0.5 * (select count(*) from unnest(word_queries) wq where s.tsv @@ wq)::float8 / cardinality(word_queries)
-                     + 0.5 * ts_rank_cd(s.tsv, tsq_text, 32)::float8
+                then 0.5 * coalesce((select sum(t.idf) from unnest(word_queries, word_idf) t(wq, idf) where s.tsv @@ t.wq), 0) / idf_total
+                     + 0.5 * app_hidden.search_rank(s.tsv, tsq_text)
                 else 0 end as words_score,
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - (s.image_vec <=> qv_image)) else 0 end as vision,
@@ -1019,7 +1066,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (share of query words found plus ts_rank_cd/(1+ts_rank_cd), halved); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -
@@ -1764,6 +1811,12 @@ GRANT ALL ON FUNCTION app_hidden.search_escape_html(t text) TO authenticated;
 --
 
 GRANT ALL ON FUNCTION app_hidden.search_query_words(query text) TO authenticated;
+
+--
+-- Name: FUNCTION search_rank(tsv tsvector, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) TO authenticated;
 
 --
 -- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -

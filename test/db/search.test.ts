@@ -168,6 +168,26 @@ test('tags: the score of the label the query names, weighted by how much of the 
   assert.equal(hits[0].text_score, 0, 'tags do not count twice as full text');
 });
 
+test('words: rare words outweigh common ones, function words are ignored, on-screen text counts', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  const apple = await addScene(v, u, { ocr: 'APPLE' });
+  const dogs = [];
+  for (let i = 0; i < 5; i++) dogs.push(await addScene(v, u, { transcript: `the dog number ${i} barks` }));
+  // "the" is in every dog scene's transcript; without dropping it the query
+  // would rank them by a word that means nothing.
+  const theApple = await search(u, { query: 'the apple' });
+  assert.deepEqual(theApple.map((h) => h.scene_id), [apple]);
+  // "dog" is in five scenes, "apple" in one: the rare word decides, even
+  // though "apple" is on screen and "dog" is spoken.
+  const mixed = await search(u, { query: 'dog apple' });
+  assert.equal(mixed[0].scene_id, apple);
+  assert.deepEqual(new Set(mixed.slice(1).map((h) => h.scene_id)), new Set(dogs));
+  assert.ok(mixed[0].text_score > mixed[1].text_score);
+  // A query of function words alone still searches for them.
+  assert.equal((await search(u, { query: 'the' })).length, 5);
+});
+
 test('video_ids restricts results to those videos', async () => {
   const u = uuid();
   const v1 = await addVideo(u);
@@ -261,12 +281,17 @@ test('ranking equals an exact brute-force computation', async () => {
   const words = 'dog in the rain';
   const brute = await withUserDb(db, u, async (c) => (await c.query(
     `with q as (select app_hidden.search_query_words($1) as words),
+     -- Each word's inverse document frequency among this user's scenes.
+     wi as (
+       select w, ln(1 + ((select count(*) from app_public.scenes) + 1)::float8
+                      / (1 + (select count(*) from app_public.scenes s where s.tsv @@ app_hidden.search_tsquery(array[w], 'AB')))) as idf
+       from q, unnest(q.words) w),
      parts as (
        select s.id,
               app_hidden.search_similarity('text', 1 - (s.text_vec <=> $2::real[]::vector)) as dense,
-              -- Share of the words present (prefix match) and normalised cover density, half each.
-              0.5 * (select count(*) from unnest(q.words) w where s.tsv @@ app_hidden.search_tsquery(array[w], 'AB'))::float8 / cardinality(q.words)
-                + 0.5 * ts_rank_cd(s.tsv, app_hidden.search_tsquery(q.words, 'AB'), 32) as words,
+              -- IDF-weighted share of the words present (prefix match) and normalised cover density, half each.
+              0.5 * coalesce((select sum(wi.idf) from wi where s.tsv @@ app_hidden.search_tsquery(array[wi.w], 'AB')), 0) / (select sum(idf) from wi)
+                + 0.5 * ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv, app_hidden.search_tsquery(q.words, 'AB'), 32) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
               app_hidden.search_tag_score(s.tags, q.words) as tags
        from app_public.scenes s, q)
