@@ -63,6 +63,9 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // stop() can close every connection before returning.
   const pool = new pg.Pool({ connectionString: ownerUrl, max: config.worker.concurrency + 4 });
   pool.on('error', (e) => logger.warn(`idle database connection lost: ${e.message}`));
+  // A checked-out client that loses its connection emits 'error' on itself;
+  // unhandled, that would crash the process instead of failing one job.
+  pool.on('connect', (client) => client.on('error', (e) => logger.warn(`database connection lost: ${e.message}`)));
   const runner = await run({
     pgPool: pool,
     concurrency: config.worker.concurrency,
@@ -70,6 +73,8 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
     pollInterval: opts.pollInterval ?? 2000,
     noHandleSignals: opts.noHandleSignals ?? false,
     taskList: createTaskList(ctx),
+    // No periodic jobs: everything is triggered by rows (and admin functions).
+    crontab: '',
     logger,
   }).catch(async (e: unknown) => {
     await pool.end();
