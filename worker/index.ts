@@ -73,10 +73,10 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
     pollInterval: opts.pollInterval ?? 2000,
     noHandleSignals: opts.noHandleSignals ?? false,
     taskList: createTaskList(ctx),
-    // No periodic jobs: everything is triggered by rows (and admin functions).
-    crontab: '',
     logger,
-  }).catch(async (e: unknown) => {
+    // No periodic jobs: everything is triggered by rows (and admin
+    // functions); an empty list stops graphile-worker looking for ./crontab.
+  }, undefined, []).catch(async (e: unknown) => {
     await pool.end();
     throw e;
   });
