@@ -605,7 +605,9 @@ CREATE FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) RETUR
     AS $$
 begin
   update app_public.videos v
-     set duration_s = (facts ->> 'duration_s')::float8,
+     -- The API records the size at upload; a row inserted by SQL has none.
+     set byte_size = coalesce(v.byte_size, (facts ->> 'byte_size')::bigint),
+         duration_s = (facts ->> 'duration_s')::float8,
          width = (facts ->> 'width')::int,
          height = (facts ->> 'height')::int,
          fps = (facts ->> 'fps')::float8,

@@ -70,6 +70,7 @@ export interface VideoState {
   asr_model: string | null;
   language: string | null;
   duration_s: number | null;
+  byte_size: string | null;
   width: number | null;
   height: number | null;
   has_audio: boolean | null;

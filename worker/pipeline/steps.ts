@@ -54,6 +54,8 @@ export async function fetchVideo(ctx: PipelineContext, video: VideoRow, dir: str
 }
 
 export interface ValidatedFacts {
+  /** Size of the stored object: rows inserted by SQL arrive without one. */
+  byte_size: number;
   duration_s: number;
   width: number;
   height: number;
@@ -77,6 +79,7 @@ export async function validateVideo(ctx: PipelineContext, file: string, signal?:
     throw new MediaInputError(`The picture size ${f.width}x${f.height} is not supported (16 to ${MAX_DIMENSION} pixels per side).`);
   }
   return {
+    byte_size: (await fs.stat(file)).size,
     duration_s: f.durationS, width: f.width, height: f.height, fps: f.fps,
     video_codec: f.videoCodec, audio_codec: f.audioCodec, has_audio: f.hasAudio,
   };
