@@ -22,6 +22,8 @@ export interface WorkerOptions {
   /** Leave SIGINT/SIGTERM to the caller (the CLI installs its own). */
   noHandleSignals?: boolean;
   logFactory?: LogFunctionFactory;
+  /** Queue re-embedding of videos indexed with other models at start (default true). */
+  reembedStale?: boolean;
 }
 
 export interface WorkerHandle {
@@ -40,6 +42,23 @@ function jsonLogFactory(threshold: Config['logLevel']): LogFunctionFactory {
     const line = { time: new Date().toISOString(), level, msg: message, task: scope.taskIdentifier, jobId: scope.jobId, ...(meta?.error ? { error: String(meta.error) } : {}) };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   };
+}
+
+/**
+ * When the configured models changed since videos were indexed (MODEL_TEXT,
+ * a new manifest, a model pulled onto an offline install), those videos are
+ * re-embedded in the background. Search compares only vectors of the query's
+ * model meanwhile, so old and new vectors never mix in one ranking. The job
+ * keys make several workers starting at once queue each video only once.
+ */
+async function queueStaleReembedding(pool: pg.Pool, models: ModelRegistry): Promise<number> {
+  if (!models.status) return 0;
+  const status = await models.status();
+  const present = (role: string) => status.find((s) => s.role === role && s.present)?.id ?? null;
+  const [text, image] = [present('text'), present('vision')];
+  if (!text && !image) return 0;
+  const { rows } = await pool.query<{ n: number }>('select app_private.reindex_stale($1, $2) as n', [text, image]);
+  return rows[0]!.n;
 }
 
 /**
@@ -80,6 +99,12 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
     await pool.end();
     throw e;
   });
+  if (opts.reembedStale ?? true) {
+    await queueStaleReembedding(pool, models).then(
+      (n) => n > 0 && logger.info(`queued ${n} video(s) embedded by other models for re-embedding`),
+      (e: Error) => logger.warn(`could not queue re-embedding of stale videos: ${e.message}`),
+    );
+  }
   let stopped = false;
   return {
     runner,

@@ -128,6 +128,24 @@ test('vectors from another model are re-embedded by reindex, leaving everything 
   assert.deepEqual(again.map((s) => s.image_vec), fresh.map((s) => s.image_vec));
 });
 
+test('a worker starting with a different configured model re-embeds the stale videos by itself', async () => {
+  const id = await insertVideo(db, owner, await upload(rig, owner, sample.path));
+  await settled(db, id);
+  const fresh = await scenesOf(db, id);
+  await db.rootPool.query(`update app_public.videos set text_model = 'old/text-model' where id = $1`, [id]);
+  await db.rootPool.query(`update app_public.scenes set text_vec = null where video_id = $1`, [id]);
+  // No reindex command: restarting the worker (as after changing MODEL_TEXT) is enough.
+  await worker!.stop();
+  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
+  const deadline = Date.now() + 60_000;
+  while ((await db.rootPool.query(`select text_model from app_public.videos where id = $1`, [id])).rows[0].text_model !== 'Xenova/bge-m3'
+         || (await pendingJobs(db, [id])).length > 0) {
+    assert.ok(Date.now() < deadline, 're-embedding should be queued at start and finish');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual((await scenesOf(db, id)).map((s) => s.text_vec), fresh.map((s) => s.text_vec));
+});
+
 test('a text model whose width does not fit the column stops the worker naming both', async () => {
   const wrong = await makeRig({ MODELS_DIR: path.join(bare.dir, 'tiny512') });
   const r = spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', wrong.config.models.dir, '--text-dim', '512'], { stdio: 'ignore' });

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../server/lib/config.ts';
 import type { Storage } from '../../server/storage/types.ts';
-import type { ImageEmbedder, SpeechRecognizer, Tagger, TextEmbedder, TextReader } from '../ml/types.ts';
+import type { ImageEmbedder, ModelStatus, SpeechRecognizer, Tagger, TextEmbedder, TextReader } from '../ml/types.ts';
 import type { RunLimits } from '../media/index.ts';
 
 /** The part of getModels(config) the pipeline uses. */
@@ -16,6 +16,8 @@ export interface ModelRegistry {
   speechRecognizer(): Promise<SpeechRecognizer | null>;
   textReader(): Promise<TextReader | null>;
   checkDimensions(): Promise<void>;
+  /** Which models are configured and present, without loading them. */
+  status?(): Promise<ModelStatus[]>;
 }
 
 export interface PipelineContext {
