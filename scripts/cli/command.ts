@@ -87,3 +87,9 @@ export function selfCommand(): string {
   }
   return path.relative(process.cwd(), ROOT_DIR) === '' ? 'node scripts/heimdex.js' : `node ${path.join(ROOT_DIR, 'scripts', 'heimdex.js')}`;
 }
+
+/** A fixed-width text progress bar, `[#####.....]`, for fractions 0..1. */
+export function progressBar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}

@@ -122,12 +122,7 @@ export type Config = ReturnType<typeof loadConfig>;
 /** Reads and validates the environment; throws ConfigError with every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const problems: string[] = [];
-  let r: ReturnType<typeof raw>;
-  try {
-    r = raw(env);
-  } catch (e) {
-    throw e;
-  }
+  const r = raw(env);
   const s = (k: Env) => r[k] as string | undefined;
   const n = (k: Env) => r[k] as number;
   const dataDir = path.resolve(ROOT_DIR, s('HEIMDEX_DATA_DIR')!);

@@ -1,7 +1,7 @@
 /**
  * videos__validate {id}: queued by the insert trigger (and reprocess_video).
  * Fetches the object, probes it and checks the limits; then
- * app_private.pipeline_validated records the facts and queues videos__index,
+ * app_private.pipeline_validated records the facts and queues videos__transcribe,
  * or the video fails with the reason. Idempotent: it only reads the object.
  */
 import type { Task } from 'graphile-worker';

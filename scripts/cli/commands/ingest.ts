@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { Api, sendFile, type UploadTicket } from '../api.ts';
-import { config, info, out, type Command } from '../command.ts';
+import { config, info, out, progressBar, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 
 export const VIDEO_TYPES: Record<string, string> = {
@@ -182,10 +182,9 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
 
 function bar(v: VideoState, width: number): string {
   const p = Math.max(0, Math.min(1, v.progress ?? (v.state === 'indexed' ? 1 : 0)));
-  const filled = Math.round(p * 20);
   const what = v.state === 'processing' || v.state === 'validating' ? (v.stage ?? v.state) : v.state;
   const tail = v.state === 'failed' ? `  ${v.error ?? ''}` : '';
-  const line = `${v.title.slice(0, 28).padEnd(28)} [${'#'.repeat(filled)}${'.'.repeat(20 - filled)}] ${String(Math.round(p * 100)).padStart(3)}%  ${what}${tail}`;
+  const line = `${v.title.slice(0, 28).padEnd(28)} ${progressBar(p)} ${String(Math.round(p * 100)).padStart(3)}%  ${what}${tail}`;
   return line.slice(0, Math.max(40, width - 1));
 }
 

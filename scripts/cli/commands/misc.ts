@@ -1,7 +1,7 @@
 /* Models, reindexing and the configuration table. */
 import fs from 'node:fs';
 import { README, renderConfigTable, withConfigTable } from '../config-table.ts';
-import { config, importProject, info, out, selfCommand, type Command } from '../command.ts';
+import { config, importProject, info, out, progressBar, selfCommand, type Command } from '../command.ts';
 import type { ModelsModule, ReindexModule } from '../contracts.ts';
 import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
@@ -43,7 +43,7 @@ export const modelsPull: Command = {
     let lastLine = '';
     const results = await mod.pullModels(cfg, {
       onProgress: (pr) => {
-        const pct = pr.total ? ` ${Math.floor((100 * pr.loaded) / pr.total)}%` : '';
+        const pct = pr.total ? ` ${progressBar(pr.loaded / pr.total)} ${String(Math.floor((100 * pr.loaded) / pr.total)).padStart(3)}%` : '';
         const line = `${pr.id}/${pr.file}${pr.done ? ' done' : pct}`;
         if (line === lastLine) return;
         if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${pr.done ? '\n' : ''}`);
