@@ -51,6 +51,24 @@ async function pgExec(bin: string, args: string[]) {
   return run(cmd, args);
 }
 
+/**
+ * As root, PostgreSQL runs as the postgres user, which must be able to pass
+ * through every folder above the cluster. A checkout under a 0700 folder (a
+ * mktemp -d, a CI workspace) would make initdb fail with "Permission
+ * denied", so such folders get the traverse bit for others: entering, not
+ * listing or reading.
+ */
+function ensureTraversable(dir: string, log: (m: string) => void) {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const mode = fs.statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      fs.chmodSync(d, (mode & 0o7777) | 0o001);
+      log(`allowing the postgres user to pass through ${d} (chmod o+x)`);
+    }
+    if (d === path.dirname(d)) break;
+  }
+}
+
 export function ensureSystemPackages() {
   const res = spawnSync('bash', [path.join(ROOT_DIR, 'scripts', 'ensure-system.sh')], { stdio: 'inherit' });
   if (res.status !== 0) throw new Error('system packages are missing (see the message above)');
@@ -92,6 +110,7 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
   ensureSystemPackages();
   const { pgDir, credentialsFile, logFile } = embeddedPaths(config);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  if (isRoot()) ensureTraversable(config.dataDir, log);
   let creds = readCredentials(credentialsFile);
   if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) {
     creds = {

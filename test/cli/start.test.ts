@@ -37,9 +37,9 @@ function processesUsing(dataDir: string): number[] {
 }
 
 test('start brings everything up, prints the URLs, and Ctrl-C (even twice) stops all of it', { timeout: 240_000 }, async () => {
+  // mkdtemp makes it 0700: as root, start must still let the postgres user
+  // (which the embedded cluster runs as) pass through it.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-start-'));
-  // The embedded cluster runs as the postgres user when tests run as root.
-  fs.chmodSync(dataDir, 0o755);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HEIMDEX_DATA_DIR: dataDir,
