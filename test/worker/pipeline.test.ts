@@ -15,6 +15,7 @@ import S3rver from 's3rver';
 import { S3Storage } from '../../server/storage/s3.ts';
 import { getModels } from '../../worker/ml/index.ts';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
+import { runTool } from '../../worker/media/run.ts';
 import { createTaskList } from '../../worker/tasks/index.ts';
 import { createTestDatabase, uuid, type TestDatabase } from '../helpers/db.ts';
 import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
@@ -137,6 +138,23 @@ test('a sidecar subtitle file is preferred over the embedded track', async () =>
   assert.equal(v.transcript_source, 'subtitles');
   const scenes = await scenesOf(db, id);
   assert.deepEqual(scenes.map((s) => s.transcript), ['sidecar words for the first shot', '', '', '', 'and the last']);
+});
+
+test('on-screen text shown only late in a long shot is read too, not just what the keyframe shows', async () => {
+  // One 18 s shot; the caption appears at 11 s, long after the keyframe (a third in, 6 s).
+  const file = path.join(rig.dir, 'late-caption.mp4');
+  const r = await runTool('ffmpeg', [
+    '-v', 'error', '-f', 'lavfi', '-i', 'color=c=navy:s=640x360:d=18:r=25',
+    '-vf', "drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:text='GIRAFFE':fontsize=64:fontcolor=white:x=(w-tw)/2:y=(h-th)/2:enable='between(t,11,16)'",
+    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', file,
+  ], { timeoutS: 60, maxMemoryMb: 4096 });
+  assert.equal(r.code, 0);
+  const id = await insertVideo(db, owner, await upload(rig, owner, file));
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, 1);
+  assert.match(scenes[0]!.ocr_text, /GIRAFFE/i);
 });
 
 test('running the same jobs again replaces the scenes instead of duplicating them', async () => {

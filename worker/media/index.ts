@@ -155,8 +155,13 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
   return { cuts: [...new Set(cuts)].filter((t) => t > 0).sort((a, b) => a - b), decodedS };
 }
 
-/** Average luma below which a frame counts as black (limited-range black is 16). */
+/**
+ * A frame counts as black when its average luma is near limited-range black
+ * (16) and nothing in it is bright: a dark shot with a white caption (navy
+ * behind a title averages about 19) is a keyframe worth keeping and reading.
+ */
 const BLACK_YAVG = 24;
+const BLACK_YMAX = 48;
 
 /**
  * A representative JPEG for the span [start, end): the frame a third of the
@@ -171,7 +176,7 @@ export async function extractKeyframe(file: string, start: number, end: number, 
     const r = await runTool(
       'ffmpeg',
       ['-v', 'info', '-nostats', '-ss', t.toFixed(3), ...safeInput(file), '-an', '-sn', '-dn', '-frames:v', '1',
-        '-vf', "scale='min(768,iw)':-2,signalstats,metadata=print:key=lavfi.signalstats.YAVG",
+        '-vf', "scale='min(768,iw)':-2,signalstats,metadata=print",
         '-q:v', '3', '-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
       limits,
       { keepStderr: true },
@@ -180,8 +185,9 @@ export async function extractKeyframe(file: string, start: number, end: number, 
     const exists = await fs.stat(outPath).then((s) => s.size > 0, () => false);
     if (!exists) continue;
     fallback = true;
-    const m = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
-    if (!m || Number(m[1]) >= BLACK_YAVG) return true;
+    const avg = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
+    const max = r.stderr.match(/lavfi\.signalstats\.YMAX=([\d.]+)/);
+    if (!avg || !max || Number(avg[1]) >= BLACK_YAVG || Number(max[1]) >= BLACK_YMAX) return true;
   }
   // Every candidate was black: keep the last one rather than no keyframe.
   return fallback;

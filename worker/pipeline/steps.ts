@@ -206,11 +206,47 @@ async function tagImages(ctx: PipelineContext, raw: (Float32Array | null)[]) {
 }
 
 async function readTexts(ctx: PipelineContext, files: (string | null)[]) {
+  const read = await readSceneTexts(ctx, files.map((f) => (f ? [f] : [])));
+  return read && { model: read.model, texts: read.texts };
+}
+
+/** OCR of every frame of every scene; a scene's text is each distinct frame text once, in frame order. */
+async function readSceneTexts(ctx: PipelineContext, perScene: string[][]) {
   const reader = await ctx.models.textReader();
   if (!reader) return null;
   const texts: string[] = [];
-  for (const f of files) texts.push(f ? (await reader.read(f)).text.replace(/\s+/g, ' ').trim() : '');
+  for (const files of perScene) {
+    const seen = new Set<string>();
+    for (const f of files) {
+      const t = (await reader.read(f)).text.replace(/\s+/g, ' ').trim();
+      if (t && ![...seen].some((s) => s.includes(t))) seen.add(t);
+    }
+    texts.push([...seen].join(' '));
+  }
   return { model: reader.modelId, texts };
+}
+
+/**
+ * On-screen text may show for a few seconds anywhere in a long shot, not just
+ * at its keyframe, so scenes of at least 2 × OCR_SAMPLE_S are also read at one
+ * frame per OCR_SAMPLE_S window (each the window's first non-black frame a
+ * third of the way in). Only the keyframe is stored.
+ */
+const OCR_SAMPLE_S = 8;
+
+async function ocrFrames(file: string, dir: string, spans: Span[], keyframes: (string | null)[], limits: ReturnType<typeof mediaLimits>) {
+  const out: string[][] = [];
+  for (const [i, s] of spans.entries()) {
+    const files = keyframes[i] ? [keyframes[i]!] : [];
+    const windows = Math.floor((s.end - s.start) / OCR_SAMPLE_S);
+    const w = (s.end - s.start) / windows;
+    for (let j = 0; windows >= 2 && j < windows; j++) {
+      const jpg = path.join(dir, 'keyframes', `${i}-ocr-${j}.jpg`);
+      if (await extractKeyframe(file, s.start + j * w, s.start + (j + 1) * w, jpg, limits)) files.push(jpg);
+    }
+    out.push(files);
+  }
+  return out;
 }
 
 /** The transcript job: subtitles if any, else speech recognition (possibly long). */
@@ -260,7 +296,9 @@ export async function indexVideo(ctx: PipelineContext, video: VideoRow, stored: 
     const tags = image ? await tagImages(ctx, image.raw) : null;
     if (!tags) missing.push('tags');
     await progress('ocr', 0.85);
-    const ocr = await readTexts(ctx, frames.map((f) => f.file));
+    const ocr = (await ctx.models.textReader())
+      ? await readSceneTexts(ctx, await ocrFrames(file, dir, spans, frames.map((f) => f.file), limits))
+      : null;
     if (!ocr) missing.push('ocr');
     await progress('write', 0.95);
 
