@@ -83,7 +83,8 @@ export interface InstallAuthOptions {
 }
 
 export function installAuth(app: Express, { provider, config }: InstallAuthOptions) {
-  const limiter = new RateLimiter(config.auth.rateLimit, config.auth.rateWindowS);
+  const perAccount = new RateLimiter(config.auth.rateLimit, config.auth.rateWindowS);
+  const perIp = new RateLimiter(config.auth.rateLimitIp, config.auth.rateWindowS);
   const router = express.Router();
 
   // JSON only: form posts are what a cross-site page can send without CORS.
@@ -96,7 +97,7 @@ export function installAuth(app: Express, { provider, config }: InstallAuthOptio
   router.use(express.json({ limit: '16kb' }));
 
   const limit = (req: Request, email: string) => {
-    const wait = Math.max(limiter.hit(`ip:${req.ip}`), limiter.hit(`account:${email.toLowerCase()}`));
+    const wait = Math.max(perIp.hit(req.ip ?? ''), perAccount.hit(email.toLowerCase()));
     if (wait) throw new AuthError(429, 'over_request_rate_limit', 'Too many attempts; try again later', wait);
   };
   const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {

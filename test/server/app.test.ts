@@ -16,7 +16,7 @@ const db = await createTestDatabase();
 const DEEP = `{ allVideos { nodes { scenes { nodes { video { scenes { nodes { video { scenes { nodes { id } } } } } } } } } } }`;
 
 test('production: introspection and Ruru are off, deep and costly queries are refused', async () => {
-  const prod = await startTestServer(db, { NODE_ENV: 'production', GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COST: '5000', AUTH_RATE_LIMIT: '1000' }, { models: null });
+  const prod = await startTestServer(db, { NODE_ENV: 'production', GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COST: '5000', AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' }, { models: null });
   const u = await signup(prod.url);
   const intro = await gql(prod.url, '{ __schema { queryType { name } } }', {}, u.token);
   assert.ok(intro.body.errors?.length, JSON.stringify(intro.body));

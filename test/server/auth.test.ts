@@ -16,10 +16,10 @@ const db = await createTestDatabase();
 // A roomy rate limit: every test here logs in from 127.0.0.1. The expiry
 // test has a server of its own with short-lived tokens, so no other test races
 // a token's lifetime.
-const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000' });
+const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
 // Three seconds, not one: exp is whole seconds, so a 1 s token issued late
 // in a second could be expired before the test's first use of it.
-const shortLived = await startTestServer(db, { ACCESS_TOKEN_TTL_S: '3', AUTH_RATE_LIMIT: '1000' });
+const shortLived = await startTestServer(db, { ACCESS_TOKEN_TTL_S: '3', AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
 
 const meAt = (base: string, token: string) => fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
 const me = (token: string) => meAt(srv.url, token);
@@ -181,7 +181,7 @@ test('the generated signing secret is private and survives a restart', async () 
 });
 
 test('login and signup are rate-limited per IP and per account, with Retry-After', async () => {
-  const limited = await startTestServer(db, { AUTH_RATE_LIMIT: '3', AUTH_RATE_WINDOW_S: '60' });
+  const limited = await startTestServer(db, { AUTH_RATE_LIMIT: '3', AUTH_RATE_LIMIT_IP: '4', AUTH_RATE_WINDOW_S: '60' });
   const u = await signup(limited.url); // the account's first attempt
   const attempt = (ip: string, email = u.email) =>
     postJson(`${limited.url}/auth/login`, { email, password: 'wrong password' }, { 'x-forwarded-for': ip });
@@ -195,9 +195,9 @@ test('login and signup are rate-limited per IP and per account, with Retry-After
   // Even the right password is refused while the account is limited.
   const right = await postJson(`${limited.url}/auth/login`, { email: u.email, password: u.password }, { 'x-forwarded-for': '10.0.0.5' });
   assert.equal(right.status, 429);
-  // Per IP: one address cycling through accounts is stopped too.
+  // Per IP: one address cycling through accounts is stopped too, at its own limit.
   const ip = '10.9.9.9';
-  for (let i = 0; i < 3; i++) assert.equal((await attempt(ip, `spray${i}@example.test`)).status, 400);
+  for (let i = 0; i < 4; i++) assert.equal((await attempt(ip, `spray${i}@example.test`)).status, 400);
   assert.equal((await attempt(ip, 'spray9@example.test')).status, 429);
   await limited.close();
 });

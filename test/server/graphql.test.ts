@@ -30,7 +30,7 @@ const counted: QueryModels = {
   },
 };
 
-const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000' }, { models: counted });
+const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' }, { models: counted });
 const alice = await signup(srv.url);
 const bob = await signup(srv.url);
 
@@ -213,7 +213,7 @@ test('cursor paging walks the same ranking page by page', async () => {
 });
 
 test('without models, search falls back to words and tags and says what is missing', async () => {
-  const plain = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', HEIMDEX_DATA_DIR: srv.dataDir }, { models: null });
+  const plain = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000', HEIMDEX_DATA_DIR: srv.dataDir }, { models: null });
   const r = await gql(plain.url, SEARCH, { q: 'kitchen' }, alice.token);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body.data.searchScenes.modalities, ['fulltext', 'tags']);

@@ -11,7 +11,7 @@ import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { signup, startTestServer } from './helpers.ts';
 
 const db = await createTestDatabase();
-const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000' }, { models: null });
+const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' }, { models: null });
 const wsUrl = `${srv.url.replace(/^http/, 'ws')}/graphql`;
 
 const SUB = `subscription ($videoId: UUID) {

@@ -17,7 +17,7 @@ const srv = await startTestServer(db, {
   SUPABASE_URL: gotrue.url,
   SUPABASE_ANON_KEY: 'anon-key',
   SUPABASE_JWT_SECRET: gotrue.hsSecret,
-  AUTH_RATE_LIMIT: '1000',
+  AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000',
 });
 
 const me = (token: string) => fetch(`${srv.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
