@@ -126,7 +126,9 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Only named proxies may speak for the client's address: otherwise anyone
+  // could dodge the per-IP rate limit with a forged X-Forwarded-For.
+  app.set('trust proxy', config.trustProxy.length ? config.trustProxy : false);
 
   installRequestLogging(app, log);
   installCors(app, config.corsOrigins);

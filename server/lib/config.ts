@@ -29,6 +29,7 @@ export const OPTIONS = [
   { env: 'HEIMDEX_PUBLIC_URL', kind: 'url', doc: 'Base URL clients use to reach the server; signed fs-driver URLs are built on it. Default: http://HEIMDEX_HOST:HEIMDEX_PORT.' },
   { env: 'NODE_ENV', kind: 'string', default: 'development', choices: ['development', 'production', 'test'], doc: 'production turns off Ruru/GraphiQL and introspection and hides internal error details.' },
   { env: 'LOG_LEVEL', kind: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'], doc: 'Threshold for the structured JSON logs on stdout.' },
+  { env: 'TRUST_PROXY', kind: 'list', default: 'loopback', doc: 'Reverse proxies whose X-Forwarded-For is believed (addresses, subnets, or loopback/linklocal/uniquelocal); the client IP decides the per-IP rate limit. Empty: trust none.' },
   { env: 'CORS_ORIGINS', kind: 'list', default: '', doc: 'Comma-separated origins allowed to call the API from a browser; empty means same-origin only, * allows any.' },
   { env: 'GRAPHQL_MAX_DEPTH', kind: 'int', default: '12', doc: 'Deepest selection a GraphQL operation may have; stops nested-query denial of service.' },
   { env: 'GRAPHQL_MAX_COST', kind: 'int', default: '50000', doc: 'Upper bound on the estimated rows a GraphQL operation may request (list sizes multiplied along the path).' },
@@ -158,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     env: s('NODE_ENV') as 'development' | 'production' | 'test',
     logLevel: s('LOG_LEVEL') as 'debug' | 'info' | 'warn' | 'error' | 'silent',
     corsOrigins: r.CORS_ORIGINS as string[],
+    trustProxy: r.TRUST_PROXY as string[],
     graphqlMaxDepth: n('GRAPHQL_MAX_DEPTH'),
     graphqlMaxCost: n('GRAPHQL_MAX_COST'),
     auth: {

@@ -200,4 +200,12 @@ test('login and signup are rate-limited per IP and per account, with Retry-After
   for (let i = 0; i < 4; i++) assert.equal((await attempt(ip, `spray${i}@example.test`)).status, 400);
   assert.equal((await attempt(ip, 'spray9@example.test')).status, 429);
   await limited.close();
+
+  // A forged X-Forwarded-For from a client that is not a trusted proxy changes nothing.
+  const direct = await startTestServer(db, { TRUST_PROXY: '', AUTH_RATE_LIMIT: '100', AUTH_RATE_LIMIT_IP: '2' });
+  const forged = (ip: string) => postJson(`${direct.url}/auth/login`, { email: 'nobody@example.test', password: 'wrong password' }, { 'x-forwarded-for': ip });
+  assert.equal((await forged('10.1.0.1')).status, 400);
+  assert.equal((await forged('10.1.0.2')).status, 400);
+  assert.equal((await forged('10.1.0.3')).status, 429);
+  await direct.close();
 });
