@@ -15,12 +15,11 @@
  *
  * seedScenes() is also what test/db/search-scale.test.ts uses.
  */
-import crypto from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../server/lib/config.ts';
-import { startEmbedded } from '../server/lib/embedded-pg.ts';
+import { createScratchDatabase } from '../server/lib/embedded-pg.ts';
 import { migrateDatabase } from '../server/lib/migrate.ts';
 
 export const TEXT_DIM = 1024;
@@ -191,21 +190,10 @@ async function main() {
   let authUrl = values['auth-url'] ?? values.url;
   let cleanup = async () => {};
   if (!ownerUrl) {
-    const urls = await startEmbedded(loadConfig());
-    const rootUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
-    const name = `heimdex_bench_${crypto.randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: rootUrl });
-    await admin.connect();
-    await admin.query(`create database ${name} owner heimdex`);
-    const dbRoot = new pg.Client({ connectionString: rootUrl.replace(/\/postgres$/, `/${name}`) });
-    await dbRoot.connect();
-    await dbRoot.query('create extension if not exists vector; create extension if not exists pgcrypto;').finally(() => dbRoot.end());
-    ownerUrl = urls.ownerUrl.replace(/\/heimdex$/, `/${name}`);
-    authUrl = urls.authUrl.replace(/\/heimdex$/, `/${name}`);
-    cleanup = async () => {
-      await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
-      await admin.end();
-    };
+    const scratch = await createScratchDatabase(loadConfig(), 'heimdex_bench');
+    ownerUrl = scratch.ownerUrl;
+    authUrl = scratch.authUrl;
+    cleanup = () => scratch.drop().catch(() => {});
     await migrateDatabase(ownerUrl, { includeCurrent: true });
   }
   try {

@@ -13,13 +13,11 @@
  * on every machine.
  */
 import { execFile } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { loadConfig, ROOT_DIR } from '../server/lib/config.ts';
-import { startEmbedded } from '../server/lib/embedded-pg.ts';
+import { createScratchDatabase } from '../server/lib/embedded-pg.ts';
 import { migrateDatabase } from '../server/lib/migrate.ts';
 
 const run = promisify(execFile);
@@ -59,23 +57,12 @@ export async function dumpSchema(url: string): Promise<string> {
 
 /** Migrates a throwaway database in the embedded cluster and dumps it. */
 async function dumpFresh(): Promise<string> {
-  const config = loadConfig();
-  const urls = await startEmbedded(config);
-  const rootUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
-  const name = `heimdex_dump_${crypto.randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: rootUrl });
-  await admin.connect();
+  const scratch = await createScratchDatabase(loadConfig(), 'heimdex_dump');
   try {
-    await admin.query(`create database ${name} owner heimdex`);
-    const dbRoot = new pg.Client({ connectionString: rootUrl.replace(/\/postgres$/, `/${name}`) });
-    await dbRoot.connect();
-    await dbRoot.query('create extension if not exists vector; create extension if not exists pgcrypto;').finally(() => dbRoot.end());
-    const ownerUrl = urls.ownerUrl.replace(/\/heimdex$/, `/${name}`);
-    await migrateDatabase(ownerUrl, { includeCurrent: true });
-    return await dumpSchema(ownerUrl);
+    await migrateDatabase(scratch.ownerUrl, { includeCurrent: true });
+    return await dumpSchema(scratch.ownerUrl);
   } finally {
-    await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
-    await admin.end();
+    await scratch.drop().catch(() => {});
   }
 }
 

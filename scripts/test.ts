@@ -5,12 +5,10 @@
  * runner. Each test file clones the template into a database of its own.
  */
 import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { loadConfig, ROOT_DIR } from '../server/lib/config.ts';
-import { startEmbedded, stopEmbedded } from '../server/lib/embedded-pg.ts';
+import { createScratchDatabase, stopEmbedded } from '../server/lib/embedded-pg.ts';
 import { migrateDatabase } from '../server/lib/migrate.ts';
 
 const dataDir = path.join(ROOT_DIR, '.test-data');
@@ -39,28 +37,16 @@ fs.writeFileSync(myRun, '');
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 let status = 1;
-let templateDb: string | undefined;
-let rootUrl: string | undefined;
+let template: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
 try {
   if (!process.argv.includes('--no-typecheck')) {
     step('type-checking');
     if (sh(path.join(ROOT_DIR, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.']) !== 0) throw new Error('type errors');
   }
   step('starting test PostgreSQL');
-  const urls = await startEmbedded(config, step);
-  rootUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
-  templateDb = `heimdex_tpl_${process.pid}_${crypto.randomBytes(3).toString('hex')}`;
-  const root = new pg.Client({ connectionString: rootUrl });
-  await root.connect();
-  await root.query(`create database ${templateDb} owner heimdex`);
-  await root.query(`create extension if not exists vector`).catch(() => {});
-  await root.end();
-  const tplRoot = new pg.Client({ connectionString: rootUrl.replace(/\/postgres$/, `/${templateDb}`) });
-  await tplRoot.connect();
-  await tplRoot.query('create extension if not exists vector; create extension if not exists pgcrypto;');
-  await tplRoot.end();
-  step(`migrating template ${templateDb}`);
-  await migrateDatabase(urls.ownerUrl.replace(/\/heimdex$/, `/${templateDb}`), { includeCurrent: true });
+  template = await createScratchDatabase(config, `heimdex_tpl_${process.pid}`, step);
+  step(`migrating template ${template.name}`);
+  await migrateDatabase(template.ownerUrl, { includeCurrent: true });
 
   if (fs.existsSync(path.join(ROOT_DIR, 'models/tiny/generate.ts'))) {
     step('generating tiny models');
@@ -72,17 +58,14 @@ try {
   step(`running ${files.join(' ')}`);
   status = sh(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
     ...testEnv,
-    HEIMDEX_TEST_ROOT_URL: rootUrl,
-    HEIMDEX_TEST_TEMPLATE: templateDb,
+    HEIMDEX_TEST_ROOT_URL: template.rootDbUrl,
+    HEIMDEX_TEST_TEMPLATE: template.name,
   });
 } catch (e) {
   console.error(`[test] ${(e as Error).message}`);
   status = 1;
 } finally {
-  if (templateDb && rootUrl) {
-    const root = new pg.Client({ connectionString: rootUrl });
-    await root.connect().then(() => root.query(`drop database if exists ${templateDb} with (force)`)).catch(() => {}).finally(() => root.end());
-  }
+  await template?.drop().catch(() => {});
   fs.rmSync(myRun, { force: true });
   const others = fs.readdirSync(runsDir).filter((p) => alive(Number(p)));
   if (others.length === 0) await stopEmbedded(config).catch(() => {});

@@ -188,6 +188,34 @@ export async function ensureDatabase(rootDbUrl: string, database: string, creds:
   }
 }
 
+/**
+ * A throwaway database in the embedded cluster (started if needed), with the
+ * roles and superuser-only extensions in place, for the test template,
+ * benchmarks and schema dumps. The caller migrates it and calls drop().
+ */
+export async function createScratchDatabase(config: Config, prefix: string, log?: (m: string) => void) {
+  const urls = await startEmbedded(config, log);
+  const name = `${prefix}_${crypto.randomBytes(4).toString('hex')}`;
+  const rootDbUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
+  await ensureDatabase(rootDbUrl, name, readCredentials(embeddedPaths(config).credentialsFile)!);
+  const at = (url: string) => url.replace(/\/heimdex$/, `/${name}`);
+  return {
+    name,
+    rootDbUrl,
+    ownerUrl: at(urls.ownerUrl),
+    authUrl: at(urls.authUrl),
+    async drop() {
+      const c = new pg.Client({ connectionString: rootDbUrl });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${c.escapeIdentifier(name)} with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
 export async function stopEmbedded(config: Config): Promise<boolean> {
   const { pgDir } = embeddedPaths(config);
   if (!(await isRunning(config))) return false;
