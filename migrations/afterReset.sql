@@ -2,7 +2,7 @@
  * Runs as the superuser right after graphile-migrate creates a database
  * (reset, and the shadow database used by `commit`). pgvector is not a
  * trusted extension, so the owner role that runs the migrations cannot create
- * it; the embedded setup (server/lib/embedded-pg.ts) does the same for the
+ * it; the embedded setup (core/embedded-pg.ts) does the same for the
  * main database, and hosted services (Supabase) ship it enabled.
  */
 create extension if not exists vector;

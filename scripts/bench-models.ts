@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateTinyModels } from '../models/tiny/generate.ts';
-import { loadConfig } from '../server/lib/config.ts';
+import { loadConfig } from '../core/config.ts';
 import { getModels } from '../worker/ml/index.ts';
 
 const { values } = parseArgs({ options: { items: { type: 'string', default: '32' } } });

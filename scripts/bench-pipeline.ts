@@ -18,10 +18,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { loadConfig, ROOT_DIR } from '../server/lib/config.ts';
-import { resolveDatabase } from '../server/lib/database.ts';
-import { migrateDatabase } from '../server/lib/migrate.ts';
-import { createStorage } from '../server/storage/index.ts';
+import { loadConfig, ROOT_DIR } from '../core/config.ts';
+import { resolveDatabase } from '../core/database.ts';
+import { migrateDatabase } from '../core/migrate.ts';
+import { createStorage } from '../core/storage/index.ts';
 import { startWorker } from '../worker/index.ts';
 import { generateSampleVideo, THIRTY_SECOND_SCENES } from '../worker/media/samples.ts';
 

@@ -18,9 +18,9 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { loadConfig } from '../server/lib/config.ts';
-import { createScratchDatabase } from '../server/lib/embedded-pg.ts';
-import { migrateDatabase } from '../server/lib/migrate.ts';
+import { loadConfig } from '../core/config.ts';
+import { createScratchDatabase } from '../core/embedded-pg.ts';
+import { migrateDatabase } from '../core/migrate.ts';
 
 export const TEXT_DIM = 1024;
 export const IMAGE_DIM = 1152;

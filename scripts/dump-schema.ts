@@ -16,9 +16,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig, ROOT_DIR } from '../server/lib/config.ts';
-import { createScratchDatabase } from '../server/lib/embedded-pg.ts';
-import { migrateDatabase } from '../server/lib/migrate.ts';
+import { loadConfig, ROOT_DIR } from '../core/config.ts';
+import { createScratchDatabase } from '../core/embedded-pg.ts';
+import { migrateDatabase } from '../core/migrate.ts';
 
 const run = promisify(execFile);
 

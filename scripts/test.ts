@@ -7,9 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, ROOT_DIR } from '../server/lib/config.ts';
-import { createScratchDatabase, stopEmbedded } from '../server/lib/embedded-pg.ts';
-import { migrateDatabase } from '../server/lib/migrate.ts';
+import { loadConfig, ROOT_DIR } from '../core/config.ts';
+import { createScratchDatabase, stopEmbedded } from '../core/embedded-pg.ts';
+import { migrateDatabase } from '../core/migrate.ts';
 
 const dataDir = path.join(ROOT_DIR, '.test-data');
 const testEnv: NodeJS.ProcessEnv = {

@@ -16,10 +16,10 @@ import type pg from 'pg';
 import { WebSocketServer } from 'ws';
 import { authenticate, AuthError, bearerToken, installAuth, type AuthProvider } from './auth/index.ts';
 import { makePreset } from './graphile.config.ts';
-import { ROOT_DIR, type Config } from './lib/config.ts';
-import type { Logger } from './log.ts';
+import { ROOT_DIR, type Config } from '../core/config.ts';
+import type { Logger } from '../core/log.ts';
 import type { QueryModels } from './plugins/search.ts';
-import type { Storage } from './storage/types.ts';
+import type { Storage } from '../core/storage/types.ts';
 
 export interface AppDeps {
   config: Config;

@@ -12,8 +12,8 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import pg from 'pg';
 import { postgraphile } from 'postgraphile';
 import { makePreset } from './graphile.config.ts';
-import { loadConfig, ROOT_DIR, type Config } from './lib/config.ts';
-import { resolveDatabase } from './lib/database.ts';
+import { loadConfig, ROOT_DIR, type Config } from '../core/config.ts';
+import { resolveDatabase } from '../core/database.ts';
 import { makeUploadsPlugin } from './plugins/uploads.ts';
 
 export const SCHEMA_FILE = path.join(ROOT_DIR, 'server', 'schema.graphql');

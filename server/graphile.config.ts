@@ -13,13 +13,13 @@ import { sql } from 'pg-sql2';
 import type pg from 'pg';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { claimsOf, type AccessClaims } from './auth/index.ts';
-import type { Config } from './lib/config.ts';
-import type { Logger } from './log.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/log.ts';
 import { queryLimitsRule } from './plugins/limits.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
 import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
 import { VideoChangesPlugin, VideoEvents } from './plugins/subscriptions.ts';
-import type { Storage } from './storage/types.ts';
+import type { Storage } from '../core/storage/types.ts';
 
 declare global {
   namespace Grafast {

@@ -8,13 +8,13 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createAuthProvider } from './auth/index.ts';
 import { buildApp, type AppDeps } from './app.ts';
-import type { Config } from './lib/config.ts';
-import { resolveDatabase, type DatabaseUrls } from './lib/database.ts';
-import { createLogger, type Logger } from './log.ts';
+import type { Config } from '../core/config.ts';
+import { resolveDatabase, type DatabaseUrls } from '../core/database.ts';
+import { createLogger, type Logger } from '../core/log.ts';
 import { makeUploadsPlugin } from './plugins/uploads.ts';
-import { createStorage } from './storage/index.ts';
-import { installStorageRoutes } from './storage/routes.ts';
-import type { Storage } from './storage/types.ts';
+import { createStorage } from '../core/storage/index.ts';
+import { installStorageRoutes } from './routes/storage.ts';
+import type { Storage } from '../core/storage/types.ts';
 
 export interface StartServerOptions {
   /** Database urls (tests inject their own database); default: resolveDatabase. */

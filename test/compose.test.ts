@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, OPTIONS, ROOT_DIR } from '../server/lib/config.ts';
+import { loadConfig, OPTIONS, ROOT_DIR } from '../core/config.ts';
 import { runCli } from './cli/run-cli.ts';
 
 const require = createRequire(import.meta.url);
@@ -103,7 +103,7 @@ test('app services pass only real configuration options; other variables are one
   for (const [name, s] of Object.entries(services)) {
     for (const key of Object.keys(s.environment ?? {})) {
       if (appServices.some(([n]) => n === name)) {
-        assert.ok(optionNames.has(key), `${name}: ${key} is not an option in server/lib/config.ts`);
+        assert.ok(optionNames.has(key), `${name}: ${key} is not an option in core/config.ts`);
       } else {
         assert.ok(optionNames.has(key) || key in imageVariables, `${name}: ${key} is neither an option nor a documented image variable`);
       }

@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { OPTIONS } from '../server/lib/config.ts';
-import { COMMANDS } from '../scripts/cli/commands/index.ts';
-import { README, renderConfigTable, withConfigTable } from '../scripts/cli/config-table.ts';
+import { OPTIONS } from '../core/config.ts';
+import { COMMANDS } from '../cli/commands/index.ts';
+import { README, renderConfigTable, withConfigTable } from '../cli/config-table.ts';
 
 const readme = fs.readFileSync(README, 'utf8');
 
 test('the configuration table matches OPTIONS (regenerate with: heimdex config table --write)', () => {
-  assert.equal(withConfigTable(readme), readme, 'README.md configuration table is stale: run node scripts/heimdex.js config table --write');
+  assert.equal(withConfigTable(readme), readme, 'README.md configuration table is stale: run node cli/heimdex.js config table --write');
   for (const o of OPTIONS) assert.ok(readme.includes(`| \`${o.env}\` |`), `${o.env} is missing from the README table`);
 });
 

@@ -6,9 +6,10 @@
  */
 import { Logger, run, type LogFunctionFactory, type Runner } from 'graphile-worker';
 import pg from 'pg';
-import type { Config } from '../server/lib/config.ts';
-import { resolveDatabase } from '../server/lib/database.ts';
-import type { Storage } from '../server/storage/types.ts';
+import type { Config } from '../core/config.ts';
+import { resolveDatabase } from '../core/database.ts';
+import { createLogger } from '../core/log.ts';
+import type { Storage } from '../core/storage/types.ts';
 import type { ModelRegistry, PipelineContext } from './pipeline/context.ts';
 import { createTaskList } from './tasks/index.ts';
 
@@ -33,14 +34,15 @@ export interface WorkerHandle {
   readonly runner: Runner;
 }
 
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-
+/** graphile-worker's logger, writing through the one JSON logger every process uses. */
 function jsonLogFactory(threshold: Config['logLevel']): LogFunctionFactory {
-  const min = threshold === 'silent' ? Infinity : LEVELS.indexOf(threshold);
-  return (scope) => (level, message, meta) => {
-    if (LEVELS.indexOf(level as (typeof LEVELS)[number]) < min) return;
-    const line = { time: new Date().toISOString(), level, msg: message, task: scope.taskIdentifier, jobId: scope.jobId, ...(meta?.error ? { error: String(meta.error) } : {}) };
-    process.stdout.write(`${JSON.stringify(line)}\n`);
+  const log = createLogger(threshold, { process: 'worker' });
+  return (scope) => {
+    const scoped = log.child({ task: scope.taskIdentifier, jobId: scope.jobId });
+    return (level, message, meta) => {
+      const method = level === 'warning' ? 'warn' : level === 'error' || level === 'debug' ? level : 'info';
+      scoped[method](message, meta?.error ? { error: String(meta.error) } : undefined);
+    };
   };
 }
 
@@ -69,7 +71,7 @@ async function queueStaleReembedding(pool: pg.Pool, models: ModelRegistry): Prom
 export async function startWorker(config: Config, opts: WorkerOptions = {}): Promise<WorkerHandle> {
   const models = opts.models ?? (await import('./ml/index.ts')).getModels(config);
   await models.checkDimensions();
-  const storage = opts.storage ?? (await import('../server/storage/index.ts')).createStorage(config);
+  const storage = opts.storage ?? (await import('../core/storage/index.ts')).createStorage(config);
   const ownerUrl = opts.ownerUrl ?? (await resolveDatabase(config)).ownerUrl;
   const ctx: PipelineContext = { config, storage, models };
   const logger = new Logger(opts.logFactory ?? jsonLogFactory(config.logLevel));

@@ -6,8 +6,8 @@
  * configured one.
  */
 import pg from 'pg';
-import type { Config } from '../server/lib/config.ts';
-import { resolveDatabase } from '../server/lib/database.ts';
+import type { Config } from '../core/config.ts';
+import { resolveDatabase } from '../core/database.ts';
 import type { ModelRegistry } from './pipeline/context.ts';
 
 export interface ReindexSummary {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs once, when the db volume is first initialised (postgres image's
 # /docker-entrypoint-initdb.d). Mirrors what the embedded database does in
-# server/lib/embedded-pg.ts: an owner role for migrations and the worker, a
+# core/embedded-pg.ts: an owner role for migrations and the worker, a
 # login for the API that owns nothing and has no BYPASSRLS, and the
 # superuser-only vector extension, so migrations can run as the owner.
 set -eu

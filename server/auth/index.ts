@@ -6,8 +6,8 @@
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type pg from 'pg';
-import type { Config } from '../lib/config.ts';
-import type { Logger } from '../log.ts';
+import type { Config } from '../../core/config.ts';
+import type { Logger } from '../../core/log.ts';
 import { createLocalAuth } from './local.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { resolveSecret } from './secret.ts';

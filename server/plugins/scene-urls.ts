@@ -5,7 +5,7 @@
  */
 import { lambda } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
-import type { Storage } from '../storage/types.ts';
+import type { Storage } from '../../core/storage/types.ts';
 
 const fmt = (n: number) => String(Number(n.toFixed(3)));
 

@@ -7,7 +7,7 @@
 import { loadOneWithPgClient } from '@dataplan/pg';
 import { access, lambda, object, SafeError, type Step } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
-import type { Storage } from '../storage/types.ts';
+import type { Storage } from '../../core/storage/types.ts';
 import type { ImageTextEmbedder, TextEmbedder } from '../../worker/ml/types.ts';
 
 /** What search needs of the model registry (worker/ml getModels). */

@@ -13,9 +13,9 @@
 import { withPgClient, withPgClientTransaction, type PgClient } from '@dataplan/pg';
 import { object, SafeError } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
-import type { Config } from '../lib/config.ts';
-import { assertValidKey, InvalidKeyError, newVideoKey, ownerPrefix } from '../storage/keys.ts';
-import type { ObjectInfo, Storage } from '../storage/types.ts';
+import type { Config } from '../../core/config.ts';
+import { assertValidKey, InvalidKeyError, newVideoKey, ownerPrefix } from '../../core/storage/keys.ts';
+import type { ObjectInfo, Storage } from '../../core/storage/types.ts';
 
 export interface UploadsDeps {
   storage: Storage | null;

@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
-import { OPTIONS } from '../../server/lib/config.ts';
-import { COMMANDS } from '../../scripts/cli/commands/index.ts';
+import { OPTIONS } from '../../core/config.ts';
+import { COMMANDS } from '../../cli/commands/index.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { runCli } from './run-cli.ts';
 

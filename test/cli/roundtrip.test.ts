@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { loadConfig, ROOT_DIR } from '../../server/lib/config.ts';
+import { loadConfig, ROOT_DIR } from '../../core/config.ts';
 import { startServer } from '../../server/index.ts';
 import { startWorker } from '../../worker/index.ts';
 import { generateSampleVideo } from '../../worker/media/samples.ts';

@@ -1,9 +1,9 @@
 /* Runs the real heimdex CLI as a child process, the way a user or docker would. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT_DIR } from '../../server/lib/config.ts';
+import { ROOT_DIR } from '../../core/config.ts';
 
-export const CLI = path.join(ROOT_DIR, 'scripts', 'heimdex.js');
+export const CLI = path.join(ROOT_DIR, 'cli', 'heimdex.js');
 
 export interface CliResult {
   code: number | null;

@@ -11,8 +11,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { loadConfig, ROOT_DIR } from '../../server/lib/config.ts';
-import { isRunning, stopEmbedded } from '../../server/lib/embedded-pg.ts';
+import { loadConfig, ROOT_DIR } from '../../core/config.ts';
+import { isRunning, stopEmbedded } from '../../core/embedded-pg.ts';
 import { CLI } from './run-cli.ts';
 
 async function freePort(): Promise<number> {

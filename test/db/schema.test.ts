@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
-import { ROOT_DIR } from '../../server/lib/config.ts';
+import { ROOT_DIR } from '../../core/config.ts';
 import { dumpSchema, SCHEMA_FILE } from '../../scripts/dump-schema.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 

@@ -10,8 +10,8 @@
 import crypto from 'node:crypto';
 import { after } from 'node:test';
 import pg from 'pg';
-import { loadConfig } from '../../server/lib/config.ts';
-import { readEmbeddedCredentials, urlsFor } from '../../server/lib/embedded-pg.ts';
+import { loadConfig } from '../../core/config.ts';
+import { readEmbeddedCredentials, urlsFor } from '../../core/embedded-pg.ts';
 
 export interface TestDatabase {
   name: string;

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateTinyModels } from '../../models/tiny/generate.ts';
-import { loadConfig } from '../../server/lib/config.ts';
+import { loadConfig } from '../../core/config.ts';
 import { getModels, languageWindow, type ModelRegistry } from '../../worker/ml/index.ts';
 import { readLabels } from '../../worker/ml/manifest.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';

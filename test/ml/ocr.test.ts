@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../server/lib/config.ts';
+import { loadConfig } from '../../core/config.ts';
 import { loadTextReader, ocrModelFiles } from '../../worker/ml/ocr.ts';
 import { boxesFromProbMap, detInputSize, groupRows, type Box } from '../../worker/ml/ocr/detect.ts';
 import type { RgbImage } from '../../worker/ml/ocr/image.ts';

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateTinyModels } from '../../models/tiny/generate.ts';
-import { loadConfig } from '../../server/lib/config.ts';
+import { loadConfig } from '../../core/config.ts';
 import { getModels, pullModels, type PullProgress } from '../../worker/ml/index.ts';
 import { readManifest } from '../../worker/ml/manifest.ts';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildSchema, parse, validate } from 'graphql';
-import { createLogger } from '../../server/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { queryLimitsRule } from '../../server/plugins/limits.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { gql, signup, startTestServer } from './helpers.ts';

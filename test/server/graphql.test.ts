@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
-import { loadConfig } from '../../server/lib/config.ts';
-import { createStorage } from '../../server/storage/index.ts';
+import { loadConfig } from '../../core/config.ts';
+import { createStorage } from '../../core/storage/index.ts';
 import type { QueryModels } from '../../server/plugins/search.ts';
 import { getModels } from '../../worker/ml/index.ts';
 import { createTestDatabase, uuid, withUserDb, type TestDatabase } from '../helpers/db.ts';

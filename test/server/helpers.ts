@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { loadConfig, ROOT_DIR, type Config } from '../../server/lib/config.ts';
+import { loadConfig, ROOT_DIR, type Config } from '../../core/config.ts';
 import { startServer, type StartServerOptions } from '../../server/index.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 

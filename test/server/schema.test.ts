@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { printApiSchema, SCHEMA_FILE } from '../../server/export-schema.ts';
-import { loadConfig } from '../../server/lib/config.ts';
+import { loadConfig } from '../../core/config.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
 const db = await createTestDatabase();

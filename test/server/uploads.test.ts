@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { FsStorage } from '../../server/storage/fs.ts';
-import type { Storage } from '../../server/storage/types.ts';
+import { FsStorage } from '../../core/storage/fs.ts';
+import type { Storage } from '../../core/storage/types.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { bytes, startFsHarness, startS3Harness, uploadAsBrowser } from '../storage/harness.ts';
 import { gql, signup, startTestServer } from './helpers.ts';

@@ -16,10 +16,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FsStorage } from '../../server/storage/fs.ts';
-import { InvalidKeyError } from '../../server/storage/keys.ts';
-import { S3Storage } from '../../server/storage/s3.ts';
-import { StoragePermanentError, type Storage } from '../../server/storage/types.ts';
+import { FsStorage } from '../../core/storage/fs.ts';
+import { InvalidKeyError } from '../../core/storage/keys.ts';
+import { S3Storage } from '../../core/storage/s3.ts';
+import { StoragePermanentError, type Storage } from '../../core/storage/types.ts';
 import { bytes, S3RVER_KEY, startFsHarness, startS3Harness, uploadAsBrowser, type StorageHarness } from './harness.ts';
 
 const drivers: Array<[string, () => Promise<StorageHarness>]> = [
@@ -272,7 +272,7 @@ describe('storage contract: fs enforcement', () => {
   });
 
   it('generates the signing secret once, 0600, and reuses it', async () => {
-    const { loadSigningSecret } = await import('../../server/storage/signing.ts');
+    const { loadSigningSecret } = await import('../../core/storage/signing.ts');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-secret-'));
     const a = loadSigningSecret(dir);
     const b = loadSigningSecret(dir);

@@ -11,11 +11,11 @@ import path from 'node:path';
 import express from 'express';
 // @ts-expect-error s3rver ships no type declarations
 import S3rver from 's3rver';
-import { loadConfig } from '../../server/lib/config.ts';
-import { FsStorage } from '../../server/storage/fs.ts';
-import { installStorageRoutes } from '../../server/storage/routes.ts';
-import { S3Storage } from '../../server/storage/s3.ts';
-import type { PresignedUpload, Storage } from '../../server/storage/types.ts';
+import { loadConfig } from '../../core/config.ts';
+import { FsStorage } from '../../core/storage/fs.ts';
+import { installStorageRoutes } from '../../server/routes/storage.ts';
+import { S3Storage } from '../../core/storage/s3.ts';
+import type { PresignedUpload, Storage } from '../../core/storage/types.ts';
 
 export interface StorageHarness {
   storage: Storage;

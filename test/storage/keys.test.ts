@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertValidKey, InvalidKeyError, keyframeKey, newVideoKey, sanitiseFilename } from '../../server/storage/keys.ts';
-import { parseRange } from '../../server/storage/routes.ts';
+import { assertValidKey, InvalidKeyError, keyframeKey, newVideoKey, sanitiseFilename } from '../../core/storage/keys.ts';
+import { parseRange } from '../../server/routes/storage.ts';
 
 describe('sanitiseFilename', () => {
   const cases: Array<[string, string]> = [

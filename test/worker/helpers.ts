@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { loadConfig, ROOT_DIR, type Config } from '../../server/lib/config.ts';
-import { createStorage } from '../../server/storage/index.ts';
-import type { Storage } from '../../server/storage/types.ts';
+import { loadConfig, ROOT_DIR, type Config } from '../../core/config.ts';
+import { createStorage } from '../../core/storage/index.ts';
+import type { Storage } from '../../core/storage/types.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 
 export const TINY_MODELS_DIR = path.join(ROOT_DIR, '.test-data', 'models');

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { Logger, runOnce } from 'graphile-worker';
 // @ts-expect-error s3rver ships no type declarations
 import S3rver from 's3rver';
-import { S3Storage } from '../../server/storage/s3.ts';
+import { S3Storage } from '../../core/storage/s3.ts';
 import { getModels } from '../../worker/ml/index.ts';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { runTool } from '../../worker/media/run.ts';

@@ -16,7 +16,7 @@ import {
   type AutomaticSpeechRecognitionPipeline, type PreTrainedModel,
   type PreTrainedTokenizer, type Processor,
 } from '@huggingface/transformers';
-import type { Config } from '../../server/lib/config.ts';
+import type { Config } from '../../core/config.ts';
 import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
 import type {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../server/lib/config.ts';
+import type { Config } from '../../core/config.ts';
 import type { ModelRole } from './types.ts';
 
 export type Dtype = string | Record<string, string>;

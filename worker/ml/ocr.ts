@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import type { Config } from '../../server/lib/config.ts';
+import type { Config } from '../../core/config.ts';
 import type { OcrLine, TextReader } from './types.ts';
 import { boxesFromProbMap, detInputSize, groupRows, type Box } from './ocr/detect.ts';
 import { crop, decodeRgb, resizeToTensor, rotate180, rotate90, type RgbImage } from './ocr/image.ts';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
-import type { Config } from '../../server/lib/config.ts';
+import type { Config } from '../../core/config.ts';
 import { resolveModel, type ResolvedModel } from './manifest.ts';
 import type { ModelRole } from './types.ts';
 

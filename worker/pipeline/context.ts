@@ -3,8 +3,8 @@
  * object store and the model registry. Tests inject their own storage (a
  * temp folder) and registry; production gets createStorage/getModels.
  */
-import type { Config } from '../../server/lib/config.ts';
-import type { Storage } from '../../server/storage/types.ts';
+import type { Config } from '../../core/config.ts';
+import type { Storage } from '../../core/storage/types.ts';
 import type { ImageEmbedder, ModelStatus, SpeechRecognizer, Tagger, TextEmbedder, TextReader } from '../ml/types.ts';
 import type { RunLimits } from '../media/index.ts';
 

@@ -7,8 +7,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { keyframeKey } from '../../server/storage/keys.ts';
-import { StoragePermanentError } from '../../server/storage/types.ts';
+import { keyframeKey } from '../../core/storage/keys.ts';
+import { StoragePermanentError } from '../../core/storage/types.ts';
 import {
   MediaInputError, detectScenes, extractAudio16kMono, extractKeyframe, extractSubtitles,
   looksLikeSubtitles, parseSubtitles, probe, type MediaFacts,

@@ -7,16 +7,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { ROOT_DIR } from '../../../server/lib/config.ts';
-import { resolveDatabase } from '../../../server/lib/database.ts';
-import { isRunning, stopEmbedded } from '../../../server/lib/embedded-pg.ts';
-import { migrateDatabase } from '../../../server/lib/migrate.ts';
+import { ROOT_DIR } from '../../core/config.ts';
+import { resolveDatabase } from '../../core/database.ts';
+import { isRunning, stopEmbedded } from '../../core/embedded-pg.ts';
+import { migrateDatabase } from '../../core/migrate.ts';
 import { config, importProject, info, out, selfCommand, untilStopped, type Command } from '../command.ts';
 import type { ModelsModule, ServerModule, WorkerModule } from '../contracts.ts';
 import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 
-const MAIN = path.join(ROOT_DIR, 'scripts', 'cli', 'main.ts');
+const MAIN = path.join(ROOT_DIR, 'cli', 'main.ts');
 /** How long a child gets to finish its current work after SIGTERM. */
 const STOP_GRACE_MS = 30_000;
 

@@ -17,7 +17,7 @@ export interface Option {
   doc: string;
 }
 
-export const ROOT_DIR = path.resolve(import.meta.dirname, '..', '..');
+export const ROOT_DIR = path.resolve(import.meta.dirname, '..');
 
 export const OPTIONS = [
   { env: 'HEIMDEX_DATA_DIR', kind: 'string', default: '.data', doc: 'Folder for the embedded database, local objects, credentials and logs. Two instances with different folders (and ports) run side by side.' },

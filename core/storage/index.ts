@@ -2,7 +2,7 @@
  * The storage factory: one Storage per process, chosen by STORAGE_DRIVER.
  */
 import path from 'node:path';
-import type { Config } from '../lib/config.ts';
+import type { Config } from '../config.ts';
 import { FsStorage } from './fs.ts';
 import { S3Storage } from './s3.ts';
 import { loadSigningSecret } from './signing.ts';

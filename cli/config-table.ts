@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { OPTIONS, ROOT_DIR, type Option } from '../../server/lib/config.ts';
+import { OPTIONS, ROOT_DIR, type Option } from '../core/config.ts';
 
 export const START = '<!-- config:start -->';
 export const END = '<!-- config:end -->';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig, ROOT_DIR, type Config } from '../../server/lib/config.ts';
+import { ConfigError, loadConfig, ROOT_DIR, type Config } from '../core/config.ts';
 import type { Flags, Parsed } from './args.ts';
 import { CliError } from './errors.ts';
 
@@ -80,12 +80,12 @@ export function selfCommand(): string {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     try {
-      if (fs.realpathSync(path.join(dir, 'heimdex')) === path.join(ROOT_DIR, 'scripts', 'heimdex.js')) return 'heimdex';
+      if (fs.realpathSync(path.join(dir, 'heimdex')) === path.join(ROOT_DIR, 'cli', 'heimdex.js')) return 'heimdex';
     } catch {
       // Not in this PATH entry.
     }
   }
-  return path.relative(process.cwd(), ROOT_DIR) === '' ? 'node scripts/heimdex.js' : `node ${path.join(ROOT_DIR, 'scripts', 'heimdex.js')}`;
+  return path.relative(process.cwd(), ROOT_DIR) === '' ? 'node cli/heimdex.js' : `node ${path.join(ROOT_DIR, 'cli', 'heimdex.js')}`;
 }
 
 /** A fixed-width text progress bar, `[#####.....]`, for fractions 0..1. */

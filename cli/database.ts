@@ -1,7 +1,7 @@
 /* Database checks shared by the commands that need a running database. */
-import { resolveDatabase, type DatabaseUrls } from '../../server/lib/database.ts';
-import { isRunning } from '../../server/lib/embedded-pg.ts';
-import type { Config } from '../../server/lib/config.ts';
+import { resolveDatabase, type DatabaseUrls } from '../core/database.ts';
+import { isRunning } from '../core/embedded-pg.ts';
+import type { Config } from '../core/config.ts';
 import { CliError } from './errors.ts';
 
 /** Connection strings of a database that is up, or a one-line error saying how to bring it up. */

@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type express from 'express';
-import type { Config } from '../lib/config.ts';
-import { FS_ROUTE, FsStorage, UploadRejectedError } from './fs.ts';
-import { InvalidKeyError } from './keys.ts';
-import type { Storage } from './types.ts';
+import type { Config } from '../../core/config.ts';
+import { FS_ROUTE, FsStorage, UploadRejectedError } from '../../core/storage/fs.ts';
+import { InvalidKeyError } from '../../core/storage/keys.ts';
+import type { Storage } from '../../core/storage/types.ts';
 
 function fail(res: express.Response, status: number, error: string, message: string) {
   if (res.headersSent) return void res.destroy();

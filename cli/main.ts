@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     return argv.length ? 0 : 1;
   }
   if (argv[0] === '--version' || argv[0] === '-v') {
-    const { default: pkg } = await import('../../package.json', { with: { type: 'json' } });
+    const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
     process.stdout.write(`heimdex ${pkg.version}\n`);
     return 0;
   }

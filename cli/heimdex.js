@@ -14,14 +14,14 @@ const root = path.resolve(import.meta.dirname, '..');
 const [major, minor] = process.versions.node.split('.').map(Number);
 
 if (major > 22 || (major === 22 && minor >= 18)) {
-  await import('./cli/main.ts');
+  await import('./main.ts');
 } else {
   const node22 = path.join(root, 'node_modules', '.bin', 'node');
   if (!fs.existsSync(node22)) {
     console.error(`heimdex: Node ${process.versions.node} is too old and ${node22} is missing — run: npm install`);
     process.exit(1);
   }
-  const child = spawn(node22, [path.join(root, 'scripts', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(node22, [path.join(root, 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
   // Ctrl-C reaches the child through the terminal's process group; SIGTERM
   // from a supervisor reaches only us, so pass it on and wait for the child's
   // own clean shutdown instead of dying first and orphaning it.

@@ -5,9 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import pg from 'pg';
-import { resolveDatabase } from '../../../server/lib/database.ts';
-import { ensureDatabase, isRunning, readEmbeddedCredentials, startEmbedded, stopEmbedded } from '../../../server/lib/embedded-pg.ts';
-import { migrateDatabase } from '../../../server/lib/migrate.ts';
+import { resolveDatabase } from '../../core/database.ts';
+import { ensureDatabase, isRunning, readEmbeddedCredentials, startEmbedded, stopEmbedded } from '../../core/embedded-pg.ts';
+import { migrateDatabase } from '../../core/migrate.ts';
 import { config, info, out, type Command } from '../command.ts';
 import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';

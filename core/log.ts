@@ -2,7 +2,7 @@
  * Structured logs: one JSON object per line on stdout, so `heimdex logs`,
  * docker and any log shipper can parse them without a format guess.
  */
-import type { Config } from './lib/config.ts';
+import type { Config } from './config.ts';
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = Exclude<keyof typeof LEVELS, 'silent'>;

@@ -14,7 +14,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Config } from '../../server/lib/config.ts';
+import type { Config } from '../core/config.ts';
 import { CliError } from './errors.ts';
 
 export interface TokenResponse {

@@ -1,13 +1,13 @@
 /*
  * OCR latency per 1280x720 frame, the size keyframes are stored at:
- *   node worker/ml/ocr/bench.ts [runs]
+ *   node scripts/bench-ocr.ts [runs]
  * Frames are rendered from SVG by sharp, so the benchmark needs no fixtures
  * (and worker/media stays the only ffmpeg caller). Honours ORT_THREADS.
  */
 import os from 'node:os';
 import sharp from 'sharp';
-import { loadConfig } from '../../../server/lib/config.ts';
-import { loadTextReader } from '../ocr.ts';
+import { loadConfig } from '../core/config.ts';
+import { loadTextReader } from '../worker/ml/ocr.ts';
 
 const runs = Number(process.argv[2] ?? 10);
 
