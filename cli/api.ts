@@ -13,7 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { type Readable } from 'node:stream';
 import type { Config } from '../core/config.ts';
 import { CliError } from './errors.ts';
 
@@ -118,7 +118,13 @@ export class Api {
   }
 
   private keep(c: StoredCredentials, t: TokenResponse) {
-    this.save({ ...c, accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: t.expires_at, userId: t.user?.id });
+    this.save({
+      ...c,
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+      expiresAt: t.expires_at,
+      userId: t.user?.id,
+    });
     return t.access_token;
   }
 
@@ -129,19 +135,28 @@ export class Api {
     if (c?.accessToken && c.expiresAt && c.expiresAt - 30 > now) return c.accessToken;
     if (c?.refreshToken) {
       try {
-        return this.keep(c, await this.request<TokenResponse>('POST', '/auth/refresh', { refresh_token: c.refreshToken }));
+        return this.keep(
+          c,
+          await this.request<TokenResponse>('POST', '/auth/refresh', { refresh_token: c.refreshToken }),
+        );
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
       }
     }
     if (c) {
       try {
-        return this.keep(c, await this.request<TokenResponse>('POST', '/auth/login', { email: c.email, password: c.password }));
+        return this.keep(
+          c,
+          await this.request<TokenResponse>('POST', '/auth/login', { email: c.email, password: c.password }),
+        );
       } catch (e) {
         if (!(e instanceof ApiError) || e.status >= 500) throw e;
         // The database may have been reset since: the user is gone, so sign up again below.
         try {
-          return this.keep(c, await this.request<TokenResponse>('POST', '/auth/signup', { email: c.email, password: c.password }));
+          return this.keep(
+            c,
+            await this.request<TokenResponse>('POST', '/auth/signup', { email: c.email, password: c.password }),
+          );
         } catch (e2) {
           if (!(e2 instanceof ApiError)) throw e2;
           throw new CliError(
@@ -153,13 +168,25 @@ export class Api {
     }
     const fresh: StoredCredentials = {
       server: this.base,
-      email: `cli-${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, '') || 'local'}-${crypto.randomBytes(3).toString('hex')}@heimdex.local`,
+      email: `cli-${
+        os
+          .hostname()
+          .toLowerCase()
+          .replace(/[^a-z0-9-]/g, '') || 'local'
+      }-${crypto.randomBytes(3).toString('hex')}@heimdex.local`,
       password: crypto.randomBytes(24).toString('base64url'),
     };
     try {
-      return this.keep(fresh, await this.request<TokenResponse>('POST', '/auth/signup', { email: fresh.email, password: fresh.password }));
+      return this.keep(
+        fresh,
+        await this.request<TokenResponse>('POST', '/auth/signup', { email: fresh.email, password: fresh.password }),
+      );
     } catch (e) {
-      if (e instanceof ApiError) throw new CliError(`not logged in: signing up the CLI user failed (${e.message})`, 'is AUTH_PROVIDER=local on the server?');
+      if (e instanceof ApiError)
+        throw new CliError(
+          `not logged in: signing up the CLI user failed (${e.message})`,
+          'is AUTH_PROVIDER=local on the server?',
+        );
       throw e;
     }
   }
@@ -174,7 +201,8 @@ export class Api {
     try {
       res = await this.request('POST', '/graphql', { query, variables }, token);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) throw new CliError(`not logged in: ${e.message}`, `remove ${this.credFile} and try again`);
+      if (e instanceof ApiError && e.status === 401)
+        throw new CliError(`not logged in: ${e.message}`, `remove ${this.credFile} and try again`);
       throw e;
     }
     if (res.errors?.length) throw new CliError(res.errors.map((e) => e.message).join('; '));
@@ -220,7 +248,11 @@ export async function sendFile(ticket: UploadTicket, file: string, contentType: 
     head += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file).replace(/"/g, '')}"\r\nContent-Type: ${contentType}\r\n\r\n`;
     const pre = Buffer.from(head);
     const post = Buffer.from(`\r\n--${boundary}--\r\n`);
-    headers = { ...(ticket.headers ?? {}), 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': pre.length + size + post.length };
+    headers = {
+      ...(ticket.headers ?? {}),
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': pre.length + size + post.length,
+    };
     parts = [pre, () => fs.createReadStream(file), post];
   }
   const lib = url.protocol === 'https:' ? https : http;
@@ -230,10 +262,24 @@ export async function sendFile(ticket: UploadTicket, file: string, contentType: 
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         if (res.statusCode && res.statusCode < 300) resolve();
-        else reject(new CliError(`upload of ${path.basename(file)} failed: HTTP ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`));
+        else
+          reject(
+            new CliError(
+              `upload of ${path.basename(file)} failed: HTTP ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`,
+            ),
+          );
       });
     });
-    req.on('error', (e) => reject(isRefused(e) ? new CliError(`the upload endpoint ${url.origin} is not reachable (${(e as Error).message})`, 'check S3_PUBLIC_ENDPOINT / HEIMDEX_PUBLIC_URL') : e));
+    req.on('error', (e) =>
+      reject(
+        isRefused(e)
+          ? new CliError(
+              `the upload endpoint ${url.origin} is not reachable (${(e as Error).message})`,
+              'check S3_PUBLIC_ENDPOINT / HEIMDEX_PUBLIC_URL',
+            )
+          : e,
+      ),
+    );
     (async () => {
       for (const part of parts) {
         if (Buffer.isBuffer(part)) {

@@ -27,7 +27,11 @@ export interface Parsed {
 export function parseArgs(argv: string[], spec: Flags, command: string): Parsed {
   const flags: Parsed['flags'] = {};
   const positionals: string[] = [];
-  const byShort = new Map(Object.entries(spec).filter(([, s]) => s.short).map(([k, s]) => [s.short!, k]));
+  const byShort = new Map(
+    Object.entries(spec)
+      .filter(([, s]) => s.short)
+      .map(([k, s]) => [s.short!, k]),
+  );
   let rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

@@ -25,7 +25,8 @@ export function config(): Config {
   try {
     return loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message.replace(/\n/g, ' '), 'see the configuration table in README.md');
+    if (e instanceof ConfigError)
+      throw new CliError(e.message.replace(/\n/g, ' '), 'see the configuration table in README.md');
     throw e;
   }
 }
@@ -85,7 +86,9 @@ export function selfCommand(): string {
       // Not in this PATH entry.
     }
   }
-  return path.relative(process.cwd(), ROOT_DIR) === '' ? 'node cli/heimdex.js' : `node ${path.join(ROOT_DIR, 'cli', 'heimdex.js')}`;
+  return path.relative(process.cwd(), ROOT_DIR) === ''
+    ? 'node cli/heimdex.js'
+    : `node ${path.join(ROOT_DIR, 'cli', 'heimdex.js')}`;
 }
 
 /** A fixed-width text progress bar, `[#####.....]`, for fractions 0..1. */

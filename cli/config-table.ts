@@ -3,7 +3,6 @@
  * drift: `heimdex config table --write` rewrites the part between the
  * markers and test/readme.test.ts fails when it is stale.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { OPTIONS, ROOT_DIR, type Option } from '../core/config.ts';
 

@@ -4,8 +4,14 @@
  * broken module cannot take every command down); these type aliases keep
  * those lazy imports type-checked against the real code.
  */
-export type ServerModule = typeof import('../server/index.ts');
-export type WorkerModule = typeof import('../worker/index.ts');
-export type ModelsModule = typeof import('../worker/ml/index.ts');
-export type ReindexModule = typeof import('../worker/reindex.ts');
-export type SamplesModule = typeof import('../worker/media/samples.ts');
+import type * as server from '../server/index.ts';
+import type * as worker from '../worker/index.ts';
+import type * as models from '../worker/ml/index.ts';
+import type * as reindex from '../worker/reindex.ts';
+import type * as samples from '../worker/media/samples.ts';
+
+export type ServerModule = typeof server;
+export type WorkerModule = typeof worker;
+export type ModelsModule = typeof models;
+export type ReindexModule = typeof reindex;
+export type SamplesModule = typeof samples;

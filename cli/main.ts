@@ -85,7 +85,10 @@ async function main(argv: string[]): Promise<number> {
       throw new CliError(`unknown command "heimdex ${argv[0]} ${sub}"`, `see: heimdex ${argv[0]} --help`);
     }
     const near = nearest(argv[0]!, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))]);
-    throw new CliError(`unknown command "${argv[0]}"`, near ? `did you mean "heimdex ${near}"? All commands: heimdex --help` : 'see: heimdex --help');
+    throw new CliError(
+      `unknown command "${argv[0]}"`,
+      near ? `did you mean "heimdex ${near}"? All commands: heimdex --help` : 'see: heimdex --help',
+    );
   }
   const rest = argv.slice(cmd.name.split(' ').length);
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -99,7 +102,10 @@ async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(rest, cmd.flags, cmd.name);
   const takesArgs = Boolean(cmd.args);
   if (!takesArgs && parsed.positionals.length) {
-    throw new CliError(`"heimdex ${cmd.name}" takes no arguments, got "${parsed.positionals[0]}"`, `see: heimdex ${cmd.name} --help`);
+    throw new CliError(
+      `"heimdex ${cmd.name}" takes no arguments, got "${parsed.positionals[0]}"`,
+      `see: heimdex ${cmd.name} --help`,
+    );
   }
   return (await cmd.run(parsed)) ?? 0;
 }

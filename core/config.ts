@@ -20,59 +20,244 @@ export interface Option {
 export const ROOT_DIR = path.resolve(import.meta.dirname, '..');
 
 export const OPTIONS = [
-  { env: 'HEIMDEX_DATA_DIR', kind: 'string', default: '.data', doc: 'Folder for the embedded database, local objects, credentials and logs. Two instances with different folders (and ports) run side by side.' },
-  { env: 'DATABASE_URL', kind: 'url', doc: 'Owner connection to an existing PostgreSQL with pgvector >= 0.8 (Supabase, docker, managed). Unset: the embedded cluster in the data folder is used.' },
-  { env: 'AUTH_DATABASE_URL', kind: 'url', doc: 'Connection for GraphQL requests, as a role that owns nothing and has no BYPASSRLS (it switches to anon/authenticated per request). Unset with the embedded database: the generated heimdex_authenticator login.' },
-  { env: 'HEIMDEX_DB_PORT', kind: 'int', default: '54329', doc: 'Port of the embedded PostgreSQL (loopback only); non-standard so it never collides with a system server.' },
-  { env: 'HEIMDEX_HOST', kind: 'string', default: '127.0.0.1', doc: 'Interface the API server binds to. Use 0.0.0.0 in containers.' },
-  { env: 'HEIMDEX_PORT', kind: 'int', default: '8787', doc: 'Port of the API server (GraphQL, /auth, uploads, previews).' },
-  { env: 'HEIMDEX_PUBLIC_URL', kind: 'url', doc: 'Base URL clients use to reach the server; signed fs-driver URLs are built on it. Default: http://HEIMDEX_HOST:HEIMDEX_PORT.' },
-  { env: 'NODE_ENV', kind: 'string', default: 'development', choices: ['development', 'production', 'test'], doc: 'production turns off Ruru/GraphiQL and introspection and hides internal error details.' },
-  { env: 'LOG_LEVEL', kind: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'], doc: 'Threshold for the structured JSON logs on stdout.' },
-  { env: 'TRUST_PROXY', kind: 'list', default: 'loopback', doc: 'Reverse proxies whose X-Forwarded-For is believed (addresses, subnets, or loopback/linklocal/uniquelocal); the client IP decides the per-IP rate limit. Empty: trust none.' },
-  { env: 'CORS_ORIGINS', kind: 'list', default: '', doc: 'Comma-separated origins allowed to call the API from a browser; empty means same-origin only, * allows any.' },
-  { env: 'GRAPHQL_MAX_DEPTH', kind: 'int', default: '12', doc: 'Deepest selection a GraphQL operation may have; stops nested-query denial of service.' },
-  { env: 'GRAPHQL_MAX_COST', kind: 'int', default: '50000', doc: 'Upper bound on the estimated rows a GraphQL operation may request (list sizes multiplied along the path).' },
+  {
+    env: 'HEIMDEX_DATA_DIR',
+    kind: 'string',
+    default: '.data',
+    doc: 'Folder for the embedded database, local objects, credentials and logs. Two instances with different folders (and ports) run side by side.',
+  },
+  {
+    env: 'DATABASE_URL',
+    kind: 'url',
+    doc: 'Owner connection to an existing PostgreSQL with pgvector >= 0.8 (Supabase, docker, managed). Unset: the embedded cluster in the data folder is used.',
+  },
+  {
+    env: 'AUTH_DATABASE_URL',
+    kind: 'url',
+    doc: 'Connection for GraphQL requests, as a role that owns nothing and has no BYPASSRLS (it switches to anon/authenticated per request). Unset with the embedded database: the generated heimdex_authenticator login.',
+  },
+  {
+    env: 'HEIMDEX_DB_PORT',
+    kind: 'int',
+    default: '54329',
+    doc: 'Port of the embedded PostgreSQL (loopback only); non-standard so it never collides with a system server.',
+  },
+  {
+    env: 'HEIMDEX_HOST',
+    kind: 'string',
+    default: '127.0.0.1',
+    doc: 'Interface the API server binds to. Use 0.0.0.0 in containers.',
+  },
+  {
+    env: 'HEIMDEX_PORT',
+    kind: 'int',
+    default: '8787',
+    doc: 'Port of the API server (GraphQL, /auth, uploads, previews).',
+  },
+  {
+    env: 'HEIMDEX_PUBLIC_URL',
+    kind: 'url',
+    doc: 'Base URL clients use to reach the server; signed fs-driver URLs are built on it. Default: http://HEIMDEX_HOST:HEIMDEX_PORT.',
+  },
+  {
+    env: 'NODE_ENV',
+    kind: 'string',
+    default: 'development',
+    choices: ['development', 'production', 'test'],
+    doc: 'production turns off Ruru/GraphiQL and introspection and hides internal error details.',
+  },
+  {
+    env: 'LOG_LEVEL',
+    kind: 'string',
+    default: 'info',
+    choices: ['debug', 'info', 'warn', 'error', 'silent'],
+    doc: 'Threshold for the structured JSON logs on stdout.',
+  },
+  {
+    env: 'TRUST_PROXY',
+    kind: 'list',
+    default: 'loopback',
+    doc: 'Reverse proxies whose X-Forwarded-For is believed (addresses, subnets, or loopback/linklocal/uniquelocal); the client IP decides the per-IP rate limit. Empty: trust none.',
+  },
+  {
+    env: 'CORS_ORIGINS',
+    kind: 'list',
+    default: '',
+    doc: 'Comma-separated origins allowed to call the API from a browser; empty means same-origin only, * allows any.',
+  },
+  {
+    env: 'GRAPHQL_MAX_DEPTH',
+    kind: 'int',
+    default: '12',
+    doc: 'Deepest selection a GraphQL operation may have; stops nested-query denial of service.',
+  },
+  {
+    env: 'GRAPHQL_MAX_COST',
+    kind: 'int',
+    default: '50000',
+    doc: 'Upper bound on the estimated rows a GraphQL operation may request (list sizes multiplied along the path).',
+  },
 
-  { env: 'AUTH_PROVIDER', kind: 'string', default: 'local', choices: ['local', 'supabase'], doc: 'local: users in this database, tokens signed here. supabase: sign-up/login through a Supabase project, tokens verified locally.' },
-  { env: 'JWT_SECRET', kind: 'string', doc: 'HS256 secret for local tokens (>= 32 chars). Unset: generated once and kept in the data folder, never a built-in default.' },
-  { env: 'JWT_AUDIENCE', kind: 'string', default: 'authenticated', doc: 'Required aud claim of access tokens (Supabase uses "authenticated").' },
-  { env: 'ACCESS_TOKEN_TTL_S', kind: 'int', default: '900', doc: 'Lifetime of local access tokens in seconds (15 minutes).' },
-  { env: 'REFRESH_TOKEN_TTL_S', kind: 'int', default: '604800', doc: 'Lifetime of local refresh tokens in seconds (7 days); each refresh rotates it.' },
-  { env: 'AUTH_RATE_LIMIT', kind: 'int', default: '10', doc: 'Login/signup attempts allowed per account (email) within AUTH_RATE_WINDOW_S: bounds password guessing on one account.' },
-  { env: 'AUTH_RATE_LIMIT_IP', kind: 'int', default: '60', doc: 'Login/signup attempts allowed per client IP within AUTH_RATE_WINDOW_S: bounds spraying across accounts, while an office behind one NAT can still sign in.' },
+  {
+    env: 'AUTH_PROVIDER',
+    kind: 'string',
+    default: 'local',
+    choices: ['local', 'supabase'],
+    doc: 'local: users in this database, tokens signed here. supabase: sign-up/login through a Supabase project, tokens verified locally.',
+  },
+  {
+    env: 'JWT_SECRET',
+    kind: 'string',
+    doc: 'HS256 secret for local tokens (>= 32 chars). Unset: generated once and kept in the data folder, never a built-in default.',
+  },
+  {
+    env: 'JWT_AUDIENCE',
+    kind: 'string',
+    default: 'authenticated',
+    doc: 'Required aud claim of access tokens (Supabase uses "authenticated").',
+  },
+  {
+    env: 'ACCESS_TOKEN_TTL_S',
+    kind: 'int',
+    default: '900',
+    doc: 'Lifetime of local access tokens in seconds (15 minutes).',
+  },
+  {
+    env: 'REFRESH_TOKEN_TTL_S',
+    kind: 'int',
+    default: '604800',
+    doc: 'Lifetime of local refresh tokens in seconds (7 days); each refresh rotates it.',
+  },
+  {
+    env: 'AUTH_RATE_LIMIT',
+    kind: 'int',
+    default: '10',
+    doc: 'Login/signup attempts allowed per account (email) within AUTH_RATE_WINDOW_S: bounds password guessing on one account.',
+  },
+  {
+    env: 'AUTH_RATE_LIMIT_IP',
+    kind: 'int',
+    default: '60',
+    doc: 'Login/signup attempts allowed per client IP within AUTH_RATE_WINDOW_S: bounds spraying across accounts, while an office behind one NAT can still sign in.',
+  },
   { env: 'AUTH_RATE_WINDOW_S', kind: 'int', default: '60', doc: 'Window of the login/signup rate limit, in seconds.' },
   { env: 'SUPABASE_URL', kind: 'url', doc: 'Supabase project URL (supabase provider).' },
-  { env: 'SUPABASE_ANON_KEY', kind: 'string', doc: 'Supabase anon (publishable) key used by supabase-js for sign-up/login.' },
-  { env: 'SUPABASE_JWT_SECRET', kind: 'string', doc: 'Legacy HS256 JWT secret of the Supabase project; tokens signed with it are accepted.' },
-  { env: 'SUPABASE_JWKS_URL', kind: 'url', doc: 'JWKS of the project\'s asymmetric signing keys. Default: SUPABASE_URL/auth/v1/.well-known/jwks.json.' },
+  {
+    env: 'SUPABASE_ANON_KEY',
+    kind: 'string',
+    doc: 'Supabase anon (publishable) key used by supabase-js for sign-up/login.',
+  },
+  {
+    env: 'SUPABASE_JWT_SECRET',
+    kind: 'string',
+    doc: 'Legacy HS256 JWT secret of the Supabase project; tokens signed with it are accepted.',
+  },
+  {
+    env: 'SUPABASE_JWKS_URL',
+    kind: 'url',
+    doc: "JWKS of the project's asymmetric signing keys. Default: SUPABASE_URL/auth/v1/.well-known/jwks.json.",
+  },
 
-  { env: 'STORAGE_DRIVER', kind: 'string', default: 'fs', choices: ['fs', 's3'], doc: 'fs: objects under the data folder, served by this server with signed URLs. s3: MinIO, AWS S3 or any S3-compatible store.' },
-  { env: 'STORAGE_SIGNING_SECRET', kind: 'string', doc: 'HMAC secret for fs-driver URLs. Unset: generated once and kept in the data folder.' },
+  {
+    env: 'STORAGE_DRIVER',
+    kind: 'string',
+    default: 'fs',
+    choices: ['fs', 's3'],
+    doc: 'fs: objects under the data folder, served by this server with signed URLs. s3: MinIO, AWS S3 or any S3-compatible store.',
+  },
+  {
+    env: 'STORAGE_SIGNING_SECRET',
+    kind: 'string',
+    doc: 'HMAC secret for fs-driver URLs. Unset: generated once and kept in the data folder.',
+  },
   { env: 'S3_ENDPOINT', kind: 'url', doc: 'S3 endpoint, e.g. http://minio:9000 (s3 driver).' },
-  { env: 'S3_PUBLIC_ENDPOINT', kind: 'url', doc: 'Endpoint clients use for presigned URLs when it differs from S3_ENDPOINT (e.g. the host name of MinIO outside docker).' },
+  {
+    env: 'S3_PUBLIC_ENDPOINT',
+    kind: 'url',
+    doc: 'Endpoint clients use for presigned URLs when it differs from S3_ENDPOINT (e.g. the host name of MinIO outside docker).',
+  },
   { env: 'S3_REGION', kind: 'string', default: 'us-east-1', doc: 'Region used to sign S3 requests.' },
   { env: 'S3_BUCKET', kind: 'string', default: 'heimdex', doc: 'Bucket for videos and keyframes; created if missing.' },
   { env: 'S3_ACCESS_KEY', kind: 'string', doc: 'S3 access key.' },
   { env: 'S3_SECRET_KEY', kind: 'string', doc: 'S3 secret key.' },
-  { env: 'MAX_UPLOAD_BYTES', kind: 'int', default: String(2 * 1024 ** 3), doc: 'Largest accepted upload (2 GiB); enforced by the upload policy, not just announced.' },
-  { env: 'ALLOWED_CONTENT_TYPES', kind: 'list', default: 'video/mp4,video/quicktime,video/webm,video/x-matroska,video/x-msvideo,video/mpeg,video/ogg,video/x-m4v,application/x-subrip,text/vtt', doc: 'Content types accepted by createUpload (videos plus sidecar subtitles).' },
+  {
+    env: 'MAX_UPLOAD_BYTES',
+    kind: 'int',
+    default: String(2 * 1024 ** 3),
+    doc: 'Largest accepted upload (2 GiB); enforced by the upload policy, not just announced.',
+  },
+  {
+    env: 'ALLOWED_CONTENT_TYPES',
+    kind: 'list',
+    default:
+      'video/mp4,video/quicktime,video/webm,video/x-matroska,video/x-msvideo,video/mpeg,video/ogg,video/x-m4v,application/x-subrip,text/vtt',
+    doc: 'Content types accepted by createUpload (videos plus sidecar subtitles).',
+  },
   { env: 'URL_TTL_S', kind: 'int', default: '900', doc: 'Lifetime of presigned upload, preview and thumbnail URLs.' },
 
-  { env: 'MODELS_DIR', kind: 'string', default: 'models/cache', doc: 'Where model files live (heimdex models pull writes here).' },
-  { env: 'HEIMDEX_OFFLINE', kind: 'bool', default: 'true', doc: 'Never contact a model hub at run time; models must already be in MODELS_DIR. Only "heimdex models pull" downloads.' },
-  { env: 'HF_ENDPOINT', kind: 'url', default: 'https://huggingface.co', doc: 'Model hub that "heimdex models pull" downloads from; point it at a mirror or an internal proxy when huggingface.co is unreachable.' },
-  { env: 'MODEL_ASR', kind: 'string', doc: 'Override the speech model id of the manifest (e.g. onnx-community/whisper-small).' },
+  {
+    env: 'MODELS_DIR',
+    kind: 'string',
+    default: 'models/cache',
+    doc: 'Where model files live (heimdex models pull writes here).',
+  },
+  {
+    env: 'HEIMDEX_OFFLINE',
+    kind: 'bool',
+    default: 'true',
+    doc: 'Never contact a model hub at run time; models must already be in MODELS_DIR. Only "heimdex models pull" downloads.',
+  },
+  {
+    env: 'HF_ENDPOINT',
+    kind: 'url',
+    default: 'https://huggingface.co',
+    doc: 'Model hub that "heimdex models pull" downloads from; point it at a mirror or an internal proxy when huggingface.co is unreachable.',
+  },
+  {
+    env: 'MODEL_ASR',
+    kind: 'string',
+    doc: 'Override the speech model id of the manifest (e.g. onnx-community/whisper-small).',
+  },
   { env: 'MODEL_TEXT', kind: 'string', doc: 'Override the 1024-d text embedding model id.' },
   { env: 'MODEL_VISION', kind: 'string', doc: 'Override the 1152-d SigLIP model id (vision and text towers).' },
-  { env: 'WORKER_CONCURRENCY', kind: 'int', default: '1', doc: 'Jobs one worker process runs at once. Model inference already uses all ORT threads; raise it on big machines.' },
-  { env: 'ORT_THREADS', kind: 'int', default: '0', doc: 'onnxruntime intra-op threads per session; 0 = number of cores.' },
-  { env: 'MAX_VIDEO_DURATION_S', kind: 'number', default: '14400', doc: 'Longest video accepted by validation (4 hours).' },
+  {
+    env: 'WORKER_CONCURRENCY',
+    kind: 'int',
+    default: '1',
+    doc: 'Jobs one worker process runs at once. Model inference already uses all ORT threads; raise it on big machines.',
+  },
+  {
+    env: 'ORT_THREADS',
+    kind: 'int',
+    default: '0',
+    doc: 'onnxruntime intra-op threads per session; 0 = number of cores.',
+  },
+  {
+    env: 'MAX_VIDEO_DURATION_S',
+    kind: 'number',
+    default: '14400',
+    doc: 'Longest video accepted by validation (4 hours).',
+  },
   { env: 'FFMPEG_TIMEOUT_S', kind: 'int', default: '1800', doc: 'Wall-clock limit of one ffmpeg/ffprobe run.' },
-  { env: 'FFMPEG_MAX_MEMORY_MB', kind: 'int', default: '4096', doc: 'Address-space cap of one ffmpeg/ffprobe run (0 = none), so a hostile or huge file fails instead of exhausting the machine.' },
-  { env: 'SCENE_THRESHOLD', kind: 'number', default: '0.3', doc: 'ffmpeg scene-change score above which a cut is detected (0..1).' },
+  {
+    env: 'FFMPEG_MAX_MEMORY_MB',
+    kind: 'int',
+    default: '4096',
+    doc: 'Address-space cap of one ffmpeg/ffprobe run (0 = none), so a hostile or huge file fails instead of exhausting the machine.',
+  },
+  {
+    env: 'SCENE_THRESHOLD',
+    kind: 'number',
+    default: '0.3',
+    doc: 'ffmpeg scene-change score above which a cut is detected (0..1).',
+  },
   { env: 'SCENE_MIN_S', kind: 'number', default: '1.0', doc: 'Shortest scene; closer cuts are merged.' },
-  { env: 'SCENE_MAX_S', kind: 'number', default: '30', doc: 'Longest scene; longer ones are split so a moment stays precise.' },
+  {
+    env: 'SCENE_MAX_S',
+    kind: 'number',
+    default: '30',
+    doc: 'Longest scene; longer ones are split so a moment stays precise.',
+  },
 ] as const satisfies readonly Option[];
 
 type Env = (typeof OPTIONS)[number]['env'];
@@ -97,11 +282,18 @@ function parse(o: Option, raw: string): string | number | boolean | string[] {
       throw new ConfigError(`${o.env} must be true or false, got "${raw}"`);
     }
     case 'url': {
-      try { new URL(raw); } catch { throw new ConfigError(`${o.env} must be a URL, got "${raw}"`); }
+      try {
+        new URL(raw);
+      } catch {
+        throw new ConfigError(`${o.env} must be a URL, got "${raw}"`);
+      }
       return raw;
     }
     case 'list':
-      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     default:
       if (o.choices && !o.choices.includes(raw)) {
         throw new ConfigError(`${o.env} must be one of ${o.choices.join(', ')}, got "${raw}"`);
@@ -155,7 +347,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dbPort: n('HEIMDEX_DB_PORT'),
     host,
     port,
-    publicUrl: (s('HEIMDEX_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
+    publicUrl: (s('HEIMDEX_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(
+      /\/$/,
+      '',
+    ),
     env: s('NODE_ENV') as 'development' | 'production' | 'test',
     logLevel: s('LOG_LEVEL') as 'debug' | 'info' | 'warn' | 'error' | 'silent',
     corsOrigins: r.CORS_ORIGINS as string[],
@@ -174,7 +369,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       supabaseUrl,
       supabaseAnonKey: s('SUPABASE_ANON_KEY'),
       supabaseJwtSecret: s('SUPABASE_JWT_SECRET'),
-      supabaseJwksUrl: s('SUPABASE_JWKS_URL') ?? (supabaseUrl ? `${supabaseUrl}/auth/v1/.well-known/jwks.json` : undefined),
+      supabaseJwksUrl:
+        s('SUPABASE_JWKS_URL') ?? (supabaseUrl ? `${supabaseUrl}/auth/v1/.well-known/jwks.json` : undefined),
     },
     storage: {
       driver: storageDriver,

@@ -20,7 +20,10 @@ export interface DatabaseUrls {
  * Resolves connection strings. With `start`, brings the embedded cluster up
  * first (idempotent); without, it must already have been initialised.
  */
-export async function resolveDatabase(config: Config, opts: { start?: boolean; log?: (m: string) => void } = {}): Promise<DatabaseUrls> {
+export async function resolveDatabase(
+  config: Config,
+  opts: { start?: boolean; log?: (m: string) => void } = {},
+): Promise<DatabaseUrls> {
   if (config.databaseUrl) {
     return { ownerUrl: config.databaseUrl, authUrl: config.authDatabaseUrl ?? config.databaseUrl, embedded: false };
   }
@@ -30,7 +33,9 @@ export async function resolveDatabase(config: Config, opts: { start?: boolean; l
   }
   const creds = readEmbeddedCredentials(config);
   if (!creds) {
-    throw new Error(`no database: DATABASE_URL is unset and the embedded one in ${config.dataDir} was never started (run: heimdex db start)`);
+    throw new Error(
+      `no database: DATABASE_URL is unset and the embedded one in ${config.dataDir} was never started (run: heimdex db start)`,
+    );
   }
   return { ...urlsFor(config, creds), embedded: true };
 }

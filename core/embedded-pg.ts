@@ -127,7 +127,17 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
     }
     log(`initialising PostgreSQL cluster in ${pgDir}`);
     try {
-      await pgExec('initdb', ['-D', pgDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C.UTF-8']);
+      await pgExec('initdb', [
+        '-D',
+        pgDir,
+        '-U',
+        'postgres',
+        '--auth=scram-sha-256',
+        `--pwfile=${pwfile}`,
+        '-E',
+        'UTF8',
+        '--locale=C.UTF-8',
+      ]);
     } finally {
       fs.rmSync(pwfile, { force: true });
     }
@@ -167,7 +177,9 @@ export async function ensureDatabase(rootDbUrl: string, database: string, creds:
       await client.query(`create role heimdex login createrole password ${lit(creds.ownerPassword)}`).catch(tolerate);
     }
     if (!(await has('select 1 from pg_roles where rolname = $1', ['heimdex_authenticator']))) {
-      await client.query(`create role heimdex_authenticator login noinherit password ${lit(creds.authenticatorPassword)}`).catch(tolerate);
+      await client
+        .query(`create role heimdex_authenticator login noinherit password ${lit(creds.authenticatorPassword)}`)
+        .catch(tolerate);
     }
     if (!(await has('select 1 from pg_database where datname = $1', [database]))) {
       await client.query(`create database ${client.escapeIdentifier(database)} owner heimdex`).catch(tolerate);

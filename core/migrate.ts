@@ -12,7 +12,10 @@ import { ROOT_DIR } from './config.ts';
 const run = promisify(execFile);
 const quietLogger = new Logger(() => () => {});
 
-export async function migrateDatabase(ownerUrl: string, opts: { includeCurrent?: boolean; shadowUrl?: string; rootUrl?: string } = {}) {
+export async function migrateDatabase(
+  ownerUrl: string,
+  opts: { includeCurrent?: boolean; shadowUrl?: string; rootUrl?: string } = {},
+) {
   await runMigrations({ connectionString: ownerUrl, logger: quietLogger });
   const bin = path.join(ROOT_DIR, 'node_modules', '.bin', 'graphile-migrate');
   const env = {
@@ -28,6 +31,6 @@ export async function migrateDatabase(ownerUrl: string, opts: { includeCurrent?:
     if (opts.includeCurrent) await run(bin, ['watch', '--once'], { cwd: ROOT_DIR, env });
   } catch (e) {
     const err = e as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`migration failed: ${(err.stderr || err.stdout || err.message).trim()}`);
+    throw new Error(`migration failed: ${(err.stderr || err.stdout || err.message).trim()}`, { cause: e });
   }
 }

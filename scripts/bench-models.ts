@@ -38,15 +38,27 @@ function ffmpeg(args: string[]): Buffer {
 }
 
 try {
-  console.log(`models: ${config.models.dir}; ORT threads: ${config.models.ortThreads || os.availableParallelism()}; rss at start ${mb()} MB`);
-  const texts = Array.from({ length: items }, (_, i) => `scene ${i}: a person walks a dog along the beach at sunset while talking about the weather`);
+  console.log(
+    `models: ${config.models.dir}; ORT threads: ${config.models.ortThreads || os.availableParallelism()}; rss at start ${mb()} MB`,
+  );
+  const texts = Array.from(
+    { length: items },
+    (_, i) => `scene ${i}: a person walks a dog along the beach at sunset while talking about the weather`,
+  );
 
   const [te, teLoad] = await time(() => models.textEmbedder());
   if (te) {
     await te.embed([texts[0]!]);
     const [, one] = await time(() => te.embed([texts[1]!]));
     const [, many] = await time(() => te.embed(texts));
-    rows.push({ role: 'text', id: te.modelId, load_ms: teLoad.toFixed(0), single_ms: one.toFixed(1), per_item_batched_ms: (many / items).toFixed(2), rss_mb: mb() });
+    rows.push({
+      role: 'text',
+      id: te.modelId,
+      load_ms: teLoad.toFixed(0),
+      single_ms: one.toFixed(1),
+      per_item_batched_ms: (many / items).toFixed(2),
+      rss_mb: mb(),
+    });
   }
 
   const frames = Array.from({ length: Math.min(items, 16) }, (_, i) => {
@@ -59,11 +71,25 @@ try {
     await ie.embedImages([frames[0]!]);
     const [, one] = await time(() => ie.embedImages([frames[1]!]));
     const [vecs, many] = await time(() => ie.embedImages(frames));
-    rows.push({ role: 'vision', id: ie.modelId, load_ms: ieLoad.toFixed(0), single_ms: one.toFixed(1), per_item_batched_ms: (many / frames.length).toFixed(2), rss_mb: mb() });
+    rows.push({
+      role: 'vision',
+      id: ie.modelId,
+      load_ms: ieLoad.toFixed(0),
+      single_ms: one.toFixed(1),
+      per_item_batched_ms: (many / frames.length).toFixed(2),
+      rss_mb: mb(),
+    });
     const [tagger, tagLoad] = await time(() => models.tagger());
     if (tagger) {
       const [, tagOne] = await time(() => tagger.tag(vecs[0]!, 5));
-      rows.push({ role: 'tagger', id: tagger.modelId, load_ms: tagLoad.toFixed(0), single_ms: tagOne.toFixed(2), per_item_batched_ms: '', rss_mb: mb() });
+      rows.push({
+        role: 'tagger',
+        id: tagger.modelId,
+        load_ms: tagLoad.toFixed(0),
+        single_ms: tagOne.toFixed(2),
+        per_item_batched_ms: '',
+        rss_mb: mb(),
+      });
     }
   }
 
@@ -72,7 +98,14 @@ try {
     await it.embed(['warm up']);
     const [, one] = await time(() => it.embed(['a dog on a beach']));
     const [, many] = await time(() => it.embed(texts));
-    rows.push({ role: 'vision-text', id: it.modelId, load_ms: itLoad.toFixed(0), single_ms: one.toFixed(1), per_item_batched_ms: (many / items).toFixed(2), rss_mb: mb() });
+    rows.push({
+      role: 'vision-text',
+      id: it.modelId,
+      load_ms: itLoad.toFixed(0),
+      single_ms: one.toFixed(1),
+      per_item_batched_ms: (many / items).toFixed(2),
+      rss_mb: mb(),
+    });
   }
 
   const [asr, asrLoad] = await time(() => models.speechRecognizer());
@@ -83,7 +116,14 @@ try {
     const samples = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const [res, ms] = await time(() => asr.transcribe(samples));
     const seconds = samples.length / 16000;
-    rows.push({ role: 'asr', id: asr.modelId, load_ms: asrLoad.toFixed(0), single_ms: `${ms.toFixed(0)} for ${seconds}s`, per_item_batched_ms: `RTF ${(ms / 1000 / seconds).toFixed(3)}; ${res.segments.length} segments, ${res.language}`, rss_mb: mb() });
+    rows.push({
+      role: 'asr',
+      id: asr.modelId,
+      load_ms: asrLoad.toFixed(0),
+      single_ms: `${ms.toFixed(0)} for ${seconds}s`,
+      per_item_batched_ms: `RTF ${(ms / 1000 / seconds).toFixed(3)}; ${res.segments.length} segments, ${res.language}`,
+      rss_mb: mb(),
+    });
   }
   console.table(rows);
 } finally {

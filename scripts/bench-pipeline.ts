@@ -80,16 +80,28 @@ async function child(models: string, video: string): Promise<ChildResult> {
   const t0 = performance.now();
   last = { stage: 'queued', at: t0 };
   const { rows } = await listener.query<{ id: string }>(
-    'insert into app_public.videos (owner_id, title, object_key) values ($1, $2, $3) returning id', [owner, 'bench', key]);
+    'insert into app_public.videos (owner_id, title, object_key) values ($1, $2, $3) returning id',
+    [owner, 'bench', key],
+  );
   const end = await finished;
   const wallS = (performance.now() - t0) / 1000;
   await worker.stop();
   const v = await listener.query<{ missing_stages: string[]; n: number }>(
-    'select missing_stages, (select count(*)::int from app_public.scenes where video_id = $1) as n from app_public.videos where id = $1', [rows[0]!.id]);
+    'select missing_stages, (select count(*)::int from app_public.scenes where video_id = $1) as n from app_public.videos where id = $1',
+    [rows[0]!.id],
+  );
   await listener.query('delete from app_public.videos where id = $1', [rows[0]!.id]);
   await listener.end();
   for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]! * 100) / 100;
-  return { models, wallS: Math.round(wallS * 100) / 100, stages, scenes: v.rows[0]!.n, state: end.state, missing: v.rows[0]!.missing_stages, nodePeakRssMb: peakRssMb() };
+  return {
+    models,
+    wallS: Math.round(wallS * 100) / 100,
+    stages,
+    scenes: v.rows[0]!.n,
+    state: end.state,
+    missing: v.rows[0]!.missing_stages,
+    nodePeakRssMb: peakRssMb(),
+  };
 }
 
 if (values.child) {
@@ -105,19 +117,37 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-'));
 const video = path.join(tmp, 'bench.mp4');
 // No subtitle track: the transcript then comes from the speech model, the
 // expensive path a typical upload takes.
-const sample = await generateSampleVideo(video, { scenes: THIRTY_SECOND_SCENES, width: 640, height: 360, subtitles: false });
+const sample = await generateSampleVideo(video, {
+  scenes: THIRTY_SECOND_SCENES,
+  width: 640,
+  height: 360,
+  subtitles: false,
+});
 const tiny = path.join(ROOT_DIR, '.test-data', 'models');
 if (values.models!.includes('tiny') && !fs.existsSync(path.join(tiny, 'Xenova', 'bge-m3', 'config.json'))) {
   spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', tiny], { cwd: ROOT_DIR, stdio: 'inherit' });
 }
 const empty = path.join(tmp, 'no-models');
 fs.mkdirSync(empty);
-console.log(`sample: ${sample.durationS} s, ${sample.scenes.length} shots, 640x360, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`);
+console.log(
+  `sample: ${sample.durationS} s, ${sample.scenes.length} shots, 640x360, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`,
+);
 const hasTime = fs.existsSync('/usr/bin/time');
 for (const models of values.models!.split(',')) {
   for (let i = 0; i < Number(values.runs); i++) {
-    const env = { ...process.env, MODELS_DIR: models === 'tiny' ? tiny : models === 'none' ? empty : config.models.dir, LOG_LEVEL: 'error' };
-    const args = [process.execPath, path.join(ROOT_DIR, 'scripts/bench-pipeline.ts'), '--child', models, '--video', video];
+    const env = {
+      ...process.env,
+      MODELS_DIR: models === 'tiny' ? tiny : models === 'none' ? empty : config.models.dir,
+      LOG_LEVEL: 'error',
+    };
+    const args = [
+      process.execPath,
+      path.join(ROOT_DIR, 'scripts/bench-pipeline.ts'),
+      '--child',
+      models,
+      '--video',
+      video,
+    ];
     // GNU time's %M is the peak RSS of the largest process in the tree, ffmpeg included.
     const r = hasTime
       ? spawnSync('/usr/bin/time', ['-f', 'TIME %M %e', ...args], { env, encoding: 'utf8', cwd: ROOT_DIR })
@@ -130,7 +160,13 @@ for (const models of values.models!.split(',')) {
     }
     const res = JSON.parse(line.slice(6)) as ChildResult;
     const t = r.stderr.match(/TIME (\d+) ([\d.]+)/);
-    console.log(JSON.stringify({ ...res, processPeakRssMb: t ? Math.round(Number(t[1]) / 1024) : undefined, processWallS: t ? Number(t[2]) : undefined }));
+    console.log(
+      JSON.stringify({
+        ...res,
+        processPeakRssMb: t ? Math.round(Number(t[1]) / 1024) : undefined,
+        processWallS: t ? Number(t[2]) : undefined,
+      }),
+    );
   }
 }
 fs.rmSync(tmp, { recursive: true, force: true });

@@ -24,7 +24,20 @@ import { migrateDatabase } from '../core/migrate.ts';
 
 export const TEXT_DIM = 1024;
 export const IMAGE_DIM = 1152;
-export const VOCAB = ['dog', 'beach', 'car', 'city', 'music', 'forest', 'kitchen', 'goal', 'rain', 'night', 'market', 'train'];
+export const VOCAB = [
+  'dog',
+  'beach',
+  'car',
+  'city',
+  'music',
+  'forest',
+  'kitchen',
+  'goal',
+  'rain',
+  'night',
+  'market',
+  'train',
+];
 
 export interface SeedOptions {
   /** Scenes in total, the small user's included. */
@@ -70,8 +83,17 @@ const ownerId = (i: number) => `00000000-0000-4000-a000-${i.toString(16).padStar
  */
 export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOptions> = {}): Promise<Seeded> {
   const o: SeedOptions = {
-    scenes: 100_000, bigOwners: 2, otherOwners: 50, otherScenes: 100, videosPerOwner: 10, smallScenes: 30,
-    textShare: 1, imageShare: 1, m: 8, efConstruction: 32, ...opts,
+    scenes: 100_000,
+    bigOwners: 2,
+    otherOwners: 50,
+    otherScenes: 100,
+    videosPerOwner: 10,
+    smallScenes: 30,
+    textShare: 1,
+    imageShare: 1,
+    m: 8,
+    efConstruction: 32,
+    ...opts,
   };
   const bulk = o.scenes - o.smallScenes - o.otherOwners * o.otherScenes;
   if (bulk < o.bigOwners) throw new Error('scenes must exceed smallScenes + otherOwners * otherScenes');
@@ -91,7 +113,8 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
     select i, l2_normalize(array_cat(array[0::real], array_cat(
              array(select (random() - 0.5)::real + 0 * i from generate_series(1, 16)), array_fill(0::real, array[${IMAGE_DIM - 17}])))::vector) as v
     from generate_series(0, 999) i`);
-  const axis = (weight: number) => `array_cat(array[${weight}::real], array_fill(0::real, array[${IMAGE_DIM - 1}]))::vector`;
+  const axis = (weight: number) =>
+    `array_cat(array[${weight}::real], array_fill(0::real, array[${IMAGE_DIM - 1}]))::vector`;
   const sceneInsert = (owners: string, count: string, lean: number, textShare: number, imageShare: number) => `
     with vids as (
       select owner_id, array_agg(id order by id) as ids from app_public.videos where owner_id = any(${owners}) group by owner_id
@@ -111,22 +134,45 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
     join vids on vids.owner_id = ow.list[1 + g % cardinality(ow.list)]
     join bench_basis a on a.i = g % 1000
     join bench_basis b on b.i = (g / 1000 + 7 * g) % 1000`;
-  await client.query(sceneInsert('$1::uuid[]', '$2::int', 3, o.textShare, o.imageShare).replaceAll('$w', '$3'),
-    [bigOwners, bulk, VOCAB]);
+  await client.query(sceneInsert('$1::uuid[]', '$2::int', 3, o.textShare, o.imageShare).replaceAll('$w', '$3'), [
+    bigOwners,
+    bulk,
+    VOCAB,
+  ]);
   if (o.otherOwners > 0) {
-    await client.query(sceneInsert('$1::uuid[]', '$2::int', 3, o.textShare, o.imageShare).replaceAll('$w', '$3'),
-      [otherOwners, o.otherOwners * o.otherScenes, VOCAB]);
+    await client.query(sceneInsert('$1::uuid[]', '$2::int', 3, o.textShare, o.imageShare).replaceAll('$w', '$3'), [
+      otherOwners,
+      o.otherOwners * o.otherScenes,
+      VOCAB,
+    ]);
   }
-  await client.query(sceneInsert('$1::uuid[]', '$2::int', 1, 1, 1).replaceAll('$w', '$3'), [[smallOwner], o.smallScenes, VOCAB]);
+  await client.query(sceneInsert('$1::uuid[]', '$2::int', 1, 1, 1).replaceAll('$w', '$3'), [
+    [smallOwner],
+    o.smallScenes,
+    VOCAB,
+  ]);
   await client.query(`drop table pg_temp.bench_basis`);
   const params = `with (m = ${o.m}, ef_construction = ${o.efConstruction})`;
-  await client.query(`create index scenes_text_vec_idx on app_public.scenes using hnsw (text_vec vector_cosine_ops) ${params}`);
-  await client.query(`create index scenes_image_vec_idx on app_public.scenes using hnsw (image_vec vector_cosine_ops) ${params}`);
+  await client.query(
+    `create index scenes_text_vec_idx on app_public.scenes using hnsw (text_vec vector_cosine_ops) ${params}`,
+  );
+  await client.query(
+    `create index scenes_image_vec_idx on app_public.scenes using hnsw (image_vec vector_cosine_ops) ${params}`,
+  );
   await client.query(`analyze app_public.videos, app_public.scenes`);
   const { rows } = await client.query(`select id from app_public.scenes where owner_id = $1 order by id`, [smallOwner]);
-  const { rows: [big] } = await client.query(`select count(*)::int as n from app_public.scenes where owner_id = $1`, [bigOwners[0]]);
+  const {
+    rows: [big],
+  } = await client.query(`select count(*)::int as n from app_public.scenes where owner_id = $1`, [bigOwners[0]]);
   const unit = (dim: number) => Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
-  return { bigOwners, bigScenes: big.n, smallOwner, smallSceneIds: rows.map((r) => r.id), queryText: unit(TEXT_DIM), queryImage: unit(IMAGE_DIM) };
+  return {
+    bigOwners,
+    bigScenes: big.n,
+    smallOwner,
+    smallSceneIds: rows.map((r) => r.id),
+    queryText: unit(TEXT_DIM),
+    queryImage: unit(IMAGE_DIM),
+  };
 }
 
 /** A query near axis 0 with a little noise, so no two runs hit identical plans' caches. */
@@ -147,19 +193,24 @@ async function timeSearches(authUrl: string, user: string, queries: number, mode
   const times: number[] = [];
   let hits = 0;
   try {
-    await c.query(`select set_config('role', 'authenticated', false), set_config('request.jwt.claims', $1, false)`,
-      [JSON.stringify({ sub: user, role: 'authenticated' })]);
+    await c.query(`select set_config('role', 'authenticated', false), set_config('request.jwt.claims', $1, false)`, [
+      JSON.stringify({ sub: user, role: 'authenticated' }),
+    ]);
     for (let i = 0; i < queries + 5; i++) {
       const words = mode === 'vectors' ? '' : `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`;
       const vectors = mode !== 'words';
       const started = process.hrtime.bigint();
-      const { rowCount } = await c.query(
-        `select * from app_public.search_scenes($1, $2::real[], $3::real[])`,
-        [words, vectors ? jitteredQuery(TEXT_DIM) : null, vectors ? jitteredQuery(IMAGE_DIM) : null],
-      );
+      const { rowCount } = await c.query(`select * from app_public.search_scenes($1, $2::real[], $3::real[])`, [
+        words,
+        vectors ? jitteredQuery(TEXT_DIM) : null,
+        vectors ? jitteredQuery(IMAGE_DIM) : null,
+      ]);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The first few warm caches and plans; they are not what users see.
-      if (i >= 5) { times.push(ms); hits += rowCount ?? 0; }
+      if (i >= 5) {
+        times.push(ms);
+        hits += rowCount ?? 0;
+      }
     }
   } finally {
     await c.end();
@@ -200,8 +251,11 @@ async function main() {
     const owner = new pg.Client({ connectionString: ownerUrl });
     await owner.connect();
     const opts = {
-      scenes: num('scenes'), m: num('m'), efConstruction: num('ef-construction'),
-      textShare: num('text-share'), imageShare: num('image-share'),
+      scenes: num('scenes'),
+      m: num('m'),
+      efConstruction: num('ef-construction'),
+      textShare: num('text-share'),
+      imageShare: num('image-share'),
     };
     const started = Date.now();
     let seeded: Seeded;
@@ -214,8 +268,10 @@ async function main() {
     }
     const seedS = (Date.now() - started) / 1000;
     const queries = num('queries');
-    console.log(`seeded ${opts.scenes} scenes (m=${opts.m}, ef_construction=${opts.efConstruction}, ` +
-      `text ${opts.textShare * 100}%, image ${opts.imageShare * 100}%) in ${seedS.toFixed(1)} s; ${queries} queries each:`);
+    console.log(
+      `seeded ${opts.scenes} scenes (m=${opts.m}, ef_construction=${opts.efConstruction}, ` +
+        `text ${opts.textShare * 100}%, image ${opts.imageShare * 100}%) in ${seedS.toFixed(1)} s; ${queries} queries each:`,
+    );
     console.log('| user | query | p50 ms | p95 ms | hits/query |\n|---|---|---|---|---|');
     const users = [
       [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]],

@@ -38,7 +38,10 @@ if (script) {
   const child = spawn(node22, [path.join(root, script), ...args], {
     stdio: 'inherit',
     cwd: root,
-    env: { ...process.env, PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}` },
+    env: {
+      ...process.env,
+      PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+    },
   });
   // The child does its own orderly shutdown (stopping Postgres, workers): pass
   // signals on and wait for it instead of dying first and orphaning it.

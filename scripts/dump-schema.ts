@@ -38,7 +38,12 @@ export function normaliseDump(sql: string): string {
     .filter((line) => !/^-- Dumped (from|by) /.test(line))
     // pg_dump >= 15.14 brackets its output with a random \restrict key.
     .filter((line) => !/^\\(un)?restrict\b/.test(line));
-  return kept.join('\n').replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  return (
+    kept
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim() + '\n'
+  );
 }
 
 /** Schema-only dump of our schemas, normalised. */
@@ -51,7 +56,7 @@ export async function dumpSchema(url: string): Promise<string> {
     return normaliseDump(stdout);
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`pg_dump failed: ${(err.stderr || err.message).trim()}`);
+    throw new Error(`pg_dump failed: ${(err.stderr || err.message).trim()}`, { cause: e });
   }
 }
 
@@ -71,7 +76,9 @@ async function main() {
   const fresh = process.argv.includes('--fresh');
   const url = argUrl ?? process.env.GM_DBURL ?? process.env.DATABASE_URL;
   if (!fresh && !url) {
-    throw new Error('no database: pass a URL, set GM_DBURL or DATABASE_URL, or use --fresh to migrate a throwaway database');
+    throw new Error(
+      'no database: pass a URL, set GM_DBURL or DATABASE_URL, or use --fresh to migrate a throwaway database',
+    );
   }
   const sql = fresh ? await dumpFresh() : await dumpSchema(url!);
   // Written whole to a temp file and renamed, so a failed dump never leaves a half file.

@@ -1,5 +1,5 @@
 /*
- * `npm test`: type-checks, brings up a test-only embedded PostgreSQL (its own
+ * `npm test`: lints, checks formatting, type-checks, brings up a test-only embedded PostgreSQL (its own
  * data folder and port, never the `npm start` data), migrates one template
  * database, builds the tiny models, then runs every *.test.ts with node's test
  * runner. Each test file clones the template into a database of its own.
@@ -34,11 +34,27 @@ const runsDir = path.join(dataDir, 'runs');
 fs.mkdirSync(runsDir, { recursive: true });
 const myRun = path.join(runsDir, String(process.pid));
 fs.writeFileSync(myRun, '');
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
-let status = 1;
+let status: number;
 let template: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
 try {
+  // Cheapest checks first: a lint or format slip fails in seconds, not after the database is up.
+  if (!process.argv.includes('--no-lint')) {
+    step('linting');
+    if (sh(path.join(ROOT_DIR, 'node_modules/.bin/eslint'), ['.']) !== 0) throw new Error('lint errors');
+    step('checking formatting');
+    if (sh(path.join(ROOT_DIR, 'node_modules/.bin/prettier'), ['--check', '--log-level=warn', '.']) !== 0) {
+      throw new Error('unformatted files: run npm run format');
+    }
+  }
   if (!process.argv.includes('--no-typecheck')) {
     step('type-checking');
     if (sh(path.join(ROOT_DIR, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.']) !== 0) throw new Error('type errors');

@@ -59,7 +59,13 @@ export function installRequestLogging(app: Express, log: Logger) {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      const fields = { reqId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
+      const fields = {
+        reqId: id,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+      };
       if (res.statusCode >= 500) log.error('request', fields);
       else log.info('request', fields);
     });
@@ -95,9 +101,12 @@ function installErrorHandler(app: Express, config: Config, log: Logger) {
       return res.status(err.status).json({ error: err.code, message: err.message });
     }
     const e = err as { type?: string; status?: number; message?: string };
-    if (e?.type === 'entity.parse.failed') return res.status(400).json({ error: 'invalid_json', message: 'Request body is not valid JSON' });
-    if (e?.type === 'entity.too.large') return res.status(413).json({ error: 'too_large', message: 'Request body is too large' });
-    if (e?.status && e.status >= 400 && e.status < 500) return res.status(e.status).json({ error: 'bad_request', message: e.message ?? 'Bad request' });
+    if (e?.type === 'entity.parse.failed')
+      return res.status(400).json({ error: 'invalid_json', message: 'Request body is not valid JSON' });
+    if (e?.type === 'entity.too.large')
+      return res.status(413).json({ error: 'too_large', message: 'Request body is too large' });
+    if (e?.status && e.status >= 400 && e.status < 500)
+      return res.status(e.status).json({ error: 'bad_request', message: e.message ?? 'Bad request' });
     log.error('unhandled error', { reqId: requestIdOf(req), err });
     res.status(500).json({
       error: 'internal',
@@ -109,17 +118,34 @@ function installErrorHandler(app: Express, config: Config, log: Logger) {
 /** Migrations in migrations/committed that the database has applied. */
 async function migrationState(pool: pg.Pool) {
   const dir = path.join(ROOT_DIR, 'migrations', 'committed');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort() : [];
-  const { rows } = await pool.query<{ applied: number; schema: boolean; latest: string | null }>(`
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.sql'))
+        .sort()
+    : [];
+  const { rows } = await pool
+    .query<{ applied: number; schema: boolean; latest: string | null }>(
+      `
     select (select count(*)::int from graphile_migrate.migrations) as applied,
            (select max(filename) from graphile_migrate.migrations) as latest,
            to_regclass('app_public.videos') is not null and to_regclass('app_public.scenes') is not null as schema
-  `).catch(async () => pool.query<{ applied: number; schema: boolean; latest: string | null }>(`
+  `,
+    )
+    .catch(async () =>
+      pool.query<{ applied: number; schema: boolean; latest: string | null }>(`
     select 0 as applied, null as latest,
            to_regclass('app_public.videos') is not null and to_regclass('app_public.scenes') is not null as schema
-  `));
+  `),
+    );
   const r = rows[0];
-  return { committed: files.length, applied: r.applied, latest: r.latest, schema: r.schema, current: r.schema && r.applied >= files.length };
+  return {
+    committed: files.length,
+    applied: r.applied,
+    latest: r.latest,
+    schema: r.schema,
+    current: r.schema && r.applied >= files.length,
+  };
 }
 
 export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
@@ -149,7 +175,9 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
     try {
       await deps.ownerPool.query('select 1');
       const migrations = await migrationState(deps.ownerPool);
-      res.status(migrations.current ? 200 : 503).json({ status: migrations.current ? 'ok' : 'migrations_pending', db: 'ok', migrations });
+      res
+        .status(migrations.current ? 200 : 503)
+        .json({ status: migrations.current ? 'ok' : 'migrations_pending', db: 'ok', migrations });
     } catch (e) {
       res.status(503).json({ status: 'error', db: 'unreachable', message: (e as Error).message });
     }
@@ -209,26 +237,29 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
     attach(server: Server) {
       wss = new WebSocketServer({ noServer: true });
       const wsConfig = makeGraphQLWSConfig(serv);
-      const handle = useServer({
-        ...wsConfig,
-        isProd: config.env === 'production',
-        // A token is checked when the connection opens (connection_init), so
-        // a bad one is refused up front rather than per subscription.
-        async onConnect(ctx) {
-          const raw = (ctx.connectionParams ?? {}) as Record<string, unknown>;
-          const auth = raw.authorization ?? raw.Authorization;
-          if (auth === undefined || auth === null || auth === '') return true;
-          try {
-            const token = bearerToken(String(auth).startsWith('Bearer') ? String(auth) : `Bearer ${auth}`);
-            await deps.auth.verify(token!);
-            return true;
-          } catch (e) {
-            const msg = e instanceof AuthError ? e.message : 'Unauthorized';
-            ctx.extra.socket.close(4401, msg.slice(0, 120));
-            return false;
-          }
+      const handle = useServer(
+        {
+          ...wsConfig,
+          isProd: config.env === 'production',
+          // A token is checked when the connection opens (connection_init), so
+          // a bad one is refused up front rather than per subscription.
+          async onConnect(ctx) {
+            const raw = (ctx.connectionParams ?? {}) as Record<string, unknown>;
+            const auth = raw.authorization ?? raw.Authorization;
+            if (auth === undefined || auth === null || auth === '') return true;
+            try {
+              const token = bearerToken(String(auth).startsWith('Bearer') ? String(auth) : `Bearer ${auth}`);
+              await deps.auth.verify(token!);
+              return true;
+            } catch (e) {
+              const msg = e instanceof AuthError ? e.message : 'Unauthorized';
+              ctx.extra.socket.close(4401, msg.slice(0, 120));
+              return false;
+            }
+          },
         },
-      }, wss);
+        wss,
+      );
       disposeWs = () => handle.dispose();
       server.on('upgrade', (req, socket, head) => {
         const url = new URL(req.url ?? '/', 'http://x');

@@ -142,7 +142,10 @@ export function maskError(error: GraphQLError, log?: Logger): GraphQLError {
   const code = (error.originalError as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && USER_FACING_SQLSTATE.test(code)) {
     return new GraphQLError(error.originalError!.message, {
-      nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
       extensions: { code },
     });
   }
@@ -150,7 +153,10 @@ export function maskError(error: GraphQLError, log?: Logger): GraphQLError {
   // row looks like, and no internal detail.
   if (error.originalError && /^No values were (updated|deleted) in collection/.test(error.originalError.message)) {
     return new GraphQLError(error.originalError.message, {
-      nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
       extensions: { code: 'NOT_FOUND' },
     });
   }
@@ -160,7 +166,10 @@ export function maskError(error: GraphQLError, log?: Logger): GraphQLError {
   if (!original || original instanceof GraphQLError || isSafeError(original)) {
     if (original && isSafeError(original) && !(original instanceof GraphQLError)) {
       return new GraphQLError(original.message, {
-        nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
         extensions: original.extensions ?? undefined,
       });
     }
@@ -169,7 +178,10 @@ export function maskError(error: GraphQLError, log?: Logger): GraphQLError {
   const errorId = crypto.randomBytes(6).toString('base64url');
   log?.error('graphql error', { errorId, path: error.path?.join('.'), err: original });
   return new GraphQLError(`An internal error occurred (id: ${errorId})`, {
-    nodes: error.nodes, source: error.source, positions: error.positions, path: error.path,
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
   });
 }

@@ -69,10 +69,11 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    closeServer = () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    closeServer = () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
     const port = (server.address() as AddressInfo).port;
     const publicUrl = new URL(config.publicUrl);
     if (publicUrl.port === '0') {

@@ -54,19 +54,23 @@ const envExample = parseEnvExample(envExampleText);
 /** Every ${VAR}, ${VAR:-default}, ${VAR:?message} in the compose file. */
 function interpolations(text: string) {
   const out: { name: string; op: string | undefined }[] = [];
-  for (const m of text.replace(/\$\$/g, '').matchAll(/\$\{([A-Z0-9_]+)(?:(:?[-?])[^}]*)?\}/g)) out.push({ name: m[1]!, op: m[2] });
+  for (const m of text.replace(/\$\$/g, '').matchAll(/\$\{([A-Z0-9_]+)(?:(:?[-?])[^}]*)?\}/g))
+    out.push({ name: m[1]!, op: m[2] });
   return out;
 }
 
 /** What compose would substitute, given the values of .env.example. */
 function substitute(value: string, env: Map<string, string>): string {
   return value
-    .replace(/\$\{([A-Z0-9_]+)(?::?([-?])([^}]*))?\}/g, (_, name: string, op: string | undefined, arg: string | undefined) => {
-      const v = env.get(name);
-      if (v !== undefined && v !== '') return v;
-      if (op === '-') return arg ?? '';
-      throw new Error(`\${${name}} is required but not set`);
-    })
+    .replace(
+      /\$\{([A-Z0-9_]+)(?::?([-?])([^}]*))?\}/g,
+      (_, name: string, op: string | undefined, arg: string | undefined) => {
+        const v = env.get(name);
+        if (v !== undefined && v !== '') return v;
+        if (op === '-') return arg ?? '';
+        throw new Error(`\${${name}} is required but not set`);
+      },
+    )
     .replace(/\$\$/g, '$');
 }
 
@@ -84,9 +88,11 @@ const imageVariables: Record<string, string> = {
 };
 
 test('the expected services exist, and the app services are built from docker/Dockerfile', () => {
-  for (const name of ['db', 'minio', 'bucket', 'migrate', 'models', 'server', 'worker']) assert.ok(services[name], `service ${name} is missing`);
+  for (const name of ['db', 'minio', 'bucket', 'migrate', 'models', 'server', 'worker'])
+    assert.ok(services[name], `service ${name} is missing`);
   assert.deepEqual(appServices.map(([n]) => n).sort(), ['migrate', 'models', 'server', 'worker']);
-  for (const [name, s] of appServices) assert.deepEqual(s.build, { context: '.', dockerfile: 'docker/Dockerfile' }, name);
+  for (const [name, s] of appServices)
+    assert.deepEqual(s.build, { context: '.', dockerfile: 'docker/Dockerfile' }, name);
   assert.ok(fs.existsSync(path.join(ROOT_DIR, 'docker/Dockerfile')));
 });
 
@@ -94,7 +100,11 @@ test('every app service runs an existing heimdex command', async () => {
   for (const [name, s] of appServices) {
     assert.ok(Array.isArray(s.command), `${name}: command should be an exec-form list`);
     const r = await runCli([...(s.command as string[]), '--help']);
-    assert.equal(r.code, 0, `${name}: "heimdex ${(s.command as string[]).join(' ')}" is not a CLI command: ${r.stderr}`);
+    assert.equal(
+      r.code,
+      0,
+      `${name}: "heimdex ${(s.command as string[]).join(' ')}" is not a CLI command: ${r.stderr}`,
+    );
     assert.match(r.stdout, new RegExp(`^Usage: heimdex ${(s.command as string[]).join(' ')}`), name);
   }
 });
@@ -105,7 +115,10 @@ test('app services pass only real configuration options; other variables are one
       if (appServices.some(([n]) => n === name)) {
         assert.ok(optionNames.has(key), `${name}: ${key} is not an option in core/config.ts`);
       } else {
-        assert.ok(optionNames.has(key) || key in imageVariables, `${name}: ${key} is neither an option nor a documented image variable`);
+        assert.ok(
+          optionNames.has(key) || key in imageVariables,
+          `${name}: ${key} is neither an option nor a documented image variable`,
+        );
       }
     }
   }
@@ -122,22 +135,25 @@ test('every variable the compose file interpolates is documented in .env.example
     if (op === ':?' || op === undefined) {
       assert.ok(envExample.values.has(name), `\${${name}} is required but missing from .env.example`);
     }
-    if (envExample.values.has(name)) assert.ok(envExample.documented.has(name), `${name} in .env.example has no comment saying what it is`);
+    if (envExample.values.has(name))
+      assert.ok(envExample.documented.has(name), `${name} in .env.example has no comment saying what it is`);
     else assert.ok(op === ':-' || optionNames.has(name), `\${${name}} is neither in .env.example nor defaulted`);
   }
   const referenced = new Set(refs.map((r) => r.name));
-  for (const k of envExample.values.keys()) assert.ok(referenced.has(k), `.env.example sets ${k}, which docker-compose.yml never uses`);
+  for (const k of envExample.values.keys())
+    assert.ok(referenced.has(k), `.env.example sets ${k}, which docker-compose.yml never uses`);
 });
 
 test('secrets are never written in the compose file itself', () => {
   for (const [name, s] of Object.entries(services)) {
     for (const [k, v] of Object.entries(s.environment ?? {})) {
-      if (/PASSWORD|SECRET|_KEY$/.test(k)) assert.match(String(v), /^\$\{[A-Z0-9_]+:\?/, `${name}: ${k} must come from .env as a required variable`);
+      if (/PASSWORD|SECRET|_KEY$/.test(k))
+        assert.match(String(v), /^\$\{[A-Z0-9_]+:\?/, `${name}: ${k} must come from .env as a required variable`);
     }
   }
 });
 
-test('the app services\' environment, filled from .env.example, is a valid configuration', () => {
+test("the app services' environment, filled from .env.example, is a valid configuration", () => {
   for (const [name, s] of appServices) {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(s.environment ?? {})) env[k] = substitute(String(v), envExample.values);
@@ -162,17 +178,24 @@ test('every image is pinned to a version', () => {
   const dockerfile = fs.readFileSync(path.join(ROOT_DIR, 'docker/Dockerfile'), 'utf8');
   const from = dockerfile.match(/^FROM\s+(\S+)/m)?.[1];
   assert.match(from ?? '', /^node:22\.(1[89]|[2-9]\d)\.\d+-bookworm-slim$/, 'the app image needs Node >= 22.18 pinned');
-  for (const need of ['ffmpeg', 'espeak-ng', 'ONNXRUNTIME_NODE_INSTALL=skip', 'npm ci']) assert.ok(dockerfile.includes(need), `Dockerfile lacks ${need}`);
+  for (const need of ['ffmpeg', 'espeak-ng', 'ONNXRUNTIME_NODE_INSTALL=skip', 'npm ci'])
+    assert.ok(dockerfile.includes(need), `Dockerfile lacks ${need}`);
 });
 
 test('Postgres data, objects and models live in named volumes mounted where each service reads them', () => {
   for (const v of ['pgdata', 'objects', 'models']) assert.ok(v in compose.volumes, `volume ${v} is not declared`);
   assert.ok(services.db!.volumes!.includes('pgdata:/var/lib/postgresql/data'));
   const minioData = (services.minio!.command as string[])[1];
-  assert.ok(services.minio!.volumes!.includes(`objects:${minioData}`), 'minio must keep its data directory in the objects volume');
+  assert.ok(
+    services.minio!.volumes!.includes(`objects:${minioData}`),
+    'minio must keep its data directory in the objects volume',
+  );
   for (const name of ['models', 'server', 'worker']) {
     const dir = services[name]!.environment!.MODELS_DIR;
-    assert.ok(services[name]!.volumes!.includes(`models:${dir}`), `${name} must mount the models volume at MODELS_DIR (${dir})`);
+    assert.ok(
+      services[name]!.volumes!.includes(`models:${dir}`),
+      `${name} must mount the models volume at MODELS_DIR (${dir})`,
+    );
   }
 });
 
@@ -183,7 +206,11 @@ test('long-running services restart and report health; one-shot steps gate the s
   assert.match(JSON.stringify(services.server!.healthcheck!.test), /\/readyz/);
   for (const name of ['server', 'worker']) {
     for (const step of ['migrate', 'bucket', 'models']) {
-      assert.equal(services[name]!.depends_on?.[step]?.condition, 'service_completed_successfully', `${name} should wait for ${step}`);
+      assert.equal(
+        services[name]!.depends_on?.[step]?.condition,
+        'service_completed_successfully',
+        `${name} should wait for ${step}`,
+      );
     }
   }
   assert.equal(services.migrate!.depends_on?.db?.condition, 'service_healthy');

@@ -12,7 +12,11 @@ import { README, renderConfigTable, withConfigTable } from '../cli/config-table.
 const readme = fs.readFileSync(README, 'utf8');
 
 test('the configuration table matches OPTIONS (regenerate with: heimdex config table --write)', () => {
-  assert.equal(withConfigTable(readme), readme, 'README.md configuration table is stale: run node cli/heimdex.js config table --write');
+  assert.equal(
+    withConfigTable(readme),
+    readme,
+    'README.md configuration table is stale: run node cli/heimdex.js config table --write',
+  );
   for (const o of OPTIONS) assert.ok(readme.includes(`| \`${o.env}\` |`), `${o.env} is missing from the README table`);
 });
 
@@ -33,7 +37,8 @@ function shownCommands(md: string): string[][] {
   }
   const found: string[][] = [];
   for (const c of code) {
-    for (const m of c.matchAll(/(?:^|[\s$(&|;])heimdex ([a-z][a-z-]*)(?: ([a-z][a-z|-]*))?/g)) found.push([m[1]!, ...(m[2] ? [m[2]] : [])]);
+    for (const m of c.matchAll(/(?:^|[\s$(&|;])heimdex ([a-z][a-z-]*)(?: ([a-z][a-z|-]*))?/g))
+      found.push([m[1]!, ...(m[2] ? [m[2]] : [])]);
   }
   return found;
 }
@@ -45,7 +50,8 @@ test('every heimdex command the README shows exists', () => {
   assert.ok(shown.length > 15, `expected the README to show the CLI, found ${shown.length} invocations`);
   for (const [first, second] of shown) {
     if (groups.has(first!)) {
-      for (const sub of (second ?? '').split('|')) assert.ok(names.has(`${first} ${sub}`), `README shows "heimdex ${first} ${sub}", which does not exist`);
+      for (const sub of (second ?? '').split('|'))
+        assert.ok(names.has(`${first} ${sub}`), `README shows "heimdex ${first} ${sub}", which does not exist`);
     } else {
       assert.ok(names.has(first!), `README shows "heimdex ${first}", which does not exist`);
     }

@@ -78,7 +78,9 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // An object store that is down at start-up is the same transient condition
   // as one that goes down later: jobs fail and are retried with backoff, so
   // the worker starts anyway instead of crash-looping under its supervisor.
-  await storage.ensureReady().catch((e: Error) => logger.warn(`object storage not ready yet (${e.message}); jobs will retry`));
+  await storage
+    .ensureReady()
+    .catch((e: Error) => logger.warn(`object storage not ready yet (${e.message}); jobs will retry`));
   // Our own pool so that an idle connection dropped by a database restart is
   // logged (and replaced on next use) instead of crashing the process, and so
   // stop() can close every connection before returning.
@@ -87,17 +89,21 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // A checked-out client that loses its connection emits 'error' on itself;
   // unhandled, that would crash the process instead of failing one job.
   pool.on('connect', (client) => client.on('error', (e) => logger.warn(`database connection lost: ${e.message}`)));
-  const runner = await run({
-    pgPool: pool,
-    concurrency: config.worker.concurrency,
-    // Jobs poll for retries; LISTEN/NOTIFY already wakes the worker for new ones.
-    pollInterval: opts.pollInterval ?? 2000,
-    noHandleSignals: opts.noHandleSignals ?? false,
-    taskList: createTaskList(ctx),
-    logger,
-    // No periodic jobs: everything is triggered by rows (and admin
-    // functions); an empty list stops graphile-worker looking for ./crontab.
-  }, undefined, []).catch(async (e: unknown) => {
+  const runner = await run(
+    {
+      pgPool: pool,
+      concurrency: config.worker.concurrency,
+      // Jobs poll for retries; LISTEN/NOTIFY already wakes the worker for new ones.
+      pollInterval: opts.pollInterval ?? 2000,
+      noHandleSignals: opts.noHandleSignals ?? false,
+      taskList: createTaskList(ctx),
+      logger,
+      // No periodic jobs: everything is triggered by rows (and admin
+      // functions); an empty list stops graphile-worker looking for ./crontab.
+    },
+    undefined,
+    [],
+  ).catch(async (e: unknown) => {
     await pool.end();
     throw e;
   });

@@ -32,7 +32,12 @@ export async function reindex(
     const missing = (await client.query<{ n: number }>('select app_private.reindex_missing() as n')).rows[0]!.n;
     const stale = opts.missingOnly
       ? 0
-      : (await client.query<{ n: number }>('select app_private.reindex_stale($1, $2) as n', [text?.modelId ?? null, image?.modelId ?? null])).rows[0]!.n;
+      : (
+          await client.query<{ n: number }>('select app_private.reindex_stale($1, $2) as n', [
+            text?.modelId ?? null,
+            image?.modelId ?? null,
+          ])
+        ).rows[0]!.n;
     return { missing, stale, textModel: text?.modelId ?? null, imageModel: image?.modelId ?? null };
   } finally {
     await client.end();

@@ -6,7 +6,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import pg from 'pg';
 import { resolveDatabase } from '../../core/database.ts';
-import { ensureDatabase, isRunning, readEmbeddedCredentials, startEmbedded, stopEmbedded } from '../../core/embedded-pg.ts';
+import {
+  ensureDatabase,
+  isRunning,
+  readEmbeddedCredentials,
+  startEmbedded,
+  stopEmbedded,
+} from '../../core/embedded-pg.ts';
 import { migrateDatabase } from '../../core/migrate.ts';
 import { config, info, out, type Command } from '../command.ts';
 import { runningDatabase } from '../database.ts';
@@ -14,7 +20,10 @@ import { CliError } from '../errors.ts';
 
 function embeddedOnly(cfg: ReturnType<typeof config>, what: string) {
   if (cfg.databaseUrl) {
-    throw new CliError(`DATABASE_URL is set, so there is no embedded database to ${what}`, 'unset DATABASE_URL to use the embedded one');
+    throw new CliError(
+      `DATABASE_URL is set, so there is no embedded database to ${what}`,
+      'unset DATABASE_URL to use the embedded one',
+    );
   }
 }
 
@@ -44,13 +53,17 @@ export const dbStop: Command = {
 };
 
 const migrateFlags = {
-  'committed-only': { type: 'boolean', description: 'Apply only committed migrations, not migrations/current (the default when NODE_ENV=production)' },
+  'committed-only': {
+    type: 'boolean',
+    description: 'Apply only committed migrations, not migrations/current (the default when NODE_ENV=production)',
+  },
 } as const;
 
 export const dbMigrate: Command = {
   name: 'db migrate',
   summary: 'Bring the database schema up to date (graphile-worker tables, then our migrations)',
-  description: 'Runs against DATABASE_URL when set (docker compose runs this once), else the running embedded database.',
+  description:
+    'Runs against DATABASE_URL when set (docker compose runs this once), else the running embedded database.',
   flags: migrateFlags,
   async run(p) {
     const cfg = config();
@@ -68,7 +81,11 @@ export const dbReset: Command = {
   async run(p) {
     const cfg = config();
     embeddedOnly(cfg, 'reset');
-    if (!p.flags.yes) throw new CliError(`this deletes every video, scene and user in ${cfg.dataDir}`, 'run again with --yes to confirm');
+    if (!p.flags.yes)
+      throw new CliError(
+        `this deletes every video, scene and user in ${cfg.dataDir}`,
+        'run again with --yes to confirm',
+      );
     const urls = await startEmbedded(cfg, log);
     const creds = readEmbeddedCredentials(cfg)!;
     const admin = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
@@ -109,7 +126,12 @@ export const dbPsql: Command = {
 export const dbUrl: Command = {
   name: 'db url',
   summary: 'Print the owner connection string of the running database',
-  flags: { auth: { type: 'boolean', description: 'Print the API login role\'s (heimdex_authenticator) connection string instead' } },
+  flags: {
+    auth: {
+      type: 'boolean',
+      description: "Print the API login role's (heimdex_authenticator) connection string instead",
+    },
+  },
   async run(p) {
     const cfg = config();
     if (!cfg.databaseUrl && !(await isRunning(cfg))) {

@@ -61,11 +61,14 @@ export const demo: Command = {
   name: 'demo',
   summary: 'Generate three sample videos, ingest them, and run three searches',
   description: 'Needs the server and a worker running (npm start in another terminal).',
-  flags: { timeout: { type: 'string', value: 'S', description: 'Give up waiting for indexing after S seconds (default 600)' } },
+  flags: {
+    timeout: { type: 'string', value: 'S', description: 'Give up waiting for indexing after S seconds (default 600)' },
+  },
   async run(p) {
     const cfg = config();
     const timeoutS = p.flags.timeout === undefined ? 600 : Number(p.flags.timeout);
-    if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new CliError(`--timeout must be a positive number of seconds, got "${p.flags.timeout}"`);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0)
+      throw new CliError(`--timeout must be a positive number of seconds, got "${p.flags.timeout}"`);
     const api = new Api(cfg);
     await api.token();
 
@@ -87,7 +90,9 @@ export const demo: Command = {
     const ids = results.map((r) => r.videoId);
 
     const { getModels } = await importProject<ModelsModule>('worker/ml/index.ts');
-    const status = await getModels(cfg).status().catch(() => []);
+    const status = await getModels(cfg)
+      .status()
+      .catch(() => []);
     const absent = new Set(status.filter((s) => !s.present).map((s) => s.role as string));
     let found = 0;
     const missing = new Set<string>();
@@ -101,19 +106,31 @@ export const demo: Command = {
       const ok = top && top.videoId === idOf.get(q.video) && top.startS < want.end && top.endS > want.start;
       if (ok) found++;
       out('');
-      out(`search "${q.query}"  (right answer: ${q.video.replace(/\.mp4$/, '')} ${mmss(want.start)}–${mmss(want.end)}, found by its ${q.how})`);
+      out(
+        `search "${q.query}"  (right answer: ${q.video.replace(/\.mp4$/, '')} ${mmss(want.start)}–${mmss(want.end)}, found by its ${q.how})`,
+      );
       out(res.hits.length ? renderTable(res.hits) : '  no matches');
-      out(ok ? '  ✓ the right scene is ranked first' : `  ✗ the right scene is not ranked first${absent.has(q.needs) ? ` — expected here: the ${q.needs} model is missing, so ${CONSEQUENCE[q.needs]}` : ''}`);
+      out(
+        ok
+          ? '  ✓ the right scene is ranked first'
+          : `  ✗ the right scene is not ranked first${absent.has(q.needs) ? ` — expected here: the ${q.needs} model is missing, so ${CONSEQUENCE[q.needs]}` : ''}`,
+      );
     }
 
     out('');
     out(`${found} of ${DEMO_QUERIES.length} searches ranked the right scene first.`);
-    out(`Search used: ${[...used].join(', ') || 'nothing'}${missing.size ? `; the server lacks: ${[...missing].join(', ')}` : ''}.`);
+    out(
+      `Search used: ${[...used].join(', ') || 'nothing'}${missing.size ? `; the server lacks: ${[...missing].join(', ')}` : ''}.`,
+    );
     try {
       out('Models:');
       for (const s of status) {
-        const size = s.present ? `  (${s.bytes < 1024 ** 2 ? `${Math.ceil(s.bytes / 1024)} KB` : `${Math.round(s.bytes / 1024 ** 2)} MB`})` : '';
-        out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}${size}${s.present ? '' : `  → ${CONSEQUENCE[s.role] ?? 'its stage is skipped'}`}`);
+        const size = s.present
+          ? `  (${s.bytes < 1024 ** 2 ? `${Math.ceil(s.bytes / 1024)} KB` : `${Math.round(s.bytes / 1024 ** 2)} MB`})`
+          : '';
+        out(
+          `  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}${size}${s.present ? '' : `  → ${CONSEQUENCE[s.role] ?? 'its stage is skipped'}`}`,
+        );
       }
       if (status.some((s) => s.present && s.role !== 'ocr' && s.bytes < 20 * 1024 ** 2)) {
         out('Some models are only a few MB: these are the tiny generated test models (npm test), which run the');

@@ -8,9 +8,20 @@ import { serve, start, worker } from './processes.ts';
 import { search } from './search.ts';
 
 export const COMMANDS: Command[] = [
-  start, serve, worker,
-  dbStart, dbStop, dbMigrate, dbReset, dbPsql, dbUrl,
-  ingest, search, demo,
-  modelsPull, modelsStatus, reindex,
+  start,
+  serve,
+  worker,
+  dbStart,
+  dbStop,
+  dbMigrate,
+  dbReset,
+  dbPsql,
+  dbUrl,
+  ingest,
+  search,
+  demo,
+  modelsPull,
+  modelsStatus,
+  reindex,
   configTable,
 ];

@@ -45,7 +45,8 @@ export function collectVideos(args: string[]): string[] {
     if (st.isDirectory()) {
       const before = files.length;
       walk(a);
-      if (files.length === before) throw new CliError(`no videos in ${a}`, `looked for ${Object.keys(VIDEO_TYPES).join(' ')}`);
+      if (files.length === before)
+        throw new CliError(`no videos in ${a}`, `looked for ${Object.keys(VIDEO_TYPES).join(' ')}`);
     } else if (VIDEO_TYPES[path.extname(a).toLowerCase()]) {
       files.push(a);
     } else {
@@ -112,7 +113,12 @@ async function fetchVideo(api: Api, id: string): Promise<VideoState | null> {
  * or an event missed before subscribing cannot hang the wait, and it takes
  * over entirely (faster) when the socket cannot be opened.
  */
-async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) => void, timeoutS: number): Promise<'subscription' | 'polling'> {
+async function follow(
+  api: Api,
+  videos: VideoState[],
+  onChange: (v: VideoState) => void,
+  timeoutS: number,
+): Promise<'subscription' | 'polling'> {
   const byId = new Map(videos.map((v) => [v.id, v]));
   const pending = () => [...byId.values()].filter((v) => !TERMINAL.has(v.state));
   let socketOk = false;
@@ -129,9 +135,15 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
   try {
     const token = await api.token();
     ws = new WebSocket(api.wsUrl, 'graphql-transport-ws', { headers: { authorization: `Bearer ${token}` } });
-    ws.on('open', () => ws!.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    ws.on('open', () =>
+      ws!.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+    );
     ws.on('message', (raw) => {
-      let m: { type: string; id?: string; payload?: { data?: { videoChanged?: Partial<VideoState> & { videoId: string } }; errors?: unknown[] } };
+      let m: {
+        type: string;
+        id?: string;
+        payload?: { data?: { videoChanged?: Partial<VideoState> & { videoId: string } }; errors?: unknown[] };
+      };
       try {
         m = JSON.parse(String(raw));
       } catch {
@@ -139,7 +151,14 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
       }
       if (m.type === 'connection_ack') {
         socketOk = true;
-        for (const v of videos) ws!.send(JSON.stringify({ id: v.id, type: 'subscribe', payload: { query: SUBSCRIBE, variables: { videoId: v.id } } }));
+        for (const v of videos)
+          ws!.send(
+            JSON.stringify({
+              id: v.id,
+              type: 'subscribe',
+              payload: { query: SUBSCRIBE, variables: { videoId: v.id } },
+            }),
+          );
       } else if (m.type === 'ping') {
         ws!.send(JSON.stringify({ type: 'pong' }));
       } else if (m.type === 'next' && m.payload?.data?.videoChanged) {
@@ -151,7 +170,10 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
         socketOk = false;
       }
     });
-    const dropped = () => { socketOk = false; wake(); };
+    const dropped = () => {
+      socketOk = false;
+      wake();
+    };
     ws.on('error', dropped);
     ws.on('close', dropped);
   } catch {
@@ -160,7 +182,11 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
   const deadline = timeoutS > 0 ? Date.now() + timeoutS * 1000 : Infinity;
   try {
     while (pending().length) {
-      if (Date.now() > deadline) throw new CliError(`gave up waiting after ${timeoutS}s`, 'the worker may be busy or not running (heimdex worker)');
+      if (Date.now() > deadline)
+        throw new CliError(
+          `gave up waiting after ${timeoutS}s`,
+          'the worker may be busy or not running (heimdex worker)',
+        );
       for (const v of pending()) {
         const fresh = await fetchVideo(api, v.id);
         if (!fresh) apply(v.id, { state: 'failed', error: 'the video was deleted' });
@@ -169,7 +195,10 @@ async function follow(api: Api, videos: VideoState[], onChange: (v: VideoState) 
       if (!pending().length) break;
       await new Promise<void>((r) => {
         const t = setTimeout(r, socketOk ? 5000 : 1000);
-        wake = () => { clearTimeout(t); r(); };
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
       });
     }
   } finally {
@@ -215,7 +244,9 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
     const type = VIDEO_TYPES[path.extname(file).toLowerCase()]!;
     const sidecar = sidecarFor(file);
     const objectKey = await upload(api, file, type);
-    const subtitleKey = sidecar ? await upload(api, sidecar, SUBTITLE_TYPES[path.extname(sidecar).toLowerCase()]!) : undefined;
+    const subtitleKey = sidecar
+      ? await upload(api, sidecar, SUBTITLE_TYPES[path.extname(sidecar).toLowerCase()]!)
+      : undefined;
     const { createVideo } = await api.graphql<{ createVideo: VideoState }>(CREATE_VIDEO, {
       objectKey,
       title: opts.title ?? path.basename(file, path.extname(file)),
@@ -223,11 +254,29 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
     });
     videos.push({ ...createVideo, stage: null, progress: 0, error: null });
     if (!json) info(`uploaded ${file}${sidecar ? ` (+ ${path.basename(sidecar)})` : ''} → video ${createVideo.id}`);
-    else if (!opts.wait) out(JSON.stringify({ videoId: createVideo.id, title: createVideo.title, state: createVideo.state, error: null, file }));
+    else if (!opts.wait)
+      out(
+        JSON.stringify({
+          videoId: createVideo.id,
+          title: createVideo.title,
+          state: createVideo.state,
+          error: null,
+          file,
+        }),
+      );
   }
   if (!opts.wait) {
     if (!json) info('processing continues in the worker; follow it with --wait, or query videoById in GraphQL');
-    return videos.map((v) => ({ videoId: v.id, title: v.title, state: v.state, error: null, scenes: null, durationS: null, missingStages: [], updates: null }));
+    return videos.map((v) => ({
+      videoId: v.id,
+      title: v.title,
+      state: v.state,
+      error: null,
+      scenes: null,
+      durationS: null,
+      missingStages: [],
+      updates: null,
+    }));
   }
   const tty = !json && process.stderr.isTTY;
   let drawn = 0;
@@ -262,7 +311,9 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
     results.push(result);
     if (json) out(JSON.stringify(result));
     else if (fresh.state === 'indexed') {
-      out(`indexed  ${fresh.title}: ${result.scenes ?? '?'} scenes, ${result.durationS?.toFixed(1) ?? '?'} s${result.missingStages.length ? ` (skipped: ${result.missingStages.join(', ')})` : ''}`);
+      out(
+        `indexed  ${fresh.title}: ${result.scenes ?? '?'} scenes, ${result.durationS?.toFixed(1) ?? '?'} s${result.missingStages.length ? ` (skipped: ${result.missingStages.join(', ')})` : ''}`,
+      );
     } else out(`failed   ${fresh.title}: ${fresh.error ?? 'no reason recorded'}`);
   }
   return results;
@@ -277,7 +328,10 @@ export const ingest: Command = {
     'user, created on first use. A subtitle file next to a video with the same base name is attached to it.',
   flags: {
     title: { type: 'string', value: 'T', description: 'Title (only with a single video; default: the file name)' },
-    wait: { type: 'boolean', description: 'Show progress until every video is indexed or failed; exit 1 if any failed' },
+    wait: {
+      type: 'boolean',
+      description: 'Show progress until every video is indexed or failed; exit 1 if any failed',
+    },
     json: { type: 'boolean', description: 'Machine-readable output: one JSON object per video per line' },
     timeout: { type: 'string', value: 'S', description: 'With --wait: give up after S seconds (default: never)' },
   },
@@ -285,10 +339,17 @@ export const ingest: Command = {
     if (!p.positionals.length) throw new CliError('nothing to ingest', 'usage: heimdex ingest <file|dir>... [--wait]');
     const files = collectVideos(p.positionals);
     const title = p.flags.title as string | undefined;
-    if (title !== undefined && files.length > 1) throw new CliError('--title needs exactly one video', `got ${files.length}`);
+    if (title !== undefined && files.length > 1)
+      throw new CliError('--title needs exactly one video', `got ${files.length}`);
     const timeoutS = p.flags.timeout === undefined ? 0 : Number(p.flags.timeout);
-    if (!Number.isFinite(timeoutS) || timeoutS < 0) throw new CliError(`--timeout must be a number of seconds, got "${p.flags.timeout}"`);
-    const results = await ingestFiles(new Api(config()), files, { title, wait: Boolean(p.flags.wait), json: Boolean(p.flags.json), timeoutS });
+    if (!Number.isFinite(timeoutS) || timeoutS < 0)
+      throw new CliError(`--timeout must be a number of seconds, got "${p.flags.timeout}"`);
+    const results = await ingestFiles(new Api(config()), files, {
+      title,
+      wait: Boolean(p.flags.wait),
+      json: Boolean(p.flags.json),
+      timeoutS,
+    });
     return results.some((r) => p.flags.wait && r.state !== 'indexed') ? 1 : 0;
   },
 };

@@ -4,7 +4,6 @@ import { README, renderConfigTable, withConfigTable } from '../config-table.ts';
 import { config, importProject, info, out, progressBar, selfCommand, type Command } from '../command.ts';
 import type { ModelsModule, ReindexModule } from '../contracts.ts';
 import { runningDatabase } from '../database.ts';
-import { CliError } from '../errors.ts';
 
 function mb(bytes: number) {
   if (!bytes) return '';
@@ -25,9 +24,12 @@ export const modelsStatus: Command = {
     }
     out(`models in ${cfg.models.dir}:`);
     for (const s of status) {
-      out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id.padEnd(52)} ${s.dim ? `${s.dim}-d` : ''} ${mb(s.bytes)}`.trimEnd());
+      out(
+        `  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id.padEnd(52)} ${s.dim ? `${s.dim}-d` : ''} ${mb(s.bytes)}`.trimEnd(),
+      );
     }
-    if (status.some((s) => !s.present)) info(`missing models are skipped (their search modality is off); fetch them with: ${selfCommand()} models pull`);
+    if (status.some((s) => !s.present))
+      info(`missing models are skipped (their search modality is off); fetch them with: ${selfCommand()} models pull`);
     return 0;
   },
 };
@@ -43,7 +45,9 @@ export const modelsPull: Command = {
     let lastLine = '';
     const results = await mod.pullModels(cfg, {
       onProgress: (pr) => {
-        const pct = pr.total ? ` ${progressBar(pr.loaded / pr.total)} ${String(Math.floor((100 * pr.loaded) / pr.total)).padStart(3)}%` : '';
+        const pct = pr.total
+          ? ` ${progressBar(pr.loaded / pr.total)} ${String(Math.floor((100 * pr.loaded) / pr.total)).padStart(3)}%`
+          : '';
         const line = `${pr.id}/${pr.file}${pr.done ? ' done' : pct}`;
         if (line === lastLine) return;
         if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${pr.done ? '\n' : ''}`);
@@ -51,7 +55,10 @@ export const modelsPull: Command = {
         lastLine = line;
       },
     });
-    for (const r of results) out(`  pulled  ${r.role.padEnd(11)} ${r.id} → ${r.dir} (${r.downloaded.length} new file${r.downloaded.length === 1 ? '' : 's'})`);
+    for (const r of results)
+      out(
+        `  pulled  ${r.role.padEnd(11)} ${r.id} → ${r.dir} (${r.downloaded.length} new file${r.downloaded.length === 1 ? '' : 's'})`,
+      );
     const status = await mod.getModels(cfg).status();
     for (const s of status) out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}`);
     return status.every((s) => s.present) ? 0 : 1;
@@ -61,14 +68,21 @@ export const modelsPull: Command = {
 export const reindex: Command = {
   name: 'reindex',
   summary: 'Queue videos for re-processing (after pulling or changing models)',
-  flags: { missing: { type: 'boolean', description: 'Only videos with stages skipped for want of a model, or embedded with other models' } },
+  flags: {
+    missing: {
+      type: 'boolean',
+      description: 'Only videos with stages skipped for want of a model, or embedded with other models',
+    },
+  },
   async run(p) {
     const cfg = config();
     await runningDatabase(cfg);
     const { reindex: run } = await importProject<ReindexModule>('worker/reindex.ts');
     const r = await run(cfg, { missingOnly: Boolean(p.flags.missing) });
     const n = r.missing + r.stale;
-    out(`queued ${n} video${n === 1 ? '' : 's'} for re-processing (${r.missing} with skipped stages, ${r.stale} embedded with other models); a running worker picks them up`);
+    out(
+      `queued ${n} video${n === 1 ? '' : 's'} for re-processing (${r.missing} with skipped stages, ${r.stale} embedded with other models); a running worker picks them up`,
+    );
     out(`current models: text ${r.textModel ?? 'none'}, image ${r.imageModel ?? 'none'}`);
     return 0;
   },

@@ -20,14 +20,26 @@ const MAIN = path.join(ROOT_DIR, 'cli', 'main.ts');
 /** How long a child gets to finish its current work after SIGTERM. */
 const STOP_GRACE_MS = 30_000;
 
-interface Ready { type: 'ready'; url?: string }
+interface Ready {
+  type: 'ready';
+  url?: string;
+}
 
 function spawnChild(name: string): { child: ChildProcess; ready: Promise<Ready>; exited: Promise<number> } {
-  const child = spawn(process.execPath, [MAIN, name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env });
-  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const child = spawn(process.execPath, [MAIN, name], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: process.env,
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
   const ready = new Promise<Ready>((resolve, reject) => {
-    child.on('message', (m: Ready) => { if (m?.type === 'ready') resolve(m); });
-    exited.then((code) => reject(new CliError(`heimdex ${name} exited with code ${code} while starting`, 'its error is printed above')));
+    child.on('message', (m: Ready) => {
+      if (m?.type === 'ready') resolve(m);
+    });
+    void exited.then((code) =>
+      reject(new CliError(`heimdex ${name} exited with code ${code} while starting`, 'its error is printed above')),
+    );
   });
   ready.catch(() => {});
   return { child, ready, exited };
@@ -64,12 +76,20 @@ export const start: Command = {
     const cfg = config();
     const stopped = untilStopped();
     let stopRequested = false;
-    void stopped.then(() => { stopRequested = true; });
+    void stopped.then(() => {
+      stopRequested = true;
+    });
     const embedded = !cfg.databaseUrl;
     const wasRunning = embedded && (await isRunning(cfg));
     const db = await resolveDatabase(cfg, { start: true, log: (m) => info(`heimdex: ${m}`) }).catch((e: Error) => {
-      const why = e.message.split('\n').map((l) => l.trim()).filter(Boolean);
-      throw new CliError(`the database could not be started: ${why.find((l) => /error|denied|fatal/i.test(l)) ?? why[0]}`, `the PostgreSQL log is in ${cfg.dataDir}/logs/postgres.log`);
+      const why = e.message
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
+      throw new CliError(
+        `the database could not be started: ${why.find((l) => /error|denied|fatal/i.test(l)) ?? why[0]}`,
+        `the PostgreSQL log is in ${cfg.dataDir}/logs/postgres.log`,
+      );
     });
     let children: ReturnType<typeof spawnChild>[] = [];
     const shutdown = async () => {
@@ -86,7 +106,9 @@ export const start: Command = {
       children = [spawnChild('serve'), spawnChild('worker')];
       const [server] = await Promise.race([
         Promise.all(children.map((c) => c.ready)),
-        stopped.then(() => { throw new CliError('interrupted while starting'); }),
+        stopped.then(() => {
+          throw new CliError('interrupted while starting');
+        }),
       ]);
       const url = server!.url ?? cfg.publicUrl;
       out('');
@@ -104,7 +126,9 @@ export const start: Command = {
       const crashed = Promise.race(children.map((c, i) => c.exited.then((code) => ({ i, code }))));
       const first = await Promise.race([stopped.then(() => null), crashed]);
       if (first) {
-        info(`heimdex: ${first.i === 0 ? 'serve' : 'worker'} exited unexpectedly (code ${first.code}); stopping everything`);
+        info(
+          `heimdex: ${first.i === 0 ? 'serve' : 'worker'} exited unexpectedly (code ${first.code}); stopping everything`,
+        );
       }
       await shutdown();
       return first ? 1 : 0;
@@ -151,10 +175,16 @@ export const worker: Command = {
     info('heimdex: worker running');
     process.send?.({ type: 'ready' } satisfies Ready);
     // The runner may also end by itself (the database went away for good).
-    const ended = w.done.then(() => null, (e: Error) => e);
+    const ended = w.done.then(
+      () => null,
+      (e: Error) => e,
+    );
     const why = await Promise.race([untilStopped(), ended]);
     if (why === null || why instanceof Error) {
-      throw new CliError(`the worker stopped on its own${why ? `: ${why.message}` : ''}`, 'a supervisor (docker, systemd) should restart it');
+      throw new CliError(
+        `the worker stopped on its own${why ? `: ${why.message}` : ''}`,
+        'a supervisor (docker, systemd) should restart it',
+      );
     }
     info(`heimdex: worker stopping (${why}); finishing the current job`);
     await w.stop();

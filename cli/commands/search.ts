@@ -43,7 +43,10 @@ export function mmss(s: number): string {
 
 /** The snippet as plain text: highlight tags out, whitespace folded. */
 export function plainSnippet(s: string | null, max = 60): string {
-  const t = (s ?? '').replace(/<\/?b>/gi, '').replace(/\s+/g, ' ').trim();
+  const t = (s ?? '')
+    .replace(/<\/?b>/gi, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return t.length > max ? t.slice(0, max - 1) + '…' : t;
 }
 
@@ -61,12 +64,20 @@ export function renderTable(hits: SceneHit[]): string {
     h.previewUrl ?? '',
   ]);
   const widths = head.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
 
 export async function searchScenes(api: Api, query: string, first: number, videoIds?: string[]): Promise<SearchResult> {
-  const r = await api.graphql<{ searchScenes: SearchResult }>(SEARCH, { query, first, videoIds: videoIds?.length ? videoIds : null });
+  const r = await api.graphql<{ searchScenes: SearchResult }>(SEARCH, {
+    query,
+    first,
+    videoIds: videoIds?.length ? videoIds : null,
+  });
   return r.searchScenes;
 }
 
@@ -85,7 +96,8 @@ export const search: Command = {
     const limit = intFlag(p, 'limit', 10, 1, 100);
     const videos = (p.flags.video as string[] | undefined) ?? [];
     for (const v of videos) {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) throw new CliError(`--video must be a video id (UUID), got "${v}"`);
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
+        throw new CliError(`--video must be a video id (UUID), got "${v}"`);
     }
     const res = await searchScenes(new Api(config()), query, limit, videos);
     if (p.flags.json) {
@@ -94,7 +106,9 @@ export const search: Command = {
     }
     if (!res.hits.length) out(`no matches for "${query}"`);
     else out(renderTable(res.hits));
-    info(`modalities: ${res.modalities.join(', ') || 'none'}${res.missing.length ? `; missing: ${res.missing.join(', ')}` : ''}`);
+    info(
+      `modalities: ${res.modalities.join(', ') || 'none'}${res.missing.length ? `; missing: ${res.missing.join(', ')}` : ''}`,
+    );
     return 0;
   },
 };

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey } from './keys.ts';
 import { sign, verify, type SignedFields, type VerifyResult } from './signing.ts';
@@ -63,7 +63,8 @@ export class FsStorage implements Storage {
   pathFor(key: string): string {
     assertValidKey(key);
     const p = path.resolve(this.root, key);
-    if (!p.startsWith(this.root + path.sep)) throw new StoragePermanentError(`object key escapes the storage root: ${key}`);
+    if (!p.startsWith(this.root + path.sep))
+      throw new StoragePermanentError(`object key escapes the storage root: ${key}`);
     return p;
   }
 
@@ -94,15 +95,24 @@ export class FsStorage implements Storage {
     return `${this.#publicUrl}${FS_ROUTE}${encoded}?${new URLSearchParams(params)}`;
   }
 
-  async presignUpload(key: string, opts: { contentType: string; byteSize: number; ttlS: number }): Promise<PresignedUpload> {
+  async presignUpload(
+    key: string,
+    opts: { contentType: string; byteSize: number; ttlS: number },
+  ): Promise<PresignedUpload> {
     assertValidKey(key);
-    if (!Number.isSafeInteger(opts.byteSize) || opts.byteSize < 1) throw new StoragePermanentError('upload size must be a positive integer');
+    if (!Number.isSafeInteger(opts.byteSize) || opts.byteSize < 1)
+      throw new StoragePermanentError('upload size must be a positive integer');
     const expires = Math.floor(Date.now() / 1000) + opts.ttlS;
     const fields: SignedFields = { method: 'PUT', key, expires, size: opts.byteSize, contentType: opts.contentType };
     return {
       objectKey: key,
       method: 'PUT',
-      url: this.#url(key, { expires: String(expires), size: String(opts.byteSize), type: opts.contentType, sig: sign(this.#secret, fields) }),
+      url: this.#url(key, {
+        expires: String(expires),
+        size: String(opts.byteSize),
+        type: opts.contentType,
+        sig: sign(this.#secret, fields),
+      }),
       fields: {},
       headers: { 'Content-Type': opts.contentType },
       expiresAt: new Date(expires * 1000),
@@ -147,7 +157,8 @@ export class FsStorage implements Storage {
     try {
       st = await fsp.stat(p);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return null;
       throw e;
     }
     if (!st.isFile()) return null;
@@ -170,7 +181,11 @@ export class FsStorage implements Storage {
    * (400). The source is not destroyed on refusal, so the HTTP layer can
    * still answer before closing the connection.
    */
-  async write(key: string, source: Readable | Buffer, opts: { contentType: string; exactSize?: number; maxBytes?: number }): Promise<number> {
+  async write(
+    key: string,
+    source: Readable | Buffer,
+    opts: { contentType: string; exactSize?: number; maxBytes?: number },
+  ): Promise<number> {
     const dest = this.pathFor(key);
     const limit = Math.min(opts.exactSize ?? Infinity, opts.maxBytes ?? Infinity);
     const tmpDir = path.join(this.root, '.tmp');
@@ -195,7 +210,11 @@ export class FsStorage implements Storage {
         await fh.close();
       }
       if (opts.exactSize !== undefined && n !== opts.exactSize) {
-        throw new UploadRejectedError(400, 'size_mismatch', `body has ${n} bytes, the upload was signed for exactly ${opts.exactSize}`);
+        throw new UploadRejectedError(
+          400,
+          'size_mismatch',
+          `body has ${n} bytes, the upload was signed for exactly ${opts.exactSize}`,
+        );
       }
       const meta: Meta = { contentType: opts.contentType };
       if (opts.exactSize !== undefined) meta.declaredSize = opts.exactSize;
@@ -214,7 +233,8 @@ export class FsStorage implements Storage {
   async download(key: string, destPath: string, opts: { maxBytes: number; signal?: AbortSignal }): Promise<number> {
     const o = await this.open(key);
     if (!o) throw new StoragePermanentError(`object not found: ${key}`);
-    if (o.size > opts.maxBytes) throw new StoragePermanentError(`object ${key} is ${o.size} bytes, more than the ${opts.maxBytes} allowed`);
+    if (o.size > opts.maxBytes)
+      throw new StoragePermanentError(`object ${key} is ${o.size} bytes, more than the ${opts.maxBytes} allowed`);
     return copyCapped(fs.createReadStream(o.path), destPath, opts.maxBytes, key, opts.signal);
   }
 
@@ -272,7 +292,13 @@ async function renameInto(from: string, to: string) {
  * Copies a stream into a local file, failing (and removing the file) once
  * more than maxBytes arrive, even if the size known beforehand was smaller.
  */
-export async function copyCapped(source: Readable, destPath: string, maxBytes: number, key: string, signal?: AbortSignal): Promise<number> {
+export async function copyCapped(
+  source: Readable,
+  destPath: string,
+  maxBytes: number,
+  key: string,
+  signal?: AbortSignal,
+): Promise<number> {
   let n = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {

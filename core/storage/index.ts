@@ -18,7 +18,8 @@ export function createStorage(config: Config): Storage {
   if (config.storage.driver === 's3') {
     const s3 = config.storage.s3;
     // loadConfig already refuses s3 without these; repeated for the type checker.
-    if (!s3.endpoint || !s3.accessKey || !s3.secretKey) throw new Error('STORAGE_DRIVER=s3 needs S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY');
+    if (!s3.endpoint || !s3.accessKey || !s3.secretKey)
+      throw new Error('STORAGE_DRIVER=s3 needs S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY');
     return new S3Storage({
       endpoint: s3.endpoint,
       publicEndpoint: s3.publicEndpoint,

@@ -17,10 +17,13 @@ const MAX_KEY_BYTES = 1024;
  */
 export function assertValidKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError('object key must be a non-empty string');
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new InvalidKeyError(`object key is longer than ${MAX_KEY_BYTES} bytes`);
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+    throw new InvalidKeyError(`object key is longer than ${MAX_KEY_BYTES} bytes`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(key)) throw new InvalidKeyError('object key contains a control character or backslash');
-  if (key.startsWith('/') || path.isAbsolute(key) || /^[a-zA-Z]:/.test(key)) throw new InvalidKeyError('object key must be relative');
+  if (/[\u0000-\u001f\u007f\\]/.test(key))
+    throw new InvalidKeyError('object key contains a control character or backslash');
+  if (key.startsWith('/') || path.isAbsolute(key) || /^[a-zA-Z]:/.test(key))
+    throw new InvalidKeyError('object key must be relative');
   for (const seg of key.split('/')) {
     if (seg === '') throw new InvalidKeyError('object key has an empty path segment');
     if (seg.startsWith('.')) throw new InvalidKeyError(`object key segment "${seg}" starts with a dot`);
@@ -42,10 +45,20 @@ const MAX_FILENAME = 120;
 export function sanitiseFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const folded = base.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
-  let clean = folded.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/_+/g, '_').replace(/^[._-]+/, '');
+  let clean = folded
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^[._-]+/, '');
   const dot = clean.lastIndexOf('.');
   let stem = dot > 0 ? clean.slice(0, dot) : clean;
-  let ext = dot > 0 ? clean.slice(dot + 1).replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase() : '';
+  const ext =
+    dot > 0
+      ? clean
+          .slice(dot + 1)
+          .replace(/[^A-Za-z0-9]/g, '')
+          .slice(0, 10)
+          .toLowerCase()
+      : '';
   stem = stem.replace(/[._-]+$/, '');
   if (!stem) stem = 'upload';
   stem = stem.slice(0, MAX_FILENAME - (ext ? ext.length + 1 : 0));

@@ -79,9 +79,13 @@ export class S3Storage implements Storage {
     if (!(await this.#client.bucketExists(this.bucket))) throw new Error(`bucket ${this.bucket} does not exist`);
   }
 
-  async presignUpload(key: string, opts: { contentType: string; byteSize: number; ttlS: number }): Promise<PresignedUpload> {
+  async presignUpload(
+    key: string,
+    opts: { contentType: string; byteSize: number; ttlS: number },
+  ): Promise<PresignedUpload> {
     assertValidKey(key);
-    if (!Number.isSafeInteger(opts.byteSize) || opts.byteSize < 1) throw new StoragePermanentError('upload size must be a positive integer');
+    if (!Number.isSafeInteger(opts.byteSize) || opts.byteSize < 1)
+      throw new StoragePermanentError('upload size must be a positive integer');
     const expiresAt = new Date(Date.now() + opts.ttlS * 1000);
     const policy = this.#signer.newPostPolicy();
     policy.setBucket(this.bucket);
@@ -91,7 +95,15 @@ export class S3Storage implements Storage {
     policy.setUserMetaData({ [DECLARED_SIZE]: String(opts.byteSize) });
     policy.setExpires(expiresAt);
     const { postURL, formData } = await this.#signer.presignedPostPolicy(policy);
-    return { objectKey: key, method: 'POST', url: postURL, fields: formData, headers: {}, expiresAt, maxBytes: opts.byteSize };
+    return {
+      objectKey: key,
+      method: 'POST',
+      url: postURL,
+      fields: formData,
+      headers: {},
+      expiresAt,
+      maxBytes: opts.byteSize,
+    };
   }
 
   async presignGet(key: string, opts: { ttlS: number; contentType?: string }): Promise<string> {
@@ -119,7 +131,8 @@ export class S3Storage implements Storage {
   async download(key: string, destPath: string, opts: { maxBytes: number; signal?: AbortSignal }): Promise<number> {
     const st = await this.stat(key);
     if (!st) throw new StoragePermanentError(`object not found: ${key}`);
-    if (st.size > opts.maxBytes) throw new StoragePermanentError(`object ${key} is ${st.size} bytes, more than the ${opts.maxBytes} allowed`);
+    if (st.size > opts.maxBytes)
+      throw new StoragePermanentError(`object ${key} is ${st.size} bytes, more than the ${opts.maxBytes} allowed`);
     const stream = await this.getStream(key);
     try {
       return await copyCapped(stream, destPath, opts.maxBytes, key, opts.signal);
@@ -171,7 +184,8 @@ export class S3Storage implements Storage {
       const results = await this.#client.removeObjects(this.bucket, batch);
       for (const r of results ?? []) {
         const err = r?.Error;
-        if (err?.Code && err.Code !== 'NoSuchKey') throw new Error(`could not delete ${err.Key}: ${err.Code} ${err.Message ?? ''}`);
+        if (err?.Code && err.Code !== 'NoSuchKey')
+          throw new Error(`could not delete ${err.Key}: ${err.Code} ${err.Message ?? ''}`);
       }
     }
   }

@@ -20,7 +20,14 @@ export interface SignedFields {
 }
 
 export function sign(secret: Buffer, f: SignedFields): string {
-  const payload = JSON.stringify(['heimdex-storage-v1', f.method, f.key, f.expires, f.size ?? null, f.contentType ?? null]);
+  const payload = JSON.stringify([
+    'heimdex-storage-v1',
+    f.method,
+    f.key,
+    f.expires,
+    f.size ?? null,
+    f.contentType ?? null,
+  ]);
   return crypto.createHmac('sha256', secret).update(payload).digest('base64url');
 }
 
@@ -30,7 +37,8 @@ export function verify(secret: Buffer, f: SignedFields, signature: string, now =
   const expected = Buffer.from(sign(secret, f));
   const given = Buffer.from(signature);
   // Checked before expiry so an expired URL cannot be used to probe validity.
-  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
+  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad-signature' };
   if (!Number.isFinite(f.expires) || f.expires * 1000 < now) return { ok: false, reason: 'expired' };
   return { ok: true };
 }
@@ -60,6 +68,7 @@ export function loadSigningSecret(dataDir: string, configured?: string): Buffer 
     }
   }
   const secret = fs.readFileSync(file, 'utf8').trim();
-  if (secret.length < 32) throw new Error(`${file} is corrupt (shorter than 32 characters); delete it to generate a new one`);
+  if (secret.length < 32)
+    throw new Error(`${file} is corrupt (shorter than 32 characters); delete it to generate a new one`);
   return Buffer.from(secret);
 }

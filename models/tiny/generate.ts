@@ -18,16 +18,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  encodeModel, floatTensor, int64Tensor, rng, tokenRow, FLOAT, INT64, type Node, type Tensor,
-} from './onnx.ts';
+import { encodeModel, floatTensor, int64Tensor, rng, tokenRow, FLOAT, INT64, type Node, type Tensor } from './onnx.ts';
 
 const MODELS_DIR = path.resolve(import.meta.dirname, '..');
 const ROOT_DIR = path.resolve(MODELS_DIR, '..');
 const STAMP = '.heimdex-tiny.json';
 
-interface RoleEntry { id: string; files: string[]; dim?: number; max_length?: number }
-interface Manifest { roles: Record<string, RoleEntry> }
+interface RoleEntry {
+  id: string;
+  files: string[];
+  dim?: number;
+  max_length?: number;
+}
+interface Manifest {
+  roles: Record<string, RoleEntry>;
+}
 
 export interface TinyOptions {
   /** Folder that receives <id>/... folders. */
@@ -51,7 +56,11 @@ function readManifest(): Manifest {
 }
 
 function readLabels(): string[] {
-  return fs.readFileSync(path.join(MODELS_DIR, 'labels.txt'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  return fs
+    .readFileSync(path.join(MODELS_DIR, 'labels.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 function vocabulary(): string[] {
@@ -83,19 +92,31 @@ function addedToken(id: number, content: string, special = true) {
 /** A WordPiece tokenizer.json: words of the vocabulary become one token each, anything else <unk>. */
 function wordTokenizer(specials: string[], words: string[], opts: { unk: string; bos?: string; eos?: string }) {
   const vocab: Record<string, number> = {};
-  [...specials, ...words].forEach((t, i) => { vocab[t] = i; });
-  const template = opts.bos && opts.eos
-    ? {
-        type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: opts.bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: opts.eos, type_id: 0 } }],
-        pair: [{ SpecialToken: { id: opts.bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: opts.eos, type_id: 0 } },
-          { Sequence: { id: 'B', type_id: 0 } }, { SpecialToken: { id: opts.eos, type_id: 0 } }],
-        special_tokens: {
-          [opts.bos]: { id: opts.bos, ids: [vocab[opts.bos]], tokens: [opts.bos] },
-          [opts.eos]: { id: opts.eos, ids: [vocab[opts.eos]], tokens: [opts.eos] },
-        },
-      }
-    : null;
+  [...specials, ...words].forEach((t, i) => {
+    vocab[t] = i;
+  });
+  const template =
+    opts.bos && opts.eos
+      ? {
+          type: 'TemplateProcessing',
+          single: [
+            { SpecialToken: { id: opts.bos, type_id: 0 } },
+            { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: opts.eos, type_id: 0 } },
+          ],
+          pair: [
+            { SpecialToken: { id: opts.bos, type_id: 0 } },
+            { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: opts.eos, type_id: 0 } },
+            { Sequence: { id: 'B', type_id: 0 } },
+            { SpecialToken: { id: opts.eos, type_id: 0 } },
+          ],
+          special_tokens: {
+            [opts.bos]: { id: opts.bos, ids: [vocab[opts.bos]], tokens: [opts.bos] },
+            [opts.eos]: { id: opts.eos, ids: [vocab[opts.eos]], tokens: [opts.eos] },
+          },
+        }
+      : null;
   return {
     json: {
       version: '1.0',
@@ -106,7 +127,13 @@ function wordTokenizer(specials: string[], words: string[], opts: { unk: string;
       pre_tokenizer: { type: 'BertPreTokenizer' },
       post_processor: template,
       decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-      model: { type: 'WordPiece', unk_token: opts.unk, continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+      model: {
+        type: 'WordPiece',
+        unk_token: opts.unk,
+        continuing_subword_prefix: '##',
+        max_input_chars_per_word: 100,
+        vocab,
+      },
     },
     vocab,
   };
@@ -115,7 +142,9 @@ function wordTokenizer(specials: string[], words: string[], opts: { unk: string;
 /** Embedding table with zero rows for special tokens, so only words move the vector. */
 function embeddingTable(name: string, tokens: string[], specials: Set<string>, dim: number, salt: number): Tensor {
   const data = new Float32Array(tokens.length * dim);
-  tokens.forEach((t, i) => { if (!specials.has(t)) data.set(tokenRow(t, dim, salt), i * dim); });
+  tokens.forEach((t, i) => {
+    if (!specials.has(t)) data.set(tokenRow(t, dim, salt), i * dim);
+  });
   return floatTensor(name, [tokens.length, dim], data);
 }
 
@@ -125,13 +154,30 @@ function writeTextModel(dir: string, entry: RoleEntry, dim: number) {
   const tokens = Object.keys(vocab);
   writeJson(path.join(dir, 'tokenizer.json'), json);
   writeJson(path.join(dir, 'tokenizer_config.json'), {
-    tokenizer_class: 'XLMRobertaTokenizer', model_max_length: 8192,
-    bos_token: '<s>', eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>', cls_token: '<s>', sep_token: '</s>',
+    tokenizer_class: 'XLMRobertaTokenizer',
+    model_max_length: 8192,
+    bos_token: '<s>',
+    eos_token: '</s>',
+    pad_token: '<pad>',
+    unk_token: '<unk>',
+    cls_token: '<s>',
+    sep_token: '</s>',
   });
-  writeJson(path.join(dir, 'special_tokens_map.json'), { bos_token: '<s>', eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>' });
+  writeJson(path.join(dir, 'special_tokens_map.json'), {
+    bos_token: '<s>',
+    eos_token: '</s>',
+    pad_token: '<pad>',
+    unk_token: '<unk>',
+  });
   writeJson(path.join(dir, 'config.json'), {
-    model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'], hidden_size: dim,
-    num_attention_heads: 1, num_hidden_layers: 1, vocab_size: tokens.length, max_position_embeddings: 8194, pad_token_id: 1,
+    model_type: 'xlm-roberta',
+    architectures: ['XLMRobertaModel'],
+    hidden_size: dim,
+    num_attention_heads: 1,
+    num_hidden_layers: 1,
+    vocab_size: tokens.length,
+    max_position_embeddings: 8194,
+    pad_token_id: 1,
     heimdex_tiny: true,
   });
   // Masked sum of word rows added to every position: position 0 (<s>, a zero
@@ -169,20 +215,52 @@ function writeSiglip(dir: string, vision: RoleEntry, text: RoleEntry) {
   const tokens = Object.keys(vocab);
   writeJson(path.join(dir, 'tokenizer.json'), json);
   writeJson(path.join(dir, 'tokenizer_config.json'), {
-    tokenizer_class: 'GemmaTokenizer', model_max_length: maxLen,
-    bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>', unk_token: '<unk>',
+    tokenizer_class: 'GemmaTokenizer',
+    model_max_length: maxLen,
+    bos_token: '<bos>',
+    eos_token: '<eos>',
+    pad_token: '<pad>',
+    unk_token: '<unk>',
   });
-  writeJson(path.join(dir, 'special_tokens_map.json'), { bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>', unk_token: '<unk>' });
+  writeJson(path.join(dir, 'special_tokens_map.json'), {
+    bos_token: '<bos>',
+    eos_token: '<eos>',
+    pad_token: '<pad>',
+    unk_token: '<unk>',
+  });
   writeJson(path.join(dir, 'config.json'), {
-    model_type: 'siglip', architectures: ['SiglipModel'],
-    text_config: { model_type: 'siglip_text_model', hidden_size: dim, projection_size: dim, max_position_embeddings: maxLen, vocab_size: tokens.length, num_attention_heads: 1, num_hidden_layers: 1 },
-    vision_config: { model_type: 'siglip_vision_model', hidden_size: dim, image_size: 256, patch_size: 16, num_attention_heads: 1, num_hidden_layers: 1 },
+    model_type: 'siglip',
+    architectures: ['SiglipModel'],
+    text_config: {
+      model_type: 'siglip_text_model',
+      hidden_size: dim,
+      projection_size: dim,
+      max_position_embeddings: maxLen,
+      vocab_size: tokens.length,
+      num_attention_heads: 1,
+      num_hidden_layers: 1,
+    },
+    vision_config: {
+      model_type: 'siglip_vision_model',
+      hidden_size: dim,
+      image_size: 256,
+      patch_size: 16,
+      num_attention_heads: 1,
+      num_hidden_layers: 1,
+    },
     heimdex_tiny: true,
   });
   writeJson(path.join(dir, 'preprocessor_config.json'), {
-    image_processor_type: 'SiglipImageProcessor', processor_class: 'SiglipProcessor',
-    do_resize: true, size: { height: 256, width: 256 }, resample: 2,
-    do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
+    image_processor_type: 'SiglipImageProcessor',
+    processor_class: 'SiglipProcessor',
+    do_resize: true,
+    size: { height: 256, width: 256 },
+    resample: 2,
+    do_rescale: true,
+    rescale_factor: 1 / 255,
+    do_normalize: true,
+    image_mean: [0.5, 0.5, 0.5],
+    image_std: [0.5, 0.5, 0.5],
   });
 
   const textBytes = encodeModel({
@@ -195,7 +273,10 @@ function writeSiglip(dir: string, vision: RoleEntry, text: RoleEntry) {
     // The prompt template's words get zero rows, as if a real tower had learnt
     // to ignore them; otherwise every "a photo of a …" prompt would share most
     // of its vector and the tagger's sigmoid would saturate on all labels.
-    initializers: [embeddingTable('emb', tokens, new Set([...specials, ...TEMPLATE_WORDS]), dim, 2), int64Tensor('axis1', [1], [1])],
+    initializers: [
+      embeddingTable('emb', tokens, new Set([...specials, ...TEMPLATE_WORDS]), dim, 2),
+      int64Tensor('axis1', [1], [1]),
+    ],
     nodes: [
       { op: 'Gather', inputs: ['emb', 'input_ids'], outputs: ['last_hidden_state'] },
       { op: 'ReduceSum', inputs: ['last_hidden_state', 'axis1'], outputs: ['pooler_output'], attrs: { keepdims: 0 } },
@@ -217,7 +298,12 @@ function writeSiglip(dir: string, vision: RoleEntry, text: RoleEntry) {
     ],
     initializers: [floatTensor('proj', [feats, dim], proj), int64Tensor('axis1', [1], [1])],
     nodes: [
-      { op: 'AveragePool', inputs: ['pixel_values'], outputs: ['pooled'], attrs: { kernel_shape: [64, 64], strides: [64, 64] } },
+      {
+        op: 'AveragePool',
+        inputs: ['pixel_values'],
+        outputs: ['pooled'],
+        attrs: { kernel_shape: [64, 64], strides: [64, 64] },
+      },
       { op: 'Flatten', inputs: ['pooled'], outputs: ['flat'], attrs: { axis: 1 } },
       { op: 'MatMul', inputs: ['flat', 'proj'], outputs: ['pooler_output'] },
       { op: 'Unsqueeze', inputs: ['pooler_output', 'axis1'], outputs: ['last_hidden_state'] },
@@ -230,17 +316,30 @@ function writeWhisper(dir: string, entry: RoleEntry) {
   const dModel = 64;
   const words = ['hello', 'world', 'heimdex', 'test'];
   const langs = ['en', 'de', 'fr', 'es', 'ja'];
-  const specials = ['<|endoftext|>', '<|startoftranscript|>', ...langs.map((l) => `<|${l}|>`),
-    '<|translate|>', '<|transcribe|>', '<|startoflm|>', '<|startofprev|>', '<|nocaptions|>', '<|notimestamps|>'];
+  const specials = [
+    '<|endoftext|>',
+    '<|startoftranscript|>',
+    ...langs.map((l) => `<|${l}|>`),
+    '<|translate|>',
+    '<|transcribe|>',
+    '<|startoflm|>',
+    '<|startofprev|>',
+    '<|nocaptions|>',
+    '<|notimestamps|>',
+  ];
   const timestamps = Array.from({ length: 1501 }, (_, i) => `<|${(i * 0.02).toFixed(2)}|>`);
   const vocab: Record<string, number> = {};
-  [...words, ...specials, ...timestamps].forEach((t, i) => { vocab[t] = i; });
+  [...words, ...specials, ...timestamps].forEach((t, i) => {
+    vocab[t] = i;
+  });
   const V = Object.keys(vocab).length;
   const id = (t: string) => vocab[t]!;
   const tsBegin = id('<|notimestamps|>') + 1;
 
   writeJson(path.join(dir, 'tokenizer.json'), {
-    version: '1.0', truncation: null, padding: null,
+    version: '1.0',
+    truncation: null,
+    padding: null,
     // Timestamps are added but not special, as in Whisper's own tokenizer:
     // the ASR decoder skips special ids before it looks for timestamps.
     added_tokens: [...specials.map((s) => addedToken(id(s), s)), ...timestamps.map((s) => addedToken(id(s), s, false))],
@@ -248,21 +347,43 @@ function writeWhisper(dir: string, entry: RoleEntry) {
     pre_tokenizer: { type: 'WhitespaceSplit' },
     post_processor: null,
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '<|endoftext|>', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+    model: {
+      type: 'WordPiece',
+      unk_token: '<|endoftext|>',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab,
+    },
   });
   writeJson(path.join(dir, 'tokenizer_config.json'), {
-    tokenizer_class: 'WhisperTokenizer', model_max_length: 448,
-    bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', pad_token: '<|endoftext|>', unk_token: '<|endoftext|>',
+    tokenizer_class: 'WhisperTokenizer',
+    model_max_length: 448,
+    bos_token: '<|endoftext|>',
+    eos_token: '<|endoftext|>',
+    pad_token: '<|endoftext|>',
+    unk_token: '<|endoftext|>',
   });
   const common = {
-    decoder_start_token_id: id('<|startoftranscript|>'), eos_token_id: id('<|endoftext|>'),
-    pad_token_id: id('<|endoftext|>'), bos_token_id: id('<|endoftext|>'),
+    decoder_start_token_id: id('<|startoftranscript|>'),
+    eos_token_id: id('<|endoftext|>'),
+    pad_token_id: id('<|endoftext|>'),
+    bos_token_id: id('<|endoftext|>'),
   };
   writeJson(path.join(dir, 'config.json'), {
-    model_type: 'whisper', architectures: ['WhisperForConditionalGeneration'],
-    d_model: dModel, encoder_layers: 1, decoder_layers: 1, encoder_attention_heads: 1, decoder_attention_heads: 1,
-    num_mel_bins: 80, max_source_positions: 1500, max_target_positions: 448, vocab_size: V, is_encoder_decoder: true,
-    ...common, heimdex_tiny: true,
+    model_type: 'whisper',
+    architectures: ['WhisperForConditionalGeneration'],
+    d_model: dModel,
+    encoder_layers: 1,
+    decoder_layers: 1,
+    encoder_attention_heads: 1,
+    decoder_attention_heads: 1,
+    num_mel_bins: 80,
+    max_source_positions: 1500,
+    max_target_positions: 448,
+    vocab_size: V,
+    is_encoder_decoder: true,
+    ...common,
+    heimdex_tiny: true,
   });
   writeJson(path.join(dir, 'generation_config.json'), {
     ...common,
@@ -277,9 +398,18 @@ function writeWhisper(dir: string, entry: RoleEntry) {
     suppress_tokens: [],
   });
   writeJson(path.join(dir, 'preprocessor_config.json'), {
-    feature_extractor_type: 'WhisperFeatureExtractor', processor_class: 'WhisperProcessor',
-    chunk_length: 30, feature_size: 80, hop_length: 160, n_fft: 400, n_samples: 480000, nb_max_frames: 3000,
-    padding_side: 'right', padding_value: 0.0, return_attention_mask: false, sampling_rate: 16000,
+    feature_extractor_type: 'WhisperFeatureExtractor',
+    processor_class: 'WhisperProcessor',
+    chunk_length: 30,
+    feature_size: 80,
+    hop_length: 160,
+    n_fft: 400,
+    n_samples: 480000,
+    nb_max_frames: 3000,
+    padding_side: 'right',
+    padding_value: 0.0,
+    return_attention_mask: false,
+    sampling_rate: 16000,
   });
 
   // Encoder: frame pairs projected to d_model, keeping Whisper's
@@ -338,7 +468,8 @@ function writeWhisper(dir: string, entry: RoleEntry) {
 
 function fingerprint(opts: Required<TinyOptions>): string {
   const h = crypto.createHash('sha256');
-  for (const f of ['tiny/generate.ts', 'tiny/onnx.ts', 'manifest.json', 'labels.txt']) h.update(fs.readFileSync(path.join(MODELS_DIR, f)));
+  for (const f of ['tiny/generate.ts', 'tiny/onnx.ts', 'manifest.json', 'labels.txt'])
+    h.update(fs.readFileSync(path.join(MODELS_DIR, f)));
   h.update(`textDim=${opts.textDim}`);
   return h.digest('hex');
 }
@@ -352,8 +483,11 @@ export function generateTinyModels(options: TinyOptions = {}): { out: string; wr
   const stampFile = path.join(opts.out, STAMP);
   const fp = fingerprint(opts);
   try {
-    if ((JSON.parse(fs.readFileSync(stampFile, 'utf8')) as { fingerprint?: string }).fingerprint === fp) return { out: opts.out, written: false };
-  } catch { /* absent or unreadable stamp: regenerate */ }
+    if ((JSON.parse(fs.readFileSync(stampFile, 'utf8')) as { fingerprint?: string }).fingerprint === fp)
+      return { out: opts.out, written: false };
+  } catch {
+    /* absent or unreadable stamp: regenerate */
+  }
 
   const { roles } = readManifest();
   const need = (role: string) => {
@@ -382,5 +516,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   if (textDim !== undefined && !(textDim > 0)) throw new Error('--text-dim must be a positive integer');
   const t0 = performance.now();
   const r = generateTinyModels({ out: values.out, textDim });
-  console.log(`[models] tiny models ${r.written ? 'written' : 'up to date'} in ${r.out} (${Math.round(performance.now() - t0)} ms)`);
+  console.log(
+    `[models] tiny models ${r.written ? 'written' : 'up to date'} in ${r.out} (${Math.round(performance.now() - t0)} ms)`,
+  );
 }

@@ -49,14 +49,29 @@ export const INT64 = 7;
 const ATTR = { float: 1, int: 2, tensor: 4, floats: 6, ints: 7 } as const;
 
 export type Dim = number | string;
-export interface Value { name: string; type: number; shape: Dim[] }
-export interface Tensor { name: string; type: number; dims: number[]; data: Float32Array | BigInt64Array }
+export interface Value {
+  name: string;
+  type: number;
+  shape: Dim[];
+}
+export interface Tensor {
+  name: string;
+  type: number;
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
 export type Attr = number | number[] | { floats: number[] } | Tensor;
-export interface Node { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, Attr> }
+export interface Node {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, Attr>;
+}
 
 export function floatTensor(name: string, dims: number[], data: Float32Array | number[]): Tensor {
   const d = data instanceof Float32Array ? data : Float32Array.from(data);
-  if (d.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name}: ${d.length} values for dims ${dims}`);
+  if (d.length !== dims.reduce((a, b) => a * b, 1))
+    throw new Error(`tensor ${name}: ${d.length} values for dims ${dims}`);
   return { name, type: FLOAT, dims, data: d };
 }
 

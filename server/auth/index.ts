@@ -69,7 +69,8 @@ const EMAIL = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
 function credentials(body: unknown): { email: string; password: string } {
   const b = (body ?? {}) as Record<string, unknown>;
   const problems: string[] = [];
-  if (typeof b.email !== 'string' || b.email.length > 320 || !EMAIL.test(b.email.trim())) problems.push('email must be an email address');
+  if (typeof b.email !== 'string' || b.email.length > 320 || !EMAIL.test(b.email.trim()))
+    problems.push('email must be an email address');
   if (typeof b.password !== 'string' || b.password.length < 8) problems.push('password must be at least 8 characters');
   else if (b.password.length > 72) problems.push('password must be at most 72 characters'); // bcrypt ignores the rest
   if (problems.length) throw new AuthError(400, 'validation_failed', problems.join('; '));
@@ -100,53 +101,87 @@ export function installAuth(app: Express, { provider, config }: InstallAuthOptio
     const wait = Math.max(perIp.hit(req.ip ?? ''), perAccount.hit(email.toLowerCase()));
     if (wait) throw new AuthError(429, 'over_request_rate_limit', 'Too many attempts; try again later', wait);
   };
-  const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
-    fn(req, res).catch(next);
-  };
+  const handle =
+    (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
+      fn(req, res).catch(next);
+    };
 
-  router.post('/signup', handle(async (req, res) => {
-    const { email, password } = credentials(req.body);
-    limit(req, email);
-    res.status(200).json(await provider.signup(email, password));
-  }));
+  router.post(
+    '/signup',
+    handle(async (req, res) => {
+      const { email, password } = credentials(req.body);
+      limit(req, email);
+      res.status(200).json(await provider.signup(email, password));
+    }),
+  );
 
-  router.post('/login', handle(async (req, res) => {
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof b.email !== 'string' || typeof b.password !== 'string' || !b.email || !b.password) {
-      throw new AuthError(400, 'validation_failed', 'email and password are required');
-    }
-    limit(req, b.email.trim());
-    res.status(200).json(await provider.login(b.email.trim(), b.password));
-  }));
+  router.post(
+    '/login',
+    handle(async (req, res) => {
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      if (typeof b.email !== 'string' || typeof b.password !== 'string' || !b.email || !b.password) {
+        throw new AuthError(400, 'validation_failed', 'email and password are required');
+      }
+      limit(req, b.email.trim());
+      res.status(200).json(await provider.login(b.email.trim(), b.password));
+    }),
+  );
 
-  router.post('/refresh', handle(async (req, res) => {
-    // Tokens in URLs end up in access logs and proxies' histories.
-    if ('refresh_token' in req.query) throw new AuthError(400, 'validation_failed', 'Send refresh_token in the JSON body, not the URL');
-    const token = (req.body as Record<string, unknown> | undefined)?.refresh_token;
-    if (typeof token !== 'string' || !token) throw new AuthError(400, 'validation_failed', 'refresh_token is required');
-    // No rate limit here: a 256-bit random token cannot be guessed, and
-    // clients legitimately refresh on a timer.
-    res.status(200).json(await provider.refresh(token));
-  }));
+  router.post(
+    '/refresh',
+    handle(async (req, res) => {
+      // Tokens in URLs end up in access logs and proxies' histories.
+      if ('refresh_token' in req.query)
+        throw new AuthError(400, 'validation_failed', 'Send refresh_token in the JSON body, not the URL');
+      const token = (req.body as Record<string, unknown> | undefined)?.refresh_token;
+      if (typeof token !== 'string' || !token)
+        throw new AuthError(400, 'validation_failed', 'refresh_token is required');
+      // No rate limit here: a 256-bit random token cannot be guessed, and
+      // clients legitimately refresh on a timer.
+      res.status(200).json(await provider.refresh(token));
+    }),
+  );
 
-  router.post('/logout', handle(async (req, res) => {
-    if ('refresh_token' in req.query) throw new AuthError(400, 'validation_failed', 'Send refresh_token in the JSON body, not the URL');
-    const refreshToken = (req.body as Record<string, unknown> | undefined)?.refresh_token;
-    const accessToken = bearerToken(req.headers.authorization);
-    const claims = accessToken ? await provider.verify(accessToken) : undefined;
-    if (typeof refreshToken !== 'string' && !claims) {
-      throw new AuthError(400, 'validation_failed', 'Send refresh_token in the body or an Authorization bearer token');
-    }
-    await provider.logout({ refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined, accessToken, claims });
-    res.status(204).end();
-  }));
+  router.post(
+    '/logout',
+    handle(async (req, res) => {
+      if ('refresh_token' in req.query)
+        throw new AuthError(400, 'validation_failed', 'Send refresh_token in the JSON body, not the URL');
+      const refreshToken = (req.body as Record<string, unknown> | undefined)?.refresh_token;
+      const accessToken = bearerToken(req.headers.authorization);
+      const claims = accessToken ? await provider.verify(accessToken) : undefined;
+      if (typeof refreshToken !== 'string' && !claims) {
+        throw new AuthError(
+          400,
+          'validation_failed',
+          'Send refresh_token in the body or an Authorization bearer token',
+        );
+      }
+      await provider.logout({
+        refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined,
+        accessToken,
+        claims,
+      });
+      res.status(204).end();
+    }),
+  );
 
-  router.get('/me', handle(async (req, res) => {
-    const token = bearerToken(req.headers.authorization);
-    if (!token) throw new AuthError(401, 'no_authorization', 'This endpoint requires a Bearer token');
-    const c = await provider.verify(token);
-    res.json({ id: c.sub, email: c.email ?? null, role: c.role, aud: c.aud, session_id: c.session_id ?? null, exp: c.exp });
-  }));
+  router.get(
+    '/me',
+    handle(async (req, res) => {
+      const token = bearerToken(req.headers.authorization);
+      if (!token) throw new AuthError(401, 'no_authorization', 'This endpoint requires a Bearer token');
+      const c = await provider.verify(token);
+      res.json({
+        id: c.sub,
+        email: c.email ?? null,
+        role: c.role,
+        aud: c.aud,
+        session_id: c.session_id ?? null,
+        exp: c.exp,
+      });
+    }),
+  );
 
   app.use('/auth', router);
 }

@@ -25,7 +25,11 @@ export function createLocalAuth(opts: LocalAuthOptions): AuthProvider {
   const key = new TextEncoder().encode(opts.secret);
   const verify = createVerifier({ audience: opts.audience, hsSecret: opts.secret });
 
-  async function issue(user: { id: string; email: string }, sessionId: string, refreshToken: string): Promise<TokenResponse> {
+  async function issue(
+    user: { id: string; email: string },
+    sessionId: string,
+    refreshToken: string,
+  ): Promise<TokenResponse> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + opts.accessTtlS;
     const accessToken = await new SignJWT({ role: 'authenticated', email: user.email, session_id: sessionId })
@@ -62,7 +66,8 @@ export function createLocalAuth(opts: LocalAuthOptions): AuthProvider {
         'select u.id, u.email from app_private.auth_signup($1, $2) u',
         [email, password],
       );
-      if (!rows[0]?.id) throw new AuthError(422, 'user_already_exists', 'A user with this email address has already been registered');
+      if (!rows[0]?.id)
+        throw new AuthError(422, 'user_already_exists', 'A user with this email address has already been registered');
       return startSession(rows[0] as { id: string; email: string });
     },
     async login(email, password) {

@@ -50,4 +50,5 @@ export class AuthError extends Error {
 }
 
 export const INVALID_CREDENTIALS = () => new AuthError(400, 'invalid_credentials', 'Invalid login credentials');
-export const INVALID_REFRESH = () => new AuthError(401, 'invalid_refresh_token', 'Refresh token is invalid, expired or revoked');
+export const INVALID_REFRESH = () =>
+  new AuthError(401, 'invalid_refresh_token', 'Refresh token is invalid, expired or revoked');

@@ -20,7 +20,9 @@ const ASYMMETRIC = ['ES256', 'RS256', 'EdDSA'];
 
 export function createVerifier(opts: VerifierOptions): (token: string) => Promise<AccessClaims> {
   const secret = opts.hsSecret ? new TextEncoder().encode(opts.hsSecret) : undefined;
-  const jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: 30_000, headers: opts.jwksHeaders }) : undefined;
+  const jwks = opts.jwksUrl
+    ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: 30_000, headers: opts.jwksHeaders })
+    : undefined;
   return async (token) => {
     let alg: string | undefined;
     try {
@@ -37,12 +39,17 @@ export function createVerifier(opts: VerifierOptions): (token: string) => Promis
       } else if (alg && ASYMMETRIC.includes(alg) && jwks) {
         ({ payload } = await jwtVerify(token, jwks, { algorithms: ASYMMETRIC, audience: opts.audience }));
       } else {
-        throw new AuthError(401, 'invalid_token', `Access tokens signed with ${alg ?? 'no algorithm'} are not accepted`);
+        throw new AuthError(
+          401,
+          'invalid_token',
+          `Access tokens signed with ${alg ?? 'no algorithm'} are not accepted`,
+        );
       }
     } catch (e) {
       if (e instanceof AuthError) throw e;
       if (e instanceof joseErrors.JWTExpired) throw new AuthError(401, 'token_expired', 'Access token has expired');
-      if (e instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError(401, 'invalid_token', `Access token rejected: ${e.message}`);
+      if (e instanceof joseErrors.JWTClaimValidationFailed)
+        throw new AuthError(401, 'invalid_token', `Access token rejected: ${e.message}`);
       throw new AuthError(401, 'invalid_token', 'Access token signature is invalid');
     }
     if (typeof payload.exp !== 'number') throw new AuthError(401, 'invalid_token', 'Access token has no expiry');

@@ -44,11 +44,21 @@ export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRu
   return (ctx: ValidationContext): ASTVisitor => ({
     OperationDefinition(op) {
       const schema = ctx.getSchema();
-      const root = op.operation === 'query' ? schema.getQueryType()
-        : op.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+      const root =
+        op.operation === 'query'
+          ? schema.getQueryType()
+          : op.operation === 'mutation'
+            ? schema.getMutationType()
+            : schema.getSubscriptionType();
       let deepest = 0;
       let cost = 0;
-      const walk = (set: SelectionSetNode, parent: GraphQLNamedType | null | undefined, depth: number, mult: number, seen: Set<string>) => {
+      const walk = (
+        set: SelectionSetNode,
+        parent: GraphQLNamedType | null | undefined,
+        depth: number,
+        mult: number,
+        seen: Set<string>,
+      ) => {
         for (const sel of set.selections) {
           if (sel.kind === Kind.INLINE_FRAGMENT) {
             const t = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent;
@@ -57,11 +67,20 @@ export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRu
             const frag = ctx.getFragment(sel.name.value);
             // Cycles are reported by the standard rules; just don't loop here.
             if (!frag || seen.has(frag.name.value)) continue;
-            walk(frag.selectionSet, schema.getType(frag.typeCondition.name.value), depth, mult, new Set([...seen, frag.name.value]));
+            walk(
+              frag.selectionSet,
+              schema.getType(frag.typeCondition.name.value),
+              depth,
+              mult,
+              new Set([...seen, frag.name.value]),
+            );
           } else {
             if (sel.name.value.startsWith('__')) continue;
             deepest = Math.max(deepest, depth + 1);
-            const def = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[sel.name.value] : undefined;
+            const def =
+              parent && (isObjectType(parent) || isInterfaceType(parent))
+                ? parent.getFields()[sel.name.value]
+                : undefined;
             const type = def ? getNullableType(def.type) : undefined;
             const named = def ? getNamedType(def.type) : undefined;
             const insideConnection = !!parent?.name.endsWith('Connection');
@@ -78,10 +97,16 @@ export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRu
       };
       walk(op.selectionSet, root, 0, 1, new Set());
       if (deepest > maxDepth) {
-        ctx.reportError(new GraphQLError(`Query is nested ${deepest} levels deep; the limit is ${maxDepth}`, { nodes: [op] }));
+        ctx.reportError(
+          new GraphQLError(`Query is nested ${deepest} levels deep; the limit is ${maxDepth}`, { nodes: [op] }),
+        );
       }
       if (cost > maxCost) {
-        ctx.reportError(new GraphQLError(`Query could return about ${cost} rows; the limit is ${maxCost}. Ask for smaller pages.`, { nodes: [op] }));
+        ctx.reportError(
+          new GraphQLError(`Query could return about ${cost} rows; the limit is ${maxCost}. Ask for smaller pages.`, {
+            nodes: [op],
+          }),
+        );
       }
     },
   });

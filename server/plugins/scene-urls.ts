@@ -11,15 +11,21 @@ const fmt = (n: number) => String(Number(n.toFixed(3)));
 
 export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: number }) {
   const sign = (key: string | null, contentType?: string | null) =>
-    key && deps.storage ? deps.storage.presignGet(key, { ttlS: deps.urlTtlS, contentType: contentType ?? undefined }) : null;
+    key && deps.storage
+      ? deps.storage.presignGet(key, { ttlS: deps.urlTtlS, contentType: contentType ?? undefined })
+      : null;
   return extendSchema((build) => {
     const { videos } = build.input.pgRegistry.pgResources;
     return {
       typeDefs: gql`
         extend type Scene {
-          """Short-lived URL of the keyframe JPEG (null before keyframes exist)."""
+          """
+          Short-lived URL of the keyframe JPEG (null before keyframes exist).
+          """
           thumbnailUrl: String
-          """Short-lived URL of the video with a #t=start,end fragment for this scene."""
+          """
+          Short-lived URL of the video with a #t=start,end fragment for this scene.
+          """
           previewUrl: String
         }
       `,

@@ -97,7 +97,10 @@ export function makeSearchPlugin(deps: SearchDeps) {
     const run = async (enc: TextEmbedder | ImageTextEmbedder | null, modality: string) => {
       if (!enc) return null;
       try {
-        return { model: enc.modelId, vec: await cache.get(`${enc.modelId}\u0000${query}`, async () => (await enc.embed([query]))[0]) };
+        return {
+          model: enc.modelId,
+          vec: await cache.get(`${enc.modelId}\u0000${query}`, async () => (await enc.embed([query]))[0]),
+        };
       } catch (e) {
         deps.onEmbedError?.(enc.modelId, e);
         missing.push(modality);
@@ -118,31 +121,47 @@ export function makeSearchPlugin(deps: SearchDeps) {
     const executor = videos.executor;
     return {
       typeDefs: gql`
-        """Per-modality similarity of a hit, each 0..1 (0 when the modality was not used)."""
+        """
+        Per-modality similarity of a hit, each 0..1 (0 when the modality was not used).
+        """
         type SceneHitComponents {
           text: Float!
           vision: Float!
           tags: Float!
         }
 
-        """One moment found by searchScenes."""
+        """
+        One moment found by searchScenes.
+        """
         type SceneHit {
-          """Position in the whole result list, from 1."""
+          """
+          Position in the whole result list, from 1.
+          """
           rank: Int!
           sceneId: UUID!
           videoId: UUID!
-          """Title of the video."""
+          """
+          Title of the video.
+          """
           title: String!
           startS: Float!
           endS: Float!
-          """Weighted score the hits are ordered by."""
+          """
+          Weighted score the hits are ordered by.
+          """
           score: Float!
           components: SceneHitComponents!
-          """Transcript or on-screen text around the match."""
+          """
+          Transcript or on-screen text around the match.
+          """
           snippet: String
-          """Short-lived video URL with a #t=start,end fragment, ready for a <video> element."""
+          """
+          Short-lived video URL with a #t=start,end fragment, ready for a <video> element.
+          """
           previewUrl: String
-          """Short-lived URL of the scene's keyframe JPEG."""
+          """
+          Short-lived URL of the scene's keyframe JPEG.
+          """
           thumbnailUrl: String
           scene: Scene
           video: Video
@@ -150,17 +169,29 @@ export function makeSearchPlugin(deps: SearchDeps) {
 
         type SearchScenesResult {
           hits: [SceneHit!]!
-          """Modalities that contributed: any of text, fulltext, vision, tags."""
+          """
+          Modalities that contributed: any of text, fulltext, vision, tags.
+          """
           modalities: [String!]!
-          """Modalities skipped because their model is not installed."""
+          """
+          Modalities skipped because their model is not installed.
+          """
           missing: [String!]!
           hasNextPage: Boolean!
           endCursor: String
         }
 
         extend type Query {
-          """Finds the moments in your videos that match what is said or shown."""
-          searchScenes(query: String!, videoIds: [UUID!], personId: UUID, first: Int = 20, after: String): SearchScenesResult!
+          """
+          Finds the moments in your videos that match what is said or shown.
+          """
+          searchScenes(
+            query: String!
+            videoIds: [UUID!]
+            personId: UUID
+            first: Int = 20
+            after: String
+          ): SearchScenesResult!
         }
       `,
       objects: {
@@ -177,20 +208,32 @@ export function makeSearchPlugin(deps: SearchDeps) {
               const $vectors = lambda($args, (a: SearchArgs) => {
                 const q = a.query.trim();
                 if (!q) throw new SafeError('query must not be empty');
-                if (q.length > MAX_QUERY_CHARS) throw new SafeError(`query must be at most ${MAX_QUERY_CHARS} characters`);
+                if (q.length > MAX_QUERY_CHARS)
+                  throw new SafeError(`query must be at most ${MAX_QUERY_CHARS} characters`);
                 return embed(q);
               });
               return loadOneWithPgClient(executor, object({ args: $args, vectors: $vectors }), async (client, specs) =>
-                Promise.all(specs.map(async ({ args, vectors }) => {
-                  const first = args.first ?? 20;
-                  if (first < 1 || first > MAX_PAGE) throw new SafeError(`first must be between 1 and ${MAX_PAGE}`);
-                  const offset = decodeCursor(args.after);
-                  const { rows } = await client.query<{
-                    scene_id: string; video_id: string; start_s: number; end_s: number; score: number;
-                    text_score: number | null; vision_score: number | null; tags_score: number | null; snippet: string | null;
-                    title: string; keyframe_key: string | null; object_key: string; content_type: string | null;
-                  }>({
-                    text: `select h.*, v.title, s.keyframe_key, v.object_key, v.content_type
+                Promise.all(
+                  specs.map(async ({ args, vectors }) => {
+                    const first = args.first ?? 20;
+                    if (first < 1 || first > MAX_PAGE) throw new SafeError(`first must be between 1 and ${MAX_PAGE}`);
+                    const offset = decodeCursor(args.after);
+                    const { rows } = await client.query<{
+                      scene_id: string;
+                      video_id: string;
+                      start_s: number;
+                      end_s: number;
+                      score: number;
+                      text_score: number | null;
+                      vision_score: number | null;
+                      tags_score: number | null;
+                      snippet: string | null;
+                      title: string;
+                      keyframe_key: string | null;
+                      object_key: string;
+                      content_type: string | null;
+                    }>({
+                      text: `select h.*, v.title, s.keyframe_key, v.object_key, v.content_type
                              from app_public.search_scenes(
                                query => $1, text_embedding => $2::real[], image_embedding => $3::real[],
                                video_ids => $4::uuid[], person_id => $5::uuid,
@@ -199,46 +242,52 @@ export function makeSearchPlugin(deps: SearchDeps) {
                              join app_public.videos v on v.id = h.video_id
                              join app_public.scenes s on s.id = h.scene_id
                             order by h.ordinality`,
-                    values: [
-                      args.query.trim(),
-                      vectors.text ? Array.from(vectors.text.vec) : null,
-                      vectors.image ? Array.from(vectors.image.vec) : null,
-                      args.videoIds,
-                      args.personId,
-                      first + 1,
-                      offset,
-                      vectors.text?.model ?? null,
-                      vectors.image?.model ?? null,
-                    ],
-                  });
-                  const page = rows.slice(0, first);
-                  const hits = await Promise.all(page.map(async (r, i) => {
-                    const [video, thumb] = await Promise.all([presign(r.object_key, r.content_type), presign(r.keyframe_key)]);
+                      values: [
+                        args.query.trim(),
+                        vectors.text ? Array.from(vectors.text.vec) : null,
+                        vectors.image ? Array.from(vectors.image.vec) : null,
+                        args.videoIds,
+                        args.personId,
+                        first + 1,
+                        offset,
+                        vectors.text?.model ?? null,
+                        vectors.image?.model ?? null,
+                      ],
+                    });
+                    const page = rows.slice(0, first);
+                    const hits = await Promise.all(
+                      page.map(async (r, i) => {
+                        const [video, thumb] = await Promise.all([
+                          presign(r.object_key, r.content_type),
+                          presign(r.keyframe_key),
+                        ]);
+                        return {
+                          rank: offset + i + 1,
+                          sceneId: r.scene_id,
+                          videoId: r.video_id,
+                          title: r.title,
+                          startS: r.start_s,
+                          endS: r.end_s,
+                          score: r.score,
+                          components: { text: r.text_score ?? 0, vision: r.vision_score ?? 0, tags: r.tags_score ?? 0 },
+                          snippet: r.snippet,
+                          previewUrl: video ? `${video}#t=${fmt(r.start_s)},${fmt(r.end_s)}` : null,
+                          thumbnailUrl: thumb,
+                        };
+                      }),
+                    );
+                    const modalities = ['fulltext', 'tags'];
+                    if (vectors.text) modalities.unshift('text');
+                    if (vectors.image) modalities.splice(modalities.indexOf('tags'), 0, 'vision');
                     return {
-                      rank: offset + i + 1,
-                      sceneId: r.scene_id,
-                      videoId: r.video_id,
-                      title: r.title,
-                      startS: r.start_s,
-                      endS: r.end_s,
-                      score: r.score,
-                      components: { text: r.text_score ?? 0, vision: r.vision_score ?? 0, tags: r.tags_score ?? 0 },
-                      snippet: r.snippet,
-                      previewUrl: video ? `${video}#t=${fmt(r.start_s)},${fmt(r.end_s)}` : null,
-                      thumbnailUrl: thumb,
+                      hits,
+                      modalities,
+                      missing: vectors.missing,
+                      hasNextPage: rows.length > first,
+                      endCursor: hits.length ? encodeCursor(offset + hits.length) : null,
                     };
-                  }));
-                  const modalities = ['fulltext', 'tags'];
-                  if (vectors.text) modalities.unshift('text');
-                  if (vectors.image) modalities.splice(modalities.indexOf('tags'), 0, 'vision');
-                  return {
-                    hits,
-                    modalities,
-                    missing: vectors.missing,
-                    hasNextPage: rows.length > first,
-                    endCursor: hits.length ? encodeCursor(offset + hits.length) : null,
-                  };
-                })),
+                  }),
+                ),
               );
             },
           },

@@ -8,7 +8,6 @@
 import { jsonParse } from '@dataplan/json';
 import { context, lambda, listen, SafeError, type GrafastSubscriber, type Step } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
-import type { AccessClaims } from '../auth/types.ts';
 
 /**
  * Wraps a LISTEN/NOTIFY subscriber so a topic can carry a filter: topics are
@@ -56,10 +55,14 @@ export const VideoChangesPlugin = extendSchema((build) => {
   const { videos } = build.input.pgRegistry.pgResources;
   return {
     typeDefs: gql`
-      """A change to one of your videos' processing state."""
+      """
+      A change to one of your videos' processing state.
+      """
       type VideoChange {
         videoId: UUID!
-        """snapshot (the state when a videoId subscription starts), insert or update"""
+        """
+        snapshot (the state when a videoId subscription starts), insert or update
+        """
         event: String!
         state: String!
         stage: String
@@ -69,7 +72,9 @@ export const VideoChangesPlugin = extendSchema((build) => {
       }
 
       extend type Subscription {
-        """Your videos' state changes as they happen; pass videoId to follow one video."""
+        """
+        Your videos' state changes as they happen; pass videoId to follow one video.
+        """
         videoChanged(videoId: UUID): VideoChange!
       }
     `,
@@ -81,14 +86,23 @@ export const VideoChangesPlugin = extendSchema((build) => {
               const $claims = context().get('jwtClaims');
               const $topic = lambda([$claims, fieldArgs.getRaw('videoId')], ([claims, videoId]) => {
                 if (!claims) throw new SafeError('Sign in to follow your videos');
-                return JSON.stringify({ channel: `heimdex:videos:${claims.sub}`, videoId: (videoId as string | null) ?? null });
+                return JSON.stringify({
+                  channel: `heimdex:videos:${claims.sub}`,
+                  videoId: (videoId as string | null) ?? null,
+                });
               });
               // Following one video starts with a snapshot of where it stands
               // (read under RLS), so a client that subscribes after a change
               // still learns the state without a separate query.
               const $video = videos.get({ id: fieldArgs.getRaw('videoId') });
               const $snapshot = lambda(
-                [$video.get('id'), $video.get('state'), $video.get('stage'), $video.get('progress'), $video.get('error')],
+                [
+                  $video.get('id'),
+                  $video.get('state'),
+                  $video.get('stage'),
+                  $video.get('progress'),
+                  $video.get('error'),
+                ],
                 ([id, state, stage, progress, error]) =>
                   id ? JSON.stringify({ id, state, stage, progress, error, event: 'snapshot' }) : undefined,
               );

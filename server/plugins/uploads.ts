@@ -46,7 +46,8 @@ function parseByteSize(raw: unknown, max: number): number {
   if (!/^-?\d+$/.test(s)) fail('BAD_USER_INPUT', `byteSize must be a whole number of bytes, got "${s}"`);
   const n = Number(s);
   if (n <= 0) fail('BAD_USER_INPUT', 'byteSize must be at least 1 byte');
-  if (!Number.isSafeInteger(n) || n > max) fail('PAYLOAD_TOO_LARGE', `The file is larger than the ${max} bytes allowed (MAX_UPLOAD_BYTES)`);
+  if (!Number.isSafeInteger(n) || n > max)
+    fail('PAYLOAD_TOO_LARGE', `The file is larger than the ${max} bytes allowed (MAX_UPLOAD_BYTES)`);
   return n;
 }
 
@@ -68,25 +69,37 @@ async function checkObject(
     if (e instanceof InvalidKeyError) fail('BAD_USER_INPUT', `${label} is not a valid object key: ${e.message}`);
     throw e;
   }
-  if (!key.startsWith(ownerPrefix(uid))) fail('FORBIDDEN', `${label} is not in your upload folder (${ownerPrefix(uid)})`);
+  if (!key.startsWith(ownerPrefix(uid)))
+    fail('FORBIDDEN', `${label} is not in your upload folder (${ownerPrefix(uid)})`);
   const info = await deps.storage.stat(key);
-  if (!info) fail('NOT_FOUND', `Nothing was uploaded at ${label} "${key}"; upload the file to the URL from createUpload first`);
+  if (!info)
+    fail('NOT_FOUND', `Nothing was uploaded at ${label} "${key}"; upload the file to the URL from createUpload first`);
 
   const refuse = async (code: string, message: string): Promise<never> => {
     await deps.storage.delete([key]).catch(() => {});
     fail(code, message);
   };
   const { maxUploadBytes, allowedContentTypes } = deps.config.storage;
-  if (info.size > maxUploadBytes) await refuse('PAYLOAD_TOO_LARGE', `The uploaded ${what} is ${info.size} bytes, more than the ${maxUploadBytes} allowed`);
+  if (info.size > maxUploadBytes)
+    await refuse(
+      'PAYLOAD_TOO_LARGE',
+      `The uploaded ${what} is ${info.size} bytes, more than the ${maxUploadBytes} allowed`,
+    );
   if (info.size === 0) await refuse('BAD_USER_INPUT', `The uploaded ${what} is empty`);
   if (info.declaredSize !== undefined && info.declaredSize !== info.size) {
-    await refuse('SIZE_MISMATCH', `The uploaded ${what} is ${info.size} bytes but the upload was announced as ${info.declaredSize}; upload it again`);
+    await refuse(
+      'SIZE_MISMATCH',
+      `The uploaded ${what} is ${info.size} bytes but the upload was announced as ${info.declaredSize}; upload it again`,
+    );
   }
   const type = normaliseType(info.contentType ?? '');
   const allowed = allowedContentTypes.map(normaliseType);
   const typeFits = what === 'video' ? !SUBTITLE_TYPES.has(type) : SUBTITLE_TYPES.has(type);
   if (!allowed.includes(type) || !typeFits) {
-    await refuse('UNSUPPORTED_MEDIA_TYPE', `The uploaded ${what} has content type "${type || 'unknown'}", which is not accepted here`);
+    await refuse(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `The uploaded ${what} has content type "${type || 'unknown'}", which is not accepted here`,
+    );
   }
   return { key, info: { ...info, contentType: type } };
 }
@@ -105,19 +118,31 @@ export function makeUploadsPlugin(deps: UploadsDeps): GraphileConfig.Plugin {
 
     return {
       typeDefs: gql`
-        """Where and how to send a file's bytes: one exact key, size and type, for a short while."""
+        """
+        Where and how to send a file's bytes: one exact key, size and type, for a short while.
+        """
         type UploadTicket {
-          """Storage key the file will have; pass it to createVideo afterwards."""
+          """
+          Storage key the file will have; pass it to createVideo afterwards.
+          """
           objectKey: String!
-          """POST: multipart form with every entry of fields, then the file as "file". PUT: the raw bytes with headers."""
+          """
+          POST: multipart form with every entry of fields, then the file as "file". PUT: the raw bytes with headers.
+          """
           method: String!
           url: String!
-          """Form fields for a POST upload (empty for PUT)."""
+          """
+          Form fields for a POST upload (empty for PUT).
+          """
           fields: JSON!
-          """Headers to send with a PUT upload (empty for POST)."""
+          """
+          Headers to send with a PUT upload (empty for POST).
+          """
           headers: JSON!
           expiresAt: Datetime!
-          """The body must be exactly this many bytes."""
+          """
+          The body must be exactly this many bytes.
+          """
           maxBytes: BigInt!
         }
 
@@ -152,13 +177,21 @@ export function makeUploadsPlugin(deps: UploadsDeps): GraphileConfig.Plugin {
                 const { maxUploadBytes, allowedContentTypes, urlTtlS } = config.storage;
                 const filename = String(args.filename ?? '').trim();
                 if (!filename) fail('BAD_USER_INPUT', 'filename must not be empty');
-                if (filename.length > MAX_FILENAME) fail('BAD_USER_INPUT', `filename is longer than ${MAX_FILENAME} characters`);
+                if (filename.length > MAX_FILENAME)
+                  fail('BAD_USER_INPUT', `filename is longer than ${MAX_FILENAME} characters`);
                 const byteSize = parseByteSize(args.byteSize, maxUploadBytes);
                 const contentType = normaliseType(String(args.contentType ?? ''));
                 if (!allowedContentTypes.map(normaliseType).includes(contentType)) {
-                  fail('UNSUPPORTED_MEDIA_TYPE', `Content type "${contentType}" is not accepted; allowed: ${allowedContentTypes.join(', ')}`);
+                  fail(
+                    'UNSUPPORTED_MEDIA_TYPE',
+                    `Content type "${contentType}" is not accepted; allowed: ${allowedContentTypes.join(', ')}`,
+                  );
                 }
-                const ticket = await d.storage.presignUpload(newVideoKey(uid, filename), { contentType, byteSize, ttlS: urlTtlS });
+                const ticket = await d.storage.presignUpload(newVideoKey(uid, filename), {
+                  contentType,
+                  byteSize,
+                  ttlS: urlTtlS,
+                });
                 return { ...ticket, expiresAt: ticket.expiresAt.toISOString(), maxBytes: String(ticket.maxBytes) };
               });
             },
@@ -173,7 +206,8 @@ export function makeUploadsPlugin(deps: UploadsDeps): GraphileConfig.Plugin {
                 const uid = await currentUser(client);
                 const d = needStorage();
                 const video = await checkObject(d, uid, args.objectKey, 'video');
-                const subtitles = args.subtitleKey == null ? null : await checkObject(d, uid, args.subtitleKey, 'subtitles');
+                const subtitles =
+                  args.subtitleKey == null ? null : await checkObject(d, uid, args.subtitleKey, 'subtitles');
                 const filename = video.key.slice(video.key.lastIndexOf('/') + 1);
                 const title = args.title == null ? filename.replace(/\.[^.]+$/, '') : String(args.title).trim();
                 if (title.length > MAX_TITLE) fail('BAD_USER_INPUT', `title is longer than ${MAX_TITLE} characters`);
@@ -181,11 +215,19 @@ export function makeUploadsPlugin(deps: UploadsDeps): GraphileConfig.Plugin {
                   const { rows } = await client.query<{ id: string }>({
                     text: `insert into app_public.videos (title, filename, object_key, subtitle_key, byte_size, content_type)
                            values ($1, $2, $3, $4, $5, $6) returning id`,
-                    values: [title, filename, video.key, subtitles?.key ?? null, video.info.size, video.info.contentType],
+                    values: [
+                      title,
+                      filename,
+                      video.key,
+                      subtitles?.key ?? null,
+                      video.info.size,
+                      video.info.contentType,
+                    ],
                   });
                   return rows[0]!.id;
                 } catch (e) {
-                  if ((e as { code?: string }).code === '23505') fail('CONFLICT', 'This upload is already registered as a video');
+                  if ((e as { code?: string }).code === '23505')
+                    fail('CONFLICT', 'This upload is already registered as a video');
                   throw e;
                 }
               });

@@ -18,7 +18,10 @@ function fail(res: express.Response, status: number, error: string, message: str
 }
 
 /** Parses one `bytes=` range; null = serve everything, 'unsatisfiable' = 416. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null | 'unsatisfiable' {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   // Multiple or malformed ranges: a full 200 answer is always allowed.
@@ -46,13 +49,20 @@ export function installStorageRoutes(app: express.Express, storage: Storage, _co
       key = decodeURIComponent(url.pathname.slice(FS_ROUTE.length));
       fsStorage.pathFor(key);
     } catch (e) {
-      if (e instanceof InvalidKeyError || e instanceof URIError) return fail(res, 400, 'invalid_key', (e as Error).message);
+      if (e instanceof InvalidKeyError || e instanceof URIError)
+        return fail(res, 400, 'invalid_key', (e as Error).message);
       return fail(res, 400, 'invalid_key', 'invalid object key');
     }
     const v = fsStorage.verifyRequest(req.method === 'PUT' ? 'PUT' : 'GET', key, url.searchParams);
     if (!v.ok) {
-      return fail(res, 403, v.reason === 'expired' ? 'url_expired' : 'bad_signature',
-        v.reason === 'expired' ? 'this signed URL has expired; ask for a new one' : 'the URL signature does not match (wrong method, key or parameters)');
+      return fail(
+        res,
+        403,
+        v.reason === 'expired' ? 'url_expired' : 'bad_signature',
+        v.reason === 'expired'
+          ? 'this signed URL has expired; ask for a new one'
+          : 'the URL signature does not match (wrong method, key or parameters)',
+      );
     }
     try {
       if (req.method === 'PUT') await handlePut(fsStorage, key, v.fields.size!, v.fields.contentType!, req, res);
@@ -63,10 +73,22 @@ export function installStorageRoutes(app: express.Express, storage: Storage, _co
   });
 }
 
-async function handlePut(storage: FsStorage, key: string, size: number, contentType: string, req: express.Request, res: express.Response) {
+async function handlePut(
+  storage: FsStorage,
+  key: string,
+  size: number,
+  contentType: string,
+  req: express.Request,
+  res: express.Response,
+) {
   const given = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (given !== contentType.toLowerCase()) {
-    return fail(res, 415, 'content_type_mismatch', `Content-Type must be ${contentType} as signed, got "${given || 'none'}"`);
+    return fail(
+      res,
+      415,
+      'content_type_mismatch',
+      `Content-Type must be ${contentType} as signed, got "${given || 'none'}"`,
+    );
   }
   const announced = req.get('content-length');
   // Refused before reading a byte: the client said how much it would send.
@@ -88,14 +110,20 @@ async function handlePut(storage: FsStorage, key: string, size: number, contentT
   res.status(200).set('Cache-Control', 'no-store').json({ key });
 }
 
-async function handleGet(storage: FsStorage, key: string, signedType: string | undefined, req: express.Request, res: express.Response) {
+async function handleGet(
+  storage: FsStorage,
+  key: string,
+  signedType: string | undefined,
+  req: express.Request,
+  res: express.Response,
+) {
   const o = await storage.open(key);
   if (!o) return fail(res, 404, 'not_found', 'no such object');
   const etag = `W/"${o.size.toString(16)}-${o.mtime.getTime().toString(16)}"`;
   res.set({
     'Accept-Ranges': 'bytes',
     'Content-Type': signedType ?? o.contentType ?? 'application/octet-stream',
-    'ETag': etag,
+    ETag: etag,
     'Last-Modified': o.mtime.toUTCString(),
     'Cache-Control': 'private, max-age=300',
     // User-supplied bytes served from our origin must never be sniffed into HTML.

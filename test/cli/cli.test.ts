@@ -38,7 +38,8 @@ test('--help works for the CLI, every command and every command group', async ()
     assert.equal(r.code, 0, `heimdex ${c.name} --help: ${r.stderr}`);
     assert.ok(r.stdout.startsWith(`Usage: heimdex ${c.name}`), r.stdout);
     assert.ok(r.stdout.includes('--help'), `heimdex ${c.name} --help lists no options`);
-    for (const flag of Object.keys(c.flags)) assert.ok(r.stdout.includes(`--${flag}`), `${c.name} help omits --${flag}`);
+    for (const flag of Object.keys(c.flags))
+      assert.ok(r.stdout.includes(`--${flag}`), `${c.name} help omits --${flag}`);
   }
   for (const group of ['db', 'models']) {
     const r = await runCli([group, '--help']);
@@ -114,7 +115,10 @@ test('database commands on a data folder without a database fail clearly, and re
   const env = { HEIMDEX_DATA_DIR: tmp(), HEIMDEX_DB_PORT: String(await closedPort()) };
   const url = await runCli(['db', 'url'], env);
   assert.equal(url.code, 1);
-  assert.match(url.stderr, /^heimdex: the embedded database in .* is not running\n  start it with: heimdex db start\n$/);
+  assert.match(
+    url.stderr,
+    /^heimdex: the embedded database in .* is not running\n  start it with: heimdex db start\n$/,
+  );
   const stop = await runCli(['db', 'stop'], env);
   assert.equal(stop.code, 0);
   assert.match(stop.stdout, /was not running/);
@@ -135,14 +139,19 @@ test('db migrate, db psql and reindex work against DATABASE_URL, as docker compo
   const m = await runCli(['db', 'migrate'], env, { timeoutMs: 180000 });
   assert.equal(m.code, 0, m.stderr);
   assert.match(m.stdout, /database migrated \(committed \+ current\)/);
-  const tables = await db.rootPool.query(`select count(*)::int as n from pg_tables where schemaname = 'app_public' and tablename in ('videos', 'scenes')`);
+  const tables = await db.rootPool.query(
+    `select count(*)::int as n from pg_tables where schemaname = 'app_public' and tablename in ('videos', 'scenes')`,
+  );
   assert.equal(tables.rows[0].n, 2);
-  const psql = await runCli(['db', 'psql', '--', '-tAc', 'select current_user || \'@\' || current_database()'], env);
+  const psql = await runCli(['db', 'psql', '--', '-tAc', "select current_user || '@' || current_database()"], env);
   assert.equal(psql.code, 0, psql.stderr);
   assert.equal(psql.stdout.trim(), `heimdex@${db.name}`);
   const reindex = await runCli(['reindex', '--missing'], env, { timeoutMs: 120000 });
   assert.equal(reindex.code, 0, reindex.stderr);
-  assert.match(reindex.stdout, /^queued 0 videos for re-processing \(0 with skipped stages, 0 embedded with other models\)/);
+  assert.match(
+    reindex.stdout,
+    /^queued 0 videos for re-processing \(0 with skipped stages, 0 embedded with other models\)/,
+  );
 });
 
 test('config table lists every option with its default', async () => {

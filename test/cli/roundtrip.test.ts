@@ -69,7 +69,11 @@ fs.writeFileSync(path.join(videoDir, 'clip.srt'), sample.srt);
 let videoId = '';
 
 test('ingest --wait --json uploads through the API and prints one JSON result per video', async () => {
-  const r = await runCli(['ingest', path.join(videoDir, 'clip.mp4'), '--title', 'Round trip', '--wait', '--json', '--timeout', '300'], env, { timeoutMs: 330_000 });
+  const r = await runCli(
+    ['ingest', path.join(videoDir, 'clip.mp4'), '--title', 'Round trip', '--wait', '--json', '--timeout', '300'],
+    env,
+    { timeoutMs: 330_000 },
+  );
   assert.equal(r.code, 0, `stderr: ${r.stderr}\nstdout: ${r.stdout}`);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1, r.stdout);
@@ -79,13 +83,22 @@ test('ingest --wait --json uploads through the API and prints one JSON result pe
   assert.equal(result.state, 'indexed', `error: ${result.error}`);
   assert.equal(result.error, null);
   assert.ok(result.scenes >= 2, `expected the cuts to give scenes, got ${result.scenes}`);
-  assert.ok(Math.abs(result.durationS - sample.durationS) < 0.5, `durationS ${result.durationS} vs ${sample.durationS}`);
+  assert.ok(
+    Math.abs(result.durationS - sample.durationS) < 0.5,
+    `durationS ${result.durationS} vs ${sample.durationS}`,
+  );
   videoId = result.videoId;
   assert.equal(result.updates, 'subscription', 'progress should arrive over the videoChanged websocket subscription');
 
-  const row = await db.rootPool.query('select owner_id, subtitle_key, state from app_public.videos where id = $1', [videoId]);
+  const row = await db.rootPool.query('select owner_id, subtitle_key, state from app_public.videos where id = $1', [
+    videoId,
+  ]);
   assert.equal(row.rows[0].state, 'indexed');
-  assert.match(row.rows[0].subtitle_key ?? '', new RegExp(`^u/${row.rows[0].owner_id}/.*clip\\.srt$`), 'the sidecar .srt should be attached');
+  assert.match(
+    row.rows[0].subtitle_key ?? '',
+    new RegExp(`^u/${row.rows[0].owner_id}/.*clip\\.srt$`),
+    'the sidecar .srt should be attached',
+  );
 
   const credFile = path.join(dataDir, 'cli-credentials.json');
   assert.equal(fs.statSync(credFile).mode & 0o777, 0o600, 'credentials must be readable by the user only');
@@ -107,7 +120,10 @@ test('search --json returns the contract fields, with the spoken scene first', a
   for (const k of ['text', 'vision', 'tags']) assert.equal(typeof top.components[k], 'number', `components.${k}`);
   assert.equal(typeof top.score, 'number');
   const ocean = sample.scenes.find((s) => s.word === 'OCEAN')!;
-  assert.ok(top.startS < ocean.end && top.endS > ocean.start, `top hit ${top.startS}-${top.endS} should overlap the ocean scene ${ocean.start}-${ocean.end}`);
+  assert.ok(
+    top.startS < ocean.end && top.endS > ocean.start,
+    `top hit ${top.startS}-${top.endS} should overlap the ocean scene ${ocean.start}-${ocean.end}`,
+  );
   assert.match(top.snippet ?? '', /ocean/i);
   assert.match(top.previewUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/.+#t=[\d.]+,[\d.]+$/);
   const after = JSON.parse(fs.readFileSync(path.join(dataDir, 'cli-credentials.json'), 'utf8'));

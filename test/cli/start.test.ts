@@ -28,7 +28,8 @@ function processesUsing(dataDir: string): number[] {
   const found: number[] = [];
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`HEIMDEX_DATA_DIR=${dataDir}`)) found.push(Number(pid));
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`HEIMDEX_DATA_DIR=${dataDir}`))
+        found.push(Number(pid));
     } catch {
       // Gone meanwhile, or not ours to read.
     }
@@ -36,53 +37,58 @@ function processesUsing(dataDir: string): number[] {
   return found.filter((p) => p !== process.pid);
 }
 
-test('start brings everything up, prints the URLs, and Ctrl-C (even twice) stops all of it', { timeout: 240_000 }, async () => {
-  // mkdtemp makes it 0700: as root, start must still let the postgres user
-  // (which the embedded cluster runs as) pass through it.
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-start-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HEIMDEX_DATA_DIR: dataDir,
-    HEIMDEX_DB_PORT: String(await freePort()),
-    HEIMDEX_PORT: String(await freePort()),
-    MODELS_DIR: path.join(ROOT_DIR, '.test-data', 'models'),
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
-  };
-  delete env.DATABASE_URL;
-  delete env.AUTH_DATABASE_URL;
-  const config = loadConfig(env);
-  after(async () => {
-    await stopEmbedded(config).catch(() => {});
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+test(
+  'start brings everything up, prints the URLs, and Ctrl-C (even twice) stops all of it',
+  { timeout: 240_000 },
+  async () => {
+    // mkdtemp makes it 0700: as root, start must still let the postgres user
+    // (which the embedded cluster runs as) pass through it.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-start-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HEIMDEX_DATA_DIR: dataDir,
+      HEIMDEX_DB_PORT: String(await freePort()),
+      HEIMDEX_PORT: String(await freePort()),
+      MODELS_DIR: path.join(ROOT_DIR, '.test-data', 'models'),
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+    };
+    delete env.DATABASE_URL;
+    delete env.AUTH_DATABASE_URL;
+    const config = loadConfig(env);
+    after(async () => {
+      await stopEmbedded(config).catch(() => {});
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    });
 
-  const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const deadline = Date.now() + 180_000;
-  while (!stdout.includes('Stop with Ctrl-C.')) {
-    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`start did not come up\nstdout: ${stdout}\nstderr: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const base = `http://127.0.0.1:${env.HEIMDEX_PORT}`;
-  assert.ok(stdout.includes(`GraphQL:  ${base}/graphql`), stdout);
-  assert.ok(stdout.includes(`Ruru:     ${base}/graphiql`), 'development prints the Ruru URL');
-  assert.ok(stdout.includes(`Data:     ${dataDir}`));
-  assert.match(stdout, /present\s+text\s+Xenova\/bge-m3/);
-  assert.equal((await fetch(`${base}/healthz`)).status, 200);
-  assert.equal(await isRunning(config), true);
-  assert.ok(processesUsing(dataDir).length >= 3, 'start, serve and worker should be running');
+    const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const deadline = Date.now() + 180_000;
+    while (!stdout.includes('Stop with Ctrl-C.')) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        assert.fail(`start did not come up\nstdout: ${stdout}\nstderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const base = `http://127.0.0.1:${env.HEIMDEX_PORT}`;
+    assert.ok(stdout.includes(`GraphQL:  ${base}/graphql`), stdout);
+    assert.ok(stdout.includes(`Ruru:     ${base}/graphiql`), 'development prints the Ruru URL');
+    assert.ok(stdout.includes(`Data:     ${dataDir}`));
+    assert.match(stdout, /present\s+text\s+Xenova\/bge-m3/);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal(await isRunning(config), true);
+    assert.ok(processesUsing(dataDir).length >= 3, 'start, serve and worker should be running');
 
-  // Ctrl-C arrives twice when a wrapper (npm start's bootstrap) forwards the
-  // terminal's signal: the second must not cut the shutdown short.
-  child.kill('SIGINT');
-  setTimeout(() => child.kill('SIGINT'), 100);
-  assert.equal(await exited, 0, stderr);
-  assert.equal(await isRunning(config), false, 'the embedded PostgreSQL that start started must be stopped');
-  await assert.rejects(fetch(`${base}/healthz`), 'the API server must be gone');
-  assert.deepEqual(processesUsing(dataDir), [], 'no serve or worker process may outlive start');
-});
+    // Ctrl-C arrives twice when a wrapper (npm start's bootstrap) forwards the
+    // terminal's signal: the second must not cut the shutdown short.
+    child.kill('SIGINT');
+    setTimeout(() => child.kill('SIGINT'), 100);
+    assert.equal(await exited, 0, stderr);
+    assert.equal(await isRunning(config), false, 'the embedded PostgreSQL that start started must be stopped');
+    await assert.rejects(fetch(`${base}/healthz`), 'the API server must be gone');
+    assert.deepEqual(processesUsing(dataDir), [], 'no serve or worker process may outlive start');
+  },
+);

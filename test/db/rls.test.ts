@@ -10,17 +10,25 @@ import type pg from 'pg';
 import { createTestDatabase, uuid, withAnonDb, withUserDb, withWorkerDb } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
-const A = uuid(), B = uuid();
+const A = uuid(),
+  B = uuid();
 const ids = { videoA: '', videoB: '', sceneA: '', sceneB: '' };
 
 before(async () => {
-  for (const [owner, v, s] of [[A, 'videoA', 'sceneA'], [B, 'videoB', 'sceneB']] as const) {
-    const { rows: [video] } = await db.rootPool.query(
+  for (const [owner, v, s] of [
+    [A, 'videoA', 'sceneA'],
+    [B, 'videoB', 'sceneB'],
+  ] as const) {
+    const {
+      rows: [video],
+    } = await db.rootPool.query(
       `insert into app_public.videos (owner_id, title, object_key) values ($1, $2, $3) returning id`,
       [owner, `title of ${v}`, `u/${owner}/${uuid()}/clip.mp4`],
     );
     ids[v] = video.id;
-    const { rows: [scene] } = await db.rootPool.query(
+    const {
+      rows: [scene],
+    } = await db.rootPool.query(
       `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript) values ($1, $2, 0, 0, 4, 'hello') returning id`,
       [video.id, owner],
     );
@@ -43,18 +51,29 @@ test('anon can neither read nor write videos or scenes', async () => {
     `select * from app_public.scenes`,
     `delete from app_public.scenes`,
   ];
-  for (const sql of statements) await assert.rejects(withAnonDb(db, (c) => c.query(sql)), denied, sql);
+  for (const sql of statements)
+    await assert.rejects(
+      withAnonDb(db, (c) => c.query(sql)),
+      denied,
+      sql,
+    );
   assert.equal(await rootCount('videos', ids.videoA), 1);
 });
 
 test('each user reads only their own videos and scenes', async () => {
-  for (const [user, mine, theirs] of [[A, 'A', 'B'], [B, 'B', 'A']] as const) {
+  for (const [user, mine, theirs] of [
+    [A, 'A', 'B'],
+    [B, 'B', 'A'],
+  ] as const) {
     await withUserDb(db, user, async (c) => {
       const videos = (await c.query(`select id from app_public.videos`)).rows.map((r) => r.id);
       assert.deepEqual(videos, [ids[`video${mine}`]]);
       const scenes = (await c.query(`select id from app_public.scenes`)).rows.map((r) => r.id);
       assert.deepEqual(scenes, [ids[`scene${mine}`]]);
-      assert.equal((await c.query(`select 1 from app_public.videos where id = $1`, [ids[`video${theirs}`]])).rowCount, 0);
+      assert.equal(
+        (await c.query(`select 1 from app_public.videos where id = $1`, [ids[`video${theirs}`]])).rowCount,
+        0,
+      );
     });
   }
   assert.equal(await rootCount('videos', ids.videoB), 1);
@@ -63,14 +82,22 @@ test('each user reads only their own videos and scenes', async () => {
 
 test('a user inserts videos only as themselves and only under their own storage prefix', async () => {
   await withUserDb(db, A, async (c) => {
-    const { rows: [v] } = await c.query(
-      `insert into app_public.videos (title, object_key) values ('mine', $1) returning owner_id, state`, [`u/${A}/${uuid()}/a.mp4`]);
+    const {
+      rows: [v],
+    } = await c.query(
+      `insert into app_public.videos (title, object_key) values ('mine', $1) returning owner_id, state`,
+      [`u/${A}/${uuid()}/a.mp4`],
+    );
     assert.deepEqual(v, { owner_id: A, state: 'uploaded' });
   });
   const attempts: [string, unknown[], object][] = [
     // Pointing at B's bytes.
     [`insert into app_public.videos (title, object_key) values ('x', $1)`, [`u/${B}/${uuid()}/b.mp4`], rlsDenied],
-    [`insert into app_public.videos (title, object_key, subtitle_key) values ('x', $1, $2)`, [`u/${A}/v.mp4`, `u/${B}/s.srt`], rlsDenied],
+    [
+      `insert into app_public.videos (title, object_key, subtitle_key) values ('x', $1, $2)`,
+      [`u/${A}/v.mp4`, `u/${B}/s.srt`],
+      rlsDenied,
+    ],
     // Claiming to be B: owner_id is not a column users may write at all.
     [`insert into app_public.videos (owner_id, title, object_key) values ($1, 'x', $2)`, [B, `u/${B}/b.mp4`], denied],
     // Walking out of the prefix.
@@ -79,7 +106,11 @@ test('a user inserts videos only as themselves and only under their own storage 
     [`insert into app_public.videos (title, object_key, state) values ('x', $1, 'indexed')`, [`u/${A}/c.mp4`], denied],
   ];
   for (const [sql, params, error] of attempts) {
-    await assert.rejects(withUserDb(db, A, (c) => c.query(sql, params)), error, sql);
+    await assert.rejects(
+      withUserDb(db, A, (c) => c.query(sql, params)),
+      error,
+      sql,
+    );
   }
   const { rows } = await db.rootPool.query(`select count(*)::int as n from app_public.videos where owner_id = $1`, [B]);
   assert.equal(rows[0].n, 1, 'B still has exactly their one video');
@@ -87,12 +118,26 @@ test('a user inserts videos only as themselves and only under their own storage 
 
 test("a user renames their own video but cannot touch another's, nor pipeline columns", async () => {
   await withUserDb(db, A, async (c) => {
-    assert.equal((await c.query(`update app_public.videos set title = 'renamed' where id = $1`, [ids.videoA])).rowCount, 1);
-    assert.equal((await c.query(`update app_public.videos set title = 'hijacked' where id = $1`, [ids.videoB])).rowCount, 0);
+    assert.equal(
+      (await c.query(`update app_public.videos set title = 'renamed' where id = $1`, [ids.videoA])).rowCount,
+      1,
+    );
+    assert.equal(
+      (await c.query(`update app_public.videos set title = 'hijacked' where id = $1`, [ids.videoB])).rowCount,
+      0,
+    );
   });
-  await assert.rejects(withUserDb(db, A, (c) => c.query(`update app_public.videos set state = 'indexed' where id = $1`, [ids.videoA])), denied);
-  await assert.rejects(withUserDb(db, A, (c) => c.query(`update app_public.videos set owner_id = $1 where id = $2`, [B, ids.videoA])), denied);
-  const { rows: [b] } = await db.rootPool.query(`select title from app_public.videos where id = $1`, [ids.videoB]);
+  await assert.rejects(
+    withUserDb(db, A, (c) => c.query(`update app_public.videos set state = 'indexed' where id = $1`, [ids.videoA])),
+    denied,
+  );
+  await assert.rejects(
+    withUserDb(db, A, (c) => c.query(`update app_public.videos set owner_id = $1 where id = $2`, [B, ids.videoA])),
+    denied,
+  );
+  const {
+    rows: [b],
+  } = await db.rootPool.query(`select title from app_public.videos where id = $1`, [ids.videoB]);
   assert.equal(b.title, 'title of videoB');
 });
 
@@ -108,44 +153,79 @@ test("a user deletes their own video (and its scenes) but not another's", async 
 
 test('users cannot write scenes at all; only the pipeline does', async () => {
   const attempts = [
-    [`insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s) values ($1, $2, 5, 0, 1)`, [ids.videoA, A]],
+    [
+      `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s) values ($1, $2, 5, 0, 1)`,
+      [ids.videoA, A],
+    ],
     [`update app_public.scenes set transcript = 'x' where id = $1`, [ids.sceneA]],
     [`delete from app_public.scenes where id = $1`, [ids.sceneA]],
   ] as const;
   for (const [sql, params] of attempts) {
-    await assert.rejects(withUserDb(db, A, (c) => c.query(sql, [...params])), denied, sql);
+    await assert.rejects(
+      withUserDb(db, A, (c) => c.query(sql, [...params])),
+      denied,
+      sql,
+    );
   }
   assert.equal(await rootCount('scenes', ids.sceneA), 1);
 });
 
 test("the worker writes scenes, but a scene cannot be attached to someone else's video", async () => {
   await withWorkerDb(db, async (c: pg.PoolClient) => {
-    const { rows: [s] } = await c.query(
+    const {
+      rows: [s],
+    } = await c.query(
       `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, text_vec)
-       values ($1, $2, 1, 4, 8, 'more', array_fill(0.1::real, array[1024])::vector) returning id`, [ids.videoA, A]);
+       values ($1, $2, 1, 4, 8, 'more', array_fill(0.1::real, array[1024])::vector) returning id`,
+      [ids.videoA, A],
+    );
     assert.ok(s.id);
-    assert.equal((await c.query(`update app_public.videos set state = 'indexed', progress = 1 where id = $1`, [ids.videoA])).rowCount, 1);
-    assert.equal((await c.query(`select count(*)::int as n from app_public.scenes`)).rows[0].n, 3, 'the worker sees every scene');
+    assert.equal(
+      (await c.query(`update app_public.videos set state = 'indexed', progress = 1 where id = $1`, [ids.videoA]))
+        .rowCount,
+      1,
+    );
+    assert.equal(
+      (await c.query(`select count(*)::int as n from app_public.scenes`)).rows[0].n,
+      3,
+      'the worker sees every scene',
+    );
   });
   // The composite key (video_id, owner_id) holds whoever writes: B cannot own a scene of A's video.
   await assert.rejects(
-    withWorkerDb(db, (c) => c.query(
-      `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s) values ($1, $2, 9, 0, 1)`, [ids.videoA, B])),
+    withWorkerDb(db, (c) =>
+      c.query(`insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s) values ($1, $2, 9, 0, 1)`, [
+        ids.videoA,
+        B,
+      ]),
+    ),
     { code: '23503' },
   );
-  await assert.rejects(withWorkerDb(db, (c) => c.query(`delete from app_public.videos where id = $1`, [ids.videoA])), denied,
-    'deleting videos is the user\'s decision');
+  await assert.rejects(
+    withWorkerDb(db, (c) => c.query(`delete from app_public.videos where id = $1`, [ids.videoA])),
+    denied,
+    "deleting videos is the user's decision",
+  );
 });
 
 test('anon and signed-in users can read or write nothing in app_private and app_hidden tables', async () => {
   const { rows: tables } = await db.rootPool.query(
     `select format('%I.%I', n.nspname, c.relname) as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname in ('app_private', 'app_hidden') and c.relkind in ('r', 'p', 'v', 'm')`);
+     where n.nspname in ('app_private', 'app_hidden') and c.relkind in ('r', 'p', 'v', 'm')`,
+  );
   assert.ok(tables.length > 0, 'there are private tables or views to check');
   for (const { t } of tables) {
     for (const sql of [`select * from ${t} limit 1`, `delete from ${t}`]) {
-      await assert.rejects(withAnonDb(db, (c) => c.query(sql)), denied, `anon: ${sql}`);
-      await assert.rejects(withUserDb(db, A, (c) => c.query(sql)), denied, `user: ${sql}`);
+      await assert.rejects(
+        withAnonDb(db, (c) => c.query(sql)),
+        denied,
+        `anon: ${sql}`,
+      );
+      await assert.rejects(
+        withUserDb(db, A, (c) => c.query(sql)),
+        denied,
+        `user: ${sql}`,
+      );
     }
   }
 });

@@ -18,19 +18,37 @@ const q = async (sql: string, params: unknown[] = []) => (await db.rootPool.quer
 test('migrations create the expected tables, policies, functions and roles', async () => {
   const tables = await q(`select table_schema || '.' || table_name as t from information_schema.tables
                           where table_schema = 'app_public' and table_type = 'BASE TABLE' order by 1`);
-  for (const t of ['app_public.videos', 'app_public.scenes']) assert.ok(tables.some((r) => r.t === t), `${t} exists`);
-  const policies = await q(`select tablename || '.' || policyname as p from pg_policies where schemaname = 'app_public'`);
+  for (const t of ['app_public.videos', 'app_public.scenes'])
+    assert.ok(
+      tables.some((r) => r.t === t),
+      `${t} exists`,
+    );
+  const policies = await q(
+    `select tablename || '.' || policyname as p from pg_policies where schemaname = 'app_public'`,
+  );
   const names = new Set(policies.map((r) => r.p));
-  for (const p of ['videos.select_own', 'videos.insert_own', 'videos.update_own', 'videos.delete_own', 'videos.all_worker',
-    'scenes.select_own', 'scenes.all_worker']) {
+  for (const p of [
+    'videos.select_own',
+    'videos.insert_own',
+    'videos.update_own',
+    'videos.delete_own',
+    'videos.all_worker',
+    'scenes.select_own',
+    'scenes.all_worker',
+  ]) {
     assert.ok(names.has(p), `policy ${p} exists`);
   }
-  for (const fn of ['auth.uid()', 'app_private.reprocess_video(uuid)', 'app_private.reprocess_failed()',
-    'app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text)']) {
+  for (const fn of [
+    'auth.uid()',
+    'app_private.reprocess_video(uuid)',
+    'app_private.reprocess_failed()',
+    'app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text)',
+  ]) {
     assert.ok((await q('select to_regprocedure($1) as oid', [fn]))[0].oid, `${fn} exists`);
   }
-  const roles = await q(`select rolname from pg_roles where rolname = any($1)`,
-    [['anon', 'authenticated', 'service_role', 'heimdex_worker', 'heimdex_authenticator']]);
+  const roles = await q(`select rolname from pg_roles where rolname = any($1)`, [
+    ['anon', 'authenticated', 'service_role', 'heimdex_worker', 'heimdex_authenticator'],
+  ]);
   assert.equal(roles.length, 5);
   const vec = await q(`select extversion from pg_extension where extname = 'vector'`);
   assert.ok(vec[0] && vec[0].extversion >= '0.8', 'pgvector >= 0.8 (iterative index scans)');
@@ -41,20 +59,37 @@ test('row-level security is enabled on every table in app_public, app_private an
                        from pg_class c join pg_namespace n on n.oid = c.relnamespace
                        where n.nspname in ('app_public', 'app_private', 'app_hidden') and c.relkind in ('r', 'p')`);
   assert.ok(all.length >= 2, 'there are tables to check');
-  assert.deepEqual(all.filter((r) => !r.rls).map((r) => r.t), [], 'tables without row-level security');
+  assert.deepEqual(
+    all.filter((r) => !r.rls).map((r) => r.t),
+    [],
+    'tables without row-level security',
+  );
 });
 
 test('the API login role owns nothing, bypasses nothing and can only become anon or authenticated', async () => {
-  const [role] = await q(`select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolinherit from pg_roles where rolname = 'heimdex_authenticator'`);
-  assert.deepEqual(role, { rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolinherit: false });
+  const [role] = await q(
+    `select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolinherit from pg_roles where rolname = 'heimdex_authenticator'`,
+  );
+  assert.deepEqual(role, {
+    rolsuper: false,
+    rolbypassrls: false,
+    rolcreaterole: false,
+    rolcreatedb: false,
+    rolinherit: false,
+  });
   const owned = await q(`select c.oid::regclass::text as t from pg_class c join pg_roles r on r.oid = c.relowner
                          where r.rolname = 'heimdex_authenticator'`);
   assert.deepEqual(owned, []);
-  const ownedFns = await q(`select p.oid::regprocedure::text from pg_proc p join pg_roles r on r.oid = p.proowner where r.rolname = 'heimdex_authenticator'`);
+  const ownedFns = await q(
+    `select p.oid::regprocedure::text from pg_proc p join pg_roles r on r.oid = p.proowner where r.rolname = 'heimdex_authenticator'`,
+  );
   assert.deepEqual(ownedFns, []);
   const memberOf = await q(`select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid
                             join pg_roles u on u.oid = m.member where u.rolname = 'heimdex_authenticator' order by 1`);
-  assert.deepEqual(memberOf.map((r) => r.rolname), ['anon', 'authenticated']);
+  assert.deepEqual(
+    memberOf.map((r) => r.rolname),
+    ['anon', 'authenticated'],
+  );
   // The same facts, seen from a live connection of that role.
   const c = new pg.Client({ connectionString: db.authUrl });
   await c.connect();
@@ -71,10 +106,13 @@ test('sql/schema.sql matches the migrated schema (regenerate: node scripts/dump-
   const committed = fs.readFileSync(SCHEMA_FILE, 'utf8');
   const actual = await dumpSchema(db.ownerUrl);
   if (actual !== committed) {
-    const a = actual.split('\n'), b = committed.split('\n');
+    const a = actual.split('\n'),
+      b = committed.split('\n');
     const at = a.findIndex((line, i) => line !== b[i]);
-    assert.fail(`sql/schema.sql is stale; first difference at line ${at + 1}:\n  dump:      ${a[at]}\n  committed: ${b[at]}\n` +
-      'Regenerate it with: node scripts/dump-schema.ts --fresh');
+    assert.fail(
+      `sql/schema.sql is stale; first difference at line ${at + 1}:\n  dump:      ${a[at]}\n  committed: ${b[at]}\n` +
+        'Regenerate it with: node scripts/dump-schema.ts --fresh',
+    );
   }
 });
 
@@ -89,7 +127,9 @@ function expandIncludes(sql: string, seen: string[] = []): string {
   const migrations = path.join(ROOT_DIR, 'migrations');
   const fixtures = path.join(migrations, 'fixtures');
   return sql.replace(/^--!\s*include\s+(\S+\.sql)\s*$/gm, (_line, rel: string) => {
-    const file = [path.resolve(fixtures, rel), path.resolve(migrations, rel)].find((f) => f.startsWith(fixtures + path.sep) && fs.existsSync(f));
+    const file = [path.resolve(fixtures, rel), path.resolve(migrations, rel)].find(
+      (f) => f.startsWith(fixtures + path.sep) && fs.existsSync(f),
+    );
     assert.ok(file, `include ${rel}: no such file under migrations/fixtures`);
     assert.ok(!seen.includes(file), `circular include of ${rel}`);
     includes.push(rel);
@@ -105,13 +145,23 @@ function expandIncludes(sql: string, seen: string[] = []): string {
  */
 function migrationUnderDevelopment(): { name: string; sql: string }[] {
   const dir = path.join(ROOT_DIR, 'migrations', 'current');
-  const current = fs.readdirSync(dir).filter((f) => f.endsWith('.sql'))
+  const current = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
     .sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || a.localeCompare(b))
     .map((f) => ({ name: `current/${f}`, sql: fs.readFileSync(path.join(dir, f), 'utf8') }));
-  const hasStatements = (sql: string) => sql.replace(/--.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '').trim() !== '';
+  const hasStatements = (sql: string) =>
+    sql
+      .replace(/--.*$/gm, '')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .trim() !== '';
   if (current.some((m) => hasStatements(m.sql))) return current;
   const committedDir = path.join(ROOT_DIR, 'migrations', 'committed');
-  const latest = fs.readdirSync(committedDir).filter((f) => f.endsWith('.sql')).sort().at(-1);
+  const latest = fs
+    .readdirSync(committedDir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .at(-1);
   assert.ok(latest, 'no committed migration and an empty current one');
   return [{ name: `committed/${latest}`, sql: fs.readFileSync(path.join(committedDir, latest), 'utf8') }];
 }
@@ -134,11 +184,16 @@ test('the current migration is idempotent: running it again succeeds and changes
   }
   const after = await dumpSchema(db.ownerUrl);
   if (after !== before) {
-    const a = after.split('\n'), b = before.split('\n');
+    const a = after.split('\n'),
+      b = before.split('\n');
     const at = a.findIndex((line, i) => line !== b[i]);
-    assert.fail(`the schema changed when the migration ran again; first difference at line ${at + 1}:\n` +
-      `  second run: ${a[at]}\n  first run:  ${b[at]}\n` +
-      (includes.length ? `Included fixtures (${includes.join(', ')}) may not have run the first time: ` +
-        'graphile-migrate 1.x does not expand --! include lines, it treats them as comments.' : ''));
+    assert.fail(
+      `the schema changed when the migration ran again; first difference at line ${at + 1}:\n` +
+        `  second run: ${a[at]}\n  first run:  ${b[at]}\n` +
+        (includes.length
+          ? `Included fixtures (${includes.join(', ')}) may not have run the first time: ` +
+            'graphile-migrate 1.x does not expand --! include lines, it treats them as comments.'
+          : ''),
+    );
   }
 });

@@ -29,14 +29,20 @@ before(async () => {
 async function explained<T>(user: string, settings: string[], fn: (c: pg.Client) => Promise<T>) {
   const c = new pg.Client({ connectionString: db.rootUrl });
   const plans: string[] = [];
-  c.on('notice', (n) => { if (/plan:/.test(n.message ?? '')) plans.push(n.message!); });
+  c.on('notice', (n) => {
+    if (/plan:/.test(n.message ?? '')) plans.push(n.message!);
+  });
   await c.connect();
   try {
     await c.query(`load 'auto_explain'`);
-    await c.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log`);
+    await c.query(
+      `set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log`,
+    );
     for (const s of settings) await c.query(s);
     await c.query(`set role authenticated`);
-    await c.query(`select set_config('request.jwt.claims', $1, false)`, [JSON.stringify({ sub: user, role: 'authenticated' })]);
+    await c.query(`select set_config('request.jwt.claims', $1, false)`, [
+      JSON.stringify({ sub: user, role: 'authenticated' }),
+    ]);
     const result = await fn(c);
     return { result, plan: plans.join('\n') };
   } finally {
@@ -44,10 +50,14 @@ async function explained<T>(user: string, settings: string[], fn: (c: pg.Client)
   }
 }
 
-const search = (c: pg.Client, pageSize = 100) => c.query(
-  `select scene_id, video_id from app_public.search_scenes('', $1::real[], $2::real[], page_size => $3)`,
-  [seeded.queryText, seeded.queryImage, pageSize],
-).then((r) => r.rows as { scene_id: string }[]);
+const search = (c: pg.Client, pageSize = 100) =>
+  c
+    .query(`select scene_id, video_id from app_public.search_scenes('', $1::real[], $2::real[], page_size => $3)`, [
+      seeded.queryText,
+      seeded.queryImage,
+      pageSize,
+    ])
+    .then((r) => r.rows as { scene_id: string }[]);
 
 const hnswUsed = (plan: string) => ({
   text: /Index Scan using scenes_text_vec_idx/.test(plan),
@@ -55,9 +65,13 @@ const hnswUsed = (plan: string) => ({
 });
 
 test('the seed really is 100k scenes across many users', async () => {
-  const { rows: [r] } = await db.rootPool.query(
+  const {
+    rows: [r],
+  } = await db.rootPool.query(
     `select count(*)::int as scenes, count(distinct owner_id)::int as owners, count(*) filter (where owner_id = $1)::int as small
-     from app_public.scenes`, [seeded.smallOwner]);
+     from app_public.scenes`,
+    [seeded.smallOwner],
+  );
   assert.ok(r.scenes >= 100_000, `${r.scenes} scenes`);
   assert.ok(r.owners >= 50, `${r.owners} owners`);
   assert.equal(r.small, 30);
@@ -68,8 +82,13 @@ test('a user with many scenes is served from the HNSW indexes, and sees only the
   const { result, plan } = await explained(big, [], (c) => search(c, 20));
   assert.deepEqual(hnswUsed(plan), { text: true, image: true });
   assert.equal(result.length, 20);
-  const { rows } = await db.rootPool.query(`select distinct owner_id from app_public.scenes where id = any($1)`, [result.map((r) => r.scene_id)]);
-  assert.deepEqual(rows.map((r) => r.owner_id), [big]);
+  const { rows } = await db.rootPool.query(`select distinct owner_id from app_public.scenes where id = any($1)`, [
+    result.map((r) => r.scene_id),
+  ]);
+  assert.deepEqual(
+    rows.map((r) => r.owner_id),
+    [big],
+  );
 });
 
 test('a user with few scenes gets every one of them, whichever plan the planner picks', async () => {
@@ -88,20 +107,31 @@ test('a user with few scenes is compared exactly: no HNSW walk runs at all', asy
 
 test("a filtered HNSW scan with the function's settings returns k rows where a plain one returns fewer", async () => {
   const { rows: config } = await db.rootPool.query(
-    `select unnest(proconfig) as setting from pg_proc where oid = 'app_public.search_scenes'::regproc`);
+    `select unnest(proconfig) as setting from pg_proc where oid = 'app_public.search_scenes'::regproc`,
+  );
   const hnswSettings = config.map((r) => r.setting as string).filter((s) => s.startsWith('hnsw.'));
   assert.ok(hnswSettings.includes('hnsw.iterative_scan=relaxed_order'), hnswSettings.join(', '));
   const asSet = (s: string) => `set ${s.slice(0, s.indexOf('='))} = '${s.slice(s.indexOf('=') + 1)}'`;
   const k = 10;
-  for (const [column, query] of [['text_vec', seeded.queryText], ['image_vec', seeded.queryImage]] as const) {
+  for (const [column, query] of [
+    ['text_vec', seeded.queryText],
+    ['image_vec', seeded.queryImage],
+  ] as const) {
     // The candidate query's shape, as the small user, forced onto the index.
-    const candidates = (c: pg.Client) => c.query(
-      `select count(*)::int as n from (
+    const candidates = (c: pg.Client) =>
+      c
+        .query(
+          `select count(*)::int as n from (
          select id from app_public.scenes where owner_id = $1 and ${column} is not null
          order by ${column} <=> $2::real[]::vector limit ${k}) s`,
-      [seeded.smallOwner, query],
-    ).then((r) => r.rows[0].n as number);
-    const plain = await explained(seeded.smallOwner, ['set enable_sort = off', 'set hnsw.iterative_scan = off'], candidates);
+          [seeded.smallOwner, query],
+        )
+        .then((r) => r.rows[0].n as number);
+    const plain = await explained(
+      seeded.smallOwner,
+      ['set enable_sort = off', 'set hnsw.iterative_scan = off'],
+      candidates,
+    );
     assert.match(plain.plan, new RegExp(`Index Scan using scenes_${column}_idx`));
     assert.ok(plain.result < k, `${column} without iterative scan: ${plain.result} of ${k}`);
     const tuned = await explained(seeded.smallOwner, ['set enable_sort = off', ...hnswSettings.map(asSet)], candidates);

@@ -13,7 +13,8 @@ const TEXT_DIM = 1024;
 const IMAGE_DIM = 1152;
 // Mirrors app_hidden.search_similarity; the calibration test pins both together.
 const CAL = { text: [0.35, 0.75], vision: [0.05, 0.2] } as const;
-const calibrate = (space: keyof typeof CAL, cos: number) => Math.min(1, Math.max(0, (cos - CAL[space][0]) / (CAL[space][1] - CAL[space][0])));
+const calibrate = (space: keyof typeof CAL, cos: number) =>
+  Math.min(1, Math.max(0, (cos - CAL[space][0]) / (CAL[space][1] - CAL[space][0])));
 const close = (actual: number, expected: number, what: string) =>
   assert.ok(Math.abs(actual - expected) < 1e-5, `${what}: expected ${expected}, got ${actual}`);
 
@@ -50,7 +51,17 @@ async function addScene(videoId: string, owner: string, s: SceneSpec) {
   const { rows } = await db.rootPool.query(
     `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, ocr_text, tags, text_vec, image_vec)
      values ($1, $2, $3, $4::float8, $4::float8 + 5, $5, $6, $7, $8::vector, $9::vector) returning id`,
-    [videoId, owner, ordinal, start, s.transcript ?? '', s.ocr ?? '', JSON.stringify(s.tags ?? []), toVector(s.text), toVector(s.image)],
+    [
+      videoId,
+      owner,
+      ordinal,
+      start,
+      s.transcript ?? '',
+      s.ocr ?? '',
+      JSON.stringify(s.tags ?? []),
+      toVector(s.text),
+      toVector(s.image),
+    ],
   );
   return rows[0].id as string;
 }
@@ -86,9 +97,18 @@ const SEARCH_SQL = `select * from app_public.search_scenes(
   text_model => $11, image_model => $12)`;
 function searchParams(a: SearchArgs) {
   return [
-    a.query ?? '', a.text ?? null, a.image ?? null, a.videoIds ?? null, a.personId ?? null,
-    a.wText ?? 0.5, a.wVision ?? 0.35, a.wTags ?? 0.15, a.pageSize ?? 20, a.pageOffset ?? 0,
-    a.textModel ?? null, a.imageModel ?? null,
+    a.query ?? '',
+    a.text ?? null,
+    a.image ?? null,
+    a.videoIds ?? null,
+    a.personId ?? null,
+    a.wText ?? 0.5,
+    a.wVision ?? 0.35,
+    a.wTags ?? 0.15,
+    a.pageSize ?? 20,
+    a.pageOffset ?? 0,
+    a.textModel ?? null,
+    a.imageModel ?? null,
   ];
 }
 async function searchAs(c: pg.PoolClient, a: SearchArgs) {
@@ -104,7 +124,10 @@ test('each component is mapped onto 0..1 by its own calibration, clamped at both
   const visionCos = [0.0, 0.04, 0.125, 0.2, 0.3];
   const ids = new Map<string, { text: number; vision: number }>();
   for (let i = 0; i < textCos.length; i++) {
-    const id = await addScene(v, u, { text: withCosine(TEXT_DIM, textCos[i], i + 1), image: withCosine(IMAGE_DIM, visionCos[i], i + 1) });
+    const id = await addScene(v, u, {
+      text: withCosine(TEXT_DIM, textCos[i], i + 1),
+      image: withCosine(IMAGE_DIM, visionCos[i], i + 1),
+    });
     ids.set(id, { text: textCos[i], vision: visionCos[i] });
   }
   const hits = await search(u, { text: query(TEXT_DIM), image: query(IMAGE_DIM) });
@@ -129,10 +152,16 @@ test('weights are respected: shifting weight from text to vision flips the ranki
   const visual = await addScene(v, u, { text: withCosine(TEXT_DIM, 0.45, 2), image: withCosine(IMAGE_DIM, 0.2, 2) });
   const args = { text: query(TEXT_DIM), image: query(IMAGE_DIM) };
   const byDefault = await search(u, args);
-  assert.deepEqual(byDefault.map((h) => h.scene_id), [talky, visual]);
+  assert.deepEqual(
+    byDefault.map((h) => h.scene_id),
+    [talky, visual],
+  );
   close(byDefault[0].score, 0.5 * 1 + 0.35 * calibrate('vision', 0.1), 'talky scene, default weights');
   const visionHeavy = await search(u, { ...args, wText: 0.1, wVision: 0.9, wTags: 0 });
-  assert.deepEqual(visionHeavy.map((h) => h.scene_id), [visual, talky]);
+  assert.deepEqual(
+    visionHeavy.map((h) => h.scene_id),
+    [visual, talky],
+  );
   close(visionHeavy[0].score, 0.1 * calibrate('text', 0.45) + 0.9 * 1, 'visual scene, vision-heavy weights');
 });
 
@@ -152,18 +181,32 @@ test('missing modalities score 0 and never exclude a scene: a silent scene is fo
   assert.equal(spokenHit.vision_score, 0);
   // With no embeddings at all (no models loaded) the words alone still find it.
   const wordsOnly = await search(u, { query: 'car' });
-  assert.deepEqual(wordsOnly.map((h) => h.scene_id), [spoken]);
+  assert.deepEqual(
+    wordsOnly.map((h) => h.scene_id),
+    [spoken],
+  );
   assert.ok(wordsOnly[0].text_score > 0 && wordsOnly[0].text_score <= 1);
 });
 
 test('tags: the score of the label the query names, weighted by how much of the label it names', async () => {
   const u = uuid();
   const v = await addVideo(u);
-  const dog = await addScene(v, u, { tags: [{ label: 'dog', score: 0.8 }, { label: 'grass', score: 0.9 }] });
+  const dog = await addScene(v, u, {
+    tags: [
+      { label: 'dog', score: 0.8 },
+      { label: 'grass', score: 0.9 },
+    ],
+  });
   const hotdog = await addScene(v, u, { tags: [{ label: 'hot dog', score: 0.6 }] });
   await addScene(v, u, { tags: [{ label: 'cat', score: 0.99 }] });
   const hits = await search(u, { query: 'dog' });
-  assert.deepEqual(hits.map((h) => [h.scene_id, h.tags_score]), [[dog, 0.8], [hotdog, 0.3]]);
+  assert.deepEqual(
+    hits.map((h) => [h.scene_id, h.tags_score]),
+    [
+      [dog, 0.8],
+      [hotdog, 0.3],
+    ],
+  );
   close(hits[0].score, 0.15 * 0.8, 'tag-only score');
   assert.equal(hits[0].text_score, 0, 'tags do not count twice as full text');
 });
@@ -177,7 +220,10 @@ test('words: rare words outweigh common ones, function words are ignored, on-scr
   // "the" is in every dog scene's transcript; without dropping it the query
   // would rank them by a word that means nothing.
   const theApple = await search(u, { query: 'the apple' });
-  assert.deepEqual(theApple.map((h) => h.scene_id), [apple]);
+  assert.deepEqual(
+    theApple.map((h) => h.scene_id),
+    [apple],
+  );
   // "dog" is in five scenes, "apple" in one: the rare word decides, even
   // though "apple" is on screen and "dog" is spoken.
   const mixed = await search(u, { query: 'dog apple' });
@@ -197,7 +243,10 @@ test('video_ids restricts results to those videos', async () => {
   const all = await search(u, { query: 'sunset', text: query(TEXT_DIM) });
   assert.deepEqual(new Set(all.map((h) => h.scene_id)), new Set([s1, s2]));
   const only2 = await search(u, { query: 'sunset', text: query(TEXT_DIM), videoIds: [v2] });
-  assert.deepEqual(only2.map((h) => [h.scene_id, h.video_id]), [[s2, v2]]);
+  assert.deepEqual(
+    only2.map((h) => [h.scene_id, h.video_id]),
+    [[s2, v2]],
+  );
   assert.deepEqual(await search(u, { query: 'sunset', text: query(TEXT_DIM), videoIds: [] }), []);
 });
 
@@ -218,8 +267,12 @@ test('pages are stable and disjoint: concatenated pages equal one big page, ties
     assert.ok(a.score > b.score || (a.score === b.score && a.scene_id < b.scene_id), `order at ${i}`);
   }
   const pages: Hit[] = [];
-  for (let offset = 0; offset < 60; offset += 10) pages.push(...(await search(u, { ...args, pageSize: 10, pageOffset: offset })));
-  assert.deepEqual(pages.map((h) => h.scene_id), big.map((h) => h.scene_id));
+  for (let offset = 0; offset < 60; offset += 10)
+    pages.push(...(await search(u, { ...args, pageSize: 10, pageOffset: offset })));
+  assert.deepEqual(
+    pages.map((h) => h.scene_id),
+    big.map((h) => h.scene_id),
+  );
   assert.equal(new Set(pages.map((h) => h.scene_id)).size, 45);
 });
 
@@ -239,8 +292,14 @@ function randomUnit(rand: () => number, dim: number, bias: number) {
   return v.map((x) => Math.fround(x / n));
 }
 const cosine = (a: number[], b: number[]) => {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  let dot = 0,
+    na = 0,
+    nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
   return dot / Math.sqrt(na * nb);
 };
 
@@ -255,7 +314,8 @@ test('ranking equals an exact brute-force computation', async () => {
     const text = rand() < 0.8 ? randomUnit(rand, TEXT_DIM, 0.4) : null;
     const image = randomUnit(rand, IMAGE_DIM, 0.1);
     const id = await addScene(v, u, {
-      text, image,
+      text,
+      image,
       transcript: text ? `${pick()} ${pick()} and ${pick()}` : '',
       ocr: rand() < 0.3 ? pick() : '',
       tags: [{ label: pick(), score: Math.round(rand() * 100) / 100 }],
@@ -269,18 +329,28 @@ test('ranking equals an exact brute-force computation', async () => {
   const expected = [...scenes]
     .map(([id, s]) => ({
       id,
-      score: 0.6 * (s.text ? calibrate('text', cosine(s.text, q.text)) : 0) + 0.4 * calibrate('vision', cosine(s.image, q.image)),
+      score:
+        0.6 * (s.text ? calibrate('text', cosine(s.text, q.text)) : 0) +
+        0.4 * calibrate('vision', cosine(s.image, q.image)),
     }))
     .filter((e) => e.score > 0)
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
   assert.ok(expected.length > 20, 'the fixture gives a real ranking to compare');
-  assert.deepEqual(hits.map((h) => h.scene_id), expected.map((e) => e.id));
+  assert.deepEqual(
+    hits.map((h) => h.scene_id),
+    expected.map((e) => e.id),
+  );
   hits.forEach((h, i) => close(h.score, expected[i].score, `score of rank ${i + 1}`));
 
   // All modalities: compare with the same formula applied to every scene with no index involved.
   const words = 'dog in the rain';
-  const brute = await withUserDb(db, u, async (c) => (await c.query(
-    `with q as (select app_hidden.search_query_words($1) as words),
+  const brute = await withUserDb(
+    db,
+    u,
+    async (c) =>
+      (
+        await c.query(
+          `with q as (select app_hidden.search_query_words($1) as words),
      -- Each word's inverse document frequency among this user's scenes.
      wi as (
        select w, ln(1 + ((select count(*) from app_public.scenes) + 1)::float8
@@ -298,25 +368,40 @@ test('ranking equals an exact brute-force computation', async () => {
      select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score
      from parts where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
      order by score desc, id`,
-    [words, q.text, q.image],
-  )).rows as { id: string; score: number }[]);
+          [words, q.text, q.image],
+        )
+      ).rows as { id: string; score: number }[],
+  );
   const fused = await search(u, { ...q, query: words, pageSize: 100 });
   assert.ok(brute.length > 30);
-  assert.deepEqual(fused.map((h) => h.scene_id), brute.map((b) => b.id));
+  assert.deepEqual(
+    fused.map((h) => h.scene_id),
+    brute.map((b) => b.id),
+  );
   fused.forEach((h, i) => close(h.score, brute[i].score, `fused score of rank ${i + 1}`));
 });
 
 test("a user's search never returns another user's scenes, however well they match", async () => {
-  const a = uuid(), b = uuid();
+  const a = uuid(),
+    b = uuid();
   const va = await addVideo(a);
   const vb = await addVideo(b);
-  const mine = await addScene(va, a, { transcript: 'penguin colony', text: withCosine(TEXT_DIM, 0.5, 1), image: withCosine(IMAGE_DIM, 0.1, 1) });
+  const mine = await addScene(va, a, {
+    transcript: 'penguin colony',
+    text: withCosine(TEXT_DIM, 0.5, 1),
+    image: withCosine(IMAGE_DIM, 0.1, 1),
+  });
   const theirs = await addScene(vb, b, {
-    transcript: 'penguin penguin penguin', tags: [{ label: 'penguin', score: 1 }],
-    text: query(TEXT_DIM), image: query(IMAGE_DIM),
+    transcript: 'penguin penguin penguin',
+    tags: [{ label: 'penguin', score: 1 }],
+    text: query(TEXT_DIM),
+    image: query(IMAGE_DIM),
   });
   const hits = await search(a, { query: 'penguin', text: query(TEXT_DIM), image: query(IMAGE_DIM), pageSize: 100 });
-  assert.deepEqual(hits.map((h) => h.scene_id), [mine]);
+  assert.deepEqual(
+    hits.map((h) => h.scene_id),
+    [mine],
+  );
   // Naming B's video explicitly does not help either.
   assert.deepEqual(await search(a, { query: 'penguin', text: query(TEXT_DIM), videoIds: [vb] }), []);
   // B's scene is really there: B finds it.
@@ -327,8 +412,15 @@ test('text_model: vectors from another model are never compared with the query',
   const u = uuid();
   const current = await addVideo(u, { text: 'bge-m3', image: 'siglip2' });
   const old = await addVideo(u, { text: 'old-text-model', image: 'old-image-model' });
-  const fresh = await addScene(current, u, { text: withCosine(TEXT_DIM, 0.7, 1), image: withCosine(IMAGE_DIM, 0.15, 1) });
-  const stale = await addScene(old, u, { text: withCosine(TEXT_DIM, 0.7, 2), image: withCosine(IMAGE_DIM, 0.15, 2), transcript: 'harbour' });
+  const fresh = await addScene(current, u, {
+    text: withCosine(TEXT_DIM, 0.7, 1),
+    image: withCosine(IMAGE_DIM, 0.15, 1),
+  });
+  const stale = await addScene(old, u, {
+    text: withCosine(TEXT_DIM, 0.7, 2),
+    image: withCosine(IMAGE_DIM, 0.15, 2),
+    transcript: 'harbour',
+  });
   const args = { query: 'harbour', text: query(TEXT_DIM), image: query(IMAGE_DIM) };
   const unfiltered = await search(u, args);
   assert.equal(unfiltered.find((h) => h.scene_id === stale)!.vision_score > 0, true);
@@ -383,10 +475,16 @@ test('bad input gets a clear error', async () => {
 });
 
 test('only signed-in users may call it', async () => {
-  await assert.rejects(withAnonDb(db, (c) => searchAs(c, { query: 'x' })), { code: '42501' });
+  await assert.rejects(
+    withAnonDb(db, (c) => searchAs(c, { query: 'x' })),
+    { code: '42501' },
+  );
   const { rows } = await db.rootPool.query(
     `select r.rolname from pg_proc p, aclexplode(p.proacl) a join pg_roles r on r.oid = a.grantee
      where p.oid = 'app_public.search_scenes'::regproc and a.privilege_type = 'EXECUTE' and r.rolname <> current_user`,
   );
-  assert.deepEqual(rows.map((r) => r.rolname), ['authenticated']);
+  assert.deepEqual(
+    rows.map((r) => r.rolname),
+    ['authenticated'],
+  );
 });

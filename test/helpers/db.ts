@@ -28,7 +28,8 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const rootServerUrl = process.env.HEIMDEX_TEST_ROOT_URL;
   const template = process.env.HEIMDEX_TEST_TEMPLATE;
-  if (!rootServerUrl || !template) throw new Error('run tests through `npm test` (scripts/test.ts), which prepares the database');
+  if (!rootServerUrl || !template)
+    throw new Error('run tests through `npm test` (scripts/test.ts), which prepares the database');
   const name = `heimdex_t_${crypto.randomBytes(5).toString('hex')}`;
   const root = new pg.Client({ connectionString: rootServerUrl });
   await root.connect();
@@ -50,7 +51,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await c.query(`drop database if exists ${name} with (force)`).catch(() => {});
     await c.end();
   });
-  return { name, ownerUrl: urls.ownerUrl, authUrl: urls.authUrl, rootUrl: urls.rootUrl.replace(/\/heimdex$/, `/${name}`), rootPool, authPool };
+  return {
+    name,
+    ownerUrl: urls.ownerUrl,
+    authUrl: urls.authUrl,
+    rootUrl: urls.rootUrl.replace(/\/heimdex$/, `/${name}`),
+    rootPool,
+    authPool,
+  };
 }
 
 export type Claims = Record<string, unknown>;
@@ -59,7 +67,11 @@ export function userClaims(userId: string, extra: Claims = {}): Claims {
   return { sub: userId, role: 'authenticated', aud: 'authenticated', email: `${userId}@example.test`, ...extra };
 }
 
-async function inRolledBackTx<T>(pool: pg.Pool, setup: (c: pg.PoolClient) => Promise<void>, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+async function inRolledBackTx<T>(
+  pool: pg.Pool,
+  setup: (c: pg.PoolClient) => Promise<void>,
+  fn: (c: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('begin');

@@ -55,7 +55,9 @@ before(() => {
   }) as typeof fetch;
   models = getModels(config);
 });
-after(() => { globalThis.fetch = realFetch; });
+after(() => {
+  globalThis.fetch = realFetch;
+});
 
 describe('text embedder (BGE-M3 contract)', () => {
   test('returns 1024-d unit vectors; equal texts are equal, shared words are closer', async () => {
@@ -63,7 +65,12 @@ describe('text embedder (BGE-M3 contract)', () => {
     assert.ok(te);
     assert.equal(te.modelId, 'Xenova/bge-m3');
     assert.equal(te.dim, 1024);
-    const [a, b, c, d] = await te.embed(['a brown dog runs on the beach', 'A brown dog runs on the beach', 'a dog on the beach', 'red car in a tunnel']);
+    const [a, b, c, d] = await te.embed([
+      'a brown dog runs on the beach',
+      'A brown dog runs on the beach',
+      'a dog on the beach',
+      'red car in a tunnel',
+    ]);
     for (const v of [a!, b!, c!, d!]) {
       assert.equal(v.length, 1024);
       assert.ok(Math.abs(norm(v) - 1) < 1e-5, `norm ${norm(v)}`);
@@ -74,7 +81,10 @@ describe('text embedder (BGE-M3 contract)', () => {
 
   test('batching (more inputs than one batch, mixed lengths) matches single calls', async () => {
     const te = (await models.textEmbedder())!;
-    const texts = Array.from({ length: 21 }, (_, i) => `scene ${'red green blue dog cat '.repeat(1 + (i % 4))} number ${i}`);
+    const texts = Array.from(
+      { length: 21 },
+      (_, i) => `scene ${'red green blue dog cat '.repeat(1 + (i % 4))} number ${i}`,
+    );
     const batched = await te.embed(texts);
     assert.equal(batched.length, texts.length);
     for (const i of [0, 7, 16, 20]) {
@@ -102,7 +112,9 @@ describe('text embedder (BGE-M3 contract)', () => {
     const te = (await models.textEmbedder())!;
     const [a, c] = await te.embed(['a brown dog', 'a brown cat']);
     const { rows } = await db.rootPool.query<{ d: number }>(
-      'select ($1::real[])::vector(1024) <=> ($2::real[])::vector(1024) as d', [Array.from(a!), Array.from(c!)]);
+      'select ($1::real[])::vector(1024) <=> ($2::real[])::vector(1024) as d',
+      [Array.from(a!), Array.from(c!)],
+    );
     assert.ok(Math.abs(rows[0]!.d - (1 - dot(a!, c!))) < 1e-4);
   });
 });
@@ -251,7 +263,10 @@ describe('registry', () => {
 
   test('status reports every role, with sizes and widths of the present ones', async () => {
     const st = await models.status();
-    assert.deepEqual(st.map((s) => s.role), ['text', 'vision', 'vision-text', 'asr', 'ocr']);
+    assert.deepEqual(
+      st.map((s) => s.role),
+      ['text', 'vision', 'vision-text', 'asr', 'ocr'],
+    );
     const byRole = Object.fromEntries(st.map((s) => [s.role, s]));
     assert.equal(byRole.text!.present, true);
     assert.equal(byRole.text!.dim, 1024);

@@ -23,19 +23,46 @@ const FONT = `${FONTS}/DejaVuSans.ttf`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ocr-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-interface Caption { text: string; size: number; color: string; x: number; y: number; box?: string; font?: string; border?: string }
+interface Caption {
+  text: string;
+  size: number;
+  color: string;
+  x: number;
+  y: number;
+  box?: string;
+  font?: string;
+  border?: string;
+}
 
 /** One 1280x720 JPEG frame with the given captions, as a video keyframe would be. */
 function frame(name: string, background: string, captions: Caption[]): string {
   const out = path.join(dir, `${name}.jpg`);
-  const filters = captions.map((c) => [
-    `drawtext=fontfile=${c.font ? `${FONTS}/${c.font}` : FONT}`, `text='${c.text}'`, `fontsize=${c.size}`, `fontcolor=${c.color}`,
-    `x=${c.x}`, `y=${c.y}`, ...(c.box ? ['box=1', `boxcolor=${c.box}`, 'boxborderw=8'] : []),
-    ...(c.border ? ['borderw=3', `bordercolor=${c.border}`] : []),
-  ].join(':'));
+  const filters = captions.map((c) =>
+    [
+      `drawtext=fontfile=${c.font ? `${FONTS}/${c.font}` : FONT}`,
+      `text='${c.text}'`,
+      `fontsize=${c.size}`,
+      `fontcolor=${c.color}`,
+      `x=${c.x}`,
+      `y=${c.y}`,
+      ...(c.box ? ['box=1', `boxcolor=${c.box}`, 'boxborderw=8'] : []),
+      ...(c.border ? ['borderw=3', `bordercolor=${c.border}`] : []),
+    ].join(':'),
+  );
   const source = background.includes('=') ? background : `color=c=${background}:s=1280x720`;
-  const args = ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source,
-    ...(filters.length ? ['-vf', filters.join(',')] : []), '-frames:v', '1', out];
+  const args = [
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    source,
+    ...(filters.length ? ['-vf', filters.join(',')] : []),
+    '-frames:v',
+    '1',
+    out,
+  ];
   const r = spawnSync('ffmpeg', args, { encoding: 'utf8' });
   assert.equal(r.status, 0, `ffmpeg failed: ${r.stderr}`);
   return out;
@@ -85,20 +112,38 @@ describe('text reader on rendered frames', () => {
       { text: 'In 2011 the temperature was 31.5 degrees', size: 36, color: 'white', x: 40, y: 100 },
       { text: 'minimum illumination jumping quickly', size: 30, color: 'black', x: 40, y: 300 },
       { text: 'Serif Type Ill fill 1111 ml', size: 44, color: 'white', x: 40, y: 500, font: 'DejaVuSerif.ttf' },
-      { text: 'Condensed bold, with punctuation!', size: 32, color: 'yellow', x: 40, y: 620, font: 'DejaVuSansCondensed-Bold.ttf' },
+      {
+        text: 'Condensed bold, with punctuation!',
+        size: 32,
+        color: 'yellow',
+        x: 40,
+        y: 620,
+        font: 'DejaVuSansCondensed-Bold.ttf',
+      },
     ]);
     const { text } = await reader.read(file);
-    assert.equal(text, [
-      'In 2011 the temperature was 31.5 degrees',
-      'minimum illumination jumping quickly',
-      'Serif Type Ill fill 1111 ml',
-      'Condensed bold, with punctuation!',
-    ].join('\n'));
+    assert.equal(
+      text,
+      [
+        'In 2011 the temperature was 31.5 degrees',
+        'minimum illumination jumping quickly',
+        'Serif Type Ill fill 1111 ml',
+        'Condensed bold, with punctuation!',
+      ].join('\n'),
+    );
   });
 
   test('reads outlined and boxed captions over a busy, noisy picture', async () => {
     const file = frame('busy', 'mandelbrot=s=1280x720', [
-      { text: 'Mountain Trail Guide', size: 64, color: 'white', x: 200, y: 150, font: 'DejaVuSans-Bold.ttf', border: 'black' },
+      {
+        text: 'Mountain Trail Guide',
+        size: 64,
+        color: 'white',
+        x: 200,
+        y: 150,
+        font: 'DejaVuSans-Bold.ttf',
+        border: 'black',
+      },
       { text: 'Episode 7 - River Crossing', size: 40, color: 'white', x: 300, y: 600, box: 'black@0.6' },
     ]);
     const { text } = await reader.read(file);
@@ -110,7 +155,9 @@ describe('text reader on rendered frames', () => {
       { text: 'Welcome to the show', size: 40, color: 'black', x: 700, y: 80, box: 'white' },
     ]);
     const flipped = path.join(dir, 'flipped.jpg');
-    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', file, '-vf', 'vflip,hflip', flipped], { encoding: 'utf8' });
+    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', file, '-vf', 'vflip,hflip', flipped], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const withCls = await loadTextReader(loadConfig(), { angleClassifier: true });
     assert.ok(withCls && withCls !== reader);
@@ -126,8 +173,24 @@ describe('text reader on rendered frames', () => {
     ]);
     assert.equal((await reader.read(subs)).text, 'small subtitle text at the bottom of the frame');
     const gray = path.join(dir, 'gray.png');
-    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=white:s=400x120', '-vf',
-      `drawtext=fontfile=${FONT}:text='gray PNG':fontsize=40:fontcolor=black:x=20:y=30,format=gray`, '-frames:v', '1', gray], { encoding: 'utf8' });
+    const r = spawnSync(
+      'ffmpeg',
+      [
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'color=c=white:s=400x120',
+        '-vf',
+        `drawtext=fontfile=${FONT}:text='gray PNG':fontsize=40:fontcolor=black:x=20:y=30,format=gray`,
+        '-frames:v',
+        '1',
+        gray,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal((await reader.read(gray)).text, 'gray PNG');
   });
@@ -175,7 +238,10 @@ describe('model files', () => {
     fs.copyFileSync(real.dictionary, path.join(pkg, 'assets', 'ppocr_keys_v1.txt'));
     fs.copyFileSync(real.recognition, path.join(pkg, 'assets', 'ch_PP-OCRv4_rec_infer.onnx'));
     fs.writeFileSync(path.join(pkg, 'assets', 'ch_PP-OCRv4_det_infer.onnx'), 'garbage');
-    await assert.rejects(loadTextReader(loadConfig(), { packageDir: pkg }), /ch_PP-OCRv4_det_infer\.onnx failed to load/);
+    await assert.rejects(
+      loadTextReader(loadConfig(), { packageDir: pkg }),
+      /ch_PP-OCRv4_det_infer\.onnx failed to load/,
+    );
     fs.copyFileSync(real.detection, path.join(pkg, 'assets', 'ch_PP-OCRv4_det_infer.onnx'));
     const r = await loadTextReader(loadConfig(), { packageDir: pkg });
     assert.ok(r);
@@ -191,7 +257,8 @@ describe('DB post-processing', () => {
   });
 
   test('components above threshold become unclipped, rescaled boxes', () => {
-    const w = 40, h = 20;
+    const w = 40,
+      h = 20;
     const prob = new Float32Array(w * h);
     const fill = (x0: number, y0: number, x1: number, y1: number, v: number) => {
       for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) prob[y * w + x] = v;
@@ -214,7 +281,10 @@ describe('DB post-processing', () => {
   test('rows: top to bottom, left to right within a row', () => {
     const at = (x: number, y: number, name: string) => ({ name, box: [x, y, x + 50, y + 20] as Box });
     const rows = groupRows([at(300, 105, 'c'), at(10, 300, 'd'), at(10, 100, 'a'), at(150, 98, 'b')]);
-    assert.deepEqual(rows.map((r) => r.map((i) => i.name)), [['a', 'b', 'c'], ['d']]);
+    assert.deepEqual(
+      rows.map((r) => r.map((i) => i.name)),
+      [['a', 'b', 'c'], ['d']],
+    );
   });
 });
 
@@ -222,7 +292,9 @@ describe('CTC decoding', () => {
   const chars = ['', 'a', 'b', ' '];
   const onehot = (seq: number[], p = 0.9) => {
     const out = new Float32Array(seq.length * chars.length).fill((1 - p) / (chars.length - 1));
-    seq.forEach((k, t) => { out[t * chars.length + k] = p; });
+    seq.forEach((k, t) => {
+      out[t * chars.length + k] = p;
+    });
     return out;
   };
 
@@ -235,7 +307,9 @@ describe('CTC decoding', () => {
   });
 
   test('all blanks decode to empty text with score 0', () => {
-    assert.deepEqual(ctcGreedyDecode(onehot([0, 0, 0]), 1, 3, 4, chars), [{ text: '', score: 0, tokens: [], steps: [] }]);
+    assert.deepEqual(ctcGreedyDecode(onehot([0, 0, 0]), 1, 3, 4, chars), [
+      { text: '', score: 0, tokens: [], steps: [] },
+    ]);
   });
 
   test('a dictionary that does not match the model is refused', () => {
@@ -246,10 +320,12 @@ describe('CTC decoding', () => {
 describe('word spacing', () => {
   /** White strip, 20 px high, with black 8 px "letters" starting at each x. */
   const strip = (letters: number[], ink = 0, paper = 255): RgbImage => {
-    const width = 100, height = 20;
+    const width = 100,
+      height = 20;
     const data = new Uint8Array(width * height * 3).fill(paper);
     for (const x0 of letters) {
-      for (let y = 4; y < 16; y++) for (let x = x0; x < x0 + 8; x++) data.fill(ink, (y * width + x) * 3, (y * width + x) * 3 + 3);
+      for (let y = 4; y < 16; y++)
+        for (let x = x0; x < x0 + 8; x++) data.fill(ink, (y * width + x) * 3, (y * width + x) * 3 + 3);
     }
     return { data, width, height };
   };

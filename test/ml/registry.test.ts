@@ -45,7 +45,10 @@ describe('absent and broken models', () => {
     const dir = generateTinyModels({ out: path.join(tmp, 'incomplete') }).out;
     fs.rmSync(path.join(dir, manifest.text.id, 'onnx'), { recursive: true });
     const models = getModels(configFor(dir));
-    await assert.rejects(models.textEmbedder(), /model Xenova\/bge-m3 \(text\) .* is incomplete: missing onnx\/model_quantized\.onnx/);
+    await assert.rejects(
+      models.textEmbedder(),
+      /model Xenova\/bge-m3 \(text\) .* is incomplete: missing onnx\/model_quantized\.onnx/,
+    );
     const st = await models.status();
     assert.equal(st.find((s) => s.role === 'text')!.present, false);
     assert.equal(st.find((s) => s.role === 'vision')!.present, true);
@@ -58,7 +61,10 @@ describe('absent and broken models', () => {
     fs.writeFileSync(file, crypto.randomBytes(4096));
     const models = getModels(configFor(dir));
     await assert.rejects(models.imageEmbedder(), (e: Error) => {
-      assert.match(e.message, /model onnx-community\/siglip2-so400m-patch16-256-ONNX \(vision\) could not be loaded from /);
+      assert.match(
+        e.message,
+        /model onnx-community\/siglip2-so400m-patch16-256-ONNX \(vision\) could not be loaded from /,
+      );
       return true;
     });
     fs.writeFileSync(file, good);
@@ -69,7 +75,10 @@ describe('absent and broken models', () => {
   test('unreadable config.json is reported with its path', async () => {
     const dir = generateTinyModels({ out: path.join(tmp, 'badconfig') }).out;
     fs.writeFileSync(path.join(dir, manifest.text.id, 'config.json'), '{ not json');
-    await assert.rejects(getModels(configFor(dir)).checkDimensions(), /model Xenova\/bge-m3 \(text\): cannot read .*config\.json/);
+    await assert.rejects(
+      getModels(configFor(dir)).checkDimensions(),
+      /model Xenova\/bge-m3 \(text\): cannot read .*config\.json/,
+    );
   });
 });
 
@@ -134,7 +143,11 @@ async function fakeHub(root: string) {
         res.writeHead(416, headers).end();
         return;
       }
-      res.writeHead(206, { ...headers, 'content-length': body.length - from, 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` });
+      res.writeHead(206, {
+        ...headers,
+        'content-length': body.length - from,
+        'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+      });
       res.end(body.subarray(from));
       return;
     }
@@ -164,7 +177,10 @@ describe('models pull', () => {
 
       const events: PullProgress[] = [];
       const results = await pullModels(config, { onProgress: (p) => events.push(p) });
-      assert.deepEqual(results.map((r) => r.role), ['text', 'vision', 'vision-text', 'asr']);
+      assert.deepEqual(
+        results.map((r) => r.role),
+        ['text', 'vision', 'vision-text', 'asr'],
+      );
       assert.equal(results[0]!.commit, 'c0ffee0000000000000000000000000000000000');
 
       assert.deepEqual(fs.readFileSync(path.join(dest, manifest.text.id, 'onnx/model_quantized.onnx')), full);
@@ -174,7 +190,9 @@ describe('models pull', () => {
         for (const f of manifest[r].files) assert.ok(fs.existsSync(path.join(dest, manifest[r].id, f)), `${r}: ${f}`);
       }
       // One request per file of the shared SigLIP repository, and config.json after its weights.
-      const siglip = hub.requests.filter((r) => r.url.includes(manifest.vision.id)).map((r) => r.url.split(`/resolve/${manifest.vision.revision}/`)[1]);
+      const siglip = hub.requests
+        .filter((r) => r.url.includes(manifest.vision.id))
+        .map((r) => r.url.split(`/resolve/${manifest.vision.revision}/`)[1]);
       assert.equal(new Set(siglip).size, siglip.length);
       assert.equal(siglip.at(-1), 'config.json');
       // Each model is fetched at its pinned revision.
@@ -184,7 +202,9 @@ describe('models pull', () => {
       }
 
       const done = events.filter((e) => e.done);
-      assert.ok(done.some((e) => e.file === 'onnx/model_quantized.onnx' && e.loaded === full.length && e.total === full.length));
+      assert.ok(
+        done.some((e) => e.file === 'onnx/model_quantized.onnx' && e.loaded === full.length && e.total === full.length),
+      );
       const progress = events.filter((e) => e.file === 'onnx/model_quantized.onnx' && !e.done);
       assert.ok(progress.length > 0 && progress[0]!.loaded >= 1000);
 
@@ -206,7 +226,10 @@ describe('models pull', () => {
     const hub = await fakeHub(fs.mkdtempSync(path.join(tmp, 'emptyhub-')));
     try {
       const dest = fs.mkdtempSync(path.join(tmp, 'pull404-'));
-      await assert.rejects(pullModels(configFor(dest, { HF_ENDPOINT: hub.url }), { roles: ['asr'] }), /not found \(HTTP 404\)/);
+      await assert.rejects(
+        pullModels(configFor(dest, { HF_ENDPOINT: hub.url }), { roles: ['asr'] }),
+        /not found \(HTTP 404\)/,
+      );
       assert.ok(!fs.existsSync(path.join(dest, manifest.asr.id, 'config.json')));
       assert.equal(await getModels(configFor(dest)).speechRecognizer(), null);
     } finally {

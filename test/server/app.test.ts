@@ -16,7 +16,17 @@ const db = await createTestDatabase();
 const DEEP = `{ allVideos { nodes { scenes { nodes { video { scenes { nodes { video { scenes { nodes { id } } } } } } } } } } }`;
 
 test('production: introspection and Ruru are off, deep and costly queries are refused', async () => {
-  const prod = await startTestServer(db, { NODE_ENV: 'production', GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COST: '5000', AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' }, { models: null });
+  const prod = await startTestServer(
+    db,
+    {
+      NODE_ENV: 'production',
+      GRAPHQL_MAX_DEPTH: '6',
+      GRAPHQL_MAX_COST: '5000',
+      AUTH_RATE_LIMIT: '1000',
+      AUTH_RATE_LIMIT_IP: '1000',
+    },
+    { models: null },
+  );
   const u = await signup(prod.url);
   const intro = await gql(prod.url, '{ __schema { queryType { name } } }', {}, u.token);
   assert.ok(intro.body.errors?.length, JSON.stringify(intro.body));
@@ -30,7 +40,12 @@ test('production: introspection and Ruru are off, deep and costly queries are re
   assert.match(deep.body.errors?.[0]?.message ?? '', /nested 11 levels deep; the limit is 6/);
   const costly = await gql(prod.url, '{ allVideos { nodes { scenes { nodes { id } } } } }', {}, u.token);
   assert.match(costly.body.errors?.[0]?.message ?? '', /about 10100 rows; the limit is 5000/);
-  const paged = await gql(prod.url, '{ allVideos(first: 10) { nodes { scenes(first: 10) { nodes { id } } } } }', {}, u.token);
+  const paged = await gql(
+    prod.url,
+    '{ allVideos(first: 10) { nodes { scenes(first: 10) { nodes { id } } } } }',
+    {},
+    u.token,
+  );
   assert.equal(paged.body.errors, undefined, JSON.stringify(paged.body));
   assert.deepEqual(paged.body.data.allVideos.nodes, []);
   await prod.close();
@@ -62,7 +77,9 @@ test('healthz reports the database and schema; readyz the storage and query enco
 
 test('readyz fails when a model folder is broken', async () => {
   const broken = {
-    textEmbedder: async () => { throw new Error('Xenova/bge-m3: onnx/model.onnx is truncated'); },
+    textEmbedder: async () => {
+      throw new Error('Xenova/bge-m3: onnx/model.onnx is truncated');
+    },
     imageTextEmbedder: async () => null,
   };
   const srv = await startTestServer(db, {}, { models: broken });
@@ -98,7 +115,11 @@ test('CORS allows only the configured origins', async () => {
   const srv = await startTestServer(db, { CORS_ORIGINS: 'https://app.example' }, { models: null });
   const pre = await fetch(`${srv.url}/graphql`, {
     method: 'OPTIONS',
-    headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    headers: {
+      origin: 'https://app.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, content-type',
+    },
   });
   assert.equal(pre.status, 204);
   assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example');
@@ -117,7 +138,10 @@ test('the limits rule follows fragments and does not loop on cycles', () => {
   const errs = (q: string) => validate(schema, parse(q), [rule]).map((e) => e.message);
   assert.deepEqual(errs('{ items(first: 5) { id children(first: 5) { id } } }'), []);
   assert.match(errs('{ items { children { children { id } } } }')[0], /about 1010100 rows/);
-  assert.match(errs('{ item { ...F } } fragment F on Item { parent { parent { parent { id } } } }')[0], /nested 5 levels/);
+  assert.match(
+    errs('{ item { ...F } } fragment F on Item { parent { parent { parent { id } } } }')[0],
+    /nested 5 levels/,
+  );
   // A fragment cycle is the spec rules' to report; this rule must just terminate.
   assert.doesNotThrow(() => errs('{ item { ...A } } fragment A on Item { parent { ...A } }'));
 });

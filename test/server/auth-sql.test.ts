@@ -27,7 +27,10 @@ test('signup is case-insensitive on email and refuses short passwords', async ()
 
 test('refresh rotates; replaying a rotated token revokes the session', async () => {
   const [u] = await q('select (app_private.auth_signup($1, $2)).*', ['rot@example.test', 'password-1']);
-  const t1 = h(), t2 = h(), t3 = h(), t4 = h();
+  const t1 = h(),
+    t2 = h(),
+    t3 = h(),
+    t4 = h();
   const [{ sid }] = await q('select app_private.auth_create_session($1, $2, 60) as sid', [u.id, t1]);
   const r1 = await q('select * from app_private.auth_refresh($1, $2, 60)', [t1, t2]);
   assert.deepEqual(r1, [{ user_id: u.id, email: 'rot@example.test', session_id: sid }]);

@@ -19,14 +19,22 @@ const db = await createTestDatabase();
 const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
 // Three seconds, not one: exp is whole seconds, so a 1 s token issued late
 // in a second could be expired before the test's first use of it.
-const shortLived = await startTestServer(db, { ACCESS_TOKEN_TTL_S: '3', AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
+const shortLived = await startTestServer(db, {
+  ACCESS_TOKEN_TTL_S: '3',
+  AUTH_RATE_LIMIT: '1000',
+  AUTH_RATE_LIMIT_IP: '1000',
+});
 
-const meAt = (base: string, token: string) => fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+const meAt = (base: string, token: string) =>
+  fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
 const me = (token: string) => meAt(srv.url, token);
 
 test('signup, login, me; an expired access token is refused; refresh from the body restores access', async () => {
   const u = await signup(shortLived.url, 'Life.Cycle@Example.test');
-  const login = await postJson(`${shortLived.url}/auth/login`, { email: 'life.cycle@example.TEST', password: u.password });
+  const login = await postJson(`${shortLived.url}/auth/login`, {
+    email: 'life.cycle@example.TEST',
+    password: u.password,
+  });
   assert.equal(login.status, 200);
   assert.equal(login.body.token_type, 'bearer');
   assert.equal(login.body.expires_in, 3);
@@ -102,7 +110,10 @@ test('logout with only the access token ends that session', async () => {
 test('unknown email and wrong password give identical answers', async () => {
   const u = await signup(srv.url);
   const wrong = await postJson(`${srv.url}/auth/login`, { email: u.email, password: 'not the password' });
-  const unknown = await postJson(`${srv.url}/auth/login`, { email: `nobody-${uuid()}@example.test`, password: 'not the password' });
+  const unknown = await postJson(`${srv.url}/auth/login`, {
+    email: `nobody-${uuid()}@example.test`,
+    password: 'not the password',
+  });
   assert.equal(wrong.status, 400);
   assert.deepEqual(unknown, { ...wrong, headers: unknown.headers });
   assert.deepEqual(wrong.body, unknown.body);
@@ -123,12 +134,19 @@ test('bad input: email format, short password, non-JSON bodies, duplicate signup
   });
   assert.equal(form.status, 415);
   assert.equal((await form.json()).error, 'unsupported_media_type');
-  const broken = await fetch(`${srv.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' });
+  const broken = await fetch(`${srv.url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"email":',
+  });
   assert.equal(broken.status, 400);
   const u = await signup(srv.url);
   const dup = await postJson(`${srv.url}/auth/signup`, { email: u.email.toUpperCase(), password: 'another password' });
   assert.equal(dup.status, 422);
-  const { rows } = await db.rootPool.query('select count(*)::int as n from app_private.users where lower(email) = lower($1)', [u.email]);
+  const { rows } = await db.rootPool.query(
+    'select count(*)::int as n from app_private.users where lower(email) = lower($1)',
+    [u.email],
+  );
   assert.equal(rows[0].n, 1);
 });
 
@@ -144,20 +162,36 @@ test('GraphQL: a bad, expired or foreign-signed token is a 401, never anonymous'
   assert.equal(garbage.body.error, 'invalid_token');
 
   const foreign = await new SignJWT({ role: 'authenticated' })
-    .setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setAudience('authenticated').setExpirationTime('1h')
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(u.id)
+    .setAudience('authenticated')
+    .setExpirationTime('1h')
     .sign(new TextEncoder().encode('some-other-secret-that-is-long-enough-to-use'));
   assert.equal((await gql(srv.url, query, {}, foreign)).status, 401);
 
   const secret = fs.readFileSync(path.join(srv.dataDir, 'jwt-secret'), 'utf8').trim();
   const key = new TextEncoder().encode(secret);
   const serviceRole = await new SignJWT({ role: 'service_role' })
-    .setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setAudience('authenticated').setExpirationTime('1h').sign(key);
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(u.id)
+    .setAudience('authenticated')
+    .setExpirationTime('1h')
+    .sign(key);
   assert.equal((await gql(srv.url, query, {}, serviceRole)).status, 401, 'a service_role token is not a user');
   const wrongAud = await new SignJWT({ role: 'authenticated' })
-    .setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setAudience('someone-else').setExpirationTime('1h').sign(key);
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(u.id)
+    .setAudience('someone-else')
+    .setExpirationTime('1h')
+    .sign(key);
   assert.equal((await gql(srv.url, query, {}, wrongAud)).status, 401);
   const expired = await new SignJWT({ role: 'authenticated' })
-    .setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setAudience('authenticated').setIssuedAt(1000).setExpirationTime(2000).sign(key);
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(u.id)
+    .setAudience('authenticated')
+    .setIssuedAt(1000)
+    .setExpirationTime(2000)
+    .sign(key);
   const exp = await gql(srv.url, query, {}, expired);
   assert.equal(exp.status, 401);
   assert.equal(exp.body.error, 'token_expired');
@@ -181,7 +215,11 @@ test('the generated signing secret is private and survives a restart', async () 
 });
 
 test('login and signup are rate-limited per IP and per account, with Retry-After', async () => {
-  const limited = await startTestServer(db, { AUTH_RATE_LIMIT: '3', AUTH_RATE_LIMIT_IP: '4', AUTH_RATE_WINDOW_S: '60' });
+  const limited = await startTestServer(db, {
+    AUTH_RATE_LIMIT: '3',
+    AUTH_RATE_LIMIT_IP: '4',
+    AUTH_RATE_WINDOW_S: '60',
+  });
   const u = await signup(limited.url); // the account's first attempt
   const attempt = (ip: string, email = u.email) =>
     postJson(`${limited.url}/auth/login`, { email, password: 'wrong password' }, { 'x-forwarded-for': ip });
@@ -193,7 +231,11 @@ test('login and signup are rate-limited per IP and per account, with Retry-After
   assert.equal(blocked.body.error, 'over_request_rate_limit');
   assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
   // Even the right password is refused while the account is limited.
-  const right = await postJson(`${limited.url}/auth/login`, { email: u.email, password: u.password }, { 'x-forwarded-for': '10.0.0.5' });
+  const right = await postJson(
+    `${limited.url}/auth/login`,
+    { email: u.email, password: u.password },
+    { 'x-forwarded-for': '10.0.0.5' },
+  );
   assert.equal(right.status, 429);
   // Per IP: one address cycling through accounts is stopped too, at its own limit.
   const ip = '10.9.9.9';
@@ -203,7 +245,12 @@ test('login and signup are rate-limited per IP and per account, with Retry-After
 
   // A forged X-Forwarded-For from a client that is not a trusted proxy changes nothing.
   const direct = await startTestServer(db, { TRUST_PROXY: '', AUTH_RATE_LIMIT: '100', AUTH_RATE_LIMIT_IP: '2' });
-  const forged = (ip: string) => postJson(`${direct.url}/auth/login`, { email: 'nobody@example.test', password: 'wrong password' }, { 'x-forwarded-for': ip });
+  const forged = (ip: string) =>
+    postJson(
+      `${direct.url}/auth/login`,
+      { email: 'nobody@example.test', password: 'wrong password' },
+      { 'x-forwarded-for': ip },
+    );
   assert.equal((await forged('10.1.0.1')).status, 400);
   assert.equal((await forged('10.1.0.2')).status, 400);
   assert.equal((await forged('10.1.0.3')).status, 429);

@@ -52,9 +52,20 @@ export async function startGoTrue(): Promise<GoTrueStandIn> {
     refresh.set(rt, { userId: user.id, used: false });
     const token = await state.sign({ sub: user.id, email: user.email, session_id: crypto.randomUUID() });
     return {
-      access_token: token, token_type: 'bearer', expires_in: 3600, expires_at: Math.floor(Date.now() / 1000) + 3600,
+      access_token: token,
+      token_type: 'bearer',
+      expires_in: 3600,
+      expires_at: Math.floor(Date.now() / 1000) + 3600,
       refresh_token: rt,
-      user: { id: user.id, aud: 'authenticated', role: 'authenticated', email: user.email, app_metadata: {}, user_metadata: {}, created_at: new Date().toISOString() },
+      user: {
+        id: user.id,
+        aud: 'authenticated',
+        role: 'authenticated',
+        email: user.email,
+        app_metadata: {},
+        user_metadata: {},
+        created_at: new Date().toISOString(),
+      },
     };
   }
 
@@ -75,7 +86,8 @@ export async function startGoTrue(): Promise<GoTrueStandIn> {
     }
     if (req.method === 'POST' && url.pathname === '/auth/v1/signup') {
       const email = String(body.email).toLowerCase();
-      if ([...users.values()].some((u) => u.email === email)) return fail(422, 'user_already_exists', 'User already registered');
+      if ([...users.values()].some((u) => u.email === email))
+        return fail(422, 'user_already_exists', 'User already registered');
       const user = { id: crypto.randomUUID(), email, password: String(body.password) };
       users.set(user.id, user);
       return send(200, await session(user));
@@ -84,7 +96,8 @@ export async function startGoTrue(): Promise<GoTrueStandIn> {
       const grant = url.searchParams.get('grant_type');
       if (grant === 'password') {
         const user = [...users.values()].find((u) => u.email === String(body.email).toLowerCase());
-        if (!user || user.password !== body.password) return fail(400, 'invalid_credentials', 'Invalid login credentials');
+        if (!user || user.password !== body.password)
+          return fail(400, 'invalid_credentials', 'Invalid login credentials');
         return send(200, await session(user));
       }
       if (grant === 'refresh_token') {
@@ -107,6 +120,10 @@ export async function startGoTrue(): Promise<GoTrueStandIn> {
     url: `http://127.0.0.1:${port}`,
     hsSecret,
     calls,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   });
 }

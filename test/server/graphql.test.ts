@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../../core/config.ts';
 import { createStorage } from '../../core/storage/index.ts';
 import type { QueryModels } from '../../server/plugins/search.ts';
@@ -22,11 +22,29 @@ const calls = { text: 0, vision: 0 };
 const counted: QueryModels = {
   async textEmbedder() {
     const m = await registry.textEmbedder();
-    return m && { modelId: m.modelId, dim: m.dim, embed: (t: string[]) => { calls.text++; return m.embed(t); } };
+    return (
+      m && {
+        modelId: m.modelId,
+        dim: m.dim,
+        embed: (t: string[]) => {
+          calls.text++;
+          return m.embed(t);
+        },
+      }
+    );
   },
   async imageTextEmbedder() {
     const m = await registry.imageTextEmbedder();
-    return m && { modelId: m.modelId, dim: m.dim, embed: (t: string[]) => { calls.vision++; return m.embed(t); } };
+    return (
+      m && {
+        modelId: m.modelId,
+        dim: m.dim,
+        embed: (t: string[]) => {
+          calls.vision++;
+          return m.embed(t);
+        },
+      }
+    );
   },
 };
 
@@ -36,7 +54,11 @@ const bob = await signup(srv.url);
 
 const vec = (v: Float32Array) => `[${Array.from(v).join(',')}]`;
 
-interface SeedScene { transcript: string; tags?: { label: string; score: number }[]; look: string }
+interface SeedScene {
+  transcript: string;
+  tags?: { label: string; score: number }[];
+  look: string;
+}
 
 /** A video with scenes as the pipeline would leave it: vectors from the real encoders, written as heimdex_worker. */
 async function seedVideo(d: TestDatabase, owner: string, title: string, scenes: SeedScene[]) {
@@ -58,7 +80,18 @@ async function seedVideo(d: TestDatabase, owner: string, title: string, scenes: 
       const { rows } = await c.query(
         `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, tags, text_vec, image_vec, keyframe_key)
          values ($1, $2, $3, $4, $5, $6, $7, $8::vector, $9::vector, $10) returning id`,
-        [id, owner, i, i * 5, i * 5 + 4.5, s.transcript, JSON.stringify(s.tags ?? []), vec(tv), vec(iv), `u/${owner}/${id}/keyframes/${i}.jpg`],
+        [
+          id,
+          owner,
+          i,
+          i * 5,
+          i * 5 + 4.5,
+          s.transcript,
+          JSON.stringify(s.tags ?? []),
+          vec(tv),
+          vec(iv),
+          `u/${owner}/${id}/keyframes/${i}.jpg`,
+        ],
       );
       sceneIds.push(rows[0].id);
     }
@@ -74,8 +107,16 @@ async function seedVideo(d: TestDatabase, owner: string, title: string, scenes: 
 
 const aliceVideo = await seedVideo(db, alice.id, 'Alice street clip', [
   { transcript: 'a red car drives down the rainy street', tags: [{ label: 'car', score: 0.9 }], look: 'a red car' },
-  { transcript: 'a cat sleeps on the sofa in the afternoon', tags: [{ label: 'cat', score: 0.8 }], look: 'a sleeping cat' },
-  { transcript: 'people cooking pasta in a small kitchen', tags: [{ label: 'kitchen', score: 0.7 }], look: 'a kitchen' },
+  {
+    transcript: 'a cat sleeps on the sofa in the afternoon',
+    tags: [{ label: 'cat', score: 0.8 }],
+    look: 'a sleeping cat',
+  },
+  {
+    transcript: 'people cooking pasta in a small kitchen',
+    tags: [{ label: 'kitchen', score: 0.7 }],
+    look: 'a kitchen',
+  },
   { transcript: 'the car stops and a man gets out', tags: [{ label: 'car', score: 0.5 }], look: 'a man next to a car' },
 ]);
 const bobVideo = await seedVideo(db, bob.id, 'Bob garden clip', [
@@ -90,7 +131,7 @@ const SEARCH = `query ($q: String!, $first: Int, $after: String, $videoIds: [UUI
   }
 }`;
 
-test('a user sees only their own videos and scenes; the other tenant\'s rows do exist', async () => {
+test("a user sees only their own videos and scenes; the other tenant's rows do exist", async () => {
   const q = `{ allVideos { totalCount nodes { id title scenes { totalCount nodes { id video { id } } } } } allScenes { totalCount } }`;
   const a = await gql(srv.url, q, {}, alice.token);
   assert.equal(a.status, 200, JSON.stringify(a.body));
@@ -101,33 +142,55 @@ test('a user sees only their own videos and scenes; the other tenant\'s rows do 
   assert.equal(a.body.data.allScenes.totalCount, 4);
 
   const b = await gql(srv.url, q, {}, bob.token);
-  assert.deepEqual(b.body.data.allVideos.nodes.map((v: { id: string }) => v.id), [bobVideo.id]);
+  assert.deepEqual(
+    b.body.data.allVideos.nodes.map((v: { id: string }) => v.id),
+    [bobVideo.id],
+  );
   assert.equal(b.body.data.allScenes.totalCount, 1);
 
-  const direct = await gql(srv.url, `query ($v: UUID!, $s: UUID!) { videoById(id: $v) { id } sceneById(id: $s) { id previewUrl thumbnailUrl } }`,
-    { v: aliceVideo.id, s: aliceVideo.sceneIds[0] }, bob.token);
+  const direct = await gql(
+    srv.url,
+    `query ($v: UUID!, $s: UUID!) { videoById(id: $v) { id } sceneById(id: $s) { id previewUrl thumbnailUrl } }`,
+    { v: aliceVideo.id, s: aliceVideo.sceneIds[0] },
+    bob.token,
+  );
   assert.deepEqual(direct.body.data, { videoById: null, sceneById: null });
 
-  const { rows } = await db.rootPool.query('select count(*)::int as n from app_public.scenes where video_id = $1', [aliceVideo.id]);
+  const { rows } = await db.rootPool.query('select count(*)::int as n from app_public.scenes where video_id = $1', [
+    aliceVideo.id,
+  ]);
   assert.equal(rows[0].n, 4, 'the denied rows exist');
 });
 
-test('a user cannot rename or delete another user\'s video', async () => {
-  const upd = await gql(srv.url, `mutation ($id: UUID!) { updateVideoById(input: { id: $id, videoPatch: { title: "pwned" } }) { video { id } } }`,
-    { id: aliceVideo.id }, bob.token);
+test("a user cannot rename or delete another user's video", async () => {
+  const upd = await gql(
+    srv.url,
+    `mutation ($id: UUID!) { updateVideoById(input: { id: $id, videoPatch: { title: "pwned" } }) { video { id } } }`,
+    { id: aliceVideo.id },
+    bob.token,
+  );
   // RLS hides the row, so PostGraphile finds nothing to update: an error or a null result.
   assert.ok(upd.body.errors?.length || upd.body.data.updateVideoById?.video == null, JSON.stringify(upd.body));
-  const del = await gql(srv.url, `mutation ($id: UUID!) { deleteVideoById(input: { id: $id }) { video { id } } }`, { id: aliceVideo.id }, bob.token);
+  const del = await gql(
+    srv.url,
+    `mutation ($id: UUID!) { deleteVideoById(input: { id: $id }) { video { id } } }`,
+    { id: aliceVideo.id },
+    bob.token,
+  );
   assert.ok(del.body.errors?.length || del.body.data.deleteVideoById?.video == null, JSON.stringify(del.body));
   const { rows } = await db.rootPool.query('select title from app_public.videos where id = $1', [aliceVideo.id]);
   assert.equal(rows[0]?.title, 'Alice street clip', 'still there, still named');
   // The owner can rename (the one user-writable column).
-  const own = await gql(srv.url, `mutation ($id: UUID!) { updateVideoById(input: { id: $id, videoPatch: { title: "Renamed" } }) { video { title } } }`,
-    { id: bobVideo.id }, bob.token);
+  const own = await gql(
+    srv.url,
+    `mutation ($id: UUID!) { updateVideoById(input: { id: $id, videoPatch: { title: "Renamed" } }) { video { title } } }`,
+    { id: bobVideo.id },
+    bob.token,
+  );
   assert.equal(own.body.data.updateVideoById.video.title, 'Renamed');
 });
 
-test('search never returns another tenant\'s scenes', async () => {
+test("search never returns another tenant's scenes", async () => {
   const asBob = await gql(srv.url, SEARCH, { q: 'red car street' }, bob.token);
   assert.equal(asBob.status, 200, JSON.stringify(asBob.body));
   assert.ok(asBob.body.data.searchScenes.hits.every((h: { videoId: string }) => h.videoId === bobVideo.id));
@@ -152,11 +215,21 @@ test('searchScenes ranks exactly as app_public.search_scenes, with the score bre
   const ite = (await registry.imageTextEmbedder())!;
   const [tv] = await te.embed([q]);
   const [iv] = await ite.embed([q]);
-  const expected = await withUserDb(db, alice.id, async (c: pg.PoolClient) => (await c.query(
-    `select * from app_public.search_scenes($1, $2::real[], $3::real[], page_size => 20, text_model => $4, image_model => $5)`,
-    [q, Array.from(tv), Array.from(iv), te.modelId, ite.modelId],
-  )).rows);
-  assert.deepEqual(r.hits.map((h: { sceneId: string }) => h.sceneId), expected.map((e) => e.scene_id));
+  const expected = await withUserDb(
+    db,
+    alice.id,
+    async (c: pg.PoolClient) =>
+      (
+        await c.query(
+          `select * from app_public.search_scenes($1, $2::real[], $3::real[], page_size => 20, text_model => $4, image_model => $5)`,
+          [q, Array.from(tv), Array.from(iv), te.modelId, ite.modelId],
+        )
+      ).rows,
+  );
+  assert.deepEqual(
+    r.hits.map((h: { sceneId: string }) => h.sceneId),
+    expected.map((e) => e.scene_id),
+  );
   for (const [i, h] of r.hits.entries()) {
     const e = expected[i];
     assert.equal(h.rank, i + 1);
@@ -203,7 +276,10 @@ test('cursor paging walks the same ranking page by page', async () => {
     assert.equal(r.hasNextPage, page < all.hits.length - 1);
     after = r.endCursor;
   }
-  assert.deepEqual(seen, all.hits.map((h: { sceneId: string }) => h.sceneId));
+  assert.deepEqual(
+    seen,
+    all.hits.map((h: { sceneId: string }) => h.sceneId),
+  );
   const bad = await gql(srv.url, SEARCH, { q, after: 'bm9wZQ' }, alice.token);
   assert.match(bad.body.errors[0].message, /Invalid cursor/);
   const big = await gql(srv.url, SEARCH, { q, first: 1000 }, alice.token);
@@ -213,7 +289,11 @@ test('cursor paging walks the same ranking page by page', async () => {
 });
 
 test('without models, search falls back to words and tags and says what is missing', async () => {
-  const plain = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000', HEIMDEX_DATA_DIR: srv.dataDir }, { models: null });
+  const plain = await startTestServer(
+    db,
+    { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000', HEIMDEX_DATA_DIR: srv.dataDir },
+    { models: null },
+  );
   const r = await gql(plain.url, SEARCH, { q: 'kitchen' }, alice.token);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body.data.searchScenes.modalities, ['fulltext', 'tags']);
@@ -223,8 +303,13 @@ test('without models, search falls back to words and tags and says what is missi
   await plain.close();
 });
 
-test('Scene URLs are signed and carry the scene\'s time range', async () => {
-  const r = await gql(srv.url, `query ($id: UUID!) { sceneById(id: $id) { startS endS previewUrl thumbnailUrl } }`, { id: aliceVideo.sceneIds[1] }, alice.token);
+test("Scene URLs are signed and carry the scene's time range", async () => {
+  const r = await gql(
+    srv.url,
+    `query ($id: UUID!) { sceneById(id: $id) { startS endS previewUrl thumbnailUrl } }`,
+    { id: aliceVideo.sceneIds[1] },
+    alice.token,
+  );
   const s = r.body.data.sceneById;
   assert.match(s.previewUrl, /#t=5,9\.5$/);
   assert.ok(s.previewUrl.includes('clip.mp4'));
@@ -241,21 +326,41 @@ test('Scene URLs are signed and carry the scene\'s time range', async () => {
 });
 
 test('the schema hides vectors, tsv and the raw search function, and generated scene mutations', async () => {
-  const r = await gql(srv.url, `{
+  const r = await gql(
+    srv.url,
+    `{
     scene: __type(name: "Scene") { fields { name } }
     video: __type(name: "Video") { fields { name } }
     mutation: __type(name: "Mutation") { fields { name } }
     query: __type(name: "Query") { fields { name } }
-  }`, {}, alice.token);
+  }`,
+    {},
+    alice.token,
+  );
   const names = (t: string) => r.body.data[t].fields.map((f: { name: string }) => f.name);
-  for (const hidden of ['textVec', 'imageVec', 'tsv', 'keyframeKey']) assert.ok(!names('scene').includes(hidden), hidden);
-  for (const shown of ['id', 'videoId', 'ordinal', 'startS', 'endS', 'transcript', 'ocrText', 'tags', 'video', 'thumbnailUrl', 'previewUrl']) {
+  for (const hidden of ['textVec', 'imageVec', 'tsv', 'keyframeKey'])
+    assert.ok(!names('scene').includes(hidden), hidden);
+  for (const shown of [
+    'id',
+    'videoId',
+    'ordinal',
+    'startS',
+    'endS',
+    'transcript',
+    'ocrText',
+    'tags',
+    'video',
+    'thumbnailUrl',
+    'previewUrl',
+  ]) {
     assert.ok(names('scene').includes(shown), shown);
   }
   assert.ok(names('video').includes('scenes'));
   const mutations = names('mutation');
   assert.ok(mutations.includes('updateVideoById') && mutations.includes('deleteVideoById'));
   for (const m of ['createScene', 'updateSceneById', 'deleteSceneById']) assert.ok(!mutations.includes(m), m);
-  assert.ok(!names('query').includes('searchScenesConnection') && !names('query').some((n: string) => n === 'searchScenesList'));
+  assert.ok(
+    !names('query').includes('searchScenesConnection') && !names('query').some((n: string) => n === 'searchScenesList'),
+  );
   assert.ok(names('query').includes('searchScenes'));
 });

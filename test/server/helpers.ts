@@ -29,7 +29,11 @@ after(async () => {
   for (const close of [...open]) await close();
 });
 
-export async function startTestServer(db: TestDatabase, env: Record<string, string> = {}, opts: StartServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+  opts: StartServerOptions = {},
+): Promise<TestServer> {
   const ownDir = !env.HEIMDEX_DATA_DIR;
   const dataDir = env.HEIMDEX_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-server-'));
   const config = loadConfig({
@@ -56,10 +60,18 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
-  let json: any = null;
-  try { json = JSON.parse(text); } catch { json = text; }
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: res.status, headers: res.headers, body: json };
 }
 
@@ -68,8 +80,18 @@ export async function gql(base: string, query: string, variables: Record<string,
 }
 
 let n = 0;
-export async function signup(base: string, email = `user${Date.now()}_${n++}@example.test`, password = 'correct horse battery') {
+export async function signup(
+  base: string,
+  email = `user${Date.now()}_${n++}@example.test`,
+  password = 'correct horse battery',
+) {
   const r = await postJson(`${base}/auth/signup`, { email, password });
   if (r.status !== 200) throw new Error(`signup failed: ${r.status} ${JSON.stringify(r.body)}`);
-  return { email, password, token: r.body.access_token as string, refresh: r.body.refresh_token as string, id: r.body.user.id as string };
+  return {
+    email,
+    password,
+    token: r.body.access_token as string,
+    refresh: r.body.refresh_token as string,
+    id: r.body.user.id as string,
+  };
 }

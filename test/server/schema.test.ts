@@ -16,9 +16,21 @@ test('server/schema.graphql is up to date', async () => {
   const sdl = await printApiSchema(loadConfig(), db.authUrl);
   if (process.env.UPDATE_SCHEMA === '1') fs.writeFileSync(SCHEMA_FILE, sdl);
   const committed = fs.existsSync(SCHEMA_FILE) ? fs.readFileSync(SCHEMA_FILE, 'utf8') : '';
-  assert.ok(committed === sdl, 'server/schema.graphql is stale: rerun with UPDATE_SCHEMA=1 (see the comment at the top of this test)');
+  assert.ok(
+    committed === sdl,
+    'server/schema.graphql is stale: rerun with UPDATE_SCHEMA=1 (see the comment at the top of this test)',
+  );
   // The contract's entry points are in it.
-  for (const s of ['searchScenes(', 'videoChanged(', 'allVideos', 'videoById(', 'createUpload(', 'createVideo(', 'thumbnailUrl: String', 'previewUrl: String']) {
+  for (const s of [
+    'searchScenes(',
+    'videoChanged(',
+    'allVideos',
+    'videoById(',
+    'createUpload(',
+    'createVideo(',
+    'thumbnailUrl: String',
+    'previewUrl: String',
+  ]) {
     assert.ok(sdl.includes(s), s);
   }
   for (const s of ['textVec', 'imageVec', 'tsv:', 'search_scenes', 'rowId']) assert.ok(!sdl.includes(s), s);

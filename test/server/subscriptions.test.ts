@@ -29,10 +29,12 @@ function client(token?: string): Client {
 
 async function insertVideo(owner: string, title: string) {
   const id = uuid();
-  await db.rootPool.query(
-    `insert into app_public.videos (id, owner_id, title, object_key) values ($1, $2, $3, $4)`,
-    [id, owner, title, `u/${owner}/${uuid()}/v.mp4`],
-  );
+  await db.rootPool.query(`insert into app_public.videos (id, owner_id, title, object_key) values ($1, $2, $3, $4)`, [
+    id,
+    owner,
+    title,
+    `u/${owner}/${uuid()}/v.mp4`,
+  ]);
   return id;
 }
 
@@ -41,7 +43,10 @@ async function advance(id: string, progress: number) {
   const c = await db.rootPool.connect();
   try {
     await c.query('begin; set local role heimdex_worker');
-    await c.query(`update app_public.videos set state = 'processing', stage = 'scenes', progress = $2 where id = $1`, [id, progress]);
+    await c.query(`update app_public.videos set state = 'processing', stage = 'scenes', progress = $2 where id = $1`, [
+      id,
+      progress,
+    ]);
     await c.query('commit');
   } finally {
     c.release();
@@ -55,7 +60,9 @@ async function advance(id: string, progress: number) {
  */
 async function firstEvent(it: AsyncIterableIterator<any>, poke: (i: number) => Promise<void>) {
   let done = false;
-  const next = it.next().finally(() => { done = true; });
+  const next = it.next().finally(() => {
+    done = true;
+  });
   for (let i = 1; !done && i < 100; i++) {
     await poke(i);
     await Promise.race([next, new Promise((r) => setTimeout(r, 100))]);
@@ -91,7 +98,7 @@ test('following a video opens with its current state, then delivers changes with
   }
 });
 
-test('another user\'s changes never reach a subscriber, even unfiltered', async () => {
+test("another user's changes never reach a subscriber, even unfiltered", async () => {
   const alice = await signup(srv.url);
   const bob = await signup(srv.url);
   const aliceVideo = await insertVideo(alice.id, 'Alice private');
@@ -112,7 +119,7 @@ test('another user\'s changes never reach a subscriber, even unfiltered', async 
   }
 });
 
-test('following someone else\'s video yields no snapshot and none of its changes', async () => {
+test("following someone else's video yields no snapshot and none of its changes", async () => {
   const alice = await signup(srv.url);
   const bob = await signup(srv.url);
   const aliceVideo = await insertVideo(alice.id, 'Alice private');
@@ -137,7 +144,7 @@ test('following someone else\'s video yields no snapshot and none of its changes
   }
 });
 
-test('a filtered subscription skips the user\'s other videos', async () => {
+test("a filtered subscription skips the user's other videos", async () => {
   const alice = await signup(srv.url);
   const other = await insertVideo(alice.id, 'Other');
   const followed = await insertVideo(alice.id, 'Followed');
@@ -171,7 +178,9 @@ test('anonymous subscriptions are refused, and a bad token is refused at connect
 
   const closed = await new Promise<{ code: number; reason: string }>((resolve, reject) => {
     const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer not-a-token' } })));
+    ws.on('open', () =>
+      ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer not-a-token' } })),
+    );
     ws.on('message', (m) => reject(new Error(`unexpected message ${m}`)));
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     ws.on('error', reject);

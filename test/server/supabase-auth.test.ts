@@ -17,7 +17,8 @@ const srv = await startTestServer(db, {
   SUPABASE_URL: gotrue.url,
   SUPABASE_ANON_KEY: 'anon-key',
   SUPABASE_JWT_SECRET: gotrue.hsSecret,
-  AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000',
+  AUTH_RATE_LIMIT: '1000',
+  AUTH_RATE_LIMIT_IP: '1000',
 });
 
 const me = (token: string) => fetch(`${srv.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
@@ -90,7 +91,9 @@ test('tampered, expired and wrong-audience tokens are 401 for every algorithm', 
 });
 
 test('an alg=none token is refused', async () => {
-  const body = Buffer.from(JSON.stringify({ sub: uuid(), role: 'authenticated', aud: 'authenticated', exp: 9999999999 })).toString('base64url');
+  const body = Buffer.from(
+    JSON.stringify({ sub: uuid(), role: 'authenticated', aud: 'authenticated', exp: 9999999999 }),
+  ).toString('base64url');
   const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${body}.`;
   assert.equal((await me(none)).status, 401);
 });

@@ -58,7 +58,8 @@ for (const [i, [driver]] of drivers.entries()) {
   describe(`uploads over HTTP (${driver} storage)`, () => {
     const { db, url, storage, alice, bob } = setups[i]!;
 
-    const rowCount = async () => Number((await db.rootPool.query('select count(*) from app_public.videos')).rows[0].count);
+    const rowCount = async () =>
+      Number((await db.rootPool.query('select count(*) from app_public.videos')).rows[0].count);
     const codeOf = (r: { body: any }) => r.body?.errors?.[0]?.extensions?.code as string | undefined;
 
     async function ticketFor(token: string, filename: string, size: number, contentType = 'video/mp4') {
@@ -81,7 +82,12 @@ for (const [i, [driver]] of drivers.entries()) {
       const subTicket = await ticketFor(alice.token, 'trip.vtt', subs.length, 'text/vtt');
       assert.ok((await uploadAsBrowser(subTicket, subs)).ok);
 
-      const r = await gql(url, CREATE_VIDEO, { objectKey: ticket.objectKey, title: 'Summer', subtitleKey: subTicket.objectKey }, alice.token);
+      const r = await gql(
+        url,
+        CREATE_VIDEO,
+        { objectKey: ticket.objectKey, title: 'Summer', subtitleKey: subTicket.objectKey },
+        alice.token,
+      );
       assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
       const v = r.body.data.createVideo;
       assert.equal(v.ownerId, alice.id);
@@ -92,39 +98,73 @@ for (const [i, [driver]] of drivers.entries()) {
       assert.equal(v.contentType, 'video/mp4');
       assert.equal(v.state, 'uploaded');
 
-      const { rows } = await db.rootPool.query('select id, owner_id, state, subtitle_key, byte_size from app_public.videos where object_key = $1', [ticket.objectKey]);
+      const { rows } = await db.rootPool.query(
+        'select id, owner_id, state, subtitle_key, byte_size from app_public.videos where object_key = $1',
+        [ticket.objectKey],
+      );
       assert.equal(rows.length, 1);
       const { id, ...row } = rows[0];
-      assert.deepEqual(row, { owner_id: alice.id, state: 'uploaded', subtitle_key: subTicket.objectKey, byte_size: '5000' });
+      assert.deepEqual(row, {
+        owner_id: alice.id,
+        state: 'uploaded',
+        subtitle_key: subTicket.objectKey,
+        byte_size: '5000',
+      });
       const jobs = await db.rootPool.query(
         `select t.identifier as task_identifier, j.key
            from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-          where j.payload->>'id' = $1`, [id]);
+          where j.payload->>'id' = $1`,
+        [id],
+      );
       assert.deepEqual(jobs.rows, [{ task_identifier: 'videos__validate', key: `videos__validate:${id}` }]);
 
       // The same object again, even concurrently, is one video.
       const again = await gql(url, CREATE_VIDEO, { objectKey: ticket.objectKey }, alice.token);
       assert.equal(codeOf(again), 'CONFLICT');
-      assert.equal((await db.rootPool.query('select count(*)::int as n from app_public.videos where object_key = $1', [ticket.objectKey])).rows[0].n, 1);
+      assert.equal(
+        (
+          await db.rootPool.query('select count(*)::int as n from app_public.videos where object_key = $1', [
+            ticket.objectKey,
+          ])
+        ).rows[0].n,
+        1,
+      );
     });
 
     it('two concurrent createVideo calls for one object create one row', async () => {
       const ticket = await ticketFor(alice.token, 'race.mp4', 100);
       assert.ok((await uploadAsBrowser(ticket, bytes(100))).ok);
-      const results = await Promise.all([1, 2, 3].map(() => gql(url, CREATE_VIDEO, { objectKey: ticket.objectKey }, alice.token)));
+      const results = await Promise.all(
+        [1, 2, 3].map(() => gql(url, CREATE_VIDEO, { objectKey: ticket.objectKey }, alice.token)),
+      );
       const ok = results.filter((r) => !r.body.errors);
       const conflicts = results.filter((r) => codeOf(r) === 'CONFLICT');
       assert.equal(ok.length, 1, JSON.stringify(results.map((r) => r.body)));
       assert.equal(conflicts.length, 2);
-      assert.equal((await db.rootPool.query('select count(*)::int as n from app_public.videos where object_key = $1', [ticket.objectKey])).rows[0].n, 1);
+      assert.equal(
+        (
+          await db.rootPool.query('select count(*)::int as n from app_public.videos where object_key = $1', [
+            ticket.objectKey,
+          ])
+        ).rows[0].n,
+        1,
+      );
       assert.equal(ok[0]!.body.data.createVideo.title, 'race');
     });
 
     it('refuses uploads announced too large, empty, of a wrong type, or anonymous', async () => {
       const before = await rowCount();
       const cases: Array<[Record<string, unknown>, string | undefined, string]> = [
-        [{ filename: 'big.mp4', byteSize: String(MAX + 1), contentType: 'video/mp4' }, alice.token, 'PAYLOAD_TOO_LARGE'],
-        [{ filename: 'huge.mp4', byteSize: '99999999999999999999', contentType: 'video/mp4' }, alice.token, 'PAYLOAD_TOO_LARGE'],
+        [
+          { filename: 'big.mp4', byteSize: String(MAX + 1), contentType: 'video/mp4' },
+          alice.token,
+          'PAYLOAD_TOO_LARGE',
+        ],
+        [
+          { filename: 'huge.mp4', byteSize: '99999999999999999999', contentType: 'video/mp4' },
+          alice.token,
+          'PAYLOAD_TOO_LARGE',
+        ],
         [{ filename: 'empty.mp4', byteSize: '0', contentType: 'video/mp4' }, alice.token, 'BAD_USER_INPUT'],
         [{ filename: 'page.html', byteSize: '10', contentType: 'text/html' }, alice.token, 'UNSUPPORTED_MEDIA_TYPE'],
         [{ filename: '', byteSize: '10', contentType: 'video/mp4' }, alice.token, 'BAD_USER_INPUT'],
@@ -162,15 +202,24 @@ for (const [i, [driver]] of drivers.entries()) {
       assert.equal(await rowCount(), before);
     });
 
-    it('refuses objects that are someone else\'s, missing, oversize or of a wrong type', async () => {
+    it("refuses objects that are someone else's, missing, oversize or of a wrong type", async () => {
       const before = await rowCount();
       const ticket = await ticketFor(alice.token, 'mine.mp4', 50);
       assert.ok((await uploadAsBrowser(ticket, bytes(50))).ok);
 
       const stolen = await gql(url, CREATE_VIDEO, { objectKey: ticket.objectKey }, bob.token);
       assert.equal(codeOf(stolen), 'FORBIDDEN');
-      assert.equal((await storage.stat(ticket.objectKey))?.size, 50, "a refused key in someone else's folder is left alone");
-      const stolenSubs = await gql(url, CREATE_VIDEO, { objectKey: `u/${bob.id}/${crypto.randomUUID()}/x.mp4`, subtitleKey: ticket.objectKey }, bob.token);
+      assert.equal(
+        (await storage.stat(ticket.objectKey))?.size,
+        50,
+        "a refused key in someone else's folder is left alone",
+      );
+      const stolenSubs = await gql(
+        url,
+        CREATE_VIDEO,
+        { objectKey: `u/${bob.id}/${crypto.randomUUID()}/x.mp4`, subtitleKey: ticket.objectKey },
+        bob.token,
+      );
       assert.ok(['FORBIDDEN', 'NOT_FOUND'].includes(codeOf(stolenSubs)!));
 
       const never = await ticketFor(alice.token, 'never-sent.mp4', 10);
@@ -188,7 +237,10 @@ for (const [i, [driver]] of drivers.entries()) {
 
       const subsAsVideo = `u/${alice.id}/${crypto.randomUUID()}/subs.vtt`;
       await storage.put(subsAsVideo, Buffer.from('WEBVTT\n'), 'text/vtt');
-      assert.equal(codeOf(await gql(url, CREATE_VIDEO, { objectKey: subsAsVideo }, alice.token)), 'UNSUPPORTED_MEDIA_TYPE');
+      assert.equal(
+        codeOf(await gql(url, CREATE_VIDEO, { objectKey: subsAsVideo }, alice.token)),
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
 
       const big = `u/${alice.id}/${crypto.randomUUID()}/big.mp4`;
       await storage.put(big, bytes(MAX + 1), 'video/mp4');
@@ -209,15 +261,27 @@ for (const [i, [driver]] of drivers.entries()) {
       assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
       const list = `{ allVideos { nodes { objectKey contentType } } }`;
       const asAlice = await gql(url, list, {}, alice.token);
-      assert.equal(asAlice.body.data.allVideos.nodes.some((n: any) => n.objectKey === ticket.objectKey), false);
+      assert.equal(
+        asAlice.body.data.allVideos.nodes.some((n: any) => n.objectKey === ticket.objectKey),
+        false,
+      );
       const asBob = await gql(url, list, {}, bob.token);
-      assert.deepEqual(asBob.body.data.allVideos.nodes.filter((n: any) => n.objectKey === ticket.objectKey), [{ objectKey: ticket.objectKey, contentType: 'video/webm' }]);
+      assert.deepEqual(
+        asBob.body.data.allVideos.nodes.filter((n: any) => n.objectKey === ticket.objectKey),
+        [{ objectKey: ticket.objectKey, contentType: 'video/webm' }],
+      );
       const schema = await gql(url, `{ __type(name: "Mutation") { fields { name args { name } } } }`, {}, bob.token);
       const fields = schema.body.data.__type.fields as Array<{ name: string; args: Array<{ name: string }> }>;
       const createVideo = fields.filter((f) => f.name === 'createVideo');
       // Ours, not PostGraphile's generated createVideo(input:), which would insert unchecked.
-      assert.deepEqual(createVideo.map((f) => f.args.map((a) => a.name)), [['objectKey', 'title', 'subtitleKey']]);
-      assert.deepEqual(fields.find((f) => f.name === 'createUpload')?.args.map((a) => a.name), ['filename', 'byteSize', 'contentType']);
+      assert.deepEqual(
+        createVideo.map((f) => f.args.map((a) => a.name)),
+        [['objectKey', 'title', 'subtitleKey']],
+      );
+      assert.deepEqual(
+        fields.find((f) => f.name === 'createUpload')?.args.map((a) => a.name),
+        ['filename', 'byteSize', 'contentType'],
+      );
     });
   });
 }
@@ -227,12 +291,26 @@ describe('uploads in production mode', () => {
     const db = await createTestDatabase();
     const h = await startFsHarness();
     after(() => h.close());
-    const srv = await startTestServer(db, { MAX_UPLOAD_BYTES: String(MAX), NODE_ENV: 'production' }, { storage: h.storage, models: null });
+    const srv = await startTestServer(
+      db,
+      { MAX_UPLOAD_BYTES: String(MAX), NODE_ENV: 'production' },
+      { storage: h.storage, models: null },
+    );
     const user = await signup(srv.url);
-    const r = await gql(srv.url, CREATE_UPLOAD, { filename: 'big.mp4', byteSize: String(MAX + 1), contentType: 'video/mp4' }, user.token);
+    const r = await gql(
+      srv.url,
+      CREATE_UPLOAD,
+      { filename: 'big.mp4', byteSize: String(MAX + 1), contentType: 'video/mp4' },
+      user.token,
+    );
     assert.equal(r.body.errors?.[0]?.extensions?.code, 'PAYLOAD_TOO_LARGE');
     assert.match(r.body.errors[0].message, /larger than the 100000 bytes allowed/);
-    const missing = await gql(srv.url, CREATE_VIDEO, { objectKey: `u/${user.id}/${crypto.randomUUID()}/x.mp4` }, user.token);
+    const missing = await gql(
+      srv.url,
+      CREATE_VIDEO,
+      { objectKey: `u/${user.id}/${crypto.randomUUID()}/x.mp4` },
+      user.token,
+    );
     assert.equal(missing.body.errors?.[0]?.extensions?.code, 'NOT_FOUND');
   });
 });

@@ -55,7 +55,11 @@ for (const [name, start] of drivers) {
       assert.ok(ticket.expiresAt.getTime() > Date.now() + 50_000 && ticket.expiresAt.getTime() <= Date.now() + 61_000);
       const res = await uploadAsBrowser(ticket, body);
       assert.ok(res.ok, `upload answered ${res.status}: ${await res.text()}`);
-      assert.deepEqual(await storage.stat(k), { size: body.length, contentType: 'video/mp4', declaredSize: body.length });
+      assert.deepEqual(await storage.stat(k), {
+        size: body.length,
+        contentType: 'video/mp4',
+        declaredSize: body.length,
+      });
       const chunks: Buffer[] = [];
       for await (const c of await storage.getStream(k)) chunks.push(c as Buffer);
       assert.deepEqual(Buffer.concat(chunks), body);
@@ -134,9 +138,21 @@ for (const [name, start] of drivers) {
     });
 
     it('refuses keys that are not plain relative paths', async () => {
-      for (const bad of ['../etc/passwd', '/abs/x.mp4', 'u/a/../../x', 'u//x', 'u/a\\b', 'u/a\u0000b', 'u/.meta/x', '']) {
+      for (const bad of [
+        '../etc/passwd',
+        '/abs/x.mp4',
+        'u/a/../../x',
+        'u//x',
+        'u/a\\b',
+        'u/a\u0000b',
+        'u/.meta/x',
+        '',
+      ]) {
         await assert.rejects(storage.put(bad, bytes(1), 'video/mp4'), InvalidKeyError, `put ${JSON.stringify(bad)}`);
-        await assert.rejects(storage.presignUpload(bad, { contentType: 'video/mp4', byteSize: 1, ttlS: 60 }), InvalidKeyError);
+        await assert.rejects(
+          storage.presignUpload(bad, { contentType: 'video/mp4', byteSize: 1, ttlS: 60 }),
+          InvalidKeyError,
+        );
         await assert.rejects(storage.stat(bad), InvalidKeyError);
       }
     });
@@ -221,7 +237,11 @@ describe('storage contract: fs enforcement', () => {
     for (const [what, edit] of variants) {
       const x = new URL(u);
       edit(x);
-      const res = await fetch(x, { method: 'PUT', headers: { 'Content-Type': x.searchParams.get('type')! }, body: new Uint8Array(bytes(10)) });
+      const res = await fetch(x, {
+        method: 'PUT',
+        headers: { 'Content-Type': x.searchParams.get('type')! },
+        body: new Uint8Array(bytes(10)),
+      });
       assert.equal(res.status, 403, `tampered ${what}`);
       assert.equal((await res.json()).error, 'bad_signature');
     }
@@ -231,7 +251,11 @@ describe('storage contract: fs enforcement', () => {
     await asGet.arrayBuffer();
     await h.storage.put(k, bytes(10), 'video/mp4');
     const getUrl = await h.storage.presignGet(k, { ttlS: 60 });
-    const asPut = await fetch(getUrl, { method: 'PUT', headers: { 'Content-Type': 'video/mp4' }, body: new Uint8Array(bytes(10)) });
+    const asPut = await fetch(getUrl, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'video/mp4' },
+      body: new Uint8Array(bytes(10)),
+    });
     assert.equal(asPut.status, 403);
     await asPut.arrayBuffer();
   });
@@ -320,15 +344,28 @@ describe('storage contract: s3 upload policy', () => {
     assert.equal(ticket.method, 'POST');
     assert.equal(ticket.url, `${h.endpoint}/${h.storage.bucket}`);
     const policyB64 = ticket.fields.policy!;
-    const policy = JSON.parse(Buffer.from(policyB64, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[][] };
+    const policy = JSON.parse(Buffer.from(policyB64, 'base64').toString('utf8')) as {
+      expiration: string;
+      conditions: unknown[][];
+    };
     assert.deepEqual(
-      policy.conditions.filter((c) => c[0] === 'content-length-range' || ['$key', '$Content-Type', '$bucket'].includes(c[1] as string)),
-      [['eq', '$bucket', h.storage.bucket], ['eq', '$key', k], ['eq', '$Content-Type', 'video/mp4'], ['content-length-range', 1234, 1234]],
+      policy.conditions.filter(
+        (c) => c[0] === 'content-length-range' || ['$key', '$Content-Type', '$bucket'].includes(c[1] as string),
+      ),
+      [
+        ['eq', '$bucket', h.storage.bucket],
+        ['eq', '$key', k],
+        ['eq', '$Content-Type', 'video/mp4'],
+        ['content-length-range', 1234, 1234],
+      ],
     );
     const exp = Date.parse(policy.expiration);
     assert.ok(exp > Date.now() + 290_000 && exp <= Date.now() + 301_000, policy.expiration);
     // No starts-with condition anywhere: nothing in the policy is open-ended.
-    assert.equal(policy.conditions.some((c) => c[0] === 'starts-with'), false);
+    assert.equal(
+      policy.conditions.some((c) => c[0] === 'starts-with'),
+      false,
+    );
     const [, date, region] = ticket.fields['x-amz-credential']!.split('/');
     assert.equal(ticket.fields['x-amz-signature'], sigV4(S3RVER_KEY, date!, region!, policyB64));
   });
@@ -360,7 +397,13 @@ describe('storage contract: s3 upload policy', () => {
   });
 
   it('creates the bucket when missing and tolerates it existing', async () => {
-    const s = new S3Storage({ endpoint: h.endpoint, region: 'us-east-1', bucket: `fresh-${crypto.randomBytes(3).toString('hex')}`, accessKey: S3RVER_KEY, secretKey: S3RVER_KEY });
+    const s = new S3Storage({
+      endpoint: h.endpoint,
+      region: 'us-east-1',
+      bucket: `fresh-${crypto.randomBytes(3).toString('hex')}`,
+      accessKey: S3RVER_KEY,
+      secretKey: S3RVER_KEY,
+    });
     await assert.rejects(s.ping());
     await s.ensureReady();
     await s.ensureReady();

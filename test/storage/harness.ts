@@ -27,7 +27,11 @@ export const S3RVER_KEY = 'S3RVER';
 
 export async function startFsHarness(): Promise<StorageHarness & { storage: FsStorage; url: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-fs-'));
-  const storage = new FsStorage({ root: path.join(dir, 'objects'), secret: crypto.randomBytes(32), publicUrl: 'http://unset.invalid' });
+  const storage = new FsStorage({
+    root: path.join(dir, 'objects'),
+    secret: crypto.randomBytes(32),
+    publicUrl: 'http://unset.invalid',
+  });
   await storage.ensureReady();
   const app = express();
   installStorageRoutes(app, storage, loadConfig({ HEIMDEX_DATA_DIR: dir }));
@@ -63,7 +67,9 @@ export async function startS3rver(): Promise<{ endpoint: string; port: number; d
   };
 }
 
-export async function startS3Harness(opts: { publicEndpoint?: (port: number) => string } = {}): Promise<StorageHarness & { storage: S3Storage; endpoint: string }> {
+export async function startS3Harness(
+  opts: { publicEndpoint?: (port: number) => string } = {},
+): Promise<StorageHarness & { storage: S3Storage; endpoint: string }> {
   const s3 = await startS3rver();
   const storage = new S3Storage({
     endpoint: s3.endpoint,
@@ -78,12 +84,20 @@ export async function startS3Harness(opts: { publicEndpoint?: (port: number) => 
 }
 
 /** Sends the bytes exactly as a browser would: a multipart form POST or a raw PUT. */
-export async function uploadAsBrowser(ticket: PresignedUpload, body: Buffer, opts: { contentType?: string } = {}): Promise<Response> {
+export async function uploadAsBrowser(
+  ticket: PresignedUpload,
+  body: Buffer,
+  opts: { contentType?: string } = {},
+): Promise<Response> {
   if (ticket.method === 'POST') {
     const form = new FormData();
     for (const [k, v] of Object.entries(ticket.fields)) form.append(k, v);
     // The file goes last: S3 ignores fields after it.
-    form.append('file', new Blob([new Uint8Array(body)], { type: opts.contentType ?? ticket.fields['Content-Type'] }), 'upload.bin');
+    form.append(
+      'file',
+      new Blob([new Uint8Array(body)], { type: opts.contentType ?? ticket.fields['Content-Type'] }),
+      'upload.bin',
+    );
     return fetch(ticket.url, { method: 'POST', body: form });
   }
   const headers = { ...ticket.headers };

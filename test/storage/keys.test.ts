@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertValidKey, InvalidKeyError, keyframeKey, newVideoKey, sanitiseFilename } from '../../core/storage/keys.ts';
+import {
+  assertValidKey,
+  InvalidKeyError,
+  keyframeKey,
+  newVideoKey,
+  sanitiseFilename,
+} from '../../core/storage/keys.ts';
 import { parseRange } from '../../server/routes/storage.ts';
 
 describe('sanitiseFilename', () => {

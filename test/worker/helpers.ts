@@ -42,14 +42,25 @@ export async function makeRig(env: Record<string, string> = {}): Promise<Rig> {
   return { dir, config, storage };
 }
 
-export async function upload(rig: Rig, ownerId: string, file: string, name = path.basename(file), contentType = 'video/mp4'): Promise<string> {
+export async function upload(
+  rig: Rig,
+  ownerId: string,
+  file: string,
+  name = path.basename(file),
+  contentType = 'video/mp4',
+): Promise<string> {
   const key = `u/${ownerId}/${crypto.randomUUID()}/${name}`;
   await rig.storage.put(key, fs.readFileSync(file), contentType);
   return key;
 }
 
 /** Inserts the row as root (plain SQL, no API): the insert trigger queues the pipeline. */
-export async function insertVideo(db: TestDatabase, ownerId: string, objectKey: string, extra: { subtitleKey?: string; title?: string } = {}): Promise<string> {
+export async function insertVideo(
+  db: TestDatabase,
+  ownerId: string,
+  objectKey: string,
+  extra: { subtitleKey?: string; title?: string } = {},
+): Promise<string> {
   const { rows } = await db.rootPool.query<{ id: string }>(
     'insert into app_public.videos (owner_id, title, object_key, subtitle_key) values ($1, $2, $3, $4) returning id',
     [ownerId, extra.title ?? 'test video', objectKey, extra.subtitleKey ?? null],
@@ -106,7 +117,9 @@ export async function pendingJobs(db: TestDatabase, ids: string[]): Promise<Pend
   const { rows } = await db.rootPool.query<PendingJob>(
     `select t.identifier as task, j.attempts, j.last_error
        from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-      where j.payload->>'id' = any($1::text[])`, [ids]);
+      where j.payload->>'id' = any($1::text[])`,
+    [ids],
+  );
   return rows;
 }
 
@@ -124,7 +137,9 @@ export interface SceneRow {
 
 export async function scenesOf(db: TestDatabase, id: string): Promise<SceneRow[]> {
   const { rows } = await db.rootPool.query<SceneRow>(
-    'select ordinal, start_s, end_s, transcript, ocr_text, tags, text_vec::text, image_vec::text, keyframe_key from app_public.scenes where video_id = $1 order by ordinal', [id]);
+    'select ordinal, start_s, end_s, transcript, ocr_text, tags, text_vec::text, image_vec::text, keyframe_key from app_public.scenes where video_id = $1 order by ordinal',
+    [id],
+  );
   return rows;
 }
 

@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  MediaInputError, MediaRunError, detectScenes, extractAudio16kMono, extractKeyframe, extractSubtitles, parseSubtitles, probe,
+  MediaInputError,
+  MediaRunError,
+  detectScenes,
+  extractAudio16kMono,
+  extractKeyframe,
+  extractSubtitles,
+  parseSubtitles,
+  probe,
 } from '../../worker/media/index.ts';
 import { runTool } from '../../worker/media/run.ts';
 import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
@@ -25,7 +32,10 @@ test('probe reports the facts of the generated sample', async () => {
   assert.equal(f.videoCodec, 'h264');
   assert.equal(f.hasAudio, true);
   assert.ok(Math.abs(f.durationS - sample.durationS) < 0.1, `duration ${f.durationS}`);
-  assert.deepEqual(f.subtitleStreams.map((s) => [s.codec, s.language]), [['mov_text', 'eng']]);
+  assert.deepEqual(
+    f.subtitleStreams.map((s) => [s.codec, s.language]),
+    [['mov_text', 'eng']],
+  );
 });
 
 test('scene detection finds the generated cuts within half a second and decodes to the end', async () => {
@@ -38,8 +48,12 @@ test('scene detection finds the generated cuts within half a second and decodes 
 test('a cut between shots of equal brightness but different colour is found', async () => {
   // Red and teal have nearly the same luma; only the colour changes.
   const v = await generateSampleVideo(path.join(dir, 'iso-luma.mp4'), {
-    scenes: [{ durationS: 3, color: 'red', word: 'APPLE' }, { durationS: 3, color: '0x008080', word: 'PEAR' }],
-    audio: false, subtitles: false,
+    scenes: [
+      { durationS: 3, color: 'red', word: 'APPLE' },
+      { durationS: 3, color: '0x008080', word: 'PEAR' },
+    ],
+    audio: false,
+    subtitles: false,
   });
   const d = await detectScenes(v.path, 0.3, limits);
   assert.equal(d.cuts.length, 1, `cuts ${d.cuts}`);
@@ -49,7 +63,10 @@ test('a cut between shots of equal brightness but different colour is found', as
 test('the embedded subtitle track round-trips to the generated cues', async () => {
   const f = await probe(sample.path, limits);
   const segs = parseSubtitles((await extractSubtitles(sample.path, f.subtitleStreams[0]!, limits))!);
-  assert.deepEqual(segs.map((s) => s.text), sample.subtitles.map((s) => s.text));
+  assert.deepEqual(
+    segs.map((s) => s.text),
+    sample.subtitles.map((s) => s.text),
+  );
   segs.forEach((s, i) => assert.ok(Math.abs(s.start - sample.subtitles[i]!.start) < 0.05));
 });
 
@@ -63,7 +80,10 @@ test('audio comes out as 16 kHz mono float samples with speech in it', async () 
   assert.ok(Math.abs(w.length - 48000) <= 160, `${w.length} samples in a 3 s window`);
   const energy = (x: Float32Array) => x.reduce((s, v) => s + v * v, 0) / x.length;
   const slice = a.subarray(48000, 96000);
-  assert.ok(Math.abs(energy(w) - energy(slice)) / energy(slice) < 0.1, `window energy ${energy(w)} vs ${energy(slice)}`);
+  assert.ok(
+    Math.abs(energy(w) - energy(slice)) / energy(slice) < 0.1,
+    `window energy ${energy(w)} vs ${energy(slice)}`,
+  );
   const silent = await extractAudio16kMono(sample.path, dir, limits, { startS: 9.2, durationS: 2.6 });
   assert.ok(energy(silent) < 1e-6, 'the fourth shot has no speech');
 });
@@ -75,11 +95,20 @@ test('a keyframe is a JPEG of the scene, skipping black frames', async () => {
   assert.equal(jpg.subarray(0, 2).toString('hex'), 'ffd8');
   // A video black for its first half: the frame at one third is black, a later one is not.
   const fade = await generateSampleVideo(path.join(dir, 'black.mp4'), {
-    scenes: [{ durationS: 2, color: 'black', word: ' ' }, { durationS: 2, color: 'white', word: 'LIGHT' }], audio: false, subtitles: false,
+    scenes: [
+      { durationS: 2, color: 'black', word: ' ' },
+      { durationS: 2, color: 'white', word: 'LIGHT' },
+    ],
+    audio: false,
+    subtitles: false,
   });
   const out2 = path.join(dir, 'k2.jpg');
   assert.equal(await extractKeyframe(fade.path, 0, 4, out2, limits), true);
-  const r = await runTool('ffmpeg', ['-v', 'info', '-i', out2, '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'], limits);
+  const r = await runTool(
+    'ffmpeg',
+    ['-v', 'info', '-i', out2, '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'],
+    limits,
+  );
   const yavg = Number(r.stderr.match(/YAVG=([\d.]+)/)![1]);
   assert.ok(yavg > 100, `keyframe luma ${yavg} should be the white half`);
 });
@@ -103,7 +132,10 @@ test('broken and hostile inputs are refused with a readable reason', async () =>
 
 test('ffmpeg runs are killed at the timeout and on abort', async () => {
   const slow = ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=d=600:r=1000', '-f', 'null', '-'];
-  await assert.rejects(runTool('ffmpeg', slow, { timeoutS: 0.5, maxMemoryMb: 0 }), (e: unknown) => e instanceof MediaRunError && /timed out/.test((e as Error).message));
+  await assert.rejects(
+    runTool('ffmpeg', slow, { timeoutS: 0.5, maxMemoryMb: 0 }),
+    (e: unknown) => e instanceof MediaRunError && /timed out/.test((e as Error).message),
+  );
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 200);
   await assert.rejects(runTool('ffmpeg', slow, { timeoutS: 60, maxMemoryMb: 0, signal: ac.signal }), /aborted/);
@@ -111,9 +143,15 @@ test('ffmpeg runs are killed at the timeout and on abort', async () => {
 
 test('the memory cap makes a greedy run fail instead of growing', async () => {
   // 64 MB of address space is not enough for ffmpeg to even start decoding.
-  const r = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], { timeoutS: 30, maxMemoryMb: 64 });
+  const r = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], {
+    timeoutS: 30,
+    maxMemoryMb: 64,
+  });
   assert.notEqual(r.code, 0);
-  const ok = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], { timeoutS: 30, maxMemoryMb: 4096 });
+  const ok = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], {
+    timeoutS: 30,
+    maxMemoryMb: 4096,
+  });
   assert.equal(ok.code, 0);
 });
 
@@ -121,9 +159,15 @@ test('Matroska with a SubRip track passes the demuxer allow-list and keeps its c
   const mkv = await generateSampleVideo(path.join(dir, 'sample.mkv'));
   const f = await probe(mkv.path, limits);
   assert.match(f.container, /matroska/);
-  assert.deepEqual(f.subtitleStreams.map((s) => s.codec), ['subrip']);
+  assert.deepEqual(
+    f.subtitleStreams.map((s) => s.codec),
+    ['subrip'],
+  );
   const d = await detectScenes(mkv.path, 0.3, limits);
   assert.equal(d.cuts.length, mkv.cuts.length);
   d.cuts.forEach((c, i) => assert.ok(Math.abs(c - mkv.cuts[i]!) <= 0.5));
-  assert.equal(parseSubtitles((await extractSubtitles(mkv.path, f.subtitleStreams[0]!, limits))!).length, mkv.subtitles.length);
+  assert.equal(
+    parseSubtitles((await extractSubtitles(mkv.path, f.subtitleStreams[0]!, limits))!).length,
+    mkv.subtitles.length,
+  );
 });

@@ -13,7 +13,18 @@ import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { reindex } from '../../worker/reindex.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { generateSampleVideo } from '../fixtures/videos.ts';
-import { TINY_MODELS_DIR, hasTinyModels, insertVideo, makeRig, norm, parseVec, pendingJobs, scenesOf, settled, upload } from './helpers.ts';
+import {
+  TINY_MODELS_DIR,
+  hasTinyModels,
+  insertVideo,
+  makeRig,
+  norm,
+  parseVec,
+  pendingJobs,
+  scenesOf,
+  settled,
+  upload,
+} from './helpers.ts';
 
 if (!hasTinyModels()) {
   const r = spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', TINY_MODELS_DIR], { stdio: 'inherit' });
@@ -35,7 +46,13 @@ const owner = uuid();
 const quiet = () => () => {};
 
 before(async () => {
-  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
+  worker = await startWorker(rig.config, {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: quiet,
+  });
 });
 
 test('with models every scene gets unit-norm vectors of the schema widths, tags and OCR text', async () => {
@@ -52,7 +69,10 @@ test('with models every scene gets unit-norm vectors of the schema widths, tags 
     const img = parseVec(s.image_vec!);
     assert.equal(img.length, 1152);
     assert.ok(Math.abs(norm(img) - 1) < 1e-3, `image norm ${norm(img)}`);
-    assert.ok(s.tags.length > 0 && s.tags.every((t) => typeof t.label === 'string' && t.score >= 0 && t.score <= 1), `scene ${i} tags`);
+    assert.ok(
+      s.tags.length > 0 && s.tags.every((t) => typeof t.label === 'string' && t.score >= 0 && t.score <= 1),
+      `scene ${i} tags`,
+    );
     assert.match(s.ocr_text, new RegExp(sample.scenes[i]!.word, 'i'));
     if (sample.scenes[i]!.speech) {
       const txt = parseVec(s.text_vec!);
@@ -82,7 +102,13 @@ test('without subtitles the speech model transcribes and its segments land in sc
 test('stages skipped for want of models are filled in by reindex --missing once they exist', async () => {
   // Index with no models: a worker over an empty MODELS_DIR.
   await worker!.stop();
-  const noModels = await startWorker(bare.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
+  const noModels = await startWorker(bare.config, {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: quiet,
+  });
   const id = await insertVideo(db, owner, await upload(rig, owner, speechOnly.path));
   let v = await settled(db, id);
   await noModels.stop();
@@ -92,8 +118,18 @@ test('stages skipped for want of models are filled in by reindex --missing once 
   const before = await scenesOf(db, id);
   assert.ok(before.every((s) => s.image_vec === null && s.transcript === ''));
 
-  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
-  const summary = await reindex(rig.config, { missingOnly: true, ownerUrl: db.ownerUrl, models: getModels(rig.config) });
+  worker = await startWorker(rig.config, {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: quiet,
+  });
+  const summary = await reindex(rig.config, {
+    missingOnly: true,
+    ownerUrl: db.ownerUrl,
+    models: getModels(rig.config),
+  });
   assert.ok(summary.missing >= 1);
   assert.equal(summary.stale, 0);
   v = await settled(db, id);
@@ -101,7 +137,11 @@ test('stages skipped for want of models are filled in by reindex --missing once 
   assert.equal(v.transcript_source, 'asr');
   assert.equal(v.image_model, 'onnx-community/siglip2-so400m-patch16-256-ONNX');
   const afterScenes = await scenesOf(db, id);
-  assert.deepEqual(afterScenes.map((s) => [s.ordinal, s.start_s, s.end_s, s.keyframe_key]), before.map((s) => [s.ordinal, s.start_s, s.end_s, s.keyframe_key]), 'boundaries untouched');
+  assert.deepEqual(
+    afterScenes.map((s) => [s.ordinal, s.start_s, s.end_s, s.keyframe_key]),
+    before.map((s) => [s.ordinal, s.start_s, s.end_s, s.keyframe_key]),
+    'boundaries untouched',
+  );
   assert.ok(afterScenes.every((s) => s.image_vec !== null && s.tags.length > 0));
   assert.ok(afterScenes.some((s) => s.transcript !== '' && s.text_vec !== null));
 });
@@ -124,8 +164,15 @@ test('vectors from another model are re-embedded by reindex, leaving everything 
   const v = await settled(db, id);
   assert.equal(v.text_model, 'Xenova/bge-m3');
   const again = await scenesOf(db, id);
-  assert.deepEqual(again.map((s) => s.text_vec), fresh.map((s) => s.text_vec), 'same model, same text: same vectors');
-  assert.deepEqual(again.map((s) => s.image_vec), fresh.map((s) => s.image_vec));
+  assert.deepEqual(
+    again.map((s) => s.text_vec),
+    fresh.map((s) => s.text_vec),
+    'same model, same text: same vectors',
+  );
+  assert.deepEqual(
+    again.map((s) => s.image_vec),
+    fresh.map((s) => s.image_vec),
+  );
 });
 
 test('a worker starting with a different configured model re-embeds the stale videos by itself', async () => {
@@ -136,22 +183,43 @@ test('a worker starting with a different configured model re-embeds the stale vi
   await db.rootPool.query(`update app_public.scenes set text_vec = null where video_id = $1`, [id]);
   // No reindex command: restarting the worker (as after changing MODEL_TEXT) is enough.
   await worker!.stop();
-  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: quiet });
+  worker = await startWorker(rig.config, {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: quiet,
+  });
   const deadline = Date.now() + 60_000;
-  while ((await db.rootPool.query(`select text_model from app_public.videos where id = $1`, [id])).rows[0].text_model !== 'Xenova/bge-m3'
-         || (await pendingJobs(db, [id])).length > 0) {
+  while (
+    (await db.rootPool.query(`select text_model from app_public.videos where id = $1`, [id])).rows[0].text_model !==
+      'Xenova/bge-m3' ||
+    (await pendingJobs(db, [id])).length > 0
+  ) {
     assert.ok(Date.now() < deadline, 're-embedding should be queued at start and finish');
     await new Promise((r) => setTimeout(r, 200));
   }
-  assert.deepEqual((await scenesOf(db, id)).map((s) => s.text_vec), fresh.map((s) => s.text_vec));
+  assert.deepEqual(
+    (await scenesOf(db, id)).map((s) => s.text_vec),
+    fresh.map((s) => s.text_vec),
+  );
 });
 
 test('a text model whose width does not fit the column stops the worker naming both', async () => {
   const wrong = await makeRig({ MODELS_DIR: path.join(bare.dir, 'tiny512') });
-  const r = spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', wrong.config.models.dir, '--text-dim', '512'], { stdio: 'ignore' });
+  const r = spawnSync(
+    process.execPath,
+    ['models/tiny/generate.ts', '--out', wrong.config.models.dir, '--text-dim', '512'],
+    { stdio: 'ignore' },
+  );
   assert.equal(r.status, 0);
   await assert.rejects(
-    startWorker(wrong.config, { ownerUrl: db.ownerUrl, storage: rig.storage, noHandleSignals: true, logFactory: quiet }),
+    startWorker(wrong.config, {
+      ownerUrl: db.ownerUrl,
+      storage: rig.storage,
+      noHandleSignals: true,
+      logFactory: quiet,
+    }),
     (e: Error) => /bge-m3/.test(e.message) && /text_vec/.test(e.message) && /512/.test(e.message),
   );
 });

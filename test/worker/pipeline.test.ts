@@ -37,57 +37,130 @@ const sample: SampleVideo = await generateSampleVideo(path.join(rig.dir, 'sample
 const owner = uuid();
 
 before(async () => {
-  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+  worker = await startWorker(rig.config, {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: () => () => {},
+  });
 });
 
 test('the step functions exist and refuse API roles', async () => {
   const { rows } = await db.rootPool.query<{ proname: string }>(
-    `select proname from pg_proc where pronamespace = 'app_private'::regnamespace and (proname like 'pipeline_%' or proname like 'reindex_%') order by 1`);
-  assert.deepEqual(rows.map((r) => r.proname), ['pipeline_fail', 'pipeline_indexed', 'pipeline_progress', 'pipeline_reindexed', 'pipeline_transcribed', 'pipeline_validated', 'reindex_missing', 'reindex_stale']);
-  const { rows: priv } = await db.rootPool.query<{ ok: boolean }>(`select has_function_privilege('authenticated', 'app_private.pipeline_indexed(uuid, jsonb)', 'execute') as ok`);
+    `select proname from pg_proc where pronamespace = 'app_private'::regnamespace and (proname like 'pipeline_%' or proname like 'reindex_%') order by 1`,
+  );
+  assert.deepEqual(
+    rows.map((r) => r.proname),
+    [
+      'pipeline_fail',
+      'pipeline_indexed',
+      'pipeline_progress',
+      'pipeline_reindexed',
+      'pipeline_transcribed',
+      'pipeline_validated',
+      'reindex_missing',
+      'reindex_stale',
+    ],
+  );
+  const { rows: priv } = await db.rootPool.query<{ ok: boolean }>(
+    `select has_function_privilege('authenticated', 'app_private.pipeline_indexed(uuid, jsonb)', 'execute') as ok`,
+  );
   assert.equal(priv[0]!.ok, false);
 });
 
 test('each step records its result and queues exactly one next job under a job key', async () => {
   // db2 has no worker, so the queue can be inspected between steps.
   const id = await insertVideo(db2, owner, `u/${owner}/steps/a.mp4`);
-  const jobs = async () => (await db2.rootPool.query<{ task: string; key: string }>(
-    `select t.identifier as task, j.key from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-      where j.payload->>'id' = $1 order by j.id`, [id])).rows;
+  const jobs = async () =>
+    (
+      await db2.rootPool.query<{ task: string; key: string }>(
+        `select t.identifier as task, j.key from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      where j.payload->>'id' = $1 order by j.id`,
+        [id],
+      )
+    ).rows;
   assert.deepEqual(await jobs(), [{ task: 'videos__validate', key: `videos__validate:${id}` }]);
   await db2.rootPool.query(`delete from graphile_worker._private_jobs where payload->>'id' = $1`, [id]);
 
-  const facts = { duration_s: 12.5, width: 640, height: 360, fps: 25, video_codec: 'h264', audio_codec: null, has_audio: false };
+  const facts = {
+    duration_s: 12.5,
+    width: 640,
+    height: 360,
+    fps: 25,
+    video_codec: 'h264',
+    audio_codec: null,
+    has_audio: false,
+  };
   await db2.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts)]);
   await db2.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts)]);
   let v = await videoState(db2, id);
   assert.equal(v.state, 'processing');
   assert.equal(v.duration_s, 12.5);
   assert.equal(v.has_audio, false);
-  assert.deepEqual(await jobs(), [{ task: 'videos__transcribe', key: `videos__transcribe:${id}` }], 'the job key collapses a repeat');
+  assert.deepEqual(
+    await jobs(),
+    [{ task: 'videos__transcribe', key: `videos__transcribe:${id}` }],
+    'the job key collapses a repeat',
+  );
   await db2.rootPool.query(`delete from graphile_worker._private_jobs where payload->>'id' = $1`, [id]);
 
-  const t = { source: 'subtitles', language: 'eng', model: null, segments: [{ start: 0, end: 2, text: 'hello' }], missing: false };
+  const t = {
+    source: 'subtitles',
+    language: 'eng',
+    model: null,
+    segments: [{ start: 0, end: 2, text: 'hello' }],
+    missing: false,
+  };
   await db2.rootPool.query('select app_private.pipeline_transcribed($1, $2)', [id, JSON.stringify(t)]);
-  await db2.rootPool.query('select app_private.pipeline_transcribed($1, $2)', [id, JSON.stringify({ ...t, segments: [] })]);
-  const { rows: tr } = await db2.rootPool.query('select segments from app_private.video_transcripts where video_id = $1', [id]);
+  await db2.rootPool.query('select app_private.pipeline_transcribed($1, $2)', [
+    id,
+    JSON.stringify({ ...t, segments: [] }),
+  ]);
+  const { rows: tr } = await db2.rootPool.query(
+    'select segments from app_private.video_transcripts where video_id = $1',
+    [id],
+  );
   assert.deepEqual(tr, [{ segments: [] }], 'replaced, not appended');
   assert.deepEqual(await jobs(), [{ task: 'videos__index', key: `videos__index:${id}` }]);
 
-  const scene = (o: number, a: number, b: number) => ({ ordinal: o, start_s: a, end_s: b, transcript: '', keyframe_key: `u/${owner}/${id}/keyframes/${o}.jpg` });
-  await db2.rootPool.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify({ transcript_source: 'none', missing_stages: ['ocr'], scenes: [scene(0, 0, 5), scene(1, 5, 12.5)] })]);
+  const scene = (o: number, a: number, b: number) => ({
+    ordinal: o,
+    start_s: a,
+    end_s: b,
+    transcript: '',
+    keyframe_key: `u/${owner}/${id}/keyframes/${o}.jpg`,
+  });
+  await db2.rootPool.query('select app_private.pipeline_indexed($1, $2)', [
+    id,
+    JSON.stringify({ transcript_source: 'none', missing_stages: ['ocr'], scenes: [scene(0, 0, 5), scene(1, 5, 12.5)] }),
+  ]);
   v = await videoState(db2, id);
   assert.equal(v.state, 'indexed');
   assert.equal(v.progress, 1);
   assert.deepEqual(v.missing_stages, ['ocr']);
   // A second run with fewer scenes replaces them and hands the orphaned keyframe to deletion.
-  await db2.rootPool.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify({ transcript_source: 'none', missing_stages: [], scenes: [scene(0, 0, 12.5)] })]);
+  await db2.rootPool.query('select app_private.pipeline_indexed($1, $2)', [
+    id,
+    JSON.stringify({ transcript_source: 'none', missing_stages: [], scenes: [scene(0, 0, 12.5)] }),
+  ]);
   assert.equal((await scenesOf(db2, id)).length, 1);
   const { rows: del } = await db2.rootPool.query<{ payload: { keys: string[] } }>(
-    `select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'videos__delete_objects' and j.payload->>'id' = $1`, [id]);
-  assert.deepEqual(del.map((d) => d.payload.keys), [[`u/${owner}/${id}/keyframes/1.jpg`]]);
+    `select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'videos__delete_objects' and j.payload->>'id' = $1`,
+    [id],
+  );
+  assert.deepEqual(
+    del.map((d) => d.payload.keys),
+    [[`u/${owner}/${id}/keyframes/1.jpg`]],
+  );
   await db2.rootPool.query(`delete from graphile_worker._private_jobs where payload->>'id' = $1`, [id]);
-  assert.equal(await db2.rootPool.query('select app_private.pipeline_indexed($1, $2) as n', [crypto.randomUUID(), '{"scenes":[]}']).then((r) => r.rows[0].n), null, 'a deleted video is not an error');
+  assert.equal(
+    await db2.rootPool
+      .query('select app_private.pipeline_indexed($1, $2) as n', [crypto.randomUUID(), '{"scenes":[]}'])
+      .then((r) => r.rows[0].n),
+    null,
+    'a deleted video is not an error',
+  );
 });
 
 test('an inserted video is validated, cut into scenes with subtitles mapped, and the model stages are recorded as missing', async () => {
@@ -116,7 +189,10 @@ test('an inserted video is validated, cut into scenes with subtitles mapped, and
   scenes.forEach((s, i) => {
     const want = sample.scenes[i]!;
     assert.equal(s.ordinal, i);
-    assert.ok(Math.abs(s.start_s - want.start) <= 0.5 && Math.abs(s.end_s - want.end) <= 0.5, `scene ${i}: ${s.start_s}-${s.end_s} vs ${want.start}-${want.end}`);
+    assert.ok(
+      Math.abs(s.start_s - want.start) <= 0.5 && Math.abs(s.end_s - want.end) <= 0.5,
+      `scene ${i}: ${s.start_s}-${s.end_s} vs ${want.start}-${want.end}`,
+    );
     assert.equal(s.transcript, want.speech ?? '', `scene ${i} transcript`);
     assert.equal(s.text_vec, null, 'no text model: no vector, never a zero vector');
     assert.equal(s.image_vec, null);
@@ -124,12 +200,15 @@ test('an inserted video is validated, cut into scenes with subtitles mapped, and
   });
   const jpg = await rig.storage.stat(scenes[0]!.keyframe_key!);
   assert.ok(jpg && jpg.size > 500, 'keyframe stored');
-  scenes.forEach((s, i) => assert.match(s.ocr_text, new RegExp(sample.scenes[i]!.word, 'i'), `scene ${i} OCR: "${s.ocr_text}"`));
+  scenes.forEach((s, i) =>
+    assert.match(s.ocr_text, new RegExp(sample.scenes[i]!.word, 'i'), `scene ${i} OCR: "${s.ocr_text}"`),
+  );
 });
 
 test('a sidecar subtitle file is preferred over the embedded track', async () => {
   const key = await upload(rig, owner, sample.path);
-  const srt = '1\n00:00:00,500 --> 00:00:02,500\nsidecar words for the first shot\n\n2\n00:00:12,300 --> 00:00:14,000\nand the last\n';
+  const srt =
+    '1\n00:00:00,500 --> 00:00:02,500\nsidecar words for the first shot\n\n2\n00:00:12,300 --> 00:00:14,000\nand the last\n';
   const subKey = `u/${owner}/${crypto.randomUUID()}/subs.srt`;
   await rig.storage.put(subKey, Buffer.from(srt), 'application/x-subrip');
   const id = await insertVideo(db, owner, key, { subtitleKey: subKey });
@@ -137,17 +216,35 @@ test('a sidecar subtitle file is preferred over the embedded track', async () =>
   assert.equal(v.state, 'indexed', v.error ?? '');
   assert.equal(v.transcript_source, 'subtitles');
   const scenes = await scenesOf(db, id);
-  assert.deepEqual(scenes.map((s) => s.transcript), ['sidecar words for the first shot', '', '', '', 'and the last']);
+  assert.deepEqual(
+    scenes.map((s) => s.transcript),
+    ['sidecar words for the first shot', '', '', '', 'and the last'],
+  );
 });
 
 test('on-screen text shown only late in a long shot is read too, not just what the keyframe shows', async () => {
   // One 18 s shot; the caption appears at 11 s, long after the keyframe (a third in, 6 s).
   const file = path.join(rig.dir, 'late-caption.mp4');
-  const r = await runTool('ffmpeg', [
-    '-v', 'error', '-f', 'lavfi', '-i', 'color=c=navy:s=640x360:d=18:r=25',
-    '-vf', "drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:text='GIRAFFE':fontsize=64:fontcolor=white:x=(w-tw)/2:y=(h-th)/2:enable='between(t,11,16)'",
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', file,
-  ], { timeoutS: 60, maxMemoryMb: 4096 });
+  const r = await runTool(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=navy:s=640x360:d=18:r=25',
+      '-vf',
+      "drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:text='GIRAFFE':fontsize=64:fontcolor=white:x=(w-tw)/2:y=(h-th)/2:enable='between(t,11,16)'",
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      file,
+    ],
+    { timeoutS: 60, maxMemoryMb: 4096 },
+  );
   assert.equal(r.code, 0);
   const id = await insertVideo(db, owner, await upload(rig, owner, file));
   const v = await settled(db, id);
@@ -168,18 +265,32 @@ test('running the same jobs again replaces the scenes instead of duplicating the
   assert.equal(v.state, 'indexed');
   const again = await scenesOf(db, id);
   assert.deepEqual(again, first);
-  const { rows } = await db.rootPool.query<{ n: number }>('select count(*)::int as n from app_public.scenes where video_id = $1', [id]);
+  const { rows } = await db.rootPool.query<{ n: number }>(
+    'select count(*)::int as n from app_public.scenes where video_id = $1',
+    [id],
+  );
   assert.equal(rows[0]!.n, sample.scenes.length);
 });
 
 test('two workers on one database share the queue and index every video exactly once', async () => {
-  const second = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+  const second = await startWorker(rig.config, {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: () => () => {},
+  });
   try {
-    const ids = await Promise.all([0, 1, 2].map(async () => insertVideo(db, owner, await upload(rig, owner, sample.path))));
+    const ids = await Promise.all(
+      [0, 1, 2].map(async () => insertVideo(db, owner, await upload(rig, owner, sample.path))),
+    );
     for (const id of ids) {
       const v = await settled(db, id);
       assert.equal(v.state, 'indexed', v.error ?? '');
-      assert.deepEqual((await scenesOf(db, id)).map((s) => s.ordinal), sample.scenes.map((_, i) => i));
+      assert.deepEqual(
+        (await scenesOf(db, id)).map((s) => s.ordinal),
+        sample.scenes.map((_, i) => i),
+      );
     }
   } finally {
     await second.stop();
@@ -188,7 +299,9 @@ test('two workers on one database share the queue and index every video exactly 
 
 test('broken inputs fail once with a clear error and are not retried', async () => {
   const broken = await writeBrokenInputs(rig.dir, sample.path);
-  const ids = await Promise.all(broken.map(async (b) => insertVideo(db, owner, await upload(rig, owner, b.file, b.name))));
+  const ids = await Promise.all(
+    broken.map(async (b) => insertVideo(db, owner, await upload(rig, owner, b.file, b.name))),
+  );
   for (const [i, b] of broken.entries()) {
     const v = await settled(db, ids[i]!);
     assert.equal(v.state, 'failed', `${b.name} should fail`);
@@ -204,7 +317,11 @@ test('a video longer than MAX_VIDEO_DURATION_S fails validation', async () => {
   const strict = await makeRig({ MAX_VIDEO_DURATION_S: '5' });
   const key = await upload(strict, owner, sample.path);
   const id = await insertVideo(db2, owner, key);
-  await runOnce({ connectionString: db2.ownerUrl, taskList: createTaskList({ config: strict.config, storage: strict.storage, models: getModels(strict.config) }), logger: quiet });
+  await runOnce({
+    connectionString: db2.ownerUrl,
+    taskList: createTaskList({ config: strict.config, storage: strict.storage, models: getModels(strict.config) }),
+    logger: quiet,
+  });
   const v = await settled(db2, id);
   assert.equal(v.state, 'failed');
   assert.match(v.error ?? '', /is 15 s long; the limit is 5 s/);
@@ -240,7 +357,13 @@ test('an S3 store that comes up only after the first attempt: the job is retried
   });
   const s3dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-s3-late-'));
   const s3opts = { port, address: '127.0.0.1', directory: s3dir, silent: true };
-  const s3 = new S3Storage({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', bucket: 'late', accessKey: 'S3RVER', secretKey: 'S3RVER' });
+  const s3 = new S3Storage({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    bucket: 'late',
+    accessKey: 'S3RVER',
+    secretKey: 'S3RVER',
+  });
   let server = new S3rver(s3opts);
   await server.run();
   await s3.ensureReady();
@@ -249,13 +372,21 @@ test('an S3 store that comes up only after the first attempt: the job is retried
   await server.close();
 
   await worker!.stop();
-  worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: s3, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+  worker = await startWorker(rig.config, {
+    ownerUrl: db.ownerUrl,
+    storage: s3,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: () => () => {},
+  });
   try {
     const id = await insertVideo(db, owner, key);
     const deadline = Date.now() + 30_000;
     let failedOnce: { attempts: number; last_error: string | null } | undefined;
     while (!failedOnce) {
-      failedOnce = (await pendingJobs(db, [id])).find((j) => j.task === 'videos__validate' && j.attempts >= 1 && j.last_error);
+      failedOnce = (await pendingJobs(db, [id])).find(
+        (j) => j.task === 'videos__validate' && j.attempts >= 1 && j.last_error,
+      );
       assert.ok(Date.now() < deadline, 'the first attempt should fail while the store is down');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -269,7 +400,13 @@ test('an S3 store that comes up only after the first attempt: the job is retried
     assert.ok(await s3.stat(`u/${owner}/${id}/keyframes/0.jpg`), 'keyframes written to S3');
   } finally {
     await worker!.stop();
-    worker = await startWorker(rig.config, { ownerUrl: db.ownerUrl, storage: rig.storage, pollInterval: 200, noHandleSignals: true, logFactory: () => () => {} });
+    worker = await startWorker(rig.config, {
+      ownerUrl: db.ownerUrl,
+      storage: rig.storage,
+      pollInterval: 200,
+      noHandleSignals: true,
+      logFactory: () => () => {},
+    });
     await server.close().catch(() => {});
     fs.rmSync(s3dir, { recursive: true, force: true });
   }
@@ -285,5 +422,8 @@ test('progress only moves forward and failures carry the reason', async () => {
   assert.equal(v.stage, 'fetch');
   assert.equal(v.error, null);
   await assert.rejects(db.rootPool.query(`select app_private.pipeline_fail($1, '')`, [id]), /needs a reason/);
-  await assert.rejects(db.rootPool.query(`select app_private.pipeline_indexed($1, '{"scenes": []}')`, [id]), /at least one scene/);
+  await assert.rejects(
+    db.rootPool.query(`select app_private.pipeline_indexed($1, '{"scenes": []}')`, [id]),
+    /at least one scene/,
+  );
 });

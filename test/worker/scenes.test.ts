@@ -5,40 +5,65 @@ import { assignTranscript, planScenes } from '../../worker/pipeline/scenes.ts';
 
 test('cuts become scenes covering the whole video', () => {
   assert.deepEqual(planScenes([3, 6], 9, { minS: 1, maxS: 30 }), [
-    { start: 0, end: 3 }, { start: 3, end: 6 }, { start: 6, end: 9 },
+    { start: 0, end: 3 },
+    { start: 3, end: 6 },
+    { start: 6, end: 9 },
   ]);
   assert.deepEqual(planScenes([], 5, { minS: 1, maxS: 30 }), [{ start: 0, end: 5 }]);
 });
 
 test('scenes shorter than the minimum merge into the previous one, also at the ends', () => {
-  assert.deepEqual(planScenes([0.4, 3, 3.5, 8.7], 9, { minS: 1, maxS: 30 }), [{ start: 0, end: 3 }, { start: 3, end: 9 }]);
+  assert.deepEqual(planScenes([0.4, 3, 3.5, 8.7], 9, { minS: 1, maxS: 30 }), [
+    { start: 0, end: 3 },
+    { start: 3, end: 9 },
+  ]);
 });
 
 test('scenes longer than the maximum are split evenly', () => {
   const s = planScenes([10], 75, { minS: 1, maxS: 30 });
-  assert.deepEqual(s.map((x) => [x.start, x.end].map((t) => Math.round(t * 1000) / 1000)), [[0, 10], [10, 31.667], [31.667, 53.333], [53.333, 75]]);
+  assert.deepEqual(
+    s.map((x) => [x.start, x.end].map((t) => Math.round(t * 1000) / 1000)),
+    [
+      [0, 10],
+      [10, 31.667],
+      [31.667, 53.333],
+      [53.333, 75],
+    ],
+  );
   for (let i = 1; i < s.length; i++) assert.equal(s[i]!.start, s[i - 1]!.end, 'no gaps or overlaps');
   assert.ok(s.every((x) => x.end - x.start <= 30));
   assert.throws(() => planScenes([], 0, { minS: 1, maxS: 30 }), /positive duration/);
 });
 
 test('a segment goes whole to every scene it substantially overlaps, never to a sliver', () => {
-  const scenes = [{ start: 0, end: 3 }, { start: 3, end: 6 }, { start: 6, end: 9 }];
-  const texts = assignTranscript([
-    { start: 0.2, end: 3.05, text: 'first' },      // 0.05 s past the cut: stays in scene 0
-    { start: 4, end: 8, text: 'across the cut' },  // 2 s in each: both
-    { start: 8.9, end: 8.95, text: 'tiny' },       // shorter than any threshold: where it lies
-  ], scenes);
+  const scenes = [
+    { start: 0, end: 3 },
+    { start: 3, end: 6 },
+    { start: 6, end: 9 },
+  ];
+  const texts = assignTranscript(
+    [
+      { start: 0.2, end: 3.05, text: 'first' }, // 0.05 s past the cut: stays in scene 0
+      { start: 4, end: 8, text: 'across the cut' }, // 2 s in each: both
+      { start: 8.9, end: 8.95, text: 'tiny' }, // shorter than any threshold: where it lies
+    ],
+    scenes,
+  );
   assert.deepEqual(texts, ['first', 'across the cut', 'across the cut tiny']);
 });
 
 test('SRT and VTT parse to plain timed text', () => {
-  const srt = '\uFEFF1\r\n00:00:01,500 --> 00:00:03,000\r\n<i>Hello</i> there\r\nfriend\r\n\r\n2\r\n00:00:04,000 --> 00:00:05,250\r\n{\\an8}Second &amp; last\r\n';
+  const srt =
+    '\uFEFF1\r\n00:00:01,500 --> 00:00:03,000\r\n<i>Hello</i> there\r\nfriend\r\n\r\n2\r\n00:00:04,000 --> 00:00:05,250\r\n{\\an8}Second &amp; last\r\n';
   assert.deepEqual(parseSubtitles(srt), [
     { start: 1.5, end: 3, text: 'Hello there friend' },
     { start: 4, end: 5.25, text: 'Second & last' },
   ]);
-  const vtt = 'WEBVTT\n\nNOTE a comment\n\ncue-1\n00:01.000 --> 00:02.000 align:start\n<v Bob>Hi</v>\n\n01:00:00.000 --> 01:00:01.000\nLate\n\n00:05.000 --> 00:04.000\nbackwards is dropped\n';
-  assert.deepEqual(parseSubtitles(vtt), [{ start: 1, end: 2, text: 'Hi' }, { start: 3600, end: 3601, text: 'Late' }]);
+  const vtt =
+    'WEBVTT\n\nNOTE a comment\n\ncue-1\n00:01.000 --> 00:02.000 align:start\n<v Bob>Hi</v>\n\n01:00:00.000 --> 01:00:01.000\nLate\n\n00:05.000 --> 00:04.000\nbackwards is dropped\n';
+  assert.deepEqual(parseSubtitles(vtt), [
+    { start: 1, end: 2, text: 'Hi' },
+    { start: 3600, end: 3601, text: 'Late' },
+  ]);
   assert.deepEqual(parseSubtitles('not subtitles at all'), []);
 });

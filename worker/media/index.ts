@@ -60,9 +60,15 @@ const TEXT_SUBTITLE_CODECS = new Set(['subrip', 'srt', 'ass', 'ssa', 'mov_text',
 export async function probe(file: string, limits: RunLimits): Promise<MediaFacts> {
   const stat = await fs.stat(file);
   if (stat.size === 0) throw new MediaInputError('The file is empty (0 bytes).');
-  const r = await runTool('ffprobe', ['-v', 'error', ...safeInput(file), '-show_format', '-show_streams', '-of', 'json'], limits);
+  const r = await runTool(
+    'ffprobe',
+    ['-v', 'error', ...safeInput(file), '-show_format', '-show_streams', '-of', 'json'],
+    limits,
+  );
   if (r.code !== 0) {
-    throw new MediaInputError(`The file is not a readable video (${stderrSummary(r.stderr, 1).replace(/file:\S+: /, '') || 'unrecognised format'}).`);
+    throw new MediaInputError(
+      `The file is not a readable video (${stderrSummary(r.stderr, 1).replace(/file:\S+: /, '') || 'unrecognised format'}).`,
+    );
   }
   let info: { format?: { format_name?: string; duration?: string }; streams?: ProbeStream[] };
   try {
@@ -74,7 +80,11 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   const audio = streams.find((s) => s.codec_type === 'audio');
   if (!video) {
-    throw new MediaInputError(audio ? 'The file has sound but no video picture (audio-only files are not supported).' : 'The file contains no video stream.');
+    throw new MediaInputError(
+      audio
+        ? 'The file has sound but no video picture (audio-only files are not supported).'
+        : 'The file contains no video stream.',
+    );
   }
   const duration = Number(info.format?.duration ?? video.duration ?? NaN);
   return {
@@ -88,7 +98,11 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
     hasAudio: !!audio,
     subtitleStreams: streams
       .filter((s) => s.codec_type === 'subtitle' && TEXT_SUBTITLE_CODECS.has(s.codec_name ?? ''))
-      .map((s) => ({ index: s.index, codec: s.codec_name!, language: s.tags?.language && s.tags.language !== 'und' ? s.tags.language : null })),
+      .map((s) => ({
+        index: s.index,
+        codec: s.codec_name!,
+        language: s.tags?.language && s.tags.language !== 'und' ? s.tags.language : null,
+      })),
   };
 }
 
@@ -97,10 +111,35 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
  * the window [startS, startS + durationS), so hours of audio can be handled
  * a window at a time (an hour is 230 MB of samples).
  */
-export async function extractAudio16kMono(file: string, workDir: string, limits: RunLimits, window?: { startS: number; durationS: number }): Promise<Float32Array> {
+export async function extractAudio16kMono(
+  file: string,
+  workDir: string,
+  limits: RunLimits,
+  window?: { startS: number; durationS: number },
+): Promise<Float32Array> {
   const out = path.join(workDir, 'audio-16k.f32');
   const seek = window ? ['-ss', window.startS.toFixed(3), '-t', window.durationS.toFixed(3)] : [];
-  const r = await runTool('ffmpeg', ['-v', 'error', ...seek, ...safeInput(file), '-vn', '-sn', '-dn', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-y', `file:${out}`], limits);
+  const r = await runTool(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      ...seek,
+      ...safeInput(file),
+      '-vn',
+      '-sn',
+      '-dn',
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-f',
+      'f32le',
+      '-y',
+      `file:${out}`,
+    ],
+    limits,
+  );
   if (r.code !== 0) throw new MediaInputError(`The audio track could not be decoded (${stderrSummary(r.stderr, 1)}).`);
   const buf = await fs.readFile(out);
   await fs.rm(out, { force: true });
@@ -108,8 +147,17 @@ export async function extractAudio16kMono(file: string, workDir: string, limits:
 }
 
 /** The first embedded text subtitle stream as SRT text, or null if none converts. */
-export async function extractSubtitles(file: string, stream: SubtitleStream, limits: RunLimits): Promise<string | null> {
-  const r = await runTool('ffmpeg', ['-v', 'error', ...safeInput(file), '-map', `0:${stream.index}`, '-f', 'srt', 'pipe:1'], limits, { stdoutLimit: 32 * 1024 * 1024 });
+export async function extractSubtitles(
+  file: string,
+  stream: SubtitleStream,
+  limits: RunLimits,
+): Promise<string | null> {
+  const r = await runTool(
+    'ffmpeg',
+    ['-v', 'error', ...safeInput(file), '-map', `0:${stream.index}`, '-f', 'srt', 'pipe:1'],
+    limits,
+    { stdoutLimit: 32 * 1024 * 1024 },
+  );
   if (r.code !== 0) return null;
   const text = r.stdout.toString('utf8');
   return text.trim() ? text : null;
@@ -135,12 +183,28 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
   let decodedS = 0;
   const r = await runTool(
     'ffmpeg',
-    ['-v', 'info', '-nostats', ...safeInput(file), '-an', '-sn', '-dn',
+    [
+      '-v',
+      'info',
+      '-nostats',
+      ...safeInput(file),
+      '-an',
+      '-sn',
+      '-dn',
       // The second branch passes every frame to the null output so that
       // -progress reports how far decoding really got.
-      '-filter_complex', `[0:v:0]scale=160:-2,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;[p]null[out]`,
-      '-map', '[out]', '-fps_mode', 'passthrough', '-f', 'null', '-',
-      '-progress', 'pipe:1'],
+      '-filter_complex',
+      `[0:v:0]scale=160:-2,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;[p]null[out]`,
+      '-map',
+      '[out]',
+      '-fps_mode',
+      'passthrough',
+      '-f',
+      'null',
+      '-',
+      '-progress',
+      'pipe:1',
+    ],
     limits,
     {
       onStderrLine: (l) => {
@@ -151,7 +215,8 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
     },
   );
   if (r.code !== 0) throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
-  for (const m of r.stdout.toString('utf8').matchAll(/out_time_us=(\d+)/g)) decodedS = Math.max(decodedS, Number(m[1]) / 1e6);
+  for (const m of r.stdout.toString('utf8').matchAll(/out_time_us=(\d+)/g))
+    decodedS = Math.max(decodedS, Number(m[1]) / 1e6);
   return { cuts: [...new Set(cuts)].filter((t) => t > 0).sort((a, b) => a - b), decodedS };
 }
 
@@ -168,21 +233,50 @@ const BLACK_YMAX = 48;
  * way in (past fades and transitions), or later ones if that frame is black.
  * Returns false when no frame could be decoded at all.
  */
-export async function extractKeyframe(file: string, start: number, end: number, outPath: string, limits: RunLimits): Promise<boolean> {
+export async function extractKeyframe(
+  file: string,
+  start: number,
+  end: number,
+  outPath: string,
+  limits: RunLimits,
+): Promise<boolean> {
   const len = Math.max(0, end - start);
   let fallback = false;
   for (const f of [1 / 3, 1 / 2, 2 / 3, 0.1]) {
     const t = start + len * f;
     const r = await runTool(
       'ffmpeg',
-      ['-v', 'info', '-nostats', '-ss', t.toFixed(3), ...safeInput(file), '-an', '-sn', '-dn', '-frames:v', '1',
-        '-vf', "scale='min(768,iw)':-2,signalstats,metadata=print",
-        '-q:v', '3', '-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
+      [
+        '-v',
+        'info',
+        '-nostats',
+        '-ss',
+        t.toFixed(3),
+        ...safeInput(file),
+        '-an',
+        '-sn',
+        '-dn',
+        '-frames:v',
+        '1',
+        '-vf',
+        "scale='min(768,iw)':-2,signalstats,metadata=print",
+        '-q:v',
+        '3',
+        '-f',
+        'image2',
+        '-update',
+        '1',
+        '-y',
+        `file:${outPath}`,
+      ],
       limits,
       { keepStderr: true },
     );
     if (r.code !== 0) continue;
-    const exists = await fs.stat(outPath).then((s) => s.size > 0, () => false);
+    const exists = await fs.stat(outPath).then(
+      (s) => s.size > 0,
+      () => false,
+    );
     if (!exists) continue;
     fallback = true;
     const avg = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);

@@ -21,8 +21,31 @@ import fs from 'node:fs';
  * containers stay so an audio-only upload gets that reason, not "unreadable".
  */
 export const SAFE_FORMATS = [
-  'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'matroska', 'webm', 'avi', 'mpeg', 'mpegts', 'mpegvideo',
-  'ogg', 'flv', 'asf', 'h264', 'hevc', 'm4v', 'mxf', 'dv', 'ivf', 'wav', 'mp3', 'aac', 'flac',
+  'mov',
+  'mp4',
+  'm4a',
+  '3gp',
+  '3g2',
+  'mj2',
+  'matroska',
+  'webm',
+  'avi',
+  'mpeg',
+  'mpegts',
+  'mpegvideo',
+  'ogg',
+  'flv',
+  'asf',
+  'h264',
+  'hevc',
+  'm4v',
+  'mxf',
+  'dv',
+  'ivf',
+  'wav',
+  'mp3',
+  'aac',
+  'flac',
 ].join(',');
 
 /** Options placed before every `-i` of a file we did not create ourselves. */
@@ -71,9 +94,10 @@ export function runTool(
   opts: { keepStderr?: boolean; stdoutLimit?: number; onStderrLine?: (line: string) => void } = {},
 ): Promise<RunResult> {
   const base = tool === 'ffmpeg' ? ['-nostdin', '-hide_banner', ...args] : ['-hide_banner', ...args];
-  const [cmd, argv] = hasPrlimit && limits.maxMemoryMb > 0
-    ? ['prlimit', [`--as=${limits.maxMemoryMb * 1024 * 1024}`, '--', tool, ...base]]
-    : [tool, base];
+  const [cmd, argv] =
+    hasPrlimit && limits.maxMemoryMb > 0
+      ? ['prlimit', [`--as=${limits.maxMemoryMb * 1024 * 1024}`, '--', tool, ...base]]
+      : [tool, base];
   return new Promise((resolve, reject) => {
     if (limits.signal?.aborted) return reject(new MediaRunError(`${tool} not started: aborted`, ''));
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -122,5 +146,12 @@ export function runTool(
 
 /** Last meaningful lines of ffmpeg's stderr, for an error a person can read. */
 export function stderrSummary(stderr: string, lines = 3): string {
-  return stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | ').slice(0, 500);
+  return stderr
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-lines)
+    .join(' | ')
+    .slice(0, 500);
 }

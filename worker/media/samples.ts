@@ -113,7 +113,7 @@ export async function generateSampleVideo(outPath: string, opts: SampleOptions =
     scenes.forEach((s, i) => {
       graph.push(
         `color=c=${s.color}:s=${width}x${height}:r=${fps}:d=${s.durationS},` +
-        `drawtext=fontfile=${SAMPLE_FONT}:text='${s.word.replace(/[^A-Za-z0-9 ]/g, '')}':fontsize=${fontSize}:fontcolor=white:borderw=4:bordercolor=black:x=(w-tw)/2:y=(h-th)/2[v${i}]`,
+          `drawtext=fontfile=${SAMPLE_FONT}:text='${s.word.replace(/[^A-Za-z0-9 ]/g, '')}':fontsize=${fontSize}:fontcolor=white:borderw=4:bordercolor=black:x=(w-tw)/2:y=(h-th)/2[v${i}]`,
       );
     });
     graph.push(`${scenes.map((_, i) => `[v${i}]`).join('')}concat=n=${scenes.length}:v=1:a=0[vout]`);
@@ -124,7 +124,9 @@ export async function generateSampleVideo(outPath: string, opts: SampleOptions =
           const wav = path.join(tmp, `s${i}.wav`);
           await espeak(s.speech, wav);
           inputs.push('-i', wav);
-          graph.push(`[${idx}:a]aformat=sample_rates=22050:channel_layouts=mono,apad=whole_dur=${s.durationS},atrim=end=${s.durationS}[a${i}]`);
+          graph.push(
+            `[${idx}:a]aformat=sample_rates=22050:channel_layouts=mono,apad=whole_dur=${s.durationS},atrim=end=${s.durationS}[a${i}]`,
+          );
           idx++;
         } else {
           graph.push(`anullsrc=r=22050:cl=mono:d=${s.durationS}[a${i}]`);
@@ -144,13 +146,29 @@ export async function generateSampleVideo(outPath: string, opts: SampleOptions =
       inputs.push('-i', srtPath);
     }
     const args = [
-      '-v', 'error', ...inputs, '-filter_complex', graph.join(';'),
-      '-map', '[vout]', ...(audio ? ['-map', '[aout]'] : []),
-      ...(withSubs && subtitles.length ? ['-map', `${subIdx}:s`, '-c:s', mkv ? 'subrip' : 'mov_text', '-metadata:s:s:0', 'language=eng'] : []),
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', String(fps * 2),
+      '-v',
+      'error',
+      ...inputs,
+      '-filter_complex',
+      graph.join(';'),
+      '-map',
+      '[vout]',
+      ...(audio ? ['-map', '[aout]'] : []),
+      ...(withSubs && subtitles.length
+        ? ['-map', `${subIdx}:s`, '-c:s', mkv ? 'subrip' : 'mov_text', '-metadata:s:s:0', 'language=eng']
+        : []),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      String(fps * 2),
       ...(audio ? ['-c:a', 'aac', '-b:a', '64k'] : []),
       ...(mkv ? [] : ['-movflags', '+faststart']),
-      '-y', outPath,
+      '-y',
+      outPath,
     ];
     const r = await runTool('ffmpeg', args, limits);
     if (r.code !== 0) throw new Error(`could not generate the sample video: ${stderrSummary(r.stderr)}`);
@@ -161,7 +179,11 @@ export async function generateSampleVideo(outPath: string, opts: SampleOptions =
 }
 
 /** A sound-only file (m4a), to check that audio without a picture is refused. */
-export async function generateAudioOnly(outPath: string, text = 'there is nothing to see here', limits = DEFAULT_LIMITS): Promise<void> {
+export async function generateAudioOnly(
+  outPath: string,
+  text = 'there is nothing to see here',
+  limits = DEFAULT_LIMITS,
+): Promise<void> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'heimdex-sample-'));
   try {
     const wav = path.join(tmp, 'a.wav');

@@ -12,15 +12,31 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  AutoModel, AutoProcessor, AutoTokenizer, RawImage, SiglipTextModel, SiglipVisionModel, Tensor, env, pipeline,
-  type AutomaticSpeechRecognitionPipeline, type PreTrainedModel,
-  type PreTrainedTokenizer, type Processor,
+  AutoModel,
+  AutoProcessor,
+  AutoTokenizer,
+  RawImage,
+  SiglipTextModel,
+  SiglipVisionModel,
+  Tensor,
+  env,
+  pipeline,
+  type AutomaticSpeechRecognitionPipeline,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Processor,
 } from '@huggingface/transformers';
 import type { Config } from '../../core/config.ts';
 import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
 import type {
-  ImageEmbedder, ImageTextEmbedder, ModelRole, ModelStatus, SpeechRecognizer, Tagger, TextEmbedder, TextReader,
+  ImageEmbedder,
+  ImageTextEmbedder,
+  ModelStatus,
+  SpeechRecognizer,
+  Tagger,
+  TextEmbedder,
+  TextReader,
   TranscriptSegment,
 } from './types.ts';
 
@@ -41,7 +57,10 @@ export interface ModelRegistry {
 }
 
 /** Vector widths of the schema's columns (app_public.scenes, see sql/schema.sql). */
-export const SCHEMA_DIMS = { text: { column: 'scenes.text_vec', dim: 1024 }, image: { column: 'scenes.image_vec', dim: 1152 } } as const;
+export const SCHEMA_DIMS = {
+  text: { column: 'scenes.text_vec', dim: 1024 },
+  image: { column: 'scenes.image_vec', dim: 1152 },
+} as const;
 
 // Batches bound peak memory: one so400m forward pass over 8 images at 256²
 // already needs a few hundred MB of activations.
@@ -98,7 +117,9 @@ function presence(m: ResolvedModel): 'absent' | 'present' {
   if (!fs.existsSync(path.join(m.dir, 'config.json'))) return 'absent';
   const missing = m.files.filter((f) => !fs.existsSync(path.join(m.dir, f)));
   if (missing.length) {
-    throw new ModelLoadError(`model ${m.id} (${m.role}) in ${m.dir} is incomplete: missing ${missing.join(', ')}; run "heimdex models pull"`);
+    throw new ModelLoadError(
+      `model ${m.id} (${m.role}) in ${m.dir} is incomplete: missing ${missing.join(', ')}; run "heimdex models pull"`,
+    );
   }
   return 'present';
 }
@@ -115,10 +136,14 @@ function readModelConfig(m: ResolvedModel): Record<string, any> {
 /** Output width as the model's config declares it. */
 function configuredDim(m: ResolvedModel, cfg: Record<string, any>): number | undefined {
   switch (m.role) {
-    case 'text': return cfg.hidden_size;
-    case 'vision': return cfg.vision_config?.hidden_size ?? cfg.hidden_size;
-    case 'vision-text': return cfg.text_config?.projection_size ?? cfg.text_config?.hidden_size ?? cfg.hidden_size;
-    default: return undefined;
+    case 'text':
+      return cfg.hidden_size;
+    case 'vision':
+      return cfg.vision_config?.hidden_size ?? cfg.hidden_size;
+    case 'vision-text':
+      return cfg.text_config?.projection_size ?? cfg.text_config?.hidden_size ?? cfg.hidden_size;
+    default:
+      return undefined;
   }
 }
 
@@ -149,7 +174,10 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
       try {
         return await load();
       } catch (e) {
-        throw new ModelLoadError(`model ${m.id} (${m.role}) could not be loaded from ${m.dir}: ${(e as Error).message}`, { cause: e });
+        throw new ModelLoadError(
+          `model ${m.id} (${m.role}) could not be loaded from ${m.dir}: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
     });
   }
@@ -159,7 +187,11 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
       const m = resolveModel(config, 'text');
       if (presence(m) === 'absent') return null;
       const { model, tokenizer } = await withEnv(m, async () => ({
-        model: await AutoModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+        model: await AutoModel.from_pretrained(m.id, {
+          dtype: m.dtype as any,
+          session_options,
+          local_files_only: true,
+        }),
         tokenizer: await AutoTokenizer.from_pretrained(m.id, { local_files_only: true }),
       }));
       // BGE-M3 accepts 8192 tokens, but attention memory grows with the square
@@ -175,7 +207,11 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
           });
           const out: Float32Array[] = [];
           for (let i = 0; i < texts.length; i += TEXT_BATCH) {
-            const inputs = tokenizer(texts.slice(i, i + TEXT_BATCH), { padding: true, truncation: true, max_length: maxLength });
+            const inputs = tokenizer(texts.slice(i, i + TEXT_BATCH), {
+              padding: true,
+              truncation: true,
+              max_length: maxLength,
+            });
             const { last_hidden_state } = await model(inputs);
             // BGE-M3's dense vector is the [CLS] (first) hidden state, L2-normalised.
             const cls = (last_hidden_state as Tensor).slice(null, 0, null);
@@ -188,15 +224,25 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
     });
   }
 
-  interface SiglipVision { model: PreTrainedModel; processor: Processor }
-  interface SiglipText { model: PreTrainedModel; tokenizer: PreTrainedTokenizer }
+  interface SiglipVision {
+    model: PreTrainedModel;
+    processor: Processor;
+  }
+  interface SiglipText {
+    model: PreTrainedModel;
+    tokenizer: PreTrainedTokenizer;
+  }
 
   function imageEmbedder(): Promise<ImageEmbedder | null> {
     return once('vision', async () => {
       const m = resolveModel(config, 'vision');
       if (presence(m) === 'absent') return null;
       const { model, processor } = await withEnv<SiglipVision>(m, async () => ({
-        model: await SiglipVisionModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+        model: await SiglipVisionModel.from_pretrained(m.id, {
+          dtype: m.dtype as any,
+          session_options,
+          local_files_only: true,
+        }),
         processor: await AutoProcessor.from_pretrained(m.id, { local_files_only: true }),
       }));
       const embedder: ImageEmbedder = {
@@ -224,7 +270,11 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
       const cfg = readModelConfig(m);
       const maxLength: number = m.max_length ?? cfg.text_config?.max_position_embeddings ?? 64;
       const { model, tokenizer } = await withEnv<SiglipText>(m, async () => ({
-        model: await SiglipTextModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+        model: await SiglipTextModel.from_pretrained(m.id, {
+          dtype: m.dtype as any,
+          session_options,
+          local_files_only: true,
+        }),
         tokenizer: await AutoTokenizer.from_pretrained(m.id, { local_files_only: true }),
       }));
       const embedder: ImageTextEmbedder = {
@@ -238,9 +288,14 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
           for (let i = 0; i < texts.length; i += TEXT_BATCH) {
             // SigLIP was trained on lower-cased text padded to exactly max_length;
             // other padding changes the vectors.
-            const inputs = tokenizer(texts.slice(i, i + TEXT_BATCH).map((t) => t.toLowerCase()), {
-              padding: 'max_length', truncation: true, max_length: maxLength,
-            });
+            const inputs = tokenizer(
+              texts.slice(i, i + TEXT_BATCH).map((t) => t.toLowerCase()),
+              {
+                padding: 'max_length',
+                truncation: true,
+                max_length: maxLength,
+              },
+            );
             const res = await model(inputs);
             out.push(...rows(res.pooler_output ?? res.text_embeds, `model ${m.id}`));
           }
@@ -287,7 +342,11 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
       const m = resolveModel(config, 'asr');
       if (presence(m) === 'absent') return null;
       const asr = (await withEnv(m, () =>
-        pipeline('automatic-speech-recognition', m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+        pipeline('automatic-speech-recognition', m.id, {
+          dtype: m.dtype as any,
+          session_options,
+          local_files_only: true,
+        }),
       )) as AutomaticSpeechRecognitionPipeline;
       const gen = (asr.model as any).generation_config as Record<string, any> | null;
       const langToId: Record<string, number> | undefined = gen?.lang_to_id;
@@ -312,7 +371,10 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
         let best: string | null = null;
         let bestLogit = -Infinity;
         for (const [token, id] of Object.entries(langToId!)) {
-          if (last[id]! > bestLogit) { bestLogit = last[id]!; best = token.slice(2, -2); }
+          if (last[id]! > bestLogit) {
+            bestLogit = last[id]!;
+            best = token.slice(2, -2);
+          }
         }
         return best;
       }
@@ -320,7 +382,8 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
       const recognizer: SpeechRecognizer = {
         modelId: m.id,
         async transcribe(samples) {
-          if (!(samples instanceof Float32Array)) throw new Error('transcribe: expected 16 kHz mono Float32Array samples');
+          if (!(samples instanceof Float32Array))
+            throw new Error('transcribe: expected 16 kHz mono Float32Array samples');
           if (samples.length === 0) return { language: null, segments: [] };
           const language = await detectLanguage(samples);
           const res = (await asr(samples, {
@@ -359,13 +422,28 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
     return ROLES.map((role) => {
       if (role === 'ocr') return ocrStatus();
       const m = resolveModel(config, role);
-      let present = false;
-      try { present = presence(m) === 'present'; } catch { present = false; }
+      let present: boolean;
+      try {
+        present = presence(m) === 'present';
+      } catch {
+        present = false;
+      }
       let dim = m.dim;
       if (fs.existsSync(path.join(m.dir, 'config.json'))) {
-        try { dim = configuredDim(m, readModelConfig(m)) ?? dim; } catch { /* reported as not present below */ }
+        try {
+          dim = configuredDim(m, readModelConfig(m)) ?? dim;
+        } catch {
+          /* reported as not present below */
+        }
       }
-      return { role, id: m.id, present, bytes: fs.existsSync(m.dir) ? dirBytes(m.dir) : 0, ...(dim ? { dim } : {}), path: m.dir };
+      return {
+        role,
+        id: m.id,
+        present,
+        bytes: fs.existsSync(m.dir) ? dirBytes(m.dir) : 0,
+        ...(dim ? { dim } : {}),
+        path: m.dir,
+      };
     });
   }
 
@@ -376,12 +454,24 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
       if (presence(m) === 'absent') continue;
       const n = configuredDim(m, readModelConfig(m));
       const { column, dim } = expected[role];
-      if (n === undefined) throw new Error(`model ${m.id} (${role}): config.json declares no hidden size, cannot check it against ${column}`);
+      if (n === undefined)
+        throw new Error(
+          `model ${m.id} (${role}): config.json declares no hidden size, cannot check it against ${column}`,
+        );
       if (n !== dim) throw new Error(`model ${m.id} (${role}) produces ${n}-d vectors but ${column} is vector(${dim})`);
     }
   }
 
-  return { textEmbedder, imageEmbedder, imageTextEmbedder, tagger, speechRecognizer, textReader, status, checkDimensions };
+  return {
+    textEmbedder,
+    imageEmbedder,
+    imageTextEmbedder,
+    tagger,
+    speechRecognizer,
+    textReader,
+    status,
+    checkDimensions,
+  };
 }
 
 /** -60 dBFS: far below quiet speech (about -40 dBFS), above dithering noise. */
@@ -409,7 +499,10 @@ export function languageWindow(samples: Float32Array, sampleRate: number, window
     const end = Math.min(samples.length, (w + 1) * size);
     for (let i = w * size; i < end; i++) e += samples[i]! * samples[i]!;
     e /= Math.max(1, end - w * size);
-    if (e > bestEnergy) { bestEnergy = e; best = w; }
+    if (e > bestEnergy) {
+      bestEnergy = e;
+      best = w;
+    }
   }
   return samples.subarray(best * size, Math.min(samples.length, (best + 1) * size));
 }
@@ -435,7 +528,9 @@ function ocrStatus(): ModelStatus {
   const files = ocrModelFiles();
   const id = readManifest().ocr.id;
   if (!files) return { role: 'ocr', id, present: false, bytes: 0, path: '' };
-  const all = [files.detection, files.recognition, files.dictionary, files.classifier].filter((f): f is string => f !== null);
+  const all = [files.detection, files.recognition, files.dictionary, files.classifier].filter(
+    (f): f is string => f !== null,
+  );
   return {
     role: 'ocr',
     id,

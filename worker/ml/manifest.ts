@@ -42,7 +42,8 @@ export function readManifest(): Record<ModelRole, ManifestEntry> {
     const parsed = JSON.parse(fs.readFileSync(MANIFEST_PATH, 'utf8')) as { roles: Record<string, ManifestEntry> };
     for (const role of ROLES) {
       const e = parsed.roles[role];
-      if (!e?.id || !Array.isArray(e.files)) throw new Error(`models/manifest.json: role "${role}" needs an id and a files list`);
+      if (!e?.id || !Array.isArray(e.files))
+        throw new Error(`models/manifest.json: role "${role}" needs an id and a files list`);
     }
     cached = parsed.roles as Record<ModelRole, ManifestEntry>;
   }
@@ -61,7 +62,14 @@ function checkId(id: string) {
 export function resolveModel(config: ModelsConfig, role: ModelRole): ResolvedModel {
   const entry = readManifest()[role];
   const o = config.models.overrides;
-  const override = role === 'text' ? o.text : role === 'asr' ? o.asr : role === 'vision' || role === 'vision-text' ? o.vision : undefined;
+  const override =
+    role === 'text'
+      ? o.text
+      : role === 'asr'
+        ? o.asr
+        : role === 'vision' || role === 'vision-text'
+          ? o.vision
+          : undefined;
   const id = override ?? entry.id;
   if (entry.source !== 'npm') checkId(id);
   // An overridden model is a different repository: its revision is unknown.
@@ -71,7 +79,14 @@ export function resolveModel(config: ModelsConfig, role: ModelRole): ResolvedMod
 /** The onnxruntime file names transformers.js opens for a dtype (its own suffix convention). */
 export function dtypeSuffix(dtype: string): string {
   const suffixes: Record<string, string> = {
-    fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4',
+    fp32: '',
+    fp16: '_fp16',
+    q8: '_quantized',
+    int8: '_int8',
+    uint8: '_uint8',
+    q4: '_q4',
+    q4f16: '_q4f16',
+    bnb4: '_bnb4',
   };
   const s = suffixes[dtype];
   if (s === undefined) throw new Error(`unknown dtype "${dtype}" in models/manifest.json`);
@@ -79,7 +94,11 @@ export function dtypeSuffix(dtype: string): string {
 }
 
 export function readLabels(): string[] {
-  const labels = fs.readFileSync(LABELS_PATH, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const labels = fs
+    .readFileSync(LABELS_PATH, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   if (labels.length === 0) throw new Error(`${LABELS_PATH} has no labels`);
   return [...new Set(labels)];
 }

@@ -55,7 +55,9 @@ const HALF = [0.5, 0.5, 0.5] as const;
 const REC_BATCH = 6;
 /** Widest strip in a batch relative to the narrowest. */
 const REC_BATCH_SPREAD = 1.25;
-const CLS_W = 192, CLS_H = 48, CLS_THRESH = 0.9;
+const CLS_W = 192,
+  CLS_H = 48,
+  CLS_THRESH = 0.9;
 
 function defaultPackageDir(): string | null {
   try {
@@ -79,7 +81,9 @@ export function ocrModelFiles(packageDir: string | null = defaultPackageDir()): 
   let version = 'unknown';
   try {
     version = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')).version ?? version;
-  } catch { /* a copied folder without package.json still works */ }
+  } catch {
+    /* a copied folder without package.json still works */
+  }
   return { ...files, classifier: fs.existsSync(cls) ? cls : null, version };
 }
 
@@ -89,7 +93,10 @@ const readers = new Map<string, Promise<TextReader | null>>();
  * The process-wide text reader, or null when the model files are absent.
  * Rejects (naming the file) when a file exists but cannot be loaded.
  */
-export function loadTextReader(config: Pick<Config, 'models'>, opts: TextReaderOptions = {}): Promise<TextReader | null> {
+export function loadTextReader(
+  config: Pick<Config, 'models'>,
+  opts: TextReaderOptions = {},
+): Promise<TextReader | null> {
   const key = JSON.stringify([config.models.ortThreads, opts]);
   let reader = readers.get(key);
   if (!reader) {
@@ -110,7 +117,7 @@ async function session(file: string, threads: number): Promise<ort.InferenceSess
       graphOptimizationLevel: 'all',
     });
   } catch (e) {
-    throw new Error(`OCR model ${file} failed to load: ${(e as Error).message}`);
+    throw new Error(`OCR model ${file} failed to load: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -131,7 +138,9 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
   async function detect(img: RgbImage): Promise<Box[]> {
     const size = detInputSize(img.width, img.height, limit);
     const input = resizeToTensor(img, size.width, size.height, DET_MEAN, DET_STD);
-    const res = await det.run({ [det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, size.height, size.width]) });
+    const res = await det.run({
+      [det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, size.height, size.width]),
+    });
     const map = res[det.outputNames[0]!]!;
     const [, , mh, mw] = map.dims as number[];
     return boxesFromProbMap(map.data as Float32Array, mw!, mh!, img.width, img.height).map((b) => b.box);
@@ -145,7 +154,9 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
       const w = Math.max(1, Math.min(CLS_W, Math.ceil(CLS_H * (c.width / c.height))));
       resizeToTensor(c, w, CLS_H, HALF, HALF, data.subarray(i * per, (i + 1) * per), CLS_W);
     });
-    const res = await cls.run({ [cls.inputNames[0]!]: new ort.Tensor('float32', data, [crops.length, 3, CLS_H, CLS_W]) });
+    const res = await cls.run({
+      [cls.inputNames[0]!]: new ort.Tensor('float32', data, [crops.length, 3, CLS_H, CLS_W]),
+    });
     const p = res[cls.outputNames[0]!]!.data as Float32Array;
     // Output classes are ['0', '180'].
     return crops.map((c, i) => (p[i * 2 + 1]! > p[i * 2]! && p[i * 2 + 1]! > CLS_THRESH ? rotate180(c) : c));
@@ -160,12 +171,15 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
     const batches: number[][] = [];
     for (const i of order) {
       const last = batches.at(-1);
-      if (last && last.length < REC_BATCH && padded(crops[i]!) <= REC_BATCH_SPREAD * padded(crops[last[0]!]!)) last.push(i);
+      if (last && last.length < REC_BATCH && padded(crops[i]!) <= REC_BATCH_SPREAD * padded(crops[last[0]!]!))
+        last.push(i);
       else batches.push([i]);
     }
     for (const idx of batches) {
       const { data, width } = recBatchTensor(idx.map((i) => crops[i]!));
-      const res = await rec.run({ [rec.inputNames[0]!]: new ort.Tensor('float32', data, [idx.length, 3, REC_HEIGHT, width]) });
+      const res = await rec.run({
+        [rec.inputNames[0]!]: new ort.Tensor('float32', data, [idx.length, 3, REC_HEIGHT, width]),
+      });
       const out = res[rec.outputNames[0]!]!;
       const [n, steps, classes] = out.dims as number[];
       ctcGreedyDecode(out.data as Float32Array, n!, steps!, classes!, characters).forEach((r, k) => {
@@ -173,7 +187,7 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
         // Time step t covers input columns [t, t+1)·width/steps; the strip was
         // scaled from the crop by scaledWidth/c.width (see recBatchTensor).
         const scaledWidth = Math.min(width, Math.ceil(REC_HEIGHT * (c.width / c.height)));
-        const xs = r.steps.map((t) => ((t + 0.5) * width) / steps! * (c.width / scaledWidth));
+        const xs = r.steps.map((t) => (((t + 0.5) * width) / steps!) * (c.width / scaledWidth));
         results[idx[k]!] = { text: addWordSpaces(r.tokens, xs, c), score: r.score };
       });
     }
@@ -185,11 +199,13 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
     async read(image) {
       const img = await decodeRgb(image);
       const boxes = await detect(img);
-      const crops = await upright(boxes.map((b) => {
-        const c = crop(img, b[0], b[1], b[2], b[3]);
-        // Tall, narrow boxes hold vertical text; the recogniser reads rows.
-        return c.height / c.width >= 1.5 ? rotate90(c) : c;
-      }));
+      const crops = await upright(
+        boxes.map((b) => {
+          const c = crop(img, b[0], b[1], b[2], b[3]);
+          // Tall, narrow boxes hold vertical text; the recogniser reads rows.
+          return c.height / c.width >= 1.5 ? rotate90(c) : c;
+        }),
+      );
       const read = await recognize(crops);
       const lines: OcrLine[] = [];
       boxes.forEach((box, i) => {

@@ -47,7 +47,12 @@ function describe(e: unknown): string {
   return err.cause?.code ?? err.cause?.message ?? err.message;
 }
 
-async function download(url: string, dest: string, report: (loaded: number, total: number | null) => void, signal?: AbortSignal): Promise<string | null> {
+async function download(
+  url: string,
+  dest: string,
+  report: (loaded: number, total: number | null) => void,
+  signal?: AbortSignal,
+): Promise<string | null> {
   const part = `${dest}.part`;
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   const have = fs.existsSync(part) ? fs.statSync(part).size : 0;
@@ -58,9 +63,11 @@ async function download(url: string, dest: string, report: (loaded: number, tota
     return res.headers.get('x-repo-commit');
   }
   if (!res.ok) {
-    throw new Error(res.status === 404 || res.status === 401
-      ? `${url}: not found (HTTP ${res.status}); check the model id and revision in models/manifest.json`
-      : `${url}: HTTP ${res.status} ${res.statusText}`);
+    throw new Error(
+      res.status === 404 || res.status === 401
+        ? `${url}: not found (HTTP ${res.status}); check the model id and revision in models/manifest.json`
+        : `${url}: HTTP ${res.status} ${res.statusText}`,
+    );
   }
   const resumed = res.status === 206;
   const length = Number(res.headers.get('content-length') ?? NaN);
@@ -75,7 +82,12 @@ async function download(url: string, dest: string, report: (loaded: number, tota
     },
   });
   if (!res.body) throw new Error(`${url}: empty response`);
-  await streamPipeline(Readable.fromWeb(res.body as any), counter, fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }), { signal });
+  await streamPipeline(
+    Readable.fromWeb(res.body as any),
+    counter,
+    fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }),
+    { signal },
+  );
   if (total !== null && fs.statSync(part).size !== total) {
     throw new Error(`${url}: expected ${total} bytes, got ${fs.statSync(part).size}; run the pull again to resume`);
   }
@@ -114,7 +126,12 @@ export async function pullModels(config: Pick<Config, 'models'>, opts: PullOptio
       }
       const url = `${config.models.hubUrl}/${m.id}/resolve/${encodeURIComponent(m.revision)}/${file}`;
       try {
-        const commit = await download(url, dest, (loaded, total) => opts.onProgress?.({ role, id: m.id, file, loaded, total, done: false }), opts.signal);
+        const commit = await download(
+          url,
+          dest,
+          (loaded, total) => opts.onProgress?.({ role, id: m.id, file, loaded, total, done: false }),
+          opts.signal,
+        );
         result.commit ??= commit;
       } catch (e) {
         if (opts.signal?.aborted) throw e;

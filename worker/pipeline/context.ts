@@ -45,7 +45,8 @@ export interface VideoRow {
   missing_stages: string[];
 }
 
-export const VIDEO_COLUMNS = 'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, missing_stages';
+export const VIDEO_COLUMNS =
+  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, missing_stages';
 
 /** Stage names recorded in videos.missing_stages. */
 export type SkippableStage = 'transcribe' | 'embed_text' | 'embed_image' | 'tags' | 'ocr';

@@ -12,7 +12,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The payload's id, or throws: a malformed payload is a bug, not bad input. */
 export function payloadId(payload: unknown): string {
   const id = (payload as { id?: unknown } | null)?.id;
-  if (typeof id !== 'string' || !UUID.test(id)) throw new Error(`job payload needs an "id" uuid, got ${JSON.stringify(payload)}`);
+  if (typeof id !== 'string' || !UUID.test(id))
+    throw new Error(`job payload needs an "id" uuid, got ${JSON.stringify(payload)}`);
   return id;
 }
 
@@ -43,9 +44,12 @@ export async function guarded(helpers: JobHelpers, id: string, body: () => Promi
       return;
     }
     if (helpers.job.attempts >= helpers.job.max_attempts) {
-      await helpers.query('select app_private.pipeline_fail($1, $2)', [
-        id, `Processing kept failing after ${helpers.job.attempts} attempts (${err.message}). An administrator can retry it.`,
-      ]).catch(() => {});
+      await helpers
+        .query('select app_private.pipeline_fail($1, $2)', [
+          id,
+          `Processing kept failing after ${helpers.job.attempts} attempts (${err.message}). An administrator can retry it.`,
+        ])
+        .catch(() => {});
     }
     throw err;
   }

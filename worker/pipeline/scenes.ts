@@ -31,7 +31,10 @@ export function planScenes(cuts: number[], durationS: number, opts: { minS: numb
     const end = bounds[i + 1]!;
     const parts = opts.maxS > 0 ? Math.max(1, Math.ceil((end - start) / opts.maxS - 1e-9)) : 1;
     for (let p = 0; p < parts; p++) {
-      out.push({ start: start + ((end - start) * p) / parts, end: p === parts - 1 ? end : start + ((end - start) * (p + 1)) / parts });
+      out.push({
+        start: start + ((end - start) * p) / parts,
+        end: p === parts - 1 ? end : start + ((end - start) * (p + 1)) / parts,
+      });
     }
   }
   return out;
@@ -55,8 +58,14 @@ export function assignTranscript(segments: TranscriptSegment[], scenes: Span[]):
     let placed = false;
     scenes.forEach((sc, i) => {
       const overlap = Math.min(seg.end, sc.end) - Math.max(seg.start, sc.start);
-      if (overlap > bestOverlap) { best = i; bestOverlap = overlap; }
-      if (overlap > 0 && overlap >= need) { texts[i]!.push(seg.text); placed = true; }
+      if (overlap > bestOverlap) {
+        best = i;
+        bestOverlap = overlap;
+      }
+      if (overlap > 0 && overlap >= need) {
+        texts[i]!.push(seg.text);
+        placed = true;
+      }
     });
     // A very short segment may overlap nothing by the threshold: keep it where most of it is.
     if (!placed && best >= 0) texts[best]!.push(seg.text);

@@ -10,8 +10,15 @@ import path from 'node:path';
 import { keyframeKey } from '../../core/storage/keys.ts';
 import { StoragePermanentError } from '../../core/storage/types.ts';
 import {
-  MediaInputError, detectScenes, extractAudio16kMono, extractKeyframe, extractSubtitles,
-  looksLikeSubtitles, parseSubtitles, probe, type MediaFacts,
+  MediaInputError,
+  detectScenes,
+  extractAudio16kMono,
+  extractKeyframe,
+  extractSubtitles,
+  looksLikeSubtitles,
+  parseSubtitles,
+  probe,
+  type MediaFacts,
 } from '../media/index.ts';
 import type { TranscriptSegment } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type SkippableStage, type VideoRow } from './context.ts';
@@ -38,15 +45,22 @@ export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T
 }
 
 /** Streams the video to the work folder, capped at MAX_UPLOAD_BYTES. */
-export async function fetchVideo(ctx: PipelineContext, video: VideoRow, dir: string, signal?: AbortSignal): Promise<string> {
+export async function fetchVideo(
+  ctx: PipelineContext,
+  video: VideoRow,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const file = path.join(dir, 'input');
   try {
     await ctx.storage.download(video.object_key, file, { maxBytes: ctx.config.storage.maxUploadBytes, signal });
   } catch (e) {
     if (e instanceof StoragePermanentError) {
-      throw new MediaInputError(/not found/i.test(e.message)
-        ? 'The uploaded file is missing from storage.'
-        : `The uploaded file could not be used: ${e.message}`);
+      throw new MediaInputError(
+        /not found/i.test(e.message)
+          ? 'The uploaded file is missing from storage.'
+          : `The uploaded file could not be used: ${e.message}`,
+      );
     }
     throw e;
   }
@@ -70,18 +84,26 @@ const MAX_DIMENSION = 16384;
 /** ffprobe plus the limits a video must meet. Throws MediaInputError with the reason. */
 export async function validateVideo(ctx: PipelineContext, file: string, signal?: AbortSignal): Promise<ValidatedFacts> {
   const f: MediaFacts = await probe(file, mediaLimits(ctx, signal));
-  if (!(f.durationS > 0)) throw new MediaInputError('The video has no duration (it may be truncated or a single image).');
+  if (!(f.durationS > 0))
+    throw new MediaInputError('The video has no duration (it may be truncated or a single image).');
   const max = ctx.config.worker.maxDurationS;
   if (f.durationS > max) {
     throw new MediaInputError(`The video is ${Math.round(f.durationS)} s long; the limit is ${max} s.`);
   }
   if (!(f.width >= 16 && f.height >= 16 && f.width <= MAX_DIMENSION && f.height <= MAX_DIMENSION)) {
-    throw new MediaInputError(`The picture size ${f.width}x${f.height} is not supported (16 to ${MAX_DIMENSION} pixels per side).`);
+    throw new MediaInputError(
+      `The picture size ${f.width}x${f.height} is not supported (16 to ${MAX_DIMENSION} pixels per side).`,
+    );
   }
   return {
     byte_size: (await fs.stat(file)).size,
-    duration_s: f.durationS, width: f.width, height: f.height, fps: f.fps,
-    video_codec: f.videoCodec, audio_codec: f.audioCodec, has_audio: f.hasAudio,
+    duration_s: f.durationS,
+    width: f.width,
+    height: f.height,
+    fps: f.fps,
+    video_codec: f.videoCodec,
+    audio_codec: f.audioCodec,
+    has_audio: f.hasAudio,
   };
 }
 
@@ -116,7 +138,12 @@ export interface Transcript {
   missing: boolean;
 }
 
-async function sidecarSubtitles(ctx: PipelineContext, video: VideoRow, dir: string, signal?: AbortSignal): Promise<TranscriptSegment[] | null> {
+async function sidecarSubtitles(
+  ctx: PipelineContext,
+  video: VideoRow,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<TranscriptSegment[] | null> {
   if (!video.subtitle_key) return null;
   const file = path.join(dir, 'sidecar.txt');
   try {
@@ -134,7 +161,14 @@ async function sidecarSubtitles(ctx: PipelineContext, video: VideoRow, dir: stri
 }
 
 /** Subtitles (sidecar, then embedded) before speech recognition: they are exact and free. */
-async function transcribe(ctx: PipelineContext, video: VideoRow, file: string, dir: string, signal?: AbortSignal, onWindow?: (done: number) => Promise<void>): Promise<Transcript> {
+async function transcribe(
+  ctx: PipelineContext,
+  video: VideoRow,
+  file: string,
+  dir: string,
+  signal?: AbortSignal,
+  onWindow?: (done: number) => Promise<void>,
+): Promise<Transcript> {
   const limits = mediaLimits(ctx, signal);
   const sidecar = await sidecarSubtitles(ctx, video, dir, signal);
   if (sidecar) return { source: 'subtitles', language: null, model: null, segments: sidecar, missing: false };
@@ -142,7 +176,8 @@ async function transcribe(ctx: PipelineContext, video: VideoRow, file: string, d
   for (const stream of facts.subtitleStreams) {
     const srt = await extractSubtitles(file, stream, limits);
     const segs = srt ? parseSubtitles(srt) : [];
-    if (segs.length) return { source: 'subtitles', language: stream.language, model: null, segments: segs, missing: false };
+    if (segs.length)
+      return { source: 'subtitles', language: stream.language, model: null, segments: segs, missing: false };
   }
   if (!facts.hasAudio) return { source: 'none', language: null, model: null, segments: [], missing: false };
   const asr = await ctx.models.speechRecognizer();
@@ -153,7 +188,10 @@ async function transcribe(ctx: PipelineContext, video: VideoRow, file: string, d
   let language: string | null = null;
   const total = facts.durationS;
   for (let start = 0; start < total; start += ASR_WINDOW_S) {
-    const samples = await extractAudio16kMono(file, dir, limits, { startS: start, durationS: Math.min(ASR_WINDOW_S, total - start) });
+    const samples = await extractAudio16kMono(file, dir, limits, {
+      startS: start,
+      durationS: Math.min(ASR_WINDOW_S, total - start),
+    });
     if (samples.length === 0) break;
     const r = await asr.transcribe(samples);
     language ??= r.language;
@@ -167,7 +205,8 @@ async function inBatches<T, R>(items: T[], size: number, fn: (batch: T[]) => Pro
   const out: R[] = [];
   for (let i = 0; i < items.length; i += size) {
     const r = await fn(items.slice(i, i + size));
-    if (r.length !== Math.min(size, items.length - i)) throw new Error(`model returned ${r.length} results for ${Math.min(size, items.length - i)} inputs`);
+    if (r.length !== Math.min(size, items.length - i))
+      throw new Error(`model returned ${r.length} results for ${Math.min(size, items.length - i)} inputs`);
     out.push(...r);
   }
   return out;
@@ -176,12 +215,19 @@ async function inBatches<T, R>(items: T[], size: number, fn: (batch: T[]) => Pro
 const vec = (v: Float32Array) => Array.from(v, (x) => Math.fround(x));
 
 /** Text vectors for non-empty transcripts; silent scenes stay null (never zero vectors). */
-async function embedTexts(ctx: PipelineContext, transcripts: string[]): Promise<{ model: string; vecs: (number[] | null)[] } | null> {
+async function embedTexts(
+  ctx: PipelineContext,
+  transcripts: string[],
+): Promise<{ model: string; vecs: (number[] | null)[] } | null> {
   const emb = await ctx.models.textEmbedder();
   if (!emb) return null;
   const idx = transcripts.map((t, i) => (t.trim() ? i : -1)).filter((i) => i >= 0);
   const vecs: (number[] | null)[] = transcripts.map(() => null);
-  const got = await inBatches(idx.map((i) => transcripts[i]!), TEXT_BATCH, (b) => emb.embed(b));
+  const got = await inBatches(
+    idx.map((i) => transcripts[i]!),
+    TEXT_BATCH,
+    (b) => emb.embed(b),
+  );
   idx.forEach((i, k) => (vecs[i] = vec(got[k]!)));
   return { model: emb.modelId, vecs };
 }
@@ -192,7 +238,11 @@ async function embedImages(ctx: PipelineContext, files: (string | null)[]) {
   if (!emb) return null;
   const idx = files.map((f, i) => (f ? i : -1)).filter((i) => i >= 0);
   const raw: (Float32Array | null)[] = files.map(() => null);
-  const got = await inBatches(idx.map((i) => files[i]!), IMAGE_BATCH, (b) => emb.embedImages(b));
+  const got = await inBatches(
+    idx.map((i) => files[i]!),
+    IMAGE_BATCH,
+    (b) => emb.embedImages(b),
+  );
   idx.forEach((i, k) => (raw[i] = got[k]!));
   return { model: emb.modelId, raw };
 }
@@ -206,7 +256,10 @@ async function tagImages(ctx: PipelineContext, raw: (Float32Array | null)[]) {
 }
 
 async function readTexts(ctx: PipelineContext, files: (string | null)[]) {
-  const read = await readSceneTexts(ctx, files.map((f) => (f ? [f] : [])));
+  const read = await readSceneTexts(
+    ctx,
+    files.map((f) => (f ? [f] : [])),
+  );
   return read && { model: read.model, texts: read.texts };
 }
 
@@ -234,7 +287,13 @@ async function readSceneTexts(ctx: PipelineContext, perScene: string[][]) {
  */
 const OCR_SAMPLE_S = 8;
 
-async function ocrFrames(file: string, dir: string, spans: Span[], keyframes: (string | null)[], limits: ReturnType<typeof mediaLimits>) {
+async function ocrFrames(
+  file: string,
+  dir: string,
+  spans: Span[],
+  keyframes: (string | null)[],
+  limits: ReturnType<typeof mediaLimits>,
+) {
   const out: string[][] = [];
   for (const [i, s] of spans.entries()) {
     const files = keyframes[i] ? [keyframes[i]!] : [];
@@ -250,7 +309,12 @@ async function ocrFrames(file: string, dir: string, spans: Span[], keyframes: (s
 }
 
 /** The transcript job: subtitles if any, else speech recognition (possibly long). */
-export async function transcribeVideo(ctx: PipelineContext, video: VideoRow, progress: Progress, signal?: AbortSignal): Promise<Transcript> {
+export async function transcribeVideo(
+  ctx: PipelineContext,
+  video: VideoRow,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<Transcript> {
   return withWorkDir(async (dir) => {
     await progress('transcribe', 0.12);
     const file = await fetchVideo(ctx, video, dir, signal);
@@ -264,7 +328,13 @@ export async function transcribeVideo(ctx: PipelineContext, video: VideoRow, pro
  * missing_stages. Returns the complete replacement set of scenes. Without a
  * stored transcript (an index job queued by hand) it transcribes inline.
  */
-export async function indexVideo(ctx: PipelineContext, video: VideoRow, stored: Transcript | null, progress: Progress, signal?: AbortSignal): Promise<IndexResult> {
+export async function indexVideo(
+  ctx: PipelineContext,
+  video: VideoRow,
+  stored: Transcript | null,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<IndexResult> {
   return withWorkDir(async (dir) => {
     const limits = mediaLimits(ctx, signal);
     await progress('fetch', 0.36);
@@ -278,9 +348,14 @@ export async function indexVideo(ctx: PipelineContext, video: VideoRow, stored: 
     await progress('scenes', 0.4);
     const detected = await detectScenes(file, ctx.config.worker.sceneThreshold, limits);
     if (detected.decodedS < duration * MIN_DECODED_SHARE) {
-      throw new MediaInputError(`The video stops after ${detected.decodedS.toFixed(1)} s of the ${duration.toFixed(1)} s it announces (the file is truncated or damaged).`);
+      throw new MediaInputError(
+        `The video stops after ${detected.decodedS.toFixed(1)} s of the ${duration.toFixed(1)} s it announces (the file is truncated or damaged).`,
+      );
     }
-    const spans = planScenes(detected.cuts, duration, { minS: ctx.config.worker.sceneMinS, maxS: ctx.config.worker.sceneMaxS });
+    const spans = planScenes(detected.cuts, duration, {
+      minS: ctx.config.worker.sceneMinS,
+      maxS: ctx.config.worker.sceneMaxS,
+    });
     const texts = assignTranscript(transcript.segments, spans);
 
     await progress('keyframes', 0.5);
@@ -290,14 +365,26 @@ export async function indexVideo(ctx: PipelineContext, video: VideoRow, stored: 
     const text = await embedTexts(ctx, texts);
     if (!text && texts.some((t) => t)) missing.push('embed_text');
     await progress('embed', 0.7);
-    const image = await embedImages(ctx, frames.map((f) => f.file));
+    const image = await embedImages(
+      ctx,
+      frames.map((f) => f.file),
+    );
     if (!image) missing.push('embed_image');
     await progress('tags', 0.8);
     const tags = image ? await tagImages(ctx, image.raw) : null;
     if (!tags) missing.push('tags');
     await progress('ocr', 0.85);
     const ocr = (await ctx.models.textReader())
-      ? await readSceneTexts(ctx, await ocrFrames(file, dir, spans, frames.map((f) => f.file), limits))
+      ? await readSceneTexts(
+          ctx,
+          await ocrFrames(
+            file,
+            dir,
+            spans,
+            frames.map((f) => f.file),
+            limits,
+          ),
+        )
       : null;
     if (!ocr) missing.push('ocr');
     await progress('write', 0.95);
@@ -325,7 +412,14 @@ export async function indexVideo(ctx: PipelineContext, video: VideoRow, stored: 
   });
 }
 
-async function keyframes(ctx: PipelineContext, video: VideoRow, file: string, dir: string, spans: Span[], limits: ReturnType<typeof mediaLimits>) {
+async function keyframes(
+  ctx: PipelineContext,
+  video: VideoRow,
+  file: string,
+  dir: string,
+  spans: Span[],
+  limits: ReturnType<typeof mediaLimits>,
+) {
   await fs.mkdir(path.join(dir, 'keyframes'), { recursive: true });
   const out: { file: string | null; key: string | null }[] = [];
   for (const [i, s] of spans.entries()) {
@@ -361,9 +455,20 @@ export type ReindexResult = Partial<Omit<IndexResult, 'scenes'>> & { scenes: Par
  * embeddings whose recorded model differs from the configured one. Returns
  * null when nothing could be done (the models are still absent).
  */
-export async function reindexVideo(ctx: PipelineContext, video: VideoRow, scenes: StoredScene[], mode: ReindexMode, progress: Progress, signal?: AbortSignal): Promise<ReindexResult | null> {
+export async function reindexVideo(
+  ctx: PipelineContext,
+  video: VideoRow,
+  scenes: StoredScene[],
+  mode: ReindexMode,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<ReindexResult | null> {
   const [textEmb, imageEmb, asr, tagger, reader] = await Promise.all([
-    ctx.models.textEmbedder(), ctx.models.imageEmbedder(), ctx.models.speechRecognizer(), ctx.models.tagger(), ctx.models.textReader(),
+    ctx.models.textEmbedder(),
+    ctx.models.imageEmbedder(),
+    ctx.models.speechRecognizer(),
+    ctx.models.tagger(),
+    ctx.models.textReader(),
   ]);
   const missing = new Set(video.missing_stages as SkippableStage[]);
   const todo = new Set<SkippableStage>();
@@ -390,7 +495,10 @@ export async function reindexVideo(ctx: PipelineContext, video: VideoRow, scenes
       await progress('transcribe', 0.2);
       const file = await fetchVideo(ctx, video, dir, signal);
       const t = await transcribe(ctx, video, file, dir, signal);
-      transcripts = assignTranscript(t.segments, scenes.map((s) => ({ start: s.start_s, end: s.end_s })));
+      transcripts = assignTranscript(
+        t.segments,
+        scenes.map((s) => ({ start: s.start_s, end: s.end_s })),
+      );
       transcripts.forEach((t, i) => patch(i, { transcript: t }));
       Object.assign(result, { transcript_source: t.source, language: t.language, asr_model: t.model });
       missing.delete('transcribe');
@@ -407,17 +515,19 @@ export async function reindexVideo(ctx: PipelineContext, video: VideoRow, scenes
     let files: (string | null)[] = [];
     if (todo.has('embed_image') || todo.has('tags') || todo.has('ocr')) {
       await progress('keyframes', 0.5);
-      files = await Promise.all(scenes.map(async (s) => {
-        if (!s.keyframe_key) return null;
-        const f = path.join(dir, `${s.ordinal}.jpg`);
-        try {
-          await ctx.storage.download(s.keyframe_key, f, { maxBytes: 32 * 1024 * 1024, signal });
-          return f;
-        } catch (e) {
-          if (e instanceof StoragePermanentError) return null;
-          throw e;
-        }
-      }));
+      files = await Promise.all(
+        scenes.map(async (s) => {
+          if (!s.keyframe_key) return null;
+          const f = path.join(dir, `${s.ordinal}.jpg`);
+          try {
+            await ctx.storage.download(s.keyframe_key, f, { maxBytes: 32 * 1024 * 1024, signal });
+            return f;
+          } catch (e) {
+            if (e instanceof StoragePermanentError) return null;
+            throw e;
+          }
+        }),
+      );
     }
     let raw: (Float32Array | null)[] | null = null;
     if (todo.has('embed_image')) {

@@ -17,8 +17,16 @@ export function videos__index(ctx: PipelineContext): Task {
     if (!video) return;
     await guarded(helpers, id, async () => {
       const { rows } = await helpers.query<Transcript>(
-        'select source, language, model, segments, missing from app_private.video_transcripts where video_id = $1', [id]);
-      const result = await indexVideo(ctx, video, rows[0] ?? null, progressReporter(helpers, id, 'processing'), helpers.abortSignal);
+        'select source, language, model, segments, missing from app_private.video_transcripts where video_id = $1',
+        [id],
+      );
+      const result = await indexVideo(
+        ctx,
+        video,
+        rows[0] ?? null,
+        progressReporter(helpers, id, 'processing'),
+        helpers.abortSignal,
+      );
       await helpers.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify(result)]);
     });
   };

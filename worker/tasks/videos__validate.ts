@@ -16,7 +16,9 @@ export function videos__validate(ctx: PipelineContext): Task {
     if (!video) return;
     await guarded(helpers, id, async () => {
       await progressReporter(helpers, id, 'validating')('validate', 0.02);
-      const facts = await withWorkDir(async (dir) => validateVideo(ctx, await fetchVideo(ctx, video, dir, helpers.abortSignal), helpers.abortSignal));
+      const facts = await withWorkDir(async (dir) =>
+        validateVideo(ctx, await fetchVideo(ctx, video, dir, helpers.abortSignal), helpers.abortSignal),
+      );
       await helpers.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts)]);
     });
   };

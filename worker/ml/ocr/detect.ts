@@ -19,7 +19,13 @@ export interface DetOptions {
   minSize: number;
 }
 
-export const DET_DEFAULTS: DetOptions = { thresh: 0.3, boxThresh: 0.6, unclipRatio: 1.5, maxCandidates: 1000, minSize: 3 };
+export const DET_DEFAULTS: DetOptions = {
+  thresh: 0.3,
+  boxThresh: 0.6,
+  unclipRatio: 1.5,
+  maxCandidates: 1000,
+  minSize: 3,
+};
 
 /** [x0, y0, x1, y1] in source-image pixels, x1/y1 exclusive. */
 export type Box = [number, number, number, number];
@@ -46,11 +52,16 @@ export function detInputSize(width: number, height: number, limit = 960): { widt
  * of srcW × srcH. Returned in no particular order.
  */
 export function boxesFromProbMap(
-  prob: Float32Array, mapW: number, mapH: number, srcW: number, srcH: number,
+  prob: Float32Array,
+  mapW: number,
+  mapH: number,
+  srcW: number,
+  srcH: number,
   opts: Partial<DetOptions> = {},
 ): ScoredBox[] {
   const o = { ...DET_DEFAULTS, ...opts };
-  if (prob.length < mapW * mapH) throw new RangeError(`probability map has ${prob.length} values, expected ${mapW * mapH}`);
+  if (prob.length < mapW * mapH)
+    throw new RangeError(`probability map has ${prob.length} values, expected ${mapW * mapH}`);
   const labels = new Int32Array(mapW * mapH);
   const stack = new Int32Array(mapW * mapH);
   const out: ScoredBox[] = [];
@@ -58,13 +69,17 @@ export function boxesFromProbMap(
   for (let start = 0; start < mapW * mapH && next < o.maxCandidates; start++) {
     if (labels[start] !== 0 || !(prob[start]! > o.thresh)) continue;
     next++;
-    let minX = mapW, minY = mapH, maxX = -1, maxY = -1;
+    let minX = mapW,
+      minY = mapH,
+      maxX = -1,
+      maxY = -1;
     let sp = 0;
     stack[sp++] = start;
     labels[start] = next;
     while (sp > 0) {
       const p = stack[--sp]!;
-      const x = p % mapW, y = (p - x) / mapW;
+      const x = p % mapW,
+        y = (p - x) / mapW;
       if (x < minX) minX = x;
       if (x > maxX) maxX = x;
       if (y < minY) minY = y;
@@ -83,7 +98,8 @@ export function boxesFromProbMap(
         }
       }
     }
-    const w = maxX - minX + 1, h = maxY - minY + 1;
+    const w = maxX - minX + 1,
+      h = maxY - minY + 1;
     if (Math.min(w, h) < o.minSize) continue;
     // PaddleOCR's "fast" score: mean probability over the whole box, so a
     // thin spur of noise with a big bounding box scores low.
@@ -95,7 +111,8 @@ export function boxesFromProbMap(
     // (Vatti clipping); growing the box by area·ratio/perimeter restores them.
     const d = (w * h * o.unclipRatio) / (2 * (w + h));
     if (Math.min(w, h) + 2 * d < o.minSize + 2) continue;
-    const sx = srcW / mapW, sy = srcH / mapH;
+    const sx = srcW / mapW,
+      sy = srcH / mapH;
     const clampX = (v: number) => Math.min(srcW, Math.max(0, Math.round(v * sx)));
     const clampY = (v: number) => Math.min(srcH, Math.max(0, Math.round(v * sy)));
     const box: Box = [clampX(minX - d), clampY(minY - d), clampX(maxX + 1 + d), clampY(maxY + 1 + d)];
@@ -110,19 +127,23 @@ export function boxesFromProbMap(
  * share a row; rows go top to bottom, boxes in a row left to right.
  */
 export function groupRows<T extends { box: Box }>(items: T[]): T[][] {
-  const sorted = [...items].sort((a, b) => (a.box[1] + a.box[3]) - (b.box[1] + b.box[3]));
+  const sorted = [...items].sort((a, b) => a.box[1] + a.box[3] - (b.box[1] + b.box[3]));
   const rows: { top: number; bottom: number; items: T[] }[] = [];
   for (const it of sorted) {
     const cy = (it.box[1] + it.box[3]) / 2;
-    const row = rows.find((r) => cy >= r.top && cy <= r.bottom
-      && (r.items[0]!.box[1] + r.items[0]!.box[3]) / 2 >= it.box[1]
-      && (r.items[0]!.box[1] + r.items[0]!.box[3]) / 2 <= it.box[3]);
+    const row = rows.find(
+      (r) =>
+        cy >= r.top &&
+        cy <= r.bottom &&
+        (r.items[0]!.box[1] + r.items[0]!.box[3]) / 2 >= it.box[1] &&
+        (r.items[0]!.box[1] + r.items[0]!.box[3]) / 2 <= it.box[3],
+    );
     if (row) {
       row.items.push(it);
     } else {
       rows.push({ top: it.box[1], bottom: it.box[3], items: [it] });
     }
   }
-  rows.sort((a, b) => (a.top + a.bottom) - (b.top + b.bottom));
+  rows.sort((a, b) => a.top + a.bottom - (b.top + b.bottom));
   return rows.map((r) => r.items.sort((a, b) => a.box[0] - b.box[0]));
 }

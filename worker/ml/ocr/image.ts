@@ -18,8 +18,12 @@ export class ImageDecodeError extends Error {}
 export async function decodeRgb(input: string | Buffer): Promise<RgbImage> {
   try {
     // rotate() applies EXIF orientation so boxes refer to the image as seen.
-    const { data, info } = await sharp(input).rotate().toColourspace('srgb').removeAlpha()
-      .raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(input)
+      .rotate()
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const { width, height, channels } = info;
     if (channels === 3) return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
     const out = new Uint8Array(width * height * 3);
@@ -55,7 +59,9 @@ export function rotate90(img: RgbImage): RgbImage {
     for (let x = 0; x < w; x++) {
       const to = ((w - 1 - x) * h + y) * 3;
       const from = (y * w + x) * 3;
-      data[to] = img.data[from]!; data[to + 1] = img.data[from + 1]!; data[to + 2] = img.data[from + 2]!;
+      data[to] = img.data[from]!;
+      data[to + 1] = img.data[from + 1]!;
+      data[to + 2] = img.data[from + 2]!;
     }
   }
   return { data, width: h, height: w };
@@ -66,7 +72,9 @@ export function rotate180(img: RgbImage): RgbImage {
   const data = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
     const j = (n - 1 - i) * 3;
-    data[i * 3] = img.data[j]!; data[i * 3 + 1] = img.data[j + 1]!; data[i * 3 + 2] = img.data[j + 2]!;
+    data[i * 3] = img.data[j]!;
+    data[i * 3 + 1] = img.data[j + 1]!;
+    data[i * 3 + 2] = img.data[j + 2]!;
   }
   return { data, width: img.width, height: img.height };
 }
@@ -78,27 +86,41 @@ export function rotate180(img: RgbImage): RgbImage {
  * which is what PaddleOCR's recogniser padding writes.
  */
 export function resizeToTensor(
-  img: RgbImage, width: number, height: number,
-  mean: readonly [number, number, number], std: readonly [number, number, number],
-  out: Float32Array = new Float32Array(3 * width * height), padWidth = width,
+  img: RgbImage,
+  width: number,
+  height: number,
+  mean: readonly [number, number, number],
+  std: readonly [number, number, number],
+  out: Float32Array = new Float32Array(3 * width * height),
+  padWidth = width,
 ): Float32Array {
   const sx = img.width / width;
   const sy = img.height / height;
   const plane = padWidth * height;
-  const xs0 = new Int32Array(width), xs1 = new Int32Array(width), fxs = new Float32Array(width);
+  const xs0 = new Int32Array(width),
+    xs1 = new Int32Array(width),
+    fxs = new Float32Array(width);
   for (let x = 0; x < width; x++) {
     const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), img.width - 1);
-    xs0[x] = Math.floor(fx); xs1[x] = Math.min(xs0[x]! + 1, img.width - 1); fxs[x] = fx - xs0[x]!;
+    xs0[x] = Math.floor(fx);
+    xs1[x] = Math.min(xs0[x]! + 1, img.width - 1);
+    fxs[x] = fx - xs0[x]!;
   }
   const scale = [1 / (255 * std[0]), 1 / (255 * std[1]), 1 / (255 * std[2])];
   const shift = [mean[0] / std[0], mean[1] / std[1], mean[2] / std[2]];
   const d = img.data;
   for (let y = 0; y < height; y++) {
     const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, img.height - 1), wy = fy - y0;
-    const r0 = y0 * img.width, r1 = y1 * img.width;
+    const y0 = Math.floor(fy),
+      y1 = Math.min(y0 + 1, img.height - 1),
+      wy = fy - y0;
+    const r0 = y0 * img.width,
+      r1 = y1 * img.width;
     for (let x = 0; x < width; x++) {
-      const a = (r0 + xs0[x]!) * 3, b = (r0 + xs1[x]!) * 3, c = (r1 + xs0[x]!) * 3, e = (r1 + xs1[x]!) * 3;
+      const a = (r0 + xs0[x]!) * 3,
+        b = (r0 + xs1[x]!) * 3,
+        c = (r1 + xs0[x]!) * 3,
+        e = (r1 + xs1[x]!) * 3;
       const wx = fxs[x]!;
       for (let ch = 0; ch < 3; ch++) {
         const rgb = 2 - ch; // BGR order

@@ -13,7 +13,10 @@ const HALF: readonly [number, number, number] = [0.5, 0.5, 0.5];
 
 /** The character list, blank first and space last, as PaddleOCR builds it with use_space_char. */
 export function loadCharacters(dictPath: string): string[] {
-  const chars = fs.readFileSync(dictPath, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+  const chars = fs
+    .readFileSync(dictPath, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''));
   // The file may or may not end with a newline; an empty last entry is not a character.
   if (chars.at(-1) === '') chars.pop();
   return ['', ...chars, ' '];
@@ -50,7 +53,11 @@ export interface CtcResult {
 }
 
 export function ctcGreedyDecode(
-  probs: Float32Array, batch: number, steps: number, classes: number, characters: string[],
+  probs: Float32Array,
+  batch: number,
+  steps: number,
+  classes: number,
+  characters: string[],
 ): CtcResult[] {
   if (probs.length < batch * steps * classes) {
     throw new RangeError(`recogniser output has ${probs.length} values, expected ${batch * steps * classes}`);
@@ -60,14 +67,21 @@ export function ctcGreedyDecode(
   }
   const out: CtcResult[] = [];
   for (let b = 0; b < batch; b++) {
-    const tokens: string[] = [], at: number[] = [];
-    let sum = 0, kept = 0, prev = -1;
+    const tokens: string[] = [],
+      at: number[] = [];
+    let sum = 0,
+      kept = 0,
+      prev = -1;
     for (let t = 0; t < steps; t++) {
       const base = (b * steps + t) * classes;
-      let best = 0, bestP = probs[base]!;
+      let best = 0,
+        bestP = probs[base]!;
       for (let k = 1; k < classes; k++) {
         const p = probs[base + k]!;
-        if (p > bestP) { bestP = p; best = k; }
+        if (p > bestP) {
+          bestP = p;
+          best = k;
+        }
       }
       if (best !== 0 && best !== prev) {
         tokens.push(characters[best]!);

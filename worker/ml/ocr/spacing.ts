@@ -56,10 +56,15 @@ export function emptyColumns(img: RgbImage): { empty: Uint8Array; inkHeight: num
   const cut = contrast / 2;
   const rowInk = new Int32Array(h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (diff[y * w + x]! > cut) rowInk[y]!++;
-  let top = -1, bottom = -1;
+  let top = -1,
+    bottom = -1;
   // A row inked nearly edge to edge is a box edge or a rule, not letters.
   const textRow = (y: number) => rowInk[y]! >= 2 && rowInk[y]! <= 0.7 * w;
-  for (let y = 0; y < h; y++) if (textRow(y)) { if (top < 0) top = y; bottom = y; }
+  for (let y = 0; y < h; y++)
+    if (textRow(y)) {
+      if (top < 0) top = y;
+      bottom = y;
+    }
   if (top < 0 || bottom - top + 1 < 4) return null;
   const empty = new Uint8Array(w).fill(1);
   for (let y = top; y <= bottom; y++) {
@@ -79,8 +84,10 @@ export function addWordSpaces(tokens: string[], xs: number[], img: RgbImage): st
   if (!cols) return tokens.join('');
   const gaps: number[] = [];
   for (let i = 0; i + 1 < tokens.length; i++) {
-    let best = 0, run = 0;
-    const from = Math.max(0, Math.round(xs[i]!)), to = Math.min(img.width - 1, Math.round(xs[i + 1]!));
+    let best = 0,
+      run = 0;
+    const from = Math.max(0, Math.round(xs[i]!)),
+      to = Math.min(img.width - 1, Math.round(xs[i + 1]!));
     for (let x = from; x <= to; x++) {
       run = cols.empty[x] ? run + 1 : 0;
       if (run > best) best = run;
@@ -91,7 +98,8 @@ export function addWordSpaces(tokens: string[], xs: number[], img: RgbImage): st
   const min = Math.max(MIN_GAP_OF_HEIGHT * cols.inkHeight, MIN_GAP_OF_MEDIAN * median, 2);
   let out = tokens[0]!;
   for (let i = 0; i + 1 < tokens.length; i++) {
-    const a = tokens[i]!, b = tokens[i + 1]!;
+    const a = tokens[i]!,
+      b = tokens[i + 1]!;
     if (gaps[i]! >= min && a !== ' ' && b !== ' ' && !CJK.test(a) && !CJK.test(b)) out += ' ';
     out += b;
   }
