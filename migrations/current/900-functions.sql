@@ -1,0 +1,35 @@
+/*
+ * Why: the often-edited function bodies live in migrations/fixtures/ and are
+ * recreated here, last, so that they may use any table or column that the
+ * lower-numbered files of current/ add. Every function a fixture defines is
+ * dropped first, whatever its signature, so changing a signature needs no
+ * new drop statement: add a new function's name to the list instead.
+ */
+do $$
+declare
+  f regprocedure;
+begin
+  for f in
+    select p.oid::regprocedure
+      from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+     where n.nspname in ('app_public', 'app_hidden', 'app_private')
+       and p.proname = any (array[
+         -- fixtures/auth.sql
+         'auth_signup', 'auth_login', 'auth_create_session', 'auth_refresh', 'auth_logout_token',
+         'auth_logout_session', 'auth_session_active',
+         -- fixtures/pipeline_steps.sql
+         'jsonb_vector', 'pipeline_progress', 'pipeline_fail', 'pipeline_validated', 'pipeline_transcribed',
+         'pipeline_indexed', 'pipeline_reindexed', 'reindex_missing', 'reindex_stale',
+         -- fixtures/search_scenes.sql
+         'search_similarity', 'search_query_words', 'search_tsquery', 'search_rank', 'search_tag_score',
+         'search_escape_html', 'search_snippet', 'search_scenes'])
+  loop
+    execute pg_catalog.format('drop function %s', f);
+  end loop;
+end;
+$$;
+drop type if exists app_public.scene_hit;
+
+--!include auth.sql
+--!include pipeline_steps.sql
+--!include search_scenes.sql
