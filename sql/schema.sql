@@ -234,6 +234,26 @@ CREATE FUNCTION app_hidden.tag_text(tags jsonb) RETURNS text
 $$;
 
 --
+-- Name: add_pipeline_job(text, json, text, text, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text DEFAULT NULL::text, queue_name text DEFAULT NULL::text, job_key_mode text DEFAULT 'replace'::text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform graphile_worker.add_job(task, payload, queue_name := queue_name, job_key := job_key,
+                                  job_key_mode := job_key_mode, max_attempts := 8);
+end;
+$$;
+
+--
+-- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text) IS 'Queue a pipeline job with the one retry policy (8 attempts).';
+
+--
 -- Name: auth_create_session(uuid, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -474,8 +494,8 @@ begin
    where v.id = video_id;
 
   if cardinality(v_orphans) > 0 then
-    perform graphile_worker.add_job('videos__delete_objects',
-      json_build_object('id', video_id, 'owner_id', v_owner, 'keys', v_orphans), max_attempts := 5);
+    perform app_private.add_pipeline_job('videos__delete_objects',
+      json_build_object('id', video_id, 'owner_id', v_owner, 'keys', v_orphans));
   end if;
   return n;
 end;
@@ -488,22 +508,26 @@ $$;
 COMMENT ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) IS 'Worker: replace all scenes of a video in one transaction and mark it indexed.';
 
 --
--- Name: pipeline_progress(uuid, text, text, real); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: pipeline_progress(uuid, text, real); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.pipeline_progress(video_id uuid, state text, stage text, progress real) RETURNS boolean
+CREATE FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_state text := case when stage = 'validate' then 'validating' else 'processing' end;
+  v_progress real := app_private.pipeline_stage_progress(stage, done);
 begin
+  if v_progress is null then
+    raise exception 'unknown pipeline stage %', stage using errcode = '22023';
+  end if;
   -- greatest(): a retried job re-announcing an early stage must not make
   -- the progress bar jump backwards within the same state.
   update app_public.videos v
-     set state = pipeline_progress.state,
+     set state = v_state,
          stage = pipeline_progress.stage,
-         progress = case when v.state = pipeline_progress.state
-                         then greatest(v.progress, pipeline_progress.progress)
-                         else pipeline_progress.progress end,
+         progress = case when v.state = v_state then greatest(v.progress, v_progress) else v_progress end,
          error = null
    where v.id = video_id;
   return found;
@@ -511,10 +535,37 @@ end;
 $$;
 
 --
--- Name: FUNCTION pipeline_progress(video_id uuid, state text, stage text, progress real); Type: COMMENT; Schema: app_private; Owner: -
+-- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.pipeline_progress(video_id uuid, state text, stage text, progress real) IS 'Worker: announce state/stage/progress (never moves progress backwards within a state).';
+COMMENT ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) IS 'Worker: announce the stage and how far it is (never moves progress backwards within a state).';
+
+--
+-- Name: pipeline_reindex_progress(uuid, text, real); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_reindex_progress(video_id uuid, stage text, done real) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_progress real := app_private.pipeline_stage_progress(stage, done);
+begin
+  if v_progress is null then
+    raise exception 'unknown pipeline stage %', stage using errcode = '22023';
+  end if;
+  update app_public.videos v
+     set stage = 'reindex:' || pipeline_reindex_progress.stage, progress = v_progress
+   where v.id = video_id and v.state = 'indexed';
+  return found;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_reindex_progress(video_id uuid, stage text, done real); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_reindex_progress(video_id uuid, stage text, done real) IS 'Worker: announce re-index progress on an indexed video without changing its state.';
 
 --
 -- Name: pipeline_reindexed(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
@@ -564,6 +615,48 @@ $$;
 COMMENT ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) IS 'Worker: apply recomputed scene columns and model ids after videos__reindex.';
 
 --
+-- Name: pipeline_stage_progress(text, real); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_stage_progress(stage text, done real) RETURNS real
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select (b.lo + (b.hi - b.lo) * least(greatest(coalesce(done, 0), 0), 1))::real
+    from (values ('validate', 0.0, 0.1), ('transcribe', 0.1, 0.35), ('cut', 0.35, 0.45), ('keyframes', 0.45, 0.55),
+                 ('embed_text', 0.55, 0.62), ('embed_image', 0.62, 0.72), ('tags', 0.72, 0.78),
+                 ('ocr', 0.78, 0.9), ('faces', 0.9, 0.98)) as b(name, lo, hi)
+   where b.name = stage
+$$;
+
+--
+-- Name: FUNCTION pipeline_stage_progress(stage text, done real); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_stage_progress(stage text, done real) IS 'Overall 0..1 progress of a video that is done (0..1) through the given stage.';
+
+--
+-- Name: pipeline_stored_scenes(uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_stored_scenes(video_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'ordinal', s.ordinal, 'start_s', s.start_s, 'end_s', s.end_s, 'transcript', s.transcript,
+           'keyframe_key', s.keyframe_key, 'image_vec', (s.image_vec::text)::jsonb) order by s.ordinal), '[]')
+    from app_public.scenes s
+   where s.video_id = pipeline_stored_scenes.video_id
+$$;
+
+--
+-- Name: FUNCTION pipeline_stored_scenes(video_id uuid); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_stored_scenes(video_id uuid) IS 'Worker: the stored scenes a re-index starts from.';
+
+--
 -- Name: pipeline_transcribed(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -582,9 +675,10 @@ begin
   on conflict on constraint video_transcripts_pkey do update
     set source = excluded.source, language = excluded.language, model = excluded.model,
         segments = excluded.segments, missing = excluded.missing, created_at = now();
-  update app_public.videos v set stage = 'scenes', progress = greatest(v.progress, 0.35) where v.id = video_id;
-  perform graphile_worker.add_job('videos__index', json_build_object('id', video_id),
-    job_key := 'videos__index:' || video_id::text, max_attempts := 5);
+  update app_public.videos v set stage = 'cut', progress = greatest(v.progress, app_private.pipeline_stage_progress('cut', 0))
+   where v.id = video_id;
+  perform app_private.add_pipeline_job('videos__index', json_build_object('id', video_id),
+    'videos__index:' || video_id::text);
   return true;
 end;
 $$;
@@ -594,6 +688,26 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) IS 'Worker: keep the transcript for the index step and queue videos__index.';
+
+--
+-- Name: pipeline_transcript(uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_transcript(video_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object('source', t.source, 'language', t.language, 'model', t.model,
+                            'segments', t.segments, 'missing', t.missing)
+    from app_private.video_transcripts t
+   where t.video_id = pipeline_transcript.video_id
+$$;
+
+--
+-- Name: FUNCTION pipeline_transcript(video_id uuid); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_transcript(video_id uuid) IS 'Worker: the transcript stored for the index step, or null.';
 
 --
 -- Name: pipeline_validated(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
@@ -614,13 +728,14 @@ begin
          video_codec = facts ->> 'video_codec',
          audio_codec = facts ->> 'audio_codec',
          has_audio = (facts ->> 'has_audio')::boolean,
-         state = 'processing', stage = 'transcribe', progress = 0.1, error = null
+         state = 'processing', stage = 'transcribe',
+         progress = app_private.pipeline_stage_progress('transcribe', 0), error = null
    where v.id = video_id;
   if not found then
     return false;
   end if;
-  perform graphile_worker.add_job('videos__transcribe', json_build_object('id', video_id),
-    job_key := 'videos__transcribe:' || video_id::text, max_attempts := 5);
+  perform app_private.add_pipeline_job('videos__transcribe', json_build_object('id', video_id),
+    'videos__transcribe:' || video_id::text);
   return true;
 end;
 $$;
@@ -646,8 +761,8 @@ begin
   for v_id in select v.id from app_public.videos v
                where v.state = 'indexed' and cardinality(v.missing_stages) > 0
                order by v.created_at loop
-    perform graphile_worker.add_job('videos__reindex', json_build_object('id', v_id, 'mode', 'missing'),
-      job_key := 'videos__reindex:missing:' || v_id::text, queue_name := 'video:' || v_id::text, max_attempts := 5);
+    perform app_private.add_pipeline_job('videos__reindex', json_build_object('id', v_id, 'mode', 'missing'),
+      'videos__reindex:missing:' || v_id::text, 'video:' || v_id::text);
     n := n + 1;
   end loop;
   return n;
@@ -678,8 +793,8 @@ begin
                        and v.transcript_source is distinct from 'none')
                    or (reindex_stale.image_model is not null and v.image_model is distinct from reindex_stale.image_model))
                order by v.created_at loop
-    perform graphile_worker.add_job('videos__reindex', json_build_object('id', v_id, 'mode', 'stale'),
-      job_key := 'videos__reindex:stale:' || v_id::text, queue_name := 'video:' || v_id::text, max_attempts := 5);
+    perform app_private.add_pipeline_job('videos__reindex', json_build_object('id', v_id, 'mode', 'stale'),
+      'videos__reindex:stale:' || v_id::text, 'video:' || v_id::text);
     n := n + 1;
   end loop;
   return n;
@@ -733,8 +848,8 @@ begin
   if not found then
     return false;
   end if;
-  perform graphile_worker.add_job('videos__validate', json_build_object('id', video_id),
-    job_key := 'videos__validate:' || video_id::text, max_attempts := 10);
+  perform app_private.add_pipeline_job('videos__validate', json_build_object('id', video_id),
+    'videos__validate:' || video_id::text);
   return true;
 end;
 $$;
@@ -754,13 +869,9 @@ CREATE FUNCTION app_private.tg__add_job() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  perform graphile_worker.add_job(
-    tg_argv[0],
-    json_build_object('id', new.id),
-    job_key := tg_argv[0] || ':' || new.id::text,
-    job_key_mode := 'preserve_run_at',
-    max_attempts := 10
-  );
+  -- Generic: tg_argv[0] is the task; the payload is the row id.
+  perform app_private.add_pipeline_job(tg_argv[0], json_build_object('id', new.id),
+    tg_argv[0] || ':' || new.id::text, job_key_mode := 'preserve_run_at');
   return new;
 end;
 $$;
@@ -787,14 +898,11 @@ CREATE FUNCTION app_private.tg_videos__forget_objects() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  perform graphile_worker.add_job(
-    'videos__delete_objects',
+  perform app_private.add_pipeline_job('videos__delete_objects',
     json_build_object('id', old.id, 'owner_id', old.owner_id, 'keys',
       array_remove(array[old.object_key, old.subtitle_key], null)
       || coalesce((select array_agg(s.keyframe_key) from app_public.scenes s
-                   where s.video_id = old.id and s.keyframe_key is not null), '{}')),
-    max_attempts := 5
-  );
+                   where s.video_id = old.id and s.keyframe_key is not null), '{}')));
   return old;
 end;
 $$;
@@ -1206,7 +1314,7 @@ COMMENT ON COLUMN app_public.scenes.transcript IS 'Speech (or subtitles) during 
 -- Name: COLUMN scenes.ocr_text; Type: COMMENT; Schema: app_public; Owner: -
 --
 
-COMMENT ON COLUMN app_public.scenes.ocr_text IS 'Text read on screen in the scene''s keyframe.';
+COMMENT ON COLUMN app_public.scenes.ocr_text IS 'Text read on screen in frames sampled through the scene, not only in its keyframe.';
 
 --
 -- Name: COLUMN scenes.tags; Type: COMMENT; Schema: app_public; Owner: -
@@ -1852,6 +1960,12 @@ GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO authenticated;
 GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO heimdex_worker;
 
 --
+-- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION auth_create_session(user_id uuid, token_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -1906,10 +2020,16 @@ REVOKE ALL ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) FROM
 REVOKE ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) FROM PUBLIC;
 
 --
--- Name: FUNCTION pipeline_progress(video_id uuid, state text, stage text, progress real); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, state text, stage text, progress real) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_reindex_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_reindex_progress(video_id uuid, stage text, done real) FROM PUBLIC;
 
 --
 -- Name: FUNCTION pipeline_reindexed(video_id uuid, result jsonb); Type: ACL; Schema: app_private; Owner: -
@@ -1918,10 +2038,28 @@ REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, state text, 
 REVOKE ALL ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION pipeline_stage_progress(stage text, done real); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_stage_progress(stage text, done real) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_stored_scenes(video_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_stored_scenes(video_id uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION pipeline_transcribed(video_id uuid, transcript jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pipeline_transcript(video_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_transcript(video_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: ACL; Schema: app_private; Owner: -

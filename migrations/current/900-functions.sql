@@ -18,8 +18,10 @@ begin
          'auth_signup', 'auth_login', 'auth_create_session', 'auth_refresh', 'auth_logout_token',
          'auth_logout_session', 'auth_session_active',
          -- fixtures/pipeline_steps.sql
-         'jsonb_vector', 'pipeline_progress', 'pipeline_fail', 'pipeline_validated', 'pipeline_transcribed',
-         'pipeline_indexed', 'pipeline_reindexed', 'reindex_missing', 'reindex_stale',
+         'jsonb_vector', 'add_pipeline_job', 'pipeline_stage_progress', 'pipeline_progress',
+         'pipeline_reindex_progress', 'pipeline_fail', 'pipeline_validated', 'pipeline_transcribed',
+         'pipeline_transcript', 'pipeline_stored_scenes', 'pipeline_indexed', 'pipeline_reindexed',
+         'reindex_missing', 'reindex_stale',
          -- fixtures/search_scenes.sql
          'search_similarity', 'search_query_words', 'search_tsquery', 'search_rank', 'search_tag_score',
          'search_escape_html', 'search_snippet', 'search_scenes'])

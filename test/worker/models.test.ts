@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { getModels } from '../../worker/ml/index.ts';
+import { runTool } from '../../worker/media/run.ts';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { reindex } from '../../worker/reindex.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
@@ -144,6 +145,94 @@ test('stages skipped for want of models are filled in by reindex --missing once 
   );
   assert.ok(afterScenes.every((s) => s.image_vec !== null && s.tags.length > 0));
   assert.ok(afterScenes.some((s) => s.transcript !== '' && s.text_vec !== null));
+});
+
+test('a stage filled in by reindex --missing writes exactly what a fresh index with its model writes', async () => {
+  // The caption shows only late in one long shot, far from the keyframe: a
+  // re-index that read just the stored keyframe would miss it.
+  const late = path.join(rig.dir, 'late-caption-reindex.mp4');
+  const r = await runTool(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=navy:s=640x360:d=18:r=25',
+      '-vf',
+      "drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:text='GIRAFFE':fontsize=64:fontcolor=white:x=(w-tw)/2:y=(h-th)/2:enable='between(t,11,16)'",
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      late,
+    ],
+    { timeoutS: 60, maxMemoryMb: 4096 },
+  );
+  assert.equal(r.code, 0);
+  const files = [late, speechOnly.path];
+
+  // Speech, image and OCR models absent: those stages (and tags, which read image vectors) are skipped.
+  await worker!.stop();
+  const full = getModels(rig.config);
+  const partial = {
+    ...full,
+    speechRecognizer: async () => null,
+    imageEmbedder: async () => null,
+    textReader: async () => null,
+  };
+  const opts = {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: quiet,
+  };
+  const without = await startWorker(rig.config, { ...opts, models: partial, reembedStale: false });
+  const filled: string[] = [];
+  for (const f of files) filled.push(await insertVideo(db, owner, await upload(rig, owner, f)));
+  const skipped = await Promise.all(filled.map((id) => settled(db, id)));
+  await without.stop();
+  assert.deepEqual(
+    skipped.map((v) => [v.state, v.missing_stages]),
+    [
+      ['indexed', ['embed_image', 'tags', 'ocr']],
+      ['indexed', ['transcribe', 'embed_image', 'tags', 'ocr']],
+    ],
+  );
+
+  worker = await startWorker(rig.config, opts);
+  await reindex(rig.config, { missingOnly: true, ownerUrl: db.ownerUrl, models: full });
+  const fresh: string[] = [];
+  for (const f of files) fresh.push(await insertVideo(db, owner, await upload(rig, owner, f)));
+  for (const id of [...filled, ...fresh]) await settled(db, id);
+  const deadline = Date.now() + 120_000;
+  while ((await pendingJobs(db, filled)).length > 0) {
+    assert.ok(Date.now() < deadline, 'the re-index jobs should finish');
+    await new Promise((res) => setTimeout(res, 200));
+  }
+
+  const comparable = async (id: string) => {
+    const { rows } = await db.rootPool.query(
+      `select transcript_source, language, asr_model, text_model, image_model, ocr_model, missing_stages
+         from app_public.videos where id = $1`,
+      [id],
+    );
+    const scenes = (await scenesOf(db, id)).map((s) => ({ ...s, keyframe_key: s.keyframe_key?.split('/').pop() }));
+    return { video: rows[0], scenes };
+  };
+  for (const [i, id] of filled.entries()) {
+    const a = await comparable(id);
+    const b = await comparable(fresh[i]!);
+    assert.deepEqual(a, b, `${path.basename(files[i]!)}: re-indexed rows equal fresh rows`);
+  }
+  assert.match((await scenesOf(db, filled[0]!))[0]!.ocr_text, /GIRAFFE/i, 'the late caption was read on re-index');
+  assert.ok(
+    (await scenesOf(db, filled[1]!)).some((s) => s.transcript !== ''),
+    'speech was transcribed on re-index',
+  );
 });
 
 test('vectors from another model are re-embedded by reindex, leaving everything else', async () => {

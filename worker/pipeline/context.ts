@@ -7,6 +7,7 @@ import type { Config } from '../../core/config.ts';
 import type { Storage } from '../../core/storage/types.ts';
 import type { ImageEmbedder, ModelStatus, SpeechRecognizer, Tagger, TextEmbedder, TextReader } from '../ml/types.ts';
 import type { RunLimits } from '../media/index.ts';
+import type { SkippableStage } from './stages.ts';
 
 /** The part of getModels(config) the pipeline uses. */
 export interface ModelRegistry {
@@ -42,11 +43,8 @@ export interface VideoRow {
   transcript_source: string | null;
   text_model: string | null;
   image_model: string | null;
-  missing_stages: string[];
+  missing_stages: SkippableStage[];
 }
 
 export const VIDEO_COLUMNS =
   'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, missing_stages';
-
-/** Stage names recorded in videos.missing_stages. */
-export type SkippableStage = 'transcribe' | 'embed_text' | 'embed_image' | 'tags' | 'ocr';

@@ -6,6 +6,7 @@
 import type { JobHelpers } from 'graphile-worker';
 import { MediaInputError } from '../media/index.ts';
 import { VIDEO_COLUMNS, type VideoRow } from './context.ts';
+import type { StageName } from './stages.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,9 +23,15 @@ export async function readVideo(helpers: JobHelpers, id: string): Promise<VideoR
   return rows[0] ?? null;
 }
 
-export function progressReporter(helpers: JobHelpers, id: string, state: 'validating' | 'processing') {
-  return async (stage: string, progress: number) => {
-    await helpers.query('select app_private.pipeline_progress($1, $2, $3, $4)', [id, state, stage, progress]);
+/**
+ * Announces the stage being worked on and how far it is; SQL turns that into
+ * the video's state and overall progress. A re-index reports on the side
+ * (the video stays indexed and searchable meanwhile).
+ */
+export function progressReporter(helpers: JobHelpers, id: string, kind: 'index' | 'reindex' = 'index') {
+  const fn = kind === 'index' ? 'pipeline_progress' : 'pipeline_reindex_progress';
+  return async (stage: StageName | 'validate', done: number) => {
+    await helpers.query(`select app_private.${fn}($1, $2, $3)`, [id, stage, done]);
   };
 }
 

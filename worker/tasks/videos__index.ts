@@ -8,7 +8,8 @@
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { guarded, payloadId, progressReporter, readVideo } from '../pipeline/jobs.ts';
-import { indexVideo, type Transcript } from '../pipeline/steps.ts';
+import { indexVideo } from '../pipeline/stages.ts';
+import type { Transcript } from '../pipeline/steps.ts';
 
 export function videos__index(ctx: PipelineContext): Task {
   return async (payload, helpers) => {
@@ -16,17 +17,11 @@ export function videos__index(ctx: PipelineContext): Task {
     const video = await readVideo(helpers, id);
     if (!video) return;
     await guarded(helpers, id, async () => {
-      const { rows } = await helpers.query<Transcript>(
-        'select source, language, model, segments, missing from app_private.video_transcripts where video_id = $1',
+      const { rows } = await helpers.query<{ t: Transcript | null }>(
+        'select app_private.pipeline_transcript($1) as t',
         [id],
       );
-      const result = await indexVideo(
-        ctx,
-        video,
-        rows[0] ?? null,
-        progressReporter(helpers, id, 'processing'),
-        helpers.abortSignal,
-      );
+      const result = await indexVideo(ctx, video, rows[0]!.t, progressReporter(helpers, id), helpers.abortSignal);
       await helpers.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify(result)]);
     });
   };

@@ -15,7 +15,7 @@ export function videos__validate(ctx: PipelineContext): Task {
     const video = await readVideo(helpers, id);
     if (!video) return;
     await guarded(helpers, id, async () => {
-      await progressReporter(helpers, id, 'validating')('validate', 0.02);
+      await progressReporter(helpers, id)('validate', 0);
       const facts = await withWorkDir(async (dir) =>
         validateVideo(ctx, await fetchVideo(ctx, video, dir, helpers.abortSignal), helpers.abortSignal),
       );

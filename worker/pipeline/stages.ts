@@ -1,0 +1,432 @@
+/*
+ * The stage table: every stage of indexing is defined once, with the stages
+ * whose products it reads (`needs`), the columns it writes and the model it
+ * depends on. indexVideo runs them all on a fresh video; reindexVideo runs
+ * only the stages that were skipped for want of a model (missing) or whose
+ * model changed (stale), plus every stage that reads their products, through
+ * the same code. A stage that does not run but is needed by one that does is
+ * rebuilt from the stored rows (`load`), so a stage filled in later writes
+ * exactly what a fresh index with its model present would have written.
+ *
+ * Nothing here writes to the database except progress: the task hands the
+ * result to one SQL step function, so a crash leaves the last committed state.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { keyframeKey } from '../../core/storage/keys.ts';
+import { StoragePermanentError } from '../../core/storage/types.ts';
+import { MediaInputError, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
+import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
+import { assignTranscript, planScenes, type Span } from './scenes.ts';
+import { fetchVideo, transcribe, withWorkDir, type Transcript } from './steps.ts';
+
+export type StageName = 'cut' | 'transcribe' | 'keyframes' | 'embed_text' | 'embed_image' | 'tags' | 'ocr';
+/** The stages that depend on a model, and so may be recorded in videos.missing_stages. */
+export type SkippableStage = Exclude<StageName, 'cut' | 'keyframes'>;
+
+/** Reports the stage being worked on and how far it is (0..1); SQL maps that onto the video's progress. */
+export type Progress = (stage: StageName, done: number) => Promise<void>;
+
+export interface SceneOut {
+  ordinal: number;
+  start_s: number;
+  end_s: number;
+  transcript: string;
+  ocr_text: string;
+  tags: { label: string; score: number }[];
+  text_vec: number[] | null;
+  image_vec: number[] | null;
+  keyframe_key: string | null;
+}
+
+export interface VideoOut {
+  transcript_source: Transcript['source'];
+  language: string | null;
+  asr_model: string | null;
+  text_model: string | null;
+  image_model: string | null;
+  ocr_model: string | null;
+}
+
+/** What videos__index hands to app_private.pipeline_indexed: the complete set of scenes. */
+export interface IndexResult extends VideoOut {
+  missing_stages: SkippableStage[];
+  scenes: SceneOut[];
+}
+
+/** What videos__reindex hands to app_private.pipeline_reindexed: only the columns that were recomputed. */
+export type ReindexResult = Partial<VideoOut> & {
+  missing_stages: SkippableStage[];
+  scenes: (Partial<SceneOut> & { ordinal: number })[];
+};
+
+/** A scene as stored, read back through app_private.pipeline_stored_scenes. */
+export interface StoredScene {
+  ordinal: number;
+  start_s: number;
+  end_s: number;
+  transcript: string;
+  keyframe_key: string | null;
+  image_vec: number[] | null;
+}
+
+export type ReindexMode = 'missing' | 'stale';
+
+/** The state one run of the stages shares: inputs, products of earlier stages, and the output being built. */
+interface Work {
+  ctx: PipelineContext;
+  video: VideoRow;
+  dir: string;
+  limits: RunLimits;
+  signal?: AbortSignal;
+  progress: Progress;
+  /** The video file, downloaded on first use: a re-embedding of stored keyframes never needs it. */
+  file(): Promise<string>;
+  /** The transcript the transcribe job stored (videos__index), if any. */
+  storedTranscript: Transcript | null;
+  spans: Span[];
+  texts: string[];
+  frames: (string | null)[];
+  imageVecs: (Float32Array | null)[];
+  scenes: (Partial<SceneOut> & { ordinal: number })[];
+  out: Partial<VideoOut>;
+}
+
+type Status = 'done' | 'missing';
+
+interface Stage {
+  name: StageName;
+  /** Stages whose products this one reads. */
+  needs: StageName[];
+  /** Columns it writes, for readers of this table; the code below writes exactly these. */
+  writes: string[];
+  /** Whether its model is present now (stages without a model are always available). */
+  available?(ctx: PipelineContext): Promise<boolean>;
+  /** Whether the stored result came from a model other than the configured one. */
+  stale?(ctx: PipelineContext, video: VideoRow): Promise<boolean>;
+  run(w: Work): Promise<Status>;
+  /** Rebuilds its products from the stored scenes when it does not run but a later stage needs them. */
+  load?(w: Work, stored: StoredScene[]): Promise<void>;
+}
+
+/** Decoding must reach this share of the probed duration, or the file is truncated. */
+const MIN_DECODED_SHARE = 0.9;
+/**
+ * On-screen text may show for a few seconds anywhere in a long shot, not just
+ * at its keyframe, so scenes of at least 2 × OCR_SAMPLE_S are also read at one
+ * frame per OCR_SAMPLE_S window (each the window's first non-black frame a
+ * third of the way in). Only the keyframe is stored.
+ */
+const OCR_SAMPLE_S = 8;
+/** Keyframes are small JPEGs; anything bigger in their place is not ours. */
+const KEYFRAME_MAX_BYTES = 32 * 1024 * 1024;
+
+const toArray = (v: Float32Array) => Array.from(v, (x) => Math.fround(x));
+
+/** Calls the model on the non-empty inputs only and puts each answer back at its input's index. */
+async function mapPresent<T, R>(items: (T | null)[], fn: (present: T[]) => Promise<R[]>): Promise<(R | null)[]> {
+  const idx = items.flatMap((x, i) => (x === null ? [] : [i]));
+  const got = idx.length ? await fn(idx.map((i) => items[i]!)) : [];
+  if (got.length !== idx.length) throw new Error(`model returned ${got.length} results for ${idx.length} inputs`);
+  const out: (R | null)[] = items.map(() => null);
+  idx.forEach((i, k) => (out[i] = got[k]!));
+  return out;
+}
+
+export const STAGES: readonly Stage[] = [
+  {
+    name: 'cut',
+    needs: [],
+    writes: ['scenes.ordinal', 'scenes.start_s', 'scenes.end_s'],
+    async run(w) {
+      const file = await w.file();
+      const duration = w.video.duration_s ?? (await probe(file, w.limits)).durationS;
+      const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits);
+      if (detected.decodedS < duration * MIN_DECODED_SHARE) {
+        throw new MediaInputError(
+          `The video stops after ${detected.decodedS.toFixed(1)} s of the ${duration.toFixed(1)} s it announces (the file is truncated or damaged).`,
+        );
+      }
+      const { sceneMinS: minS, sceneMaxS: maxS } = w.ctx.config.worker;
+      w.spans = planScenes(detected.cuts, duration, { minS, maxS });
+      w.scenes = w.spans.map((s, i) => ({ ordinal: i, start_s: s.start, end_s: s.end }));
+      return 'done';
+    },
+    async load(w, stored) {
+      w.spans = stored.map((s) => ({ start: s.start_s, end: s.end_s }));
+    },
+  },
+  {
+    name: 'transcribe',
+    needs: ['cut'],
+    writes: ['scenes.transcript', 'videos.transcript_source', 'videos.language', 'videos.asr_model'],
+    available: async (ctx) => (await ctx.models.speechRecognizer()) !== null,
+    async run(w) {
+      const t =
+        w.storedTranscript ??
+        (await transcribe(w.ctx, w.video, await w.file(), w.dir, w.signal, (done) => w.progress('transcribe', done)));
+      w.texts = assignTranscript(t.segments, w.spans);
+      w.texts.forEach((text, i) => (w.scenes[i]!.transcript = text));
+      Object.assign(w.out, { transcript_source: t.source, language: t.language, asr_model: t.model });
+      return t.missing ? 'missing' : 'done';
+    },
+    async load(w, stored) {
+      w.texts = stored.map((s) => s.transcript);
+    },
+  },
+  {
+    name: 'keyframes',
+    needs: ['cut'],
+    writes: ['scenes.keyframe_key'],
+    async run(w) {
+      const file = await w.file();
+      w.frames = [];
+      for (const [i, s] of w.spans.entries()) {
+        const jpg = path.join(w.dir, 'frames', `${i}.jpg`);
+        const key = (await extractKeyframe(file, s.start, s.end, jpg, w.limits))
+          ? keyframeKey(w.video.owner_id, w.video.id, i)
+          : null;
+        if (key) await w.ctx.storage.put(key, await fs.readFile(jpg), 'image/jpeg');
+        w.frames.push(key ? jpg : null);
+        w.scenes[i]!.keyframe_key = key;
+      }
+      return 'done';
+    },
+    // The stored JPEG is the very file a fresh extraction would produce.
+    async load(w, stored) {
+      w.frames = await Promise.all(
+        stored.map(async (s) => {
+          if (!s.keyframe_key) return null;
+          const jpg = path.join(w.dir, 'frames', `${s.ordinal}.jpg`);
+          try {
+            await w.ctx.storage.download(s.keyframe_key, jpg, { maxBytes: KEYFRAME_MAX_BYTES, signal: w.signal });
+            return jpg;
+          } catch (e) {
+            if (e instanceof StoragePermanentError) return null;
+            throw e;
+          }
+        }),
+      );
+    },
+  },
+  {
+    name: 'embed_text',
+    needs: ['transcribe'],
+    writes: ['scenes.text_vec', 'videos.text_model'],
+    available: async (ctx) => (await ctx.models.textEmbedder()) !== null,
+    async stale(ctx, video) {
+      const emb = await ctx.models.textEmbedder();
+      return emb !== null && video.transcript_source !== 'none' && video.text_model !== emb.modelId;
+    },
+    async run(w) {
+      const emb = await w.ctx.models.textEmbedder();
+      // Nothing to embed is not a missing stage: a silent video needs no text model.
+      if (!emb) return w.texts.some((t) => t) ? 'missing' : 'done';
+      // Silent scenes stay null, never zero vectors, so they cannot match anything.
+      const vecs = await mapPresent(
+        w.texts.map((t) => (t.trim() ? t : null)),
+        (texts) => emb.embed(texts),
+      );
+      vecs.forEach((v, i) => (w.scenes[i]!.text_vec = v && toArray(v)));
+      w.out.text_model = emb.modelId;
+      return 'done';
+    },
+  },
+  {
+    name: 'embed_image',
+    needs: ['keyframes'],
+    writes: ['scenes.image_vec', 'videos.image_model'],
+    available: async (ctx) => (await ctx.models.imageEmbedder()) !== null,
+    async stale(ctx, video) {
+      const emb = await ctx.models.imageEmbedder();
+      return emb !== null && video.image_model !== emb.modelId;
+    },
+    async run(w) {
+      const emb = await w.ctx.models.imageEmbedder();
+      if (!emb) return 'missing';
+      w.imageVecs = await mapPresent(w.frames, (files) => emb.embedImages(files));
+      w.imageVecs.forEach((v, i) => (w.scenes[i]!.image_vec = v && toArray(v)));
+      w.out.image_model = emb.modelId;
+      return 'done';
+    },
+    async load(w, stored) {
+      w.imageVecs = stored.map((s) => (s.image_vec ? Float32Array.from(s.image_vec) : null));
+    },
+  },
+  {
+    name: 'tags',
+    needs: ['embed_image'],
+    writes: ['scenes.tags'],
+    available: async (ctx) => (await ctx.models.tagger()) !== null,
+    async run(w) {
+      const tagger = await w.ctx.models.tagger();
+      if (!tagger || !w.imageVecs.some((v) => v)) return 'missing';
+      for (const [i, v] of w.imageVecs.entries()) w.scenes[i]!.tags = v ? await tagger.tag(v, 5) : [];
+      return 'done';
+    },
+  },
+  {
+    name: 'ocr',
+    needs: ['cut', 'keyframes'],
+    writes: ['scenes.ocr_text', 'videos.ocr_model'],
+    available: async (ctx) => (await ctx.models.textReader()) !== null,
+    async run(w) {
+      const reader = await w.ctx.models.textReader();
+      if (!reader) return 'missing';
+      const file = await w.file();
+      for (const [i, s] of w.spans.entries()) {
+        const frames = w.frames[i] ? [w.frames[i]!] : [];
+        const windows = Math.floor((s.end - s.start) / OCR_SAMPLE_S);
+        const len = (s.end - s.start) / windows;
+        for (let j = 0; windows >= 2 && j < windows; j++) {
+          const jpg = path.join(w.dir, 'frames', `${i}-ocr-${j}.jpg`);
+          if (await extractKeyframe(file, s.start + j * len, s.start + (j + 1) * len, jpg, w.limits)) frames.push(jpg);
+        }
+        // Each distinct frame text once, in frame order.
+        const seen: string[] = [];
+        for (const f of frames) {
+          const t = (await reader.read(f)).text.replace(/\s+/g, ' ').trim();
+          if (t && !seen.some((prev) => prev.includes(t))) seen.push(t);
+        }
+        w.scenes[i]!.ocr_text = seen.join(' ');
+      }
+      w.out.ocr_model = reader.modelId;
+      return 'done';
+    },
+  },
+];
+
+/** Runs the given stages in table order, loading the products of the others that they need. */
+async function runStages(w: Work, todo: Set<StageName>, stored: StoredScene[], missing: Set<SkippableStage>) {
+  const load = new Set<StageName>();
+  const want = (n: StageName) => {
+    if (todo.has(n) || load.has(n)) return;
+    load.add(n);
+    STAGES.find((s) => s.name === n)!.needs.forEach(want);
+  };
+  for (const s of STAGES) if (todo.has(s.name)) s.needs.forEach(want);
+  await fs.mkdir(path.join(w.dir, 'frames'), { recursive: true });
+  for (const stage of STAGES) {
+    if (todo.has(stage.name)) {
+      await w.progress(stage.name, 0);
+      const status = await stage.run(w);
+      if (status === 'missing') missing.add(stage.name as SkippableStage);
+      else missing.delete(stage.name as SkippableStage);
+    } else if (load.has(stage.name)) {
+      await stage.load!(w, stored);
+    }
+  }
+}
+
+function newWork(
+  ctx: PipelineContext,
+  video: VideoRow,
+  dir: string,
+  progress: Progress,
+  signal: AbortSignal | undefined,
+  storedTranscript: Transcript | null = null,
+): Work {
+  let file: Promise<string> | undefined;
+  return {
+    ctx,
+    video,
+    dir,
+    signal,
+    progress,
+    limits: mediaLimits(ctx, signal),
+    file: () => (file ??= fetchVideo(ctx, video, dir, signal)),
+    storedTranscript,
+    spans: [],
+    texts: [],
+    frames: [],
+    imageVecs: [],
+    scenes: [],
+    out: {},
+  };
+}
+
+const order = (missing: Set<SkippableStage>) =>
+  STAGES.map((s) => s.name).filter((n): n is SkippableStage => missing.has(n as SkippableStage));
+
+/**
+ * Every stage on a fresh video; returns the complete replacement set of
+ * scenes. Without a stored transcript (an index job queued by hand) the
+ * transcribe stage runs inline.
+ */
+export async function indexVideo(
+  ctx: PipelineContext,
+  video: VideoRow,
+  storedTranscript: Transcript | null,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<IndexResult> {
+  return withWorkDir(async (dir) => {
+    const w = newWork(ctx, video, dir, progress, signal, storedTranscript);
+    const missing = new Set<SkippableStage>();
+    await runStages(w, new Set(STAGES.map((s) => s.name)), [], missing);
+    return {
+      transcript_source: 'none',
+      language: null,
+      asr_model: null,
+      text_model: null,
+      image_model: null,
+      ocr_model: null,
+      ...w.out,
+      missing_stages: order(missing),
+      scenes: w.scenes.map((s) => ({
+        start_s: 0,
+        end_s: 0,
+        transcript: '',
+        ocr_text: '',
+        tags: [],
+        text_vec: null,
+        image_vec: null,
+        keyframe_key: null,
+        ...s,
+      })),
+    };
+  });
+}
+
+/**
+ * Which stages a re-index runs: for "missing" the skipped stages whose model
+ * is present now, for "stale" those whose model changed; then every stage
+ * that reads what those produce. A stage whose input is itself still missing
+ * cannot run yet.
+ */
+export async function planReindex(ctx: PipelineContext, video: VideoRow, mode: ReindexMode): Promise<Set<StageName>> {
+  const missing = new Set<StageName>(video.missing_stages);
+  const todo = new Set<StageName>();
+  for (const s of STAGES) {
+    const wanted = mode === 'missing' ? missing.has(s.name) : Boolean(await s.stale?.(ctx, video));
+    const blocked = s.needs.some((n) => missing.has(n) && !todo.has(n));
+    if (wanted && !blocked && (await (s.available?.(ctx) ?? true))) todo.add(s.name);
+  }
+  if (todo.size === 0) return todo;
+  for (const s of STAGES) if (s.needs.some((n) => todo.has(n))) todo.add(s.name);
+  return todo;
+}
+
+/**
+ * Re-runs the planned stages on the stored scenes (boundaries never change
+ * here: that is a full re-run, reprocess_video). Returns null when nothing
+ * can be done yet (the models are still absent).
+ */
+export async function reindexVideo(
+  ctx: PipelineContext,
+  video: VideoRow,
+  stored: StoredScene[],
+  mode: ReindexMode,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<ReindexResult | null> {
+  const todo = await planReindex(ctx, video, mode);
+  if (todo.size === 0 || stored.length === 0) return null;
+  return withWorkDir(async (dir) => {
+    const w = newWork(ctx, video, dir, progress, signal);
+    w.scenes = stored.map((s) => ({ ordinal: s.ordinal }));
+    const missing = new Set(video.missing_stages);
+    await runStages(w, todo, stored, missing);
+    return { ...w.out, missing_stages: order(missing), scenes: w.scenes };
+  });
+}
