@@ -82,6 +82,12 @@ interface Work {
   progress: Progress;
   /** The video file, downloaded on first use: a re-embedding of stored keyframes never needs it. */
   file(): Promise<string>;
+  /**
+   * Per scene, the frames that stages reading the picture look at (the
+   * keyframe first, then samples through the scene), decoded once on first
+   * use and shared by every such stage.
+   */
+  sampledFrames(): Promise<string[][]>;
   /** The transcript the transcribe job stored (videos__index), if any. */
   storedTranscript: Transcript | null;
   spans: Span[];
@@ -111,12 +117,7 @@ interface Stage {
 
 /** Decoding must reach this share of the probed duration, or the file is truncated. */
 const MIN_DECODED_SHARE = 0.9;
-/**
- * On-screen text may show for a few seconds anywhere in a long shot, not just
- * at its keyframe, so scenes of at least 2 × OCR_SAMPLE_S are also read at one
- * frame per OCR_SAMPLE_S window (each the window's first non-black frame a
- * third of the way in). Only the keyframe is stored.
- */
+/** Long shots are sampled at one frame per this many seconds (see sampleFrames). */
 const OCR_SAMPLE_S = 8;
 /** Keyframes are small JPEGs; anything bigger in their place is not ours. */
 const KEYFRAME_MAX_BYTES = 32 * 1024 * 1024;
@@ -267,21 +268,15 @@ export const STAGES: readonly Stage[] = [
   },
   {
     name: 'ocr',
+    // Through sampledFrames(), which reads the spans and keyframes.
     needs: ['cut', 'keyframes'],
     writes: ['scenes.ocr_text', 'videos.ocr_model'],
     available: async (ctx) => (await ctx.models.textReader()) !== null,
     async run(w) {
       const reader = await w.ctx.models.textReader();
       if (!reader) return 'missing';
-      const file = await w.file();
-      for (const [i, s] of w.spans.entries()) {
-        const frames = w.frames[i] ? [w.frames[i]!] : [];
-        const windows = Math.floor((s.end - s.start) / OCR_SAMPLE_S);
-        const len = (s.end - s.start) / windows;
-        for (let j = 0; windows >= 2 && j < windows; j++) {
-          const jpg = path.join(w.dir, 'frames', `${i}-ocr-${j}.jpg`);
-          if (await extractKeyframe(file, s.start + j * len, s.start + (j + 1) * len, jpg, w.limits)) frames.push(jpg);
-        }
+      const perScene = await w.sampledFrames();
+      for (const [i, frames] of perScene.entries()) {
         // Each distinct frame text once, in frame order.
         const seen: string[] = [];
         for (const f of frames) {
@@ -295,6 +290,28 @@ export const STAGES: readonly Stage[] = [
     },
   },
 ];
+
+/**
+ * The keyframe, plus for scenes of at least 2 × OCR_SAMPLE_S one frame per
+ * OCR_SAMPLE_S window (each the window's first non-black frame a third of
+ * the way in): on-screen text may show for a few seconds anywhere in a long
+ * shot. Only the keyframe is stored.
+ */
+async function sampleFrames(w: Work): Promise<string[][]> {
+  const file = await w.file();
+  const out: string[][] = [];
+  for (const [i, s] of w.spans.entries()) {
+    const frames = w.frames[i] ? [w.frames[i]!] : [];
+    const windows = Math.floor((s.end - s.start) / OCR_SAMPLE_S);
+    const len = (s.end - s.start) / windows;
+    for (let j = 0; windows >= 2 && j < windows; j++) {
+      const jpg = path.join(w.dir, 'frames', `${i}-sample-${j}.jpg`);
+      if (await extractKeyframe(file, s.start + j * len, s.start + (j + 1) * len, jpg, w.limits)) frames.push(jpg);
+    }
+    out.push(frames);
+  }
+  return out;
+}
 
 /** Runs the given stages in table order, loading the products of the others that they need. */
 async function runStages(w: Work, todo: Set<StageName>, stored: StoredScene[], missing: Set<SkippableStage>) {
@@ -327,7 +344,8 @@ function newWork(
   storedTranscript: Transcript | null = null,
 ): Work {
   let file: Promise<string> | undefined;
-  return {
+  let sampled: Promise<string[][]> | undefined;
+  const w: Work = {
     ctx,
     video,
     dir,
@@ -335,6 +353,7 @@ function newWork(
     progress,
     limits: mediaLimits(ctx, signal),
     file: () => (file ??= fetchVideo(ctx, video, dir, signal)),
+    sampledFrames: () => (sampled ??= sampleFrames(w)),
     storedTranscript,
     spans: [],
     texts: [],
@@ -343,6 +362,7 @@ function newWork(
     scenes: [],
     out: {},
   };
+  return w;
 }
 
 const order = (missing: Set<SkippableStage>) =>
