@@ -43,6 +43,12 @@ export const OPTIONS = [
     doc: 'Port of the embedded PostgreSQL (loopback only); non-standard so it never collides with a system server.',
   },
   {
+    env: 'HEIMDEX_PG_MAJOR',
+    kind: 'int',
+    default: '15',
+    doc: 'PostgreSQL major version whose binaries (/usr/lib/postgresql/<major>/bin) run the embedded cluster, psql and pg_dump; 15 is what Debian 12 ships.',
+  },
+  {
     env: 'HEIMDEX_HOST',
     kind: 'string',
     default: '127.0.0.1',
@@ -202,12 +208,6 @@ export const OPTIONS = [
     doc: 'Where model files live (heimdex models pull writes here).',
   },
   {
-    env: 'HEIMDEX_OFFLINE',
-    kind: 'bool',
-    default: 'true',
-    doc: 'Never contact a model hub at run time; models must already be in MODELS_DIR. Only "heimdex models pull" downloads.',
-  },
-  {
     env: 'HF_ENDPOINT',
     kind: 'url',
     default: 'https://huggingface.co',
@@ -345,6 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     databaseUrl: s('DATABASE_URL'),
     authDatabaseUrl: s('AUTH_DATABASE_URL'),
     dbPort: n('HEIMDEX_DB_PORT'),
+    pgMajor: n('HEIMDEX_PG_MAJOR'),
     host,
     port,
     publicUrl: (s('HEIMDEX_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(
@@ -389,7 +390,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     models: {
       dir: path.resolve(ROOT_DIR, s('MODELS_DIR')!),
-      offline: r.HEIMDEX_OFFLINE as boolean,
       hubUrl: s('HF_ENDPOINT')!.replace(/\/$/, ''),
       overrides: { asr: s('MODEL_ASR'), text: s('MODEL_TEXT'), vision: s('MODEL_VISION') },
       ortThreads: n('ORT_THREADS'),

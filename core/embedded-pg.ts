@@ -19,8 +19,6 @@ import pg from 'pg';
 import { ROOT_DIR, type Config } from './config.ts';
 
 const run = promisify(execFile);
-const PG_MAJOR = process.env.HEIMDEX_PG_MAJOR ?? '15';
-const PG_BIN = `/usr/lib/postgresql/${PG_MAJOR}/bin`;
 
 export interface Credentials {
   superPassword: string;
@@ -44,9 +42,15 @@ export function embeddedPaths(config: Config): EmbeddedPaths {
 
 const isRoot = () => process.getuid?.() === 0;
 
+/** A PostgreSQL client or server binary of the configured major version, else whatever is on the PATH. */
+export function pgBinary(config: Pick<Config, 'pgMajor'>, name: string): string {
+  const versioned = `/usr/lib/postgresql/${config.pgMajor}/bin/${name}`;
+  return fs.existsSync(versioned) ? versioned : name;
+}
+
 /** Runs a PostgreSQL binary as the cluster's owner: initdb refuses root. */
-async function pgExec(bin: string, args: string[]) {
-  const cmd = path.join(PG_BIN, bin);
+async function pgExec(config: Config, bin: string, args: string[]) {
+  const cmd = pgBinary(config, bin);
   if (isRoot()) return run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: '/' });
   return run(cmd, args);
 }
@@ -95,7 +99,7 @@ export async function isRunning(config: Config): Promise<boolean> {
   const { pgDir } = embeddedPaths(config);
   if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) return false;
   try {
-    await pgExec('pg_ctl', ['-D', pgDir, 'status']);
+    await pgExec(config, 'pg_ctl', ['-D', pgDir, 'status']);
     return true;
   } catch {
     return false;
@@ -127,7 +131,7 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
     }
     log(`initialising PostgreSQL cluster in ${pgDir}`);
     try {
-      await pgExec('initdb', [
+      await pgExec(config, 'initdb', [
         '-D',
         pgDir,
         '-U',
@@ -155,7 +159,7 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
       `-c max_connections=200`,
       `-c shared_preload_libraries=`,
     ].join(' ');
-    await pgExec('pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start']);
+    await pgExec(config, 'pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start']);
   }
   const urls = urlsFor(config, creds);
   await ensureDatabase(urls.rootUrl.replace(/\/heimdex$/, '/postgres'), 'heimdex', creds);
@@ -231,7 +235,7 @@ export async function createScratchDatabase(config: Config, prefix: string, log?
 export async function stopEmbedded(config: Config): Promise<boolean> {
   const { pgDir } = embeddedPaths(config);
   if (!(await isRunning(config))) return false;
-  await pgExec('pg_ctl', ['-D', pgDir, '-m', 'fast', '-w', 'stop']);
+  await pgExec(config, 'pg_ctl', ['-D', pgDir, '-m', 'fast', '-w', 'stop']);
   return true;
 }
 

@@ -17,19 +17,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, ROOT_DIR } from '../core/config.ts';
-import { createScratchDatabase } from '../core/embedded-pg.ts';
+import { createScratchDatabase, pgBinary } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
 
 const run = promisify(execFile);
 
 export const SCHEMA_FILE = path.join(ROOT_DIR, 'sql', 'schema.sql');
 export const DUMPED_SCHEMAS = ['app_public', 'app_hidden', 'app_private', 'auth'];
-
-function pgDumpBinary() {
-  const major = process.env.HEIMDEX_PG_MAJOR ?? '15';
-  const candidate = `/usr/lib/postgresql/${major}/bin/pg_dump`;
-  return fs.existsSync(candidate) ? candidate : 'pg_dump';
-}
 
 /** Drops what changes between machines or runs without changing the schema. */
 export function normaliseDump(sql: string): string {
@@ -52,7 +46,7 @@ export async function dumpSchema(url: string): Promise<string> {
   for (const s of DUMPED_SCHEMAS) args.push('--schema', s);
   args.push('--dbname', url);
   try {
-    const { stdout } = await run(pgDumpBinary(), args, { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run(pgBinary(loadConfig(process.env), 'pg_dump'), args, { maxBuffer: 64 * 1024 * 1024 });
     return normaliseDump(stdout);
   } catch (e) {
     const err = e as { stderr?: string; message: string };

@@ -6,6 +6,7 @@
 # Idempotent: does nothing (quickly) when everything is already there.
 set -euo pipefail
 
+# The same option and default as HEIMDEX_PG_MAJOR in core/config.ts (this runs before Node is installed).
 PG_MAJOR=${HEIMDEX_PG_MAJOR:-15}
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BIN/pg_config

@@ -32,8 +32,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-// Imported on demand: the registry pulls in onnxruntime and transformers.js,
-// which tests that inject their own encoders (or none) need not load.
+// The one import of another process's code, on purpose: queries must be
+// embedded by the very encoders the worker embeds scenes with, or the two
+// vector spaces could drift apart. Imported on demand: the registry pulls in
+// onnxruntime and transformers.js, which tests that inject their own encoders
+// (or none) need not load.
 async function defaultModels(config: Config): Promise<AppDeps['models']> {
   const { getModels } = await import('../worker/ml/index.ts');
   return getModels(config);

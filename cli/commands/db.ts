@@ -3,7 +3,6 @@
  * that also work against DATABASE_URL (docker compose runs `db migrate`).
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import pg from 'pg';
 import { resolveDatabase } from '../../core/database.ts';
 import {
@@ -12,6 +11,7 @@ import {
   readEmbeddedCredentials,
   startEmbedded,
   stopEmbedded,
+  pgBinary,
 } from '../../core/embedded-pg.ts';
 import { migrateDatabase } from '../../core/migrate.ts';
 import { config, info, out, type Command } from '../command.ts';
@@ -102,13 +102,6 @@ export const dbReset: Command = {
   },
 };
 
-function findPsql(): string {
-  for (const c of [`/usr/lib/postgresql/${process.env.HEIMDEX_PG_MAJOR ?? '15'}/bin/psql`, '/usr/bin/psql']) {
-    if (fs.existsSync(c)) return c;
-  }
-  return 'psql';
-}
-
 export const dbPsql: Command = {
   name: 'db psql',
   summary: 'Open psql as the schema owner (arguments after -- go to psql)',
@@ -117,7 +110,7 @@ export const dbPsql: Command = {
   async run(p) {
     const cfg = config();
     const db = await runningDatabase(cfg);
-    const r = spawnSync(findPsql(), [db.ownerUrl, ...p.rest, ...p.positionals], { stdio: 'inherit' });
+    const r = spawnSync(pgBinary(cfg, 'psql'), [db.ownerUrl, ...p.rest, ...p.positionals], { stdio: 'inherit' });
     if (r.error) throw new CliError(`could not run psql: ${r.error.message}`, 'install the postgresql-client package');
     return r.status ?? 1;
   },

@@ -109,9 +109,9 @@ function dirBytes(dir: string): number {
 }
 
 /**
- * null when the model was never installed (no folder or no config.json, which
- * `models pull` writes last); an error naming what is missing when the folder
- * is incomplete.
+ * 'absent' when the model was never installed (no folder, or no config.json,
+ * which `models pull` writes last); throws, naming what is missing, when the
+ * folder is there but incomplete.
  */
 function presence(m: ResolvedModel): 'absent' | 'present' {
   if (!fs.existsSync(path.join(m.dir, 'config.json'))) return 'absent';
