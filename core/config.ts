@@ -37,6 +37,16 @@ export const OPTIONS = [
     doc: 'Connection for GraphQL requests, as a role that owns nothing and has no BYPASSRLS (it switches to anon/authenticated per request). Unset with the embedded database: the generated heimdex_authenticator login.',
   },
   {
+    env: 'WORKER_DATABASE_URL',
+    kind: 'url',
+    doc: 'Connection for workers, as heimdex_worker: reads videos, writes results only through the pipeline step functions, works the job queue. Workers parse untrusted media, so they must not hold the owner password. Unset with the embedded database: the generated heimdex_worker login; unset with DATABASE_URL: DATABASE_URL (no isolation).',
+  },
+  {
+    env: 'AUTH_FUNCTIONS_DATABASE_URL',
+    kind: 'url',
+    doc: "Connection for the API server's local sign-up, sign-in and session checks, as heimdex_auth: it may only execute the app_private.auth_* functions (and read the migration list for /healthz). Unset with the embedded database: the generated heimdex_auth login; unset with DATABASE_URL: DATABASE_URL (no isolation).",
+  },
+  {
     env: 'HEIMDEX_DB_PORT',
     kind: 'int',
     default: '54329',
@@ -102,6 +112,18 @@ export const OPTIONS = [
     kind: 'int',
     default: '50000',
     doc: 'Upper bound on the estimated rows a GraphQL operation may request (list sizes multiplied along the path).',
+  },
+  {
+    env: 'GRAPHQL_MAX_SEARCHES',
+    kind: 'int',
+    default: '4',
+    doc: 'Most searchScenes fields (aliases included) one GraphQL operation may ask for: each one embeds a query and runs a full search, so one request could otherwise occupy the database for everyone.',
+  },
+  {
+    env: 'GRAPHQL_STATEMENT_TIMEOUT_MS',
+    kind: 'int',
+    default: '5000',
+    doc: "statement_timeout set inside every GraphQL request's transaction (as the role it runs as): a query that still runs after this is cancelled with a clear error instead of holding one of the pool's connections.",
   },
 
   {
@@ -344,6 +366,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir,
     databaseUrl: s('DATABASE_URL'),
     authDatabaseUrl: s('AUTH_DATABASE_URL'),
+    workerDatabaseUrl: s('WORKER_DATABASE_URL'),
+    authFunctionsDatabaseUrl: s('AUTH_FUNCTIONS_DATABASE_URL'),
     dbPort: n('HEIMDEX_DB_PORT'),
     pgMajor: n('HEIMDEX_PG_MAJOR'),
     host,
@@ -358,6 +382,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     trustProxy: r.TRUST_PROXY as string[],
     graphqlMaxDepth: n('GRAPHQL_MAX_DEPTH'),
     graphqlMaxCost: n('GRAPHQL_MAX_COST'),
+    graphqlMaxSearches: n('GRAPHQL_MAX_SEARCHES'),
+    graphqlStatementTimeoutMs: n('GRAPHQL_STATEMENT_TIMEOUT_MS'),
     auth: {
       provider: authProvider,
       jwtSecret,

@@ -7,10 +7,14 @@ import type { Config } from './config.ts';
 import { readEmbeddedCredentials, startEmbedded, urlsFor } from './embedded-pg.ts';
 
 export interface DatabaseUrls {
-  /** Owns the schema: migrations, the worker, local auth bookkeeping. */
+  /** Owns the schema: migrations and admin commands (db psql, reindex) only. */
   ownerUrl: string;
   /** GraphQL requests: no ownership, no BYPASSRLS. */
   authUrl: string;
+  /** Workers (heimdex_worker): step functions and the job queue. */
+  workerUrl: string;
+  /** The API's local auth functions (heimdex_auth): EXECUTE on app_private.auth_* only. */
+  authFunctionsUrl: string;
   /** Superuser, only known for the embedded cluster (creating databases). */
   rootUrl?: string;
   embedded: boolean;
@@ -25,7 +29,13 @@ export async function resolveDatabase(
   opts: { start?: boolean; log?: (m: string) => void } = {},
 ): Promise<DatabaseUrls> {
   if (config.databaseUrl) {
-    return { ownerUrl: config.databaseUrl, authUrl: config.authDatabaseUrl ?? config.databaseUrl, embedded: false };
+    return {
+      ownerUrl: config.databaseUrl,
+      authUrl: config.authDatabaseUrl ?? config.databaseUrl,
+      workerUrl: config.workerDatabaseUrl ?? config.databaseUrl,
+      authFunctionsUrl: config.authFunctionsDatabaseUrl ?? config.databaseUrl,
+      embedded: false,
+    };
   }
   if (opts.start) {
     const urls = await startEmbedded(config, opts.log);

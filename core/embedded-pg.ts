@@ -5,10 +5,13 @@
  * listens on loopback only, and uses generated scram passwords kept in the data
  * folder with user-only permissions.
  *
- * Roles: postgres (superuser, only for setup), heimdex (owns the database and
- * every table; migrations and the worker connect as it) and
- * heimdex_authenticator (the GraphQL connection: owns nothing, no BYPASSRLS,
- * switches to anon/authenticated per request).
+ * Roles (the README's "Database roles" has the whole map): every role is
+ * created here by postgres, the superuser used only for setup, so the owner
+ * needs no CREATEROLE. heimdex owns the schema and runs migrations and admin
+ * commands; heimdex_authenticator is the GraphQL login (switches to
+ * anon/authenticated per request); heimdex_worker is the workers' login
+ * (step functions and the queue only); heimdex_auth is the API's login for
+ * its local auth functions (EXECUTE on those only).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -24,7 +27,22 @@ export interface Credentials {
   superPassword: string;
   ownerPassword: string;
   authenticatorPassword: string;
+  /** Absent in data folders created before the worker had its own login; added on start. */
+  workerPassword?: string;
+  authFunctionsPassword?: string;
 }
+
+/** Nologin group roles the policies name (Supabase's names, so the same policies run there). */
+const GROUP_ROLES = ['anon', 'authenticated', 'service_role'];
+/**
+ * Roles the first committed migration grants (`grant anon, authenticated to
+ * heimdex_authenticator`, `grant heimdex_worker to current_user`): without
+ * CREATEROLE the owner needs ADMIN OPTION on exactly these. It adds nothing
+ * the owner could not already do with the tables it owns, and reaches no
+ * built-in role (pg_execute_server_program and the like need CREATEROLE or
+ * ADMIN on them).
+ */
+const OWNER_ADMIN_OF = ['anon', 'authenticated', 'heimdex_worker'];
 
 export interface EmbeddedPaths {
   pgDir: string;
@@ -92,6 +110,8 @@ export function urlsFor(config: Config, creds: Credentials, database = 'heimdex'
     rootUrl: `postgres://postgres:${creds.superPassword}@${base}`,
     ownerUrl: `postgres://heimdex:${creds.ownerPassword}@${base}`,
     authUrl: `postgres://heimdex_authenticator:${creds.authenticatorPassword}@${base}`,
+    workerUrl: `postgres://heimdex_worker:${creds.workerPassword}@${base}`,
+    authFunctionsUrl: `postgres://heimdex_auth:${creds.authFunctionsPassword}@${base}`,
   };
 }
 
@@ -148,6 +168,11 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
     fs.writeFileSync(credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
   }
   if (!creds) throw new Error(`${credentialsFile} is missing; remove ${pgDir} to re-initialise the embedded database`);
+  if (!creds.workerPassword || !creds.authFunctionsPassword) {
+    creds.workerPassword ??= crypto.randomBytes(18).toString('base64url');
+    creds.authFunctionsPassword ??= crypto.randomBytes(18).toString('base64url');
+    fs.writeFileSync(credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
+  }
   if (isRoot()) await run('chown', ['postgres:postgres', path.dirname(logFile)]).catch(() => {});
   if (!(await isRunning(config))) {
     log(`starting PostgreSQL on 127.0.0.1:${config.dbPort}`);
@@ -166,7 +191,12 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
   return urls;
 }
 
-/** Creates the owner and authenticator roles and one database owned by heimdex. */
+/**
+ * Creates (or brings up to date) every role and one database owned by
+ * heimdex. Run as the superuser, so it also converges a cluster made by an
+ * older version: the owner loses CREATEROLE, the worker and auth roles gain
+ * their logins. Passwords are (re)set each time from the credentials file.
+ */
 export async function ensureDatabase(rootDbUrl: string, database: string, creds: Credentials) {
   const client = new pg.Client({ connectionString: rootDbUrl });
   await client.connect();
@@ -175,16 +205,23 @@ export async function ensureDatabase(rootDbUrl: string, database: string, creds:
     const has = async (q: string, v: unknown[]) => (await client.query(q, v)).rowCount! > 0;
     // Role creation is cluster-wide, so two test runs may race; a lost race is fine.
     const tolerate = (e: { code?: string }) => {
-      if (e.code !== '42710' && e.code !== '23505' && e.code !== '42P04') throw e;
+      if (e.code !== '42710' && e.code !== '23505' && e.code !== '42P04' && e.code !== 'XX000') throw e;
     };
-    if (!(await has('select 1 from pg_roles where rolname = $1', ['heimdex']))) {
-      await client.query(`create role heimdex login createrole password ${lit(creds.ownerPassword)}`).catch(tolerate);
-    }
-    if (!(await has('select 1 from pg_roles where rolname = $1', ['heimdex_authenticator']))) {
-      await client
-        .query(`create role heimdex_authenticator login noinherit password ${lit(creds.authenticatorPassword)}`)
-        .catch(tolerate);
-    }
+    const ensureRole = async (name: string, attrs: string) => {
+      if (!(await has('select 1 from pg_roles where rolname = $1', [name]))) {
+        await client.query(`create role ${name} ${attrs}`).catch(tolerate);
+      }
+      await client.query(`alter role ${name} ${attrs}`).catch(tolerate);
+    };
+    for (const r of GROUP_ROLES) await ensureRole(r, 'nologin noinherit');
+    await ensureRole('heimdex', `login nocreaterole nosuperuser nobypassrls password ${lit(creds.ownerPassword)}`);
+    await ensureRole('heimdex_authenticator', `login noinherit password ${lit(creds.authenticatorPassword)}`);
+    if (creds.workerPassword)
+      await ensureRole('heimdex_worker', `login noinherit password ${lit(creds.workerPassword)}`);
+    if (creds.authFunctionsPassword)
+      await ensureRole('heimdex_auth', `login noinherit password ${lit(creds.authFunctionsPassword)}`);
+    await client.query('grant anon, authenticated to heimdex_authenticator').catch(tolerate);
+    await client.query(`grant ${OWNER_ADMIN_OF.join(', ')} to heimdex with admin option`).catch(tolerate);
     if (!(await has('select 1 from pg_database where datname = $1', [database]))) {
       await client.query(`create database ${client.escapeIdentifier(database)} owner heimdex`).catch(tolerate);
     }
@@ -220,6 +257,8 @@ export async function createScratchDatabase(config: Config, prefix: string, log?
     rootDbUrl,
     ownerUrl: at(urls.ownerUrl),
     authUrl: at(urls.authUrl),
+    workerUrl: at(urls.workerUrl),
+    authFunctionsUrl: at(urls.authFunctionsUrl),
     async drop() {
       const c = new pg.Client({ connectionString: rootDbUrl });
       await c.connect();

@@ -51,7 +51,7 @@ function peakRssMb(): number {
 
 async function child(models: string, video: string): Promise<ChildResult> {
   const config = loadConfig();
-  const { ownerUrl } = await resolveDatabase(config);
+  const { ownerUrl, workerUrl } = await resolveDatabase(config);
   const storage = createStorage(config);
   await storage.ensureReady();
   const owner = crypto.randomUUID();
@@ -76,7 +76,12 @@ async function child(models: string, video: string): Promise<ChildResult> {
   });
   await listener.query(`listen "heimdex:videos:${owner}"`);
 
-  const worker = await startWorker(config, { ownerUrl, storage, noHandleSignals: true, logFactory: () => () => {} });
+  const worker = await startWorker(config, {
+    databaseUrl: workerUrl,
+    storage,
+    noHandleSignals: true,
+    logFactory: () => () => {},
+  });
   const t0 = performance.now();
   last = { stage: 'queued', at: t0 };
   const { rows } = await listener.query<{ id: string }>(

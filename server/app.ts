@@ -24,8 +24,8 @@ import type { Storage } from '../core/storage/types.ts';
 export interface AppDeps {
   config: Config;
   log: Logger;
-  /** Schema owner: auth bookkeeping and health checks. */
-  ownerPool: pg.Pool;
+  /** heimdex_auth: executes the local auth functions, reads the migration list for /healthz. */
+  authFunctionsPool: pg.Pool;
   /** heimdex_authenticator: every GraphQL request. */
   authPool: pg.Pool;
   auth: AuthProvider;
@@ -173,8 +173,8 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
 
   app.get('/healthz', async (_req, res) => {
     try {
-      await deps.ownerPool.query('select 1');
-      const migrations = await migrationState(deps.ownerPool);
+      await deps.authFunctionsPool.query('select 1');
+      const migrations = await migrationState(deps.authFunctionsPool);
       res
         .status(migrations.current ? 200 : 503)
         .json({ status: migrations.current ? 'ok' : 'migrations_pending', db: 'ok', migrations });

@@ -1,6 +1,7 @@
 /*
  * startServer: the API process. Resolves the database, opens the two pools
- * (owner for auth bookkeeping, heimdex_authenticator for GraphQL), builds
+ * (heimdex_auth for the local auth functions and /healthz,
+ * heimdex_authenticator for GraphQL), builds
  * the app and listens. close() ends everything it opened, in reverse.
  */
 import http from 'node:http';
@@ -18,7 +19,7 @@ import type { Storage } from '../core/storage/types.ts';
 
 export interface StartServerOptions {
   /** Database urls (tests inject their own database); default: resolveDatabase. */
-  db?: Pick<DatabaseUrls, 'ownerUrl' | 'authUrl'>;
+  db?: Pick<DatabaseUrls, 'authFunctionsUrl' | 'authUrl'>;
   /** Start the embedded PostgreSQL when needed (the CLI's `start`). */
   startDb?: boolean;
   storage?: Storage;
@@ -45,13 +46,13 @@ async function defaultModels(config: Config): Promise<AppDeps['models']> {
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel, { svc: 'server' });
   const urls = opts.db ?? (await resolveDatabase(config, { start: opts.startDb, log: (m) => log.info(m) }));
-  const ownerPool = new pg.Pool({ connectionString: urls.ownerUrl, max: 4 });
+  const authFunctionsPool = new pg.Pool({ connectionString: urls.authFunctionsUrl, max: 4 });
   const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 10 });
   // An idle client's connection dying (server restart) must not crash the process.
-  ownerPool.on('error', (err) => log.warn('owner pool error', { err }));
+  authFunctionsPool.on('error', (err) => log.warn('auth functions pool error', { err }));
   authPool.on('error', (err) => log.warn('auth pool error', { err }));
 
-  const opened: (() => Promise<void>)[] = [() => authPool.end(), () => ownerPool.end()];
+  const opened: (() => Promise<void>)[] = [() => authPool.end(), () => authFunctionsPool.end()];
   // The listener closes first (no new requests), then what serves them.
   let closeServer: (() => Promise<void>) | null = null;
   const closeAll = async () => {
@@ -86,13 +87,13 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
     const storage = opts.storage ?? createStorage(config);
     await storage.ensureReady();
-    const auth = createAuthProvider(config, ownerPool);
+    const auth = createAuthProvider(config, authFunctionsPool);
     opened.push(() => auth.close());
     const models = opts.models !== undefined ? opts.models : await defaultModels(config);
     const built = await buildApp({
       config,
       log,
-      ownerPool,
+      authFunctionsPool,
       authPool,
       auth,
       storage,

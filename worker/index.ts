@@ -14,8 +14,12 @@ import type { ModelRegistry, PipelineContext } from './pipeline/context.ts';
 import { createTaskList } from './tasks/index.ts';
 
 export interface WorkerOptions {
-  /** Owner connection; default: resolveDatabase(config). */
-  ownerUrl?: string;
+  /**
+   * The worker's connection, as heimdex_worker (default: resolveDatabase's
+   * workerUrl). Workers parse untrusted media, so this login can read
+   * videos, call the pipeline step functions and work the queue, nothing else.
+   */
+  databaseUrl?: string;
   storage?: Storage;
   models?: ModelRegistry;
   /** How often to look for retries and scheduled jobs (ms); new jobs arrive by LISTEN at once. */
@@ -72,7 +76,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   const models = opts.models ?? (await import('./ml/index.ts')).getModels(config);
   await models.checkDimensions();
   const storage = opts.storage ?? (await import('../core/storage/index.ts')).createStorage(config);
-  const ownerUrl = opts.ownerUrl ?? (await resolveDatabase(config)).ownerUrl;
+  const databaseUrl = opts.databaseUrl ?? (await resolveDatabase(config)).workerUrl;
   const ctx: PipelineContext = { config, storage, models };
   const logger = new Logger(opts.logFactory ?? jsonLogFactory(config.logLevel));
   // An object store that is down at start-up is the same transient condition
@@ -84,7 +88,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // Our own pool so that an idle connection dropped by a database restart is
   // logged (and replaced on next use) instead of crashing the process, and so
   // stop() can close every connection before returning.
-  const pool = new pg.Pool({ connectionString: ownerUrl, max: config.worker.concurrency + 4 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: config.worker.concurrency + 4 });
   pool.on('error', (e) => logger.warn(`idle database connection lost: ${e.message}`));
   // A checked-out client that loses its connection emits 'error' on itself;
   // unhandled, that would crash the process instead of failing one job.

@@ -16,7 +16,7 @@ import { AuthError, type AccessClaims, type AuthProvider } from './types.ts';
 
 export { AuthError, type AccessClaims, type AuthProvider, type TokenResponse } from './types.ts';
 
-export function createAuthProvider(config: Config, ownerPool: pg.Pool): AuthProvider {
+export function createAuthProvider(config: Config, authFunctionsPool: pg.Pool): AuthProvider {
   const a = config.auth;
   if (a.provider === 'supabase') {
     return createSupabaseAuth({
@@ -28,7 +28,7 @@ export function createAuthProvider(config: Config, ownerPool: pg.Pool): AuthProv
     });
   }
   return createLocalAuth({
-    pool: ownerPool,
+    pool: authFunctionsPool,
     secret: resolveSecret(a.jwtSecret, config.dataDir, 'jwt-secret'),
     audience: a.audience,
     accessTtlS: a.accessTtlS,

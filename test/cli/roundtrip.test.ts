@@ -49,10 +49,12 @@ const env = {
   NODE_ENV: 'test',
   DATABASE_URL: db.ownerUrl,
   AUTH_DATABASE_URL: db.authUrl,
+  WORKER_DATABASE_URL: db.workerUrl,
+  AUTH_FUNCTIONS_DATABASE_URL: db.authFunctionsUrl,
 };
 const config = loadConfig({ ...process.env, ...env });
-server = await startServer(config, { db: { ownerUrl: db.ownerUrl, authUrl: db.authUrl } });
-worker = await startWorker(config, { ownerUrl: db.ownerUrl, noHandleSignals: true, pollInterval: 500 });
+server = await startServer(config, { db: { authFunctionsUrl: db.authFunctionsUrl, authUrl: db.authUrl } });
+worker = await startWorker(config, { databaseUrl: db.workerUrl, noHandleSignals: true, pollInterval: 500 });
 
 const OCEAN = { durationS: 3, color: 'blue', word: 'OCEAN', speech: 'waves roll across the ocean' };
 const scenes = [

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type pg from 'pg';
-import { createTestDatabase, uuid, withAnonDb, withUserDb, withWorkerDb } from '../helpers/db.ts';
+import { asRoot, createTestDatabase, uuid, withAnonDb, withUserDb, withWorkerDb } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
 const A = uuid(),
@@ -170,41 +170,52 @@ test('users cannot write scenes at all; only the pipeline does', async () => {
   assert.equal(await rootCount('scenes', ids.sceneA), 1);
 });
 
-test("the worker writes scenes, but a scene cannot be attached to someone else's video", async () => {
+test('the worker login reads videos and writes only through the step functions', async () => {
   await withWorkerDb(db, async (c: pg.PoolClient) => {
-    const {
-      rows: [s],
-    } = await c.query(
-      `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, text_vec)
-       values ($1, $2, 1, 4, 8, 'more', array_fill(0.1::real, array[1024])::vector) returning id`,
-      [ids.videoA, A],
-    );
-    assert.ok(s.id);
     assert.equal(
-      (await c.query(`update app_public.videos set state = 'indexed', progress = 1 where id = $1`, [ids.videoA]))
-        .rowCount,
-      1,
+      (await c.query(`select count(*)::int as n from app_public.videos where id = any($1)`, [[ids.videoA, ids.videoB]]))
+        .rows[0].n,
+      2,
+      'a worker reads the video of whichever job it runs',
     );
-    assert.equal(
-      (await c.query(`select count(*)::int as n from app_public.scenes`)).rows[0].n,
-      3,
-      'the worker sees every scene',
-    );
+    // A stage's result goes through its step function, which runs as the owner.
+    const { rows } = await c.query(`select app_private.pipeline_fail($1, 'corrupt file') as ok`, [ids.videoA]);
+    assert.equal(rows[0].ok, true);
   });
-  // The composite key (video_id, owner_id) holds whoever writes: B cannot own a scene of A's video.
+  assert.equal(await rootCount('videos', ids.videoA), 1);
+  const direct = [
+    [`select count(*) from app_public.scenes`, []],
+    [
+      `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s) values ($1, $2, 9, 0, 1)`,
+      [ids.videoA, A],
+    ],
+    [`update app_public.scenes set transcript = 'x' where id = $1`, [ids.sceneA]],
+    [`delete from app_public.scenes where id = $1`, [ids.sceneA]],
+    [`update app_public.videos set state = 'indexed' where id = $1`, [ids.videoA]],
+    [`delete from app_public.videos where id = $1`, [ids.videoA]],
+    [`select * from app_private.video_transcripts`, []],
+    [`select graphile_worker.add_job('videos__delete_objects', '{}'::json)`, []],
+    [`insert into graphile_worker._private_jobs (task_id, payload) values (1, '{}')`, []],
+  ] as const;
+  for (const [sql, params] of direct) {
+    await assert.rejects(
+      withWorkerDb(db, (c) => c.query(sql, [...params])),
+      denied,
+      sql,
+    );
+  }
+  assert.equal(await rootCount('scenes', ids.sceneA), 1, 'the scene the worker could not touch is still there');
+});
+
+test("the composite key holds for any writer: a scene cannot be attached to someone else's video", async () => {
   await assert.rejects(
-    withWorkerDb(db, (c) =>
+    asRoot(db, (c) =>
       c.query(`insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s) values ($1, $2, 9, 0, 1)`, [
         ids.videoA,
         B,
       ]),
     ),
     { code: '23503' },
-  );
-  await assert.rejects(
-    withWorkerDb(db, (c) => c.query(`delete from app_public.videos where id = $1`, [ids.videoA])),
-    denied,
-    "deleting videos is the user's decision",
   );
 });
 

@@ -32,9 +32,8 @@ test('migrations create the expected tables, policies, functions and roles', asy
     'videos.insert_own',
     'videos.update_own',
     'videos.delete_own',
-    'videos.all_worker',
+    'videos.select_worker',
     'scenes.select_own',
-    'scenes.all_worker',
   ]) {
     assert.ok(names.has(p), `policy ${p} exists`);
   }
@@ -47,9 +46,9 @@ test('migrations create the expected tables, policies, functions and roles', asy
     assert.ok((await q('select to_regprocedure($1) as oid', [fn]))[0].oid, `${fn} exists`);
   }
   const roles = await q(`select rolname from pg_roles where rolname = any($1)`, [
-    ['anon', 'authenticated', 'service_role', 'heimdex_worker', 'heimdex_authenticator'],
+    ['anon', 'authenticated', 'service_role', 'heimdex_worker', 'heimdex_authenticator', 'heimdex_auth'],
   ]);
-  assert.equal(roles.length, 5);
+  assert.equal(roles.length, 6);
   const vec = await q(`select extversion from pg_extension where extname = 'vector'`);
   assert.ok(vec[0] && vec[0].extversion >= '0.8', 'pgvector >= 0.8 (iterative index scans)');
 });

@@ -17,11 +17,17 @@ export interface TestDatabase {
   name: string;
   ownerUrl: string;
   authUrl: string;
+  /** heimdex_worker: what workers connect as. */
+  workerUrl: string;
+  /** heimdex_auth: the API's local auth functions. */
+  authFunctionsUrl: string;
   rootUrl: string;
   /** Owner pool (bypasses nothing: RLS still applies to non-owners). */
   rootPool: pg.Pool;
   /** Pool as heimdex_authenticator, like the API server's. */
   authPool: pg.Pool;
+  /** Pool as the heimdex_worker login, like a worker's. */
+  workerPool: pg.Pool;
 }
 
 /** Clones the template into a fresh database, dropped after the file's tests. */
@@ -43,9 +49,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const urls = urlsFor(config, creds, name);
   const rootPool = new pg.Pool({ connectionString: urls.ownerUrl, max: 4 });
   const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 4 });
+  const workerPool = new pg.Pool({ connectionString: urls.workerUrl, max: 2 });
   after(async () => {
     await rootPool.end();
     await authPool.end();
+    await workerPool.end();
     const c = new pg.Client({ connectionString: rootServerUrl });
     await c.connect();
     await c.query(`drop database if exists ${name} with (force)`).catch(() => {});
@@ -55,9 +63,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     ownerUrl: urls.ownerUrl,
     authUrl: urls.authUrl,
+    workerUrl: urls.workerUrl,
+    authFunctionsUrl: urls.authFunctionsUrl,
     rootUrl: urls.rootUrl.replace(/\/heimdex$/, `/${name}`),
     rootPool,
     authPool,
+    workerPool,
   };
 }
 
@@ -100,9 +111,9 @@ export function withAnonDb<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promis
   return inRolledBackTx(db.authPool, (c) => becomeRole(c, 'anon', { role: 'anon' }), fn);
 }
 
-/** As the pipeline writes: the owner connection dropped to heimdex_worker. */
+/** As a worker: its own heimdex_worker login, no role switch. */
 export function withWorkerDb<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promise<T>) {
-  return inRolledBackTx(db.rootPool, (c) => becomeRole(c, 'heimdex_worker', null), fn);
+  return inRolledBackTx(db.workerPool, async () => {}, fn);
 }
 
 /** As the schema owner (an administrator in psql). */

@@ -60,7 +60,7 @@ interface SeedScene {
   look: string;
 }
 
-/** A video with scenes as the pipeline would leave it: vectors from the real encoders, written as heimdex_worker. */
+/** A video with scenes as the pipeline would leave it: vectors from the real encoders, written as the owner (as pipeline_indexed does). */
 async function seedVideo(d: TestDatabase, owner: string, title: string, scenes: SeedScene[]) {
   const te = (await registry.textEmbedder())!;
   const ite = (await registry.imageTextEmbedder())!;
@@ -73,7 +73,7 @@ async function seedVideo(d: TestDatabase, owner: string, title: string, scenes: 
   const c = await d.rootPool.connect();
   const sceneIds: string[] = [];
   try {
-    await c.query('begin; set local role heimdex_worker');
+    await c.query('begin');
     for (const [i, s] of scenes.entries()) {
       const [tv] = await te.embed([s.transcript]);
       const [iv] = await ite.embed([s.look]);

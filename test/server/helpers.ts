@@ -46,7 +46,10 @@ export async function startTestServer(
     MODELS_DIR: TINY_MODELS,
     ...env,
   });
-  const srv = await startServer(config, { db: { ownerUrl: db.ownerUrl, authUrl: db.authUrl }, ...opts });
+  const srv = await startServer(config, {
+    db: { authFunctionsUrl: db.authFunctionsUrl, authUrl: db.authUrl },
+    ...opts,
+  });
   let closed = false;
   const close = async () => {
     if (closed) return;

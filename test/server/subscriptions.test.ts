@@ -38,19 +38,12 @@ async function insertVideo(owner: string, title: string) {
   return id;
 }
 
-/** Advances a video as the pipeline does: as heimdex_worker, committed. */
+/** Advances a video as the pipeline's step functions do (they run as the owner), committed. */
 async function advance(id: string, progress: number) {
-  const c = await db.rootPool.connect();
-  try {
-    await c.query('begin; set local role heimdex_worker');
-    await c.query(`update app_public.videos set state = 'processing', stage = 'scenes', progress = $2 where id = $1`, [
-      id,
-      progress,
-    ]);
-    await c.query('commit');
-  } finally {
-    c.release();
-  }
+  await db.rootPool.query(
+    `update app_public.videos set state = 'processing', stage = 'scenes', progress = $2 where id = $1`,
+    [id, progress],
+  );
 }
 
 /**

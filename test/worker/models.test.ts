@@ -48,7 +48,7 @@ const quiet = () => () => {};
 
 before(async () => {
   worker = await startWorker(rig.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -104,7 +104,7 @@ test('stages skipped for want of models are filled in by reindex --missing once 
   // Index with no models: a worker over an empty MODELS_DIR.
   await worker!.stop();
   const noModels = await startWorker(bare.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -120,7 +120,7 @@ test('stages skipped for want of models are filled in by reindex --missing once 
   assert.ok(before.every((s) => s.image_vec === null && s.transcript === ''));
 
   worker = await startWorker(rig.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -184,7 +184,7 @@ test('a stage filled in by reindex --missing writes exactly what a fresh index w
     textReader: async () => null,
   };
   const opts = {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -273,7 +273,7 @@ test('a worker starting with a different configured model re-embeds the stale vi
   // No reindex command: restarting the worker (as after changing MODEL_TEXT) is enough.
   await worker!.stop();
   worker = await startWorker(rig.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -304,7 +304,7 @@ test('a text model whose width does not fit the column stops the worker naming b
   assert.equal(r.status, 0);
   await assert.rejects(
     startWorker(wrong.config, {
-      ownerUrl: db.ownerUrl,
+      databaseUrl: db.workerUrl,
       storage: rig.storage,
       noHandleSignals: true,
       logFactory: quiet,

@@ -38,7 +38,7 @@ const owner = uuid();
 
 before(async () => {
   worker = await startWorker(rig.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -157,7 +157,7 @@ test('running the same jobs again replaces the scenes instead of duplicating the
 
 test('two workers on one database share the queue and index every video exactly once', async () => {
   const second = await startWorker(rig.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -201,7 +201,7 @@ test('a video longer than MAX_VIDEO_DURATION_S fails validation', async () => {
   const key = await upload(strict, owner, sample.path);
   const id = await insertVideo(db2, owner, key);
   await runOnce({
-    connectionString: db2.ownerUrl,
+    connectionString: db2.workerUrl,
     taskList: createTaskList({ config: strict.config, storage: strict.storage, models: getModels(strict.config) }),
     logger: quiet,
   });
@@ -256,7 +256,7 @@ test('an S3 store that comes up only after the first attempt: the job is retried
 
   await worker!.stop();
   worker = await startWorker(rig.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: s3,
     pollInterval: 200,
     noHandleSignals: true,
@@ -284,7 +284,7 @@ test('an S3 store that comes up only after the first attempt: the job is retried
   } finally {
     await worker!.stop();
     worker = await startWorker(rig.config, {
-      ownerUrl: db.ownerUrl,
+      databaseUrl: db.workerUrl,
       storage: rig.storage,
       pollInterval: 200,
       noHandleSignals: true,

@@ -59,7 +59,7 @@ export async function fetchVideo(
 }
 
 export interface ValidatedFacts {
-  /** Size of the stored object: rows inserted by SQL arrive without one. */
+  /** Size of the stored object; replaces whatever size the inserting client announced. */
   byte_size: number;
   duration_s: number;
   width: number;

@@ -1,0 +1,48 @@
+/*
+ * Why: runs after 900-functions.sql has recreated the fixture functions, so
+ * what it grants and revokes is what stays. PUBLIC keeps EXECUTE on no
+ * function in app_public, app_hidden or app_private (security definer
+ * trigger functions included: attached to a caller's own temp table they
+ * would otherwise queue jobs for anyone's rows). Each role then gets
+ * exactly its functions, by name, so a changed signature in a fixture needs
+ * no edit here; test/db/privileges.test.ts compares the result with an
+ * explicit allow-list.
+ */
+do $$
+declare
+  f regprocedure;
+begin
+  for f in
+    select p.oid::regprocedure from pg_catalog.pg_proc p
+      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+     where n.nspname in ('app_public', 'app_hidden', 'app_private')
+  loop
+    execute pg_catalog.format('revoke all on function %s from public', f);
+  end loop;
+
+  -- Workers: the step functions that record a stage's result, and the
+  -- start-up check for videos embedded by other models.
+  for f in
+    select p.oid::regprocedure from pg_catalog.pg_proc p
+      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = 'app_private'
+       and p.proname = any (array[
+         'pipeline_progress', 'pipeline_reindex_progress', 'pipeline_fail', 'pipeline_validated',
+         'pipeline_transcribed', 'pipeline_transcript', 'pipeline_stored_scenes', 'pipeline_indexed',
+         'pipeline_reindexed', 'reindex_stale'])
+  loop
+    execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
+  end loop;
+
+  -- The API's local auth: these functions and nothing else.
+  if exists (select from pg_catalog.pg_roles where rolname = 'heimdex_auth') then
+    for f in
+      select p.oid::regprocedure from pg_catalog.pg_proc p
+        join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+       where n.nspname = 'app_private' and p.proname like 'auth\_%'
+    loop
+      execute pg_catalog.format('grant execute on function %s to heimdex_auth', f);
+    end loop;
+  end if;
+end
+$$;
