@@ -20,6 +20,11 @@ export interface DatabaseUrls {
   embedded: boolean;
 }
 
+/** True when no connection string is configured, so the embedded cluster is the database. */
+export function usesEmbedded(config: Config): boolean {
+  return !(config.databaseUrl || config.authDatabaseUrl || config.workerDatabaseUrl || config.authFunctionsDatabaseUrl);
+}
+
 /**
  * Resolves connection strings. With `start`, brings the embedded cluster up
  * first (idempotent); without, it must already have been initialised.
@@ -28,12 +33,34 @@ export async function resolveDatabase(
   config: Config,
   opts: { start?: boolean; log?: (m: string) => void } = {},
 ): Promise<DatabaseUrls> {
-  if (config.databaseUrl) {
+  if (!usesEmbedded(config)) {
+    // Each process gets only the logins it uses (docker-compose gives the
+    // worker WORKER_DATABASE_URL alone), so a url that is absent fails when
+    // it is asked for, naming the option, rather than at start.
+    const pick = (url: string | undefined, env: string) => {
+      const v = url ?? config.databaseUrl;
+      return () => {
+        if (!v) throw new Error(`${env} (or DATABASE_URL) is needed for this and is not set`);
+        return v;
+      };
+    };
+    const owner = pick(config.databaseUrl, 'DATABASE_URL');
+    const auth = pick(config.authDatabaseUrl, 'AUTH_DATABASE_URL');
+    const worker = pick(config.workerDatabaseUrl, 'WORKER_DATABASE_URL');
+    const authFunctions = pick(config.authFunctionsDatabaseUrl, 'AUTH_FUNCTIONS_DATABASE_URL');
     return {
-      ownerUrl: config.databaseUrl,
-      authUrl: config.authDatabaseUrl ?? config.databaseUrl,
-      workerUrl: config.workerDatabaseUrl ?? config.databaseUrl,
-      authFunctionsUrl: config.authFunctionsDatabaseUrl ?? config.databaseUrl,
+      get ownerUrl() {
+        return owner();
+      },
+      get authUrl() {
+        return auth();
+      },
+      get workerUrl() {
+        return worker();
+      },
+      get authFunctionsUrl() {
+        return authFunctions();
+      },
       embedded: false,
     };
   }

@@ -85,6 +85,8 @@ const imageVariables: Record<string, string> = {
   MINIO_ROOT_PASSWORD: 'minio image',
   HEIMDEX_DB_PASSWORD: 'docker/db-init/10-heimdex.sh',
   AUTHENTICATOR_PASSWORD: 'docker/db-init/10-heimdex.sh',
+  WORKER_DB_PASSWORD: 'docker/db-init/10-heimdex.sh',
+  AUTH_FUNCTIONS_DB_PASSWORD: 'docker/db-init/10-heimdex.sh',
 };
 
 test('the expected services exist, and the app services are built from docker/Dockerfile', () => {
@@ -160,10 +162,40 @@ test("the app services' environment, filled from .env.example, is a valid config
     const cfg = loadConfig(env);
     assert.equal(cfg.storage.driver, 's3', name);
     assert.equal(cfg.env, 'production', name);
-    assert.match(cfg.databaseUrl!, /^postgres:\/\/heimdex:[^@]+@db:5432\/heimdex$/, name);
-    assert.match(cfg.authDatabaseUrl!, /^postgres:\/\/heimdex_authenticator:[^@]+@db:5432\/heimdex$/, name);
     assert.equal(cfg.models.dir, '/models', name);
+    // Each service holds only the logins it uses (README, "Database roles"):
+    // the owner password reaches the migrate step alone.
+    const logins = {
+      databaseUrl: cfg.databaseUrl,
+      authDatabaseUrl: cfg.authDatabaseUrl,
+      workerDatabaseUrl: cfg.workerDatabaseUrl,
+      authFunctionsDatabaseUrl: cfg.authFunctionsDatabaseUrl,
+    };
+    const url = (role: string) => new RegExp(`^postgres://${role}:[^@]+@db:5432/heimdex$`);
+    const expected: Record<string, Partial<Record<keyof typeof logins, RegExp>>> = {
+      migrate: { databaseUrl: url('heimdex') },
+      models: {},
+      server: { authDatabaseUrl: url('heimdex_authenticator'), authFunctionsDatabaseUrl: url('heimdex_auth') },
+      worker: { workerDatabaseUrl: url('heimdex_worker') },
+    };
+    for (const [k, v] of Object.entries(logins) as [keyof typeof logins, string | undefined][]) {
+      const want = expected[name]![k];
+      if (want) assert.match(v ?? '', want, `${name}: ${k}`);
+      else assert.equal(v, undefined, `${name} must not get ${k}`);
+    }
   }
+});
+
+test('the db init script creates every role as the superuser, and the owner without CREATEROLE', () => {
+  const initScript = fs.readFileSync(path.join(ROOT_DIR, 'docker/db-init/10-heimdex.sh'), 'utf8');
+  for (const role of ['heimdex_authenticator', 'heimdex_worker', 'heimdex_auth'])
+    assert.match(initScript, new RegExp(`^create role ${role} login noinherit password`, 'm'), role);
+  for (const role of ['anon', 'authenticated', 'service_role'])
+    assert.match(initScript, new RegExp(`^create role ${role} nologin noinherit;`, 'm'), role);
+  assert.match(initScript, /^create role heimdex login nocreaterole password/m);
+  assert.doesNotMatch(initScript, /\bcreaterole\b(?<!nocreaterole)/);
+  assert.match(initScript, /^grant anon, authenticated to heimdex_authenticator;$/m);
+  assert.match(initScript, /^grant anon, authenticated, heimdex_worker to heimdex with admin option;$/m);
 });
 
 test('every image is pinned to a version', () => {

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
-import { resolveDatabase } from '../../core/database.ts';
+import { resolveDatabase, usesEmbedded } from '../../core/database.ts';
 import {
   ensureDatabase,
   isRunning,
@@ -19,10 +19,10 @@ import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 
 function embeddedOnly(cfg: ReturnType<typeof config>, what: string) {
-  if (cfg.databaseUrl) {
+  if (!usesEmbedded(cfg)) {
     throw new CliError(
-      `DATABASE_URL is set, so there is no embedded database to ${what}`,
-      'unset DATABASE_URL to use the embedded one',
+      `a database URL is set (DATABASE_URL or another *_DATABASE_URL), so there is no embedded database to ${what}`,
+      'unset the *DATABASE_URL options to use the embedded one',
     );
   }
 }
@@ -127,7 +127,7 @@ export const dbUrl: Command = {
   },
   async run(p) {
     const cfg = config();
-    if (!cfg.databaseUrl && !(await isRunning(cfg))) {
+    if (usesEmbedded(cfg) && !(await isRunning(cfg))) {
       throw new CliError(`the embedded database in ${cfg.dataDir} is not running`, 'start it with: heimdex db start');
     }
     const db = await resolveDatabase(cfg);

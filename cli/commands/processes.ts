@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT_DIR } from '../../core/config.ts';
-import { resolveDatabase } from '../../core/database.ts';
+import { resolveDatabase, usesEmbedded } from '../../core/database.ts';
 import { isRunning, stopEmbedded } from '../../core/embedded-pg.ts';
 import { migrateDatabase } from '../../core/migrate.ts';
 import { config, importProject, info, out, selfCommand, untilStopped, type Command } from '../command.ts';
@@ -79,7 +79,7 @@ export const start: Command = {
     void stopped.then(() => {
       stopRequested = true;
     });
-    const embedded = !cfg.databaseUrl;
+    const embedded = usesEmbedded(cfg);
     const wasRunning = embedded && (await isRunning(cfg));
     const db = await resolveDatabase(cfg, { start: true, log: (m) => info(`heimdex: ${m}`) }).catch((e: Error) => {
       const why = e.message

@@ -130,7 +130,10 @@ test('database commands on a data folder without a database fail clearly, and re
   assert.match(serve.stderr, /not running\n  start everything with: npm start/);
   const ext = await runCli(['db', 'start'], { ...env, DATABASE_URL: 'postgres://x@127.0.0.1:1/x' });
   assert.equal(ext.code, 1);
-  assert.match(ext.stderr, /DATABASE_URL is set, so there is no embedded database to start/);
+  assert.match(
+    ext.stderr,
+    /a database URL is set \(DATABASE_URL or another \*_DATABASE_URL\), so there is no embedded database to start/,
+  );
 });
 
 test('db migrate, db psql and reindex work against DATABASE_URL, as docker compose runs them', async () => {
