@@ -116,6 +116,8 @@ function installErrorHandler(app: Express, config: Config, log: Logger) {
 }
 
 /** Migrations in migrations/committed that the database has applied. */
+// Read from the catalog, which needs no privilege: the login this runs as
+// (heimdex_auth) has no usage on app_public, so to_regclass would fail.
 async function migrationState(pool: pg.Pool) {
   const dir = path.join(ROOT_DIR, 'migrations', 'committed');
   const files = fs.existsSync(dir)
@@ -129,13 +131,15 @@ async function migrationState(pool: pg.Pool) {
       `
     select (select count(*)::int from graphile_migrate.migrations) as applied,
            (select max(filename) from graphile_migrate.migrations) as latest,
-           to_regclass('app_public.videos') is not null and to_regclass('app_public.scenes') is not null as schema
+           (select count(*) = 2 from pg_catalog.pg_tables
+             where schemaname = 'app_public' and tablename in ('videos', 'scenes')) as schema
   `,
     )
     .catch(async () =>
       pool.query<{ applied: number; schema: boolean; latest: string | null }>(`
     select 0 as applied, null as latest,
-           to_regclass('app_public.videos') is not null and to_regclass('app_public.scenes') is not null as schema
+           (select count(*) = 2 from pg_catalog.pg_tables
+             where schemaname = 'app_public' and tablename in ('videos', 'scenes')) as schema
   `),
     );
   const r = rows[0];

@@ -33,9 +33,14 @@ declare global {
 /**
  * Only what policies need goes into request.jwt.claims: a token's other
  * claims are client-controlled data that must not look like authority.
+ * statement_timeout is set here, inside the request's own transaction,
+ * because a per-role setting (`alter role authenticated set ...`) applies
+ * only at login, never to a role switched to with SET ROLE, which is how
+ * every request runs.
  */
-export function pgSettingsFor(claims: AccessClaims | null): Record<string, string> {
-  if (!claims) return { role: 'anon', 'request.jwt.claims': JSON.stringify({ role: 'anon' }) };
+export function pgSettingsFor(claims: AccessClaims | null, statementTimeoutMs: number): Record<string, string> {
+  const timeout = { statement_timeout: `${statementTimeoutMs}ms` };
+  if (!claims) return { role: 'anon', 'request.jwt.claims': JSON.stringify({ role: 'anon' }), ...timeout };
   return {
     // Fixed, not taken from the token: a user request is never service_role.
     role: 'authenticated',
@@ -46,6 +51,7 @@ export function pgSettingsFor(claims: AccessClaims | null): Record<string, strin
       email: claims.email ?? null,
       session_id: claims.session_id ?? null,
     }),
+    ...timeout,
   };
 }
 
@@ -149,6 +155,16 @@ export function maskError(error: GraphQLError, log?: Logger): GraphQLError {
       extensions: { code },
     });
   }
+  // statement_timeout (pgSettingsFor): the request was too expensive, not broken.
+  if (code === '57014') {
+    return new GraphQLError('The request took too long and was cancelled; narrow the search or ask for less', {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { code: 'TIMEOUT' },
+    });
+  }
   // PostGraphile's own "nothing matched" for update/delete: what RLS hiding a
   // row looks like, and no internal detail.
   if (error.originalError && /^No values were (updated|deleted) in collection/.test(error.originalError.message)) {
@@ -246,7 +262,9 @@ export function makePreset(deps: PresetDeps) {
         grafserv: {
           middleware: {
             setPreset(next, event) {
-              event.validationRules.push(queryLimitsRule(config.graphqlMaxDepth, config.graphqlMaxCost));
+              event.validationRules.push(
+                queryLimitsRule(config.graphqlMaxDepth, config.graphqlMaxCost, config.graphqlMaxSearches),
+              );
               if (production) event.validationRules.push(NoSchemaIntrospectionCustomRule);
               return next();
             },
@@ -285,7 +303,11 @@ export function makePreset(deps: PresetDeps) {
           const token = typeof auth === 'string' ? auth.replace(/^Bearer\s+/i, '') : undefined;
           if (token && verifyWs.fn) claims = await verifyWs.fn(token);
         }
-        return { pgSettings: pgSettingsFor(claims), jwtClaims: claims, heimdexVideoEvents: videoEvents };
+        return {
+          pgSettings: pgSettingsFor(claims, config.graphqlStatementTimeoutMs),
+          jwtClaims: claims,
+          heimdexVideoEvents: videoEvents,
+        };
       },
     },
   };

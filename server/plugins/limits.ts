@@ -33,14 +33,18 @@ function pageSize(field: FieldNode): number | null {
   return null;
 }
 
+/** Root fields that each cost a query embedding and a full search, whatever rows they return. */
+const EXPENSIVE_ROOT_FIELDS = new Set(['searchScenes']);
+
 /**
- * Rejects operations nested deeper than maxDepth, or whose estimated row
- * count exceeds maxCost. Each list or connection multiplies the cost of what
+ * Rejects operations nested deeper than maxDepth, whose estimated row
+ * count exceeds maxCost, or that ask for more than maxSearches searches
+ * (aliases count: 2,000 aliased searchScenes are 2,000 searches). Each list or connection multiplies the cost of what
  * is selected inside it by its page size (first/last, else DEFAULT_PAGE); the
  * edges/nodes lists inside a connection are the same rows, so they don't
  * multiply again.
  */
-export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRule {
+export function queryLimitsRule(maxDepth: number, maxCost: number, maxSearches = Infinity): ValidationRule {
   return (ctx: ValidationContext): ASTVisitor => ({
     OperationDefinition(op) {
       const schema = ctx.getSchema();
@@ -52,6 +56,7 @@ export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRu
             : schema.getSubscriptionType();
       let deepest = 0;
       let cost = 0;
+      let searches = 0;
       const walk = (
         set: SelectionSetNode,
         parent: GraphQLNamedType | null | undefined,
@@ -76,6 +81,7 @@ export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRu
             );
           } else {
             if (sel.name.value.startsWith('__')) continue;
+            if (depth === 0 && EXPENSIVE_ROOT_FIELDS.has(sel.name.value)) searches++;
             deepest = Math.max(deepest, depth + 1);
             const def =
               parent && (isObjectType(parent) || isInterfaceType(parent))
@@ -99,6 +105,14 @@ export function queryLimitsRule(maxDepth: number, maxCost: number): ValidationRu
       if (deepest > maxDepth) {
         ctx.reportError(
           new GraphQLError(`Query is nested ${deepest} levels deep; the limit is ${maxDepth}`, { nodes: [op] }),
+        );
+      }
+      if (searches > maxSearches) {
+        ctx.reportError(
+          new GraphQLError(
+            `Query asks for ${searches} searches (searchScenes, aliases included); the limit is ${maxSearches} per request`,
+            { nodes: [op] },
+          ),
         );
       }
       if (cost > maxCost) {

@@ -30,6 +30,14 @@ export interface SearchDeps {
 // whether another page exists.
 export const MAX_PAGE = 50;
 const MAX_QUERY_CHARS = 1000;
+/**
+ * Full-text matching costs a word-statistics lookup per query word; past
+ * this many words a query is a paragraph, not a search, and one request
+ * could keep the database busy for seconds (RELIABILITY.md).
+ */
+export const MAX_QUERY_WORDS = 24;
+/** A scope larger than this is "all my videos" in practice, and each id costs an index probe. */
+export const MAX_VIDEO_IDS = 500;
 
 /**
  * A small LRU of promises: a repeated query (paging, a refreshed page, many
@@ -210,6 +218,13 @@ export function makeSearchPlugin(deps: SearchDeps) {
                 if (!q) throw new SafeError('query must not be empty');
                 if (q.length > MAX_QUERY_CHARS)
                   throw new SafeError(`query must be at most ${MAX_QUERY_CHARS} characters`);
+                const words = q.split(/\s+/).length;
+                if (words > MAX_QUERY_WORDS)
+                  throw new SafeError(`query has ${words} words; at most ${MAX_QUERY_WORDS} are allowed`);
+                if (a.videoIds && a.videoIds.length > MAX_VIDEO_IDS)
+                  throw new SafeError(
+                    `videoIds lists ${a.videoIds.length} videos; at most ${MAX_VIDEO_IDS} are allowed (leave it out to search all of yours)`,
+                  );
                 return embed(q);
               });
               return loadOneWithPgClient(executor, object({ args: $args, vectors: $vectors }), async (client, specs) =>
