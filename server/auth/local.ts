@@ -10,7 +10,7 @@ import { createVerifier } from './verify.ts';
 import { AuthError, INVALID_CREDENTIALS, INVALID_REFRESH, type AuthProvider, type TokenResponse } from './types.ts';
 
 export interface LocalAuthOptions {
-  /** Owner connection: the auth functions are not granted to API roles. */
+  /** heimdex_auth: the only login granted the auth functions. */
   pool: pg.Pool;
   secret: string;
   audience: string;
@@ -18,12 +18,46 @@ export interface LocalAuthOptions {
   refreshTtlS: number;
 }
 
+/**
+ * How long a session's "still active" answer is reused. Each request checks
+ * that its token's session was not logged out; this bounds that to one
+ * query per session per window. A logout on this server takes effect at
+ * once (the entry is dropped); on another replica, within this window.
+ */
+export const SESSION_CHECK_CACHE_MS = 5000;
+const SESSION_CACHE_MAX = 10_000;
+
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const newRefreshToken = () => crypto.randomBytes(32).toString('base64url');
 
 export function createLocalAuth(opts: LocalAuthOptions): AuthProvider {
   const key = new TextEncoder().encode(opts.secret);
-  const verify = createVerifier({ audience: opts.audience, hsSecret: opts.secret });
+  const verifyToken = createVerifier({ audience: opts.audience, hsSecret: opts.secret });
+  const sessions = new Map<string, { active: boolean; until: number }>();
+
+  async function sessionActive(sessionId: string): Promise<boolean> {
+    const now = Date.now();
+    const hit = sessions.get(sessionId);
+    if (hit && hit.until > now) return hit.active;
+    const { rows } = await opts.pool.query<{ active: boolean }>(
+      'select app_private.auth_session_active($1) as active',
+      [sessionId],
+    );
+    if (sessions.size >= SESSION_CACHE_MAX) sessions.clear();
+    sessions.set(sessionId, { active: rows[0].active, until: now + SESSION_CHECK_CACHE_MS });
+    return rows[0].active;
+  }
+
+  /** A valid signature is not enough: the session it names must not have ended (logout, refresh replay). */
+  async function verify(token: string) {
+    const claims = await verifyToken(token);
+    // Every token this provider issues names its session; one without is not ours.
+    if (!claims.session_id || !/^[0-9a-f-]{36}$/i.test(claims.session_id))
+      throw new AuthError(401, 'invalid_token', 'Access token has no session');
+    if (!(await sessionActive(claims.session_id)))
+      throw new AuthError(401, 'session_ended', 'This session has ended (signed out); sign in again');
+    return claims;
+  }
 
   async function issue(
     user: { id: string; email: string },
@@ -85,14 +119,21 @@ export function createLocalAuth(opts: LocalAuthOptions): AuthProvider {
         'select * from app_private.auth_refresh($1, $2, $3)',
         [sha256(refreshToken), sha256(next), opts.refreshTtlS],
       );
-      if (!rows[0]) throw INVALID_REFRESH();
+      if (!rows[0]) {
+        // A replay revokes its whole session: its access tokens stop here at once.
+        sessions.clear();
+        throw INVALID_REFRESH();
+      }
       return issue({ id: rows[0].user_id, email: rows[0].email }, rows[0].session_id, next);
     },
     async logout({ refreshToken, claims }) {
       if (refreshToken) {
         await opts.pool.query('select app_private.auth_logout_token($1)', [sha256(refreshToken)]);
+        // Which session the refresh token named is not returned: forget all answers.
+        sessions.clear();
       } else if (claims?.session_id) {
         await opts.pool.query('select app_private.auth_logout_session($1)', [claims.session_id]);
+        sessions.delete(claims.session_id);
       }
     },
     async close() {},

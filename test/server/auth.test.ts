@@ -6,56 +6,97 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { gql, postJson, signup, startTestServer } from './helpers.ts';
 
 const db = await createTestDatabase();
-// A roomy rate limit: every test here logs in from 127.0.0.1. The expiry
-// test has a server of its own with short-lived tokens, so no other test races
-// a token's lifetime.
+// A roomy rate limit: every test here logs in from 127.0.0.1.
 const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
-// Three seconds, not one: exp is whole seconds, so a 1 s token issued late
-// in a second could be expired before the test's first use of it.
-const shortLived = await startTestServer(db, {
-  ACCESS_TOKEN_TTL_S: '3',
-  AUTH_RATE_LIMIT: '1000',
-  AUTH_RATE_LIMIT_IP: '1000',
-});
 
 const meAt = (base: string, token: string) =>
   fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
 const me = (token: string) => meAt(srv.url, token);
 
+/** A token signed with the server's own secret, for claims the server would never issue itself. */
+async function signAs(claims: Record<string, unknown>, sub: string, iat: number, exp: number) {
+  const secret = fs.readFileSync(path.join(srv.dataDir, 'jwt-secret'), 'utf8').trim();
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setAudience('authenticated')
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(secret));
+}
+
+const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
+
 test('signup, login, me; an expired access token is refused; refresh from the body restores access', async () => {
-  const u = await signup(shortLived.url, 'Life.Cycle@Example.test');
-  const login = await postJson(`${shortLived.url}/auth/login`, {
+  const u = await signup(srv.url, 'Life.Cycle@Example.test');
+  const login = await postJson(`${srv.url}/auth/login`, {
     email: 'life.cycle@example.TEST',
     password: u.password,
   });
   assert.equal(login.status, 200);
   assert.equal(login.body.token_type, 'bearer');
-  assert.equal(login.body.expires_in, 3);
+  assert.equal(login.body.expires_in, srv.config.auth.accessTtlS);
   assert.equal(login.body.user.id, u.id);
-  assert.ok(login.body.expires_at >= Math.floor(Date.now() / 1000));
-  const ok = await meAt(shortLived.url, login.body.access_token);
+  assert.equal(login.body.expires_at, claimsOf(login.body.access_token).exp);
+  const ok = await me(login.body.access_token);
   assert.equal(ok.status, 200);
   const body = await ok.json();
   assert.equal(body.id, u.id);
   assert.equal(body.email, 'Life.Cycle@Example.test');
   assert.equal(body.role, 'authenticated');
 
-  await sleep(4100);
-  const expired = await meAt(shortLived.url, login.body.access_token);
+  // The same session's token, already expired (no waiting for a clock).
+  const { session_id, email } = claimsOf(login.body.access_token);
+  const expiredToken = await signAs({ role: 'authenticated', email, session_id }, u.id, 1000, 2000);
+  const expired = await me(expiredToken);
   assert.equal(expired.status, 401);
   assert.equal((await expired.json()).error, 'token_expired');
 
-  const refreshed = await postJson(`${shortLived.url}/auth/refresh`, { refresh_token: login.body.refresh_token });
+  const refreshed = await postJson(`${srv.url}/auth/refresh`, { refresh_token: login.body.refresh_token });
   assert.equal(refreshed.status, 200);
   assert.notEqual(refreshed.body.refresh_token, login.body.refresh_token);
-  assert.equal((await meAt(shortLived.url, refreshed.body.access_token)).status, 200);
+  assert.equal((await me(refreshed.body.access_token)).status, 200);
+});
+
+test('logout ends the session for its access tokens too, at once on this server', async () => {
+  const u = await signup(srv.url);
+  assert.equal((await me(u.token)).status, 200, 'the session is checked (and its answer cached) first');
+  assert.equal((await postJson(`${srv.url}/auth/logout`, { refresh_token: u.refresh })).status, 204);
+  const after = await me(u.token);
+  assert.equal(after.status, 401);
+  assert.equal((await after.json()).error, 'session_ended');
+  assert.equal((await gql(srv.url, '{ allVideos { totalCount } }', {}, u.token)).status, 401);
+  // Logging out with the access token alone does the same.
+  const v = await signup(srv.url);
+  assert.equal((await me(v.token)).status, 200);
+  const out = await fetch(`${srv.url}/auth/logout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${v.token}` },
+    body: '{}',
+  });
+  assert.equal(out.status, 204);
+  assert.equal((await me(v.token)).status, 401);
+  // A validly signed token for a session that never existed is refused as well.
+  const never = await signAs(
+    { role: 'authenticated', session_id: uuid() },
+    v.id,
+    Math.floor(Date.now() / 1000),
+    Math.floor(Date.now() / 1000) + 3600,
+  );
+  assert.equal((await me(never)).status, 401);
+  const noSession = await signAs(
+    { role: 'authenticated' },
+    v.id,
+    Math.floor(Date.now() / 1000),
+    Math.floor(Date.now() / 1000) + 3600,
+  );
+  assert.equal((await me(noSession)).status, 401);
 });
 
 test('reusing a rotated refresh token revokes the whole session', async () => {
@@ -69,6 +110,9 @@ test('reusing a rotated refresh token revokes the whole session', async () => {
   // The legitimately rotated token died with the session.
   const after = await postJson(`${srv.url}/auth/refresh`, { refresh_token: r1.body.refresh_token });
   assert.equal(after.status, 401);
+  // And so did every access token of that session.
+  assert.equal((await me(r1.body.access_token)).status, 401);
+  assert.equal((await me(u.token)).status, 401);
   // Other sessions of the same user are untouched.
   const other = await postJson(`${srv.url}/auth/login`, { email: u.email, password: u.password });
   const r2 = await postJson(`${srv.url}/auth/refresh`, { refresh_token: other.body.refresh_token });
