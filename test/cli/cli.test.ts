@@ -166,3 +166,23 @@ test('config table lists every option with its default', async () => {
     if ('default' in o && o.default) assert.ok(row.includes(`\`${o.default}\``), `${o.env}'s default is not shown`);
   }
 });
+
+test('models status --json lists every model role with exactly the contract keys', async () => {
+  const r = await runCli(['models', 'status', '--json'], { HEIMDEX_DATA_DIR: tmp(), MODELS_DIR: tmp() });
+  assert.equal(r.code, 0, r.stderr);
+  const status = JSON.parse(r.stdout) as Record<string, unknown>[];
+  assert.deepEqual(status.map((s) => s.role).sort(), ['asr', 'ocr', 'text', 'vision', 'vision-text']);
+  for (const s of status) {
+    // Embedding models state their output width; the others have none.
+    const keys = ['bytes', 'id', 'path', 'present', 'role'];
+    if (['text', 'vision', 'vision-text'].includes(s.role as string)) keys.splice(1, 0, 'dim');
+    assert.deepEqual(Object.keys(s).sort(), keys, String(s.role));
+    assert.equal(typeof s.present, 'boolean');
+    assert.equal(typeof s.bytes, 'number');
+  }
+  // With an empty MODELS_DIR nothing is downloaded, so the embedding models are absent.
+  assert.deepEqual(
+    status.filter((s) => s.role === 'text' || s.role === 'vision').map((s) => s.present),
+    [false, false],
+  );
+});

@@ -69,6 +69,8 @@ const sample = await generateSampleVideo(path.join(videoDir, 'clip.mp4'), { scen
 fs.writeFileSync(path.join(videoDir, 'clip.srt'), sample.srt);
 
 let videoId = '';
+/** The exact contract of one `ingest --wait --json` line. */
+const WAIT_KEYS = ['durationS', 'error', 'missingStages', 'scenes', 'state', 'title', 'updates', 'videoId'];
 
 test('ingest --wait --json uploads through the API and prints one JSON result per video', async () => {
   const r = await runCli(
@@ -80,6 +82,7 @@ test('ingest --wait --json uploads through the API and prints one JSON result pe
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1, r.stdout);
   const result = JSON.parse(lines[0]!);
+  assert.deepEqual(Object.keys(result).sort(), WAIT_KEYS);
   assert.match(result.videoId, /^[0-9a-f-]{36}$/);
   assert.equal(result.title, 'Round trip');
   assert.equal(result.state, 'indexed', `error: ${result.error}`);
@@ -137,4 +140,46 @@ test('search --json returns the contract fields, with the spoken scene first', a
   assert.match(head!, /^#\s+video\s+time\s+score\s+text\s+vision\s+tags\s+snippet\s+preview/);
   assert.match(first!, /^1\s+Round trip\s+0:0\d–0:0\d\s+\d\.\d{3}/);
   assert.doesNotMatch(table.stdout, /<\/?b>/, 'highlight tags are stripped in the table');
+});
+
+test('ingest --json without --wait prints one line per video of a folder, with exactly its contract keys', async () => {
+  // Not videos at all: the worker fails them fast, and the upload does not care.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cli-folder-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'first.mp4'), 'not a video at all');
+  fs.writeFileSync(path.join(dir, 'second.webm'), 'not a video either');
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored: not a video extension');
+  const r = await runCli(['ingest', dir, '--json'], env, { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(lines.length, 2, r.stdout);
+  for (const l of lines) {
+    assert.deepEqual(Object.keys(l).sort(), ['error', 'file', 'state', 'title', 'videoId']);
+    assert.match(l.videoId, /^[0-9a-f-]{36}$/);
+    assert.equal(l.state, 'uploaded');
+    assert.equal(l.error, null);
+  }
+  assert.deepEqual(lines.map((l) => path.basename(l.file)).sort(), ['first.mp4', 'second.webm']);
+  assert.deepEqual(lines.map((l) => l.title).sort(), ['first', 'second']);
+});
+
+test('ingest --wait --json of a broken video prints its failure with the same keys and exits 1', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cli-broken-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'broken.mp4'), Buffer.alloc(4096, 7));
+  const r = await runCli(['ingest', path.join(dir, 'broken.mp4'), '--wait', '--json', '--timeout', '300'], env, {
+    timeoutMs: 330_000,
+  });
+  assert.equal(r.code, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, r.stdout);
+  const result = JSON.parse(lines[0]!);
+  assert.deepEqual(Object.keys(result).sort(), WAIT_KEYS);
+  assert.equal(result.state, 'failed');
+  assert.equal(typeof result.error, 'string');
+  assert.ok(result.error.length > 0);
+  assert.equal(result.scenes, 0);
 });
