@@ -86,7 +86,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
     const storage = opts.storage ?? createStorage(config);
     await storage.ensureReady();
-    const auth = createAuthProvider(config, ownerPool);
+    const auth = await createAuthProvider(config, ownerPool);
     opened.push(() => auth.close());
     const models = opts.models !== undefined ? opts.models : await defaultModels(config);
     const built = await buildApp({
