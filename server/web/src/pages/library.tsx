@@ -29,6 +29,7 @@ interface Transfer {
   id: number;
   name: string;
   size: number;
+  subtitles?: string;
   /** 0..1 of the bytes sent. */
   sent: number;
   status: 'uploading' | 'registering' | 'done' | 'failed';
@@ -228,7 +229,14 @@ function Uploader({ onCreated }: { onCreated(v: Video): void }) {
     for (const u of plan.uploads) {
       const id = ++next.current;
       setTransfers((ts) => [
-        { id, name: u.video.name, size: u.video.size + (u.subtitles?.size ?? 0), sent: 0, status: 'uploading' },
+        {
+          id,
+          name: u.video.name,
+          size: u.video.size + (u.subtitles?.size ?? 0),
+          subtitles: u.subtitles?.name,
+          sent: 0,
+          status: 'uploading',
+        },
         ...ts.filter((t) => t.status !== 'done').slice(0, 20),
       ]);
       void (async () => {
@@ -300,7 +308,10 @@ function Uploader({ onCreated }: { onCreated(v: Video): void }) {
         <ul class="transfers">
           {transfers.map((t) => (
             <li class={t.status}>
-              <span class="name">{t.name}</span>
+              <span class="name">
+                {t.name}
+                {t.subtitles && <span class="with"> with subtitles {t.subtitles}</span>}
+              </span>
               <span class="size">{bytes(t.size)}</span>
               {t.status === 'uploading' && <progress value={t.sent} max={1} aria-label={`Uploading ${t.name}`} />}
               <span class="status">
