@@ -278,6 +278,8 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
     },
     async close() {
       await disposeWs?.();
+      // A client that does not answer the close handshake must not hold the process open.
+      for (const socket of wss?.clients ?? []) socket.terminate();
       wss?.close();
       built.release();
       await pgl.release();
