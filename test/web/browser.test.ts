@@ -33,7 +33,13 @@ after(async () => {
   await worker?.stop();
 });
 const db = await createTestDatabase();
-const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
+// Access tokens of 95 s are inside supabase-js's 90 s refresh margin after 5 s,
+// so the page must refresh during the test — the bug the original product had.
+const srv = await startTestServer(db, {
+  AUTH_RATE_LIMIT: '1000',
+  AUTH_RATE_LIMIT_IP: '1000',
+  ACCESS_TOKEN_TTL_S: '95',
+});
 worker = await startWorker(srv.config, { ownerUrl: db.ownerUrl, noHandleSignals: true, pollInterval: 300 });
 
 const videoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-web-'));
@@ -118,6 +124,11 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   await card.locator('img').waitFor();
   await shoot(page, 'library');
 
+  // The access token is refreshed before it expires, and requests keep working.
+  await page.waitForRequest((r) => r.url().includes('/auth/v1/token?grant_type=refresh_token'), {
+    timeout: 60_000,
+  });
+
   // "/" focuses search; Enter searches.
   await page.locator('body').press('/');
   await page.keyboard.type('ocean');
@@ -167,7 +178,19 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   for (const u of urls) {
     const q = new URL(u).search;
     // Signed object URLs carry their own signature; nothing else carries a credential.
-    if (!new URL(u).pathname.startsWith('/storage/')) assert.doesNotMatch(q, /token|jwt|eyJ/i, u);
+    if (!new URL(u).pathname.startsWith('/storage/')) {
+      assert.doesNotMatch(q, /(access_token|refresh_token|token|jwt|apikey|authorization)=|eyJ/i, u);
+    }
   }
+  assert.deepEqual(problems, []);
+
+  // The session survives a reload; log out and log in again.
+  await page.reload();
+  await page.locator('video').waitFor();
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('a long passphrase');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Holiday clip' }).waitFor();
   assert.deepEqual(problems, []);
 });

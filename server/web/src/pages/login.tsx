@@ -20,14 +20,17 @@ export function Login() {
     if (!email || !password) return setError('Enter your email and a password.');
     setBusy(true);
     try {
+      const auth = await api.auth();
       if (mode === 'login') {
-        const { error } = await api.auth.signInWithPassword({ email, password });
+        const { error } = await auth.signInWithPassword({ email, password });
         if (error) setError(error.message);
       } else {
-        const { data, error } = await api.auth.signUp({ email, password });
+        const { data, error } = await auth.signUp({ email, password });
         if (error) setError(error.message);
         else if (!data.session) setInfo('Check your email to confirm the account, then log in.');
       }
+    } catch (e) {
+      setError((e as Error).message);
     } finally {
       setBusy(false);
     }
