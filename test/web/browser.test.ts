@@ -55,6 +55,12 @@ const sample = await generateSampleVideo(path.join(videoDir, 'Holiday clip.mp4')
 // The subtitles travel as a sidecar file with the same base name.
 const srtPath = path.join(videoDir, 'Holiday clip.srt');
 fs.writeFileSync(srtPath, sample.srt);
+// A file that claims to be a video but is not (fails in validation), and one
+// the page must refuse before uploading.
+const brokenPath = path.join(videoDir, 'Broken.mp4');
+fs.writeFileSync(brokenPath, 'This is a plain text file that someone renamed to .mp4\n'.repeat(20));
+const notesPath = path.join(videoDir, 'notes.txt');
+fs.writeFileSync(notesPath, 'not a video');
 
 /** Everything that would tell a user something went wrong. */
 function watchForProblems(page: Page): string[] {
@@ -184,13 +190,32 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   }
   assert.deepEqual(problems, []);
 
+  // Library chores: a refused file, a failed video with its reason, rename, delete.
+  await page.getByRole('link', { name: 'Library' }).click();
+  await page.getByLabel('Upload videos').setInputFiles([brokenPath, notesPath]);
+  await page.getByText(/notes\.txt\s*was not uploaded: not a video type/).waitFor();
+  const broken = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Broken' }) });
+  await broken.getByText('failed', { exact: true }).waitFor({ timeout: 120_000 });
+  await broken
+    .getByRole('alert')
+    .filter({ hasText: /not a readable video/ })
+    .waitFor();
+  await card.getByRole('button', { name: 'Rename Holiday clip' }).click();
+  await page.getByLabel('New title for Holiday clip').fill('Beach day');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Beach day' }).waitFor();
+  await broken.getByRole('button', { name: 'Delete Broken' }).click();
+  await broken.getByRole('button', { name: 'Delete for good' }).click();
+  await broken.waitFor({ state: 'detached' });
+  assert.deepEqual(problems, []);
+
   // The session survives a reload; log out and log in again.
   await page.reload();
-  await page.locator('video').waitFor();
+  await page.getByRole('heading', { name: 'Beach day' }).waitFor();
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('a long passphrase');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Holiday clip' }).waitFor();
+  await page.getByRole('heading', { name: 'Beach day' }).waitFor();
   assert.deepEqual(problems, []);
 });

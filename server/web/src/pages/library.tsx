@@ -135,7 +135,7 @@ function VideoCard({
   const remove = async () => {
     setError('');
     try {
-      await api.query(`mutation($id: UUID!) { deleteVideoById(input: {id: $id}) { deletedVideoId } }`, { id: v.id });
+      await api.query(`mutation($id: UUID!) { deleteVideoById(input: {id: $id}) { video { id } } }`, { id: v.id });
       onDeleted(v.id);
     } catch (e) {
       setError((e as Error).message);
