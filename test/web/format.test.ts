@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clock, snippetParts, timeRange } from '../../server/web/src/format.ts';
+import { clock, missingNotice, snippetParts, timeRange } from '../../server/web/src/format.ts';
 import { planUploads } from '../../server/web/src/upload.ts';
 
 test('time ranges are m:ss–m:ss with an en dash; hours appear only when needed', () => {
@@ -60,4 +60,9 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
   assert.match(why['empty.mp4']!, /empty/);
   assert.match(why['clip.mov']!, /video\/quicktime/, 'a type the server does not accept is refused before upload');
   assert.equal(refused.length, 5);
+});
+
+test('a missing modality is explained in words a user can act on', () => {
+  assert.equal(missingNotice('vision'), 'visual search is off: the vision model is not installed');
+  assert.match(missingNotice('text'), /only exact words match/);
 });
