@@ -5,7 +5,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.test-data/', 'models/cache/', 'models/tiny/out/', 'server/web/dist/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.data/',
+      '.test-data/',
+      'models/cache/',
+      'models/tiny/out/',
+      'server/web/dist/',
+      'server/web/dist.*/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

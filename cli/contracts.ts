@@ -9,9 +9,11 @@ import type * as worker from '../worker/index.ts';
 import type * as models from '../worker/ml/index.ts';
 import type * as reindex from '../worker/reindex.ts';
 import type * as samples from '../worker/media/samples.ts';
+import type * as webBuild from '../server/web/build.ts';
 
 export type ServerModule = typeof server;
 export type WorkerModule = typeof worker;
 export type ModelsModule = typeof models;
 export type ReindexModule = typeof reindex;
 export type SamplesModule = typeof samples;
+export type WebBuildModule = typeof webBuild;

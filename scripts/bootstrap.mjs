@@ -2,7 +2,8 @@
 /*
  * First step of `npm start` and `npm test` on a fresh clone: installs the npm
  * dependencies when they are missing or older than the lockfile, and the
- * Debian packages (PostgreSQL, pgvector, ffmpeg, espeak-ng) when missing.
+ * Debian packages (PostgreSQL, pgvector, ffmpeg, espeak-ng; for the tests
+ * also chromium) when missing.
  * Plain JavaScript on purpose: it runs before node_modules (and the pinned
  * Node 22) exist, on whatever Node launched npm. It then runs the given
  * script with node_modules/.bin/node explicitly: the shell that npm started
@@ -30,9 +31,9 @@ if (stale) {
   // host offline machines cannot reach; its CPU binaries are in the package.
   run('npm', ['ci', '--no-audit', '--no-fund'], { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' });
 }
-run('bash', [path.join(root, 'scripts', 'ensure-system.sh')]);
-
 const [script, ...args] = process.argv.slice(2);
+run('bash', [path.join(root, 'scripts', 'ensure-system.sh'), ...(script === 'scripts/test.ts' ? ['--test'] : [])]);
+
 if (script) {
   const node22 = path.join(root, 'node_modules', '.bin', 'node');
   const child = spawn(node22, [path.join(root, script), ...args], {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages Heimdex needs are present: PostgreSQL 15 with
 # server headers, pgvector >= 0.8 (built from Debian's own trixie source
-# package, because bookworm does not ship it), ffmpeg and espeak-ng.
+# package, because bookworm does not ship it), ffmpeg and espeak-ng; with
+# --test also Debian's chromium, which the web app's browser tests drive (never
+# a browser downloaded by a tool; `npm start` does not need it).
 # As root it installs what is missing; otherwise it prints the exact commands.
 # Idempotent: does nothing (quickly) when everything is already there.
 set -euo pipefail
@@ -16,6 +18,7 @@ need_apt=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+[ "${1:-}" != --test ] || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 vector_ok() {
   local control="/usr/share/postgresql/$PG_MAJOR/extension/vector.control"

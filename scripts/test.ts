@@ -1,7 +1,7 @@
 /*
  * `npm test`: lints, checks formatting, type-checks, brings up a test-only embedded PostgreSQL (its own
  * data folder and port, never the `npm start` data), migrates one template
- * database, builds the tiny models, then runs every *.test.ts with node's test
+ * database, builds the web app when stale and the tiny models, then runs every *.test.ts with node's test
  * runner. Each test file clones the template into a database of its own.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfig, ROOT_DIR } from '../core/config.ts';
 import { createScratchDatabase, stopEmbedded } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
+import { buildWeb } from '../server/web/build.ts';
 
 const dataDir = path.join(ROOT_DIR, '.test-data');
 const testEnv: NodeJS.ProcessEnv = {
@@ -58,11 +59,17 @@ try {
   if (!process.argv.includes('--no-typecheck')) {
     step('type-checking');
     if (sh(path.join(ROOT_DIR, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.']) !== 0) throw new Error('type errors');
+    if (sh(path.join(ROOT_DIR, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'server/web']) !== 0) {
+      throw new Error('type errors in the web app');
+    }
   }
   step('starting test PostgreSQL');
   template = await createScratchDatabase(config, `heimdex_tpl_${process.pid}`, step);
   step(`migrating template ${template.name}`);
   await migrateDatabase(template.ownerUrl, { includeCurrent: true });
+
+  step('building the web app (when stale)');
+  await buildWeb({ ifStale: true });
 
   if (fs.existsSync(path.join(ROOT_DIR, 'models/tiny/generate.ts'))) {
     step('generating tiny models');

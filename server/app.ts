@@ -1,6 +1,6 @@
 /*
  * The express app, assembled in the order requests meet it: request id and
- * logging, CORS, /auth, object routes, GraphQL, health, errors. Reading this
+ * logging, CORS, /auth, object routes, GraphQL, health, the web app, errors. Reading this
  * file top to bottom is reading the request path.
  */
 import crypto from 'node:crypto';
@@ -16,6 +16,7 @@ import type pg from 'pg';
 import { WebSocketServer } from 'ws';
 import { authenticate, AuthError, bearerToken, installAuth, type AuthProvider } from './auth/index.ts';
 import { makePreset } from './graphile.config.ts';
+import { installWebApp } from './routes/web.ts';
 import { ROOT_DIR, type Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { QueryModels } from './plugins/search.ts';
@@ -80,9 +81,16 @@ export function installCors(app: Express, origins: string[]) {
     if (origin && (any || origins.includes(origin))) {
       res.setHeader('access-control-allow-origin', any ? '*' : origin);
       res.setHeader('vary', 'Origin');
-      res.setHeader('access-control-allow-headers', 'authorization, content-type, x-request-id, range');
+      // apikey, x-client-info and x-supabase-api-version: what supabase-js sends to /auth/v1.
+      res.setHeader(
+        'access-control-allow-headers',
+        'authorization, content-type, x-request-id, range, apikey, x-client-info, x-supabase-api-version',
+      );
       res.setHeader('access-control-allow-methods', 'GET, HEAD, POST, PUT, OPTIONS');
-      res.setHeader('access-control-expose-headers', 'x-request-id, content-range, accept-ranges, retry-after');
+      res.setHeader(
+        'access-control-expose-headers',
+        'x-request-id, content-range, accept-ranges, retry-after, x-supabase-api-version',
+      );
       res.setHeader('access-control-max-age', '600');
     }
     if (req.method === 'OPTIONS' && origin) return res.status(204).end();
@@ -230,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks, missing });
   });
 
+  installWebApp(app, { config, localAnonKey: deps.auth.local?.anonKey });
   installErrorHandler(app, config, log);
 
   let wss: WebSocketServer | null = null;
@@ -273,6 +282,8 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
     },
     async close() {
       await disposeWs?.();
+      // A client that does not answer the close handshake must not hold the process open.
+      for (const socket of wss?.clients ?? []) socket.terminate();
       wss?.close();
       built.release();
       await pgl.release();

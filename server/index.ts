@@ -58,8 +58,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const closeAll = async () => {
     const stop = closeServer;
     closeServer = null;
-    if (stop) await stop().catch((err) => log.warn('close failed', { err }));
+    // Stop accepting at once, but wait for the listener only after the app
+    // has closed: an open websocket (a browser tab following its videos) is
+    // no longer an HTTP connection, and only the app's close ends it.
+    const stopped = stop?.().catch((err) => log.warn('close failed', { err }));
     for (const fn of opened.splice(0).reverse()) await fn().catch((err) => log.warn('close failed', { err }));
+    await stopped;
   };
   try {
     // Listen first: with port 0 (tests, side-by-side instances) the real port
@@ -87,7 +91,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
     const storage = opts.storage ?? createStorage(config);
     await storage.ensureReady();
-    const auth = createAuthProvider(config, authFunctionsPool);
+    const auth = await createAuthProvider(config, authFunctionsPool);
     opened.push(() => auth.close());
     const models = opts.models !== undefined ? opts.models : await defaultModels(config);
     const built = await buildApp({

@@ -338,6 +338,22 @@ CREATE FUNCTION app_private.auth_logout_token(token_hash text) RETURNS boolean
 $$;
 
 --
+-- Name: auth_logout_user(uuid, uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  with ended as (
+    update app_private.sessions s set revoked_at = now(), revoked_reason = 'logout'
+     where s.user_id = auth_logout_user.user_id and s.revoked_at is null
+       and s.id is distinct from auth_logout_user.keep_session
+    returning 1)
+  select count(*)::int from ended
+$$;
+
+--
 -- Name: auth_refresh(text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -382,6 +398,20 @@ CREATE FUNCTION app_private.auth_session_active(session_id uuid) RETURNS boolean
     SET search_path TO ''
     AS $$
   select exists (select from app_private.sessions s where s.id = auth_session_active.session_id and s.revoked_at is null)
+$$;
+
+--
+-- Name: auth_session_user(uuid, uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.auth_session_user(user_id uuid, session_id uuid) RETURNS TABLE(id uuid, email text, created_at timestamp with time zone, last_login_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select u.id, u.email, u.created_at, u.last_login_at
+    from app_private.users u
+    join app_private.sessions s on s.user_id = u.id
+   where u.id = auth_session_user.user_id and s.id = auth_session_user.session_id and s.revoked_at is null
 $$;
 
 --
@@ -2000,6 +2030,12 @@ REVOKE ALL ON FUNCTION app_private.auth_logout_token(token_hash text) FROM PUBLI
 GRANT ALL ON FUNCTION app_private.auth_logout_token(token_hash text) TO heimdex_auth;
 
 --
+-- Name: FUNCTION auth_logout_user(user_id uuid, keep_session uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -2012,6 +2048,12 @@ GRANT ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl
 
 REVOKE ALL ON FUNCTION app_private.auth_session_active(session_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.auth_session_active(session_id uuid) TO heimdex_auth;
+
+--
+-- Name: FUNCTION auth_session_user(user_id uuid, session_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.auth_session_user(user_id uuid, session_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION auth_signup(email text, password text); Type: ACL; Schema: app_private; Owner: -

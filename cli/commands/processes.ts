@@ -12,7 +12,7 @@ import { resolveDatabase, usesEmbedded } from '../../core/database.ts';
 import { isRunning, stopEmbedded } from '../../core/embedded-pg.ts';
 import { migrateDatabase } from '../../core/migrate.ts';
 import { config, importProject, info, out, selfCommand, untilStopped, type Command } from '../command.ts';
-import type { ModelsModule, ServerModule, WorkerModule } from '../contracts.ts';
+import type { ModelsModule, ServerModule, WebBuildModule, WorkerModule } from '../contracts.ts';
 import { runningDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 
@@ -23,6 +23,18 @@ const STOP_GRACE_MS = 30_000;
 interface Ready {
   type: 'ready';
   url?: string;
+}
+
+/** Rebuilds the web app when its sources changed since the last build (a checkout, a pull). */
+async function buildWebApp() {
+  const { buildWeb } = await importProject<WebBuildModule>('server/web/build.ts');
+  try {
+    const r = await buildWeb({ ifStale: true });
+    if (r.built) info(`heimdex: built the web app (${Math.round(r.jsBytes / 1024)} KB of JavaScript)`);
+  } catch (e) {
+    // The API works without the page; say why the page is missing instead of refusing to start.
+    info(`heimdex: the web app could not be built (${(e as Error).message.split('\n')[0]}); / will say so`);
+  }
 }
 
 function spawnChild(name: string): { child: ChildProcess; ready: Promise<Ready>; exited: Promise<number> } {
@@ -103,6 +115,7 @@ export const start: Command = {
       info('heimdex: applying migrations');
       await migrateDatabase(db.ownerUrl, { includeCurrent: cfg.env !== 'production' });
       if (stopRequested) throw new CliError('interrupted while starting');
+      await buildWebApp();
       children = [spawnChild('serve'), spawnChild('worker')];
       const [server] = await Promise.race([
         Promise.all(children.map((c) => c.ready)),
@@ -113,6 +126,7 @@ export const start: Command = {
       const url = server!.url ?? cfg.publicUrl;
       out('');
       out(`Heimdex is running.`);
+      out(`  Web app:  ${url}/`);
       out(`  GraphQL:  ${url}/graphql`);
       if (cfg.env === 'development') out(`  Ruru:     ${url}/graphiql`);
       out(`  Data:     ${cfg.dataDir}`);

@@ -16,7 +16,7 @@ begin
        and p.proname = any (array[
          -- fixtures/auth.sql
          'auth_signup', 'auth_login', 'auth_create_session', 'auth_refresh', 'auth_logout_token',
-         'auth_logout_session', 'auth_session_active',
+         'auth_logout_session', 'auth_session_active', 'auth_session_user', 'auth_logout_user',
          -- fixtures/pipeline_steps.sql
          'jsonb_vector', 'add_pipeline_job', 'pipeline_stage_progress', 'pipeline_progress',
          'pipeline_reindex_progress', 'pipeline_fail', 'pipeline_validated', 'pipeline_transcribed',

@@ -12,11 +12,14 @@ import { createLocalAuth } from './local.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { resolveSecret } from './secret.ts';
 import { createSupabaseAuth } from './supabase.ts';
+import { goTrueRouter } from './gotrue.ts';
 import { AuthError, type AccessClaims, type AuthProvider } from './types.ts';
+import { bearerToken, credentials } from './input.ts';
 
 export { AuthError, type AccessClaims, type AuthProvider, type TokenResponse } from './types.ts';
+export { bearerToken } from './input.ts';
 
-export function createAuthProvider(config: Config, authFunctionsPool: pg.Pool): AuthProvider {
+export async function createAuthProvider(config: Config, authFunctionsPool: pg.Pool): Promise<AuthProvider> {
   const a = config.auth;
   if (a.provider === 'supabase') {
     return createSupabaseAuth({
@@ -43,14 +46,6 @@ export function claimsOf(req: Request): AccessClaims | null {
   return claimsByRequest.get(req) ?? null;
 }
 
-/** The token of an `Authorization: Bearer` header; undefined when absent. */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined || header === '') return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) throw new AuthError(401, 'invalid_token', 'Authorization header must be "Bearer <token>"');
-  return m[1];
-}
-
 /** Verifies a bearer token when one is presented; anonymous otherwise. */
 export function authenticate(provider: AuthProvider) {
   return async (req: Request, _res: Response, next: NextFunction) => {
@@ -62,19 +57,6 @@ export function authenticate(provider: AuthProvider) {
       next(e);
     }
   };
-}
-
-const EMAIL = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
-
-function credentials(body: unknown): { email: string; password: string } {
-  const b = (body ?? {}) as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof b.email !== 'string' || b.email.length > 320 || !EMAIL.test(b.email.trim()))
-    problems.push('email must be an email address');
-  if (typeof b.password !== 'string' || b.password.length < 8) problems.push('password must be at least 8 characters');
-  else if (b.password.length > 72) problems.push('password must be at most 72 characters'); // bcrypt ignores the rest
-  if (problems.length) throw new AuthError(400, 'validation_failed', problems.join('; '));
-  return { email: (b.email as string).trim(), password: b.password as string };
 }
 
 export interface InstallAuthOptions {
@@ -98,6 +80,7 @@ export function installAuth(app: Express, { provider, config }: InstallAuthOptio
   router.use(express.json({ limit: '16kb' }));
 
   const limit = (req: Request, email: string) => {
+    // Both APIs (/auth and /auth/v1) count against the same budget.
     const wait = Math.max(perIp.hit(req.ip ?? ''), perAccount.hit(email.toLowerCase()));
     if (wait) throw new AuthError(429, 'over_request_rate_limit', 'Too many attempts; try again later', wait);
   };
@@ -183,5 +166,9 @@ export function installAuth(app: Express, { provider, config }: InstallAuthOptio
     }),
   );
 
+  // Supabase's own auth API, for supabase-js pointed at this server (local
+  // provider only: with AUTH_PROVIDER=supabase clients talk to Supabase).
+  // Mounted before /auth so the v1 paths never reach the router above.
+  if (provider.local) app.use('/auth/v1', goTrueRouter({ provider, local: provider.local, limit }));
   app.use('/auth', router);
 }

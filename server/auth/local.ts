@@ -4,10 +4,17 @@
  * for Supabase (auth.uid()) work unchanged.
  */
 import crypto from 'node:crypto';
-import { SignJWT } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import type pg from 'pg';
 import { createVerifier } from './verify.ts';
-import { AuthError, INVALID_CREDENTIALS, INVALID_REFRESH, type AuthProvider, type TokenResponse } from './types.ts';
+import {
+  AuthError,
+  INVALID_CREDENTIALS,
+  INVALID_REFRESH,
+  type AuthProvider,
+  type LocalUser,
+  type TokenResponse,
+} from './types.ts';
 
 export interface LocalAuthOptions {
   /** heimdex_auth: the only login granted the auth functions. */
@@ -30,7 +37,7 @@ const SESSION_CACHE_MAX = 10_000;
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const newRefreshToken = () => crypto.randomBytes(32).toString('base64url');
 
-export function createLocalAuth(opts: LocalAuthOptions): AuthProvider {
+export async function createLocalAuth(opts: LocalAuthOptions): Promise<AuthProvider> {
   const key = new TextEncoder().encode(opts.secret);
   const verifyToken = createVerifier({ audience: opts.audience, hsSecret: opts.secret });
   const sessions = new Map<string, { active: boolean; until: number }>();
@@ -92,9 +99,41 @@ export function createLocalAuth(opts: LocalAuthOptions): AuthProvider {
     return issue(user, rows[0].sid, refreshToken);
   }
 
+  // Deterministic (no iat/exp), like a Supabase project's anon key: the same
+  // secret always yields the same public key, across restarts and servers.
+  const anonKey = await new SignJWT({ iss: 'heimdex', role: 'anon' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(key);
+
   return {
     name: 'local',
     verify,
+    local: {
+      anonKey,
+      async isApiKey(apiKey) {
+        if (apiKey === anonKey) return true;
+        try {
+          const { payload } = await jwtVerify(apiKey, key, { algorithms: ['HS256'] });
+          return payload.role === 'anon';
+        } catch {
+          return false;
+        }
+      },
+      async sessionUser(userId, sessionId) {
+        const { rows } = await opts.pool.query<LocalUser>('select * from app_private.auth_session_user($1, $2)', [
+          userId,
+          sessionId,
+        ]);
+        return rows[0] ?? null;
+      },
+      async logoutUser(userId, keepSession) {
+        const { rows } = await opts.pool.query<{ n: number }>('select app_private.auth_logout_user($1, $2) as n', [
+          userId,
+          keepSession,
+        ]);
+        return rows[0]?.n ?? 0;
+      },
+    },
     async signup(email, password) {
       const { rows } = await opts.pool.query<{ id: string | null; email: string }>(
         'select u.id, u.email from app_private.auth_signup($1, $2) u',

@@ -33,7 +33,27 @@ export interface AuthProvider {
   logout(opts: { refreshToken?: string; accessToken?: string; claims?: AccessClaims }): Promise<void>;
   /** Throws AuthError(401) for anything but a valid, unexpired token for our audience. */
   verify(token: string): Promise<AccessClaims>;
+  /** Present for AUTH_PROVIDER=local: what Supabase's /auth/v1 API needs beyond the routes above. */
+  local?: LocalAuthExtras;
   close(): Promise<void>;
+}
+
+export interface LocalUser {
+  id: string;
+  email: string;
+  created_at: Date;
+  last_login_at: Date | null;
+}
+
+export interface LocalAuthExtras {
+  /** A token with role anon, signed by the local secret: the public "anon key" supabase-js sends as apikey. */
+  anonKey: string;
+  /** Whether an apikey header value is this server's anon key (or any anon token it signed). */
+  isApiKey(key: string): Promise<boolean>;
+  /** The user of a live session; null when the session was signed out or revoked. */
+  sessionUser(userId: string, sessionId: string): Promise<LocalUser | null>;
+  /** Ends every session of the user but keepSession; returns how many were ended. */
+  logoutUser(userId: string, keepSession: string | null): Promise<number>;
 }
 
 /** An auth failure with the HTTP status and a stable machine-readable code. */

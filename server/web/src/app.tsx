@@ -1,0 +1,162 @@
+/*
+ * The shell: sign-in when there is no session, otherwise the header (search
+ * box, navigation, log out) and the page the URL names. Navigation is a list
+ * so further pages (People, with the persons feature) slot in as one entry.
+ */
+import { createContext } from 'preact';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
+import type { Api, Session } from './api.ts';
+import { navigate, useRoute, type Route } from './router.ts';
+import { Login } from './pages/login.tsx';
+import { Library } from './pages/library.tsx';
+import { SearchPage } from './pages/search.tsx';
+import { Player } from './pages/player.tsx';
+
+export const ApiContext = createContext<Api>(null as unknown as Api);
+export const useApi = () => useContext(ApiContext);
+
+interface NavItem {
+  href: string;
+  label: string;
+  route: Route['name'];
+}
+const NAV: NavItem[] = [{ href: '/', label: 'Library', route: 'library' }];
+
+export function App({ api }: { api: Api }) {
+  // With no stored session the sign-in form can show at once; with one, the
+  // page waits for supabase-js to restore (and if needed refresh) it.
+  const [session, setSession] = useState<Session | null | undefined>(() => (api.hasStoredSession() ? undefined : null));
+  const [bootError, setBootError] = useState('');
+  useEffect(() => {
+    let unsubscribe = () => {};
+    api.auth().then(
+      async (auth) => {
+        unsubscribe = auth.onAuthStateChange((_event, s) => setSession(s)).data.subscription.unsubscribe;
+        setSession((await auth.getSession()).data.session);
+      },
+      (e: Error) => setBootError(`Heimdex could not start: ${e.message}`),
+    );
+    return () => unsubscribe();
+  }, [api]);
+
+  // The moment the page is usable (sign-in form or signed-in shell on screen),
+  // for scripts/bench-web.ts; a performance mark costs nothing otherwise.
+  useEffect(() => {
+    if (session !== undefined && !performance.getEntriesByName('heimdex:interactive').length)
+      performance.mark('heimdex:interactive');
+  }, [session]);
+
+  if (bootError)
+    return (
+      <p class="boot error" role="alert">
+        {bootError}
+      </p>
+    );
+  if (session === undefined) return <p class="boot">Loading…</p>;
+  return (
+    <ApiContext.Provider value={api}>
+      {session ? <SignedIn email={session.user.email ?? ''} /> : <Login />}
+    </ApiContext.Provider>
+  );
+}
+
+function SignedIn({ email }: { email: string }) {
+  const api = useApi();
+  const route = useRoute();
+  const search = useRef<HTMLInputElement>(null);
+  const q = route.name === 'search' ? (route.query.get('q') ?? '') : '';
+
+  // "/" focuses search from anywhere but a text field.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (t.closest('input, textarea, select, [contenteditable]')) return;
+      e.preventDefault();
+      search.current?.focus();
+      search.current?.select();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+
+  useEffect(() => {
+    if (search.current && document.activeElement !== search.current) search.current.value = q;
+  }, [q]);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const value = search.current?.value.trim() ?? '';
+    if (value) navigate(`/search?q=${encodeURIComponent(value)}`);
+  };
+  const onSearchKey = (e: KeyboardEvent) => {
+    if (e.key === 'ArrowDown') {
+      const first = document.querySelector<HTMLElement>('[data-result]');
+      if (first) {
+        e.preventDefault();
+        first.focus();
+      }
+    }
+  };
+  const logOut = async () => {
+    api.reset();
+    await (await api.auth()).signOut();
+    navigate('/', { replace: true });
+  };
+
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href="/">
+          Heimdex
+        </a>
+        <form role="search" class="search" onSubmit={submit}>
+          <input
+            ref={search}
+            type="search"
+            name="q"
+            aria-label="Search"
+            placeholder="Search what is said or shown  ( / )"
+            defaultValue={q}
+            onKeyDown={onSearchKey}
+            autocomplete="off"
+            enterKeyHint="search"
+          />
+        </form>
+        <nav aria-label="Main">
+          {NAV.map((n) => (
+            <a href={n.href} aria-current={route.name === n.route ? 'page' : undefined}>
+              {n.label}
+            </a>
+          ))}
+          <button type="button" class="quiet" onClick={logOut} title={email}>
+            Log out
+          </button>
+        </nav>
+      </header>
+      <main id="main">
+        <Page route={route} />
+      </main>
+    </>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.name) {
+    case 'library':
+      return <Library />;
+    case 'search':
+      return <SearchPage key={route.query.get('q') ?? ''} query={route.query.get('q') ?? ''} />;
+    case 'player':
+      return <Player key={route.params.id} id={route.params.id!} t={Number(route.query.get('t') ?? 0) || 0} />;
+    default:
+      return (
+        <section class="empty">
+          <h1>Not found</h1>
+          <p>
+            There is no page here. <a href="/">Back to the library</a>
+          </p>
+        </section>
+      );
+  }
+}

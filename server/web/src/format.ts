@@ -1,0 +1,70 @@
+/*
+ * Formatting shared by every page. Pure functions (no DOM), so the node tests
+ * check them directly.
+ */
+
+/** 75.4 → "1:15"; 3725 → "1:02:05". Seconds are floored, as a player shows them. */
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** A scene's time range as the UI contract writes it: "m:ss–m:ss" (an en dash). */
+export function timeRange(start: number, end: number): string {
+  return `${clock(start)}–${clock(end)}`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 10 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * A search snippet as text runs: the server marks matched words with <b>…</b>
+ * and HTML-escapes everything else. Parsed rather than injected as HTML, so a
+ * transcript can never add markup to the page.
+ */
+export function snippetParts(snippet: string): { text: string; hit: boolean }[] {
+  const unescape = (s: string) =>
+    s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
+  const parts: { text: string; hit: boolean }[] = [];
+  const re = /<b>([\s\S]*?)<\/b>/g;
+  let last = 0;
+  for (let m = re.exec(snippet); m; m = re.exec(snippet)) {
+    if (m.index > last) parts.push({ text: unescape(snippet.slice(last, m.index)), hit: false });
+    parts.push({ text: unescape(m[1]!), hit: true });
+    last = m.index + m[0].length;
+  }
+  if (last < snippet.length) parts.push({ text: unescape(snippet.slice(last)), hit: false });
+  return parts;
+}
+
+/** What a switched-off search modality means, in a sentence for the notice. */
+export function missingNotice(modality: string): string {
+  switch (modality) {
+    case 'vision':
+      return 'visual search is off: the vision model is not installed';
+    case 'text':
+      return 'semantic text search is off: the text model is not installed, so only exact words match';
+    case 'tags':
+      return 'tag search is off: the tagging model is not installed';
+    default:
+      return `${modality} search is off: its model is not installed`;
+  }
+}
+
+/** A pipeline stage as a user reads it. */
+export function stageLabel(state: string, stage: string | null): string {
+  if (state === 'indexed' || state === 'failed' || !stage) return state;
+  return `${state}: ${stage}`;
+}

@@ -1,0 +1,137 @@
+/*
+ * The player: the video from the requested moment, and below it the scenes
+ * as a timeline of keyframes; the scene being played is highlighted and a
+ * click seeks to it.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useApi } from '../app.tsx';
+import { clock, stageLabel, timeRange } from '../format.ts';
+
+interface Scene {
+  id: string;
+  ordinal: number;
+  startS: number;
+  endS: number;
+  thumbnailUrl: string | null;
+  previewUrl: string | null;
+}
+interface Video {
+  id: string;
+  title: string;
+  state: string;
+  stage: string | null;
+  durationS: number | null;
+  error: string | null;
+  scenes: { nodes: Scene[] };
+}
+
+export function Player({ id, t }: { id: string; t: number }) {
+  const api = useApi();
+  const [video, setVideo] = useState<Video | null | undefined>(undefined);
+  const [error, setError] = useState('');
+  const [now, setNow] = useState(t);
+  const el = useRef<HTMLVideoElement>(null);
+
+  useEffect(() => {
+    api
+      .query<{ videoById: Video | null }>(
+        `query($id: UUID!) { videoById(id: $id) { id title state stage durationS error
+           scenes(orderBy: START_S_ASC, first: 1000) { nodes { id ordinal startS endS thumbnailUrl previewUrl } } } }`,
+        { id },
+      )
+      .then(
+        (d) => setVideo(d.videoById),
+        (e: Error) => setError(e.message),
+      );
+  }, [api, id]);
+
+  // A new ?t= for the same video (a second result in it) seeks without reloading.
+  useEffect(() => {
+    const v = el.current;
+    if (v && v.readyState >= 1) seek(v, t);
+  }, [t]);
+
+  if (error)
+    return (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    );
+  if (video === undefined) return <p class="quiet">Loading…</p>;
+  if (video === null)
+    return (
+      <section class="empty">
+        <h1>Video not found</h1>
+        <p>
+          It may have been deleted. <a href="/">Back to the library</a>
+        </p>
+      </section>
+    );
+
+  const scenes = video.scenes.nodes;
+  // Every scene's preview URL is the same signed video URL with a #t= fragment.
+  const src = scenes[0]?.previewUrl?.replace(/#.*$/, '');
+  const current = scenes.findLastIndex((s) => s.startS <= now + 0.05);
+
+  return (
+    <section class="player" aria-labelledby="player-title">
+      <h1 id="player-title">{video.title}</h1>
+      {src ? (
+        <video
+          ref={el}
+          src={src}
+          controls
+          preload="auto"
+          playsInline
+          onLoadedMetadata={(e) => {
+            seek(e.currentTarget, t);
+            e.currentTarget.play().catch(() => {});
+          }}
+          onTimeUpdate={(e) => setNow(e.currentTarget.currentTime)}
+          onSeeked={(e) => setNow(e.currentTarget.currentTime)}
+        />
+      ) : (
+        <p class="notice">
+          {video.state === 'failed'
+            ? `Processing failed: ${video.error ?? 'unknown error'}`
+            : `Not playable yet (${stageLabel(video.state, video.stage)}).`}
+        </p>
+      )}
+      {scenes.length > 0 && (
+        <>
+          <p class="quiet">
+            {current >= 0
+              ? `Scene ${current + 1} of ${scenes.length} · ${timeRange(scenes[current]!.startS, scenes[current]!.endS)}`
+              : `${scenes.length} scenes`}
+            {video.durationS != null && ` · ${clock(video.durationS)} in all`}
+          </p>
+          <ol class="timeline" aria-label="Scenes">
+            {scenes.map((s, i) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  aria-current={i === current ? 'true' : undefined}
+                  aria-label={`Scene ${i + 1}, ${timeRange(s.startS, s.endS)}`}
+                  onClick={() => {
+                    const v = el.current;
+                    if (!v) return;
+                    seek(v, s.startS);
+                    v.play().catch(() => {});
+                  }}
+                >
+                  {s.thumbnailUrl ? <img src={s.thumbnailUrl} alt="" loading="lazy" /> : <span class="placeholder" />}
+                  <span>{clock(s.startS)}</span>
+                </button>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
+
+function seek(v: HTMLVideoElement, t: number) {
+  const end = Number.isFinite(v.duration) ? v.duration : t;
+  v.currentTime = Math.max(0, Math.min(t, end));
+}
