@@ -2034,6 +2034,7 @@ GRANT ALL ON FUNCTION app_private.auth_logout_token(token_hash text) TO heimdex_
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
@@ -2054,6 +2055,7 @@ GRANT ALL ON FUNCTION app_private.auth_session_active(session_id uuid) TO heimde
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_session_user(user_id uuid, session_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_session_user(user_id uuid, session_id uuid) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_signup(email text, password text); Type: ACL; Schema: app_private; Owner: -
