@@ -205,8 +205,10 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_private.auth_login',
     'app_private.auth_logout_session',
     'app_private.auth_logout_token',
+    'app_private.auth_logout_user',
     'app_private.auth_refresh',
     'app_private.auth_session_active',
+    'app_private.auth_session_user',
     'app_private.auth_signup',
   ]);
 });
