@@ -67,3 +67,28 @@ test('SRT and VTT parse to plain timed text', () => {
   ]);
   assert.deepEqual(parseSubtitles('not subtitles at all'), []);
 });
+
+test('a long scene is split at its strongest internal change, not at a fixed fraction', () => {
+  const curve = Array.from({ length: 400 }, (_, i) => ({ t: i / 5, change: 0.001 }));
+  curve[5 * 50]!.change = 0.3;
+  curve[5 * 20]!.change = 0.1;
+  const s = planScenes([], 80, { minS: 1, maxS: 45 }, curve);
+  // 50 s is the strongest change; the 0..50 part is still too long, and 20 s is its strongest.
+  assert.deepEqual(
+    s.map((x) => [x.start, x.end]),
+    [
+      [0, 20],
+      [20, 50],
+      [50, 80],
+    ],
+  );
+  // A change within a quarter of maxS of either end would peel off a sliver: it is passed over.
+  const edge = Array.from({ length: 400 }, (_, i) => ({ t: i / 5, change: i === 10 ? 0.5 : 0 }));
+  assert.deepEqual(
+    planScenes([], 60, { minS: 1, maxS: 40 }, edge).map((x) => [x.start, x.end]),
+    [
+      [0, 30],
+      [30, 60],
+    ],
+  );
+});

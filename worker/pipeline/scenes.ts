@@ -12,10 +12,19 @@ export interface Span {
 /**
  * Scenes from detected cuts: cuts closer than minS to the previous kept cut
  * (or to either end) are dropped, which merges a too-short scene into the one
- * before it; scenes longer than maxS are split into equal parts no longer
- * than maxS, so a search hit still points at a precise moment.
+ * before it. A scene longer than maxS is split, so a search hit still points
+ * at a precise moment: at its strongest internal change in `changes` (how
+ * much the picture changed at each sampled time; a topic change inside a long
+ * take is likelier there than at a fixed fraction), keeping both parts at
+ * least minS and a quarter of maxS, and repeatedly until every part fits. Without change data, or
+ * in a picture that never changes, it splits into equal parts.
  */
-export function planScenes(cuts: number[], durationS: number, opts: { minS: number; maxS: number }): Span[] {
+export function planScenes(
+  cuts: number[],
+  durationS: number,
+  opts: { minS: number; maxS: number },
+  changes: { t: number; change: number }[] = [],
+): Span[] {
   if (!(durationS > 0)) throw new Error('planScenes needs a positive duration');
   const kept: number[] = [];
   let prev = 0;
@@ -26,18 +35,48 @@ export function planScenes(cuts: number[], durationS: number, opts: { minS: numb
   }
   const bounds = [0, ...kept, durationS];
   const out: Span[] = [];
-  for (let i = 0; i + 1 < bounds.length; i++) {
-    const start = bounds[i]!;
-    const end = bounds[i + 1]!;
-    const parts = opts.maxS > 0 ? Math.max(1, Math.ceil((end - start) / opts.maxS - 1e-9)) : 1;
+  for (let i = 0; i + 1 < bounds.length; i++) splitLong(bounds[i]!, bounds[i + 1]!, opts, changes, out);
+  return out;
+}
+
+/** Below this change nothing really changed: equal parts beat an arbitrary flicker. */
+const MIN_SPLIT_CHANGE = 0.01;
+
+function splitLong(
+  start: number,
+  end: number,
+  opts: { minS: number; maxS: number },
+  changes: { t: number; change: number }[],
+  out: Span[],
+): void {
+  if (!(opts.maxS > 0) || end - start <= opts.maxS + 1e-9) {
+    out.push({ start, end });
+    return;
+  }
+  // Parts of at least a quarter of maxS: a flicker near one end would
+  // otherwise peel off a sliver and leave the rest as long as before.
+  const margin = Math.max(opts.minS, opts.maxS / 4);
+  const lo = start + margin;
+  const hi = end - margin;
+  let best: { t: number; change: number } | null = null;
+  for (const c of changes) {
+    if (c.t <= lo || c.t >= hi || c.change < MIN_SPLIT_CHANGE) continue;
+    const mid = (start + end) / 2;
+    if (!best || c.change > best.change || (c.change === best.change && Math.abs(c.t - mid) < Math.abs(best.t - mid)))
+      best = c;
+  }
+  if (!best) {
+    const parts = Math.ceil((end - start) / opts.maxS - 1e-9);
     for (let p = 0; p < parts; p++) {
       out.push({
         start: start + ((end - start) * p) / parts,
         end: p === parts - 1 ? end : start + ((end - start) * (p + 1)) / parts,
       });
     }
+    return;
   }
-  return out;
+  splitLong(start, best.t, opts, changes, out);
+  splitLong(best.t, end, opts, changes, out);
 }
 
 /**
