@@ -51,6 +51,8 @@ const BLACK_MEAN = 24;
 
 /** Share of blocks that must differ from the last frame chosen for reading before another is chosen. */
 export const TEXT_CHANGE_SHARE = 0.02;
+/** A frame with fewer edge pixels than this share is blank (black, one colour): nothing to read. */
+const BLANK_EDGE_SHARE = 0.002;
 
 /** A decoded analysis frame: grey values, per-pixel edge flags and per-block means. */
 export interface Frame {
@@ -58,6 +60,8 @@ export interface Frame {
   gray: Uint8Array;
   edge: Uint8Array;
   mean: Float32Array;
+  /** Number of edge pixels. */
+  edges: number;
   /** Grey-level histogram, HIST_BINS bins summing to 1. */
   hist: Float32Array;
 }
@@ -68,6 +72,7 @@ export function analyseFrame(gray: Uint8Array, t: number): Frame {
   const g = Uint8Array.from(gray.subarray(0, CHANGE_W * CHANGE_H));
   const edge = new Uint8Array(CHANGE_W * CHANGE_H);
   const mean = new Float32Array(BX * BY);
+  let edges = 0;
   for (let y = 0; y < CHANGE_H; y++) {
     const row = y * CHANGE_W;
     const up = (y > 0 ? y - 1 : y) * CHANGE_W;
@@ -77,14 +82,17 @@ export function analyseFrame(gray: Uint8Array, t: number): Frame {
       const grad =
         Math.abs(g[row + (x < CHANGE_W - 1 ? x + 1 : x)]! - g[row + (x > 0 ? x - 1 : x)]!) +
         Math.abs(g[down + x]! - g[up + x]!);
-      if (grad >= EDGE_GRADIENT) edge[row + x] = 1;
+      if (grad >= EDGE_GRADIENT) {
+        edge[row + x] = 1;
+        edges++;
+      }
       mean[b + Math.floor(x / BLOCK)]! += g[row + x]!;
     }
   }
   for (let k = 0; k < mean.length; k++) mean[k]! /= BLOCK * BLOCK;
   const hist = new Float32Array(HIST_BINS);
   for (let i = 0; i < g.length; i++) hist[g[i]! >> 3]! += 1 / g.length;
-  return { t, gray: g, edge, mean, hist };
+  return { t, gray: g, edge, mean, edges, hist };
 }
 
 /** Share (0..1) of blocks whose content differs between two frames, b taken shifted by (dx, dy). */
@@ -169,7 +177,7 @@ export interface ContentChanges {
   /**
    * Times of settled frames worth reading for on-screen text: the first
    * settled frame, then each settled frame that differs from the last one
-   * chosen. An unchanged picture is never chosen twice.
+   * chosen. An unchanged picture is never chosen twice, a blank one never.
    */
   textSamples: number[];
 }
@@ -218,7 +226,8 @@ export class ChangeTracker {
     }
     this.run = [];
     this.anchor = f;
-    if (!this.lastRead || frameDifference(this.lastRead, f) >= TEXT_CHANGE_SHARE) {
+    const blank = f.edges < BLANK_EDGE_SHARE * CHANGE_W * CHANGE_H;
+    if (!blank && (!this.lastRead || frameDifference(this.lastRead, f) >= TEXT_CHANGE_SHARE)) {
       this.out.textSamples.push(f.t);
       this.lastRead = f;
     }

@@ -111,3 +111,63 @@ export function assignTranscript(segments: TranscriptSegment[], scenes: Span[]):
   }
   return texts.map((t) => t.join(' ').replace(/\s+/g, ' ').trim());
 }
+
+/**
+ * Which of the detector's text samples (settled, mutually different frames)
+ * OCR reads, per scene, within a budget: each scene's first sample always
+ * (so every scene has its own text), and at most extraPerMinute more per
+ * minute of video, spread evenly over the video when there are more. A scene
+ * with no sample (moving footage never settles) gets [] and is read at its
+ * keyframe instead.
+ */
+export function chooseTextSamples(
+  samples: number[],
+  spans: Span[],
+  durationS: number,
+  extraPerMinute: number,
+): number[][] {
+  const per = spans.map((s) => samples.filter((t) => t >= s.start && t < s.end).sort((a, b) => a - b));
+  const extras = per.flatMap((list, i) => list.slice(1).map((t) => ({ i, t })));
+  const budget = Math.max(0, Math.floor((durationS / 60) * extraPerMinute));
+  const keep = new Set<number>();
+  if (extras.length <= budget) extras.forEach((_, k) => keep.add(k));
+  else for (let j = 0; j < budget; j++) keep.add(Math.floor(((j + 0.5) * extras.length) / budget));
+  const out = per.map((list) => list.slice(0, 1));
+  extras.forEach((e, k) => keep.has(k) && out[e.i]!.push(e.t));
+  return out;
+}
+
+function wordSet(text: string): Set<string> {
+  return new Set(
+    text
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((w) => w.length >= 2),
+  );
+}
+
+/**
+ * Times inside a scene where the on-screen text read at consecutive samples
+ * changed substantially: both readings have at least three words and they
+ * share less than a third of them (a new slide built up line by line, a new
+ * document typed into a window, which change too few pixels at once to cut
+ * on). Cuts closer than minS to a scene edge are left out.
+ */
+export function textChangeCuts(reads: { t: number; text: string }[], spans: Span[], minS: number): number[] {
+  const cuts: number[] = [];
+  const sorted = [...reads].sort((a, b) => a.t - b.t);
+  for (const s of spans) {
+    let prev: Set<string> | null = null;
+    for (const r of sorted) {
+      if (r.t < s.start || r.t >= s.end) continue;
+      const words = wordSet(r.text);
+      if (prev && prev.size >= 3 && words.size >= 3) {
+        const shared = [...words].filter((w) => prev!.has(w)).length;
+        const union = prev.size + words.size - shared;
+        if (shared / union < 1 / 3 && r.t - s.start >= minS && s.end - r.t >= minS) cuts.push(r.t);
+      }
+      if (words.size) prev = words;
+    }
+  }
+  return cuts;
+}
