@@ -2,11 +2,13 @@
  * Scene-boundary precision and recall on generated videos with known
  * boundaries (worker/media/samples.ts), before and after the content-change
  * detector:
- *   node scripts/bench-cuts.ts [--json]
+ *   node scripts/bench-cuts.ts [--json] [--keep DIR]
  * "before" is ffmpeg's scene score alone (what detectScenes reported until
  * the content detector joined it), "after" is everything detectScenes
  * reports. A found cut counts as right when it lies within ±0.5 s of a true
- * boundary that no other found cut has claimed.
+ * boundary that no other found cut has claimed. --keep DIR leaves the
+ * videos there, plus a one-minute slide deck (10 slides) for
+ * scripts/bench-pipeline.ts --video.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { loadConfig } from '../core/config.ts';
 import { detectScenes } from '../worker/media/index.ts';
 import {
+  FIVE_SLIDES,
   generatePan,
   generateSampleVideo,
   generateScreenRecording,
@@ -24,6 +27,8 @@ import {
 
 const TOLERANCE_S = 0.5;
 const json = process.argv.includes('--json');
+const keepAt = process.argv.indexOf('--keep');
+const keep = keepAt > 0 ? path.resolve(process.argv[keepAt + 1] ?? '.') : null;
 const threshold = loadConfig().worker.sceneThreshold;
 const limits = { timeoutS: 300, maxMemoryMb: 0 };
 
@@ -40,7 +45,11 @@ function match(found: number[], truth: number[]) {
   return { right, found: found.length, truth: truth.length };
 }
 
-const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'heimdex-bench-cuts-'));
+const dir = keep ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'heimdex-bench-cuts-')));
+if (keep) {
+  await fs.mkdir(keep, { recursive: true });
+  await generateSlideDeck(path.join(keep, 'slides-60s.mp4'), { slides: [...FIVE_SLIDES, ...FIVE_SLIDES] });
+}
 try {
   const colour = await generateSampleVideo(path.join(dir, 'cards.mp4'), { audio: false, subtitles: false });
   const videos: [string, KnownBoundaries][] = [
@@ -88,5 +97,5 @@ try {
     );
   }
 } finally {
-  await fs.rm(dir, { recursive: true, force: true });
+  if (!keep) await fs.rm(dir, { recursive: true, force: true });
 }

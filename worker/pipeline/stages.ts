@@ -206,11 +206,19 @@ export const STAGES: readonly Stage[] = [
     async run(w) {
       const file = await w.file();
       w.frames = [];
+      // Where the picture settled, the first settled frame (which OCR reads
+      // anyway) is the keyframe: past any transition, and decoded once.
+      const settled = w.textSamples
+        ? chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN)
+        : [];
       for (const [i, s] of w.spans.entries()) {
-        const jpg = path.join(w.dir, 'frames', `${i}.jpg`);
-        const key = (await extractKeyframe(file, s.start, s.end, jpg, w.limits))
-          ? keyframeKey(w.video.owner_id, w.video.id, i)
-          : null;
+        const first = settled[i]?.[0];
+        const atSample = first === undefined ? null : await frameAt(w, first);
+        const jpg = atSample ?? path.join(w.dir, 'frames', `${i}.jpg`);
+        const key =
+          atSample || (await extractKeyframe(file, s.start, s.end, jpg, w.limits))
+            ? keyframeKey(w.video.owner_id, w.video.id, i)
+            : null;
         if (key) await w.ctx.storage.put(key, await fs.readFile(jpg), 'image/jpeg');
         w.frames.push(key ? jpg : null);
         w.scenes[i]!.keyframe_key = key;
@@ -315,6 +323,8 @@ export const STAGES: readonly Stage[] = [
   },
 ];
 
+const videoDuration = (w: Work) => w.video.duration_s ?? w.spans.at(-1)?.end ?? 0;
+
 /** One frame at time t (the settled picture the change detector chose), decoded once. */
 async function frameAt(w: Work, t: number): Promise<string | null> {
   const jpg = path.join(w.dir, 'frames', `at-${Math.round(t * 1000)}.jpg`);
@@ -347,9 +357,8 @@ async function readFrame(w: Work, reader: TextReader, jpg: string): Promise<stri
  */
 async function sampleFrames(w: Work): Promise<string[][]> {
   const file = await w.file();
-  const duration = w.video.duration_s ?? w.spans.at(-1)?.end ?? 0;
   w.textSamples ??= (await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits)).textSamples;
-  const chosen = chooseTextSamples(w.textSamples, w.spans, duration, OCR_EXTRA_FRAMES_PER_MIN);
+  const chosen = chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN);
   const out: string[][] = [];
   for (const [i, times] of chosen.entries()) {
     const frames: string[] = [];
