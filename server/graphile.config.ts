@@ -75,6 +75,8 @@ export const SmartTagsPlugin = jsonPgSmartTags({
           tsv: { tags: { behavior: ['-*'] } },
           tsv_stem: { tags: { behavior: ['-*'] } },
           stem_config: { tags: { behavior: ['-*'] } },
+          // Its trigram index serves fuzzy word matches in search, not equality or ordering.
+          ocr_text: { tags: { behavior: ['-filterBy', '-orderBy'] } },
           keyframe_key: { tags: { behavior: ['-*'] } },
         },
       },
