@@ -271,14 +271,14 @@ export const OPTIONS = [
     env: 'SCENE_THRESHOLD',
     kind: 'number',
     default: '0.3',
-    doc: 'ffmpeg scene-change score above which a cut is detected (0..1).',
+    doc: 'ffmpeg scene-change score above which a hard cut is detected (0..1); slides, new windows, fades and dissolves are found by the content-change detector (worker/media/changes.ts) regardless.',
   },
   { env: 'SCENE_MIN_S', kind: 'number', default: '1.0', doc: 'Shortest scene; closer cuts are merged.' },
   {
     env: 'SCENE_MAX_S',
     kind: 'number',
     default: '30',
-    doc: 'Longest scene; longer ones are split so a moment stays precise.',
+    doc: 'Longest scene; longer ones are split at their strongest internal change so a moment stays precise.',
   },
 ] as const satisfies readonly Option[];
 

@@ -233,9 +233,13 @@ export async function ensureDatabase(rootDbUrl: string, database: string, creds:
   const db = new pg.Client({ connectionString: rootDbUrl.replace(/\/[^/]*$/, `/${database}`) });
   await db.connect();
   try {
-    await db.query('create extension if not exists vector; create extension if not exists pgcrypto;').catch((e) => {
-      if (e.code !== '23505' && e.code !== '42710') throw e;
-    });
+    await db
+      .query(
+        'create extension if not exists vector; create extension if not exists pgcrypto; create extension if not exists pg_trgm;',
+      )
+      .catch((e) => {
+        if (e.code !== '23505' && e.code !== '42710') throw e;
+      });
   } finally {
     await db.end();
   }

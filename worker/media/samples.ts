@@ -194,3 +194,228 @@ export async function generateAudioOnly(
     await fs.rm(tmp, { recursive: true, force: true });
   }
 }
+
+/*
+ * Lecture- and screen-style samples with known boundaries, for the cut
+ * detector's tests and its precision/recall benchmark. Each returns the
+ * times a person would call a new scene (`cuts`) and what is on screen.
+ */
+
+export interface KnownBoundaries {
+  path: string;
+  durationS: number;
+  /** Where a new scene starts (a person's judgement), ascending, excluding 0. */
+  cuts: number[];
+  /** What each scene shows (slide text, window text); empty for footage without text. */
+  texts: string[];
+}
+
+export interface SlideSpec {
+  durationS: number;
+  title: string;
+  lines: string[];
+  /** Spoken during the slide and used as its subtitle cue. */
+  speech?: string;
+}
+
+export const FIVE_SLIDES: SlideSpec[] = [
+  { durationS: 6, title: 'Quarterly Review', lines: ['Revenue grew nine percent', 'Costs stayed flat'] },
+  { durationS: 6, title: 'Customer Retention', lines: ['Churn fell to four percent', 'Loyalty program works'] },
+  { durationS: 6, title: 'Product Roadmap', lines: ['Mobile release in spring', 'Offline mode next'] },
+  { durationS: 6, title: 'Hiring Plan', lines: ['Two engineers per team', 'One designer'] },
+  { durationS: 6, title: 'Open Questions', lines: ['Pricing in Europe', 'Partner contracts'] },
+];
+
+function esc(t: string): string {
+  return t.replace(/[^A-Za-z0-9 ]/g, '');
+}
+
+async function encode(outPath: string, inputs: string[], graph: string, limits: RunLimits, fps: number) {
+  const r = await runTool(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      ...inputs,
+      '-filter_complex',
+      graph,
+      '-map',
+      '[vout]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      String(fps * 2),
+      '-movflags',
+      '+faststart',
+      '-y',
+      outPath,
+    ],
+    limits,
+  );
+  if (r.code !== 0) throw new Error(`could not generate ${path.basename(outPath)}: ${stderrSummary(r.stderr)}`);
+}
+
+/**
+ * A slide deck: every slide on the same background and header bar, only the
+ * title and bullet lines change, as in a screen-shared presentation. The
+ * share of changed pixels at each slide change is a few percent.
+ */
+export async function generateSlideDeck(
+  outPath: string,
+  opts: { slides?: SlideSpec[]; width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+): Promise<KnownBoundaries> {
+  const slides = opts.slides ?? FIVE_SLIDES;
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 360;
+  const fps = opts.fps ?? 25;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const title = Math.round(height / 10);
+  const body = Math.round(height / 16);
+  const graph: string[] = [];
+  let t = 0;
+  const cuts: number[] = [];
+  slides.forEach((s, i) => {
+    const d = Math.round(s.durationS * fps) / fps;
+    if (i > 0) cuts.push(t);
+    t += d;
+    const text = [
+      `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(s.title)}':fontsize=${title}:fontcolor=0x1a2a4a:x=${Math.round(width * 0.08)}:y=${Math.round(height * 0.2)}`,
+      ...s.lines.map(
+        (l, j) =>
+          `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(l)}':fontsize=${body}:fontcolor=0x333333:x=${Math.round(width * 0.1)}:y=${Math.round(height * (0.42 + j * 0.14))}`,
+      ),
+    ].join(',');
+    graph.push(
+      `color=c=0xf4f1ea:s=${width}x${height}:r=${fps}:d=${d},` +
+        `drawbox=x=0:y=0:w=iw:h=${Math.round(height * 0.08)}:color=0x2b4c7e:t=fill,` +
+        `drawbox=x=0:y=${Math.round(height * 0.94)}:w=iw:h=${Math.round(height * 0.06)}:color=0x2b4c7e:t=fill,${text}[v${i}]`,
+    );
+  });
+  graph.push(`${slides.map((_, i) => `[v${i}]`).join('')}concat=n=${slides.length}:v=1:a=0[vout]`);
+  await encode(outPath, [], graph.join(';'), limits, fps);
+  return { path: outPath, durationS: t, cuts, texts: slides.map((s) => [s.title, ...s.lines].join(' ')) };
+}
+
+/**
+ * A screen recording: a grey desktop, an editor window whose document
+ * changes at known times (a new file opened), a second window that opens
+ * later, and a mouse pointer that moves all the time (which must not cut).
+ */
+export async function generateScreenRecording(
+  outPath: string,
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+): Promise<KnownBoundaries> {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 360;
+  const fps = opts.fps ?? 25;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const docs = [
+    { from: 0, to: 5, lines: ['import express from express', 'const app = express()', 'app.listen 8080'] },
+    { from: 5, to: 10, lines: ['SELECT name FROM users', 'WHERE active = true', 'ORDER BY created'] },
+    { from: 10, to: 15, lines: ['Meeting notes Monday', 'budget approved', 'launch moved to May'] },
+    { from: 15, to: 20, lines: ['Meeting notes Monday', 'budget approved', 'launch moved to May'] },
+  ];
+  const fs_ = Math.round(height / 22);
+  const win = {
+    x: Math.round(width * 0.06),
+    y: Math.round(height * 0.1),
+    w: Math.round(width * 0.6),
+    h: Math.round(height * 0.7),
+  };
+  const filters = [
+    `drawbox=x=${win.x}:y=${win.y}:w=${win.w}:h=${win.h}:color=white:t=fill`,
+    `drawbox=x=${win.x}:y=${win.y}:w=${win.w}:h=${Math.round(height * 0.05)}:color=0x3c3c3c:t=fill`,
+  ];
+  docs.forEach((d) =>
+    d.lines.forEach((l, j) =>
+      filters.push(
+        `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(l)}':fontsize=${fs_}:fontcolor=black:x=${win.x + 12}:y=${win.y + Math.round(height * 0.1) + j * fs_ * 2}:enable='between(t,${d.from},${d.to - 0.001})'`,
+      ),
+    ),
+  );
+  // At 15 s a second window (a chat) opens over the right side and stays.
+  const chat = {
+    x: Math.round(width * 0.62),
+    y: Math.round(height * 0.3),
+    w: Math.round(width * 0.34),
+    h: Math.round(height * 0.5),
+  };
+  filters.push(
+    `drawbox=x=${chat.x}:y=${chat.y}:w=${chat.w}:h=${chat.h}:color=0xdfe8f5:t=fill:enable='gte(t,15)'`,
+    `drawtext=fontfile=${SAMPLE_FONT}:text='Team chat':fontsize=${fs_}:fontcolor=0x112244:x=${chat.x + 10}:y=${chat.y + 10}:enable='gte(t,15)'`,
+    `drawtext=fontfile=${SAMPLE_FONT}:text='see you at noon':fontsize=${fs_}:fontcolor=black:x=${chat.x + 10}:y=${chat.y + 10 + fs_ * 2}:enable='gte(t,15)'`,
+    // The pointer wanders continuously.
+    `drawtext=fontfile=${SAMPLE_FONT}:text='^':fontsize=${fs_ * 2}:fontcolor=black:x='${Math.round(width * 0.3)}+${Math.round(width * 0.25)}*sin(t/1.7)':y='${Math.round(height * 0.5)}+${Math.round(height * 0.3)}*cos(t/2.3)'`,
+  );
+  const dur = 20;
+  await encode(
+    outPath,
+    [],
+    `color=c=0x808890:s=${width}x${height}:r=${fps}:d=${dur},${filters.join(',')}[vout]`,
+    limits,
+    fps,
+  );
+  return {
+    path: outPath,
+    durationS: dur,
+    cuts: [5, 10, 15],
+    texts: [docs[0]!.lines.join(' '), docs[1]!.lines.join(' '), docs[2]!.lines.join(' '), 'Team chat see you at noon'],
+  };
+}
+
+/** A slow pan across one detailed still picture (a fractal): one shot, no cuts at all. */
+export async function generatePan(
+  outPath: string,
+  opts: { durationS?: number; pxPerS?: number; width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+): Promise<KnownBoundaries> {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 360;
+  const fps = opts.fps ?? 25;
+  const dur = opts.durationS ?? 24;
+  const speed = opts.pxPerS ?? 24;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const big = `${width + Math.ceil(speed * dur) + 2}x${height}`;
+  await encode(
+    outPath,
+    [],
+    `mandelbrot=s=${big}:r=${fps}:start_scale=2:end_scale=2:outer=normalized_iteration_count,trim=end_frame=1,` +
+      `loop=loop=-1:size=1,setpts=N/${fps}/TB,trim=duration=${dur},crop=${width}:${height}:x='t*${speed}':y=0[vout]`,
+    limits,
+    fps,
+  );
+  return { path: outPath, durationS: dur, cuts: [], texts: [] };
+}
+
+/**
+ * Camera-like footage with the transitions editors use: moving pictures
+ * (test patterns that animate every frame) joined by a hard cut, a fade
+ * through black and a cross-dissolve. A fade's boundary is its middle.
+ */
+export async function generateTransitions(
+  outPath: string,
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+): Promise<KnownBoundaries> {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 360;
+  const fps = opts.fps ?? 25;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const s = `s=${width}x${height}:r=${fps}`;
+  const graph = [
+    `testsrc2=${s}:d=5,hue=h=40[a]`,
+    `mandelbrot=${s}:start_scale=3:end_scale=0.5,trim=duration=6,setpts=PTS-STARTPTS,fade=t=out:st=5:d=1[b]`,
+    `life=${s}:mold=10:ratio=0.5:death_color=0x203040:life_color=0xe0c040,scale=${width}:${height},trim=duration=6,setpts=PTS-STARTPTS,fade=t=in:st=0:d=1,format=yuv420p[c]`,
+    `testsrc2=${s}:d=6,hue=h=200:s=1.5,format=yuv420p[d]`,
+    `[b]format=yuv420p[b2]`,
+    `[c][d]xfade=transition=fade:duration=1:offset=5[cd]`,
+    `[a]format=yuv420p[a2]`,
+    `[a2][b2][cd]concat=n=3:v=1:a=0[vout]`,
+  ];
+  await encode(outPath, [], graph.join(';'), limits, fps);
+  // a: 0-5 (hard cut at 5), b: 5-11 fading out 10-11, c: 11-17 fading in 11-12 (boundary 11),
+  // c→d dissolve 16-17 (boundary 16.5), d until 22.
+  return { path: outPath, durationS: 22, cuts: [5, 11, 16.5], texts: [] };
+}

@@ -16,8 +16,9 @@ import path from 'node:path';
 import { keyframeKey } from '../../core/storage/keys.ts';
 import { StoragePermanentError } from '../../core/storage/types.ts';
 import { MediaInputError, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
+import type { TextReader } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
-import { assignTranscript, planScenes, type Span } from './scenes.ts';
+import { assignTranscript, chooseTextSamples, planScenes, textChangeCuts, type Span } from './scenes.ts';
 import { fetchVideo, transcribe, withWorkDir, type Transcript } from './steps.ts';
 
 export type StageName = 'cut' | 'transcribe' | 'keyframes' | 'embed_text' | 'embed_image' | 'tags' | 'ocr';
@@ -90,6 +91,10 @@ interface Work {
   sampledFrames(): Promise<string[][]>;
   /** The transcript the transcribe job stored (videos__index), if any. */
   storedTranscript: Transcript | null;
+  /** Settled, mutually different frames worth reading (detectScenes); null until the video was analysed. */
+  textSamples: number[] | null;
+  /** On-screen text already read, by frame file: no frame is read twice. */
+  readCache: Map<string, string>;
   spans: Span[];
   texts: string[];
   frames: (string | null)[];
@@ -117,8 +122,13 @@ interface Stage {
 
 /** Decoding must reach this share of the probed duration, or the file is truncated. */
 const MIN_DECODED_SHARE = 0.9;
-/** Long shots are sampled at one frame per this many seconds (see sampleFrames). */
-const OCR_SAMPLE_S = 8;
+/**
+ * OCR cost bound: besides one frame per scene, at most this many frames per
+ * minute of video are read (about 0.3-0.8 s each on a CPU, BENCHMARKS.md).
+ * A slide deck changing every 6 s needs 10; a screen recording with a busy
+ * pointer would otherwise ask for dozens.
+ */
+export const OCR_EXTRA_FRAMES_PER_MIN = 12;
 /** Keyframes are small JPEGs; anything bigger in their place is not ours. */
 const KEYFRAME_MAX_BYTES = 32 * 1024 * 1024;
 
@@ -149,7 +159,21 @@ export const STAGES: readonly Stage[] = [
         );
       }
       const { sceneMinS: minS, sceneMaxS: maxS } = w.ctx.config.worker;
-      w.spans = planScenes(detected.cuts, duration, { minS, maxS });
+      w.textSamples = detected.textSamples;
+      w.spans = planScenes(detected.cuts, duration, { minS, maxS }, detected.curve);
+      // Where the OCR model is present, the frames it will read anyway are
+      // read now, so a substantial change of on-screen text inside a scene
+      // (a slide built up line by line) cuts too.
+      const reader = await w.ctx.models.textReader();
+      if (reader) {
+        const reads: { t: number; text: string }[] = [];
+        for (const t of chooseTextSamples(detected.textSamples, w.spans, duration, OCR_EXTRA_FRAMES_PER_MIN).flat()) {
+          const jpg = await frameAt(w, t);
+          if (jpg) reads.push({ t, text: await readFrame(w, reader, jpg) });
+        }
+        const more = textChangeCuts(reads, w.spans, minS);
+        if (more.length) w.spans = planScenes([...detected.cuts, ...more], duration, { minS, maxS }, detected.curve);
+      }
       w.scenes = w.spans.map((s, i) => ({ ordinal: i, start_s: s.start, end_s: s.end }));
       return 'done';
     },
@@ -182,11 +206,19 @@ export const STAGES: readonly Stage[] = [
     async run(w) {
       const file = await w.file();
       w.frames = [];
+      // Where the picture settled, the first settled frame (which OCR reads
+      // anyway) is the keyframe: past any transition, and decoded once.
+      const settled = w.textSamples
+        ? chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN)
+        : [];
       for (const [i, s] of w.spans.entries()) {
-        const jpg = path.join(w.dir, 'frames', `${i}.jpg`);
-        const key = (await extractKeyframe(file, s.start, s.end, jpg, w.limits))
-          ? keyframeKey(w.video.owner_id, w.video.id, i)
-          : null;
+        const first = settled[i]?.[0];
+        const atSample = first === undefined ? null : await frameAt(w, first);
+        const jpg = atSample ?? path.join(w.dir, 'frames', `${i}.jpg`);
+        const key =
+          atSample || (await extractKeyframe(file, s.start, s.end, jpg, w.limits))
+            ? keyframeKey(w.video.owner_id, w.video.id, i)
+            : null;
         if (key) await w.ctx.storage.put(key, await fs.readFile(jpg), 'image/jpeg');
         w.frames.push(key ? jpg : null);
         w.scenes[i]!.keyframe_key = key;
@@ -280,7 +312,7 @@ export const STAGES: readonly Stage[] = [
         // Each distinct frame text once, in frame order.
         const seen: string[] = [];
         for (const f of frames) {
-          const t = (await reader.read(f)).text.replace(/\s+/g, ' ').trim();
+          const t = await readFrame(w, reader, f);
           if (t && !seen.some((prev) => prev.includes(t))) seen.push(t);
         }
         w.scenes[i]!.ocr_text = seen.join(' ');
@@ -291,23 +323,50 @@ export const STAGES: readonly Stage[] = [
   },
 ];
 
+const videoDuration = (w: Work) => w.video.duration_s ?? w.spans.at(-1)?.end ?? 0;
+
+/** One frame at time t (the settled picture the change detector chose), decoded once. */
+async function frameAt(w: Work, t: number): Promise<string | null> {
+  const jpg = path.join(w.dir, 'frames', `at-${Math.round(t * 1000)}.jpg`);
+  if (
+    await fs.stat(jpg).then(
+      () => true,
+      () => false,
+    )
+  )
+    return jpg;
+  return (await extractKeyframe(await w.file(), t, t + 0.2, jpg, w.limits)) ? jpg : null;
+}
+
+async function readFrame(w: Work, reader: TextReader, jpg: string): Promise<string> {
+  let text = w.readCache.get(jpg);
+  if (text === undefined) {
+    text = (await reader.read(jpg)).text.replace(/\s+/g, ' ').trim();
+    w.readCache.set(jpg, text);
+  }
+  return text;
+}
+
 /**
- * The keyframe, plus for scenes of at least 2 × OCR_SAMPLE_S one frame per
- * OCR_SAMPLE_S window (each the window's first non-black frame a third of
- * the way in): on-screen text may show for a few seconds anywhere in a long
- * shot. Only the keyframe is stored.
+ * The frames OCR reads per scene: where the picture settled on something
+ * new (the change detector's text samples, within OCR_EXTRA_FRAMES_PER_MIN),
+ * so text that shows for a few seconds anywhere in a scene is read, and an
+ * unchanged picture is read once however long it stays. A scene whose
+ * picture never settles (moving footage) is read at its keyframe. On a
+ * re-index the cut stage did not run, so the video is analysed again.
  */
 async function sampleFrames(w: Work): Promise<string[][]> {
   const file = await w.file();
+  w.textSamples ??= (await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits)).textSamples;
+  const chosen = chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN);
   const out: string[][] = [];
-  for (const [i, s] of w.spans.entries()) {
-    const frames = w.frames[i] ? [w.frames[i]!] : [];
-    const windows = Math.floor((s.end - s.start) / OCR_SAMPLE_S);
-    const len = (s.end - s.start) / windows;
-    for (let j = 0; windows >= 2 && j < windows; j++) {
-      const jpg = path.join(w.dir, 'frames', `${i}-sample-${j}.jpg`);
-      if (await extractKeyframe(file, s.start + j * len, s.start + (j + 1) * len, jpg, w.limits)) frames.push(jpg);
+  for (const [i, times] of chosen.entries()) {
+    const frames: string[] = [];
+    for (const t of times) {
+      const jpg = await frameAt(w, t);
+      if (jpg) frames.push(jpg);
     }
+    if (!frames.length && w.frames[i]) frames.push(w.frames[i]!);
     out.push(frames);
   }
   return out;
@@ -355,6 +414,8 @@ function newWork(
     file: () => (file ??= fetchVideo(ctx, video, dir, signal)),
     sampledFrames: () => (sampled ??= sampleFrames(w)),
     storedTranscript,
+    textSamples: null,
+    readCache: new Map(),
     spans: [],
     texts: [],
     frames: [],

@@ -1,0 +1,112 @@
+/*
+ * Lecture- and screen-style videos through the real worker, ffmpeg and the
+ * PP-OCR model that ships in npm (no other model: offline), then searched
+ * as their owner: slides become scenes with their own on-screen text, words
+ * match in other forms and misread, and a query with no matching word finds
+ * nothing.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { startWorker, type WorkerHandle } from '../../worker/index.ts';
+import { FIVE_SLIDES, generateSlideDeck } from '../../worker/media/samples.ts';
+import { createTestDatabase, uuid, withUserDb, type TestDatabase } from '../helpers/db.ts';
+import { generateSampleVideo } from '../fixtures/videos.ts';
+import { insertVideo, makeRig, scenesOf, settled, upload, type Rig } from './helpers.ts';
+
+let worker: WorkerHandle | undefined;
+after(async () => {
+  await worker?.stop();
+});
+const db: TestDatabase = await createTestDatabase();
+const rig: Rig = await makeRig();
+
+before(async () => {
+  worker = await startWorker(rig.config, {
+    databaseUrl: db.workerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: () => () => {},
+  });
+});
+
+async function index(owner: string, file: string) {
+  const id = await insertVideo(db, owner, await upload(rig, owner, file));
+  const v = await settled(db, id, 120_000);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  return id;
+}
+
+async function search(owner: string, query: string) {
+  return withUserDb(db, owner, async (c) => {
+    const { rows } = await c.query<{ start_s: number; text_score: number; snippet: string | null }>(
+      'select start_s, text_score, snippet from app_public.search_scenes(query => $1)',
+      [query],
+    );
+    return rows;
+  });
+}
+
+test('each slide of a five-slide recording is its own scene with its own on-screen text', async () => {
+  const owner = uuid();
+  const deck = await generateSlideDeck(path.join(rig.dir, 'deck.mp4'));
+  const id = await index(owner, deck.path);
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, FIVE_SLIDES.length, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
+  const bounds = [0, ...deck.cuts, deck.durationS];
+  scenes.forEach((s, i) => {
+    assert.ok(Math.abs(s.start_s - bounds[i]!) <= 0.5 && Math.abs(s.end_s - bounds[i + 1]!) <= 0.5);
+    // Its own title, and no other slide's.
+    FIVE_SLIDES.forEach((slide, j) => {
+      const has = new RegExp(slide.title.split(' ')[1]!, 'i').test(s.ocr_text);
+      assert.equal(has, i === j, `scene ${i} and "${slide.title}": "${s.ocr_text}"`);
+    });
+  });
+  const hits = await search(owner, 'customer retention');
+  assert.equal(hits[0]?.start_s, scenes[1]!.start_s);
+});
+
+test('"roasted tomato" finds the scene whose subtitle says "roasting the tomatoes"; no matching word finds nothing', async () => {
+  const owner = uuid();
+  const v = await generateSampleVideo(path.join(rig.dir, 'kitchen.mp4'), {
+    scenes: [
+      { durationS: 3, color: 'red', word: 'OVEN', speech: 'now we are roasting the tomatoes' },
+      { durationS: 3, color: 'blue', word: 'SINK', speech: 'then wash the pan' },
+    ],
+  });
+  const id = await index(owner, v.path);
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, 2);
+  const hits = await search(owner, 'roasted tomato');
+  assert.deepEqual(
+    hits.map((h) => h.start_s),
+    [scenes[0]!.start_s],
+  );
+  assert.match(hits[0]!.snippet!, /<b>roasting<\/b>/);
+  // Offline there is no vector model: nothing for nothing.
+  assert.deepEqual(await search(owner, 'giraffe elephant'), []);
+});
+
+test('an on-screen word with one wrong letter still matches, below the word as written', async () => {
+  const owner = uuid();
+  const v = await generateSampleVideo(path.join(rig.dir, 'shop.mp4'), {
+    scenes: [
+      { durationS: 3, color: 'navy', word: 'LAPTOP' },
+      { durationS: 3, color: 'maroon', word: 'LAOTOP' },
+      { durationS: 3, color: 'darkgreen', word: 'PRINTER' },
+    ],
+    audio: false,
+    subtitles: false,
+  });
+  const id = await index(owner, v.path);
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, 3);
+  assert.match(scenes[1]!.ocr_text, /LAOTOP/i, 'the misspelling is read as written');
+  const hits = await search(owner, 'laptop');
+  assert.deepEqual(
+    hits.map((h) => h.start_s),
+    [scenes[0]!.start_s, scenes[1]!.start_s],
+  );
+  assert.ok(hits[0]!.text_score > hits[1]!.text_score && hits[1]!.text_score > 0);
+});
