@@ -2165,6 +2165,7 @@ GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, 
 -- Name: FUNCTION search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean) TO authenticated;
 
 --
@@ -2180,6 +2181,12 @@ GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO a
 
 REVOKE ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) TO authenticated;
+
+--
+-- Name: FUNCTION stem_config(language text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.stem_config(language text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION tag_text(tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
@@ -2370,6 +2377,12 @@ REVOKE ALL ON FUNCTION app_private.tg__add_job() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.tg__set_updated_at() FROM PUBLIC;
 
 --
+-- Name: FUNCTION tg_scenes__stem_config(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__stem_config() FROM PUBLIC;
+
+--
 -- Name: FUNCTION tg_videos__forget_objects(); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -2380,6 +2393,12 @@ REVOKE ALL ON FUNCTION app_private.tg_videos__forget_objects() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.tg_videos__notify() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_videos__stem_config(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_videos__stem_config() FROM PUBLIC;
 
 --
 -- Name: FUNCTION search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text); Type: ACL; Schema: app_public; Owner: -
