@@ -100,10 +100,6 @@ function dtypeOf(entry: RoleEntry, file: string): string {
   return typeof entry.dtype === 'string' ? entry.dtype : (entry.dtype[file] ?? 'fp32');
 }
 
-function onnxName(base: string, dtype: string): string {
-  return `onnx/${base}${dtype === 'q8' ? '_quantized' : ''}.onnx`;
-}
-
 function addedToken(id: number, content: string, special = true) {
   return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special };
 }
@@ -576,10 +572,14 @@ function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?:
   const seq = dec.one('Gather', [dec.one('Shape', ['input_ids']), dec.i64([1], true)]);
   const end = dec.one('Add', [pastLen, seq]);
   const posIds = dec.one('Range', [pastLen, end, dec.i64([1], true)]);
-  let y = dec.one('Add', [
-    dec.embedding('input_ids', V, d, 'decoder.embed_tokens'),
-    dec.embedding(posIds, 448, d, 'decoder.embed_positions'),
-  ]);
+  // The two export generations differ: Xenova's older q8 files (base, small)
+  // quantise the token table and share it with the output projection;
+  // onnx-community's large-v3-turbo keeps it fp32 for the lookup and stores
+  // an int8 copy for the projection (hence its 438 MB int8 decoder).
+  const tokens = s.v3
+    ? dec.one('Gather', [dec.weight('decoder.embed_tokens', [V, d], 1), 'input_ids'])
+    : dec.embedding('input_ids', V, d, 'decoder.embed_tokens');
+  let y = dec.one('Add', [tokens, dec.embedding(posIds, 448, d, 'decoder.embed_positions')]);
   for (let i = 0; i < decL; i++) {
     const n = `decoder.layer.${i}`;
     const h = dec.layerNorm(y, d, `${n}.self_ln`);
@@ -607,7 +607,10 @@ function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?:
   y = dec.layerNorm(y, d, 'decoder.ln');
   // The output projection is the token embedding, transposed (tied weights, stored once): onnxruntime folds the Transpose at load.
   let logits: string;
-  if (dec.opts.quantized) {
+  if (dec.opts.quantized && s.v3) {
+    logits = dec.linear(y, d, V, 'decoder.proj_out', false, 4 / Math.sqrt(d));
+    dec.params -= V * d; // the int8 copy of the tied table is not a parameter of its own
+  } else if (dec.opts.quantized) {
     const table = dec.quantizedTable(V, d, 'decoder.embed_tokens');
     const [xq, xs, xzp] = dec.op('DynamicQuantizeLinear', [y], undefined, 3, 'dql');
     const mm = dec.one('MatMulInteger', [
