@@ -77,6 +77,9 @@ export interface CostOptions {
   only?: ('text' | 'vision' | 'asr')[];
 }
 
+/** Parameters per ONNX file (model-card counting: weights, biases, tables; a tied table once). */
+type Params = Record<string, number>;
+
 export interface WrittenModel {
   id: string;
   dir: string;
@@ -156,7 +159,7 @@ const cap = (n: number, layers?: number) => (layers === undefined ? n : Math.min
 // ---------------------------------------------------------------- BGE-M3
 
 /** XLM-RoBERTa-large: 24 post-LN layers × 1024, 16 heads, FFN 4096, vocab 250002, 8194 positions. */
-function writeBgeM3(dir: string, entry: RoleEntry, layers?: number, vocabCap?: number): number {
+function writeBgeM3(dir: string, entry: RoleEntry, layers?: number, vocabCap?: number): Params {
   const dim = 1024;
   const specials = ['<s>', '<pad>', '</s>', '<unk>'];
   const rows = Math.min(250002, vocabCap ?? Infinity);
@@ -231,13 +234,13 @@ function writeBgeM3(dir: string, entry: RoleEntry, layers?: number, vocabCap?: n
   const outputs: Value[] = [{ name: 'last_hidden_state', type: FLOAT, shape: ['batch_size', 'sequence_length', dim] }];
   for (const f of entry.files.filter((f) => f.endsWith('.onnx')))
     writeOnnx(path.join(dir, f), b, 'bge-m3', inputs, outputs);
-  return b.params;
+  return { model: b.params };
 }
 
 // ---------------------------------------------------------------- SigLIP 2
 
 /** SigLIP 2 so400m/16 at 256 px: vision 27 × 1152, 16 heads, MLP 4304, 256 patches, MAP head; text tower alike, vocab 256000, 64 tokens. */
-function writeSiglip(dir: string, vision: RoleEntry, text: RoleEntry, layers?: number, vocabCap?: number): number {
+function writeSiglip(dir: string, vision: RoleEntry, text: RoleEntry, layers?: number, vocabCap?: number): Params {
   const dim = 1152;
   const mlp = 4304;
   const heads = 16;
@@ -346,7 +349,7 @@ function writeSiglip(dir: string, vision: RoleEntry, text: RoleEntry, layers?: n
         { name: 'pooler_output', type: FLOAT, shape: ['batch_size', dim] },
       ],
     );
-  return v.params + t.params;
+  return { vision_model: v.params, text_model: t.params };
 }
 
 // ---------------------------------------------------------------- Whisper
@@ -362,7 +365,7 @@ const WHISPER_LANGS =
  * ids: 50257 text tokens, then <|endoftext|>, <|startoftranscript|>, the
  * languages, tasks and 1501 timestamps.
  */
-function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?: number): number {
+function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?: number): Params {
   const s = WHISPER_SHAPES[size];
   const { d, heads, ffn, mels } = s;
   const dh = d / heads;
@@ -642,7 +645,7 @@ function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?:
   const decFile = entry.files.find((f) => f.startsWith('onnx/decoder_model_merged'));
   if (!decFile) throw new Error('models/manifest.json: the asr role lists no onnx/decoder_model_merged file');
   writeOnnx(path.join(dir, decFile), dec, `whisper-${size}-decoder`, inputs, outputs);
-  return e.params + dec.params;
+  return { encoder_model: e.params, decoder_model_merged: dec.params };
 }
 
 // ---------------------------------------------------------------- driver
@@ -663,7 +666,7 @@ function dirBytes(dir: string): number {
 }
 
 /** Builds one model folder in a sibling temp folder and swaps it in, so a crash never leaves half a model. */
-function build(out: string, id: string, key: string, write: (dir: string) => number): WrittenModel {
+function build(out: string, id: string, key: string, write: (dir: string) => Params): WrittenModel {
   const dir = path.join(out, id);
   const fp = fingerprint(key);
   try {
@@ -677,12 +680,14 @@ function build(out: string, id: string, key: string, write: (dir: string) => num
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  const parameters = write(tmp);
+  const perFile = write(tmp);
+  const parameters = Object.values(perFile).reduce((a, b) => a + b, 0);
   writeJson(path.join(tmp, STAND_IN_MARKER), {
     stand_in: 'cost',
     of: id,
     why: 'Production-shaped graph with random weights, written by models/cost/generate.ts: it costs what the real model costs and its outputs mean nothing. Never index real videos with it.',
     parameters,
+    parameters_per_file: perFile,
     key,
     fingerprint: fp,
   });
