@@ -4,7 +4,7 @@
  * model loading is included and one run's memory cannot inflate the next.
  *
  *   node scripts/bench-pipeline.ts [--models none,tiny,cost] [--videos sample,talk,fastcut,screen]
- *        [--scale 1] [--asr base|small|large-v3-turbo] [--runs 1]
+ *        [--scale 1] [--asr base|small|large-v3-turbo] [--runs 1] [--videos-only]
  *
  * Videos (generated, cached in .test-data/bench-videos):
  *   sample   30 s, 6 shots, 640×360 (the old smoke benchmark)
@@ -49,6 +49,7 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '1' },
     asr: { type: 'string', default: 'base' },
     runs: { type: 'string', default: '1' },
+    'videos-only': { type: 'boolean', default: false },
     child: { type: 'string' },
     video: { type: 'string' },
   },
@@ -145,7 +146,7 @@ async function video(kind: string, scale: number): Promise<{ file: string; durat
     subtitles: false,
     limits: { timeoutS: 3600, maxMemoryMb: 0 },
   });
-  const out = { file, durationS: v.durationS, scenes: v.scenes.length };
+  const out = { file, durationS: Math.round(v.durationS * 100) / 100, scenes: v.scenes.length };
   fs.writeFileSync(meta, JSON.stringify(out));
   console.error(`generated ${kind} (${v.durationS} s) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   return out;
@@ -325,7 +326,8 @@ function table(kind: string, r: ChildResult, decodeS: number): string {
     '| stage | wall s | worker CPU s | ffmpeg CPU s | worker peak RSS MB | ffmpeg peak RSS MB |',
     '|---|---|---|---|---|---|',
     ...Object.entries(r.stages).map(
-      ([k, s]) => `| ${k} | ${s.wallS} | ${s.cpuS} | ${s.ffmpegCpuS} | ${s.peakRssMb || ''} | ${s.ffmpegPeakRssMb || ''} |`,
+      ([k, s]) =>
+        `| ${k} | ${s.wallS} | ${s.cpuS} | ${s.ffmpegCpuS} | ${s.peakRssMb || ''} | ${s.ffmpegPeakRssMb || ''} |`,
     ),
     '',
     '| model role | calls | items | s inside the model |',
@@ -365,6 +367,7 @@ console.log(
 );
 for (const kind of values.videos!.split(',')) {
   const v = await video(kind, scale);
+  if (values['videos-only']) continue;
   const d0 = performance.now();
   spawnSync('ffmpeg', ['-v', 'error', '-i', v.file, '-f', 'null', '-'], { stdio: 'ignore' });
   const decodeS = (performance.now() - d0) / 1000;
