@@ -20,7 +20,13 @@ import { generateTinyModels } from '../models/tiny/generate.ts';
 import { loadConfig } from '../core/config.ts';
 import { getModels } from '../worker/ml/index.ts';
 
-const { values } = parseArgs({ options: { items: { type: 'string', default: '32' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '32' },
+    only: { type: 'string' },
+    'asr-seconds': { type: 'string', default: '60' },
+  },
+});
 const items = Number.parseInt(values.items!, 10);
 const only = new Set(values.only ? values.only.split(',') : ['text', 'vision', 'vision-text', 'asr']);
 /** Peak resident set of this process so far (MB). */
@@ -123,16 +129,32 @@ try {
   if (asr) {
     const wav = path.join(tmp, 'speech.wav');
     spawnSync('espeak-ng', ['-w', wav, 'The quick brown fox jumps over the lazy dog. '.repeat(6)]);
-    const raw = ffmpeg(['-i', wav, '-af', 'apad=whole_dur=60', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-']);
+    const raw = ffmpeg([
+      '-i',
+      wav,
+      '-af',
+      `apad=whole_dur=${values['asr-seconds']}`,
+      '-t',
+      values['asr-seconds']!,
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-f',
+      'f32le',
+      '-',
+    ]);
     const samples = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const cpu0 = process.cpuUsage();
     const [res, ms] = await time(() => asr.transcribe(samples));
+    const cpu = process.cpuUsage(cpu0);
     const seconds = samples.length / 16000;
     rows.push({
       role: 'asr',
       id: asr.modelId,
       load_ms: asrLoad.toFixed(0),
       single_ms: `${ms.toFixed(0)} for ${seconds}s`,
-      per_item_batched_ms: `RTF ${(ms / 1000 / seconds).toFixed(3)}; ${res.segments.length} segments, ${res.language}`,
+      per_item_batched_ms: `RTF ${(ms / 1000 / seconds).toFixed(3)}; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; ${res.segments.length} segments, ${res.language}`,
       rss_mb: mb(),
       peak_rss_mb: peakMb(),
     });
