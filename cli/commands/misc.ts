@@ -25,9 +25,13 @@ export const modelsStatus: Command = {
     out(`models in ${cfg.models.dir}:`);
     for (const s of status) {
       out(
-        `  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id.padEnd(52)} ${s.dim ? `${s.dim}-d` : ''} ${mb(s.bytes)}`.trimEnd(),
+        `  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id.padEnd(52)} ${s.dim ? `${s.dim}-d` : ''} ${mb(s.bytes)}${s.standIn ? `  STAND-IN (${s.standIn}: random weights)` : ''}`.trimEnd(),
       );
     }
+    if (status.some((s) => s.standIn))
+      info(
+        'STAND-IN models are generated graphs with random weights (models/README.md): fine for tests and cost measurements, meaningless for search',
+      );
     if (status.some((s) => !s.present))
       info(`missing models are skipped (their search modality is off); fetch them with: ${selfCommand()} models pull`);
     return 0;

@@ -1,5 +1,6 @@
 /*
- * Just enough of onnx.proto to write small graphs from TypeScript. Field
+ * Just enough of onnx.proto to write graphs from TypeScript: the tiny test
+ * models and the production-shaped cost stand-ins (models/cost/). Field
  * numbers are ONNX's own (onnx/onnx.proto, IR version 8); the schema must be
  * parsed with keepCase: true or protobufjs silently drops snake_case fields
  * such as raw_data and data_type.
@@ -10,7 +11,7 @@ const SCHEMA = `
 syntax = "proto3";
 package onnx;
 message AttributeProto {
-  string name = 1; float f = 2; int64 i = 3; bytes s = 4; TensorProto t = 5;
+  string name = 1; float f = 2; int64 i = 3; bytes s = 4; TensorProto t = 5; GraphProto g = 6;
   repeated float floats = 7; repeated int64 ints = 8; int32 type = 20;
 }
 message ValueInfoProto { string name = 1; TypeProto type = 2; }
@@ -26,8 +27,10 @@ message GraphProto {
   repeated NodeProto node = 1; string name = 2; repeated TensorProto initializer = 5;
   repeated ValueInfoProto input = 11; repeated ValueInfoProto output = 12;
 }
+message StringStringEntryProto { string key = 1; string value = 2; }
 message TensorProto {
   repeated int64 dims = 1; int32 data_type = 2; string name = 8; bytes raw_data = 9;
+  repeated StringStringEntryProto external_data = 13; int32 data_location = 14;
 }
 message TensorShapeProto {
   message Dimension { oneof value { int64 dim_value = 1; string dim_param = 2; } }
@@ -44,9 +47,13 @@ const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
 const Model = root.lookupType('onnx.ModelProto');
 
 export const FLOAT = 1;
+export const UINT8 = 2;
+export const INT8 = 3;
+export const INT32 = 6;
 export const INT64 = 7;
+export const BOOL = 9;
 
-const ATTR = { float: 1, int: 2, tensor: 4, floats: 6, ints: 7 } as const;
+const ATTR = { float: 1, int: 2, tensor: 4, graph: 5, floats: 6, ints: 7 } as const;
 
 export type Dim = number | string;
 export interface Value {
@@ -58,9 +65,19 @@ export interface Tensor {
   name: string;
   type: number;
   dims: number[];
-  data: Float32Array | BigInt64Array;
+  data: Float32Array | BigInt64Array | Uint8Array | Int8Array | Int32Array;
+  /** Stored beside the model (ONNX external data) at this byte offset of the data file, not inside it. */
+  external?: { location: string; offset: number };
 }
-export type Attr = number | number[] | { floats: number[] } | Tensor;
+/** A subgraph (the branches of an If node); it may read any value of the enclosing graph by name. */
+export interface Graph {
+  name: string;
+  inputs: Value[];
+  outputs: Value[];
+  initializers: Tensor[];
+  nodes: Node[];
+}
+export type Attr = number | number[] | { floats: number[] } | { graph: Graph } | Tensor;
 export interface Node {
   op: string;
   inputs: string[];
@@ -80,6 +97,19 @@ export function int64Tensor(name: string, dims: number[], data: number[]): Tenso
 }
 
 function tensorProto(t: Tensor) {
+  if (t.external) {
+    return {
+      name: t.name,
+      dims: t.dims,
+      data_type: t.type,
+      data_location: 1,
+      external_data: [
+        { key: 'location', value: t.external.location },
+        { key: 'offset', value: String(t.external.offset) },
+        { key: 'length', value: String(t.data.byteLength) },
+      ],
+    };
+  }
   return {
     name: t.name,
     dims: t.dims,
@@ -94,6 +124,7 @@ function attribute(name: string, v: Attr) {
   }
   if (Array.isArray(v)) return { name, type: ATTR.ints, ints: v };
   if ('floats' in v) return { name, type: ATTR.floats, floats: v.floats };
+  if ('graph' in v) return { name, type: ATTR.graph, g: graphProto(v.graph) };
   return { name, type: ATTR.tensor, t: tensorProto(v) };
 }
 
@@ -109,31 +140,29 @@ function valueInfo(v: Value) {
   };
 }
 
-/** Serialises a single-graph ONNX model (opset 13, IR 8). */
-export function encodeModel(g: {
-  name: string;
-  inputs: Value[];
-  outputs: Value[];
-  initializers: Tensor[];
-  nodes: Node[];
-}): Uint8Array {
+function graphProto(g: Graph): Record<string, unknown> {
+  return {
+    name: g.name,
+    input: g.inputs.map(valueInfo),
+    output: g.outputs.map(valueInfo),
+    initializer: g.initializers.map(tensorProto),
+    node: g.nodes.map((n, i) => ({
+      name: `${g.name}/${n.op}_${i}`,
+      op_type: n.op,
+      input: n.inputs,
+      output: n.outputs,
+      attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
+    })),
+  };
+}
+
+/** Serialises a single-graph ONNX model (IR 8; opset 13 unless told otherwise). */
+export function encodeModel(g: Graph, opts: { opset?: number; producer?: string } = {}): Uint8Array {
   const msg = Model.fromObject({
     ir_version: 8,
-    producer_name: 'heimdex-tiny',
-    opset_import: [{ domain: '', version: 13 }],
-    graph: {
-      name: g.name,
-      input: g.inputs.map(valueInfo),
-      output: g.outputs.map(valueInfo),
-      initializer: g.initializers.map(tensorProto),
-      node: g.nodes.map((n, i) => ({
-        name: `${n.op}_${i}`,
-        op_type: n.op,
-        input: n.inputs,
-        output: n.outputs,
-        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
-      })),
-    },
+    producer_name: opts.producer ?? 'heimdex-tiny',
+    opset_import: [{ domain: '', version: opts.opset ?? 13 }],
+    graph: graphProto(g),
   });
   return Model.encode(msg).finish();
 }

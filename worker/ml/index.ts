@@ -124,6 +124,22 @@ function presence(m: ResolvedModel): 'absent' | 'present' {
   return 'present';
 }
 
+/**
+ * Generated stand-ins carry a marker (models/cost/generate.ts writes
+ * heimdex-stand-in.json; the tiny test models flag their config.json), so a
+ * folder of random weights under a production id is never reported as the
+ * real model.
+ */
+function standInKind(m: ResolvedModel): ModelStatus['standIn'] {
+  if (fs.existsSync(path.join(m.dir, 'heimdex-stand-in.json'))) return 'cost';
+  try {
+    if (readModelConfig(m).heimdex_tiny) return 'tiny';
+  } catch {
+    /* no readable config: not a stand-in we know of */
+  }
+  return undefined;
+}
+
 function readModelConfig(m: ResolvedModel): Record<string, any> {
   const file = path.join(m.dir, 'config.json');
   try {
@@ -436,6 +452,7 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
           /* reported as not present below */
         }
       }
+      const standIn = standInKind(m);
       return {
         role,
         id: m.id,
@@ -443,6 +460,7 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
         bytes: fs.existsSync(m.dir) ? dirBytes(m.dir) : 0,
         ...(dim ? { dim } : {}),
         path: m.dir,
+        ...(standIn ? { standIn } : {}),
       };
     });
   }

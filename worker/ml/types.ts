@@ -14,6 +14,12 @@ export interface ModelStatus {
   bytes: number;
   dim?: number;
   path: string;
+  /**
+   * Set when the folder holds a generated stand-in rather than the real model
+   * ('cost': production-shaped, random weights, models/cost/generate.ts;
+   * 'tiny': the test models): its vectors and transcripts mean nothing.
+   */
+  standIn?: 'cost' | 'tiny';
 }
 
 export interface TextEmbedder {
