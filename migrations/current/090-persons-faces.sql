@@ -94,7 +94,7 @@ grant insert (name) on app_public.persons to authenticated;
 grant update (name) on app_public.persons to authenticated;
 grant select, insert, update, delete on app_public.persons to heimdex_worker;
 grant select on app_public.faces to authenticated;
-grant insert (person_id, photo_key, box, det_score, embedding, face_model) on app_public.faces to authenticated;
+grant insert (id, person_id, photo_key, box, det_score, embedding, face_model) on app_public.faces to authenticated;
 -- NOTE: users may only (re)assign a face to a person; what was seen stays as the detector saw it.
 grant update (person_id) on app_public.faces to authenticated;
 -- NOTE: no delete on faces for users: they go with their video, or with their person (enrolment photos).
