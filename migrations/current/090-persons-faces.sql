@@ -17,6 +17,10 @@ drop function if exists app_private.tg_faces__forget_objects();
 drop function if exists app_hidden.face_crop_key(uuid, uuid);
 drop function if exists app_hidden.face_calibration(text);
 
+alter table app_public.videos drop column if exists face_model;
+alter table app_public.videos add column face_model text;
+comment on column app_public.videos.face_model is 'Model that detected and embedded the faces of its scenes; null when no faces stage ran.';
+
 -- Target of faces' composite foreign key: a face's owner must be its scene's owner.
 alter table app_public.scenes add constraint scenes_id_owner_id_key unique (id, owner_id);
 
@@ -162,8 +166,9 @@ begin
   for r in select g.owner_id,
                   array_agg(app_hidden.face_crop_key(g.owner_id, g.id)) || coalesce(array_agg(g.photo_key) filter (where g.photo_key is not null), '{}') as keys
              from gone g group by g.owner_id loop
-    perform graphile_worker.add_job('videos__delete_objects',
-      json_build_object('id', r.owner_id, 'owner_id', r.owner_id, 'keys', r.keys), max_attempts := 5);
+    -- videos__delete_objects takes any keys under the owner's prefix; id is the owner here.
+    perform app_private.add_pipeline_job('videos__delete_objects',
+      json_build_object('id', r.owner_id, 'owner_id', r.owner_id, 'keys', r.keys));
   end loop;
   return null;
 end;

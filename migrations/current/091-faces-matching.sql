@@ -181,7 +181,7 @@ begin
   select coalesce(array_agg(ins.id), '{}') into ids from ins;
   if app_private.faces_match(ids) < cardinality(ids) then
     perform graphile_worker.add_job('faces__cluster', json_build_object('id', v_owner),
-      job_key := 'faces__cluster:' || v_owner::text, run_at := now() + interval '2 seconds', max_attempts := 5);
+      job_key := 'faces__cluster:' || v_owner::text, run_at := now() + interval '2 seconds', max_attempts := 8);
   end if;
   return cardinality(ids);
 end;
