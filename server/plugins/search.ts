@@ -195,7 +195,7 @@ export function makeSearchPlugin(deps: SearchDeps) {
         type SearchScenesResult {
           hits: [SceneHit!]!
           """
-          Modalities that contributed: any of text, fulltext, vision, tags.
+          Modalities that contributed: any of text, fulltext, vision, tags, and person when personId restricted the scenes.
           """
           modalities: [String!]!
           """
@@ -314,9 +314,11 @@ export function makeSearchPlugin(deps: SearchDeps) {
                         };
                       }),
                     );
-                    const modalities = ['fulltext', 'tags'];
+                    // An empty query with a person ranks nothing: the person is the only criterion.
+                    const modalities = args.query.trim() ? ['fulltext', 'tags'] : [];
                     if (vectors.text) modalities.unshift('text');
                     if (vectors.image) modalities.splice(modalities.indexOf('tags'), 0, 'vision');
+                    if (args.personId) modalities.push('person');
                     return {
                       hits,
                       modalities,

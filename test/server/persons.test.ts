@@ -191,14 +191,16 @@ test('allPersons, personById and Scene.faces show only one’s own people and fa
 });
 
 test('searchScenes with personId finds the person’s scenes for the owner and nothing for anyone else', async () => {
-  const q = `query($p: UUID, $q: String!) { searchScenes(query: $q, personId: $p) { hits { sceneId persons { id name } } } }`;
+  const q = `query($p: UUID, $q: String!) { searchScenes(query: $q, personId: $p) { hits { sceneId persons { id name } } modalities } }`;
   const own = await gql(srv.url, q, { p: ids.nurse, q: '' }, alice.token);
   assert.equal(own.body.errors, undefined, JSON.stringify(own.body.errors));
   assert.deepEqual(own.body.data.searchScenes.hits, [
     { sceneId: ids.aliceScene, persons: [{ id: ids.nurse, name: 'Nurse' }] },
   ]);
+  assert.deepEqual(own.body.data.searchScenes.modalities, ['person']);
   const words = await gql(srv.url, q, { p: ids.nurse, q: 'hello' }, alice.token);
   assert.equal(words.body.data.searchScenes.hits.length, 1);
+  assert.deepEqual(words.body.data.searchScenes.modalities, ['fulltext', 'tags', 'person']);
   const other = await gql(srv.url, q, { p: ids.nurse, q: '' }, bob.token);
   assert.deepEqual(other.body.data.searchScenes.hits, []);
   const empty = await gql(srv.url, q, { p: null, q: '' }, alice.token);
