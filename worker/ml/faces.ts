@@ -13,6 +13,9 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
+import type * as Tf from '@tensorflow/tfjs';
+import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
+import type * as FaceApi from '@vladmandic/face-api';
 import type { DetectedFace, FaceAnalyzer, FaceBox } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -135,11 +138,12 @@ export async function loadFaceAnalyzer(modelId: string, opts: FaceAnalyzerOption
   if (!files) return null;
   const minScore = opts.minScore ?? 0.5;
   const minSizePx = opts.minSizePx ?? 24;
-  const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
-  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-  const faceapi = require(
-    path.join(path.dirname(files.modelDir), 'dist', 'face-api.node-wasm.js'),
-  ) as typeof import('@vladmandic/face-api');
+  // Loaded here, not at the top: a process that never sees a face (FACES=off,
+  // the CLI) never pays for TF.js. face-api's node-wasm build is required by
+  // path because the package's main entry is the tfjs-node build.
+  const tf = require('@tensorflow/tfjs') as typeof Tf;
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof TfWasm;
+  const faceapi = require(path.join(path.dirname(files.modelDir), 'dist', 'face-api.node-wasm.js')) as typeof FaceApi;
   backend ??= (async () => {
     wasm.setWasmPaths(files.wasmDir);
     if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js WebAssembly backend could not start');
