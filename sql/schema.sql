@@ -1187,6 +1187,7 @@ begin
     -- videos__delete_objects takes any keys under the owner's prefix; id is the owner here.
     perform app_private.add_pipeline_job('videos__delete_objects',
       json_build_object('id', r.owner_id, 'owner_id', r.owner_id, 'keys', r.keys));
+    perform app_hidden.drop_empty_groups(r.owner_id);
   end loop;
   return null;
 end;

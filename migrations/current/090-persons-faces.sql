@@ -155,7 +155,8 @@ $$;
 
 -- Crops and enrolment photos are biometric data too: once their faces are
 -- gone (a deleted video, person or re-indexed scene), a job deletes the
--- objects, after the delete commits.
+-- objects, after the delete commits. Unnamed groups left without a face go
+-- too, so the person list never shows an empty group.
 create function app_private.tg_faces__forget_objects() returns trigger
 language plpgsql volatile security definer
 set search_path = ''
@@ -169,6 +170,7 @@ begin
     -- videos__delete_objects takes any keys under the owner's prefix; id is the owner here.
     perform app_private.add_pipeline_job('videos__delete_objects',
       json_build_object('id', r.owner_id, 'owner_id', r.owner_id, 'keys', r.keys));
+    perform app_hidden.drop_empty_groups(r.owner_id);
   end loop;
   return null;
 end;

@@ -53,6 +53,7 @@ const env = {
   JWT_SECRET: 'cli-people-jwt-secret-0123456789abcdef',
   LOG_LEVEL: 'silent',
   NODE_ENV: 'test',
+  FACES: 'on',
   DATABASE_URL: db.ownerUrl,
   AUTH_DATABASE_URL: db.authUrl,
 };

@@ -438,10 +438,18 @@ test('naming an unnamed group attaches unassigned matching faces; deleting a per
   assert.ok(keys.some((k) => k.startsWith(`u/${owner}/faces/`) && k.endsWith('.jpg')));
 });
 
-test('deleting a video deletes its faces and queues their crops for deletion', async () => {
+test('deleting a video deletes its faces, the unnamed groups it leaves empty, and queues the crops for deletion', async () => {
   const owner = uuid();
-  const v = await addVideo(owner, 1);
-  await writeFaces(db.rootPool, v.video, { 0: [face(20, 0), face(21, 0)] });
+  const v = await addVideo(owner, 3);
+  await writeFaces(db.rootPool, v.video, { 0: [face(20, 0)] });
+  await writeFaces(db.rootPool, v.video, { 1: [face(20, 1)] });
+  await writeFaces(db.rootPool, v.video, { 2: [face(20, 2), face(21, 0)] });
+  await db.rootPool.query('select app_private.faces_recluster($1)', [owner]);
+  const groups = async () =>
+    Number(
+      (await db.rootPool.query('select count(*) from app_public.persons where owner_id = $1', [owner])).rows[0].count,
+    );
+  assert.equal(await groups(), 1);
   await db.rootPool.query('delete from app_public.videos where id = $1', [v.video]);
   assert.equal(
     Number(
@@ -451,5 +459,6 @@ test('deleting a video deletes its faces and queues their crops for deletion', a
   );
   const rows = (await queued(db.rootPool, 'videos__delete_objects')).filter((j) => j.payload.owner_id === owner);
   const crops = rows.flatMap((r) => r.payload.keys as string[]).filter((k) => k.startsWith(`u/${owner}/faces/`));
-  assert.equal(crops.length, 2);
+  assert.equal(crops.length, 4);
+  assert.equal(await groups(), 0);
 });

@@ -21,7 +21,7 @@ after(async () => {
   await worker?.stop();
 });
 const db = await createTestDatabase();
-const rig = await makeRig();
+const rig = await makeRig({ FACES: 'on' });
 const off = await makeRig({ FACES: 'off' });
 const owner = uuid();
 const quiet = () => () => {};
