@@ -997,8 +997,9 @@ CREATE FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) RETUR
     AS $$
 begin
   update app_public.videos v
-     -- The API records the size at upload; a row inserted by SQL has none.
-     set byte_size = coalesce(v.byte_size, (facts ->> 'byte_size')::bigint),
+     -- The size of the object the worker fetched, not what the client
+     -- announced: storage accounting must not trust an insert.
+     set byte_size = coalesce((facts ->> 'byte_size')::bigint, v.byte_size),
          duration_s = (facts ->> 'duration_s')::float8,
          width = (facts ->> 'width')::int,
          height = (facts ->> 'height')::int,
@@ -1896,6 +1897,7 @@ CREATE TABLE app_public.scenes (
     keyframe_key text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT scenes_check CHECK ((end_s > start_s)),
+    CONSTRAINT scenes_keyframe_key_owned CHECK ((starts_with(keyframe_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (keyframe_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (keyframe_key !~ '//'::text))),
     CONSTRAINT scenes_ordinal_check CHECK ((ordinal >= 0)),
     CONSTRAINT scenes_start_s_check CHECK ((start_s >= (0)::double precision)),
     CONSTRAINT scenes_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text))
@@ -2021,13 +2023,16 @@ CREATE TABLE app_public.videos (
     indexed_at timestamp with time zone,
     face_model text,
     CONSTRAINT videos_byte_size_check CHECK ((byte_size >= 0)),
+    CONSTRAINT videos_content_type_video CHECK ((content_type ~ '^video/[a-z0-9][a-z0-9.+-]*$'::text)),
     CONSTRAINT videos_duration_s_check CHECK ((duration_s >= (0)::double precision)),
     CONSTRAINT videos_filename_check CHECK ((char_length(filename) <= 500)),
     CONSTRAINT videos_height_check CHECK ((height > 0)),
     CONSTRAINT videos_object_key_check CHECK (((object_key <> ''::text) AND (char_length(object_key) <= 1024) AND (object_key !~ '(^/|\.\./)'::text))),
+    CONSTRAINT videos_object_key_owned CHECK ((starts_with(object_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (char_length(object_key) > char_length((('u/'::text || (owner_id)::text) || '/'::text))) AND (object_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (object_key !~ '//'::text))),
     CONSTRAINT videos_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
     CONSTRAINT videos_state_check CHECK ((state = ANY (ARRAY['uploaded'::text, 'validating'::text, 'processing'::text, 'indexed'::text, 'failed'::text]))),
     CONSTRAINT videos_subtitle_key_check CHECK (((subtitle_key <> ''::text) AND (char_length(subtitle_key) <= 1024) AND (subtitle_key !~ '(^/|\.\./)'::text))),
+    CONSTRAINT videos_subtitle_key_owned CHECK ((starts_with(subtitle_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (char_length(subtitle_key) > char_length((('u/'::text || (owner_id)::text) || '/'::text))) AND (subtitle_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (subtitle_key !~ '//'::text))),
     CONSTRAINT videos_title_check CHECK ((char_length(title) <= 500)),
     CONSTRAINT videos_transcript_source_check CHECK ((transcript_source = ANY (ARRAY['subtitles'::text, 'asr'::text, 'none'::text]))),
     CONSTRAINT videos_width_check CHECK ((width > 0))
@@ -2079,7 +2084,7 @@ COMMENT ON COLUMN app_public.videos.byte_size IS 'Size of the uploaded object in
 -- Name: COLUMN videos.content_type; Type: COMMENT; Schema: app_public; Owner: -
 --
 
-COMMENT ON COLUMN app_public.videos.content_type IS 'MIME type announced at upload.';
+COMMENT ON COLUMN app_public.videos.content_type IS 'MIME type announced at upload; always a video/* type (it becomes the Content-Type of signed URLs).';
 
 --
 -- Name: COLUMN videos.state; Type: COMMENT; Schema: app_public; Owner: -
@@ -2581,30 +2586,6 @@ ALTER TABLE app_private.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app_private.video_transcripts ENABLE ROW LEVEL SECURITY;
 
 --
--- Name: faces all_worker; Type: POLICY; Schema: app_public; Owner: -
---
-
-CREATE POLICY all_worker ON app_public.faces TO heimdex_worker USING (true) WITH CHECK (true);
-
---
--- Name: persons all_worker; Type: POLICY; Schema: app_public; Owner: -
---
-
-CREATE POLICY all_worker ON app_public.persons TO heimdex_worker USING (true) WITH CHECK (true);
-
---
--- Name: scenes all_worker; Type: POLICY; Schema: app_public; Owner: -
---
-
-CREATE POLICY all_worker ON app_public.scenes TO heimdex_worker USING (true) WITH CHECK (true);
-
---
--- Name: videos all_worker; Type: POLICY; Schema: app_public; Owner: -
---
-
-CREATE POLICY all_worker ON app_public.videos TO heimdex_worker USING (true) WITH CHECK (true);
-
---
 -- Name: persons delete_own; Type: POLICY; Schema: app_public; Owner: -
 --
 
@@ -2677,6 +2658,12 @@ CREATE POLICY select_own ON app_public.scenes FOR SELECT TO authenticated USING 
 CREATE POLICY select_own ON app_public.videos FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
 
 --
+-- Name: videos select_worker; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY select_worker ON app_public.videos FOR SELECT TO heimdex_worker USING (true);
+
+--
 -- Name: faces update_own; Type: POLICY; Schema: app_public; Owner: -
 --
 
@@ -2706,13 +2693,13 @@ ALTER TABLE app_public.videos ENABLE ROW LEVEL SECURITY;
 
 GRANT USAGE ON SCHEMA app_hidden TO anon;
 GRANT USAGE ON SCHEMA app_hidden TO authenticated;
-GRANT USAGE ON SCHEMA app_hidden TO heimdex_worker;
 
 --
 -- Name: SCHEMA app_private; Type: ACL; Schema: -; Owner: -
 --
 
 GRANT USAGE ON SCHEMA app_private TO heimdex_worker;
+GRANT USAGE ON SCHEMA app_private TO heimdex_auth;
 
 --
 -- Name: SCHEMA app_public; Type: ACL; Schema: -; Owner: -
@@ -2735,82 +2722,92 @@ GRANT USAGE ON SCHEMA auth TO heimdex_worker;
 -- Name: FUNCTION drop_empty_groups(owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.drop_empty_groups(owner_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.drop_empty_groups(owner_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION face_calibration(face_model text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.face_calibration(face_model text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.face_calibration(face_model text) TO authenticated;
-GRANT ALL ON FUNCTION app_hidden.face_calibration(face_model text) TO heimdex_worker;
 
 --
 -- Name: FUNCTION face_crop_key(owner_id uuid, face_id uuid); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) TO authenticated;
-GRANT ALL ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) TO heimdex_worker;
 
 --
 -- Name: FUNCTION person_attach(person_id uuid); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.person_attach(person_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.person_attach(person_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION search_escape_html(t text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_escape_html(t text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_escape_html(t text) TO authenticated;
 
 --
 -- Name: FUNCTION search_query_words(query text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_query_words(query text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_query_words(query text) TO authenticated;
 
 --
 -- Name: FUNCTION search_rank(tsv tsvector, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) TO authenticated;
 
 --
 -- Name: FUNCTION search_scene_persons(scene_id uuid, owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double precision) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double precision) TO authenticated;
 
 --
 -- Name: FUNCTION search_snippet(transcript text, ocr_text text, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) TO authenticated;
 
 --
 -- Name: FUNCTION search_tag_score(tags jsonb, words text[]); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO authenticated;
 
 --
 -- Name: FUNCTION search_tsquery(words text[], weights text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) TO authenticated;
 
 --
 -- Name: FUNCTION tag_text(tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_hidden.tag_text(tags jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO authenticated;
-GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text); Type: ACL; Schema: app_private; Owner: -
@@ -2823,42 +2820,49 @@ REVOKE ALL ON FUNCTION app_private.add_pipeline_job(task text, payload json, job
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_create_session(user_id uuid, token_hash text, ttl_s integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_create_session(user_id uuid, token_hash text, ttl_s integer) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_login(email text, password text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_login(email text, password text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_login(email text, password text) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_logout_session(session_id uuid); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_logout_session(session_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_logout_session(session_id uuid) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_logout_token(token_hash text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_logout_token(token_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_logout_token(token_hash text) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_session_active(session_id uuid); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_session_active(session_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_session_active(session_id uuid) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_signup(email text, password text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_signup(email text, password text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_signup(email text, password text) TO heimdex_auth;
 
 --
 -- Name: FUNCTION faces_match(face_ids uuid[], deferred boolean); Type: ACL; Schema: app_private; Owner: -
@@ -2871,6 +2875,7 @@ REVOKE ALL ON FUNCTION app_private.faces_match(face_ids uuid[], deferred boolean
 --
 
 REVOKE ALL ON FUNCTION app_private.faces_recluster(owner_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.faces_recluster(owner_id uuid) TO heimdex_worker;
 
 --
 -- Name: FUNCTION faces_write(video_id uuid, face_model text, scenes jsonb); Type: ACL; Schema: app_private; Owner: -
@@ -2879,34 +2884,45 @@ REVOKE ALL ON FUNCTION app_private.faces_recluster(owner_id uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION jsonb_vector(v jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.jsonb_vector(v jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION pipeline_fail(video_id uuid, error text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_indexed(video_id uuid, result jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_reindex_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_reindex_progress(video_id uuid, stage text, done real) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_reindex_progress(video_id uuid, stage text, done real) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_reindexed(video_id uuid, result jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_stage_progress(stage text, done real); Type: ACL; Schema: app_private; Owner: -
@@ -2919,24 +2935,28 @@ REVOKE ALL ON FUNCTION app_private.pipeline_stage_progress(stage text, done real
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_stored_scenes(video_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_stored_scenes(video_id uuid) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_transcribed(video_id uuid, transcript jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_transcript(video_id uuid); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_transcript(video_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_transcript(video_id uuid) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION reindex_missing(); Type: ACL; Schema: app_private; Owner: -
@@ -2949,6 +2969,7 @@ REVOKE ALL ON FUNCTION app_private.reindex_missing() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) TO heimdex_worker;
 
 --
 -- Name: FUNCTION reprocess_failed(); Type: ACL; Schema: app_private; Owner: -
@@ -2963,11 +2984,52 @@ REVOKE ALL ON FUNCTION app_private.reprocess_failed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.reprocess_video(video_id uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION tg__add_job(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg__add_job() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg__set_updated_at(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg__set_updated_at() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_faces__forget_objects(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_faces__forget_objects() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_persons__attach_on_naming(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_persons__attach_on_naming() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_persons__forget_enrolment(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_persons__forget_enrolment() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_videos__forget_objects(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_videos__forget_objects() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_videos__notify(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_videos__notify() FROM PUBLIC;
+
+--
 -- Name: TABLE faces; Type: ACL; Schema: app_public; Owner: -
 --
 
 GRANT SELECT ON TABLE app_public.faces TO authenticated;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app_public.faces TO heimdex_worker;
 
 --
 -- Name: COLUMN faces.id; Type: ACL; Schema: app_public; Owner: -
@@ -3015,6 +3077,7 @@ GRANT INSERT(face_model) ON TABLE app_public.faces TO authenticated;
 -- Name: FUNCTION assign_face(face_id uuid, person_id uuid); Type: ACL; Schema: app_public; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_public.assign_face(face_id uuid, person_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_public.assign_face(face_id uuid, person_id uuid) TO authenticated;
 
 --
@@ -3022,7 +3085,6 @@ GRANT ALL ON FUNCTION app_public.assign_face(face_id uuid, person_id uuid) TO au
 --
 
 GRANT SELECT,DELETE ON TABLE app_public.persons TO authenticated;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app_public.persons TO heimdex_worker;
 
 --
 -- Name: COLUMN persons.name; Type: ACL; Schema: app_public; Owner: -
@@ -3034,24 +3096,28 @@ GRANT INSERT(name),UPDATE(name) ON TABLE app_public.persons TO authenticated;
 -- Name: FUNCTION merge_persons(source_id uuid, target_id uuid); Type: ACL; Schema: app_public; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_public.merge_persons(source_id uuid, target_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_public.merge_persons(source_id uuid, target_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION persons_face_count(p app_public.persons); Type: ACL; Schema: app_public; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_public.persons_face_count(p app_public.persons) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_public.persons_face_count(p app_public.persons) TO authenticated;
 
 --
 -- Name: FUNCTION persons_scene_count(p app_public.persons); Type: ACL; Schema: app_public; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_public.persons_scene_count(p app_public.persons) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_public.persons_scene_count(p app_public.persons) TO authenticated;
 
 --
 -- Name: FUNCTION persons_thumbnail_key(p app_public.persons); Type: ACL; Schema: app_public; Owner: -
 --
 
+REVOKE ALL ON FUNCTION app_public.persons_thumbnail_key(p app_public.persons) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_public.persons_thumbnail_key(p app_public.persons) TO authenticated;
 
 --
@@ -3066,14 +3132,13 @@ GRANT ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[]
 --
 
 GRANT SELECT ON TABLE app_public.scenes TO authenticated;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app_public.scenes TO heimdex_worker;
 
 --
 -- Name: TABLE videos; Type: ACL; Schema: app_public; Owner: -
 --
 
 GRANT SELECT,DELETE ON TABLE app_public.videos TO authenticated;
-GRANT SELECT,UPDATE ON TABLE app_public.videos TO heimdex_worker;
+GRANT SELECT ON TABLE app_public.videos TO heimdex_worker;
 
 --
 -- Name: COLUMN videos.title; Type: ACL; Schema: app_public; Owner: -

@@ -78,7 +78,6 @@ create policy update_own on app_public.persons for update to authenticated
   using (owner_id = (select auth.uid())) with check (owner_id = (select auth.uid()));
 create policy delete_own on app_public.persons for delete to authenticated
   using (owner_id = (select auth.uid()));
-create policy all_worker on app_public.persons for all to heimdex_worker using (true) with check (true);
 
 create policy select_own on app_public.faces for select to authenticated
   using (owner_id = (select auth.uid()));
@@ -91,18 +90,16 @@ create policy insert_own on app_public.faces for insert to authenticated
   );
 create policy update_own on app_public.faces for update to authenticated
   using (owner_id = (select auth.uid())) with check (owner_id = (select auth.uid()));
-create policy all_worker on app_public.faces for all to heimdex_worker using (true) with check (true);
 
 grant select, delete on app_public.persons to authenticated;
 grant insert (name) on app_public.persons to authenticated;
 grant update (name) on app_public.persons to authenticated;
-grant select, insert, update, delete on app_public.persons to heimdex_worker;
 grant select on app_public.faces to authenticated;
 grant insert (id, person_id, photo_key, box, det_score, embedding, face_model) on app_public.faces to authenticated;
 -- NOTE: users may only (re)assign a face to a person; what was seen stays as the detector saw it.
 grant update (person_id) on app_public.faces to authenticated;
 -- NOTE: no delete on faces for users: they go with their video, or with their person (enrolment photos).
-grant select, insert, update, delete on app_public.faces to heimdex_worker;
+-- NOTE: nothing for heimdex_worker: faces are written by app_private.faces_write (security definer).
 
 /*
  * The matching constants of each face model, in cosine distance of unit
@@ -188,7 +185,7 @@ create trigger _900_forget_objects after delete on app_public.faces
   for each statement execute function app_private.tg_faces__forget_objects();
 
 grant execute on function app_hidden.face_calibration(text), app_hidden.face_crop_key(uuid, uuid)
-  to authenticated, heimdex_worker;
+  to authenticated;
 
 comment on table app_public.persons is 'Someone whose faces are recognised: enrolled from photos and named, or an unnamed group of similar faces found in videos.';
 comment on column app_public.persons.owner_id is 'The user (auth.uid()) who owns the person.';

@@ -293,6 +293,9 @@ grant execute on function app_hidden.person_attach(uuid), app_hidden.drop_empty_
   app_public.persons_thumbnail_key(app_public.persons)
   to authenticated;
 
+-- The worker's faces__cluster task calls this one directly.
+grant execute on function app_private.faces_recluster(uuid) to heimdex_worker;
+
 comment on function app_hidden.drop_empty_groups(uuid) is 'Deletes the owner''s unnamed persons that have no face left.';
 comment on function app_hidden.person_attach(uuid) is 'Attaches the owner''s unassigned or unnamed-group faces within match_distance of a named person''s faces; returns how many.';
 comment on function app_private.faces_match(uuid[], boolean) is 'Worker: give each unassigned face a person (named match, core face of a group, or with deferred a border face).';

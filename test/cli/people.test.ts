@@ -56,10 +56,12 @@ const env = {
   FACES: 'on',
   DATABASE_URL: db.ownerUrl,
   AUTH_DATABASE_URL: db.authUrl,
+  WORKER_DATABASE_URL: db.workerUrl,
+  AUTH_FUNCTIONS_DATABASE_URL: db.authFunctionsUrl,
 };
 const config = loadConfig({ ...process.env, ...env });
-server = await startServer(config, { db: { ownerUrl: db.ownerUrl, authUrl: db.authUrl } });
-worker = await startWorker(config, { ownerUrl: db.ownerUrl, noHandleSignals: true, pollInterval: 300 });
+server = await startServer(config, { db: { authFunctionsUrl: db.authFunctionsUrl, authUrl: db.authUrl } });
+worker = await startWorker(config, { databaseUrl: db.workerUrl, noHandleSignals: true, pollInterval: 300 });
 
 const file = (n: string) => path.join(media, n);
 const nursePhoto = await photoOf(PEOPLE.nurseClose, file('nurse.jpg'));

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type pg from 'pg';
-import { asRoot, createTestDatabase, uuid, withAnonDb, withUserDb, withWorkerDb } from '../helpers/db.ts';
+import { asRoot, createTestDatabase, uuid, withAnonDb, withUserDb } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
 const MODEL = '@vladmandic/face-api';
@@ -231,7 +231,8 @@ test("no face can point at another user's person, scene or photo folder", async 
       { code: '42501', message: /row-level security/ },
     );
   });
-  await withWorkerDb(db, async (c) => {
+  // Even the schema owner (who bypasses row-level security) cannot.
+  await asRoot(db, async (c) => {
     await assert.rejects(
       c.query(
         `insert into app_public.faces (owner_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)

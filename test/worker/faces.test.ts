@@ -38,7 +38,7 @@ const video = await videoOf(path.join(rig.dir, 'people.mp4'), [
 async function run(config: typeof rig.config, models: ReturnType<typeof getModels>, storage = rig.storage) {
   await worker?.stop();
   worker = await startWorker(config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage,
     models,
     pollInterval: 200,
