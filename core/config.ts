@@ -218,8 +218,8 @@ export const OPTIONS = [
     env: 'ALLOWED_CONTENT_TYPES',
     kind: 'list',
     default:
-      'video/mp4,video/quicktime,video/webm,video/x-matroska,video/x-msvideo,video/mpeg,video/ogg,video/x-m4v,application/x-subrip,text/vtt',
-    doc: 'Content types accepted by createUpload (videos plus sidecar subtitles).',
+      'video/mp4,video/quicktime,video/webm,video/x-matroska,video/x-msvideo,video/mpeg,video/ogg,video/x-m4v,application/x-subrip,text/vtt,image/jpeg,image/png,image/webp',
+    doc: 'Content types accepted by createUpload (videos, sidecar subtitles, and photos to enrol a person from).',
   },
   { env: 'URL_TTL_S', kind: 'int', default: '900', doc: 'Lifetime of presigned upload, preview and thumbnail URLs.' },
 
@@ -242,6 +242,13 @@ export const OPTIONS = [
   },
   { env: 'MODEL_TEXT', kind: 'string', doc: 'Override the 1024-d text embedding model id.' },
   { env: 'MODEL_VISION', kind: 'string', doc: 'Override the 1152-d SigLIP model id (vision and text towers).' },
+  {
+    env: 'FACES',
+    kind: 'string',
+    default: 'on',
+    choices: ['on', 'off'],
+    doc: 'off: never detect, embed or match faces (no faces stage, createPerson/addPersonPhotos refused), for operators who must not process biometric data. Faces already stored stay until their videos or persons are deleted.',
+  },
   {
     env: 'WORKER_CONCURRENCY',
     kind: 'int',
@@ -419,6 +426,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       hubUrl: s('HF_ENDPOINT')!.replace(/\/$/, ''),
       overrides: { asr: s('MODEL_ASR'), text: s('MODEL_TEXT'), vision: s('MODEL_VISION') },
       ortThreads: n('ORT_THREADS'),
+      faces: s('FACES') === 'on',
     },
     worker: {
       concurrency: n('WORKER_CONCURRENCY'),

@@ -11,6 +11,7 @@
  *   talk     10 min, 40 scenes of 15 s, continuous speech, 1280×720
  *   fastcut  3 min, 120 shots of 1.5 s, speech on every other shot, 1280×720
  *   screen   20 min, 20 slides of 60 s, narrated, 1280×720
+ * faces    30 s silent slideshow of the face model's six sample photos (22 faces)
  * A path in --videos indexes that file instead (e.g. a slide deck or camera
  * footage written by scripts/bench-cuts.ts --keep DIR).
  * --scale shortens talk/fastcut/screen (0.25 = a quarter of the scenes, same
@@ -42,7 +43,13 @@ import { createStorage } from '../core/storage/index.ts';
 import { startWorker } from '../worker/index.ts';
 import { probe } from '../worker/media/index.ts';
 import { getModels, type ModelRegistry } from '../worker/ml/index.ts';
-import { generateSampleVideo, THIRTY_SECOND_SCENES, type SampleSceneSpec } from '../worker/media/samples.ts';
+import {
+  generatePhotoVideo,
+  generateSampleVideo,
+  THIRTY_SECOND_SCENES,
+  type SampleSceneSpec,
+} from '../worker/media/samples.ts';
+import { samplePhoto } from '../test/fixtures/faces.ts';
 import { WHISPER_SHAPES, type WhisperSize } from '../models/cost/generate.ts';
 
 const { values } = parseArgs({
@@ -138,6 +145,14 @@ async function video(kind: string, scale: number): Promise<{ file: string; durat
   if (fs.existsSync(kind)) {
     const file = path.resolve(kind);
     return { file, durationS: (await probe(file, { timeoutS: 60, maxMemoryMb: 0 })).durationS, scenes: 0 };
+  }
+  if (kind === 'faces') {
+    // A silent 30 s slideshow of the face model's six group photos (5 s each, 22 faces): the faces stage's share.
+    const file = path.join(ROOT_DIR, '.test-data', 'bench-videos', 'faces.mp4');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const shots = [1, 2, 3, 4, 5, 6].map((n) => ({ durationS: 5, photo: samplePhoto(n) }));
+    const v = await generatePhotoVideo(file, shots, { width: 640, height: 360 });
+    return { file: v.path, durationS: v.durationS, scenes: shots.length };
   }
   const { specs, width, height } = scenes(kind, scale);
   const dir = path.join(ROOT_DIR, '.test-data', 'bench-videos');

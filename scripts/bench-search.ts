@@ -3,7 +3,10 @@
  * database and times app_public.search_scenes (p50/p95) for a user with many
  * scenes and for one with few (the case HNSW filtering makes hard), with
  * words + both embeddings (what searchScenes sends), embeddings only and
- * words only. Prints a markdown table for BENCHMARKS.md.
+ * words only; then, for the user with many scenes, the same restricted to a
+ * person seen in many of their scenes and to one seen in few (personId), and
+ * a person's scenes listed with an empty query. Prints a markdown table for
+ * BENCHMARKS.md.
  *
  *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
@@ -175,6 +178,42 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
   };
 }
 
+/**
+ * Two persons of `owner`: one seen in `share` of the owner's scenes, one in
+ * `few` scenes, each with one face per scene (random 128-d embeddings; the
+ * person filter never compares them, it only joins on scene ids).
+ */
+export async function seedPersons(client: pg.ClientBase, owner: string, share = 0.2, few = 20) {
+  const person = async (name: string) =>
+    (await client.query(`insert into app_public.persons (owner_id, name) values ($1, $2) returning id`, [owner, name]))
+      .rows[0].id as string;
+  const many = await person('many');
+  const rare = await person('few');
+  await client.query(`drop index if exists app_public.faces_embedding_idx`);
+  const insert = `
+    insert into app_public.faces (owner_id, person_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
+    select s.owner_id, $2, s.video_id, s.id, s.start_s, '{0.4,0.2,0.2,0.3}', 0.9,
+           l2_normalize(array(select (random() - 0.5)::real + 0 * s.ordinal from generate_series(1, 128))::vector),
+           '@vladmandic/face-api'
+      from app_public.scenes s where s.owner_id = $1`;
+  await client.query(`${insert} and (s.ordinal::bigint * 2654435761) % 1000 < $3`, [
+    owner,
+    many,
+    Math.round(share * 1000),
+  ]);
+  await client.query(
+    `${insert} and s.id not in (select scene_id from app_public.faces where person_id = $2)
+                      order by s.id limit $3`,
+    [owner, rare, few],
+  );
+  await client.query(`create index faces_embedding_idx on app_public.faces using hnsw (embedding vector_cosine_ops)`);
+  await client.query(`analyze app_public.persons, app_public.faces`);
+  const count = async (id: string) =>
+    (await client.query(`select count(distinct scene_id)::int as n from app_public.faces where person_id = $1`, [id]))
+      .rows[0].n as number;
+  return { many: { id: many, scenes: await count(many) }, few: { id: rare, scenes: await count(rare) } };
+}
+
 /** A query near axis 0 with a little noise, so no two runs hit identical plans' caches. */
 export function jitteredQuery(dim: number, rand: () => number = Math.random) {
   const v = Array.from({ length: dim }, (_, i) => (i === 0 ? 3 : i <= 16 ? rand() - 0.5 : 0));
@@ -184,10 +223,16 @@ export function jitteredQuery(dim: number, rand: () => number = Math.random) {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
-type Mode = 'hybrid' | 'vectors' | 'words';
+type Mode = 'hybrid' | 'vectors' | 'words' | 'list';
 
 /** p50/p95 of `queries` searches as `user`, through the API's login role. */
-async function timeSearches(authUrl: string, user: string, queries: number, mode: Mode) {
+async function timeSearches(
+  authUrl: string,
+  user: string,
+  queries: number,
+  mode: Mode,
+  personId: string | null = null,
+) {
   const c = new pg.Client({ connectionString: authUrl });
   await c.connect();
   const times: number[] = [];
@@ -197,14 +242,14 @@ async function timeSearches(authUrl: string, user: string, queries: number, mode
       JSON.stringify({ sub: user, role: 'authenticated' }),
     ]);
     for (let i = 0; i < queries + 5; i++) {
-      const words = mode === 'vectors' ? '' : `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`;
-      const vectors = mode !== 'words';
+      const words =
+        mode === 'vectors' || mode === 'list' ? '' : `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`;
+      const vectors = mode === 'hybrid' || mode === 'vectors';
       const started = process.hrtime.bigint();
-      const { rowCount } = await c.query(`select * from app_public.search_scenes($1, $2::real[], $3::real[])`, [
-        words,
-        vectors ? jitteredQuery(TEXT_DIM) : null,
-        vectors ? jitteredQuery(IMAGE_DIM) : null,
-      ]);
+      const { rowCount } = await c.query(
+        `select * from app_public.search_scenes($1, $2::real[], $3::real[], person_id => $4::uuid)`,
+        [words, vectors ? jitteredQuery(TEXT_DIM) : null, vectors ? jitteredQuery(IMAGE_DIM) : null, personId],
+      );
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The first few warm caches and plans; they are not what users see.
       if (i >= 5) {
@@ -259,10 +304,12 @@ async function main() {
     };
     const started = Date.now();
     let seeded: Seeded;
+    let persons: Awaited<ReturnType<typeof seedPersons>>;
     try {
       // Destructive by design: this is a throwaway database.
       await owner.query(`delete from app_public.videos`);
       seeded = await seedScenes(owner, opts);
+      persons = await seedPersons(owner, seeded.bigOwners[0]!);
     } finally {
       await owner.end();
     }
@@ -281,6 +328,17 @@ async function main() {
       for (const mode of ['hybrid', 'vectors', 'words'] as const) {
         const r = await timeSearches(authUrl!, user, queries, mode);
         console.log(`| ${label} | ${mode} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} |`);
+      }
+    }
+    for (const [label, p] of [
+      ['person in many scenes', persons.many],
+      ['person in few scenes', persons.few],
+    ] as const) {
+      for (const mode of ['hybrid', 'words', 'list'] as const) {
+        const r = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, p.id);
+        console.log(
+          `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} |`,
+        );
       }
     }
   } finally {

@@ -16,6 +16,7 @@ import { claimsOf, type AccessClaims } from './auth/index.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import { queryLimitsRule } from './plugins/limits.ts';
+import { makePersonsPlugin } from './plugins/persons.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
 import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
 import { VideoChangesPlugin, VideoEvents } from './plugins/subscriptions.ts';
@@ -87,12 +88,25 @@ export const SmartTagsPlugin = jsonPgSmartTags({
         },
       },
       scene_hit: { tags: { behavior: ['-*'] } },
+      // createPerson (plugins/persons.ts) embeds the photos first.
+      persons: { tags: { behavior: ['-insert'] } },
+      // Faces are written by the pipeline and by createPerson; users change
+      // them only through assignFace.
+      faces: {
+        tags: { behavior: ['-insert', '-update', '-delete'] },
+        attribute: { embedding: { tags: { behavior: ['-*'] } } },
+      },
     },
     constraint: {
       // Exists only as the target of scenes' composite foreign key; as an
       // API it would add a second way to address a video by (id, ownerId).
       videos_id_owner_id_key: { tags: { behavior: ['-single', '-update', '-delete'] } },
       scenes_video_id_owner_id_fkey: { tags: { fieldName: 'video', foreignFieldName: 'scenes' } },
+      scenes_id_owner_id_key: { tags: { behavior: ['-single', '-update', '-delete'] } },
+      persons_id_owner_id_key: { tags: { behavior: ['-single', '-update', '-delete'] } },
+      faces_person_id_owner_id_fkey: { tags: { fieldName: 'person', foreignFieldName: 'faces' } },
+      faces_scene_id_owner_id_fkey: { tags: { fieldName: 'scene', foreignFieldName: 'faces' } },
+      faces_video_id_owner_id_fkey: { tags: { fieldName: 'video', foreignFieldName: 'faces' } },
     },
     procedure: {
       // Query.searchScenes (plugins/search.ts) embeds the query and calls it.
@@ -227,6 +241,20 @@ export const UuidIdsPlugin: GraphileConfig.Plugin = {
   },
 };
 
+/** The API says allPersons (the contract), not the inflector's allPeople. */
+export const PersonsNamingPlugin: GraphileConfig.Plugin = {
+  name: 'HeimdexPersonsNamingPlugin',
+  version: '0.0.0',
+  after: ['PgAllRowsPlugin'],
+  inflection: {
+    replace: {
+      _allRows(previous, _options, resource) {
+        return resource.name === 'persons' ? 'allPersons' : previous!(resource);
+      },
+    },
+  },
+};
+
 export interface PresetDeps {
   config: Config;
   /** heimdex_authenticator pool: no ownership, no BYPASSRLS. */
@@ -251,6 +279,7 @@ export function makePreset(deps: PresetDeps) {
     plugins: [
       VectorCodecPlugin,
       UuidIdsPlugin,
+      PersonsNamingPlugin,
       SmartTagsPlugin,
       makeSearchPlugin({
         models: deps.models,
@@ -259,6 +288,7 @@ export function makePreset(deps: PresetDeps) {
         onEmbedError: (model, err) => deps.log?.warn('query embedding failed; searching without it', { model, err }),
       }),
       makeSceneUrlsPlugin({ storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
+      makePersonsPlugin({ storage: deps.storage, config, models: deps.models }),
       VideoChangesPlugin,
       {
         name: 'HeimdexValidationRulesPlugin',

@@ -61,9 +61,13 @@ async function queueStaleReembedding(pool: pg.Pool, models: ModelRegistry): Prom
   if (!models.status) return 0;
   const status = await models.status();
   const present = (role: string) => status.find((s) => s.role === role && s.present)?.id ?? null;
-  const [text, image] = [present('text'), present('vision')];
-  if (!text && !image) return 0;
-  const { rows } = await pool.query<{ n: number }>('select app_private.reindex_stale($1, $2) as n', [text, image]);
+  const [text, image, face] = [present('text'), present('vision'), present('face')];
+  if (!text && !image && !face) return 0;
+  const { rows } = await pool.query<{ n: number }>('select app_private.reindex_stale($1, $2, $3) as n', [
+    text,
+    image,
+    face,
+  ]);
   return rows[0]!.n;
 }
 

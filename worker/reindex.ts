@@ -25,7 +25,11 @@ export async function reindex(
 ): Promise<ReindexSummary> {
   const ownerUrl = opts.ownerUrl ?? (await resolveDatabase(config)).ownerUrl;
   const models = opts.models ?? (await import('./ml/index.ts')).getModels(config);
-  const [text, image] = await Promise.all([models.textEmbedder(), models.imageEmbedder()]);
+  const [text, image, face] = await Promise.all([
+    models.textEmbedder(),
+    models.imageEmbedder(),
+    config.models.faces ? models.faceAnalyzer() : null,
+  ]);
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
@@ -33,9 +37,10 @@ export async function reindex(
     const stale = opts.missingOnly
       ? 0
       : (
-          await client.query<{ n: number }>('select app_private.reindex_stale($1, $2) as n', [
+          await client.query<{ n: number }>('select app_private.reindex_stale($1, $2, $3) as n', [
             text?.modelId ?? null,
             image?.modelId ?? null,
+            face?.modelId ?? null,
           ])
         ).rows[0]!.n;
     return { missing, stale, textModel: text?.modelId ?? null, imageModel: image?.modelId ?? null };

@@ -5,6 +5,7 @@ import { demo } from './demo.ts';
 import { ingest } from './ingest.ts';
 import { configTable, modelsPull, modelsStatus, reindex } from './misc.ts';
 import { serve, start, worker } from './processes.ts';
+import { personAdd, personList, personName } from './person.ts';
 import { search } from './search.ts';
 
 export const COMMANDS: Command[] = [
@@ -19,6 +20,9 @@ export const COMMANDS: Command[] = [
   dbUrl,
   ingest,
   search,
+  personAdd,
+  personList,
+  personName,
   demo,
   modelsPull,
   modelsStatus,

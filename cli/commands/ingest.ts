@@ -78,7 +78,7 @@ const VIDEO = `query ($id: UUID!) {
 }`;
 const SUBSCRIBE = `subscription ($videoId: UUID) { videoChanged(videoId: $videoId) { videoId event state stage progress error } }`;
 
-async function upload(api: Api, file: string, contentType: string): Promise<string> {
+export async function upload(api: Api, file: string, contentType: string): Promise<string> {
   const size = fs.statSync(file).size;
   if (size === 0) throw new CliError(`${file} is empty`);
   const { createUpload: ticket } = await api.graphql<{ createUpload: UploadTicket }>(CREATE_UPLOAD, {

@@ -3,6 +3,7 @@ import { Api } from '../api.ts';
 import { intFlag } from '../args.ts';
 import { config, info, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
+import { resolvePerson } from './person.ts';
 
 export interface SceneHit {
   rank: number;
@@ -16,6 +17,8 @@ export interface SceneHit {
   snippet: string | null;
   previewUrl: string | null;
   thumbnailUrl: string | null;
+  /** People seen in the scene; name null for an unnamed group. */
+  persons: { id: string; name: string | null }[];
 }
 
 export interface SearchResult {
@@ -26,9 +29,9 @@ export interface SearchResult {
   endCursor: string | null;
 }
 
-export const SEARCH = `query ($query: String!, $videoIds: [UUID!], $first: Int) {
-  searchScenes(query: $query, videoIds: $videoIds, first: $first) {
-    hits { rank sceneId videoId title startS endS score components { text vision tags } snippet previewUrl thumbnailUrl }
+export const SEARCH = `query ($query: String!, $videoIds: [UUID!], $personId: UUID, $first: Int) {
+  searchScenes(query: $query, videoIds: $videoIds, personId: $personId, first: $first) {
+    hits { rank sceneId videoId title startS endS score components { text vision tags } snippet previewUrl thumbnailUrl persons { id name } }
     modalities missing hasNextPage endCursor
   }
 }`;
@@ -51,7 +54,21 @@ export function plainSnippet(s: string | null, max = 60): string {
 }
 
 export function renderTable(hits: SceneHit[]): string {
-  const head = ['#', 'video', 'time', 'score', 'text', 'vision', 'tags', 'snippet', 'preview'];
+  // A people column only when someone was seen, so face-less results read as before.
+  const people = hits.some((h) => h.persons?.length);
+  const names = (h: SceneHit) => (h.persons ?? []).map((p) => p.name ?? '(unnamed)').join(', ');
+  const head = [
+    '#',
+    'video',
+    'time',
+    'score',
+    'text',
+    'vision',
+    'tags',
+    ...(people ? ['people'] : []),
+    'snippet',
+    'preview',
+  ];
   const rows = hits.map((h) => [
     String(h.rank),
     h.title.length > 24 ? h.title.slice(0, 23) + '…' : h.title,
@@ -60,6 +77,7 @@ export function renderTable(hits: SceneHit[]): string {
     h.components.text.toFixed(2),
     h.components.vision.toFixed(2),
     h.components.tags.toFixed(2),
+    ...(people ? [names(h)] : []),
     plainSnippet(h.snippet),
     h.previewUrl ?? '',
   ]);
@@ -72,11 +90,18 @@ export function renderTable(hits: SceneHit[]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
-export async function searchScenes(api: Api, query: string, first: number, videoIds?: string[]): Promise<SearchResult> {
+export async function searchScenes(
+  api: Api,
+  query: string,
+  first: number,
+  videoIds?: string[],
+  personId?: string,
+): Promise<SearchResult> {
   const r = await api.graphql<{ searchScenes: SearchResult }>(SEARCH, {
     query,
     first,
     videoIds: videoIds?.length ? videoIds : null,
+    personId: personId ?? null,
   });
   return r.searchScenes;
 }
@@ -84,27 +109,36 @@ export async function searchScenes(api: Api, query: string, first: number, video
 export const search: Command = {
   name: 'search',
   summary: 'Find the moments in your videos that match a query',
-  args: '"<query>"',
+  args: '["<query>"]',
   flags: {
     limit: { type: 'string', value: 'N', short: 'n', description: 'Number of hits (1-100, default 10)' },
     video: { type: 'string', value: 'ID', multiple: true, description: 'Only search this video (repeatable)' },
+    person: {
+      type: 'string',
+      value: 'NAME|ID',
+      description: 'Only scenes where this person appears (the query may then be left out)',
+    },
     json: { type: 'boolean', description: 'Print the hits as a JSON array' },
   },
   async run(p) {
     const query = p.positionals.join(' ').trim();
-    if (!query) throw new CliError('no query given', 'usage: heimdex search "<words>"');
+    const person = p.flags.person as string | undefined;
+    if (!query && !person)
+      throw new CliError('no query given', 'usage: heimdex search "<words>" [--person "<name or id>"]');
     const limit = intFlag(p, 'limit', 10, 1, 100);
     const videos = (p.flags.video as string[] | undefined) ?? [];
     for (const v of videos) {
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
         throw new CliError(`--video must be a video id (UUID), got "${v}"`);
     }
-    const res = await searchScenes(new Api(config()), query, limit, videos);
+    const api = new Api(config());
+    const personId = person ? await resolvePerson(api, person) : undefined;
+    const res = await searchScenes(api, query, limit, videos, personId);
     if (p.flags.json) {
       out(JSON.stringify(res.hits, null, 2));
       return 0;
     }
-    if (!res.hits.length) out(`no matches for "${query}"`);
+    if (!res.hits.length) out(query ? `no matches for "${query}"` : `no scenes with ${person}`);
     else out(renderTable(res.hits));
     info(
       `modalities: ${res.modalities.join(', ') || 'none'}${res.missing.length ? `; missing: ${res.missing.join(', ')}` : ''}`,

@@ -8,12 +8,14 @@ import { loadOneWithPgClient } from '@dataplan/pg';
 import { access, lambda, object, SafeError, type Step } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
 import type { Storage } from '../../core/storage/types.ts';
-import type { ImageTextEmbedder, TextEmbedder } from '../../worker/ml/types.ts';
+import type { FaceAnalyzer, ImageTextEmbedder, TextEmbedder } from '../../worker/ml/types.ts';
 
 /** What search needs of the model registry (worker/ml getModels). */
 export interface QueryModels {
   textEmbedder(): Promise<TextEmbedder | null>;
   imageTextEmbedder(): Promise<ImageTextEmbedder | null>;
+  /** Enrolment photos (plugins/persons.ts); absent = no face model. */
+  faceAnalyzer?(): Promise<FaceAnalyzer | null>;
 }
 
 export interface SearchDeps {
@@ -139,6 +141,17 @@ export function makeSearchPlugin(deps: SearchDeps) {
         }
 
         """
+        Someone seen in a hit's scene.
+        """
+        type SceneHitPerson {
+          id: UUID!
+          """
+          null for an unnamed group of faces.
+          """
+          name: String
+        }
+
+        """
         One moment found by searchScenes.
         """
         type SceneHit {
@@ -171,6 +184,10 @@ export function makeSearchPlugin(deps: SearchDeps) {
           Short-lived URL of the scene's keyframe JPEG.
           """
           thumbnailUrl: String
+          """
+          People seen in the scene (named first).
+          """
+          persons: [SceneHitPerson!]!
           scene: Scene
           video: Video
         }
@@ -178,7 +195,7 @@ export function makeSearchPlugin(deps: SearchDeps) {
         type SearchScenesResult {
           hits: [SceneHit!]!
           """
-          Modalities that contributed: any of text, fulltext, vision, tags.
+          Modalities that contributed: any of text, fulltext, vision, tags, and person when personId restricted the scenes.
           """
           modalities: [String!]!
           """
@@ -191,7 +208,9 @@ export function makeSearchPlugin(deps: SearchDeps) {
 
         extend type Query {
           """
-          Finds the moments in your videos that match what is said or shown.
+          Finds the moments in your videos that match what is said or shown. With personId,
+          only scenes where that person appears; query may then be empty (all their scenes,
+          in time order per video).
           """
           searchScenes(
             query: String!
@@ -215,7 +234,9 @@ export function makeSearchPlugin(deps: SearchDeps) {
               });
               const $vectors = lambda($args, (a: SearchArgs) => {
                 const q = a.query.trim();
-                if (!q) throw new SafeError('query must not be empty');
+                // With a person, an empty query lists every scene they appear in.
+                if (!q && a.personId) return { text: null, image: null, missing: [] } satisfies QueryVectors;
+                if (!q) throw new SafeError('query must not be empty (unless personId is given)');
                 if (q.length > MAX_QUERY_CHARS)
                   throw new SafeError(`query must be at most ${MAX_QUERY_CHARS} characters`);
                 const words = q.split(/\s+/).length;
@@ -243,6 +264,7 @@ export function makeSearchPlugin(deps: SearchDeps) {
                       vision_score: number | null;
                       tags_score: number | null;
                       snippet: string | null;
+                      persons: { id: string; name: string | null }[];
                       title: string;
                       keyframe_key: string | null;
                       object_key: string;
@@ -286,14 +308,17 @@ export function makeSearchPlugin(deps: SearchDeps) {
                           score: r.score,
                           components: { text: r.text_score ?? 0, vision: r.vision_score ?? 0, tags: r.tags_score ?? 0 },
                           snippet: r.snippet,
+                          persons: r.persons ?? [],
                           previewUrl: video ? `${video}#t=${fmt(r.start_s)},${fmt(r.end_s)}` : null,
                           thumbnailUrl: thumb,
                         };
                       }),
                     );
-                    const modalities = ['fulltext', 'tags'];
+                    // An empty query with a person ranks nothing: the person is the only criterion.
+                    const modalities = args.query.trim() ? ['fulltext', 'tags'] : [];
                     if (vectors.text) modalities.unshift('text');
                     if (vectors.image) modalities.splice(modalities.indexOf('tags'), 0, 'vision');
+                    if (args.personId) modalities.push('person');
                     return {
                       hits,
                       modalities,

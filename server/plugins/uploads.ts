@@ -94,7 +94,9 @@ async function checkObject(
   }
   const type = normaliseType(info.contentType ?? '');
   const allowed = allowedContentTypes.map(normaliseType);
-  const typeFits = what === 'video' ? !SUBTITLE_TYPES.has(type) : SUBTITLE_TYPES.has(type);
+  // Photos are accepted by createUpload for createPerson, never as a video.
+  const typeFits =
+    what === 'video' ? !SUBTITLE_TYPES.has(type) && !type.startsWith('image/') : SUBTITLE_TYPES.has(type);
   if (!allowed.includes(type) || !typeFits) {
     await refuse(
       'UNSUPPORTED_MEDIA_TYPE',

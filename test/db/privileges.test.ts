@@ -174,14 +174,24 @@ test('the functions each role may execute are exactly the allow-list', async () 
       )
     ).rows.map((r) => r.f.replace(/\(.*$/, ''));
   const search = [
+    'app_hidden.drop_empty_groups',
+    'app_hidden.face_calibration',
+    'app_hidden.face_crop_key',
+    'app_hidden.person_attach',
     'app_hidden.search_escape_html',
     'app_hidden.search_query_words',
     'app_hidden.search_rank',
+    'app_hidden.search_scene_persons',
     'app_hidden.search_similarity',
     'app_hidden.search_snippet',
     'app_hidden.search_tag_score',
     'app_hidden.search_tsquery',
     'app_hidden.tag_text',
+    'app_public.assign_face',
+    'app_public.merge_persons',
+    'app_public.persons_face_count',
+    'app_public.persons_scene_count',
+    'app_public.persons_thumbnail_key',
     'app_public.search_scenes',
   ];
   assert.deepEqual(await list('anon'), []);
@@ -189,6 +199,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
   assert.deepEqual(await list('service_role'), []);
   assert.deepEqual(await list('heimdex_authenticator'), []);
   assert.deepEqual(await list('heimdex_worker'), [
+    'app_private.faces_recluster',
     'app_private.pipeline_fail',
     'app_private.pipeline_indexed',
     'app_private.pipeline_progress',

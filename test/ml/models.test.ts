@@ -265,7 +265,7 @@ describe('registry', () => {
     const st = await models.status();
     assert.deepEqual(
       st.map((s) => s.role),
-      ['text', 'vision', 'vision-text', 'asr', 'ocr'],
+      ['text', 'vision', 'vision-text', 'asr', 'ocr', 'face'],
     );
     const byRole = Object.fromEntries(st.map((s) => [s.role, s]));
     assert.equal(byRole.text!.present, true);
@@ -276,6 +276,9 @@ describe('registry', () => {
     assert.equal(byRole.text!.path, path.join(modelsDir, 'Xenova/bge-m3'));
     assert.ok(byRole.text!.bytes > 1_000_000);
     assert.equal(byRole.ocr!.present, true);
+    // Shipped in npm like OCR: present whatever MODELS_DIR holds.
+    assert.equal(byRole.face!.present, true);
+    assert.equal(byRole.face!.dim, 128);
     await models.checkDimensions();
   });
 

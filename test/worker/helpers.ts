@@ -22,7 +22,13 @@ export interface Rig {
   storage: Storage;
 }
 
-/** A temp data folder with fs storage; modelsDir defaults to an empty folder (no models). */
+/**
+ * A temp data folder with fs storage; modelsDir defaults to an empty folder
+ * (no models). FACES defaults to off: the faces stage costs a model load and
+ * ~0.3 s per sampled frame, which on a 2-core machine running test files in
+ * parallel pushes the other stages' tests past their deadlines. Its own
+ * tests (test/worker/faces.test.ts, test/cli/people.test.ts) switch it on.
+ */
 export async function makeRig(env: Record<string, string> = {}): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-worker-test-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +41,7 @@ export async function makeRig(env: Record<string, string> = {}): Promise<Rig> {
     STORAGE_SIGNING_SECRET: 'test-signing-secret-test-signing-secret',
     FFMPEG_TIMEOUT_S: '120',
     LOG_LEVEL: 'warn',
+    FACES: 'off',
     ...env,
   });
   const storage = createStorage(config);

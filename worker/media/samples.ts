@@ -419,3 +419,71 @@ export async function generateTransitions(
   // c→d dissolve 16-17 (boundary 16.5), d until 22.
   return { path: outPath, durationS: 22, cuts: [5, 11, 16.5], texts: [] };
 }
+
+/** A shot of a photo slideshow: a photo (optionally a crop of it, as fractions) or a plain colour. */
+export interface PhotoShot {
+  durationS: number;
+  photo?: string;
+  crop?: { x: number; y: number; w: number; h: number };
+  color?: string;
+}
+
+/**
+ * A silent video of still photos (ffmpeg -loop 1), one shot per entry, for
+ * face tests and benchmarks: real faces without shipping any video. Each
+ * photo is fitted into the frame (letterboxed), so cuts between shots are
+ * hard cuts the scene detector finds.
+ */
+export async function generatePhotoVideo(
+  outPath: string,
+  shots: PhotoShot[],
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+): Promise<{ path: string; durationS: number; cuts: number[] }> {
+  const { width = 1280, height = 720, fps = 25, limits = DEFAULT_LIMITS } = opts;
+  const inputs: string[] = [];
+  const graph: string[] = [];
+  const cuts: number[] = [];
+  let t = 0;
+  shots.forEach((s, i) => {
+    const d = Math.round(s.durationS * fps) / fps;
+    if (i > 0) cuts.push(t);
+    t += d;
+    if (s.photo) {
+      inputs.push('-loop', '1', '-framerate', String(fps), '-t', String(d), '-i', s.photo);
+      const c = s.crop;
+      const crop = c ? `crop=iw*${c.w}:ih*${c.h}:iw*${c.x}:ih*${c.y},` : '';
+      graph.push(
+        `[${i}:v]${crop}scale=${width}:${height}:force_original_aspect_ratio=decrease,` +
+          `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${fps},format=yuv420p[v${i}]`,
+      );
+    } else {
+      inputs.push('-f', 'lavfi', '-t', String(d), '-i', `color=c=${s.color ?? 'gray'}:s=${width}x${height}:r=${fps}`);
+      graph.push(`[${i}:v]setsar=1,format=yuv420p[v${i}]`);
+    }
+  });
+  graph.push(`${shots.map((_, i) => `[v${i}]`).join('')}concat=n=${shots.length}:v=1:a=0[vout]`);
+  const args = [
+    '-v',
+    'error',
+    ...inputs,
+    '-filter_complex',
+    graph.join(';'),
+    '-map',
+    '[vout]',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    String(fps * 2),
+    '-movflags',
+    '+faststart',
+    '-y',
+    outPath,
+  ];
+  const r = await runTool('ffmpeg', args, limits);
+  if (r.code !== 0) throw new Error(`could not generate the photo video: ${stderrSummary(r.stderr)}`);
+  return { path: outPath, durationS: t, cuts };
+}

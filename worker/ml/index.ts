@@ -27,9 +27,11 @@ import {
   type Processor,
 } from '@huggingface/transformers';
 import type { Config } from '../../core/config.ts';
+import { FACE_NETS, faceModelFiles, loadFaceAnalyzer, type FaceAnalyzerOptions } from './faces.ts';
 import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
 import type {
+  FaceAnalyzer,
   ImageEmbedder,
   ImageTextEmbedder,
   ModelStatus,
@@ -52,6 +54,7 @@ export interface ModelRegistry {
   tagger(): Promise<Tagger | null>;
   speechRecognizer(): Promise<SpeechRecognizer | null>;
   textReader(): Promise<TextReader | null>;
+  faceAnalyzer(): Promise<FaceAnalyzer | null>;
   status(): Promise<ModelStatus[]>;
   checkDimensions(): Promise<void>;
 }
@@ -60,6 +63,7 @@ export interface ModelRegistry {
 export const SCHEMA_DIMS = {
   text: { column: 'scenes.text_vec', dim: 1024 },
   image: { column: 'scenes.image_vec', dim: 1152 },
+  face: { column: 'faces.embedding', dim: 128 },
 } as const;
 
 // Batches bound peak memory: one so400m forward pass over 8 images at 256²
@@ -70,7 +74,9 @@ const IMAGE_BATCH = 8;
 const registries = new Map<string, ModelRegistry>();
 
 /** The process-wide registry for this configuration (same models dir and overrides → same instance). */
-export function getModels(config: ModelsConfig): ModelRegistry {
+export function getModels(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions } = {}): ModelRegistry {
+  // A registry with explicit face options (tests, benchmarks) is never shared.
+  if (opts.face) return createRegistry(config, opts);
   const m = config.models;
   const key = JSON.stringify([m.dir, m.overrides, m.ortThreads]);
   let r = registries.get(key);
@@ -163,7 +169,7 @@ function configuredDim(m: ResolvedModel, cfg: Record<string, any>): number | und
   }
 }
 
-function createRegistry(config: ModelsConfig): ModelRegistry {
+function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions } = {}): ModelRegistry {
   const threads = config.models.ortThreads > 0 ? config.models.ortThreads : os.availableParallelism();
   // One intra-op pool per session and no inter-op pool: on a small box several
   // sessions each spawning a pool per core would oversubscribe the CPUs.
@@ -434,9 +440,24 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
     return once('ocr', () => loadTextReader(config));
   }
 
+  function faceAnalyzer(): Promise<FaceAnalyzer | null> {
+    return once('face', async () => {
+      const m = readManifest().face;
+      const analyzer = await loadFaceAnalyzer(m.id, {
+        minScore: m.min_score,
+        minSizePx: m.min_size_px,
+        ...opts.face,
+      });
+      if (analyzer && analyzer.dim !== SCHEMA_DIMS.face.dim)
+        throw new Error(`face model ${m.id} produces ${analyzer.dim}-d vectors but faces.embedding is vector(128)`);
+      return analyzer;
+    });
+  }
+
   async function status(): Promise<ModelStatus[]> {
     return ROLES.map((role) => {
       if (role === 'ocr') return ocrStatus();
+      if (role === 'face') return faceStatus(opts.face?.packageDir);
       const m = resolveModel(config, role);
       let present: boolean;
       try {
@@ -487,6 +508,7 @@ function createRegistry(config: ModelsConfig): ModelRegistry {
     tagger,
     speechRecognizer,
     textReader,
+    faceAnalyzer,
     status,
     checkDimensions,
   };
@@ -555,5 +577,25 @@ function ocrStatus(): ModelStatus {
     present: true,
     bytes: all.reduce((n, f) => n + fs.statSync(f).size, 0),
     path: path.dirname(files.detection),
+  };
+}
+
+function faceStatus(packageDir?: string | null): ModelStatus {
+  const id = readManifest().face.id;
+  const files = faceModelFiles(packageDir === undefined ? undefined : packageDir);
+  if (!files) return { role: 'face', id, present: false, bytes: 0, path: '' };
+  return {
+    role: 'face',
+    id,
+    present: true,
+    bytes: FACE_NETS.reduce(
+      (n, net) =>
+        n +
+        fs.statSync(path.join(files.modelDir, `${net}.bin`)).size +
+        fs.statSync(path.join(files.modelDir, `${net}-weights_manifest.json`)).size,
+      0,
+    ),
+    dim: SCHEMA_DIMS.face.dim,
+    path: files.modelDir,
   };
 }

@@ -23,6 +23,8 @@ export interface ManifestEntry {
   stride_length_s?: number;
   calibration?: { logit_scale: number; logit_bias: number };
   source?: string;
+  min_score?: number;
+  min_size_px?: number;
 }
 
 export interface ResolvedModel extends ManifestEntry {
@@ -33,7 +35,7 @@ export interface ResolvedModel extends ManifestEntry {
 
 export const MANIFEST_PATH = path.resolve(import.meta.dirname, '..', '..', 'models', 'manifest.json');
 export const LABELS_PATH = path.resolve(import.meta.dirname, '..', '..', 'models', 'labels.txt');
-export const ROLES: ModelRole[] = ['text', 'vision', 'vision-text', 'asr', 'ocr'];
+export const ROLES: ModelRole[] = ['text', 'vision', 'vision-text', 'asr', 'ocr', 'face'];
 
 let cached: Record<ModelRole, ManifestEntry> | undefined;
 

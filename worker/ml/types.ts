@@ -5,7 +5,7 @@
  * Every getter resolves to null when its model is absent (an offline machine):
  * callers then skip that stage or modality instead of failing.
  */
-export type ModelRole = 'asr' | 'text' | 'vision' | 'vision-text' | 'ocr';
+export type ModelRole = 'asr' | 'text' | 'vision' | 'vision-text' | 'ocr' | 'face';
 
 export interface ModelStatus {
   role: ModelRole;
@@ -70,4 +70,27 @@ export interface Tagger {
   modelId: string;
   /** Best labels for an image embedding, scores 0..1, best first. */
   tag(imageVec: Float32Array, topK?: number): Promise<{ label: string; score: number }[]>;
+}
+
+/** Where a face is, as fractions of the image: x, y of the top-left corner, width, height. */
+export interface FaceBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface DetectedFace {
+  box: FaceBox;
+  /** Detector confidence, 0..1. */
+  score: number;
+  /** Unit-norm identity embedding; compare by cosine distance. */
+  embedding: Float32Array;
+}
+
+export interface FaceAnalyzer {
+  modelId: string;
+  dim: number;
+  /** Every face above the detection threshold, best first. */
+  detect(image: string | Buffer): Promise<{ width: number; height: number; faces: DetectedFace[] }>;
 }

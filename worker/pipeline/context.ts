@@ -5,7 +5,15 @@
  */
 import type { Config } from '../../core/config.ts';
 import type { Storage } from '../../core/storage/types.ts';
-import type { ImageEmbedder, ModelStatus, SpeechRecognizer, Tagger, TextEmbedder, TextReader } from '../ml/types.ts';
+import type {
+  FaceAnalyzer,
+  ImageEmbedder,
+  ModelStatus,
+  SpeechRecognizer,
+  Tagger,
+  TextEmbedder,
+  TextReader,
+} from '../ml/types.ts';
 import type { RunLimits } from '../media/index.ts';
 import type { SkippableStage } from './stages.ts';
 
@@ -16,6 +24,7 @@ export interface ModelRegistry {
   tagger(): Promise<Tagger | null>;
   speechRecognizer(): Promise<SpeechRecognizer | null>;
   textReader(): Promise<TextReader | null>;
+  faceAnalyzer(): Promise<FaceAnalyzer | null>;
   checkDimensions(): Promise<void>;
   /** Which models are configured and present, without loading them. */
   status?(): Promise<ModelStatus[]>;
@@ -43,8 +52,9 @@ export interface VideoRow {
   transcript_source: string | null;
   text_model: string | null;
   image_model: string | null;
+  face_model: string | null;
   missing_stages: SkippableStage[];
 }
 
 export const VIDEO_COLUMNS =
-  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, missing_stages';
+  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, face_model, missing_stages';

@@ -13,15 +13,18 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { keyframeKey } from '../../core/storage/keys.ts';
+import crypto from 'node:crypto';
+import { keyframeKey, ownerPrefix } from '../../core/storage/keys.ts';
 import { StoragePermanentError } from '../../core/storage/types.ts';
 import { MediaInputError, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
 import type { TextReader } from '../ml/types.ts';
+import { cropFace } from '../ml/faces.ts';
+import type { DetectedFace } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
 import { assignTranscript, chooseTextSamples, planScenes, textChangeCuts, type Span } from './scenes.ts';
 import { fetchVideo, transcribe, withWorkDir, type Transcript } from './steps.ts';
 
-export type StageName = 'cut' | 'transcribe' | 'keyframes' | 'embed_text' | 'embed_image' | 'tags' | 'ocr';
+export type StageName = 'cut' | 'transcribe' | 'keyframes' | 'embed_text' | 'embed_image' | 'tags' | 'ocr' | 'faces';
 /** The stages that depend on a model, and so may be recorded in videos.missing_stages. */
 export type SkippableStage = Exclude<StageName, 'cut' | 'keyframes'>;
 
@@ -38,6 +41,17 @@ export interface SceneOut {
   text_vec: number[] | null;
   image_vec: number[] | null;
   keyframe_key: string | null;
+  /** Faces seen in the scene; absent when the faces stage did not run (app_private.faces_write). */
+  faces?: FaceOut[];
+}
+
+export interface FaceOut {
+  id: string;
+  frame_s: number;
+  /** x, y, w, h as fractions of the frame. */
+  box: [number, number, number, number];
+  det_score: number;
+  embedding: number[];
 }
 
 export interface VideoOut {
@@ -47,6 +61,7 @@ export interface VideoOut {
   text_model: string | null;
   image_model: string | null;
   ocr_model: string | null;
+  face_model: string | null;
 }
 
 /** What videos__index hands to app_private.pipeline_indexed: the complete set of scenes. */
@@ -88,7 +103,7 @@ interface Work {
    * keyframe first, then samples through the scene), decoded once on first
    * use and shared by every such stage.
    */
-  sampledFrames(): Promise<string[][]>;
+  sampledFrames(): Promise<SampledFrame[][]>;
   /** The transcript the transcribe job stored (videos__index), if any. */
   storedTranscript: Transcript | null;
   /** Settled, mutually different frames worth reading (detectScenes); null until the video was analysed. */
@@ -101,6 +116,12 @@ interface Work {
   imageVecs: (Float32Array | null)[];
   scenes: (Partial<SceneOut> & { ordinal: number })[];
   out: Partial<VideoOut>;
+}
+
+/** A decoded frame and the time it was taken from (nominal: the extractor may step past a black frame). */
+interface SampledFrame {
+  file: string;
+  t: number;
 }
 
 type Status = 'done' | 'missing';
@@ -311,13 +332,56 @@ export const STAGES: readonly Stage[] = [
       for (const [i, frames] of perScene.entries()) {
         // Each distinct frame text once, in frame order.
         const seen: string[] = [];
-        for (const f of frames) {
+        for (const { file: f } of frames) {
           const t = await readFrame(w, reader, f);
           if (t && !seen.some((prev) => prev.includes(t))) seen.push(t);
         }
         w.scenes[i]!.ocr_text = seen.join(' ');
       }
       w.out.ocr_model = reader.modelId;
+      return 'done';
+    },
+  },
+  {
+    name: 'faces',
+    // Through sampledFrames(), like ocr: the same decoded frames.
+    needs: ['cut', 'keyframes'],
+    writes: ['faces.*', 'videos.face_model'],
+    // FACES=off: the stage never runs and is never "missing" (nothing to fill in later).
+    available: async (ctx) => !ctx.config.models.faces || (await ctx.models.faceAnalyzer()) !== null,
+    async stale(ctx, video) {
+      if (!ctx.config.models.faces || video.face_model === null) return false;
+      const a = await ctx.models.faceAnalyzer();
+      return a !== null && video.face_model !== a.modelId;
+    },
+    async run(w) {
+      if (!w.ctx.config.models.faces) return 'done';
+      const analyzer = await w.ctx.models.faceAnalyzer();
+      if (!analyzer) return 'missing';
+      const perScene = await w.sampledFrames();
+      for (const [i, frames] of perScene.entries()) {
+        const seen: { frame: SampledFrame; face: DetectedFace }[] = [];
+        for (const frame of frames) {
+          for (const face of (await analyzer.detect(frame.file)).faces) seen.push({ frame, face });
+        }
+        const kept = dropDuplicateFaces(seen);
+        const out: FaceOut[] = [];
+        for (const { frame, face } of kept) {
+          const id = crypto.randomUUID();
+          const crop = await cropFace(await fs.readFile(frame.file), face.box);
+          await w.ctx.storage.put(`${ownerPrefix(w.video.owner_id)}faces/${id}.jpg`, crop, 'image/jpeg');
+          out.push({
+            id,
+            frame_s: frame.t,
+            box: [face.box.x, face.box.y, face.box.w, face.box.h],
+            det_score: face.score,
+            embedding: toArray(face.embedding),
+          });
+        }
+        w.scenes[i]!.faces = out;
+        await w.progress('faces', (i + 1) / perScene.length);
+      }
+      w.out.face_model = analyzer.modelId;
       return 'done';
     },
   },
@@ -347,6 +411,38 @@ async function readFrame(w: Work, reader: TextReader, jpg: string): Promise<stri
   return text;
 }
 
+/** Boxes overlapping this much (intersection over union) on two frames of one scene are one place. */
+const SAME_PLACE_IOU = 0.3;
+/**
+ * Within one scene, faces this close (cosine distance) in an overlapping box
+ * are the same person seen again: looser than any matching threshold, since
+ * the overlap already says most of it.
+ */
+const SAME_FACE_DISTANCE = 0.12;
+
+function iou(a: DetectedFace['box'], b: DetectedFace['box']): number {
+  const ix = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x));
+  const iy = Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+  const inter = ix * iy;
+  const union = a.w * a.h + b.w * b.h - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** The best-detected face of each person-and-place in a scene; later sightings of it are dropped. */
+export function dropDuplicateFaces<T extends { face: DetectedFace }>(seen: T[]): T[] {
+  const kept: T[] = [];
+  for (const s of [...seen].sort((a, b) => b.face.score - a.face.score)) {
+    const dup = kept.some((k) => {
+      if (iou(k.face.box, s.face.box) < SAME_PLACE_IOU) return false;
+      let dot = 0;
+      for (let j = 0; j < k.face.embedding.length; j++) dot += k.face.embedding[j]! * s.face.embedding[j]!;
+      return 1 - dot <= SAME_FACE_DISTANCE;
+    });
+    if (!dup) kept.push(s);
+  }
+  return kept;
+}
+
 /**
  * The frames OCR reads per scene: where the picture settled on something
  * new (the change detector's text samples, within OCR_EXTRA_FRAMES_PER_MIN),
@@ -355,18 +451,20 @@ async function readFrame(w: Work, reader: TextReader, jpg: string): Promise<stri
  * picture never settles (moving footage) is read at its keyframe. On a
  * re-index the cut stage did not run, so the video is analysed again.
  */
-async function sampleFrames(w: Work): Promise<string[][]> {
+async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
   const file = await w.file();
   w.textSamples ??= (await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits)).textSamples;
   const chosen = chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN);
-  const out: string[][] = [];
+  const out: SampledFrame[][] = [];
   for (const [i, times] of chosen.entries()) {
-    const frames: string[] = [];
+    const frames: SampledFrame[] = [];
     for (const t of times) {
       const jpg = await frameAt(w, t);
-      if (jpg) frames.push(jpg);
+      if (jpg) frames.push({ file: jpg, t });
     }
-    if (!frames.length && w.frames[i]) frames.push(w.frames[i]!);
+    // Nominal time of a keyframe extracted the classic way: a third into the scene.
+    const s = w.spans[i]!;
+    if (!frames.length && w.frames[i]) frames.push({ file: w.frames[i]!, t: s.start + (s.end - s.start) / 3 });
     out.push(frames);
   }
   return out;
@@ -403,7 +501,7 @@ function newWork(
   storedTranscript: Transcript | null = null,
 ): Work {
   let file: Promise<string> | undefined;
-  let sampled: Promise<string[][]> | undefined;
+  let sampled: Promise<SampledFrame[][]> | undefined;
   const w: Work = {
     ctx,
     video,
@@ -452,6 +550,7 @@ export async function indexVideo(
       text_model: null,
       image_model: null,
       ocr_model: null,
+      face_model: null,
       ...w.out,
       missing_stages: order(missing),
       scenes: w.scenes.map((s) => ({

@@ -1,0 +1,125 @@
+/*
+ * The faces stage through a real graphile-worker, real ffmpeg and the real
+ * face model: what one scene stores (one face per person even when several
+ * frames show them, boxes as fractions, a crop in storage), the stage
+ * recorded as missing when the model is absent and filled in by
+ * reindex --missing, and FACES=off storing nothing and missing nothing.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { getModels } from '../../worker/ml/index.ts';
+import { startWorker, type WorkerHandle } from '../../worker/index.ts';
+import { reindex } from '../../worker/reindex.ts';
+import { PEOPLE, samplePhoto, shot, videoOf } from '../fixtures/faces.ts';
+import { createTestDatabase, uuid } from '../helpers/db.ts';
+import { insertVideo, makeRig, settled, upload } from './helpers.ts';
+
+let worker: WorkerHandle | undefined;
+after(async () => {
+  await worker?.stop();
+});
+const db = await createTestDatabase();
+const rig = await makeRig({ FACES: 'on' });
+const off = await makeRig({ FACES: 'off' });
+const owner = uuid();
+const quiet = () => () => {};
+const noFacePackage = path.join(rig.dir, 'no-face-package');
+fs.mkdirSync(noFacePackage);
+
+// One long shot of one person (sampled three times), a shot of nobody, a shot of two people.
+const video = await videoOf(path.join(rig.dir, 'people.mp4'), [
+  shot(PEOPLE.nurse, 17),
+  shot('blue'),
+  { durationS: 3, photo: samplePhoto(3) },
+]);
+
+async function run(config: typeof rig.config, models: ReturnType<typeof getModels>, storage = rig.storage) {
+  await worker?.stop();
+  worker = await startWorker(config, {
+    databaseUrl: db.workerUrl,
+    storage,
+    models,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: quiet,
+  });
+}
+
+interface FaceRow {
+  id: string;
+  ordinal: number;
+  start_s: number;
+  end_s: number;
+  frame_s: number;
+  box: number[];
+  det_score: number;
+  face_model: string;
+  dims: number;
+}
+
+const facesOf = async (id: string) =>
+  (
+    await db.rootPool.query<FaceRow>(
+      `select f.id, s.ordinal, s.start_s, s.end_s, f.frame_s, f.box, f.det_score, f.face_model, vector_dims(f.embedding) as dims
+         from app_public.faces f join app_public.scenes s on s.id = f.scene_id
+        where f.video_id = $1 order by s.ordinal, f.box[1]`,
+      [id],
+    )
+  ).rows;
+
+test('without the face model the stage is recorded as missing; reindex --missing fills it in', async () => {
+  await run(rig.config, getModels(rig.config, { face: { packageDir: noFacePackage } }));
+  const id = await insertVideo(db, owner, await upload(rig, owner, video));
+  let v = await settled(db, id, 180_000);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.ok(v.missing_stages.includes('faces'), JSON.stringify(v.missing_stages));
+  assert.deepEqual(await facesOf(id), []);
+
+  await run(rig.config, getModels(rig.config));
+  const summary = await reindex(rig.config, {
+    missingOnly: true,
+    ownerUrl: db.ownerUrl,
+    models: getModels(rig.config),
+  });
+  assert.ok(summary.missing >= 1);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    v = await settled(db, id, 180_000);
+    if (!v.missing_stages.includes('faces') || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.ok(!v.missing_stages.includes('faces'), JSON.stringify(v.missing_stages));
+  const { rows } = await db.rootPool.query('select face_model from app_public.videos where id = $1', [id]);
+  assert.equal(rows[0].face_model, '@vladmandic/face-api');
+
+  const faces = await facesOf(id);
+  // Scene 0: the same person on three sampled frames is stored once; scene 1
+  // shows nobody; scene 2 shows the three people of sample3.
+  assert.deepEqual(
+    faces.map((f) => f.ordinal),
+    [0, 2, 2, 2],
+  );
+  for (const f of faces) {
+    assert.equal(f.dims, 128);
+    assert.equal(f.face_model, '@vladmandic/face-api');
+    assert.ok(f.frame_s >= f.start_s && f.frame_s <= f.end_s, `frame ${f.frame_s} in ${f.start_s}-${f.end_s}`);
+    assert.ok(f.det_score >= 0.3 && f.det_score <= 1);
+    const [x, y, w, h] = f.box;
+    assert.ok(x! >= 0 && y! >= 0 && w! > 0 && h! > 0 && x! + w! <= 1.0001 && y! + h! <= 1.0001, JSON.stringify(f.box));
+    const crop = await rig.storage.stat(`u/${owner}/faces/${f.id}.jpg`);
+    assert.ok(crop && crop.size > 500, `crop of face ${f.id}`);
+  }
+});
+
+test('FACES=off: no face is detected or stored, and nothing is recorded as missing', async () => {
+  await run(off.config, getModels(off.config), off.storage);
+  const id = await insertVideo(db, owner, await upload(off, owner, video));
+  const v = await settled(db, id, 180_000);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.ok(!v.missing_stages.includes('faces'), JSON.stringify(v.missing_stages));
+  assert.deepEqual(await facesOf(id), []);
+  const { rows } = await db.rootPool.query('select face_model from app_public.videos where id = $1', [id]);
+  assert.equal(rows[0].face_model, null);
+});
