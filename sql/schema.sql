@@ -50,7 +50,8 @@ CREATE TYPE app_public.scene_hit AS (
 	text_score double precision,
 	vision_score double precision,
 	tags_score double precision,
-	snippet text
+	snippet text,
+	persons jsonb
 );
 
 --
@@ -89,6 +90,116 @@ COMMENT ON COLUMN app_public.scene_hit.tags_score IS 'How well the query names t
 --
 
 COMMENT ON COLUMN app_public.scene_hit.snippet IS 'Short excerpt of the transcript (or on-screen text) with matches in <b>..</b>; the text itself is HTML-escaped.';
+
+--
+-- Name: COLUMN scene_hit.persons; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scene_hit.persons IS 'People seen in the scene: [{"id", "name"}], named first; name is null for an unnamed group.';
+
+--
+-- Name: drop_empty_groups(uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.drop_empty_groups(owner_id uuid) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  delete from app_public.persons p
+   where p.owner_id = drop_empty_groups.owner_id and p.name is null
+     and not exists (select from app_public.faces f where f.person_id = p.id and f.owner_id = p.owner_id)
+$$;
+
+--
+-- Name: FUNCTION drop_empty_groups(owner_id uuid); Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON FUNCTION app_hidden.drop_empty_groups(owner_id uuid) IS 'Deletes the owner''s unnamed persons that have no face left.';
+
+--
+-- Name: face_calibration(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.face_calibration(face_model text) RETURNS TABLE(match_distance double precision, cluster_distance double precision, min_faces integer)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select v.match_distance, v.cluster_distance, v.min_faces
+  from (values ('@vladmandic/face-api', 0.06::float8, 0.045::float8, 2)) v(face_model, match_distance, cluster_distance, min_faces)
+  where v.face_model = face_calibration.face_model
+$$;
+
+--
+-- Name: FUNCTION face_calibration(face_model text); Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON FUNCTION app_hidden.face_calibration(face_model text) IS 'Matching thresholds of a face model (cosine distance): match_distance for enrolled/named persons, cluster_distance and min_faces for unnamed groups.';
+
+--
+-- Name: face_crop_key(uuid, uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select 'u/' || owner_id::text || '/faces/' || face_id::text || '.jpg'
+$$;
+
+--
+-- Name: FUNCTION face_crop_key(owner_id uuid, face_id uuid); Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) IS 'Storage key of a face''s thumbnail crop.';
+
+--
+-- Name: person_attach(uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.person_attach(person_id uuid) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    SET "hnsw.iterative_scan" TO 'relaxed_order'
+    SET "hnsw.ef_search" TO '100'
+    AS $$
+#variable_conflict use_column
+declare
+  p record;
+  n integer;
+begin
+  select pr.id, pr.owner_id, pr.name into p from app_public.persons pr where pr.id = person_attach.person_id;
+  if not found or p.name is null then
+    return 0;
+  end if;
+  with near as (
+    select distinct c.id
+      from app_public.faces m
+      cross join lateral app_hidden.face_calibration(m.face_model) cal
+      cross join lateral (
+        select g.id, g.person_id, g.embedding <=> m.embedding as d
+          from app_public.faces g
+         where g.owner_id = p.owner_id and g.face_model = m.face_model and g.id <> m.id
+         order by g.embedding <=> m.embedding
+         limit 200) c
+     where m.person_id = p.id and m.owner_id = p.owner_id
+       and c.d <= cal.match_distance and c.person_id is distinct from p.id
+  )
+  update app_public.faces g set person_id = p.id
+    from near
+   where g.id = near.id and g.owner_id = p.owner_id
+     and (g.person_id is null
+          or exists (select from app_public.persons q where q.id = g.person_id and q.owner_id = p.owner_id and q.name is null));
+  get diagnostics n = row_count;
+  perform app_hidden.drop_empty_groups(p.owner_id);
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION person_attach(person_id uuid); Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON FUNCTION app_hidden.person_attach(person_id uuid) IS 'Attaches the owner''s unassigned or unnamed-group faces within match_distance of a named person''s faces; returns how many.';
 
 --
 -- Name: search_escape_html(text); Type: FUNCTION; Schema: app_hidden; Owner: -
@@ -136,6 +247,22 @@ CREATE FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) RETURNS double p
     SET search_path TO ''
     AS $$
   select pg_catalog.ts_rank_cd('{0.1, 0.2, 0.8, 1.0}'::real[], tsv, q, 32)::float8
+$$;
+
+--
+-- Name: search_scene_persons(uuid, uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', p.id, 'name', p.name)
+                                       order by p.name is null, p.name, p.id), '[]'::jsonb)
+  from app_public.persons p
+  where p.owner_id = search_scene_persons.owner_id
+    and p.id in (select f.person_id from app_public.faces f
+                 where f.scene_id = search_scene_persons.scene_id and f.owner_id = search_scene_persons.owner_id)
 $$;
 
 --
@@ -490,6 +617,149 @@ end;
 $$;
 
 --
+-- Name: faces_match(uuid[], boolean); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.faces_match(face_ids uuid[], deferred boolean DEFAULT false) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    SET "hnsw.iterative_scan" TO 'relaxed_order'
+    SET "hnsw.ef_search" TO '100'
+    AS $$
+declare
+  f record;
+  cal record;
+  target uuid;
+  neighbours integer;
+  n integer := 0;
+begin
+  for f in select x.id, x.owner_id, x.embedding, x.face_model from app_public.faces x
+            where x.id = any (face_ids) and x.person_id is null
+            order by x.created_at, x.id loop
+    select * into cal from app_hidden.face_calibration(f.face_model);
+    if not found then
+      continue;
+    end if;
+    target := null;
+    select c.person_id into target
+      from (select g.person_id, g.embedding <=> f.embedding as d
+              from app_public.faces g
+             where g.owner_id = f.owner_id and g.face_model = f.face_model and g.id <> f.id and g.person_id is not null
+             order by g.embedding <=> f.embedding
+             limit 20) c
+      join app_public.persons p on p.id = c.person_id and p.owner_id = f.owner_id and p.name is not null
+     where c.d <= cal.match_distance
+     order by c.d
+     limit 1;
+    if target is null then
+      select count(*) filter (where c.d <= cal.cluster_distance),
+             (array_agg(c.person_id order by c.d) filter (where c.d <= cal.cluster_distance and c.person_id is not null))[1]
+        into neighbours, target
+        from (select g.person_id, g.embedding <=> f.embedding as d
+                from app_public.faces g
+               where g.owner_id = f.owner_id and g.face_model = f.face_model and g.id <> f.id
+               order by g.embedding <=> f.embedding
+               limit 50) c;
+      if neighbours >= cal.min_faces then
+        if target is null then
+          insert into app_public.persons (owner_id, name) values (f.owner_id, null) returning id into target;
+        end if;
+      elsif not deferred then
+        target := null;
+      end if;
+    end if;
+    if target is not null then
+      update app_public.faces x set person_id = target where x.id = f.id;
+      n := n + 1;
+    end if;
+  end loop;
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION faces_match(face_ids uuid[], deferred boolean); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.faces_match(face_ids uuid[], deferred boolean) IS 'Worker: give each unassigned face a person (named match, core face of a group, or with deferred a border face).';
+
+--
+-- Name: faces_recluster(uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.faces_recluster(owner_id uuid) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  ids uuid[];
+  n integer;
+begin
+  ids := array(select f.id from app_public.faces f
+                where f.owner_id = faces_recluster.owner_id and f.person_id is null
+                order by f.created_at, f.id limit 5000);
+  n := app_private.faces_match(ids, false);
+  n := n + app_private.faces_match(ids, true);
+  return n;
+end;
+$$;
+
+--
+-- Name: FUNCTION faces_recluster(owner_id uuid); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.faces_recluster(owner_id uuid) IS 'Worker (faces__cluster): the later clustering pass over one owner''s unassigned faces.';
+
+--
+-- Name: faces_write(uuid, text, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+  ids uuid[];
+begin
+  select v.owner_id into v_owner from app_public.videos v where v.id = faces_write.video_id;
+  if not found then
+    return null;
+  end if;
+  if pg_catalog.jsonb_typeof(scenes) is distinct from 'array' then
+    raise exception 'faces_write needs an array of scenes' using errcode = '22023';
+  end if;
+  delete from app_public.faces f
+   using app_public.scenes s, pg_catalog.jsonb_array_elements(scenes) e
+   where f.scene_id = s.id and f.owner_id = v_owner and s.video_id = faces_write.video_id
+     and s.ordinal = (e ->> 'ordinal')::int and e ? 'faces';
+  with ins as (
+    insert into app_public.faces (id, owner_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
+    select coalesce((x ->> 'id')::uuid, gen_random_uuid()), v_owner, faces_write.video_id, s.id,
+           (x ->> 'frame_s')::float8,
+           array(select b::real from pg_catalog.jsonb_array_elements_text(x -> 'box') b),
+           (x ->> 'det_score')::real, app_private.jsonb_vector(x -> 'embedding'), faces_write.face_model
+      from pg_catalog.jsonb_array_elements(scenes) e
+      join app_public.scenes s on s.video_id = faces_write.video_id and s.ordinal = (e ->> 'ordinal')::int
+      cross join lateral pg_catalog.jsonb_array_elements(coalesce(e -> 'faces', '[]')) x
+    returning id
+  )
+  select coalesce(array_agg(ins.id), '{}') into ids from ins;
+  if app_private.faces_match(ids) < cardinality(ids) then
+    perform graphile_worker.add_job('faces__cluster', json_build_object('id', v_owner),
+      job_key := 'faces__cluster:' || v_owner::text, run_at := now() + interval '2 seconds', max_attempts := 8);
+  end if;
+  return cardinality(ids);
+end;
+$$;
+
+--
+-- Name: FUNCTION faces_write(video_id uuid, face_model text, scenes jsonb); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) IS 'Worker: replace the faces of the given scenes, match them, queue a faces__cluster pass when some stay unassigned.';
+
+--
 -- Name: jsonb_vector(jsonb); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -563,6 +833,9 @@ begin
          e ->> 'keyframe_key'
     from jsonb_array_elements(result -> 'scenes') e;
   get diagnostics n = row_count;
+  if result ->> 'face_model' is not null then
+    perform app_private.faces_write(video_id, result ->> 'face_model', result -> 'scenes');
+  end if;
 
   update app_public.videos v
      set state = 'indexed', stage = null, progress = 1, error = null, indexed_at = now(),
@@ -572,6 +845,7 @@ begin
          text_model = result ->> 'text_model',
          image_model = result ->> 'image_model',
          ocr_model = result ->> 'ocr_model',
+         face_model = result ->> 'face_model',
          missing_stages = coalesce(array(select jsonb_array_elements_text(result -> 'missing_stages')), '{}')
    where v.id = video_id;
 
@@ -673,6 +947,9 @@ begin
     from jsonb_array_elements(coalesce(result -> 'scenes', '[]')) e
    where s.video_id = pipeline_reindexed.video_id and s.ordinal = (e ->> 'ordinal')::int;
   get diagnostics n = row_count;
+  if result ->> 'face_model' is not null then
+    perform app_private.faces_write(video_id, result ->> 'face_model', result -> 'scenes');
+  end if;
 
   update app_public.videos v
      set transcript_source = case when result ? 'transcript_source' then result ->> 'transcript_source' else v.transcript_source end,
@@ -681,6 +958,7 @@ begin
          text_model = case when result ? 'text_model' then result ->> 'text_model' else v.text_model end,
          image_model = case when result ? 'image_model' then result ->> 'image_model' else v.image_model end,
          ocr_model = case when result ? 'ocr_model' then result ->> 'ocr_model' else v.ocr_model end,
+         face_model = case when result ? 'face_model' then result ->> 'face_model' else v.face_model end,
          missing_stages = case when result ? 'missing_stages'
                                then array(select jsonb_array_elements_text(result -> 'missing_stages'))
                                else v.missing_stages end,
@@ -859,10 +1137,10 @@ $$;
 COMMENT ON FUNCTION app_private.reindex_missing() IS 'Queue videos__reindex for every indexed video with skipped stages; returns how many.';
 
 --
--- Name: reindex_stale(text, text); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: reindex_stale(text, text, text); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.reindex_stale(text_model text, image_model text) RETURNS integer
+CREATE FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text DEFAULT NULL::text) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -874,7 +1152,10 @@ begin
                where v.state = 'indexed'
                  and ((reindex_stale.text_model is not null and v.text_model is distinct from reindex_stale.text_model
                        and v.transcript_source is distinct from 'none')
-                   or (reindex_stale.image_model is not null and v.image_model is distinct from reindex_stale.image_model))
+                   or (reindex_stale.image_model is not null and v.image_model is distinct from reindex_stale.image_model)
+                   -- Videos never scanned for faces (FACES=off then) are not stale: that is not a model change.
+                   or (reindex_stale.face_model is not null and v.face_model is not null
+                       and v.face_model is distinct from reindex_stale.face_model))
                order by v.created_at loop
     perform app_private.add_pipeline_job('videos__reindex', json_build_object('id', v_id, 'mode', 'stale'),
       'videos__reindex:stale:' || v_id::text, 'video:' || v_id::text);
@@ -885,10 +1166,10 @@ end;
 $$;
 
 --
--- Name: FUNCTION reindex_stale(text_model text, image_model text); Type: COMMENT; Schema: app_private; Owner: -
+-- Name: FUNCTION reindex_stale(text_model text, image_model text, face_model text); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.reindex_stale(text_model text, image_model text) IS 'Queue videos__reindex for videos embedded with another text/image model; returns how many.';
+COMMENT ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) IS 'Queue videos__reindex for videos embedded with another text/image/face model; returns how many.';
 
 --
 -- Name: reprocess_failed(); Type: FUNCTION; Schema: app_private; Owner: -
@@ -969,6 +1250,57 @@ CREATE FUNCTION app_private.tg__set_updated_at() RETURNS trigger
 begin
   new.updated_at := now();
   return new;
+end;
+$$;
+
+--
+-- Name: tg_faces__forget_objects(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_faces__forget_objects() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  r record;
+begin
+  for r in select g.owner_id,
+                  array_agg(app_hidden.face_crop_key(g.owner_id, g.id)) || coalesce(array_agg(g.photo_key) filter (where g.photo_key is not null), '{}') as keys
+             from gone g group by g.owner_id loop
+    -- videos__delete_objects takes any keys under the owner's prefix; id is the owner here.
+    perform app_private.add_pipeline_job('videos__delete_objects',
+      json_build_object('id', r.owner_id, 'owner_id', r.owner_id, 'keys', r.keys));
+    perform app_hidden.drop_empty_groups(r.owner_id);
+  end loop;
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_persons__attach_on_naming(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_persons__attach_on_naming() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform app_hidden.person_attach(new.id);
+  return new;
+end;
+$$;
+
+--
+-- Name: tg_persons__forget_enrolment(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_persons__forget_enrolment() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  delete from app_public.faces f where f.person_id = old.id and f.owner_id = old.owner_id and f.photo_key is not null;
+  return old;
 end;
 $$;
 
@@ -1054,6 +1386,292 @@ $$;
 COMMENT ON FUNCTION app_private.tg_videos__stem_config() IS 'A video''s new language restems its scenes.';
 
 --
+-- Name: uid(); Type: FUNCTION; Schema: auth; Owner: -
+--
+
+CREATE FUNCTION auth.uid() RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim.sub', true), ''),
+        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+      )::uuid
+    $$;
+
+--
+-- Name: faces; Type: TABLE; Schema: app_public; Owner: -
+--
+
+CREATE TABLE app_public.faces (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    owner_id uuid DEFAULT auth.uid() NOT NULL,
+    person_id uuid,
+    video_id uuid,
+    scene_id uuid,
+    photo_key text,
+    frame_s double precision,
+    box real[] NOT NULL,
+    det_score real NOT NULL,
+    embedding public.vector(128) NOT NULL,
+    face_model text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT faces_box_check CHECK (((array_ndims(box) = 1) AND (cardinality(box) = 4) AND ((0)::double precision <= ALL (box)) AND ((1)::double precision >= ALL (box)) AND ((box[1] + box[3]) <= (1.0001)::double precision) AND ((box[2] + box[4]) <= (1.0001)::double precision))),
+    CONSTRAINT faces_check CHECK (((scene_id IS NULL) = (video_id IS NULL))),
+    CONSTRAINT faces_check1 CHECK (((scene_id IS NULL) <> (photo_key IS NULL))),
+    CONSTRAINT faces_check2 CHECK (((photo_key IS NULL) OR (person_id IS NOT NULL))),
+    CONSTRAINT faces_det_score_check CHECK (((det_score >= (0)::double precision) AND (det_score <= (1)::double precision))),
+    CONSTRAINT faces_face_model_check CHECK ((face_model <> ''::text)),
+    CONSTRAINT faces_frame_s_check CHECK ((frame_s >= (0)::double precision)),
+    CONSTRAINT faces_photo_key_check CHECK (((photo_key <> ''::text) AND (char_length(photo_key) <= 1024) AND (photo_key !~ '(^/|\.\./)'::text)))
+);
+
+--
+-- Name: TABLE faces; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON TABLE app_public.faces IS 'One face seen in a scene (or on an enrolment photo), with its identity embedding.';
+
+--
+-- Name: COLUMN faces.owner_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.owner_id IS 'Owner of the video or photo (denormalised for row-level security).';
+
+--
+-- Name: COLUMN faces.person_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.person_id IS 'Who this face is; null while unassigned.';
+
+--
+-- Name: COLUMN faces.video_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.video_id IS 'Video the face was seen in; null for an enrolment photo.';
+
+--
+-- Name: COLUMN faces.scene_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.scene_id IS 'Scene the face was seen in; null for an enrolment photo.';
+
+--
+-- Name: COLUMN faces.photo_key; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.photo_key IS 'Storage key of the enrolment photo; null for a face seen in a video.';
+
+--
+-- Name: COLUMN faces.frame_s; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.frame_s IS 'Time of the frame in seconds from the video''s start; null for photos.';
+
+--
+-- Name: COLUMN faces.box; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.box IS 'Where the face is: [x, y, w, h] as fractions of the frame (x, y = top-left corner).';
+
+--
+-- Name: COLUMN faces.det_score; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.det_score IS 'Face detector confidence, 0..1.';
+
+--
+-- Name: COLUMN faces.embedding; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.embedding IS 'Identity embedding (unit norm; compared by cosine distance only with faces of the same face_model).';
+
+--
+-- Name: COLUMN faces.face_model; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.face_model IS 'Model that detected and embedded the face.';
+
+--
+-- Name: COLUMN faces.created_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.created_at IS 'When the face was stored.';
+
+--
+-- Name: assign_face(uuid, uuid); Type: FUNCTION; Schema: app_public; Owner: -
+--
+
+CREATE FUNCTION app_public.assign_face(face_id uuid, person_id uuid) RETURNS app_public.faces
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  f app_public.faces;
+begin
+  select * into f from app_public.faces x where x.id = assign_face.face_id;
+  if f.id is null then
+    raise exception 'face not found' using errcode = 'P0001';
+  end if;
+  if assign_face.person_id is not null
+     and not exists (select from app_public.persons p where p.id = assign_face.person_id) then
+    raise exception 'person not found' using errcode = 'P0001';
+  end if;
+  if assign_face.person_id is null and f.photo_key is not null then
+    raise exception 'a face from an enrolment photo always belongs to its person; delete the person instead'
+      using errcode = '22023';
+  end if;
+  update app_public.faces x set person_id = assign_face.person_id where x.id = f.id returning * into f;
+  perform app_hidden.drop_empty_groups(f.owner_id);
+  return f;
+end;
+$$;
+
+--
+-- Name: FUNCTION assign_face(face_id uuid, person_id uuid); Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON FUNCTION app_public.assign_face(face_id uuid, person_id uuid) IS '@behavior -*
+Sets (or with null clears) the person of one face.';
+
+--
+-- Name: persons; Type: TABLE; Schema: app_public; Owner: -
+--
+
+CREATE TABLE app_public.persons (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    owner_id uuid DEFAULT auth.uid() NOT NULL,
+    name text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT persons_name_check CHECK (((name IS NULL) OR ((name = btrim(name)) AND ((char_length(name) >= 1) AND (char_length(name) <= 200)))))
+);
+
+--
+-- Name: TABLE persons; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON TABLE app_public.persons IS 'Someone whose faces are recognised: enrolled from photos and named, or an unnamed group of similar faces found in videos.';
+
+--
+-- Name: COLUMN persons.owner_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.persons.owner_id IS 'The user (auth.uid()) who owns the person.';
+
+--
+-- Name: COLUMN persons.name; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.persons.name IS 'Display name; null for an unnamed group the system formed.';
+
+--
+-- Name: COLUMN persons.created_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.persons.created_at IS 'When the person was enrolled or the group formed.';
+
+--
+-- Name: COLUMN persons.updated_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.persons.updated_at IS 'When the row last changed.';
+
+--
+-- Name: merge_persons(uuid, uuid); Type: FUNCTION; Schema: app_public; Owner: -
+--
+
+CREATE FUNCTION app_public.merge_persons(source_id uuid, target_id uuid) RETURNS app_public.persons
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  s app_public.persons;
+  t app_public.persons;
+begin
+  select * into s from app_public.persons p where p.id = merge_persons.source_id;
+  select * into t from app_public.persons p where p.id = merge_persons.target_id;
+  if s.id is null or t.id is null then
+    raise exception 'person not found' using errcode = 'P0001';
+  end if;
+  if s.id = t.id then
+    raise exception 'cannot merge a person into itself' using errcode = '22023';
+  end if;
+  update app_public.faces f set person_id = t.id where f.person_id = s.id and f.owner_id = s.owner_id;
+  delete from app_public.persons p where p.id = s.id;
+  if t.name is null and s.name is not null then
+    update app_public.persons p set name = s.name where p.id = t.id;
+  else
+    perform app_hidden.person_attach(t.id);
+  end if;
+  select * into t from app_public.persons p where p.id = merge_persons.target_id;
+  return t;
+end;
+$$;
+
+--
+-- Name: FUNCTION merge_persons(source_id uuid, target_id uuid); Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON FUNCTION app_public.merge_persons(source_id uuid, target_id uuid) IS '@behavior -*
+Moves every face of source to target and deletes source; an unnamed target takes the source''s name.';
+
+--
+-- Name: persons_face_count(app_public.persons); Type: FUNCTION; Schema: app_public; Owner: -
+--
+
+CREATE FUNCTION app_public.persons_face_count(p app_public.persons) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select count(*)::int from app_public.faces f where f.person_id = p.id and f.owner_id = p.owner_id
+$$;
+
+--
+-- Name: FUNCTION persons_face_count(p app_public.persons); Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON FUNCTION app_public.persons_face_count(p app_public.persons) IS 'How many faces (enrolment photos and scenes) belong to the person.';
+
+--
+-- Name: persons_scene_count(app_public.persons); Type: FUNCTION; Schema: app_public; Owner: -
+--
+
+CREATE FUNCTION app_public.persons_scene_count(p app_public.persons) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select count(distinct f.scene_id)::int from app_public.faces f
+   where f.person_id = p.id and f.owner_id = p.owner_id and f.scene_id is not null
+$$;
+
+--
+-- Name: FUNCTION persons_scene_count(p app_public.persons); Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON FUNCTION app_public.persons_scene_count(p app_public.persons) IS 'In how many scenes the person appears.';
+
+--
+-- Name: persons_thumbnail_key(app_public.persons); Type: FUNCTION; Schema: app_public; Owner: -
+--
+
+CREATE FUNCTION app_public.persons_thumbnail_key(p app_public.persons) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select app_hidden.face_crop_key(f.owner_id, f.id) from app_public.faces f
+   where f.person_id = p.id and f.owner_id = p.owner_id
+   order by f.photo_key is null, f.det_score desc, f.id
+   limit 1
+$$;
+
+--
+-- Name: FUNCTION persons_thumbnail_key(p app_public.persons); Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON FUNCTION app_public.persons_thumbnail_key(p app_public.persons) IS '@behavior -*
+Storage key of the face crop shown for the person.';
+
+--
 -- Name: search_scenes(text, real[], real[], uuid[], uuid, real, real, real, integer, integer, text, text); Type: FUNCTION; Schema: app_public; Owner: -
 --
 
@@ -1113,9 +1731,6 @@ declare
   wv float8 := w_vision::numeric::float8;
   wg float8 := w_tags::numeric::float8;
 begin
-  if search_scenes.person_id is not null then
-    raise exception 'person search is not available yet' using errcode = '0A000';
-  end if;
   if page_size is null or page_size < 1 or page_size > 100 then
     raise exception 'page_size must be between 1 and 100 (got %)', page_size using errcode = '22023';
   end if;
@@ -1147,6 +1762,28 @@ begin
   end if;
   if uid is null then
     return;
+  end if;
+  -- A person filter restricts every candidate query below to the scenes
+  -- where one of the person's faces was seen (an indexed semi-join, so a
+  -- person with few scenes is cheap and never a scan of all scenes).
+  if search_scenes.person_id is not null then
+    if not exists (select from app_public.persons p where p.id = search_scenes.person_id and p.owner_id = uid) then
+      return;
+    end if;
+    -- No words and no vectors: every scene of the person, in time order per video.
+    if cardinality(words) = 0 and qv_text is null and qv_image is null then
+      return query
+      select s.id, s.video_id, s.start_s, s.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
+             app_hidden.search_snippet(s.transcript, s.ocr_text, null),
+             app_hidden.search_scene_persons(s.id, uid)
+        from app_public.scenes s
+        join app_public.videos v on v.id = s.video_id and v.owner_id = uid
+       where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+         and s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id)
+       order by v.created_at, v.id, s.start_s, s.id
+       limit page_size offset page_offset;
+      return;
+    end if;
   end if;
 
   tsq_text := app_hidden.search_tsquery(words, 'AB');
@@ -1206,6 +1843,7 @@ begin
   exact := (select count(*) from (
               select from app_public.scenes s
               where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+                and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
               limit exact_below + 1) scope) <= exact_below;
 
   -- Vector candidates are fetched before the main query so that only these
@@ -1220,12 +1858,14 @@ begin
       select s.id from app_public.scenes s
       where qv_text is not null and s.owner_id = uid and s.text_vec is not null
         and (text_videos is null or s.video_id = any(text_videos))
+        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
       order by (s.text_vec <=> qv_text) + 0, s.id
       limit pool);
     image_ids := array(
       select s.id from app_public.scenes s
       where qv_image is not null and s.owner_id = uid and s.image_vec is not null
         and (image_videos is null or s.video_id = any(image_videos))
+        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
       order by (s.image_vec <=> qv_image) + 0, s.id
       limit pool);
   else
@@ -1234,12 +1874,14 @@ begin
       select s.id from app_public.scenes s
       where qv_text is not null and s.owner_id = uid and s.text_vec is not null
         and (text_videos is null or s.video_id = any(text_videos))
+        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
       order by s.text_vec <=> qv_text
       limit pool);
     image_ids := array(
       select s.id from app_public.scenes s
       where qv_image is not null and s.owner_id = uid and s.image_vec is not null
         and (image_videos is null or s.video_id = any(image_videos))
+        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
       order by s.image_vec <=> qv_image
       limit pool);
     perform set_config('enable_sort', 'on', true);
@@ -1254,6 +1896,7 @@ begin
       select s.id from app_public.scenes s
       where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ tsq_all
         and (video_ids is null or s.video_id = any(video_ids))
+        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
       order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
       limit pool);
     if cardinality(word_ids) < pool and cardinality(words) > 1 then
@@ -1261,6 +1904,7 @@ begin
         select s.id from app_public.scenes s
         where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ tsq_any
           and (video_ids is null or s.video_id = any(video_ids))
+          and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
         order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
         limit pool);
     end if;
@@ -1271,6 +1915,7 @@ begin
           from unnest(words, fuzzy) t(w, fz)
           join app_public.scenes s on t.w <<% s.ocr_text
           where t.fz and s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+            and (search_scenes.person_id is null or s.id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id))
           group by s.id) f
         where f.id <> all(word_ids)
         order by f.sim desc, f.id
@@ -1284,6 +1929,7 @@ begin
     select s.id from app_public.scenes s
     where tsq_tags is not null and s.owner_id = uid and s.tsv @@ tsq_tags
       and (video_ids is null or s.video_id = any(video_ids))
+      and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
     order by ts_rank_cd(s.tsv, tsq_tags) desc, s.id
     limit pool
   ),
@@ -1341,7 +1987,8 @@ begin
     limit page_size offset page_offset
   )
   select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
-         app_hidden.search_snippet(p.transcript, p.ocr_text, tsq_snippet)
+         app_hidden.search_snippet(p.transcript, p.ocr_text, tsq_snippet),
+         app_hidden.search_scene_persons(p.id, uid)
   from page p
   order by p.score desc, p.id;
 end;
@@ -1352,7 +1999,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -
@@ -1378,19 +2025,6 @@ CREATE FUNCTION auth.role() RETURNS text
         nullif(current_setting('request.jwt.claim.role', true), ''),
         (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
       )::text
-    $$;
-
---
--- Name: uid(); Type: FUNCTION; Schema: auth; Owner: -
---
-
-CREATE FUNCTION auth.uid() RETURNS uuid
-    LANGUAGE sql STABLE
-    AS $$
-      select coalesce(
-        nullif(current_setting('request.jwt.claim.sub', true), ''),
-        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-      )::uuid
     $$;
 
 --
@@ -1581,6 +2215,7 @@ CREATE TABLE app_public.videos (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     indexed_at timestamp with time zone,
+    face_model text,
     CONSTRAINT videos_byte_size_check CHECK ((byte_size >= 0)),
     CONSTRAINT videos_content_type_video CHECK ((content_type ~ '^video/[a-z0-9][a-z0-9.+-]*$'::text)),
     CONSTRAINT videos_duration_s_check CHECK ((duration_s >= (0)::double precision)),
@@ -1772,6 +2407,12 @@ COMMENT ON COLUMN app_public.videos.updated_at IS 'When the row last changed.';
 COMMENT ON COLUMN app_public.videos.indexed_at IS 'When processing last finished successfully.';
 
 --
+-- Name: COLUMN videos.face_model; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.face_model IS 'Model that detected and embedded the faces of its scenes; null when no faces stage ran.';
+
+--
 -- Name: user_stats; Type: VIEW; Schema: app_private; Owner: -
 --
 
@@ -1848,6 +2489,34 @@ ALTER TABLE ONLY app_private.video_transcripts
     ADD CONSTRAINT video_transcripts_pkey PRIMARY KEY (video_id);
 
 --
+-- Name: faces faces_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.faces
+    ADD CONSTRAINT faces_pkey PRIMARY KEY (id);
+
+--
+-- Name: persons persons_id_owner_id_key; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.persons
+    ADD CONSTRAINT persons_id_owner_id_key UNIQUE (id, owner_id);
+
+--
+-- Name: persons persons_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.persons
+    ADD CONSTRAINT persons_pkey PRIMARY KEY (id);
+
+--
+-- Name: scenes scenes_id_owner_id_key; Type: CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.scenes
+    ADD CONSTRAINT scenes_id_owner_id_key UNIQUE (id, owner_id);
+
+--
 -- Name: scenes scenes_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
 --
 
@@ -1892,6 +2561,48 @@ CREATE INDEX sessions_user_id_idx ON app_private.sessions USING btree (user_id);
 --
 
 CREATE UNIQUE INDEX users_email_key ON app_private.users USING btree (lower(email));
+
+--
+-- Name: faces_embedding_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX faces_embedding_idx ON app_public.faces USING hnsw (embedding public.vector_cosine_ops);
+
+--
+-- Name: faces_owner_id_created_at_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX faces_owner_id_created_at_idx ON app_public.faces USING btree (owner_id, created_at);
+
+--
+-- Name: faces_owner_id_person_id_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX faces_owner_id_person_id_idx ON app_public.faces USING btree (owner_id) WHERE (person_id IS NULL);
+
+--
+-- Name: faces_person_id_owner_id_scene_id_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX faces_person_id_owner_id_scene_id_idx ON app_public.faces USING btree (person_id, owner_id, scene_id);
+
+--
+-- Name: faces_scene_id_owner_id_person_id_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX faces_scene_id_owner_id_person_id_idx ON app_public.faces USING btree (scene_id, owner_id, person_id);
+
+--
+-- Name: faces_video_id_owner_id_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX faces_video_id_owner_id_idx ON app_public.faces USING btree (video_id, owner_id);
+
+--
+-- Name: persons_owner_id_name_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX persons_owner_id_name_idx ON app_public.persons USING btree (owner_id, name);
 
 --
 -- Name: scenes_image_vec_idx; Type: INDEX; Schema: app_public; Owner: -
@@ -1954,6 +2665,12 @@ CREATE INDEX videos_owner_id_created_at_idx ON app_public.videos USING btree (ow
 CREATE INDEX videos_state_idx ON app_public.videos USING btree (state) WHERE (state <> 'indexed'::text);
 
 --
+-- Name: persons _100_set_updated_at; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON app_public.persons FOR EACH ROW EXECUTE FUNCTION app_private.tg__set_updated_at();
+
+--
 -- Name: videos _100_set_updated_at; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
@@ -1972,16 +2689,34 @@ CREATE TRIGGER _200_stem_config BEFORE INSERT OR UPDATE OF video_id ON app_publi
 CREATE TRIGGER _200_stem_config AFTER UPDATE OF language ON app_public.videos FOR EACH ROW WHEN ((old.language IS DISTINCT FROM new.language)) EXECUTE FUNCTION app_private.tg_videos__stem_config();
 
 --
+-- Name: persons _500_attach_on_naming; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _500_attach_on_naming AFTER UPDATE OF name ON app_public.persons FOR EACH ROW WHEN (((old.name IS NULL) AND (new.name IS NOT NULL))) EXECUTE FUNCTION app_private.tg_persons__attach_on_naming();
+
+--
 -- Name: videos _500_enqueue_validate; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
 CREATE TRIGGER _500_enqueue_validate AFTER INSERT ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg__add_job('videos__validate');
 
 --
+-- Name: persons _500_forget_enrolment; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _500_forget_enrolment BEFORE DELETE ON app_public.persons FOR EACH ROW EXECUTE FUNCTION app_private.tg_persons__forget_enrolment();
+
+--
 -- Name: videos _500_forget_objects; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
 CREATE TRIGGER _500_forget_objects BEFORE DELETE ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg_videos__forget_objects();
+
+--
+-- Name: faces _900_forget_objects; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _900_forget_objects AFTER DELETE ON app_public.faces REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_faces__forget_objects();
 
 --
 -- Name: videos _900_notify_insert; Type: TRIGGER; Schema: app_public; Owner: -
@@ -2017,6 +2752,27 @@ ALTER TABLE ONLY app_private.video_transcripts
     ADD CONSTRAINT video_transcripts_video_id_fkey FOREIGN KEY (video_id) REFERENCES app_public.videos(id) ON DELETE CASCADE;
 
 --
+-- Name: faces faces_person_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.faces
+    ADD CONSTRAINT faces_person_id_owner_id_fkey FOREIGN KEY (person_id, owner_id) REFERENCES app_public.persons(id, owner_id) ON DELETE SET NULL (person_id);
+
+--
+-- Name: faces faces_scene_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.faces
+    ADD CONSTRAINT faces_scene_id_owner_id_fkey FOREIGN KEY (scene_id, owner_id) REFERENCES app_public.scenes(id, owner_id) ON DELETE CASCADE;
+
+--
+-- Name: faces faces_video_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_public; Owner: -
+--
+
+ALTER TABLE ONLY app_public.faces
+    ADD CONSTRAINT faces_video_id_owner_id_fkey FOREIGN KEY (video_id, owner_id) REFERENCES app_public.videos(id, owner_id) ON DELETE CASCADE;
+
+--
 -- Name: scenes scenes_video_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_public; Owner: -
 --
 
@@ -2048,10 +2804,34 @@ ALTER TABLE app_private.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app_private.video_transcripts ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: persons delete_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY delete_own ON app_public.persons FOR DELETE TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
 -- Name: videos delete_own; Type: POLICY; Schema: app_public; Owner: -
 --
 
 CREATE POLICY delete_own ON app_public.videos FOR DELETE TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: faces; Type: ROW SECURITY; Schema: app_public; Owner: -
+--
+
+ALTER TABLE app_public.faces ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: faces insert_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY insert_own ON app_public.faces FOR INSERT TO authenticated WITH CHECK (((owner_id = ( SELECT auth.uid() AS uid)) AND (scene_id IS NULL) AND (video_id IS NULL) AND (photo_key ~~ (('u/'::text || (owner_id)::text) || '/%'::text))));
+
+--
+-- Name: persons insert_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY insert_own ON app_public.persons FOR INSERT TO authenticated WITH CHECK ((owner_id = ( SELECT auth.uid() AS uid)));
 
 --
 -- Name: videos insert_own; Type: POLICY; Schema: app_public; Owner: -
@@ -2060,10 +2840,28 @@ CREATE POLICY delete_own ON app_public.videos FOR DELETE TO authenticated USING 
 CREATE POLICY insert_own ON app_public.videos FOR INSERT TO authenticated WITH CHECK (((owner_id = ( SELECT auth.uid() AS uid)) AND (object_key ~~ (('u/'::text || (owner_id)::text) || '/%'::text)) AND ((subtitle_key IS NULL) OR (subtitle_key ~~ (('u/'::text || (owner_id)::text) || '/%'::text)))));
 
 --
+-- Name: persons; Type: ROW SECURITY; Schema: app_public; Owner: -
+--
+
+ALTER TABLE app_public.persons ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: scenes; Type: ROW SECURITY; Schema: app_public; Owner: -
 --
 
 ALTER TABLE app_public.scenes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: faces select_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY select_own ON app_public.faces FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: persons select_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY select_own ON app_public.persons FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
 
 --
 -- Name: scenes select_own; Type: POLICY; Schema: app_public; Owner: -
@@ -2082,6 +2880,18 @@ CREATE POLICY select_own ON app_public.videos FOR SELECT TO authenticated USING 
 --
 
 CREATE POLICY select_worker ON app_public.videos FOR SELECT TO heimdex_worker USING (true);
+
+--
+-- Name: faces update_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY update_own ON app_public.faces FOR UPDATE TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: persons update_own; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY update_own ON app_public.persons FOR UPDATE TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((owner_id = ( SELECT auth.uid() AS uid)));
 
 --
 -- Name: videos update_own; Type: POLICY; Schema: app_public; Owner: -
@@ -2127,6 +2937,34 @@ GRANT USAGE ON SCHEMA auth TO service_role;
 GRANT USAGE ON SCHEMA auth TO heimdex_worker;
 
 --
+-- Name: FUNCTION drop_empty_groups(owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.drop_empty_groups(owner_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.drop_empty_groups(owner_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION face_calibration(face_model text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.face_calibration(face_model text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.face_calibration(face_model text) TO authenticated;
+
+--
+-- Name: FUNCTION face_crop_key(owner_id uuid, face_id uuid); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION person_attach(person_id uuid); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.person_attach(person_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.person_attach(person_id uuid) TO authenticated;
+
+--
 -- Name: FUNCTION search_escape_html(t text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
@@ -2146,6 +2984,13 @@ GRANT ALL ON FUNCTION app_hidden.search_query_words(query text) TO authenticated
 
 REVOKE ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) TO authenticated;
+
+--
+-- Name: FUNCTION search_scene_persons(scene_id uuid, owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -
@@ -2187,6 +3032,7 @@ GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) TO a
 --
 
 REVOKE ALL ON FUNCTION app_hidden.stem_config(language text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.stem_config(language text) TO authenticated;
 
 --
 -- Name: FUNCTION tag_text(tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
@@ -2263,6 +3109,25 @@ GRANT ALL ON FUNCTION app_private.auth_session_user(user_id uuid, session_id uui
 
 REVOKE ALL ON FUNCTION app_private.auth_signup(email text, password text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.auth_signup(email text, password text) TO heimdex_auth;
+
+--
+-- Name: FUNCTION faces_match(face_ids uuid[], deferred boolean); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.faces_match(face_ids uuid[], deferred boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION faces_recluster(owner_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.faces_recluster(owner_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.faces_recluster(owner_id uuid) TO heimdex_worker;
+
+--
+-- Name: FUNCTION faces_write(video_id uuid, face_model text, scenes jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION jsonb_vector(v jsonb); Type: ACL; Schema: app_private; Owner: -
@@ -2346,11 +3211,11 @@ GRANT ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb)
 REVOKE ALL ON FUNCTION app_private.reindex_missing() FROM PUBLIC;
 
 --
--- Name: FUNCTION reindex_stale(text_model text, image_model text); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION reindex_stale(text_model text, image_model text, face_model text); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text) TO heimdex_worker;
+REVOKE ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) TO heimdex_worker;
 
 --
 -- Name: FUNCTION reprocess_failed(); Type: ACL; Schema: app_private; Owner: -
@@ -2377,6 +3242,24 @@ REVOKE ALL ON FUNCTION app_private.tg__add_job() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.tg__set_updated_at() FROM PUBLIC;
 
 --
+-- Name: FUNCTION tg_faces__forget_objects(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_faces__forget_objects() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_persons__attach_on_naming(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_persons__attach_on_naming() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_persons__forget_enrolment(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_persons__forget_enrolment() FROM PUBLIC;
+
+--
 -- Name: FUNCTION tg_scenes__stem_config(); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -2399,6 +3282,101 @@ REVOKE ALL ON FUNCTION app_private.tg_videos__notify() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.tg_videos__stem_config() FROM PUBLIC;
+
+--
+-- Name: TABLE faces; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT SELECT ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.id; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(id) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.person_id; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(person_id),UPDATE(person_id) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.photo_key; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(photo_key) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.box; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(box) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.det_score; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(det_score) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.embedding; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(embedding) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.face_model; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(face_model) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: FUNCTION assign_face(face_id uuid, person_id uuid); Type: ACL; Schema: app_public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_public.assign_face(face_id uuid, person_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_public.assign_face(face_id uuid, person_id uuid) TO authenticated;
+
+--
+-- Name: TABLE persons; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT SELECT,DELETE ON TABLE app_public.persons TO authenticated;
+
+--
+-- Name: COLUMN persons.name; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(name),UPDATE(name) ON TABLE app_public.persons TO authenticated;
+
+--
+-- Name: FUNCTION merge_persons(source_id uuid, target_id uuid); Type: ACL; Schema: app_public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_public.merge_persons(source_id uuid, target_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_public.merge_persons(source_id uuid, target_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION persons_face_count(p app_public.persons); Type: ACL; Schema: app_public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_public.persons_face_count(p app_public.persons) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_public.persons_face_count(p app_public.persons) TO authenticated;
+
+--
+-- Name: FUNCTION persons_scene_count(p app_public.persons); Type: ACL; Schema: app_public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_public.persons_scene_count(p app_public.persons) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_public.persons_scene_count(p app_public.persons) TO authenticated;
+
+--
+-- Name: FUNCTION persons_thumbnail_key(p app_public.persons); Type: ACL; Schema: app_public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_public.persons_thumbnail_key(p app_public.persons) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_public.persons_thumbnail_key(p app_public.persons) TO authenticated;
 
 --
 -- Name: FUNCTION search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text); Type: ACL; Schema: app_public; Owner: -

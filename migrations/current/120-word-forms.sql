@@ -53,6 +53,8 @@ as $$
     else 'simple'
   end::regconfig
 $$;
+-- search_scenes runs as the caller and picks each video's stemmer with it.
+grant execute on function app_hidden.stem_config(text) to authenticated;
 comment on function app_hidden.stem_config(text) is 'The text search configuration that stems words of this language (ISO 639-1 or -2 code); NULL counts as English, a language without a stemmer as simple (no stemming).';
 
 alter table app_public.scenes add column stem_config regconfig not null default 'english';

@@ -171,11 +171,11 @@ test('models status --json lists every model role with exactly the contract keys
   const r = await runCli(['models', 'status', '--json'], { HEIMDEX_DATA_DIR: tmp(), MODELS_DIR: tmp() });
   assert.equal(r.code, 0, r.stderr);
   const status = JSON.parse(r.stdout) as Record<string, unknown>[];
-  assert.deepEqual(status.map((s) => s.role).sort(), ['asr', 'ocr', 'text', 'vision', 'vision-text']);
+  assert.deepEqual(status.map((s) => s.role).sort(), ['asr', 'face', 'ocr', 'text', 'vision', 'vision-text']);
   for (const s of status) {
     // Embedding models state their output width; the others have none.
     const keys = ['bytes', 'id', 'path', 'present', 'role'];
-    if (['text', 'vision', 'vision-text'].includes(s.role as string)) keys.splice(1, 0, 'dim');
+    if (['text', 'vision', 'vision-text', 'face'].includes(s.role as string)) keys.splice(1, 0, 'dim');
     assert.deepEqual(Object.keys(s).sort(), keys, String(s.role));
     assert.equal(typeof s.present, 'boolean');
     assert.equal(typeof s.bytes, 'number');

@@ -152,28 +152,33 @@ test('the HNSW path finds what brute force finds for a user with many scenes', a
     .filter((s) => s.startsWith('hnsw.'))
     .map(asSet);
   const big = seeded.bigOwners[0];
+  // search_scenes takes a pool of 200 candidates per source from the index
+  // and ranks them exactly, so what must hold is that the exact top k is in
+  // that pool, not that the walk's own order matches (relaxed_order scans
+  // return nearly, not strictly, ordered rows).
   const k = 20;
+  const pool = 200;
   for (const [column, query] of [
     ['text_vec', seeded.queryText],
     ['image_vec', seeded.queryImage],
   ] as const) {
-    const topK = (c: pg.Client) =>
+    const nearest = (n: number) => (c: pg.Client) =>
       c
         .query(
           `select id from app_public.scenes where owner_id = $1 and ${column} is not null
-            order by ${column} <=> $2::real[]::vector limit ${k}`,
+            order by ${column} <=> $2::real[]::vector limit ${n}`,
           [big, query],
         )
         .then((r) => r.rows.map((x) => x.id as string));
-    const viaIndex = await explained(big, ['set enable_sort = off', ...hnswSettings], topK);
+    const viaIndex = await explained(big, ['set enable_sort = off', ...hnswSettings], nearest(pool));
     assert.match(viaIndex.plan, new RegExp(`Index Scan using scenes_${column}_idx`));
-    const exact = await explained(big, ['set enable_indexscan = off', 'set enable_bitmapscan = off'], topK);
+    const exact = await explained(big, ['set enable_indexscan = off', 'set enable_bitmapscan = off'], nearest(k));
     assert.doesNotMatch(exact.plan, /scenes_(text|image)_vec_idx/);
     assert.equal(exact.result.length, k);
-    assert.equal(viaIndex.result.length, k, `${column}: the filtered walk returns a full page`);
-    const found = viaIndex.result.filter((id) => exact.result.includes(id)).length;
+    assert.equal(viaIndex.result.length, pool, `${column}: the filtered walk returns a full pool`);
+    const found = exact.result.filter((id) => viaIndex.result.includes(id)).length;
     // Approximate by design: 0.8 leaves room for the randomness of the graph
-    // build without letting a broken or unfiltered path through.
-    assert.ok(found >= 0.8 * k, `${column}: HNSW found ${found} of the exact top ${k}`);
+    // build (runs here gave 18-20) without letting a broken or unfiltered path through.
+    assert.ok(found >= 0.8 * k, `${column}: the HNSW pool holds ${found} of the exact top ${k}`);
   }
 });
