@@ -3,6 +3,7 @@
  */
 import type { TaskList } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { storage__sweep } from './storage__sweep.ts';
 import { videos__delete_objects } from './videos__delete_objects.ts';
 import { videos__index } from './videos__index.ts';
 import { videos__reindex } from './videos__reindex.ts';
@@ -16,5 +17,6 @@ export function createTaskList(ctx: PipelineContext): TaskList {
     videos__index: videos__index(ctx),
     videos__reindex: videos__reindex(ctx),
     videos__delete_objects: videos__delete_objects(ctx),
+    storage__sweep: storage__sweep(ctx),
   };
 }
