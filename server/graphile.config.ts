@@ -19,6 +19,7 @@ import { isConnectionError } from '../core/database.ts';
 import { outageLog, type Logger } from '../core/log.ts';
 import { ResilientSubscriber } from './plugins/listener.ts';
 import { queryLimitsRule } from './plugins/limits.ts';
+import { UpdateNotFoundPlugin } from './plugins/not-found.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
 import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
 import { VideoChangesPlugin, VideoEvents } from './plugins/subscriptions.ts';
@@ -319,6 +320,7 @@ export function makePreset(deps: PresetDeps) {
       }),
       makeSceneUrlsPlugin({ storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
       VideoChangesPlugin,
+      UpdateNotFoundPlugin,
       {
         name: 'HeimdexValidationRulesPlugin',
         version: '0.0.0',
