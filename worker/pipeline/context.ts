@@ -44,7 +44,10 @@ export interface VideoRow {
   text_model: string | null;
   image_model: string | null;
   missing_stages: SkippableStage[];
+  /** What validation saw; every later read must match (pinned bytes). */
+  content_sha256: string | null;
+  subtitle_sha256: string | null;
 }
 
 export const VIDEO_COLUMNS =
-  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, missing_stages';
+  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, missing_stages, content_sha256, subtitle_sha256';
