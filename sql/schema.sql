@@ -242,8 +242,10 @@ CREATE FUNCTION app_private.add_pipeline_job(task text, payload json, job_key te
     SET search_path TO ''
     AS $$
 begin
+  -- priority: fairness between users (job_priority, 140-reliability.sql).
   perform graphile_worker.add_job(task, payload, queue_name := queue_name, job_key := job_key,
-                                  job_key_mode := job_key_mode, max_attempts := 8);
+                                  job_key_mode := job_key_mode, max_attempts := 8,
+                                  priority := app_private.job_priority(payload));
 end;
 $$;
 
@@ -338,22 +340,6 @@ CREATE FUNCTION app_private.auth_logout_token(token_hash text) RETURNS boolean
 $$;
 
 --
--- Name: auth_logout_user(uuid, uuid); Type: FUNCTION; Schema: app_private; Owner: -
---
-
-CREATE FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) RETURNS integer
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  with ended as (
-    update app_private.sessions s set revoked_at = now(), revoked_reason = 'logout'
-     where s.user_id = auth_logout_user.user_id and s.revoked_at is null
-       and s.id is distinct from auth_logout_user.keep_session
-    returning 1)
-  select count(*)::int from ended
-$$;
-
---
 -- Name: auth_refresh(text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -401,20 +387,6 @@ CREATE FUNCTION app_private.auth_session_active(session_id uuid) RETURNS boolean
 $$;
 
 --
--- Name: auth_session_user(uuid, uuid); Type: FUNCTION; Schema: app_private; Owner: -
---
-
-CREATE FUNCTION app_private.auth_session_user(user_id uuid, session_id uuid) RETURNS TABLE(id uuid, email text, created_at timestamp with time zone, last_login_at timestamp with time zone)
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select u.id, u.email, u.created_at, u.last_login_at
-    from app_private.users u
-    join app_private.sessions s on s.user_id = u.id
-   where u.id = auth_session_user.user_id and s.id = auth_session_user.session_id and s.revoked_at is null
-$$;
-
---
 -- Name: auth_signup(text, text); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -436,6 +408,29 @@ begin
   return u;
 end;
 $$;
+
+--
+-- Name: job_priority(json); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.job_priority(payload json) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $_$
+  select coalesce((
+    select least(count(*), 10000)::integer
+      from app_public.videos v
+      join app_public.videos o on o.owner_id = v.owner_id
+     where v.id = case when payload ->> 'id' ~ '^[0-9a-fA-F-]{36}$' then (payload ->> 'id')::uuid end
+       and o.state in ('uploaded', 'validating', 'processing')
+       and (o.created_at, o.id) < (v.created_at, v.id)), 0);
+$_$;
+
+--
+-- Name: FUNCTION job_priority(payload json); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.job_priority(payload json) IS 'Fair job priority: how many of the owner''s unfinished videos are older than the payload''s video.';
 
 --
 -- Name: jsonb_vector(jsonb); Type: FUNCTION; Schema: app_private; Owner: -
@@ -536,6 +531,26 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) IS 'Worker: replace all scenes of a video in one transaction and mark it indexed.';
+
+--
+-- Name: pipeline_note(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_note(video_id uuid, note text) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  update app_public.videos v
+     set notes = case when pipeline_note.note = any (v.notes) then v.notes else v.notes || pipeline_note.note end
+   where v.id = pipeline_note.video_id
+  returning true;
+$$;
+
+--
+-- Name: FUNCTION pipeline_note(video_id uuid, note text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_note(video_id uuid, note text) IS 'Worker: record what processing had to cut to stay within limits.';
 
 --
 -- Name: pipeline_progress(uuid, text, real); Type: FUNCTION; Schema: app_private; Owner: -
@@ -749,9 +764,8 @@ CREATE FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) RETUR
     AS $$
 begin
   update app_public.videos v
-     -- The size of the object the worker fetched, not what the client
-     -- announced: storage accounting must not trust an insert.
-     set byte_size = coalesce((facts ->> 'byte_size')::bigint, v.byte_size),
+     -- The API records the size at upload; a row inserted by SQL has none.
+     set byte_size = coalesce(v.byte_size, (facts ->> 'byte_size')::bigint),
          duration_s = (facts ->> 'duration_s')::float8,
          width = (facts ->> 'width')::int,
          height = (facts ->> 'height')::int,
@@ -759,6 +773,10 @@ begin
          video_codec = facts ->> 'video_codec',
          audio_codec = facts ->> 'audio_codec',
          has_audio = (facts ->> 'has_audio')::boolean,
+         -- Pinned: every later stage refuses other bytes under these keys.
+         content_sha256 = facts ->> 'content_sha256',
+         subtitle_sha256 = facts ->> 'subtitle_sha256',
+         notes = '{}',
          state = 'processing', stage = 'transcribe',
          progress = app_private.pipeline_stage_progress('transcribe', 0), error = null
    where v.id = video_id;
@@ -837,6 +855,39 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.reindex_stale(text_model text, image_model text) IS 'Queue videos__reindex for videos embedded with another text/image model; returns how many.';
+
+--
+-- Name: release_dead_workers(integer); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.release_dead_workers(dead_after_s integer) RETURNS text[]
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  dead text[];
+  bound timestamptz := now() - pg_catalog.make_interval(secs => dead_after_s);
+begin
+  select coalesce(array_agg(distinct l.locked_by), '{}') into dead
+    from (select j.locked_by, j.locked_at from graphile_worker._private_jobs j where j.locked_by is not null
+          union all
+          select q.locked_by, q.locked_at from graphile_worker._private_job_queues q where q.locked_by is not null) l
+   where l.locked_at < bound
+     and not exists (select 1 from app_private.worker_heartbeats h
+                      where h.worker_id = l.locked_by and h.seen_at >= bound);
+  if cardinality(dead) > 0 then
+    perform graphile_worker.force_unlock_workers(dead);
+  end if;
+  delete from app_private.worker_heartbeats h where h.seen_at < now() - pg_catalog.make_interval(secs => dead_after_s * 10);
+  return dead;
+end;
+$$;
+
+--
+-- Name: FUNCTION release_dead_workers(dead_after_s integer); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.release_dead_workers(dead_after_s integer) IS 'Worker: return the jobs of workers silent for dead_after_s seconds to the queue; returns their ids.';
 
 --
 -- Name: reprocess_failed(); Type: FUNCTION; Schema: app_private; Owner: -
@@ -959,6 +1010,44 @@ begin
   return new;
 end;
 $$;
+
+--
+-- Name: unreferenced_keys(text[]); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.unreferenced_keys(keys text[]) RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(array_agg(k), '{}') from pg_catalog.unnest(keys) k
+   where not exists (select 1 from app_public.videos v where v.object_key = k or v.subtitle_key = k)
+     and not exists (select 1 from app_public.scenes s where s.keyframe_key = k);
+$$;
+
+--
+-- Name: FUNCTION unreferenced_keys(keys text[]); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.unreferenced_keys(keys text[]) IS 'Worker sweep: which of these storage keys no row refers to.';
+
+--
+-- Name: worker_heartbeat(text[], text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  insert into app_private.worker_heartbeats (worker_id, host, pid)
+  select w, worker_heartbeat.host, pg_catalog.pg_backend_pid() from pg_catalog.unnest(worker_ids) w
+  on conflict (worker_id) do update set seen_at = now();
+$$;
+
+--
+-- Name: FUNCTION worker_heartbeat(worker_ids text[], host text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) IS 'Worker: record that these pools are alive.';
 
 --
 -- Name: search_scenes(text, real[], real[], uuid[], uuid, real, real, real, integer, integer, text, text); Type: FUNCTION; Schema: app_public; Owner: -
@@ -1294,7 +1383,6 @@ CREATE TABLE app_public.scenes (
     keyframe_key text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT scenes_check CHECK ((end_s > start_s)),
-    CONSTRAINT scenes_keyframe_key_owned CHECK ((starts_with(keyframe_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (keyframe_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (keyframe_key !~ '//'::text))),
     CONSTRAINT scenes_ordinal_check CHECK ((ordinal >= 0)),
     CONSTRAINT scenes_start_s_check CHECK ((start_s >= (0)::double precision)),
     CONSTRAINT scenes_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text))
@@ -1418,17 +1506,19 @@ CREATE TABLE app_public.videos (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     indexed_at timestamp with time zone,
+    content_sha256 text,
+    subtitle_sha256 text,
+    notes text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT videos_byte_size_check CHECK ((byte_size >= 0)),
-    CONSTRAINT videos_content_type_video CHECK ((content_type ~ '^video/[a-z0-9][a-z0-9.+-]*$'::text)),
+    CONSTRAINT videos_content_sha256_check CHECK ((content_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT videos_duration_s_check CHECK ((duration_s >= (0)::double precision)),
     CONSTRAINT videos_filename_check CHECK ((char_length(filename) <= 500)),
     CONSTRAINT videos_height_check CHECK ((height > 0)),
     CONSTRAINT videos_object_key_check CHECK (((object_key <> ''::text) AND (char_length(object_key) <= 1024) AND (object_key !~ '(^/|\.\./)'::text))),
-    CONSTRAINT videos_object_key_owned CHECK ((starts_with(object_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (char_length(object_key) > char_length((('u/'::text || (owner_id)::text) || '/'::text))) AND (object_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (object_key !~ '//'::text))),
     CONSTRAINT videos_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
     CONSTRAINT videos_state_check CHECK ((state = ANY (ARRAY['uploaded'::text, 'validating'::text, 'processing'::text, 'indexed'::text, 'failed'::text]))),
     CONSTRAINT videos_subtitle_key_check CHECK (((subtitle_key <> ''::text) AND (char_length(subtitle_key) <= 1024) AND (subtitle_key !~ '(^/|\.\./)'::text))),
-    CONSTRAINT videos_subtitle_key_owned CHECK ((starts_with(subtitle_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (char_length(subtitle_key) > char_length((('u/'::text || (owner_id)::text) || '/'::text))) AND (subtitle_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (subtitle_key !~ '//'::text))),
+    CONSTRAINT videos_subtitle_sha256_check CHECK ((subtitle_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT videos_title_check CHECK ((char_length(title) <= 500)),
     CONSTRAINT videos_transcript_source_check CHECK ((transcript_source = ANY (ARRAY['subtitles'::text, 'asr'::text, 'none'::text]))),
     CONSTRAINT videos_width_check CHECK ((width > 0))
@@ -1480,7 +1570,7 @@ COMMENT ON COLUMN app_public.videos.byte_size IS 'Size of the uploaded object in
 -- Name: COLUMN videos.content_type; Type: COMMENT; Schema: app_public; Owner: -
 --
 
-COMMENT ON COLUMN app_public.videos.content_type IS 'MIME type announced at upload; always a video/* type (it becomes the Content-Type of signed URLs).';
+COMMENT ON COLUMN app_public.videos.content_type IS 'MIME type announced at upload.';
 
 --
 -- Name: COLUMN videos.state; Type: COMMENT; Schema: app_public; Owner: -
@@ -1609,6 +1699,24 @@ COMMENT ON COLUMN app_public.videos.updated_at IS 'When the row last changed.';
 COMMENT ON COLUMN app_public.videos.indexed_at IS 'When processing last finished successfully.';
 
 --
+-- Name: COLUMN videos.content_sha256; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.content_sha256 IS 'SHA-256 of the video bytes as validated; every later stage refuses other bytes ("changed after upload").';
+
+--
+-- Name: COLUMN videos.subtitle_sha256; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.subtitle_sha256 IS 'SHA-256 of the subtitle sidecar as first read; later reads must match.';
+
+--
+-- Name: COLUMN videos.notes; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.notes IS 'What processing had to cut to stay within limits (e.g. a transcript cut at SCENE_TEXT_MAX_CHARS), so nothing is dropped silently.';
+
+--
 -- Name: user_stats; Type: VIEW; Schema: app_private; Owner: -
 --
 
@@ -1657,6 +1765,24 @@ CREATE TABLE app_private.video_transcripts (
 COMMENT ON TABLE app_private.video_transcripts IS 'Transcript handed from videos__transcribe to videos__index.';
 
 --
+-- Name: worker_heartbeats; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.worker_heartbeats (
+    worker_id text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    seen_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE worker_heartbeats; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.worker_heartbeats IS 'Last sign of life of each graphile-worker pool (its locked_by id).';
+
+--
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -1683,6 +1809,13 @@ ALTER TABLE ONLY app_private.users
 
 ALTER TABLE ONLY app_private.video_transcripts
     ADD CONSTRAINT video_transcripts_pkey PRIMARY KEY (video_id);
+
+--
+-- Name: worker_heartbeats worker_heartbeats_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.worker_heartbeats
+    ADD CONSTRAINT worker_heartbeats_pkey PRIMARY KEY (worker_id);
 
 --
 -- Name: scenes scenes_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
@@ -1861,6 +1994,24 @@ ALTER TABLE app_private.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app_private.video_transcripts ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: worker_heartbeats; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.worker_heartbeats ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: scenes all_worker; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY all_worker ON app_public.scenes TO heimdex_worker USING (true) WITH CHECK (true);
+
+--
+-- Name: videos all_worker; Type: POLICY; Schema: app_public; Owner: -
+--
+
+CREATE POLICY all_worker ON app_public.videos TO heimdex_worker USING (true) WITH CHECK (true);
+
+--
 -- Name: videos delete_own; Type: POLICY; Schema: app_public; Owner: -
 --
 
@@ -1891,12 +2042,6 @@ CREATE POLICY select_own ON app_public.scenes FOR SELECT TO authenticated USING 
 CREATE POLICY select_own ON app_public.videos FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
 
 --
--- Name: videos select_worker; Type: POLICY; Schema: app_public; Owner: -
---
-
-CREATE POLICY select_worker ON app_public.videos FOR SELECT TO heimdex_worker USING (true);
-
---
 -- Name: videos update_own; Type: POLICY; Schema: app_public; Owner: -
 --
 
@@ -1914,13 +2059,13 @@ ALTER TABLE app_public.videos ENABLE ROW LEVEL SECURITY;
 
 GRANT USAGE ON SCHEMA app_hidden TO anon;
 GRANT USAGE ON SCHEMA app_hidden TO authenticated;
+GRANT USAGE ON SCHEMA app_hidden TO heimdex_worker;
 
 --
 -- Name: SCHEMA app_private; Type: ACL; Schema: -; Owner: -
 --
 
 GRANT USAGE ON SCHEMA app_private TO heimdex_worker;
-GRANT USAGE ON SCHEMA app_private TO heimdex_auth;
 
 --
 -- Name: SCHEMA app_public; Type: ACL; Schema: -; Owner: -
@@ -1943,57 +2088,50 @@ GRANT USAGE ON SCHEMA auth TO heimdex_worker;
 -- Name: FUNCTION search_escape_html(t text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_escape_html(t text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_escape_html(t text) TO authenticated;
 
 --
 -- Name: FUNCTION search_query_words(query text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_query_words(query text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_query_words(query text) TO authenticated;
 
 --
 -- Name: FUNCTION search_rank(tsv tsvector, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) TO authenticated;
 
 --
 -- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double precision) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double precision) TO authenticated;
 
 --
 -- Name: FUNCTION search_snippet(transcript text, ocr_text text, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) TO authenticated;
 
 --
 -- Name: FUNCTION search_tag_score(tags jsonb, words text[]); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO authenticated;
 
 --
 -- Name: FUNCTION search_tsquery(words text[], weights text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) TO authenticated;
 
 --
 -- Name: FUNCTION tag_text(tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.tag_text(tags jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO authenticated;
+GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text); Type: ACL; Schema: app_private; Owner: -
@@ -2006,104 +2144,84 @@ REVOKE ALL ON FUNCTION app_private.add_pipeline_job(task text, payload json, job
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_create_session(user_id uuid, token_hash text, ttl_s integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_create_session(user_id uuid, token_hash text, ttl_s integer) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_login(email text, password text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_login(email text, password text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_login(email text, password text) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_logout_session(session_id uuid); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_logout_session(session_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_logout_session(session_id uuid) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_logout_token(token_hash text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_logout_token(token_hash text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_logout_token(token_hash text) TO heimdex_auth;
-
---
--- Name: FUNCTION auth_logout_user(user_id uuid, keep_session uuid); Type: ACL; Schema: app_private; Owner: -
---
-
-REVOKE ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_session_active(session_id uuid); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_session_active(session_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_session_active(session_id uuid) TO heimdex_auth;
-
---
--- Name: FUNCTION auth_session_user(user_id uuid, session_id uuid); Type: ACL; Schema: app_private; Owner: -
---
-
-REVOKE ALL ON FUNCTION app_private.auth_session_user(user_id uuid, session_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_session_user(user_id uuid, session_id uuid) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_signup(email text, password text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.auth_signup(email text, password text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_signup(email text, password text) TO heimdex_auth;
 
 --
--- Name: FUNCTION jsonb_vector(v jsonb); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION job_priority(payload json); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.jsonb_vector(v jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_private.job_priority(payload json) FROM PUBLIC;
 
 --
 -- Name: FUNCTION pipeline_fail(video_id uuid, error text); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_indexed(video_id uuid, result jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) TO heimdex_worker;
+
+--
+-- Name: FUNCTION pipeline_note(video_id uuid, note text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_note(video_id uuid, note text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_reindex_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_reindex_progress(video_id uuid, stage text, done real) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_reindex_progress(video_id uuid, stage text, done real) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_reindexed(video_id uuid, result jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_reindexed(video_id uuid, result jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_stage_progress(stage text, done real); Type: ACL; Schema: app_private; Owner: -
@@ -2116,28 +2234,24 @@ REVOKE ALL ON FUNCTION app_private.pipeline_stage_progress(stage text, done real
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_stored_scenes(video_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_stored_scenes(video_id uuid) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_transcribed(video_id uuid, transcript jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_transcribed(video_id uuid, transcript jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_transcript(video_id uuid); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_transcript(video_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_transcript(video_id uuid) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION reindex_missing(); Type: ACL; Schema: app_private; Owner: -
@@ -2150,7 +2264,12 @@ REVOKE ALL ON FUNCTION app_private.reindex_missing() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text) TO heimdex_worker;
+
+--
+-- Name: FUNCTION release_dead_workers(dead_after_s integer); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.release_dead_workers(dead_after_s integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION reprocess_failed(); Type: ACL; Schema: app_private; Owner: -
@@ -2165,28 +2284,16 @@ REVOKE ALL ON FUNCTION app_private.reprocess_failed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.reprocess_video(video_id uuid) FROM PUBLIC;
 
 --
--- Name: FUNCTION tg__add_job(); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION unreferenced_keys(keys text[]); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.tg__add_job() FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_private.unreferenced_keys(keys text[]) FROM PUBLIC;
 
 --
--- Name: FUNCTION tg__set_updated_at(); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION worker_heartbeat(worker_ids text[], host text); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.tg__set_updated_at() FROM PUBLIC;
-
---
--- Name: FUNCTION tg_videos__forget_objects(); Type: ACL; Schema: app_private; Owner: -
---
-
-REVOKE ALL ON FUNCTION app_private.tg_videos__forget_objects() FROM PUBLIC;
-
---
--- Name: FUNCTION tg_videos__notify(); Type: ACL; Schema: app_private; Owner: -
---
-
-REVOKE ALL ON FUNCTION app_private.tg_videos__notify() FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text); Type: ACL; Schema: app_public; Owner: -
@@ -2200,13 +2307,14 @@ GRANT ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[]
 --
 
 GRANT SELECT ON TABLE app_public.scenes TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app_public.scenes TO heimdex_worker;
 
 --
 -- Name: TABLE videos; Type: ACL; Schema: app_public; Owner: -
 --
 
 GRANT SELECT,DELETE ON TABLE app_public.videos TO authenticated;
-GRANT SELECT ON TABLE app_public.videos TO heimdex_worker;
+GRANT SELECT,UPDATE ON TABLE app_public.videos TO heimdex_worker;
 
 --
 -- Name: COLUMN videos.title; Type: ACL; Schema: app_public; Owner: -
