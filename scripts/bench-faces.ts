@@ -25,7 +25,7 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' 
 const runs = Number(values.runs);
 /** Faces in sample1..6.jpg, counted by eye. */
 const PRESENT = [3, 3, 3, 4, 5, 4];
-/** app_hidden.face_calibration('@vladmandic/face-api'); keep in step with migrations/current/090-persons-faces.sql. */
+/** app_hidden.face_calibration('@vladmandic/face-api'); keep in step with migrations/committed/000004-…sql (section 090-persons-faces.sql). */
 const MATCH = 0.06;
 const CLUSTER = 0.045;
 
