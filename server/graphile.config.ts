@@ -15,7 +15,7 @@ import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { claimsOf, type AccessClaims } from './auth/index.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
-import { queryLimitsRule } from './plugins/limits.ts';
+import { queryLimitsRule, skipWhenOverLimit } from './plugins/limits.ts';
 import { makePersonsPlugin } from './plugins/persons.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
 import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
@@ -296,8 +296,11 @@ export function makePreset(deps: PresetDeps) {
         grafserv: {
           middleware: {
             setPreset(next, event) {
+              // The limits go first and the standard rules skip what they refuse.
+              const standard = event.validationRules.splice(0).map(skipWhenOverLimit);
               event.validationRules.push(
                 queryLimitsRule(config.graphqlMaxDepth, config.graphqlMaxCost, config.graphqlMaxSearches),
+                ...standard,
               );
               if (production) event.validationRules.push(NoSchemaIntrospectionCustomRule);
               return next();

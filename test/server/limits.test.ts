@@ -59,6 +59,23 @@ test('fragments and inline fragments cannot hide searches from the count', async
   assert.match(r.body.errors[0].message, /asks for 5 searches/);
 });
 
+test('a document over a limit is not validated further; one within the limits still is', async () => {
+  // The standard rules are skipped for a refused document (some of them grow
+  // faster than linearly with its size), so its other faults go unreported...
+  const over = `{ ${[0, 1, 2, 3, 4].map((i) => `s${i}: searchScenes(query: "x") { hasNextPage }`).join(' ')} nope }`;
+  const r = await gql(srv.url, over, {}, user.token);
+  assert.deepEqual(
+    r.body.errors.map((e: { message: string }) => e.message),
+    ['Query asks for 5 searches (searchScenes, aliases included); the limit is 4 per request'],
+  );
+  // ...while a document within the limits gets the full validation.
+  const under = await gql(srv.url, '{ s0: searchScenes(query: "x") { hasNextPage } nope }', {}, user.token);
+  assert.deepEqual(
+    under.body.errors.map((e: { message: string }) => e.message),
+    ['Cannot query field "nope" on type "Query".'],
+  );
+});
+
 test('a query of 32 prefix words and 7,000 videoIds get a clear error before embedding', async () => {
   const before = embedded;
   const words = Array.from({ length: 32 }, (_, i) => `a${String.fromCharCode(97 + (i % 26))}`).join(' ');
