@@ -102,13 +102,18 @@ test('every request gets an id and exactly one JSON log line', async () => {
   // An id that could forge log structure is replaced, not echoed.
   const forged = await fetch(`${srv.url}/healthz`, { headers: { 'x-request-id': 'x"},{"level":"error' } });
   assert.match(forged.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
-  await new Promise((r) => setTimeout(r, 50));
-  const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+  // The line is written when the response finishes, which may be just after
+  // the client has read it: wait for the third, then check that no fourth came.
+  const requestLines = () => lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+  for (const deadline = Date.now() + 10_000; requestLines().length < 3 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await srv.close();
+  const requests = requestLines();
   assert.equal(requests.length, 3);
   assert.deepEqual(requests.map((l) => l.reqId).slice(0, 2), ['client-abc.1', id]);
   assert.equal(requests[1].status, 404);
   assert.equal(requests[1].path, '/nope');
-  await srv.close();
 });
 
 test('CORS allows only the configured origins', async () => {

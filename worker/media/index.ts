@@ -177,6 +177,22 @@ export interface SceneDetection {
   decodedS: number;
 }
 
+/** Decoding must reach this share of the probed duration, or the file is truncated. */
+const MIN_DECODED_SHARE = 0.9;
+
+/**
+ * Refuses a file whose picture stops well before the duration its container
+ * announces: a truncated upload whose index comes first probes fine, and
+ * only decoding shows that most of it is missing.
+ */
+export function assertFullyDecoded(detected: Pick<SceneDetection, 'decodedS'>, durationS: number): void {
+  if (detected.decodedS < durationS * MIN_DECODED_SHARE) {
+    throw new MediaInputError(
+      `The video stops after ${detected.decodedS.toFixed(1)} s of the ${durationS.toFixed(1)} s it announces (the file is truncated or damaged).`,
+    );
+  }
+}
+
 /** A content cut this close to a shot cut is the same boundary (a fade ffmpeg scored somewhere inside). */
 const SAME_CUT_S = 1;
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { keyframeKey, ownerPrefix } from '../../core/storage/keys.ts';
 import { StoragePermanentError } from '../../core/storage/types.ts';
-import { MediaInputError, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
+import { assertFullyDecoded, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
 import type { TextReader } from '../ml/types.ts';
 import { cropFace } from '../ml/faces.ts';
 import type { DetectedFace } from '../ml/types.ts';
@@ -141,8 +141,6 @@ interface Stage {
   load?(w: Work, stored: StoredScene[]): Promise<void>;
 }
 
-/** Decoding must reach this share of the probed duration, or the file is truncated. */
-const MIN_DECODED_SHARE = 0.9;
 /**
  * OCR cost bound: besides one frame per scene, at most this many frames per
  * minute of video are read (about 0.3-0.8 s each on a CPU, BENCHMARKS.md).
@@ -174,11 +172,7 @@ export const STAGES: readonly Stage[] = [
       const file = await w.file();
       const duration = w.video.duration_s ?? (await probe(file, w.limits)).durationS;
       const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits);
-      if (detected.decodedS < duration * MIN_DECODED_SHARE) {
-        throw new MediaInputError(
-          `The video stops after ${detected.decodedS.toFixed(1)} s of the ${duration.toFixed(1)} s it announces (the file is truncated or damaged).`,
-        );
-      }
+      assertFullyDecoded(detected, duration);
       const { sceneMinS: minS, sceneMaxS: maxS } = w.ctx.config.worker;
       w.textSamples = detected.textSamples;
       w.spans = planScenes(detected.cuts, duration, { minS, maxS }, detected.curve);
