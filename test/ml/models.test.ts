@@ -183,6 +183,38 @@ describe('SigLIP towers', () => {
   });
 });
 
+test("the tagger's label vectors are cached beside the models and recomputed when the cache does not fit", async () => {
+  await models.tagger();
+  const cacheDir = path.join(modelsDir, '.cache');
+  const [file] = fs.readdirSync(cacheDir).filter((f) => /^tag-labels-[0-9a-f]{32}\.f32$/.test(f));
+  assert.ok(file, fs.readdirSync(cacheDir).join(', '));
+  const labels = readLabels();
+  const cache = path.join(cacheDir, file);
+  assert.equal(fs.statSync(cache).size, labels.length * 1152 * 4);
+  // A registry for the same folder (through another path, so not the same
+  // instance) reads the file instead of running the text tower: give "dog"
+  // a vector no prompt embedding has, and see it win.
+  const planted = new Float32Array(labels.length * 1152);
+  const dogAt = labels.indexOf('dog');
+  planted[dogAt * 1152] = 1;
+  fs.writeFileSync(cache, new Uint8Array(planted.buffer));
+  const again = (dir: string) => getModels(loadConfig({ ...process.env, MODELS_DIR: dir, ORT_THREADS: '1' }));
+  fs.symlinkSync(modelsDir, path.join(tmp, 'models-again'));
+  const axis = new Float32Array(1152);
+  axis[0] = 1;
+  const fromCache = await (await again(path.join(tmp, 'models-again')).tagger())!.tag(axis, 2);
+  assert.equal(fromCache[0]!.label, 'dog');
+  assert.ok(fromCache[0]!.score > fromCache[1]!.score);
+  // A file of the wrong size (cut short by a crash) is recomputed and replaced.
+  fs.truncateSync(cache, 100);
+  fs.symlinkSync(modelsDir, path.join(tmp, 'models-third'));
+  const recomputed = await again(path.join(tmp, 'models-third')).tagger();
+  assert.equal(fs.statSync(cache).size, labels.length * 1152 * 4);
+  const [dog] = await (await models.imageTextEmbedder())!.embed(['a photo of a dog']);
+  assert.equal((await recomputed!.tag(dog!, 1))[0]!.label, 'dog');
+  assert.notEqual((await recomputed!.tag(axis, 1))[0]!.score, fromCache[0]!.score);
+});
+
 describe('speech recogniser (Whisper contract)', () => {
   test('transcribes a few seconds of speech into timestamped segments with a language', async () => {
     const wav = path.join(tmp, 'speech.wav');

@@ -8,6 +8,7 @@
  * getter resolves null and the pipeline skips that modality. A folder that is
  * there but broken is an operator error and throws, naming the model.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,6 +73,57 @@ const TEXT_BATCH = 16;
 const IMAGE_BATCH = 8;
 
 const registries = new Map<string, ModelRegistry>();
+
+/**
+ * The tagger's label vectors, from a file beside the models when one was
+ * written for exactly this text tower, vocabulary and prompt. Computing them
+ * is ~400 prompts through the text tower: for SigLIP so400m's 27-layer tower
+ * about 22 TFLOP, minutes of CPU that every worker start would otherwise
+ * spend before indexing its first video. The key covers the model's files
+ * (name, size, modification time), its config and the prompts, so a changed
+ * model or vocabulary is never served stale vectors. A models folder that
+ * cannot be written (a read-only volume) only costs the recomputation.
+ */
+async function cachedLabelVectors(
+  config: ModelsConfig,
+  m: ResolvedModel,
+  tower: ImageTextEmbedder,
+  labels: string[],
+  prompt: string,
+): Promise<Float32Array[]> {
+  const prompts = labels.map((l) => prompt.replace('{label}', l));
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify({ id: m.id, dtype: m.dtype, dim: tower.dim, prompts }));
+  for (const f of ['config.json', ...m.files]) {
+    const st = fs.statSync(path.join(m.dir, f));
+    h.update(`\0${f}\0${st.size}\0${st.mtimeMs}`);
+  }
+  h.update(fs.readFileSync(path.join(m.dir, 'config.json')));
+  const file = path.join(config.models.dir, '.cache', `tag-labels-${h.digest('hex').slice(0, 32)}.f32`);
+  const bytes = prompts.length * tower.dim * 4;
+  try {
+    const raw = fs.readFileSync(file);
+    if (raw.length === bytes) {
+      const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      return prompts.map((_, i) => all.subarray(i * tower.dim, (i + 1) * tower.dim));
+    }
+  } catch {
+    // No cache yet.
+  }
+  const vecs = await tower.embed(prompts);
+  try {
+    const all = new Float32Array(prompts.length * tower.dim);
+    vecs.forEach((v, i) => all.set(v, i * tower.dim));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Written whole then renamed, so a concurrent worker never reads half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, new Uint8Array(all.buffer));
+    fs.renameSync(tmp, file);
+  } catch {
+    // Read-only models folder: recompute next time.
+  }
+  return vecs;
+}
 
 /** The process-wide registry for this configuration (same models dir and overrides → same instance). */
 export function getModels(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions } = {}): ModelRegistry {
@@ -335,8 +387,7 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
       const m = resolveModel(config, 'vision-text');
       const labels = readLabels();
       const prompt = m.prompt ?? 'a photo of a {label}';
-      // Computed once per process: ~400 prompts through the text tower.
-      const labelVecs = await textTower.embed(labels.map((l) => prompt.replace('{label}', l)));
+      const labelVecs = await cachedLabelVectors(config, m, textTower, labels, prompt);
       const scale = m.calibration?.logit_scale ?? 10;
       const bias = m.calibration?.logit_bias ?? -10;
       const t: Tagger = {
