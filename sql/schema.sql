@@ -98,6 +98,20 @@ COMMENT ON COLUMN app_public.scene_hit.snippet IS 'Short excerpt of the transcri
 COMMENT ON COLUMN app_public.scene_hit.persons IS 'People seen in the scene: [{"id", "name"}], named first; name is null for an unnamed group.';
 
 --
+-- Name: box_iou(real[], real[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.box_iou(a real[], b real[]) RETURNS real
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select case when u > 0 then (i / u)::real else 0::real end
+    from (select greatest(0, least(a[1] + a[3], b[1] + b[3]) - greatest(a[1], b[1]))
+               * greatest(0, least(a[2] + a[4], b[2] + b[4]) - greatest(a[2], b[2])) as i) x
+    cross join lateral (select a[3] * a[4] + b[3] * b[4] - x.i as u) y
+$$;
+
+--
 -- Name: drop_empty_groups(uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -617,6 +631,50 @@ end;
 $$;
 
 --
+-- Name: enrolment_face_reembedded(uuid, text, real[], real, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.enrolment_face_reembedded(face_id uuid, face_model text, box real[], det_score real, embedding jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+  v_person uuid;
+begin
+  update app_public.faces f
+     set face_model = enrolment_face_reembedded.face_model, box = enrolment_face_reembedded.box,
+         det_score = enrolment_face_reembedded.det_score,
+         embedding = app_private.jsonb_vector(enrolment_face_reembedded.embedding)
+   where f.id = face_id and f.photo_key is not null
+  returning f.owner_id, f.person_id into v_owner, v_person;
+  if not found then
+    return false;
+  end if;
+  -- Runs as the owner of the tables here; it bounds itself to the person's owner.
+  perform app_hidden.person_attach(v_person);
+  perform graphile_worker.add_job('faces__cluster', json_build_object('id', v_owner),
+    job_key := 'faces__cluster:' || v_owner::text, run_at := now() + interval '2 seconds', max_attempts := 8);
+  return true;
+end;
+$$;
+
+--
+-- Name: enrolment_faces_stale(text, integer); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer) RETURNS TABLE(id uuid, owner_id uuid, photo_key text, box real[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select f.id, f.owner_id, f.photo_key, f.box
+    from app_public.faces f
+   where f.photo_key is not null and f.face_model is distinct from enrolment_faces_stale.face_model
+   order by f.created_at, f.id
+   limit greatest(max_rows, 0)
+$$;
+
+--
 -- Name: faces_match(uuid[], boolean); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -721,6 +779,8 @@ CREATE FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes j
 declare
   v_owner uuid;
   ids uuid[];
+  stored integer;
+  known jsonb;
 begin
   select v.owner_id into v_owner from app_public.videos v where v.id = faces_write.video_id;
   if not found then
@@ -729,27 +789,41 @@ begin
   if pg_catalog.jsonb_typeof(scenes) is distinct from 'array' then
     raise exception 'faces_write needs an array of scenes' using errcode = '22023';
   end if;
-  delete from app_public.faces f
-   using app_public.scenes s, pg_catalog.jsonb_array_elements(scenes) e
-   where f.scene_id = s.id and f.owner_id = v_owner and s.video_id = faces_write.video_id
-     and s.ordinal = (e ->> 'ordinal')::int and e ? 'faces';
-  with ins as (
-    insert into app_public.faces (id, owner_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
-    select coalesce((x ->> 'id')::uuid, gen_random_uuid()), v_owner, faces_write.video_id, s.id,
-           (x ->> 'frame_s')::float8,
-           array(select b::real from pg_catalog.jsonb_array_elements_text(x -> 'box') b),
-           (x ->> 'det_score')::real, app_private.jsonb_vector(x -> 'embedding'), faces_write.face_model
-      from pg_catalog.jsonb_array_elements(scenes) e
-      join app_public.scenes s on s.video_id = faces_write.video_id and s.ordinal = (e ->> 'ordinal')::int
-      cross join lateral pg_catalog.jsonb_array_elements(coalesce(e -> 'faces', '[]')) x
-    returning id
+  with gone as (
+    delete from app_public.faces f
+     using app_public.scenes s, pg_catalog.jsonb_array_elements(scenes) e
+     where f.scene_id = s.id and f.owner_id = v_owner and s.video_id = faces_write.video_id
+       and s.ordinal = (e ->> 'ordinal')::int and e ? 'faces'
+    returning f.scene_id, f.frame_s, f.box, f.person_id
   )
-  select coalesce(array_agg(ins.id), '{}') into ids from ins;
+  select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(gone)), '[]') into known
+    from gone where gone.person_id is not null;
+  with ins as (
+    insert into app_public.faces (id, owner_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model,
+                                  person_id)
+    select n.id, v_owner, faces_write.video_id, n.scene_id, n.frame_s, n.box, n.det_score, n.embedding,
+           faces_write.face_model,
+           (select k.person_id
+              from pg_catalog.jsonb_to_recordset(known) k(scene_id uuid, frame_s float8, box real[], person_id uuid)
+             where k.scene_id = n.scene_id and abs(k.frame_s - n.frame_s) <= 0.5
+               and app_hidden.box_iou(k.box, n.box) >= 0.5
+             order by app_hidden.box_iou(k.box, n.box) desc
+             limit 1)
+      from (select coalesce((x ->> 'id')::uuid, gen_random_uuid()) as id, s.id as scene_id,
+                   (x ->> 'frame_s')::float8 as frame_s,
+                   array(select b::real from pg_catalog.jsonb_array_elements_text(x -> 'box') b) as box,
+                   (x ->> 'det_score')::real as det_score, app_private.jsonb_vector(x -> 'embedding') as embedding
+              from pg_catalog.jsonb_array_elements(scenes) e
+              join app_public.scenes s on s.video_id = faces_write.video_id and s.ordinal = (e ->> 'ordinal')::int
+              cross join lateral pg_catalog.jsonb_array_elements(coalesce(e -> 'faces', '[]')) x) n
+    returning id, person_id
+  )
+  select coalesce(array_agg(ins.id) filter (where ins.person_id is null), '{}'), count(*) into ids, stored from ins;
   if app_private.faces_match(ids) < cardinality(ids) then
     perform graphile_worker.add_job('faces__cluster', json_build_object('id', v_owner),
       job_key := 'faces__cluster:' || v_owner::text, run_at := now() + interval '2 seconds', max_attempts := 8);
   end if;
-  return cardinality(ids);
+  return stored;
 end;
 $$;
 
@@ -1161,6 +1235,13 @@ begin
       'videos__reindex:stale:' || v_id::text, 'video:' || v_id::text);
     n := n + 1;
   end loop;
+  -- Enrolment photos are embedded again too, or no face found by the new
+  -- model could be recognised as an enrolled person.
+  if reindex_stale.face_model is not null
+     and exists (select from app_private.enrolment_faces_stale(reindex_stale.face_model, 1)) then
+    perform app_private.add_pipeline_job('faces__reembed', json_build_object('face_model', reindex_stale.face_model),
+      'faces__reembed');
+  end if;
   return n;
 end;
 $$;
@@ -2937,6 +3018,12 @@ GRANT USAGE ON SCHEMA auth TO service_role;
 GRANT USAGE ON SCHEMA auth TO heimdex_worker;
 
 --
+-- Name: FUNCTION box_iou(a real[], b real[]); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.box_iou(a real[], b real[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION drop_empty_groups(owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
 --
 
@@ -3109,6 +3196,20 @@ GRANT ALL ON FUNCTION app_private.auth_session_user(user_id uuid, session_id uui
 
 REVOKE ALL ON FUNCTION app_private.auth_signup(email text, password text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.auth_signup(email text, password text) TO heimdex_auth;
+
+--
+-- Name: FUNCTION enrolment_face_reembedded(face_id uuid, face_model text, box real[], det_score real, embedding jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.enrolment_face_reembedded(face_id uuid, face_model text, box real[], det_score real, embedding jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.enrolment_face_reembedded(face_id uuid, face_model text, box real[], det_score real, embedding jsonb) TO heimdex_worker;
+
+--
+-- Name: FUNCTION enrolment_faces_stale(face_model text, max_rows integer); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer) TO heimdex_worker;
 
 --
 -- Name: FUNCTION faces_match(face_ids uuid[], deferred boolean); Type: ACL; Schema: app_private; Owner: -

@@ -201,6 +201,8 @@ test('the functions each role may execute are exactly the allow-list', async () 
   assert.deepEqual(await list('service_role'), []);
   assert.deepEqual(await list('heimdex_authenticator'), []);
   assert.deepEqual(await list('heimdex_worker'), [
+    'app_private.enrolment_face_reembedded',
+    'app_private.enrolment_faces_stale',
     'app_private.faces_recluster',
     'app_private.pipeline_fail',
     'app_private.pipeline_indexed',

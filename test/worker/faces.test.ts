@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { getModels } from '../../worker/ml/index.ts';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { reindex } from '../../worker/reindex.ts';
-import { PEOPLE, samplePhoto, shot, videoOf } from '../fixtures/faces.ts';
+import { PEOPLE, photoOf, samplePhoto, shot, videoOf } from '../fixtures/faces.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { insertVideo, makeRig, settled, upload } from './helpers.ts';
 
@@ -122,4 +122,83 @@ test('FACES=off: no face is detected or stored, and nothing is recorded as missi
   assert.deepEqual(await facesOf(id), []);
   const { rows } = await db.rootPool.query('select face_model from app_public.videos where id = $1', [id]);
   assert.equal(rows[0].face_model, null);
+});
+
+test('after a face-model change, named faces keep their person and enrolment photos are embedded again', async () => {
+  const models = getModels(rig.config);
+  await run(rig.config, models);
+  const id = await insertVideo(db, owner, await upload(rig, owner, video));
+  assert.equal((await settled(db, id, 180_000)).state, 'indexed');
+  const before = await facesOf(id);
+  const nurseFace = before.find((f) => f.ordinal === 0)!;
+  assert.ok(nurseFace);
+
+  // The user named the nurse's face and enrolled her from a photo.
+  const person = uuid();
+  const photoKey = `u/${owner}/photos/${person}.jpg`;
+  const photo = fs.readFileSync(await photoOf(PEOPLE.nurseClose, path.join(rig.dir, 'nurse-close.jpg')));
+  await rig.storage.put(photoKey, photo, 'image/jpeg');
+  const analyzer = (await models.faceAnalyzer())!;
+  const [enrolled] = (await analyzer.detect(photo)).faces;
+  assert.ok(enrolled);
+  const enrolment = uuid();
+  await db.rootPool.query(`insert into app_public.persons (id, owner_id, name) values ($1, $2, 'Nurse')`, [
+    person,
+    owner,
+  ]);
+  await db.rootPool.query('update app_public.faces set person_id = $1 where id = $2', [person, nurseFace.id]);
+  // And named a group from one face of the crowd shot, with no photo: only
+  // the face itself says who it is.
+  const crowdFace = before.find((f) => f.ordinal === 2)!;
+  const named = uuid();
+  await db.rootPool.query(`insert into app_public.persons (id, owner_id, name) values ($1, $2, 'Named group')`, [
+    named,
+    owner,
+  ]);
+  await db.rootPool.query('update app_public.faces set person_id = $1 where id = $2', [named, crowdFace.id]);
+  // As if another model had embedded everything: its vectors mean nothing to the current one.
+  const foreign = `[${Array.from({ length: 128 }, (_, i) => (i === 0 ? 1 : 0)).join(',')}]`;
+  await db.rootPool.query(
+    `insert into app_public.faces (id, owner_id, person_id, photo_key, box, det_score, embedding, face_model)
+     values ($1, $2, $3, $4, $5, 0.9, $6, 'old/face-model')`,
+    [enrolment, owner, person, photoKey, [enrolled.box.x, enrolled.box.y, enrolled.box.w, enrolled.box.h], foreign],
+  );
+  await db.rootPool.query(`update app_public.videos set face_model = 'old/face-model' where id = $1`, [id]);
+  await db.rootPool.query(`update app_public.faces set face_model = 'old/face-model' where video_id = $1`, [id]);
+
+  const summary = await reindex(rig.config, { ownerUrl: db.ownerUrl, models });
+  assert.ok(summary.stale >= 1);
+  assert.equal((await settled(db, id, 180_000)).state, 'indexed');
+  const reembedded = async () =>
+    (
+      await db.rootPool.query(
+        `select person_id, face_model, (embedding <=> $2::vector) as moved from app_public.faces where id = $1`,
+        [enrolment, `[${Array.from(enrolled.embedding).join(',')}]`],
+      )
+    ).rows[0];
+  for (const deadline = Date.now() + 120_000; (await reembedded()).face_model !== analyzer.modelId;) {
+    if (Date.now() > deadline) assert.fail('the enrolment photo was not embedded again');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const photoFace = await reembedded();
+  assert.equal(photoFace.person_id, person);
+  assert.ok(photoFace.moved < 1e-4, `embedding is the new model's: distance ${photoFace.moved}`);
+
+  const after = await facesOf(id);
+  const again = after.find((f) => f.ordinal === 0)!;
+  // Detected again (a new row, the current model) and still the nurse.
+  assert.notEqual(again.id, nurseFace.id);
+  assert.equal(again.face_model, analyzer.modelId);
+  const personOf = async (faceId: string) =>
+    (await db.rootPool.query('select person_id from app_public.faces where id = $1', [faceId])).rows[0].person_id;
+  assert.equal(await personOf(again.id), person);
+  const sameSpot = after.find(
+    (f) =>
+      f.ordinal === 2 &&
+      Math.abs(f.box[0]! - crowdFace.box[0]!) < 0.01 &&
+      Math.abs(f.box[1]! - crowdFace.box[1]!) < 0.01,
+  )!;
+  assert.ok(sameSpot, JSON.stringify(after.map((f) => f.box)));
+  assert.notEqual(sameSpot.id, crowdFace.id);
+  assert.equal(await personOf(sameSpot.id), named);
 });

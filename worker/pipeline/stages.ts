@@ -414,7 +414,7 @@ const SAME_PLACE_IOU = 0.3;
  */
 const SAME_FACE_DISTANCE = 0.12;
 
-function iou(a: DetectedFace['box'], b: DetectedFace['box']): number {
+export function iou(a: DetectedFace['box'], b: DetectedFace['box']): number {
   const ix = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x));
   const iy = Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
   const inter = ix * iy;

@@ -1,0 +1,66 @@
+/**
+ * faces__reembed {face_model}: queued by app_private.reindex_stale when the
+ * face model changed and enrolment photos still carry the old model's
+ * embeddings. Reads each photo again, finds the enrolled face in it (the one
+ * whose box overlaps the stored box most) and records the new embedding
+ * through app_private.enrolment_face_reembedded, which keeps the person.
+ *
+ * A photo that is gone from storage, or in which the new model finds no face
+ * where the old one did, keeps its old embedding (harmless: matching only
+ * compares a model with itself) and is logged; retrying cannot change it.
+ * The task works through the photos in batches and queues itself again
+ * while it still makes progress, so one job never runs unboundedly long.
+ */
+import type { Task } from 'graphile-worker';
+import type { PipelineContext } from '../pipeline/context.ts';
+import { iou } from '../pipeline/stages.ts';
+
+const BATCH = 200;
+/** The new model's face must overlap the enrolled box this much to be the same face. */
+const SAME_FACE_IOU = 0.3;
+/** Photos are bounded at upload (server/plugins/persons.ts); this only guards the worker's memory. */
+const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
+
+export function faces__reembed(ctx: PipelineContext): Task {
+  return async (_payload, helpers) => {
+    if (!ctx.config.models.faces) return;
+    const analyzer = await ctx.models.faceAnalyzer();
+    if (!analyzer) return;
+    const { rows } = await helpers.query<{ id: string; photo_key: string; box: number[] }>(
+      'select id, photo_key, box from app_private.enrolment_faces_stale($1, $2)',
+      [analyzer.modelId, BATCH],
+    );
+    let done = 0;
+    for (const row of rows) {
+      const info = await ctx.storage.stat(row.photo_key);
+      if (!info || info.size > MAX_PHOTO_BYTES) {
+        helpers.logger.warn(`enrolment photo ${row.photo_key} of face ${row.id} is gone or too large; kept as it was`);
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of await ctx.storage.getStream(row.photo_key)) chunks.push(c as Buffer);
+      const [x, y, w, h] = row.box as [number, number, number, number];
+      const enrolled = { x, y, w, h };
+      const { faces } = await analyzer.detect(Buffer.concat(chunks));
+      const best = faces
+        .map((f) => ({ f, overlap: iou(f.box, enrolled) }))
+        .filter((c) => c.overlap >= SAME_FACE_IOU)
+        .sort((a, b) => b.overlap - a.overlap)[0]?.f;
+      if (!best) {
+        helpers.logger.warn(`${analyzer.modelId} finds no face where face ${row.id} was enrolled; kept as it was`);
+        continue;
+      }
+      await helpers.query('select app_private.enrolment_face_reembedded($1, $2, $3, $4, $5)', [
+        row.id,
+        analyzer.modelId,
+        [best.box.x, best.box.y, best.box.w, best.box.h],
+        best.score,
+        JSON.stringify(Array.from(best.embedding, (v) => Math.fround(v))),
+      ]);
+      done++;
+    }
+    if (rows.length === BATCH && done > 0) {
+      await helpers.addJob('faces__reembed', { face_model: analyzer.modelId }, { jobKey: 'faces__reembed' });
+    }
+  };
+}
