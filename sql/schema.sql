@@ -660,16 +660,17 @@ end;
 $$;
 
 --
--- Name: enrolment_faces_stale(text, integer); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: enrolment_faces_stale(text, integer, uuid[]); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer) RETURNS TABLE(id uuid, owner_id uuid, photo_key text, box real[])
+CREATE FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer, skip uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, owner_id uuid, photo_key text, box real[])
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
   select f.id, f.owner_id, f.photo_key, f.box
     from app_public.faces f
    where f.photo_key is not null and f.face_model is distinct from enrolment_faces_stale.face_model
+     and f.id <> all (coalesce(skip, '{}'))
    order by f.created_at, f.id
    limit greatest(max_rows, 0)
 $$;
@@ -3205,11 +3206,11 @@ REVOKE ALL ON FUNCTION app_private.enrolment_face_reembedded(face_id uuid, face_
 GRANT ALL ON FUNCTION app_private.enrolment_face_reembedded(face_id uuid, face_model text, box real[], det_score real, embedding jsonb) TO heimdex_worker;
 
 --
--- Name: FUNCTION enrolment_faces_stale(face_model text, max_rows integer); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION enrolment_faces_stale(face_model text, max_rows integer, skip uuid[]); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer) TO heimdex_worker;
+REVOKE ALL ON FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer, skip uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer, skip uuid[]) TO heimdex_worker;
 
 --
 -- Name: FUNCTION faces_match(face_ids uuid[], deferred boolean); Type: ACL; Schema: app_private; Owner: -

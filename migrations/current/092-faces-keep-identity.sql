@@ -13,6 +13,7 @@
 select '[0]'::vector;
 
 drop function if exists app_private.enrolment_faces_stale(text, integer);
+drop function if exists app_private.enrolment_faces_stale(text, integer, uuid[]);
 drop function if exists app_private.enrolment_face_reembedded(uuid, text, real[], real, jsonb);
 drop function if exists app_hidden.box_iou(real[], real[]);
 
@@ -90,10 +91,11 @@ $$;
 
 /*
  * Enrolment photos whose embedding came from another face model than the
- * given one, oldest first, for the worker to embed again. The box says
- * which face of the photo was enrolled.
+ * given one, oldest first, for the worker to embed again, leaving out those
+ * it already gave up on (skip). The box says which face of the photo was
+ * enrolled.
  */
-create function app_private.enrolment_faces_stale(face_model text, max_rows integer)
+create function app_private.enrolment_faces_stale(face_model text, max_rows integer, skip uuid[] default '{}')
 returns table (id uuid, owner_id uuid, photo_key text, box real[])
 language sql stable security definer
 set search_path = ''
@@ -101,6 +103,7 @@ as $$
   select f.id, f.owner_id, f.photo_key, f.box
     from app_public.faces f
    where f.photo_key is not null and f.face_model is distinct from enrolment_faces_stale.face_model
+     and f.id <> all (coalesce(skip, '{}'))
    order by f.created_at, f.id
    limit greatest(max_rows, 0)
 $$;

@@ -163,6 +163,13 @@ test('after a face-model change, named faces keep their person and enrolment pho
      values ($1, $2, $3, $4, $5, 0.9, $6, 'old/face-model')`,
     [enrolment, owner, person, photoKey, [enrolled.box.x, enrolled.box.y, enrolled.box.w, enrolled.box.h], foreign],
   );
+  // A second photo that is no longer in storage cannot be embedded again: it stays as it was.
+  const lost = uuid();
+  await db.rootPool.query(
+    `insert into app_public.faces (id, owner_id, person_id, photo_key, box, det_score, embedding, face_model)
+     values ($1, $2, $3, $4, '{0.1,0.1,0.5,0.5}', 0.9, $5, 'old/face-model')`,
+    [lost, owner, person, `u/${owner}/photos/gone.jpg`, foreign],
+  );
   await db.rootPool.query(`update app_public.videos set face_model = 'old/face-model' where id = $1`, [id]);
   await db.rootPool.query(`update app_public.faces set face_model = 'old/face-model' where video_id = $1`, [id]);
 
@@ -181,6 +188,18 @@ test('after a face-model change, named faces keep their person and enrolment pho
     await new Promise((r) => setTimeout(r, 200));
   }
   const photoFace = await reembedded();
+  const { rows: lostRows } = await db.rootPool.query('select face_model from app_public.faces where id = $1', [lost]);
+  assert.equal(lostRows[0].face_model, 'old/face-model');
+  for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 200))) {
+    const { rows: jobs } = await db.rootPool.query(
+      `select j.attempts, j.last_error from graphile_worker._private_jobs j
+         join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'faces__reembed'`,
+    );
+    // The job finished (not failed, not retried) although one photo was lost.
+    if (jobs.length === 0) break;
+    assert.equal(jobs[0].last_error, null);
+    if (Date.now() > deadline) assert.fail('faces__reembed did not finish');
+  }
   assert.equal(photoFace.person_id, person);
   assert.ok(photoFace.moved < 1e-4, `embedding is the new model's: distance ${photoFace.moved}`);
 

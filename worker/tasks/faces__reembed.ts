@@ -8,8 +8,8 @@
  * A photo that is gone from storage, or in which the new model finds no face
  * where the old one did, keeps its old embedding (harmless: matching only
  * compares a model with itself) and is logged; retrying cannot change it.
- * The task works through the photos in batches and queues itself again
- * while it still makes progress, so one job never runs unboundedly long.
+ * The task works through the photos in batches of BATCH, leaving out the
+ * ones it gave up on, until none is left.
  */
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
@@ -26,41 +26,46 @@ export function faces__reembed(ctx: PipelineContext): Task {
     if (!ctx.config.models.faces) return;
     const analyzer = await ctx.models.faceAnalyzer();
     if (!analyzer) return;
-    const { rows } = await helpers.query<{ id: string; photo_key: string; box: number[] }>(
-      'select id, photo_key, box from app_private.enrolment_faces_stale($1, $2)',
-      [analyzer.modelId, BATCH],
-    );
-    let done = 0;
-    for (const row of rows) {
+    // Photos this job could not embed; left out of later batches.
+    const skipped: string[] = [];
+    for (;;) {
+      const { rows } = await helpers.query<{ id: string; photo_key: string; box: number[] }>(
+        'select id, photo_key, box from app_private.enrolment_faces_stale($1, $2, $3)',
+        [analyzer.modelId, BATCH, skipped],
+      );
+      for (const row of rows) {
+        if (!(await reembed(row))) skipped.push(row.id);
+      }
+      if (rows.length < BATCH) return;
+    }
+
+    async function reembed(row: { id: string; photo_key: string; box: number[] }): Promise<boolean> {
       const info = await ctx.storage.stat(row.photo_key);
       if (!info || info.size > MAX_PHOTO_BYTES) {
         helpers.logger.warn(`enrolment photo ${row.photo_key} of face ${row.id} is gone or too large; kept as it was`);
-        continue;
+        return false;
       }
       const chunks: Buffer[] = [];
       for await (const c of await ctx.storage.getStream(row.photo_key)) chunks.push(c as Buffer);
       const [x, y, w, h] = row.box as [number, number, number, number];
       const enrolled = { x, y, w, h };
-      const { faces } = await analyzer.detect(Buffer.concat(chunks));
+      const { faces } = await analyzer!.detect(Buffer.concat(chunks));
       const best = faces
         .map((f) => ({ f, overlap: iou(f.box, enrolled) }))
         .filter((c) => c.overlap >= SAME_FACE_IOU)
         .sort((a, b) => b.overlap - a.overlap)[0]?.f;
       if (!best) {
-        helpers.logger.warn(`${analyzer.modelId} finds no face where face ${row.id} was enrolled; kept as it was`);
-        continue;
+        helpers.logger.warn(`${analyzer!.modelId} finds no face where face ${row.id} was enrolled; kept as it was`);
+        return false;
       }
       await helpers.query('select app_private.enrolment_face_reembedded($1, $2, $3, $4, $5)', [
         row.id,
-        analyzer.modelId,
+        analyzer!.modelId,
         [best.box.x, best.box.y, best.box.w, best.box.h],
         best.score,
         JSON.stringify(Array.from(best.embedding, (v) => Math.fround(v))),
       ]);
-      done++;
-    }
-    if (rows.length === BATCH && done > 0) {
-      await helpers.addJob('faces__reembed', { face_model: analyzer.modelId }, { jobKey: 'faces__reembed' });
+      return true;
     }
   };
 }
