@@ -12,7 +12,13 @@ import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey } from './keys.ts';
 import { sign, verify, type SignedFields, type VerifyResult } from './signing.ts';
-import { StoragePermanentError, type ObjectInfo, type PresignedUpload, type Storage } from './types.ts';
+import {
+  StoragePermanentError,
+  type ListedObject,
+  type ObjectInfo,
+  type PresignedUpload,
+  type Storage,
+} from './types.ts';
 
 /** An upload the server refused; `status` is the HTTP answer. */
 export class UploadRejectedError extends Error {
@@ -184,7 +190,7 @@ export class FsStorage implements Storage {
   async write(
     key: string,
     source: Readable | Buffer,
-    opts: { contentType: string; exactSize?: number; maxBytes?: number },
+    opts: { contentType: string; exactSize?: number; maxBytes?: number; exclusive?: boolean },
   ): Promise<number> {
     const dest = this.pathFor(key);
     const limit = Math.min(opts.exactSize ?? Infinity, opts.maxBytes ?? Infinity);
@@ -220,6 +226,25 @@ export class FsStorage implements Storage {
       if (opts.exactSize !== undefined) meta.declaredSize = opts.exactSize;
       const metaTmp = `${tmp}.meta`;
       await fsp.writeFile(metaTmp, JSON.stringify(meta));
+      if (opts.exclusive) {
+        // link() refuses an existing name, so of two racing uploads to one
+        // key exactly one lands, and a landed object is never replaced.
+        await fsp.mkdir(path.dirname(dest), { recursive: true });
+        try {
+          await fsp.link(tmp, dest);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new UploadRejectedError(
+              409,
+              'already_uploaded',
+              'this upload URL was already used; ask for a new one',
+            );
+          throw e;
+        }
+        await fsp.rm(tmp, { force: true });
+        await renameInto(metaTmp, this.#metaPath(key));
+        return n;
+      }
       await renameInto(metaTmp, this.#metaPath(key));
       await renameInto(tmp, dest);
       return n;
@@ -255,6 +280,28 @@ export class FsStorage implements Storage {
       await fsp.rm(this.#metaPath(key), { force: true });
       await this.#pruneEmptyDirs(path.dirname(p), this.root);
       await this.#pruneEmptyDirs(path.dirname(this.#metaPath(key)), path.join(this.root, '.meta'));
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ListedObject> {
+    const walk = async function* (dir: string, rel: string): AsyncGenerator<ListedObject> {
+      const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        // Dot folders are the driver's own bookkeeping (.tmp, .meta), never keys.
+        if (e.name.startsWith('.')) continue;
+        const p = path.join(dir, e.name);
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) yield* walk(p, key);
+        else if (e.isFile()) {
+          const st = await fsp.stat(p).catch(() => null);
+          if (st) yield { key, modified: st.mtime };
+        }
+      }
+    };
+    const base = prefix.replace(/\/+$/, '');
+    if (base) assertValidKey(base);
+    for await (const o of walk(base ? path.join(this.root, base) : this.root, base)) {
+      if (o.key.startsWith(prefix)) yield o;
     }
   }
 

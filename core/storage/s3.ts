@@ -13,7 +13,13 @@ import { pipeline } from 'node:stream/promises';
 import * as Minio from 'minio';
 import { copyCapped } from './fs.ts';
 import { assertValidKey } from './keys.ts';
-import { StoragePermanentError, type ObjectInfo, type PresignedUpload, type Storage } from './types.ts';
+import {
+  StoragePermanentError,
+  type ListedObject,
+  type ObjectInfo,
+  type PresignedUpload,
+  type Storage,
+} from './types.ts';
 
 export interface S3Options {
   endpoint: string;
@@ -172,6 +178,15 @@ export class S3Storage implements Storage {
       await this.#client.putObject(this.bucket, key, fs.createReadStream(tmp), size, meta);
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ListedObject> {
+    for await (const o of this.#client.listObjectsV2(this.bucket, prefix, true) as AsyncIterable<{
+      name?: string;
+      lastModified?: Date;
+    }>) {
+      if (o.name) yield { key: o.name, modified: o.lastModified ?? new Date() };
     }
   }
 

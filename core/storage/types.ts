@@ -17,6 +17,11 @@ export interface ObjectInfo {
   declaredSize?: number;
 }
 
+export interface ListedObject {
+  key: string;
+  modified: Date;
+}
+
 /** What a client needs to upload bytes to an exact, server-chosen key. */
 export interface PresignedUpload {
   objectKey: string;
@@ -46,6 +51,8 @@ export interface Storage {
   put(key: string, body: Buffer | Readable, contentType: string): Promise<void>;
   /** Deleting a missing key is not an error. */
   delete(keys: string[]): Promise<void>;
+  /** Every object under a prefix, with when it was last written (the orphan sweep). */
+  list(prefix: string): AsyncIterable<ListedObject>;
   /**
    * fs driver: the base URL its signed URLs point at (this server). Only
    * needed when it is known after listening (port 0 in tests); otherwise

@@ -97,7 +97,7 @@ async function handlePut(
     return fail(res, 413, 'too_large', `body of ${announced} bytes exceeds the ${size} bytes this upload allows`);
   }
   try {
-    await storage.write(key, req, { contentType, exactSize: size });
+    await storage.write(key, req, { contentType, exactSize: size, exclusive: true });
   } catch (e) {
     if (e instanceof UploadRejectedError) {
       // The rest of the body is not read: answer, then drop the connection.
