@@ -125,6 +125,12 @@ export const OPTIONS = [
     default: '5000',
     doc: "statement_timeout set inside every GraphQL request's transaction (as the role it runs as): a query that still runs after this is cancelled with a clear error instead of holding one of the pool's connections.",
   },
+  {
+    env: 'GRAPHQL_EXPLAIN',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Debugging only: attach query plans and SQL to GraphQL responses. They reveal the schema and cost several times the answer, so they never reach clients unless an operator asks.',
+  },
 
   {
     env: 'AUTH_PROVIDER',
@@ -287,6 +293,30 @@ export const OPTIONS = [
     default: '30',
     doc: 'Longest scene; longer ones are split at their strongest internal change so a moment stays precise.',
   },
+  {
+    env: 'SCENE_TEXT_MAX_CHARS',
+    kind: 'int',
+    default: '20000',
+    doc: "Most transcript (and on-screen) characters kept per scene; the rest is cut and the cut recorded on the video. Keeps every scene under PostgreSQL's 1 MB full-text limit and search rows small.",
+  },
+  {
+    env: 'SIDECAR_MAX_BYTES',
+    kind: 'int',
+    default: '4194304',
+    doc: 'Largest part of a subtitle sidecar that is read (4 MiB, days of dialogue); a bigger file is cut there and the cut recorded, never dropped silently or retried.',
+  },
+  {
+    env: 'WORKER_DEAD_AFTER_S',
+    kind: 'int',
+    default: '30',
+    doc: 'A worker whose heartbeat is older than this is presumed dead and a live worker returns its jobs to the queue (graphile-worker would otherwise wait 4 hours). Heartbeats run every third of it.',
+  },
+  {
+    env: 'ORPHAN_GRACE_S',
+    kind: 'int',
+    default: '86400',
+    doc: 'Objects no video refers to (uploads never registered, keyframes of failed attempts) are deleted once this old; long enough for any upload or job still using them.',
+  },
 ] as const satisfies readonly Option[];
 
 type Env = (typeof OPTIONS)[number]['env'];
@@ -364,6 +394,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       if (!s(k)) problems.push(`STORAGE_DRIVER=s3 needs ${k}`);
     }
   }
+  if (n('WORKER_DEAD_AFTER_S') < 3)
+    problems.push('WORKER_DEAD_AFTER_S must be at least 3 (heartbeats run every third of it)');
+  for (const k of ['SCENE_TEXT_MAX_CHARS', 'SIDECAR_MAX_BYTES'] as const) {
+    if (n(k) < 1) problems.push(`${k} must be at least 1`);
+  }
   for (const k of ['HEIMDEX_PORT', 'HEIMDEX_DB_PORT'] as const) {
     if (n(k) < 0 || n(k) > 65535) problems.push(`${k} must be a port number (0-65535)`);
   }
@@ -391,6 +426,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     graphqlMaxCost: n('GRAPHQL_MAX_COST'),
     graphqlMaxSearches: n('GRAPHQL_MAX_SEARCHES'),
     graphqlStatementTimeoutMs: n('GRAPHQL_STATEMENT_TIMEOUT_MS'),
+    graphqlExplain: r.GRAPHQL_EXPLAIN as boolean,
     auth: {
       provider: authProvider,
       jwtSecret,
@@ -436,6 +472,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       sceneThreshold: n('SCENE_THRESHOLD'),
       sceneMinS: n('SCENE_MIN_S'),
       sceneMaxS: n('SCENE_MAX_S'),
+      sceneTextMaxChars: n('SCENE_TEXT_MAX_CHARS'),
+      sidecarMaxBytes: n('SIDECAR_MAX_BYTES'),
+      deadAfterS: n('WORKER_DEAD_AFTER_S'),
+      orphanGraceS: n('ORPHAN_GRACE_S'),
     },
   };
 }

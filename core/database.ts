@@ -76,3 +76,16 @@ export async function resolveDatabase(
   }
   return { ...urlsFor(config, creds), embedded: true };
 }
+
+/** Errors that mean "the database is away for now", not a bug. */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | null;
+  const code = err?.code ?? '';
+  return (
+    /^(08...|57P0[1-3]|53300)$/.test(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENOTFOUND'].includes(code) ||
+    /Connection terminated|connection (is )?closed|Client has encountered a connection error|terminating connection/i.test(
+      err?.message ?? '',
+    )
+  );
+}

@@ -39,3 +39,27 @@ function errorReplacer(_key: string, value: unknown) {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
   return value;
 }
+
+/**
+ * One line when a dependency (the database) goes away and one when it is
+ * back, however many requests or jobs meet the outage in between: a stack
+ * trace per request would bury the one fact that matters.
+ */
+export function outageLog(warn: (msg: string) => void, info: (msg: string) => void, what = 'database') {
+  let since: number | null = null;
+  return {
+    get isDown() {
+      return since !== null;
+    },
+    down(e: Error) {
+      if (since !== null) return;
+      since = Date.now();
+      warn(`${what} unreachable (${e.message || (e as { code?: string }).code}); retrying until it is back`);
+    },
+    up() {
+      if (since === null) return;
+      info(`${what} reachable again after ${((Date.now() - since) / 1000).toFixed(1)} s`);
+      since = null;
+    },
+  };
+}

@@ -4,13 +4,16 @@
  * object store; graphile-worker's row locking hands each job to exactly one
  * of them, so there is no queue of our own.
  */
-import { Logger, run, type LogFunctionFactory, type Runner } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { Logger, parseCronItems, run, type LogFunctionFactory, type Runner, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
-import { resolveDatabase } from '../core/database.ts';
-import { createLogger } from '../core/log.ts';
+import { isConnectionError, resolveDatabase } from '../core/database.ts';
+import { createLogger, outageLog } from '../core/log.ts';
 import type { Storage } from '../core/storage/types.ts';
 import type { ModelRegistry, PipelineContext } from './pipeline/context.ts';
+import { removeDeadWorkDirs } from './pipeline/workdir.ts';
 import { createTaskList } from './tasks/index.ts';
 
 export interface WorkerOptions {
@@ -33,9 +36,12 @@ export interface WorkerOptions {
 
 export interface WorkerHandle {
   stop(): Promise<void>;
-  /** Settles when the runner stops on its own (e.g. a fatal database error). */
+  /** Settles once stop() has ended the runner; database outages do not end it. */
   readonly done: Promise<void>;
+  /** The current graphile-worker runner (replaced after an outage). */
   readonly runner: Runner;
+  /** graphile-worker ids (locked_by) of this process's live pools. */
+  workerIds(): string[];
 }
 
 /** graphile-worker's logger, writing through the one JSON logger every process uses. */
@@ -71,10 +77,22 @@ async function queueStaleReembedding(pool: pg.Pool, models: ModelRegistry): Prom
   return rows[0]!.n;
 }
 
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
 /**
  * Starts processing jobs. Refuses to start when a configured model's output
  * width does not match its vector column: writing such vectors would fail on
  * every video, so the worker stops with the message naming both.
+ *
+ * Once started it stays up through database restarts: graphile-worker stops
+ * its pool when it cannot record a job's outcome, so this restarts the pool
+ * (new worker id) when the database answers again and hands the old pool's
+ * locked job straight back to the queue. Heartbeats let any live worker do
+ * the same for a worker process that was killed.
  */
 export async function startWorker(config: Config, opts: WorkerOptions = {}): Promise<WorkerHandle> {
   const models = opts.models ?? (await import('./ml/index.ts')).getModels(config);
@@ -82,7 +100,10 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   const storage = opts.storage ?? (await import('../core/storage/index.ts')).createStorage(config);
   const databaseUrl = opts.databaseUrl ?? (await resolveDatabase(config)).workerUrl;
   const ctx: PipelineContext = { config, storage, models };
-  const logger = new Logger(opts.logFactory ?? jsonLogFactory(config.logLevel));
+  const logFactory = opts.logFactory ?? jsonLogFactory(config.logLevel);
+  const logger = new Logger(logFactory);
+  const removed = await removeDeadWorkDirs();
+  if (removed.length) logger.info(`removed ${removed.length} temp folder(s) of dead worker processes`);
   // An object store that is down at start-up is the same transient condition
   // as one that goes down later: jobs fail and are retried with backoff, so
   // the worker starts anyway instead of crash-looping under its supervisor.
@@ -92,44 +113,123 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // Our own pool so that an idle connection dropped by a database restart is
   // logged (and replaced on next use) instead of crashing the process, and so
   // stop() can close every connection before returning.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: config.worker.concurrency + 4 });
-  pool.on('error', (e) => logger.warn(`idle database connection lost: ${e.message}`));
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: config.worker.concurrency + 4,
+    connectionTimeoutMillis: 10_000,
+  });
+  const outage = outageLog(
+    (m) => logger.warn(m),
+    (m) => logger.info(m),
+  );
+  pool.on('error', (e) => outage.down(e));
   // A checked-out client that loses its connection emits 'error' on itself;
   // unhandled, that would crash the process instead of failing one job.
-  pool.on('connect', (client) => client.on('error', (e) => logger.warn(`database connection lost: ${e.message}`)));
-  const runner = await run(
-    {
-      pgPool: pool,
-      concurrency: config.worker.concurrency,
-      // Jobs poll for retries; LISTEN/NOTIFY already wakes the worker for new ones.
-      pollInterval: opts.pollInterval ?? 2000,
-      noHandleSignals: opts.noHandleSignals ?? false,
-      taskList: createTaskList(ctx),
-      logger,
-      // No periodic jobs: everything is triggered by rows (and admin
-      // functions); an empty list stops graphile-worker looking for ./crontab.
-    },
-    undefined,
-    [],
-  ).catch(async (e: unknown) => {
+  pool.on('connect', (client) => {
+    outage.up();
+    client.on('error', (e) => outage.down(e));
+  });
+
+  const livePools = new Set<string>();
+  const events = new EventEmitter() as WorkerEvents;
+  events.on('pool:create', ({ workerPool }) => livePools.add(workerPool.id));
+  const stopping = new AbortController();
+
+  const startRunner = () =>
+    run(
+      {
+        pgPool: pool,
+        concurrency: config.worker.concurrency,
+        // Jobs poll for retries; LISTEN/NOTIFY already wakes the worker for new ones.
+        pollInterval: opts.pollInterval ?? 2000,
+        noHandleSignals: opts.noHandleSignals ?? false,
+        taskList: createTaskList(ctx),
+        logger,
+        events,
+        // The sweep of unreferenced objects; everything else is triggered by rows.
+        parsedCronItems: parseCronItems([
+          { task: 'storage__sweep', match: '17 * * * *', options: { backfillPeriod: 0, maxAttempts: 1 } },
+        ]),
+      },
+      undefined,
+      undefined,
+    );
+
+  let runner = await startRunner().catch(async (e: unknown) => {
     await pool.end();
     throw e;
   });
+
+  const beat = async () => {
+    await pool.query('select app_private.worker_heartbeat($1, $2)', [[...livePools], os.hostname()]);
+    const { rows } = await pool.query<{ ids: string[] }>('select app_private.release_dead_workers($1) as ids', [
+      config.worker.deadAfterS,
+    ]);
+    if (rows[0]!.ids.length)
+      logger.warn(
+        `returned the jobs of ${rows[0]!.ids.length} silent worker(s) to the queue: ${rows[0]!.ids.join(', ')}`,
+      );
+    outage.up();
+  };
+  const heartbeats = (async () => {
+    while (!stopping.signal.aborted) {
+      await beat().catch((e: Error) =>
+        isConnectionError(e) ? outage.down(e) : logger.warn(`heartbeat: ${e.message}`),
+      );
+      await sleep((config.worker.deadAfterS * 1000) / 3, stopping.signal);
+    }
+  })();
+
+  // Restart the pool whenever it ends by itself; only stop() ends the loop.
+  const supervised = (async () => {
+    for (let attempt = 0; !stopping.signal.aborted;) {
+      const ids = [...livePools];
+      const error = await runner.promise.then(
+        () => null,
+        (e: Error) => e,
+      );
+      if (stopping.signal.aborted) return;
+      for (const id of ids) livePools.delete(id);
+      logger.warn(`job runner stopped (${error?.message ?? 'no error'}); restarting it`);
+      for (;;) {
+        await sleep(Math.min(30_000, 500 * 2 ** attempt++), stopping.signal);
+        if (stopping.signal.aborted) return;
+        try {
+          // The old pool's job was being processed here and is not any more:
+          // give it back now rather than after the heartbeat bound.
+          await pool.query('select graphile_worker.force_unlock_workers($1)', [ids]);
+          runner = await startRunner();
+          logger.info('job runner restarted');
+          attempt = 0;
+          break;
+        } catch (e) {
+          outage.down(e as Error);
+        }
+      }
+    }
+  })();
+
   if (opts.reembedStale ?? true) {
     await queueStaleReembedding(pool, models).then(
       (n) => n > 0 && logger.info(`queued ${n} video(s) embedded by other models for re-embedding`),
       (e: Error) => logger.warn(`could not queue re-embedding of stale videos: ${e.message}`),
     );
   }
-  let stopped = false;
+  let stopped: Promise<void> | null = null;
   return {
-    runner,
-    done: runner.promise,
-    async stop() {
-      if (stopped) return runner.promise;
-      stopped = true;
-      await runner.stop();
-      await pool.end();
+    get runner() {
+      return runner;
+    },
+    done: supervised,
+    workerIds: () => [...livePools],
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        await runner.stop().catch(() => {});
+        await Promise.all([supervised, heartbeats]);
+        await pool.end();
+      })();
+      return stopped;
     },
   };
 }

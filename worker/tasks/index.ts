@@ -5,6 +5,7 @@ import type { TaskList } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { faces__cluster } from './faces__cluster.ts';
 import { faces__reembed } from './faces__reembed.ts';
+import { storage__sweep } from './storage__sweep.ts';
 import { videos__delete_objects } from './videos__delete_objects.ts';
 import { videos__index } from './videos__index.ts';
 import { videos__reindex } from './videos__reindex.ts';
@@ -20,5 +21,6 @@ export function createTaskList(ctx: PipelineContext): TaskList {
     videos__delete_objects: videos__delete_objects(ctx),
     faces__cluster: faces__cluster(ctx),
     faces__reembed: faces__reembed(ctx),
+    storage__sweep: storage__sweep(ctx),
   };
 }

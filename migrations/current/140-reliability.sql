@@ -1,0 +1,134 @@
+/*
+ * Why: a crashed worker, a database restart or one user's backlog must never
+ * leave work that only a human can clear.
+ *  - Heartbeats: graphile-worker keeps a dead worker's jobs locked for 4
+ *    hours. Every worker process records a heartbeat; a live one hands the
+ *    jobs of workers whose heartbeat is stale back to the queue with
+ *    graphile-worker's own force_unlock_workers.
+ *  - Fairness: jobs get a priority computed here, where they are added: the
+ *    position of the video in its owner's own backlog. graphile-worker runs
+ *    lower priorities first, so another user's first video does not wait
+ *    behind someone's twenty.
+ *  - Orphans: objects that no row refers to (uploads never registered,
+ *    keyframes of failed attempts) are found by the worker's sweep.
+ *  - Pinned bytes and recorded cuts: the digest validation saw, and notes on
+ *    what processing had to cut.
+ */
+drop function if exists app_private.unreferenced_keys(text[]);
+drop function if exists app_private.release_dead_workers(integer);
+drop function if exists app_private.worker_heartbeat(text[], text);
+drop table if exists app_private.worker_heartbeats;
+
+alter table app_public.videos drop column if exists notes;
+alter table app_public.videos drop column if exists subtitle_sha256;
+alter table app_public.videos drop column if exists content_sha256;
+
+alter table app_public.videos
+  add column content_sha256 text check (content_sha256 ~ '^[0-9a-f]{64}$'),
+  add column subtitle_sha256 text check (subtitle_sha256 ~ '^[0-9a-f]{64}$'),
+  add column notes text[] not null default '{}';
+
+comment on column app_public.videos.content_sha256 is 'SHA-256 of the video bytes as validated; every later stage refuses other bytes ("changed after upload").';
+comment on column app_public.videos.subtitle_sha256 is 'SHA-256 of the subtitle sidecar as first read; later reads must match.';
+comment on column app_public.videos.notes is 'What processing had to cut to stay within limits (e.g. a transcript cut at SCENE_TEXT_MAX_CHARS), so nothing is dropped silently.';
+
+create table app_private.worker_heartbeats (
+  worker_id text primary key,
+  host text not null,
+  pid integer not null,
+  started_at timestamptz not null default now(),
+  seen_at timestamptz not null default now()
+);
+alter table app_private.worker_heartbeats enable row level security;
+-- NOTE: no policies and no grants: only the owner (the worker) reads or writes heartbeats.
+comment on table app_private.worker_heartbeats is 'Last sign of life of each graphile-worker pool (its locked_by id).';
+
+create function app_private.worker_heartbeat(worker_ids text[], host text) returns void
+language sql volatile
+set search_path = ''
+as $$
+  insert into app_private.worker_heartbeats (worker_id, host, pid)
+  select w, worker_heartbeat.host, pg_catalog.pg_backend_pid() from pg_catalog.unnest(worker_ids) w
+  on conflict (worker_id) do update set seen_at = now();
+$$;
+comment on function app_private.worker_heartbeat(text[], text) is 'Worker: record that these pools are alive.';
+
+/*
+ * Returns the worker ids whose locks it released. A lock is released when its
+ * holder has no fresh heartbeat and the lock itself is older than the bound
+ * (so a worker that has just started and not yet beaten is left alone).
+ * Heartbeats of long-dead workers are forgotten.
+ */
+create function app_private.release_dead_workers(dead_after_s integer) returns text[]
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  dead text[];
+  bound timestamptz := now() - pg_catalog.make_interval(secs => dead_after_s);
+begin
+  select coalesce(array_agg(distinct l.locked_by), '{}') into dead
+    from (select j.locked_by, j.locked_at from graphile_worker._private_jobs j where j.locked_by is not null
+          union all
+          select q.locked_by, q.locked_at from graphile_worker._private_job_queues q where q.locked_by is not null) l
+   where l.locked_at < bound
+     and not exists (select 1 from app_private.worker_heartbeats h
+                      where h.worker_id = l.locked_by and h.seen_at >= bound);
+  if cardinality(dead) > 0 then
+    perform graphile_worker.force_unlock_workers(dead);
+  end if;
+  delete from app_private.worker_heartbeats h where h.seen_at < now() - pg_catalog.make_interval(secs => dead_after_s * 10);
+  return dead;
+end;
+$$;
+comment on function app_private.release_dead_workers(integer) is 'Worker: return the jobs of workers silent for dead_after_s seconds to the queue; returns their ids.';
+
+-- The keys in the list that no video (object or sidecar) and no scene refers to.
+create function app_private.unreferenced_keys(keys text[]) returns text[]
+language sql stable
+set search_path = ''
+as $$
+  select coalesce(array_agg(k), '{}') from pg_catalog.unnest(keys) k
+   where not exists (select 1 from app_public.videos v where v.object_key = k or v.subtitle_key = k)
+     and not exists (select 1 from app_public.scenes s where s.keyframe_key = k);
+$$;
+comment on function app_private.unreferenced_keys(text[]) is 'Worker sweep: which of these storage keys no row refers to.';
+
+revoke all on function app_private.worker_heartbeat(text[], text), app_private.release_dead_workers(integer),
+  app_private.unreferenced_keys(text[]) from public;
+
+/*
+ * The position of a video in its owner's backlog (0 = the owner's oldest
+ * unfinished video), capped so one huge backlog cannot overflow anything.
+ * Used as graphile-worker's job priority wherever a video's job is added.
+ */
+create or replace function app_private.job_priority(video_id uuid) returns integer
+language sql stable
+set search_path = ''
+as $$
+  select coalesce(least(count(*), 10000)::integer, 0)
+    from app_public.videos v
+    join app_public.videos o on o.owner_id = v.owner_id
+   where v.id = job_priority.video_id
+     and o.state in ('uploaded', 'validating', 'processing')
+     and (o.created_at, o.id) < (v.created_at, v.id);
+$$;
+comment on function app_private.job_priority(uuid) is 'Fair job priority: how many of the owner''s unfinished videos are older than this one.';
+revoke all on function app_private.job_priority(uuid) from public;
+
+create or replace function app_private.tg__add_job() returns trigger
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+begin
+  perform graphile_worker.add_job(
+    tg_argv[0],
+    json_build_object('id', new.id),
+    job_key := tg_argv[0] || ':' || new.id::text,
+    job_key_mode := 'preserve_run_at',
+    max_attempts := 10,
+    priority := case when tg_table_name = 'videos' then app_private.job_priority(new.id) else 0 end
+  );
+  return new;
+end;
+$$;
