@@ -18,7 +18,9 @@ import { authenticate, AuthError, bearerToken, installAuth, type AuthProvider } 
 import { makePreset } from './graphile.config.ts';
 import { installWebApp } from './routes/web.ts';
 import { ROOT_DIR, type Config } from '../core/config.ts';
-import type { Logger } from '../core/log.ts';
+import { outageLog, type Logger } from '../core/log.ts';
+import { isConnectionError } from '../core/database.ts';
+import { RETRY_AFTER_S } from './graphile.config.ts';
 import type { QueryModels } from './plugins/search.ts';
 import type { Storage } from '../core/storage/types.ts';
 
@@ -27,6 +29,8 @@ export interface AppDeps {
   log: Logger;
   /** heimdex_auth: executes the local auth functions, reads the migration list for /healthz. */
   authFunctionsPool: pg.Pool;
+  /** One log line per database outage, shared by every part of the server. */
+  outage?: ReturnType<typeof outageLog>;
   /** heimdex_authenticator: every GraphQL request. */
   authPool: pg.Pool;
   auth: AuthProvider;
@@ -98,7 +102,7 @@ export function installCors(app: Express, origins: string[]) {
   });
 }
 
-function installErrorHandler(app: Express, config: Config, log: Logger) {
+function installErrorHandler(app: Express, config: Config, log: Logger, outage: ReturnType<typeof outageLog>) {
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found', message: 'No such route' });
   });
@@ -115,6 +119,13 @@ function installErrorHandler(app: Express, config: Config, log: Logger) {
       return res.status(413).json({ error: 'too_large', message: 'Request body is too large' });
     if (e?.status && e.status >= 400 && e.status < 500)
       return res.status(e.status).json({ error: 'bad_request', message: e.message ?? 'Bad request' });
+    if (isConnectionError(err)) {
+      outage.down(err as Error);
+      res.setHeader('retry-after', String(RETRY_AFTER_S));
+      return res
+        .status(503)
+        .json({ error: 'unavailable', message: 'The database is unavailable at the moment; retry shortly' });
+    }
     log.error('unhandled error', { reqId: requestIdOf(req), err });
     res.status(500).json({
       error: 'internal',
@@ -162,6 +173,12 @@ async function migrationState(pool: pg.Pool) {
 
 export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
   const { config, log } = deps;
+  const outage =
+    deps.outage ??
+    outageLog(
+      (m) => log.warn(m),
+      (m) => log.info(m),
+    );
   const app = express();
   app.disable('x-powered-by');
   // Only named proxies may speak for the client's address: otherwise anyone
@@ -175,7 +192,14 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
 
   // GraphQL. A presented bearer token is verified before grafserv sees the
   // request; a bad one ends here with 401.
-  const built = makePreset({ config, authPool: deps.authPool, storage: deps.storage, models: deps.models, log });
+  const built = makePreset({
+    config,
+    authPool: deps.authPool,
+    storage: deps.storage,
+    models: deps.models,
+    log,
+    outage,
+  });
   built.setVerifier((t) => deps.auth.verify(t));
   built.preset.plugins = [...(built.preset.plugins ?? []), ...(deps.plugins ?? [])];
   const pgl = postgraphile(built.preset);
@@ -239,7 +263,7 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
   });
 
   installWebApp(app, { config, localAnonKey: deps.auth.local?.anonKey });
-  installErrorHandler(app, config, log);
+  installErrorHandler(app, config, log, outage);
 
   let wss: WebSocketServer | null = null;
   let disposeWs: (() => Promise<void> | void) | null = null;
@@ -261,7 +285,9 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
             const auth = raw.authorization ?? raw.Authorization;
             if (auth === undefined || auth === null || auth === '') return true;
             try {
-              const token = bearerToken(String(auth).startsWith('Bearer') ? String(auth) : `Bearer ${auth}`);
+              // The same scheme rule as HTTP: "bearer" in any case, or the bare token.
+              const given = String(auth);
+              const token = bearerToken(/^bearer\s/i.test(given) ? given : `Bearer ${given}`);
               await deps.auth.verify(token!);
               return true;
             } catch (e) {

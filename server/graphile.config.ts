@@ -3,7 +3,8 @@
  * (allVideos, videoById), requests run as anon/authenticated with Supabase's
  * request.jwt.claims so the same RLS policies hold here and on Supabase.
  */
-import { PgSubscriber, makePgService } from '@dataplan/pg/adaptors/pg';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { makePgService } from '@dataplan/pg/adaptors/pg';
 import type { Request } from 'express';
 import { isSafeError, type GrafastSubscriber } from 'grafast';
 import crypto from 'node:crypto';
@@ -14,7 +15,9 @@ import type pg from 'pg';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { claimsOf, type AccessClaims } from './auth/index.ts';
 import type { Config } from '../core/config.ts';
-import type { Logger } from '../core/log.ts';
+import { isConnectionError } from '../core/database.ts';
+import { outageLog, type Logger } from '../core/log.ts';
+import { ResilientSubscriber } from './plugins/listener.ts';
 import { queryLimitsRule, skipWhenOverLimit } from './plugins/limits.ts';
 import { makePersonsPlugin } from './plugins/persons.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
@@ -158,12 +161,32 @@ export const VectorCodecPlugin: GraphileConfig.Plugin = {
  * not grafserv's console output) with the real error.
  */
 const USER_FACING_SQLSTATE = /^(42501|23...|22...|P0001|0A000)$/;
-export function makeMaskError(log?: Logger) {
-  return (error: GraphQLError): GraphQLError => maskError(error, log);
+export function makeMaskError(log?: Logger, outage?: Outage) {
+  return (error: GraphQLError): GraphQLError => maskError(error, log, outage);
 }
 
-export function maskError(error: GraphQLError, log?: Logger): GraphQLError {
+type Outage = ReturnType<typeof outageLog>;
+/** Set by maskError while a request meets a database outage, so the answer becomes a 503. */
+const requestDatabase = new AsyncLocalStorage<{ down: boolean }>();
+export const RETRY_AFTER_S = 5;
+const UNAVAILABLE = 'The database is unavailable at the moment; retry shortly';
+
+export function maskError(error: GraphQLError, log?: Logger, outage?: Outage): GraphQLError {
   const code = (error.originalError as { code?: unknown } | undefined)?.code;
+  // An outage is one fact, not a stack trace per request: the outage log
+  // writes one line, and the request is answered 503 (processRequest below).
+  if (error.originalError && isConnectionError(error.originalError)) {
+    const store = requestDatabase.getStore();
+    if (store) store.down = true;
+    outage?.down(error.originalError);
+    return new GraphQLError(UNAVAILABLE, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+  }
   if (typeof code === 'string' && USER_FACING_SQLSTATE.test(code)) {
     return new GraphQLError(error.originalError!.message, {
       nodes: error.nodes,
@@ -262,12 +285,52 @@ export interface PresetDeps {
   storage: Storage | null;
   models: QueryModels | null;
   log?: Logger;
+  /** Shared with the rest of the server so one outage is logged once. */
+  outage?: Outage;
+}
+
+/**
+ * What changed on a videos channel while the listener was away, read under
+ * the channel owner's row-level security (the channel name was derived from
+ * that owner's verified token when the subscription started).
+ */
+async function videoChangesSince(pool: pg.Pool, channel: string, since: Date): Promise<string[]> {
+  const owner = /^heimdex:videos:([0-9a-f-]{36})$/.exec(channel)?.[1];
+  if (!owner) return [];
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
+      JSON.stringify({ sub: owner, role: 'authenticated' }),
+    ]);
+    // A margin for clock differences between this server and the database.
+    const { rows } = await client.query<{ payload: string }>(
+      `select json_build_object('id', id, 'state', state, 'stage', stage, 'progress', progress, 'error', error,
+                                'event', 'update')::text as payload
+         from app_public.videos where updated_at >= $1::timestamptz - interval '30 seconds' order by updated_at`,
+      [since.toISOString()],
+    );
+    await client.query('commit');
+    return rows.map((r) => r.payload);
+  } finally {
+    client.release();
+  }
 }
 
 export function makePreset(deps: PresetDeps) {
   const { config } = deps;
   const production = config.env === 'production';
-  const subscriber = new PgSubscriber(deps.authPool);
+  const outage =
+    deps.outage ??
+    outageLog(
+      (m) => deps.log?.warn(m),
+      (m) => deps.log?.info(m),
+    );
+  const subscriber = new ResilientSubscriber({
+    pool: deps.authPool,
+    onDown: (e) => outage.down(e),
+    catchUp: (channel, since) => videoChangesSince(deps.authPool, channel, since),
+  });
   const videoEvents = new VideoEvents(subscriber);
   const verifyWs = { fn: null as null | ((token: string) => Promise<AccessClaims>) };
 
@@ -305,6 +368,26 @@ export function makePreset(deps: PresetDeps) {
               if (production) event.validationRules.push(NoSchemaIntrospectionCustomRule);
               return next();
             },
+            // A request that met a database outage is answered 503 with
+            // Retry-After, so clients and proxies retry instead of showing
+            // an error that looks like the request's fault.
+            async processRequest(next) {
+              const store = { down: false };
+              const result = await requestDatabase.run(store, () => next());
+              if (!store.down || !result) return result;
+              return {
+                type: 'buffer',
+                statusCode: 503,
+                headers: {
+                  'content-type': 'application/json; charset=utf-8',
+                  'retry-after': String(RETRY_AFTER_S),
+                  'cache-control': 'no-store',
+                },
+                buffer: Buffer.from(
+                  JSON.stringify({ errors: [{ message: UNAVAILABLE, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }),
+                ),
+              };
+            },
           },
         },
       },
@@ -324,10 +407,12 @@ export function makePreset(deps: PresetDeps) {
       graphiqlOnGraphQLGET: false,
       graphiqlPath: '/graphiql',
       maxRequestLength: 256 * 1024,
-      maskError: makeMaskError(deps.log),
+      maskError: makeMaskError(deps.log, outage),
     },
     grafast: {
-      explain: config.env === 'development',
+      // Plans and SQL describe the schema and cost several times the answer:
+      // never sent unless an operator turns debugging on explicitly.
+      explain: config.graphqlExplain,
       async context(requestContext) {
         let claims: AccessClaims | null = null;
         const req = (requestContext as { expressv4?: { req: Request } }).expressv4?.req;

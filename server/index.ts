@@ -11,7 +11,7 @@ import { createAuthProvider } from './auth/index.ts';
 import { buildApp, type AppDeps } from './app.ts';
 import type { Config } from '../core/config.ts';
 import { resolveDatabase, type DatabaseUrls } from '../core/database.ts';
-import { createLogger, type Logger } from '../core/log.ts';
+import { createLogger, outageLog, type Logger } from '../core/log.ts';
 import { makeUploadsPlugin } from './plugins/uploads.ts';
 import { createStorage } from '../core/storage/index.ts';
 import { installStorageRoutes } from './routes/storage.ts';
@@ -48,9 +48,16 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const urls = opts.db ?? (await resolveDatabase(config, { start: opts.startDb, log: (m) => log.info(m) }));
   const authFunctionsPool = new pg.Pool({ connectionString: urls.authFunctionsUrl, max: 4 });
   const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 10 });
-  // An idle client's connection dying (server restart) must not crash the process.
-  authFunctionsPool.on('error', (err) => log.warn('auth functions pool error', { err }));
-  authPool.on('error', (err) => log.warn('auth pool error', { err }));
+  // An idle client's connection dying (database restart) must not crash the
+  // process; the outage is logged once, and a new connection ends it.
+  const outage = outageLog(
+    (m) => log.warn(m),
+    (m) => log.info(m),
+  );
+  for (const pool of [authFunctionsPool, authPool]) {
+    pool.on('error', (err) => outage.down(err));
+    pool.on('connect', () => outage.up());
+  }
 
   const opened: (() => Promise<void>)[] = [() => authPool.end(), () => authFunctionsPool.end()];
   // The listener closes first (no new requests), then what serves them.
@@ -90,6 +97,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     }
 
     const storage = opts.storage ?? createStorage(config);
+    if (config.graphqlExplain) log.warn('GRAPHQL_EXPLAIN is on: responses carry query plans and SQL (debugging only)');
     await storage.ensureReady();
     const auth = await createAuthProvider(config, authFunctionsPool);
     opened.push(() => auth.close());
@@ -98,6 +106,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       config,
       log,
       authFunctionsPool,
+      outage,
       authPool,
       auth,
       storage,

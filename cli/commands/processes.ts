@@ -19,6 +19,13 @@ import { CliError } from '../errors.ts';
 const MAIN = path.join(ROOT_DIR, 'cli', 'main.ts');
 /** How long a child gets to finish its current work after SIGTERM. */
 const STOP_GRACE_MS = 30_000;
+/** Restart backoff: doubles from the first to the last, reset after a child ran this long. */
+const RESTART_FIRST_MS = 500;
+const RESTART_MAX_MS = 15_000;
+const STABLE_AFTER_MS = 60_000;
+/** This many crashes within CRASH_WINDOW_MS is a crash loop: restarting cannot help. */
+const CRASH_LOOP = 5;
+const CRASH_WINDOW_MS = 120_000;
 
 interface Ready {
   type: 'ready';
@@ -66,6 +73,70 @@ async function stopChildren(children: { child: ChildProcess; exited: Promise<num
   clearTimeout(timer);
 }
 
+/**
+ * Keeps one child process running: a crash is logged and the child restarted
+ * after a growing pause, so a transient fault (the database restarting, an
+ * out-of-memory kill) costs seconds rather than the whole product. A crash
+ * loop (CRASH_LOOP crashes within CRASH_WINDOW_MS) gives up: `crashLoop`
+ * settles with the reason and `start` stops everything.
+ */
+export class Supervisor {
+  readonly name: string;
+  current: ReturnType<typeof spawnChild>;
+  readonly crashLoop: Promise<string>;
+  restarts = 0;
+  #stopping = false;
+  #crashes: number[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #spawn: () => ReturnType<typeof spawnChild>;
+
+  constructor(name: string, spawnFn: () => ReturnType<typeof spawnChild> = () => spawnChild(name)) {
+    this.name = name;
+    this.#spawn = spawnFn;
+    this.current = spawnFn();
+    let giveUp!: (why: string) => void;
+    this.crashLoop = new Promise((r) => (giveUp = r));
+    const watch = (c: ReturnType<typeof spawnChild>) => {
+      const startedAt = Date.now();
+      void c.exited.then((code) => {
+        if (this.#stopping) return;
+        const now = Date.now();
+        this.#crashes = [...this.#crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+        if (this.#crashes.length >= CRASH_LOOP) {
+          giveUp(
+            `${name} crashed ${this.#crashes.length} times within ${CRASH_WINDOW_MS / 1000} s (last code ${code})`,
+          );
+          return;
+        }
+        const quick = this.#crashes.filter((t) => now - t < STABLE_AFTER_MS).length;
+        const wait =
+          now - startedAt > STABLE_AFTER_MS
+            ? RESTART_FIRST_MS
+            : Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** (quick - 1));
+        info(`heimdex: ${name} exited unexpectedly (code ${code}); restarting it in ${(wait / 1000).toFixed(1)} s`);
+        this.#timer = setTimeout(() => {
+          this.#timer = null;
+          if (this.#stopping) return;
+          this.restarts++;
+          this.current = this.#spawn();
+          this.current.ready.then(
+            () => info(`heimdex: ${name} is running again`),
+            () => {},
+          );
+          watch(this.current);
+        }, wait);
+      });
+    };
+    watch(this.current);
+  }
+
+  async stop() {
+    this.#stopping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await stopChildren([this.current]);
+  }
+}
+
 async function describeModels(cfg: ReturnType<typeof config>): Promise<string[]> {
   try {
     const { getModels } = await importProject<ModelsModule>('worker/ml/index.ts');
@@ -76,13 +147,25 @@ async function describeModels(cfg: ReturnType<typeof config>): Promise<string[]>
   }
 }
 
+/** The mode line `start` prints: what a reader must know about what is exposed. */
+export function describeMode(cfg: ReturnType<typeof config>): string {
+  const parts = [`mode: ${cfg.env}`];
+  if (cfg.env === 'development') parts.push('Ruru on, introspection on');
+  else if (cfg.env === 'production') parts.push('Ruru off, introspection off');
+  parts.push(
+    cfg.graphqlExplain ? 'GRAPHQL_EXPLAIN on: query plans and SQL go to clients' : 'no query plans to clients',
+  );
+  return parts.join('; ');
+}
+
 export const start: Command = {
   name: 'start',
   summary: 'Run everything on this machine: database, migrations, API server and worker',
   description:
     'Starts the embedded PostgreSQL (unless DATABASE_URL is set), applies the migrations, then runs\n' +
-    '`heimdex serve` and `heimdex worker` as child processes. Ctrl-C or SIGTERM stops all of it,\n' +
-    'including the embedded database if this command started it.',
+    '`heimdex serve` and `heimdex worker` as child processes. A child that crashes is restarted\n' +
+    'with backoff; a crash loop, Ctrl-C or SIGTERM stops all of it, including the embedded\n' +
+    'database if this command started it.',
   flags: {},
   async run() {
     const cfg = config();
@@ -103,9 +186,9 @@ export const start: Command = {
         `the PostgreSQL log is in ${cfg.dataDir}/logs/postgres.log`,
       );
     });
-    let children: ReturnType<typeof spawnChild>[] = [];
+    let children: Supervisor[] = [];
     const shutdown = async () => {
-      await stopChildren(children);
+      await Promise.all(children.map((c) => c.stop()));
       if (embedded && !wasRunning) {
         info('heimdex: stopping the embedded database');
         await stopEmbedded(cfg);
@@ -116,16 +199,16 @@ export const start: Command = {
       await migrateDatabase(db.ownerUrl, { includeCurrent: cfg.env !== 'production' });
       if (stopRequested) throw new CliError('interrupted while starting');
       await buildWebApp();
-      children = [spawnChild('serve'), spawnChild('worker')];
+      children = [new Supervisor('serve'), new Supervisor('worker')];
       const [server] = await Promise.race([
-        Promise.all(children.map((c) => c.ready)),
+        Promise.all(children.map((c) => c.current.ready)),
         stopped.then(() => {
           throw new CliError('interrupted while starting');
         }),
       ]);
       const url = server!.url ?? cfg.publicUrl;
       out('');
-      out(`Heimdex is running.`);
+      out(`Heimdex is running (${describeMode(cfg)}).`);
       out(`  Web app:  ${url}/`);
       out(`  GraphQL:  ${url}/graphql`);
       if (cfg.env === 'development') out(`  Ruru:     ${url}/graphiql`);
@@ -137,15 +220,13 @@ export const start: Command = {
       const me = selfCommand();
       out(`Try: ${me} demo   — or: ${me} ingest <video> --wait && ${me} search "<words>"`);
       out('Stop with Ctrl-C.');
-      const crashed = Promise.race(children.map((c, i) => c.exited.then((code) => ({ i, code }))));
-      const first = await Promise.race([stopped.then(() => null), crashed]);
-      if (first) {
-        info(
-          `heimdex: ${first.i === 0 ? 'serve' : 'worker'} exited unexpectedly (code ${first.code}); stopping everything`,
-        );
-      }
+      // A crashed child is restarted by its supervisor; only a crash loop or
+      // Ctrl-C/SIGTERM ends `start`.
+      const loop = Promise.race(children.map((c) => c.crashLoop));
+      const why = await Promise.race([stopped.then(() => null), loop]);
+      if (why) info(`heimdex: ${why}; stopping everything`);
       await shutdown();
-      return first ? 1 : 0;
+      return why ? 1 : 0;
     } catch (e) {
       await shutdown();
       throw e;
