@@ -20,6 +20,7 @@ import { outageLog, type Logger } from '../core/log.ts';
 import { ResilientSubscriber } from './plugins/listener.ts';
 import { queryLimitsRule, skipWhenOverLimit } from './plugins/limits.ts';
 import { makePersonsPlugin } from './plugins/persons.ts';
+import { UpdateNotFoundPlugin } from './plugins/not-found.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
 import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
 import { VideoChangesPlugin, VideoEvents } from './plugins/subscriptions.ts';
@@ -353,6 +354,7 @@ export function makePreset(deps: PresetDeps) {
       makeSceneUrlsPlugin({ storage: deps.storage, urlTtlS: config.storage.urlTtlS }),
       makePersonsPlugin({ storage: deps.storage, config, models: deps.models }),
       VideoChangesPlugin,
+      UpdateNotFoundPlugin,
       {
         name: 'HeimdexValidationRulesPlugin',
         version: '0.0.0',

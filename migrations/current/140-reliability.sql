@@ -132,3 +132,4 @@ begin
   return new;
 end;
 $$;
+

@@ -169,15 +169,23 @@ test("a user cannot rename or delete another user's video", async () => {
     { id: aliceVideo.id },
     bob.token,
   );
-  // RLS hides the row, so PostGraphile finds nothing to update: an error or a null result.
-  assert.ok(upd.body.errors?.length || upd.body.data.updateVideoById?.video == null, JSON.stringify(upd.body));
+  // RLS hides the row: the answer is the same NOT_FOUND as for a row that does not exist.
+  assert.equal(upd.body.errors?.[0]?.extensions?.code, 'NOT_FOUND', JSON.stringify(upd.body));
+  assert.equal(upd.body.data?.updateVideoById ?? null, null);
   const del = await gql(
     srv.url,
     `mutation ($id: UUID!) { deleteVideoById(input: { id: $id }) { video { id } } }`,
     { id: aliceVideo.id },
     bob.token,
   );
-  assert.ok(del.body.errors?.length || del.body.data.deleteVideoById?.video == null, JSON.stringify(del.body));
+  assert.equal(del.body.errors?.[0]?.extensions?.code, 'NOT_FOUND', JSON.stringify(del.body));
+  const nobody = await gql(
+    srv.url,
+    `mutation ($id: UUID!) { updateVideoById(input: { id: $id, videoPatch: { title: "x" } }) { video { id } } }`,
+    { id: uuid() },
+    bob.token,
+  );
+  assert.equal(nobody.body.errors?.[0]?.extensions?.code, 'NOT_FOUND', JSON.stringify(nobody.body));
   const { rows } = await db.rootPool.query('select title from app_public.videos where id = $1', [aliceVideo.id]);
   assert.equal(rows[0]?.title, 'Alice street clip', 'still there, still named');
   // The owner can rename (the one user-writable column).
