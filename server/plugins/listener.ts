@@ -116,17 +116,28 @@ export class ResilientSubscriber implements GrafastSubscriber<Record<string, str
   }
 
   #connect(attempt = 0): Promise<void> {
+    // A retry timer may fire after another path already reconnected.
+    if (this.#client || !this.#alive) return Promise.resolve();
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
     this.#connecting ??= (async () => {
+      let client: pg.PoolClient | null = null;
       try {
-        const client = await this.#opts.pool.connect();
-        client.on('notification', (n) => n.payload !== undefined && this.#dispatch(n.channel, n.payload));
-        client.on('error', (e) => this.#lost(client, e));
+        client = await this.#opts.pool.connect();
+        if (!this.#alive) {
+          client.release();
+          this.#connecting = null;
+          return;
+        }
+        const c = client;
+        c.on('notification', (n) => n.payload !== undefined && this.#dispatch(n.channel, n.payload));
+        c.on('error', (e) => this.#lost(c, e));
         this.#listened.clear();
         for (const ch of this.#channels.keys()) {
-          await client.query(`listen ${client.escapeIdentifier(ch)}`);
+          await c.query(`listen ${c.escapeIdentifier(ch)}`);
           this.#listened.add(ch);
         }
-        this.#client = client;
+        this.#client = c;
         this.#connecting = null;
         const since = this.#lostAt;
         this.#lostAt = null;
@@ -142,6 +153,8 @@ export class ResilientSubscriber implements GrafastSubscriber<Record<string, str
         // Channels subscribed while connecting.
         await this.#sync();
       } catch (e) {
+        // A connection that broke while being set up is destroyed, not pooled.
+        if (client && this.#client !== client) client.release(e as Error);
         this.#connecting = null;
         this.#lostAt ??= new Date();
         this.#opts.onDown?.(e as Error);
