@@ -146,6 +146,11 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
         taskList: createTaskList(ctx),
         logger,
         events,
+        // Batched completion hands a failure to record a job's outcome (the
+        // database went away) to the pool, which stops cleanly and is
+        // restarted below; unbatched, graphile-worker leaves that promise
+        // unhandled and Node kills the whole process.
+        preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
         // The sweep of unreferenced objects; everything else is triggered by rows.
         parsedCronItems: parseCronItems([
           { task: 'storage__sweep', match: '17 * * * *', options: { backfillPeriod: 0, maxAttempts: 1 } },

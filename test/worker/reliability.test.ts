@@ -1,0 +1,199 @@
+/*
+ * The worker's crash and outage mechanisms, each on its own: jobs of a silent
+ * worker go back to the queue (heartbeats + force_unlock_workers), a worker
+ * rides out its database going away mid-job (a proxy that refuses
+ * connections while cut), temp folders of dead processes are removed, one
+ * user's backlog does not starve another's first video, and objects nothing
+ * refers to are swept after the grace period. Real graphile-worker, real
+ * PostgreSQL, real ffmpeg; waits are on database state and log lines.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { Logger, runOnce, type LogFunctionFactory, type Task } from 'graphile-worker';
+import { startWorker, type WorkerHandle } from '../../worker/index.ts';
+import { removeDeadWorkDirs } from '../../worker/pipeline/workdir.ts';
+import { sweepOrphans } from '../../worker/tasks/storage__sweep.ts';
+import { createTestDatabase, uuid, type TestDatabase } from '../helpers/db.ts';
+import { startDbProxy } from '../helpers/proxy.ts';
+import { generateSampleVideo } from '../fixtures/videos.ts';
+import { insertVideo, makeRig, scenesOf, settled, upload } from './helpers.ts';
+
+const workers: WorkerHandle[] = [];
+after(async () => {
+  for (const w of workers) await w.stop();
+});
+const db: TestDatabase = await createTestDatabase();
+const rig = await makeRig({ WORKER_DEAD_AFTER_S: '3' });
+const sample = await generateSampleVideo(path.join(rig.dir, 'sample.mp4'));
+
+/** Log lines of one worker, and a way to wait for one that matches. */
+function recorder() {
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const factory: LogFunctionFactory = () => (_level, message) => {
+    lines.push(message);
+    for (const w of waiters.filter((x) => x.re.test(message))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  };
+  const seen = (re: RegExp) =>
+    lines.some((l) => re.test(l)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve }));
+  return { lines, factory, seen };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function jobOf(id: string) {
+  const { rows } = await db.rootPool.query<{ id: string; locked_by: string | null }>(
+    `select id, locked_by from graphile_worker._private_jobs where payload->>'id' = $1 order by id desc limit 1`,
+    [id],
+  );
+  return rows[0];
+}
+
+test('release_dead_workers frees the locks of a silent worker and leaves a beating one alone', async () => {
+  const a = await insertVideo(db, uuid(), `u/${uuid()}/x/a.mp4`);
+  const b = await insertVideo(db, uuid(), `u/${uuid()}/x/b.mp4`);
+  const lock = (id: string, by: string) =>
+    db.rootPool.query(
+      `update graphile_worker._private_jobs set locked_by = $2, locked_at = now() - interval '1 hour' where payload->>'id' = $1`,
+      [id, by],
+    );
+  await lock(a, 'sql-dead');
+  await lock(b, 'sql-live');
+  await db.rootPool.query(`select app_private.worker_heartbeat(array['sql-live'], 'test')`);
+  const { rows } = await db.rootPool.query<{ ids: string[] }>('select app_private.release_dead_workers(30) as ids');
+  assert.deepEqual(rows[0]!.ids, ['sql-dead']);
+  assert.equal((await jobOf(a))!.locked_by, null);
+  assert.equal((await jobOf(b))!.locked_by, 'sql-live');
+  await db.rootPool.query(`select graphile_worker.force_unlock_workers(array['sql-live'])`);
+  await db.rootPool.query(`delete from app_public.videos where id = any($1)`, [[a, b]]);
+});
+
+test("a live worker returns a dead worker's job to the queue and the video is indexed", async () => {
+  const owner = uuid();
+  const id = await insertVideo(db, owner, await upload(rig, owner, sample.path));
+  // The state a SIGKILL leaves: the job locked by a worker that no longer beats.
+  await db.rootPool.query(
+    `update graphile_worker._private_jobs set locked_by = 'killed-worker', locked_at = now() where payload->>'id' = $1`,
+    [id],
+  );
+  const log = recorder();
+  const w = await startWorker(rig.config, {
+    ownerUrl: db.ownerUrl,
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: log.factory,
+    reembedStale: false,
+  });
+  workers.push(w);
+  await log.seen(/returned the jobs of 1 silent worker\(s\) to the queue: killed-worker/);
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  await w.stop();
+});
+
+test('a worker rides out its database going away mid-job, and the job is retried to the end', async () => {
+  const proxy = await startDbProxy({ host: '127.0.0.1', port: Number(new URL(db.ownerUrl).port) });
+  after(() => proxy.close());
+  const log = recorder();
+  const w = await startWorker(rig.config, {
+    ownerUrl: proxy.url(db.ownerUrl),
+    storage: rig.storage,
+    pollInterval: 200,
+    noHandleSignals: true,
+    logFactory: log.factory,
+    reembedStale: false,
+  });
+  workers.push(w);
+  let ended = false;
+  void w.done.then(() => (ended = true));
+  const owner = uuid();
+  const id = await insertVideo(db, owner, await upload(rig, owner, sample.path));
+  await waitFor('a locked job', async () => (await jobOf(id))?.locked_by);
+  await proxy.cut();
+  await log.seen(/database unreachable/);
+  await proxy.restore();
+  const v = await settled(db, id, 120_000);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  const scenes = await scenesOf(db, id);
+  assert.deepEqual(
+    scenes.map((s) => s.ordinal),
+    scenes.map((_, i) => i),
+    'one set of scenes',
+  );
+  assert.equal(ended, false, 'the worker did not stop');
+  assert.equal(log.lines.filter((l) => /database unreachable/.test(l)).length >= 1, true);
+  await w.stop();
+});
+
+test('temp folders of dead worker processes are removed, those of live ones kept', async () => {
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-tmp-test-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const dead = path.join(tmp, `heimdex-job-${gone}-abc`);
+  const mine = path.join(tmp, `heimdex-job-${process.pid}-def`);
+  const other = path.join(tmp, 'unrelated');
+  for (const d of [dead, mine, other]) fs.mkdirSync(d);
+  fs.writeFileSync(path.join(dead, 'input'), 'a copy of a video');
+  assert.deepEqual(await removeDeadWorkDirs(tmp), [dead]);
+  assert.equal(fs.existsSync(dead), false);
+  assert.equal(fs.existsSync(mine), true);
+  assert.equal(fs.existsSync(other), true);
+});
+
+test("a user's backlog does not starve another user's first video", async () => {
+  const fresh = await createTestDatabase();
+  const [a, b] = [uuid(), uuid()];
+  for (let i = 0; i < 20; i++) await insertVideo(fresh, a, `u/${a}/${uuid()}/v${i}.mp4`);
+  const bVideo = await insertVideo(fresh, b, `u/${b}/${uuid()}/first.mp4`);
+  const order: string[] = [];
+  const record: Task = async (payload) => {
+    order.push((payload as { id: string }).id);
+  };
+  await runOnce({
+    connectionString: fresh.ownerUrl,
+    concurrency: 1,
+    taskList: { videos__validate: record },
+    logger: new Logger(() => () => {}),
+  });
+  assert.equal(order.length, 21);
+  // A's oldest video was queued first at the same priority; B's is next.
+  assert.ok(order.indexOf(bVideo) <= 1, `B's video ran at position ${order.indexOf(bVideo)}`);
+});
+
+test('the sweep deletes only old objects that no row refers to', async () => {
+  const owner = uuid();
+  const used = await upload(rig, owner, sample.path);
+  await db.rootPool.query(
+    `insert into app_public.videos (owner_id, title, object_key, state) values ($1, 'kept', $2, 'failed')`,
+    [owner, used],
+  );
+  const orphan = `u/${owner}/${uuid()}/never-registered.mp4`;
+  const recent = `u/${owner}/${uuid()}/still-uploading.mp4`;
+  const staleKeyframe = `u/${owner}/${uuid()}/keyframes/7.jpg`;
+  for (const k of [orphan, recent, staleKeyframe]) await rig.storage.put(k, Buffer.from('x'), 'video/mp4');
+  const old = new Date(Date.now() - 2 * 86400_000);
+  for (const k of [used, orphan, staleKeyframe]) {
+    fs.utimesSync(path.join(rig.config.dataDir, 'objects', k), old, old);
+  }
+  const deleted = await sweepOrphans(rig.storage, (t, v) => db.rootPool.query(t, v), 86400);
+  assert.deepEqual(deleted.sort(), [orphan, staleKeyframe].sort());
+  assert.ok(await rig.storage.stat(used));
+  assert.ok(await rig.storage.stat(recent));
+  assert.equal(await rig.storage.stat(orphan), null);
+});
