@@ -14,6 +14,9 @@
  *  - Pinned bytes and recorded cuts: the digest validation saw, and notes on
  *    what processing had to cut.
  */
+drop function if exists app_private.pipeline_note(uuid, text);
+drop function if exists app_private.job_priority(json);
+drop function if exists app_private.job_priority(uuid);
 drop function if exists app_private.unreferenced_keys(text[]);
 drop function if exists app_private.release_dead_workers(integer);
 drop function if exists app_private.worker_heartbeat(text[], text);
@@ -98,38 +101,35 @@ revoke all on function app_private.worker_heartbeat(text[], text), app_private.r
   app_private.unreferenced_keys(text[]) from public;
 
 /*
- * The position of a video in its owner's backlog (0 = the owner's oldest
- * unfinished video), capped so one huge backlog cannot overflow anything.
- * Used as graphile-worker's job priority wherever a video's job is added.
+ * The position of a job's video in its owner's backlog (0 = the owner's
+ * oldest unfinished video), capped so one huge backlog cannot overflow
+ * anything. add_pipeline_job (fixtures/pipeline_steps.sql) uses it as
+ * graphile-worker's priority for every job whose payload names a video.
  */
-create or replace function app_private.job_priority(video_id uuid) returns integer
+create function app_private.job_priority(payload json) returns integer
 language sql stable
 set search_path = ''
 as $$
-  select coalesce(least(count(*), 10000)::integer, 0)
-    from app_public.videos v
-    join app_public.videos o on o.owner_id = v.owner_id
-   where v.id = job_priority.video_id
-     and o.state in ('uploaded', 'validating', 'processing')
-     and (o.created_at, o.id) < (v.created_at, v.id);
+  select coalesce((
+    select least(count(*), 10000)::integer
+      from app_public.videos v
+      join app_public.videos o on o.owner_id = v.owner_id
+     where v.id = case when payload ->> 'id' ~ '^[0-9a-fA-F-]{36}$' then (payload ->> 'id')::uuid end
+       and o.state in ('uploaded', 'validating', 'processing')
+       and (o.created_at, o.id) < (v.created_at, v.id)), 0);
 $$;
-comment on function app_private.job_priority(uuid) is 'Fair job priority: how many of the owner''s unfinished videos are older than this one.';
-revoke all on function app_private.job_priority(uuid) from public;
+comment on function app_private.job_priority(json) is 'Fair job priority: how many of the owner''s unfinished videos are older than the payload''s video.';
+revoke all on function app_private.job_priority(json) from public;
 
-create or replace function app_private.tg__add_job() returns trigger
-language plpgsql volatile security definer
+-- Records, once, what processing had to cut (a long subtitle file, a scene's text).
+create function app_private.pipeline_note(video_id uuid, note text) returns boolean
+language sql volatile security definer
 set search_path = ''
 as $$
-begin
-  perform graphile_worker.add_job(
-    tg_argv[0],
-    json_build_object('id', new.id),
-    job_key := tg_argv[0] || ':' || new.id::text,
-    job_key_mode := 'preserve_run_at',
-    max_attempts := 10,
-    priority := case when tg_table_name = 'videos' then app_private.job_priority(new.id) else 0 end
-  );
-  return new;
-end;
+  update app_public.videos v
+     set notes = case when pipeline_note.note = any (v.notes) then v.notes else v.notes || pipeline_note.note end
+   where v.id = pipeline_note.video_id
+  returning true;
 $$;
-
+comment on function app_private.pipeline_note(uuid, text) is 'Worker: record what processing had to cut to stay within limits.';
+revoke all on function app_private.pipeline_note(uuid, text) from public;

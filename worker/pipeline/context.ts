@@ -54,7 +54,10 @@ export interface VideoRow {
   image_model: string | null;
   face_model: string | null;
   missing_stages: SkippableStage[];
+  /** What validation saw; every later read must match (pinned bytes). */
+  content_sha256: string | null;
+  subtitle_sha256: string | null;
 }
 
 export const VIDEO_COLUMNS =
-  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, face_model, missing_stages';
+  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, face_model, missing_stages, content_sha256, subtitle_sha256';

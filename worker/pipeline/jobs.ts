@@ -40,11 +40,20 @@ export function progressReporter(helpers: JobHelpers, id: string, kind: 'index' 
  * (no retry loop). Anything else is retried; on the last attempt the video
  * is marked failed too, so it never sits in "processing" forever.
  */
+/**
+ * PostgreSQL refusing what the file produced (a text too large to index,
+ * bytes that are not valid text) would refuse it again on every retry.
+ */
+const INPUT_SQLSTATE = new Set(['54000', '22021', '22P05', '2200N', '22P02']);
+
 export async function guarded(helpers: JobHelpers, id: string, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (e) {
-    const err = e as Error;
+    let err = e as Error;
+    const code = (e as { code?: string }).code;
+    if (code && INPUT_SQLSTATE.has(code))
+      err = new MediaInputError(`The file's content could not be stored: ${err.message}. It will not be retried.`);
     if (err instanceof MediaInputError) {
       helpers.logger.info(`video ${id} failed: ${err.message}`);
       await helpers.query('select app_private.pipeline_fail($1, $2)', [id, err.message]);

@@ -5,8 +5,9 @@
  * none writes to the database except progress reports, so a crash anywhere
  * leaves the last committed state intact and the retried job starts over.
  */
+import crypto from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { StoragePermanentError } from '../../core/storage/types.ts';
 import {
@@ -22,20 +23,26 @@ import type { TranscriptSegment } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
 import type { Progress } from './stages.ts';
 
-const SIDECAR_MAX_BYTES = 16 * 1024 * 1024;
 /** Audio handed to the speech model at once: 10 minutes is 38 MB of samples. */
 const ASR_WINDOW_S = 600;
-/** A temp folder for one job, removed whatever happens. */
-export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'heimdex-job-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+import { withWorkDir } from './workdir.ts';
+
+export { withWorkDir };
+
+export const CHANGED_AFTER_UPLOAD =
+  'The file changed after upload: its bytes differ from those validated. Upload it again as a new video.';
+
+export async function sha256File(file: string): Promise<string> {
+  const h = crypto.createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
-/** Streams the video to the work folder, capped at MAX_UPLOAD_BYTES. */
+/**
+ * Streams the video to the work folder, capped at MAX_UPLOAD_BYTES. Once
+ * validation has recorded the digest, other bytes under the same key are
+ * refused: every stage works on exactly what was validated.
+ */
 export async function fetchVideo(
   ctx: PipelineContext,
   video: VideoRow,
@@ -55,6 +62,8 @@ export async function fetchVideo(
     }
     throw e;
   }
+  if (video.content_sha256 && (await sha256File(file)) !== video.content_sha256)
+    throw new MediaInputError(CHANGED_AFTER_UPLOAD);
   return file;
 }
 
@@ -68,6 +77,7 @@ export interface ValidatedFacts {
   video_codec: string;
   audio_codec: string | null;
   has_audio: boolean;
+  content_sha256: string;
 }
 
 const MAX_DIMENSION = 16384;
@@ -80,6 +90,12 @@ export async function validateVideo(ctx: PipelineContext, file: string, signal?:
   const max = ctx.config.worker.maxDurationS;
   if (f.durationS > max) {
     throw new MediaInputError(`The video is ${Math.round(f.durationS)} s long; the limit is ${max} s.`);
+  }
+  // ffprobe reports 0x0 when it refuses the declared size (e.g. 100000x100000).
+  if (!(f.width > 0 && f.height > 0)) {
+    throw new MediaInputError(
+      `The picture size could not be read: the file declares a frame size that cannot be decoded (the limit is ${MAX_DIMENSION} pixels per side), or its video stream is damaged.`,
+    );
   }
   if (!(f.width >= 16 && f.height >= 16 && f.width <= MAX_DIMENSION && f.height <= MAX_DIMENSION)) {
     throw new MediaInputError(
@@ -95,6 +111,7 @@ export async function validateVideo(ctx: PipelineContext, file: string, signal?:
     video_codec: f.videoCodec,
     audio_codec: f.audioCodec,
     has_audio: f.hasAudio,
+    content_sha256: await sha256File(file),
   };
 }
 
@@ -104,27 +121,63 @@ export interface Transcript {
   model: string | null;
   segments: TranscriptSegment[];
   missing: boolean;
+  /** What had to be cut to stay within limits (recorded on the video, never dropped silently). */
+  notes?: string[];
+}
+
+/**
+ * The sidecar's first SIDECAR_MAX_BYTES and the digest of all of it. Read as
+ * a stream so a huge file costs no disk and no memory beyond the cap.
+ */
+export async function readSidecar(
+  ctx: PipelineContext,
+  key: string,
+): Promise<{ text: string; total: number; sha256: string } | null> {
+  const cap = ctx.config.worker.sidecarMaxBytes;
+  let stream;
+  try {
+    stream = await ctx.storage.getStream(key);
+  } catch (e) {
+    if (e instanceof StoragePermanentError) return null;
+    throw e;
+  }
+  const h = crypto.createHash('sha256');
+  const kept: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    h.update(b);
+    if (total < cap) kept.push(b.subarray(0, cap - total));
+    total += b.length;
+  }
+  let text = Buffer.concat(kept).toString('utf8');
+  if (total > cap) {
+    // Cut at the last cue boundary so no half cue is indexed.
+    const end = text.lastIndexOf('\n\n');
+    if (end > 0) text = text.slice(0, end + 1);
+  }
+  return { text, total, sha256: h.digest('hex') };
 }
 
 async function sidecarSubtitles(
   ctx: PipelineContext,
   video: VideoRow,
-  dir: string,
-  signal?: AbortSignal,
+  notes: string[],
 ): Promise<TranscriptSegment[] | null> {
   if (!video.subtitle_key) return null;
-  const file = path.join(dir, 'sidecar.txt');
-  try {
-    await ctx.storage.download(video.subtitle_key, file, { maxBytes: SIDECAR_MAX_BYTES, signal });
-  } catch (e) {
-    // A missing or oversized sidecar should not sink the video: speech or
-    // embedded subtitles still give a transcript.
-    if (e instanceof StoragePermanentError) return null;
-    throw e;
-  }
-  const text = await fs.readFile(file, 'utf8');
-  if (!looksLikeSubtitles(text)) return null;
-  const segs = parseSubtitles(text);
+  // A missing sidecar should not sink the video: speech or embedded
+  // subtitles still give a transcript.
+  const read = await readSidecar(ctx, video.subtitle_key);
+  if (!read) return null;
+  if (video.subtitle_sha256 && read.sha256 !== video.subtitle_sha256)
+    throw new MediaInputError(
+      'The subtitle file changed after upload: its bytes differ from those validated. Upload the video again.',
+    );
+  const cap = ctx.config.worker.sidecarMaxBytes;
+  if (read.total > cap)
+    notes.push(`The subtitle file is ${read.total} bytes; only its first ${cap} bytes were read (SIDECAR_MAX_BYTES).`);
+  if (!looksLikeSubtitles(read.text)) return null;
+  const segs = parseSubtitles(read.text);
   return segs.length ? segs : null;
 }
 
@@ -138,14 +191,21 @@ export async function transcribe(
   onWindow?: (done: number) => Promise<void>,
 ): Promise<Transcript> {
   const limits = mediaLimits(ctx, signal);
-  const sidecar = await sidecarSubtitles(ctx, video, dir, signal);
-  if (sidecar) return { source: 'subtitles', language: null, model: null, segments: sidecar, missing: false };
+  const notes: string[] = [];
+  const sidecar = await sidecarSubtitles(ctx, video, notes);
+  if (sidecar) return { source: 'subtitles', language: null, model: null, segments: sidecar, missing: false, notes };
   const facts = await probe(file, limits);
+  const cap = ctx.config.worker.sidecarMaxBytes;
   for (const stream of facts.subtitleStreams) {
-    const srt = await extractSubtitles(file, stream, limits);
+    let srt = await extractSubtitles(file, stream, limits);
+    if (srt && Buffer.byteLength(srt) > cap) {
+      notes.push(`An embedded subtitle track is ${Buffer.byteLength(srt)} bytes; only its first ${cap} were read.`);
+      srt = Buffer.from(srt).subarray(0, cap).toString('utf8');
+      srt = srt.slice(0, Math.max(0, srt.lastIndexOf('\n\n')) + 1);
+    }
     const segs = srt ? parseSubtitles(srt) : [];
     if (segs.length)
-      return { source: 'subtitles', language: stream.language, model: null, segments: segs, missing: false };
+      return { source: 'subtitles', language: stream.language, model: null, segments: segs, missing: false, notes };
   }
   if (!facts.hasAudio) return { source: 'none', language: null, model: null, segments: [], missing: false };
   const asr = await ctx.models.speechRecognizer();
@@ -181,4 +241,24 @@ export async function transcribeVideo(
     const file = await fetchVideo(ctx, video, dir, signal);
     return transcribe(ctx, video, file, dir, signal, (done) => progress('transcribe', done));
   });
+}
+
+/**
+ * Caps each scene's transcript and on-screen text at SCENE_TEXT_MAX_CHARS,
+ * keeping the first part, and says what was cut. Without it one scene under
+ * a huge subtitle track exceeds PostgreSQL's 1 MB full-text entry and the job
+ * fails on every retry.
+ */
+export function capSceneTexts(scenes: { transcript?: string; ocr_text?: string }[], maxChars: number): string[] {
+  let cut = 0;
+  for (const s of scenes) {
+    for (const k of ['transcript', 'ocr_text'] as const) {
+      const t = s[k];
+      if (typeof t === 'string' && t.length > maxChars) {
+        s[k] = t.slice(0, maxChars);
+        cut++;
+      }
+    }
+  }
+  return cut ? [`The text of ${cut} scene field(s) was cut to ${maxChars} characters (SCENE_TEXT_MAX_CHARS).`] : [];
 }

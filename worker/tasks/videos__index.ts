@@ -9,7 +9,7 @@ import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { guarded, payloadId, progressReporter, readVideo } from '../pipeline/jobs.ts';
 import { indexVideo } from '../pipeline/stages.ts';
-import type { Transcript } from '../pipeline/steps.ts';
+import { capSceneTexts, type Transcript } from '../pipeline/steps.ts';
 
 export function videos__index(ctx: PipelineContext): Task {
   return async (payload, helpers) => {
@@ -22,6 +22,10 @@ export function videos__index(ctx: PipelineContext): Task {
         [id],
       );
       const result = await indexVideo(ctx, video, rows[0]!.t, progressReporter(helpers, id), helpers.abortSignal);
+      // Input-caused limits are applied here, before the write, so an
+      // oversized text is cut once instead of failing every retry.
+      for (const note of capSceneTexts(result.scenes, ctx.config.worker.sceneTextMaxChars))
+        await helpers.query('select app_private.pipeline_note($1, $2)', [id, note]);
       await helpers.query('select app_private.pipeline_indexed($1, $2)', [id, JSON.stringify(result)]);
     });
   };

@@ -10,6 +10,7 @@ import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { payloadId, progressReporter, readVideo } from '../pipeline/jobs.ts';
 import { reindexVideo, type ReindexMode, type StoredScene } from '../pipeline/stages.ts';
+import { capSceneTexts } from '../pipeline/steps.ts';
 
 export function videos__reindex(ctx: PipelineContext): Task {
   return async (payload, helpers) => {
@@ -26,6 +27,8 @@ export function videos__reindex(ctx: PipelineContext): Task {
     const progress = progressReporter(helpers, id, 'reindex');
     const result = await reindexVideo(ctx, video, rows[0]!.scenes, mode as ReindexMode, progress, helpers.abortSignal);
     if (!result) return;
+    for (const note of capSceneTexts(result.scenes, ctx.config.worker.sceneTextMaxChars))
+      await helpers.query('select app_private.pipeline_note($1, $2)', [id, note]);
     await helpers.query('select app_private.pipeline_reindexed($1, $2)', [id, JSON.stringify(result)]);
   };
 }

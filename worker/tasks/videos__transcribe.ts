@@ -16,7 +16,8 @@ export function videos__transcribe(ctx: PipelineContext): Task {
     const video = await readVideo(helpers, id);
     if (!video) return;
     await guarded(helpers, id, async () => {
-      const t = await transcribeVideo(ctx, video, progressReporter(helpers, id), helpers.abortSignal);
+      const { notes, ...t } = await transcribeVideo(ctx, video, progressReporter(helpers, id), helpers.abortSignal);
+      for (const note of notes ?? []) await helpers.query('select app_private.pipeline_note($1, $2)', [id, note]);
       await helpers.query('select app_private.pipeline_transcribed($1, $2)', [id, JSON.stringify(t)]);
     });
   };

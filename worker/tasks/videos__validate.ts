@@ -2,12 +2,14 @@
  * videos__validate {id}: queued by the insert trigger (and reprocess_video).
  * Fetches the object, probes it and checks the limits; then
  * app_private.pipeline_validated records the facts and queues videos__transcribe,
- * or the video fails with the reason. Idempotent: it only reads the object.
+ * or the video fails with the reason. Records the digests of the video and
+ * its sidecar, which every later stage checks (pinned bytes). Idempotent: it
+ * only reads the objects.
  */
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { guarded, payloadId, progressReporter, readVideo } from '../pipeline/jobs.ts';
-import { fetchVideo, validateVideo, withWorkDir } from '../pipeline/steps.ts';
+import { fetchVideo, readSidecar, validateVideo, withWorkDir } from '../pipeline/steps.ts';
 
 export function videos__validate(ctx: PipelineContext): Task {
   return async (payload, helpers) => {
@@ -19,7 +21,12 @@ export function videos__validate(ctx: PipelineContext): Task {
       const facts = await withWorkDir(async (dir) =>
         validateVideo(ctx, await fetchVideo(ctx, video, dir, helpers.abortSignal), helpers.abortSignal),
       );
-      await helpers.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts)]);
+      // The sidecar is pinned too: its digest now, compared when it is read.
+      const sidecar = video.subtitle_key ? await readSidecar(ctx, video.subtitle_key) : null;
+      await helpers.query('select app_private.pipeline_validated($1, $2)', [
+        id,
+        JSON.stringify({ ...facts, subtitle_sha256: sidecar?.sha256 ?? null }),
+      ]);
     });
   };
 }
