@@ -94,15 +94,24 @@ interface Proc {
   name: string;
   child: ChildProcess;
   exits: number;
+  /** Resolves once the process says it is serving or working. */
+  ready: Promise<void>;
+  stopped?: boolean;
 }
 const procs = new Map<string, Proc>();
 function spawnProc(name: string, cmd: 'serve' | 'worker'): Proc {
   const child = spawn(process.execPath, [MAIN, cmd], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d) => (err = (err + d).slice(-2000)));
-  const p: Proc = { name, child, exits: 0 };
+  let markReady!: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+  child.stderr!.on('data', (d) => {
+    err = (err + d).slice(-2000);
+    if (/worker running|listening on/.test(err)) markReady();
+  });
+  const p: Proc = { name, child, exits: 0, ready };
   child.on('exit', (code, signal) => {
-    if (signal !== 'SIGKILL' && !stopping) {
+    markReady();
+    if (signal !== 'SIGKILL' && !stopping && !p.stopped) {
       p.exits++;
       console.error(`[chaos] ${name} exited on its own (code ${code}): ${err}`);
     }
@@ -112,6 +121,7 @@ function spawnProc(name: string, cmd: 'serve' | 'worker'): Proc {
 }
 let stopping = false;
 async function stopProc(p: Proc) {
+  p.stopped = true;
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   const done = new Promise((r) => p.child.once('exit', r));
   p.child.kill('SIGTERM');
@@ -247,6 +257,7 @@ const sample = await generateSampleVideo(path.join(inputs, 'sample.mp4'));
 spawnProc('server', 'serve');
 await waitHttp();
 const workers = [spawnProc('worker-a', 'worker'), spawnProc('worker-b', 'worker')];
+await Promise.all(workers.map((w) => w.ready));
 const user = await signup();
 
 try {
@@ -264,9 +275,15 @@ try {
       await sleep(200 + Math.random() * 1200);
       const w = workers[Math.floor(Math.random() * workers.length)]!;
       const name = w.name;
-      const { rows } = await db.query<{ n: number }>(
-        `select count(*)::int as n from graphile_worker._private_jobs where locked_by is not null`,
-      );
+      // Aim at work in flight when there is any (bounded wait).
+      let rows: { n: number }[] = [];
+      for (let t = 0; t < 30; t++) {
+        ({ rows } = await db.query<{ n: number }>(
+          `select count(*)::int as n from graphile_worker._private_jobs where locked_by is not null`,
+        ));
+        if (rows[0]!.n > 0) break;
+        await sleep(100);
+      }
       w.child.kill('SIGKILL');
       await new Promise((r) =>
         w.child.exitCode !== null || w.child.signalCode !== null ? r(null) : w.child.once('exit', r),
@@ -304,6 +321,7 @@ try {
     console.log(JSON.stringify({ kill: r }));
     workers[0] = spawnProc('worker-a', 'worker');
     workers[1] = spawnProc('worker-b', 'worker');
+    await Promise.all(workers.map((w) => w.ready));
   }
 
   if (ONLY.includes('restart')) {

@@ -50,6 +50,7 @@ test('the step functions exist and are executable by no API role', async () => {
       'add_pipeline_job',
       'pipeline_fail',
       'pipeline_indexed',
+      'pipeline_note',
       'pipeline_progress',
       'pipeline_reindex_progress',
       'pipeline_reindexed',
