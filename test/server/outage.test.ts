@@ -24,7 +24,7 @@ const log = createLogger('info', {}, (l) => lines.push(JSON.parse(l)));
 const srv = await startTestServer(
   db,
   { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' },
-  { models: null, log, db: { ownerUrl: proxy.url(db.ownerUrl), authUrl: proxy.url(db.authUrl) } },
+  { models: null, log, db: { authFunctionsUrl: proxy.url(db.authFunctionsUrl), authUrl: proxy.url(db.authUrl) } },
 );
 const wsUrl = `${srv.url.replace(/^http/, 'ws')}/graphql`;
 

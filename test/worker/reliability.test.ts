@@ -93,7 +93,7 @@ test("a live worker returns a dead worker's job to the queue and the video is in
   );
   const log = recorder();
   const w = await startWorker(rig.config, {
-    ownerUrl: db.ownerUrl,
+    databaseUrl: db.workerUrl,
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
@@ -112,7 +112,7 @@ test('a worker rides out its database going away mid-job, and the job is retried
   after(() => proxy.close());
   const log = recorder();
   const w = await startWorker(rig.config, {
-    ownerUrl: proxy.url(db.ownerUrl),
+    databaseUrl: proxy.url(db.workerUrl),
     storage: rig.storage,
     pollInterval: 200,
     noHandleSignals: true,
