@@ -47,7 +47,7 @@ alter table app_private.worker_heartbeats enable row level security;
 comment on table app_private.worker_heartbeats is 'Last sign of life of each graphile-worker pool (its locked_by id).';
 
 create function app_private.worker_heartbeat(worker_ids text[], host text) returns void
-language sql volatile
+language sql volatile security definer
 set search_path = ''
 as $$
   insert into app_private.worker_heartbeats (worker_id, host, pid)
@@ -63,7 +63,7 @@ comment on function app_private.worker_heartbeat(text[], text) is 'Worker: recor
  * Heartbeats of long-dead workers are forgotten.
  */
 create function app_private.release_dead_workers(dead_after_s integer) returns text[]
-language plpgsql volatile
+language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare

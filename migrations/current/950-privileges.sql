@@ -29,7 +29,9 @@ begin
        and p.proname = any (array[
          'pipeline_progress', 'pipeline_reindex_progress', 'pipeline_fail', 'pipeline_validated',
          'pipeline_transcribed', 'pipeline_transcript', 'pipeline_stored_scenes', 'pipeline_indexed',
-         'pipeline_reindexed', 'reindex_stale', 'enrolment_faces_stale', 'enrolment_face_reembedded'])
+         'pipeline_reindexed', 'reindex_stale', 'enrolment_faces_stale', 'enrolment_face_reembedded',
+         -- 140-reliability.sql: heartbeats, releasing dead workers' jobs, the orphan sweep, cut notes.
+         'worker_heartbeat', 'release_dead_workers', 'unreferenced_keys', 'pipeline_note'])
   loop
     execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
   end loop;
