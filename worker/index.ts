@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { Logger, parseCronItems, run, type LogFunctionFactory, type Runner, type WorkerEvents } from 'graphile-worker';
+import { Logger, run, type LogFunctionFactory, type Runner, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { isConnectionError, resolveDatabase } from '../core/database.ts';
@@ -76,6 +76,9 @@ async function queueStaleReembedding(pool: pg.Pool, models: ModelRegistry): Prom
   ]);
   return rows[0]!.n;
 }
+
+/** How often unreferenced objects are swept (storage__sweep); ORPHAN_GRACE_S decides what is old enough. */
+const SWEEP_EVERY_S = 3600;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -151,13 +154,12 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
         // restarted below; unbatched, graphile-worker leaves that promise
         // unhandled and Node kills the whole process.
         preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-        // The sweep of unreferenced objects; everything else is triggered by rows.
-        parsedCronItems: parseCronItems([
-          { task: 'storage__sweep', match: '17 * * * *', options: { backfillPeriod: 0, maxAttempts: 1 } },
-        ]),
       },
       undefined,
-      undefined,
+      // No cron: the worker login may not write graphile-worker's crontab
+      // table; the heartbeat loop queues the orphan sweep instead. An empty
+      // list also stops graphile-worker looking for ./crontab.
+      [],
     );
 
   let runner = await startRunner().catch(async (e: unknown) => {
@@ -165,8 +167,14 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
     throw e;
   });
 
+  let sweepQueuedAt = 0;
   const beat = async () => {
     await pool.query('select app_private.worker_heartbeat($1, $2)', [[...livePools], os.hostname()]);
+    // One storage__sweep job for the whole fleet (its job key), about hourly.
+    if (Date.now() - sweepQueuedAt > SWEEP_EVERY_S * 1000) {
+      await pool.query('select app_private.queue_storage_sweep($1)', [SWEEP_EVERY_S]);
+      sweepQueuedAt = Date.now();
+    }
     const { rows } = await pool.query<{ ids: string[] }>('select app_private.release_dead_workers($1) as ids', [
       config.worker.deadAfterS,
     ]);
@@ -202,7 +210,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
         try {
           // The old pool's job was being processed here and is not any more:
           // give it back now rather than after the heartbeat bound.
-          await pool.query('select graphile_worker.force_unlock_workers($1)', [ids]);
+          await pool.query('select app_private.release_workers($1)', [ids]);
           runner = await startRunner();
           logger.info('job runner restarted');
           attempt = 0;

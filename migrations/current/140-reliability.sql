@@ -17,6 +17,8 @@
 drop function if exists app_private.pipeline_note(uuid, text);
 drop function if exists app_private.job_priority(json);
 drop function if exists app_private.job_priority(uuid);
+drop function if exists app_private.queue_storage_sweep(integer);
+drop function if exists app_private.release_workers(text[]);
 drop function if exists app_private.unreferenced_keys(text[]);
 drop function if exists app_private.release_dead_workers(integer);
 drop function if exists app_private.worker_heartbeat(text[], text);
@@ -43,7 +45,8 @@ create table app_private.worker_heartbeats (
   seen_at timestamptz not null default now()
 );
 alter table app_private.worker_heartbeats enable row level security;
--- NOTE: no policies and no grants: only the owner (the worker) reads or writes heartbeats.
+-- NOTE: no policies and no grants: workers write and read heartbeats only through
+-- worker_heartbeat and release_dead_workers (security definer, below).
 comment on table app_private.worker_heartbeats is 'Last sign of life of each graphile-worker pool (its locked_by id).';
 
 create function app_private.worker_heartbeat(worker_ids text[], host text) returns void
@@ -86,19 +89,68 @@ end;
 $$;
 comment on function app_private.release_dead_workers(integer) is 'Worker: return the jobs of workers silent for dead_after_s seconds to the queue; returns their ids.';
 
--- The keys in the list that no video (object or sidecar) and no scene refers to.
+/*
+ * The keys in the list that no row refers to: a video's object or sidecar, a
+ * scene's keyframe, an enrolment photo, or the crop of a face that exists
+ * (u/<owner>/faces/<face id>.jpg). The owner folder in each key narrows every
+ * look-up to that owner's rows (indexed), so an hourly sweep of a large store
+ * costs index probes, not scans. Security definer: the worker login reads no
+ * scenes or faces itself; it learns only which of its candidate keys are free.
+ */
 create function app_private.unreferenced_keys(keys text[]) returns text[]
-language sql stable
+language sql stable security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg(k), '{}') from pg_catalog.unnest(keys) k
-   where not exists (select 1 from app_public.videos v where v.object_key = k or v.subtitle_key = k)
-     and not exists (select 1 from app_public.scenes s where s.keyframe_key = k);
+  with c as (
+    select k, case when k ~ '^u/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/'
+                   then pg_catalog.substr(k, 3, 36)::uuid end as owner_id,
+           case when k ~ '^u/[^/]+/faces/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jpg$'
+                then pg_catalog.substring(k, '/faces/([0-9a-f-]{36})\.jpg$')::uuid end as face_id
+      from pg_catalog.unnest(keys) k
+  )
+  select coalesce(array_agg(c.k), '{}') from c
+   where not exists (select 1 from app_public.videos v where v.object_key = c.k)
+     and not exists (select 1 from app_public.videos v where v.owner_id = c.owner_id and v.subtitle_key = c.k)
+     and not exists (select 1 from app_public.scenes s where s.owner_id = c.owner_id and s.keyframe_key = c.k)
+     and not exists (select 1 from app_public.faces f where f.owner_id = c.owner_id and f.photo_key = c.k)
+     and not exists (select 1 from app_public.faces f where f.id = c.face_id and f.owner_id = c.owner_id);
 $$;
-comment on function app_private.unreferenced_keys(text[]) is 'Worker sweep: which of these storage keys no row refers to.';
+comment on function app_private.unreferenced_keys(text[]) is 'Worker: which of these storage keys no video, scene or face refers to (the orphan sweep, and a failed attempt cleaning up after itself).';
+
+/*
+ * graphile-worker's force_unlock_workers for the worker login, which executes
+ * no graphile_worker function itself: a worker whose job runner stopped (the
+ * database went away mid-job) hands its own pools' jobs straight back instead
+ * of waiting for the heartbeat bound.
+ */
+create function app_private.release_workers(worker_ids text[]) returns void
+language sql volatile security definer
+set search_path = ''
+as $$
+  select graphile_worker.force_unlock_workers(worker_ids);
+$$;
+comment on function app_private.release_workers(text[]) is 'Worker: return the jobs these worker pools hold to the queue.';
+
+/*
+ * The orphan sweep's schedule. graphile-worker's cron would need the worker
+ * login to write graphile-worker's crontab table and add jobs directly; this
+ * lets it ask for one sweep instead. The fixed job key makes every worker's
+ * request the same pending job, and preserve_run_at keeps its time, so a
+ * fleet of workers still sweeps about once per every_s seconds.
+ */
+create function app_private.queue_storage_sweep(every_s integer) returns void
+language sql volatile security definer
+set search_path = ''
+as $$
+  select graphile_worker.add_job('storage__sweep', '{}'::json, job_key := 'storage__sweep',
+    job_key_mode := 'preserve_run_at', max_attempts := 1,
+    run_at := now() + pg_catalog.make_interval(secs => greatest(every_s, 60)));
+$$;
+comment on function app_private.queue_storage_sweep(integer) is 'Worker: make sure one orphan sweep is queued, every_s seconds from the first request.';
 
 revoke all on function app_private.worker_heartbeat(text[], text), app_private.release_dead_workers(integer),
-  app_private.unreferenced_keys(text[]) from public;
+  app_private.unreferenced_keys(text[]), app_private.release_workers(text[]),
+  app_private.queue_storage_sweep(integer) from public;
 
 /*
  * The position of a job's video in its owner's backlog (0 = the owner's

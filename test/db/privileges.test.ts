@@ -206,6 +206,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_private.faces_recluster',
     'app_private.pipeline_fail',
     'app_private.pipeline_indexed',
+    'app_private.pipeline_note',
     'app_private.pipeline_progress',
     'app_private.pipeline_reindex_progress',
     'app_private.pipeline_reindexed',
@@ -213,7 +214,12 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_private.pipeline_transcribed',
     'app_private.pipeline_transcript',
     'app_private.pipeline_validated',
+    'app_private.queue_storage_sweep',
     'app_private.reindex_stale',
+    'app_private.release_dead_workers',
+    'app_private.release_workers',
+    'app_private.unreferenced_keys',
+    'app_private.worker_heartbeat',
   ]);
   assert.deepEqual(await list('heimdex_auth'), [
     'app_private.auth_create_session',

@@ -65,8 +65,9 @@ async function jobOf(id: string) {
 }
 
 test('release_dead_workers frees the locks of a silent worker and leaves a beating one alone', async () => {
-  const a = await insertVideo(db, uuid(), `u/${uuid()}/x/a.mp4`);
-  const b = await insertVideo(db, uuid(), `u/${uuid()}/x/b.mp4`);
+  const owner = uuid();
+  const a = await insertVideo(db, owner, `u/${owner}/x/a.mp4`);
+  const b = await insertVideo(db, owner, `u/${owner}/x/b.mp4`);
   const lock = (id: string, by: string) =>
     db.rootPool.query(
       `update graphile_worker._private_jobs set locked_by = $2, locked_at = now() - interval '1 hour' where payload->>'id' = $1`,

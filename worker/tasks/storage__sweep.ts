@@ -1,8 +1,10 @@
 /**
- * storage__sweep {}: hourly (the worker's cron) and idempotent. Deletes
- * objects under u/ that no video or scene refers to once they are older than
- * ORPHAN_GRACE_S: uploads never registered with createVideo, and keyframes
- * of attempts that failed or were replaced. The grace period covers an
+ * storage__sweep {}: queued about hourly (app_private.queue_storage_sweep, from
+ * the workers' heartbeat loop) and idempotent. Deletes objects under u/ that
+ * no video, scene or face refers to (app_private.unreferenced_keys) once they
+ * are older than ORPHAN_GRACE_S: uploads never registered with createVideo or
+ * createPerson, and keyframes and face crops of attempts killed before they
+ * could clean up after themselves (runWithStored). The grace period covers an
  * upload still on its way and a job that has stored keyframes but not yet
  * written its scenes. No next step.
  */
