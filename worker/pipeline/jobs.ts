@@ -4,8 +4,9 @@
  * transient ones (thrown, so graphile-worker retries with backoff).
  */
 import type { JobHelpers } from 'graphile-worker';
+import type { Storage } from '../../core/storage/types.ts';
 import { MediaInputError } from '../media/index.ts';
-import { VIDEO_COLUMNS, type VideoRow } from './context.ts';
+import { VIDEO_COLUMNS, type PipelineContext, type VideoRow } from './context.ts';
 import type { StageName } from './stages.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -69,4 +70,50 @@ export async function guarded(helpers: JobHelpers, id: string, body: () => Promi
     }
     throw err;
   }
+}
+
+/**
+ * Keyframes and face crops are stored before the step function that refers
+ * to them commits. When it does not (the video was deleted meanwhile, the
+ * write failed, the attempt gave up), `runWithStored` deletes what this
+ * attempt stored and no row refers to, at once; a process killed in between
+ * leaves them to the hourly orphan sweep (storage__sweep).
+ *
+ * `body` gets a context whose storage records every key it puts, and returns
+ * whether its result was recorded (false: the video is gone).
+ */
+export async function runWithStored(
+  ctx: PipelineContext,
+  helpers: JobHelpers,
+  body: (ctx: PipelineContext) => Promise<boolean>,
+): Promise<void> {
+  const stored: string[] = [];
+  const storage = new Proxy(ctx.storage, {
+    get(target, prop) {
+      if (prop === 'put')
+        return (key: string, ...rest: [Buffer, string]) => {
+          stored.push(key);
+          return target.put(key, ...rest);
+        };
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as Storage;
+  let recorded = false;
+  try {
+    recorded = await body({ ...ctx, storage });
+  } finally {
+    if (!recorded && stored.length) {
+      await forgetStored(ctx.storage, helpers, stored).catch((e: Error) =>
+        helpers.logger.warn(`could not remove ${stored.length} object(s) of an unfinished attempt: ${e.message}`),
+      );
+    }
+  }
+}
+
+async function forgetStored(storage: Storage, helpers: JobHelpers, keys: string[]): Promise<void> {
+  const { rows } = await helpers.query<{ keys: string[] }>('select app_private.unreferenced_keys($1) as keys', [
+    [...new Set(keys)],
+  ]);
+  if (rows[0]!.keys.length) await storage.delete(rows[0]!.keys);
 }

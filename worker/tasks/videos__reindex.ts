@@ -8,8 +8,8 @@
  */
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
-import { payloadId, progressReporter, readVideo } from '../pipeline/jobs.ts';
-import { reindexVideo, type ReindexMode, type StoredScene } from '../pipeline/stages.ts';
+import { payloadId, progressReporter, readVideo, runWithStored } from '../pipeline/jobs.ts';
+import { reindexVideo, type StoredScene } from '../pipeline/stages.ts';
 import { capSceneTexts } from '../pipeline/steps.ts';
 
 export function videos__reindex(ctx: PipelineContext): Task {
@@ -25,10 +25,16 @@ export function videos__reindex(ctx: PipelineContext): Task {
       [id],
     );
     const progress = progressReporter(helpers, id, 'reindex');
-    const result = await reindexVideo(ctx, video, rows[0]!.scenes, mode as ReindexMode, progress, helpers.abortSignal);
-    if (!result) return;
-    for (const note of capSceneTexts(result.scenes, ctx.config.worker.sceneTextMaxChars))
-      await helpers.query('select app_private.pipeline_note($1, $2)', [id, note]);
-    await helpers.query('select app_private.pipeline_reindexed($1, $2)', [id, JSON.stringify(result)]);
+    await runWithStored(ctx, helpers, async (jobCtx) => {
+      const result = await reindexVideo(jobCtx, video, rows[0]!.scenes, mode, progress, helpers.abortSignal);
+      if (!result) return false;
+      for (const note of capSceneTexts(result.scenes, ctx.config.worker.sceneTextMaxChars))
+        await helpers.query('select app_private.pipeline_note($1, $2)', [id, note]);
+      const r = await helpers.query<{ n: number | null }>('select app_private.pipeline_reindexed($1, $2) as n', [
+        id,
+        JSON.stringify(result),
+      ]);
+      return r.rows[0]!.n !== null;
+    });
   };
 }
