@@ -67,6 +67,13 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
     limits,
   );
   if (r.code !== 0) {
+    // FFmpeg refuses a declared frame size it cannot allocate before anything
+    // else; say which size, not the generic "Invalid argument" that follows.
+    const size = /Picture size (\d+)x(\d+) is invalid/.exec(r.stderr);
+    if (size)
+      throw new MediaInputError(
+        `The video declares a picture size of ${size[1]}x${size[2]}, which cannot be decoded (at most 16384 pixels per side).`,
+      );
     throw new MediaInputError(
       `The file is not a readable video (${stderrSummary(r.stderr, 1).replace(/file:\S+: /, '') || 'unrecognised format'}).`,
     );
