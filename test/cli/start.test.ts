@@ -1,8 +1,10 @@
 /*
  * `heimdex start` (what npm start runs) on a fresh data folder: it creates
  * and starts its own embedded PostgreSQL, migrates, runs serve + worker as
- * children and prints where everything is; Ctrl-C then stops all of it,
- * leaving no server, worker or PostgreSQL process behind.
+ * children and prints where everything is and the mode it runs in; a worker
+ * killed with SIGKILL is restarted by start's supervisor while the server
+ * keeps answering; Ctrl-C then stops all of it, leaving no server, worker or
+ * PostgreSQL process behind.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -81,6 +83,31 @@ test(
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     assert.equal(await isRunning(config), true);
     assert.ok(processesUsing(dataDir).length >= 3, 'start, serve and worker should be running');
+    assert.ok(stdout.includes('mode: development; Ruru on, introspection on; no query plans to clients'), stdout);
+
+    // A crash is not the end: the supervisor restarts the worker with backoff.
+    const isWorker = (pid: number) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('worker');
+      } catch {
+        return false;
+      }
+    };
+    const [workerPid] = processesUsing(dataDir).filter(isWorker);
+    assert.ok(workerPid, 'a worker process runs');
+    process.kill(workerPid, 'SIGKILL');
+    const restartDeadline = Date.now() + 120_000;
+    while (!(stdout + stderr).includes('heimdex: worker is running again')) {
+      if (Date.now() > restartDeadline || child.exitCode !== null)
+        assert.fail(`the worker was not restarted\nstdout: ${stdout}\nstderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(stdout + stderr, /heimdex: worker exited unexpectedly \(code 1\); restarting it in 0\.5 s/);
+    assert.equal(child.exitCode, null, 'start keeps running');
+    assert.equal((await fetch(`${base}/healthz`)).status, 200, 'the server was never touched');
+    const newWorker = processesUsing(dataDir).filter(isWorker);
+    assert.equal(newWorker.length, 1);
+    assert.notEqual(newWorker[0], workerPid);
 
     // Ctrl-C arrives twice when a wrapper (npm start's bootstrap) forwards the
     // terminal's signal: the second must not cut the shutdown short.
