@@ -29,6 +29,7 @@ import { startEmbedded, stopEmbedded } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
 import { createStorage } from '../core/storage/index.ts';
 import { generateSampleVideo } from '../test/fixtures/videos.ts';
+import { sweepOrphans } from '../worker/tasks/storage__sweep.ts';
 
 const N = (k: string, d: number) => Number(process.env[k] ?? d);
 const SIZE = {
@@ -236,18 +237,27 @@ async function integrity() {
     `select count(*)::int as n from app_public.scenes s where not exists (select 1 from app_public.videos v where v.id = s.video_id)`,
   );
   const storage = createStorage(config);
-  const keys: string[] = [];
-  for await (const o of storage.list('u/')) keys.push(o.key);
-  const { rows: unref } = await db.query<{ keys: string[] }>('select app_private.unreferenced_keys($1) as keys', [
-    keys,
-  ]);
+  const orphans = async () => {
+    const keys: string[] = [];
+    for await (const o of storage.list('u/')) keys.push(o.key);
+    const { rows } = await db.query<{ keys: string[] }>('select app_private.unreferenced_keys($1) as keys', [keys]);
+    return { objects: keys.length, orphans: rows[0]!.keys.length };
+  };
+  // A killed attempt cannot clean up after itself; the sweep (storage__sweep)
+  // does, once objects are ORPHAN_GRACE_S old. Every worker is stopped here,
+  // so no job is between storing and recording, and the sweep runs with no
+  // grace: what is left after it is a real leak.
+  const before = await orphans();
+  await sweepOrphans(storage, (t, v) => db.query(t, v), 0);
+  const after = await orphans();
   const temp = fs.readdirSync(tmp).filter((n) => n.startsWith('heimdex-job-'));
   return {
     duplicateScenes: dup[0]!.n,
     sceneGaps: gaps[0]!.n,
     orphanScenes: orphanScenes[0]!.n,
-    objects: keys.length,
-    orphanObjects: unref[0]!.keys.length,
+    objects: after.objects,
+    orphanObjectsBeforeSweep: before.orphans,
+    orphanObjects: after.orphans,
     leftoverTempFolders: temp.length,
   };
 }
