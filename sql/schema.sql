@@ -435,8 +435,10 @@ CREATE FUNCTION app_private.add_pipeline_job(task text, payload json, job_key te
     SET search_path TO ''
     AS $$
 begin
+  -- priority: fairness between users (job_priority, 140-reliability.sql).
   perform graphile_worker.add_job(task, payload, queue_name := queue_name, job_key := job_key,
-                                  job_key_mode := job_key_mode, max_attempts := 8);
+                                  job_key_mode := job_key_mode, max_attempts := 8,
+                                  priority := app_private.job_priority(payload));
 end;
 $$;
 
@@ -835,6 +837,29 @@ $$;
 COMMENT ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) IS 'Worker: replace the faces of the given scenes, match them, queue a faces__cluster pass when some stay unassigned.';
 
 --
+-- Name: job_priority(json); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.job_priority(payload json) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $_$
+  select coalesce((
+    select least(count(*), 10000)::integer
+      from app_public.videos v
+      join app_public.videos o on o.owner_id = v.owner_id
+     where v.id = case when payload ->> 'id' ~ '^[0-9a-fA-F-]{36}$' then (payload ->> 'id')::uuid end
+       and o.state in ('uploaded', 'validating', 'processing')
+       and (o.created_at, o.id) < (v.created_at, v.id)), 0);
+$_$;
+
+--
+-- Name: FUNCTION job_priority(payload json); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.job_priority(payload json) IS 'Fair job priority: how many of the owner''s unfinished videos are older than the payload''s video.';
+
+--
 -- Name: jsonb_vector(jsonb); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -937,6 +962,26 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) IS 'Worker: replace all scenes of a video in one transaction and mark it indexed.';
+
+--
+-- Name: pipeline_note(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_note(video_id uuid, note text) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  update app_public.videos v
+     set notes = case when pipeline_note.note = any (v.notes) then v.notes else v.notes || pipeline_note.note end
+   where v.id = pipeline_note.video_id
+  returning true;
+$$;
+
+--
+-- Name: FUNCTION pipeline_note(video_id uuid, note text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_note(video_id uuid, note text) IS 'Worker: record what processing had to cut to stay within limits.';
 
 --
 -- Name: pipeline_progress(uuid, text, real); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1164,6 +1209,10 @@ begin
          video_codec = facts ->> 'video_codec',
          audio_codec = facts ->> 'audio_codec',
          has_audio = (facts ->> 'has_audio')::boolean,
+         -- Pinned: every later stage refuses other bytes under these keys.
+         content_sha256 = facts ->> 'content_sha256',
+         subtitle_sha256 = facts ->> 'subtitle_sha256',
+         notes = '{}',
          state = 'processing', stage = 'transcribe',
          progress = app_private.pipeline_stage_progress('transcribe', 0), error = null
    where v.id = video_id;
@@ -1181,6 +1230,25 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) IS 'Worker: record probed media facts, move to processing and queue videos__transcribe.';
+
+--
+-- Name: queue_storage_sweep(integer); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.queue_storage_sweep(every_s integer) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select graphile_worker.add_job('storage__sweep', '{}'::json, job_key := 'storage__sweep',
+    job_key_mode := 'preserve_run_at', max_attempts := 1,
+    run_at := now() + pg_catalog.make_interval(secs => greatest(every_s, 60)));
+$$;
+
+--
+-- Name: FUNCTION queue_storage_sweep(every_s integer); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.queue_storage_sweep(every_s integer) IS 'Worker: make sure one orphan sweep is queued, every_s seconds from the first request.';
 
 --
 -- Name: reindex_missing(); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1252,6 +1320,56 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) IS 'Queue videos__reindex for videos embedded with another text/image/face model; returns how many.';
+
+--
+-- Name: release_dead_workers(integer); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.release_dead_workers(dead_after_s integer) RETURNS text[]
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  dead text[];
+  bound timestamptz := now() - pg_catalog.make_interval(secs => dead_after_s);
+begin
+  select coalesce(array_agg(distinct l.locked_by), '{}') into dead
+    from (select j.locked_by, j.locked_at from graphile_worker._private_jobs j where j.locked_by is not null
+          union all
+          select q.locked_by, q.locked_at from graphile_worker._private_job_queues q where q.locked_by is not null) l
+   where l.locked_at < bound
+     and not exists (select 1 from app_private.worker_heartbeats h
+                      where h.worker_id = l.locked_by and h.seen_at >= bound);
+  if cardinality(dead) > 0 then
+    perform graphile_worker.force_unlock_workers(dead);
+  end if;
+  delete from app_private.worker_heartbeats h where h.seen_at < now() - pg_catalog.make_interval(secs => dead_after_s * 10);
+  return dead;
+end;
+$$;
+
+--
+-- Name: FUNCTION release_dead_workers(dead_after_s integer); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.release_dead_workers(dead_after_s integer) IS 'Worker: return the jobs of workers silent for dead_after_s seconds to the queue; returns their ids.';
+
+--
+-- Name: release_workers(text[]); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.release_workers(worker_ids text[]) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select graphile_worker.force_unlock_workers(worker_ids);
+$$;
+
+--
+-- Name: FUNCTION release_workers(worker_ids text[]); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.release_workers(worker_ids text[]) IS 'Worker: return the jobs these worker pools hold to the queue.';
 
 --
 -- Name: reprocess_failed(); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1466,6 +1584,54 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.tg_videos__stem_config() IS 'A video''s new language restems its scenes.';
+
+--
+-- Name: unreferenced_keys(text[]); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.unreferenced_keys(keys text[]) RETURNS text[]
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+  with c as (
+    select k, case when k ~ '^u/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/'
+                   then pg_catalog.substr(k, 3, 36)::uuid end as owner_id,
+           case when k ~ '^u/[^/]+/faces/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jpg$'
+                then pg_catalog.substring(k, '/faces/([0-9a-f-]{36})\.jpg$')::uuid end as face_id
+      from pg_catalog.unnest(keys) k
+  )
+  select coalesce(array_agg(c.k), '{}') from c
+   where not exists (select 1 from app_public.videos v where v.object_key = c.k)
+     and not exists (select 1 from app_public.videos v where v.owner_id = c.owner_id and v.subtitle_key = c.k)
+     and not exists (select 1 from app_public.scenes s where s.owner_id = c.owner_id and s.keyframe_key = c.k)
+     and not exists (select 1 from app_public.faces f where f.owner_id = c.owner_id and f.photo_key = c.k)
+     and not exists (select 1 from app_public.faces f where f.id = c.face_id and f.owner_id = c.owner_id);
+$_$;
+
+--
+-- Name: FUNCTION unreferenced_keys(keys text[]); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.unreferenced_keys(keys text[]) IS 'Worker: which of these storage keys no video, scene or face refers to (the orphan sweep, and a failed attempt cleaning up after itself).';
+
+--
+-- Name: worker_heartbeat(text[], text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  insert into app_private.worker_heartbeats (worker_id, host, pid)
+  select w, worker_heartbeat.host, pg_catalog.pg_backend_pid() from pg_catalog.unnest(worker_ids) w
+  on conflict (worker_id) do update set seen_at = now();
+$$;
+
+--
+-- Name: FUNCTION worker_heartbeat(worker_ids text[], host text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) IS 'Worker: record that these pools are alive.';
 
 --
 -- Name: uid(); Type: FUNCTION; Schema: auth; Owner: -
@@ -2298,7 +2464,11 @@ CREATE TABLE app_public.videos (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     indexed_at timestamp with time zone,
     face_model text,
+    content_sha256 text,
+    subtitle_sha256 text,
+    notes text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT videos_byte_size_check CHECK ((byte_size >= 0)),
+    CONSTRAINT videos_content_sha256_check CHECK ((content_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT videos_content_type_video CHECK ((content_type ~ '^video/[a-z0-9][a-z0-9.+-]*$'::text)),
     CONSTRAINT videos_duration_s_check CHECK ((duration_s >= (0)::double precision)),
     CONSTRAINT videos_filename_check CHECK ((char_length(filename) <= 500)),
@@ -2309,6 +2479,7 @@ CREATE TABLE app_public.videos (
     CONSTRAINT videos_state_check CHECK ((state = ANY (ARRAY['uploaded'::text, 'validating'::text, 'processing'::text, 'indexed'::text, 'failed'::text]))),
     CONSTRAINT videos_subtitle_key_check CHECK (((subtitle_key <> ''::text) AND (char_length(subtitle_key) <= 1024) AND (subtitle_key !~ '(^/|\.\./)'::text))),
     CONSTRAINT videos_subtitle_key_owned CHECK ((starts_with(subtitle_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (char_length(subtitle_key) > char_length((('u/'::text || (owner_id)::text) || '/'::text))) AND (subtitle_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (subtitle_key !~ '//'::text))),
+    CONSTRAINT videos_subtitle_sha256_check CHECK ((subtitle_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT videos_title_check CHECK ((char_length(title) <= 500)),
     CONSTRAINT videos_transcript_source_check CHECK ((transcript_source = ANY (ARRAY['subtitles'::text, 'asr'::text, 'none'::text]))),
     CONSTRAINT videos_width_check CHECK ((width > 0))
@@ -2495,6 +2666,24 @@ COMMENT ON COLUMN app_public.videos.indexed_at IS 'When processing last finished
 COMMENT ON COLUMN app_public.videos.face_model IS 'Model that detected and embedded the faces of its scenes; null when no faces stage ran.';
 
 --
+-- Name: COLUMN videos.content_sha256; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.content_sha256 IS 'SHA-256 of the video bytes as validated; every later stage refuses other bytes ("changed after upload").';
+
+--
+-- Name: COLUMN videos.subtitle_sha256; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.subtitle_sha256 IS 'SHA-256 of the subtitle sidecar as first read; later reads must match.';
+
+--
+-- Name: COLUMN videos.notes; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.notes IS 'What processing had to cut to stay within limits (e.g. a transcript cut at SCENE_TEXT_MAX_CHARS), so nothing is dropped silently.';
+
+--
 -- Name: user_stats; Type: VIEW; Schema: app_private; Owner: -
 --
 
@@ -2543,6 +2732,24 @@ CREATE TABLE app_private.video_transcripts (
 COMMENT ON TABLE app_private.video_transcripts IS 'Transcript handed from videos__transcribe to videos__index.';
 
 --
+-- Name: worker_heartbeats; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.worker_heartbeats (
+    worker_id text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    seen_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE worker_heartbeats; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.worker_heartbeats IS 'Last sign of life of each graphile-worker pool (its locked_by id).';
+
+--
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -2569,6 +2776,13 @@ ALTER TABLE ONLY app_private.users
 
 ALTER TABLE ONLY app_private.video_transcripts
     ADD CONSTRAINT video_transcripts_pkey PRIMARY KEY (video_id);
+
+--
+-- Name: worker_heartbeats worker_heartbeats_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.worker_heartbeats
+    ADD CONSTRAINT worker_heartbeats_pkey PRIMARY KEY (worker_id);
 
 --
 -- Name: faces faces_pkey; Type: CONSTRAINT; Schema: app_public; Owner: -
@@ -2884,6 +3098,12 @@ ALTER TABLE app_private.users ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE app_private.video_transcripts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: worker_heartbeats; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.worker_heartbeats ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: persons delete_own; Type: POLICY; Schema: app_public; Owner: -
@@ -3232,6 +3452,12 @@ GRANT ALL ON FUNCTION app_private.faces_recluster(owner_id uuid) TO heimdex_work
 REVOKE ALL ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION job_priority(payload json); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.job_priority(payload json) FROM PUBLIC;
+
+--
 -- Name: FUNCTION jsonb_vector(v jsonb); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -3250,6 +3476,13 @@ GRANT ALL ON FUNCTION app_private.pipeline_fail(video_id uuid, error text) TO he
 
 REVOKE ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.pipeline_indexed(video_id uuid, result jsonb) TO heimdex_worker;
+
+--
+-- Name: FUNCTION pipeline_note(video_id uuid, note text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_note(video_id uuid, note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_note(video_id uuid, note text) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
@@ -3307,6 +3540,13 @@ REVOKE ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb
 GRANT ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) TO heimdex_worker;
 
 --
+-- Name: FUNCTION queue_storage_sweep(every_s integer); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.queue_storage_sweep(every_s integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.queue_storage_sweep(every_s integer) TO heimdex_worker;
+
+--
 -- Name: FUNCTION reindex_missing(); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -3318,6 +3558,20 @@ REVOKE ALL ON FUNCTION app_private.reindex_missing() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.reindex_stale(text_model text, image_model text, face_model text) TO heimdex_worker;
+
+--
+-- Name: FUNCTION release_dead_workers(dead_after_s integer); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.release_dead_workers(dead_after_s integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.release_dead_workers(dead_after_s integer) TO heimdex_worker;
+
+--
+-- Name: FUNCTION release_workers(worker_ids text[]); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.release_workers(worker_ids text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.release_workers(worker_ids text[]) TO heimdex_worker;
 
 --
 -- Name: FUNCTION reprocess_failed(); Type: ACL; Schema: app_private; Owner: -
@@ -3384,6 +3638,20 @@ REVOKE ALL ON FUNCTION app_private.tg_videos__notify() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.tg_videos__stem_config() FROM PUBLIC;
+
+--
+-- Name: FUNCTION unreferenced_keys(keys text[]); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.unreferenced_keys(keys text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.unreferenced_keys(keys text[]) TO heimdex_worker;
+
+--
+-- Name: FUNCTION worker_heartbeat(worker_ids text[], host text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) TO heimdex_worker;
 
 --
 -- Name: TABLE faces; Type: ACL; Schema: app_public; Owner: -
