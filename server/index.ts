@@ -56,7 +56,13 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   );
   for (const pool of [authFunctionsPool, authPool]) {
     pool.on('error', (err) => outage.down(err));
-    pool.on('connect', () => outage.up());
+    // A client checked out for a request (or LISTEN) whose connection dies
+    // emits 'error' on itself, not on the pool; unhandled, that would end the
+    // process on a database restart instead of failing one request.
+    pool.on('connect', (client) => {
+      outage.up();
+      client.on('error', (err) => outage.down(err));
+    });
   }
 
   const opened: (() => Promise<void>)[] = [() => authPool.end(), () => authFunctionsPool.end()];
