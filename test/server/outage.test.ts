@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { createLogger } from '../../core/log.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
@@ -146,4 +147,38 @@ test('the websocket takes "bearer" in any case, and refuses a forged token', asy
   });
   assert.equal(closed, 4401);
   await forged.dispose();
+});
+
+test('a request whose database connection is killed mid-query fails alone; the server keeps serving', async () => {
+  const alice = await signup(srv.url);
+  const holder = await db.rootPool.connect();
+  // Only a superuser sees (and may end) another login's backends.
+  const su = new pg.Client({ connectionString: db.rootUrl });
+  await su.connect();
+  after(() => su.end());
+  try {
+    // The request blocks on a lock, holding its pooled connection; then that
+    // connection is terminated as a database restart would.
+    await holder.query('begin; lock table app_public.videos in access exclusive mode');
+    const pending = gql(srv.url, `{ allVideos { totalCount } }`, {}, alice.token);
+    let pid: number | undefined;
+    for (let i = 0; i < 200 && !pid; i++) {
+      const { rows } = await su.query<{ pid: number }>(
+        `select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'
+            and usename = 'heimdex_authenticator'`,
+      );
+      pid = rows[0]?.pid;
+      if (!pid) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(pid, 'the request waits on the lock');
+    await su.query('select pg_terminate_backend($1)', [pid]);
+    const r = await pending;
+    assert.ok(r.status === 503 || (r.body as { errors?: unknown[] }).errors, JSON.stringify(r.body));
+  } finally {
+    await holder.query('rollback');
+    holder.release();
+  }
+  const later = await gql(srv.url, `{ allVideos { totalCount } }`, {}, alice.token);
+  assert.equal(later.status, 200);
+  assert.deepEqual((later.body as { data: unknown }).data, { allVideos: { totalCount: 0 } });
 });
