@@ -470,6 +470,8 @@ try {
     }
     const ids: string[] = [];
     const refused: string[] = [];
+    // Canary sidecars uploaded: each is the user's own object holding the token.
+    let canarySidecars = 0;
     for (let i = 0; i < SIZE.hostile; i++) {
       const t = templates[i % templates.length]!(i);
       const f = path.join(inputs, `h${i}.bin`);
@@ -482,6 +484,7 @@ try {
         t.type,
         sidecar ? { file: sidecar, name: 'subs.srt' } : undefined,
       );
+      if (t.sidecar === 'canary') canarySidecars++;
       if (r.id) ids.push(r.id);
       else refused.push(r.refused ?? 'refused');
     }
@@ -495,8 +498,10 @@ try {
     // The canary sidecar is the user's own upload: its token is expected in
     // that video's own transcript, and nowhere else; count it apart.
     const { rows: own } = await db.query<{ n: number }>(
-      `select count(*)::int as n from app_public.scenes s join app_public.videos v on v.id = s.video_id
-        where v.title like 'canary-sidecar-%' and strpos(s.transcript, $1) > 0`,
+      `select (select count(*) from app_public.scenes s join app_public.videos v on v.id = s.video_id
+                where v.title like 'canary-sidecar-%' and strpos(s.transcript, $1) > 0)
+            + (select count(*) from app_private.video_transcripts t join app_public.videos v on v.id = t.video_id
+                where v.title like 'canary-sidecar-%' and strpos(t.segments::text, $1) > 0) as n`,
       [token],
     );
     let storeHits = 0;
@@ -508,7 +513,6 @@ try {
       }
     };
     walk(path.join(config.dataDir, 'objects'));
-    const ownSidecars = ids.length ? Math.ceil(SIZE.hostile / templates.length) : 0;
     await new Promise((r) => canary.close(r));
     const noted = (
       await db.query<{ n: number }>(`select count(*)::int as n from app_public.videos where cardinality(notes) > 0`)
@@ -523,7 +527,7 @@ try {
       videosWithCutNotes: noted,
       canaryConnections,
       canaryBytesInDatabase: leaked[0]!.n - own[0]!.n,
-      canaryFileBytesInStore: storeHits - ownSidecars,
+      canaryFileBytesInStore: storeHits - canarySidecars,
       totalS: Math.round((Date.now() - t0) / 100) / 10,
     };
     report.hostile = r;
