@@ -117,6 +117,9 @@ function watchForProblems(page: Page): string[] {
     // A <video> cancels its own range requests when it seeks or has buffered
     // enough; that is the media element at work, not a failure.
     if (r.resourceType() === 'media' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    // Likewise an <img> that leaves the page (a page change, a list
+    // re-rendered) before its thumbnail arrived: nothing a user sees fails.
+    if (r.resourceType() === 'image' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
     problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => {
