@@ -193,7 +193,7 @@ export function makePersonsPlugin(deps: PersonsDeps) {
           createPerson(name: String!, photoKeys: [String!]): Person
 
           """
-          Adds enrolment photos to a person (same rules as createPerson).
+          Adds enrolment photos to a person or an unnamed group (same rules as createPerson).
           """
           addPersonPhotos(personId: UUID!, photoKeys: [String!]!): Person
 
@@ -212,10 +212,11 @@ export function makePersonsPlugin(deps: PersonsDeps) {
         Person: {
           plans: {
             thumbnailUrl($person: any) {
-              const $key = $person.select(
-                sql`app_public.persons_thumbnail_key(${$person.getClassStep().alias})`,
-                TYPES.text,
-              );
+              // A mutation's payload (updatePersonById…) hands over a step that
+              // cannot select more columns: read the row again by its id.
+              const $row =
+                typeof $person.getClassStep === 'function' ? $person : persons.get({ id: $person.get('id') });
+              const $key = $row.select(sql`app_public.persons_thumbnail_key(${$row.getClassStep().alias})`, TYPES.text);
               return lambda($key, (key) => sign(key as string | null));
             },
           },
@@ -259,15 +260,13 @@ export function makePersonsPlugin(deps: PersonsDeps) {
               });
               const $id = withPgClientTransaction(executor, $args, async (client, args) => {
                 const uid = await currentUser(client);
-                const { rows } = await client.query<{ id: string; name: string | null }>({
-                  text: 'select id, name from app_public.persons where id = $1',
+                const { rows } = await client.query<{ id: string }>({
+                  text: 'select id from app_public.persons where id = $1',
                   values: [args.personId],
                 });
                 if (!rows[0]) fail('NOT_FOUND', 'person not found');
-                // Enrolment photos make a person someone the user knows: an
-                // unnamed group must be named first (updatePersonById).
-                if (rows[0].name === null)
-                  fail('BAD_USER_INPUT', 'Name this group first (updatePersonById), then add photos');
+                // An unnamed group takes photos too: a user may add a better
+                // photo of someone before deciding what to call them.
                 const photos = await readPhotos(client, uid, args.photoKeys);
                 await insertFaces(client, uid, rows[0].id, photos, (await analyzer()).modelId);
                 return rows[0].id;

@@ -13,7 +13,7 @@ import type { Config } from '../../core/config.ts';
 import { DIST_DIR } from '../web/build.ts';
 
 /** Paths the app routes itself (server/web/src/router.ts); each is served index.html. */
-export const APP_PATHS = ['/', '/search', '/videos/:id'];
+export const APP_PATHS = ['/', '/search', '/videos/:id', '/people', '/people/:id'];
 
 const origin = (url: string | undefined) => {
   if (!url) return undefined;
@@ -37,7 +37,8 @@ export function contentSecurityPolicy(config: Config): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `img-src 'self' ${objects.join(' ')}`,
+    // blob: previews the photos a user picked for enrolment before they are uploaded (URL.createObjectURL).
+    `img-src 'self' blob: ${objects.join(' ')}`,
     `media-src 'self' ${objects.join(' ')}`,
     `connect-src ${[...new Set(connect)].join(' ')}`,
     "base-uri 'none'",

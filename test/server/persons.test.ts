@@ -210,9 +210,12 @@ test('searchScenes with personId finds the person’s scenes for the owner and n
 });
 
 test('updatePersonById, addPersonPhotos, assignFace and mergePersons: own rows yes, another user’s never', async () => {
-  const rename = `mutation($id: UUID!, $n: String!) { updatePersonById(input: {id: $id, personPatch: {name: $n}}) { person { id name } } }`;
+  const rename = `mutation($id: UUID!, $n: String!) { updatePersonById(input: {id: $id, personPatch: {name: $n}}) { person { ${PERSON} } } }`;
   const ok = await gql(srv.url, rename, { id: ids.nurse, n: 'Head nurse' }, alice.token);
+  assert.equal(ok.body.errors, undefined, JSON.stringify(ok.body.errors));
   assert.equal(ok.body.data.updatePersonById.person.name, 'Head nurse');
+  // The payload's person is a whole Person, its signed face crop included.
+  assert.equal((await fetch(ok.body.data.updatePersonById.person.thumbnailUrl)).status, 200);
   const denied = await gql(srv.url, rename, { id: ids.bobPerson, n: 'Renamed by Alice' }, alice.token);
   // An error or no row, never Bob's person (checked as root at the end).
   assert.ok(
@@ -236,6 +239,28 @@ test('updatePersonById, addPersonPhotos, assignFace and mergePersons: own rows y
     alice.token,
   );
   assert.equal(codeOf(addTheirs), 'NOT_FOUND');
+  // An unnamed group (one the clustering formed) takes photos too, and stays unnamed.
+  const group = await sceneWithFace(alice.id, await embeddingOf(photos.curls));
+  const {
+    rows: [g],
+  } = await db.rootPool.query(`insert into app_public.persons (owner_id, name) values ($1, null) returning id`, [
+    alice.id,
+  ]);
+  await db.rootPool.query('update app_public.faces set person_id = $1 where id = $2', [g.id, group.faceId]);
+  const toGroup = await gql(
+    srv.url,
+    `mutation($id: UUID!, $k: [String!]!) { addPersonPhotos(personId: $id, photoKeys: $k) { id name faceCount } }`,
+    { id: g.id, k: [await uploadPhoto(alice.token, photos.curls)] },
+    alice.token,
+  );
+  assert.equal(toGroup.body.errors, undefined, JSON.stringify(toGroup.body.errors));
+  assert.deepEqual(toGroup.body.data.addPersonPhotos, { id: g.id, name: null, faceCount: 2 });
+  // Naming it afterwards works as for any group.
+  const named = await gql(srv.url, rename, { id: g.id, n: 'Curly' }, alice.token);
+  assert.equal(named.body.errors, undefined, JSON.stringify(named.body.errors));
+  assert.equal(named.body.data.updatePersonById.person.name, 'Curly');
+  await db.rootPool.query('delete from app_public.persons where id = $1', [g.id]);
+  await db.rootPool.query('delete from app_public.videos where id = $1', [group.videoId]);
 
   const assign = `mutation($f: UUID!, $p: UUID) { assignFace(faceId: $f, personId: $p) { id personId person { name } } }`;
   const unassigned = await gql(srv.url, assign, { f: ids.aliceFace, p: null }, alice.token);

@@ -28,7 +28,13 @@ function directives(csp: string | null): Map<string, string[]> {
 }
 
 test('every app path answers index.html with a strict CSP and no inline script', async () => {
-  for (const p of ['/', '/search?q=ocean', '/videos/6259914f-1111-4222-8333-944455556666']) {
+  for (const p of [
+    '/',
+    '/search?q=ocean',
+    '/videos/6259914f-1111-4222-8333-944455556666',
+    '/people',
+    '/people/6259914f-1111-4222-8333-944455556666',
+  ]) {
     const r = await fetch(`${local.url}${p}`);
     assert.equal(r.status, 200, p);
     assert.match(r.headers.get('content-type') ?? '', /text\/html/);

@@ -8,8 +8,16 @@
  * are found by their accessible names, the UI's contract. Any console error,
  * page error or failed request fails the test.
  *
- * Screenshots of the library, the results and the player at 360 px and
- * 1280 px go to .test-data/output/screenshots/ for a person to look at.
+ * A second user then does what the People page is for, on a video of real
+ * faces (the sample photos shipped with the face package): add a photo to
+ * the unnamed group the video's faces formed and name it, enrol a person
+ * from photos (a photo without a face is refused, named on that photo),
+ * open a person's moments, search with words and a person and with the
+ * person alone, move and unassign faces, merge two people and delete one.
+ *
+ * Screenshots of the library, the results, the player and the People pages
+ * at 360 px and 1280 px go to .test-data/output/screenshots/ for a person to
+ * look at.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,9 +25,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { ROOT_DIR } from '../../core/config.ts';
 import { startWorker } from '../../worker/index.ts';
 import { generateSampleVideo } from '../../worker/media/samples.ts';
+import { PEOPLE, photoOf, shot, videoOf } from '../fixtures/faces.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { startTestServer } from '../server/helpers.ts';
 
@@ -62,6 +72,40 @@ fs.writeFileSync(brokenPath, 'This is a plain text file that someone renamed to 
 const notesPath = path.join(videoDir, 'notes.txt');
 fs.writeFileSync(notesPath, 'not a video');
 
+// Real faces: Dana in scenes 0, 2 and 6 (an unnamed group forms), the
+// nurse once, in scene 4; colour shots between them make the cuts. The
+// sidecar puts "picnic" in scenes 2, 4 and 6.
+const familyPath = await videoOf(path.join(videoDir, 'Family day.mp4'), [
+  shot(PEOPLE.dana),
+  shot('gray'),
+  shot(PEOPLE.danaClose),
+  shot('blue'),
+  shot(PEOPLE.nurse),
+  shot('green'),
+  shot(PEOPLE.dana),
+]);
+const familySrtPath = path.join(videoDir, 'Family day.srt');
+fs.writeFileSync(
+  familySrtPath,
+  [
+    [0, 'Dana waves at the camera'],
+    [6, 'a picnic by the lake'],
+    [12, 'the nurse spreads the picnic blanket'],
+    [18, 'more picnic sandwiches for Dana'],
+  ]
+    .map(
+      ([t, text], i) =>
+        `${i + 1}\n00:00:${String(t).padStart(2, '0')},200 --> 00:00:${String(Number(t) + 2).padStart(2, '0')},800\n${text}\n`,
+    )
+    .join('\n'),
+);
+const nursePhoto = await photoOf(PEOPLE.nurseClose, path.join(videoDir, 'nurse.jpg'));
+const danaPhoto = await photoOf(PEOPLE.danaClose, path.join(videoDir, 'dana.jpg'));
+const noFacePhoto = path.join(videoDir, 'no-face.png');
+await sharp({ create: { width: 320, height: 240, channels: 3, background: '#4a7' } })
+  .png()
+  .toFile(noFacePhoto);
+
 /** Everything that would tell a user something went wrong. */
 function watchForProblems(page: Page): string[] {
   const problems: string[] = [];
@@ -73,6 +117,9 @@ function watchForProblems(page: Page): string[] {
     // A <video> cancels its own range requests when it seeks or has buffered
     // enough; that is the media element at work, not a failure.
     if (r.resourceType() === 'media' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    // Likewise an <img> that leaves the page (a page change, a list
+    // re-rendered) before its thumbnail arrived: nothing a user sees fails.
+    if (r.resourceType() === 'image' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
     problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => {
@@ -219,3 +266,172 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   await page.getByRole('heading', { name: 'Beach day' }).waitFor();
   assert.deepEqual(problems, []);
 });
+
+/** The start of a result's m:ss–m:ss range, in seconds. */
+function startOf(text: string): number {
+  const m = /(\d+):(\d\d)–\d+:\d\d/.exec(text);
+  assert.ok(m, `a time range in ${text}`);
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+test(
+  'people: name a group, enrol from photos, moments, search by person, move faces, merge, delete',
+  { timeout: 420_000 },
+  async () => {
+    assert.ok(browser, 'the first test launched the browser');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const problems = watchForProblems(page);
+    try {
+      await people(page, problems);
+    } catch (e) {
+      // What the page showed when it failed, for the person reading the failure.
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'people-failure.png'), fullPage: true }).catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+    }
+  },
+);
+
+async function people(page: Page, problems: string[]) {
+  await page.goto(`${srv.url}/`);
+  const email = `people-${uuid()}@example.test`;
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('a long passphrase');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByText('No videos yet').waitFor();
+
+  await page.getByLabel('Upload videos').setInputFiles([familyPath, familySrtPath]);
+  const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Family day' }) });
+  await card.getByText('indexed', { exact: true }).waitFor({ timeout: 300_000 });
+  // The upload line follows the video: it no longer says "processing" once indexed.
+  await page.getByText('uploaded and indexed').waitFor();
+  assert.equal(await page.getByText('uploaded, processing below').count(), 0);
+
+  // The faces of scenes 0, 2 and 6 formed one unnamed group.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).click();
+  await page.getByRole('heading', { name: 'People', level: 1 }).waitFor();
+  const group = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'Unnamed person' }) });
+  await group.waitFor();
+  assert.equal(await group.count(), 1, 'one unnamed group');
+  await group.getByText('3 faces · 3 scenes').waitFor();
+  await group.locator('img').waitFor();
+  await shoot(page, 'people');
+
+  // An unnamed group takes photos too (addPersonPhotos), before it has a name.
+  await group.getByRole('link', { name: 'Unnamed person' }).click();
+  await page.getByRole('heading', { name: 'Unnamed person', level: 1 }).waitFor();
+  await page.getByLabel('Add photos').setInputFiles([danaPhoto]);
+  await page.getByRole('button', { name: 'Add 1 photo' }).click();
+  await page.getByRole('status').filter({ hasText: 'Unnamed person now has 4 faces' }).waitFor();
+  await page.getByRole('link', { name: '← People' }).click();
+  await group.getByText('4 faces · 3 scenes').waitFor();
+
+  // Enrol from photos: a photo with no face is refused, and the error sits on that photo.
+  await page.getByText('Add a person from photos').click();
+  await page.getByLabel('Person’s name').fill('Nurse');
+  await page.getByLabel('Photos of the person').setInputFiles([nursePhoto, noFacePhoto]);
+  await page.getByRole('button', { name: 'Add person' }).click();
+  const chosen = page.getByRole('list', { name: 'Chosen photos' });
+  const bad = chosen.getByRole('listitem').filter({ hasText: 'no-face.png' });
+  await bad.getByRole('alert').filter({ hasText: 'No face was found in photo "no-face.png"' }).waitFor();
+  assert.equal(await chosen.getByRole('listitem').filter({ hasText: 'nurse.jpg' }).getByRole('alert').count(), 0);
+  await shoot(page, 'people-enrol');
+  await page.getByRole('button', { name: 'Remove no-face.png' }).click();
+  await page.getByRole('button', { name: 'Add person' }).click();
+  // The new person's page: the photo, and the face of scene 4 found before the enrolment.
+  await page.getByRole('heading', { name: 'Nurse', level: 1 }).waitFor();
+  await page.getByText('2 faces · 1 scene').waitFor();
+  const nurseUrl = page.url();
+  const moments = page.getByRole('link', { name: /^Family day \d+:\d\d–\d+:\d\d$/ });
+  await moments.first().waitFor();
+  assert.deepEqual((await moments.allTextContents()).map(startOf), [12], 'the nurse appears in scene 4 only');
+
+  // Name the group from its card on the People page.
+  await page.getByRole('link', { name: '← People' }).click();
+  await group.getByLabel('Name this person').fill('Dana');
+  await group.getByRole('button', { name: 'Save name' }).click();
+  const dana = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'Dana' }) });
+  await dana.getByText('4 faces · 3 scenes').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Unnamed person' }).count(), 0);
+
+  // A person's moments: every scene they appear in, in time order.
+  await dana.getByRole('link', { name: 'Dana' }).click();
+  await page.getByRole('heading', { name: 'Dana', level: 1 }).waitFor();
+  const danaUrl = page.url();
+  await moments.first().waitFor();
+  assert.deepEqual((await moments.allTextContents()).map(startOf), [0, 6, 18]);
+  await shoot(page, 'person');
+
+  // Search with words and a person, then the person alone.
+  await page.getByRole('searchbox', { name: 'Search' }).fill('picnic');
+  await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+  const results = page.getByRole('link', { name: /Family day.*\d+:\d\d–\d+:\d\d/ });
+  await results.first().waitFor();
+  const anyone = (await results.allTextContents()).map(startOf);
+  assert.ok(anyone.includes(12), `without a person, the nurse's picnic scene is found: ${anyone}`);
+  await page.getByLabel('Person', { exact: true }).selectOption({ label: 'Dana' });
+  await page.getByRole('heading', { name: 'Moments for “picnic” with Dana' }).waitFor();
+  await results.first().waitFor();
+  const withDana = await results.allTextContents();
+  assert.deepEqual(
+    withDana
+      .map(startOf)
+      .sort((a, b) => a - b)
+      .slice(0, 2),
+    [6, 18],
+    withDana.join(' | '),
+  );
+  for (const t of withDana) assert.match(t, /Dana/, 'every moment shows Dana');
+  assert.ok(!withDana.map(startOf).includes(12));
+  await shoot(page, 'search-person');
+  await page.getByRole('searchbox', { name: 'Search' }).fill('');
+  await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+  await page.getByRole('heading', { name: 'Moments with Dana' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-result]').length === 3);
+  assert.deepEqual((await results.allTextContents()).map(startOf), [0, 6, 18]);
+
+  // Move a face to the nurse; then merge the nurse into Dana (the same
+  // person after all, as far as this test is concerned); unassign a face;
+  // delete Dana.
+  await page.goto(danaUrl);
+  await page.getByRole('heading', { name: 'Dana', level: 1 }).waitFor();
+  const faceItems = page.getByRole('list').filter({ has: page.getByRole('img', { name: 'Face 1' }) });
+  assert.equal(await faceItems.getByRole('listitem').count(), 4);
+  await page.getByLabel('Who is face 2?').selectOption({ label: 'Nurse' });
+  await page.getByRole('button', { name: 'Move face 2' }).click();
+  await page.getByRole('status').filter({ hasText: 'Face 2 moved to Nurse.' }).waitFor();
+  await page.getByText('3 faces · 2 scenes').waitFor();
+
+  await page.goto(nurseUrl);
+  await page.getByText('3 faces · 2 scenes').waitFor();
+  await page.getByLabel('Merge into').selectOption({ label: 'Dana' });
+  await page.getByRole('button', { name: 'Merge' }).click();
+  await page.waitForURL(danaUrl);
+  await page.getByRole('heading', { name: 'Dana', level: 1 }).waitFor();
+  await page.getByText('6 faces · 4 scenes').waitFor();
+
+  await page.getByLabel('Who is face 2?').selectOption({ label: 'Nobody (not a known person)' });
+  await page.getByRole('button', { name: 'Move face 2' }).click();
+  await page.getByRole('status').filter({ hasText: 'Face 2 moved to nobody.' }).waitFor();
+  await page.getByText('5 faces · 3 scenes').waitFor();
+
+  await page.getByRole('button', { name: 'Delete person' }).click();
+  await page.getByRole('button', { name: 'Delete for good' }).click();
+  await page.getByRole('heading', { name: 'People', level: 1 }).waitFor();
+  await page.getByText(/^Nobody yet/).waitFor();
+
+  // What the database holds now: no person; the video's faces stay, unassigned; no enrolment photo face.
+  const { rows } = await db.rootPool.query(
+    `select count(*) filter (where f.person_id is null and f.scene_id is not null)::int as unassigned,
+          count(*)::int as total,
+          (select count(*)::int from app_public.persons p where p.owner_id = u.id) as persons
+     from app_private.users u left join app_public.faces f on f.owner_id = u.id
+    where u.email = $1 group by u.id`,
+    [email],
+  );
+  assert.deepEqual(rows[0], { unassigned: 4, total: 4, persons: 0 });
+  assert.deepEqual(problems, []);
+}

@@ -1,11 +1,21 @@
 /*
  * The web app's pure helpers: the m:ss–m:ss contract, snippets parsed (never
- * injected as HTML), and uploads planned before a byte is sent.
+ * injected as HTML), uploads and enrolment photos checked before a byte is
+ * sent, and how people are named, listed and blamed for an API error.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clock, missingNotice, snippetParts, timeRange } from '../../server/web/src/format.ts';
-import { planUploads } from '../../server/web/src/upload.ts';
+import {
+  clock,
+  missingNotice,
+  personName,
+  personOption,
+  photoNamedIn,
+  snippetParts,
+  sortPersons,
+  timeRange,
+} from '../../server/web/src/format.ts';
+import { photoCheck, planUploads } from '../../server/web/src/upload.ts';
 
 test('time ranges are m:ss–m:ss with an en dash; hours appear only when needed', () => {
   assert.equal(timeRange(0, 4), '0:00–0:04');
@@ -65,4 +75,32 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
 test('a missing modality is explained in words a user can act on', () => {
   assert.equal(missingNotice('vision'), 'visual search is off: the vision model is not installed');
   assert.match(missingNotice('text'), /only exact words match/);
+});
+
+test('people: names, menu labels, order, and which photo an API error is about', () => {
+  const p = (id: string, name: string | null, faceCount: number) => ({ id, name, faceCount });
+  assert.equal(personName({ name: null }), 'Unnamed person');
+  assert.equal(personOption(p('a', null, 1)), 'Unnamed person (1 face)');
+  assert.equal(personOption(p('a', 'Dana', 4)), 'Dana');
+  assert.deepEqual(
+    sortPersons([p('1', null, 2), p('2', 'nurse', 1), p('3', null, 9), p('4', 'Dana', 3)]).map((x) => x.id),
+    ['4', '2', '3', '1'],
+  );
+  const keys = ['u/me/k1/nurse.jpg', 'u/me/k2/no-face.png'];
+  assert.equal(photoNamedIn('No face was found in photo "no-face.png"', keys), 'u/me/k2/no-face.png');
+  assert.equal(photoNamedIn('Photo "u/me/k1/nurse.jpg" has content type "x"', keys), 'u/me/k1/nurse.jpg');
+  assert.equal(photoNamedIn('Face recognition is turned off', keys), undefined);
+});
+
+test('enrolment photos are checked before uploading', () => {
+  const limits = { maxBytes: 1000, contentTypes: ['video/mp4', 'image/jpeg', 'image/png', 'image/webp'] };
+  assert.deepEqual(photoCheck({ name: 'a.JPG', size: 10, type: '' }, limits), { type: 'image/jpeg' });
+  assert.deepEqual(photoCheck({ name: 'a.webp', size: 10, type: 'image/webp' }, limits), { type: 'image/webp' });
+  assert.match((photoCheck({ name: 'a.gif', size: 10, type: 'image/gif' }, limits) as any).reason, /not a JPEG/);
+  assert.match((photoCheck({ name: 'a.png', size: 5000, type: 'image/png' }, limits) as any).reason, /too large/);
+  assert.match((photoCheck({ name: 'a.png', size: 0, type: 'image/png' }, limits) as any).reason, /empty/);
+  // A server that does not take photos refuses them here too.
+  assert.ok(
+    'reason' in photoCheck({ name: 'a.png', size: 10, type: 'image/png' }, { ...limits, contentTypes: ['video/mp4'] }),
+  );
 });

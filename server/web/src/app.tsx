@@ -1,16 +1,17 @@
 /*
  * The shell: sign-in when there is no session, otherwise the header (search
- * box, navigation, log out) and the page the URL names. Navigation is a list
- * so further pages (People, with the persons feature) slot in as one entry.
+ * box, navigation, log out) and the page the URL names.
  */
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import type { Api, Session } from './api.ts';
-import { navigate, useRoute, type Route } from './router.ts';
+import { navigate, searchUrl, useRoute, type Route } from './router.ts';
 import { Login } from './pages/login.tsx';
 import { Library } from './pages/library.tsx';
 import { SearchPage } from './pages/search.tsx';
 import { Player } from './pages/player.tsx';
+import { People } from './pages/people.tsx';
+import { PersonPage } from './pages/person.tsx';
 
 export const ApiContext = createContext<Api>(null as unknown as Api);
 export const useApi = () => useContext(ApiContext);
@@ -20,7 +21,10 @@ interface NavItem {
   label: string;
   route: Route['name'];
 }
-const NAV: NavItem[] = [{ href: '/', label: 'Library', route: 'library' }];
+const NAV: NavItem[] = [
+  { href: '/', label: 'Library', route: 'library' },
+  { href: '/people', label: 'People', route: 'people' },
+];
 
 export function App({ api }: { api: Api }) {
   // With no stored session the sign-in form can show at once; with one, the
@@ -65,6 +69,8 @@ function SignedIn({ email }: { email: string }) {
   const route = useRoute();
   const search = useRef<HTMLInputElement>(null);
   const q = route.name === 'search' ? (route.query.get('q') ?? '') : '';
+  // The search page's person filter stays on when new words are searched.
+  const person = route.name === 'search' ? (route.query.get('person') ?? '') : '';
 
   // "/" focuses search from anywhere but a text field.
   useEffect(() => {
@@ -87,7 +93,7 @@ function SignedIn({ email }: { email: string }) {
   const submit = (e: Event) => {
     e.preventDefault();
     const value = search.current?.value.trim() ?? '';
-    if (value) navigate(`/search?q=${encodeURIComponent(value)}`);
+    if (value || person) navigate(searchUrl(value, person));
   };
   const onSearchKey = (e: KeyboardEvent) => {
     if (e.key === 'ArrowDown') {
@@ -125,7 +131,12 @@ function SignedIn({ email }: { email: string }) {
         </form>
         <nav aria-label="Main">
           {NAV.map((n) => (
-            <a href={n.href} aria-current={route.name === n.route ? 'page' : undefined}>
+            <a
+              href={n.href}
+              aria-current={
+                route.name === n.route || (n.route === 'people' && route.name === 'person') ? 'page' : undefined
+              }
+            >
               {n.label}
             </a>
           ))}
@@ -145,8 +156,15 @@ function Page({ route }: { route: Route }) {
   switch (route.name) {
     case 'library':
       return <Library />;
-    case 'search':
-      return <SearchPage key={route.query.get('q') ?? ''} query={route.query.get('q') ?? ''} />;
+    case 'search': {
+      const q = route.query.get('q') ?? '';
+      const person = route.query.get('person') ?? '';
+      return <SearchPage key={`${q}\n${person}`} query={q} personId={person} />;
+    }
+    case 'people':
+      return <People />;
+    case 'person':
+      return <PersonPage key={route.params.id} id={route.params.id!} />;
     case 'player':
       return <Player key={route.params.id} id={route.params.id!} t={Number(route.query.get('t') ?? 0) || 0} />;
     default:

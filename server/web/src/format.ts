@@ -68,3 +68,43 @@ export function stageLabel(state: string, stage: string | null): string {
   if (state === 'indexed' || state === 'failed' || !stage) return state;
   return `${state}: ${stage}`;
 }
+
+/** "1 face", "4 faces". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export interface PersonLike {
+  id: string;
+  name: string | null;
+  faceCount: number | null;
+  sceneCount?: number | null;
+}
+
+/** How a person is called on screen: the name, or a plain "Unnamed person" for a group nobody named yet. */
+export function personName(p: { name: string | null }): string {
+  return p.name ?? 'Unnamed person';
+}
+
+/** A person in a menu (person filter, merge target): unnamed groups are told apart by their size. */
+export function personOption(p: PersonLike): string {
+  return p.name ?? `Unnamed person (${plural(p.faceCount ?? 0, 'face')})`;
+}
+
+/** Named people by name, then unnamed groups, largest first: the ones most worth naming. */
+export function sortPersons<P extends PersonLike>(list: P[]): P[] {
+  return [...list].sort((a, b) => {
+    if ((a.name === null) !== (b.name === null)) return a.name === null ? 1 : -1;
+    if (a.name !== null && b.name !== null)
+      return a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }) || a.id.localeCompare(b.id);
+    return (b.faceCount ?? 0) - (a.faceCount ?? 0) || a.id.localeCompare(b.id);
+  });
+}
+
+/**
+ * Which of the photos an API error is about: the server names a photo by the
+ * last part of its object key ("No face was found in photo \"x.jpg\"").
+ */
+export function photoNamedIn(message: string, keys: string[]): string | undefined {
+  return keys.find((k) => message.includes(`"${k.slice(k.lastIndexOf('/') + 1)}"`) || message.includes(`"${k}"`));
+}

@@ -1,12 +1,12 @@
 /*
  * A history-API router in a few lines: the server answers index.html for each
  * app path (server/routes/web.ts APP_PATHS), and in-app links are handled here
- * without a page load. Query strings hold only the search text and a time.
+ * without a page load. Query strings hold only the search text, a person id and a time.
  */
 import { useEffect, useState } from 'preact/hooks';
 
 export interface Route {
-  name: 'library' | 'search' | 'player' | 'notFound';
+  name: 'library' | 'search' | 'player' | 'people' | 'person' | 'notFound';
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -15,9 +15,20 @@ export function parseRoute(path: string, search: string): Route {
   const query = new URLSearchParams(search);
   if (path === '/') return { name: 'library', params: {}, query };
   if (path === '/search') return { name: 'search', params: {}, query };
+  if (path === '/people') return { name: 'people', params: {}, query };
   const m = /^\/videos\/([0-9a-f-]{36})$/i.exec(path);
   if (m) return { name: 'player', params: { id: m[1]! }, query };
+  const p = /^\/people\/([0-9a-f-]{36})$/i.exec(path);
+  if (p) return { name: 'person', params: { id: p[1]! }, query };
   return { name: 'notFound', params: {}, query };
+}
+
+/** The search page's URL: words, a person, or both. */
+export function searchUrl(q: string, personId = ''): string {
+  const params = new URLSearchParams();
+  if (q) params.set('q', q);
+  if (personId) params.set('person', personId);
+  return `/search?${params}`;
 }
 
 const listeners = new Set<() => void>();

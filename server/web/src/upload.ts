@@ -100,3 +100,27 @@ export function planUploads<F extends FileLike>(
   }
   return { uploads, refused };
 }
+
+/** The photo types enrolment takes (createPerson, addPersonPhotos). */
+const PHOTO_BY_EXTENSION: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+};
+
+/** A photo's content type, or the reason it cannot be used, decided before it is uploaded. */
+export function photoCheck(
+  f: FileLike,
+  limits: { maxBytes: number; contentTypes: string[] },
+  formatBytes: (n: number) => string = String,
+): { type: string } | { reason: string } {
+  const given = f.type.split(';')[0]!.trim().toLowerCase();
+  const type = Object.values(PHOTO_BY_EXTENSION).includes(given) ? given : PHOTO_BY_EXTENSION[extension(f.name)];
+  if (!type || !limits.contentTypes.map((t) => t.toLowerCase()).includes(type))
+    return { reason: `not a JPEG, PNG or WebP photo (${given || 'unknown type'})` };
+  if (f.size === 0) return { reason: 'the file is empty' };
+  if (f.size > limits.maxBytes)
+    return { reason: `too large: ${formatBytes(f.size)}, the limit is ${formatBytes(limits.maxBytes)}` };
+  return { type };
+}

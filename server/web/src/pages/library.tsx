@@ -5,8 +5,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
-import type { Api } from '../api.ts';
 import { bytes, clock, stageLabel } from '../format.ts';
+import { send } from '../send.ts';
 import { planUploads, type Refusal } from '../upload.ts';
 
 const VIDEO_FIELDS = `id title filename state stage progress error durationS createdAt
@@ -34,6 +34,8 @@ interface Transfer {
   sent: number;
   status: 'uploading' | 'registering' | 'done' | 'failed';
   message?: string;
+  /** Set once createVideo answered: the row whose state the line then follows. */
+  videoId?: string;
 }
 
 export function Library() {
@@ -74,7 +76,7 @@ export function Library() {
 
   return (
     <>
-      <Uploader onCreated={upsert} />
+      <Uploader onCreated={upsert} videos={videos} />
       <section aria-labelledby="library-title">
         <h1 id="library-title">Library</h1>
         {loadError && (
@@ -211,7 +213,7 @@ function VideoCard({
   );
 }
 
-function Uploader({ onCreated }: { onCreated(v: Video): void }) {
+function Uploader({ onCreated, videos }: { onCreated(v: Video): void; videos: Video[] | null }) {
   const api = useApi();
   const [transfers, setTransfers] = useState<Transfer[]>([]);
   const [refused, setRefused] = useState<Refusal<File>[]>([]);
@@ -254,7 +256,7 @@ function Uploader({ onCreated }: { onCreated(v: Video): void }) {
             { k: objectKey, t: u.title, s: subtitleKey },
           );
           onCreated(d.createVideo);
-          update(id, { status: 'done' });
+          update(id, { status: 'done', videoId: d.createVideo.id });
         } catch (e) {
           update(id, { status: 'failed', message: (e as Error).message });
         }
@@ -314,15 +316,7 @@ function Uploader({ onCreated }: { onCreated(v: Video): void }) {
               </span>
               <span class="size">{bytes(t.size)}</span>
               {t.status === 'uploading' && <progress value={t.sent} max={1} aria-label={`Uploading ${t.name}`} />}
-              <span class="status">
-                {t.status === 'uploading'
-                  ? `${Math.round(t.sent * 100)}%`
-                  : t.status === 'registering'
-                    ? 'queueing…'
-                    : t.status === 'done'
-                      ? 'uploaded, processing below'
-                      : `failed: ${t.message}`}
-              </span>
+              <span class="status">{transferStatus(t, videos)}</span>
             </li>
           ))}
         </ul>
@@ -331,41 +325,14 @@ function Uploader({ onCreated }: { onCreated(v: Video): void }) {
   );
 }
 
-interface Ticket {
-  objectKey: string;
-  method: string;
-  url: string;
-  fields: Record<string, string>;
-  headers: Record<string, string>;
-}
-
-/** createUpload, then the bytes straight to storage (XHR: fetch cannot report upload progress). */
-async function send(api: Api, file: File, type: string, progress: (sent: number) => void): Promise<string> {
-  const { createUpload: t } = await api.query<{ createUpload: Ticket }>(
-    `mutation($n: String!, $s: BigInt!, $t: String!) { createUpload(filename: $n, byteSize: $s, contentType: $t) { objectKey method url fields headers } }`,
-    { n: file.name, s: String(file.size), t: type },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open(t.method, t.url);
-    xhr.upload.onprogress = (e) => progress(e.loaded);
-    xhr.onload = () =>
-      xhr.status >= 200 && xhr.status < 300
-        ? resolve()
-        : reject(
-            new Error(`storage answered ${xhr.status}${xhr.responseText ? `: ${xhr.responseText.slice(0, 200)}` : ''}`),
-          );
-    xhr.onerror = () => reject(new Error('the upload was interrupted'));
-    if (t.method === 'POST') {
-      const form = new FormData();
-      for (const [k, v] of Object.entries(t.fields)) form.append(k, v);
-      form.append('file', file);
-      xhr.send(form);
-    } else {
-      for (const [k, v] of Object.entries(t.headers)) xhr.setRequestHeader(k, v);
-      xhr.send(file);
-    }
-  });
-  progress(file.size);
-  return t.objectKey;
+/** A finished upload follows its video's state, so the line never says "processing" after it is done. */
+function transferStatus(t: Transfer, videos: Video[] | null): string {
+  if (t.status === 'uploading') return `${Math.round(t.sent * 100)}%`;
+  if (t.status === 'registering') return 'queueing…';
+  if (t.status === 'failed') return `failed: ${t.message}`;
+  const v = videos?.find((x) => x.id === t.videoId);
+  if (v?.state === 'indexed') return 'uploaded and indexed';
+  if (v?.state === 'failed') return 'uploaded; processing failed (see below)';
+  if (videos && !v) return 'uploaded; the video was deleted';
+  return 'uploaded, processing below';
 }

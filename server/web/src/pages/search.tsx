@@ -1,12 +1,23 @@
 /*
  * Search results as moments: keyframe, title, time range, the snippet with
- * the matched words marked, and the score split into text / vision / tags.
- * Each result is a link to the player at the scene's start; arrow keys move
- * between results and Enter opens one.
+ * the matched words marked, the people seen, and the score split into
+ * text / vision / tags. Each result is a link to the player at the scene's
+ * start; arrow keys move between results and Enter opens one. The person
+ * filter restricts the moments to scenes where that person appears (in
+ * SQL, inside search_scenes); with no words it lists all of them.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
-import { missingNotice, snippetParts, timeRange } from '../format.ts';
+import {
+  missingNotice,
+  personName,
+  personOption,
+  snippetParts,
+  sortPersons,
+  timeRange,
+  type PersonLike,
+} from '../format.ts';
+import { navigate, searchUrl } from '../router.ts';
 
 interface Hit {
   rank: number;
@@ -19,6 +30,7 @@ interface Hit {
   components: { text: number; vision: number; tags: number };
   snippet: string | null;
   thumbnailUrl: string | null;
+  persons: { id: string; name: string | null }[];
 }
 
 interface Page {
@@ -29,15 +41,16 @@ interface Page {
 }
 
 const PAGE = 12;
-const SEARCH = `query($q: String!, $first: Int, $after: String) {
-  searchScenes(query: $q, first: $first, after: $after) {
-    hits { rank sceneId videoId title startS endS score components { text vision tags } snippet thumbnailUrl }
+const SEARCH = `query($q: String!, $p: UUID, $first: Int, $after: String) {
+  searchScenes(query: $q, personId: $p, first: $first, after: $after) {
+    hits { rank sceneId videoId title startS endS score components { text vision tags } snippet thumbnailUrl persons { id name } }
     missing hasNextPage endCursor
   }
 }`;
 
-export function SearchPage({ query }: { query: string }) {
+export function SearchPage({ query, personId }: { query: string; personId: string }) {
   const api = useApi();
+  const [persons, setPersons] = useState<PersonLike[]>([]);
   const [hits, setHits] = useState<Hit[]>([]);
   const [page, setPage] = useState<Page | null>(null);
   const [busy, setBusy] = useState(false);
@@ -47,7 +60,12 @@ export function SearchPage({ query }: { query: string }) {
     setBusy(true);
     setError('');
     try {
-      const d = await api.query<{ searchScenes: Page }>(SEARCH, { q: query, first: PAGE, after });
+      const d = await api.query<{ searchScenes: Page }>(SEARCH, {
+        q: query,
+        p: personId || null,
+        first: PAGE,
+        after,
+      });
       setPage(d.searchScenes);
       setHits((prev) => (after ? [...prev, ...d.searchScenes.hits] : d.searchScenes.hits));
     } catch (e) {
@@ -57,8 +75,19 @@ export function SearchPage({ query }: { query: string }) {
     }
   };
   useEffect(() => {
-    if (query) void load(null);
-  }, [query]);
+    if (query || personId) void load(null);
+  }, [query, personId]);
+  useEffect(() => {
+    api
+      .query<{ allPersons: { nodes: PersonLike[] } }>(
+        'query { allPersons(first: 1000) { nodes { id name faceCount } } }',
+      )
+      .then(
+        (d) => setPersons(sortPersons(d.allPersons.nodes)),
+        (e: Error) => setError(e.message),
+      );
+  }, [api]);
+  const person = persons.find((p) => p.id === personId);
 
   const onKey = (e: KeyboardEvent) => {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
@@ -71,10 +100,42 @@ export function SearchPage({ query }: { query: string }) {
     else links[j]!.focus();
   };
 
-  if (!query) return <p class="quiet">Type what you are looking for in the search box.</p>;
+  const filter = (
+    <form class="filters" onSubmit={(e) => e.preventDefault()}>
+      <label>
+        Person
+        {/* Named explicitly: a label around a select would add the chosen option to its name. */}
+        <select
+          name="person"
+          aria-label="Person"
+          value={personId}
+          onChange={(e) => navigate(searchUrl(query, e.currentTarget.value), { replace: !query && !personId })}
+        >
+          <option value="">Anyone</option>
+          {personId && !person && <option value={personId}>this person</option>}
+          {persons.map((p) => (
+            <option value={p.id}>{personOption(p)}</option>
+          ))}
+        </select>
+      </label>
+    </form>
+  );
+
+  if (!query && !personId)
+    return (
+      <section>
+        {filter}
+        <p class="quiet">Type what you are looking for in the search box, or choose a person.</p>
+      </section>
+    );
+  const who = person ? personName(person) : 'this person';
   return (
     <section aria-labelledby="results-title">
-      <h1 id="results-title">Moments for “{query}”</h1>
+      <h1 id="results-title">
+        {query ? `Moments for “${query}”` : 'Moments'}
+        {personId && ` with ${who}`}
+      </h1>
+      {filter}
       {page && page.missing.length > 0 && (
         <p class="notice" role="note">
           {page.missing.map(missingNotice).join('; ')}.
@@ -95,6 +156,7 @@ export function SearchPage({ query }: { query: string }) {
               </span>
               <span class="body">
                 <span class="title">{h.title}</span> <span class="time">{timeRange(h.startS, h.endS)}</span>
+                {h.persons.length > 0 && <span class="who"> · {h.persons.map((p) => personName(p)).join(', ')}</span>}
                 {h.snippet && (
                   <span class="snippet">
                     {snippetParts(h.snippet).map((p) => (p.hit ? <mark>{p.text}</mark> : p.text))}
