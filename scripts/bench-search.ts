@@ -402,7 +402,7 @@ async function describeSeed(client: pg.ClientBase, bigOwners: string[], smallOwn
  * neighbours, Levina & Bickel); for the stored queries, the cosine to their
  * nearest scene of the user they search.
  */
-export async function vectorStats(client: pg.ClientBase, owner: string, sample = 100) {
+export async function vectorStats(client: pg.ClientBase, owner: string, sample = 30) {
   const out: Record<string, string> = {};
   await client.query(`set enable_indexscan = off; set enable_bitmapscan = off`);
   const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
@@ -413,8 +413,9 @@ export async function vectorStats(client: pg.ClientBase, owner: string, sample =
       const { rows } = await client.query(
         `select p.id, array(select 1 - (s.${col} <=> p.${col}) from app_public.scenes s
                             where s.${col} is not null and s.id <> p.id order by s.${col} <=> p.${col} limit 20) as nn,
-                (select 1 - (s.${col} <=> p.${col}) from app_public.scenes s where s.${col} is not null
-                  order by hashtext(s.id::text || p.id::text) limit 1) as rnd
+                (select 1 - (r.${col} <=> p.${col}) from (
+                   select s.${col} from app_public.scenes s where s.${col} is not null
+                   order by hashtext(s.id::text || p.id::text) limit 1) r) as rnd
          from (select id, ${col} from app_public.scenes where ${col} is not null order by hashtext(id::text) limit $1) p`,
         [sample],
       );
