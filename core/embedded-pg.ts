@@ -250,9 +250,15 @@ export async function ensureDatabase(rootDbUrl: string, database: string, creds:
  * roles and superuser-only extensions in place, for the test template,
  * benchmarks and schema dumps. The caller migrates it and calls drop().
  */
-export async function createScratchDatabase(config: Config, prefix: string, log?: (m: string) => void) {
+export async function createScratchDatabase(
+  config: Config,
+  prefix: string,
+  log?: (m: string) => void,
+  /** A fixed name: the database is kept and reused by the next call (a seeded benchmark database). */
+  fixedName?: string,
+) {
   const urls = await startEmbedded(config, log);
-  const name = `${prefix}_${crypto.randomBytes(4).toString('hex')}`;
+  const name = fixedName ? `${prefix}_${fixedName}` : `${prefix}_${crypto.randomBytes(4).toString('hex')}`;
   const rootDbUrl = urls.rootUrl.replace(/\/heimdex$/, '/postgres');
   await ensureDatabase(rootDbUrl, name, readCredentials(embeddedPaths(config).credentialsFile)!);
   const at = (url: string) => url.replace(/\/heimdex$/, `/${name}`);

@@ -18,6 +18,7 @@
  *
  * seedScenes() is also what test/db/search-scale.test.ts uses.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -214,6 +215,238 @@ export async function seedPersons(client: pg.ClientBase, owner: string, share = 
   return { many: { id: many, scenes: await count(many) }, few: { id: rare, scenes: await count(rare) } };
 }
 
+export interface RealisticOptions {
+  scenes: number;
+  bigOwners: number;
+  otherOwners: number;
+  otherScenes: number;
+  smallScenes: number;
+  /** Scenes per video: scenes of one video share its "story" (speaker, set, subject). */
+  scenesPerVideo: number;
+  /** Topic clusters per space, with skewed (power-law) sizes. */
+  clusters: number;
+  textShare: number;
+  imageShare: number;
+  m: number;
+  efConstruction: number;
+  /** Query vectors and words stored in bench.queries, drawn like the scenes. */
+  queries: number;
+}
+
+/**
+ * Vectors shaped like real embeddings rather than like a 16-dimensional toy.
+ * Each space (text 1024-d, image 1152-d) has
+ *  - a common direction every vector leans towards (embedding models are
+ *    anisotropic: unrelated BGE-M3 passages sit near cosine 0.35-0.45),
+ *  - a power-law spectrum over all its dimensions (variance of dimension i
+ *    proportional to i^-0.8: participation ratio ~100 of 1024, so the data
+ *    fills hundreds of dimensions but not evenly),
+ *  - topic clusters (centres and a per-cluster anisotropic spread, lognormal
+ *    per dimension) with skewed sizes,
+ *  - a per-video "story" offset shared by the video's scenes (neighbouring
+ *    shots of one video are near-duplicates: nearest-neighbour cosines
+ *    ~0.85-0.9),
+ *  - and per-scene noise in the full width.
+ * Text queries are drawn like scenes (half near one video, half near a
+ * topic); image queries are text-tower embeddings compared with keyframes,
+ * so they lie across SigLIP's modality gap: mostly along a direction no
+ * keyframe shares, with cosines of 0.05-0.25 to the keyframes they match.
+ * Built in SQL (pgvector arithmetic; about 20 s per 100k scenes here).
+ */
+export async function seedRealistic(client: pg.ClientBase, opts: Partial<RealisticOptions> = {}): Promise<Seeded> {
+  const o: RealisticOptions = {
+    scenes: 100_000,
+    bigOwners: 2,
+    otherOwners: 50,
+    otherScenes: 100,
+    smallScenes: 30,
+    scenesPerVideo: 60,
+    clusters: 300,
+    textShare: 1,
+    imageShare: 1,
+    m: 16,
+    efConstruction: 64,
+    queries: 200,
+    ...opts,
+  };
+  const bulk = o.scenes - o.smallScenes - o.otherOwners * o.otherScenes;
+  if (bulk < o.bigOwners) throw new Error('scenes must exceed smallScenes + otherOwners * otherScenes');
+  const perBig = Math.floor(bulk / o.bigOwners);
+  const bigOwners = Array.from({ length: o.bigOwners }, (_, i) => ownerId(i + 1));
+  const otherOwners = Array.from({ length: o.otherOwners }, (_, i) => ownerId(0x1000 + i));
+  const smallOwner = ownerId(0xffff);
+  const q = (sql: string, params: unknown[] = []) => client.query(sql, params);
+  await q(`set maintenance_work_mem = '1GB'`);
+  await q(`drop index if exists app_public.scenes_text_vec_idx`);
+  await q(`drop index if exists app_public.scenes_image_vec_idx`);
+  // Volatile and correlated through salt, so each call draws afresh
+  // (an uncorrelated sub-select would be evaluated once per statement).
+  await q(`create or replace function pg_temp.noise(dim int, salt float8) returns vector language sql volatile as
+    $$ select array(select ((random() - 0.5) * 3.4641)::real + 0 * salt::real from generate_series(1, dim))::vector $$`);
+  await q(`create or replace function pg_temp.scale(v vector, s float8) returns vector language sql immutable as
+    $$ select v * array_fill(s::real, array[vector_dims(v)])::vector $$`);
+  await q(`drop schema if exists bench cascade`);
+  await q(`create schema bench`);
+  // a: common direction, b: topic, f: video story, e: scene noise (norms).
+  await q(`create table bench.spaces as
+    select space, dim, a, b, f, e,
+           l2_normalize(pg_temp.noise(dim, 1)) as mu,
+           l2_normalize(pg_temp.noise(dim, 2)) as gap,
+           array(select power(i, -0.4)::real from generate_series(1, dim) i)::vector as spec
+    from (values ('text', ${TEXT_DIM}, 0.6, 0.55, 0.45, 0.4), ('image', ${IMAGE_DIM}, 0.65, 0.5, 0.5, 0.35))
+         v(space, dim, a, b, f, e)`);
+  await q(`create table bench.clusters as
+    select sp.space, k, c.center,
+           pg_temp.scale(sp.mu, sp.a) + pg_temp.scale(c.center, sp.b) as base,
+           pg_temp.scale(l2_normalize(x.aniso), sp.e) as aniso
+    from bench.spaces sp cross join generate_series(0, ${o.clusters - 1}) k
+    cross join lateral (select l2_normalize(sp.spec * pg_temp.noise(sp.dim, k)) as center) c
+    cross join lateral (select sp.spec * array(select exp((random() - 0.5) * 2)::real + 0 * k
+                                                from generate_series(1, sp.dim))::vector as aniso) x`);
+  await q(`create unique index on bench.clusters (space, k)`);
+  const addVideos = (owners: string[], n: number) =>
+    q(
+      `insert into app_public.videos (id, owner_id, title, object_key, text_model, image_model)
+       select gen_random_uuid(), o, 'bench ' || v, 'u/' || o || '/' || gen_random_uuid() || '/' || v || '.mp4', 'bge-m3', 'siglip2'
+       from unnest($1::uuid[]) o, generate_series(1, $2::int) v`,
+      [owners, n],
+    );
+  const videosFor = (scenes: number) => Math.max(1, Math.ceil(scenes / o.scenesPerVideo));
+  await addVideos(bigOwners, videosFor(perBig));
+  if (o.otherOwners > 0) await addVideos(otherOwners, videosFor(o.otherScenes));
+  await addVideos([smallOwner], videosFor(o.smallScenes));
+  await q(`create table bench.stories as
+    select v.id as video_id, v.owner_id, v.k,
+           pg_temp.scale(l2_normalize(ct.aniso * pg_temp.noise(${TEXT_DIM}, v.k)), st.f) as text,
+           pg_temp.scale(l2_normalize(ci.aniso * pg_temp.noise(${IMAGE_DIM}, v.k)), si.f) as image
+    from (select id, owner_id, floor(${o.clusters} * power(random(), 1.5))::int as k from app_public.videos) v
+    join bench.clusters ct on ct.space = 'text' and ct.k = v.k
+    join bench.clusters ci on ci.space = 'image' and ci.k = v.k
+    join bench.spaces st on st.space = 'text'
+    join bench.spaces si on si.space = 'image'`);
+  await q(`create unique index on bench.stories (video_id)`);
+  const addScenes = (owners: string[], n: number, textShare: number, imageShare: number) =>
+    q(
+      `with vids as (
+         select owner_id, array_agg(id order by id) as ids from app_public.videos where owner_id = any($1) group by owner_id
+       )
+       insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, ocr_text, tags, text_vec, image_vec)
+       select x.vid, vids.owner_id, g, g * 5, g * 5 + 5,
+              ($3::text[])[1 + st.k % 12] || ' ' || ($3::text[])[1 + floor(random() * 12)::int] || ' '
+                || array_to_string(array(select 'w' || floor(4000 * power(random(), 2))::int + 0 * g
+                                         from generate_series(1, 10)), ' '),
+              case when random() < 0.2 then upper(($3::text[])[1 + st.k % 12]) || ' ' || floor(random() * 1000)::int else '' end,
+              jsonb_build_array(jsonb_build_object(
+                'label', ($3::text[])[1 + (case when random() < 0.6 then st.k else floor(random() * 12)::int end) % 12],
+                'score', round((0.3 + 0.6 * random())::numeric, 2))),
+              case when random() < $4 then l2_normalize(ct.base + st.text + ct.aniso * pg_temp.noise(${TEXT_DIM}, g)) end,
+              case when random() < $5 then l2_normalize(ci.base + st.image + ci.aniso * pg_temp.noise(${IMAGE_DIM}, g)) end
+       from vids cross join generate_series(0, $2::int - 1) g
+       cross join lateral (select vids.ids[1 + g % cardinality(vids.ids)] as vid) x
+       join bench.stories st on st.video_id = x.vid
+       join bench.clusters ct on ct.space = 'text' and ct.k = st.k
+       join bench.clusters ci on ci.space = 'image' and ci.k = st.k`,
+      [owners, n, VOCAB, textShare, imageShare],
+    );
+  await addScenes(bigOwners, perBig, o.textShare, o.imageShare);
+  if (o.otherOwners > 0) await addScenes(otherOwners, o.otherScenes, o.textShare, o.imageShare);
+  await addScenes([smallOwner], o.smallScenes, 1, 1);
+  // Queries about the first big owner's videos: even ones near one video,
+  // odd ones near a topic only.
+  await q(
+    `create table bench.queries as
+     select i, st.k,
+            ($2::text[])[1 + st.k % 12] || ' ' || ($2::text[])[1 + (i * 5 + 3) % 12] as words,
+            l2_normalize(ct.base + case when i % 2 = 0 then pg_temp.scale(st.text, 0.8)
+                                        else pg_temp.scale(l2_normalize(ct.aniso * pg_temp.noise(${TEXT_DIM}, i)), sp.f) end
+                         + ct.aniso * pg_temp.noise(${TEXT_DIM}, -i))::real[] as text,
+            l2_normalize(pg_temp.scale(si.gap, 0.96)
+                         + pg_temp.scale(l2_normalize(pg_temp.scale(ci.center, si.b)
+                                                      + pg_temp.scale(st.image, (i + 1) % 2)), 0.28))::real[] as image
+     from (select i, (select video_id from bench.stories where owner_id = $1 order by random() + 0 * i limit 1) as video_id
+           from generate_series(0, ${o.queries - 1}) i) pick
+     join bench.stories st on st.video_id = pick.video_id
+     join bench.clusters ct on ct.space = 'text' and ct.k = st.k
+     join bench.clusters ci on ci.space = 'image' and ci.k = st.k
+     join bench.spaces sp on sp.space = 'text'
+     join bench.spaces si on si.space = 'image'`,
+    [bigOwners[0], VOCAB],
+  );
+  const params = `with (m = ${o.m}, ef_construction = ${o.efConstruction})`;
+  await q(`create index scenes_text_vec_idx on app_public.scenes using hnsw (text_vec vector_cosine_ops) ${params}`);
+  await q(`create index scenes_image_vec_idx on app_public.scenes using hnsw (image_vec vector_cosine_ops) ${params}`);
+  await q(`analyze app_public.videos, app_public.scenes`);
+  return describeSeed(client, bigOwners, smallOwner);
+}
+
+async function describeSeed(client: pg.ClientBase, bigOwners: string[], smallOwner: string): Promise<Seeded> {
+  const { rows } = await client.query(`select id from app_public.scenes where owner_id = $1 order by id`, [smallOwner]);
+  const {
+    rows: [big],
+  } = await client.query(`select count(*)::int as n from app_public.scenes where owner_id = $1`, [bigOwners[0]]);
+  const unit = (dim: number) => Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
+  return {
+    bigOwners,
+    bigScenes: big.n,
+    smallOwner,
+    smallSceneIds: rows.map((r) => r.id),
+    queryText: unit(TEXT_DIM),
+    queryImage: unit(IMAGE_DIM),
+  };
+}
+
+/**
+ * How the seeded vectors resemble real embeddings: for `sample` scenes, the
+ * cosine to their nearest other scene (exact), to a random scene, and the
+ * local intrinsic dimension (maximum-likelihood estimate over the 20 nearest
+ * neighbours, Levina & Bickel); for the stored queries, the cosine to their
+ * nearest scene of the user they search.
+ */
+export async function vectorStats(client: pg.ClientBase, owner: string, sample = 30) {
+  const out: Record<string, string> = {};
+  await client.query(`set enable_indexscan = off; set enable_bitmapscan = off`);
+  const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+  const dist = (xs: number[]) =>
+    `p10 ${pct(xs, 0.1).toFixed(2)} / p50 ${pct(xs, 0.5).toFixed(2)} / p90 ${pct(xs, 0.9).toFixed(2)}`;
+  try {
+    for (const col of ['text_vec', 'image_vec']) {
+      const { rows } = await client.query(
+        `select p.id, array(select 1 - (s.${col} <=> p.${col}) from app_public.scenes s
+                            where s.${col} is not null and s.id <> p.id order by s.${col} <=> p.${col} limit 20) as nn,
+                (select 1 - (r.${col} <=> p.${col}) from (
+                   select s.${col} from app_public.scenes s where s.${col} is not null
+                   order by hashtext(s.id::text || p.id::text) limit 1) r) as rnd
+         from (select id, ${col} from app_public.scenes where ${col} is not null order by hashtext(id::text) limit $1) p`,
+        [sample],
+      );
+      const lids = rows.map((r) => {
+        const d = (r.nn as number[]).map((c) => Math.sqrt(Math.max(1e-12, 2 - 2 * c)));
+        const dk = d[d.length - 1];
+        const s = d.slice(0, -1).reduce((acc, x) => acc + Math.log(x / dk), 0) / (d.length - 1);
+        return -1 / s;
+      });
+      out[`${col}: nearest other scene, cosine`] = dist(rows.map((r) => r.nn[0]));
+      out[`${col}: random scene, cosine`] = dist(rows.map((r) => Number(r.rnd)));
+      out[`${col}: local intrinsic dimension (MLE, k=20)`] = dist(lids);
+    }
+    for (const [col, qcol] of [
+      ['text_vec', 'text'],
+      ['image_vec', 'image'],
+    ]) {
+      const { rows } = await client.query(
+        `select (select 1 - (s.${col} <=> q.${qcol}::vector) from app_public.scenes s
+                 where s.owner_id = $1 and s.${col} is not null order by s.${col} <=> q.${qcol}::vector limit 1) as top
+         from (select * from bench.queries order by i limit 50) q`,
+        [owner],
+      );
+      out[`${col}: query to its nearest scene, cosine`] = dist(rows.map((r) => Number(r.top)));
+    }
+  } finally {
+    await client.query(`reset enable_indexscan; reset enable_bitmapscan`);
+  }
+  return out;
+}
+
 /** A query near axis 0 with a little noise, so no two runs hit identical plans' caches. */
 export function jitteredQuery(dim: number, rand: () => number = Math.random) {
   const v = Array.from({ length: dim }, (_, i) => (i === 0 ? 3 : i <= 16 ? rand() - 0.5 : 0));
@@ -225,31 +458,64 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 type Mode = 'hybrid' | 'vectors' | 'words' | 'list';
 
+interface BenchQuery {
+  words: string;
+  text: number[];
+  image: number[];
+}
+
+/** The i-th query: from bench.queries (realistic seeds) or jittered along axis 0 (simple seeds). */
+type QuerySource = (i: number) => BenchQuery;
+
+async function querySource(client: pg.ClientBase): Promise<QuerySource> {
+  const { rows } = await client.query(
+    `select exists (select from pg_tables where schemaname = 'bench' and tablename = 'queries') as realistic`,
+  );
+  if (!rows[0].realistic) {
+    return (i) => ({
+      words: `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`,
+      text: jitteredQuery(TEXT_DIM),
+      image: jitteredQuery(IMAGE_DIM),
+    });
+  }
+  const { rows: qs } = await client.query(`select words, text, image from bench.queries order by i`);
+  return (i) => qs[i % qs.length] as BenchQuery;
+}
+
+const argsFor = (mode: Mode, b: BenchQuery) => ({
+  words: mode === 'vectors' || mode === 'list' ? '' : b.words,
+  text: mode === 'hybrid' || mode === 'vectors' ? b.text : null,
+  image: mode === 'hybrid' || mode === 'vectors' ? b.image : null,
+});
+
+async function asUser(authUrl: string, user: string) {
+  const c = new pg.Client({ connectionString: authUrl });
+  await c.connect();
+  await c.query(`select set_config('role', 'authenticated', false), set_config('request.jwt.claims', $1, false)`, [
+    JSON.stringify({ sub: user, role: 'authenticated' }),
+  ]);
+  return c;
+}
+
+const SEARCH = `select * from app_public.search_scenes($1, $2::real[], $3::real[], person_id => $4::uuid, page_size => $5)`;
+
 /** p50/p95 of `queries` searches as `user`, through the API's login role. */
 async function timeSearches(
   authUrl: string,
   user: string,
   queries: number,
   mode: Mode,
+  source: QuerySource,
   personId: string | null = null,
 ) {
-  const c = new pg.Client({ connectionString: authUrl });
-  await c.connect();
+  const c = await asUser(authUrl, user);
   const times: number[] = [];
   let hits = 0;
   try {
-    await c.query(`select set_config('role', 'authenticated', false), set_config('request.jwt.claims', $1, false)`, [
-      JSON.stringify({ sub: user, role: 'authenticated' }),
-    ]);
     for (let i = 0; i < queries + 5; i++) {
-      const words =
-        mode === 'vectors' || mode === 'list' ? '' : `${VOCAB[i % VOCAB.length]} ${VOCAB[(i * 5 + 3) % VOCAB.length]}`;
-      const vectors = mode === 'hybrid' || mode === 'vectors';
+      const a = argsFor(mode, source(i));
       const started = process.hrtime.bigint();
-      const { rowCount } = await c.query(
-        `select * from app_public.search_scenes($1, $2::real[], $3::real[], person_id => $4::uuid)`,
-        [words, vectors ? jitteredQuery(TEXT_DIM) : null, vectors ? jitteredQuery(IMAGE_DIM) : null, personId],
-      );
+      const { rowCount } = await c.query(SEARCH, [a.words, a.text, a.image, personId, 20]);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The first few warm caches and plans; they are not what users see.
       if (i >= 5) {
@@ -264,15 +530,99 @@ async function timeSearches(
   return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), meanHits: hits / queries };
 }
 
+/**
+ * The exact ranking: search_scenes' scoring formula (see its comment and
+ * test/db/search.test.ts's brute-force twin) applied to every scene of the
+ * user in scope, no index and no candidate pool; IDF over the same scope,
+ * uncapped. Returns the top k ids.
+ */
+const BRUTE = `
+with q as (select app_hidden.search_query_words($1) as words,
+                  array(select distinct app_hidden.stem_config(v.language) from app_public.videos v) as configs),
+scope as (
+  select s.* from app_public.scenes s
+  where $4::uuid is null or s.id in (select f.scene_id from app_public.faces f where f.person_id = $4)),
+wf as (
+  select w, app_hidden.search_tsquery(array[w], 'AB') as wq,
+         app_hidden.search_stem_tsquery(array[w], q.configs, 'AB') as sq, char_length(w) >= 4 as fz
+  from q, unnest(q.words) w),
+wi as (
+  select wf.*, ln(1 + ((select count(*) from scope) + 1)::float8
+                 / (1 + (select count(*) from scope s
+                         where s.tsv @@ wf.wq or (wf.sq is not null and s.tsv_stem @@ wf.sq)
+                            or (wf.fz and strict_word_similarity(wf.w, s.ocr_text) >= 0.33)))) as idf
+  from wf),
+parts as (
+  select s.id,
+         case when $2::real[] is null then 0 else app_hidden.search_similarity('text', 1 - (s.text_vec <=> $2::real[]::vector)) end as dense,
+         case when cardinality(q.words) = 0 then 0 else
+         0.5 * coalesce((select sum(wi.idf * case when s.tsv @@ wi.wq then 1
+                                                  when wi.sq is not null and s.tsv_stem @@ wi.sq then 0.75
+                                                  when wi.fz and strict_word_similarity(wi.w, s.ocr_text) >= 0.33
+                                                    then 0.5 * strict_word_similarity(wi.w, s.ocr_text)
+                                                  else 0 end) from wi), 0) / (select sum(idf) from wi)
+           + 0.5 * greatest(coalesce(app_hidden.search_rank(s.tsv, app_hidden.search_tsquery(q.words, 'AB')), 0),
+                            0.75 * coalesce(app_hidden.search_rank(s.tsv_stem, app_hidden.search_stem_tsquery(q.words, q.configs, 'AB')), 0))
+         end as words,
+         case when $3::real[] is null then 0 else app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) end as vision,
+         app_hidden.search_tag_score(s.tags, q.words) as tags
+  from scope s, q)
+select id from parts
+where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
+order by 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags desc, id
+limit $5`;
+
+/** Mean share of the exact top k that search_scenes' first page of k also returns. */
+async function recallAtK(
+  authUrl: string,
+  user: string,
+  queries: number,
+  mode: Mode,
+  source: QuerySource,
+  personId: string | null = null,
+  k = 10,
+) {
+  const c = await asUser(authUrl, user);
+  let sum = 0;
+  let n = 0;
+  try {
+    await c.query(`set enable_indexscan = off; set enable_bitmapscan = off`);
+    for (let i = 0; i < queries; i++) {
+      const a = argsFor(mode, source(i));
+      const exact = (await c.query(BRUTE, [a.words, a.text, a.image, personId, k])).rows.map((r) => r.id as string);
+      const got = new Set(
+        (await c.query(SEARCH, [a.words, a.text, a.image, personId, k])).rows.map((r) => r.scene_id as string),
+      );
+      if (exact.length === 0) continue;
+      sum += exact.filter((id) => got.has(id)).length / exact.length;
+      n++;
+    }
+  } finally {
+    await c.end();
+  }
+  return n ? sum / n : NaN;
+}
+
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
 async function main() {
   const { values } = parseArgs({
     options: {
       scenes: { type: 'string', default: '100000' },
       queries: { type: 'string', default: '200' },
-      m: { type: 'string', default: '8' },
-      'ef-construction': { type: 'string', default: '32' },
+      m: { type: 'string', default: '16' },
+      'ef-construction': { type: 'string', default: '64' },
       'text-share': { type: 'string', default: '1' },
       'image-share': { type: 'string', default: '1' },
+      vectors: { type: 'string', default: 'realistic' },
+      recall: { type: 'string', default: '20' },
+      keep: { type: 'string' },
+      stats: { type: 'boolean', default: false },
+      only: { type: 'string' },
       url: { type: 'string' },
       'auth-url': { type: 'string' },
     },
@@ -282,14 +632,17 @@ async function main() {
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${k} must be a non-negative number`);
     return n;
   };
+  if (values.keep && !/^[a-z0-9_]{1,30}$/.test(values.keep)) throw new Error('--keep takes a short name: a-z, 0-9, _');
+  if (values.vectors !== 'realistic' && values.vectors !== 'simple')
+    throw new Error('--vectors must be realistic or simple');
   let ownerUrl = values.url;
   let authUrl = values['auth-url'] ?? values.url;
   let cleanup = async () => {};
   if (!ownerUrl) {
-    const scratch = await createScratchDatabase(loadConfig(), 'heimdex_bench');
+    const scratch = await createScratchDatabase(loadConfig(), 'heimdex_bench', undefined, values.keep);
     ownerUrl = scratch.ownerUrl;
     authUrl = scratch.authUrl;
-    cleanup = () => scratch.drop().catch(() => {});
+    if (!values.keep) cleanup = () => scratch.drop().catch(() => {});
     await migrateDatabase(ownerUrl, { includeCurrent: true });
   }
   try {
@@ -301,33 +654,57 @@ async function main() {
       efConstruction: num('ef-construction'),
       textShare: num('text-share'),
       imageShare: num('image-share'),
+      queries: Math.max(num('queries'), num('recall')),
     };
+    // A kept database is reused while it holds a seed of the same shape.
+    const shape = JSON.stringify({ ...opts, queries: undefined, vectors: values.vectors });
     const started = Date.now();
     let seeded: Seeded;
     let persons: Awaited<ReturnType<typeof seedPersons>>;
+    let source: QuerySource;
+    let reused = false;
+    let stats: Record<string, string> = {};
     try {
-      // Destructive by design: this is a throwaway database.
-      await owner.query(`delete from app_public.videos`);
-      seeded = await seedScenes(owner, opts);
-      persons = await seedPersons(owner, seeded.bigOwners[0]!);
+      await owner.query(`create table if not exists public.bench_seed (shape text, seeded jsonb, persons jsonb)`);
+      const prior = (await owner.query(`select * from public.bench_seed where shape = $1`, [shape])).rows[0];
+      if (values.keep && prior) {
+        reused = true;
+        seeded = prior.seeded;
+        persons = prior.persons;
+      } else {
+        // Destructive by design: this is a throwaway database.
+        await owner.query(`delete from public.bench_seed`);
+        await owner.query(`delete from app_public.videos`);
+        seeded = values.vectors === 'realistic' ? await seedRealistic(owner, opts) : await seedScenes(owner, opts);
+        persons = await seedPersons(owner, seeded.bigOwners[0]!);
+        await owner.query(`insert into public.bench_seed values ($1, $2, $3)`, [shape, seeded, persons]);
+      }
+      source = await querySource(owner);
+      if (values.stats) stats = await vectorStats(owner, seeded.bigOwners[0]!);
     } finally {
       await owner.end();
     }
     const seedS = (Date.now() - started) / 1000;
     const queries = num('queries');
     console.log(
-      `seeded ${opts.scenes} scenes (m=${opts.m}, ef_construction=${opts.efConstruction}, ` +
-        `text ${opts.textShare * 100}%, image ${opts.imageShare * 100}%) in ${seedS.toFixed(1)} s; ${queries} queries each:`,
+      `${reused ? 'reused' : 'seeded'} ${opts.scenes} scenes (${values.vectors} vectors, m=${opts.m}, ef_construction=${opts.efConstruction}, ` +
+        `text ${opts.textShare * 100}%, image ${opts.imageShare * 100}%) in ${seedS.toFixed(1)} s; ${queries} queries each; ` +
+        `load average ${load()}:`,
     );
-    console.log('| user | query | p50 ms | p95 ms | hits/query |\n|---|---|---|---|---|');
+    for (const [k, v] of Object.entries(stats)) console.log(`- ${k}: ${v}`);
+    const only = values.only ? new Set(values.only.split(',')) : null;
+    console.log('| user | query | p50 ms | p95 ms | hits/query | load |\n|---|---|---|---|---|---|');
     const users = [
       [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]],
       [`${seeded.smallSceneIds.length} scenes`, seeded.smallOwner],
     ] as const;
     for (const [label, user] of users) {
       for (const mode of ['hybrid', 'vectors', 'words'] as const) {
-        const r = await timeSearches(authUrl!, user, queries, mode);
-        console.log(`| ${label} | ${mode} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} |`);
+        if (only && !only.has(mode)) continue;
+        const r = await timeSearches(authUrl!, user!, queries, mode, source);
+        console.log(
+          `| ${label} | ${mode} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${load()} |`,
+        );
       }
     }
     for (const [label, p] of [
@@ -335,10 +712,34 @@ async function main() {
       ['person in few scenes', persons.few],
     ] as const) {
       for (const mode of ['hybrid', 'words', 'list'] as const) {
-        const r = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, p.id);
+        if (only && !only.has(`${mode}+person`)) continue;
+        const r = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, source, p.id);
         console.log(
-          `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} |`,
+          `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${load()} |`,
         );
+      }
+    }
+    const recallQueries = num('recall');
+    if (recallQueries > 0) {
+      console.log(
+        `\nrecall@10 against the exact ranking (${recallQueries} queries each):\n| user | query | recall@10 |\n|---|---|---|`,
+      );
+      const cases: [string, string, Mode, string | null][] = [
+        [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]!, 'hybrid', null],
+        [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]!, 'vectors', null],
+        [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]!, 'words', null],
+        [
+          `${seeded.bigScenes} scenes, person (${persons.many.scenes})`,
+          seeded.bigOwners[0]!,
+          'hybrid',
+          persons.many.id,
+        ],
+        [`${seeded.smallSceneIds.length} scenes`, seeded.smallOwner, 'hybrid', null],
+      ];
+      for (const [label, user, mode, person] of cases) {
+        if (only && !only.has(`recall-${mode}`)) continue;
+        const r = await recallAtK(authUrl!, user, recallQueries, mode, source, person);
+        console.log(`| ${label} | ${mode}${person ? ' + personId' : ''} | ${r.toFixed(3)} |`);
       }
     }
   } finally {

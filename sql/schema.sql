@@ -258,7 +258,6 @@ $$;
 
 CREATE FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
   select pg_catalog.ts_rank_cd('{0.1, 0.2, 0.8, 1.0}'::real[], tsv, q, 32)::float8
 $$;
@@ -345,7 +344,6 @@ $$;
 
 CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
   select coalesce(max(
     greatest(0, least(1, (t ->> 'score')::float8))
@@ -1946,6 +1944,8 @@ declare
   exact boolean;
   text_ids uuid[];
   image_ids uuid[];
+  text_d float8[];
+  image_d float8[];
   uid uuid := (select auth.uid());
   words text[] := app_hidden.search_query_words(search_scenes.query);
   tsq_text tsquery;
@@ -2050,23 +2050,27 @@ begin
                       else tsq_plain || app_hidden.search_stem_tsquery(words, stem_configs, '', true) end;
   tsq_all := (select string_agg('(' || q::text || ')', ' & ') from unnest(any_queries) q)::tsquery;
   if cardinality(word_queries) > 0 then
+    -- The scope is that of the search: the videos asked for and, with a
+    -- person, the scenes they appear in (a word common among the person's
+    -- scenes says little there, however rare it is elsewhere).
     scope_size := (select count(*) from app_public.scenes s
-                   where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids)));
+                   where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+                     and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id)));
     -- Document frequencies (scenes with the word in any form) are capped:
     -- beyond 10k scenes a word is simply common, and counting further would
-    -- only cost time.
-    word_idf := array(
-      select ln(1 + (scope_size + 1)::float8 / (1 + (
-               select count(*) from (select s.id from app_public.scenes s
-                                     where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ t.aq
-                                       and (video_ids is null or s.video_id = any(video_ids))
-                                     union
-                                     select s.id from app_public.scenes s
-                                     where t.fz and s.owner_id = uid and t.w <<% s.ocr_text
-                                       and (video_ids is null or s.video_id = any(video_ids))
-                                     limit 10000) d)))
-      from unnest(words, any_queries, fuzzy) with ordinality t(w, aq, fz, i)
-      order by t.i);
+    -- only cost time. One scan per word (a BitmapOr of the word and trigram
+    -- indexes), not a union of two that must be de-duplicated.
+    word_idf := '{}';
+    for i in 1 .. cardinality(words) loop
+      word_idf := word_idf || ln(1 + (scope_size + 1)::float8 / (1 + (
+        select count(*) from (
+          select from app_public.scenes s
+          where s.owner_id = uid
+            and ((s.tsv || s.tsv_stem) @@ any_queries[i] or (fuzzy[i] and words[i] <<% s.ocr_text))
+            and (video_ids is null or s.video_id = any(video_ids))
+            and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+          limit 10000) d)));
+    end loop;
     idf_total := (select sum(x) from unnest(word_idf) x);
   end if;
 
@@ -2100,38 +2104,45 @@ begin
   -- tens of thousands of scenes it would otherwise pick "scan them all and
   -- sort" (~7 us a row) over the HNSW walk. The function's own SET clause
   -- restores enable_sort when it returns.
+  -- Each candidate comes with its distance, so the fusion below does not
+  -- de-TOAST and compare that vector a second time.
   if exact then
-    -- "+ 0" keeps these exact scans off the HNSW index.
-    text_ids := array(
-      select s.id from app_public.scenes s
-      where qv_text is not null and s.owner_id = uid and s.text_vec is not null
-        and (text_videos is null or s.video_id = any(text_videos))
-        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
-      order by (s.text_vec <=> qv_text) + 0, s.id
-      limit pool);
-    image_ids := array(
-      select s.id from app_public.scenes s
-      where qv_image is not null and s.owner_id = uid and s.image_vec is not null
-        and (image_videos is null or s.video_id = any(image_videos))
-        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
-      order by (s.image_vec <=> qv_image) + 0, s.id
-      limit pool);
+    -- "+ 0" keeps these exact scans off the HNSW index; "offset 0" computes
+    -- each distance once (a flattened subquery would compute it twice).
+    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into text_ids, text_d from (
+      select c.id, c.d from (
+        select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
+        where qv_text is not null and s.owner_id = uid and s.text_vec is not null
+          and (text_videos is null or s.video_id = any(text_videos))
+          and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+        offset 0) c
+      order by c.d + 0, c.id
+      limit pool) x;
+    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into image_ids, image_d from (
+      select c.id, c.d from (
+        select s.id, s.image_vec <=> qv_image as d from app_public.scenes s
+        where qv_image is not null and s.owner_id = uid and s.image_vec is not null
+          and (image_videos is null or s.video_id = any(image_videos))
+          and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+        offset 0) c
+      order by c.d + 0, c.id
+      limit pool) x;
   else
     perform set_config('enable_sort', 'off', true);
-    text_ids := array(
-      select s.id from app_public.scenes s
+    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into text_ids, text_d from (
+      select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
       where qv_text is not null and s.owner_id = uid and s.text_vec is not null
         and (text_videos is null or s.video_id = any(text_videos))
         and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
       order by s.text_vec <=> qv_text
-      limit pool);
-    image_ids := array(
-      select s.id from app_public.scenes s
+      limit pool) x;
+    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into image_ids, image_d from (
+      select s.id, s.image_vec <=> qv_image as d from app_public.scenes s
       where qv_image is not null and s.owner_id = uid and s.image_vec is not null
         and (image_videos is null or s.video_id = any(image_videos))
         and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
       order by s.image_vec <=> qv_image
-      limit pool);
+      limit pool) x;
     perform set_config('enable_sort', 'on', true);
   end if;
 
@@ -2182,15 +2193,20 @@ begin
     limit pool
   ),
   candidates as (
-    select unnest(text_ids) as id
-    union select unnest(image_ids)
-    union select unnest(word_ids)
-    union select id from tag_hits
+    select c.id, min(c.td) as td, min(c.vd) as vd from (
+      select t.id, t.d as td, null::float8 as vd from unnest(text_ids, text_d) t(id, d)
+      union all select i.id, null, i.d from unnest(image_ids, image_d) i(id, d)
+      union all select w.id, null, null from unnest(word_ids) w(id)
+      union all select h.id, null, null from tag_hits h) c
+    group by c.id
   ),
-  components as (
+  -- Materialized: each component is computed once per candidate. Inlined,
+  -- the planner copied these expressions into the filter, the sort key and
+  -- the output of the queries below, computing every distance three times.
+  components as materialized (
     select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text,
            case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
-                then app_hidden.search_similarity('text', 1 - (s.text_vec <=> qv_text)) else 0 end as dense,
+                then app_hidden.search_similarity('text', 1 - coalesce(c.td, s.text_vec <=> qv_text)) else 0 end as dense,
            -- Full-text strength in 0..1: half the IDF-weighted share of query
            -- words present in the transcript/on-screen text, half cover
            -- density (ts_rank_cd normalised to r/(r+1)), so matching every
@@ -2213,7 +2229,7 @@ begin
                                            else 0.75 * app_hidden.search_rank(s.tsv_stem, tsq_stem) end)
                 else 0 end as words_score,
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
-                then app_hidden.search_similarity('vision', 1 - (s.image_vec <=> qv_image)) else 0 end as vision,
+                then app_hidden.search_similarity('vision', 1 - coalesce(c.vd, s.image_vec <=> qv_image)) else 0 end as vision,
            case when tsq_tags is not null and s.tsv @@ tsq_tags
                 then app_hidden.search_tag_score(s.tags, words) else 0 end as tags
     from candidates c
