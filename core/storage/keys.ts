@@ -75,3 +75,6 @@ export function newVideoKey(ownerId: string, filename: string): string {
 export function keyframeKey(ownerId: string, videoId: string, ordinal: number): string {
   return `${ownerPrefix(ownerId)}${videoId}/keyframes/${ordinal}.jpg`;
 }
+
+/** Largest enrolment photo: refused above this at enrolment, and never read above it when embedded again. */
+export const MAX_PHOTO_BYTES = 25 * 1024 * 1024;

@@ -13,7 +13,7 @@ import { lambda, object, SafeError } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
 import { sql } from 'pg-sql2';
 import type { Config } from '../../core/config.ts';
-import { assertValidKey, InvalidKeyError, ownerPrefix } from '../../core/storage/keys.ts';
+import { assertValidKey, InvalidKeyError, MAX_PHOTO_BYTES, ownerPrefix } from '../../core/storage/keys.ts';
 import type { Storage } from '../../core/storage/types.ts';
 import { cropFace } from '../../worker/ml/faces.ts';
 import type { DetectedFace, FaceAnalyzer } from '../../worker/ml/types.ts';
@@ -25,7 +25,6 @@ export interface PersonsDeps {
 }
 
 const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
-const MAX_PHOTO_BYTES = 25 * 1024 * 1024;
 const MAX_PHOTOS = 20;
 const MAX_NAME = 200;
 /** In a photo of several people, the largest face is "the" person only when it clearly dominates. */

@@ -12,14 +12,13 @@
  * ones it gave up on, until none is left.
  */
 import type { Task } from 'graphile-worker';
+import { MAX_PHOTO_BYTES } from '../../core/storage/keys.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { iou } from '../pipeline/stages.ts';
 
 const BATCH = 200;
 /** The new model's face must overlap the enrolled box this much to be the same face. */
 const SAME_FACE_IOU = 0.3;
-/** Photos are bounded at upload (server/plugins/persons.ts); this only guards the worker's memory. */
-const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
 
 export function faces__reembed(ctx: PipelineContext): Task {
   return async (_payload, helpers) => {
