@@ -433,7 +433,7 @@ CREATE FUNCTION app_private.add_pipeline_job(task text, payload json, job_key te
     SET search_path TO ''
     AS $$
 begin
-  -- priority: fairness between users (job_priority, 140-reliability.sql).
+  -- priority: fairness between users (job_priority, committed migration 000005).
   perform graphile_worker.add_job(task, payload, queue_name := queue_name, job_key := job_key,
                                   job_key_mode := job_key_mode, max_attempts := 8,
                                   priority := app_private.job_priority(payload));

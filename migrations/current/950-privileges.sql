@@ -30,7 +30,7 @@ begin
          'pipeline_progress', 'pipeline_reindex_progress', 'pipeline_fail', 'pipeline_validated',
          'pipeline_transcribed', 'pipeline_transcript', 'pipeline_stored_scenes', 'pipeline_indexed',
          'pipeline_reindexed', 'reindex_stale', 'enrolment_faces_stale', 'enrolment_face_reembedded',
-         -- 140-reliability.sql: heartbeats, releasing dead workers' jobs, the orphan sweep, cut notes.
+         -- migration 000005-faces-keep-their-identity-across-re-detection-heartbeats-fai.sql: heartbeats, releasing dead workers' jobs, the orphan sweep, cut notes.
          'worker_heartbeat', 'release_dead_workers', 'release_workers', 'unreferenced_keys', 'queue_storage_sweep', 'pipeline_note'])
   loop
     execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
