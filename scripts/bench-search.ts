@@ -549,8 +549,7 @@ wf as (
 wi as (
   select wf.*, ln(1 + ((select count(*) from scope) + 1)::float8
                  / (1 + (select count(*) from scope s
-                         where s.tsv @@ wf.wq or (wf.sq is not null and s.tsv_stem @@ wf.sq)
-                            or (wf.fz and strict_word_similarity(wf.w, s.ocr_text) >= 0.33)))) as idf
+                         where s.tsv @@ wf.wq or (wf.sq is not null and s.tsv_stem @@ wf.sq)))) as idf
   from wf),
 parts as (
   select s.id,

@@ -216,6 +216,40 @@ $$;
 COMMENT ON FUNCTION app_hidden.person_attach(person_id uuid) IS 'Attaches the owner''s unassigned or unnamed-group faces within match_distance of a named person''s faces; returns how many.';
 
 --
+-- Name: scene_terms_of(tsvector, tsvector, jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, tags jsonb) RETURNS TABLE(kind "char", lexeme text, impact real)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select 'w'::"char", u.lexeme, sum(case w when 'A' then 1.0 else 0.8 end)::real
+    from pg_catalog.unnest(tsv) u, pg_catalog.unnest(u.weights) w
+   where w in ('A', 'B')
+   group by u.lexeme
+  union all
+  -- A stem that is also a written word of the scene adds nothing to what
+  -- matches (kind 'w' or 's' is searched alike), so it is not stored twice.
+  select 's'::"char", u.lexeme, sum(case w when 'A' then 1.0 else 0.8 end)::real
+    from pg_catalog.unnest(tsv_stem) u, pg_catalog.unnest(u.weights) w
+   where w in ('A', 'B')
+     and not exists (select from pg_catalog.unnest(tsv) v, pg_catalog.unnest(v.weights) vw
+                     where v.lexeme = u.lexeme and vw in ('A', 'B'))
+   group by u.lexeme
+  union all
+  -- The same validity rules as search_tag_score: malformed entries are no tag.
+  select 't'::"char", l.lexeme, max(greatest(0, least(1, (t ->> 'score')::float8)) / l.n)::real
+    from pg_catalog.jsonb_array_elements(case when pg_catalog.jsonb_typeof(tags) = 'array' then tags else '[]'::jsonb end) t
+   cross join lateral (
+     select x as lexeme, count(*) over () as n
+       from pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, t ->> 'label'))) x) l
+   where pg_catalog.jsonb_typeof(t) = 'object'
+     and pg_catalog.jsonb_typeof(t -> 'score') = 'number'
+     and pg_catalog.jsonb_typeof(t -> 'label') = 'string'
+   group by l.lexeme
+$$;
+
+--
 -- Name: search_escape_html(text); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -356,6 +390,25 @@ CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) RETURNS do
     and pg_catalog.jsonb_typeof(t) = 'object'
     and pg_catalog.jsonb_typeof(t -> 'score') = 'number'
     and pg_catalog.jsonb_typeof(t -> 'label') = 'string'
+$$;
+
+--
+-- Name: search_terms(uuid, "char"[], text, text, uuid[], uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid) RETURNS TABLE(scene_id uuid, kind "char", lexeme text, impact real)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select p.scene_id, p.kind, p.lexeme, p.impact
+  from app_hidden.scene_terms p
+  where p.owner_id = search_terms.owner
+    and p.kind = any (kinds)
+    and p.lexeme >= lo collate "C" and p.lexeme <= hi collate "C"
+    and (search_terms.video_ids is null or p.video_id = any (search_terms.video_ids))
+    and (search_terms.person_id is null or p.scene_id in (
+          select f.scene_id from app_public.faces f
+          where f.owner_id = search_terms.owner and f.person_id = search_terms.person_id))
 $$;
 
 --
@@ -1523,6 +1576,25 @@ $$;
 COMMENT ON FUNCTION app_private.tg_scenes__stem_config() IS 'Scenes take the stemming configuration of their video''s language.';
 
 --
+-- Name: tg_scenes__terms(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__terms() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'UPDATE' then
+    delete from app_hidden.scene_terms t where t.scene_id = old.id;
+  end if;
+  insert into app_hidden.scene_terms (owner_id, scene_id, video_id, kind, lexeme, impact)
+  select new.owner_id, new.id, new.video_id, x.kind, x.lexeme, x.impact
+    from app_hidden.scene_terms_of(new.tsv, new.tsv_stem, new.tags) x;
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_videos__forget_objects(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -1958,7 +2030,6 @@ declare
   -- to tell a misread from another word).
   stem_configs regconfig[];
   stem_queries tsquery[];
-  any_queries tsquery[];
   fuzzy boolean[];
   tsq_stem tsquery;
   tsq_any tsquery;
@@ -1968,8 +2039,17 @@ declare
   word_idf float8[];
   idf_total float8;
   scope_size bigint;
-  tsq_all tsquery;
+  -- Every form of every query word, as parallel arrays: the word's index,
+  -- the lexeme range, whether it is the word as written, whether its
+  -- occurrences count towards the rank.
+  form_word int[];
+  form_lexeme text[];
+  form_hi text[];
+  form_surface boolean[];
+  form_ranked boolean[];
+  full_mask bigint;
   word_ids uuid[];
+  tag_ids uuid[];
   qv_text vector;
   qv_image vector;
   text_videos uuid[];
@@ -2038,17 +2118,39 @@ begin
   tsq_tags := app_hidden.search_tsquery(words, 'C');
   tsq_plain := app_hidden.search_tsquery(words, '');
   word_queries := array(select app_hidden.search_tsquery(array[w], 'AB') from unnest(words) w);
-  stem_configs := array(select distinct app_hidden.stem_config(v.language) from app_public.videos v
-                        where v.owner_id = uid and (video_ids is null or v.id = any(video_ids)));
+  -- Languages first: stem_config runs once per language, not once per video.
+  stem_configs := array(select distinct app_hidden.stem_config(l.language) from (
+                          select distinct v.language from app_public.videos v
+                          where v.owner_id = uid and (video_ids is null or v.id = any(video_ids))) l);
   stem_queries := array(select app_hidden.search_stem_tsquery(array[w], stem_configs, 'AB') from unnest(words) w);
-  any_queries := array(select case when sq is null then wq else wq || sq end
-                       from unnest(word_queries, stem_queries) t(wq, sq));
   fuzzy := array(select char_length(w) >= 4 from unnest(words) w);
   tsq_stem := app_hidden.search_stem_tsquery(words, stem_configs, 'AB');
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
   tsq_snippet := case when tsq_stem is null then tsq_plain
                       else tsq_plain || app_hidden.search_stem_tsquery(words, stem_configs, '', true) end;
-  tsq_all := (select string_agg('(' || q::text || ')', ' & ') from unnest(any_queries) q)::tsquery;
+  -- The same forms as lexeme ranges [lexeme, hi] of scene_terms (C
+  -- collation, so a prefix is a byte range): word i as written (a prefix
+  -- unless one character) and each of its stems (exact) that the written
+  -- range does not already cover. Prefix ranges nest or are disjoint; a
+  -- written form inside another word's range ("cars" with "car") is not
+  -- ranked, so each written occurrence counts once, as in search_rank.
+  with w as (
+    select t.i::int as i, t.w as lexeme,
+           case when char_length(t.w) > 1 then t.w || U&'\+10FFFF' else t.w end as hi
+    from unnest(words) with ordinality t(w, i)
+  ), f as (
+    select w.i, w.lexeme, w.hi, true as surface,
+           not exists (select from w o where o.i <> w.i and o.lexeme <= w.lexeme collate "C" and w.hi <= o.hi collate "C") as ranked
+    from w
+    union
+    select w.i, l, l, false, false
+    from w, unnest(stem_configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w.lexeme))) l
+    where c <> 'simple'::regconfig and not (l >= w.lexeme collate "C" and l <= w.hi collate "C")
+  )
+  select array_agg(f.i), array_agg(f.lexeme), array_agg(f.hi), array_agg(f.surface), array_agg(f.ranked)
+    into form_word, form_lexeme, form_hi, form_surface, form_ranked
+    from f;
+  full_mask := (1::bigint << cardinality(words)) - 1;
   if cardinality(word_queries) > 0 then
     -- The scope is that of the search: the videos asked for and, with a
     -- person, the scenes they appear in (a word common among the person's
@@ -2056,19 +2158,18 @@ begin
     scope_size := (select count(*) from app_public.scenes s
                    where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
                      and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id)));
-    -- Document frequencies (scenes with the word in any form) are capped:
-    -- beyond 10k scenes a word is simply common, and counting further would
-    -- only cost time. One scan per word (a BitmapOr of the word and trigram
-    -- indexes), not a union of two that must be de-duplicated.
+    -- Document frequencies: scenes with the word as written or stemmed,
+    -- read from scene_terms' index alone (never the scenes themselves), and
+    -- capped: beyond 10k scenes a word is simply common, and counting
+    -- further would only cost time.
     word_idf := '{}';
-    for i in 1 .. cardinality(words) loop
+    for wi in 1 .. cardinality(words) loop
       word_idf := word_idf || ln(1 + (scope_size + 1)::float8 / (1 + (
         select count(*) from (
-          select from app_public.scenes s
-          where s.owner_id = uid
-            and ((s.tsv || s.tsv_stem) @@ any_queries[i] or (fuzzy[i] and words[i] <<% s.ocr_text))
-            and (video_ids is null or s.video_id = any(video_ids))
-            and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+          select distinct p.scene_id
+          from unnest(form_word, form_lexeme, form_hi) f(i, lexeme, hi)
+          cross join lateral app_hidden.search_terms(uid, '{w,s}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
+          where f.i = wi
           limit 10000) d)));
     end loop;
     idf_total := (select sum(x) from unnest(word_idf) x);
@@ -2150,21 +2251,26 @@ begin
   -- and only when there are too few of those, any word, then on-screen text
   -- that matches only fuzzily. Ranking every scene that merely contains
   -- "the" is what makes word search slow for users with many scenes.
+  -- Both come from scene_terms: a scene's search_rank for the OR of the
+  -- words as written is its summed impact of the written words matched (each
+  -- occurrence is a cover of its own), so neither the match nor the order
+  -- needs the scene row. Word i matched in some form sets bit i-1.
   if tsq_text is not null then
     word_ids := array(
-      select s.id from app_public.scenes s
-      where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ tsq_all
-        and (video_ids is null or s.video_id = any(video_ids))
-        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
-      order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
+      select p.scene_id
+      from unnest(form_word, form_lexeme, form_hi, form_ranked) f(i, lexeme, hi, ranked)
+      cross join lateral app_hidden.search_terms(uid, '{w,s}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
+      group by p.scene_id
+      having bit_or(1::bigint << (f.i - 1)) = full_mask
+      order by coalesce(sum(p.impact) filter (where p.kind = 'w' and f.ranked), 0) desc, p.scene_id
       limit pool);
     if cardinality(word_ids) < pool and cardinality(words) > 1 then
       word_ids := array(
-        select s.id from app_public.scenes s
-        where s.owner_id = uid and (s.tsv || s.tsv_stem) @@ tsq_any
-          and (video_ids is null or s.video_id = any(video_ids))
-          and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
-        order by app_hidden.search_rank(s.tsv, tsq_text) desc, s.id
+        select p.scene_id
+        from unnest(form_lexeme, form_hi, form_ranked) f(lexeme, hi, ranked)
+        cross join lateral app_hidden.search_terms(uid, '{w,s}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
+        group by p.scene_id
+        order by coalesce(sum(p.impact) filter (where p.kind = 'w' and f.ranked), 0) desc, p.scene_id
         limit pool);
     end if;
     if cardinality(word_ids) < pool and true = any(fuzzy) then
@@ -2182,22 +2288,27 @@ begin
     end if;
   end if;
 
+  -- Tag candidates: the scenes whose labels best name a query word (by the
+  -- label's score over its word count, search_tag_score of that word).
+  if tsq_tags is not null then
+    tag_ids := array(
+      select p.scene_id
+      from unnest(form_lexeme, form_hi, form_surface) f(lexeme, hi, surface)
+      cross join lateral app_hidden.search_terms(uid, '{t}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
+      where f.surface
+      group by p.scene_id
+      order by max(p.impact) desc, p.scene_id
+      limit pool);
+  end if;
+
   return query
   with
-  tag_hits as (
-    select s.id from app_public.scenes s
-    where tsq_tags is not null and s.owner_id = uid and s.tsv @@ tsq_tags
-      and (video_ids is null or s.video_id = any(video_ids))
-      and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
-    order by ts_rank_cd(s.tsv, tsq_tags) desc, s.id
-    limit pool
-  ),
   candidates as (
     select c.id, min(c.td) as td, min(c.vd) as vd from (
       select t.id, t.d as td, null::float8 as vd from unnest(text_ids, text_d) t(id, d)
       union all select i.id, null, i.d from unnest(image_ids, image_d) i(id, d)
       union all select w.id, null, null from unnest(word_ids) w(id)
-      union all select h.id, null, null from tag_hits h) c
+      union all select h.id, null, null from unnest(tag_ids) h(id)) c
     group by c.id
   ),
   -- Materialized: each component is computed once per candidate. Inlined,
@@ -2290,6 +2401,26 @@ CREATE FUNCTION auth.role() RETURNS text
         (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
       )::text
     $$;
+
+--
+-- Name: scene_terms; Type: TABLE; Schema: app_hidden; Owner: -
+--
+
+CREATE TABLE app_hidden.scene_terms (
+    owner_id uuid NOT NULL,
+    scene_id uuid NOT NULL,
+    video_id uuid NOT NULL,
+    kind "char" NOT NULL,
+    lexeme text NOT NULL COLLATE pg_catalog."C",
+    impact real NOT NULL,
+    CONSTRAINT scene_terms_kind_check CHECK ((kind = ANY (ARRAY['w'::"char", 's'::"char", 't'::"char"])))
+);
+
+--
+-- Name: TABLE scene_terms; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TABLE app_hidden.scene_terms IS 'Each word of each scene with its weight there, kept by a trigger on scenes; search_scenes reads it for word frequencies and word/tag candidates.';
 
 --
 -- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -
@@ -2766,6 +2897,13 @@ CREATE TABLE app_private.worker_heartbeats (
 COMMENT ON TABLE app_private.worker_heartbeats IS 'Last sign of life of each graphile-worker pool (its locked_by id).';
 
 --
+-- Name: scene_terms scene_terms_pkey; Type: CONSTRAINT; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE ONLY app_hidden.scene_terms
+    ADD CONSTRAINT scene_terms_pkey PRIMARY KEY (owner_id, kind, lexeme, scene_id) INCLUDE (video_id, impact);
+
+--
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -2855,6 +2993,12 @@ ALTER TABLE ONLY app_public.videos
 
 ALTER TABLE ONLY app_public.videos
     ADD CONSTRAINT videos_pkey PRIMARY KEY (id);
+
+--
+-- Name: scene_terms_scene_id_idx; Type: INDEX; Schema: app_hidden; Owner: -
+--
+
+CREATE INDEX scene_terms_scene_id_idx ON app_hidden.scene_terms USING btree (scene_id);
 
 --
 -- Name: refresh_tokens_session_id_idx; Type: INDEX; Schema: app_private; Owner: -
@@ -3001,6 +3145,12 @@ CREATE TRIGGER _200_stem_config BEFORE INSERT OR UPDATE OF video_id ON app_publi
 CREATE TRIGGER _200_stem_config AFTER UPDATE OF language ON app_public.videos FOR EACH ROW WHEN ((old.language IS DISTINCT FROM new.language)) EXECUTE FUNCTION app_private.tg_videos__stem_config();
 
 --
+-- Name: scenes _300_terms; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _300_terms AFTER INSERT OR UPDATE OF transcript, ocr_text, tags, stem_config, video_id, owner_id ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__terms();
+
+--
 -- Name: persons _500_attach_on_naming; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
@@ -3041,6 +3191,13 @@ CREATE TRIGGER _900_notify_insert AFTER INSERT ON app_public.videos FOR EACH ROW
 --
 
 CREATE TRIGGER _900_notify_update AFTER UPDATE ON app_public.videos FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) OR (old.stage IS DISTINCT FROM new.stage) OR (old.progress IS DISTINCT FROM new.progress) OR (old.error IS DISTINCT FROM new.error))) EXECUTE FUNCTION app_private.tg_videos__notify();
+
+--
+-- Name: scene_terms scene_terms_scene_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE ONLY app_hidden.scene_terms
+    ADD CONSTRAINT scene_terms_scene_id_owner_id_fkey FOREIGN KEY (scene_id, owner_id) REFERENCES app_public.scenes(id, owner_id) ON DELETE CASCADE;
 
 --
 -- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
@@ -3090,6 +3247,18 @@ ALTER TABLE ONLY app_public.faces
 
 ALTER TABLE ONLY app_public.scenes
     ADD CONSTRAINT scenes_video_id_owner_id_fkey FOREIGN KEY (video_id, owner_id) REFERENCES app_public.videos(id, owner_id) ON DELETE CASCADE;
+
+--
+-- Name: scene_terms; Type: ROW SECURITY; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE app_hidden.scene_terms ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: scene_terms select_own; Type: POLICY; Schema: app_hidden; Owner: -
+--
+
+CREATE POLICY select_own ON app_hidden.scene_terms FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
 
 --
 -- Name: refresh_tokens; Type: ROW SECURITY; Schema: app_private; Owner: -
@@ -3289,6 +3458,12 @@ REVOKE ALL ON FUNCTION app_hidden.person_attach(person_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.person_attach(person_id uuid) TO authenticated;
 
 --
+-- Name: FUNCTION scene_terms_of(tsv tsvector, tsv_stem tsvector, tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, tags jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION search_escape_html(t text); Type: ACL; Schema: app_hidden; Owner: -
 --
 
@@ -3343,6 +3518,13 @@ GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regco
 
 REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO authenticated;
+
+--
+-- Name: FUNCTION search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION search_tsquery(words text[], weights text); Type: ACL; Schema: app_hidden; Owner: -
@@ -3638,6 +3820,12 @@ REVOKE ALL ON FUNCTION app_private.tg_persons__forget_enrolment() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.tg_scenes__stem_config() FROM PUBLIC;
 
 --
+-- Name: FUNCTION tg_scenes__terms(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__terms() FROM PUBLIC;
+
+--
 -- Name: FUNCTION tg_videos__forget_objects(); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -3770,6 +3958,12 @@ GRANT ALL ON FUNCTION app_public.persons_thumbnail_key(p app_public.persons) TO 
 
 REVOKE ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) TO authenticated;
+
+--
+-- Name: TABLE scene_terms; Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT SELECT ON TABLE app_hidden.scene_terms TO authenticated;
 
 --
 -- Name: TABLE scenes; Type: ACL; Schema: app_public; Owner: -

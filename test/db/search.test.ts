@@ -359,12 +359,12 @@ test('ranking equals an exact brute-force computation', async () => {
               app_hidden.search_stem_tsquery(array[w], array['english'::regconfig], 'AB') as sq,
               char_length(w) >= 4 as fz
        from q, unnest(q.words) w),
-     -- Each word's inverse document frequency among this user's scenes, counting any form.
+     -- Each word's inverse document frequency among this user's scenes: scenes with the
+     -- word as written or stemmed (a misread on screen is a match, not a frequency).
      wi as (
        select wf.*, ln(1 + ((select count(*) from app_public.scenes) + 1)::float8
                       / (1 + (select count(*) from app_public.scenes s
-                              where s.tsv @@ wf.wq or (wf.sq is not null and s.tsv_stem @@ wf.sq)
-                                 or (wf.fz and strict_word_similarity(wf.w, s.ocr_text) >= 0.33)))) as idf
+                              where s.tsv @@ wf.wq or (wf.sq is not null and s.tsv_stem @@ wf.sq)))) as idf
        from wf),
      parts as (
        select s.id,
@@ -423,6 +423,75 @@ test("a user's search never returns another user's scenes, however well they mat
   assert.deepEqual(await search(a, { query: 'penguin', text: query(TEXT_DIM), videoIds: [vb] }), []);
   // B's scene is really there: B finds it.
   assert.equal((await search(b, { query: 'penguin' }))[0].scene_id, theirs);
+});
+
+test('scene_terms follows every write of a scene, matches search_rank, and shows each user only their own', async () => {
+  const a = uuid(),
+    b = uuid();
+  const va = await addVideo(a);
+  const scene = await addScene(va, a, {
+    transcript: 'roasting the tomatoes, roasting slowly',
+    ocr: 'Laptop',
+    tags: [
+      { label: 'hot dog', score: 0.8 },
+      { label: 'dog', score: 0.5 },
+    ],
+  });
+  const terms = async () =>
+    Object.fromEntries(
+      (
+        await db.rootPool.query(
+          `select kind::text || ':' || lexeme as k, impact from app_hidden.scene_terms where scene_id = $1 order by 1`,
+          [scene],
+        )
+      ).rows.map((r) => [r.k, Number(r.impact.toFixed(4))]),
+    );
+  // Written words: 1.0 per spoken occurrence, 0.8 on screen; stems only where they differ
+  // from a written word; tag words: the best label score over its word count.
+  assert.deepEqual(await terms(), {
+    's:roast': 2,
+    's:slowli': 1,
+    's:tomato': 1,
+    't:dog': 0.5,
+    't:hot': 0.4,
+    'w:laptop': 0.8,
+    'w:roasting': 2,
+    'w:slowly': 1,
+    'w:the': 1,
+    'w:tomatoes': 1,
+  });
+  // The impact of the written words a query matches is exactly search_rank's
+  // cover density before normalisation, so candidates come out in its order.
+  const { rows } = await db.rootPool.query(
+    `select ts_rank_cd('{0.1, 0.2, 0.8, 1.0}'::real[], s.tsv, app_hidden.search_tsquery(array['roast', 'laptop', 'the'], 'AB'), 0) as rank,
+            (select sum(t.impact) from app_hidden.scene_terms t
+              where t.scene_id = s.id and t.kind = 'w' and (starts_with(t.lexeme, 'roast') or starts_with(t.lexeme, 'laptop') or t.lexeme like 'the%')) as impact
+       from app_public.scenes s where s.id = $1`,
+    [scene],
+  );
+  close(Number(rows[0].impact), Number(rows[0].rank), 'summed impact vs ts_rank_cd');
+
+  await db.rootPool.query(`update app_public.scenes set transcript = 'penguins', tags = '[]' where id = $1`, [scene]);
+  assert.deepEqual(await terms(), { 's:penguin': 1, 'w:laptop': 0.8, 'w:penguins': 1 });
+  assert.equal((await search(a, { query: 'penguin' }))[0]?.scene_id, scene);
+  assert.deepEqual(await search(a, { query: 'tomato' }), []);
+
+  const seen = await withUserDb(
+    db,
+    b,
+    async (c) => (await c.query(`select count(*)::int as n from app_hidden.scene_terms`)).rows[0].n,
+  );
+  assert.equal(seen, 0, "another user's terms are invisible");
+  const own = await withUserDb(
+    db,
+    a,
+    async (c) =>
+      (await c.query(`select count(*)::int as n from app_hidden.scene_terms where scene_id = $1`, [scene])).rows[0].n,
+  );
+  assert.equal(own, 3);
+
+  await db.rootPool.query(`delete from app_public.scenes where id = $1`, [scene]);
+  assert.deepEqual(await terms(), {});
 });
 
 test('text_model: vectors from another model are never compared with the query', async () => {
