@@ -10,6 +10,10 @@
  *
  *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
+ *                                [--recall N] [--keep NAME] [--stats] [--only MODES] [--http]
+ *
+ * --http also times searchScenes through a real server (GraphQL over HTTP)
+ * against the SQL function, and 8 concurrent clients.
  *
  * Without --url it creates, migrates and finally drops a database in the
  * embedded cluster of the current configuration (HEIMDEX_DATA_DIR,
@@ -18,6 +22,8 @@
  *
  * seedScenes() is also what test/db/search-scale.test.ts uses.
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +31,7 @@ import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
 import { createScratchDatabase } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
+import { startServer } from '../server/index.ts';
 
 export const TEXT_DIM = 1024;
 export const IMAGE_DIM = 1152;
@@ -602,6 +609,108 @@ async function recallAtK(
   return n ? sum / n : NaN;
 }
 
+/** An HS256 access token as Supabase's GoTrue issues it (the server verifies it with the shared secret). */
+function supabaseToken(secret: string, sub: string) {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, role: 'authenticated', aud: 'authenticated', iat: now, exp: now + 3600 })}`;
+  return `${body}.${crypto.createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+const HTTP_SEARCH = `query ($q: String!) { searchScenes(query: $q, first: 20) {
+  hits { rank sceneId videoId title startS endS score components { text vision tags } snippet previewUrl thumbnailUrl persons { id name } }
+  modalities missing hasNextPage endCursor } }`;
+
+/**
+ * Goal 4 of issue 11: searchScenes over HTTP (GraphQL, JWT check, presigned
+ * URLs, the join for titles) against the SQL function alone, for the same
+ * queries with their embeddings already cached, interleaved so both see the
+ * same load; then 8 clients at once for a fixed time. The server runs as a
+ * Supabase deployment would (HS256 tokens verified with the shared secret),
+ * so a token can be made for the seeded user; its query encoders return the
+ * seeded query vectors, and every query is sent once before timing, so no
+ * model runs while timed (as with a warm embedding cache).
+ */
+async function timeHttp(ownerUrl: string, authUrl: string, user: string, source: QuerySource, queries: number) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-http-'));
+  const secret = crypto.randomBytes(32).toString('hex');
+  const config = loadConfig({
+    ...process.env,
+    HEIMDEX_DATA_DIR: dataDir,
+    HEIMDEX_PORT: '0',
+    LOG_LEVEL: 'silent',
+    AUTH_PROVIDER: 'supabase',
+    SUPABASE_URL: 'http://127.0.0.1:9',
+    SUPABASE_ANON_KEY: 'bench',
+    SUPABASE_JWT_SECRET: secret,
+  });
+  const byWords = new Map<string, BenchQuery>();
+  for (let i = 0; i < queries; i++) byWords.set(source(i).words, source(i));
+  const encoder = <D extends 1024 | 1152>(modelId: string, dim: D, pick: (b: BenchQuery) => number[]) => ({
+    modelId,
+    dim,
+    embed: async (texts: string[]) => texts.map((t) => Float32Array.from(pick(byWords.get(t)!))),
+  });
+  const srv = await startServer(config, {
+    db: { authUrl, authFunctionsUrl: ownerUrl },
+    models: {
+      textEmbedder: async () => encoder('bge-m3', 1024, (b) => b.text),
+      imageTextEmbedder: async () => encoder('siglip2', 1152, (b) => b.image),
+    },
+  });
+  const token = supabaseToken(secret, user);
+  const post = async (q: string) => {
+    const started = process.hrtime.bigint();
+    const res = await fetch(`${srv.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: HTTP_SEARCH, variables: { q } }),
+    });
+    const json = (await res.json()) as { errors?: { message: string }[]; data?: { searchScenes: { hits: unknown[] } } };
+    if (json.errors) throw new Error(`searchScenes: ${json.errors[0]!.message}`);
+    return { ms: Number(process.hrtime.bigint() - started) / 1e6, hits: json.data!.searchScenes.hits.length };
+  };
+  const sql = await asUser(authUrl, user);
+  try {
+    const words = [...byWords.keys()];
+    for (const w of words) await post(w);
+    const httpMs: number[] = [];
+    const sqlMs: number[] = [];
+    for (let i = 0; i < words.length; i++) {
+      const b = byWords.get(words[i]!)!;
+      const started = process.hrtime.bigint();
+      await sql.query(SEARCH, [b.words, b.text, b.image, null, 20]);
+      sqlMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+      httpMs.push((await post(b.words)).ms);
+    }
+    // 8 clients, each sending the next query as soon as its last one answered.
+    const concurrent: number[] = [];
+    const until = Date.now() + 20_000;
+    let next = 0;
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < until) concurrent.push((await post(words[next++ % words.length]!)).ms);
+      }),
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    for (const a of [httpMs, sqlMs, concurrent]) a.sort((x, y) => x - y);
+    return {
+      sql: { p50: percentile(sqlMs, 0.5), p95: percentile(sqlMs, 0.95) },
+      http: { p50: percentile(httpMs, 0.5), p95: percentile(httpMs, 0.95) },
+      clients8: {
+        qps: concurrent.length / seconds,
+        p50: percentile(concurrent, 0.5),
+        p95: percentile(concurrent, 0.95),
+      },
+    };
+  } finally {
+    await sql.end();
+    await srv.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 const load = () =>
   os
     .loadavg()
@@ -621,6 +730,7 @@ async function main() {
       recall: { type: 'string', default: '20' },
       keep: { type: 'string' },
       stats: { type: 'boolean', default: false },
+      http: { type: 'boolean', default: false },
       only: { type: 'string' },
       url: { type: 'string' },
       'auth-url': { type: 'string' },
@@ -715,6 +825,19 @@ async function main() {
         const r = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, source, p.id);
         console.log(
           `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${load()} |`,
+        );
+      }
+    }
+    if (values.http) {
+      console.log(
+        `\nsearchScenes over HTTP vs the SQL function (hybrid, same queries, embeddings cached; ms):\n` +
+          `| user | SQL p50 / p95 | HTTP p50 / p95 | HTTP ÷ SQL (p50) | 8 clients: queries/s, p50 / p95 | load |\n|---|---|---|---|---|---|`,
+      );
+      for (const [label, user] of users) {
+        const r = await timeHttp(ownerUrl!, authUrl!, user!, source, queries);
+        console.log(
+          `| ${label} | ${r.sql.p50.toFixed(1)} / ${r.sql.p95.toFixed(1)} | ${r.http.p50.toFixed(1)} / ${r.http.p95.toFixed(1)} | ` +
+            `${(r.http.p50 / r.sql.p50).toFixed(2)} | ${r.clients8.qps.toFixed(1)}, ${r.clients8.p50.toFixed(1)} / ${r.clients8.p95.toFixed(1)} | ${load()} |`,
         );
       }
     }

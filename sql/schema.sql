@@ -393,25 +393,6 @@ CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) RETURNS do
 $$;
 
 --
--- Name: search_terms(uuid, "char"[], text, text, uuid[], uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
---
-
-CREATE FUNCTION app_hidden.search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid) RETURNS TABLE(scene_id uuid, kind "char", lexeme text, impact real)
-    LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path TO ''
-    AS $$
-  select p.scene_id, p.kind, p.lexeme, p.impact
-  from app_hidden.scene_terms p
-  where p.owner_id = search_terms.owner
-    and p.kind = any (kinds)
-    and p.lexeme >= lo collate "C" and p.lexeme <= hi collate "C"
-    and (search_terms.video_ids is null or p.video_id = any (search_terms.video_ids))
-    and (search_terms.person_id is null or p.scene_id in (
-          select f.scene_id from app_public.faces f
-          where f.owner_id = search_terms.owner and f.person_id = search_terms.person_id))
-$$;
-
---
 -- Name: search_tsquery(text[], text); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -1997,17 +1978,18 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'public', 'extensions'
     SET "hnsw.iterative_scan" TO 'relaxed_order'
-    SET "hnsw.ef_search" TO '200'
+    SET "hnsw.ef_search" TO '100'
     SET "hnsw.max_scan_tuples" TO '200000'
     SET "hnsw.scan_mem_multiplier" TO '4'
     SET enable_sort TO 'on'
+    SET plan_cache_mode TO 'force_custom_plan'
     SET "pg_trgm.strict_word_similarity_threshold" TO '0.33'
     AS $$
 #variable_conflict use_column
 declare
   -- Candidates per source. Constant, so the ranked pool (and therefore every
   -- page) does not depend on page_size/page_offset.
-  pool constant int := 200;
+  pool constant int := 100;
   -- Up to this many scenes in scope, vectors are compared exactly instead
   -- of through HNSW: it costs a few milliseconds, and unlike a graph walk it
   -- cannot miss a scene the graph happens not to reach. That matters most
@@ -2047,7 +2029,6 @@ declare
   form_hi text[];
   form_surface boolean[];
   form_ranked boolean[];
-  full_mask bigint;
   word_ids uuid[];
   tag_ids uuid[];
   qv_text vector;
@@ -2150,7 +2131,6 @@ begin
   select array_agg(f.i), array_agg(f.lexeme), array_agg(f.hi), array_agg(f.surface), array_agg(f.ranked)
     into form_word, form_lexeme, form_hi, form_surface, form_ranked
     from f;
-  full_mask := (1::bigint << cardinality(words)) - 1;
   if cardinality(word_queries) > 0 then
     -- The scope is that of the search: the videos asked for and, with a
     -- person, the scenes they appear in (a word common among the person's
@@ -2158,20 +2138,59 @@ begin
     scope_size := (select count(*) from app_public.scenes s
                    where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
                      and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id)));
-    -- Document frequencies: scenes with the word as written or stemmed,
-    -- read from scene_terms' index alone (never the scenes themselves), and
-    -- capped: beyond 10k scenes a word is simply common, and counting
-    -- further would only cost time.
-    word_idf := '{}';
-    for wi in 1 .. cardinality(words) loop
-      word_idf := word_idf || ln(1 + (scope_size + 1)::float8 / (1 + (
-        select count(*) from (
-          select distinct p.scene_id
-          from unnest(form_word, form_lexeme, form_hi) f(i, lexeme, hi)
-          cross join lateral app_hidden.search_terms(uid, '{w,s}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
-          where f.i = wi
-          limit 10000) d)));
-    end loop;
+    -- One pass over scene_terms' index (never the scenes themselves) finds
+    -- every scene with a query word in some form or in a tag label, and what
+    -- search_scenes will score it by: which words it has as written or only
+    -- stemmed (bit i-1 for word i), its search_rank (for the OR of the words
+    -- as written, the summed impact of the written words matched: each
+    -- occurrence is a cover of its own), the same for stems, and its best tag.
+    -- From it come each word's document frequency and the word candidates,
+    -- ordered by the score their words and tags will give them (the word part
+    -- of text_score and tags_score, stems and tag labels estimated), so the
+    -- pool holds the scenes that can top a words-only ranking. Ranking every
+    -- scene that merely contains "the" by visiting it is what made word search
+    -- slow for users with many scenes. Tag candidates come from the same pass:
+    -- the scenes whose labels best name a query word (the label's score over
+    -- its word count, search_tag_score of that word).
+    with per_scene as materialized (
+      select p.scene_id,
+             bit_or(1::bigint << (f.i - 1)) filter (where p.kind <> 't') as mask,
+             coalesce(bit_or(1::bigint << (f.i - 1)) filter (where p.kind = 'w' and f.surface), 0) as written,
+             coalesce(sum(p.impact) filter (where p.kind = 'w' and f.ranked), 0) as rank,
+             coalesce(sum(p.impact) filter (where p.kind <> 't' and not f.surface), 0) as stem_rank,
+             coalesce(max(p.impact) filter (where p.kind = 't'), 0) as tag
+      from unnest(form_word, form_lexeme, form_hi, form_surface, form_ranked) f(i, lexeme, hi, surface, ranked)
+      join app_hidden.scene_terms p
+        on p.owner_id = uid and p.kind in ('w', 's', 't') and p.lexeme >= f.lexeme collate "C" and p.lexeme <= f.hi collate "C"
+      where (p.kind <> 't' or f.surface)
+        and (video_ids is null or p.video_id = any(video_ids))
+        and (search_scenes.person_id is null or p.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id))
+      group by p.scene_id
+    ), df as (
+      select g.i, count(ps.scene_id) as n
+      from generate_series(1, cardinality(words)) g(i)
+      left join per_scene ps on ps.mask & (1::bigint << (g.i - 1)) <> 0
+      group by g.i
+    ), idf as (
+      select array_agg(ln(1 + (scope_size + 1)::float8 / (1 + df.n)) order by df.i) as v from df
+    ), share as (
+      -- The IDF-weighted share of the words depends only on which words a
+      -- scene has and how, so it is computed once per combination.
+      select c.written, c.mask,
+             sum(idf.v[g] * case when c.written & (1::bigint << (g - 1)) <> 0 then 1
+                                 when c.mask & (1::bigint << (g - 1)) <> 0 then 0.75 else 0 end) / sum(idf.v[g]) as share
+      from (select distinct ps.written, ps.mask from per_scene ps where ps.mask is not null) c
+      cross join idf cross join generate_series(1, cardinality(words)) g
+      group by c.written, c.mask
+    )
+    select (select idf.v from idf),
+           array(select ps.scene_id
+                 from per_scene ps join share sh on sh.written = ps.written and sh.mask = ps.mask
+                 order by wt * (0.5 * sh.share + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
+                          + wg * ps.tag desc, ps.scene_id
+                 limit pool),
+           array(select ps.scene_id from per_scene ps where ps.tag > 0 order by ps.tag desc, ps.scene_id limit pool)
+      into word_idf, word_ids, tag_ids;
     idf_total := (select sum(x) from unnest(word_idf) x);
   end if;
 
@@ -2247,33 +2266,9 @@ begin
     perform set_config('enable_sort', 'on', true);
   end if;
 
-  -- Word candidates: scenes with every query word (in some form) first,
-  -- and only when there are too few of those, any word, then on-screen text
-  -- that matches only fuzzily. Ranking every scene that merely contains
-  -- "the" is what makes word search slow for users with many scenes.
-  -- Both come from scene_terms: a scene's search_rank for the OR of the
-  -- words as written is its summed impact of the written words matched (each
-  -- occurrence is a cover of its own), so neither the match nor the order
-  -- needs the scene row. Word i matched in some form sets bit i-1.
-  if tsq_text is not null then
-    word_ids := array(
-      select p.scene_id
-      from unnest(form_word, form_lexeme, form_hi, form_ranked) f(i, lexeme, hi, ranked)
-      cross join lateral app_hidden.search_terms(uid, '{w,s}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
-      group by p.scene_id
-      having bit_or(1::bigint << (f.i - 1)) = full_mask
-      order by coalesce(sum(p.impact) filter (where p.kind = 'w' and f.ranked), 0) desc, p.scene_id
-      limit pool);
-    if cardinality(word_ids) < pool and cardinality(words) > 1 then
-      word_ids := array(
-        select p.scene_id
-        from unnest(form_lexeme, form_hi, form_ranked) f(lexeme, hi, ranked)
-        cross join lateral app_hidden.search_terms(uid, '{w,s}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
-        group by p.scene_id
-        order by coalesce(sum(p.impact) filter (where p.kind = 'w' and f.ranked), 0) desc, p.scene_id
-        limit pool);
-    end if;
-    if cardinality(word_ids) < pool and true = any(fuzzy) then
+  -- Word candidates (above) filled up with scenes whose on-screen text
+  -- matches only fuzzily.
+  if tsq_text is not null and cardinality(word_ids) < pool and true = any(fuzzy) then
       word_ids := word_ids || array(
         select f.id from (
           select s.id, max(strict_word_similarity(t.w, s.ocr_text)) as sim
@@ -2285,20 +2280,6 @@ begin
         where f.id <> all(word_ids)
         order by f.sim desc, f.id
         limit pool - cardinality(word_ids));
-    end if;
-  end if;
-
-  -- Tag candidates: the scenes whose labels best name a query word (by the
-  -- label's score over its word count, search_tag_score of that word).
-  if tsq_tags is not null then
-    tag_ids := array(
-      select p.scene_id
-      from unnest(form_lexeme, form_hi, form_surface) f(lexeme, hi, surface)
-      cross join lateral app_hidden.search_terms(uid, '{t}', f.lexeme, f.hi, video_ids, search_scenes.person_id) p
-      where f.surface
-      group by p.scene_id
-      order by max(p.impact) desc, p.scene_id
-      limit pool);
   end if;
 
   return query
@@ -2374,7 +2355,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 200 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 100 per source (text HNSW, image HNSW, words, tags; vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -
@@ -3518,13 +3499,6 @@ GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regco
 
 REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO authenticated;
-
---
--- Name: FUNCTION search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid); Type: ACL; Schema: app_hidden; Owner: -
---
-
-REVOKE ALL ON FUNCTION app_hidden.search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_terms(owner uuid, kinds "char"[], lo text, hi text, video_ids uuid[], person_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION search_tsquery(words text[], weights text); Type: ACL; Schema: app_hidden; Owner: -

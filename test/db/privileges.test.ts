@@ -186,7 +186,6 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.search_snippet',
     'app_hidden.search_stem_tsquery',
     'app_hidden.search_tag_score',
-    'app_hidden.search_terms',
     'app_hidden.search_tsquery',
     'app_hidden.stem_config',
     'app_hidden.tag_text',
