@@ -581,10 +581,10 @@ CREATE FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) RE
 $$;
 
 --
--- Name: auth_refresh(text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: auth_refresh(text, text, integer, integer); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) RETURNS TABLE(user_id uuid, email text, session_id uuid)
+CREATE FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer) RETURNS TABLE(user_id uuid, email text, session_id uuid, error text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -594,25 +594,30 @@ declare
 begin
   select * into t from app_private.refresh_tokens where token_hash = old_hash for update;
   if t.token_hash is null then
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_not_found';
     return;
   end if;
   select * into s from app_private.sessions where id = t.session_id for update;
   if s.revoked_at is not null then
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_not_found';
     return;
   end if;
-  if t.rotated_at is not null then
+  if t.rotated_at is not null and t.rotated_at + make_interval(secs => greatest(reuse_s, 0)) <= now() then
     update app_private.sessions set revoked_at = now(), revoked_reason = 'refresh token reused'
       where id = s.id;
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_already_used';
     return;
   end if;
   if t.expires_at <= now() then
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_not_found';
     return;
   end if;
-  update app_private.refresh_tokens set rotated_at = now() where token_hash = old_hash;
+  -- Within the grace the first rotation time stands: replays cannot extend it.
+  update app_private.refresh_tokens set rotated_at = now() where token_hash = old_hash and rotated_at is null;
   insert into app_private.refresh_tokens (token_hash, session_id, expires_at)
     values (new_hash, s.id, now() + make_interval(secs => ttl_s));
   update app_private.sessions set refreshed_at = now() where id = s.id;
-  return query select u.id, u.email, s.id from app_private.users u where u.id = s.user_id;
+  return query select u.id, u.email, s.id, null::text from app_private.users u where u.id = s.user_id;
 end;
 $$;
 
@@ -3585,11 +3590,11 @@ REVOKE ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session u
 GRANT ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) TO heimdex_auth;
 
 --
--- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) TO heimdex_auth;
+REVOKE ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_session_active(session_id uuid); Type: ACL; Schema: app_private; Owner: -
