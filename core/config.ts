@@ -163,6 +163,12 @@ export const OPTIONS = [
     doc: 'Lifetime of local refresh tokens in seconds (7 days); each refresh rotates it.',
   },
   {
+    env: 'REFRESH_TOKEN_REUSE_INTERVAL_S',
+    kind: 'int',
+    default: '10',
+    doc: "Seconds after its rotation that a local refresh token may be used again, as Supabase Auth's GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: two tabs or requests refreshing at once both get a session instead of a sign-out. Later reuse revokes the session (a stolen token). 0: no grace.",
+  },
+  {
     env: 'AUTH_RATE_LIMIT',
     kind: 'int',
     default: '10',
@@ -433,6 +439,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       audience: s('JWT_AUDIENCE')!,
       accessTtlS: n('ACCESS_TOKEN_TTL_S'),
       refreshTtlS: n('REFRESH_TOKEN_TTL_S'),
+      refreshReuseS: n('REFRESH_TOKEN_REUSE_INTERVAL_S'),
       rateLimit: n('AUTH_RATE_LIMIT'),
       rateLimitIp: n('AUTH_RATE_LIMIT_IP'),
       rateWindowS: n('AUTH_RATE_WINDOW_S'),

@@ -9,6 +9,8 @@
  * signed-in library shell), i.e. after the bundle ran, /config.json was read
  * and supabase-js restored any stored session. Each run is a fresh browser
  * context: cold (empty HTTP cache) and warm (the hashed assets cached).
+ * Also prints the JavaScript each screen really fetches (signed out, signed
+ * in, People), since lazily loaded chunks weigh only where they load.
  *
  *   node scripts/bench-web.ts [--runs 20]
  *
@@ -86,6 +88,52 @@ try {
       return t;
     };
     await measure(false); // the first start of the browser and the server's first request are not a user's
+
+    // JavaScript each screen actually fetches (lazily loaded chunks only count
+    // where they load): signed out at /, then signed up into the library at /,
+    // then the People page.
+    const fetched = async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const seen = new Set<string>();
+      page.on('response', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.startsWith('/assets/') && u.pathname.endsWith('.js')) seen.add(path.basename(u.pathname));
+      });
+      const step = async (label: string, go: () => Promise<unknown>) => {
+        const before = new Set(seen);
+        await go();
+        await page.waitForLoadState('networkidle');
+        const files = [...seen].filter((f) => !before.has(f)).sort();
+        const gz = files.reduce(
+          (n, f) => n + zlib.gzipSync(fs.readFileSync(path.join(assets, f)), { level: 9 }).length,
+          0,
+        );
+        return `| ${label} | ${files.length} | ${(gz / 1024).toFixed(1)} KB |`;
+      };
+      const rows = [
+        await step('`/` signed out (sign-in form)', async () => {
+          await page.goto(`${srv.url}/`);
+          await page.waitForFunction(() => performance.getEntriesByName('heimdex:interactive').length > 0);
+        }),
+        await step('`/` signed in (library), in addition', async () => {
+          await page.getByLabel('Email').fill(`bench-${Date.now()}@example.test`);
+          await page.getByLabel('Password').fill('a long passphrase');
+          // The library's live progress opens the websocket once graphql-ws is loaded.
+          const socket = page.waitForEvent('websocket');
+          await page.getByRole('button', { name: 'Sign up' }).click();
+          await page.getByRole('heading', { name: 'Library' }).waitFor();
+          await socket;
+        }),
+        await step('People page, in addition', async () => {
+          await page.getByRole('link', { name: 'People' }).click();
+          await page.getByRole('heading', { name: 'People' }).waitFor();
+        }),
+      ];
+      await context.close();
+      return rows;
+    };
+    const perScreen = await fetched();
     const rows: string[] = [];
     for (const warm of [false, true]) {
       const xs: Awaited<ReturnType<typeof measure>>[] = [];
@@ -102,6 +150,10 @@ try {
       `JavaScript: ${(js / 1024).toFixed(1)} KB, ${(jsGz / 1024).toFixed(1)} KB gzipped (budget 150 KB gzipped)`,
     );
     console.log(`CSS: ${(css / 1024).toFixed(1)} KB, ${(cssGz / 1024).toFixed(1)} KB gzipped\n`);
+    console.log('| screen | JS files fetched | gzipped |');
+    console.log('|---|---|---|');
+    for (const r of perScreen) console.log(r);
+    console.log('');
     console.log(`First load of / on loopback, ${runs} runs each, p50 / p95 (budget: interactive <= 300 ms).`);
     console.log(`Load average while measuring (1 min): ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores\n`);
     console.log('| cache | to interactive (heimdex:interactive) | domInteractive | loadEventEnd |');

@@ -200,7 +200,7 @@ begin
   )
   update app_public.faces g set person_id = p.id
     from near
-   where g.id = near.id and g.owner_id = p.owner_id
+   where g.id = near.id and g.owner_id = p.owner_id and not g.assigned_by_user
      and (g.person_id is null
           or exists (select from app_public.persons q where q.id = g.person_id and q.owner_id = p.owner_id and q.name is null));
   get diagnostics n = row_count;
@@ -213,7 +213,7 @@ $$;
 -- Name: FUNCTION person_attach(person_id uuid); Type: COMMENT; Schema: app_hidden; Owner: -
 --
 
-COMMENT ON FUNCTION app_hidden.person_attach(person_id uuid) IS 'Attaches the owner''s unassigned or unnamed-group faces within match_distance of a named person''s faces; returns how many.';
+COMMENT ON FUNCTION app_hidden.person_attach(person_id uuid) IS 'Attaches the owner''s unassigned or unnamed-group faces within match_distance of a named person''s faces, except faces the user placed by hand; returns how many.';
 
 --
 -- Name: scene_terms_of(tsvector, tsvector, jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
@@ -581,10 +581,10 @@ CREATE FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) RE
 $$;
 
 --
--- Name: auth_refresh(text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: auth_refresh(text, text, integer, integer); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) RETURNS TABLE(user_id uuid, email text, session_id uuid)
+CREATE FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer) RETURNS TABLE(user_id uuid, email text, session_id uuid, error text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -594,25 +594,30 @@ declare
 begin
   select * into t from app_private.refresh_tokens where token_hash = old_hash for update;
   if t.token_hash is null then
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_not_found';
     return;
   end if;
   select * into s from app_private.sessions where id = t.session_id for update;
   if s.revoked_at is not null then
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_not_found';
     return;
   end if;
-  if t.rotated_at is not null then
+  if t.rotated_at is not null and t.rotated_at + make_interval(secs => greatest(reuse_s, 0)) <= now() then
     update app_private.sessions set revoked_at = now(), revoked_reason = 'refresh token reused'
       where id = s.id;
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_already_used';
     return;
   end if;
   if t.expires_at <= now() then
+    return query select null::uuid, null::text, null::uuid, 'refresh_token_not_found';
     return;
   end if;
-  update app_private.refresh_tokens set rotated_at = now() where token_hash = old_hash;
+  -- Within the grace the first rotation time stands: replays cannot extend it.
+  update app_private.refresh_tokens set rotated_at = now() where token_hash = old_hash and rotated_at is null;
   insert into app_private.refresh_tokens (token_hash, session_id, expires_at)
     values (new_hash, s.id, now() + make_interval(secs => ttl_s));
   update app_private.sessions set refreshed_at = now() where id = s.id;
-  return query select u.id, u.email, s.id from app_private.users u where u.id = s.user_id;
+  return query select u.id, u.email, s.id, null::text from app_private.users u where u.id = s.user_id;
 end;
 $$;
 
@@ -727,7 +732,7 @@ declare
   n integer := 0;
 begin
   for f in select x.id, x.owner_id, x.embedding, x.face_model from app_public.faces x
-            where x.id = any (face_ids) and x.person_id is null
+            where x.id = any (face_ids) and x.person_id is null and not x.assigned_by_user
             order by x.created_at, x.id loop
     select * into cal from app_hidden.face_calibration(f.face_model);
     if not found then
@@ -774,7 +779,7 @@ $$;
 -- Name: FUNCTION faces_match(face_ids uuid[], deferred boolean); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.faces_match(face_ids uuid[], deferred boolean) IS 'Worker: give each unassigned face a person (named match, core face of a group, or with deferred a border face).';
+COMMENT ON FUNCTION app_private.faces_match(face_ids uuid[], deferred boolean) IS 'Worker: give each unassigned face the user did not place by hand a person (named match, core face of a group, or with deferred a border face).';
 
 --
 -- Name: faces_recluster(uuid); Type: FUNCTION; Schema: app_private; Owner: -
@@ -789,7 +794,7 @@ declare
   n integer;
 begin
   ids := array(select f.id from app_public.faces f
-                where f.owner_id = faces_recluster.owner_id and f.person_id is null
+                where f.owner_id = faces_recluster.owner_id and f.person_id is null and not f.assigned_by_user
                 order by f.created_at, f.id limit 5000);
   n := app_private.faces_match(ids, false);
   n := n + app_private.faces_match(ids, true);
@@ -801,7 +806,7 @@ $$;
 -- Name: FUNCTION faces_recluster(owner_id uuid); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.faces_recluster(owner_id uuid) IS 'Worker (faces__cluster): the later clustering pass over one owner''s unassigned faces.';
+COMMENT ON FUNCTION app_private.faces_recluster(owner_id uuid) IS 'Worker (faces__cluster): the later clustering pass over one owner''s unassigned faces that the user did not leave unassigned on purpose.';
 
 --
 -- Name: faces_write(uuid, text, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
@@ -829,21 +834,15 @@ begin
      using app_public.scenes s, pg_catalog.jsonb_array_elements(scenes) e
      where f.scene_id = s.id and f.owner_id = v_owner and s.video_id = faces_write.video_id
        and s.ordinal = (e ->> 'ordinal')::int and e ? 'faces'
-    returning f.scene_id, f.frame_s, f.box, f.person_id
+    returning f.scene_id, f.frame_s, f.box, f.person_id, f.assigned_by_user
   )
   select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(gone)), '[]') into known
-    from gone where gone.person_id is not null;
+    from gone where gone.person_id is not null or gone.assigned_by_user;
   with ins as (
     insert into app_public.faces (id, owner_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model,
-                                  person_id)
+                                  person_id, assigned_by_user)
     select n.id, v_owner, faces_write.video_id, n.scene_id, n.frame_s, n.box, n.det_score, n.embedding,
-           faces_write.face_model,
-           (select k.person_id
-              from pg_catalog.jsonb_to_recordset(known) k(scene_id uuid, frame_s float8, box real[], person_id uuid)
-             where k.scene_id = n.scene_id and abs(k.frame_s - n.frame_s) <= 0.5
-               and app_hidden.box_iou(k.box, n.box) >= 0.5
-             order by app_hidden.box_iou(k.box, n.box) desc
-             limit 1)
+           faces_write.face_model, k.person_id, coalesce(k.assigned_by_user, false)
       from (select coalesce((x ->> 'id')::uuid, gen_random_uuid()) as id, s.id as scene_id,
                    (x ->> 'frame_s')::float8 as frame_s,
                    array(select b::real from pg_catalog.jsonb_array_elements_text(x -> 'box') b) as box,
@@ -851,9 +850,18 @@ begin
               from pg_catalog.jsonb_array_elements(scenes) e
               join app_public.scenes s on s.video_id = faces_write.video_id and s.ordinal = (e ->> 'ordinal')::int
               cross join lateral pg_catalog.jsonb_array_elements(coalesce(e -> 'faces', '[]')) x) n
-    returning id, person_id
+      left join lateral (
+        select k.person_id, k.assigned_by_user
+          from pg_catalog.jsonb_to_recordset(known) k(scene_id uuid, frame_s float8, box real[], person_id uuid,
+                                                       assigned_by_user boolean)
+         where k.scene_id = n.scene_id and abs(k.frame_s - n.frame_s) <= 0.5
+           and app_hidden.box_iou(k.box, n.box) >= 0.5
+         order by app_hidden.box_iou(k.box, n.box) desc
+         limit 1) k on true
+    returning id, person_id, assigned_by_user
   )
-  select coalesce(array_agg(ins.id) filter (where ins.person_id is null), '{}'), count(*) into ids, stored from ins;
+  select coalesce(array_agg(ins.id) filter (where ins.person_id is null and not ins.assigned_by_user), '{}'), count(*)
+    into ids, stored from ins;
   if app_private.faces_match(ids) < cardinality(ids) then
     perform graphile_worker.add_job('faces__cluster', json_build_object('id', v_owner),
       job_key := 'faces__cluster:' || v_owner::text, run_at := now() + interval '2 seconds', max_attempts := 8);
@@ -866,7 +874,7 @@ $$;
 -- Name: FUNCTION faces_write(video_id uuid, face_model text, scenes jsonb); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) IS 'Worker: replace the faces of the given scenes, match them, queue a faces__cluster pass when some stay unassigned.';
+COMMENT ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) IS 'Worker: replace the faces of the given scenes (keeping person and user decision of a face detected again), match them, queue a faces__cluster pass when some stay unassigned.';
 
 --
 -- Name: job_priority(json); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1714,6 +1722,7 @@ CREATE TABLE app_public.faces (
     embedding public.vector(128) NOT NULL,
     face_model text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    assigned_by_user boolean DEFAULT false NOT NULL,
     CONSTRAINT faces_box_check CHECK (((array_ndims(box) = 1) AND (cardinality(box) = 4) AND ((0)::double precision <= ALL (box)) AND ((1)::double precision >= ALL (box)) AND ((box[1] + box[3]) <= (1.0001)::double precision) AND ((box[2] + box[4]) <= (1.0001)::double precision))),
     CONSTRAINT faces_check CHECK (((scene_id IS NULL) = (video_id IS NULL))),
     CONSTRAINT faces_check1 CHECK (((scene_id IS NULL) <> (photo_key IS NULL))),
@@ -1797,6 +1806,12 @@ COMMENT ON COLUMN app_public.faces.face_model IS 'Model that detected and embedd
 COMMENT ON COLUMN app_public.faces.created_at IS 'When the face was stored.';
 
 --
+-- Name: COLUMN faces.assigned_by_user; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.assigned_by_user IS 'True once the user placed this face by hand (assignFace, to a person or to nobody): automatic matching never moves it again.';
+
+--
 -- Name: assign_face(uuid, uuid); Type: FUNCTION; Schema: app_public; Owner: -
 --
 
@@ -1819,7 +1834,8 @@ begin
     raise exception 'a face from an enrolment photo always belongs to its person; delete the person instead'
       using errcode = '22023';
   end if;
-  update app_public.faces x set person_id = assign_face.person_id where x.id = f.id returning * into f;
+  update app_public.faces x set person_id = assign_face.person_id, assigned_by_user = true
+   where x.id = f.id returning * into f;
   perform app_hidden.drop_empty_groups(f.owner_id);
   return f;
 end;
@@ -1830,7 +1846,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.assign_face(face_id uuid, person_id uuid) IS '@behavior -*
-Sets (or with null clears) the person of one face.';
+Sets (or with null clears) the person of one face, as the user''s decision: automatic matching never moves the face again.';
 
 --
 -- Name: persons; Type: TABLE; Schema: app_public; Owner: -
@@ -3585,11 +3601,11 @@ REVOKE ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session u
 GRANT ALL ON FUNCTION app_private.auth_logout_user(user_id uuid, keep_session uuid) TO heimdex_auth;
 
 --
--- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer) TO heimdex_auth;
+REVOKE ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.auth_refresh(old_hash text, new_hash text, ttl_s integer, reuse_s integer) TO heimdex_auth;
 
 --
 -- Name: FUNCTION auth_session_active(session_id uuid); Type: ACL; Schema: app_private; Owner: -
@@ -3900,6 +3916,12 @@ GRANT INSERT(embedding) ON TABLE app_public.faces TO authenticated;
 --
 
 GRANT INSERT(face_model) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.assigned_by_user; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT UPDATE(assigned_by_user) ON TABLE app_public.faces TO authenticated;
 
 --
 -- Name: FUNCTION assign_face(face_id uuid, person_id uuid); Type: ACL; Schema: app_public; Owner: -

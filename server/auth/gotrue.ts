@@ -44,6 +44,9 @@ function fromAuthError(e: AuthError): GoTrueError {
     case 'invalid_refresh_token':
       g = new GoTrueError(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
       break;
+    case 'refresh_token_already_used':
+      g = new GoTrueError(400, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used');
+      break;
     case 'session_ended':
       // A token of a session that was signed out or revoked by a refresh replay.
       g = new GoTrueError(403, 'session_not_found', 'Session from session_id claim in JWT does not exist');

@@ -36,6 +36,7 @@ export async function createAuthProvider(config: Config, authFunctionsPool: pg.P
     audience: a.audience,
     accessTtlS: a.accessTtlS,
     refreshTtlS: a.refreshTtlS,
+    refreshReuseS: a.refreshReuseS,
   });
 }
 

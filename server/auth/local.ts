@@ -11,6 +11,7 @@ import {
   AuthError,
   INVALID_CREDENTIALS,
   INVALID_REFRESH,
+  REFRESH_ALREADY_USED,
   type AuthProvider,
   type LocalUser,
   type TokenResponse,
@@ -23,6 +24,8 @@ export interface LocalAuthOptions {
   audience: string;
   accessTtlS: number;
   refreshTtlS: number;
+  /** Grace after a refresh token's rotation during which it may be used again (GoTrue's reuse interval). */
+  refreshReuseS: number;
 }
 
 /**
@@ -154,16 +157,18 @@ export async function createLocalAuth(opts: LocalAuthOptions): Promise<AuthProvi
     },
     async refresh(refreshToken) {
       const next = newRefreshToken();
-      const { rows } = await opts.pool.query<{ user_id: string; email: string; session_id: string }>(
-        'select * from app_private.auth_refresh($1, $2, $3)',
-        [sha256(refreshToken), sha256(next), opts.refreshTtlS],
+      const { rows } = await opts.pool.query<{ user_id: string; email: string; session_id: string; error: string }>(
+        'select * from app_private.auth_refresh($1, $2, $3, $4)',
+        [sha256(refreshToken), sha256(next), opts.refreshTtlS, opts.refreshReuseS],
       );
-      if (!rows[0]) {
-        // A replay revokes its whole session: its access tokens stop here at once.
+      const r = rows[0];
+      if (r?.error === 'refresh_token_already_used') {
+        // A replay after the grace revoked its whole session: its access tokens stop here at once.
         sessions.clear();
-        throw INVALID_REFRESH();
+        throw REFRESH_ALREADY_USED();
       }
-      return issue({ id: rows[0].user_id, email: rows[0].email }, rows[0].session_id, next);
+      if (!r?.user_id) throw INVALID_REFRESH();
+      return issue({ id: r.user_id, email: r.email }, r.session_id, next);
     },
     async logout({ refreshToken, claims }) {
       if (refreshToken) {

@@ -72,3 +72,6 @@ export class AuthError extends Error {
 export const INVALID_CREDENTIALS = () => new AuthError(400, 'invalid_credentials', 'Invalid login credentials');
 export const INVALID_REFRESH = () =>
   new AuthError(401, 'invalid_refresh_token', 'Refresh token is invalid, expired or revoked');
+/** A rotated refresh token presented again after the reuse grace: its session is revoked. */
+export const REFRESH_ALREADY_USED = () =>
+  new AuthError(401, 'refresh_token_already_used', 'Refresh token was already used; the session is revoked');

@@ -1,7 +1,8 @@
 /*
- * Builds the web app (server/web/src → server/web/dist) with esbuild: one
- * minified ES module and one stylesheet, both named by content hash so they
- * can be cached forever, and index.html pointing at them. Nothing is fetched
+ * Builds the web app (server/web/src → server/web/dist) with esbuild: a
+ * minified ES module entry, the chunks it loads (shared code, and what it
+ * imports lazily) and one stylesheet, all named by content hash so they can
+ * be cached forever, and index.html pointing at them. Nothing is fetched
  * from elsewhere: Preact, supabase-js and graphql-ws are bundled in.
  *
  * The output is not committed. `npm start` and `npm test` call this with
@@ -72,7 +73,8 @@ export async function buildWeb(opts: { ifStale?: boolean } = {}): Promise<BuildR
     // supabase-js and graphql-ws become chunks the app imports dynamically, so
     // the first screen does not wait for them to be parsed (see api.ts). They
     // are deliberately not modulepreloaded: compiling them early delayed the
-    // first screen (scripts/bench-web.ts).
+    // first screen (scripts/bench-web.ts). The pages the first screen does not
+    // need (People, a person, the player) are dynamic imports too (lazy.tsx).
     splitting: true,
     chunkNames: 'chunk-[hash]',
     minify: true,
@@ -92,8 +94,14 @@ export async function buildWeb(opts: { ifStale?: boolean } = {}): Promise<BuildR
     absWorkingDir: ROOT_DIR,
   });
   const outputs = Object.keys(result.metafile.outputs).map((p) => path.resolve(ROOT_DIR, p));
-  const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint)![0];
+  const [entry, entryOut] = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint)!;
   const js = path.resolve(ROOT_DIR, entry);
+  // Code the entry shares with the lazy pages (Preact, the shell) is a chunk
+  // the entry imports statically: preloaded, so it is not one round trip late.
+  const preloads = entryOut.imports
+    .filter((i) => i.kind === 'import-statement')
+    .map((i) => `<link rel="modulepreload" href="/assets/${path.basename(i.path)}" />`)
+    .join('\n    ');
   const css = outputs.find((p) => p.endsWith('.css'));
   const asset = (p: string) => `/assets/${path.basename(p)}`;
   const iconSrc = path.join(SRC_DIR, 'icon.svg');
@@ -102,6 +110,7 @@ export async function buildWeb(opts: { ifStale?: boolean } = {}): Promise<BuildR
   const html = fs
     .readFileSync(path.join(WEB_DIR, 'index.html'), 'utf8')
     .replace('%APP_JS%', asset(js))
+    .replace('%MODULE_PRELOADS%', preloads)
     .replace('%APP_CSS%', css ? asset(css) : '')
     .replace('%ICON%', `/assets/${iconName}`);
   fs.writeFileSync(path.join(tmp, 'index.html'), html);

@@ -463,3 +463,71 @@ test('deleting a video deletes its faces, the unnamed groups it leaves empty, an
   assert.equal(crops.length, 4);
   assert.equal(await groups(), 0);
 });
+
+test('a face the user unassigned or moved stays where they put it: naming, merging, enrolling, clustering and detecting it again leave it alone', async () => {
+  const owner = uuid();
+  const v = await addVideo(owner, 7);
+  // Two groups: identity 30 in scenes 0-2, identity 31 in scenes 3, 4 and 6.
+  await writeFaces(db.rootPool, v.video, { 0: [face(30, 0)], 1: [face(30, 1)], 2: [face(30, 2)] });
+  await writeFaces(db.rootPool, v.video, { 3: [face(31, 0)], 4: [face(31, 1)], 6: [face(31, 2)] });
+  await db.rootPool.query('select app_private.faces_recluster($1)', [owner]);
+  const faceIn = async (ordinal: number) =>
+    (
+      await db.rootPool.query<{ id: string; person_id: string | null; assigned_by_user?: boolean }>(
+        `select f.* from app_public.faces f join app_public.scenes s on s.id = f.scene_id
+          where s.video_id = $1 and s.ordinal = $2`,
+        [v.video, ordinal],
+      )
+    ).rows[0]!;
+  const g = (await faceIn(0)).person_id!;
+  const h = (await faceIn(3)).person_id!;
+  assert.ok(g && h && g !== h);
+  assert.equal((await faceIn(1)).person_id, g);
+  const [unassigned, moved] = [(await faceIn(1)).id, (await faceIn(2)).id];
+
+  await withUserDb(db, owner, async (c) => {
+    // The user: face 1 is nobody they know, face 2 belongs with the other group.
+    await c.query('select app_public.assign_face($1, null)', [unassigned]);
+    await c.query('select app_public.assign_face($1, $2)', [moved, h]);
+    // Naming the group attaches close faces: not those two.
+    await c.query(`update app_public.persons set name = 'Ola' where id = $1`, [g]);
+    // Enrolling a look-alike from a photo and merging it in attach close faces again: still not those two.
+    const photo = await enrol(c, owner, 'Ola from a photo', face(30, 5));
+    assert.equal(photo.attached, 0);
+    await c.query('select app_public.merge_persons($1, $2)', [photo.id, g]);
+    await c.query('commit');
+  });
+  assert.equal((await faceIn(1)).person_id, null, 'unassigned stays unassigned after naming and merging');
+  assert.equal((await faceIn(2)).person_id, h, 'moved stays moved');
+  // The later clustering pass, and new faces being matched.
+  await db.rootPool.query('select app_private.faces_recluster($1)', [owner]);
+  await writeFaces(db.rootPool, v.video, { 5: [face(30, 3)] });
+  assert.equal((await faceIn(5)).person_id, g, 'a new face of Ola still joins Ola');
+  assert.equal((await faceIn(1)).person_id, null);
+  assert.equal((await faceIn(2)).person_id, h);
+
+  // The scenes are scanned again (a re-index): the new rows keep the user's decision, and
+  // leave matching nothing to decide (no clustering pass is queued for them).
+  const passes = async () =>
+    (await queued(db.rootPool, 'faces__cluster')).filter((j) => j.key === `faces__cluster:${owner}`).length;
+  const passesBefore = await passes();
+  assert.equal(passesBefore, 0, 'every earlier face found a person at once');
+  await writeFaces(db.rootPool, v.video, { 1: [face(30, 1)], 2: [face(30, 2)] });
+  const [again1, again2] = [await faceIn(1), await faceIn(2)];
+  assert.notEqual(again1.id, unassigned, 'a new row');
+  assert.deepEqual([again1.person_id, again1.assigned_by_user], [null, true]);
+  assert.deepEqual([again2.person_id, again2.assigned_by_user], [h, true]);
+  assert.equal(await passes(), passesBefore);
+  await db.rootPool.query('select app_private.faces_recluster($1)', [owner]);
+  assert.equal((await faceIn(1)).person_id, null);
+
+  // The user's own actions still win: they can put the face back.
+  await withUserDb(db, owner, async (c) => {
+    await c.query('select app_public.assign_face($1, $2)', [again1.id, g]);
+    await c.query('commit');
+  });
+  assert.equal((await faceIn(1)).person_id, g);
+  // Automatic matching did not mark anything as the user's decision.
+  assert.equal((await faceIn(0)).assigned_by_user, false);
+  assert.equal((await faceIn(5)).assigned_by_user, false);
+});

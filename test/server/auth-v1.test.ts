@@ -12,7 +12,14 @@ import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { gql, startTestServer } from './helpers.ts';
 
 const db = await createTestDatabase();
-const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
+// A short refresh reuse grace (Supabase's default is 10 s), so replays after it can be tested.
+const REUSE_S = 2;
+const srv = await startTestServer(db, {
+  AUTH_RATE_LIMIT: '1000',
+  AUTH_RATE_LIMIT_IP: '1000',
+  REFRESH_TOKEN_REUSE_INTERVAL_S: String(REUSE_S),
+});
+const afterReuseGrace = () => new Promise((r) => setTimeout(r, REUSE_S * 1000 + 200));
 const config = (await (await fetch(`${srv.url}/config.json`)).json()) as Record<string, any>;
 
 /** A client like the page's, with its own in-memory storage (one per simulated browser). */
@@ -106,10 +113,12 @@ test('supabase-js: reusing a rotated refresh token revokes the whole session', a
   const second = (await c.auth.refreshSession()).data.session!;
   assert.ok(second.refresh_token);
 
-  // An attacker replays the first (already rotated) refresh token.
+  // An attacker replays the first (already rotated) refresh token, later than two tabs racing would.
+  await afterReuseGrace();
   const thief = client();
   const replay = await thief.auth.refreshSession({ refresh_token: first.refresh_token });
-  assert.equal(replay.error?.code, 'refresh_token_not_found');
+  assert.equal(replay.error?.code, 'refresh_token_already_used');
+  assert.equal(replay.error?.status, 400);
   assert.equal(replay.data.session, null);
 
   // The legitimate holder's newer token is dead too, and so is the session.
@@ -127,6 +136,33 @@ test('supabase-js: reusing a rotated refresh token revokes the whole session', a
   // Other sessions of the same user are untouched.
   const other = await client().auth.signInWithPassword({ email, password: 'a long passphrase' });
   assert.equal(other.error, null);
+});
+
+test('supabase-js: two tabs refreshing with the same token at once both get a session (the reuse grace)', async () => {
+  const email = `race-${uuid()}@example.test`;
+  const { data } = await client().auth.signUp({ email, password: 'a long passphrase' });
+  const first = data.session!;
+  // Two browser tabs restored at once, each with the same stored session.
+  const tabs = [client(), client()];
+  const results = await Promise.all(tabs.map((t) => t.auth.refreshSession({ refresh_token: first.refresh_token })));
+  for (const r of results) {
+    assert.equal(r.error, null);
+    assert.notEqual(r.data.session!.refresh_token, first.refresh_token);
+    assert.equal(r.data.session!.user.email, email);
+    assert.equal((await videos(r.data.session!.access_token)).status, 200);
+  }
+  // Each tab carries on with its own successor token.
+  for (const t of tabs) assert.equal((await t.auth.refreshSession()).error, null);
+
+  // Outside the grace the old token is a stolen one: the whole family is revoked,
+  // so even the newest token of the session stops working.
+  const newest = (await tabs[0].auth.getSession()).data.session!;
+  await afterReuseGrace();
+  const replay = await client().auth.refreshSession({ refresh_token: first.refresh_token });
+  assert.equal(replay.error?.code, 'refresh_token_already_used');
+  const later = await client().auth.refreshSession({ refresh_token: newest.refresh_token });
+  assert.equal(later.error?.code, 'refresh_token_not_found');
+  assert.equal((await videos(newest.access_token)).status, 401);
 });
 
 test('signOut with scope local ends only that session; others keeps only this one', async () => {

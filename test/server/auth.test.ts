@@ -12,8 +12,13 @@ import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { gql, postJson, signup, startTestServer } from './helpers.ts';
 
 const db = await createTestDatabase();
-// A roomy rate limit: every test here logs in from 127.0.0.1.
-const srv = await startTestServer(db, { AUTH_RATE_LIMIT: '1000', AUTH_RATE_LIMIT_IP: '1000' });
+// A roomy rate limit: every test here logs in from 127.0.0.1. No refresh
+// reuse grace: here every replay is theft (the grace is tested in auth-v1).
+const srv = await startTestServer(db, {
+  AUTH_RATE_LIMIT: '1000',
+  AUTH_RATE_LIMIT_IP: '1000',
+  REFRESH_TOKEN_REUSE_INTERVAL_S: '0',
+});
 
 const meAt = (base: string, token: string) =>
   fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
@@ -106,7 +111,7 @@ test('reusing a rotated refresh token revokes the whole session', async () => {
   // The old token again: a replay.
   const replay = await postJson(`${srv.url}/auth/refresh`, { refresh_token: u.refresh });
   assert.equal(replay.status, 401);
-  assert.equal(replay.body.error, 'invalid_refresh_token');
+  assert.equal(replay.body.error, 'refresh_token_already_used');
   // The legitimately rotated token died with the session.
   const after = await postJson(`${srv.url}/auth/refresh`, { refresh_token: r1.body.refresh_token });
   assert.equal(after.status, 401);

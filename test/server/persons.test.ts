@@ -262,10 +262,11 @@ test('updatePersonById, addPersonPhotos, assignFace and mergePersons: own rows y
   await db.rootPool.query('delete from app_public.persons where id = $1', [g.id]);
   await db.rootPool.query('delete from app_public.videos where id = $1', [group.videoId]);
 
-  const assign = `mutation($f: UUID!, $p: UUID) { assignFace(faceId: $f, personId: $p) { id personId person { name } } }`;
+  const assign = `mutation($f: UUID!, $p: UUID) { assignFace(faceId: $f, personId: $p) { id personId assignedByUser person { name } } }`;
   const unassigned = await gql(srv.url, assign, { f: ids.aliceFace, p: null }, alice.token);
   assert.equal(unassigned.body.errors, undefined, JSON.stringify(unassigned.body.errors));
   assert.equal(unassigned.body.data.assignFace.personId, null);
+  assert.equal(unassigned.body.data.assignFace.assignedByUser, true, 'automatic matching leaves it alone from now on');
   const reassigned = await gql(srv.url, assign, { f: ids.aliceFace, p: ids.nurse }, alice.token);
   assert.equal(reassigned.body.data.assignFace.person.name, 'Head nurse');
   for (const vars of [

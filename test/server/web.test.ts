@@ -72,6 +72,48 @@ test('assets are served with their content type and cached for good (their names
   assert.equal((await fetch(`${local.url}/assets/nope-123.js`)).status, 404);
 });
 
+test('the People, person and player pages are chunks loaded on demand, not part of the first screen', async () => {
+  const html = await (await fetch(`${local.url}/`)).text();
+  const get = async (a: string) => {
+    const r = await fetch(`${local.url}${a}`);
+    assert.equal(r.status, 200, a);
+    assert.match(r.headers.get('cache-control') ?? '', /immutable/, a);
+    assert.match(r.headers.get('content-type') ?? '', /javascript/, a);
+    return r.text();
+  };
+  // The JavaScript reachable from `from`: modules and what they import statically; dynamic imports are listed.
+  const reach = async (from: string[], seen = new Map<string, string>()) => {
+    const dynamic = new Set<string>();
+    const visit = async (a: string) => {
+      if (seen.has(a)) return;
+      const js = await get(a);
+      seen.set(a, js);
+      for (const m of js.matchAll(/import\(\s*"\.\/([^"]+\.js)"\s*\)/g)) dynamic.add(`/assets/${m[1]}`);
+      for (const m of js.matchAll(/(?:from|import)\s*"\.\/([^"]+\.js)"/g)) await visit(`/assets/${m[1]}`);
+    };
+    for (const a of from) await visit(a);
+    return { seen, dynamic };
+  };
+  const entry = /<script type="module" src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+  const first = await reach([entry]);
+  // Statically imported chunks are preloaded, so they do not arrive one round trip late.
+  for (const a of first.seen.keys())
+    if (a !== entry) assert.ok(html.includes(`<link rel="modulepreload" href="${a}"`), `${a} is preloaded`);
+  const firstText = [...first.seen.values()].join('\n');
+  assert.ok(firstText.includes('library-title'), 'the library is in the first screen');
+  assert.ok(firstText.includes('Upload videos'));
+  const later = await reach([...first.dynamic], new Map(first.seen));
+  const lazyText = [...later.seen]
+    .filter(([a]) => !first.seen.has(a))
+    .map(([, js]) => js)
+    .join('\n');
+  // The People, person and player pages are only in chunks loaded on demand.
+  for (const marker of ['people-title', 'Add a person from photos', 'person-title', 'player-title']) {
+    assert.ok(!firstText.includes(marker), `${marker} is not in the first screen's JavaScript`);
+    assert.ok(lazyText.includes(marker), `${marker} is in a chunk loaded on demand`);
+  }
+});
+
 test('/config.json in local mode: this server is the auth server, and the anon key works only there', async () => {
   const r = await fetch(`${local.url}/config.json`);
   assert.equal(r.status, 200);

@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import sharp from 'sharp';
 import { ROOT_DIR } from '../../core/config.ts';
 import { startWorker } from '../../worker/index.ts';
@@ -126,6 +126,25 @@ function watchForProblems(page: Page): string[] {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
   });
   return problems;
+}
+
+/**
+ * A function that resolves once the page has had no fetch in flight for a
+ * moment. Opening a URL cancels what the page is still fetching (a person's
+ * moments after their faces, the search page's person list): a user would
+ * not call that a failure, and the test must not either.
+ */
+function fetchesSettled(page: Page): () => Promise<void> {
+  const inFlight = new Set<Request>();
+  page.on('request', (r) => void (r.resourceType() === 'fetch' && inFlight.add(r)));
+  page.on('requestfinished', (r) => void inFlight.delete(r));
+  page.on('requestfailed', (r) => void inFlight.delete(r));
+  return async () => {
+    for (let quiet = 0; quiet < 3;) {
+      await new Promise((r) => setTimeout(r, 100));
+      quiet = inFlight.size === 0 ? quiet + 1 : 0;
+    }
+  };
 }
 
 async function shoot(page: Page, name: string) {
@@ -296,6 +315,7 @@ test(
 );
 
 async function people(page: Page, problems: string[]) {
+  const settled = fetchesSettled(page);
   await page.goto(`${srv.url}/`);
   const email = `people-${uuid()}@example.test`;
   await page.getByLabel('Email').fill(email);
@@ -396,6 +416,7 @@ async function people(page: Page, problems: string[]) {
   // Move a face to the nurse; then merge the nurse into Dana (the same
   // person after all, as far as this test is concerned); unassign a face;
   // delete Dana.
+  await settled();
   await page.goto(danaUrl);
   await page.getByRole('heading', { name: 'Dana', level: 1 }).waitFor();
   const faceItems = page.getByRole('list').filter({ has: page.getByRole('img', { name: 'Face 1' }) });
@@ -405,6 +426,7 @@ async function people(page: Page, problems: string[]) {
   await page.getByRole('status').filter({ hasText: 'Face 2 moved to Nurse.' }).waitFor();
   await page.getByText('3 faces · 2 scenes').waitFor();
 
+  await settled();
   await page.goto(nurseUrl);
   await page.getByText('3 faces · 2 scenes').waitFor();
   await page.getByLabel('Merge into').selectOption({ label: 'Dana' });

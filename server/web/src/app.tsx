@@ -9,9 +9,12 @@ import { navigate, searchUrl, useRoute, type Route } from './router.ts';
 import { Login } from './pages/login.tsx';
 import { Library } from './pages/library.tsx';
 import { SearchPage } from './pages/search.tsx';
-import { Player } from './pages/player.tsx';
-import { People } from './pages/people.tsx';
-import { PersonPage } from './pages/person.tsx';
+import { lazyPage } from './lazy.tsx';
+
+// Not needed for the first screen: each is its own chunk (scripts/bench-web.ts weighs them).
+const Player = lazyPage(() => import('./pages/player.tsx').then((m) => m.Player));
+const People = lazyPage(() => import('./pages/people.tsx').then((m) => m.People));
+const PersonPage = lazyPage(() => import('./pages/person.tsx').then((m) => m.PersonPage));
 
 export const ApiContext = createContext<Api>(null as unknown as Api);
 export const useApi = () => useContext(ApiContext);
