@@ -94,6 +94,8 @@ db.on('error', () => {});
 interface Proc {
   name: string;
   child: ChildProcess;
+  /** graphile-worker pool ids (locked_by) this worker announced. */
+  pools: Set<string>;
   exits: number;
   /** Resolves once the process says it is serving or working. */
   ready: Promise<void>;
@@ -101,7 +103,16 @@ interface Proc {
 }
 const procs = new Map<string, Proc>();
 function spawnProc(name: string, cmd: 'serve' | 'worker'): Proc {
-  const child = spawn(process.execPath, [MAIN, cmd], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Workers log at info so that each announces its pool ids ("job runner
+  // pool-… started"): that is how a stranded job is traced to its process.
+  const child = spawn(process.execPath, [MAIN, cmd], {
+    env: cmd === 'worker' ? { ...env, LOG_LEVEL: 'info' } : env,
+    stdio: ['ignore', cmd === 'worker' ? 'pipe' : 'ignore', 'pipe'],
+  });
+  const pools = new Set<string>();
+  child.stdout?.on('data', (d) => {
+    for (const m of String(d).matchAll(/job runner (pool-[0-9a-f]+) started/g)) pools.add(m[1]!);
+  });
   let err = '';
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
@@ -109,7 +120,7 @@ function spawnProc(name: string, cmd: 'serve' | 'worker'): Proc {
     err = (err + d).slice(-2000);
     if (/worker running|listening on/.test(err)) markReady();
   });
-  const p: Proc = { name, child, exits: 0, ready };
+  const p: Proc = { name, child, pools, exits: 0, ready };
   child.on('exit', (code, signal) => {
     markReady();
     if (signal !== 'SIGKILL' && !stopping && !p.stopped) {
@@ -225,6 +236,78 @@ async function untilSettled(ids: string[], timeoutMs: number) {
   }
 }
 
+/**
+ * What happens to the jobs a killed worker held: when each is unlocked
+ * (released: the process was seen gone, or its heartbeat went stale) and when
+ * another worker locks it again (resumed), and whether its run_at was pushed
+ * into the future (a retry backoff) on the way.
+ */
+function recoveryTracker() {
+  interface Stranded {
+    job: string;
+    by: string;
+    killAt: number;
+    releasedAt?: number;
+    resumedAt?: number;
+    delayed?: boolean;
+  }
+  const all: Stranded[] = [];
+  let busy = false;
+  const timer = setInterval(async () => {
+    const open = all.filter((s) => s.resumedAt === undefined);
+    if (busy || !open.length) return;
+    busy = true;
+    try {
+      const { rows } = await db.query<{ id: string; locked_by: string | null; delayed: boolean }>(
+        `select id::text, locked_by, run_at > now() as delayed from graphile_worker._private_jobs where id = any($1)`,
+        [open.map((s) => s.job)],
+      );
+      const now = Date.now();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const s of open) {
+        const r = byId.get(s.job);
+        if (!r || (r.locked_by && r.locked_by !== s.by)) {
+          s.releasedAt ??= now;
+          s.resumedAt = now;
+        } else if (!r.locked_by) {
+          s.releasedAt ??= now;
+          if (r.delayed) s.delayed = true;
+        }
+      }
+    } catch {
+      // the database is being restarted; poll again
+    } finally {
+      busy = false;
+    }
+  }, 100);
+  const stat = (xs: number[]) => {
+    const v = xs.sort((a, b) => a - b);
+    const r = (x: number) => Math.round(x / 100) / 10;
+    return v.length ? { median: r(v[Math.floor(v.length / 2)]!), max: r(v.at(-1)!) } : null;
+  };
+  return {
+    async strand(pools: Set<string>, killAt: number) {
+      const { rows } = await db.query<{ id: string; locked_by: string }>(
+        `select id::text, locked_by from graphile_worker._private_jobs where locked_by = any($1)`,
+        [[...pools]],
+      );
+      for (const r of rows) all.push({ job: r.id, by: r.locked_by, killAt });
+      return rows.length;
+    },
+    summary(since = 0) {
+      const xs = all.filter((s) => s.killAt >= since);
+      return {
+        strandedJobs: xs.length,
+        notResumed: xs.filter((s) => s.resumedAt === undefined).length,
+        delayedByBackoff: xs.filter((s) => s.delayed).length,
+        releasedAfterS: stat(xs.filter((s) => s.releasedAt).map((s) => s.releasedAt! - s.killAt)),
+        resumedAfterS: stat(xs.filter((s) => s.resumedAt).map((s) => s.resumedAt! - s.killAt)),
+      };
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
 async function integrity() {
   const { rows: dup } = await db.query<{ n: number }>(
     `select count(*)::int as n from (select video_id, ordinal from app_public.scenes group by 1, 2 having count(*) > 1) d`,
@@ -281,26 +364,30 @@ try {
     let kills = 0;
     let midJob = 0;
     let lastKill = Date.now();
+    let openAtLastKill = 0;
+    const tracker = recoveryTracker();
     while (kills < SIZE.kills) {
       await sleep(200 + Math.random() * 1200);
-      const w = workers[Math.floor(Math.random() * workers.length)]!;
-      const name = w.name;
-      // Aim at work in flight when there is any (bounded wait).
-      let rows: { n: number }[] = [];
-      for (let t = 0; t < 30; t++) {
-        ({ rows } = await db.query<{ n: number }>(
-          `select count(*)::int as n from graphile_worker._private_jobs where locked_by is not null`,
-        ));
-        if (rows[0]!.n > 0) break;
-        await sleep(100);
+      // Aim at a worker with a job in flight when there is one (bounded wait).
+      let holders: Proc[] = [];
+      for (let t = 0; t < 30 && !holders.length; t++) {
+        const { rows } = await db.query<{ by: string }>(
+          `select distinct locked_by as by from graphile_worker._private_jobs where locked_by is not null`,
+        );
+        holders = workers.filter((w) => rows.some((r) => w.pools.has(r.by)));
+        if (!holders.length) await sleep(100);
       }
+      const pool = holders.length ? holders : workers;
+      const w = pool[Math.floor(Math.random() * pool.length)]!;
+      const name = w.name;
       w.child.kill('SIGKILL');
       await new Promise((r) =>
         w.child.exitCode !== null || w.child.signalCode !== null ? r(null) : w.child.once('exit', r),
       );
-      kills++;
-      if (rows[0]!.n > 0) midJob++;
       lastKill = Date.now();
+      kills++;
+      if ((await tracker.strand(w.pools, lastKill)) > 0) midJob++;
+      openAtLastKill = (await states(ids)).filter((r) => r.state !== 'indexed' && r.state !== 'failed').length;
       workers[workers.indexOf(w)] = spawnProc(name, 'worker');
       // Keep work flowing: once everything is settled, add another video.
       const open = (await states(ids)).filter((r) => r.state !== 'indexed' && r.state !== 'failed').length;
@@ -309,6 +396,8 @@ try {
     }
     const settled = await untilSettled(ids, 600_000);
     const recoveredS = (Date.now() - lastKill) / 1000;
+    await sleep(300);
+    tracker.stop();
     // Graceful stop lets the survivors finish; then the folders are counted.
     for (const w of workers) await stopProc(w);
     const integ = await integrity();
@@ -319,6 +408,8 @@ try {
       killsWithJobsInFlight: midJob,
       indexed,
       notIndexed: settled.filter((r) => r.state !== 'indexed').map((r) => `${r.state}: ${r.error}`),
+      recovery: tracker.summary(),
+      lastKill: { openVideos: openAtLastKill, ...tracker.summary(lastKill) },
       lastKillToAllIndexedS: Math.round(recoveredS * 10) / 10,
       totalS: Math.round((Date.now() - t0) / 100) / 10,
       ...integ,
@@ -328,6 +419,7 @@ try {
     check(integ.duplicateScenes === 0 && integ.sceneGaps === 0 && integ.orphanScenes === 0, 'kill: scenes intact');
     check(integ.orphanObjects === 0, 'kill: no orphan objects');
     check(integ.leftoverTempFolders === 0, 'kill: no leftover temp folders');
+    check(r.recovery.notResumed === 0 && r.recovery.delayedByBackoff === 0, 'kill: every stranded job resumed at once');
     console.log(JSON.stringify({ kill: r }));
     workers[0] = spawnProc('worker-a', 'worker');
     workers[1] = spawnProc('worker-b', 'worker');

@@ -5,6 +5,7 @@
  * of them, so there is no queue of our own.
  */
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import os from 'node:os';
 import { Logger, run, type LogFunctionFactory, type Runner, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
@@ -13,7 +14,7 @@ import { isConnectionError, resolveDatabase } from '../core/database.ts';
 import { createLogger, outageLog } from '../core/log.ts';
 import type { Storage } from '../core/storage/types.ts';
 import type { ModelRegistry, PipelineContext } from './pipeline/context.ts';
-import { removeDeadWorkDirs } from './pipeline/workdir.ts';
+import { alive, removeDeadWorkDirs } from './pipeline/workdir.ts';
 import { createTaskList } from './tasks/index.ts';
 
 export interface WorkerOptions {
@@ -77,6 +78,23 @@ async function queueStaleReembedding(pool: pg.Pool, models: ModelRegistry): Prom
   return rows[0]!.n;
 }
 
+/**
+ * The pid space this process lives in: the machine's boot id and the pid
+ * namespace. Two processes with the same id in the same space are the same
+ * process, whatever the host name says (containers and cloned machines share
+ * names). Null where Linux's /proc does not tell; such workers rely on the
+ * heartbeat bound alone.
+ */
+export function processScope(): string | null {
+  try {
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const ns = fs.readlinkSync('/proc/self/ns/pid');
+    return boot && ns ? `${boot}/${ns}` : null;
+  } catch {
+    return null;
+  }
+}
+
 /** How often unreferenced objects are swept (storage__sweep); ORPHAN_GRACE_S decides what is old enough. */
 const SWEEP_EVERY_S = 3600;
 
@@ -135,7 +153,12 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
 
   const livePools = new Set<string>();
   const events = new EventEmitter() as WorkerEvents;
-  events.on('pool:create', ({ workerPool }) => livePools.add(workerPool.id));
+  // The id is what graphile_worker.jobs.locked_by and the release log lines
+  // name, so an operator can tell which process held a stranded job.
+  events.on('pool:create', ({ workerPool }) => {
+    livePools.add(workerPool.id);
+    logger.info(`job runner ${workerPool.id} started (process ${process.pid} on ${os.hostname()})`);
+  });
   const stopping = new AbortController();
 
   const startRunner = () =>
@@ -167,9 +190,39 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
     throw e;
   });
 
+  const scope = processScope();
+  // Idle workers wake up on a jobs:insert notification (graphile-worker's
+  // LISTEN); released jobs would otherwise wait for the next poll.
+  const announce = (released: number) =>
+    pool.query(`select pg_catalog.pg_notify('jobs:insert', $1)`, [
+      JSON.stringify({ count: released * config.worker.concurrency }),
+    ]);
+  const released = async (ids: string[], why: string) => {
+    if (!ids.length) return;
+    logger.warn(`returned the jobs of ${ids.length} ${why} to the queue: ${ids.join(', ')}`);
+    await announce(ids.length);
+  };
   let sweepQueuedAt = 0;
   const beat = async () => {
-    await pool.query('select app_private.worker_heartbeat($1, $2)', [[...livePools], os.hostname()]);
+    await pool.query('select app_private.worker_heartbeat($1, $2, $3, $4)', [
+      [...livePools],
+      os.hostname(),
+      scope,
+      process.pid,
+    ]);
+    // A worker process on this machine that no longer exists (killed, out of
+    // memory) is known dead now; no need to wait for its heartbeat to age.
+    if (scope) {
+      const { rows } = await pool.query<{ pids: number[] }>('select app_private.worker_processes($1) as pids', [scope]);
+      const gone = rows[0]!.pids.filter((p) => p !== process.pid && !alive(p));
+      if (gone.length) {
+        const r = await pool.query<{ ids: string[] }>('select app_private.release_gone_processes($1, $2) as ids', [
+          scope,
+          gone,
+        ]);
+        await released(r.rows[0]!.ids, `exited worker process(es) ${gone.join(', ')} on this machine`);
+      }
+    }
     // One storage__sweep job for the whole fleet (its job key), about hourly.
     if (Date.now() - sweepQueuedAt > SWEEP_EVERY_S * 1000) {
       await pool.query('select app_private.queue_storage_sweep($1)', [SWEEP_EVERY_S]);
@@ -178,10 +231,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
     const { rows } = await pool.query<{ ids: string[] }>('select app_private.release_dead_workers($1) as ids', [
       config.worker.deadAfterS,
     ]);
-    if (rows[0]!.ids.length)
-      logger.warn(
-        `returned the jobs of ${rows[0]!.ids.length} silent worker(s) to the queue: ${rows[0]!.ids.join(', ')}`,
-      );
+    await released(rows[0]!.ids, 'silent worker(s)');
     outage.up();
   };
   const heartbeats = (async () => {
@@ -212,6 +262,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
           // give it back now rather than after the heartbeat bound.
           await pool.query('select app_private.release_workers($1)', [ids]);
           runner = await startRunner();
+          await announce(ids.length).catch(() => {});
           logger.info('job runner restarted');
           attempt = 0;
           break;

@@ -217,9 +217,11 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_private.queue_storage_sweep',
     'app_private.reindex_stale',
     'app_private.release_dead_workers',
+    'app_private.release_gone_processes',
     'app_private.release_workers',
     'app_private.unreferenced_keys',
     'app_private.worker_heartbeat',
+    'app_private.worker_processes',
   ]);
   assert.deepEqual(await list('heimdex_auth'), [
     'app_private.auth_create_session',

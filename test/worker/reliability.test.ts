@@ -84,6 +84,26 @@ test('release_dead_workers frees the locks of a silent worker and leaves a beati
   await db.rootPool.query(`delete from app_public.videos where id = any($1)`, [[a, b]]);
 });
 
+test('a job released after its last attempt fails its video with a reason instead of leaving it processing', async () => {
+  const owner = uuid();
+  const id = await insertVideo(db, owner, `u/${owner}/x/last.mp4`);
+  await db.rootPool.query(
+    `update graphile_worker._private_jobs set locked_by = 'sql-dead-last', locked_at = now() - interval '1 hour',
+            attempts = max_attempts where payload->>'id' = $1`,
+    [id],
+  );
+  await db.rootPool.query(`update app_public.videos set state = 'validating' where id = $1`, [id]);
+  const { rows } = await db.rootPool.query<{ ids: string[] }>('select app_private.release_dead_workers(30) as ids');
+  assert.deepEqual(rows[0]!.ids, ['sql-dead-last']);
+  const v = await db.rootPool.query<{ state: string; error: string }>(
+    'select state, error from app_public.videos where id = $1',
+    [id],
+  );
+  assert.equal(v.rows[0]!.state, 'failed');
+  assert.match(v.rows[0]!.error, /interrupted on its last attempt \(8 of 8/);
+  await db.rootPool.query(`delete from app_public.videos where id = $1`, [id]);
+});
+
 test("a live worker returns a dead worker's job to the queue and the video is indexed", async () => {
   const owner = uuid();
   const id = await insertVideo(db, owner, await upload(rig, owner, sample.path));

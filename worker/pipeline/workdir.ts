@@ -20,7 +20,8 @@ export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this id exists on this machine (in this pid namespace). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
