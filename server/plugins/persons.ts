@@ -41,6 +41,19 @@ async function currentUser(client: PgClient): Promise<string> {
   return uid;
 }
 
+/**
+ * Another user's row is invisible (row-level security), exactly like one
+ * that does not exist; every people mutation then answers NOT_FOUND, as
+ * deleteVideoById does, rather than a bare database error.
+ */
+async function mustSee(client: PgClient, table: 'persons' | 'faces', what: string, ids: unknown[]): Promise<void> {
+  const { rows } = await client.query<{ n: number }>({
+    text: `select count(distinct id)::int as n from app_public.${table} where id = any($1::uuid[])`,
+    values: [ids],
+  });
+  if (rows[0]!.n !== new Set(ids).size) fail('NOT_FOUND', `${what} not found`);
+}
+
 const area = (f: DetectedFace) => f.box.w * f.box.h;
 const cosineDistance = (a: Float32Array, b: Float32Array) => 1 - a.reduce((s, x, i) => s + x * b[i]!, 0);
 
@@ -123,6 +136,9 @@ export function makePersonsPlugin(deps: PersonsDeps) {
       const chunks: Buffer[] = [];
       for await (const c of await storage.getStream(key)) chunks.push(c as Buffer);
       const bytes = Buffer.concat(chunks);
+      // The object may have been replaced since stat (an upload URL still valid).
+      if (bytes.length > MAX_PHOTO_BYTES)
+        fail('PAYLOAD_TOO_LARGE', `Photo "${key}" is larger than ${MAX_PHOTO_BYTES} bytes`);
       let faces: DetectedFace[];
       try {
         faces = (await face.detect(bytes)).faces;
@@ -143,8 +159,10 @@ export function makePersonsPlugin(deps: PersonsDeps) {
     for (const f of faces) {
       const id = crypto.randomUUID();
       await client.query({
-        text: `insert into app_public.faces (id, person_id, photo_key, box, det_score, embedding, face_model)
-               values ($1, $2, $3, $4::real[], $5, $6::vector, $7)`,
+        // photo_sha256 pins the bytes enrolled here: re-embedding after a face
+        // model change refuses a photo replaced since (faces__reembed).
+        text: `insert into app_public.faces (id, person_id, photo_key, box, det_score, embedding, face_model, photo_sha256)
+               values ($1, $2, $3, $4::real[], $5, $6::vector, $7, $8)`,
         values: [
           id,
           personId,
@@ -153,6 +171,7 @@ export function makePersonsPlugin(deps: PersonsDeps) {
           f.face.score,
           JSON.stringify(Array.from(f.face.embedding)),
           model,
+          crypto.createHash('sha256').update(f.bytes).digest('hex'),
         ],
       });
       await deps.storage!.put(`${ownerPrefix(uid)}faces/${id}.jpg`, await cropFace(f.bytes, f.face.box), 'image/jpeg');
@@ -277,6 +296,7 @@ export function makePersonsPlugin(deps: PersonsDeps) {
               const $args = object({ sourceId: fieldArgs.getRaw('sourceId'), targetId: fieldArgs.getRaw('targetId') });
               const $id = withPgClientTransaction(executor, $args, async (client, args) => {
                 await currentUser(client);
+                await mustSee(client, 'persons', 'person', [args.sourceId, args.targetId]);
                 const { rows } = await client.query<{ id: string }>({
                   text: 'select (app_public.merge_persons($1, $2)).id',
                   values: [args.sourceId, args.targetId],
@@ -290,6 +310,8 @@ export function makePersonsPlugin(deps: PersonsDeps) {
               const $args = object({ faceId: fieldArgs.getRaw('faceId'), personId: fieldArgs.getRaw('personId') });
               const $id = withPgClientTransaction(executor, $args, async (client, args) => {
                 await currentUser(client);
+                await mustSee(client, 'faces', 'face', [args.faceId]);
+                if (args.personId != null) await mustSee(client, 'persons', 'person', [args.personId]);
                 const { rows } = await client.query<{ id: string }>({
                   text: 'select (app_public.assign_face($1, $2)).id',
                   values: [args.faceId, args.personId ?? null],

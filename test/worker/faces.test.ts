@@ -6,12 +6,14 @@
  * reindex --missing, and FACES=off storing nothing and missing nothing.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { getModels } from '../../worker/ml/index.ts';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { reindex } from '../../worker/reindex.ts';
+import { PHOTO_CHANGED } from '../../worker/tasks/faces__reembed.ts';
 import { PEOPLE, photoOf, samplePhoto, shot, videoOf } from '../fixtures/faces.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { insertVideo, makeRig, settled, upload } from './helpers.ts';
@@ -24,7 +26,9 @@ const db = await createTestDatabase();
 const rig = await makeRig({ FACES: 'on' });
 const off = await makeRig({ FACES: 'off' });
 const owner = uuid();
-const quiet = () => () => {};
+/** Worker log lines, kept: some tests assert what was refused and why. */
+const logged: string[] = [];
+const keep = () => (_level: string, message: string) => void logged.push(message);
 const noFacePackage = path.join(rig.dir, 'no-face-package');
 fs.mkdirSync(noFacePackage);
 
@@ -43,7 +47,7 @@ async function run(config: typeof rig.config, models: ReturnType<typeof getModel
     models,
     pollInterval: 200,
     noHandleSignals: true,
-    logFactory: quiet,
+    logFactory: keep,
   });
 }
 
@@ -170,6 +174,25 @@ test('after a face-model change, named faces keep their person and enrolment pho
      values ($1, $2, $3, $4, '{0.1,0.1,0.5,0.5}', 0.9, $5, 'old/face-model')`,
     [lost, owner, person, `u/${owner}/photos/gone.jpg`, foreign],
   );
+  // A third photo was replaced after it was enrolled (an upload URL still
+  // valid): the same picture with other bytes, so only the recorded digest
+  // tells. It is refused and keeps its old embedding.
+  const swapped = uuid();
+  const swappedKey = `u/${owner}/photos/swapped.jpg`;
+  await rig.storage.put(swappedKey, Buffer.concat([photo, Buffer.from('replaced after upload')]), 'image/jpeg');
+  await db.rootPool.query(
+    `insert into app_public.faces (id, owner_id, person_id, photo_key, box, det_score, embedding, face_model, photo_sha256)
+     values ($1, $2, $3, $4, $5, 0.9, $6, 'old/face-model', $7)`,
+    [
+      swapped,
+      owner,
+      person,
+      swappedKey,
+      [enrolled.box.x, enrolled.box.y, enrolled.box.w, enrolled.box.h],
+      foreign,
+      crypto.createHash('sha256').update(photo).digest('hex'),
+    ],
+  );
   await db.rootPool.query(`update app_public.videos set face_model = 'old/face-model' where id = $1`, [id]);
   await db.rootPool.query(`update app_public.faces set face_model = 'old/face-model' where video_id = $1`, [id]);
 
@@ -190,6 +213,14 @@ test('after a face-model change, named faces keep their person and enrolment pho
   const photoFace = await reembedded();
   const { rows: lostRows } = await db.rootPool.query('select face_model from app_public.faces where id = $1', [lost]);
   assert.equal(lostRows[0].face_model, 'old/face-model');
+  const { rows: swappedRows } = await db.rootPool.query('select face_model from app_public.faces where id = $1', [
+    swapped,
+  ]);
+  assert.equal(swappedRows[0].face_model, 'old/face-model', 'a photo changed after upload is not embedded again');
+  assert.ok(
+    logged.some((l) => l.startsWith(PHOTO_CHANGED) && l.includes(swappedKey)),
+    logged.join('\n'),
+  );
   for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 200))) {
     const { rows: jobs } = await db.rootPool.query(
       `select j.attempts, j.last_error from graphile_worker._private_jobs j
