@@ -14,7 +14,7 @@ import { postgraphile, type PostGraphileInstance } from 'postgraphile';
 import { useServer } from 'graphql-ws/use/ws';
 import type pg from 'pg';
 import { WebSocketServer } from 'ws';
-import { authenticate, AuthError, bearerToken, installAuth, type AuthProvider } from './auth/index.ts';
+import { authenticate, AuthError, connectionToken, installAuth, type AuthProvider } from './auth/index.ts';
 import { makePreset } from './graphile.config.ts';
 import { installWebApp } from './routes/web.ts';
 import { ROOT_DIR, type Config } from '../core/config.ts';
@@ -285,10 +285,7 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
             const auth = raw.authorization ?? raw.Authorization;
             if (auth === undefined || auth === null || auth === '') return true;
             try {
-              // The same scheme rule as HTTP: "bearer" in any case, or the bare token.
-              const given = String(auth);
-              const token = bearerToken(/^bearer\s/i.test(given) ? given : `Bearer ${given}`);
-              await deps.auth.verify(token!);
+              await deps.auth.verify(connectionToken(auth)!);
               return true;
             } catch (e) {
               const msg = e instanceof AuthError ? e.message : 'Unauthorized';

@@ -13,7 +13,7 @@ import { jsonPgSmartTags } from 'graphile-utils';
 import { sql } from 'pg-sql2';
 import type pg from 'pg';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
-import { claimsOf, type AccessClaims } from './auth/index.ts';
+import { claimsOf, connectionToken, type AccessClaims } from './auth/index.ts';
 import type { Config } from '../core/config.ts';
 import { isConnectionError } from '../core/database.ts';
 import { outageLog, type Logger } from '../core/log.ts';
@@ -423,8 +423,7 @@ export function makePreset(deps: PresetDeps) {
         } else if (requestContext.ws) {
           // Websocket requests were authenticated at connection_init (app.ts);
           // the token is re-verified here so an expired one cannot subscribe.
-          const auth = requestContext.ws.normalizedConnectionParams?.authorization;
-          const token = typeof auth === 'string' ? auth.replace(/^Bearer\s+/i, '') : undefined;
+          const token = connectionToken(requestContext.ws.normalizedConnectionParams?.authorization);
           if (token && verifyWs.fn) claims = await verifyWs.fn(token);
         }
         return {

@@ -17,7 +17,7 @@ import { AuthError, type AccessClaims, type AuthProvider } from './types.ts';
 import { bearerToken, credentials } from './input.ts';
 
 export { AuthError, type AccessClaims, type AuthProvider, type TokenResponse } from './types.ts';
-export { bearerToken } from './input.ts';
+export { bearerToken, connectionToken } from './input.ts';
 
 export async function createAuthProvider(config: Config, authFunctionsPool: pg.Pool): Promise<AuthProvider> {
   const a = config.auth;

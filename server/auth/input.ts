@@ -12,6 +12,16 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m[1];
 }
 
+/**
+ * The token a websocket client sent in connection_init's `authorization`:
+ * the same scheme rule as HTTP ("bearer" in any case), or the bare token.
+ */
+export function connectionToken(auth: unknown): string | undefined {
+  if (auth === undefined || auth === null || auth === '') return undefined;
+  const given = String(auth);
+  return bearerToken(/^bearer\s/i.test(given) ? given : `Bearer ${given}`);
+}
+
 const EMAIL = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
 
 export function credentials(body: unknown): { email: string; password: string } {

@@ -6,6 +6,7 @@
  * them (app_private.faces_write), so this file needs no worker.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,6 +114,12 @@ test('createPerson enrols from an uploaded photo and attaches matching faces fou
   assert.equal(p.faceCount, 2, 'the photo and the earlier scene face');
   assert.equal(p.sceneCount, 1);
   ids.nurse = p.id;
+  // The bytes enrolled are pinned: re-embedding refuses others under this key.
+  const pinned = await db.rootPool.query('select photo_sha256 from app_public.faces where photo_key = $1', [key]);
+  assert.equal(
+    pinned.rows[0].photo_sha256,
+    crypto.createHash('sha256').update(fs.readFileSync(photos.nurse)).digest('hex'),
+  );
   // The thumbnail is a signed URL of a real JPEG crop of the enrolment photo's face.
   const thumb = await fetch(p.thumbnailUrl);
   assert.equal(thumb.status, 200);
@@ -217,11 +224,10 @@ test('updatePersonById, addPersonPhotos, assignFace and mergePersons: own rows y
   // The payload's person is a whole Person, its signed face crop included.
   assert.equal((await fetch(ok.body.data.updatePersonById.person.thumbnailUrl)).status, 200);
   const denied = await gql(srv.url, rename, { id: ids.bobPerson, n: 'Renamed by Alice' }, alice.token);
-  // An error or no row, never Bob's person (checked as root at the end).
-  assert.ok(
-    codeOf(denied) === 'NOT_FOUND' || denied.body.data.updatePersonById?.person == null,
-    JSON.stringify(denied.body),
-  );
+  // NOT_FOUND, as for a person that does not exist (Bob's is untouched: checked as root at the end).
+  assert.equal(codeOf(denied), 'NOT_FOUND', JSON.stringify(denied.body));
+  const missing = await gql(srv.url, rename, { id: crypto.randomUUID(), n: 'Nobody' }, alice.token);
+  assert.equal(codeOf(missing), 'NOT_FOUND', JSON.stringify(missing.body));
 
   const add = `mutation($id: UUID!, $k: [String!]!) { addPersonPhotos(personId: $id, photoKeys: $k) { id faceCount } }`;
   const more = await gql(
@@ -274,6 +280,7 @@ test('updatePersonById, addPersonPhotos, assignFace and mergePersons: own rows y
     { f: ids.aliceFace, p: ids.bobPerson },
   ]) {
     const r = await gql(srv.url, assign, vars, alice.token);
+    assert.equal(codeOf(r), 'NOT_FOUND', JSON.stringify(r.body));
     assert.match(messageOf(r), /(face|person) not found/);
     assert.equal(r.body.data?.assignFace ?? null, null);
   }
@@ -284,13 +291,38 @@ test('updatePersonById, addPersonPhotos, assignFace and mergePersons: own rows y
   const merged = await gql(srv.url, merge, { s: temp.body.data.createPerson.id, t: ids.nurse }, alice.token);
   assert.equal(merged.body.errors, undefined, JSON.stringify(merged.body.errors));
   assert.deepEqual(merged.body.data.mergePersons, { id: ids.nurse, name: 'Head nurse', faceCount: 3 });
-  const mergeTheirs = await gql(srv.url, merge, { s: ids.bobPerson, t: ids.nurse }, alice.token);
-  assert.match(messageOf(mergeTheirs), /person not found/);
+  for (const vars of [
+    { s: ids.bobPerson, t: ids.nurse },
+    { s: ids.nurse, t: ids.bobPerson },
+  ]) {
+    const r = await gql(srv.url, merge, vars, alice.token);
+    assert.equal(codeOf(r), 'NOT_FOUND', JSON.stringify(r.body));
+    assert.match(messageOf(r), /person not found/);
+  }
 
   const bobFace = await db.rootPool.query('select person_id from app_public.faces where id = $1', [ids.bobFace]);
   assert.equal(bobFace.rows[0].person_id, ids.bobPerson, "Bob's face is untouched");
   const bobName = await db.rootPool.query('select name from app_public.persons where id = $1', [ids.bobPerson]);
   assert.equal(bobName.rows[0].name, 'Curls');
+});
+
+test('"bearer" in lower case is accepted over HTTP as over the websocket', async () => {
+  for (const scheme of ['bearer', 'BEARER']) {
+    const res = await fetch(`${srv.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `${scheme} ${alice.token}` },
+      body: JSON.stringify({ query: '{ allPersons { nodes { id } } }' }),
+    });
+    assert.equal(res.status, 200, scheme);
+    const body = (await res.json()) as any;
+    assert.ok(
+      body.data.allPersons.nodes.some((p: { id: string }) => p.id === ids.nurse),
+      `${scheme}: alice sees her own person`,
+    );
+    const me = await fetch(`${srv.url}/auth/me`, { headers: { authorization: `${scheme} ${alice.token}` } });
+    assert.equal(me.status, 200, scheme);
+    assert.equal(((await me.json()) as any).id, alice.id);
+  }
 });
 
 test('deletePersonById removes the person and its enrolment faces; scene faces become unassigned', async () => {
