@@ -155,9 +155,20 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   const events = new EventEmitter() as WorkerEvents;
   // The id is what graphile_worker.jobs.locked_by and the release log lines
   // name, so an operator can tell which process held a stranded job.
+  const scope = processScope();
+  const heartbeat = () =>
+    pool.query('select app_private.worker_heartbeat($1, $2, $3, $4)', [
+      [...livePools],
+      os.hostname(),
+      scope,
+      process.pid,
+    ]);
   events.on('pool:create', ({ workerPool }) => {
     livePools.add(workerPool.id);
     logger.info(`job runner ${workerPool.id} started (process ${process.pid} on ${os.hostname()})`);
+    // At once, as the pool starts taking jobs: a process killed before its
+    // first regular beat would otherwise be found only by the stale bound.
+    heartbeat().catch(() => {});
   });
   const stopping = new AbortController();
 
@@ -190,7 +201,6 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
     throw e;
   });
 
-  const scope = processScope();
   // Idle workers wake up on a jobs:insert notification (graphile-worker's
   // LISTEN); released jobs would otherwise wait for the next poll.
   const announce = (released: number) =>
@@ -204,12 +214,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   };
   let sweepQueuedAt = 0;
   const beat = async () => {
-    await pool.query('select app_private.worker_heartbeat($1, $2, $3, $4)', [
-      [...livePools],
-      os.hostname(),
-      scope,
-      process.pid,
-    ]);
+    await heartbeat();
     // A worker process on this machine that no longer exists (killed, out of
     // memory) is known dead now; no need to wait for its heartbeat to age.
     if (scope) {
