@@ -315,7 +315,7 @@ export const OPTIONS = [
     env: 'WORKER_DEAD_AFTER_S',
     kind: 'int',
     default: '30',
-    doc: 'A worker whose heartbeat is older than this is presumed dead and a live worker returns its jobs to the queue (graphile-worker would otherwise wait 4 hours). Heartbeats run every third of it.',
+    doc: 'A worker whose heartbeat is older than this is presumed dead and a live worker returns its jobs to the queue (graphile-worker would otherwise wait 4 hours); heartbeats run every third of it, so that takes at most 4/3 of it. A worker on the same machine does not wait: it returns the jobs of a worker process that no longer exists at its next heartbeat, or at once when it starts.',
   },
   {
     env: 'ORPHAN_GRACE_S',

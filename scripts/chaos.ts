@@ -410,7 +410,7 @@ try {
     for (const w of workers) await stopProc(w);
     const integ = await integrity();
     const indexed = settled.filter((r) => r.state === 'indexed').length;
-    const r = {
+    const r: Record<string, unknown> & { recovery: ReturnType<ReturnType<typeof recoveryTracker>['summary']> } = {
       videos: ids.length,
       kills,
       killsWithJobsInFlight: midJob,
@@ -428,10 +428,48 @@ try {
     check(integ.orphanObjects === 0, 'kill: no orphan objects');
     check(integ.leftoverTempFolders === 0, 'kill: no leftover temp folders');
     check(r.recovery.notResumed === 0 && r.recovery.delayedByBackoff === 0, 'kill: every stranded job resumed at once');
-    console.log(JSON.stringify({ kill: r }));
     workers[0] = spawnProc('worker-a', 'worker');
     workers[1] = spawnProc('worker-b', 'worker');
     await Promise.all(workers.map((w) => w.ready));
+
+    // After the storm, the recovery bound itself: one crash while the other
+    // worker is idle, in the longest job (videos__index, which then runs
+    // again from its start), against the same video indexed without a crash.
+    const t1 = Date.now();
+    const calm = await uploadVideo(user.token, sample.path, 'kill-calm.mp4');
+    await untilSettled([calm.id!], 300_000);
+    const calmS = (Date.now() - t1) / 1000;
+    const victim = await uploadVideo(user.token, sample.path, 'kill-once.mp4');
+    let holder: Proc | undefined;
+    for (const deadline = Date.now() + 300_000; !holder && Date.now() < deadline; await sleep(50)) {
+      const { rows } = await db.query<{ by: string }>(
+        `select j.locked_by as by from graphile_worker._private_jobs j
+           join graphile_worker._private_tasks t on t.id = j.task_id
+          where t.identifier = 'videos__index' and j.payload->>'id' = $1 and j.locked_by is not null`,
+        [victim.id],
+      );
+      holder = workers.find((w) => rows.some((row) => w.pools.has(row.by)));
+    }
+    const once = recoveryTracker();
+    if (check(!!holder, 'kill: the single crash found its job')) {
+      holder!.child.kill('SIGKILL');
+      await new Promise((res) => (holder!.child.signalCode ? res(null) : holder!.child.once('exit', res)));
+      const killAt = Date.now();
+      await once.strand(holder!.pools, killAt);
+      workers[workers.indexOf(holder!)] = spawnProc(holder!.name, 'worker');
+      const [v] = await untilSettled([victim.id!], 300_000);
+      await sleep(300);
+      r.singleCrash = {
+        indexWithoutCrashS: Math.round(calmS * 10) / 10,
+        ...once.summary(),
+        killToIndexedS: Math.round((Date.now() - killAt) / 100) / 10,
+        state: v?.state,
+      };
+      check(v?.state === 'indexed', 'kill: the video of the single crash indexed');
+    }
+    once.stop();
+    await Promise.all(workers.map((w) => w.ready));
+    console.log(JSON.stringify({ kill: r }));
   }
 
   if (ONLY.includes('restart')) {
