@@ -702,17 +702,23 @@ $$;
 -- Name: enrolment_faces_stale(text, integer, uuid[]); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer, skip uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, owner_id uuid, photo_key text, box real[])
+CREATE FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer, skip uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, owner_id uuid, photo_key text, box real[], photo_sha256 text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
-  select f.id, f.owner_id, f.photo_key, f.box
+  select f.id, f.owner_id, f.photo_key, f.box, f.photo_sha256
     from app_public.faces f
    where f.photo_key is not null and f.face_model is distinct from enrolment_faces_stale.face_model
      and f.id <> all (coalesce(skip, '{}'))
    order by f.created_at, f.id
    limit greatest(max_rows, 0)
 $$;
+
+--
+-- Name: FUNCTION enrolment_faces_stale(face_model text, max_rows integer, skip uuid[]); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.enrolment_faces_stale(face_model text, max_rows integer, skip uuid[]) IS 'Worker: enrolment photos embedded by another face model, to embed again.';
 
 --
 -- Name: faces_match(uuid[], boolean); Type: FUNCTION; Schema: app_private; Owner: -
@@ -875,6 +881,30 @@ $$;
 --
 
 COMMENT ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) IS 'Worker: replace the faces of the given scenes (keeping person and user decision of a face detected again), match them, queue a faces__cluster pass when some stay unassigned.';
+
+--
+-- Name: fail_crashed_jobs(text[]); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.fail_crashed_jobs(worker_ids text[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform app_private.pipeline_fail((j.payload ->> 'id')::uuid,
+    pg_catalog.format('Processing was interrupted on its last attempt (%s of %s: the worker was killed, ran out '
+                      'of memory or lost its database). An administrator can retry it.', j.attempts, j.max_attempts))
+     from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+    where j.locked_by = any(worker_ids) and j.attempts >= j.max_attempts
+      and t.identifier in ('videos__validate', 'videos__transcribe', 'videos__index');
+end;
+$$;
+
+--
+-- Name: FUNCTION fail_crashed_jobs(worker_ids text[]); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.fail_crashed_jobs(worker_ids text[]) IS 'Fails the videos whose jobs these pools held on their last attempt (called as they are released).';
 
 --
 -- Name: job_priority(json); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1381,6 +1411,7 @@ begin
      and not exists (select 1 from app_private.worker_heartbeats h
                       where h.worker_id = l.locked_by and h.seen_at >= bound);
   if cardinality(dead) > 0 then
+    perform app_private.fail_crashed_jobs(dead);
     perform graphile_worker.force_unlock_workers(dead);
   end if;
   delete from app_private.worker_heartbeats h where h.seen_at < now() - pg_catalog.make_interval(secs => dead_after_s * 10);
@@ -1395,14 +1426,46 @@ $$;
 COMMENT ON FUNCTION app_private.release_dead_workers(dead_after_s integer) IS 'Worker: return the jobs of workers silent for dead_after_s seconds to the queue; returns their ids.';
 
 --
+-- Name: release_gone_processes(text, integer[]); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.release_gone_processes(process_scope text, process_ids integer[]) RETURNS text[]
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  gone text[];
+begin
+  select coalesce(array_agg(h.worker_id), '{}') into gone
+    from app_private.worker_heartbeats h
+   where h.process_scope = release_gone_processes.process_scope and h.process_id = any(process_ids);
+  if cardinality(gone) > 0 then
+    perform app_private.fail_crashed_jobs(gone);
+    perform graphile_worker.force_unlock_workers(gone);
+    delete from app_private.worker_heartbeats h where h.worker_id = any(gone);
+  end if;
+  return gone;
+end;
+$$;
+
+--
+-- Name: FUNCTION release_gone_processes(process_scope text, process_ids integer[]); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.release_gone_processes(process_scope text, process_ids integer[]) IS 'Worker: return the jobs of these exited processes (same pid space as the caller) to the queue; returns their pool ids.';
+
+--
 -- Name: release_workers(text[]); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
 CREATE FUNCTION app_private.release_workers(worker_ids text[]) RETURNS void
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-  select graphile_worker.force_unlock_workers(worker_ids);
+begin
+  perform app_private.fail_crashed_jobs(worker_ids);
+  perform graphile_worker.force_unlock_workers(worker_ids);
+end;
 $$;
 
 --
@@ -1674,23 +1737,46 @@ $_$;
 COMMENT ON FUNCTION app_private.unreferenced_keys(keys text[]) IS 'Worker: which of these storage keys no video, scene or face refers to (the orphan sweep, and a failed attempt cleaning up after itself).';
 
 --
--- Name: worker_heartbeat(text[], text); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: worker_heartbeat(text[], text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) RETURNS void
+CREATE FUNCTION app_private.worker_heartbeat(worker_ids text[], host text, process_scope text DEFAULT NULL::text, process_id integer DEFAULT NULL::integer) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-  insert into app_private.worker_heartbeats (worker_id, host, pid)
-  select w, worker_heartbeat.host, pg_catalog.pg_backend_pid() from pg_catalog.unnest(worker_ids) w
+  insert into app_private.worker_heartbeats (worker_id, host, pid, process_scope, process_id)
+  select w, worker_heartbeat.host, pg_catalog.pg_backend_pid(), worker_heartbeat.process_scope,
+         worker_heartbeat.process_id
+    from pg_catalog.unnest(worker_ids) w
   on conflict (worker_id) do update set seen_at = now();
 $$;
 
 --
--- Name: FUNCTION worker_heartbeat(worker_ids text[], host text); Type: COMMENT; Schema: app_private; Owner: -
+-- Name: FUNCTION worker_heartbeat(worker_ids text[], host text, process_scope text, process_id integer); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) IS 'Worker: record that these pools are alive.';
+COMMENT ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text, process_scope text, process_id integer) IS 'Worker: record that these pools (of this process) are alive.';
+
+--
+-- Name: worker_processes(text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.worker_processes(process_scope text) RETURNS integer[]
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce(array_agg(distinct h.process_id), '{}')
+    from app_private.worker_heartbeats h
+   where h.process_scope = worker_processes.process_scope and h.process_id is not null
+     and (exists (select 1 from graphile_worker._private_jobs j where j.locked_by = h.worker_id)
+          or exists (select 1 from graphile_worker._private_job_queues q where q.locked_by = h.worker_id));
+$$;
+
+--
+-- Name: FUNCTION worker_processes(process_scope text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.worker_processes(process_scope text) IS 'Worker: the process ids of this pid space whose pools hold jobs.';
 
 --
 -- Name: uid(); Type: FUNCTION; Schema: auth; Owner: -
@@ -1723,6 +1809,7 @@ CREATE TABLE app_public.faces (
     face_model text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     assigned_by_user boolean DEFAULT false NOT NULL,
+    photo_sha256 text,
     CONSTRAINT faces_box_check CHECK (((array_ndims(box) = 1) AND (cardinality(box) = 4) AND ((0)::double precision <= ALL (box)) AND ((1)::double precision >= ALL (box)) AND ((box[1] + box[3]) <= (1.0001)::double precision) AND ((box[2] + box[4]) <= (1.0001)::double precision))),
     CONSTRAINT faces_check CHECK (((scene_id IS NULL) = (video_id IS NULL))),
     CONSTRAINT faces_check1 CHECK (((scene_id IS NULL) <> (photo_key IS NULL))),
@@ -1730,7 +1817,8 @@ CREATE TABLE app_public.faces (
     CONSTRAINT faces_det_score_check CHECK (((det_score >= (0)::double precision) AND (det_score <= (1)::double precision))),
     CONSTRAINT faces_face_model_check CHECK ((face_model <> ''::text)),
     CONSTRAINT faces_frame_s_check CHECK ((frame_s >= (0)::double precision)),
-    CONSTRAINT faces_photo_key_check CHECK (((photo_key <> ''::text) AND (char_length(photo_key) <= 1024) AND (photo_key !~ '(^/|\.\./)'::text)))
+    CONSTRAINT faces_photo_key_check CHECK (((photo_key <> ''::text) AND (char_length(photo_key) <= 1024) AND (photo_key !~ '(^/|\.\./)'::text))),
+    CONSTRAINT faces_photo_sha256_check CHECK ((photo_sha256 ~ '^[0-9a-f]{64}$'::text))
 );
 
 --
@@ -1810,6 +1898,12 @@ COMMENT ON COLUMN app_public.faces.created_at IS 'When the face was stored.';
 --
 
 COMMENT ON COLUMN app_public.faces.assigned_by_user IS 'True once the user placed this face by hand (assignFace, to a person or to nobody): automatic matching never moves it again.';
+
+--
+-- Name: COLUMN faces.photo_sha256; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.faces.photo_sha256 IS 'SHA-256 of the enrolment photo as enrolled; re-embedding refuses other bytes ("changed after upload").';
 
 --
 -- Name: assign_face(uuid, uuid); Type: FUNCTION; Schema: app_public; Owner: -
@@ -2906,7 +3000,9 @@ CREATE TABLE app_private.worker_heartbeats (
     host text NOT NULL,
     pid integer NOT NULL,
     started_at timestamp with time zone DEFAULT now() NOT NULL,
-    seen_at timestamp with time zone DEFAULT now() NOT NULL
+    seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    process_scope text,
+    process_id integer
 );
 
 --
@@ -2914,6 +3010,18 @@ CREATE TABLE app_private.worker_heartbeats (
 --
 
 COMMENT ON TABLE app_private.worker_heartbeats IS 'Last sign of life of each graphile-worker pool (its locked_by id).';
+
+--
+-- Name: COLUMN worker_heartbeats.process_scope; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON COLUMN app_private.worker_heartbeats.process_scope IS 'The pid space of the worker process (boot id and pid namespace); null where the platform does not tell.';
+
+--
+-- Name: COLUMN worker_heartbeats.process_id; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON COLUMN app_private.worker_heartbeats.process_id IS 'The worker''s operating-system process id within process_scope.';
 
 --
 -- Name: scene_terms scene_terms_pkey; Type: CONSTRAINT; Schema: app_hidden; Owner: -
@@ -3662,6 +3770,12 @@ GRANT ALL ON FUNCTION app_private.faces_recluster(owner_id uuid) TO heimdex_work
 REVOKE ALL ON FUNCTION app_private.faces_write(video_id uuid, face_model text, scenes jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION fail_crashed_jobs(worker_ids text[]); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.fail_crashed_jobs(worker_ids text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION job_priority(payload json); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -3777,6 +3891,13 @@ REVOKE ALL ON FUNCTION app_private.release_dead_workers(dead_after_s integer) FR
 GRANT ALL ON FUNCTION app_private.release_dead_workers(dead_after_s integer) TO heimdex_worker;
 
 --
+-- Name: FUNCTION release_gone_processes(process_scope text, process_ids integer[]); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.release_gone_processes(process_scope text, process_ids integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.release_gone_processes(process_scope text, process_ids integer[]) TO heimdex_worker;
+
+--
 -- Name: FUNCTION release_workers(worker_ids text[]); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -3863,11 +3984,18 @@ REVOKE ALL ON FUNCTION app_private.unreferenced_keys(keys text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.unreferenced_keys(keys text[]) TO heimdex_worker;
 
 --
--- Name: FUNCTION worker_heartbeat(worker_ids text[], host text); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION worker_heartbeat(worker_ids text[], host text, process_scope text, process_id integer); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text) TO heimdex_worker;
+REVOKE ALL ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text, process_scope text, process_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.worker_heartbeat(worker_ids text[], host text, process_scope text, process_id integer) TO heimdex_worker;
+
+--
+-- Name: FUNCTION worker_processes(process_scope text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.worker_processes(process_scope text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.worker_processes(process_scope text) TO heimdex_worker;
 
 --
 -- Name: TABLE faces; Type: ACL; Schema: app_public; Owner: -
@@ -3922,6 +4050,12 @@ GRANT INSERT(face_model) ON TABLE app_public.faces TO authenticated;
 --
 
 GRANT UPDATE(assigned_by_user) ON TABLE app_public.faces TO authenticated;
+
+--
+-- Name: COLUMN faces.photo_sha256; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT INSERT(photo_sha256) ON TABLE app_public.faces TO authenticated;
 
 --
 -- Name: FUNCTION assign_face(face_id uuid, person_id uuid); Type: ACL; Schema: app_public; Owner: -
