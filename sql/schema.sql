@@ -2092,7 +2092,7 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     SET "hnsw.max_scan_tuples" TO '200000'
     SET "hnsw.scan_mem_multiplier" TO '4'
     SET enable_sort TO 'on'
-    SET plan_cache_mode TO 'auto'
+    SET plan_cache_mode TO 'force_custom_plan'
     SET "pg_trgm.strict_word_similarity_threshold" TO '0.33'
     AS $$
 #variable_conflict use_column
@@ -2269,12 +2269,6 @@ begin
     -- slow for users with many scenes. Tag candidates come from the same pass:
     -- the scenes whose labels best name a query word (the label's score over
     -- its word count, search_tag_score of that word).
-    -- Planned for this caller: plpgsql would otherwise cache a generic plan
-    -- in which the owner is an unknown parameter, and that plan reads all of
-    -- an owner's terms instead of the query words' ranges (40 ms instead of 2
-    -- per word at 100k). The other statements plan well generically, and
-    -- planning them on every call would cost more than it saves.
-    perform set_config('plan_cache_mode', 'force_custom_plan', true);
     with per_scene as materialized (
       select p.scene_id,
              bit_or(1::bigint << (f.i - 1)) filter (where p.kind <> 't') as mask,
@@ -2315,7 +2309,6 @@ begin
                  limit pool),
            array(select ps.scene_id from per_scene ps where ps.tag > 0 order by ps.tag desc, ps.scene_id limit pool)
       into word_idf, word_ids, tag_ids;
-    perform set_config('plan_cache_mode', 'auto', true);
     idf_total := (select sum(x) from unnest(word_idf) x);
   end if;
 
