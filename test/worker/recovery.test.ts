@@ -143,11 +143,13 @@ test(
     const releasedAfterS = (Date.now() - killedAt) / 1000;
     assert.equal(released.last_error, null, 'the crash was not recorded as a failure of the job');
     assert.equal(released.run_at_passed, true, 'no retry backoff: run_at is not in the future');
-    assert.ok(
-      b.lines.some((l) =>
-        l.includes(`returned the jobs of 1 exited worker process(es) ${a.child.pid} on this machine to the queue`),
-      ),
-      b.lines.join('\n'),
+    // B logs the release after committing it, so its line may arrive through the
+    // pipe a moment after the job row changed: wait for it, briefly.
+    const releaseLine = `returned the jobs of 1 exited worker process(es) ${a.child.pid} on this machine to the queue`;
+    await waitFor(
+      `B to log the release (B said:\n${b.lines.join('\n')})`,
+      async () => b.lines.some((l) => l.includes(releaseLine)),
+      10_000,
     );
     // The stale-heartbeat path could not have acted before 2/3 of the bound.
     assert.ok(
