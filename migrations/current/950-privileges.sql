@@ -32,7 +32,7 @@ begin
          'pipeline_reindexed', 'reindex_stale', 'enrolment_faces_stale', 'enrolment_face_reembedded',
          -- migration 000005-faces-keep-their-identity-across-re-detection-heartbeats-fai.sql: heartbeats, releasing dead workers' jobs, the orphan sweep, cut notes.
          'worker_heartbeat', 'release_dead_workers', 'release_workers', 'unreferenced_keys', 'queue_storage_sweep', 'pipeline_note',
-         -- 140-worker-processes.sql: releasing the jobs of exited processes on the same machine at once.
+         -- migration 000006: releasing the jobs of exited processes on the same machine at once.
          'worker_processes', 'release_gone_processes'])
   loop
     execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
