@@ -67,11 +67,25 @@ export function pgBinary(config: Pick<Config, 'pgMajor'>, name: string): string 
 }
 
 /** Runs a PostgreSQL binary as the cluster's owner: initdb refuses root. */
-async function pgExec(config: Config, bin: string, args: string[]) {
+async function pgExec(config: Config, bin: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
   const cmd = pgBinary(config, bin);
-  if (isRoot()) return run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: '/' });
-  return run(cmd, args);
+  if (isRoot()) return run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: '/', env });
+  return run(cmd, args, { env });
 }
+
+/*
+ * glibc returns large freed blocks to the kernel at once (mmap for blocks
+ * over 128 KB, trimming the heap top over 128 KB), so a backend touches fresh
+ * pages, one page fault each, for every search's hash tables and sorts. On
+ * virtual machines page faults are expensive: keeping up to 64 MB of freed
+ * memory per backend made the words/tags pass of a 47k-scene search ~30%
+ * faster and hybrid searches ~20% (BENCHMARKS.md). docker-compose.yml sets the same for its database.
+ */
+const PG_MALLOC_ENV = {
+  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024),
+  MALLOC_TOP_PAD_: String(16 * 1024 * 1024),
+};
 
 /**
  * As root, PostgreSQL runs as the postgres user, which must be able to pass
@@ -184,7 +198,10 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
       `-c max_connections=200`,
       `-c shared_preload_libraries=`,
     ].join(' ');
-    await pgExec(config, 'pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start']);
+    await pgExec(config, 'pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start'], {
+      ...process.env,
+      ...PG_MALLOC_ENV,
+    });
   }
   const urls = urlsFor(config, creds);
   await ensureDatabase(urls.rootUrl.replace(/\/heimdex$/, '/postgres'), 'heimdex', creds);
