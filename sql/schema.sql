@@ -2145,6 +2145,10 @@ declare
   qv_image vector;
   text_videos uuid[];
   image_videos uuid[];
+  -- With a person in at most exact_below scenes (in scope): those scenes.
+  -- Every candidate source is then driven from them (a few index probes)
+  -- instead of filtering the owner's words or vectors by them afterwards.
+  person_scenes uuid[];
   -- Through numeric so 0.35::real counts as 0.35, not 0.3499999940395355.
   wt float8 := w_text::numeric::float8;
   wv float8 := w_vision::numeric::float8;
@@ -2188,6 +2192,13 @@ begin
   if search_scenes.person_id is not null then
     if not exists (select from app_public.persons p where p.id = search_scenes.person_id and p.owner_id = uid) then
       return;
+    end if;
+    person_scenes := array(select distinct f.scene_id from app_public.faces f
+                           where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
+                             and (video_ids is null or f.video_id = any(video_ids))
+                           limit exact_below + 1);
+    if cardinality(person_scenes) > exact_below then
+      person_scenes := null;
     end if;
     -- No words and no vectors: every scene of the person, in time order per video.
     if cardinality(words) = 0 and qv_text is null and qv_image is null then
@@ -2250,6 +2261,8 @@ begin
     if search_scenes.person_id is null then
       scope_size := (select count(*) from app_public.scenes s
                      where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids)));
+    elsif person_scenes is not null then
+      scope_size := cardinality(person_scenes);
     else
       scope_size := (select count(distinct f.scene_id) from app_public.faces f
                      where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
@@ -2281,7 +2294,8 @@ begin
         on p.owner_id = uid and p.kind in ('w', 's', 't') and p.lexeme >= f.lexeme collate "C" and p.lexeme <= f.hi collate "C"
       where (p.kind <> 't' or f.surface)
         and (video_ids is null or p.video_id = any(video_ids))
-        and (search_scenes.person_id is null or p.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id))
+        and (search_scenes.person_id is null or p.scene_id = any(person_scenes)
+             or (person_scenes is null and p.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id)))
       group by p.scene_id
     ), combos as (
       -- Which words a scene has, and how, takes few distinct values: the
@@ -2336,11 +2350,7 @@ begin
                 where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
                 limit exact_below + 1) scope) <= exact_below;
   else
-    exact := (select count(*) from (
-                select distinct f.scene_id from app_public.faces f
-                where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
-                  and (video_ids is null or f.video_id = any(video_ids))
-                limit exact_below + 1) scope) <= exact_below;
+    exact := person_scenes is not null;
   end if;
 
   -- Vector candidates are fetched before the main query so that only these
@@ -2359,7 +2369,7 @@ begin
         select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
         where qv_text is not null and s.owner_id = uid and s.text_vec is not null
           and (text_videos is null or s.video_id = any(text_videos))
-          and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+          and (search_scenes.person_id is null or s.id = any(person_scenes))
         offset 0) c
       order by c.d + 0, c.id
       limit pool) x;
@@ -2368,7 +2378,7 @@ begin
         select s.id, s.image_vec <=> qv_image as d from app_public.scenes s
         where qv_image is not null and s.owner_id = uid and s.image_vec is not null
           and (image_videos is null or s.video_id = any(image_videos))
-          and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+          and (search_scenes.person_id is null or s.id = any(person_scenes))
         offset 0) c
       order by c.d + 0, c.id
       limit pool) x;
@@ -2394,17 +2404,18 @@ begin
   -- Word candidates (above) filled up with scenes whose on-screen text
   -- matches only fuzzily.
   if tsq_text is not null and cardinality(word_ids) < pool and true = any(fuzzy) then
-      word_ids := word_ids || array(
-        select f.id from (
-          select s.id, max(strict_word_similarity(t.w, s.ocr_text)) as sim
-          from unnest(words, fuzzy) t(w, fz)
-          join app_public.scenes s on t.w <<% s.ocr_text
-          where t.fz and s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
-            and (search_scenes.person_id is null or s.id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id))
-          group by s.id) f
-        where f.id <> all(word_ids)
-        order by f.sim desc, f.id
-        limit pool - cardinality(word_ids));
+    word_ids := word_ids || array(
+      select f.id from (
+        select s.id, max(strict_word_similarity(t.w, s.ocr_text)) as sim
+        from unnest(words, fuzzy) t(w, fz)
+        join app_public.scenes s on t.w <<% s.ocr_text
+        where t.fz and s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
+          and (search_scenes.person_id is null or s.id = any(person_scenes)
+               or (person_scenes is null and s.id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id)))
+        group by s.id) f
+      where f.id <> all(word_ids)
+      order by f.sim desc, f.id
+      limit pool - cardinality(word_ids));
   end if;
 
   return query

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import pg from 'pg';
-import { seedScenes, type Seeded } from '../../scripts/bench-search.ts';
+import { seedPersons, seedScenes, type Seeded } from '../../scripts/bench-search.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
@@ -181,4 +181,51 @@ test('the HNSW path finds what brute force finds for a user with many scenes', a
     // build (runs here gave 18-20) without letting a broken or unfiltered path through.
     assert.ok(found >= 0.8 * k, `${column}: the HNSW pool holds ${found} of the exact top ${k}`);
   }
+});
+
+test('a person in many scenes filters the HNSW walks; a person in few drives every source from their scenes', async () => {
+  const big = seeded.bigOwners[0];
+  const c = await db.rootPool.connect();
+  let persons: Awaited<ReturnType<typeof seedPersons>>;
+  try {
+    persons = await seedPersons(c, big, 0.1, 15);
+  } finally {
+    c.release();
+  }
+  const scenesOf = async (person: string) =>
+    new Set(
+      (await db.rootPool.query(`select scene_id from app_public.faces where person_id = $1`, [person])).rows.map(
+        (r) => r.scene_id as string,
+      ),
+    );
+  const personSearch = (person: string) => (c: pg.Client) =>
+    c
+      .query(
+        `select scene_id from app_public.search_scenes('city music', $1::real[], $2::real[], person_id => $3, page_size => 20)`,
+        [seeded.queryText, seeded.queryImage, person],
+      )
+      .then((r) => r.rows.map((x) => x.scene_id as string));
+  // The search's threshold for exact comparison is 2000 scenes: one person above it, one below.
+  assert.ok(persons.many.scenes > 2000, `${persons.many.scenes} scenes`);
+
+  const many = await explained(big, [], personSearch(persons.many.id));
+  assert.deepEqual(hnswUsed(many.plan), { text: true, image: true });
+  assert.equal(many.result.length, 20);
+  const manyScenes = await scenesOf(persons.many.id);
+  assert.deepEqual(
+    many.result.filter((id) => !manyScenes.has(id)),
+    [],
+  );
+
+  const few = await explained(big, [], personSearch(persons.few.id));
+  assert.deepEqual(hnswUsed(few.plan), { text: false, image: false });
+  // Words come from the person's scenes' terms, not from a range read of all the owner's terms.
+  assert.match(few.plan, /scene_terms_scene_id_idx/);
+  assert.doesNotMatch(few.plan, /scene_terms_pkey/);
+  const fewScenes = await scenesOf(persons.few.id);
+  assert.ok(few.result.length > 0);
+  assert.deepEqual(
+    few.result.filter((id) => !fewScenes.has(id)),
+    [],
+  );
 });

@@ -11,6 +11,7 @@ const db = await createTestDatabase();
 
 const TEXT_DIM = 1024;
 const IMAGE_DIM = 1152;
+const FACE_DIM = 128;
 // Mirrors app_hidden.search_similarity; the calibration test pins both together.
 const CAL = { text: [0.35, 0.75], vision: [0.05, 0.2] } as const;
 const calibrate = (space: keyof typeof CAL, cos: number) =>
@@ -344,7 +345,48 @@ test('ranking equals an exact brute-force computation', async () => {
 
   // All modalities: compare with the same formula applied to every scene with no index involved.
   const words = 'dog in the rain';
-  const brute = await withUserDb(
+  const fused = await search(u, { ...q, query: words, pageSize: 100 });
+  const brute = await bruteForce(u, words, q);
+  assert.ok(brute.length > 30);
+  assert.deepEqual(
+    fused.map((h) => h.scene_id),
+    brute.map((b) => b.id),
+  );
+  fused.forEach((h, i) => close(h.score, brute[i].score, `fused score of rank ${i + 1}`));
+
+  // With a person: the same formula over the person's scenes only (IDF too).
+  const { rows: person } = await db.rootPool.query(
+    `insert into app_public.persons (owner_id, name) values ($1, 'p') returning id`,
+    [u],
+  );
+  const seen = [...scenes.keys()].filter(() => rand() < 0.3);
+  for (const id of seen)
+    await db.rootPool.query(
+      `insert into app_public.faces (owner_id, person_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
+       values ($1, $2, $3, $4, 0, '{0.1,0.1,0.2,0.2}', 0.9, $5, 'm')`,
+      [u, person[0].id, v, id, toVector(randomUnit(rand, FACE_DIM, 0))],
+    );
+  const fusedPerson = await search(u, { ...q, query: words, personId: person[0].id, pageSize: 100 });
+  const brutePerson = await bruteForce(u, words, q, seen);
+  assert.ok(brutePerson.length >= 10 && brutePerson.length < brute.length, `${brutePerson.length} hits`);
+  assert.deepEqual(
+    fusedPerson.map((h) => h.scene_id),
+    brutePerson.map((b) => b.id),
+  );
+  fusedPerson.forEach((h, i) => close(h.score, brutePerson[i].score, `person-scoped score of rank ${i + 1}`));
+});
+
+/**
+ * search_scenes' scoring formula applied to every scene in scope (the user's,
+ * or the given ids), with no index and no candidate pool.
+ */
+function bruteForce(
+  u: string,
+  words: string,
+  q: { text: number[]; image: number[] },
+  sceneIds: string[] | null = null,
+) {
+  return withUserDb(
     db,
     u,
     async (c) =>
@@ -361,9 +403,11 @@ test('ranking equals an exact brute-force computation', async () => {
        from q, unnest(q.words) w),
      -- Each word's inverse document frequency among this user's scenes: scenes with the
      -- word as written or stemmed (a misread on screen is a match, not a frequency).
+     -- The scope: all of the user's scenes, or those given ($4, a person's).
+     scope as (select s.* from app_public.scenes s where $4::uuid[] is null or s.id = any($4)),
      wi as (
-       select wf.*, ln(1 + ((select count(*) from app_public.scenes) + 1)::float8
-                      / (1 + (select count(*) from app_public.scenes s
+       select wf.*, ln(1 + ((select count(*) from scope) + 1)::float8
+                      / (1 + (select count(*) from scope s
                               where s.tsv @@ wf.wq or (wf.sq is not null and s.tsv_stem @@ wf.sq)))) as idf
        from wf),
      parts as (
@@ -381,22 +425,15 @@ test('ranking equals an exact brute-force computation', async () => {
                                    app_hidden.search_stem_tsquery(q.words, array['english'::regconfig], 'AB'), 32), 0)) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
               app_hidden.search_tag_score(s.tags, q.words) as tags
-       from app_public.scenes s, q)
+       from scope s, q)
      select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score
      from parts where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
      order by score desc, id`,
-          [words, q.text, q.image],
+          [words, q.text, q.image, sceneIds],
         )
       ).rows as { id: string; score: number }[],
   );
-  const fused = await search(u, { ...q, query: words, pageSize: 100 });
-  assert.ok(brute.length > 30);
-  assert.deepEqual(
-    fused.map((h) => h.scene_id),
-    brute.map((b) => b.id),
-  );
-  fused.forEach((h, i) => close(h.score, brute[i].score, `fused score of rank ${i + 1}`));
-});
+}
 
 test("a user's search never returns another user's scenes, however well they match", async () => {
   const a = uuid(),
