@@ -46,8 +46,14 @@ async function defaultModels(config: Config): Promise<AppDeps['models']> {
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel, { svc: 'server' });
   const urls = opts.db ?? (await resolveDatabase(config, { start: opts.startDb, log: (m) => log.info(m) }));
-  const authFunctionsPool = new pg.Pool({ connectionString: urls.authFunctionsUrl, max: 4 });
-  const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 10 });
+  // Idle connections are kept (node-postgres closes them after 10 s by
+  // default): a new connection costs its login plus a cold backend, whose
+  // first search compiles and plans search_scenes and faults in the buffers
+  // it reads, several times a warm search (BENCHMARKS.md, "after a pause").
+  // A user who reads results for more than 10 s would pay that on every
+  // search. A dropped connection is still replaced on demand.
+  const authFunctionsPool = new pg.Pool({ connectionString: urls.authFunctionsUrl, max: 4, idleTimeoutMillis: 0 });
+  const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 10, idleTimeoutMillis: 0 });
   // An idle client's connection dying (database restart) must not crash the
   // process; the outage is logged once, and a new connection ends it.
   const outage = outageLog(
