@@ -152,12 +152,12 @@ test('the HNSW path finds what brute force finds for a user with many scenes', a
     .filter((s) => s.startsWith('hnsw.'))
     .map(asSet);
   const big = seeded.bigOwners[0];
-  // search_scenes takes a pool of 200 candidates per source from the index
+  // search_scenes takes a pool of 50 candidates per vector space from the index
   // and ranks them exactly, so what must hold is that the exact top k is in
   // that pool, not that the walk's own order matches (relaxed_order scans
   // return nearly, not strictly, ordered rows).
   const k = 20;
-  const pool = 200;
+  const pool = 50;
   for (const [column, query] of [
     ['text_vec', seeded.queryText],
     ['image_vec', seeded.queryImage],
