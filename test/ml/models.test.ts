@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
 import { getModels, languageWindow, type ModelRegistry } from '../../worker/ml/index.ts';
-import { readLabels } from '../../worker/ml/manifest.ts';
+import { readLabels, resolveModel } from '../../worker/ml/manifest.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ml-'));
@@ -205,6 +205,27 @@ test("the tagger's label vectors are cached beside the models and recomputed whe
   const fromCache = await (await again(path.join(tmp, 'models-again')).tagger())!.tag(axis, 2);
   assert.equal(fromCache[0]!.label, 'dog');
   assert.ok(fromCache[0]!.score > fromCache[1]!.score);
+  // With the cache present the text tower is never loaded: in a copy of the
+  // folder that has its cache, replace the text tower's weights by garbage of
+  // the same size and mtime (so the cache key is unchanged); a new registry
+  // still tags, and fails as soon as the tower itself is needed.
+  const garbled = path.join(tmp, 'models-garbled');
+  fs.cpSync(modelsDir, garbled, { recursive: true });
+  const tower = resolveModel(loadConfig({ ...process.env, MODELS_DIR: garbled }), 'vision-text');
+  const onnx = tower.files.filter((f) => f.endsWith('.onnx')).map((f) => path.join(tower.dir, f));
+  assert.ok(onnx.length > 0 && onnx.every((f) => fs.existsSync(f)), onnx.join(', '));
+  const whole = 1_700_000_000; // whole seconds: restored exactly after the rewrite
+  for (const f of onnx) fs.utimesSync(f, whole, whole);
+  await again(garbled).tagger();
+  for (const f of onnx) {
+    fs.writeFileSync(f, Buffer.alloc(fs.statSync(f).size, 7));
+    fs.utimesSync(f, whole, whole);
+  }
+  fs.symlinkSync(garbled, path.join(tmp, 'models-garbled-again'));
+  const garbledModels = again(path.join(tmp, 'models-garbled-again'));
+  const tags = await (await garbledModels.tagger())!.tag(axis, 1);
+  assert.equal(tags.length, 1);
+  await assert.rejects(garbledModels.imageTextEmbedder(), /could not be loaded/);
   // A file of the wrong size (cut short by a crash) is recomputed and replaced.
   fs.truncateSync(cache, 100);
   fs.symlinkSync(modelsDir, path.join(tmp, 'models-third'));

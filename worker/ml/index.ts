@@ -87,33 +87,38 @@ const registries = new Map<string, ModelRegistry>();
 async function cachedLabelVectors(
   config: ModelsConfig,
   m: ResolvedModel,
-  tower: ImageTextEmbedder,
+  dim: number,
+  tower: () => Promise<ImageTextEmbedder | null>,
   labels: string[],
   prompt: string,
 ): Promise<Float32Array[]> {
   const prompts = labels.map((l) => prompt.replace('{label}', l));
   const h = crypto.createHash('sha256');
-  h.update(JSON.stringify({ id: m.id, dtype: m.dtype, dim: tower.dim, prompts }));
+  h.update(JSON.stringify({ id: m.id, dtype: m.dtype, dim, prompts }));
   for (const f of ['config.json', ...m.files]) {
     const st = fs.statSync(path.join(m.dir, f));
     h.update(`\0${f}\0${st.size}\0${st.mtimeMs}`);
   }
   h.update(fs.readFileSync(path.join(m.dir, 'config.json')));
   const file = path.join(config.models.dir, '.cache', `tag-labels-${h.digest('hex').slice(0, 32)}.f32`);
-  const bytes = prompts.length * tower.dim * 4;
+  const bytes = prompts.length * dim * 4;
   try {
     const raw = fs.readFileSync(file);
     if (raw.length === bytes) {
       const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-      return prompts.map((_, i) => all.subarray(i * tower.dim, (i + 1) * tower.dim));
+      return prompts.map((_, i) => all.subarray(i * dim, (i + 1) * dim));
     }
   } catch {
     // No cache yet.
   }
-  const vecs = await tower.embed(prompts);
+  // Only now is the text tower loaded: a worker whose folder has the cache
+  // never holds it (the API process loads it to embed queries).
+  const textTower = await tower();
+  if (!textTower) throw new Error(`tagger: the text tower of ${m.id} could not be loaded`);
+  const vecs = await textTower.embed(prompts);
   try {
-    const all = new Float32Array(prompts.length * tower.dim);
-    vecs.forEach((v, i) => all.set(v, i * tower.dim));
+    const all = new Float32Array(prompts.length * dim);
+    vecs.forEach((v, i) => all.set(v, i * dim));
     fs.mkdirSync(path.dirname(file), { recursive: true });
     // Written whole then renamed, so a concurrent worker never reads half a file.
     const tmp = `${file}.${process.pid}.tmp`;
@@ -382,12 +387,11 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
 
   function tagger(): Promise<Tagger | null> {
     return once('tagger', async () => {
-      const textTower = await imageTextEmbedder();
-      if (!textTower) return null;
       const m = resolveModel(config, 'vision-text');
+      if (presence(m) === 'absent') return null;
       const labels = readLabels();
       const prompt = m.prompt ?? 'a photo of a {label}';
-      const labelVecs = await cachedLabelVectors(config, m, textTower, labels, prompt);
+      const labelVecs = await cachedLabelVectors(config, m, SCHEMA_DIMS.image.dim, imageTextEmbedder, labels, prompt);
       const scale = m.calibration?.logit_scale ?? 10;
       const bias = m.calibration?.logit_bias ?? -10;
       const t: Tagger = {
