@@ -87,6 +87,10 @@ const imageVariables: Record<string, string> = {
   AUTHENTICATOR_PASSWORD: 'docker/db-init/10-heimdex.sh',
   WORKER_DB_PASSWORD: 'docker/db-init/10-heimdex.sh',
   AUTH_FUNCTIONS_DB_PASSWORD: 'docker/db-init/10-heimdex.sh',
+  // glibc's malloc, in the postgres image's processes (core/embedded-pg.ts sets the same).
+  MALLOC_MMAP_THRESHOLD_: 'glibc',
+  MALLOC_TRIM_THRESHOLD_: 'glibc',
+  MALLOC_TOP_PAD_: 'glibc',
 };
 
 test('the expected services exist, and the app services are built from docker/Dockerfile', () => {
