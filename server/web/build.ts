@@ -2,8 +2,10 @@
  * Builds the web app (server/web/src → server/web/dist) with esbuild: a
  * minified ES module entry, the chunks it loads (shared code, and what it
  * imports lazily) and one stylesheet, all named by content hash so they can
- * be cached forever, and index.html pointing at them. Nothing is fetched
- * from elsewhere: Preact, supabase-js and graphql-ws are bundled in.
+ * be cached forever, each with a brotli and a gzip copy beside it (the server
+ * answers with the one the browser accepts), and index.html pointing at them.
+ * Nothing is fetched from elsewhere: Preact, supabase-js and graphql-ws are
+ * bundled in.
  *
  * The output is not committed. `npm start` and `npm test` call this with
  * ifStale, which rebuilds only when a source file, this script or the
@@ -15,6 +17,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 const WEB_DIR = import.meta.dirname;
 const ROOT_DIR = path.resolve(WEB_DIR, '..', '..');
@@ -114,6 +117,22 @@ export async function buildWeb(opts: { ifStale?: boolean } = {}): Promise<BuildR
     .replace('%APP_CSS%', css ? asset(css) : '')
     .replace('%ICON%', `/assets/${iconName}`);
   fs.writeFileSync(path.join(tmp, 'index.html'), html);
+  // Compressed once here at the highest levels instead of per request: the
+  // first screen's JavaScript is ~4x smaller on the wire (supabase-js 215 KB
+  // becomes ~50 KB), and serving a copy costs the server nothing.
+  for (const f of fs.readdirSync(path.join(tmp, 'assets'))) {
+    const file = path.join(tmp, 'assets', f);
+    const bytes = fs.readFileSync(file);
+    const br = zlib.brotliCompressSync(bytes, {
+      params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      },
+    });
+    const gz = zlib.gzipSync(bytes, { level: 9 });
+    if (br.length < bytes.length) fs.writeFileSync(`${file}.br`, br);
+    if (gz.length < bytes.length) fs.writeFileSync(`${file}.gz`, gz);
+  }
   fs.writeFileSync(path.join(tmp, STAMP), hash + '\n');
 
   const old = `${DIST_DIR}.old-${process.pid}`;

@@ -1,9 +1,11 @@
 /*
- * The web app as the server delivers it: index.html for each app path, the
- * hashed assets, /config.json in both auth modes, and the security headers
- * (a CSP with no inline script and no framing) on every page.
+ * The web app as the server delivers it: index.html for each app path (with
+ * the page's configuration in it), the hashed assets (compressed ahead of
+ * time), /config.json in both auth modes, and the security headers (a CSP
+ * with no inline script and no framing) on every page.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { test } from 'node:test';
 import { createTestDatabase } from '../helpers/db.ts';
 import { startTestServer } from './helpers.ts';
@@ -53,8 +55,86 @@ test('every app path answers index.html with a strict CSP and no inline script',
       assert.match(attrs!, /\bsrc="\/assets\/[^"]+\.js"/, 'scripts are files from this server');
       assert.equal(body!.trim(), '', 'no inline script');
     }
-    assert.doesNotMatch(html, /https?:\/\//, 'nothing is loaded from elsewhere');
+    // The configuration in the page names URLs (this server's); nothing the page loads is elsewhere.
+    assert.doesNotMatch(html, /(?:src|href)="(?!\/[^/])/, 'nothing is loaded from elsewhere');
   }
+});
+
+/** The configuration the server wrote into a page. */
+function pageConfig(html: string): Record<string, any> {
+  const content = /<meta name="heimdex-config" content="([^"]*)"/.exec(html)?.[1];
+  assert.ok(content !== undefined, 'the page carries its configuration');
+  const unescaped = content.replace(/&(quot|#39|lt|gt|amp);/g, (_, e: string) =>
+    e === 'quot' ? '"' : e === '#39' ? "'" : e === 'lt' ? '<' : e === 'gt' ? '>' : '&',
+  );
+  return JSON.parse(unescaped) as Record<string, any>;
+}
+
+test('each page carries the same configuration as /config.json, so the first screen needs no request for it', async () => {
+  for (const srv of [local, supa]) {
+    const fromJson = await (await fetch(`${srv.url}/config.json`)).json();
+    for (const p of ['/', '/people']) {
+      const html = await (await fetch(`${srv.url}${p}`)).text();
+      assert.deepEqual(pageConfig(html), fromJson, p);
+      assert.ok(!html.includes('%HEIMDEX_CONFIG%'));
+    }
+  }
+  // Under another host name (local mode) the page names that one; whatever the
+  // Host header holds is escaped for the attribute. (fetch() cannot set Host.)
+  const get = (headers: Record<string, string>) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      http
+        .get(`${local.url}/`, { headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        })
+        .on('error', reject);
+    });
+  const lan = await get({ host: 'heimdex.lan:8080' });
+  assert.equal(pageConfig(lan.body).supabaseUrl, 'http://heimdex.lan:8080');
+  const hostile = await get({ host: `x"><script src="/assets/evil.js"></script><meta x='` });
+  assert.equal((hostile.body.match(/<script\b/g) ?? []).length, 1, 'the Host header cannot add markup');
+  assert.equal(
+    pageConfig(hostile.body).graphqlUrl,
+    `http://x"><script src="/assets/evil.js"></script><meta x='/graphql`,
+  );
+  // An unchanged page is answered 304 on revalidation (it is sent with cache-control no-cache).
+  assert.equal(lan.headers['cache-control'], 'no-cache');
+  const etag = lan.headers.etag;
+  assert.ok(etag);
+  assert.equal((await get({ host: 'heimdex.lan:8080', 'if-none-match': etag })).status, 304);
+});
+
+test('assets are sent brotli- or gzip-compressed as the browser accepts, and plain otherwise', async () => {
+  const html = await (await fetch(`${local.url}/`)).text();
+  const js = /<script type="module" src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+  const css = /<link rel="stylesheet" href="(\/assets\/[^"]+\.css)"/.exec(html)![1]!;
+  for (const a of [js, css]) {
+    // fetch() decodes the body; content-length is what went over the wire.
+    const get = async (acceptEncoding: string) => {
+      const r = await fetch(`${local.url}${a}`, { headers: { 'accept-encoding': acceptEncoding } });
+      return { r, raw: Buffer.from(await r.arrayBuffer()) };
+    };
+    const plain = await get('identity');
+    assert.equal(plain.r.headers.get('content-encoding'), null, a);
+    assert.match(plain.r.headers.get('vary') ?? '', /accept-encoding/i);
+    const br = await get('gzip, deflate, br, zstd');
+    assert.equal(br.r.headers.get('content-encoding'), 'br', `${a}: brotli when accepted`);
+    assert.match(br.r.headers.get('vary') ?? '', /accept-encoding/i);
+    assert.match(br.r.headers.get('cache-control') ?? '', /immutable/);
+    assert.ok(Number(br.r.headers.get('content-length')) < plain.raw.length, `${a}: smaller on the wire`);
+    const gz = await get('gzip');
+    assert.equal(gz.r.headers.get('content-encoding'), 'gzip');
+    assert.equal((await get('br;q=0, gzip;q=0')).r.headers.get('content-encoding'), null, 'q=0 refuses an encoding');
+    // Each encoding carries the same bytes.
+    assert.ok(br.raw.equals(plain.raw) && gz.raw.equals(plain.raw), `${a}: the same content in each encoding`);
+    assert.ok(plain.raw.length > 0);
+  }
+  // The compressed copies are not addressable by themselves.
+  assert.equal((await fetch(`${local.url}${js}.br`)).status, 404);
+  assert.equal((await fetch(`${local.url}${js}.gz`)).status, 404);
 });
 
 test('assets are served with their content type and cached for good (their names carry a hash)', async () => {

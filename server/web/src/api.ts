@@ -4,9 +4,13 @@
  * through supabase-js. The access token travels in the Authorization header
  * and in the websocket's connection_init message — never in a URL.
  *
- * supabase-js and graphql-ws are loaded as separate chunks, started at once
- * but not awaited before the first screen: the sign-in form is usable while
- * they arrive (scripts/bench-web.ts measures the difference).
+ * The configuration (how to sign in, where the API is) comes in index.html
+ * itself, rendered by the server: no request stands between the bundle and
+ * the first screen. supabase-js and graphql-ws are separate chunks loaded
+ * when first needed: supabase-js at once when a session is stored (it
+ * restores and refreshes it), otherwise once the sign-in form is on screen
+ * (app.tsx), so its 55 KB do not compete with the first screen for the
+ * network and the main thread (scripts/bench-web.ts measures the difference).
  */
 import type { Session, SupabaseClient } from '@supabase/supabase-js';
 import type { Client as WsClient } from 'graphql-ws/client';
@@ -30,9 +34,9 @@ export class GraphQLError extends Error {
 }
 
 export interface Api {
-  /** Loaded before any signed-in page renders (they all wait for auth()). */
+  /** Read from index.html at start. */
   readonly config: AppConfig;
-  /** supabase-js's auth client, once /config.json and the library are loaded. */
+  /** supabase-js's auth client; the first call loads the library. */
   auth(): Promise<Auth>;
   /** Whether supabase-js has a session in storage (read synchronously, without waiting for it to load). */
   hasStoredSession(): boolean;
@@ -44,39 +48,61 @@ export interface Api {
 
 const STORAGE_KEY = 'heimdex-auth';
 
+/**
+ * The server writes the same object as GET /config.json into
+ * `<meta name="heimdex-config">` of every page it serves (server/routes/web.ts).
+ */
+function readConfig(): AppConfig {
+  const content = document.querySelector<HTMLMetaElement>('meta[name="heimdex-config"]')?.content;
+  if (!content) throw new Error('the page carries no configuration (meta heimdex-config)');
+  return JSON.parse(content) as AppConfig;
+}
+
 export function createApi(): Api {
   let config: AppConfig | undefined;
-  // index.html preloads /config.json, so this usually resolves from the preload.
-  const configLoaded = fetch('/config.json').then(async (res) => {
-    if (!res.ok) throw new Error(`GET /config.json answered ${res.status}`);
-    config = (await res.json()) as AppConfig;
+  let configError: Error | undefined;
+  try {
+    config = readConfig();
+  } catch (e) {
+    configError = e as Error;
+  }
+  const configured = (): AppConfig => {
+    if (!config) throw configError!;
     return config;
-  });
-  const authReady: Promise<Auth> = Promise.all([configLoaded, import('@supabase/supabase-js')]).then(
-    ([c, { createClient }]) =>
-      createClient(c.supabaseUrl, c.supabaseAnonKey, {
-        auth: {
-          // Kept in localStorage, so a reload keeps the session; supabase-js
-          // refreshes the access token before it expires.
-          persistSession: true,
-          autoRefreshToken: true,
-          detectSessionInUrl: false,
-          storageKey: STORAGE_KEY,
-        },
-      }).auth,
-  );
+  };
+
+  let authReady: Promise<Auth> | null = null;
+  const auth = () =>
+    (authReady ??= import('@supabase/supabase-js')
+      .then(({ createClient }) => {
+        const c = configured();
+        return createClient(c.supabaseUrl, c.supabaseAnonKey, {
+          auth: {
+            // Kept in localStorage, so a reload keeps the session; supabase-js
+            // refreshes the access token before it expires.
+            persistSession: true,
+            autoRefreshToken: true,
+            detectSessionInUrl: false,
+            storageKey: STORAGE_KEY,
+          },
+        }).auth;
+      })
+      .catch((e: unknown) => {
+        authReady = null; // a failed download is tried again on the next call (e.g. the next "Log in")
+        throw e;
+      }));
 
   // getSession() returns a refreshed session when the stored one is about to expire.
   const token = async (): Promise<string | null> => {
-    const { data } = await (await authReady).getSession();
+    const { data } = await (await auth()).getSession();
     return data.session?.access_token ?? null;
   };
 
   let ws: Promise<WsClient> | null = null;
   const socket = () =>
-    (ws ??= Promise.all([configLoaded, import('graphql-ws/client')]).then(([c, { createClient }]) =>
+    (ws ??= import('graphql-ws/client').then(({ createClient }) =>
       createClient({
-        url: c.graphqlUrl.replace(/^http/, 'ws'),
+        url: configured().graphqlUrl.replace(/^http/, 'ws'),
         lazy: true,
         // Read on every (re)connect, so a reconnect after a refresh sends the new token.
         connectionParams: async () => {
@@ -90,10 +116,9 @@ export function createApi(): Api {
 
   return {
     get config() {
-      if (!config) throw new Error('the configuration is not loaded yet');
-      return config;
+      return configured();
     },
-    auth: () => authReady,
+    auth,
     hasStoredSession: () => {
       try {
         return localStorage.getItem(STORAGE_KEY) !== null;
@@ -102,8 +127,8 @@ export function createApi(): Api {
       }
     },
     async query<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-      const [c, t] = await Promise.all([configLoaded, token()]);
-      const r = await fetch(c.graphqlUrl, {
+      const t = await token();
+      const r = await fetch(configured().graphqlUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(t ? { authorization: `Bearer ${t}` } : {}) },
         body: JSON.stringify({ query, variables }),

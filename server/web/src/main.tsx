@@ -1,7 +1,7 @@
 /*
- * Boot: render the app at once; the API client loads /config.json and
- * supabase-js in the background (see api.ts). Everything the page loads comes
- * from this server; the bundle is built by server/web/build.ts.
+ * Boot: render the app at once; the configuration is in the page itself and
+ * supabase-js loads when first needed (see api.ts). Everything the page loads
+ * comes from this server; the bundle is built by server/web/build.ts.
  */
 import { render } from 'preact';
 import { createApi } from './api.ts';
@@ -9,7 +9,11 @@ import { App } from './app.tsx';
 import { interceptLinks } from './router.ts';
 import './styles.css';
 
+const api = createApi();
+// A stored session is restored by supabase-js before anything else can show:
+// start loading it now, not after the first paint (App reports a failure).
+if (api.hasStoredSession()) api.auth().catch(() => {});
 const root = document.getElementById('app')!;
 interceptLinks(root);
 root.textContent = '';
-render(<App api={createApi()} />, root);
+render(<App api={api} />, root);
