@@ -39,28 +39,67 @@ async function insertVideo(owner: string, title: string) {
 }
 
 /** Advances a video as the pipeline's step functions do (they run as the owner), committed. */
-async function advance(id: string, progress: number) {
+async function advance(id: string, progress: number, stage = 'scenes') {
   await db.rootPool.query(
-    `update app_public.videos set state = 'processing', stage = 'scenes', progress = $2 where id = $1`,
-    [id, progress],
+    `update app_public.videos set state = 'processing', stage = $3, progress = $2 where id = $1`,
+    [id, progress, stage],
   );
 }
 
 /**
+ * Moves a video to another owner (test-only, as root; the product never does
+ * this). The key moves with it, since keys must lie under the owner's prefix.
+ * With a stage it is also a change, notified on the new owner's channel.
+ */
+async function handTo(id: string, owner: string, change?: { stage: string; progress: number }) {
+  await db.rootPool.query(
+    `update app_public.videos
+        set owner_id = $2::uuid, object_key = 'u/' || $2::text || '/' || id || '/v.mp4',
+            state = 'processing', stage = coalesce($3, stage), progress = coalesce($4::float8, progress)
+      where id = $1`,
+    [id, owner, change?.stage ?? null, change?.progress ?? null],
+  );
+}
+
+/** A progress value for poke round i: never 1 (the end marker), never the same twice in a row. */
+const roundProgress = (i: number) => ((i % 99) + 1) / 100;
+
+/**
  * The first event an iterator yields while `poke` keeps changing rows. The
  * LISTEN starts asynchronously after subscribe, so one update could be missed;
- * poking until something arrives avoids guessing a delay.
+ * poking until something arrives avoids guessing a delay. The 100 ms only
+ * paces the pokes; nothing is concluded from it.
  */
 async function firstEvent(it: AsyncIterableIterator<any>, poke: (i: number) => Promise<void>) {
   let done = false;
   const next = it.next().finally(() => {
     done = true;
   });
-  for (let i = 1; !done && i < 100; i++) {
+  for (let i = 1; !done && i < 1000; i++) {
     await poke(i);
     await Promise.race([next, new Promise((r) => setTimeout(r, 100))]);
   }
   return (await next).value;
+}
+
+/**
+ * Absence proven by order, not by waiting: once a stream has delivered an
+ * event its LISTEN is live, PostgreSQL delivers notifications to a listener
+ * in commit order and the server forwards them in order. `round` makes the
+ * change that must not arrive and then the one that must (with progress 1,
+ * the end marker); every event the stream holds up to that marker is
+ * returned, so a leaked event, whenever it came, is among them.
+ */
+async function eventsThroughEnd(it: AsyncIterableIterator<any>, round: () => Promise<void>) {
+  await round();
+  const seen: any[] = [];
+  for (;;) {
+    const r = await it.next();
+    assert.ok(!r.done, 'the stream ended before the marked change arrived');
+    assert.equal(r.value.errors, undefined, JSON.stringify(r.value.errors));
+    seen.push(r.value.data.videoChanged);
+    if (r.value.data.videoChanged.progress === 1) return seen;
+  }
 }
 
 test('following a video opens with its current state, then delivers changes with the video loaded under RLS', async () => {
@@ -76,7 +115,7 @@ test('following a video opens with its current state, then delivers changes with
       { videoId: id, event: 'snapshot', state: 'uploaded', stage: null, progress: 0, error: null, video: undefined },
     );
     assert.equal(snap.data.videoChanged.video.title, 'Followed');
-    const ev = await firstEvent(it, (i) => advance(id, i / 100));
+    const ev = await firstEvent(it, (i) => advance(id, roundProgress(i)));
     assert.equal(ev.errors, undefined, JSON.stringify(ev.errors));
     const v = ev.data.videoChanged;
     assert.equal(v.videoId, id);
@@ -101,11 +140,16 @@ test("another user's changes never reach a subscriber, even unfiltered", async (
     const it = c.iterate({ query: SUB, variables: {} });
     // Each round changes Alice's video first, then Bob's: if Alice's events
     // leaked, Bob's first event would be hers.
-    const ev = await firstEvent(it, async (i) => {
-      await advance(aliceVideo, i / 100);
-      await advance(bobVideo, i / 100);
-    });
+    const round = async (p: number) => {
+      await advance(aliceVideo, p);
+      await advance(bobVideo, p);
+    };
+    const ev = await firstEvent(it, (i) => round(roundProgress(i)));
     assert.equal(ev.data.videoChanged.videoId, bobVideo);
+    // The LISTEN is live now: one more round, and nothing of Alice's may
+    // come before (or among) Bob's events up to its end.
+    const seen = await eventsThroughEnd(it, () => round(1));
+    assert.deepEqual(new Set(seen.map((e) => e.videoId)), new Set([bobVideo]));
     await it.return?.();
   } finally {
     await c.dispose();
@@ -116,22 +160,33 @@ test("following someone else's video yields no snapshot and none of its changes"
   const alice = await signup(srv.url);
   const bob = await signup(srv.url);
   const aliceVideo = await insertVideo(alice.id, 'Alice private');
-  const bobVideo = await insertVideo(bob.id, 'Bob own');
   const c = client(bob.token);
   try {
     const spy = c.iterate({ query: SUB, variables: { videoId: aliceVideo } });
-    const own = c.iterate({ query: SUB, variables: {} });
-    // Bob's unfiltered stream sees his own change; by then Alice's changes
-    // (made first in every round) would have reached the spying stream.
-    const ev = await firstEvent(own, async (i) => {
-      await advance(aliceVideo, i / 100);
-      await advance(bobVideo, i / 100);
+    // Nothing of Alice's may reach the spying stream; something that must is
+    // the same video once it is Bob's. Each round changes it as Alice's
+    // (stage 'scenes'), then hands it to Bob with a change (stage 'faces'),
+    // then hands it back. A snapshot would come first of all, a leaked
+    // change before the handover of its round.
+    const round = async (p: number) => {
+      await advance(aliceVideo, p, 'scenes');
+      await handTo(aliceVideo, bob.id, { stage: 'faces', progress: p });
+    };
+    const first = await firstEvent(spy, async (i) => {
+      await round(roundProgress(i));
+      await handTo(aliceVideo, alice.id);
     });
-    assert.equal(ev.data.videoChanged.videoId, bobVideo);
-    const leaked = await Promise.race([spy.next(), new Promise((r) => setTimeout(() => r('nothing'), 300))]);
-    assert.equal(leaked, 'nothing');
+    assert.equal(first.errors, undefined, JSON.stringify(first.errors));
+    assert.equal(first.data.videoChanged.event, 'update');
+    assert.equal(first.data.videoChanged.stage, 'faces');
+    // The spy's LISTEN is live now; a last round, left with Bob.
+    const seen = await eventsThroughEnd(spy, () => round(1));
+    assert.deepEqual(
+      new Set(seen.map((e) => `${e.videoId} ${e.event} ${e.stage}`)),
+      new Set([`${aliceVideo} update faces`]),
+    );
+    assert.deepEqual(seen.at(-1).video, { id: aliceVideo, title: 'Alice private', state: 'processing' });
     await spy.return?.();
-    await own.return?.();
   } finally {
     await c.dispose();
   }
@@ -145,12 +200,15 @@ test("a filtered subscription skips the user's other videos", async () => {
   try {
     const it = c.iterate({ query: SUB, variables: { videoId: followed } });
     assert.equal((await it.next()).value.data.videoChanged.event, 'snapshot');
-    const ev = await firstEvent(it, async (i) => {
-      await advance(other, i / 100);
-      await advance(followed, i / 100);
-    });
+    const round = async (p: number) => {
+      await advance(other, p);
+      await advance(followed, p);
+    };
+    const ev = await firstEvent(it, (i) => round(roundProgress(i)));
     assert.equal(ev.data.videoChanged.videoId, followed);
     assert.equal(ev.data.videoChanged.event, 'update');
+    const seen = await eventsThroughEnd(it, () => round(1));
+    assert.deepEqual(new Set(seen.map((e) => e.videoId)), new Set([followed]));
     await it.return?.();
   } finally {
     await c.dispose();
