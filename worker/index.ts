@@ -33,6 +33,8 @@ export interface WorkerOptions {
   logFactory?: LogFunctionFactory;
   /** Queue re-embedding of videos indexed with other models at start (default true). */
   reembedStale?: boolean;
+  /** graphile-worker's event emitter, for callers that watch the runner (tests wait on its events). */
+  events?: WorkerEvents;
 }
 
 export interface WorkerHandle {
@@ -152,7 +154,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   });
 
   const livePools = new Set<string>();
-  const events = new EventEmitter() as WorkerEvents;
+  const events = opts.events ?? (new EventEmitter() as WorkerEvents);
   // The id is what graphile_worker.jobs.locked_by and the release log lines
   // name, so an operator can tell which process held a stranded job.
   const scope = processScope();
@@ -190,9 +192,10 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
         preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
       },
       undefined,
-      // No cron: the worker login may not write graphile-worker's crontab
-      // table; the heartbeat loop queues the orphan sweep instead. An empty
-      // list also stops graphile-worker looking for ./crontab.
+      // No cron items: the worker login may not write graphile-worker's
+      // crontab table; the heartbeat loop queues the orphan sweep instead. An
+      // empty list also stops graphile-worker looking for ./crontab. run()
+      // still starts its (idle) cron loop, which only reads that table.
       [],
     );
 

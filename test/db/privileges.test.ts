@@ -236,6 +236,36 @@ test('the functions each role may execute are exactly the allow-list', async () 
   ]);
 });
 
+test("the worker login's table privileges are exactly the allow-list", async () => {
+  const { rows } = await db.rootPool.query<{ t: string; p: string }>(
+    `select n.nspname || '.' || c.relname as t, p.p
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace,
+            unnest(array['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger']) p(p)
+      where n.nspname in ('app_public', 'app_hidden', 'app_private', 'graphile_worker', 'graphile_migrate')
+        and c.relkind in ('r', 'v', 'm', 'p')
+        and has_schema_privilege('heimdex_worker', n.oid, 'usage')
+        and has_table_privilege('heimdex_worker', c.oid, p.p)`,
+  );
+  assert.deepEqual(rows.map((r) => `${r.t} ${r.p}`).sort(), [
+    // Reading the video a job is about; every write goes through the step functions.
+    'app_public.videos select',
+    // Working the queue: lock, complete and fail jobs.
+    'graphile_worker._private_job_queues select',
+    'graphile_worker._private_job_queues update',
+    'graphile_worker._private_jobs delete',
+    'graphile_worker._private_jobs select',
+    'graphile_worker._private_jobs update',
+    // graphile-worker's run() starts cron even with no crontab and reads
+    // this first (row-level security on, no policy: it sees no rows).
+    'graphile_worker._private_known_crontabs select',
+    // Registering its task names at start.
+    'graphile_worker._private_tasks insert',
+    'graphile_worker._private_tasks select',
+    // Checking at start that graphile-worker's schema is migrated.
+    'graphile_worker.migrations select',
+  ]);
+});
+
 test('a function the owner creates later is not executable by PUBLIC', async () => {
   const c = await as('owner');
   await c.query('begin');

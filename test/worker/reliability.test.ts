@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { Logger, runOnce, type LogFunctionFactory, type Task } from 'graphile-worker';
+import { Logger, runOnce, type LogFunctionFactory, type Task, type WorkerEvents } from 'graphile-worker';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { removeDeadWorkDirs } from '../../worker/pipeline/workdir.ts';
 import { sweepOrphans } from '../../worker/tasks/storage__sweep.ts';
@@ -102,6 +103,34 @@ test('a job released after its last attempt fails its video with a reason instea
   assert.equal(v.rows[0]!.state, 'failed');
   assert.match(v.rows[0]!.error, /interrupted on its last attempt \(8 of 8/);
   await db.rootPool.query(`delete from app_public.videos where id = $1`, [id]);
+});
+
+test("graphile-worker's cron loop starts cleanly as the worker login (no crontab, no error)", async () => {
+  // run() always starts cron, even with the empty crontab list the worker
+  // passes, and cron first reads graphile_worker._private_known_crontabs;
+  // without that grant it logged "Cron hit an error" and retried for ever.
+  // Either cron:started is emitted or that line is logged: no waiting window.
+  const log = recorder();
+  const events = new EventEmitter() as WorkerEvents;
+  const started = once(events, 'cron:started').then(() => 'started');
+  const w = await startWorker(rig.config, {
+    databaseUrl: db.workerUrl,
+    storage: rig.storage,
+    noHandleSignals: true,
+    logFactory: log.factory,
+    reembedStale: false,
+    events,
+  });
+  try {
+    const first = await Promise.race([started, log.seen(/Cron hit an error/).then(() => 'error')]);
+    assert.equal(first, 'started', log.lines.join('\n'));
+    assert.deepEqual(
+      log.lines.filter((l) => /cron/i.test(l)),
+      [],
+    );
+  } finally {
+    await w.stop();
+  }
 });
 
 test("a live worker returns a dead worker's job to the queue and the video is indexed", async () => {
