@@ -111,8 +111,17 @@ test(
 
     // Ctrl-C arrives twice when a wrapper (npm start's bootstrap) forwards the
     // terminal's signal: the second must not cut the shutdown short.
+    // The second is sent once shutdown is under way (a child reports it is
+    // stopping), not after a guessed delay that a slow machine could turn
+    // into "before the first was handled" or "after start had exited".
     child.kill('SIGINT');
-    setTimeout(() => child.kill('SIGINT'), 100);
+    await new Promise<void>((resolve) => {
+      const check = () => /heimdex: (API server|worker) stopping/.test(stderr) && resolve();
+      child.stderr.on('data', check);
+      check();
+    });
+    assert.equal(child.exitCode, null, 'start is still shutting down');
+    assert.ok(child.kill('SIGINT'), 'the second Ctrl-C reached start mid-shutdown');
     assert.equal(await exited, 0, stderr);
     assert.equal(await isRunning(config), false, 'the embedded PostgreSQL that start started must be stopped');
     await assert.rejects(fetch(`${base}/healthz`), 'the API server must be gone');
