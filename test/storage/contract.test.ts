@@ -16,7 +16,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FsStorage } from '../../core/storage/fs.ts';
+import { loadConfig } from '../../core/config.ts';
+import { type FsStorage } from '../../core/storage/fs.ts';
+import { createStorage } from '../../core/storage/index.ts';
 import { InvalidKeyError } from '../../core/storage/keys.ts';
 import { S3Storage } from '../../core/storage/s3.ts';
 import { StoragePermanentError, type Storage } from '../../core/storage/types.ts';
@@ -325,7 +327,29 @@ describe('storage contract: fs enforcement', () => {
     fs.rmSync(fresh);
   });
 
-  it('is an FsStorage', () => assert.ok(h.storage instanceof FsStorage));
+  // What the harness builds is an FsStorage by construction; what is worth
+  // checking is that the product's factory picks the driver the config names.
+  it('createStorage builds the driver STORAGE_DRIVER names, fs under <data>/objects by default', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-factory-'));
+    try {
+      const local = createStorage(loadConfig({ HEIMDEX_DATA_DIR: dir }));
+      assert.equal(local.driver, 'fs');
+      assert.equal((local as FsStorage).root, path.join(dir, 'objects'));
+      const s3 = createStorage(
+        loadConfig({
+          HEIMDEX_DATA_DIR: dir,
+          STORAGE_DRIVER: 's3',
+          S3_ENDPOINT: 'http://127.0.0.1:9',
+          S3_ACCESS_KEY: 'factory-key',
+          S3_SECRET_KEY: 'factory-secret',
+        }),
+      );
+      assert.equal(s3.driver, 's3');
+      assert.ok(s3 instanceof S3Storage);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** SigV4 signing key, computed here independently of the minio client. */
