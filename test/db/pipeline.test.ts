@@ -86,7 +86,7 @@ test("state changes are announced on the owner's channel, with the row's progres
     });
     const next = (count: number) =>
       new Promise<void>((resolve, reject) => {
-        const guard = setTimeout(() => reject(new Error(`only ${received.length} notification(s) arrived`)), 10_000);
+        const guard = setTimeout(() => reject(new Error(`only ${received.length} notification(s) arrived`)), 60_000);
         wake = () => {
           if (received.length >= count) {
             clearTimeout(guard);

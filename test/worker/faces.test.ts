@@ -206,7 +206,7 @@ test('after a face-model change, named faces keep their person and enrolment pho
         [enrolment, `[${Array.from(enrolled.embedding).join(',')}]`],
       )
     ).rows[0];
-  for (const deadline = Date.now() + 120_000; (await reembedded()).face_model !== analyzer.modelId;) {
+  for (const deadline = Date.now() + 300_000; (await reembedded()).face_model !== analyzer.modelId;) {
     if (Date.now() > deadline) assert.fail('the enrolment photo was not embedded again');
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -221,7 +221,7 @@ test('after a face-model change, named faces keep their person and enrolment pho
     logged.some((l) => l.startsWith(PHOTO_CHANGED) && l.includes(swappedKey)),
     logged.join('\n'),
   );
-  for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 200))) {
+  for (const deadline = Date.now() + 300_000; ; await new Promise((r) => setTimeout(r, 200))) {
     const { rows: jobs } = await db.rootPool.query(
       `select j.attempts, j.last_error from graphile_worker._private_jobs j
          join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'faces__reembed'`,

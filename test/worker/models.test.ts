@@ -208,7 +208,7 @@ test('a stage filled in by reindex --missing writes exactly what a fresh index w
   const fresh: string[] = [];
   for (const f of files) fresh.push(await insertVideo(db, owner, await upload(rig, owner, f)));
   for (const id of [...filled, ...fresh]) await settled(db, id);
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000;
   while ((await pendingJobs(db, filled)).length > 0) {
     assert.ok(Date.now() < deadline, 'the re-index jobs should finish');
     await new Promise((res) => setTimeout(res, 200));
@@ -247,7 +247,7 @@ test('vectors from another model are re-embedded by reindex, leaving everything 
   const summary = await reindex(rig.config, { ownerUrl: db.ownerUrl, models: getModels(rig.config) });
   assert.ok(summary.stale >= 1);
   assert.equal(summary.textModel, 'Xenova/bge-m3');
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 300_000;
   while ((await pendingJobs(db, [id])).length > 0) {
     assert.ok(Date.now() < deadline, 'reindex job should finish');
     await new Promise((r) => setTimeout(r, 200));
@@ -281,7 +281,7 @@ test('a worker starting with a different configured model re-embeds the stale vi
     noHandleSignals: true,
     logFactory: quiet,
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 300_000;
   while (
     (await db.rootPool.query(`select text_model from app_public.videos where id = $1`, [id])).rows[0].text_model !==
       'Xenova/bge-m3' ||
