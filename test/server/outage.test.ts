@@ -162,7 +162,8 @@ test('a request whose database connection is killed mid-query fails alone; the s
     await holder.query('begin; lock table app_public.videos in access exclusive mode');
     const pending = gql(srv.url, `{ allVideos { totalCount } }`, {}, alice.token);
     let pid: number | undefined;
-    for (let i = 0; i < 200 && !pid; i++) {
+    // Until the request reaches the lock, however slow the machine (2 min guard against a hang).
+    for (const deadline = Date.now() + 120_000; !pid && Date.now() < deadline;) {
       const { rows } = await su.query<{ pid: number }>(
         `select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'
             and usename = 'heimdex_authenticator'`,

@@ -181,6 +181,11 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
   const urls: string[] = [];
   page.on('request', (r) => urls.push(r.url()));
+  // Watched from the start: the refresh may come while the video indexes.
+  const refreshed = page.waitForRequest((r) => r.url().includes('/auth/v1/token?grant_type=refresh_token'), {
+    timeout: 0,
+  });
+  refreshed.catch(() => {}); // awaited below; a page closed by an earlier failure must not add an unhandled rejection
 
   await page.goto(`${srv.url}/`);
   const email = `web-${uuid()}@example.test`;
@@ -204,9 +209,7 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   await shoot(page, 'library');
 
   // The access token is refreshed before it expires, and requests keep working.
-  await page.waitForRequest((r) => r.url().includes('/auth/v1/token?grant_type=refresh_token'), {
-    timeout: 60_000,
-  });
+  await refreshed;
 
   // "/" focuses search; Enter searches.
   await page.locator('body').press('/');
