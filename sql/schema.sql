@@ -827,6 +827,7 @@ declare
   ids uuid[];
   stored integer;
   known jsonb;
+  matched integer;
 begin
   select v.owner_id into v_owner from app_public.videos v where v.id = faces_write.video_id;
   if not found then
@@ -868,7 +869,13 @@ begin
   )
   select coalesce(array_agg(ins.id) filter (where ins.person_id is null and not ins.assigned_by_user), '{}'), count(*)
     into ids, stored from ins;
-  if app_private.faces_match(ids) < cardinality(ids) then
+  matched := app_private.faces_match(ids);
+  -- The later pass also looks again when faces of the owner's other videos
+  -- are still unassigned: these new faces may be the neighbours they lacked.
+  if matched < cardinality(ids)
+     or exists (select from app_public.faces f
+                 where f.owner_id = v_owner and f.person_id is null and not f.assigned_by_user
+                   and f.video_id is distinct from faces_write.video_id) then
     perform graphile_worker.add_job('faces__cluster', json_build_object('id', v_owner),
       job_key := 'faces__cluster:' || v_owner::text, run_at := now() + interval '2 seconds', max_attempts := 8);
   end if;

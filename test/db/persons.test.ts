@@ -328,6 +328,39 @@ test('faces of one unnamed person: not core at first, grouped once enough arrive
   });
 });
 
+test("a video's faces left out when the later pass ran before the next video are pulled into the group that video forms", async () => {
+  // The order a loaded machine produced in the CLI people test: video 1's
+  // two faces (not core), its later pass at once (nothing to join), then
+  // video 2's two faces of the same person, which form a group on their own.
+  const owner = uuid();
+  const first = await addVideo(owner, 2);
+  const second = await addVideo(owner, 2);
+  await asRoot(db, async (c) => {
+    await writeFaces(c, first.video, { 0: [face(7, 0)], 1: [face(7, 1)] });
+    await c.query('select app_private.faces_recluster($1)', [owner]);
+    await c.query(`delete from graphile_worker._private_jobs where key = $1`, [`faces__cluster:${owner}`]);
+    assert.deepEqual(
+      (await personOf(c, first.video)).map((r) => r.person_id),
+      [null, null],
+    );
+    await writeFaces(c, second.video, { 0: [face(7, 2)], 1: [face(7, 3)] });
+    const group = (await personOf(c, second.video))[0]!.person_id;
+    assert.ok(group, "video 2's faces form a group at once");
+    // Every face of video 2 got a person, yet the later pass is queued
+    // because video 1's faces are still unassigned; it pulls them in.
+    const jobs = (await queued(c, 'faces__cluster')).filter((j) => j.key === `faces__cluster:${owner}`);
+    assert.deepEqual(
+      jobs.map((j) => j.payload),
+      [{ id: owner }],
+    );
+    await c.query('select app_private.faces_recluster($1)', [owner]);
+    assert.deepEqual(
+      [...(await personOf(c, first.video)), ...(await personOf(c, second.video))].map((r) => r.person_id),
+      [group, group, group, group],
+    );
+  });
+});
+
 test('a face that never becomes core joins a neighbour’s group in the later pass (border face)', async () => {
   const owner = uuid();
   const v = await addVideo(owner, 4);
