@@ -184,6 +184,16 @@ export interface SceneDetection {
   decodedS: number;
 }
 
+/**
+ * Part of a video to analyse: from startS (seconds) for durationS, or to the
+ * end without it. Times in the result are the video's, not the window's;
+ * decodedS is how far into the window decoding got.
+ */
+export interface DetectWindow {
+  startS: number;
+  durationS?: number;
+}
+
 /** Decoding must reach this share of the probed duration, or the file is truncated. */
 const MIN_DECODED_SHARE = 0.9;
 
@@ -214,7 +224,19 @@ const SAME_CUT_S = 1;
  * new slide, a new window). Downscaling first makes the pass several times
  * faster and does not change which cuts are found.
  */
-export async function detectScenes(file: string, threshold: number, limits: RunLimits): Promise<SceneDetection> {
+export async function detectScenes(
+  file: string,
+  threshold: number,
+  limits: RunLimits,
+  window?: DetectWindow,
+): Promise<SceneDetection> {
+  // Decoding starts exactly there (ffmpeg discards the frames before it) and
+  // every time below is shifted back onto the video's clock.
+  const from = window ? Number(window.startS.toFixed(3)) : 0;
+  const seek = [
+    ...(from > 0 ? ['-ss', from.toFixed(3)] : []),
+    ...(window?.durationS !== undefined ? ['-t', window.durationS.toFixed(3)] : []),
+  ];
   const shotCuts: number[] = [];
   let decodedS = 0;
   const tracker = new ChangeTracker();
@@ -227,6 +249,7 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
       '-v',
       'info',
       '-nostats',
+      ...seek,
       ...safeInput(file),
       '-an',
       '-sn',
@@ -264,7 +287,7 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let off = 0;
         while (pending.length - off >= frameBytes) {
-          tracker.push(pending.subarray(off, off + frameBytes), frame / CHANGE_FPS);
+          tracker.push(pending.subarray(off, off + frameBytes), from + frame / CHANGE_FPS);
           off += frameBytes;
           frame++;
         }
@@ -274,8 +297,12 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
   );
   if (r.code !== 0) throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
   const changes = tracker.finish();
-  const shots = [...new Set(shotCuts)].filter((t) => t > 0).sort((a, b) => a - b);
-  const contentCuts = changes.cuts.filter((t) => t > 0 && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
+  // The window's first frame has no predecessor: it is no cut.
+  const shots = [...new Set(shotCuts)]
+    .filter((t) => t > 0)
+    .map((t) => from + t)
+    .sort((a, b) => a - b);
+  const contentCuts = changes.cuts.filter((t) => t > from && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
   return {
     cuts: [...shots, ...contentCuts].sort((a, b) => a - b),
     contentCuts,
