@@ -975,8 +975,12 @@ begin
   end if;
 
   if not (part ->> 'last')::boolean then
+    -- A key of its own per chunk: graphile-worker marks a running job whose
+    -- key is reused as finally failed, and this job is still running. A job
+    -- of an earlier run of the video finds its chunk not part of the current
+    -- run (pipeline_chunk_start) and does nothing.
     perform app_private.add_pipeline_job(v_task, json_build_object('id', video_id, 'chunk', chunk + 1),
-      v_task || ':' || video_id::text);
+      v_task || ':' || video_id::text || ':' || (chunk + 1)::text);
     return true;
   end if;
 

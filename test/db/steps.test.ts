@@ -300,7 +300,7 @@ test('chunks: each is staged with the next queued in its transaction, done once,
   assert.equal(await done('transcribe', 0, tpart(0, false, [seg(1, 'one')], null)), true);
   assert.deepEqual(
     (await jobs(id)).map((j) => [j.task, j.key]),
-    [['videos__transcribe', `videos__transcribe:${id}`]],
+    [['videos__transcribe', `videos__transcribe:${id}:1`]],
   );
   assert.deepEqual(await start('transcribe', 0), { done: true, start_s: 0, ordinal: 0 }, 'a re-run skips it');
   assert.deepEqual(await start('transcribe', 1), { done: false, start_s: 120, ordinal: 0 });
