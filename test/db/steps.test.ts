@@ -366,6 +366,21 @@ test('chunks: each is staged with the next queued in its transaction, done once,
   assert.deepEqual(await staged(), ['transcribe:0']);
   await db.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify({ duration_s: 300 })]);
   assert.deepEqual(await staged(), []);
+
+  // Deleted mid-way: what staged chunks stored goes with the video's objects.
+  const crop = `u/${owner}/faces/${uuid()}.jpg`;
+  await done('index', 0, ipart(0, 0, 100, false, [scene(0, 0, 100)], []), [key, crop]);
+  await clearJobs(id);
+  await db.rootPool.query('delete from app_public.videos where id = $1', [id]);
+  const { rows: del } = await db.rootPool.query<{ keys: string[] }>(
+    `select j.payload->'keys' as keys from graphile_worker._private_jobs j
+       join graphile_worker._private_tasks t on t.id = j.task_id
+      where t.identifier = 'videos__delete_objects' and j.payload->>'id' = $1`,
+    [id],
+  );
+  assert.ok(del[0]?.keys.includes(key) && del[0].keys.includes(crop), `deleted with the video: ${del[0]?.keys}`);
+  assert.deepEqual(await unref(), [key], 'no longer referenced');
+  await clearJobs(id);
 });
 
 test('chunk progress: each chunk moves the bar through its own share of the phase, 0..1 is the whole phase', async () => {
