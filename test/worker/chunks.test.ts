@@ -232,3 +232,71 @@ test(
     await new Promise((res) => b.child.once('exit', res));
   },
 );
+
+test(
+  'a chunk job that fails transiently is retried alone: the chunk before it is not redone',
+  { timeout: 600_000 },
+  async () => {
+    // The first staging of index chunk 1 fails as a dropped connection would
+    // (not the file's fault), after the chunk's whole work was done.
+    await db.rootPool.query(`
+    create table public.chunk_faults (n int not null);
+    insert into public.chunk_faults values (0);
+    create function public.fail_chunk_once() returns trigger language plpgsql security definer as $$
+    declare
+      tries int;
+    begin
+      if new.step = 'index' and new.chunk = 1 then
+        update public.chunk_faults set n = n + 1 returning n into tries;
+        if tries = 1 then
+          raise exception 'injected transient fault' using errcode = '08006';
+        end if;
+      end if;
+      return new;
+    end $$;
+    create trigger fail_chunk_once before insert on app_private.video_chunks
+      for each row execute function public.fail_chunk_once();`);
+    const chunked = await makeRig({ MODELS_DIR: TINY_MODELS_DIR, INDEX_CHUNK_S: String(CHUNK_S) });
+    const lines: string[] = [];
+    const worker = await startWorker(chunked.config, {
+      databaseUrl: db.workerUrl,
+      storage: chunked.storage,
+      pollInterval: 200,
+      noHandleSignals: true,
+      logFactory: () => (_level, message) => lines.push(message),
+    });
+    try {
+      const id = await insertVideo(db, owner, await upload(chunked, owner, sample.path));
+      const v = await settled(db, id, 600_000);
+      assert.equal(v.state, 'indexed', v.error ?? '');
+      const index = lines.flatMap((l) => {
+        const m = new RegExp(`^video ${id} index chunk (\\d+)(?: done|: already done)`).exec(l);
+        return m ? [Number(m[1])] : [];
+      });
+      assert.deepEqual(
+        index,
+        index.map((_, k) => k),
+        `each index chunk staged once, in order, none skipped as already done: ${index.join(', ')}`,
+      );
+      assert.ok(index.length >= 3, `several chunks (${index.length})`);
+      assert.ok(
+        lines.some((l) => /videos__index.*injected transient fault/.test(l)),
+        'chunk 1 failed once and was retried',
+      );
+      assert.equal(
+        (await db.rootPool.query('select n from public.chunk_faults')).rows[0].n,
+        2,
+        'chunk 1 staged on its second attempt',
+      );
+      const scenes = await scenesOf(db, id);
+      assert.deepEqual(
+        scenes.map((s) => s.ordinal),
+        scenes.map((_, i) => i),
+      );
+      assert.ok(scenes.length >= 10);
+    } finally {
+      await worker.stop();
+      await db.rootPool.query('drop trigger fail_chunk_once on app_private.video_chunks');
+    }
+  },
+);

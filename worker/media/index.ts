@@ -202,10 +202,16 @@ const MIN_DECODED_SHARE = 0.9;
  * announces: a truncated upload whose index comes first probes fine, and
  * only decoding shows that most of it is missing.
  */
-export function assertFullyDecoded(detected: Pick<SceneDetection, 'decodedS'>, durationS: number): void {
+export function assertFullyDecoded(
+  detected: Pick<SceneDetection, 'decodedS'>,
+  durationS: number,
+  window?: { startS: number; totalS: number },
+): void {
   if (detected.decodedS < durationS * MIN_DECODED_SHARE) {
+    // A window of a long video: say where in the whole video it stopped.
+    const at = (window?.startS ?? 0) + detected.decodedS;
     throw new MediaInputError(
-      `The video stops after ${detected.decodedS.toFixed(1)} s of the ${durationS.toFixed(1)} s it announces (the file is truncated or damaged).`,
+      `The video stops after ${at.toFixed(1)} s of the ${(window?.totalS ?? durationS).toFixed(1)} s it announces (the file is truncated or damaged).`,
     );
   }
 }

@@ -29,6 +29,9 @@ import type { Progress } from './stages.ts';
  * for speech exactly where one job over the whole video would cut it.
  */
 const ASR_WINDOW_S = 300;
+
+/** Left over after a chunk, this little of the video is done by that chunk rather than a job of its own. */
+export const CHUNK_TAIL_S = 1;
 import { withWorkDir } from './workdir.ts';
 
 export { withWorkDir };
@@ -240,7 +243,8 @@ export async function transcribe(
   const segments: TranscriptSegment[] = [];
   let language: string | null = null;
   const from = window?.startS ?? 0;
-  const until = window ? Math.min(total, from + window.lengthS) : total;
+  // A tail under a second (audio a few ms longer than the picture) is no chunk of its own.
+  const until = window && from + window.lengthS < total - CHUNK_TAIL_S ? from + window.lengthS : total;
   for (let start = from; start < until; start += ASR_WINDOW_S) {
     const samples = await extractAudio16kMono(file, dir, limits, {
       startS: start,
