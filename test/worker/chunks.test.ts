@@ -240,15 +240,12 @@ test(
     // The first staging of index chunk 1 fails as a dropped connection would
     // (not the file's fault), after the chunk's whole work was done.
     await db.rootPool.query(`
-    create table public.chunk_faults (n int not null);
-    insert into public.chunk_faults values (0);
+    create sequence public.chunk_faults;
     create function public.fail_chunk_once() returns trigger language plpgsql security definer as $$
-    declare
-      tries int;
     begin
+      -- A sequence: its count survives the rollback of the failed attempt.
       if new.step = 'index' and new.chunk = 1 then
-        update public.chunk_faults set n = n + 1 returning n into tries;
-        if tries = 1 then
+        if nextval('public.chunk_faults') = 1 then
           raise exception 'injected transient fault' using errcode = '08006';
         end if;
       end if;
@@ -256,7 +253,8 @@ test(
     end $$;
     create trigger fail_chunk_once before insert on app_private.video_chunks
       for each row execute function public.fail_chunk_once();`);
-    const chunked = await makeRig({ MODELS_DIR: TINY_MODELS_DIR, INDEX_CHUNK_S: String(CHUNK_S) });
+    // No models: the chunk chain is what is tested here, and the file's time is bounded.
+    const chunked = await makeRig({ INDEX_CHUNK_S: String(CHUNK_S) });
     const lines: string[] = [];
     const worker = await startWorker(chunked.config, {
       databaseUrl: db.workerUrl,
@@ -284,7 +282,7 @@ test(
         'chunk 1 failed once and was retried',
       );
       assert.equal(
-        (await db.rootPool.query('select n from public.chunk_faults')).rows[0].n,
+        Number((await db.rootPool.query('select last_value from public.chunk_faults')).rows[0].last_value),
         2,
         'chunk 1 staged on its second attempt',
       );
