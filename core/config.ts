@@ -300,6 +300,12 @@ export const OPTIONS = [
     doc: 'Longest scene; longer ones are split at their strongest internal change so a moment stays precise.',
   },
   {
+    env: 'INDEX_CHUNK_S',
+    kind: 'number',
+    default: '300',
+    doc: "Seconds of video one transcribe or index job handles; a longer video is done in a chain of such jobs, each committed on its own, so no job nears graphile-worker's 4-hour lock and a crash redoes at most one chunk. 300 s keeps a job to a few minutes with the production models on 2 cores (BENCHMARKS.md); at least twice SCENE_MAX_S.",
+  },
+  {
     env: 'SCENE_TEXT_MAX_CHARS',
     kind: 'int',
     default: '20000',
@@ -402,6 +408,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   if (n('WORKER_DEAD_AFTER_S') < 3)
     problems.push('WORKER_DEAD_AFTER_S must be at least 3 (heartbeats run every third of it)');
+  // An index chunk ends at its last cut and hands the scene it was in to the
+  // next chunk, so a window must hold more than one longest scene.
+  if (!(n('INDEX_CHUNK_S') >= 2 * n('SCENE_MAX_S'))) problems.push('INDEX_CHUNK_S must be at least twice SCENE_MAX_S');
   for (const k of ['SCENE_TEXT_MAX_CHARS', 'SIDECAR_MAX_BYTES'] as const) {
     if (n(k) < 1) problems.push(`${k} must be at least 1`);
   }
@@ -479,6 +488,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       sceneThreshold: n('SCENE_THRESHOLD'),
       sceneMinS: n('SCENE_MIN_S'),
       sceneMaxS: n('SCENE_MAX_S'),
+      chunkS: n('INDEX_CHUNK_S'),
       sceneTextMaxChars: n('SCENE_TEXT_MAX_CHARS'),
       sidecarMaxBytes: n('SIDECAR_MAX_BYTES'),
       deadAfterS: n('WORKER_DEAD_AFTER_S'),

@@ -949,6 +949,139 @@ CREATE FUNCTION app_private.jsonb_vector(v jsonb) RETURNS public.vector
 $$;
 
 --
+-- Name: pipeline_chunk_done(uuid, text, integer, jsonb, text[]); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_chunk_done(video_id uuid, step text, chunk integer, part jsonb, keys text[] DEFAULT '{}'::text[]) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_task text := 'videos__' || step;
+  v_whole jsonb;
+begin
+  perform 1 from app_public.videos v where v.id = video_id for update;
+  if not found then
+    return false;
+  end if;
+  if step not in ('transcribe', 'index') then
+    raise exception 'unknown chunked step %', step using errcode = '22023';
+  end if;
+  if chunk > 0 and not exists (select from app_private.video_chunks c
+                                where c.video_id = pipeline_chunk_done.video_id and c.step = pipeline_chunk_done.step
+                                  and c.chunk = pipeline_chunk_done.chunk - 1) then
+    return false;
+  end if;
+  insert into app_private.video_chunks (video_id, step, chunk, start_s, end_s, last, product, keys)
+  values (video_id, step, chunk, (part ->> 'start_s')::float8, (part ->> 'end_s')::float8,
+          (part ->> 'last')::boolean, part -> 'product', coalesce(keys, '{}'))
+  on conflict on constraint video_chunks_pkey do nothing;
+  if not found then
+    -- Staged by an earlier attempt, whose transaction also queued what follows.
+    return true;
+  end if;
+
+  if not (part ->> 'last')::boolean then
+    -- A key of its own per chunk: graphile-worker marks a running job whose
+    -- key is reused as finally failed, and this job is still running. A job
+    -- of an earlier run of the video finds its chunk not part of the current
+    -- run (pipeline_chunk_start) and does nothing.
+    perform app_private.add_pipeline_job(v_task, json_build_object('id', video_id, 'chunk', chunk + 1),
+      v_task || ':' || video_id::text || ':' || (chunk + 1)::text);
+    return true;
+  end if;
+
+  if step = 'transcribe' then
+    select jsonb_build_object(
+             'source', (array_agg(c.product ->> 'source' order by c.chunk))[1],
+             'language', (array_agg(c.product ->> 'language' order by c.chunk)
+                            filter (where c.product ->> 'language' is not null))[1],
+             'model', (array_agg(c.product ->> 'model' order by c.chunk)
+                         filter (where c.product ->> 'model' is not null))[1],
+             'segments', coalesce((select jsonb_agg(e order by c2.chunk, o)
+                                     from app_private.video_chunks c2,
+                                          jsonb_array_elements(c2.product -> 'segments') with ordinality as x(e, o)
+                                    where c2.video_id = pipeline_chunk_done.video_id and c2.step = 'transcribe'), '[]'),
+             'missing', bool_or(coalesce((c.product ->> 'missing')::boolean, false)))
+      into v_whole
+      from app_private.video_chunks c
+     where c.video_id = pipeline_chunk_done.video_id and c.step = 'transcribe';
+    perform app_private.pipeline_transcribed(video_id, v_whole);
+  else
+    -- Video-level facts: the last chunk's model ids where it has them (a
+    -- model that appeared mid-video), any chunk's otherwise; a stage skipped
+    -- in any chunk is missing for the video, so a re-index fills it in.
+    select jsonb_build_object(
+             'transcript_source', (array_agg(c.product ->> 'transcript_source' order by c.chunk desc))[1],
+             'language', (array_agg(c.product ->> 'language' order by c.chunk desc)
+                            filter (where c.product ->> 'language' is not null))[1],
+             'asr_model', (array_agg(c.product ->> 'asr_model' order by c.chunk desc)
+                             filter (where c.product ->> 'asr_model' is not null))[1],
+             'text_model', (array_agg(c.product ->> 'text_model' order by c.chunk desc)
+                              filter (where c.product ->> 'text_model' is not null))[1],
+             'image_model', (array_agg(c.product ->> 'image_model' order by c.chunk desc)
+                               filter (where c.product ->> 'image_model' is not null))[1],
+             'ocr_model', (array_agg(c.product ->> 'ocr_model' order by c.chunk desc)
+                             filter (where c.product ->> 'ocr_model' is not null))[1],
+             'face_model', (array_agg(c.product ->> 'face_model' order by c.chunk desc)
+                              filter (where c.product ->> 'face_model' is not null))[1],
+             'missing_stages', coalesce((select jsonb_agg(m order by array_position(
+                                            array['transcribe', 'embed_text', 'embed_image', 'tags', 'ocr', 'faces'], m))
+                                           from (select distinct m
+                                                   from app_private.video_chunks c2,
+                                                        jsonb_array_elements_text(c2.product -> 'missing_stages') m
+                                                  where c2.video_id = pipeline_chunk_done.video_id
+                                                    and c2.step = 'index') d), '[]'),
+             'scenes', coalesce((select jsonb_agg(e order by (e ->> 'ordinal')::int)
+                                   from app_private.video_chunks c2, jsonb_array_elements(c2.product -> 'scenes') e
+                                  where c2.video_id = pipeline_chunk_done.video_id and c2.step = 'index'), '[]'))
+      into v_whole
+      from app_private.video_chunks c
+     where c.video_id = pipeline_chunk_done.video_id and c.step = 'index';
+    perform app_private.pipeline_indexed(video_id, v_whole);
+  end if;
+  delete from app_private.video_chunks c where c.video_id = pipeline_chunk_done.video_id and c.step = pipeline_chunk_done.step;
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_chunk_done(video_id uuid, step text, chunk integer, part jsonb, keys text[]); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_chunk_done(video_id uuid, step text, chunk integer, part jsonb, keys text[]) IS 'Worker: stage one chunk and queue the next, or assemble all chunks after the last one.';
+
+--
+-- Name: pipeline_chunk_start(uuid, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_chunk_start(video_id uuid, step text, chunk integer) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+           'done', exists (select from app_private.video_chunks c
+                            where c.video_id = pipeline_chunk_start.video_id and c.step = pipeline_chunk_start.step
+                              and c.chunk = pipeline_chunk_start.chunk),
+           'start_s', coalesce(p.end_s, 0),
+           'ordinal', (select coalesce(sum(jsonb_array_length(c.product -> 'scenes')), 0)
+                         from app_private.video_chunks c
+                        where c.video_id = pipeline_chunk_start.video_id and c.step = 'index'
+                          and c.chunk < pipeline_chunk_start.chunk))
+    from (select 1) one
+    left join app_private.video_chunks p
+      on p.video_id = pipeline_chunk_start.video_id and p.step = pipeline_chunk_start.step
+     and p.chunk = pipeline_chunk_start.chunk - 1
+   where pipeline_chunk_start.chunk = 0 or p.chunk is not null
+$$;
+
+--
+-- Name: FUNCTION pipeline_chunk_start(video_id uuid, step text, chunk integer); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_chunk_start(video_id uuid, step text, chunk integer) IS 'Worker: whether a chunk is already done, where it starts and its first scene ordinal; null for a job of an earlier run.';
+
+--
 -- Name: pipeline_fail(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -1061,20 +1194,30 @@ $$;
 COMMENT ON FUNCTION app_private.pipeline_note(video_id uuid, note text) IS 'Worker: record what processing had to cut to stay within limits.';
 
 --
--- Name: pipeline_progress(uuid, text, real); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: pipeline_progress(uuid, text, real, real, real); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) RETURNS boolean
+CREATE FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real, lo real DEFAULT 0, hi real DEFAULT 1) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
   v_state text := case when stage = 'validate' then 'validating' else 'processing' end;
   v_progress real := app_private.pipeline_stage_progress(stage, done);
+  -- The phase this stage belongs to: validate, transcribe, or index (cut..faces).
+  v_lo real := case stage when 'validate' then 0 when 'transcribe' then app_private.pipeline_stage_progress('transcribe', 0)
+                 else app_private.pipeline_stage_progress('cut', 0) end;
+  v_hi real := case stage when 'validate' then app_private.pipeline_stage_progress('validate', 1)
+                 when 'transcribe' then app_private.pipeline_stage_progress('transcribe', 1)
+                 else app_private.pipeline_stage_progress('faces', 1) end;
 begin
   if v_progress is null then
     raise exception 'unknown pipeline stage %', stage using errcode = '22023';
   end if;
+  if not (lo >= 0 and hi <= 1 and lo <= hi) then
+    raise exception 'pipeline_progress needs 0 <= lo <= hi <= 1, got % and %', lo, hi using errcode = '22023';
+  end if;
+  v_progress := v_lo + (v_hi - v_lo) * (lo + (hi - lo) * (v_progress - v_lo) / (v_hi - v_lo));
   -- greatest(): a retried job re-announcing an early stage must not make
   -- the progress bar jump backwards within the same state.
   update app_public.videos v
@@ -1088,10 +1231,10 @@ end;
 $$;
 
 --
--- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real); Type: COMMENT; Schema: app_private; Owner: -
+-- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real, lo real, hi real); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) IS 'Worker: announce the stage and how far it is (never moves progress backwards within a state).';
+COMMENT ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real, lo real, hi real) IS 'Worker: announce the stage and how far it is, within the share lo..hi of the video a chunk job covers (never moves progress backwards within a state).';
 
 --
 -- Name: pipeline_reindex_progress(uuid, text, real); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1296,6 +1439,9 @@ begin
   if not found then
     return false;
   end if;
+  -- A fresh run (a reprocessed video): chunks of an earlier run are not ours.
+  -- Keys they stored are left to the orphan sweep, or reused under the same names.
+  delete from app_private.video_chunks c where c.video_id = pipeline_validated.video_id;
   perform app_private.add_pipeline_job('videos__transcribe', json_build_object('id', video_id),
     'videos__transcribe:' || video_id::text);
   return true;
@@ -1666,7 +1812,10 @@ begin
     json_build_object('id', old.id, 'owner_id', old.owner_id, 'keys',
       array_remove(array[old.object_key, old.subtitle_key], null)
       || coalesce((select array_agg(s.keyframe_key) from app_public.scenes s
-                   where s.video_id = old.id and s.keyframe_key is not null), '{}')));
+                   where s.video_id = old.id and s.keyframe_key is not null), '{}')
+      -- What chunks of an unfinished index stored (the rows go with the video).
+      || coalesce((select array_agg(k) from app_private.video_chunks vc, unnest(vc.keys) k
+                   where vc.video_id = old.id), '{}')));
   return old;
 end;
 $$;
@@ -1734,14 +1883,16 @@ CREATE FUNCTION app_private.unreferenced_keys(keys text[]) RETURNS text[]
      and not exists (select 1 from app_public.videos v where v.owner_id = c.owner_id and v.subtitle_key = c.k)
      and not exists (select 1 from app_public.scenes s where s.owner_id = c.owner_id and s.keyframe_key = c.k)
      and not exists (select 1 from app_public.faces f where f.owner_id = c.owner_id and f.photo_key = c.k)
-     and not exists (select 1 from app_public.faces f where f.id = c.face_id and f.owner_id = c.owner_id);
+     and not exists (select 1 from app_public.faces f where f.id = c.face_id and f.owner_id = c.owner_id)
+     -- Stored by a chunk whose scenes are not assembled yet.
+     and not exists (select 1 from app_private.video_chunks vc where vc.keys @> array[c.k]);
 $_$;
 
 --
 -- Name: FUNCTION unreferenced_keys(keys text[]); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.unreferenced_keys(keys text[]) IS 'Worker: which of these storage keys no video, scene or face refers to (the orphan sweep, and a failed attempt cleaning up after itself).';
+COMMENT ON FUNCTION app_private.unreferenced_keys(keys text[]) IS 'Worker: which of these storage keys no video, scene, face or staged chunk refers to (the orphan sweep, and a failed attempt cleaning up after itself).';
 
 --
 -- Name: worker_heartbeat(text[], text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
@@ -2987,6 +3138,32 @@ CREATE VIEW app_private.user_stats AS
 COMMENT ON VIEW app_private.user_stats IS 'Per-user counts of videos by state, storage, scenes and the latest failure.';
 
 --
+-- Name: video_chunks; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.video_chunks (
+    video_id uuid NOT NULL,
+    step text NOT NULL,
+    chunk integer NOT NULL,
+    start_s double precision NOT NULL,
+    end_s double precision NOT NULL,
+    last boolean NOT NULL,
+    product jsonb NOT NULL,
+    keys text[] DEFAULT '{}'::text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT video_chunks_check CHECK ((end_s >= start_s)),
+    CONSTRAINT video_chunks_chunk_check CHECK ((chunk >= 0)),
+    CONSTRAINT video_chunks_start_s_check CHECK ((start_s >= (0)::double precision)),
+    CONSTRAINT video_chunks_step_check CHECK ((step = ANY (ARRAY['transcribe'::text, 'index'::text])))
+);
+
+--
+-- Name: TABLE video_chunks; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.video_chunks IS 'Per-chunk products of videos__transcribe and videos__index, until the last chunk assembles them.';
+
+--
 -- Name: video_transcripts; Type: TABLE; Schema: app_private; Owner: -
 --
 
@@ -3067,6 +3244,13 @@ ALTER TABLE ONLY app_private.sessions
 
 ALTER TABLE ONLY app_private.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: video_chunks video_chunks_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.video_chunks
+    ADD CONSTRAINT video_chunks_pkey PRIMARY KEY (video_id, step, chunk);
 
 --
 -- Name: video_transcripts video_transcripts_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
@@ -3161,6 +3345,12 @@ CREATE INDEX sessions_user_id_idx ON app_private.sessions USING btree (user_id);
 --
 
 CREATE UNIQUE INDEX users_email_key ON app_private.users USING btree (lower(email));
+
+--
+-- Name: video_chunks_keys_idx; Type: INDEX; Schema: app_private; Owner: -
+--
+
+CREATE INDEX video_chunks_keys_idx ON app_private.video_chunks USING gin (keys);
 
 --
 -- Name: faces_embedding_idx; Type: INDEX; Schema: app_public; Owner: -
@@ -3358,6 +3548,13 @@ ALTER TABLE ONLY app_private.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_private.users(id) ON DELETE CASCADE;
 
 --
+-- Name: video_chunks video_chunks_video_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.video_chunks
+    ADD CONSTRAINT video_chunks_video_id_fkey FOREIGN KEY (video_id) REFERENCES app_public.videos(id) ON DELETE CASCADE;
+
+--
 -- Name: video_transcripts video_transcripts_video_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -3421,6 +3618,12 @@ ALTER TABLE app_private.sessions ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE app_private.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: video_chunks; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.video_chunks ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: video_transcripts; Type: ROW SECURITY; Schema: app_private; Owner: -
@@ -3805,6 +4008,20 @@ REVOKE ALL ON FUNCTION app_private.job_priority(payload json) FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.jsonb_vector(v jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION pipeline_chunk_done(video_id uuid, step text, chunk integer, part jsonb, keys text[]); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_chunk_done(video_id uuid, step text, chunk integer, part jsonb, keys text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_chunk_done(video_id uuid, step text, chunk integer, part jsonb, keys text[]) TO heimdex_worker;
+
+--
+-- Name: FUNCTION pipeline_chunk_start(video_id uuid, step text, chunk integer); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_chunk_start(video_id uuid, step text, chunk integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_chunk_start(video_id uuid, step text, chunk integer) TO heimdex_worker;
+
+--
 -- Name: FUNCTION pipeline_fail(video_id uuid, error text); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -3826,11 +4043,11 @@ REVOKE ALL ON FUNCTION app_private.pipeline_note(video_id uuid, note text) FROM 
 GRANT ALL ON FUNCTION app_private.pipeline_note(video_id uuid, note text) TO heimdex_worker;
 
 --
--- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real, lo real, hi real); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real) TO heimdex_worker;
+REVOKE ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real, lo real, hi real) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_progress(video_id uuid, stage text, done real, lo real, hi real) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_reindex_progress(video_id uuid, stage text, done real); Type: ACL; Schema: app_private; Owner: -

@@ -21,7 +21,7 @@ begin
          'jsonb_vector', 'add_pipeline_job', 'pipeline_stage_progress', 'pipeline_progress',
          'pipeline_reindex_progress', 'pipeline_fail', 'pipeline_validated', 'pipeline_transcribed',
          'pipeline_transcript', 'pipeline_stored_scenes', 'pipeline_indexed', 'pipeline_reindexed',
-         'reindex_missing', 'reindex_stale',
+         'reindex_missing', 'reindex_stale', 'pipeline_chunk_start', 'pipeline_chunk_done',
          -- fixtures/search_scenes.sql
          'search_similarity', 'search_query_words', 'search_tsquery', 'search_stem_tsquery', 'search_rank', 'search_tag_score',
          'search_escape_html', 'search_snippet', 'search_scenes', 'search_scene_persons'])

@@ -33,7 +33,9 @@ begin
          -- migration 000005-faces-keep-their-identity-across-re-detection-heartbeats-fai.sql: heartbeats, releasing dead workers' jobs, the orphan sweep, cut notes.
          'worker_heartbeat', 'release_dead_workers', 'release_workers', 'unreferenced_keys', 'queue_storage_sweep', 'pipeline_note',
          -- migration 000006: releasing the jobs of exited processes on the same machine at once.
-         'worker_processes', 'release_gone_processes'])
+         'worker_processes', 'release_gone_processes',
+         -- issue 13: long videos in chunk jobs (130-video-chunks.sql).
+         'pipeline_chunk_start', 'pipeline_chunk_done'])
   loop
     execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
   end loop;

@@ -48,6 +48,8 @@ test('the step functions exist and are executable by no API role', async () => {
     rows.map((r) => r.proname),
     [
       'add_pipeline_job',
+      'pipeline_chunk_done',
+      'pipeline_chunk_start',
       'pipeline_fail',
       'pipeline_indexed',
       'pipeline_note',
@@ -258,4 +260,161 @@ test('every pipeline job is queued with the one retry policy', async () => {
     [`video:${id}`, `video:${id}`],
     'the re-index jobs of one video run one at a time',
   );
+});
+
+test('chunks: each is staged with the next queued in its transaction, done once, and the last assembles the video', async () => {
+  const id = await insertVideo();
+  await db.rootPool.query(`update app_public.videos set state = 'processing', duration_s = 300 where id = $1`, [id]);
+  await clearJobs(id);
+  const start = async (step: string, chunk: number) =>
+    (await db.rootPool.query('select app_private.pipeline_chunk_start($1, $2, $3) as s', [id, step, chunk])).rows[0]
+      .s as { done: boolean; start_s: number; ordinal: number } | null;
+  const done = async (step: string, chunk: number, part: object, keys: string[] = []) =>
+    (
+      await db.rootPool.query('select app_private.pipeline_chunk_done($1, $2, $3, $4, $5) as ok', [
+        id,
+        step,
+        chunk,
+        JSON.stringify(part),
+        keys,
+      ])
+    ).rows[0].ok as boolean;
+  const staged = async () =>
+    (
+      await db.rootPool.query<{ step: string; chunk: number }>(
+        'select step, chunk from app_private.video_chunks where video_id = $1 order by step, chunk',
+        [id],
+      )
+    ).rows.map((r) => `${r.step}:${r.chunk}`);
+
+  assert.deepEqual(await start('transcribe', 0), { done: false, start_s: 0, ordinal: 0 });
+  assert.equal(await start('transcribe', 1), null, 'chunk 1 before chunk 0 is not part of this run');
+  assert.equal(await done('transcribe', 1, { start_s: 120, end_s: 240, last: false, product: {} }), false);
+  const seg = (a: number, text: string) => ({ start: a, end: a + 2, text });
+  const tpart = (k: number, last: boolean, segments: object[], language: string | null) => ({
+    start_s: k * 120,
+    end_s: last ? 300 : (k + 1) * 120,
+    last,
+    product: { source: 'asr', language, model: 'm', segments, missing: false },
+  });
+  assert.equal(await done('transcribe', 0, tpart(0, false, [seg(1, 'one')], null)), true);
+  assert.deepEqual(
+    (await jobs(id)).map((j) => [j.task, j.key]),
+    [['videos__transcribe', `videos__transcribe:${id}:1`]],
+  );
+  assert.deepEqual(await start('transcribe', 0), { done: true, start_s: 0, ordinal: 0 }, 'a re-run skips it');
+  assert.deepEqual(await start('transcribe', 1), { done: false, start_s: 120, ordinal: 0 });
+  await clearJobs(id);
+  assert.equal(await done('transcribe', 0, tpart(0, false, [seg(1, 'again')], null)), true);
+  assert.deepEqual(await jobs(id), [], 'staging a chunk twice queues nothing twice');
+  assert.equal(await done('transcribe', 1, tpart(1, false, [seg(130, 'two')], 'en')), true);
+  assert.equal(await done('transcribe', 2, tpart(2, true, [seg(250, 'three')], 'ko')), true);
+  const t = (await db.rootPool.query('select app_private.pipeline_transcript($1) as t', [id])).rows[0].t;
+  assert.deepEqual(
+    t.segments.map((x: { text: string }) => x.text),
+    ['one', 'two', 'three'],
+    'segments in chunk order; the first staging of chunk 0 kept',
+  );
+  assert.equal(t.language, 'en', 'the first language recognised');
+  assert.deepEqual(await staged(), [], 'assembled chunks are forgotten');
+  assert.deepEqual(
+    (await jobs(id)).map((j) => j.task),
+    ['videos__transcribe', 'videos__index'],
+  );
+
+  const scene = (o: number, a: number, b: number) => ({ ordinal: o, start_s: a, end_s: b, keyframe_key: null });
+  const ipart = (k: number, a: number, b: number, last: boolean, scenes: object[], missing: string[]) => ({
+    start_s: a,
+    end_s: b,
+    last,
+    product: { transcript_source: 'asr', image_model: k === 1 ? 'img' : null, missing_stages: missing, scenes },
+  });
+  const key = `u/${owner}/keyframes/${id}/0.jpg`;
+  assert.equal(
+    await done('index', 0, ipart(0, 0, 100, false, [scene(0, 0, 40), scene(1, 40, 100)], ['tags']), [key]),
+    true,
+  );
+  const unref = async () =>
+    (await db.rootPool.query('select app_private.unreferenced_keys($1) as k', [[key]])).rows[0].k;
+  assert.deepEqual(await unref(), [], "a staged chunk's keyframe is not an orphan");
+  assert.deepEqual(await start('index', 1), { done: false, start_s: 100, ordinal: 2 });
+  assert.equal(
+    await done('index', 1, ipart(1, 100, 300, true, [scene(2, 100, 200), scene(3, 200, 300)], ['ocr', 'embed_image'])),
+    true,
+  );
+  const v = await video(id);
+  assert.equal(v.state, 'indexed');
+  assert.deepEqual(v.missing_stages, ['embed_image', 'tags', 'ocr'], 'the union, in stage order');
+  assert.equal(v.image_model, 'img');
+  const { rows } = await db.rootPool.query(
+    'select ordinal, start_s, end_s from app_public.scenes where video_id = $1 order by ordinal',
+    [id],
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.ordinal, r.start_s, r.end_s]),
+    [
+      [0, 0, 40],
+      [1, 40, 100],
+      [2, 100, 200],
+      [3, 200, 300],
+    ],
+  );
+  assert.deepEqual(await staged(), []);
+
+  // A reprocessed video starts over: chunks of the earlier run are dropped.
+  await done('transcribe', 0, tpart(0, false, [], null));
+  assert.deepEqual(await staged(), ['transcribe:0']);
+  await db.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify({ duration_s: 300 })]);
+  assert.deepEqual(await staged(), []);
+
+  // Deleted mid-way: what staged chunks stored goes with the video's objects.
+  const crop = `u/${owner}/faces/${uuid()}.jpg`;
+  await done('index', 0, ipart(0, 0, 100, false, [scene(0, 0, 100)], []), [key, crop]);
+  await clearJobs(id);
+  await db.rootPool.query('delete from app_public.videos where id = $1', [id]);
+  const { rows: del } = await db.rootPool.query<{ keys: string[] }>(
+    `select j.payload->'keys' as keys from graphile_worker._private_jobs j
+       join graphile_worker._private_tasks t on t.id = j.task_id
+      where t.identifier = 'videos__delete_objects' and j.payload->>'id' = $1`,
+    [id],
+  );
+  assert.ok(del[0]?.keys.includes(key) && del[0].keys.includes(crop), `deleted with the video: ${del[0]?.keys}`);
+  assert.deepEqual(await unref(), [key], 'no longer referenced');
+  await clearJobs(id);
+});
+
+test('chunk progress: each chunk moves the bar through its own share of the phase, 0..1 is the whole phase', async () => {
+  const id = await insertVideo();
+  const at = async (stage: string, done: number, lo?: number, hi?: number) => {
+    await db.rootPool.query(
+      lo === undefined
+        ? 'select app_private.pipeline_progress($1, $2, $3)'
+        : 'select app_private.pipeline_progress($1, $2, $3, $4, $5)',
+      lo === undefined ? [id, stage, done] : [id, stage, done, lo, hi],
+    );
+    return (await video(id)).progress as number;
+  };
+  const whole = await at('transcribe', 0.5);
+  assert.ok(Math.abs(whole - 0.225) < 1e-6, `half of transcribe: ${whole}`);
+  const bar: number[] = [];
+  for (const [lo, hi] of [
+    [0, 0.25],
+    [0.25, 0.5],
+    [0.5, 0.75],
+    [0.75, 1],
+  ])
+    for (const d of [0, 0.5, 1]) bar.push(await at('transcribe', d, lo, hi));
+  for (const [lo, hi] of [
+    [0, 0.5],
+    [0.5, 1],
+  ])
+    for (const stage of ['cut', 'keyframes', 'ocr', 'faces']) bar.push(await at(stage, 0.5, lo, hi));
+  assert.deepEqual(
+    bar,
+    [...bar].sort((a, b) => a - b),
+    'never backwards across chunks',
+  );
+  assert.ok(Math.abs(bar[5]! - (0.1 + 0.25 * 0.5)) < 1e-6, `second chunk done = half the transcribe phase: ${bar[5]}`);
+  assert.ok(bar[12]! < 0.35 + 0.63 / 2, 'the first index chunk stays in the first half of the index phase');
+  await assert.rejects(at('cut', 0, 0.6, 0.5), /lo <= hi/);
 });

@@ -195,8 +195,11 @@ export class ChangeTracker {
   private readonly out: ContentChanges = { cuts: [], curve: [], textSamples: [] };
   private readonly hists: Float32Array[] = [];
   private readonly brightness: number[] = [];
+  /** Time of the first frame: a window of a long video starts later than 0. */
+  private t0: number | null = null;
 
   push(gray: Uint8Array, t: number): void {
+    this.t0 ??= t;
     const f = analyseFrame(gray, t);
     this.hists.push(f.hist);
     this.brightness.push(f.mean.reduce((a, b) => a + b, 0) / f.mean.length);
@@ -254,7 +257,7 @@ export class ChangeTracker {
         let dark = i;
         for (let m = i; m <= j; m++) if (this.brightness[m]! < this.brightness[dark]!) dark = m;
         const at = this.brightness[dark]! < BLACK_MEAN ? dark : Math.round((i + j) / 2);
-        gradual.push(at / CHANGE_FPS);
+        gradual.push((this.t0 ?? 0) + at / CHANGE_FPS);
       }
       i = j + 1;
     }

@@ -184,6 +184,16 @@ export interface SceneDetection {
   decodedS: number;
 }
 
+/**
+ * Part of a video to analyse: from startS (seconds) for durationS, or to the
+ * end without it. Times in the result are the video's, not the window's;
+ * decodedS is how far into the window decoding got.
+ */
+export interface DetectWindow {
+  startS: number;
+  durationS?: number;
+}
+
 /** Decoding must reach this share of the probed duration, or the file is truncated. */
 const MIN_DECODED_SHARE = 0.9;
 
@@ -192,10 +202,16 @@ const MIN_DECODED_SHARE = 0.9;
  * announces: a truncated upload whose index comes first probes fine, and
  * only decoding shows that most of it is missing.
  */
-export function assertFullyDecoded(detected: Pick<SceneDetection, 'decodedS'>, durationS: number): void {
+export function assertFullyDecoded(
+  detected: Pick<SceneDetection, 'decodedS'>,
+  durationS: number,
+  window?: { startS: number; totalS: number },
+): void {
   if (detected.decodedS < durationS * MIN_DECODED_SHARE) {
+    // A window of a long video: say where in the whole video it stopped.
+    const at = (window?.startS ?? 0) + detected.decodedS;
     throw new MediaInputError(
-      `The video stops after ${detected.decodedS.toFixed(1)} s of the ${durationS.toFixed(1)} s it announces (the file is truncated or damaged).`,
+      `The video stops after ${at.toFixed(1)} s of the ${(window?.totalS ?? durationS).toFixed(1)} s it announces (the file is truncated or damaged).`,
     );
   }
 }
@@ -214,7 +230,19 @@ const SAME_CUT_S = 1;
  * new slide, a new window). Downscaling first makes the pass several times
  * faster and does not change which cuts are found.
  */
-export async function detectScenes(file: string, threshold: number, limits: RunLimits): Promise<SceneDetection> {
+export async function detectScenes(
+  file: string,
+  threshold: number,
+  limits: RunLimits,
+  window?: DetectWindow,
+): Promise<SceneDetection> {
+  // Decoding starts exactly there (ffmpeg discards the frames before it) and
+  // every time below is shifted back onto the video's clock.
+  const from = window ? Number(window.startS.toFixed(3)) : 0;
+  const seek = [
+    ...(from > 0 ? ['-ss', from.toFixed(3)] : []),
+    ...(window?.durationS !== undefined ? ['-t', window.durationS.toFixed(3)] : []),
+  ];
   const shotCuts: number[] = [];
   let decodedS = 0;
   const tracker = new ChangeTracker();
@@ -227,6 +255,7 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
       '-v',
       'info',
       '-nostats',
+      ...seek,
       ...safeInput(file),
       '-an',
       '-sn',
@@ -264,7 +293,7 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let off = 0;
         while (pending.length - off >= frameBytes) {
-          tracker.push(pending.subarray(off, off + frameBytes), frame / CHANGE_FPS);
+          tracker.push(pending.subarray(off, off + frameBytes), from + frame / CHANGE_FPS);
           off += frameBytes;
           frame++;
         }
@@ -274,8 +303,12 @@ export async function detectScenes(file: string, threshold: number, limits: RunL
   );
   if (r.code !== 0) throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
   const changes = tracker.finish();
-  const shots = [...new Set(shotCuts)].filter((t) => t > 0).sort((a, b) => a - b);
-  const contentCuts = changes.cuts.filter((t) => t > 0 && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
+  // The window's first frame has no predecessor: it is no cut.
+  const shots = [...new Set(shotCuts)]
+    .filter((t) => t > 0)
+    .map((t) => from + t)
+    .sort((a, b) => a - b);
+  const contentCuts = changes.cuts.filter((t) => t > from && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
   return {
     cuts: [...shots, ...contentCuts].sort((a, b) => a - b),
     contentCuts,

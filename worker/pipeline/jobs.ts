@@ -11,6 +11,38 @@ import type { StageName } from './stages.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The payload's chunk (0 when absent: the first, or only, chunk), or throws. */
+export function payloadChunk(payload: unknown): number {
+  const chunk = (payload as { chunk?: unknown }).chunk ?? 0;
+  if (typeof chunk !== 'number' || !Number.isInteger(chunk) || chunk < 0)
+    throw new Error(`job payload "chunk" must be a non-negative integer, got ${JSON.stringify(payload)}`);
+  return chunk;
+}
+
+/**
+ * Where a chunk job starts (app_private.pipeline_chunk_start); null when it
+ * has nothing to do: its chunk is staged already (a re-run after a crash
+ * between its commit and the job's completion), or it belongs to an earlier
+ * run of a reprocessed video.
+ */
+export async function chunkStart(
+  helpers: JobHelpers,
+  id: string,
+  step: 'transcribe' | 'index',
+  chunk: number,
+): Promise<{ startS: number; ordinal: number } | null> {
+  const { rows } = await helpers.query<{ s: { done: boolean; start_s: number; ordinal: number } | null }>(
+    'select app_private.pipeline_chunk_start($1, $2, $3) as s',
+    [id, step, chunk],
+  );
+  const s = rows[0]?.s;
+  if (!s || s.done) {
+    helpers.logger.info(`video ${id} ${step} chunk ${chunk}: ${s ? 'already done' : 'not part of the current run'}`);
+    return null;
+  }
+  return { startS: s.start_s, ordinal: Number(s.ordinal) };
+}
+
 /** The payload's id, or throws: a malformed payload is a bug, not bad input. */
 export function payloadId(payload: unknown): string {
   const id = (payload as { id?: unknown } | null)?.id;
@@ -33,6 +65,19 @@ export function progressReporter(helpers: JobHelpers, id: string, kind: 'index' 
   const fn = kind === 'index' ? 'pipeline_progress' : 'pipeline_reindex_progress';
   return async (stage: StageName | 'validate', done: number) => {
     await helpers.query(`select app_private.${fn}($1, $2, $3)`, [id, stage, done]);
+  };
+}
+
+/**
+ * Progress of a chunk job covering [fromS, toS) of a video durationS long:
+ * SQL places it on the bar within that share of the phase, so the bar moves
+ * through a long video once rather than once per chunk.
+ */
+export function chunkProgressReporter(helpers: JobHelpers, id: string, fromS: number, toS: number, durationS: number) {
+  const lo = durationS > 0 ? Math.min(1, Math.max(0, fromS / durationS)) : 0;
+  const hi = durationS > 0 ? Math.min(1, Math.max(lo, toS / durationS)) : 1;
+  return async (stage: StageName | 'validate', done: number) => {
+    await helpers.query('select app_private.pipeline_progress($1, $2, $3, $4, $5)', [id, stage, done, lo, hi]);
   };
 }
 

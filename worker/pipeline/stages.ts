@@ -17,12 +17,13 @@ import crypto from 'node:crypto';
 import { keyframeKey, ownerPrefix } from '../../core/storage/keys.ts';
 import { StoragePermanentError } from '../../core/storage/types.ts';
 import { assertFullyDecoded, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
+import { CHANGE_FPS } from '../media/changes.ts';
 import type { TextReader } from '../ml/types.ts';
 import { cropFace } from '../ml/faces.ts';
 import type { DetectedFace } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
 import { assignTranscript, chooseTextSamples, planScenes, textChangeCuts, type Span } from './scenes.ts';
-import { fetchVideo, transcribe, withWorkDir, type Transcript } from './steps.ts';
+import { CHUNK_TAIL_S, fetchVideo, transcribe, withWorkDir, type Transcript } from './steps.ts';
 
 export type StageName = 'cut' | 'transcribe' | 'keyframes' | 'embed_text' | 'embed_image' | 'tags' | 'ocr' | 'faces';
 /** The stages that depend on a model, and so may be recorded in videos.missing_stages. */
@@ -88,6 +89,21 @@ export interface StoredScene {
 
 export type ReindexMode = 'missing' | 'stale';
 
+/** An index chunk's start (app_private.pipeline_chunk_start): seconds into the video, first scene ordinal. */
+export interface ChunkStart {
+  startS: number;
+  ordinal: number;
+}
+
+/** One index chunk's product for app_private.pipeline_chunk_done: its scenes and the time they cover. */
+export interface IndexChunk {
+  start_s: number;
+  end_s: number;
+  /** Whether this chunk reached the end of the video (then the chunks are assembled). */
+  last: boolean;
+  product: IndexResult;
+}
+
 /** The state one run of the stages shares: inputs, products of earlier stages, and the output being built. */
 interface Work {
   ctx: PipelineContext;
@@ -104,6 +120,10 @@ interface Work {
    * use and shared by every such stage.
    */
   sampledFrames(): Promise<SampledFrame[][]>;
+  /** Where this job's scenes start, and the ordinal of its first scene (0, 0 for a whole video). */
+  chunk: ChunkStart;
+  /** What the cut stage covered: its scenes' extent, and whether it reached the video's end. */
+  range: { start: number; end: number; last: boolean } | null;
   /** The transcript the transcribe job stored (videos__index), if any. */
   storedTranscript: Transcript | null;
   /** Settled, mutually different frames worth reading (detectScenes); null until the video was analysed. */
@@ -168,28 +188,53 @@ export const STAGES: readonly Stage[] = [
     name: 'cut',
     needs: [],
     writes: ['scenes.ordinal', 'scenes.start_s', 'scenes.end_s'],
+    /*
+     * A chunk job analyses [from, from + INDEX_CHUNK_S) (the whole video when
+     * it is shorter) and plans scenes there exactly as over the whole video:
+     * `from` is a kept cut of the previous chunk, and planScenes keeps cuts
+     * greedily from its start, so every cut it keeps is one the whole-video
+     * run keeps. The last scene of a window that does not reach the video's
+     * end stops at the window's edge, not at a cut: it is left to the next
+     * chunk, which starts at its start, so no scene is cut in two by a
+     * chunk edge. Decoding begins CUT_CONTEXT_S early so the detectors have
+     * seen the picture before `from` (a cut needs a settled picture before it).
+     */
     async run(w) {
       const file = await w.file();
       const duration = w.video.duration_s ?? (await probe(file, w.limits)).durationS;
-      const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits);
-      assertFullyDecoded(detected, duration);
-      const { sceneMinS: minS, sceneMaxS: maxS } = w.ctx.config.worker;
-      w.textSamples = detected.textSamples;
-      w.spans = planScenes(detected.cuts, duration, { minS, maxS }, detected.curve);
+      const { sceneMinS: minS, sceneMaxS: maxS, chunkS } = w.ctx.config.worker;
+      const from = w.chunk.startS;
+      const last = from + chunkS >= duration - CHUNK_TAIL_S;
+      const to = last ? duration : from + chunkS;
+      const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
+      const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits, {
+        startS: decodeFrom,
+        durationS: last ? undefined : to - decodeFrom,
+      });
+      assertFullyDecoded(detected, to - decodeFrom, { startS: decodeFrom, totalS: duration });
+      const length = to - from;
+      const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
+      const curve = detected.curve.filter((c) => c.t >= from).map((c) => ({ t: c.t - from, change: c.change }));
+      const plan = (cuts: number[]) =>
+        planScenes(rel(cuts), length, { minS, maxS }, curve).map((s) => ({ start: s.start + from, end: s.end + from }));
+      w.textSamples = detected.textSamples.filter((t) => t >= from);
+      w.spans = plan(detected.cuts);
       // Where the OCR model is present, the frames it will read anyway are
       // read now, so a substantial change of on-screen text inside a scene
       // (a slide built up line by line) cuts too.
       const reader = await w.ctx.models.textReader();
       if (reader) {
         const reads: { t: number; text: string }[] = [];
-        for (const t of chooseTextSamples(detected.textSamples, w.spans, duration, OCR_EXTRA_FRAMES_PER_MIN).flat()) {
+        for (const t of chooseTextSamples(w.textSamples, w.spans, length, OCR_EXTRA_FRAMES_PER_MIN).flat()) {
           const jpg = await frameAt(w, t);
           if (jpg) reads.push({ t, text: await readFrame(w, reader, jpg) });
         }
         const more = textChangeCuts(reads, w.spans, minS);
-        if (more.length) w.spans = planScenes([...detected.cuts, ...more], duration, { minS, maxS }, detected.curve);
+        if (more.length) w.spans = plan([...detected.cuts, ...more]);
       }
-      w.scenes = w.spans.map((s, i) => ({ ordinal: i, start_s: s.start, end_s: s.end }));
+      if (!last && w.spans.length > 1) w.spans.pop();
+      w.range = { start: from, end: w.spans.at(-1)!.end, last };
+      w.scenes = w.spans.map((s, i) => ({ ordinal: w.chunk.ordinal + i, start_s: s.start, end_s: s.end }));
       return 'done';
     },
     async load(w, stored) {
@@ -232,7 +277,7 @@ export const STAGES: readonly Stage[] = [
         const jpg = atSample ?? path.join(w.dir, 'frames', `${i}.jpg`);
         const key =
           atSample || (await extractKeyframe(file, s.start, s.end, jpg, w.limits))
-            ? keyframeKey(w.video.owner_id, w.video.id, i)
+            ? keyframeKey(w.video.owner_id, w.video.id, w.scenes[i]!.ordinal)
             : null;
         if (key) await w.ctx.storage.put(key, await fs.readFile(jpg), 'image/jpeg');
         w.frames.push(key ? jpg : null);
@@ -381,7 +426,12 @@ export const STAGES: readonly Stage[] = [
   },
 ];
 
-const videoDuration = (w: Work) => w.video.duration_s ?? w.spans.at(-1)?.end ?? 0;
+/** The stretch of video whose scenes this job produces: the chunk's, or the whole video's. */
+const videoDuration = (w: Work) =>
+  w.range ? w.range.end - w.range.start : (w.video.duration_s ?? w.spans.at(-1)?.end ?? 0);
+
+/** Seconds decoded before a chunk's start, so the change detector has seen the settled picture before it. */
+const CUT_CONTEXT_S = 5;
 
 /** One frame at time t (the settled picture the change detector chose), decoded once. */
 async function frameAt(w: Work, t: number): Promise<string | null> {
@@ -493,6 +543,7 @@ function newWork(
   progress: Progress,
   signal: AbortSignal | undefined,
   storedTranscript: Transcript | null = null,
+  chunk: ChunkStart = { startS: 0, ordinal: 0 },
 ): Work {
   let file: Promise<string> | undefined;
   let sampled: Promise<SampledFrame[][]> | undefined;
@@ -506,6 +557,8 @@ function newWork(
     file: () => (file ??= fetchVideo(ctx, video, dir, signal)),
     sampledFrames: () => (sampled ??= sampleFrames(w)),
     storedTranscript,
+    chunk,
+    range: null,
     textSamples: null,
     readCache: new Map(),
     spans: [],
@@ -522,9 +575,10 @@ const order = (missing: Set<SkippableStage>) =>
   STAGES.map((s) => s.name).filter((n): n is SkippableStage => missing.has(n as SkippableStage));
 
 /**
- * Every stage on a fresh video; returns the complete replacement set of
- * scenes. Without a stored transcript (an index job queued by hand) the
- * transcribe stage runs inline.
+ * Every stage on one chunk of a fresh video (the whole video when it is at
+ * most INDEX_CHUNK_S long): the scenes from `chunk.startS` up to the last
+ * cut of the chunk's window, or to the end. Without a stored transcript (an
+ * index job queued by hand) the transcribe stage runs inline.
  */
 export async function indexVideo(
   ctx: PipelineContext,
@@ -532,12 +586,14 @@ export async function indexVideo(
   storedTranscript: Transcript | null,
   progress: Progress,
   signal?: AbortSignal,
-): Promise<IndexResult> {
+  chunk: ChunkStart = { startS: 0, ordinal: 0 },
+): Promise<IndexChunk> {
   return withWorkDir(async (dir) => {
-    const w = newWork(ctx, video, dir, progress, signal, storedTranscript);
+    const w = newWork(ctx, video, dir, progress, signal, storedTranscript, chunk);
     const missing = new Set<SkippableStage>();
     await runStages(w, new Set(STAGES.map((s) => s.name)), [], missing);
-    return {
+    const range = w.range!;
+    const product: IndexResult = {
       transcript_source: 'none',
       language: null,
       asr_model: null,
@@ -559,6 +615,7 @@ export async function indexVideo(
         ...s,
       })),
     };
+    return { start_s: range.start, end_s: range.end, last: range.last, product };
   });
 }
 

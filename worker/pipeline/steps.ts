@@ -23,8 +23,15 @@ import type { TranscriptSegment } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
 import type { Progress } from './stages.ts';
 
-/** Audio handed to the speech model at once: 10 minutes is 38 MB of samples. */
-const ASR_WINDOW_S = 600;
+/**
+ * Audio handed to the speech model at once: 5 minutes is 19 MB of samples.
+ * The default INDEX_CHUNK_S is one window, so a chunked long video is cut
+ * for speech exactly where one job over the whole video would cut it.
+ */
+const ASR_WINDOW_S = 300;
+
+/** Left over after a chunk, this little of the video is done by that chunk rather than a job of its own. */
+export const CHUNK_TAIL_S = 1;
 import { withWorkDir } from './workdir.ts';
 
 export { withWorkDir };
@@ -181,7 +188,13 @@ async function sidecarSubtitles(
   return segs.length ? segs : null;
 }
 
-/** Subtitles (sidecar, then embedded) before speech recognition: they are exact and free. */
+/**
+ * Subtitles (sidecar, then embedded) before speech recognition: they are
+ * exact and free. Speech is recognised over [window.startS, + lengthS) only
+ * when a window is given (one chunk job of a long video); `endS` says how far
+ * the transcript reaches: subtitles, and a video without speech to
+ * recognise, are done whole at once.
+ */
 export async function transcribe(
   ctx: PipelineContext,
   video: VideoRow,
@@ -189,11 +202,14 @@ export async function transcribe(
   dir: string,
   signal?: AbortSignal,
   onWindow?: (done: number) => Promise<void>,
-): Promise<Transcript> {
+  window?: { startS: number; lengthS: number },
+): Promise<Transcript & { endS: number }> {
   const limits = mediaLimits(ctx, signal);
   const notes: string[] = [];
+  const whole = video.duration_s ?? 0;
   const sidecar = await sidecarSubtitles(ctx, video, notes);
-  if (sidecar) return { source: 'subtitles', language: null, model: null, segments: sidecar, missing: false, notes };
+  if (sidecar)
+    return { source: 'subtitles', language: null, model: null, segments: sidecar, missing: false, notes, endS: whole };
   const facts = await probe(file, limits);
   const cap = ctx.config.worker.sidecarMaxBytes;
   for (const stream of facts.subtitleStreams) {
@@ -205,41 +221,85 @@ export async function transcribe(
     }
     const segs = srt ? parseSubtitles(srt) : [];
     if (segs.length)
-      return { source: 'subtitles', language: stream.language, model: null, segments: segs, missing: false, notes };
+      return {
+        source: 'subtitles',
+        language: stream.language,
+        model: null,
+        segments: segs,
+        missing: false,
+        notes,
+        endS: facts.durationS,
+      };
   }
-  if (!facts.hasAudio) return { source: 'none', language: null, model: null, segments: [], missing: false };
+  const total = facts.durationS;
+  if (!facts.hasAudio)
+    return { source: 'none', language: null, model: null, segments: [], missing: false, endS: total };
   const asr = await ctx.models.speechRecognizer();
-  if (!asr) return { source: 'none', language: null, model: null, segments: [], missing: true };
+  if (!asr) return { source: 'none', language: null, model: null, segments: [], missing: true, endS: total };
   // Windows bound memory (samples of one window at a time) and let progress
-  // move during long recognitions. A word cut by a window edge may be lost.
+  // move during long recognitions. A word cut by a window edge may be lost;
+  // a chunk's edges are window edges (the chunk starts a window), so chunks
+  // of a multiple of ASR_WINDOW_S cut exactly where a single job would.
   const segments: TranscriptSegment[] = [];
   let language: string | null = null;
-  const total = facts.durationS;
-  for (let start = 0; start < total; start += ASR_WINDOW_S) {
+  const from = window?.startS ?? 0;
+  // A tail under a second (audio a few ms longer than the picture) is no chunk of its own.
+  const until = window && from + window.lengthS < total - CHUNK_TAIL_S ? from + window.lengthS : total;
+  for (let start = from; start < until; start += ASR_WINDOW_S) {
     const samples = await extractAudio16kMono(file, dir, limits, {
       startS: start,
-      durationS: Math.min(ASR_WINDOW_S, total - start),
+      durationS: Math.min(ASR_WINDOW_S, until - start),
     });
     if (samples.length === 0) break;
     const r = await asr.transcribe(samples);
     language ??= r.language;
     for (const s of r.segments) segments.push({ start: s.start + start, end: s.end + start, text: s.text });
-    await onWindow?.(Math.min(1, (start + ASR_WINDOW_S) / total));
+    await onWindow?.(Math.min(1, (start + ASR_WINDOW_S - from) / (until - from)));
   }
-  return { source: 'asr', language, model: asr.modelId, segments, missing: false };
+  return { source: 'asr', language, model: asr.modelId, segments, missing: false, endS: until };
 }
 
-/** The transcript job: subtitles if any, else speech recognition (possibly long). */
+/** One transcribe chunk's product for app_private.pipeline_chunk_done. */
+export interface TranscriptChunk {
+  start_s: number;
+  end_s: number;
+  /** Whether it reached the end of the video (then the chunks are assembled). */
+  last: boolean;
+  product: Transcript;
+  notes: string[];
+}
+
+/**
+ * One transcribe job: a chunk covers INDEX_CHUNK_S of the video's speech
+ * from startS (where the previous chunk ended); subtitles, or no speech to
+ * recognise, cover it all at once.
+ */
 export async function transcribeVideo(
   ctx: PipelineContext,
   video: VideoRow,
   progress: Progress,
   signal?: AbortSignal,
-): Promise<Transcript> {
+  startS = 0,
+): Promise<TranscriptChunk> {
   return withWorkDir(async (dir) => {
     await progress('transcribe', 0);
     const file = await fetchVideo(ctx, video, dir, signal);
-    return transcribe(ctx, video, file, dir, signal, (done) => progress('transcribe', done));
+    const lengthS = ctx.config.worker.chunkS;
+    const { notes, endS, ...t } = await transcribe(
+      ctx,
+      video,
+      file,
+      dir,
+      signal,
+      (done) => progress('transcribe', done),
+      {
+        startS,
+        lengthS,
+      },
+    );
+    // Only speech recognition goes a chunk at a time.
+    const last = t.source !== 'asr' || endS >= (video.duration_s ?? endS) - 1e-6;
+    return { start_s: t.source === 'asr' ? startS : 0, end_s: endS, last, product: t, notes: notes ?? [] };
   });
 }
 
