@@ -10,7 +10,7 @@
  *
  *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
- *                                [--recall N] [--keep NAME] [--stats] [--only MODES] [--http]
+ *                                [--recall N] [--keep NAME [--no-migrate]] [--stats] [--only MODES] [--http]
  *
  * --http also times searchScenes through a real server (GraphQL over HTTP)
  * against the SQL function, and 8 concurrent clients.
@@ -745,6 +745,7 @@ async function main() {
       keep: { type: 'string' },
       stats: { type: 'boolean', default: false },
       http: { type: 'boolean', default: false },
+      'no-migrate': { type: 'boolean', default: false },
       only: { type: 'string' },
       url: { type: 'string' },
       'auth-url': { type: 'string' },
@@ -766,7 +767,9 @@ async function main() {
     ownerUrl = scratch.ownerUrl;
     authUrl = scratch.authUrl;
     if (!values.keep) cleanup = () => scratch.drop().catch(() => {});
-    await migrateDatabase(ownerUrl, { includeCurrent: true });
+    // --no-migrate times a kept database as it is, e.g. with an older
+    // search_scenes applied by hand for a before/after on the same data.
+    if (!(values.keep && values['no-migrate'])) await migrateDatabase(ownerUrl, { includeCurrent: true });
   }
   try {
     const owner = new pg.Client({ connectionString: ownerUrl });
