@@ -170,7 +170,7 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
   await client.query(
     `create index scenes_image_vec_idx on app_public.scenes using hnsw (image_vec vector_cosine_ops) ${params}`,
   );
-  await client.query(`analyze app_public.videos, app_public.scenes`);
+  await client.query(`analyze app_public.videos, app_public.scenes, app_hidden.scene_terms`);
   const { rows } = await client.query(`select id from app_public.scenes where owner_id = $1 order by id`, [smallOwner]);
   const {
     rows: [big],
@@ -382,7 +382,7 @@ export async function seedRealistic(client: pg.ClientBase, opts: Partial<Realist
   const params = `with (m = ${o.m}, ef_construction = ${o.efConstruction})`;
   await q(`create index scenes_text_vec_idx on app_public.scenes using hnsw (text_vec vector_cosine_ops) ${params}`);
   await q(`create index scenes_image_vec_idx on app_public.scenes using hnsw (image_vec vector_cosine_ops) ${params}`);
-  await q(`analyze app_public.videos, app_public.scenes`);
+  await q(`analyze app_public.videos, app_public.scenes, app_hidden.scene_terms`);
   return describeSeed(client, bigOwners, smallOwner);
 }
 
