@@ -76,5 +76,10 @@ export function keyframeKey(ownerId: string, videoId: string, ordinal: number): 
   return `${ownerPrefix(ownerId)}${videoId}/keyframes/${ordinal}.jpg`;
 }
 
+/** `u/<owner_id>/faces/<face_id>.jpg`: a face's crop, shown as its thumbnail. */
+export function faceCropKey(ownerId: string, faceId: string): string {
+  return `${ownerPrefix(ownerId)}faces/${faceId}.jpg`;
+}
+
 /** Largest enrolment photo: refused above this at enrolment, and never read above it when embedded again. */
 export const MAX_PHOTO_BYTES = 25 * 1024 * 1024;

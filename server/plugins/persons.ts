@@ -13,7 +13,7 @@ import { lambda, object, SafeError } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
 import { sql } from 'pg-sql2';
 import type { Config } from '../../core/config.ts';
-import { assertValidKey, InvalidKeyError, MAX_PHOTO_BYTES, ownerPrefix } from '../../core/storage/keys.ts';
+import { assertValidKey, InvalidKeyError, faceCropKey, MAX_PHOTO_BYTES, ownerPrefix } from '../../core/storage/keys.ts';
 import type { Storage } from '../../core/storage/types.ts';
 import { cropFace } from '../../worker/ml/faces.ts';
 import type { DetectedFace, FaceAnalyzer } from '../../worker/ml/types.ts';
@@ -174,7 +174,7 @@ export function makePersonsPlugin(deps: PersonsDeps) {
           crypto.createHash('sha256').update(f.bytes).digest('hex'),
         ],
       });
-      await deps.storage!.put(`${ownerPrefix(uid)}faces/${id}.jpg`, await cropFace(f.bytes, f.face.box), 'image/jpeg');
+      await deps.storage!.put(faceCropKey(uid, id), await cropFace(f.bytes, f.face.box), 'image/jpeg');
     }
     await client.query({ text: 'select app_hidden.person_attach($1)', values: [personId] });
   }
@@ -243,7 +243,7 @@ export function makePersonsPlugin(deps: PersonsDeps) {
           plans: {
             thumbnailUrl($face: any) {
               return lambda([$face.get('owner_id'), $face.get('id')], ([owner, id]) =>
-                sign(`${ownerPrefix(owner as string)}faces/${id as string}.jpg`),
+                sign(faceCropKey(owner as string, id as string)),
               );
             },
           },

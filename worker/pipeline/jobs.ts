@@ -20,17 +20,20 @@ export function payloadChunk(payload: unknown): number {
 }
 
 /**
- * Where a chunk job starts (app_private.pipeline_chunk_start); null when it
- * has nothing to do: its chunk is staged already (a re-run after a crash
- * between its commit and the job's completion), or it belongs to an earlier
- * run of a reprocessed video.
+ * Where a chunk job starts (app_private.pipeline_chunk_start), with the
+ * progress reporter for its stretch of the video; null when it has nothing
+ * to do: its chunk is staged already (a re-run after a crash between its
+ * commit and the job's completion), or it belongs to an earlier run of a
+ * reprocessed video.
  */
 export async function chunkStart(
   helpers: JobHelpers,
-  id: string,
+  video: { id: string; duration_s: number | null },
   step: 'transcribe' | 'index',
   chunk: number,
-): Promise<{ startS: number; ordinal: number } | null> {
+  chunkS: number,
+): Promise<{ startS: number; ordinal: number; progress: ReturnType<typeof chunkProgressReporter> } | null> {
+  const id = video.id;
   const { rows } = await helpers.query<{ s: { done: boolean; start_s: number; ordinal: number } | null }>(
     'select app_private.pipeline_chunk_start($1, $2, $3) as s',
     [id, step, chunk],
@@ -40,7 +43,8 @@ export async function chunkStart(
     helpers.logger.info(`video ${id} ${step} chunk ${chunk}: ${s ? 'already done' : 'not part of the current run'}`);
     return null;
   }
-  return { startS: s.start_s, ordinal: Number(s.ordinal) };
+  const progress = chunkProgressReporter(helpers, id, s.start_s, s.start_s + chunkS, video.duration_s ?? 0);
+  return { startS: s.start_s, ordinal: Number(s.ordinal), progress };
 }
 
 /** The payload's id, or throws: a malformed payload is a bug, not bad input. */
@@ -73,7 +77,7 @@ export function progressReporter(helpers: JobHelpers, id: string, kind: 'index' 
  * SQL places it on the bar within that share of the phase, so the bar moves
  * through a long video once rather than once per chunk.
  */
-export function chunkProgressReporter(helpers: JobHelpers, id: string, fromS: number, toS: number, durationS: number) {
+function chunkProgressReporter(helpers: JobHelpers, id: string, fromS: number, toS: number, durationS: number) {
   const lo = durationS > 0 ? Math.min(1, Math.max(0, fromS / durationS)) : 0;
   const hi = durationS > 0 ? Math.min(1, Math.max(lo, toS / durationS)) : 1;
   return async (stage: StageName | 'validate', done: number) => {

@@ -14,7 +14,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { keyframeKey, ownerPrefix } from '../../core/storage/keys.ts';
+import { faceCropKey, keyframeKey } from '../../core/storage/keys.ts';
 import { StoragePermanentError } from '../../core/storage/types.ts';
 import { assertFullyDecoded, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
 import { CHANGE_FPS } from '../media/changes.ts';
@@ -408,7 +408,7 @@ export const STAGES: readonly Stage[] = [
         for (const { frame, face } of kept) {
           const id = crypto.randomUUID();
           const crop = await cropFace(await fs.readFile(frame.file), face.box);
-          await w.ctx.storage.put(`${ownerPrefix(w.video.owner_id)}faces/${id}.jpg`, crop, 'image/jpeg');
+          await w.ctx.storage.put(faceCropKey(w.video.owner_id, id), crop, 'image/jpeg');
           out.push({
             id,
             frame_s: frame.t,

@@ -11,17 +11,9 @@
  * or a second run never duplicates scenes.
  */
 import type { Task } from 'graphile-worker';
-import { ownerPrefix } from '../../core/storage/keys.ts';
+import { faceCropKey } from '../../core/storage/keys.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
-import {
-  chunkProgressReporter,
-  chunkStart,
-  guarded,
-  payloadChunk,
-  payloadId,
-  readVideo,
-  runWithStored,
-} from '../pipeline/jobs.ts';
+import { chunkStart, guarded, payloadChunk, payloadId, readVideo, runWithStored } from '../pipeline/jobs.ts';
 import { indexVideo } from '../pipeline/stages.ts';
 import { capSceneTexts, type Transcript } from '../pipeline/steps.ts';
 
@@ -32,24 +24,16 @@ export function videos__index(ctx: PipelineContext): Task {
     const video = await readVideo(helpers, id);
     if (!video) return;
     await guarded(helpers, id, async () => {
-      const start = await chunkStart(helpers, id, 'index', chunk);
+      const start = await chunkStart(helpers, video, 'index', chunk, ctx.config.worker.chunkS);
       if (!start) return;
       const { rows } = await helpers.query<{ t: Transcript | null }>(
         'select app_private.pipeline_transcript($1) as t',
         [id],
       );
-      const duration = video.duration_s ?? 0;
-      const progress = chunkProgressReporter(
-        helpers,
-        id,
-        start.startS,
-        start.startS + ctx.config.worker.chunkS,
-        duration,
-      );
       // A video deleted meanwhile, or a write that fails, leaves no keyframe
       // or face crop of this attempt behind (runWithStored).
       await runWithStored(ctx, helpers, async (jobCtx) => {
-        const part = await indexVideo(jobCtx, video, rows[0]!.t, progress, helpers.abortSignal, start);
+        const part = await indexVideo(jobCtx, video, rows[0]!.t, start.progress, helpers.abortSignal, start);
         // Input-caused limits are applied here, before the write, so an
         // oversized text is cut once instead of failing every retry.
         for (const note of capSceneTexts(part.product.scenes, ctx.config.worker.sceneTextMaxChars))
@@ -57,7 +41,7 @@ export function videos__index(ctx: PipelineContext): Task {
         // What this chunk stored, so the orphan sweep and a delete see it until assembly.
         const keys = part.product.scenes.flatMap((s) => [
           ...(s.keyframe_key ? [s.keyframe_key] : []),
-          ...(s.faces ?? []).map((f) => `${ownerPrefix(video.owner_id)}faces/${f.id}.jpg`),
+          ...(s.faces ?? []).map((f) => faceCropKey(video.owner_id, f.id)),
         ]);
         const r = await helpers.query<{ ok: boolean }>(
           'select app_private.pipeline_chunk_done($1, $2, $3, $4, $5) as ok',

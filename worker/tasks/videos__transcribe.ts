@@ -11,7 +11,7 @@
  */
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
-import { chunkProgressReporter, chunkStart, guarded, payloadChunk, payloadId, readVideo } from '../pipeline/jobs.ts';
+import { chunkStart, guarded, payloadChunk, payloadId, readVideo } from '../pipeline/jobs.ts';
 import { transcribeVideo } from '../pipeline/steps.ts';
 
 export function videos__transcribe(ctx: PipelineContext): Task {
@@ -21,17 +21,9 @@ export function videos__transcribe(ctx: PipelineContext): Task {
     const video = await readVideo(helpers, id);
     if (!video) return;
     await guarded(helpers, id, async () => {
-      const start = await chunkStart(helpers, id, 'transcribe', chunk);
+      const start = await chunkStart(helpers, video, 'transcribe', chunk, ctx.config.worker.chunkS);
       if (!start) return;
-      const duration = video.duration_s ?? 0;
-      const progress = chunkProgressReporter(
-        helpers,
-        id,
-        start.startS,
-        start.startS + ctx.config.worker.chunkS,
-        duration,
-      );
-      const { notes, ...part } = await transcribeVideo(ctx, video, progress, helpers.abortSignal, start.startS);
+      const { notes, ...part } = await transcribeVideo(ctx, video, start.progress, helpers.abortSignal, start.startS);
       for (const note of notes) await helpers.query('select app_private.pipeline_note($1, $2)', [id, note]);
       await helpers.query('select app_private.pipeline_chunk_done($1, $2, $3, $4)', [
         id,
