@@ -76,7 +76,7 @@ const facesOf = async (id: string) =>
 test('without the face model the stage is recorded as missing; reindex --missing fills it in', async () => {
   await run(rig.config, getModels(rig.config, { face: { packageDir: noFacePackage } }));
   const id = await insertVideo(db, owner, await upload(rig, owner, video));
-  let v = await settled(db, id, 180_000);
+  let v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
   assert.ok(v.missing_stages.includes('faces'), JSON.stringify(v.missing_stages));
   assert.deepEqual(await facesOf(id), []);
@@ -90,7 +90,7 @@ test('without the face model the stage is recorded as missing; reindex --missing
   assert.ok(summary.missing >= 1);
   const deadline = Date.now() + 180_000;
   for (;;) {
-    v = await settled(db, id, 180_000);
+    v = await settled(db, id);
     if (!v.missing_stages.includes('faces') || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -120,7 +120,7 @@ test('without the face model the stage is recorded as missing; reindex --missing
 test('FACES=off: no face is detected or stored, and nothing is recorded as missing', async () => {
   await run(off.config, getModels(off.config), off.storage);
   const id = await insertVideo(db, owner, await upload(off, owner, video));
-  const v = await settled(db, id, 180_000);
+  const v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
   assert.ok(!v.missing_stages.includes('faces'), JSON.stringify(v.missing_stages));
   assert.deepEqual(await facesOf(id), []);
@@ -132,7 +132,7 @@ test('after a face-model change, named faces keep their person and enrolment pho
   const models = getModels(rig.config);
   await run(rig.config, models);
   const id = await insertVideo(db, owner, await upload(rig, owner, video));
-  assert.equal((await settled(db, id, 180_000)).state, 'indexed');
+  assert.equal((await settled(db, id)).state, 'indexed');
   const before = await facesOf(id);
   const nurseFace = before.find((f) => f.ordinal === 0)!;
   assert.ok(nurseFace);
@@ -198,7 +198,7 @@ test('after a face-model change, named faces keep their person and enrolment pho
 
   const summary = await reindex(rig.config, { ownerUrl: db.ownerUrl, models });
   assert.ok(summary.stale >= 1);
-  assert.equal((await settled(db, id, 180_000)).state, 'indexed');
+  assert.equal((await settled(db, id)).state, 'indexed');
   const reembedded = async () =>
     (
       await db.rootPool.query(

@@ -84,7 +84,7 @@ test('a video whose bytes are replaced after validation fails once with "changed
     }),
   );
   const id = await insertVideo(db, owner, key);
-  const v = await settled(db, id, 180_000);
+  const v = await settled(db, id);
   failedOnce(v);
   assert.match(v.error ?? '', /changed after upload/);
   assert.deepEqual(await scenesOf(db, id), []);
@@ -116,7 +116,7 @@ test('a subtitle file replaced after validation fails the video the same way', a
     }),
   );
   const id = await insertVideo(db, owner, key, { subtitleKey: subKey });
-  const v = await settled(db, id, 180_000);
+  const v = await settled(db, id);
   failedOnce(v);
   assert.match(v.error ?? '', /subtitle file changed after upload/);
 });
@@ -135,7 +135,7 @@ test('a sidecar over SIDECAR_MAX_BYTES and scene text over SCENE_TEXT_MAX_CHARS 
   await rig.storage.put(subKey, Buffer.from(srt), 'application/x-subrip');
   await work(rig.storage);
   const id = await insertVideo(db, owner, key, { subtitleKey: subKey });
-  const v = await settled(db, id, 180_000);
+  const v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
   const { rows } = await db.rootPool.query<{ notes: string[] }>('select notes from app_public.videos where id = $1', [
     id,

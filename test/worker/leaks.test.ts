@@ -136,7 +136,7 @@ test('crops and keyframes of an index attempt whose write fails are removed; the
   const w = watched(rig.storage);
   await run(w.storage);
   const id = await insertVideo(db, owner, await upload(rig, owner, video));
-  const v = await settled(db, id, 240_000);
+  const v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
   await noJobsLeft();
   const { rows } = await db.rootPool.query<{ attempts: number }>(
@@ -157,7 +157,7 @@ test('the sweep, as the worker login, keeps every referenced object and deletes 
   const owner = uuid();
   await run(rig.storage);
   const id = await insertVideo(db, owner, await upload(rig, owner, video));
-  assert.equal((await settled(db, id, 240_000)).state, 'indexed');
+  assert.equal((await settled(db, id)).state, 'indexed');
   // An enrolment photo: a face row with a photo_key (as createPerson stores it).
   const photo = await upload(rig, owner, samplePhoto(1), 'me.jpg', 'image/jpeg');
   const { rows } = await db.rootPool.query<{ id: string }>(

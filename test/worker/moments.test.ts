@@ -33,7 +33,7 @@ before(async () => {
 
 async function index(owner: string, file: string) {
   const id = await insertVideo(db, owner, await upload(rig, owner, file));
-  const v = await settled(db, id, 120_000);
+  const v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
   return id;
 }

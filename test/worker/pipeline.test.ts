@@ -280,7 +280,7 @@ test('an S3 store that comes up only after the first attempt: the job is retried
     assert.notEqual((await videoState(db, id)).state, 'failed', 'a transient error does not fail the video');
     server = new S3rver(s3opts);
     await server.run();
-    const v = await settled(db, id, 60_000);
+    const v = await settled(db, id);
     assert.equal(v.state, 'indexed', v.error ?? '');
     assert.equal((await scenesOf(db, id)).length, sample.scenes.length);
     assert.ok(await s3.stat(`u/${owner}/${id}/keyframes/0.jpg`), 'keyframes written to S3');

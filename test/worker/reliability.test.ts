@@ -178,7 +178,7 @@ test('a worker rides out its database going away mid-job, and the job is retried
   await proxy.cut();
   await log.seen(/database unreachable/);
   await proxy.restore();
-  const v = await settled(db, id, 120_000);
+  const v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
   const scenes = await scenesOf(db, id);
   assert.deepEqual(
