@@ -129,11 +129,13 @@ try {
   if (asr) {
     const wav = path.join(tmp, 'speech.wav');
     spawnSync('espeak-ng', ['-w', wav, 'The quick brown fox jumps over the lazy dog. '.repeat(6)]);
+    // Looped: speech throughout, with the pauses between sentences that long
+    // audio has (a talk, not one sentence and then silence).
     const raw = ffmpeg([
+      '-stream_loop',
+      '-1',
       '-i',
       wav,
-      '-af',
-      `apad=whole_dur=${values['asr-seconds']}`,
       '-t',
       values['asr-seconds']!,
       '-ac',

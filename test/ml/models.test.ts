@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
-import { getModels, languageWindow, type ModelRegistry } from '../../worker/ml/index.ts';
+import { getModels, languageWindow, speechWindows, tokenBatches, type ModelRegistry } from '../../worker/ml/index.ts';
 import { readLabels, resolveModel } from '../../worker/ml/manifest.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -91,6 +91,24 @@ describe('text embedder (BGE-M3 contract)', () => {
       const [single] = await te.embed([texts[i]!]);
       for (let k = 0; k < 1024; k++) assert.ok(Math.abs(single![k]! - batched[i]![k]!) < 1e-5, `text ${i} dim ${k}`);
     }
+  });
+
+  test('text batches hold similar lengths within a token budget, every text once', () => {
+    const lengths = [512, 12, 300, 40, 512, 7, 90, 512, 33, 250, 61, 480];
+    const batches = tokenBatches(lengths, 1024, 4);
+    assert.deepEqual(
+      batches.flat().sort((a, b) => a - b),
+      lengths.map((_, i) => i),
+    );
+    for (const b of batches) {
+      assert.ok(b.length <= 4, JSON.stringify(batches));
+      const longest = Math.max(...b.map((i) => lengths[i]!));
+      assert.ok(b.length * longest <= 1024, JSON.stringify(batches));
+    }
+    // Short texts share batches instead of each being padded to a long neighbour.
+    assert.deepEqual(batches[0], [5, 1, 8, 3]);
+    assert.deepEqual(tokenBatches([2000, 3], 1024, 4), [[1], [0]]);
+    assert.deepEqual(tokenBatches([], 1024, 4), []);
   });
 
   test('long texts are cut at 512 tokens instead of growing memory with the square of their length', async () => {
@@ -260,16 +278,44 @@ describe('speech recogniser (Whisper contract)', () => {
     assert.equal(segments[0]!.text, 'hello world');
   });
 
-  test('long audio goes through 30 s chunking and stays inside the audio', async () => {
+  test('long audio is heard in windows of at most 30 s cut in its pauses, with timestamps of the whole', async () => {
     const asr = (await models.speechRecognizer())!;
-    const samples = pcm(['-f', 'lavfi', '-i', 'sine=frequency=300:duration=65']);
-    const { segments } = await asr.transcribe(samples);
-    assert.ok(segments.length >= 1);
-    let prev = 0;
-    for (const s of segments) {
-      assert.ok(s.start >= prev - 1e-6 && s.end <= 65 + 1e-6, JSON.stringify(segments));
-      prev = s.start;
+    // Speech-level tone with pauses at 22.0-22.6 s and 47.0-47.4 s: the
+    // windows must end in them, not at 30 s through the "speech".
+    const rate = 16000;
+    const samples = new Float32Array(65 * rate);
+    for (let i = 0; i < samples.length; i++) {
+      const t = i / rate;
+      if (!((t >= 22 && t < 22.6) || (t >= 47 && t < 47.4))) samples[i] = Math.sin(i / 8) * 0.1;
     }
+    const windows = speechWindows(samples, rate);
+    assert.equal(windows.length, 3, JSON.stringify(windows));
+    assert.ok(windows[0]![1] > 22 * rate && windows[0]![1] < 22.6 * rate, JSON.stringify(windows));
+    assert.ok(windows[1]![1] > 47 * rate && windows[1]![1] < 47.4 * rate, JSON.stringify(windows));
+    const { segments } = await asr.transcribe(samples);
+    // The tiny decoder claims "hello world" from 0 to 1 s of every window it hears.
+    assert.deepEqual(
+      segments.map((s) => [Math.round(s.start * 10) / 10, s.text]),
+      windows.map(([a]) => [Math.round((a / rate) * 10) / 10, 'hello world']),
+    );
+    for (const s of segments) assert.ok(s.start <= s.end && s.end <= 65 + 1e-6, JSON.stringify(segments));
+  });
+
+  test('speech windows cover the audio once, each at most 30 s, full length where there is no pause', () => {
+    const rate = 1000;
+    const tone = new Float32Array(95 * rate).map((_, i) => Math.sin(i / 5) * 0.2);
+    const windows = speechWindows(tone, rate);
+    assert.equal(windows[0]![0], 0);
+    assert.equal(windows.at(-1)![1], tone.length);
+    for (let k = 0; k < windows.length; k++) {
+      const [a, b] = windows[k]!;
+      assert.ok(b > a && b - a <= 30 * rate, JSON.stringify(windows));
+      if (k > 0) assert.equal(a, windows[k - 1]![1]);
+    }
+    // A steady tone has no pause: every window but the last is (nearly) the whole 30 s.
+    for (const [a, b] of windows.slice(0, -1)) assert.ok(b - a >= 29.9 * rate, JSON.stringify(windows));
+    assert.deepEqual(speechWindows(new Float32Array(10 * rate), rate), [[0, 10 * rate]]);
+    assert.deepEqual(speechWindows(new Float32Array(0), rate), []);
   });
 
   test('language is detected on the loudest of the opening 30 s windows, not on a silent intro', () => {

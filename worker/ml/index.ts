@@ -71,6 +71,37 @@ export const SCHEMA_DIMS = {
 // already needs a few hundred MB of activations.
 const TEXT_BATCH = 16;
 const IMAGE_BATCH = 8;
+// A text batch's activations grow with sequences x padded length (and its
+// attention with the square of the length): 16 transcripts padded to 512
+// tokens hold over 1 GB per attention layer in BGE-M3. Texts go in batches
+// of similar length (less padding, too) within this many tokens.
+const TEXT_BATCH_TOKENS = 4096;
+const TEXT_BATCH_MAX = 32;
+
+/**
+ * Indexes of the items, in batches of similar length: each batch at most
+ * TEXT_BATCH_MAX items and, padded to its longest, at most TEXT_BATCH_TOKENS
+ * tokens (a single longer item goes alone).
+ */
+export function tokenBatches(lengths: number[], maxTokens = TEXT_BATCH_TOKENS, maxItems = TEXT_BATCH_MAX): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const batches: number[][] = [];
+  let cur: number[] = [];
+  for (const i of order) {
+    // Sorted ascending, so the item being added is the batch's longest.
+    if (cur.length && (cur.length >= maxItems || (cur.length + 1) * lengths[i]! > maxTokens)) {
+      batches.push(cur);
+      cur = [];
+    }
+    cur.push(i);
+  }
+  if (cur.length) batches.push(cur);
+  return batches;
+}
+
+function tokenCount(tokenizer: PreTrainedTokenizer, text: string, maxLength: number): number {
+  return Math.min(maxLength, tokenizer.encode(text).length);
+}
 
 const registries = new Map<string, ModelRegistry>();
 
@@ -231,6 +262,12 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
   // One intra-op pool per session and no inter-op pool: on a small box several
   // sessions each spawning a pool per core would oversubscribe the CPUs.
   const session_options = { intraOpNumThreads: threads, interOpNumThreads: 1 };
+  // For inputs whose shape changes from call to call (texts of any length,
+  // Whisper's decoder one token longer each step) onnxruntime's memory
+  // pattern, a plan cached per input shape, only adds allocations: without it
+  // BGE-M3 embedding texts of mixed lengths held ~200 MB less at the same CPU
+  // time (BENCHMARKS.md). Turning the whole arena off cost 3x the CPU.
+  const varying_session_options = { ...session_options, enableMemPattern: false };
   const cache = new Map<string, Promise<unknown>>();
 
   function once<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -268,7 +305,7 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
       const { model, tokenizer } = await withEnv(m, async () => ({
         model: await AutoModel.from_pretrained(m.id, {
           dtype: m.dtype as any,
-          session_options,
+          session_options: varying_session_options,
           local_files_only: true,
         }),
         tokenizer: await AutoTokenizer.from_pretrained(m.id, { local_files_only: true }),
@@ -284,17 +321,16 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
           texts.forEach((t, i) => {
             if (typeof t !== 'string' || t.trim() === '') throw new Error(`text embedding: input #${i} is empty`);
           });
-          const out: Float32Array[] = [];
-          for (let i = 0; i < texts.length; i += TEXT_BATCH) {
-            const inputs = tokenizer(texts.slice(i, i + TEXT_BATCH), {
-              padding: true,
-              truncation: true,
-              max_length: maxLength,
-            });
+          const out: Float32Array[] = new Array(texts.length);
+          for (const batch of tokenBatches(texts.map((t) => tokenCount(tokenizer, t, maxLength)))) {
+            const inputs = tokenizer(
+              batch.map((i) => texts[i]!),
+              { padding: true, truncation: true, max_length: maxLength },
+            );
             const { last_hidden_state } = await model(inputs);
             // BGE-M3's dense vector is the [CLS] (first) hidden state, L2-normalised.
             const cls = (last_hidden_state as Tensor).slice(null, 0, null);
-            out.push(...rows(cls, `model ${m.id}`));
+            rows(cls, `model ${m.id}`).forEach((v, k) => (out[batch[k]!] = v));
           }
           return out;
         },
@@ -421,7 +457,7 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
       const asr = (await withEnv(m, () =>
         pipeline('automatic-speech-recognition', m.id, {
           dtype: m.dtype as any,
-          session_options,
+          session_options: varying_session_options,
           local_files_only: true,
         }),
       )) as AutomaticSpeechRecognitionPipeline;
@@ -463,26 +499,29 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
             throw new Error('transcribe: expected 16 kHz mono Float32Array samples');
           if (samples.length === 0) return { language: null, segments: [] };
           const language = await detectLanguage(samples);
-          const res = (await asr(samples, {
-            return_timestamps: true,
-            chunk_length_s: m.chunk_length_s ?? 30,
-            stride_length_s: m.stride_length_s ?? 5,
-            ...(multilingual && language ? { language, task: 'transcribe' } : {}),
-          } as any)) as { text: string; chunks?: { timestamp: [number | null, number | null]; text: string }[] };
-          const duration = samples.length / sampleRate;
           const segments: TranscriptSegment[] = [];
-          for (const c of res.chunks ?? []) {
-            const text = c.text.trim();
-            if (!text) continue;
-            // The last segment of a file often has no closing timestamp, and
-            // Whisper can place one in the zero padding after the audio ends.
-            const start = Math.min(c.timestamp[0] ?? segments.at(-1)?.end ?? 0, duration);
-            const end = Math.min(c.timestamp[1] ?? duration, duration);
-            const seg = { start, end: Math.max(start, end), text };
-            // Whisper "hears" stock phrases ("Thank you.") in silence; a segment
-            // whose audio is digitally silent cannot contain speech.
-            if (rms(samples, seg.start * sampleRate, seg.end * sampleRate) < SILENCE_RMS) continue;
-            segments.push(seg);
+          for (const [a, b] of speechWindows(samples, sampleRate, m.chunk_length_s ?? 30)) {
+            const window = samples.subarray(a, b);
+            const res = (await asr(window, {
+              return_timestamps: true,
+              ...(multilingual && language ? { language, task: 'transcribe' } : {}),
+            } as any)) as { chunks?: { timestamp: [number | null, number | null]; text: string }[] };
+            const offset = a / sampleRate;
+            const length = (b - a) / sampleRate;
+            let prevEnd = 0;
+            for (const c of res.chunks ?? []) {
+              const text = c.text.trim();
+              if (!text) continue;
+              // The last segment of a window often has no closing timestamp, and
+              // Whisper can place one in the zero padding after the audio ends.
+              const start = Math.min(c.timestamp[0] ?? prevEnd, length);
+              const end = Math.max(start, Math.min(c.timestamp[1] ?? length, length));
+              prevEnd = end;
+              // Whisper "hears" stock phrases ("Thank you.") in silence; a segment
+              // whose audio is digitally silent cannot contain speech.
+              if (rms(window, start * sampleRate, end * sampleRate) < SILENCE_RMS) continue;
+              segments.push({ start: offset + start, end: offset + end, text });
+            }
           }
           return { language, segments };
         },
@@ -578,6 +617,46 @@ function rms(samples: Float32Array, from: number, to: number): number {
   let e = 0;
   for (let i = a; i < b; i++) e += samples[i]! * samples[i]!;
   return Math.sqrt(e / Math.max(1, b - a));
+}
+
+/**
+ * Where to cut audio into the windows Whisper hears, as [start, end) sample
+ * indexes: at most maxS seconds each (Whisper's whole input), each cut at the
+ * quietest 100 ms of the window's last searchS seconds, so a cut falls in a
+ * pause between words rather than through one. This is how WhisperX feeds
+ * Whisper: the pipeline's own chunking overlaps 30 s windows by 5 s on each
+ * side and merges the overlaps, which runs the encoder and the decoder over
+ * 1.5 s of audio for every second of it.
+ */
+export function speechWindows(
+  samples: Float32Array,
+  sampleRate: number,
+  maxS = 30,
+  searchS = 8,
+): Array<[number, number]> {
+  const max = Math.floor(maxS * sampleRate);
+  const frame = Math.max(1, Math.round(sampleRate / 10));
+  const step = Math.max(1, Math.round(sampleRate / 50));
+  const windows: Array<[number, number]> = [];
+  let start = 0;
+  while (samples.length - start > max) {
+    const end = start + max;
+    let cut = end;
+    let quietest = Infinity;
+    // Latest first, and an earlier frame only when clearly quieter, so that
+    // without a pause the window stays a full maxS.
+    for (let f = end - frame; f >= Math.max(start + 1, end - Math.floor(searchS * sampleRate)); f -= step) {
+      const e = rms(samples, f, f + frame);
+      if (e < quietest * 0.8) {
+        quietest = e;
+        cut = f + (frame >> 1);
+      }
+    }
+    windows.push([start, cut]);
+    start = cut;
+  }
+  if (samples.length > start) windows.push([start, samples.length]);
+  return windows;
 }
 
 /**

@@ -19,8 +19,8 @@ export interface ManifestEntry {
   column?: string;
   max_length?: number;
   prompt?: string;
+  /** Longest window of audio Whisper hears at once (speechWindows). */
   chunk_length_s?: number;
-  stride_length_s?: number;
   calibration?: { logit_scale: number; logit_bias: number };
   source?: string;
   min_score?: number;
