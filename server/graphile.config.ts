@@ -4,7 +4,6 @@
  * request.jwt.claims so the same RLS policies hold here and on Supabase.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { makePgService } from '@dataplan/pg/adaptors/pg';
 import type { Request } from 'express';
 import { isSafeError, type GrafastSubscriber } from 'grafast';
 import crypto from 'node:crypto';
@@ -17,6 +16,7 @@ import { claimsOf, connectionToken, type AccessClaims } from './auth/index.ts';
 import type { Config } from '../core/config.ts';
 import { isConnectionError } from '../core/database.ts';
 import { outageLog, type Logger } from '../core/log.ts';
+import { makeRequestPgService } from './pg-service.ts';
 import { ResilientSubscriber } from './plugins/listener.ts';
 import { queryLimitsRule, skipWhenOverLimit } from './plugins/limits.ts';
 import { makePersonsPlugin } from './plugins/persons.ts';
@@ -395,7 +395,9 @@ export function makePreset(deps: PresetDeps) {
       },
     ],
     pgServices: [
-      makePgService({
+      // The stock node-postgres service, opening each request's transaction
+      // with its settings in one round trip (pg-service.ts).
+      makeRequestPgService({
         pool: deps.authPool,
         schemas: ['app_public'],
         // Our own subscriber (below) is shared with the filtering wrapper.

@@ -42,17 +42,41 @@ export const MAX_QUERY_WORDS = 24;
 export const MAX_VIDEO_IDS = 500;
 
 /**
+ * A query embedding as it is sent: the vector, and PostgreSQL's text form of
+ * real[] made once when the embedding is cached. node-postgres would
+ * otherwise format the 2,176 numbers of a hybrid query one by one on every
+ * request, which measured more of the server's CPU per search than the rest
+ * of the API together (BENCHMARKS.md, "The API's own time").
+ */
+export interface QueryEmbedding {
+  vec: Float32Array;
+  /** `{...}` with nine significant digits per number: every float32 reads back exactly. */
+  literal: string;
+}
+
+export function realArrayLiteral(vec: Float32Array): string {
+  let out = '{';
+  for (let i = 0; i < vec.length; i++) {
+    // Nine significant digits identify any float32, so real[] receives the
+    // very numbers the encoder produced (JavaScript's own formatting of the
+    // widened double spends up to 17).
+    out += (i ? ',' : '') + (Number.isFinite(vec[i]) ? vec[i]!.toPrecision(9) : String(vec[i]));
+  }
+  return out + '}';
+}
+
+/**
  * A small LRU of promises: a repeated query (paging, a refreshed page, many
  * users typing the same thing) does not run the model again, and concurrent
  * identical queries share one run.
  */
-export class EmbeddingCache {
-  private map = new Map<string, Promise<Float32Array>>();
+export class EmbeddingCache<T = QueryEmbedding> {
+  private map = new Map<string, Promise<T>>();
   private size: number;
   constructor(size: number) {
     this.size = size;
   }
-  get(key: string, compute: () => Promise<Float32Array>): Promise<Float32Array> {
+  get(key: string, compute: () => Promise<T>): Promise<T> {
     const hit = this.map.get(key);
     if (hit) {
       this.map.delete(key);
@@ -85,8 +109,8 @@ interface SearchArgs {
 }
 
 interface QueryVectors {
-  text: { model: string; vec: Float32Array } | null;
-  image: { model: string; vec: Float32Array } | null;
+  text: { model: string; embedding: QueryEmbedding } | null;
+  image: { model: string; embedding: QueryEmbedding } | null;
   missing: string[];
 }
 
@@ -109,7 +133,10 @@ export function makeSearchPlugin(deps: SearchDeps) {
       try {
         return {
           model: enc.modelId,
-          vec: await cache.get(`${enc.modelId}\u0000${query}`, async () => (await enc.embed([query]))[0]),
+          embedding: await cache.get(`${enc.modelId}\u0000${query}`, async () => {
+            const vec = (await enc.embed([query]))[0]!;
+            return { vec, literal: realArrayLiteral(vec) };
+          }),
         };
       } catch (e) {
         deps.onEmbedError?.(enc.modelId, e);
@@ -281,8 +308,8 @@ export function makeSearchPlugin(deps: SearchDeps) {
                             order by h.ordinality`,
                       values: [
                         args.query.trim(),
-                        vectors.text ? Array.from(vectors.text.vec) : null,
-                        vectors.image ? Array.from(vectors.image.vec) : null,
+                        vectors.text?.embedding.literal ?? null,
+                        vectors.image?.embedding.literal ?? null,
                         args.videoIds,
                         args.personId,
                         first + 1,
