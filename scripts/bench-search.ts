@@ -13,7 +13,8 @@
  *                                [--recall N] [--keep NAME [--no-migrate]] [--stats] [--only MODES] [--http]
  *
  * --http also times searchScenes through a real server (GraphQL over HTTP)
- * against the SQL function, and 8 concurrent clients.
+ * against the SQL function, and 8 concurrent clients; --only http-small
+ * (or http-big) limits that to one user.
  *
  * Without --url it creates, migrates and finally drops a database in the
  * embedded cluster of the current configuration (HEIMDEX_DATA_DIR,
@@ -27,11 +28,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
 import { createScratchDatabase } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
+import { realArrayLiteral } from '../server/plugins/search.ts';
 import { startServer } from '../server/index.ts';
+import type { HttpClientData, HttpClientRequest } from './bench-http-client.ts';
 
 export const TEXT_DIM = 1024;
 export const IMAGE_DIM = 1152;
@@ -621,15 +625,38 @@ const HTTP_SEARCH = `query ($q: String!) { searchScenes(query: $q, first: 20) {
   hits { rank sceneId videoId title startS endS score components { text vision tags } snippet previewUrl thumbnailUrl persons { id name } }
   modalities missing hasNextPage endCursor } }`;
 
+/** The HTTP client's worker thread (bench-http-client.ts), one request list at a time. */
+function httpClient(data: HttpClientData) {
+  const worker = new Worker(new URL('./bench-http-client.ts', import.meta.url), { workerData: data });
+  type Reply = { ok: boolean; error?: string; times: number[]; seconds?: number };
+  let pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
+  worker.on('message', (r: Reply) => (r.ok ? pending?.resolve(r) : pending?.reject(new Error(r.error))));
+  worker.on('error', (e) => pending?.reject(e));
+  const ask = (m: HttpClientRequest) =>
+    new Promise<Reply>((resolve, reject) => {
+      pending = { resolve, reject };
+      worker.postMessage(m);
+    });
+  return {
+    one: async (words: string) => (await ask({ kind: 'one', words })).times[0]!,
+    concurrent: (words: string[], clients: number, seconds: number) =>
+      ask({ kind: 'concurrent', words, clients, seconds }) as Promise<{ times: number[]; seconds: number }>,
+    close: () => worker.terminate(),
+  };
+}
+
 /**
  * Goal 4 of issue 11: searchScenes over HTTP (GraphQL, JWT check, presigned
  * URLs, the join for titles) against the SQL function alone, for the same
  * queries with their embeddings already cached, interleaved so both see the
- * same load; then 8 clients at once for a fixed time. The server runs as a
- * Supabase deployment would (HS256 tokens verified with the shared secret),
+ * same load; then 8 concurrent clients for a fixed time. The server runs as
+ * a Supabase deployment would (HS256 tokens verified with the shared secret),
  * so a token can be made for the seeded user; its query encoders return the
  * seeded query vectors, and every query is sent once before timing, so no
- * model runs while timed (as with a warm embedding cache).
+ * model runs while timed (as with a warm embedding cache). The client runs in
+ * a worker thread, so its own work is not the server's; the SQL side gets its
+ * vectors as real[] text made before timing (as the server's cache holds
+ * them), so both sides time PostgreSQL and the API, not number formatting.
  */
 async function timeHttp(ownerUrl: string, authUrl: string, user: string, source: QuerySource, queries: number) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-http-'));
@@ -658,54 +685,38 @@ async function timeHttp(ownerUrl: string, authUrl: string, user: string, source:
       imageTextEmbedder: async () => encoder('siglip2', 1152, (b) => b.image),
     },
   });
-  const token = supabaseToken(secret, user);
-  const post = async (q: string) => {
-    const started = process.hrtime.bigint();
-    const res = await fetch(`${srv.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: HTTP_SEARCH, variables: { q } }),
-    });
-    const json = (await res.json()) as { errors?: { message: string }[]; data?: { searchScenes: { hits: unknown[] } } };
-    if (json.errors) throw new Error(`searchScenes: ${json.errors[0]!.message}`);
-    return { ms: Number(process.hrtime.bigint() - started) / 1e6, hits: json.data!.searchScenes.hits.length };
-  };
+  const client = httpClient({ url: srv.url, token: supabaseToken(secret, user), query: HTTP_SEARCH });
+  const literals = new Map(
+    [...byWords].map(([w, b]) => [
+      w,
+      [realArrayLiteral(Float32Array.from(b.text)), realArrayLiteral(Float32Array.from(b.image))] as const,
+    ]),
+  );
   const sql = await asUser(authUrl, user);
+  const searchSql = (w: string) => sql.query(SEARCH, [w, ...literals.get(w)!, null, 20]);
   try {
     const words = [...byWords.keys()];
     // Warm both paths alike: the embedding cache and the server's connections, and the SQL session's plans.
     for (const w of words) {
-      const b = byWords.get(w)!;
-      await post(w);
-      await sql.query(SEARCH, [b.words, b.text, b.image, null, 20]);
+      await client.one(w);
+      await searchSql(w);
     }
     const httpMs: number[] = [];
     const sqlMs: number[] = [];
-    for (let i = 0; i < words.length; i++) {
-      const b = byWords.get(words[i]!)!;
+    for (const w of words) {
       const started = process.hrtime.bigint();
-      await sql.query(SEARCH, [b.words, b.text, b.image, null, 20]);
+      await searchSql(w);
       sqlMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-      httpMs.push((await post(b.words)).ms);
+      httpMs.push(await client.one(w));
     }
-    // 8 clients, each sending the next query as soon as its last one answered.
-    const concurrent: number[] = [];
-    const until = Date.now() + 20_000;
-    let next = 0;
-    const t0 = Date.now();
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (Date.now() < until) concurrent.push((await post(words[next++ % words.length]!)).ms);
-      }),
-    );
-    const seconds = (Date.now() - t0) / 1000;
+    const { times: concurrent, seconds } = await client.concurrent(words, 8, 20);
     // A person reads the results before the next search: each of these comes
     // after 12 s without a request (node-postgres' default idle timeout, which
     // the server no longer uses, is 10 s).
     const afterPause: number[] = [];
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 12_000));
-      afterPause.push((await post(words[i % words.length]!)).ms);
+      afterPause.push(await client.one(words[i % words.length]!));
     }
     for (const a of [httpMs, sqlMs, concurrent, afterPause]) a.sort((x, y) => x - y);
     return {
@@ -720,6 +731,7 @@ async function timeHttp(ownerUrl: string, authUrl: string, user: string, source:
     };
   } finally {
     await sql.end();
+    await client.close();
     await srv.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
@@ -851,6 +863,9 @@ async function main() {
           `| user | SQL p50 / p95 | HTTP p50 / p95 | HTTP ÷ SQL (p50) | 8 clients: queries/s, p50 / p95 | after a 12 s pause: p50 / max of 3 | load |\n|---|---|---|---|---|---|---|`,
       );
       for (const [label, user] of users) {
+        // --only http-small (or http-big) times the API for that user alone.
+        const which = user === seeded.smallOwner ? 'http-small' : 'http-big';
+        if (only && (only.has('http-small') || only.has('http-big')) && !only.has(which)) continue;
         const r = await timeHttp(ownerUrl!, authUrl!, user!, source, queries);
         console.log(
           `| ${label} | ${r.sql.p50.toFixed(1)} / ${r.sql.p95.toFixed(1)} | ${r.http.p50.toFixed(1)} / ${r.http.p95.toFixed(1)} | ` +
