@@ -10,11 +10,13 @@
  *
  *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
- *                                [--recall N] [--keep NAME [--no-migrate]] [--stats] [--only MODES] [--http]
+ *                                [--recall N] [--keep NAME [--no-migrate]] [--stats] [--only MODES] [--http [--http-baseline DIR]]
  *
  * --http also times searchScenes through a real server (GraphQL over HTTP)
  * against the SQL function, and 8 concurrent clients; --only http-small
- * (or http-big) limits that to one user.
+ * (or http-big) limits that to one user. --http-baseline DIR runs another
+ * checkout's server (e.g. `git worktree add DIR main`) beside this one, and
+ * interleaves their requests, so a before/after shares one load.
  *
  * Without --url it creates, migrates and finally drops a database in the
  * embedded cluster of the current configuration (HEIMDEX_DATA_DIR,
@@ -658,19 +660,16 @@ function httpClient(data: HttpClientData) {
  * vectors as real[] text made before timing (as the server's cache holds
  * them), so both sides time PostgreSQL and the API, not number formatting.
  */
-async function timeHttp(ownerUrl: string, authUrl: string, user: string, source: QuerySource, queries: number) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-http-'));
+async function timeHttp(
+  ownerUrl: string,
+  authUrl: string,
+  user: string,
+  source: QuerySource,
+  queries: number,
+  baselineDir?: string,
+) {
+  const dirs: string[] = [];
   const secret = crypto.randomBytes(32).toString('hex');
-  const config = loadConfig({
-    ...process.env,
-    HEIMDEX_DATA_DIR: dataDir,
-    HEIMDEX_PORT: '0',
-    LOG_LEVEL: 'silent',
-    AUTH_PROVIDER: 'supabase',
-    SUPABASE_URL: 'http://127.0.0.1:9',
-    SUPABASE_ANON_KEY: 'bench',
-    SUPABASE_JWT_SECRET: secret,
-  });
   const byWords = new Map<string, BenchQuery>();
   for (let i = 0; i < queries; i++) byWords.set(source(i).words, source(i));
   const encoder = <D extends 1024 | 1152>(modelId: string, dim: D, pick: (b: BenchQuery) => number[]) => ({
@@ -678,14 +677,29 @@ async function timeHttp(ownerUrl: string, authUrl: string, user: string, source:
     dim,
     embed: async (texts: string[]) => texts.map((t) => Float32Array.from(pick(byWords.get(t)!))),
   });
-  const srv = await startServer(config, {
-    db: { authUrl, authFunctionsUrl: ownerUrl },
-    models: {
-      textEmbedder: async () => encoder('bge-m3', 1024, (b) => b.text),
-      imageTextEmbedder: async () => encoder('siglip2', 1152, (b) => b.image),
-    },
-  });
-  const client = httpClient({ url: srv.url, token: supabaseToken(secret, user), query: HTTP_SEARCH });
+  const serve = async (start: typeof startServer) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-bench-http-'));
+    dirs.push(dataDir);
+    const config = loadConfig({
+      ...process.env,
+      HEIMDEX_DATA_DIR: dataDir,
+      HEIMDEX_PORT: '0',
+      LOG_LEVEL: 'silent',
+      AUTH_PROVIDER: 'supabase',
+      SUPABASE_URL: 'http://127.0.0.1:9',
+      SUPABASE_ANON_KEY: 'bench',
+      SUPABASE_JWT_SECRET: secret,
+    });
+    const srv = await start(config, {
+      db: { authUrl, authFunctionsUrl: ownerUrl },
+      models: {
+        textEmbedder: async () => encoder('bge-m3', 1024, (b) => b.text),
+        imageTextEmbedder: async () => encoder('siglip2', 1152, (b) => b.image),
+      },
+    });
+    const client = httpClient({ url: srv.url, token: supabaseToken(secret, user), query: HTTP_SEARCH });
+    return { srv, client, http: [] as number[], concurrent: [] as number[], seconds: 0 };
+  };
   const literals = new Map(
     [...byWords].map(([w, b]) => [
       w,
@@ -694,46 +708,75 @@ async function timeHttp(ownerUrl: string, authUrl: string, user: string, source:
   );
   const sql = await asUser(authUrl, user);
   const searchSql = (w: string) => sql.query(SEARCH, [w, ...literals.get(w)!, null, 20]);
+  const sides: Awaited<ReturnType<typeof serve>>[] = [];
   try {
+    sides.push(await serve(startServer));
+    // Another checkout's server (e.g. a worktree of main) in this process:
+    // both are timed request by request, interleaved, under the same load.
+    if (baselineDir) {
+      const other = (await import(path.resolve(baselineDir, 'server/index.ts'))) as { startServer: typeof startServer };
+      sides.push(await serve(other.startServer));
+    }
     const words = [...byWords.keys()];
-    // Warm both paths alike: the embedding cache and the server's connections, and the SQL session's plans.
+    // Warm every path alike: the embedding caches and the servers' connections, and the SQL session's plans.
     for (const w of words) {
-      await client.one(w);
+      for (const side of sides) await side.client.one(w);
       await searchSql(w);
     }
-    const httpMs: number[] = [];
     const sqlMs: number[] = [];
-    for (const w of words) {
-      const started = process.hrtime.bigint();
-      await searchSql(w);
-      sqlMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-      httpMs.push(await client.one(w));
+    const steps = [
+      async (w: string) => {
+        const started = process.hrtime.bigint();
+        await searchSql(w);
+        sqlMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+      },
+      ...sides.map((side) => async (w: string) => void side.http.push(await side.client.one(w))),
+    ];
+    // Each query once per step (SQL, then each server), starting from a different step each time.
+    const rounds = baselineDir ? 3 : 1;
+    let turn = 0;
+    for (let r = 0; r < rounds; r++) {
+      for (const w of words) {
+        for (let j = 0; j < steps.length; j++) await steps[(turn + j) % steps.length]!(w);
+        turn++;
+      }
     }
-    const { times: concurrent, seconds } = await client.concurrent(words, 8, 20);
+    // 8 clients, each sending the next query as soon as its last one was
+    // answered: 20 s per server, in halves (A B B A with a baseline).
+    for (const half of [sides, [...sides].reverse()]) {
+      for (const side of half) {
+        const r = await side.client.concurrent(words, 8, 10);
+        side.concurrent.push(...r.times);
+        side.seconds += r.seconds;
+      }
+    }
     // A person reads the results before the next search: each of these comes
     // after 12 s without a request (node-postgres' default idle timeout, which
     // the server no longer uses, is 10 s).
     const afterPause: number[] = [];
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 12_000));
-      afterPause.push(await client.one(words[i % words.length]!));
+      afterPause.push(await sides[0]!.client.one(words[i % words.length]!));
     }
-    for (const a of [httpMs, sqlMs, concurrent, afterPause]) a.sort((x, y) => x - y);
-    return {
+    for (const a of [sqlMs, afterPause, ...sides.flatMap((s) => [s.http, s.concurrent])]) a.sort((x, y) => x - y);
+    return sides.map((side, i) => ({
+      server: i === 0 ? 'this checkout' : `baseline ${baselineDir}`,
       sql: { p50: percentile(sqlMs, 0.5), p95: percentile(sqlMs, 0.95) },
-      http: { p50: percentile(httpMs, 0.5), p95: percentile(httpMs, 0.95) },
+      http: { p50: percentile(side.http, 0.5), p95: percentile(side.http, 0.95) },
       clients8: {
-        qps: concurrent.length / seconds,
-        p50: percentile(concurrent, 0.5),
-        p95: percentile(concurrent, 0.95),
+        qps: side.concurrent.length / side.seconds,
+        p50: percentile(side.concurrent, 0.5),
+        p95: percentile(side.concurrent, 0.95),
       },
-      afterPause: { p50: percentile(afterPause, 0.5), max: afterPause.at(-1)! },
-    };
+      afterPause: i === 0 ? { p50: percentile(afterPause, 0.5), max: afterPause.at(-1)! } : null,
+    }));
   } finally {
     await sql.end();
-    await client.close();
-    await srv.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const side of sides) {
+      await side.client.close();
+      await side.srv.close();
+    }
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 }
 
@@ -758,6 +801,7 @@ async function main() {
       stats: { type: 'boolean', default: false },
       http: { type: 'boolean', default: false },
       'no-migrate': { type: 'boolean', default: false },
+      'http-baseline': { type: 'string' },
       only: { type: 'string' },
       url: { type: 'string' },
       'auth-url': { type: 'string' },
@@ -866,12 +910,14 @@ async function main() {
         // --only http-small (or http-big) times the API for that user alone.
         const which = user === seeded.smallOwner ? 'http-small' : 'http-big';
         if (only && (only.has('http-small') || only.has('http-big')) && !only.has(which)) continue;
-        const r = await timeHttp(ownerUrl!, authUrl!, user!, source, queries);
-        console.log(
-          `| ${label} | ${r.sql.p50.toFixed(1)} / ${r.sql.p95.toFixed(1)} | ${r.http.p50.toFixed(1)} / ${r.http.p95.toFixed(1)} | ` +
-            `${(r.http.p50 / r.sql.p50).toFixed(2)} | ${r.clients8.qps.toFixed(1)}, ${r.clients8.p50.toFixed(1)} / ${r.clients8.p95.toFixed(1)} | ` +
-            `${r.afterPause.p50.toFixed(1)} / ${r.afterPause.max.toFixed(1)} | ${load()} |`,
-        );
+        for (const r of await timeHttp(ownerUrl!, authUrl!, user!, source, queries, values['http-baseline'])) {
+          const pause = r.afterPause ? `${r.afterPause.p50.toFixed(1)} / ${r.afterPause.max.toFixed(1)}` : '-';
+          console.log(
+            `| ${label}${values['http-baseline'] ? ` (${r.server})` : ''} | ${r.sql.p50.toFixed(1)} / ${r.sql.p95.toFixed(1)} | ${r.http.p50.toFixed(1)} / ${r.http.p95.toFixed(1)} | ` +
+              `${(r.http.p50 / r.sql.p50).toFixed(2)} | ${r.clients8.qps.toFixed(1)}, ${r.clients8.p50.toFixed(1)} / ${r.clients8.p95.toFixed(1)} | ` +
+              `${pause} | ${load()} |`,
+          );
+        }
       }
     }
     const recallQueries = num('recall');
