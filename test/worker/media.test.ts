@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +11,13 @@ import {
   detectScenes,
   extractAudio16kMono,
   extractKeyframe,
+  extractKeyframes,
   extractSubtitles,
   parseSubtitles,
   probe,
 } from '../../worker/media/index.ts';
 import { runTool } from '../../worker/media/run.ts';
+import { generateTransitions } from '../../worker/media/samples.ts';
 import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
 
 const limits = { timeoutS: 60, maxMemoryMb: 4096 };
@@ -112,6 +115,67 @@ test('a keyframe is a JPEG of the scene, skipping black frames', async () => {
   );
   const yavg = Number(r.stderr.match(/YAVG=([\d.]+)/)![1]);
   assert.ok(yavg > 100, `keyframe luma ${yavg} should be the white half`);
+});
+
+test('keyframes for many spans come from one ffmpeg run per round and are the JPEGs extractKeyframe writes', async () => {
+  // Moving pictures (no two frames alike) at 30 fps, fading through black at 11 s; the same
+  // stream in Matroska, whose millisecond timestamps round every frame time.
+  const mp4 = (await generateTransitions(path.join(dir, 'moving.mp4'), { fps: 30, width: 320, height: 180 })).path;
+  const mkv = path.join(dir, 'moving.mkv');
+  assert.equal((await runTool('ffmpeg', ['-v', 'error', '-i', mp4, '-c', 'copy', '-y', mkv], limits)).code, 0);
+  // An ffmpeg first on PATH that notes each start and runs the real one: counts processes without changing them.
+  const log = path.join(dir, 'ffmpeg-starts.log');
+  const shim = path.join(dir, 'shim');
+  fs.mkdirSync(shim, { recursive: true });
+  const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  fs.writeFileSync(path.join(shim, 'ffmpeg'), `#!/bin/sh\necho start >> '${log}'\nexec '${real}' "$@"\n`, {
+    mode: 0o755,
+  });
+  const counted = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const PATH = process.env.PATH;
+    fs.writeFileSync(log, '');
+    process.env.PATH = `${shim}:${PATH}`;
+    try {
+      const r = await fn();
+      return [r, fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length];
+    } finally {
+      process.env.PATH = PATH;
+    }
+  };
+  const spans = [
+    [0, 5],
+    [5, 8], // a third in is 6.000 s, exactly a frame's time
+    [5.5, 5.7],
+    [6, 6.2],
+    [8, 10],
+    [10.8, 11.4], // black at a third and a half in, not at two thirds
+    [10.95, 11.05], // black throughout: the last candidate is kept
+    [12, 16.5],
+    [0.1, 0.3],
+    [19.9, 20.1],
+  ] as const;
+  const hash = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f).toString('base64') : null);
+  for (const file of [mp4, mkv]) {
+    const reqs = spans.map(([start, end], i) => ({ start, end, outPath: path.join(dir, `batch-${i}.jpg`) }));
+    const [batch, runs] = await counted(() => extractKeyframes(file, reqs, dir, limits));
+    let singleRuns = 0;
+    let rounds = 0;
+    for (const [i, q] of reqs.entries()) {
+      const one = path.join(dir, `one-${i}.jpg`);
+      fs.rmSync(one, { force: true });
+      const [ok, n] = await counted(() => extractKeyframe(file, q.start, q.end, one, limits));
+      singleRuns += n;
+      rounds = Math.max(rounds, n);
+      assert.equal(batch.written[i], ok, `${file} span ${q.start}-${q.end}`);
+      assert.ok(hash(one) !== null && hash(one) === hash(q.outPath), `${file} span ${q.start}-${q.end}: same JPEG`);
+    }
+    // extractKeyframe starts one ffmpeg per candidate it tries; the batch one per round of candidates.
+    assert.equal(rounds, 4, 'the all-black span tries every candidate');
+    assert.equal(runs, rounds);
+    assert.equal(batch.ffmpegRuns, runs);
+    assert.ok(singleRuns >= spans.length + 5, `${singleRuns} single runs`);
+  }
+  assert.deepEqual(await extractKeyframes(mp4, [], dir, limits), { written: [], ffmpegRuns: 0 });
 });
 
 test('broken and hostile inputs are refused with a readable reason', async () => {

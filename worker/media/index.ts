@@ -11,6 +11,7 @@ import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } fr
 
 export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
 export { parseSubtitles, looksLikeSubtitles } from './subtitles.ts';
+export { extractKeyframe, extractKeyframes, type KeyframeBatch, type KeyframeRequest } from './frames.ts';
 
 export interface SubtitleStream {
   index: number;
@@ -316,71 +317,4 @@ export async function detectScenes(
     textSamples: changes.textSamples,
     decodedS,
   };
-}
-
-/**
- * A frame counts as black when its average luma is near limited-range black
- * (16) and nothing in it is bright: a dark shot with a white caption (navy
- * behind a title averages about 19) is a keyframe worth keeping and reading.
- */
-const BLACK_YAVG = 24;
-const BLACK_YMAX = 48;
-
-/**
- * A representative JPEG for the span [start, end): the frame a third of the
- * way in (past fades and transitions), or later ones if that frame is black.
- * Returns false when no frame could be decoded at all.
- */
-export async function extractKeyframe(
-  file: string,
-  start: number,
-  end: number,
-  outPath: string,
-  limits: RunLimits,
-): Promise<boolean> {
-  const len = Math.max(0, end - start);
-  let fallback = false;
-  for (const f of [1 / 3, 1 / 2, 2 / 3, 0.1]) {
-    const t = start + len * f;
-    const r = await runTool(
-      'ffmpeg',
-      [
-        '-v',
-        'info',
-        '-nostats',
-        '-ss',
-        t.toFixed(3),
-        ...safeInput(file),
-        '-an',
-        '-sn',
-        '-dn',
-        '-frames:v',
-        '1',
-        '-vf',
-        "scale='min(768,iw)':-2,signalstats,metadata=print",
-        '-q:v',
-        '3',
-        '-f',
-        'image2',
-        '-update',
-        '1',
-        '-y',
-        `file:${outPath}`,
-      ],
-      limits,
-      { keepStderr: true },
-    );
-    if (r.code !== 0) continue;
-    const exists = await fs.stat(outPath).then(
-      (s) => s.size > 0,
-      () => false,
-    );
-    if (!exists) continue;
-    fallback = true;
-    const avg = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
-    const max = r.stderr.match(/lavfi\.signalstats\.YMAX=([\d.]+)/);
-    if (!avg || !max || Number(avg[1]) >= BLACK_YAVG || Number(max[1]) >= BLACK_YMAX) return true;
-  }
-  // Every candidate was black: keep the last one rather than no keyframe.
-  return fallback;
 }

@@ -16,7 +16,14 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { faceCropKey, keyframeKey } from '../../core/storage/keys.ts';
 import { StoragePermanentError } from '../../core/storage/types.ts';
-import { assertFullyDecoded, detectScenes, extractKeyframe, probe, type RunLimits } from '../media/index.ts';
+import {
+  assertFullyDecoded,
+  detectScenes,
+  extractKeyframes,
+  probe,
+  type KeyframeRequest,
+  type RunLimits,
+} from '../media/index.ts';
 import { CHANGE_FPS } from '../media/changes.ts';
 import type { TextReader } from '../ml/types.ts';
 import { cropFace } from '../ml/faces.ts';
@@ -130,6 +137,8 @@ interface Work {
   textSamples: number[] | null;
   /** On-screen text already read, by frame file: no frame is read twice. */
   readCache: Map<string, string>;
+  /** Frames already extracted (or found impossible to), by file: no frame is decoded twice. */
+  extracted: Map<string, boolean>;
   spans: Span[];
   texts: string[];
   frames: (string | null)[];
@@ -225,8 +234,13 @@ export const STAGES: readonly Stage[] = [
       const reader = await w.ctx.models.textReader();
       if (reader) {
         const reads: { t: number; text: string }[] = [];
-        for (const t of chooseTextSamples(w.textSamples, w.spans, length, OCR_EXTRA_FRAMES_PER_MIN).flat()) {
-          const jpg = await frameAt(w, t);
+        const times = chooseTextSamples(w.textSamples, w.spans, length, OCR_EXTRA_FRAMES_PER_MIN).flat();
+        const jpgs = await extractFrames(
+          w,
+          times.map((t) => sampleRequest(w, t)),
+        );
+        for (const [k, t] of times.entries()) {
+          const jpg = jpgs[k];
           if (jpg) reads.push({ t, text: await readFrame(w, reader, jpg) });
         }
         const more = textChangeCuts(reads, w.spans, minS);
@@ -264,23 +278,29 @@ export const STAGES: readonly Stage[] = [
     needs: ['cut'],
     writes: ['scenes.keyframe_key'],
     async run(w) {
-      const file = await w.file();
       w.frames = [];
       // Where the picture settled, the first settled frame (which OCR reads
       // anyway) is the keyframe: past any transition, and decoded once.
       const settled = w.textSamples
         ? chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN)
         : [];
-      for (const [i, s] of w.spans.entries()) {
-        const first = settled[i]?.[0];
-        const atSample = first === undefined ? null : await frameAt(w, first);
-        const jpg = atSample ?? path.join(w.dir, 'frames', `${i}.jpg`);
-        const key =
-          atSample || (await extractKeyframe(file, s.start, s.end, jpg, w.limits))
-            ? keyframeKey(w.video.owner_id, w.video.id, w.scenes[i]!.ordinal)
-            : null;
-        if (key) await w.ctx.storage.put(key, await fs.readFile(jpg), 'image/jpeg');
-        w.frames.push(key ? jpg : null);
+      const whole = (i: number): KeyframeRequest => ({
+        start: w.spans[i]!.start,
+        end: w.spans[i]!.end,
+        outPath: path.join(w.dir, 'frames', `${i}.jpg`),
+      });
+      const first = (i: number) => settled[i]?.[0];
+      // All scenes in one batch; a settled frame that cannot be decoded falls back to the scene's own.
+      const jpgs = await extractFrames(
+        w,
+        w.spans.map((_, i) => (first(i) === undefined ? whole(i) : sampleRequest(w, first(i)!))),
+      );
+      const retry = jpgs.flatMap((jpg, i) => (jpg === null && first(i) !== undefined ? [i] : []));
+      (await extractFrames(w, retry.map(whole))).forEach((jpg, k) => (jpgs[retry[k]!] = jpg));
+      for (const [i, jpg] of jpgs.entries()) {
+        const key = jpg ? keyframeKey(w.video.owner_id, w.video.id, w.scenes[i]!.ordinal) : null;
+        if (key) await w.ctx.storage.put(key, await fs.readFile(jpg!), 'image/jpeg');
+        w.frames.push(jpg);
         w.scenes[i]!.keyframe_key = key;
       }
       return 'done';
@@ -433,17 +453,25 @@ const videoDuration = (w: Work) =>
 /** Seconds decoded before a chunk's start, so the change detector has seen the settled picture before it. */
 const CUT_CONTEXT_S = 5;
 
-/** One frame at time t (the settled picture the change detector chose), decoded once. */
-async function frameAt(w: Work, t: number): Promise<string | null> {
-  const jpg = path.join(w.dir, 'frames', `at-${Math.round(t * 1000)}.jpg`);
-  if (
-    await fs.stat(jpg).then(
-      () => true,
-      () => false,
-    )
-  )
-    return jpg;
-  return (await extractKeyframe(await w.file(), t, t + 0.2, jpg, w.limits)) ? jpg : null;
+/** The frame at time t (a settled picture the change detector chose). */
+const sampleRequest = (w: Work, t: number): KeyframeRequest => ({
+  start: t,
+  end: t + 0.2,
+  outPath: path.join(w.dir, 'frames', `at-${Math.round(t * 1000)}.jpg`),
+});
+
+/**
+ * The JPEG for each request (null where none could be decoded): those not
+ * extracted earlier in this job in one batch, i.e. one ffmpeg process for a
+ * stage's frames rather than one seek each.
+ */
+async function extractFrames(w: Work, reqs: KeyframeRequest[]): Promise<(string | null)[]> {
+  const todo = [...new Map(reqs.filter((q) => !w.extracted.has(q.outPath)).map((q) => [q.outPath, q])).values()];
+  if (todo.length) {
+    const { written } = await extractKeyframes(await w.file(), todo, w.dir, w.limits);
+    todo.forEach((q, i) => w.extracted.set(q.outPath, written[i]!));
+  }
+  return reqs.map((q) => (w.extracted.get(q.outPath) ? q.outPath : null));
 }
 
 async function readFrame(w: Work, reader: TextReader, jpg: string): Promise<string> {
@@ -499,11 +527,16 @@ async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
   const file = await w.file();
   w.textSamples ??= (await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits)).textSamples;
   const chosen = chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN);
+  const jpgs = await extractFrames(
+    w,
+    chosen.flat().map((t) => sampleRequest(w, t)),
+  );
+  let k = 0;
   const out: SampledFrame[][] = [];
   for (const [i, times] of chosen.entries()) {
     const frames: SampledFrame[] = [];
     for (const t of times) {
-      const jpg = await frameAt(w, t);
+      const jpg = jpgs[k++];
       if (jpg) frames.push({ file: jpg, t });
     }
     // Nominal time of a keyframe extracted the classic way: a third into the scene.
@@ -561,6 +594,7 @@ function newWork(
     range: null,
     textSamples: null,
     readCache: new Map(),
+    extracted: new Map(),
     spans: [],
     texts: [],
     frames: [],

@@ -1,0 +1,356 @@
+/*
+ * Representative frames (keyframes, the frames OCR and the face model read)
+ * as JPEGs. extractKeyframe takes one span in one ffmpeg process, seeking
+ * to it; extractKeyframes takes all the spans a stage needs in one process
+ * and picks exactly the same frames: starting ffmpeg costs about as much as
+ * decoding a second of 720p, and a stage asks for tens of frames.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { runTool, safeInput, type RunLimits } from './run.ts';
+
+/**
+ * A frame counts as black when its average luma is near limited-range black
+ * (16) and nothing in it is bright: a dark shot with a white caption (navy
+ * behind a title averages about 19) is a keyframe worth keeping and reading.
+ */
+const BLACK_YAVG = 24;
+const BLACK_YMAX = 48;
+/** Where in a span the frames tried in turn lie: a third in (past fades and transitions), then later ones. */
+const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
+/** Downscale and the luma statistics the black test reads, the same in both extractors. */
+const FRAME_FILTER = "scale='min(768,iw)':-2,signalstats";
+const JPEG_QUALITY = ['-q:v', '3'];
+
+/** The time of candidate k of a span, as ffmpeg is given it (milliseconds). */
+const candidateAt = (start: number, end: number, k: number) =>
+  (start + Math.max(0, end - start) * CANDIDATES[k]!).toFixed(3);
+
+const isBlack = (avg: number | undefined, max: number | undefined) =>
+  avg !== undefined && max !== undefined && avg < BLACK_YAVG && max < BLACK_YMAX;
+
+/** One candidate frame: the first frame at or after `at` (seconds, as text), its luma statistics; null if none. */
+async function extractOne(
+  file: string,
+  at: string,
+  outPath: string,
+  limits: RunLimits,
+): Promise<{ avg?: number; max?: number } | null> {
+  const r = await runTool(
+    'ffmpeg',
+    [
+      '-v',
+      'info',
+      '-nostats',
+      '-ss',
+      at,
+      ...safeInput(file),
+      '-an',
+      '-sn',
+      '-dn',
+      '-frames:v',
+      '1',
+      '-vf',
+      `${FRAME_FILTER},metadata=print`,
+      ...JPEG_QUALITY,
+      '-f',
+      'image2',
+      '-update',
+      '1',
+      '-y',
+      `file:${outPath}`,
+    ],
+    limits,
+    { keepStderr: true },
+  );
+  if (r.code !== 0) return null;
+  const exists = await fs.stat(outPath).then(
+    (s) => s.size > 0,
+    () => false,
+  );
+  if (!exists) return null;
+  const avg = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
+  const max = r.stderr.match(/lavfi\.signalstats\.YMAX=([\d.]+)/);
+  return { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
+}
+
+/**
+ * A representative JPEG for the span [start, end): the frame a third of the
+ * way in (past fades and transitions), or later ones if that frame is black.
+ * Returns false when no frame could be decoded at all.
+ */
+export async function extractKeyframe(
+  file: string,
+  start: number,
+  end: number,
+  outPath: string,
+  limits: RunLimits,
+): Promise<boolean> {
+  let fallback = false;
+  for (let k = 0; k < CANDIDATES.length; k++) {
+    const got = await extractOne(file, candidateAt(start, end, k), outPath, limits);
+    if (!got) continue;
+    fallback = true;
+    if (!isBlack(got.avg, got.max)) return true;
+  }
+  // Every candidate was black: keep the last one rather than no keyframe.
+  return fallback;
+}
+
+export interface KeyframeRequest {
+  start: number;
+  end: number;
+  outPath: string;
+}
+
+/** What one batch did, for tests and benchmarks: ffmpeg processes started, frames written. */
+export interface KeyframeBatch {
+  written: boolean[];
+  ffmpegRuns: number;
+}
+
+/**
+ * Requests closer than this (seconds) share one sequential decode: opening
+ * another input and decoding from its keyframe costs about as much as
+ * decoding a few seconds of 720p.
+ */
+const MERGE_GAP_S = 5;
+/** A run decodes this far past its last request: the frame sought is normally within one frame interval. */
+const RUN_TAIL_S = 1;
+/** Decoded-picture memory one pass may hold across its inputs (each holds its reference frames). */
+const PASS_PIXEL_BUDGET = 16 * 1280 * 720;
+const MAX_INPUTS = 16;
+
+interface Timing {
+  /** Index of the video stream ffmpeg picks by itself for `-frames:v 1` (see pickVideoStream). */
+  stream: number;
+  width: number;
+  height: number;
+  /** Stream time base, as a fraction. */
+  tbNum: bigint;
+  tbDen: bigint;
+  /** The container's start time in microseconds (ffmpeg measures -ss from there). */
+  startUs: bigint;
+}
+
+interface ProbeStream {
+  index: number;
+  codec_type?: string;
+  width?: number;
+  height?: number;
+  time_base?: string;
+  disposition?: { default?: number; attached_pic?: number };
+}
+
+/**
+ * The stream ffmpeg maps by itself for a video output: the largest picture,
+ * default-flagged ones first, cover art last (fftools' automatic selection).
+ * The batch maps it by hand (several inputs would otherwise all give their
+ * best stream to every output), so it must be the same one.
+ */
+function pickVideoStream(streams: ProbeStream[]): ProbeStream | undefined {
+  let best: ProbeStream | undefined;
+  let bestScore = -1;
+  for (const s of streams) {
+    if (s.codec_type !== 'video') continue;
+    let score = (s.width ?? 0) * (s.height ?? 0) + 5_000_000 * (s.disposition?.default ? 1 : 0);
+    if (s.disposition?.attached_pic) score = 1;
+    if (score > bestScore) [best, bestScore] = [s, score];
+  }
+  return best;
+}
+
+async function probeTiming(file: string, limits: RunLimits): Promise<Timing | null> {
+  const r = await runTool(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      ...safeInput(file),
+      '-show_entries',
+      'stream=index,codec_type,width,height,time_base:stream_disposition=default,attached_pic:format=start_time',
+      '-of',
+      'json',
+    ],
+    limits,
+  );
+  if (r.code !== 0) return null;
+  let info: { streams?: ProbeStream[]; format?: { start_time?: string } };
+  try {
+    info = JSON.parse(r.stdout.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const s = pickVideoStream(info.streams ?? []);
+  const tb = /^(\d+)\/(\d+)$/.exec(s?.time_base ?? '');
+  if (!s || !tb || tb[1] === '0' || tb[2] === '0') return null;
+  const start = /^(-?)(\d+)\.(\d{6})$/.exec(info.format?.start_time ?? '');
+  const startUs = start ? BigInt(start[1] + start[2] + start[3]) : 0n;
+  return {
+    stream: s.index,
+    width: s.width ?? 0,
+    height: s.height ?? 0,
+    tbNum: BigInt(tb[1]!),
+    tbDen: BigInt(tb[2]!),
+    startUs,
+  };
+}
+
+/**
+ * The smallest frame timestamp (in stream time base) that `-ss at` keeps:
+ * ffmpeg shifts every timestamp by the seek point, rescaled to the time base
+ * rounding half away from zero, and drops the frames that end up below 0.
+ */
+function firstKeptPts(at: string, t: Timing): bigint {
+  const [whole, frac = ''] = at.split('.');
+  const us = BigInt(whole!) * 1_000_000n + BigInt((frac + '000000').slice(0, 6)) + t.startUs;
+  const n = (us < 0n ? -us : us) * t.tbDen;
+  const d = 1_000_000n * t.tbNum;
+  const q = (n + d / 2n) / d;
+  return us < 0n ? -q : q;
+}
+
+interface Want {
+  /** Index into the requests. */
+  req: number;
+  at: string;
+  pts: bigint;
+}
+
+/** One candidate round: the frame for each want, decoded in one ffmpeg process per MAX_INPUTS runs. */
+async function extractRound(
+  file: string,
+  wants: Want[],
+  t: Timing,
+  scratch: string,
+  limits: RunLimits,
+  round: number,
+): Promise<{ got: Map<number, { file: string; avg?: number; max?: number }>; runs: number }> {
+  const sorted = [...wants].sort((a, b) => Number(a.at) - Number(b.at));
+  const runs: Want[][] = [];
+  for (const w of sorted) {
+    const last = runs.at(-1);
+    if (last && Number(w.at) - Number(last.at(-1)!.at) <= MERGE_GAP_S) last.push(w);
+    else runs.push([w]);
+  }
+  const perPass = Math.max(1, Math.min(MAX_INPUTS, Math.floor(PASS_PIXEL_BUDGET / Math.max(1, t.width * t.height))));
+  const got = new Map<number, { file: string; avg?: number; max?: number }>();
+  let passes = 0;
+  for (let p = 0; p < runs.length; p += perPass) {
+    const batch = runs.slice(p, p + perPass);
+    const inputs: string[] = [];
+    const outputs: string[] = [];
+    const prefix = (k: number) => path.join(scratch, `c${round}-p${p}-r${k}-`);
+    batch.forEach((run, k) => {
+      const from = run[0]!.at;
+      const span = (Number(run.at(-1)!.at) - Number(from) + RUN_TAIL_S).toFixed(3);
+      // Timestamps stay the file's own (-copyts), so each want is compared with the very pts its own seek would keep.
+      inputs.push('-threads', '1', '-ss', from, '-t', span, ...safeInput(file));
+      const pts = [...new Set(run.map((w) => w.pts))];
+      const select = pts.map((v) => `gte(pts,${v})*not(gte(prev_pts,${v}))`).join('+');
+      outputs.push(
+        '-map',
+        `${k}:${t.stream}`,
+        '-fps_mode',
+        'passthrough',
+        '-threads',
+        '1',
+        '-vf',
+        `select='${select}',${FRAME_FILTER},metadata@r${k}=mode=print`,
+        ...JPEG_QUALITY,
+        '-f',
+        'image2',
+        `file:${prefix(k).replace(/%/g, '%%')}%d.jpg`,
+      );
+    });
+    // Per run, the frames it wrote, in order: pts and luma statistics.
+    const frames: { pts: bigint | null; avg?: number; max?: number }[][] = batch.map(() => []);
+    const r = await runTool(
+      'ffmpeg',
+      ['-v', 'info', '-nostats', '-copyts', '-filter_threads', '1', ...inputs, ...outputs],
+      limits,
+      {
+        onStderrLine: (l) => {
+          const m = /^\[metadata@r(\d+) @ [^\]]*\] (.*)$/.exec(l);
+          if (!m) return;
+          const list = frames[Number(m[1])];
+          if (!list) return;
+          const f = /^frame:\d+\s+pts:(\S+)/.exec(m[2]!);
+          if (f) list.push({ pts: /^-?\d+$/.test(f[1]!) ? BigInt(f[1]!) : null });
+          const s = /^lavfi\.signalstats\.(YAVG|YMAX)=([\d.]+)/.exec(m[2]!);
+          const cur = list.at(-1);
+          if (s && cur) cur[s[1] === 'YAVG' ? 'avg' : 'max'] = Number(s[2]);
+        },
+      },
+    );
+    passes++;
+    if (r.code !== 0) continue;
+    batch.forEach((run, k) => {
+      for (const w of run) {
+        // The first frame written at or after the want's pts: select wrote every such first frame.
+        const i = frames[k]!.findIndex((f) => f.pts !== null && f.pts >= w.pts);
+        if (i >= 0) got.set(w.req, { file: `${prefix(k)}${i + 1}.jpg`, ...frames[k]![i] });
+      }
+    });
+  }
+  return { got, runs: passes };
+}
+
+/**
+ * extractKeyframe for many spans: the same frame for each span (same
+ * candidates, same black test, byte for byte the same JPEG), in one ffmpeg
+ * process per candidate round instead of up to four per span. Spans close
+ * together share one sequential decode; distant ones get their own seek
+ * within the same process. Anything the batch could not place (a failed
+ * run, a frame beyond a run's end in variable-rate video) is extracted on
+ * its own, so the result never depends on the batching.
+ */
+export async function extractKeyframes(
+  file: string,
+  requests: KeyframeRequest[],
+  workDir: string,
+  limits: RunLimits,
+): Promise<KeyframeBatch> {
+  const written = requests.map(() => false);
+  if (!requests.length) return { written, ffmpegRuns: 0 };
+  const timing = await probeTiming(file, limits);
+  let ffmpegRuns = 0;
+  const single = async (i: number, k: number) => {
+    const q = requests[i]!;
+    ffmpegRuns++;
+    return extractOne(file, candidateAt(q.start, q.end, k), q.outPath, limits);
+  };
+  const scratch = await fs.mkdtemp(path.join(workDir, 'frames-'));
+  try {
+    let pending = requests.map((_, i) => i);
+    for (let k = 0; k < CANDIDATES.length && pending.length; k++) {
+      const wants = pending.map((i) => {
+        const at = candidateAt(requests[i]!.start, requests[i]!.end, k);
+        return { req: i, at, pts: timing ? firstKeptPts(at, timing) : 0n };
+      });
+      const round = timing ? await extractRound(file, wants, timing, scratch, limits, k) : { got: new Map(), runs: 0 };
+      ffmpegRuns += round.runs;
+      const next: number[] = [];
+      for (const i of pending) {
+        const from = round.got.get(i);
+        let stats: { avg?: number; max?: number } | null = null;
+        if (from) {
+          await fs.copyFile(from.file, requests[i]!.outPath);
+          stats = from;
+        } else {
+          stats = await single(i, k);
+        }
+        if (!stats) {
+          next.push(i);
+          continue;
+        }
+        written[i] = true;
+        if (isBlack(stats.avg, stats.max)) next.push(i);
+      }
+      pending = next;
+    }
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+  return { written, ffmpegRuns };
+}
