@@ -175,6 +175,20 @@ test('keyframes for many spans come from one ffmpeg run per round and are the JP
     assert.equal(batch.ffmpegRuns, runs);
     assert.ok(singleRuns >= spans.length + 5, `${singleRuns} single runs`);
   }
+  // A dense batch (more frames than one select expression may name) is still one process.
+  const dense = Array.from({ length: 130 }, (_, i) => ({
+    start: 12 + i * 0.05,
+    end: 12.1 + i * 0.05,
+    outPath: path.join(dir, `dense-${i}.jpg`),
+  }));
+  const [many, manyRuns] = await counted(() => extractKeyframes(mp4, dense, dir, limits));
+  assert.equal(manyRuns, 1);
+  assert.ok(many.written.every(Boolean));
+  for (const i of [0, 77, 129]) {
+    const one = path.join(dir, `dense-one-${i}.jpg`);
+    await extractKeyframe(mp4, dense[i]!.start, dense[i]!.end, one, limits);
+    assert.equal(hash(one), hash(dense[i]!.outPath), `dense span ${i}: same JPEG`);
+  }
   assert.deepEqual(await extractKeyframes(mp4, [], dir, limits), { written: [], ffmpegRuns: 0 });
 });
 

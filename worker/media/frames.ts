@@ -115,6 +115,8 @@ export interface KeyframeBatch {
  * decoding a few seconds of 720p.
  */
 const MERGE_GAP_S = 5;
+/** ffmpeg's expression parser refuses a sum of about 100 terms (its recursion limit); a longer run is split. */
+const MAX_WANTS_PER_RUN = 40;
 /** A run decodes this far past its last request: the frame sought is normally within one frame interval. */
 const RUN_TAIL_S = 1;
 /** Decoded-picture memory one pass may hold across its inputs (each holds its reference frames). */
@@ -230,7 +232,7 @@ async function extractRound(
   const runs: Want[][] = [];
   for (const w of sorted) {
     const last = runs.at(-1);
-    if (last && Number(w.at) - Number(last.at(-1)!.at) <= MERGE_GAP_S) last.push(w);
+    if (last && last.length < MAX_WANTS_PER_RUN && Number(w.at) - Number(last.at(-1)!.at) <= MERGE_GAP_S) last.push(w);
     else runs.push([w]);
   }
   const perPass = Math.max(1, Math.min(MAX_INPUTS, Math.floor(PASS_PIXEL_BUDGET / Math.max(1, t.width * t.height))));
