@@ -229,7 +229,10 @@ const SAME_CUT_S = 1;
  * is missed. (2) Small grey frames at CHANGE_FPS streamed to changes.ts,
  * which finds where the picture's content changes while most pixels stay (a
  * new slide, a new window). Downscaling first makes the pass several times
- * faster and does not change which cuts are found.
+ * faster and does not change which cuts are found. The scene score's
+ * downscale of every frame is an area average: it costs about as much as
+ * decoding, and the area filter does it in about half the time of the
+ * default bicubic with the same cuts on scripts/bench-cuts.ts (BENCHMARKS.md).
  */
 export async function detectScenes(
   file: string,
@@ -264,7 +267,7 @@ export async function detectScenes(
       // The null branch passes every frame to the null output so that
       // -progress reports how far decoding really got.
       '-filter_complex',
-      `[0:v:0]split[a][c];[a]scale=160:-2,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
+      `[0:v:0]split[a][c];[a]scale=160:-2:flags=area,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
         `[p]null[out];[c]fps=${CHANGE_FPS},scale=${CHANGE_W}:${CHANGE_H},format=gray[chg]`,
       '-map',
       '[out]',
