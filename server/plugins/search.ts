@@ -42,18 +42,13 @@ export const MAX_QUERY_WORDS = 24;
 export const MAX_VIDEO_IDS = 500;
 
 /**
- * A query embedding as it is sent: the vector, and PostgreSQL's text form of
- * real[] made once when the embedding is cached. node-postgres would
- * otherwise format the 2,176 numbers of a hybrid query one by one on every
- * request, which measured more of the server's CPU per search than the rest
- * of the API together (BENCHMARKS.md, "The API's own time").
+ * A query embedding as it is sent and cached: PostgreSQL's text form of
+ * real[], made once per cached query. node-postgres would otherwise format
+ * the 2,176 numbers of a hybrid query one by one on every request, which
+ * measured more of the server's CPU per search than the rest of the API
+ * together (BENCHMARKS.md, "The API's own time"). `{...}` with nine
+ * significant digits per number: every float32 reads back exactly.
  */
-export interface QueryEmbedding {
-  vec: Float32Array;
-  /** `{...}` with nine significant digits per number: every float32 reads back exactly. */
-  literal: string;
-}
-
 export function realArrayLiteral(vec: Float32Array): string {
   let out = '{';
   for (let i = 0; i < vec.length; i++) {
@@ -70,13 +65,13 @@ export function realArrayLiteral(vec: Float32Array): string {
  * users typing the same thing) does not run the model again, and concurrent
  * identical queries share one run.
  */
-export class EmbeddingCache<T = QueryEmbedding> {
-  private map = new Map<string, Promise<T>>();
+export class EmbeddingCache {
+  private map = new Map<string, Promise<string>>();
   private size: number;
   constructor(size: number) {
     this.size = size;
   }
-  get(key: string, compute: () => Promise<T>): Promise<T> {
+  get(key: string, compute: () => Promise<string>): Promise<string> {
     const hit = this.map.get(key);
     if (hit) {
       this.map.delete(key);
@@ -109,8 +104,8 @@ interface SearchArgs {
 }
 
 interface QueryVectors {
-  text: { model: string; embedding: QueryEmbedding } | null;
-  image: { model: string; embedding: QueryEmbedding } | null;
+  text: { model: string; literal: string } | null;
+  image: { model: string; literal: string } | null;
   missing: string[];
 }
 
@@ -133,10 +128,9 @@ export function makeSearchPlugin(deps: SearchDeps) {
       try {
         return {
           model: enc.modelId,
-          embedding: await cache.get(`${enc.modelId}\u0000${query}`, async () => {
-            const vec = (await enc.embed([query]))[0]!;
-            return { vec, literal: realArrayLiteral(vec) };
-          }),
+          literal: await cache.get(`${enc.modelId}\u0000${query}`, async () =>
+            realArrayLiteral((await enc.embed([query]))[0]!),
+          ),
         };
       } catch (e) {
         deps.onEmbedError?.(enc.modelId, e);
@@ -308,8 +302,8 @@ export function makeSearchPlugin(deps: SearchDeps) {
                             order by h.ordinality`,
                       values: [
                         args.query.trim(),
-                        vectors.text?.embedding.literal ?? null,
-                        vectors.image?.embedding.literal ?? null,
+                        vectors.text?.literal ?? null,
+                        vectors.image?.literal ?? null,
                         args.videoIds,
                         args.personId,
                         first + 1,
