@@ -1761,6 +1761,52 @@ end;
 $$;
 
 --
+-- Name: tg_scenes__counts(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__counts() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  -- A scene moved to another video leaves one count and joins
+  -- another; the two rows are taken in key order, so two such moves in
+  -- opposite directions cannot deadlock.
+  if tg_op = 'UPDATE' and old.video_id > new.video_id then
+    insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
+    values (new.video_id, new.owner_id, 1)
+    on conflict (video_id) do update set scenes = c.scenes + 1;
+  end if;
+  if tg_op in ('UPDATE', 'DELETE') then
+    delete from app_hidden.video_scene_counts c where c.video_id = old.video_id and c.scenes <= 1;
+    if not found then
+      update app_hidden.video_scene_counts c set scenes = c.scenes - 1 where c.video_id = old.video_id;
+    end if;
+  end if;
+  if tg_op = 'INSERT' or (tg_op = 'UPDATE' and old.video_id <= new.video_id) then
+    insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
+    values (new.video_id, new.owner_id, 1)
+    on conflict (video_id) do update set scenes = c.scenes + 1;
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_scenes__counts_truncate(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__counts_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  delete from app_hidden.video_scene_counts;
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_scenes__stem_config(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -2420,11 +2466,13 @@ begin
     -- The scope is that of the search: the videos asked for and, with a
     -- person, the scenes they appear in (a word common among the person's
     -- scenes says little there, however rare it is elsewhere).
-    -- With a person, counted from their faces (an index-only read of the
-    -- person's rows) rather than by testing every scene of the owner.
+    -- Without a person, summed from the per-video counts a trigger keeps
+    -- (a few hundred rows instead of one index entry per scene). With a
+    -- person, counted from their faces (an index-only read of the person's
+    -- rows) rather than by testing every scene of the owner.
     if search_scenes.person_id is null then
-      scope_size := (select count(*) from app_public.scenes s
-                     where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids)));
+      scope_size := (select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
+                     where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids)));
     elsif person_scenes is not null then
       scope_size := cardinality(person_scenes);
     else
@@ -2702,6 +2750,23 @@ CREATE TABLE app_hidden.scene_terms (
 --
 
 COMMENT ON TABLE app_hidden.scene_terms IS 'Each word of each scene with its weight there, kept by a trigger on scenes; search_scenes reads it for word frequencies and word/tag candidates.';
+
+--
+-- Name: video_scene_counts; Type: TABLE; Schema: app_hidden; Owner: -
+--
+
+CREATE TABLE app_hidden.video_scene_counts (
+    video_id uuid NOT NULL,
+    owner_id uuid NOT NULL,
+    scenes integer NOT NULL,
+    CONSTRAINT video_scene_counts_scenes_check CHECK ((scenes > 0))
+);
+
+--
+-- Name: TABLE video_scene_counts; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TABLE app_hidden.video_scene_counts IS 'Scenes per video, kept by a trigger on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
 
 --
 -- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -
@@ -3225,6 +3290,13 @@ ALTER TABLE ONLY app_hidden.scene_terms
     ADD CONSTRAINT scene_terms_pkey PRIMARY KEY (owner_id, kind, lexeme, scene_id) INCLUDE (video_id, impact);
 
 --
+-- Name: video_scene_counts video_scene_counts_pkey; Type: CONSTRAINT; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE ONLY app_hidden.video_scene_counts
+    ADD CONSTRAINT video_scene_counts_pkey PRIMARY KEY (video_id);
+
+--
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
 --
 
@@ -3327,6 +3399,12 @@ ALTER TABLE ONLY app_public.videos
 --
 
 CREATE INDEX scene_terms_scene_id_idx ON app_hidden.scene_terms USING btree (scene_id);
+
+--
+-- Name: video_scene_counts_owner_id_idx; Type: INDEX; Schema: app_hidden; Owner: -
+--
+
+CREATE INDEX video_scene_counts_owner_id_idx ON app_hidden.video_scene_counts USING btree (owner_id) INCLUDE (scenes);
 
 --
 -- Name: refresh_tokens_session_id_idx; Type: INDEX; Schema: app_private; Owner: -
@@ -3485,6 +3563,24 @@ CREATE TRIGGER _200_stem_config AFTER UPDATE OF language ON app_public.videos FO
 CREATE TRIGGER _300_terms AFTER INSERT OR UPDATE OF transcript, ocr_text, tags, stem_config, video_id, owner_id ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__terms();
 
 --
+-- Name: scenes _310_counts; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _310_counts AFTER INSERT OR DELETE ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__counts();
+
+--
+-- Name: scenes _310_counts_move; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _310_counts_move AFTER UPDATE OF video_id ON app_public.scenes FOR EACH ROW WHEN ((old.video_id IS DISTINCT FROM new.video_id)) EXECUTE FUNCTION app_private.tg_scenes__counts();
+
+--
+-- Name: scenes _310_counts_truncate; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _310_counts_truncate AFTER TRUNCATE ON app_public.scenes FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_scenes__counts_truncate();
+
+--
 -- Name: persons _500_attach_on_naming; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
@@ -3532,6 +3628,13 @@ CREATE TRIGGER _900_notify_update AFTER UPDATE ON app_public.videos FOR EACH ROW
 
 ALTER TABLE ONLY app_hidden.scene_terms
     ADD CONSTRAINT scene_terms_scene_id_owner_id_fkey FOREIGN KEY (scene_id, owner_id) REFERENCES app_public.scenes(id, owner_id) ON DELETE CASCADE;
+
+--
+-- Name: video_scene_counts video_scene_counts_video_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE ONLY app_hidden.video_scene_counts
+    ADD CONSTRAINT video_scene_counts_video_id_owner_id_fkey FOREIGN KEY (video_id, owner_id) REFERENCES app_public.videos(id, owner_id) ON DELETE CASCADE;
 
 --
 -- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
@@ -3600,6 +3703,18 @@ ALTER TABLE app_hidden.scene_terms ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY select_own ON app_hidden.scene_terms FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: video_scene_counts select_own; Type: POLICY; Schema: app_hidden; Owner: -
+--
+
+CREATE POLICY select_own ON app_hidden.video_scene_counts FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: video_scene_counts; Type: ROW SECURITY; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE app_hidden.video_scene_counts ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: refresh_tokens; Type: ROW SECURITY; Schema: app_private; Owner: -
@@ -4181,6 +4296,18 @@ REVOKE ALL ON FUNCTION app_private.tg_persons__attach_on_naming() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.tg_persons__forget_enrolment() FROM PUBLIC;
 
 --
+-- Name: FUNCTION tg_scenes__counts(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__counts() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_scenes__counts_truncate(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__counts_truncate() FROM PUBLIC;
+
+--
 -- Name: FUNCTION tg_scenes__stem_config(); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -4350,6 +4477,12 @@ GRANT ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[]
 --
 
 GRANT SELECT ON TABLE app_hidden.scene_terms TO authenticated;
+
+--
+-- Name: TABLE video_scene_counts; Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT SELECT ON TABLE app_hidden.video_scene_counts TO authenticated;
 
 --
 -- Name: TABLE scenes; Type: ACL; Schema: app_public; Owner: -

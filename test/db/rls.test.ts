@@ -219,9 +219,9 @@ test("the composite key holds for any writer: a scene cannot be attached to some
   );
 });
 
-// search_scenes runs as the caller and reads each user's word statistics;
+// search_scenes runs as the caller and reads each user's word statistics and scene counts;
 // row-level security limits that to the caller's own rows.
-const READABLE_OWN_ROWS = new Set(['app_hidden.scene_terms']);
+const READABLE_OWN_ROWS = new Set(['app_hidden.scene_terms', 'app_hidden.video_scene_counts']);
 
 test('anon and signed-in users can read or write nothing in app_private and app_hidden tables', async () => {
   const { rows: tables } = await db.rootPool.query(
