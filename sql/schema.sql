@@ -1761,33 +1761,64 @@ end;
 $$;
 
 --
--- Name: tg_scenes__counts(); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: tg_scenes__counts_delete(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.tg_scenes__counts() RETURNS trigger
+CREATE FUNCTION app_private.tg_scenes__counts_delete() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 begin
-  -- A scene moved to another video leaves one count and joins
-  -- another; the two rows are taken in key order, so two such moves in
-  -- opposite directions cannot deadlock.
-  if tg_op = 'UPDATE' and old.video_id > new.video_id then
-    insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
-    values (new.video_id, new.owner_id, 1)
-    on conflict (video_id) do update set scenes = c.scenes + 1;
+  perform from app_hidden.video_scene_counts c
+   where c.video_id in (select o.video_id from old_scenes o)
+   order by c.video_id
+     for update;
+  delete from app_hidden.video_scene_counts c
+   using (select o.video_id, count(*) as n from old_scenes o group by o.video_id) o
+   where c.video_id = o.video_id and c.scenes <= o.n;
+  update app_hidden.video_scene_counts c set scenes = c.scenes - o.n
+    from (select o.video_id, count(*) as n from old_scenes o group by o.video_id) o
+   where c.video_id = o.video_id;
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_scenes__counts_insert(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__counts_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
+  select n.video_id, n.owner_id, count(*) from new_scenes n group by n.video_id, n.owner_id order by n.video_id
+  on conflict (video_id) do update set scenes = c.scenes + excluded.scenes;
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_scenes__counts_move(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__counts_move() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform from app_hidden.video_scene_counts c
+   where c.video_id in (old.video_id, new.video_id)
+   order by c.video_id
+     for update;
+  delete from app_hidden.video_scene_counts c where c.video_id = old.video_id and c.scenes <= 1;
+  if not found then
+    update app_hidden.video_scene_counts c set scenes = c.scenes - 1 where c.video_id = old.video_id;
   end if;
-  if tg_op in ('UPDATE', 'DELETE') then
-    delete from app_hidden.video_scene_counts c where c.video_id = old.video_id and c.scenes <= 1;
-    if not found then
-      update app_hidden.video_scene_counts c set scenes = c.scenes - 1 where c.video_id = old.video_id;
-    end if;
-  end if;
-  if tg_op = 'INSERT' or (tg_op = 'UPDATE' and old.video_id <= new.video_id) then
-    insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
-    values (new.video_id, new.owner_id, 1)
-    on conflict (video_id) do update set scenes = c.scenes + 1;
-  end if;
+  insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
+  values (new.video_id, new.owner_id, 1)
+  on conflict (video_id) do update set scenes = c.scenes + 1;
   return null;
 end;
 $$;
@@ -3563,16 +3594,22 @@ CREATE TRIGGER _200_stem_config AFTER UPDATE OF language ON app_public.videos FO
 CREATE TRIGGER _300_terms AFTER INSERT OR UPDATE OF transcript, ocr_text, tags, stem_config, video_id, owner_id ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__terms();
 
 --
--- Name: scenes _310_counts; Type: TRIGGER; Schema: app_public; Owner: -
+-- Name: scenes _310_counts_delete; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
-CREATE TRIGGER _310_counts AFTER INSERT OR DELETE ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__counts();
+CREATE TRIGGER _310_counts_delete AFTER DELETE ON app_public.scenes REFERENCING OLD TABLE AS old_scenes FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_scenes__counts_delete();
+
+--
+-- Name: scenes _310_counts_insert; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _310_counts_insert AFTER INSERT ON app_public.scenes REFERENCING NEW TABLE AS new_scenes FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_scenes__counts_insert();
 
 --
 -- Name: scenes _310_counts_move; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
-CREATE TRIGGER _310_counts_move AFTER UPDATE OF video_id ON app_public.scenes FOR EACH ROW WHEN ((old.video_id IS DISTINCT FROM new.video_id)) EXECUTE FUNCTION app_private.tg_scenes__counts();
+CREATE TRIGGER _310_counts_move AFTER UPDATE OF video_id ON app_public.scenes FOR EACH ROW WHEN ((old.video_id IS DISTINCT FROM new.video_id)) EXECUTE FUNCTION app_private.tg_scenes__counts_move();
 
 --
 -- Name: scenes _310_counts_truncate; Type: TRIGGER; Schema: app_public; Owner: -
@@ -4296,10 +4333,22 @@ REVOKE ALL ON FUNCTION app_private.tg_persons__attach_on_naming() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.tg_persons__forget_enrolment() FROM PUBLIC;
 
 --
--- Name: FUNCTION tg_scenes__counts(); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION tg_scenes__counts_delete(); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.tg_scenes__counts() FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_private.tg_scenes__counts_delete() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_scenes__counts_insert(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__counts_insert() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_scenes__counts_move(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__counts_move() FROM PUBLIC;
 
 --
 -- Name: FUNCTION tg_scenes__counts_truncate(); Type: ACL; Schema: app_private; Owner: -

@@ -6,7 +6,7 @@
  * video_scene_counts keeps that number per video, so the scope is a sum
  * over the user's videos (or over the video_ids asked for) instead.
  *
- * Kept by a row trigger on scenes. The one writer of a video's scenes in
+ * Kept by triggers on scenes. The one writer of a video's scenes in
  * production, app_private.pipeline_indexed, already holds that video's row
  * lock while it replaces them, so the count row of a video adds no wait
  * between workers; different videos of the same owner never share a row
@@ -14,10 +14,15 @@
  * A row exists only while its video has scenes.
  */
 drop trigger if exists _310_counts_truncate on app_public.scenes;
-drop trigger if exists _310_counts on app_public.scenes;
 drop trigger if exists _310_counts_move on app_public.scenes;
-drop function if exists app_private.tg_scenes__counts();
+drop trigger if exists _310_counts_delete on app_public.scenes;
+drop trigger if exists _310_counts_insert on app_public.scenes;
+drop trigger if exists _310_counts on app_public.scenes;
 drop function if exists app_private.tg_scenes__counts_truncate();
+drop function if exists app_private.tg_scenes__counts_move();
+drop function if exists app_private.tg_scenes__counts_delete();
+drop function if exists app_private.tg_scenes__counts_insert();
+drop function if exists app_private.tg_scenes__counts();
 drop table if exists app_hidden.video_scene_counts;
 
 create table app_hidden.video_scene_counts (
@@ -40,30 +45,62 @@ comment on table app_hidden.video_scene_counts is
 
 -- Security definer: scenes are written by the worker (and deleted by
 -- cascades from videos), which has no grant on this table and needs none.
-create function app_private.tg_scenes__counts() returns trigger
+-- Per statement, from the transition tables: a row trigger would update a
+-- video's count once per scene, and each update of a row the same
+-- transaction already updated walks all its earlier versions (10,000 scenes
+-- of one video took 73 s instead of 22 s). Rows are taken in video order,
+-- so two statements touching the same videos cannot deadlock.
+create function app_private.tg_scenes__counts_insert() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  -- A scene moved to another video leaves one count and joins
-  -- another; the two rows are taken in key order, so two such moves in
-  -- opposite directions cannot deadlock.
-  if tg_op = 'UPDATE' and old.video_id > new.video_id then
-    insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
-    values (new.video_id, new.owner_id, 1)
-    on conflict (video_id) do update set scenes = c.scenes + 1;
+  insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
+  select n.video_id, n.owner_id, count(*) from new_scenes n group by n.video_id, n.owner_id order by n.video_id
+  on conflict (video_id) do update set scenes = c.scenes + excluded.scenes;
+  return null;
+end;
+$$;
+
+create function app_private.tg_scenes__counts_delete() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  perform from app_hidden.video_scene_counts c
+   where c.video_id in (select o.video_id from old_scenes o)
+   order by c.video_id
+     for update;
+  delete from app_hidden.video_scene_counts c
+   using (select o.video_id, count(*) as n from old_scenes o group by o.video_id) o
+   where c.video_id = o.video_id and c.scenes <= o.n;
+  update app_hidden.video_scene_counts c set scenes = c.scenes - o.n
+    from (select o.video_id, count(*) as n from old_scenes o group by o.video_id) o
+   where c.video_id = o.video_id;
+  return null;
+end;
+$$;
+
+-- A scene moved to another video (never by the pipeline, which replaces a
+-- video's scenes): transition tables cannot go with a column list, and a
+-- statement-level UPDATE trigger would copy every row of every update, so
+-- this one is per row and fires only when the video changes.
+create function app_private.tg_scenes__counts_move() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  perform from app_hidden.video_scene_counts c
+   where c.video_id in (old.video_id, new.video_id)
+   order by c.video_id
+     for update;
+  delete from app_hidden.video_scene_counts c where c.video_id = old.video_id and c.scenes <= 1;
+  if not found then
+    update app_hidden.video_scene_counts c set scenes = c.scenes - 1 where c.video_id = old.video_id;
   end if;
-  if tg_op in ('UPDATE', 'DELETE') then
-    delete from app_hidden.video_scene_counts c where c.video_id = old.video_id and c.scenes <= 1;
-    if not found then
-      update app_hidden.video_scene_counts c set scenes = c.scenes - 1 where c.video_id = old.video_id;
-    end if;
-  end if;
-  if tg_op = 'INSERT' or (tg_op = 'UPDATE' and old.video_id <= new.video_id) then
-    insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
-    values (new.video_id, new.owner_id, 1)
-    on conflict (video_id) do update set scenes = c.scenes + 1;
-  end if;
+  insert into app_hidden.video_scene_counts as c (video_id, owner_id, scenes)
+  values (new.video_id, new.owner_id, 1)
+  on conflict (video_id) do update set scenes = c.scenes + 1;
   return null;
 end;
 $$;
@@ -78,13 +115,17 @@ begin
 end;
 $$;
 
-create trigger _310_counts after insert or delete on app_public.scenes
-  for each row execute function app_private.tg_scenes__counts();
+create trigger _310_counts_insert after insert on app_public.scenes
+  referencing new table as new_scenes
+  for each statement execute function app_private.tg_scenes__counts_insert();
+create trigger _310_counts_delete after delete on app_public.scenes
+  referencing old table as old_scenes
+  for each statement execute function app_private.tg_scenes__counts_delete();
 -- A scene's owner always equals its video's owner (the foreign key on
 -- scenes), so only a change of video moves a count.
 create trigger _310_counts_move after update of video_id on app_public.scenes
   for each row when (old.video_id is distinct from new.video_id)
-  execute function app_private.tg_scenes__counts();
+  execute function app_private.tg_scenes__counts_move();
 create trigger _310_counts_truncate after truncate on app_public.scenes
   for each statement execute function app_private.tg_scenes__counts_truncate();
 
