@@ -2797,7 +2797,7 @@ CREATE TABLE app_hidden.video_scene_counts (
 -- Name: TABLE video_scene_counts; Type: COMMENT; Schema: app_hidden; Owner: -
 --
 
-COMMENT ON TABLE app_hidden.video_scene_counts IS 'Scenes per video, kept by a trigger on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
+COMMENT ON TABLE app_hidden.video_scene_counts IS 'Scenes per video, kept by triggers on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
 
 --
 -- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -

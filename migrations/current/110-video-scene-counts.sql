@@ -38,10 +38,10 @@ alter table app_hidden.video_scene_counts enable row level security;
 create policy select_own on app_hidden.video_scene_counts for select to authenticated
   using (owner_id = (select auth.uid()));
 revoke all on app_hidden.video_scene_counts from public;
--- NOTE: no insert/update/delete grant: only the trigger below writes it.
+-- NOTE: no insert/update/delete grant: only the triggers below write it.
 grant select on app_hidden.video_scene_counts to authenticated;
 comment on table app_hidden.video_scene_counts is
-  'Scenes per video, kept by a trigger on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
+  'Scenes per video, kept by triggers on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
 
 -- Security definer: scenes are written by the worker (and deleted by
 -- cascades from videos), which has no grant on this table and needs none.
