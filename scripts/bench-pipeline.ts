@@ -23,8 +23,9 @@
  * "real" the configured MODELS_DIR. OCR ships in npm and runs in all.
  *
  * Per stage (the names of worker/pipeline/stages.ts, as the videos row
- * announces them) it reports wall time, CPU time of the worker process and of
- * its ffmpeg children, and peak RSS of each; per model role, the time spent
+ * announces them) it reports wall time, CPU time of the worker process, of its
+ * speech process (worker/ml/speech-process.ts) and of its ffmpeg children, and
+ * peak RSS of each (and of the worker and speech process together); per model role, the time spent
  * inside model calls; overall, the realtime factor (insert → indexed ÷ video
  * duration) and one plain `ffmpeg -i video -f null -` decode for comparison.
  *
@@ -69,8 +70,10 @@ interface StageStats {
   wallS: number;
   cpuS: number;
   ffmpegCpuS: number;
+  speechCpuS: number;
   peakRssMb: number;
   ffmpegPeakRssMb: number;
+  speechPeakRssMb: number;
 }
 interface ChildResult {
   models: string;
@@ -84,6 +87,9 @@ interface ChildResult {
   missing: string[];
   workerPeakRssMb: number;
   ffmpegPeakRssMb: number;
+  speechPeakRssMb: number;
+  /** The worker's and the speech process's resident sets added up at the same instant (sampled). */
+  togetherPeakRssMb: number;
 }
 
 // ------------------------------------------------------------------ videos
@@ -195,6 +201,26 @@ function statusKb(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** utime + stime of a live process, in seconds (0 once it is gone). */
+function cpuOf(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const p = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(p[11]) + Number(p[12])) * TICK;
+  } catch {
+    return 0;
+  }
+}
+
+/** The worker's children are ffmpeg/ffprobe runs and the speech process (node, worker/ml/speech-process.ts). */
+function isSpeechProcess(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node';
+  } catch {
+    return false;
+  }
+}
+
 function childPids(): number[] {
   const pids: number[] = [];
   for (const t of fs.readdirSync('/proc/self/task')) {
@@ -257,26 +283,62 @@ async function child(models: string, file: string, durationS: number): Promise<C
   await listener.connect();
   const stages: Record<string, StageStats> = {};
   const modelCalls: ChildResult['modelCalls'] = {};
-  const blank = (): StageStats => ({ wallS: 0, cpuS: 0, ffmpegCpuS: 0, peakRssMb: 0, ffmpegPeakRssMb: 0 });
-  let current = { stage: 'queued', at: 0, cpu: procTimes() };
+  const blank = (): StageStats => ({
+    wallS: 0,
+    cpuS: 0,
+    ffmpegCpuS: 0,
+    speechCpuS: 0,
+    peakRssMb: 0,
+    ffmpegPeakRssMb: 0,
+    speechPeakRssMb: 0,
+  });
+  // CPU of each speech process, as last sampled. Once it exits and is reaped its
+  // time joins the children's total, which is otherwise ffmpeg's: `reaped` is
+  // what to take back out of that total, from the moment it is gone.
+  const speechCpu = new Map<number, number>();
+  const gone = new Set<number>();
+  let reaped = 0;
+  const speechTotal = () => [...speechCpu.values()].reduce((a, b) => a + b, 0);
+  const times = () => ({ ...procTimes(), speech: speechTotal(), reaped });
+  let current = { stage: 'queued', at: 0, cpu: times() };
   let ffmpegPeakKb = 0;
+  let speechPeakKb = 0;
+  let togetherPeakKb = 0;
   const close = (now: number) => {
     const s = (stages[current.stage] ??= blank());
-    const cpu = procTimes();
+    const cpu = times();
     s.wallS += (now - current.at) / 1000;
     s.cpuS += cpu.self - current.cpu.self;
-    s.ffmpegCpuS += cpu.children - current.cpu.children;
+    s.speechCpuS += cpu.speech - current.cpu.speech;
+    s.ffmpegCpuS += cpu.children - current.cpu.children - (cpu.reaped - current.cpu.reaped);
     return cpu;
   };
-  // RSS is sampled: the worker's resident set, and each child's high-water mark while it lives.
+  // RSS is sampled: the worker's resident set, each child's high-water mark while it lives,
+  // and the worker's and the speech process's resident sets together.
   const poll = setInterval(() => {
     const s = (stages[current.stage] ??= blank());
-    s.peakRssMb = Math.max(s.peakRssMb, statusKb('self', 'VmRSS') / 1024);
-    for (const pid of childPids()) {
-      const kb = statusKb(pid, 'VmHWM');
-      ffmpegPeakKb = Math.max(ffmpegPeakKb, kb);
-      s.ffmpegPeakRssMb = Math.max(s.ffmpegPeakRssMb, kb / 1024);
+    const workerKb = statusKb('self', 'VmRSS');
+    s.peakRssMb = Math.max(s.peakRssMb, workerKb / 1024);
+    let together = workerKb;
+    const live = childPids();
+    for (const [pid, cpu] of speechCpu) {
+      if (live.includes(pid) || gone.has(pid)) continue;
+      gone.add(pid);
+      reaped += cpu;
     }
+    for (const pid of live) {
+      const kb = statusKb(pid, 'VmHWM');
+      if (isSpeechProcess(pid)) {
+        speechCpu.set(pid, Math.max(speechCpu.get(pid) ?? 0, cpuOf(pid)));
+        speechPeakKb = Math.max(speechPeakKb, kb);
+        s.speechPeakRssMb = Math.max(s.speechPeakRssMb, kb / 1024);
+        together += statusKb(pid, 'VmRSS');
+      } else {
+        ffmpegPeakKb = Math.max(ffmpegPeakKb, kb);
+        s.ffmpegPeakRssMb = Math.max(s.ffmpegPeakRssMb, kb / 1024);
+      }
+    }
+    togetherPeakKb = Math.max(togetherPeakKb, together);
   }, 100);
   let done: (v: { state: string }) => void;
   const finished = new Promise<{ state: string }>((r) => (done = r));
@@ -297,7 +359,7 @@ async function child(models: string, file: string, durationS: number): Promise<C
     logFactory: () => () => {},
   });
   const t0 = performance.now();
-  current = { stage: 'queued', at: t0, cpu: procTimes() };
+  current = { stage: 'queued', at: t0, cpu: times() };
   const { rows } = await listener.query<{ id: string }>(
     'insert into app_public.videos (owner_id, title, object_key) values ($1, $2, $3) returning id',
     [owner, 'bench', key],
@@ -328,6 +390,8 @@ async function child(models: string, file: string, durationS: number): Promise<C
     missing: v.rows[0]!.missing_stages,
     workerPeakRssMb: Math.round(statusKb('self', 'VmHWM') / 1024),
     ffmpegPeakRssMb: Math.round(ffmpegPeakKb / 1024),
+    speechPeakRssMb: Math.round(speechPeakKb / 1024),
+    togetherPeakRssMb: Math.round(togetherPeakKb / 1024),
   };
 }
 
@@ -342,15 +406,17 @@ if (values.child) {
 function table(kind: string, r: ChildResult, decodeS: number): string {
   const lines = [
     `${kind}, ${r.durationS} s, models ${r.models}: ${r.wallS} s → realtime factor ${r.realtimeFactor}; ` +
-      `worker peak RSS ${r.workerPeakRssMb} MB, ffmpeg peak RSS ${r.ffmpegPeakRssMb} MB; ` +
+      `worker peak RSS ${r.workerPeakRssMb} MB, speech process ${r.speechPeakRssMb} MB, ` +
+      `both at once ${r.togetherPeakRssMb} MB, ffmpeg ${r.ffmpegPeakRssMb} MB; ` +
       `plain decode ${decodeS.toFixed(1)} s; ${r.scenes} scenes, ${r.state}` +
       (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''),
     '',
-    '| stage | wall s | worker CPU s | ffmpeg CPU s | worker peak RSS MB | ffmpeg peak RSS MB |',
-    '|---|---|---|---|---|---|',
+    '| stage | wall s | worker CPU s | speech process CPU s | ffmpeg CPU s | worker peak RSS MB | speech process peak RSS MB | ffmpeg peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|',
     ...Object.entries(r.stages).map(
       ([k, s]) =>
-        `| ${k} | ${s.wallS} | ${s.cpuS} | ${s.ffmpegCpuS} | ${s.peakRssMb || ''} | ${s.ffmpegPeakRssMb || ''} |`,
+        `| ${k} | ${s.wallS} | ${s.cpuS} | ${s.speechCpuS || ''} | ${s.ffmpegCpuS} | ${s.peakRssMb || ''} | ` +
+        `${s.speechPeakRssMb || ''} | ${s.ffmpegPeakRssMb || ''} |`,
     ),
     '',
     '| model role | calls | items | s inside the model |',

@@ -13,7 +13,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
-import { getModels, languageWindow, speechWindows, tokenBatches, type ModelRegistry } from '../../worker/ml/index.ts';
+import { SpeechProcess } from '../../worker/ml/speech-process.ts';
+import {
+  getModels,
+  inProcessSpeechRecognizer,
+  languageWindow,
+  speechWindows,
+  tokenBatches,
+  type ModelRegistry,
+} from '../../worker/ml/index.ts';
 import { readLabels, resolveModel } from '../../worker/ml/manifest.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -339,6 +347,38 @@ describe('speech recogniser (Whisper contract)', () => {
     const quietStart = new Float32Array(16000 * 4);
     for (let i = 8000; i < 16000; i++) quietStart[i] = Math.sin(i / 5) * 0.02;
     assert.equal((await asr.transcribe(quietStart)).segments.length, 1);
+  });
+
+  test('Whisper runs in a process of its own that ends when idle and is started again when needed', async () => {
+    const samples = pcm(['-f', 'lavfi', '-i', 'sine=frequency=300:duration=3']);
+    const inProcess = (await inProcessSpeechRecognizer(config))!;
+    const expected = await inProcess.transcribe(samples);
+    assert.ok(expected.segments.length > 0);
+
+    const asr = new SpeechProcess(config, 300);
+    await asr.start();
+    const first = asr.pid!;
+    assert.ok(first > 0 && first !== process.pid);
+    assert.equal(asr.modelId, 'onnx-community/whisper-base');
+    // Samples cross the process boundary whole: the same result as in this process.
+    assert.deepEqual(await asr.transcribe(samples), expected);
+    assert.equal(asr.pid, first);
+    // Ended by its idle timer (nothing else here stops it).
+    while (asr.pid !== null) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await asr.transcribe(samples), expected);
+    assert.ok(asr.pid && asr.pid !== first);
+    asr.stop();
+  });
+
+  test('a speech process killed mid-recognition fails that call with the reason; the next call works', async () => {
+    const asr = new SpeechProcess(config);
+    await asr.start();
+    const samples = pcm(['-f', 'lavfi', '-i', 'sine=frequency=300:duration=40']);
+    const pending = asr.transcribe(samples);
+    process.kill(asr.pid!, 'SIGKILL');
+    await assert.rejects(pending, { message: 'speech recognition process exited (SIGKILL)' });
+    assert.equal((await asr.transcribe(samples.subarray(0, 16000 * 3))).language, 'en');
+    asr.stop();
   });
 
   test('empty audio gives no segments; wrong input type is refused', async () => {

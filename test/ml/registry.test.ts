@@ -15,6 +15,7 @@ import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
 import { getModels, pullModels, type PullProgress } from '../../worker/ml/index.ts';
 import { readManifest } from '../../worker/ml/manifest.ts';
+import type { SpeechProcess } from '../../worker/ml/speech-process.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ml-reg-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -71,6 +72,22 @@ describe('absent and broken models', () => {
     fs.writeFileSync(file, good);
     const ie = await models.imageEmbedder();
     assert.ok(ie);
+  });
+
+  test('a corrupt Whisper (loaded in its own process) is the same error naming the model, and is retried', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'corrupt-asr') }).out;
+    const file = path.join(dir, manifest.asr.id, 'onnx/encoder_model.onnx');
+    const good = fs.readFileSync(file);
+    fs.writeFileSync(file, crypto.randomBytes(4096));
+    const models = getModels(configFor(dir));
+    await assert.rejects(
+      models.speechRecognizer(),
+      /model onnx-community\/whisper-base \(asr\) could not be loaded from /,
+    );
+    fs.writeFileSync(file, good);
+    const asr = await models.speechRecognizer();
+    assert.equal(asr?.modelId, manifest.asr.id);
+    (asr as SpeechProcess).stop();
   });
 
   test('unreadable config.json is reported with its path', async () => {

@@ -31,6 +31,7 @@ import type { Config } from '../../core/config.ts';
 import { FACE_NETS, faceModelFiles, loadFaceAnalyzer, type FaceAnalyzerOptions } from './faces.ts';
 import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
+import { SpeechProcess } from './speech-process.ts';
 import type {
   FaceAnalyzer,
   ImageEmbedder,
@@ -67,10 +68,11 @@ export const SCHEMA_DIMS = {
   face: { column: 'faces.embedding', dim: 128 },
 } as const;
 
-// Batches bound peak memory: one so400m forward pass over 8 images at 256²
-// already needs a few hundred MB of activations.
+// Batches bound peak memory. The so400m tower's arena, grown to its largest
+// batch, held ~400 MB after batches of 8 images at 256² and ~200 MB after
+// batches of 4, at the same CPU time per image (BENCHMARKS.md).
 const TEXT_BATCH = 16;
-const IMAGE_BATCH = 8;
+const IMAGE_BATCH = 4;
 // A text batch's activations grow with sequences x padded length (and its
 // attention with the square of the length): 16 transcripts padded to 512
 // tokens hold over 1 GB per attention layer in BGE-M3. Texts go in batches
@@ -257,7 +259,21 @@ function configuredDim(m: ResolvedModel, cfg: Record<string, any>): number | und
   }
 }
 
-function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions } = {}): ModelRegistry {
+/**
+ * The speech recogniser loaded in this process: what the speech process
+ * (speech-process.ts) runs. Everyone else gets it through getModels, which
+ * keeps Whisper out of the worker's memory.
+ */
+export function inProcessSpeechRecognizer(config: ModelsConfig): Promise<SpeechRecognizer | null> {
+  return createRegistry(config, { speechInProcess: true }).speechRecognizer();
+}
+
+interface RegistryOptions {
+  face?: FaceAnalyzerOptions;
+  speechInProcess?: boolean;
+}
+
+function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): ModelRegistry {
   const threads = config.models.ortThreads > 0 ? config.models.ortThreads : os.availableParallelism();
   // One intra-op pool per session and no inter-op pool: on a small box several
   // sessions each spawning a pool per core would oversubscribe the CPUs.
@@ -454,6 +470,14 @@ function createRegistry(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions
     return once('asr', async () => {
       const m = resolveModel(config, 'asr');
       if (presence(m) === 'absent') return null;
+      if (!opts.speechInProcess) {
+        const p = new SpeechProcess(config);
+        // Loaded now, so a broken model fails here, naming it, as every other getter does.
+        await p.start().catch((e: Error) => {
+          throw new ModelLoadError(e.message, { cause: e });
+        });
+        return p;
+      }
       const asr = (await withEnv(m, () =>
         pipeline('automatic-speech-recognition', m.id, {
           dtype: m.dtype as any,

@@ -1,0 +1,180 @@
+/*
+ * Whisper runs in a process of its own, started on the first recognition and
+ * ended once it has been idle for a few seconds.
+ *
+ * Why a process: a worker indexes a video in two phases, speech (all of its
+ * transcribe chunks) then pictures and text (BGE-M3, SigLIP, faces, OCR).
+ * Whisper's session and the arenas its encoder and decoder grow hold ~0.9 GB
+ * (production shape, BENCHMARKS.md) that the picture phase never uses.
+ * Releasing the session inside the worker hands back only a quarter of that:
+ * glibc keeps the freed heap for reuse and the next models do not fit in it.
+ * A process that exits hands back all of it, so the worker's peak is the
+ * larger phase, not both. Its cost is a start and a model load per run of
+ * transcribe jobs (about a second for whisper-base), not per chunk: the next
+ * chunk's job starts well within the idle time.
+ *
+ * The host is this module run as a script (`fork`); it loads the recogniser
+ * with the same registry code the worker would use in-process.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Config } from '../../core/config.ts';
+import type { SpeechRecognizer, TranscriptSegment } from './types.ts';
+
+type ModelsConfig = Pick<Config, 'models'>;
+type Result = { language: string | null; segments: TranscriptSegment[] };
+
+type ToHost = { t: 'init'; models: ModelsConfig['models'] } | { t: 'run'; id: number; samples: Float32Array };
+type FromHost =
+  | { t: 'ready'; modelId: string }
+  | { t: 'failed'; message: string }
+  | { t: 'done'; id: number; result: Result }
+  | { t: 'error'; id: number; message: string };
+
+/** Long enough that the next transcribe chunk (queued as the last one ends) finds the process; short enough
+ * that it is gone before the index job's cut pass ends and the picture models load. */
+export const SPEECH_IDLE_MS = 10_000;
+
+/** A SpeechRecognizer whose model lives in a child process. */
+export class SpeechProcess implements SpeechRecognizer {
+  modelId = '';
+  #config: ModelsConfig;
+  #idleMs: number;
+  #child: ChildProcess | null = null;
+  #ready: Promise<void> | null = null;
+  #pending = new Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>();
+  #next = 0;
+  #idle: NodeJS.Timeout | null = null;
+
+  constructor(config: ModelsConfig, idleMs = SPEECH_IDLE_MS) {
+    this.#config = config;
+    this.#idleMs = idleMs;
+  }
+
+  /** The host's process id while it runs (tests and benchmarks watch it). */
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /** Starts the host and loads the model; a model that cannot be loaded rejects, naming it. */
+  start(): Promise<void> {
+    if (this.#ready) return this.#ready;
+    const child = fork(new URL(import.meta.url), [], {
+      serialization: 'advanced', // Float32Array samples cross as bytes, not JSON numbers
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#child = child;
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (m: FromHost) => {
+        if (m.t === 'ready') {
+          this.modelId = m.modelId;
+          resolve();
+        } else if (m.t === 'failed') {
+          reject(new Error(m.message));
+          child.kill();
+        } else {
+          const p = this.#pending.get(m.id);
+          if (!p) return;
+          this.#pending.delete(m.id);
+          if (m.t === 'done') p.resolve(m.result);
+          else p.reject(new Error(m.message));
+          this.#settle();
+        }
+      });
+      child.on('exit', (code, signal) => {
+        const why = new Error(`speech recognition process exited (${signal ?? `code ${code}`})`);
+        reject(why);
+        if (this.#child === child) {
+          this.#child = null;
+          this.#ready = null;
+        }
+        for (const p of this.#pending.values()) p.reject(why);
+        this.#pending.clear();
+      });
+      child.on('error', reject);
+    });
+    this.#ready = ready;
+    // Loading keeps the worker's event loop alive; the idle clock starts once the model is in.
+    ready.then(
+      () => this.#settle(),
+      () => {
+        if (this.#ready === ready) this.#ready = null;
+      },
+    );
+    child.send({ t: 'init', models: this.#config.models } satisfies ToHost);
+    return ready;
+  }
+
+  async transcribe(samples: Float32Array): Promise<Result> {
+    if (!(samples instanceof Float32Array)) throw new Error('transcribe: expected 16 kHz mono Float32Array samples');
+    if (samples.length === 0) return { language: null, segments: [] };
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
+    const id = this.#next++;
+    const result = new Promise<Result>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    try {
+      await this.start();
+    } catch (e) {
+      this.#pending.delete(id);
+      throw e;
+    }
+    // Gone between loading and now: its exit already rejected this request.
+    const child = this.#child;
+    if (child) {
+      child.ref();
+      child.channel?.ref();
+      child.send({ t: 'run', id, samples } satisfies ToHost);
+    }
+    return result;
+  }
+
+  /** Ends the host now (the worker's shutdown, tests). */
+  stop(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
+    this.#child?.kill();
+  }
+
+  // With nothing pending the host must not keep the worker alive, and ends after the idle time.
+  #settle() {
+    const child = this.#child;
+    if (!child || this.#pending.size) return;
+    child.unref();
+    child.channel?.unref();
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      if (this.#child === child && !this.#pending.size) child.kill();
+    }, this.#idleMs);
+    this.#idle.unref();
+  }
+}
+
+// ------------------------------------------------------------------ the host
+
+async function host() {
+  const { inProcessSpeechRecognizer } = await import('./index.ts');
+  let asr: SpeechRecognizer | null = null;
+  const send = (m: FromHost) => process.send!(m);
+  // The worker went away (exited, killed): so does its model.
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (m: ToHost) => {
+    if (m.t === 'init') {
+      try {
+        asr = await inProcessSpeechRecognizer({ models: m.models });
+        if (!asr) throw new Error('the speech model is not installed');
+        send({ t: 'ready', modelId: asr.modelId });
+      } catch (e) {
+        send({ t: 'failed', message: (e as Error).message });
+      }
+      return;
+    }
+    try {
+      send({ t: 'done', id: m.id, result: await asr!.transcribe(m.samples) });
+    } catch (e) {
+      send({ t: 'error', id: m.id, message: (e as Error).message });
+    }
+  });
+}
+
+// Not awaited: host() imports index.ts, which imports this module back.
+if (process.send && import.meta.filename === process.argv[1]) void host();
