@@ -34,14 +34,19 @@ type FromHost =
  * that it is gone before the index job's cut pass ends and the picture models load. */
 export const SPEECH_IDLE_MS = 10_000;
 
+type Pending = Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>;
+
 /** A SpeechRecognizer whose model lives in a child process. */
 export class SpeechProcess implements SpeechRecognizer {
   modelId = '';
   #config: ModelsConfig;
   #idleMs: number;
+  // The current host, its readiness and its requests. A host that is ending
+  // (idle, killed) is forgotten at once, so a new request starts a new one
+  // and the old one's exit fails only its own requests.
   #child: ChildProcess | null = null;
   #ready: Promise<void> | null = null;
-  #pending = new Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>();
+  #pending: Pending = new Map();
   #next = 0;
   #idle: NodeJS.Timeout | null = null;
 
@@ -63,7 +68,7 @@ export class SpeechProcess implements SpeechRecognizer {
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.#child = child;
+    const pending: Pending = new Map();
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: FromHost) => {
         if (m.t === 'ready') {
@@ -71,11 +76,12 @@ export class SpeechProcess implements SpeechRecognizer {
           resolve();
         } else if (m.t === 'failed') {
           reject(new Error(m.message));
+          this.#forget(child);
           child.kill();
         } else {
-          const p = this.#pending.get(m.id);
+          const p = pending.get(m.id);
           if (!p) return;
-          this.#pending.delete(m.id);
+          pending.delete(m.id);
           if (m.t === 'done') p.resolve(m.result);
           else p.reject(new Error(m.message));
           this.#settle();
@@ -84,22 +90,20 @@ export class SpeechProcess implements SpeechRecognizer {
       child.on('exit', (code, signal) => {
         const why = new Error(`speech recognition process exited (${signal ?? `code ${code}`})`);
         reject(why);
-        if (this.#child === child) {
-          this.#child = null;
-          this.#ready = null;
-        }
-        for (const p of this.#pending.values()) p.reject(why);
-        this.#pending.clear();
+        this.#forget(child);
+        for (const p of pending.values()) p.reject(why);
+        pending.clear();
       });
+      // A send to a host that is exiting: its exit event follows and fails the request.
       child.on('error', reject);
     });
+    this.#child = child;
     this.#ready = ready;
+    this.#pending = pending;
     // Loading keeps the worker's event loop alive; the idle clock starts once the model is in.
     ready.then(
       () => this.#settle(),
-      () => {
-        if (this.#ready === ready) this.#ready = null;
-      },
+      () => this.#forget(child),
     );
     child.send({ t: 'init', models: this.#config.models } satisfies ToHost);
     return ready;
@@ -110,21 +114,14 @@ export class SpeechProcess implements SpeechRecognizer {
     if (samples.length === 0) return { language: null, segments: [] };
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = null;
+    await this.start();
+    const child = this.#child;
+    if (!child) throw new Error('speech recognition process exited before the recognition started');
     const id = this.#next++;
     const result = new Promise<Result>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    try {
-      await this.start();
-    } catch (e) {
-      this.#pending.delete(id);
-      throw e;
-    }
-    // Gone between loading and now: its exit already rejected this request.
-    const child = this.#child;
-    if (child) {
-      child.ref();
-      child.channel?.ref();
-      child.send({ t: 'run', id, samples } satisfies ToHost);
-    }
+    child.ref();
+    child.channel?.ref();
+    child.send({ t: 'run', id, samples } satisfies ToHost);
     return result;
   }
 
@@ -132,7 +129,15 @@ export class SpeechProcess implements SpeechRecognizer {
   stop(): void {
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = null;
-    this.#child?.kill();
+    const child = this.#child;
+    this.#forget(child);
+    child?.kill();
+  }
+
+  #forget(child: ChildProcess | null) {
+    if (!child || this.#child !== child) return;
+    this.#child = null;
+    this.#ready = null;
   }
 
   // With nothing pending the host must not keep the worker alive, and ends after the idle time.
@@ -143,7 +148,9 @@ export class SpeechProcess implements SpeechRecognizer {
     child.channel?.unref();
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = setTimeout(() => {
-      if (this.#child === child && !this.#pending.size) child.kill();
+      if (this.#child !== child || this.#pending.size) return;
+      this.#forget(child);
+      child.kill();
     }, this.#idleMs);
     this.#idle.unref();
   }
