@@ -122,6 +122,12 @@ async function open(page: Page, url: string) {
   await page.goto(url);
 }
 
+/** A reload cancels what the page was fetching just as opening a URL does (e.g. a token refresh it had started). */
+async function reload(page: Page) {
+  opened.set(page, (opened.get(page) ?? 0) + 1);
+  await page.reload();
+}
+
 /** Everything that would tell a user something went wrong. */
 function watchForProblems(page: Page): string[] {
   const problems: string[] = [];
@@ -287,7 +293,7 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   assert.deepEqual(problems, []);
 
   // The session survives a reload; log out and log in again.
-  await page.reload();
+  await reload(page);
   await page.getByRole('heading', { name: 'Beach day' }).waitFor();
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByLabel('Email').fill(email);
