@@ -15,7 +15,6 @@ import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
 import { getModels, pullModels, type PullProgress } from '../../worker/ml/index.ts';
 import { readManifest } from '../../worker/ml/manifest.ts';
-import type { SpeechProcess } from '../../worker/ml/speech-process.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ml-reg-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -87,7 +86,6 @@ describe('absent and broken models', () => {
     fs.writeFileSync(file, good);
     const asr = await models.speechRecognizer();
     assert.equal(asr?.modelId, manifest.asr.id);
-    (asr as SpeechProcess).stop();
   });
 
   test('unreadable config.json is reported with its path', async () => {
@@ -97,6 +95,42 @@ describe('absent and broken models', () => {
       getModels(configFor(dir)).checkDimensions(),
       /model Xenova\/bge-m3 \(text\): cannot read .*config\.json/,
     );
+  });
+});
+
+describe('where Whisper runs', () => {
+  /** This process's children that are speech processes (worker/ml/speech-process.ts). */
+  function speechChildren(): number[] {
+    const pids: number[] = [];
+    for (const t of fs.readdirSync('/proc/self/task')) {
+      for (const p of fs.readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) {
+        try {
+          if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('speech-process.ts')) pids.push(Number(p));
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+    return pids;
+  }
+
+  test('in a process of its own until this process holds the picture models, then here', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'where-asr') }).out;
+    const models = getModels(configFor(dir));
+    // Earlier tests' speech processes may still be idling.
+    const earlier = new Set(speechChildren());
+    const started = () => speechChildren().filter((p) => !earlier.has(p));
+    const asr = (await models.speechRecognizer())!;
+    const [child] = started();
+    assert.ok(child, 'a speech process started with the recogniser');
+    const samples = new Float32Array(16000 * 2).map((_, i) => Math.sin(i / 8) * 0.1);
+    const expected = await asr.transcribe(samples);
+    assert.ok(expected.segments.length > 0);
+    process.kill(child, 'SIGKILL');
+    while (started().includes(child)) await new Promise((r) => setTimeout(r, 20));
+    await models.textEmbedder();
+    assert.deepEqual(await asr.transcribe(samples), expected);
+    assert.deepEqual(started(), [], 'no new speech process once the picture models are here');
   });
 });
 

@@ -471,12 +471,30 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
       const m = resolveModel(config, 'asr');
       if (presence(m) === 'absent') return null;
       if (!opts.speechInProcess) {
-        const p = new SpeechProcess(config);
+        const proc = new SpeechProcess(config);
         // Loaded now, so a broken model fails here, naming it, as every other getter does.
-        await p.start().catch((e: Error) => {
+        await proc.start().catch((e: Error) => {
           throw new ModelLoadError(e.message, { cause: e });
         });
-        return p;
+        // Once this process holds the picture models (a worker that has indexed
+        // a video keeps them), Whisper costs less here than beside it: ~0.4 GB
+        // more in this process against ~0.8 GB for a process of its own
+        // (BENCHMARKS.md). The speech process is for a worker whose picture
+        // phase has not begun, which is where it keeps the peak down.
+        let here: Promise<SpeechRecognizer | null> | null = null;
+        const pictureModelsLoaded = () => cache.has('text') || cache.has('vision');
+        const recognizer: SpeechRecognizer = {
+          modelId: proc.modelId,
+          async transcribe(samples) {
+            if (!here && pictureModelsLoaded()) {
+              here = inProcessSpeechRecognizer(config);
+              here.catch(() => (here = null));
+            }
+            const local = here && (await here);
+            return local ? local.transcribe(samples) : proc.transcribe(samples);
+          },
+        };
+        return recognizer;
       }
       const asr = (await withEnv(m, () =>
         pipeline('automatic-speech-recognition', m.id, {

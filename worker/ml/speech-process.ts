@@ -14,7 +14,8 @@
  * chunk's job starts well within the idle time.
  *
  * The host is this module run as a script (`fork`); it loads the recogniser
- * with the same registry code the worker would use in-process.
+ * with the same registry code the worker would use in-process. The registry
+ * (index.ts) uses it only until the worker holds the picture models.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../core/config.ts';
