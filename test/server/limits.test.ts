@@ -111,6 +111,12 @@ test('a query of 32 prefix words and 7,000 videoIds get a clear error before emb
 test('statement_timeout cancels a request that waits too long, as the role the request runs as', async () => {
   const slow = await startTestServer(db, { GRAPHQL_STATEMENT_TIMEOUT_MS: '300' }, { models: null });
   const u = await signup(slow.url);
+  // The GraphQL schema is built in the background once the server starts; a
+  // request waits for it (up to 15 s). Built first, so the lock below can hold
+  // up only the statement under test, not the build (seen once at load 5: the
+  // request gave up waiting for the schema instead).
+  const before = await gql(slow.url, '{ allVideos { totalCount } }', {}, u.token);
+  assert.deepEqual(before.body, { data: { allVideos: { totalCount: 0 } } });
   // A lock held elsewhere makes the request's statement wait for as long as
   // we like: no race with how fast this machine is.
   const holder = await db.rootPool.connect();
