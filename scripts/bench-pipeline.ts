@@ -185,8 +185,14 @@ async function video(kind: string, scale: number): Promise<{ file: string; durat
 
 const TICK = 1 / 100; // USER_HZ: /proc times are in clock ticks
 
-function procTimes(): { self: number; children: number } {
-  const f = fs.readFileSync('/proc/self/stat', 'utf8');
+/** CPU seconds of a process (utime + stime) and of its reaped children; zeros once it is gone. */
+function procTimes(pid: number | 'self' = 'self'): { self: number; children: number } {
+  let f: string;
+  try {
+    f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return { self: 0, children: 0 }; // exited between listing and reading
+  }
   const p = f.slice(f.lastIndexOf(')') + 2).split(' ');
   // Fields 14–17 of stat(5) (utime, stime, cutime, cstime); p starts at field 3.
   return { self: (Number(p[11]) + Number(p[12])) * TICK, children: (Number(p[13]) + Number(p[14])) * TICK };
@@ -198,17 +204,6 @@ function statusKb(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
     return m ? Number(m[1]) : 0;
   } catch {
     return 0; // the process exited between listing and reading
-  }
-}
-
-/** utime + stime of a live process, in seconds (0 once it is gone). */
-function cpuOf(pid: number): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const p = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(p[11]) + Number(p[12])) * TICK;
-  } catch {
-    return 0;
   }
 }
 
@@ -329,7 +324,7 @@ async function child(models: string, file: string, durationS: number): Promise<C
     for (const pid of live) {
       const kb = statusKb(pid, 'VmHWM');
       if (isSpeechProcess(pid)) {
-        speechCpu.set(pid, Math.max(speechCpu.get(pid) ?? 0, cpuOf(pid)));
+        speechCpu.set(pid, Math.max(speechCpu.get(pid) ?? 0, procTimes(pid).self));
         speechPeakKb = Math.max(speechPeakKb, kb);
         s.speechPeakRssMb = Math.max(s.speechPeakRssMb, kb / 1024);
         together += statusKb(pid, 'VmRSS');

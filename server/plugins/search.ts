@@ -52,9 +52,7 @@ export const MAX_VIDEO_IDS = 500;
 export function realArrayLiteral(vec: Float32Array): string {
   let out = '{';
   for (let i = 0; i < vec.length; i++) {
-    // Nine significant digits identify any float32, so real[] receives the
-    // very numbers the encoder produced (JavaScript's own formatting of the
-    // widened double spends up to 17).
+    // JavaScript's own formatting of the widened double spends up to 17 digits.
     out += (i ? ',' : '') + (Number.isFinite(vec[i]) ? vec[i]!.toPrecision(9) : String(vec[i]));
   }
   return out + '}';

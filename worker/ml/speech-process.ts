@@ -56,7 +56,7 @@ export class SpeechProcess implements SpeechRecognizer {
     this.#idleMs = idleMs;
   }
 
-  /** The host's process id while it runs (tests and benchmarks watch it). */
+  /** The host's process id while it runs (the tests watch it). */
   get pid(): number | null {
     return this.#child?.pid ?? null;
   }
@@ -126,7 +126,7 @@ export class SpeechProcess implements SpeechRecognizer {
     return result;
   }
 
-  /** Ends the host now (the worker's shutdown, tests). */
+  /** Ends the host now (tests; a worker that exits takes its host with it through the IPC channel). */
   stop(): void {
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = null;
