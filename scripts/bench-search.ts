@@ -289,7 +289,9 @@ export async function seedRealistic(client: pg.ClientBase, opts: Partial<Realist
   const otherOwners = Array.from({ length: o.otherOwners }, (_, i) => ownerId(0x1000 + i));
   const smallOwner = ownerId(0xffff);
   const q = (sql: string, params: unknown[] = []) => client.query(sql, params);
-  await q(`set maintenance_work_mem = '1GB'`);
+  // An HNSW build that outgrows maintenance_work_mem slows several-fold; a
+  // graph of 1152-d vectors takes ~5 KB per scene while it is built.
+  await q(`set maintenance_work_mem = '${Math.max(1, Math.ceil(o.scenes / 80_000))}GB'`);
   await q(`drop index if exists app_public.scenes_text_vec_idx`);
   await q(`drop index if exists app_public.scenes_image_vec_idx`);
   // Volatile and correlated through salt, so each call draws afresh
