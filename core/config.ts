@@ -268,6 +268,12 @@ export const OPTIONS = [
     doc: 'Jobs one worker process runs at once. Model inference already uses all ORT threads; raise it on big machines.',
   },
   {
+    env: 'WORKER_MODEL_MEMORY_MB',
+    kind: 'int',
+    default: '1500',
+    doc: "Memory a worker's large models (BGE-M3, the SigLIP towers, Whisper when it runs in the worker) may hold at once, each estimated at twice its ONNX files. Loading one past this releases those not in use, least recently used first, and they load again when needed: with the production models the text and image encoders take turns, which keeps a worker near 1.5 GB instead of 2.8 at a few seconds of reload per index job. 0 = keep every model loaded (fastest where memory is plenty).",
+  },
+  {
     env: 'ORT_THREADS',
     kind: 'int',
     default: '0',
@@ -411,6 +417,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   // An index chunk ends at its last cut and hands the scene it was in to the
   // next chunk, so a window must hold more than one longest scene.
   if (!(n('INDEX_CHUNK_S') >= 2 * n('SCENE_MAX_S'))) problems.push('INDEX_CHUNK_S must be at least twice SCENE_MAX_S');
+  if (n('WORKER_MODEL_MEMORY_MB') < 0) problems.push('WORKER_MODEL_MEMORY_MB must be 0 (no limit) or more');
   for (const k of ['SCENE_TEXT_MAX_CHARS', 'SIDECAR_MAX_BYTES'] as const) {
     if (n(k) < 1) problems.push(`${k} must be at least 1`);
   }
@@ -482,6 +489,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     worker: {
       concurrency: n('WORKER_CONCURRENCY'),
+      modelMemoryMb: n('WORKER_MODEL_MEMORY_MB'),
       maxDurationS: n('MAX_VIDEO_DURATION_S'),
       ffmpegTimeoutS: n('FFMPEG_TIMEOUT_S'),
       ffmpegMaxMemoryMb: n('FFMPEG_MAX_MEMORY_MB'),

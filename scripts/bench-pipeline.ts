@@ -349,7 +349,7 @@ async function child(models: string, file: string, durationS: number): Promise<C
   const worker = await startWorker(config, {
     databaseUrl: workerUrl,
     storage,
-    models: timedRegistry(getModels(config), modelCalls),
+    models: timedRegistry(getModels(config, { memoryMb: config.worker.modelMemoryMb }), modelCalls),
     noHandleSignals: true,
     logFactory: () => () => {},
   });

@@ -118,7 +118,11 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * the same for a worker process that was killed.
  */
 export async function startWorker(config: Config, opts: WorkerOptions = {}): Promise<WorkerHandle> {
-  const models = opts.models ?? (await import('./ml/index.ts')).getModels(config);
+  const models =
+    opts.models ??
+    (await import('./ml/index.ts')).getModels(config, {
+      memoryMb: config.worker.modelMemoryMb,
+    });
   await models.checkDimensions();
   const storage = opts.storage ?? (await import('../core/storage/index.ts')).createStorage(config);
   const databaseUrl = opts.databaseUrl ?? (await resolveDatabase(config)).workerUrl;

@@ -4,6 +4,7 @@
  * HTTP server standing in for the hub) and fails (against a dead port).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -131,6 +132,60 @@ describe('where Whisper runs', () => {
     await models.textEmbedder();
     assert.deepEqual(await asr.transcribe(samples), expected);
     assert.deepEqual(started(), [], 'no new speech process once the picture models are here');
+  });
+});
+
+describe('a memory budget for the large models', () => {
+  const onnxBytes = (dir: string, role: 'text' | 'vision') =>
+    manifest[role].files
+      .filter((f) => f.endsWith('.onnx'))
+      .reduce((n, f) => n + fs.statSync(path.join(dir, manifest[role].id, f)).size, 0);
+  const texts = ['a dog on the beach', 'rain over the city at night', 'music in the kitchen'];
+  let picture: Buffer | undefined;
+  const image = () =>
+    (picture ??= execFileSync('ffmpeg', [
+      ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=s=320x240', '-frames:v', '1'],
+      ...['-f', 'image2', '-c:v', 'mjpeg', '-'],
+    ]));
+
+  test('over the budget, the model not in use is released and loads again with the same results', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'budget') }).out;
+    const [t, v] = [onnxBytes(dir, 'text'), onnxBytes(dir, 'vision')];
+    // Each estimated at twice its files: room for either alone, not for both.
+    const memoryMb = (2 * t + v) / 2 ** 20;
+    const models = getModels(configFor(dir), { memoryMb });
+    const te = (await models.textEmbedder())!;
+    const textVecs = await te.embed(texts);
+    assert.deepEqual(models.loaded(), ['text']);
+    const ie = (await models.imageEmbedder())!;
+    const imageVecs = await ie.embedImages([image()]);
+    assert.deepEqual(models.loaded(), ['vision'], 'the text model made room for the image tower');
+    assert.deepEqual(await te.embed(texts), textVecs, 'reloaded, the same vectors');
+    assert.deepEqual(models.loaded(), ['text']);
+    assert.deepEqual(await ie.embedImages([image()]), imageVecs);
+    // Both asked for at once: each call holds its session while it runs, so
+    // neither is released under the other (ORT would fail a released session).
+    const both = await Promise.all([
+      ...Array.from({ length: 4 }, () => te.embed(texts)),
+      ...Array.from({ length: 4 }, () => ie.embedImages([image(), image()])),
+    ]);
+    for (const r of both.slice(0, 4)) assert.deepEqual(r, textVecs);
+    for (const r of both.slice(4)) assert.deepEqual(r, [imageVecs[0], imageVecs[0]]);
+  });
+
+  test('without a budget (the API server, WORKER_MODEL_MEMORY_MB=0) every model stays loaded', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'no-budget') }).out;
+    for (const models of [getModels(configFor(dir)), getModels(configFor(dir), { memoryMb: 0 })]) {
+      await (await models.textEmbedder())!.embed(texts);
+      await (await models.imageEmbedder())!.embedImages([image()]);
+      assert.deepEqual(models.loaded().sort(), ['text', 'vision']);
+    }
+  });
+
+  test('the worker takes its budget from WORKER_MODEL_MEMORY_MB, which refuses a negative value', () => {
+    assert.equal(configFor(tmp).worker.modelMemoryMb, 1500);
+    assert.equal(configFor(tmp, { WORKER_MODEL_MEMORY_MB: '0' }).worker.modelMemoryMb, 0);
+    assert.throws(() => configFor(tmp, { WORKER_MODEL_MEMORY_MB: '-1' }), /WORKER_MODEL_MEMORY_MB must be 0/);
   });
 });
 

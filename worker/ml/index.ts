@@ -23,9 +23,7 @@ import {
   env,
   pipeline,
   type AutomaticSpeechRecognitionPipeline,
-  type PreTrainedModel,
   type PreTrainedTokenizer,
-  type Processor,
 } from '@huggingface/transformers';
 import type { Config } from '../../core/config.ts';
 import { FACE_NETS, faceModelFiles, loadFaceAnalyzer, type FaceAnalyzerOptions } from './faces.ts';
@@ -36,6 +34,7 @@ import type {
   FaceAnalyzer,
   ImageEmbedder,
   ImageTextEmbedder,
+  ModelRole,
   ModelStatus,
   SpeechRecognizer,
   Tagger,
@@ -59,6 +58,8 @@ export interface ModelRegistry {
   faceAnalyzer(): Promise<FaceAnalyzer | null>;
   status(): Promise<ModelStatus[]>;
   checkDimensions(): Promise<void>;
+  /** Roles whose large sessions are loaded in this process now (released ones load again on use). */
+  loaded(): ModelRole[];
 }
 
 /** Vector widths of the schema's columns (app_public.scenes, see sql/schema.sql). */
@@ -163,15 +164,21 @@ async function cachedLabelVectors(
   return vecs;
 }
 
-/** The process-wide registry for this configuration (same models dir and overrides → same instance). */
-export function getModels(config: ModelsConfig, opts: { face?: FaceAnalyzerOptions } = {}): ModelRegistry {
+/**
+ * The process-wide registry for this configuration (same models dir and overrides → same instance).
+ * memoryMb: what its large models may hold at once (WORKER_MODEL_MEMORY_MB; 0 or absent: no limit).
+ */
+export function getModels(
+  config: ModelsConfig,
+  opts: { face?: FaceAnalyzerOptions; memoryMb?: number } = {},
+): ModelRegistry {
   // A registry with explicit face options (tests, benchmarks) is never shared.
   if (opts.face) return createRegistry(config, opts);
   const m = config.models;
-  const key = JSON.stringify([m.dir, m.overrides, m.ortThreads]);
+  const key = JSON.stringify([m.dir, m.overrides, m.ortThreads, opts.memoryMb ?? 0]);
   let r = registries.get(key);
   if (!r) {
-    r = createRegistry(config);
+    r = createRegistry(config, { memoryMb: opts.memoryMb });
     registries.set(key, r);
   }
   return r;
@@ -271,6 +278,87 @@ export function inProcessSpeechRecognizer(config: ModelsConfig): Promise<SpeechR
 interface RegistryOptions {
   face?: FaceAnalyzerOptions;
   speechInProcess?: boolean;
+  memoryMb?: number;
+}
+
+/**
+ * A large model session that may be released while nobody uses it and loaded
+ * again on the next use. Callers run inference inside use(), which keeps the
+ * session from being released under them; between calls the registry may
+ * release it to make room for another model (makeRoom).
+ */
+class Resident<T> {
+  readonly role: ModelRole;
+  busy = 0;
+  /** Order of last use (a counter shared by the registry's residents). */
+  lastUsed = 0;
+  /** Estimated memory once loaded and run. */
+  readonly bytes: number;
+  #value: Promise<T> | null = null;
+  #load: () => Promise<T>;
+  #unload: (t: T) => Promise<unknown>;
+  #makeRoom: (r: Resident<any>) => Promise<void>;
+  #tick: () => number;
+
+  constructor(
+    role: ModelRole,
+    bytes: number,
+    load: () => Promise<T>,
+    unload: (t: T) => Promise<unknown>,
+    makeRoom: (r: Resident<any>) => Promise<void>,
+    tick: () => number,
+  ) {
+    this.role = role;
+    this.bytes = bytes;
+    this.#load = load;
+    this.#unload = unload;
+    this.#makeRoom = makeRoom;
+    this.#tick = tick;
+  }
+
+  get loaded(): boolean {
+    return this.#value !== null;
+  }
+
+  async use<R>(fn: (t: T) => Promise<R>): Promise<R> {
+    // Counted as busy before it loads, so a concurrent makeRoom never releases a session being loaded.
+    this.busy++;
+    try {
+      if (!this.#value) {
+        const p = this.#makeRoom(this).then(() => this.#load());
+        this.#value = p;
+        p.catch(() => {
+          if (this.#value === p) this.#value = null;
+        });
+      }
+      return await fn(await this.#value);
+    } finally {
+      this.busy--;
+      this.lastUsed = this.#tick();
+    }
+  }
+
+  /** Only called while busy is 0; the next use() loads it again. */
+  async release(): Promise<void> {
+    const v = this.#value;
+    this.#value = null;
+    // A session that fails to release is garbage either way; the caller is loading another model and must not fail for it.
+    if (v) await v.then(this.#unload).catch(() => {});
+  }
+}
+
+/** Twice the ONNX files: BGE-M3 and so400m measured 1.9x once loaded and run (weights, prepacked copies, arenas). */
+function residentBytes(m: ResolvedModel): number {
+  let n = 0;
+  for (const f of m.files) {
+    if (!/\.onnx(_data)?$/.test(f)) continue;
+    try {
+      n += fs.statSync(path.join(m.dir, f)).size;
+    } catch {
+      /* absent files fail the load itself, naming the model */
+    }
+  }
+  return 2 * n;
 }
 
 function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): ModelRegistry {
@@ -285,6 +373,41 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
   // time (BENCHMARKS.md). Turning the whole arena off cost 3x the CPU.
   const varying_session_options = { ...session_options, enableMemPattern: false };
   const cache = new Map<string, Promise<unknown>>();
+  const budget = (opts.memoryMb ?? 0) * 1024 * 1024;
+  const residents: Resident<any>[] = [];
+  let clock = 0;
+
+  /*
+   * Releasing a session inside the process does not hand its memory back to
+   * the system (glibc keeps the freed heap), but the next model loads into
+   * that heap: BGE-M3 run then released, so400m loaded and run after it, held
+   * 1.3 GB at the peak against 2.0 GB with both kept (BENCHMARKS.md). So a
+   * worker's peak is its largest model rather than the sum of them.
+   */
+  async function makeRoom(r: Resident<any>): Promise<void> {
+    if (!budget) return;
+    let total = r.bytes;
+    for (const x of residents) if (x !== r && x.loaded) total += x.bytes;
+    const idle = residents.filter((x) => x !== r && x.loaded && x.busy === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const x of idle) {
+      if (total <= budget) break;
+      total -= x.bytes;
+      await x.release();
+    }
+  }
+
+  /** A session under the memory budget, loaded now so that a broken model fails here, naming it. */
+  async function resident<T>(m: ResolvedModel, load: () => Promise<T>, unload: (t: T) => Promise<unknown>) {
+    const r = new Resident(m.role, residentBytes(m), load, unload, makeRoom, () => ++clock);
+    residents.push(r);
+    try {
+      await r.use(async () => {});
+    } catch (e) {
+      residents.splice(residents.indexOf(r), 1);
+      throw e;
+    }
+    return r;
+  }
 
   function once<T>(key: string, load: () => Promise<T>): Promise<T> {
     let p = cache.get(key) as Promise<T> | undefined;
@@ -318,14 +441,19 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
     return once('text', async () => {
       const m = resolveModel(config, 'text');
       if (presence(m) === 'absent') return null;
-      const { model, tokenizer } = await withEnv(m, async () => ({
-        model: await AutoModel.from_pretrained(m.id, {
-          dtype: m.dtype as any,
-          session_options: varying_session_options,
-          local_files_only: true,
-        }),
-        tokenizer: await AutoTokenizer.from_pretrained(m.id, { local_files_only: true }),
-      }));
+      const session = await resident(
+        m,
+        () =>
+          withEnv(m, () =>
+            AutoModel.from_pretrained(m.id, {
+              dtype: m.dtype as any,
+              session_options: varying_session_options,
+              local_files_only: true,
+            }),
+          ),
+        (model) => model.dispose(),
+      );
+      const tokenizer = await withEnv(m, () => AutoTokenizer.from_pretrained(m.id, { local_files_only: true }));
       // BGE-M3 accepts 8192 tokens, but attention memory grows with the square
       // of the padded length: a batch of long OCR dumps at 8192 would need
       // gigabytes. A scene's transcript is at most SCENE_MAX_S of speech.
@@ -343,7 +471,9 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
               batch.map((i) => texts[i]!),
               { padding: true, truncation: true, max_length: maxLength },
             );
-            const { last_hidden_state } = await model(inputs);
+            const { last_hidden_state } = await session.use(
+              (model) => model(inputs) as Promise<Record<string, Tensor>>,
+            );
             // BGE-M3's dense vector is the [CLS] (first) hidden state, L2-normalised.
             const cls = (last_hidden_state as Tensor).slice(null, 0, null);
             rows(cls, `model ${m.id}`).forEach((v, k) => (out[batch[k]!] = v));
@@ -355,27 +485,19 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
     });
   }
 
-  interface SiglipVision {
-    model: PreTrainedModel;
-    processor: Processor;
-  }
-  interface SiglipText {
-    model: PreTrainedModel;
-    tokenizer: PreTrainedTokenizer;
-  }
-
   function imageEmbedder(): Promise<ImageEmbedder | null> {
     return once('vision', async () => {
       const m = resolveModel(config, 'vision');
       if (presence(m) === 'absent') return null;
-      const { model, processor } = await withEnv<SiglipVision>(m, async () => ({
-        model: await SiglipVisionModel.from_pretrained(m.id, {
-          dtype: m.dtype as any,
-          session_options,
-          local_files_only: true,
-        }),
-        processor: await AutoProcessor.from_pretrained(m.id, { local_files_only: true }),
-      }));
+      const session = await resident(
+        m,
+        () =>
+          withEnv(m, () =>
+            SiglipVisionModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+          ),
+        (model) => model.dispose(),
+      );
+      const processor = await withEnv(m, () => AutoProcessor.from_pretrained(m.id, { local_files_only: true }));
       const embedder: ImageEmbedder = {
         modelId: m.id,
         dim: 1152,
@@ -384,7 +506,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
           for (let i = 0; i < images.length; i += IMAGE_BATCH) {
             const batch = await Promise.all(images.slice(i, i + IMAGE_BATCH).map((img, j) => readImage(img, i + j)));
             const inputs = await processor(batch);
-            const res = await model(inputs);
+            const res = await session.use((model) => model(inputs) as Promise<Record<string, Tensor>>);
             out.push(...rows(res.pooler_output ?? res.image_embeds, `model ${m.id}`));
           }
           return out;
@@ -400,14 +522,15 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
       if (presence(m) === 'absent') return null;
       const cfg = readModelConfig(m);
       const maxLength: number = m.max_length ?? cfg.text_config?.max_position_embeddings ?? 64;
-      const { model, tokenizer } = await withEnv<SiglipText>(m, async () => ({
-        model: await SiglipTextModel.from_pretrained(m.id, {
-          dtype: m.dtype as any,
-          session_options,
-          local_files_only: true,
-        }),
-        tokenizer: await AutoTokenizer.from_pretrained(m.id, { local_files_only: true }),
-      }));
+      const session = await resident(
+        m,
+        () =>
+          withEnv(m, () =>
+            SiglipTextModel.from_pretrained(m.id, { dtype: m.dtype as any, session_options, local_files_only: true }),
+          ),
+        (model) => model.dispose(),
+      );
+      const tokenizer = await withEnv(m, () => AutoTokenizer.from_pretrained(m.id, { local_files_only: true }));
       const embedder: ImageTextEmbedder = {
         modelId: m.id,
         dim: 1152,
@@ -427,7 +550,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
                 max_length: maxLength,
               },
             );
-            const res = await model(inputs);
+            const res = await session.use((model) => model(inputs) as Promise<Record<string, Tensor>>);
             out.push(...rows(res.pooler_output ?? res.text_embeds, `model ${m.id}`));
           }
           return out;
@@ -476,22 +599,27 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
         await proc.start().catch((e: Error) => {
           throw new ModelLoadError(e.message, { cause: e });
         });
-        // Once this process holds the picture models (a worker that has indexed
-        // a video keeps them), Whisper costs less here than beside it: ~0.4 GB
+        // Once this process has loaded the picture models, its heap has grown
+        // to hold them and Whisper costs less here than beside it: ~0.4 GB
         // more in this process against ~0.8 GB for a process of its own
-        // (BENCHMARKS.md). The speech process is for a worker whose picture
-        // phase has not begun, which is where it keeps the peak down.
-        let here: Promise<SpeechRecognizer | null> | null = null;
+        // (BENCHMARKS.md), and under a memory budget it takes its turn in the
+        // heap the picture models leave. The speech process is for a worker
+        // whose picture phase has not begun, which is where it keeps the peak down.
+        let here: Promise<Resident<SpeechRecognizer>> | null = null;
         const pictureModelsLoaded = () => cache.has('text') || cache.has('vision');
         const recognizer: SpeechRecognizer = {
           modelId: proc.modelId,
           async transcribe(samples) {
             if (!here && pictureModelsLoaded()) {
-              here = inProcessSpeechRecognizer(config);
+              here = resident(
+                m,
+                async () => (await inProcessSpeechRecognizer(config))!,
+                (r) => r.dispose!(),
+              );
               here.catch(() => (here = null));
             }
             const local = here && (await here);
-            return local ? local.transcribe(samples) : proc.transcribe(samples);
+            return local ? local.use((r) => r.transcribe(samples)) : proc.transcribe(samples);
           },
         };
         return recognizer;
@@ -536,6 +664,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
 
       const recognizer: SpeechRecognizer = {
         modelId: m.id,
+        dispose: () => asr.dispose(),
         async transcribe(samples) {
           if (!(samples instanceof Float32Array))
             throw new Error('transcribe: expected 16 kHz mono Float32Array samples');
@@ -647,6 +776,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
     faceAnalyzer,
     status,
     checkDimensions,
+    loaded: () => residents.filter((r) => r.loaded).map((r) => r.role),
   };
 }
 
