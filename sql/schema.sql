@@ -2390,6 +2390,12 @@ declare
   -- Every candidate source is then driven from them (a few index probes)
   -- instead of filtering the owner's words or vectors by them afterwards.
   person_scenes uuid[];
+  -- Listing a person's scenes a page at a time.
+  vid uuid;
+  in_video bigint;
+  taken bigint;
+  to_skip bigint := page_offset;
+  to_take bigint := page_size;
   -- Through numeric so 0.35::real counts as 0.35, not 0.3499999940395355.
   wt float8 := w_text::numeric::float8;
   wv float8 := w_vision::numeric::float8;
@@ -2443,16 +2449,55 @@ begin
     end if;
     -- No words and no vectors: every scene of the person, in time order per video.
     if cardinality(words) = 0 and qv_text is null and qv_image is null then
-      return query
-      select s.id, s.video_id, s.start_s, s.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
-             app_hidden.search_snippet(s.transcript, s.ocr_text, null),
-             app_hidden.search_scene_persons(s.id, uid)
-        from app_public.scenes s
-        join app_public.videos v on v.id = s.video_id and v.owner_id = uid
-       where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
-         and s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id)
-       order by v.created_at, v.id, s.start_s, s.id
-       limit page_size offset page_offset;
+      if person_scenes is not null then
+        -- A few scenes: sort them.
+        return query
+        select s.id, s.video_id, s.start_s, s.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
+               app_hidden.search_snippet(s.transcript, s.ocr_text, null),
+               app_hidden.search_scene_persons(s.id, uid)
+          from app_public.scenes s
+          join app_public.videos v on v.id = s.video_id and v.owner_id = uid
+         where s.owner_id = uid and s.id = any(person_scenes)
+         order by v.created_at, v.id, s.start_s, s.id
+         limit page_size offset page_offset;
+      else
+        -- Many: walk the person's videos in order and take scenes from each
+        -- until the page is full, instead of sorting all of the person's
+        -- scenes (220 ms for 29k at 300k). A loop rather than one statement:
+        -- the planner then cannot choose to read every video before sorting,
+        -- which it did when it guessed the person rare. Videos before the
+        -- page are skipped by counting, not read.
+        for vid in
+          select v.id from app_public.videos v
+           where v.owner_id = uid and (video_ids is null or v.id = any(video_ids))
+             and exists (select from app_public.faces f
+                          where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = v.id)
+           order by v.created_at, v.id
+        loop
+          in_video := (select count(*) from app_public.scenes s
+                        where s.owner_id = uid and s.video_id = vid
+                          and s.id in (select f.scene_id from app_public.faces f
+                                        where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = vid));
+          if to_skip >= in_video then
+            to_skip := to_skip - in_video;
+            continue;
+          end if;
+          return query
+          select s.id, s.video_id, s.start_s, s.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
+                 app_hidden.search_snippet(s.transcript, s.ocr_text, null),
+                 app_hidden.search_scene_persons(s.id, uid)
+            from app_public.scenes s
+           where s.owner_id = uid and s.video_id = vid
+             and s.id in (select f.scene_id from app_public.faces f
+                           where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = vid)
+           order by s.start_s, s.id
+           limit to_take offset to_skip;
+          get diagnostics taken = row_count;
+          to_take := to_take - taken;
+          to_skip := 0;
+          exit when to_take <= 0;
+        end loop;
+      end if;
       return;
     end if;
   end if;
@@ -3486,6 +3531,12 @@ CREATE INDEX faces_owner_id_person_id_idx ON app_public.faces USING btree (owner
 CREATE INDEX faces_person_id_owner_id_scene_id_idx ON app_public.faces USING btree (person_id, owner_id, scene_id);
 
 --
+-- Name: faces_person_id_owner_id_video_id_scene_id_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX faces_person_id_owner_id_video_id_scene_id_idx ON app_public.faces USING btree (person_id, owner_id, video_id, scene_id);
+
+--
 -- Name: faces_scene_id_owner_id_person_id_idx; Type: INDEX; Schema: app_public; Owner: -
 --
 
@@ -3552,10 +3603,10 @@ CREATE INDEX scenes_video_id_owner_id_idx ON app_public.scenes USING btree (vide
 CREATE UNIQUE INDEX videos_object_key_key ON app_public.videos USING btree (object_key);
 
 --
--- Name: videos_owner_id_created_at_idx; Type: INDEX; Schema: app_public; Owner: -
+-- Name: videos_owner_id_created_at_id_idx; Type: INDEX; Schema: app_public; Owner: -
 --
 
-CREATE INDEX videos_owner_id_created_at_idx ON app_public.videos USING btree (owner_id, created_at DESC);
+CREATE INDEX videos_owner_id_created_at_id_idx ON app_public.videos USING btree (owner_id, created_at, id);
 
 --
 -- Name: videos_state_idx; Type: INDEX; Schema: app_public; Owner: -

@@ -231,4 +231,34 @@ test('a person in many scenes filters the HNSW walks; a person in few drives eve
     few.result.filter((id) => !fewScenes.has(id)),
     [],
   );
+
+  // No words and no vectors: the person's scenes in the library's order, a page at a time.
+  const listed = (person: string, offset: number) => (c: pg.Client) =>
+    c
+      .query(`select scene_id from app_public.search_scenes('', person_id => $1, page_size => 20, page_offset => $2)`, [
+        person,
+        offset,
+      ])
+      .then((r) => r.rows.map((x) => x.scene_id as string));
+  const inOrder = async (person: string, offset: number) =>
+    (
+      await db.rootPool.query(
+        `select s.id from app_public.scenes s join app_public.videos v on v.id = s.video_id
+          where s.id in (select scene_id from app_public.faces where person_id = $1)
+          order by v.created_at, v.id, s.start_s, s.id limit 20 offset $2`,
+        [person, offset],
+      )
+    ).rows.map((r) => r.id as string);
+  for (const [p, offsets] of [
+    [persons.many, [0, 20, 1000]],
+    [persons.few, [0, 10]],
+  ] as const) {
+    for (const offset of offsets) {
+      const r = await explained(big, [], listed(p.id, offset));
+      assert.deepEqual(r.result, await inOrder(p.id, offset), `page at ${offset} of ${p.scenes} scenes`);
+      // Many scenes: a walk of the videos in order that reads scenes only from the video the
+      // page is in (each video has hundreds of the person's scenes), not a sort of them all.
+      if (p === persons.many) assert.equal(r.plan.match(/limit to_take offset to_skip/g)?.length, 1, r.plan);
+    }
+  }
 });
