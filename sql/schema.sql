@@ -2332,13 +2332,18 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     AS $$
 #variable_conflict use_column
 declare
-  -- Candidates per source. Constant, so the ranked pool (and therefore every
-  -- page) does not depend on page_size/page_offset. Each candidate costs the
-  -- fusion a scene row and up to two de-TOASTed vectors, so the pools are as
-  -- small as keeps recall@10 against the exact ranking at 1.000 at 100k scenes
-  -- (BENCHMARKS.md): vector candidates come in exact distance order; word
-  -- candidates are ordered by an estimate of their score, so they get more.
-  vec_pool constant int := 50;
+  -- Candidates per source. They never depend on page_size/page_offset, so
+  -- the ranked pool (and therefore every page) does not either. Each
+  -- candidate costs the fusion a scene row and up to two de-TOASTed vectors,
+  -- so the pools are as small as keeps recall@10 against the exact ranking
+  -- at 1.000 (BENCHMARKS.md): vector candidates come in exact distance order;
+  -- word candidates are ordered by an estimate of their score, so they get
+  -- more. 50 vector candidates were enough for 47k scenes, not for 147k
+  -- (recall@10 0.938; 1.000 with 100), so past vec_scope scenes in scope
+  -- the vector pools grow in proportion, up to vec_pool_max.
+  vec_pool int := 50;
+  vec_scope constant int := 75000;
+  vec_pool_max constant int := 200;
   word_pool constant int := 60;
   tag_pool constant int := 50;
   -- Up to this many scenes in scope, vectors are compared exactly instead
@@ -2671,6 +2676,9 @@ begin
       order by c.d + 0, c.id
       limit vec_pool) x;
   else
+    vec_pool := least(vec_pool_max, greatest(vec_pool, ceil(vec_pool * (
+                  select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
+                   where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids))) / vec_scope::float8)::int));
     perform set_config('enable_sort', 'off', true);
     select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into text_ids, text_d from (
       select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
