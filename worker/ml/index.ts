@@ -3,6 +3,8 @@
  * process-wide registry; each getter loads its model on first use and hands
  * every later caller the same instance, so a worker never holds two copies of
  * a 1 GB session and the server's query encoder is the worker's encoder.
+ * Under a memory budget (the worker's WORKER_MODEL_MEMORY_MB) the large
+ * sessions take turns behind that same instance (Resident, below).
  *
  * Absence is normal (an offline install without `heimdex models pull`): the
  * getter resolves null and the pipeline skips that modality. A folder that is
