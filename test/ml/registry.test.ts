@@ -173,6 +173,26 @@ describe('a memory budget for the large models', () => {
     for (const r of both.slice(4)) assert.deepEqual(r, [imageVecs[0], imageVecs[0]]);
   });
 
+  test('a released model whose file broke meanwhile fails the call, naming it, and loads once the file is back', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'budget-broken') }).out;
+    const [t, v] = [onnxBytes(dir, 'text'), onnxBytes(dir, 'vision')];
+    const models = getModels(configFor(dir), { memoryMb: (2 * t + v) / 2 ** 20 });
+    const te = (await models.textEmbedder())!;
+    const expected = await te.embed(texts);
+    await (await models.imageEmbedder())!.embedImages([image()]);
+    assert.deepEqual(models.loaded(), ['vision']);
+    const file = path.join(dir, manifest.text.id, 'onnx/model_quantized.onnx');
+    const good = fs.readFileSync(file);
+    fs.writeFileSync(file, crypto.randomBytes(4096));
+    await assert.rejects(te.embed(texts), /model Xenova\/bge-m3 \(text\) could not be loaded from /);
+    // Room is made before loading (the next model is meant to fill the freed
+    // heap), so the image tower went, and the failed load left nothing behind.
+    assert.deepEqual(models.loaded(), []);
+    fs.writeFileSync(file, good);
+    assert.deepEqual(await te.embed(texts), expected);
+    assert.deepEqual(models.loaded(), ['text']);
+  });
+
   test('without a budget (the API server, WORKER_MODEL_MEMORY_MB=0) every model stays loaded', async () => {
     const dir = generateTinyModels({ out: path.join(tmp, 'no-budget') }).out;
     for (const models of [getModels(configFor(dir)), getModels(configFor(dir), { memoryMb: 0 })]) {
