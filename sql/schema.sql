@@ -2377,6 +2377,11 @@ declare
   word_idf float8[];
   idf_total float8;
   scope_size bigint;
+  -- The caller's scenes in scope (video_ids), summed from the per-video
+  -- counts a trigger keeps (a few hundred rows instead of one index entry
+  -- per scene): the IDF scope without a person, whether vectors are compared
+  -- exactly, and how large the vector pools are.
+  library_size bigint;
   -- Every form of every query word, as parallel arrays: the word's index,
   -- the lexeme range, whether it is the word as written, whether its
   -- occurrences count towards the rank.
@@ -2479,13 +2484,16 @@ begin
                           where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = v.id)
            order by v.created_at, v.id
         loop
-          in_video := (select count(*) from app_public.scenes s
-                        where s.owner_id = uid and s.video_id = vid
-                          and s.id in (select f.scene_id from app_public.faces f
-                                        where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = vid));
-          if to_skip >= in_video then
-            to_skip := to_skip - in_video;
-            continue;
+          -- Counted only while the page has not begun (page 1 counts nothing).
+          if to_skip > 0 then
+            in_video := (select count(*) from app_public.scenes s
+                          where s.owner_id = uid and s.video_id = vid
+                            and s.id in (select f.scene_id from app_public.faces f
+                                          where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = vid));
+            if to_skip >= in_video then
+              to_skip := to_skip - in_video;
+              continue;
+            end if;
           end if;
           return query
           select s.id, s.video_id, s.start_s, s.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
@@ -2507,6 +2515,8 @@ begin
     end if;
   end if;
 
+  library_size := (select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
+                   where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids)));
   tsq_text := app_hidden.search_tsquery(words, 'AB');
   tsq_tags := app_hidden.search_tsquery(words, 'C');
   tsq_plain := app_hidden.search_tsquery(words, '');
@@ -2547,13 +2557,11 @@ begin
     -- The scope is that of the search: the videos asked for and, with a
     -- person, the scenes they appear in (a word common among the person's
     -- scenes says little there, however rare it is elsewhere).
-    -- Without a person, summed from the per-video counts a trigger keeps
-    -- (a few hundred rows instead of one index entry per scene). With a
-    -- person, counted from their faces (an index-only read of the person's
-    -- rows) rather than by testing every scene of the owner.
+    -- Without a person, the library in scope. With a person, counted from
+    -- their faces (an index-only read of the person's rows) rather than by
+    -- testing every scene of the owner.
     if search_scenes.person_id is null then
-      scope_size := (select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
-                     where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids)));
+      scope_size := library_size;
     elsif person_scenes is not null then
       scope_size := cardinality(person_scenes);
     else
@@ -2638,10 +2646,7 @@ begin
   end if;
 
   if search_scenes.person_id is null then
-    exact := (select count(*) from (
-                select from app_public.scenes s
-                where s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
-                limit exact_below + 1) scope) <= exact_below;
+    exact := library_size <= exact_below;
   else
     exact := person_scenes is not null;
   end if;
@@ -2676,9 +2681,7 @@ begin
       order by c.d + 0, c.id
       limit vec_pool) x;
   else
-    vec_pool := least(vec_pool_max, greatest(vec_pool, ceil(vec_pool * (
-                  select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
-                   where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids))) / vec_scope::float8)::int));
+    vec_pool := least(vec_pool_max, greatest(vec_pool, ceil(vec_pool * library_size / vec_scope::float8)::int));
     perform set_config('enable_sort', 'off', true);
     select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into text_ids, text_d from (
       select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
