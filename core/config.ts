@@ -59,6 +59,12 @@ export const OPTIONS = [
     doc: 'PostgreSQL major version whose binaries (/usr/lib/postgresql/<major>/bin) run the embedded cluster, psql and pg_dump; 15 is what Debian 12 ships.',
   },
   {
+    env: 'HEIMDEX_DB_SHARED_BUFFERS_MB',
+    kind: 'int',
+    default: '0',
+    doc: "PostgreSQL's own cache (shared_buffers) in the embedded cluster; 0 = a quarter of this machine's memory, between 128 and 8192 MB (PostgreSQL's usual starting advice). Search reads its indexes from it rather than from the kernel's page cache, which virtual machines may reclaim when idle: with PostgreSQL's default of 128 MB, new searches at 100k scenes after five idle minutes measured 103-134 ms p50, against 67-87 with this cache read ahead at start (BENCHMARKS.md). Memory is taken as pages are used, not up front. Applies when the cluster starts (heimdex db stop, then start).",
+  },
+  {
     env: 'HEIMDEX_HOST',
     kind: 'string',
     default: '127.0.0.1',
@@ -417,6 +423,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   // An index chunk ends at its last cut and hands the scene it was in to the
   // next chunk, so a window must hold more than one longest scene.
   if (!(n('INDEX_CHUNK_S') >= 2 * n('SCENE_MAX_S'))) problems.push('INDEX_CHUNK_S must be at least twice SCENE_MAX_S');
+  const sharedBuffers = n('HEIMDEX_DB_SHARED_BUFFERS_MB');
+  if (sharedBuffers !== 0 && !(sharedBuffers >= 16))
+    problems.push('HEIMDEX_DB_SHARED_BUFFERS_MB must be 0 (automatic) or at least 16');
   if (n('WORKER_MODEL_MEMORY_MB') < 0) problems.push('WORKER_MODEL_MEMORY_MB must be 0 (no limit) or more');
   for (const k of ['SCENE_TEXT_MAX_CHARS', 'SIDECAR_MAX_BYTES'] as const) {
     if (n(k) < 1) problems.push(`${k} must be at least 1`);
@@ -434,6 +443,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     authFunctionsDatabaseUrl: s('AUTH_FUNCTIONS_DATABASE_URL'),
     dbPort: n('HEIMDEX_DB_PORT'),
     pgMajor: n('HEIMDEX_PG_MAJOR'),
+    dbSharedBuffersMb: n('HEIMDEX_DB_SHARED_BUFFERS_MB'),
     host,
     port,
     publicUrl: (s('HEIMDEX_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(

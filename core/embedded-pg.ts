@@ -16,6 +16,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -188,8 +189,9 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
     fs.writeFileSync(credentialsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
   }
   if (isRoot()) await run('chown', ['postgres:postgres', path.dirname(logFile)]).catch(() => {});
-  if (!(await isRunning(config))) {
-    log(`starting PostgreSQL on 127.0.0.1:${config.dbPort}`);
+  const started = !(await isRunning(config));
+  if (started) {
+    log(`starting PostgreSQL on 127.0.0.1:${config.dbPort} (shared_buffers ${sharedBuffersMb(config)} MB)`);
     const opts = [
       `-p ${config.dbPort}`,
       `-k ${pgDir}`,
@@ -197,6 +199,7 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
       // Enough for many worker processes plus the server's pools.
       `-c max_connections=200`,
       `-c shared_preload_libraries=`,
+      `-c shared_buffers=${sharedBuffersMb(config)}MB`,
     ].join(' ');
     await pgExec(config, 'pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start'], {
       ...process.env,
@@ -205,7 +208,85 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
   }
   const urls = urlsFor(config, creds);
   await ensureDatabase(urls.rootUrl.replace(/\/heimdex$/, '/postgres'), 'heimdex', creds);
+  if (started)
+    void prewarmSearch(urls.rootUrl, prewarmBudgetMb(config), { background: true }).then(
+      (pages) => pages > 0 && log(`search indexes read into PostgreSQL's cache (${Math.round(pages / 128)} MB)`),
+      (e: Error) => log(`search indexes not read ahead: ${e.message}`),
+    );
   return urls;
+}
+
+/**
+ * shared_buffers for the embedded cluster: HEIMDEX_DB_SHARED_BUFFERS_MB, or
+ * a quarter of the machine's memory between 128 MB and 8 GB. Searches walk
+ * HNSW pages scattered over gigabytes; with PostgreSQL's default of 128 MB
+ * they come from the kernel's page cache instead, which virtual machines
+ * that hand idle memory back to their host reclaim (this one's kernel drops
+ * file pages unused for a minute), so the first searches after a pause read
+ * them from disk. Shared memory is not reclaimed that way.
+ */
+export function sharedBuffersMb(config: Pick<Config, 'dbSharedBuffersMb'>, totalBytes = os.totalmem()): number {
+  if (config.dbSharedBuffersMb > 0) return config.dbSharedBuffersMb;
+  return Math.min(8192, Math.max(128, Math.floor(totalBytes / 4 / 2 ** 20)));
+}
+
+/**
+ * Three quarters of shared_buffers: at 100k scenes all of search's 3.2 GB
+ * then fits in the 6 GB a 24 GB machine gets, leaving the rest for the
+ * pages everything else reads and writes.
+ */
+export const prewarmBudgetMb = (config: Pick<Config, 'dbSharedBuffersMb'>) => sharedBuffersMb(config) * 0.75;
+
+/**
+ * Reads what search walks into shared_buffers, most valuable first, within
+ * budgetMb: the HNSW indexes, the schema's other indexes (with the one every
+ * read of the scenes' TOAST goes through), the scenes with their TOAST (the
+ * vectors candidates are scored by), then the other tables. Otherwise each
+ * page is first read by some search, from disk when the kernel has dropped
+ * it meanwhile: at 100k scenes new searches after five idle minutes measured
+ * 103-134 ms p50 without this and 67-87 with it (BENCHMARKS.md). A relation
+ * that does not fit is skipped with everything after it. pg_prewarm ships with PostgreSQL's contrib
+ * modules; its function is declared for this session only (pg_temp), so the
+ * schema gains no extension. Returns the pages read (0 before the migrations).
+ */
+export async function prewarmSearch(rootDbUrl: string, budgetMb: number, opts: { background?: boolean } = {}) {
+  const client = new pg.Client({ connectionString: rootDbUrl });
+  // A cluster stopped mid-read fails the query (reported to the caller); the
+  // connection's own 'error' that follows must not become an uncaught one.
+  client.on('error', () => {});
+  await client.connect();
+  // In the background it must not keep a short command (db migrate) running:
+  // if the process exits first, the server finishes the read on its own.
+  if (opts.background) (client as unknown as { connection: { stream: { unref(): void } } }).connection.stream.unref();
+  try {
+    await client.query(
+      `create function pg_temp.prewarm(regclass, text default 'buffer', text default 'main', int8 default null, int8 default null)
+       returns int8 as '$libdir/pg_prewarm', 'pg_prewarm' language c`,
+    );
+    const { rows } = await client.query<{ pages: string }>(
+      `with rels(rel, tier) as (
+         select c.oid, case when c.relkind = 'i' and a.amname = 'hnsw' then 0
+                            when c.relkind = 'i' then 1
+                            when c.oid = to_regclass('app_public.scenes') then 2
+                            else 3 end
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_am a on a.oid = c.relam
+          where n.nspname in ('app_public', 'app_hidden') and c.relkind in ('r', 'i')
+         union all
+         -- The scenes' TOAST (their vectors) and the index every read of it goes through.
+         select t.oid, case when t.relkind = 'i' then 1 else 2 end
+           from pg_class s join pg_class t
+             on t.oid = s.reltoastrelid or t.oid in (select indexrelid from pg_index where indrelid = s.reltoastrelid)
+          where s.oid = to_regclass('app_public.scenes')
+       ), sized as (
+         select rel, sum(pg_relation_size(rel)) over (order by tier, pg_relation_size(rel) desc, rel) as upto from rels
+       )
+       select coalesce(sum(pg_temp.prewarm(rel)), 0) as pages from sized where upto <= $1::int8 * 1048576`,
+      [Math.floor(budgetMb)],
+    );
+    return Number(rows[0]!.pages);
+  } finally {
+    await client.end();
+  }
 }
 
 /**

@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig, ROOT_DIR } from '../../core/config.ts';
-import { isRunning, stopEmbedded } from '../../core/embedded-pg.ts';
+import pg from 'pg';
+import { isRunning, readEmbeddedCredentials, sharedBuffersMb, stopEmbedded, urlsFor } from '../../core/embedded-pg.ts';
 import { CLI } from './run-cli.ts';
 
 async function freePort(): Promise<number> {
@@ -54,6 +55,8 @@ test(
       MODELS_DIR: path.join(ROOT_DIR, '.test-data', 'models'),
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
+      // Not the automatic size, so the check below sees the option arrive.
+      HEIMDEX_DB_SHARED_BUFFERS_MB: '160',
     };
     delete env.DATABASE_URL;
     delete env.AUTH_DATABASE_URL;
@@ -82,6 +85,13 @@ test(
     assert.match(stdout, /present\s+text\s+Xenova\/bge-m3/);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     assert.equal(await isRunning(config), true);
+    const db = new pg.Client({ connectionString: urlsFor(config, readEmbeddedCredentials(config)!).rootUrl });
+    await db.connect();
+    try {
+      assert.equal((await db.query('show shared_buffers')).rows[0].shared_buffers, '160MB');
+    } finally {
+      await db.end();
+    }
     assert.ok(processesUsing(dataDir).length >= 3, 'start, serve and worker should be running');
     assert.ok(stdout.includes('mode: development; Ruru on, introspection on; no query plans to clients'), stdout);
 
@@ -128,3 +138,15 @@ test(
     assert.deepEqual(processesUsing(dataDir), [], 'no serve or worker process may outlive start');
   },
 );
+
+test("the embedded cluster's shared_buffers: the option, else a quarter of memory between 128 MB and 8 GB", () => {
+  const GiB = 2 ** 30;
+  assert.equal(sharedBuffersMb({ dbSharedBuffersMb: 0 }, 24 * GiB), 6144);
+  assert.equal(sharedBuffersMb({ dbSharedBuffersMb: 0 }, 0.25 * GiB), 128);
+  assert.equal(sharedBuffersMb({ dbSharedBuffersMb: 0 }, 64 * GiB), 8192);
+  assert.equal(sharedBuffersMb({ dbSharedBuffersMb: 300 }, 64 * GiB), 300);
+  const env = (v: string) => ({ HEIMDEX_DATA_DIR: os.tmpdir(), HEIMDEX_DB_SHARED_BUFFERS_MB: v });
+  assert.equal(loadConfig(env('0')).dbSharedBuffersMb, 0);
+  for (const bad of ['-1', '8'])
+    assert.throws(() => loadConfig(env(bad)), /HEIMDEX_DB_SHARED_BUFFERS_MB must be 0 \(automatic\) or at least 16/);
+});
