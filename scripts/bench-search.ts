@@ -11,12 +11,17 @@
  *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
  *                                [--recall N] [--keep NAME [--no-migrate]] [--stats] [--only MODES] [--http [--http-baseline DIR]]
+ *                                [--idle SECONDS] [--prewarm]
  *
  * --http also times searchScenes through a real server (GraphQL over HTTP)
  * against the SQL function, and 8 concurrent clients; --only http-small
  * (or http-big) limits that to one user. --http-baseline DIR runs another
  * checkout's server (e.g. `git worktree add DIR main`) beside this one, and
  * interleaves their requests, so a before/after shares one load.
+ * --idle S times the big user's hybrid searches on one connection, then
+ * new ones after each of two pauses of S seconds (--only none skips the rest).
+ * --prewarm first reads the search indexes into shared_buffers, as the
+ * embedded cluster does for its own database when it starts.
  *
  * Without --url it creates, migrates and finally drops a database in the
  * embedded cluster of the current configuration (HEIMDEX_DATA_DIR,
@@ -33,7 +38,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
-import { createScratchDatabase } from '../core/embedded-pg.ts';
+import { createScratchDatabase, prewarmBudgetMb, prewarmSearch } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
 import { realArrayLiteral } from '../server/plugins/search.ts';
 import { startServer } from '../server/index.ts';
@@ -546,6 +551,43 @@ async function timeSearches(
 }
 
 /**
+ * What a person sees who reads results between searches: one connection
+ * (as the API keeps them) answers `queries` hybrid searches, then, after each
+ * of `rounds` idle pauses of `idleS` seconds, as many searches it has not
+ * seen. A pause costs what the machine gives up meanwhile: on a virtual
+ * machine that hands idle memory back to its host, the page cache, from
+ * which PostgreSQL rereads whatever its own shared_buffers do not hold.
+ */
+async function timeAfterIdle(
+  authUrl: string,
+  user: string,
+  queries: number,
+  source: QuerySource,
+  idleS: number,
+  rounds: number,
+) {
+  const c = await asUser(authUrl, user);
+  const out: { p50: number; p95: number }[] = [];
+  try {
+    for (let r = 0; r <= rounds; r++) {
+      if (r > 0) await new Promise((done) => setTimeout(done, idleS * 1000));
+      const times: number[] = [];
+      for (let i = r * queries; i < (r + 1) * queries; i++) {
+        const a = argsFor('hybrid', source(i));
+        const started = process.hrtime.bigint();
+        await c.query(SEARCH, [a.words, a.text, a.image, null, 20]);
+        times.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      times.sort((x, y) => x - y);
+      out.push({ p50: percentile(times, 0.5), p95: percentile(times, 0.95) });
+    }
+  } finally {
+    await c.end();
+  }
+  return out;
+}
+
+/**
  * The exact ranking: search_scenes' scoring formula (see its comment and
  * test/db/search.test.ts's brute-force twin) applied to every scene of the
  * user in scope, no index and no candidate pool; IDF over the same scope,
@@ -804,6 +846,8 @@ async function main() {
       http: { type: 'boolean', default: false },
       'no-migrate': { type: 'boolean', default: false },
       'http-baseline': { type: 'string' },
+      idle: { type: 'string' },
+      prewarm: { type: 'boolean', default: false },
       only: { type: 'string' },
       url: { type: 'string' },
       'auth-url': { type: 'string' },
@@ -820,6 +864,7 @@ async function main() {
   let ownerUrl = values.url;
   let authUrl = values['auth-url'] ?? values.url;
   let cleanup = async () => {};
+  let prewarmUrl: string | null = null;
   if (!ownerUrl) {
     const scratch = await createScratchDatabase(loadConfig(), 'heimdex_bench', undefined, values.keep);
     ownerUrl = scratch.ownerUrl;
@@ -828,6 +873,7 @@ async function main() {
     // --no-migrate times a kept database as it is, e.g. with an older
     // search_scenes applied by hand for a before/after on the same data.
     if (!(values.keep && values['no-migrate'])) await migrateDatabase(ownerUrl, { includeCurrent: true });
+    prewarmUrl = scratch.rootDbUrl.replace(/\/postgres$/, `/${scratch.name}`);
   }
   try {
     const owner = new pg.Client({ connectionString: ownerUrl });
@@ -869,6 +915,14 @@ async function main() {
       await owner.end();
     }
     const seedS = (Date.now() - started) / 1000;
+    if (values.prewarm) {
+      if (!prewarmUrl) throw new Error('--prewarm needs the embedded cluster (no --url)');
+      const t = Date.now();
+      const pages = await prewarmSearch(prewarmUrl, prewarmBudgetMb(loadConfig()));
+      console.log(
+        `read ${Math.round(pages / 128)} MB into shared_buffers in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+      );
+    }
     const queries = num('queries');
     console.log(
       `${reused ? 'reused' : 'seeded'} ${opts.scenes} scenes (${values.vectors} vectors, m=${opts.m}, ef_construction=${opts.efConstruction}, ` +
@@ -921,6 +975,18 @@ async function main() {
           );
         }
       }
+    }
+    if (values.idle !== undefined) {
+      const idleS = num('idle');
+      const rounds = await timeAfterIdle(authUrl!, seeded.bigOwners[0]!, queries, source, idleS, 2);
+      console.log(
+        `\nhybrid searches on one connection, then new ones after ${idleS} s without any (${queries} each; ms):\n` +
+          `| user | round | p50 | p95 | load |\n|---|---|---|---|---|`,
+      );
+      for (const [i, r] of rounds.entries())
+        console.log(
+          `| ${seeded.bigScenes} scenes | ${i === 0 ? 'first' : `after idle ${i}`} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${load()} |`,
+        );
     }
     const recallQueries = num('recall');
     if (recallQueries > 0) {
