@@ -190,8 +190,9 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
   }
   if (isRoot()) await run('chown', ['postgres:postgres', path.dirname(logFile)]).catch(() => {});
   const started = !(await isRunning(config));
+  const buffersMb = sharedBuffersMb(config);
   if (started) {
-    log(`starting PostgreSQL on 127.0.0.1:${config.dbPort} (shared_buffers ${sharedBuffersMb(config)} MB)`);
+    log(`starting PostgreSQL on 127.0.0.1:${config.dbPort} (shared_buffers ${buffersMb} MB)`);
     const opts = [
       `-p ${config.dbPort}`,
       `-k ${pgDir}`,
@@ -199,7 +200,7 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
       // Enough for many worker processes plus the server's pools.
       `-c max_connections=200`,
       `-c shared_preload_libraries=`,
-      `-c shared_buffers=${sharedBuffersMb(config)}MB`,
+      `-c shared_buffers=${buffersMb}MB`,
     ].join(' ');
     await pgExec(config, 'pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start'], {
       ...process.env,
@@ -363,6 +364,8 @@ export async function createScratchDatabase(
   return {
     name,
     rootDbUrl,
+    /** The superuser in this database (prewarmSearch). */
+    rootUrl: at(urls.rootUrl),
     ownerUrl: at(urls.ownerUrl),
     authUrl: at(urls.authUrl),
     workerUrl: at(urls.workerUrl),

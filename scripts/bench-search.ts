@@ -519,6 +519,27 @@ async function asUser(authUrl: string, user: string) {
 
 const SEARCH = `select * from app_public.search_scenes($1, $2::real[], $3::real[], person_id => $4::uuid, page_size => $5)`;
 
+/** Times searches source(from) .. source(to - 1) on one connection: sorted milliseconds and rows returned. */
+async function runSearches(
+  c: pg.Client,
+  mode: Mode,
+  source: QuerySource,
+  from: number,
+  to: number,
+  personId: string | null,
+) {
+  const times: number[] = [];
+  let hits = 0;
+  for (let i = from; i < to; i++) {
+    const a = argsFor(mode, source(i));
+    const started = process.hrtime.bigint();
+    const { rowCount } = await c.query(SEARCH, [a.words, a.text, a.image, personId, 20]);
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    hits += rowCount ?? 0;
+  }
+  return { times: times.sort((x, y) => x - y), hits };
+}
+
 /** p50/p95 of `queries` searches as `user`, through the API's login role. */
 async function timeSearches(
   authUrl: string,
@@ -529,25 +550,14 @@ async function timeSearches(
   personId: string | null = null,
 ) {
   const c = await asUser(authUrl, user);
-  const times: number[] = [];
-  let hits = 0;
   try {
-    for (let i = 0; i < queries + 5; i++) {
-      const a = argsFor(mode, source(i));
-      const started = process.hrtime.bigint();
-      const { rowCount } = await c.query(SEARCH, [a.words, a.text, a.image, personId, 20]);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // The first few warm caches and plans; they are not what users see.
-      if (i >= 5) {
-        times.push(ms);
-        hits += rowCount ?? 0;
-      }
-    }
+    // The first few warm caches and plans; they are not what users see.
+    await runSearches(c, mode, source, 0, 5, personId);
+    const { times, hits } = await runSearches(c, mode, source, 5, queries + 5, personId);
+    return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), meanHits: hits / queries };
   } finally {
     await c.end();
   }
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), meanHits: hits / queries };
 }
 
 /**
@@ -571,14 +581,7 @@ async function timeAfterIdle(
   try {
     for (let r = 0; r <= rounds; r++) {
       if (r > 0) await new Promise((done) => setTimeout(done, idleS * 1000));
-      const times: number[] = [];
-      for (let i = r * queries; i < (r + 1) * queries; i++) {
-        const a = argsFor('hybrid', source(i));
-        const started = process.hrtime.bigint();
-        await c.query(SEARCH, [a.words, a.text, a.image, null, 20]);
-        times.push(Number(process.hrtime.bigint() - started) / 1e6);
-      }
-      times.sort((x, y) => x - y);
+      const { times } = await runSearches(c, 'hybrid', source, r * queries, (r + 1) * queries, null);
       out.push({ p50: percentile(times, 0.5), p95: percentile(times, 0.95) });
     }
   } finally {
@@ -873,7 +876,7 @@ async function main() {
     // --no-migrate times a kept database as it is, e.g. with an older
     // search_scenes applied by hand for a before/after on the same data.
     if (!(values.keep && values['no-migrate'])) await migrateDatabase(ownerUrl, { includeCurrent: true });
-    prewarmUrl = scratch.rootDbUrl.replace(/\/postgres$/, `/${scratch.name}`);
+    prewarmUrl = scratch.rootUrl;
   }
   try {
     const owner = new pg.Client({ connectionString: ownerUrl });

@@ -66,3 +66,9 @@ test('nothing is left behind: no function, no extension; a database without the 
   }
   assert.equal(await prewarmSearch(db.rootUrl.replace(/\/[^/]+$/, '/postgres'), 1024), 0);
 });
+
+test('without the superuser it fails with the reason', async () => {
+  // The C function cannot be declared by the owner role: the embedded
+  // cluster's caller logs this and carries on (an external database is never read ahead).
+  await assert.rejects(prewarmSearch(db.ownerUrl, 1024), /permission denied for language c/);
+});
