@@ -293,6 +293,12 @@ export const OPTIONS = [
   },
   { env: 'FFMPEG_TIMEOUT_S', kind: 'int', default: '1800', doc: 'Wall-clock limit of one ffmpeg/ffprobe run.' },
   {
+    env: 'FFMPEG_THREADS',
+    kind: 'int',
+    default: '0',
+    doc: "Decoder threads of the pass that reads every frame of a video (cuts, content changes); 0 = a share of the cores: cores / (2 × WORKER_CONCURRENCY), at least 1, since speech and the models run beside it. ffmpeg's frame threads cost more than they give on small machines: on 2 cores one thread decoded the 10-minute talk's cut pass in 11 CPU-s and 11 s against 22 CPU-s and 16 s with ffmpeg's default (BENCHMARKS.md). Raise it on a big machine indexing one large video at a time.",
+  },
+  {
     env: 'FFMPEG_MAX_MEMORY_MB',
     kind: 'int',
     default: '4096',
@@ -426,6 +432,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const sharedBuffers = n('HEIMDEX_DB_SHARED_BUFFERS_MB');
   if (sharedBuffers !== 0 && !(sharedBuffers >= 16))
     problems.push('HEIMDEX_DB_SHARED_BUFFERS_MB must be 0 (automatic) or at least 16');
+  if (n('FFMPEG_THREADS') < 0) problems.push('FFMPEG_THREADS must be 0 (automatic) or more');
   if (n('WORKER_MODEL_MEMORY_MB') < 0) problems.push('WORKER_MODEL_MEMORY_MB must be 0 (no limit) or more');
   for (const k of ['SCENE_TEXT_MAX_CHARS', 'SIDECAR_MAX_BYTES'] as const) {
     if (n(k) < 1) problems.push(`${k} must be at least 1`);
@@ -503,6 +510,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxDurationS: n('MAX_VIDEO_DURATION_S'),
       ffmpegTimeoutS: n('FFMPEG_TIMEOUT_S'),
       ffmpegMaxMemoryMb: n('FFMPEG_MAX_MEMORY_MB'),
+      ffmpegThreads: n('FFMPEG_THREADS'),
       sceneThreshold: n('SCENE_THRESHOLD'),
       sceneMinS: n('SCENE_MIN_S'),
       sceneMaxS: n('SCENE_MAX_S'),

@@ -16,7 +16,9 @@ import {
   parseSubtitles,
   probe,
 } from '../../worker/media/index.ts';
+import { loadConfig } from '../../core/config.ts';
 import { runTool } from '../../worker/media/run.ts';
+import { decodeThreads } from '../../worker/pipeline/context.ts';
 import { generateTransitions } from '../../worker/media/samples.ts';
 import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
 
@@ -27,6 +29,30 @@ let sample: SampleVideo;
 before(async () => {
   sample = await generateSampleVideo(path.join(dir, 'sample.mp4'));
 });
+
+/**
+ * Runs fn with an ffmpeg first on PATH that notes the arguments of each
+ * start and runs the real one: sees what the code asked ffmpeg for without
+ * changing it.
+ */
+async function ffmpegStarts<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
+  const log = path.join(dir, 'ffmpeg-starts.log');
+  const shim = path.join(dir, 'shim');
+  fs.mkdirSync(shim, { recursive: true });
+  const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  fs.writeFileSync(path.join(shim, 'ffmpeg'), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${real}' "$@"\n`, {
+    mode: 0o755,
+  });
+  fs.writeFileSync(log, '');
+  const PATH = process.env.PATH;
+  process.env.PATH = `${shim}:${PATH}`;
+  try {
+    const r = await fn();
+    return [r, fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)];
+  } finally {
+    process.env.PATH = PATH;
+  }
+}
 
 test('probe reports the facts of the generated sample', async () => {
   const f = await probe(sample.path, limits);
@@ -47,6 +73,28 @@ test('scene detection finds the generated cuts within half a second and decodes 
   assert.equal(d.cuts.length, sample.cuts.length, `cuts ${d.cuts} vs ${sample.cuts}`);
   d.cuts.forEach((c, i) => assert.ok(Math.abs(c - sample.cuts[i]!) <= 0.5, `cut ${c} vs ${sample.cuts[i]}`));
   assert.ok(d.decodedS >= sample.durationS - 0.1, `decoded ${d.decodedS}`);
+});
+
+test('the cut pass decodes with the threads it is given, and one thread finds what three find', async () => {
+  const [[one, three], starts] = await ffmpegStarts(async () => [
+    await detectScenes(sample.path, 0.3, limits),
+    await detectScenes(sample.path, 0.3, { ...limits, threads: 3 }),
+  ]);
+  assert.equal(starts.length, 2);
+  assert.match(starts[0]!, /-threads 1 (?!.*-threads).*-i file:/, 'absent: one decoder thread');
+  assert.match(starts[1]!, /-threads 3 (?!.*-threads).*-i file:/);
+  assert.deepEqual(three.cuts, one.cuts);
+  assert.deepEqual(three.textSamples, one.textSamples);
+  assert.equal(three.decodedS, one.decodedS);
+});
+
+test('FFMPEG_THREADS: a share of the cores by default, a number as given, negative refused', () => {
+  const config = (env: Record<string, string>) => loadConfig({ HEIMDEX_DATA_DIR: os.tmpdir(), ...env });
+  const cores = os.availableParallelism();
+  assert.equal(decodeThreads(config({})), Math.max(1, Math.floor(cores / 2)));
+  assert.equal(decodeThreads(config({ WORKER_CONCURRENCY: String(cores) })), 1, 'one core per job: one thread');
+  assert.equal(decodeThreads(config({ FFMPEG_THREADS: '6' })), 6);
+  assert.throws(() => config({ FFMPEG_THREADS: '-1' }), /FFMPEG_THREADS must be 0 \(automatic\) or more/);
 });
 
 test('a cut between shots of equal brightness but different colour is found', async () => {
@@ -123,24 +171,9 @@ test('keyframes for many spans come from one ffmpeg run per round and are the JP
   const mp4 = (await generateTransitions(path.join(dir, 'moving.mp4'), { fps: 30, width: 320, height: 180 })).path;
   const mkv = path.join(dir, 'moving.mkv');
   assert.equal((await runTool('ffmpeg', ['-v', 'error', '-i', mp4, '-c', 'copy', '-y', mkv], limits)).code, 0);
-  // An ffmpeg first on PATH that notes each start and runs the real one: counts processes without changing them.
-  const log = path.join(dir, 'ffmpeg-starts.log');
-  const shim = path.join(dir, 'shim');
-  fs.mkdirSync(shim, { recursive: true });
-  const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
-  fs.writeFileSync(path.join(shim, 'ffmpeg'), `#!/bin/sh\necho start >> '${log}'\nexec '${real}' "$@"\n`, {
-    mode: 0o755,
-  });
   const counted = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
-    const PATH = process.env.PATH;
-    fs.writeFileSync(log, '');
-    process.env.PATH = `${shim}:${PATH}`;
-    try {
-      const r = await fn();
-      return [r, fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length];
-    } finally {
-      process.env.PATH = PATH;
-    }
+    const [r, starts] = await ffmpegStarts(fn);
+    return [r, starts.length];
   };
   const spans = [
     [0, 5],

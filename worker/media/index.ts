@@ -259,11 +259,17 @@ export async function detectScenes(
       '-v',
       'info',
       '-nostats',
+      '-threads',
+      String(limits.threads ?? 1),
       ...seek,
       ...safeInput(file),
       '-an',
       '-sn',
       '-dn',
+      // One downscale per frame, then small frames: slice threads for the
+      // filters cost more in hand-offs than they save (BENCHMARKS.md).
+      '-filter_complex_threads',
+      '1',
       // The null branch passes every frame to the null output so that
       // -progress reports how far decoding really got.
       '-filter_complex',

@@ -57,6 +57,8 @@ export interface RunLimits {
   timeoutS: number;
   /** Address-space cap for the child; 0 disables it. */
   maxMemoryMb: number;
+  /** Decoder threads of a pass over every frame (detectScenes); 1 when absent. */
+  threads?: number;
   signal?: AbortSignal;
 }
 

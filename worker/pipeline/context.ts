@@ -3,6 +3,7 @@
  * object store and the model registry. Tests inject their own storage (a
  * temp folder) and registry; production gets createStorage/getModels.
  */
+import os from 'node:os';
 import type { Config } from '../../core/config.ts';
 import type { Storage } from '../../core/storage/types.ts';
 import type {
@@ -37,7 +38,20 @@ export interface PipelineContext {
 }
 
 export function mediaLimits(ctx: PipelineContext, signal?: AbortSignal): RunLimits {
-  return { timeoutS: ctx.config.worker.ffmpegTimeoutS, maxMemoryMb: ctx.config.worker.ffmpegMaxMemoryMb, signal };
+  const w = ctx.config.worker;
+  return { timeoutS: w.ffmpegTimeoutS, maxMemoryMb: w.ffmpegMaxMemoryMb, threads: decodeThreads(ctx.config), signal };
+}
+
+/**
+ * FFMPEG_THREADS, or half the cores a job gets: while a video is decoded
+ * for its cuts, speech runs in its own process and OCR reads frames, so a
+ * decoder that took every core would only make them take turns, and
+ * ffmpeg's frame threads pay for their hand-offs (BENCHMARKS.md).
+ */
+export function decodeThreads(config: Config): number {
+  const w = config.worker;
+  if (w.ffmpegThreads > 0) return w.ffmpegThreads;
+  return Math.max(1, Math.floor(os.availableParallelism() / (2 * Math.max(1, w.concurrency))));
 }
 
 /** The columns of app_public.videos the pipeline reads. */
