@@ -54,11 +54,30 @@ export const TEXT_CHANGE_SHARE = 0.02;
 /** A frame with fewer edge pixels than this share is blank (black, one colour): nothing to read. */
 const BLANK_EDGE_SHARE = 0.002;
 
-/** A decoded analysis frame: grey values, per-pixel edge flags and per-block means. */
+/**
+ * Edge flags are kept as bits, ROW_WORDS 32-bit words per row with a word
+ * of zeros either side, so sixteen pixels of a block row starting anywhere
+ * in [-32, CHANGE_W) are one shift of two words: comparing two blocks'
+ * edges is sixteen XORs and popcounts instead of 256 pixel reads, and a
+ * shifted comparison (differenceBeyondMotion, up to 178 per cut) costs
+ * about as much as an unshifted one.
+ */
+const PAD_BITS = 32;
+const ROW_WORDS = (CHANGE_W + 2 * PAD_BITS) / 32;
+/** Set bits of every 16-bit value. */
+const POPCOUNT16 = (() => {
+  const t = new Uint8Array(1 << 16);
+  for (let i = 1; i < t.length; i++) t[i] = (i & 1) + t[i >> 1]!;
+  return t;
+})();
+
+/** A decoded analysis frame: edge bits, grey sums and per-block means. */
 export interface Frame {
   t: number;
-  gray: Uint8Array;
-  edge: Uint8Array;
+  /** Edge flags, bit x % 32 of word (x + PAD_BITS) / 32 of each row (see PAD_BITS). */
+  edgeBits: Uint32Array;
+  /** Summed-area table of the grey values, (CHANGE_W + 1) × (CHANGE_H + 1): any rectangle's sum in four reads. */
+  sums: Int32Array;
   mean: Float32Array;
   /** Number of edge pixels. */
   edges: number;
@@ -67,32 +86,76 @@ export interface Frame {
 }
 
 const HIST_BINS = 32;
+const SUMS_W = CHANGE_W + 1;
+/**
+ * A histogram bin's share for each pixel count: the float32 sum of that many
+ * 1 / (CHANGE_W × CHANGE_H), as the bins were once accumulated pixel by
+ * pixel, so counting first gives the very same values.
+ */
+const HIST_SHARE = (() => {
+  const t = new Float32Array(CHANGE_W * CHANGE_H + 1);
+  const step = Math.fround(1 / (CHANGE_W * CHANGE_H));
+  for (let k = 1; k < t.length; k++) t[k] = t[k - 1]! + step;
+  return t;
+})();
 
-export function analyseFrame(gray: Uint8Array, t: number): Frame {
-  const g = Uint8Array.from(gray.subarray(0, CHANGE_W * CHANGE_H));
-  const edge = new Uint8Array(CHANGE_W * CHANGE_H);
+export function analyseFrame(g: Uint8Array, t: number): Frame {
+  const edgeBits = new Uint32Array(ROW_WORDS * CHANGE_H);
+  const sums = new Int32Array(SUMS_W * (CHANGE_H + 1));
   const mean = new Float32Array(BX * BY);
+  const counts = new Int32Array(HIST_BINS);
   let edges = 0;
   for (let y = 0; y < CHANGE_H; y++) {
     const row = y * CHANGE_W;
     const up = (y > 0 ? y - 1 : y) * CHANGE_W;
     const down = (y < CHANGE_H - 1 ? y + 1 : y) * CHANGE_W;
-    const b = Math.floor(y / BLOCK) * BX;
+    const bits = y * ROW_WORDS + PAD_BITS / 32;
+    const s = (y + 1) * SUMS_W;
+    let rowSum = 0;
     for (let x = 0; x < CHANGE_W; x++) {
-      const grad =
-        Math.abs(g[row + (x < CHANGE_W - 1 ? x + 1 : x)]! - g[row + (x > 0 ? x - 1 : x)]!) +
-        Math.abs(g[down + x]! - g[up + x]!);
+      const v = g[row + x]!;
+      // Central differences, one-sided at the frame's edges.
+      const left = x > 0 ? g[row + x - 1]! : v;
+      const right = x < CHANGE_W - 1 ? g[row + x + 1]! : v;
+      const grad = Math.abs(right - left) + Math.abs(g[down + x]! - g[up + x]!);
       if (grad >= EDGE_GRADIENT) {
-        edge[row + x] = 1;
+        edgeBits[bits + (x >> 5)]! |= 1 << (x & 31);
         edges++;
       }
-      mean[b + Math.floor(x / BLOCK)]! += g[row + x]!;
+      counts[v >> 3]!++;
+      rowSum += v;
+      sums[s + x + 1] = sums[s - SUMS_W + x + 1]! + rowSum;
     }
   }
-  for (let k = 0; k < mean.length; k++) mean[k]! /= BLOCK * BLOCK;
+  for (let by = 0; by < BY; by++)
+    for (let bx = 0; bx < BX; bx++) {
+      const x0 = bx * BLOCK;
+      const y0 = by * BLOCK;
+      mean[by * BX + bx] =
+        (sums[(y0 + BLOCK) * SUMS_W + x0 + BLOCK]! -
+          sums[y0 * SUMS_W + x0 + BLOCK]! -
+          sums[(y0 + BLOCK) * SUMS_W + x0]! +
+          sums[y0 * SUMS_W + x0]!) /
+        (BLOCK * BLOCK);
+    }
   const hist = new Float32Array(HIST_BINS);
-  for (let i = 0; i < g.length; i++) hist[g[i]! >> 3]! += 1 / g.length;
-  return { t, gray: g, edge, mean, edges, hist };
+  for (let k = 0; k < HIST_BINS; k++) hist[k] = HIST_SHARE[counts[k]!]!;
+  return { t, edgeBits, sums, mean, edges, hist };
+}
+
+/** Sixteen edge flags of row y from pixel x on (x may reach PAD_BITS outside the frame: zeros there). */
+function edgeRun(f: Frame, y: number, x: number): number {
+  const p = x + PAD_BITS;
+  const w = y * ROW_WORDS + (p >> 5);
+  const o = p & 31;
+  const bits = o === 0 ? f.edgeBits[w]! : (f.edgeBits[w]! >>> o) | (f.edgeBits[w + 1]! << (32 - o));
+  return bits & 0xffff;
+}
+
+/** Sum of the grey values of the rectangle [x0, x1) × [y0, y1). */
+function graySum(f: Frame, x0: number, y0: number, x1: number, y1: number): number {
+  const s = f.sums;
+  return s[y1 * SUMS_W + x1]! - s[y0 * SUMS_W + x1]! - s[y1 * SUMS_W + x0]! + s[y0 * SUMS_W + x0]!;
 }
 
 /** Share (0..1) of blocks whose content differs between two frames, b taken shifted by (dx, dy). */
@@ -107,10 +170,8 @@ export function frameDifference(a: Frame, b: Frame, dx = 0, dy = 0): number {
           continue;
         }
         let flips = 0;
-        for (let y = by * BLOCK; y < (by + 1) * BLOCK; y++) {
-          const row = y * CHANGE_W;
-          for (let x = bx * BLOCK; x < (bx + 1) * BLOCK; x++) flips += a.edge[row + x]! ^ b.edge[row + x]!;
-        }
+        for (let y = by * BLOCK; y < (by + 1) * BLOCK; y++)
+          flips += POPCOUNT16[edgeRun(a, y, bx * BLOCK) ^ edgeRun(b, y, bx * BLOCK)]!;
         if (flips >= BLOCK_EDGE_FLIP * BLOCK * BLOCK) changed++;
       }
     }
@@ -120,28 +181,27 @@ export function frameDifference(a: Frame, b: Frame, dx = 0, dy = 0): number {
   let changed = 0;
   let blocks = 0;
   for (let by = 0; by < BY; by++) {
+    const y0 = Math.max(by * BLOCK, -dy);
+    const y1 = Math.min((by + 1) * BLOCK, CHANGE_H - dy);
+    if (y1 <= y0) continue;
     for (let bx = 0; bx < BX; bx++) {
-      let n = 0;
-      let sa = 0;
-      let sb = 0;
-      let flips = 0;
-      for (let y = by * BLOCK; y < (by + 1) * BLOCK; y++) {
-        const yb = y + dy;
-        if (yb < 0 || yb >= CHANGE_H) continue;
-        for (let x = bx * BLOCK; x < (bx + 1) * BLOCK; x++) {
-          const xb = x + dx;
-          if (xb < 0 || xb >= CHANGE_W) continue;
-          const ia = y * CHANGE_W + x;
-          const ib = yb * CHANGE_W + xb;
-          n++;
-          sa += a.gray[ia]!;
-          sb += b.gray[ib]!;
-          flips += a.edge[ia]! ^ b.edge[ib]!;
-        }
-      }
+      const x0 = Math.max(bx * BLOCK, -dx);
+      const x1 = Math.min((bx + 1) * BLOCK, CHANGE_W - dx);
+      const n = x1 > x0 ? (x1 - x0) * (y1 - y0) : 0;
       if (n < (BLOCK * BLOCK) / 2) continue;
       blocks++;
-      if (Math.abs(sa - sb) / n >= BLOCK_MEAN_DELTA || flips >= BLOCK_EDGE_FLIP * n) changed++;
+      const sa = graySum(a, x0, y0, x1, y1);
+      const sb = graySum(b, x0 + dx, y0 + dy, x1 + dx, y1 + dy);
+      if (Math.abs(sa - sb) / n >= BLOCK_MEAN_DELTA) {
+        changed++;
+        continue;
+      }
+      // Only the columns of the block that have a partner in b count.
+      const mask = ((1 << (x1 - x0)) - 1) << (x0 - bx * BLOCK);
+      let flips = 0;
+      for (let y = y0; y < y1; y++)
+        flips += POPCOUNT16[(edgeRun(a, y, bx * BLOCK) ^ edgeRun(b, y + dy, bx * BLOCK + dx)) & mask]!;
+      if (flips >= BLOCK_EDGE_FLIP * n) changed++;
     }
   }
   return blocks ? changed / blocks : 0;
