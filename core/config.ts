@@ -296,7 +296,7 @@ export const OPTIONS = [
     env: 'FFMPEG_THREADS',
     kind: 'int',
     default: '0',
-    doc: "Decoder threads of the pass that reads every frame of a video (cuts, content changes); 0 = a share of the cores: cores / (2 × WORKER_CONCURRENCY), at least 1, since speech and the models run beside it. ffmpeg's frame threads cost more than they give on small machines: on 2 cores one thread decoded the 10-minute talk's cut pass in 11 CPU-s and 11 s against 22 CPU-s and 16 s with ffmpeg's default (BENCHMARKS.md). Raise it on a big machine indexing one large video at a time.",
+    doc: "Decoder threads of the pass that reads every frame of a video (cuts, content changes); 0 = a share of the cores: cores / (2 × WORKER_CONCURRENCY), between 1 and 16 (libavcodec's own cap), since speech and the models run beside it. ffmpeg's frame threads cost more than they give on small machines: on 2 cores one thread decoded the 10-minute talk's cut pass in 11 CPU-s and 11 s against 22 CPU-s and 16 s with ffmpeg's default (BENCHMARKS.md). Raise it on a big machine indexing one large video at a time.",
   },
   {
     env: 'FFMPEG_MAX_MEMORY_MB',

@@ -88,12 +88,14 @@ test('the cut pass decodes with the threads it is given, and one thread finds wh
   assert.equal(three.decodedS, one.decodedS);
 });
 
-test('FFMPEG_THREADS: a share of the cores by default, a number as given, negative refused', () => {
+test('FFMPEG_THREADS: a share of the cores up to 16 by default, a number as given, negative refused', () => {
   const config = (env: Record<string, string>) => loadConfig({ HEIMDEX_DATA_DIR: os.tmpdir(), ...env });
-  const cores = os.availableParallelism();
-  assert.equal(decodeThreads(config({})), Math.max(1, Math.floor(cores / 2)));
-  assert.equal(decodeThreads(config({ WORKER_CONCURRENCY: String(cores) })), 1, 'one core per job: one thread');
-  assert.equal(decodeThreads(config({ FFMPEG_THREADS: '6' })), 6);
+  assert.equal(decodeThreads(config({}), 2), 1, 'this machine: one');
+  assert.equal(decodeThreads(config({}), 12), 6);
+  assert.equal(decodeThreads(config({ WORKER_CONCURRENCY: '3' }), 12), 2, 'a share per job');
+  assert.equal(decodeThreads(config({ WORKER_CONCURRENCY: '8' }), 4), 1, 'never none');
+  assert.equal(decodeThreads(config({}), 96), 16, "libavcodec's cap");
+  assert.equal(decodeThreads(config({ FFMPEG_THREADS: '24' }), 2), 24, 'as given');
   assert.throws(() => config({ FFMPEG_THREADS: '-1' }), /FFMPEG_THREADS must be 0 \(automatic\) or more/);
 });
 

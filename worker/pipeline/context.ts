@@ -46,12 +46,14 @@ export function mediaLimits(ctx: PipelineContext, signal?: AbortSignal): RunLimi
  * FFMPEG_THREADS, or half the cores a job gets: while a video is decoded
  * for its cuts, speech runs in its own process and OCR reads frames, so a
  * decoder that took every core would only make them take turns, and
- * ffmpeg's frame threads pay for their hand-offs (BENCHMARKS.md).
+ * ffmpeg's frame threads pay for their hand-offs (BENCHMARKS.md). At most
+ * 16, libavcodec's own cap for an automatic count (it warns above that):
+ * each frame thread adds a frame of delay and pictures of its own.
  */
-export function decodeThreads(config: Config): number {
+export function decodeThreads(config: Config, cores = os.availableParallelism()): number {
   const w = config.worker;
   if (w.ffmpegThreads > 0) return w.ffmpegThreads;
-  return Math.max(1, Math.floor(os.availableParallelism() / (2 * Math.max(1, w.concurrency))));
+  return Math.max(1, Math.min(16, Math.floor(cores / (2 * Math.max(1, w.concurrency)))));
 }
 
 /** The columns of app_public.videos the pipeline reads. */
