@@ -190,8 +190,8 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
   }
   if (isRoot()) await run('chown', ['postgres:postgres', path.dirname(logFile)]).catch(() => {});
   const started = !(await isRunning(config));
-  const buffersMb = sharedBuffersMb(config);
   if (started) {
+    const buffersMb = sharedBuffersMb(config);
     log(`starting PostgreSQL on 127.0.0.1:${config.dbPort} (shared_buffers ${buffersMb} MB)`);
     const opts = [
       `-p ${config.dbPort}`,
@@ -210,7 +210,7 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
   const urls = urlsFor(config, creds);
   await ensureDatabase(urls.rootUrl.replace(/\/heimdex$/, '/postgres'), 'heimdex', creds);
   if (started)
-    void prewarmSearch(urls.rootUrl, prewarmBudgetMb(config), { background: true }).then(
+    void prewarmSearch(urls.rootUrl, { background: true }).then(
       (pages) => pages > 0 && log(`search indexes read into PostgreSQL's cache (${Math.round(pages / 128)} MB)`),
       (e: Error) => log(`search indexes not read ahead: ${e.message}`),
     );
@@ -232,15 +232,12 @@ export function sharedBuffersMb(config: Pick<Config, 'dbSharedBuffersMb'>, total
 }
 
 /**
- * Three quarters of shared_buffers: at 100k scenes all of search's 3.2 GB
- * then fits in the 6 GB a 24 GB machine gets, leaving the rest for the
- * pages everything else reads and writes.
- */
-export const prewarmBudgetMb = (config: Pick<Config, 'dbSharedBuffersMb'>) => sharedBuffersMb(config) * 0.75;
-
-/**
  * Reads what search walks into shared_buffers, most valuable first, within
- * budgetMb: the HNSW indexes, the schema's other indexes (with the one every
+ * budgetMb (by default three quarters of the server's own shared_buffers: at
+ * 100k scenes all of search's 3.2 GB then fits in the 6 GB a 24 GB machine
+ * gets, leaving the rest for the pages everything else reads and writes;
+ * asked of the server, so it holds for a cluster started with any setting):
+ * the HNSW indexes, the schema's other indexes (with the one every
  * read of the scenes' TOAST goes through), the scenes with their TOAST (the
  * vectors candidates are scored by), then the other tables. Otherwise each
  * page is first read by some search, from disk when the kernel has dropped
@@ -250,7 +247,7 @@ export const prewarmBudgetMb = (config: Pick<Config, 'dbSharedBuffersMb'>) => sh
  * modules; its function is declared for this session only (pg_temp), so the
  * schema gains no extension. Returns the pages read (0 before the migrations).
  */
-export async function prewarmSearch(rootDbUrl: string, budgetMb: number, opts: { background?: boolean } = {}) {
+export async function prewarmSearch(rootDbUrl: string, opts: { budgetMb?: number; background?: boolean } = {}) {
   const client = new pg.Client({ connectionString: rootDbUrl });
   // A cluster stopped mid-read fails the query (reported to the caller); the
   // connection's own 'error' that follows must not become an uncaught one.
@@ -281,8 +278,9 @@ export async function prewarmSearch(rootDbUrl: string, budgetMb: number, opts: {
        ), sized as (
          select rel, sum(pg_relation_size(rel)) over (order by tier, pg_relation_size(rel) desc, rel) as upto from rels
        )
-       select coalesce(sum(pg_temp.prewarm(rel)), 0) as pages from sized where upto <= $1::int8 * 1048576`,
-      [Math.floor(budgetMb)],
+       select coalesce(sum(pg_temp.prewarm(rel)), 0) as pages from sized
+        where upto <= coalesce($1::int8 * 1048576, pg_size_bytes(current_setting('shared_buffers')) * 3 / 4)`,
+      [opts.budgetMb === undefined ? null : Math.floor(opts.budgetMb)],
     );
     return Number(rows[0]!.pages);
   } finally {

@@ -38,7 +38,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
-import { createScratchDatabase, prewarmBudgetMb, prewarmSearch } from '../core/embedded-pg.ts';
+import { createScratchDatabase, prewarmSearch } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
 import { realArrayLiteral } from '../server/plugins/search.ts';
 import { startServer } from '../server/index.ts';
@@ -921,7 +921,7 @@ async function main() {
     if (values.prewarm) {
       if (!prewarmUrl) throw new Error('--prewarm needs the embedded cluster (no --url)');
       const t = Date.now();
-      const pages = await prewarmSearch(prewarmUrl, prewarmBudgetMb(loadConfig()));
+      const pages = await prewarmSearch(prewarmUrl);
       console.log(
         `read ${Math.round(pages / 128)} MB into shared_buffers in ${((Date.now() - t) / 1000).toFixed(1)} s`,
       );

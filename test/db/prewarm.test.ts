@@ -42,14 +42,16 @@ const hnsw = await pages(`${schema} and c.relam = (select oid from pg_am where a
 
 test("with room for all of it, every table and index of the schema and the scenes' vectors are read", async () => {
   assert.ok(hnsw >= 256, `the text HNSW index should span pages (${hnsw})`);
-  assert.equal(await prewarmSearch(db.rootUrl, 1024), everything);
+  assert.equal(await prewarmSearch(db.rootUrl, { budgetMb: 1024 }), everything);
+  // Without a budget: three quarters of the server's shared_buffers (at least 96 MB), room for all of it too.
+  assert.equal(await prewarmSearch(db.rootUrl), everything);
 });
 
 test('a smaller budget reads the HNSW indexes first and stops before what does not fit', async () => {
-  const read = await prewarmSearch(db.rootUrl, 3);
+  const read = await prewarmSearch(db.rootUrl, { budgetMb: 3 });
   assert.ok(read >= hnsw && read < everything, `read ${read} pages; HNSW ${hnsw}, all ${everything}`);
   // Smaller than the largest index: nothing is worth reading.
-  assert.equal(await prewarmSearch(db.rootUrl, 1), 0);
+  assert.equal(await prewarmSearch(db.rootUrl, { budgetMb: 1 }), 0);
 });
 
 test('nothing is left behind: no function, no extension; a database without the schema reads nothing', async () => {
@@ -64,11 +66,11 @@ test('nothing is left behind: no function, no extension; a database without the 
   } finally {
     await c.end();
   }
-  assert.equal(await prewarmSearch(db.rootUrl.replace(/\/[^/]+$/, '/postgres'), 1024), 0);
+  assert.equal(await prewarmSearch(db.rootUrl.replace(/\/[^/]+$/, '/postgres'), { budgetMb: 1024 }), 0);
 });
 
 test('without the superuser it fails with the reason', async () => {
   // The C function cannot be declared by the owner role: the embedded
   // cluster's caller logs this and carries on (an external database is never read ahead).
-  await assert.rejects(prewarmSearch(db.ownerUrl, 1024), /permission denied for language c/);
+  await assert.rejects(prewarmSearch(db.ownerUrl, { budgetMb: 1024 }), /permission denied for language c/);
 });
