@@ -187,6 +187,7 @@ test('keyframes for many spans come from one ffmpeg run per round and are the JP
     [10.95, 11.05], // black throughout: the last candidate is kept
     [12, 16.5],
     [0.1, 0.3],
+    [0.11, 0.31], // a third in falls between the same two frames as the span above: one frame for both
     [19.9, 20.1],
   ] as const;
   const hash = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f).toString('base64') : null);

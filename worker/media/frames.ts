@@ -255,6 +255,9 @@ async function extractRound(
         `${k}:${t.stream}`,
         '-fps_mode',
         'passthrough',
+        // The run ends with its last wanted frame, not RUN_TAIL_S of decoding later.
+        '-frames:v',
+        String(pts.length),
         '-threads',
         '1',
         '-vf',
