@@ -62,7 +62,7 @@ export const OPTIONS = [
     env: 'HEIMDEX_DB_SHARED_BUFFERS_MB',
     kind: 'int',
     default: '0',
-    doc: "PostgreSQL's own cache (shared_buffers) in the embedded cluster; 0 = a quarter of this machine's memory, between 128 and 8192 MB (PostgreSQL's usual starting advice). Search reads its indexes from it rather than from the kernel's page cache, which virtual machines may reclaim when idle: with PostgreSQL's default of 128 MB, new searches at 100k scenes after five idle minutes measured 103-134 ms p50, against 67-87 with this cache read ahead at start (BENCHMARKS.md). Memory is taken as pages are used, not up front. Applies when the cluster starts (heimdex db stop, then start).",
+    doc: "PostgreSQL's own cache (shared_buffers) in the embedded cluster; 0 = a quarter of this machine's memory, between 128 and 8192 MB (PostgreSQL's usual starting advice). Search reads its indexes from it rather than from the kernel's page cache, which virtual machines may reclaim when idle: with PostgreSQL's default of 128 MB, new searches at 100k scenes after five idle minutes measured 103-134 ms p50, against 67-87 with this cache read ahead at start (BENCHMARKS.md). Memory is taken as pages are used, not up front, unless the kernel has huge pages set aside for it (then PostgreSQL reserves them at start, and searches on fresh connections run about twice as fast; the cluster logs the sysctl that reserves them when there are too few). Applies when the cluster starts (heimdex db stop, then start).",
   },
   {
     env: 'HEIMDEX_HOST',

@@ -193,14 +193,19 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
   if (started) {
     const buffersMb = sharedBuffersMb(config);
     log(`starting PostgreSQL on 127.0.0.1:${config.dbPort} (shared_buffers ${buffersMb} MB)`);
+    const settings = [
+      // Enough for many worker processes plus the server's pools.
+      `max_connections=200`,
+      `shared_buffers=${buffersMb}MB`,
+    ];
+    const advice = await hugePagesAdvice(config, pgDir, settings).catch(() => null);
+    if (advice) log(advice);
     const opts = [
       `-p ${config.dbPort}`,
       `-k ${pgDir}`,
       `-c listen_addresses=127.0.0.1`,
-      // Enough for many worker processes plus the server's pools.
-      `-c max_connections=200`,
       `-c shared_preload_libraries=`,
-      `-c shared_buffers=${buffersMb}MB`,
+      ...settings.map((s) => `-c ${s}`),
     ].join(' ');
     await pgExec(config, 'pg_ctl', ['-D', pgDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start'], {
       ...process.env,
@@ -215,6 +220,56 @@ export async function startEmbedded(config: Config, log: (m: string) => void = (
       (e: Error) => log(`search indexes not read ahead: ${e.message}`),
     );
   return urls;
+}
+
+/*
+ * Every backend maps the shared buffers it reads into its own page table, one
+ * page fault per 4 kB page the first time; a search walks HNSW pages spread
+ * over gigabytes, so on a fresh connection most of its time went to those
+ * faults (about 8 us each on this project's virtual machines): a 47k-scene
+ * user's hybrid search measured 78 ms p50 / 121 ms p95 on 4 kB pages and
+ * 44 / 49 on 2 MB huge pages (BENCHMARKS.md). PostgreSQL uses huge pages by
+ * itself (huge_pages=try) when the kernel has enough reserved, which only the
+ * machine's administrator can do, so the cluster says how many it needs.
+ */
+async function hugePagesAdvice(config: Config, pgDir: string, settings: string[]): Promise<string | null> {
+  let meminfo: string;
+  try {
+    meminfo = fs.readFileSync('/proc/meminfo', 'utf8');
+  } catch {
+    return null; // not Linux: huge pages work differently there
+  }
+  // Asked of the stopped cluster with the settings it will start with.
+  const { stdout } = await pgExec(config, 'postgres', [
+    '-D',
+    pgDir,
+    '-C',
+    'shared_memory_size_in_huge_pages',
+    ...settings.flatMap((s) => ['-c', s]),
+  ]);
+  return hugePageShortfall(Number(stdout.trim()), meminfo);
+}
+
+/**
+ * What to tell an operator whose kernel has fewer free huge pages than
+ * PostgreSQL's shared memory needs: PostgreSQL then uses none at all. Null
+ * when there are enough, or when /proc/meminfo shows no huge page support.
+ */
+export function hugePageShortfall(needed: number, meminfo: string): string | null {
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(meminfo)?.[1] ?? NaN);
+  const total = field('HugePages_Total');
+  // Reserved pages count as free until touched, but belong to whoever reserved them.
+  const free = Math.max(0, field('HugePages_Free') - (field('HugePages_Rsvd') || 0));
+  const sizeKb = field('Hugepagesize');
+  if (!(needed > 0) || !Number.isFinite(total) || !Number.isFinite(free) || !(sizeKb > 0) || free >= needed)
+    return null;
+  const mb = (pages: number) => Math.round((pages * sizeKb) / 1024);
+  return (
+    `PostgreSQL's shared memory (${mb(needed)} MB) goes on 4 kB pages: the kernel has ${free} free huge pages of ` +
+    `${sizeKb / 1024} MB, it needs ${needed}. Searches on fresh connections run about twice as fast on huge pages ` +
+    `(BENCHMARKS.md). To set them aside (that memory is then reserved for them): ` +
+    `sudo sysctl -w vm.nr_hugepages=${total - free + needed}, then heimdex db stop and start again.`
+  );
 }
 
 /**

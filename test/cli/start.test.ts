@@ -15,7 +15,14 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig, ROOT_DIR } from '../../core/config.ts';
 import pg from 'pg';
-import { isRunning, readEmbeddedCredentials, sharedBuffersMb, stopEmbedded, urlsFor } from '../../core/embedded-pg.ts';
+import {
+  hugePageShortfall,
+  isRunning,
+  readEmbeddedCredentials,
+  sharedBuffersMb,
+  stopEmbedded,
+  urlsFor,
+} from '../../core/embedded-pg.ts';
 import { CLI } from './run-cli.ts';
 
 async function freePort(): Promise<number> {
@@ -66,6 +73,11 @@ test(
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
+    // Free but reserved (by another PostgreSQL that has not touched them yet) is not free for this one.
+    const meminfo = fs.readFileSync('/proc/meminfo', 'utf8');
+    const hugePages = (field: string) =>
+      Number(new RegExp(`^HugePages_${field}:\\s+(\\d+)`, 'm').exec(meminfo)?.[1] ?? 0);
+    const freeHugePages = hugePages('Free') - hugePages('Rsvd');
     const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -89,6 +101,14 @@ test(
     await db.connect();
     try {
       assert.equal((await db.query('show shared_buffers')).rows[0].shared_buffers, '160MB');
+      // Told how to give PostgreSQL huge pages exactly when the kernel had too few free for it.
+      const needed = Number(
+        (await db.query('show shared_memory_size_in_huge_pages')).rows[0].shared_memory_size_in_huge_pages,
+      );
+      assert.ok(needed > 0);
+      const advised = /huge pages of [\d.]+ MB, it needs (\d+)\. .*sudo sysctl -w vm\.nr_hugepages=\d+/.exec(stderr);
+      assert.equal(Boolean(advised), freeHugePages < needed, stderr);
+      if (advised) assert.equal(Number(advised[1]), needed);
     } finally {
       await db.end();
     }
@@ -149,4 +169,30 @@ test("the embedded cluster's shared_buffers: the option, else a quarter of memor
   assert.equal(loadConfig(env('0')).dbSharedBuffersMb, 0);
   for (const bad of ['-1', '8'])
     assert.throws(() => loadConfig(env(bad)), /HEIMDEX_DB_SHARED_BUFFERS_MB must be 0 \(automatic\) or at least 16/);
+});
+
+test('the embedded cluster says how many huge pages to reserve when the kernel has too few free', () => {
+  const meminfo = (total: number, free: number, rsvd = 0) =>
+    `MemTotal:       24683520 kB\nHugePages_Total:    ${total}\nHugePages_Free:     ${free}\nHugePages_Rsvd:    ${rsvd}\nHugepagesize:       2048 kB\n`;
+  // None reserved: all of them, named with the size they take.
+  const none = hugePageShortfall(3094, meminfo(0, 0));
+  assert.match(
+    none!,
+    /shared memory \(6188 MB\) goes on 4 kB pages: the kernel has 0 free huge pages of 2 MB, it needs 3094/,
+  );
+  assert.match(none!, /sudo sysctl -w vm\.nr_hugepages=3094, then heimdex db stop and start again/);
+  // Some taken by something else: the total grows by what is missing.
+  assert.match(hugePageShortfall(3094, meminfo(1000, 600))!, /vm\.nr_hugepages=3494\b/);
+  // Free but reserved by another PostgreSQL (pages it has not touched yet) is not free for this one.
+  assert.match(
+    hugePageShortfall(120, meminfo(3200, 1615, 1509))!,
+    /the kernel has 106 free huge pages of 2 MB, it needs 120\b/,
+  );
+  assert.match(hugePageShortfall(200, meminfo(3200, 1615, 1509))!, /vm\.nr_hugepages=3294\b/);
+  assert.equal(hugePageShortfall(90, meminfo(3200, 1700, 1509)), null);
+  // Enough free (PostgreSQL takes them by itself), or no huge page support to speak of: nothing to say.
+  assert.equal(hugePageShortfall(3094, meminfo(3200, 3200)), null);
+  assert.equal(hugePageShortfall(72, meminfo(3200, 72)), null);
+  assert.equal(hugePageShortfall(3094, 'MemTotal: 1 kB\n'), null);
+  assert.equal(hugePageShortfall(NaN, meminfo(0, 0)), null);
 });
