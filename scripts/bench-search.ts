@@ -519,7 +519,26 @@ async function asUser(authUrl: string, user: string) {
 
 const SEARCH = `select * from app_public.search_scenes($1, $2::real[], $3::real[], person_id => $4::uuid, page_size => $5)`;
 
-/** Times searches source(from) .. source(to - 1) on one connection: sorted milliseconds and rows returned. */
+/**
+ * The minor page faults of the connection's backend so far, or null where
+ * /proc does not show it (another machine, another user). A backend maps each
+ * shared buffer it reads into its own page table on first use; on 4 kB pages
+ * that is most of a search's time on a connection that has not yet touched
+ * the index pages it walks (BENCHMARKS.md, "Huge pages").
+ */
+async function backendFaults(c: pg.Client): Promise<(() => number | null) | null> {
+  const pid = (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+  const read = () => {
+    try {
+      return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
+    } catch {
+      return null;
+    }
+  };
+  return read() === null ? null : read;
+}
+
+/** Times searches source(from) .. source(to - 1) on one connection: sorted milliseconds, rows returned, backend page faults. */
 async function runSearches(
   c: pg.Client,
   mode: Mode,
@@ -530,6 +549,8 @@ async function runSearches(
 ) {
   const times: number[] = [];
   let hits = 0;
+  const faults = await backendFaults(c);
+  const faultsBefore = faults?.() ?? null;
   for (let i = from; i < to; i++) {
     const a = argsFor(mode, source(i));
     const started = process.hrtime.bigint();
@@ -537,7 +558,9 @@ async function runSearches(
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
     hits += rowCount ?? 0;
   }
-  return { times: times.sort((x, y) => x - y), hits };
+  const faultsAfter = faults?.() ?? null;
+  const pageFaults = faultsBefore === null || faultsAfter === null ? null : faultsAfter - faultsBefore;
+  return { times: times.sort((x, y) => x - y), hits, pageFaults };
 }
 
 /** p50/p95 of `queries` searches as `user`, through the API's login role. */
@@ -553,8 +576,13 @@ async function timeSearches(
   try {
     // The first few warm caches and plans; they are not what users see.
     await runSearches(c, mode, source, 0, 5, personId);
-    const { times, hits } = await runSearches(c, mode, source, 5, queries + 5, personId);
-    return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), meanHits: hits / queries };
+    const { times, hits, pageFaults } = await runSearches(c, mode, source, 5, queries + 5, personId);
+    return {
+      p50: percentile(times, 0.5),
+      p95: percentile(times, 0.95),
+      meanHits: hits / queries,
+      faults: pageFaults === null ? '–' : (pageFaults / queries).toFixed(0),
+    };
   } finally {
     await c.end();
   }
@@ -934,7 +962,9 @@ async function main() {
     );
     for (const [k, v] of Object.entries(stats)) console.log(`- ${k}: ${v}`);
     const only = values.only ? new Set(values.only.split(',')) : null;
-    console.log('| user | query | p50 ms | p95 ms | hits/query | load |\n|---|---|---|---|---|---|');
+    console.log(
+      '| user | query | p50 ms | p95 ms | hits/query | page faults/query | load |\n|---|---|---|---|---|---|---|',
+    );
     const users = [
       [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]],
       [`${seeded.smallSceneIds.length} scenes`, seeded.smallOwner],
@@ -944,7 +974,7 @@ async function main() {
         if (only && !only.has(mode)) continue;
         const r = await timeSearches(authUrl!, user!, queries, mode, source);
         console.log(
-          `| ${label} | ${mode} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${load()} |`,
+          `| ${label} | ${mode} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |`,
         );
       }
     }
@@ -956,7 +986,7 @@ async function main() {
         if (only && !only.has(`${mode}+person`)) continue;
         const r = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, source, p.id);
         console.log(
-          `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${load()} |`,
+          `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |`,
         );
       }
     }
