@@ -266,7 +266,7 @@ export function hugePageShortfall(needed: number, meminfo: string): string | nul
   const mb = (pages: number) => Math.round((pages * sizeKb) / 1024);
   return (
     `PostgreSQL's shared memory (${mb(needed)} MB) goes on 4 kB pages: the kernel has ${free} free huge pages of ` +
-    `${sizeKb / 1024} MB, it needs ${needed}. Searches on fresh connections run about twice as fast on huge pages ` +
+    `${sizeKb / 1024} MB, it needs ${needed}. Searches of large libraries run up to twice as fast on huge pages ` +
     `(BENCHMARKS.md). To set them aside (that memory is then reserved for them): ` +
     `sudo sysctl -w vm.nr_hugepages=${total - free + needed}, then heimdex db stop and start again.`
   );
