@@ -2515,6 +2515,10 @@ begin
     end if;
   end if;
 
+  -- The per-search setup (library size, languages, the words' forms) reads a
+  -- few rows of small tables or none: planning it on every call cost more
+  -- than running it (0.6-0.8 ms of a 30-scene user's 4-7; BENCHMARKS.md).
+  perform set_config('plan_cache_mode', 'force_generic_plan', true);
   library_size := (select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
                    where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids)));
   tsq_text := app_hidden.search_tsquery(words, 'AB');
@@ -2553,6 +2557,7 @@ begin
   select array_agg(f.i), array_agg(f.lexeme), array_agg(f.hi), array_agg(f.surface), array_agg(f.ranked)
     into form_word, form_lexeme, form_hi, form_surface, form_ranked
     from f;
+  perform set_config('plan_cache_mode', 'force_custom_plan', true);
   if cardinality(word_queries) > 0 then
     -- The scope is that of the search: the videos asked for and, with a
     -- person, the scenes they appear in (a word common among the person's
@@ -2717,6 +2722,9 @@ begin
       limit word_pool - cardinality(word_ids));
   end if;
 
+  -- The fusion joins a fixed-size candidate list to scenes by primary key:
+  -- the same plan for every caller, so it is planned once per connection.
+  perform set_config('plan_cache_mode', 'force_generic_plan', true);
   return query
   with
   candidates as (
