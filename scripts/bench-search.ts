@@ -40,7 +40,7 @@ import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
 import { createScratchDatabase, prewarmSearch } from '../core/embedded-pg.ts';
 import { migrateDatabase } from '../core/migrate.ts';
-import { realArrayLiteral } from '../server/plugins/search.ts';
+import { realArrayBinary } from '../server/plugins/search.ts';
 import { startServer } from '../server/index.ts';
 import type { HttpClientData, HttpClientRequest } from './bench-http-client.ts';
 
@@ -732,7 +732,7 @@ function httpClient(data: HttpClientData) {
  * seeded query vectors, and every query is sent once before timing, so no
  * model runs while timed (as with a warm embedding cache). The client runs in
  * a worker thread, so its own work is not the server's; the SQL side gets its
- * vectors as real[] text made before timing (as the server's cache holds
+ * vectors as binary real[] made before timing (as the server's cache holds
  * them), so both sides time PostgreSQL and the API, not number formatting.
  */
 async function timeHttp(
@@ -775,14 +775,14 @@ async function timeHttp(
     const client = httpClient({ url: srv.url, token: supabaseToken(secret, user), query: HTTP_SEARCH });
     return { srv, client, http: [] as number[], concurrent: [] as number[], seconds: 0 };
   };
-  const literals = new Map(
+  const params = new Map(
     [...byWords].map(([w, b]) => [
       w,
-      [realArrayLiteral(Float32Array.from(b.text)), realArrayLiteral(Float32Array.from(b.image))] as const,
+      [realArrayBinary(Float32Array.from(b.text)), realArrayBinary(Float32Array.from(b.image))] as const,
     ]),
   );
   const sql = await asUser(authUrl, user);
-  const searchSql = (w: string) => sql.query(SEARCH, [w, ...literals.get(w)!, null, 20]);
+  const searchSql = (w: string) => sql.query(SEARCH, [w, ...params.get(w)!, null, 20]);
   const sides: Awaited<ReturnType<typeof serve>>[] = [];
   try {
     sides.push(await serve(startServer));

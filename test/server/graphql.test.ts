@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import type pg from 'pg';
 import { loadConfig } from '../../core/config.ts';
 import { createStorage } from '../../core/storage/index.ts';
-import { realArrayLiteral, type QueryModels } from '../../server/plugins/search.ts';
+import { realArrayBinary, type QueryModels } from '../../server/plugins/search.ts';
 import { getModels } from '../../worker/ml/index.ts';
 import { createTestDatabase, uuid, withUserDb, type TestDatabase } from '../helpers/db.ts';
 import { gql, signup, startTestServer, TINY_MODELS } from './helpers.ts';
@@ -270,22 +270,31 @@ test('repeated queries reuse the cached embedding; a new query runs the models o
   assert.deepEqual(calls, { text: before.text + 2, vision: before.vision + 2 });
 });
 
-test("a query embedding's cached real[] text reads back in PostgreSQL as exactly the encoder's numbers", async () => {
+test("a query embedding's cached binary real[] reads back in PostgreSQL as exactly the encoder's numbers", async () => {
   const te = (await registry.textEmbedder())!;
   const [encoded] = await te.embed(['a red car in the street']);
   const edges = [0, -0, 1, -1, 0.1, 1 / 3, 1.17549435e-38, 1.4e-45, 3.4028234e38, -2.5e-7, 123456.789];
   const random = Array.from({ length: 2000 }, () => (Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 12 - 6));
   for (const vec of [encoded!, Float32Array.from([...edges, ...random])]) {
-    const literal = realArrayLiteral(vec);
-    // node-postgres' own formatting of the widened doubles is the reference.
+    // Each number's float32 bits as PostgreSQL stores them, against the bits of the Float32Array
+    // itself (-0 stays -0); and equal to node-postgres' own text formatting of the same numbers.
+    const bits = Array.from(vec, (v) => {
+      const be = Buffer.alloc(4);
+      be.writeFloatBE(v);
+      return be.toString('hex');
+    });
     const { rows } = await db.rootPool.query(
-      `select $1::real[] = $2::real[] as same, cardinality($1::real[]) as n,
-              (select bool_and(float4send(a) = float4send(b)) from unnest($1::real[], $2::real[]) u(a, b)) as bits`,
-      [literal, Array.from(vec)],
+      `select $1::real[] = $2::real[] as same, array_lower($1::real[], 1) as lower,
+              array(select encode(float4send(a), 'hex') from unnest($1::real[]) with ordinality u(a, i) order by i) as bits`,
+      [realArrayBinary(vec), Array.from(vec)],
     );
-    assert.deepEqual(rows[0], { same: true, n: vec.length, bits: true });
-    assert.ok(literal.length < JSON.stringify(Array.from(vec)).length);
+    assert.deepEqual(rows[0], { same: true, lower: 1, bits });
   }
+  // No numbers is an empty array, not an error.
+  const { rows } = await db.rootPool.query(`select cardinality($1::real[]) as n`, [
+    realArrayBinary(new Float32Array(0)),
+  ]);
+  assert.equal(rows[0].n, 0);
 });
 
 test('cursor paging walks the same ranking page by page', async () => {
