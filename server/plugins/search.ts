@@ -47,9 +47,9 @@ export const MAX_VIDEO_IDS = 500;
  * length and lower bound, then each number's length and big-endian bits),
  * made once per cached query. node-postgres sends a Buffer parameter in
  * binary, so PostgreSQL reads the 2,176 numbers of a hybrid query without
- * parsing text: a 21 KB text parameter cast to real[] took 0.49 ms against
- * 0.15 for these 17 KB (BENCHMARKS.md, "The API's own time"), and every
- * float32 arrives exactly as the encoder made it.
+ * parsing text: a round trip with them took 0.51 ms p50 against 0.83 as
+ * 27 KB of text cast to real[] (BENCHMARKS.md, "The API's own time"), and
+ * every float32 arrives exactly as the encoder made it.
  */
 export function realArrayBinary(vec: Float32Array): Buffer {
   const FLOAT4_OID = 700;
