@@ -265,25 +265,28 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.search_query_words(query text) RETURNS text[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
+declare
+  all_words text[] := coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, coalesce(query, ''))))[1:32], '{}');
   -- English function words carry no meaning of their own and, since the
   -- 'simple' configuration keeps them in every transcript, would let "the"
   -- outrank the one word that matters. They are dropped from the query unless
   -- nothing else is left ("the who" still searches for something).
-  with w as (
-    select coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, coalesce(query, ''))))[1:32], '{}') as all_words
-  ), kept as (
-    select array(select x from unnest(w.all_words) x where x <> all (array[
-      'a', 'an', 'the', 'and', 'or', 'but', 'of', 'in', 'on', 'at', 'to', 'for', 'with', 'by', 'from', 'into', 'onto',
-      'about', 'over', 'under', 'as', 'is', 'are', 'was', 'were', 'be', 'been', 'being', 'am', 'do', 'does', 'did',
-      'it', 'its', 'this', 'that', 'these', 'those', 'there', 'here', 'i', 'me', 'my', 'we', 'our', 'you', 'your',
-      'he', 'him', 'his', 'she', 'her', 'they', 'them', 'their', 'what', 'which', 'who', 'whom', 'where', 'when',
-      'how', 'some', 'any', 'so', 'if', 'then', 'than', 'not', 'no'])) as words, w.all_words
-    from w
-  )
-  select case when cardinality(kept.words) > 0 then kept.words else kept.all_words end from kept
+  function_words constant text[] := '{a,an,the,and,or,but,of,in,on,at,to,for,with,by,from,into,onto,about,over,under,as,is,are,was,were}'::text[]
+    || '{be,been,being,am,do,does,did,it,its,this,that,these,those,there,here,i,me,my,we,our,you,your,he,him,his,she,her}'::text[]
+    || '{they,them,their,what,which,who,whom,where,when,how,some,any,so,if,then,than,not,no}'::text[];
+  kept text[] := '{}';
+  w text;
+begin
+  foreach w in array all_words loop
+    if w <> all (function_words) then
+      kept := kept || w;
+    end if;
+  end loop;
+  return case when cardinality(kept) > 0 then kept else all_words end;
+end;
 $$;
 
 --
@@ -301,15 +304,19 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', p.id, 'name', p.name)
-                                       order by p.name is null, p.name, p.id), '[]'::jsonb)
-  from app_public.persons p
-  where p.owner_id = search_scene_persons.owner_id
-    and p.id in (select f.person_id from app_public.faces f
-                 where f.scene_id = search_scene_persons.scene_id and f.owner_id = search_scene_persons.owner_id)
+begin
+  return (
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', p.id, 'name', p.name)
+                                         order by p.name is null, p.name, p.id), '[]'::jsonb)
+    from app_public.persons p
+    where p.owner_id = search_scene_persons.owner_id
+      and p.id in (select f.person_id from app_public.faces f
+                   where f.scene_id = search_scene_persons.scene_id and f.owner_id = search_scene_persons.owner_id));
+end;
 $$;
 
 --
@@ -335,24 +342,29 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select case
-    when coalesce(src, '') = '' then null
-    when q is null or not pg_catalog.to_tsvector('simple'::regconfig, src) @@ q then
-      app_hidden.search_escape_html(pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' '))
-    else pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
-           'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "')
-  end
-  from (select case
-          when coalesce(transcript, '') <> ''
-               and (q is null or coalesce(ocr_text, '') = ''
-                    or pg_catalog.to_tsvector('simple'::regconfig, transcript) @@ q
-                    or not pg_catalog.to_tsvector('simple'::regconfig, ocr_text) @@ q)
-            then transcript
-          else ocr_text
-        end as src) s
+declare
+  src text := case
+    when coalesce(transcript, '') <> ''
+         and (q is null or coalesce(ocr_text, '') = ''
+              or pg_catalog.to_tsvector('simple'::regconfig, transcript) @@ q
+              or not pg_catalog.to_tsvector('simple'::regconfig, ocr_text) @@ q)
+      then transcript
+    else ocr_text
+  end;
+begin
+  if coalesce(src, '') = '' then
+    return null;
+  end if;
+  if q is null or not pg_catalog.to_tsvector('simple'::regconfig, src) @@ q then
+    return app_hidden.search_escape_html(
+      pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' '));
+  end if;
+  return pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
+    'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "');
+end;
 $$;
 
 --
@@ -360,16 +372,35 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean DEFAULT false) RETURNS tsquery
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select nullif(pg_catalog.array_to_string(array(
-    select distinct '''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''
-           || case when weights <> '' or prefix then ':' else '' end
-           || case when prefix then '*' else '' end || weights
-    from unnest(words) w, unnest(configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
-    where c <> 'simple'::regconfig
-  ), ' | '), '')::tsquery
+declare
+  parts text[] := '{}';
+  part text;
+  w text;
+  c regconfig;
+  l text;
+begin
+  if words is null or configs is null then
+    return null;
+  end if;
+  foreach w in array words loop
+    continue when w is null;
+    foreach c in array configs loop
+      continue when c is null or c = 'simple'::regconfig;
+      foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w)) loop
+        part := '''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''
+                || case when weights <> '' or prefix then ':' else '' end
+                || case when prefix then '*' else '' end || weights;
+        if part <> all (parts) then
+          parts := parts || part;
+        end if;
+      end loop;
+    end loop;
+  end loop;
+  return nullif(pg_catalog.array_to_string(parts, ' | '), '')::tsquery;
+end;
 $$;
 
 --
@@ -377,19 +408,40 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
     AS $$
-  select coalesce(max(
-    greatest(0, least(1, (t ->> 'score')::float8))
-    * (select count(*) filter (where exists (select from unnest(words) w where starts_with(lw, w) and (char_length(w) > 1 or lw = w)))::float8
-              / nullif(count(*), 0)
-       from unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, t ->> 'label'))) lw)
-  ), 0)
-  from pg_catalog.jsonb_array_elements(case when pg_catalog.jsonb_typeof(tags) = 'array' then tags else '[]'::jsonb end) t
-  where coalesce(cardinality(words), 0) > 0
-    and pg_catalog.jsonb_typeof(t) = 'object'
-    and pg_catalog.jsonb_typeof(t -> 'score') = 'number'
-    and pg_catalog.jsonb_typeof(t -> 'label') = 'string'
+declare
+  best float8;
+  t jsonb;
+  lw text;
+  w text;
+  label_words int;
+  named int;
+begin
+  if coalesce(cardinality(words), 0) = 0 or pg_catalog.jsonb_typeof(tags) is distinct from 'array' then
+    return 0;
+  end if;
+  for i in 0 .. pg_catalog.jsonb_array_length(tags) - 1 loop
+    t := tags -> i;
+    continue when pg_catalog.jsonb_typeof(t) <> 'object'
+               or pg_catalog.jsonb_typeof(t -> 'score') is distinct from 'number'
+               or pg_catalog.jsonb_typeof(t -> 'label') is distinct from 'string';
+    label_words := 0;
+    named := 0;
+    foreach lw in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, t ->> 'label')) loop
+      label_words := label_words + 1;
+      foreach w in array words loop
+        if pg_catalog.starts_with(lw, w) and (char_length(w) > 1 or lw = w) then
+          named := named + 1;
+          exit;
+        end if;
+      end loop;
+    end loop;
+    best := greatest(best, greatest(0, least(1, (t ->> 'score')::float8)) * (named::float8 / nullif(label_words, 0)));
+  end loop;
+  return coalesce(best, 0);
+end;
 $$;
 
 --
@@ -397,18 +449,24 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.search_tsquery(words text[], weights text) RETURNS tsquery
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select case when coalesce(cardinality(words), 0) = 0 then null else
-    pg_catalog.array_to_string(array(
-      select '''' || replace(replace(w, '\', '\\'), '''', '''''') || ''''
-             || case when char_length(w) > 1 or weights <> '' then ':' else '' end
-             || case when char_length(w) > 1 then '*' else '' end
-             || weights
-      from unnest(words) w
-    ), ' | ')::tsquery
-  end
+declare
+  parts text[] := '{}';
+  w text;
+begin
+  if coalesce(cardinality(words), 0) = 0 then
+    return null;
+  end if;
+  foreach w in array words loop
+    parts := parts || ('''' || replace(replace(w, '\', '\\'), '''', '''''') || ''''
+                       || case when char_length(w) > 1 or weights <> '' then ':' else '' end
+                       || case when char_length(w) > 1 then '*' else '' end
+                       || weights);
+  end loop;
+  return pg_catalog.array_to_string(parts, ' | ')::tsquery;
+end;
 $$;
 
 --
@@ -2557,7 +2615,18 @@ begin
   select array_agg(f.i), array_agg(f.lexeme), array_agg(f.hi), array_agg(f.surface), array_agg(f.ranked)
     into form_word, form_lexeme, form_hi, form_surface, form_ranked
     from f;
-  perform set_config('plan_cache_mode', 'force_custom_plan', true);
+  -- The words pass reads each form's range of scene_terms in a subquery of
+  -- its own (lateral, offset 0), so its plan is one index range scan per
+  -- form for any owner: planned for the unknown owner of a generic plan, a
+  -- join of the forms with scene_terms read every term of the owner's
+  -- library and filtered them. That plan, and those of the exact vector
+  -- comparisons below, serve every search of the whole library. A search
+  -- narrowed to a person or to videos is planned for the search at hand: a
+  -- person in few scenes reads the terms of those scenes instead of the
+  -- ranges, a few videos of a large library are read by video.
+  if search_scenes.person_id is not null or video_ids is not null then
+    perform set_config('plan_cache_mode', 'force_custom_plan', true);
+  end if;
   if cardinality(word_queries) > 0 then
     -- The scope is that of the search: the videos asked for and, with a
     -- person, the scenes they appear in (a word common among the person's
@@ -2596,12 +2665,14 @@ begin
              coalesce(sum(p.impact) filter (where p.kind <> 't' and not f.surface), 0) as stem_rank,
              coalesce(max(p.impact) filter (where p.kind = 't'), 0) as tag
       from unnest(form_word, form_lexeme, form_hi, form_surface, form_ranked) f(i, lexeme, hi, surface, ranked)
-      join app_hidden.scene_terms p
-        on p.owner_id = uid and p.kind in ('w', 's', 't') and p.lexeme >= f.lexeme collate "C" and p.lexeme <= f.hi collate "C"
-      where (p.kind <> 't' or f.surface)
-        and (video_ids is null or p.video_id = any(video_ids))
-        and (search_scenes.person_id is null or p.scene_id = any(person_scenes)
-             or (person_scenes is null and p.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id)))
+      cross join lateral (
+        select t.scene_id, t.kind, t.impact from app_hidden.scene_terms t
+        where t.owner_id = uid and t.kind in ('w', 's', 't') and t.lexeme >= f.lexeme collate "C" and t.lexeme <= f.hi collate "C"
+          and (t.kind <> 't' or f.surface)
+          and (video_ids is null or t.video_id = any(video_ids))
+          and (search_scenes.person_id is null or t.scene_id = any(person_scenes)
+               or (person_scenes is null and t.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id)))
+        offset 0) p
       group by p.scene_id
     ), combos as (
       -- Which words a scene has, and how, takes few distinct values: the
@@ -2664,6 +2735,9 @@ begin
   -- restores enable_sort when it returns.
   -- Each candidate comes with its distance, so the fusion below does not
   -- de-TOAST and compare that vector a second time.
+  -- Over the whole library, the exact comparisons read the scenes of an
+  -- owner with few (generic plans, as set above); the HNSW walks are planned
+  -- for the search at hand.
   if exact then
     -- "+ 0" keeps these exact scans off the HNSW index; "offset 0" computes
     -- each distance once (a flattened subquery would compute it twice).
@@ -2687,6 +2761,7 @@ begin
       limit vec_pool) x;
   else
     vec_pool := least(vec_pool_max, greatest(vec_pool, ceil(vec_pool * library_size / vec_scope::float8)::int));
+    perform set_config('plan_cache_mode', 'force_custom_plan', true);
     perform set_config('enable_sort', 'off', true);
     select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into text_ids, text_d from (
       select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
@@ -2706,7 +2781,9 @@ begin
   end if;
 
   -- Word candidates (above) filled up with scenes whose on-screen text
-  -- matches only fuzzily.
+  -- matches only fuzzily (through the trigram index or the owner's few
+  -- scenes: planned for the search at hand).
+  perform set_config('plan_cache_mode', 'force_custom_plan', true);
   if tsq_text is not null and cardinality(word_ids) < word_pool and true = any(fuzzy) then
     word_ids := word_ids || array(
       select f.id from (

@@ -146,6 +146,100 @@ test('each component is mapped onto 0..1 by its own calibration, clamped at both
   assert.deepEqual(rounded(hits.map((h) => h.vision_score)), expected.vision.slice(2));
 });
 
+test('the word helpers on edge input: function words, quoting, stems, malformed tags, snippets', async () => {
+  const one = async (sql: string, params: unknown[] = []) => (await db.rootPool.query(sql, params)).rows[0].x;
+  const words = (q: string | null) => one(`select app_hidden.search_query_words($1) as x`, [q]);
+  assert.deepEqual(await words(`The Cat, the HAT! and it's 고양이가`), ['cat', 'hat', 's', '고양이가']);
+  assert.deepEqual(await words('the who'), ['the', 'who'], 'only function words: kept, so something is searched');
+  assert.deepEqual(await words(''), []);
+  assert.deepEqual(await words(null), []);
+  const many = await words(`w w w ${Array.from({ length: 40 }, (_, i) => `word${i + 1}`).join(' ')}`);
+  assert.equal(many.length, 32, 'at most 32 words');
+
+  const tsq = (w: string[] | null, weights: string) =>
+    one(`select app_hidden.search_tsquery($1, $2)::text as x`, [w, weights]);
+  assert.equal(
+    await tsq(['cat', 'a', "o'brien", 'back\\slash'], 'AB'),
+    `'cat':*AB | 'a':AB | 'o''brien':*AB | 'back\\\\slash':*AB`,
+  );
+  assert.equal(await tsq(['x'], ''), `'x'`, 'a one-character word is no prefix');
+  assert.equal(await tsq(['cat'], ''), `'cat':*`);
+  assert.equal(await tsq([], 'AB'), null);
+  assert.equal(await tsq(null, 'AB'), null);
+
+  const stems = async (
+    w: (string | null)[] | null,
+    configs: (string | null)[] | null,
+    weights = 'AB',
+    prefix = false,
+  ) => {
+    const x = (await one(`select app_hidden.search_stem_tsquery($1, $2::regconfig[], $3, $4)::text as x`, [
+      w,
+      configs,
+      weights,
+      prefix,
+    ])) as string | null;
+    return x === null ? null : x.split(' | ').sort();
+  };
+  // Each form once; 'simple' adds nothing; German keeps English words as written.
+  assert.deepEqual(await stems(['roasting', 'tomatoes', 'roasted', 'the'], ['english', 'simple', 'german']), [
+    "'roast':AB",
+    "'roasted':AB",
+    "'roasting':AB",
+    "'the':AB",
+    "'tomato':AB",
+  ]);
+  assert.deepEqual(await stems(['roasting'], ['english'], '', true), ["'roast':*"]);
+  assert.equal(await stems(['roasting'], ['simple']), null);
+  assert.equal(await stems(['the'], ['english']), null, 'a stop word stems to nothing');
+  assert.deepEqual(await stems(['roasting', null], ['english', null]), ["'roast':AB"]);
+  assert.equal(await stems(null, ['english']), null);
+  assert.equal(await stems(['x'], null), null);
+
+  const tag = async (tags: string | null, w: (string | null)[]) =>
+    Number(await one(`select app_hidden.search_tag_score($1::jsonb, $2) as x`, [tags, w]));
+  assert.equal(await tag('[{"label": "hot dog", "score": 0.8}, {"label": "dog", "score": 0.5}]', ['dog']), 0.5);
+  assert.equal(await tag('[{"label": "hot dog", "score": 0.8}]', ['dog', 'hot']), 0.8);
+  assert.equal(await tag('[{"label": "hot dog", "score": 0.9}]', ['do']), 0.45, 'a word names a label word it begins');
+  assert.equal(await tag('[{"label": "a dog", "score": 0.9}]', ['a']), 0.45, 'one letter names only itself');
+  assert.equal(await tag('[{"label": "dog", "score": 7}, {"label": "dog", "score": -1}]', ['dog']), 1, 'clamped');
+  assert.equal(
+    await tag(
+      '[{"label": "dog", "score": "0.9"}, {"label": 5, "score": 0.9}, "dog", null, [1], {"label": "!!", "score": 0.9}]',
+      ['dog'],
+    ),
+    0,
+    'malformed entries count as no match',
+  );
+  assert.equal(await tag('{"label": "dog", "score": 0.9}', ['dog']), 0, 'not an array');
+  assert.equal(await tag('[]', ['dog']), 0);
+  assert.equal(await tag(null, ['dog']), 0);
+  assert.equal(await tag('[{"label": "dog", "score": 0.9}]', []), 0);
+  assert.equal(await tag('[{"label": "dog", "score": 0.9}]', [null, 'dog']), 0.9);
+  close(await tag('[{"label": "three word label", "score": 0.6}]', ['label', 'three']), 0.4, 'two of three words');
+
+  const snippet = (transcript: string | null, ocr: string | null, q: string | null) =>
+    one(`select app_hidden.search_snippet($1, $2, $3::tsquery) as x`, [transcript, ocr, q]);
+  assert.equal(
+    await snippet('we are roasting the <b>tomatoes</b> & more', 'SLIDE', `'roast':*`),
+    'we are <b>roasting</b> the &lt;b&gt;tomatoes&lt;/b&gt; &amp; more',
+    'the transcript matches: highlighted, its own markup escaped',
+  );
+  assert.equal(
+    await snippet('we are roasting the tomatoes', 'Laptop & "mouse"', `'laptop':*`),
+    '<b>Laptop</b> &amp; &quot;mouse',
+    'only the on-screen text matches: it is quoted',
+  );
+  assert.equal(await snippet('', 'Laptop <x>', null), 'Laptop &lt;x&gt;');
+  assert.equal(await snippet(null, null, `'cat'`), null);
+  assert.equal(
+    await snippet(`   ${Array.from({ length: 17 }, (_, i) => `w${i + 1}`).join(' ')}  `, '', null),
+    Array.from({ length: 16 }, (_, i) => `w${i + 1}`).join(' '),
+    'no match: the opening words',
+  );
+  assert.equal(await snippet('nothing matches here', 'nor here', `'zebra'`), 'nothing matches here');
+});
+
 test('weights are respected: shifting weight from text to vision flips the ranking', async () => {
   const u = uuid();
   const v = await addVideo(u);
