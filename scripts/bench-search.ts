@@ -11,7 +11,7 @@
  *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
  *                                [--recall N] [--keep NAME [--no-migrate]] [--stats] [--only MODES] [--http [--http-baseline DIR]]
- *                                [--idle SECONDS] [--prewarm]
+ *                                [--idle SECONDS] [--prewarm] [--baseline REV]
  *
  * --http also times searchScenes through a real server (GraphQL over HTTP)
  * against the SQL function, and 8 concurrent clients; --only http-small
@@ -22,6 +22,11 @@
  * new ones after each of two pauses of S seconds (--only none skips the rest).
  * --prewarm first reads the search indexes into shared_buffers, as the
  * embedded cluster does for its own database when it starts.
+ * --baseline REV installs search_scenes and its helpers as they were at git
+ * revision REV in a schema of their own (bench_base) and times both
+ * functions alternately, query by query on one connection, so a before/after
+ * shares one load and one machine state (this VM's speed drifts by a third
+ * within minutes); it also reports whether every result page was identical.
  *
  * Without --url it creates, migrates and finally drops a database in the
  * embedded cluster of the current configuration (HEIMDEX_DATA_DIR,
@@ -30,6 +35,7 @@
  *
  * seedScenes() is also what test/db/search-scale.test.ts uses.
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -517,7 +523,46 @@ async function asUser(authUrl: string, user: string) {
   return c;
 }
 
-const SEARCH = `select * from app_public.search_scenes($1, $2::real[], $3::real[], person_id => $4::uuid, page_size => $5)`;
+const searchSql = (fn: string) =>
+  `select * from ${fn}($1, $2::real[], $3::real[], person_id => $4::uuid, page_size => $5)`;
+const SEARCH = searchSql('app_public.search_scenes');
+const BASELINE_SCHEMA = 'bench_base';
+
+/**
+ * search_scenes and the helpers defined beside it, as they were at git
+ * revision `rev`, created in schema bench_base under the same names (so the
+ * function's own `search_scenes.` qualifiers still resolve), calling each
+ * other there and everything else where it is.
+ */
+async function installBaseline(ownerUrl: string, rev: string) {
+  const file = execFileSync('git', ['show', `${rev}:migrations/fixtures/search_scenes.sql`], { encoding: 'utf8' });
+  const creates = [...file.matchAll(/create function (app_hidden|app_public)\.(\w+)\(.*?\$\$.*?\$\$;/gs)];
+  if (!creates.some((m) => m[2] === 'search_scenes')) throw new Error(`${rev}: no search_scenes in the fixture`);
+  let sql = creates.map((m) => m[0]).join('\n');
+  for (const [, schema, name] of creates) sql = sql.replaceAll(`${schema}.${name}(`, `${BASELINE_SCHEMA}.${name}(`);
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  try {
+    // Loads pgvector and pg_trgm, whose parameters search_scenes sets.
+    await c.query(`select '[0]'::vector, similarity('a', 'a')`);
+    await c.query(`drop schema if exists ${BASELINE_SCHEMA} cascade; create schema ${BASELINE_SCHEMA}`);
+    await c.query(sql);
+    await c.query(`grant usage on schema ${BASELINE_SCHEMA} to authenticated;
+                   grant execute on all functions in schema ${BASELINE_SCHEMA} to authenticated`);
+  } finally {
+    await c.end();
+  }
+}
+
+async function dropBaseline(ownerUrl: string) {
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  try {
+    await c.query(`drop schema if exists ${BASELINE_SCHEMA} cascade`);
+  } finally {
+    await c.end();
+  }
+}
 
 /**
  * The minor page faults of the connection's backend so far, or null where
@@ -538,7 +583,13 @@ async function backendFaults(c: pg.Client): Promise<(() => number | null) | null
   return read() === null ? null : read;
 }
 
-/** Times searches source(from) .. source(to - 1) on one connection: sorted milliseconds, rows returned, backend page faults. */
+/**
+ * Times searches source(from) .. source(to - 1) on one connection, each query
+ * through every function in `fns` in turn (the first one first on even
+ * queries, last on odd ones): per function its sorted milliseconds and rows
+ * returned, the backend's page faults, and whether every function returned
+ * the same rows for every query.
+ */
 async function runSearches(
   c: pg.Client,
   mode: Mode,
@@ -546,24 +597,36 @@ async function runSearches(
   from: number,
   to: number,
   personId: string | null,
+  fns: string[] = ['app_public.search_scenes'],
 ) {
-  const times: number[] = [];
-  let hits = 0;
+  const times = fns.map(() => [] as number[]);
+  const hits = fns.map(() => 0);
+  let identical = true;
   const faults = await backendFaults(c);
   const faultsBefore = faults?.() ?? null;
   for (let i = from; i < to; i++) {
     const a = argsFor(mode, source(i));
-    const started = process.hrtime.bigint();
-    const { rowCount } = await c.query(SEARCH, [a.words, a.text, a.image, personId, 20]);
-    times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    hits += rowCount ?? 0;
+    const pages: string[] = [];
+    for (let k = 0; k < fns.length; k++) {
+      const f = i % 2 === 0 ? k : fns.length - 1 - k;
+      const started = process.hrtime.bigint();
+      const { rows, rowCount } = await c.query(searchSql(fns[f]!), [a.words, a.text, a.image, personId, 20]);
+      times[f]!.push(Number(process.hrtime.bigint() - started) / 1e6);
+      hits[f]! += rowCount ?? 0;
+      pages[f] = JSON.stringify(rows);
+    }
+    if (pages.some((p) => p !== pages[0])) identical = false;
   }
   const faultsAfter = faults?.() ?? null;
   const pageFaults = faultsBefore === null || faultsAfter === null ? null : faultsAfter - faultsBefore;
-  return { times: times.sort((x, y) => x - y), hits, pageFaults };
+  return {
+    runs: fns.map((_, f) => ({ times: times[f]!.sort((x, y) => x - y), hits: hits[f]! })),
+    pageFaults,
+    identical,
+  };
 }
 
-/** p50/p95 of `queries` searches as `user`, through the API's login role. */
+/** p50/p95 of `queries` searches as `user`, through the API's login role, for each function in `fns`. */
 async function timeSearches(
   authUrl: string,
   user: string,
@@ -571,18 +634,20 @@ async function timeSearches(
   mode: Mode,
   source: QuerySource,
   personId: string | null = null,
+  fns?: string[],
 ) {
   const c = await asUser(authUrl, user);
   try {
     // The first few warm caches and plans; they are not what users see.
-    await runSearches(c, mode, source, 0, 5, personId);
-    const { times, hits, pageFaults } = await runSearches(c, mode, source, 5, queries + 5, personId);
-    return {
-      p50: percentile(times, 0.5),
-      p95: percentile(times, 0.95),
-      meanHits: hits / queries,
-      faults: pageFaults === null ? '–' : (pageFaults / queries).toFixed(0),
-    };
+    await runSearches(c, mode, source, 0, 5, personId, fns);
+    const { runs, pageFaults, identical } = await runSearches(c, mode, source, 5, queries + 5, personId, fns);
+    return runs.map((r) => ({
+      p50: percentile(r.times, 0.5),
+      p95: percentile(r.times, 0.95),
+      meanHits: r.hits / queries,
+      faults: pageFaults === null ? '–' : (pageFaults / queries / runs.length).toFixed(0),
+      identical,
+    }));
   } finally {
     await c.end();
   }
@@ -609,7 +674,7 @@ async function timeAfterIdle(
   try {
     for (let r = 0; r <= rounds; r++) {
       if (r > 0) await new Promise((done) => setTimeout(done, idleS * 1000));
-      const { times } = await runSearches(c, 'hybrid', source, r * queries, (r + 1) * queries, null);
+      const { times } = (await runSearches(c, 'hybrid', source, r * queries, (r + 1) * queries, null)).runs[0]!;
       out.push({ p50: percentile(times, 0.5), p95: percentile(times, 0.95) });
     }
   } finally {
@@ -782,7 +847,7 @@ async function timeHttp(
     ]),
   );
   const sql = await asUser(authUrl, user);
-  const searchSql = (w: string) => sql.query(SEARCH, [w, ...params.get(w)!, null, 20]);
+  const searchOnce = (w: string) => sql.query(SEARCH, [w, ...params.get(w)!, null, 20]);
   const sides: Awaited<ReturnType<typeof serve>>[] = [];
   try {
     sides.push(await serve(startServer));
@@ -796,13 +861,13 @@ async function timeHttp(
     // Warm every path alike: the embedding caches and the servers' connections, and the SQL session's plans.
     for (const w of words) {
       for (const side of sides) await side.client.one(w);
-      await searchSql(w);
+      await searchOnce(w);
     }
     const sqlMs: number[] = [];
     const steps = [
       async (w: string) => {
         const started = process.hrtime.bigint();
-        await searchSql(w);
+        await searchOnce(w);
         sqlMs.push(Number(process.hrtime.bigint() - started) / 1e6);
       },
       ...sides.map((side) => async (w: string) => void side.http.push(await side.client.one(w))),
@@ -879,6 +944,7 @@ async function main() {
       'http-baseline': { type: 'string' },
       idle: { type: 'string' },
       prewarm: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       only: { type: 'string' },
       url: { type: 'string' },
       'auth-url': { type: 'string' },
@@ -962,8 +1028,24 @@ async function main() {
     );
     for (const [k, v] of Object.entries(stats)) console.log(`- ${k}: ${v}`);
     const only = values.only ? new Set(values.only.split(',')) : null;
+    // With --baseline, each row names its function and says whether the two
+    // returned the same pages for every query.
+    const fns = ['app_public.search_scenes'];
+    if (values.baseline) {
+      await installBaseline(ownerUrl, values.baseline);
+      fns.push(`${BASELINE_SCHEMA}.search_scenes`);
+      // Not left behind: a kept database's next migration drops the type it returns.
+      const dropDatabase = cleanup;
+      cleanup = async () => {
+        await dropBaseline(ownerUrl!);
+        await dropDatabase();
+      };
+    }
+    const fnLabel = (f: number) => (values.baseline ? ` ${f === 0 ? 'this checkout' : values.baseline} |` : '');
+    const sameLabel = (r: { identical: boolean }) => (values.baseline ? ` ${r.identical ? 'yes' : '**no**'} |` : '');
     console.log(
-      '| user | query | p50 ms | p95 ms | hits/query | page faults/query | load |\n|---|---|---|---|---|---|---|',
+      `| user | query |${values.baseline ? ' search_scenes of |' : ''} p50 ms | p95 ms | hits/query | page faults/query | load |${values.baseline ? ' same pages |' : ''}\n` +
+        `|---|---|${values.baseline ? '---|' : ''}---|---|---|---|---|${values.baseline ? '---|' : ''}`,
     );
     const users = [
       [`${seeded.bigScenes} scenes`, seeded.bigOwners[0]],
@@ -972,10 +1054,10 @@ async function main() {
     for (const [label, user] of users) {
       for (const mode of ['hybrid', 'vectors', 'words'] as const) {
         if (only && !only.has(mode)) continue;
-        const r = await timeSearches(authUrl!, user!, queries, mode, source);
-        console.log(
-          `| ${label} | ${mode} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |`,
-        );
+        for (const [f, r] of (await timeSearches(authUrl!, user!, queries, mode, source, null, fns)).entries())
+          console.log(
+            `| ${label} | ${mode} |${fnLabel(f)} ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |${sameLabel(r)}`,
+          );
       }
     }
     for (const [label, p] of [
@@ -984,10 +1066,11 @@ async function main() {
     ] as const) {
       for (const mode of ['hybrid', 'words', 'list'] as const) {
         if (only && !only.has(`${mode}+person`)) continue;
-        const r = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, source, p.id);
-        console.log(
-          `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |`,
-        );
+        const rs = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, source, p.id, fns);
+        for (const [f, r] of rs.entries())
+          console.log(
+            `| ${seeded.bigScenes} scenes, ${label} (${p.scenes}) | ${mode} + personId |${fnLabel(f)} ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |${sameLabel(r)}`,
+          );
       }
     }
     if (values.http) {
