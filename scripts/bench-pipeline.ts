@@ -207,7 +207,12 @@ function statusKb(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-/** The worker's children are ffmpeg/ffprobe runs and the speech process (node, worker/ml/speech-process.ts). */
+/**
+ * The worker's children are ffmpeg/ffprobe runs and node processes holding a
+ * model: the speech process (worker/ml/speech-process.ts) and, on a models
+ * folder's first video, the tagger's label vectors (worker/ml/label-vectors.ts,
+ * in the tags stage). Both count in the "speech process" columns.
+ */
 function isSpeechProcess(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node';

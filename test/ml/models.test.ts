@@ -252,11 +252,25 @@ test("the tagger's label vectors are cached beside the models and recomputed whe
   const tags = await (await garbledModels.tagger())!.tag(axis, 1);
   assert.equal(tags.length, 1);
   await assert.rejects(garbledModels.imageTextEmbedder(), /could not be loaded/);
+  // Without the cache the tagger needs that tower, and says so, naming the model.
+  fs.rmSync(path.join(garbled, '.cache'), { recursive: true });
+  fs.symlinkSync(garbled, path.join(tmp, 'models-garbled-uncached'));
+  await assert.rejects(
+    again(path.join(tmp, 'models-garbled-uncached')).tagger(),
+    new RegExp(`tagger: the label vectors of ${tower.id} could not be computed: .*could not be loaded`),
+  );
   // A file of the wrong size (cut short by a crash) is recomputed and replaced.
   fs.truncateSync(cache, 100);
   fs.symlinkSync(modelsDir, path.join(tmp, 'models-third'));
   const recomputed = await again(path.join(tmp, 'models-third')).tagger();
   assert.equal(fs.statSync(cache).size, labels.length * 1152 * 4);
+  // Computed in a process of its own: the registry that tags never holds the text tower.
+  assert.deepEqual(
+    again(path.join(tmp, 'models-third'))
+      .loaded()
+      .filter((r) => r === 'vision-text'),
+    [],
+  );
   const [dog] = await (await models.imageTextEmbedder())!.embed(['a photo of a dog']);
   assert.equal((await recomputed!.tag(dog!, 1))[0]!.label, 'dog');
   assert.notEqual((await recomputed!.tag(axis, 1))[0]!.score, fromCache[0]!.score);

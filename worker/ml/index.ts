@@ -31,6 +31,7 @@ import type { Config } from '../../core/config.ts';
 import { FACE_NETS, faceModelFiles, loadFaceAnalyzer, type FaceAnalyzerOptions } from './faces.ts';
 import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
+import { labelVectorsInChild } from './label-vectors.ts';
 import { SpeechProcess } from './speech-process.ts';
 import type {
   FaceAnalyzer,
@@ -119,12 +120,13 @@ const registries = new Map<string, ModelRegistry>();
  * (name, size, modification time), its config and the prompts, so a changed
  * model or vocabulary is never served stale vectors. A models folder that
  * cannot be written (a read-only volume) only costs the recomputation.
+ * They are computed in a child process (label-vectors.ts), so the worker
+ * never holds the text tower.
  */
 async function cachedLabelVectors(
   config: ModelsConfig,
   m: ResolvedModel,
   dim: number,
-  tower: () => Promise<ImageTextEmbedder | null>,
   labels: string[],
   prompt: string,
 ): Promise<Float32Array[]> {
@@ -147,11 +149,19 @@ async function cachedLabelVectors(
   } catch {
     // No cache yet.
   }
-  // Only now is the text tower loaded: a worker whose folder has the cache
-  // never holds it (the API process loads it to embed queries).
-  const textTower = await tower();
-  if (!textTower) throw new Error(`tagger: the text tower of ${m.id} could not be loaded`);
-  const vecs = await textTower.embed(prompts);
+  let vecs: Float32Array[];
+  try {
+    vecs = await labelVectorsInChild(config, prompts);
+  } catch (e) {
+    throw new Error(`tagger: the label vectors of ${m.id} could not be computed: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  if (vecs.length !== prompts.length || vecs.some((v) => v.length !== dim)) {
+    throw new Error(
+      `tagger: ${m.id} gave ${vecs.length} label vectors of ${vecs[0]?.length} dims, not ${prompts.length} of ${dim}`,
+    );
+  }
   try {
     const all = new Float32Array(prompts.length * dim);
     vecs.forEach((v, i) => all.set(v, i * dim));
@@ -568,7 +578,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
       if (presence(m) === 'absent') return null;
       const labels = readLabels();
       const prompt = m.prompt ?? 'a photo of a {label}';
-      const labelVecs = await cachedLabelVectors(config, m, SCHEMA_DIMS.image.dim, imageTextEmbedder, labels, prompt);
+      const labelVecs = await cachedLabelVectors(config, m, SCHEMA_DIMS.image.dim, labels, prompt);
       const scale = m.calibration?.logit_scale ?? 10;
       const bias = m.calibration?.logit_bias ?? -10;
       const t: Tagger = {
