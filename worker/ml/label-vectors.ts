@@ -36,7 +36,7 @@ export function labelVectorsInChild(config: ModelsConfig, prompts: string[]): Pr
     child.on('exit', (code, signal) => {
       if (answer?.ok) resolve(answer.vectors);
       else if (answer) reject(new Error(answer.message));
-      else reject(new Error(`tagger: the label vectors' process exited (${signal ?? `code ${code}`})`));
+      else reject(new Error(`its process exited (${signal ?? `code ${code}`})`));
     });
     child.send({ models: config.models, prompts } satisfies ToHost);
   });
