@@ -213,7 +213,7 @@ function statusKb(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
  * folder's first video, the tagger's label vectors (worker/ml/label-vectors.ts,
  * in the tags stage). Both count in the "speech process" columns.
  */
-function isSpeechProcess(pid: number): boolean {
+function isModelProcess(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node';
   } catch {
@@ -328,7 +328,7 @@ async function child(models: string, file: string, durationS: number): Promise<C
     }
     for (const pid of live) {
       const kb = statusKb(pid, 'VmHWM');
-      if (isSpeechProcess(pid)) {
+      if (isModelProcess(pid)) {
         speechCpu.set(pid, Math.max(speechCpu.get(pid) ?? 0, procTimes(pid).self));
         speechPeakKb = Math.max(speechPeakKb, kb);
         s.speechPeakRssMb = Math.max(s.speechPeakRssMb, kb / 1024);
