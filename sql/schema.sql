@@ -112,6 +112,25 @@ CREATE FUNCTION app_hidden.box_iou(a real[], b real[]) RETURNS real
 $$;
 
 --
+-- Name: common_prefix(text, text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.common_prefix(a text, b text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+declare
+  n int := 0;
+  m int := least(char_length(a), char_length(b));
+begin
+  while n < m and substr(a, n + 1, 1) = substr(b, n + 1, 1) loop
+    n := n + 1;
+  end loop;
+  return left(a, n);
+end;
+$$;
+
+--
 -- Name: drop_empty_groups(uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -216,29 +235,37 @@ $$;
 COMMENT ON FUNCTION app_hidden.person_attach(person_id uuid) IS 'Attaches the owner''s unassigned or unnamed-group faces within match_distance of a named person''s faces, except faces the user placed by hand; returns how many.';
 
 --
--- Name: scene_terms_of(tsvector, tsvector, jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: scene_terms_of(tsvector, tsvector, regconfig, jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, tags jsonb) RETURNS TABLE(kind "char", lexeme text, impact real)
+CREATE FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, stem_config regconfig, tags jsonb) RETURNS TABLE(kind "char", lexeme text, impact real, src text)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select 'w'::"char", u.lexeme, sum(case w when 'A' then 1.0 else 0.8 end)::real
+  select 'w'::"char", u.lexeme, sum(case w when 'A' then 1.0 else 0.8 end)::real, ''::text
     from pg_catalog.unnest(tsv) u, pg_catalog.unnest(u.weights) w
    where w in ('A', 'B')
    group by u.lexeme
   union all
   -- A stem that is also a written word of the scene adds nothing to what
   -- matches (kind 'w' or 's' is searched alike), so it is not stored twice.
-  select 's'::"char", u.lexeme, sum(case w when 'A' then 1.0 else 0.8 end)::real
-    from pg_catalog.unnest(tsv_stem) u, pg_catalog.unnest(u.weights) w
-   where w in ('A', 'B')
-     and not exists (select from pg_catalog.unnest(tsv) v, pg_catalog.unnest(v.weights) vw
-                     where v.lexeme = u.lexeme and vw in ('A', 'B'))
-   group by u.lexeme
+  -- Its sources are found by stemming each written word alone, which is
+  -- what to_tsvector does to it inside the text (a word at a time).
+  select 's'::"char", s.lexeme, s.impact, coalesce(app_hidden.common_prefix(src.lo, src.hi), '')
+    from (select u.lexeme, sum(case w when 'A' then 1.0 else 0.8 end)::real as impact
+            from pg_catalog.unnest(tsv_stem) u, pg_catalog.unnest(u.weights) w
+           where w in ('A', 'B')
+             and not exists (select from pg_catalog.unnest(tsv) v, pg_catalog.unnest(v.weights) vw
+                             where v.lexeme = u.lexeme and vw in ('A', 'B'))
+           group by u.lexeme) s
+    left join (select x.stem, min(v.lexeme collate "C") as lo, max(v.lexeme collate "C") as hi
+                 from pg_catalog.unnest(tsv) v
+                cross join pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(stem_config, v.lexeme))) x(stem)
+                where v.weights && array['A', 'B']
+                group by x.stem) src on src.stem = s.lexeme
   union all
   -- The same validity rules as search_tag_score: malformed entries are no tag.
-  select 't'::"char", l.lexeme, max(greatest(0, least(1, (t ->> 'score')::float8)) / l.n)::real
+  select 't'::"char", l.lexeme, max(greatest(0, least(1, (t ->> 'score')::float8)) / l.n)::real, ''::text
     from pg_catalog.jsonb_array_elements(case when pg_catalog.jsonb_typeof(tags) = 'array' then tags else '[]'::jsonb end) t
    cross join lateral (
      select x as lexeme, count(*) over () as n
@@ -1927,9 +1954,9 @@ begin
   if tg_op = 'UPDATE' then
     delete from app_hidden.scene_terms t where t.scene_id = old.id;
   end if;
-  insert into app_hidden.scene_terms (owner_id, scene_id, video_id, kind, lexeme, impact)
-  select new.owner_id, new.id, new.video_id, x.kind, x.lexeme, x.impact
-    from app_hidden.scene_terms_of(new.tsv, new.tsv_stem, new.tags) x;
+  insert into app_hidden.scene_terms (owner_id, scene_id, video_id, kind, lexeme, impact, src)
+  select new.owner_id, new.id, new.video_id, x.kind, x.lexeme, x.impact, x.src
+    from app_hidden.scene_terms_of(new.tsv, new.tsv_stem, new.stem_config, new.tags) x;
   return null;
 end;
 $$;
@@ -2440,14 +2467,24 @@ declare
   -- per scene): the IDF scope without a person, whether vectors are compared
   -- exactly, and how large the vector pools are.
   library_size bigint;
-  -- Every form of every query word, as parallel arrays: the word's index,
-  -- the lexeme range, whether it is the word as written, whether its
-  -- occurrences count towards the rank.
-  form_word int[];
-  form_lexeme text[];
-  form_hi text[];
-  form_surface boolean[];
-  form_ranked boolean[];
+  -- Every form of every query word, as parallel arrays. Read as lexeme
+  -- ranges: the word's index, the kinds of row (two, maybe the same), the
+  -- range, whether it is the word as written, whether its occurrences count
+  -- towards the rank.
+  -- Read as stems: the word's index, the kind of row, the stem, and the
+  -- range of src to read (from, before).
+  range_word int[];
+  range_kind "char"[];
+  range_kind2 "char"[];
+  range_lexeme text[];
+  range_hi text[];
+  range_surface boolean[];
+  range_ranked boolean[];
+  stem_word int[];
+  stem_kind "char"[];
+  stem_lexeme text[];
+  stem_src_from text[];
+  stem_src_before text[];
   word_ids uuid[];
   tag_ids uuid[];
   qv_text vector;
@@ -2593,28 +2630,54 @@ begin
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
   tsq_snippet := case when tsq_stem is null then tsq_plain
                       else tsq_plain || app_hidden.search_stem_tsquery(words, stem_configs, '', true) end;
-  -- The same forms as lexeme ranges [lexeme, hi] of scene_terms (C
-  -- collation, so a prefix is a byte range): word i as written (a prefix
-  -- unless one character) and each of its stems (exact) that the written
-  -- range does not already cover. Prefix ranges nest or are disjoint; a
-  -- written form inside another word's range ("cars" with "car") is not
-  -- ranked, so each written occurrence counts once, as in search_rank.
+  -- The same forms as key ranges of scene_terms (C collation, so a prefix
+  -- is a byte range). Word i as written: the range [lexeme, hi] of 'w' and
+  -- 't' rows (a prefix unless one character). Prefix ranges nest or are
+  -- disjoint; a written form inside another word's range ("cars" with
+  -- "car") is not ranked, so each written occurrence counts once, as in
+  -- search_rank. Each stem of word i: its 'w' rows unless the written range
+  -- holds them, and its 's' rows but those whose written sources all start
+  -- with the word (src, their common prefix, in the written range): the
+  -- written range finds those scenes. That leaves two ranges of src, before
+  -- the word and from its hi on; a one-character word's written range is
+  -- that word alone, so all of src. U+10FFFF twice ends every real string.
+  -- For a person in few scenes, stems are read as ranges too, with every
+  -- src: exact lexemes look cheap to the planner, which would then read a
+  -- common stem's rows across the whole library rather than the terms of
+  -- the person's scenes.
   with w as (
     select t.i::int as i, t.w as lexeme,
            case when char_length(t.w) > 1 then t.w || U&'\+10FFFF' else t.w end as hi
     from unnest(words) with ordinality t(w, i)
-  ), f as (
-    select w.i, w.lexeme, w.hi, true as surface,
+  ), stems as (
+    select distinct w.i, w.lexeme as word, w.hi as word_hi, l as lexeme,
+           l >= w.lexeme collate "C" and l <= w.hi collate "C" as written
+    from w, unnest(stem_configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w.lexeme))) l
+    where c <> 'simple'::regconfig
+  ), ranges as (
+    select w.i, 'w'::"char" as kind, 't'::"char" as kind2, w.lexeme, w.hi, true as surface,
            not exists (select from w o where o.i <> w.i and o.lexeme <= w.lexeme collate "C" and w.hi <= o.hi collate "C") as ranked
     from w
-    union
-    select w.i, l, l, false, false
-    from w, unnest(stem_configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w.lexeme))) l
-    where c <> 'simple'::regconfig and not (l >= w.lexeme collate "C" and l <= w.hi collate "C")
+    union all
+    select st.i, case when st.written then 's'::"char" else 'w' end, 's', st.lexeme, st.lexeme, false, false
+    from stems st where person_scenes is not null
+  ), exact as (
+    select st.i, 'w'::"char" as kind, st.lexeme, '' as src_from, U&'\+10FFFF\+10FFFF' as src_before
+    from stems st where not st.written
+    union all
+    select st.i, 's', st.lexeme, '', case when st.word_hi <> st.word then st.word else U&'\+10FFFF\+10FFFF' end
+    from stems st
+    union all
+    select st.i, 's', st.lexeme, st.word_hi, U&'\+10FFFF\+10FFFF'
+    from stems st where st.word_hi <> st.word
   )
-  select array_agg(f.i), array_agg(f.lexeme), array_agg(f.hi), array_agg(f.surface), array_agg(f.ranked)
-    into form_word, form_lexeme, form_hi, form_surface, form_ranked
-    from f;
+  select (select array_agg(r.i) from ranges r), (select array_agg(r.kind) from ranges r), (select array_agg(r.kind2) from ranges r),
+         (select array_agg(r.lexeme) from ranges r), (select array_agg(r.hi) from ranges r),
+         (select array_agg(r.surface) from ranges r), (select array_agg(r.ranked) from ranges r),
+         array_agg(e.i), array_agg(e.kind), array_agg(e.lexeme), array_agg(e.src_from), array_agg(e.src_before)
+    into range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
+         stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before
+    from exact e where person_scenes is null;
   -- The words pass reads each form's range of scene_terms in a subquery of
   -- its own (lateral, offset 0), so its plan is one index range scan per
   -- form for any owner: planned for the unknown owner of a generic plan, a
@@ -2659,20 +2722,37 @@ begin
     -- its word count, search_tag_score of that word).
     with per_scene as materialized (
       select p.scene_id,
-             bit_or(1::bigint << (f.i - 1)) filter (where p.kind <> 't') as mask,
-             coalesce(bit_or(1::bigint << (f.i - 1)) filter (where p.kind = 'w' and f.surface), 0) as written,
-             coalesce(sum(p.impact) filter (where p.kind = 'w' and f.ranked), 0) as rank,
-             coalesce(sum(p.impact) filter (where p.kind <> 't' and not f.surface), 0) as stem_rank,
+             bit_or(1::bigint << (p.i - 1)) filter (where p.kind <> 't') as mask,
+             coalesce(bit_or(1::bigint << (p.i - 1)) filter (where p.kind = 'w' and p.surface), 0) as written,
+             coalesce(sum(p.impact) filter (where p.kind = 'w' and p.ranked), 0) as rank,
+             coalesce(sum(p.impact) filter (where p.kind <> 't' and not p.surface), 0) as stem_rank,
              coalesce(max(p.impact) filter (where p.kind = 't'), 0) as tag
-      from unnest(form_word, form_lexeme, form_hi, form_surface, form_ranked) f(i, lexeme, hi, surface, ranked)
-      cross join lateral (
-        select t.scene_id, t.kind, t.impact from app_hidden.scene_terms t
-        where t.owner_id = uid and t.kind in ('w', 's', 't') and t.lexeme >= f.lexeme collate "C" and t.lexeme <= f.hi collate "C"
-          and (t.kind <> 't' or f.surface)
-          and (video_ids is null or t.video_id = any(video_ids))
-          and (search_scenes.person_id is null or t.scene_id = any(person_scenes)
-               or (person_scenes is null and t.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id)))
-        offset 0) p
+      from (
+        select f.i, f.surface, f.ranked, t.scene_id, t.kind, t.impact
+        from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked)
+               f(i, kind, kind2, lexeme, hi, surface, ranked)
+        cross join lateral (
+          select t.scene_id, t.kind, t.impact from app_hidden.scene_terms t
+          where t.owner_id = uid and t.kind in (f.kind, f.kind2)
+            and t.lexeme >= f.lexeme collate "C" and t.lexeme <= f.hi collate "C"
+            and (video_ids is null or t.video_id = any(video_ids))
+            and (search_scenes.person_id is null or t.scene_id = any(person_scenes)
+                 or (person_scenes is null and t.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id)))
+          offset 0) t
+        union all
+        -- Stems as exact keys: all but searches for a person in few scenes.
+        select f.i, false, false, t.scene_id, t.kind, t.impact
+        from unnest(stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before) f(i, kind, lexeme, src_from, src_before)
+        cross join lateral (
+          select t.scene_id, t.kind, t.impact from app_hidden.scene_terms t
+          where t.owner_id = uid and t.kind = f.kind and t.lexeme = f.lexeme collate "C"
+            and t.src >= f.src_from collate "C" and t.src < f.src_before collate "C"
+            and (video_ids is null or t.video_id = any(video_ids))
+            and (search_scenes.person_id is null
+                 or t.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id))
+          offset 0) t
+        where person_scenes is null
+      ) p
       group by p.scene_id
     ), combos as (
       -- Which words a scene has, and how, takes few distinct values: the
@@ -2914,6 +2994,7 @@ CREATE TABLE app_hidden.scene_terms (
     kind "char" NOT NULL,
     lexeme text NOT NULL COLLATE pg_catalog."C",
     impact real NOT NULL,
+    src text DEFAULT ''::text NOT NULL COLLATE pg_catalog."C",
     CONSTRAINT scene_terms_kind_check CHECK ((kind = ANY (ARRAY['w'::"char", 's'::"char", 't'::"char"])))
 );
 
@@ -2922,6 +3003,12 @@ CREATE TABLE app_hidden.scene_terms (
 --
 
 COMMENT ON TABLE app_hidden.scene_terms IS 'Each word of each scene with its weight there, kept by a trigger on scenes; search_scenes reads it for word frequencies and word/tag candidates.';
+
+--
+-- Name: COLUMN scene_terms.src; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON COLUMN app_hidden.scene_terms.src IS 'For a stem (kind s): the longest common prefix of the scene''s written words with this stem; '''' otherwise.';
 
 --
 -- Name: video_scene_counts; Type: TABLE; Schema: app_hidden; Owner: -
@@ -3459,7 +3546,7 @@ COMMENT ON COLUMN app_private.worker_heartbeats.process_id IS 'The worker''s ope
 --
 
 ALTER TABLE ONLY app_hidden.scene_terms
-    ADD CONSTRAINT scene_terms_pkey PRIMARY KEY (owner_id, kind, lexeme, scene_id) INCLUDE (video_id, impact);
+    ADD CONSTRAINT scene_terms_pkey PRIMARY KEY (owner_id, kind, lexeme, src, scene_id) INCLUDE (video_id, impact);
 
 --
 -- Name: video_scene_counts video_scene_counts_pkey; Type: CONSTRAINT; Schema: app_hidden; Owner: -
@@ -4076,6 +4163,12 @@ GRANT USAGE ON SCHEMA auth TO heimdex_worker;
 REVOKE ALL ON FUNCTION app_hidden.box_iou(a real[], b real[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION common_prefix(a text, b text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.common_prefix(a text, b text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION drop_empty_groups(owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
 --
 
@@ -4104,10 +4197,10 @@ REVOKE ALL ON FUNCTION app_hidden.person_attach(person_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.person_attach(person_id uuid) TO authenticated;
 
 --
--- Name: FUNCTION scene_terms_of(tsv tsvector, tsv_stem tsvector, tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION scene_terms_of(tsv tsvector, tsv_stem tsvector, stem_config regconfig, tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, tags jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, stem_config regconfig, tags jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION search_escape_html(t text); Type: ACL; Schema: app_hidden; Owner: -

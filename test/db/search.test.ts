@@ -700,6 +700,54 @@ test('words in other forms: the stem of the video language matches, ranked below
   );
 });
 
+test('a stem row records its written sources, and every form still finds every scene that holds it', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  await setLanguage(v, 'en');
+  const city = await addScene(v, u, { transcript: 'city lights' });
+  const cities = await addScene(v, u, { transcript: 'two cities' });
+  const both = await addScene(v, u, { transcript: 'the city and its cities' });
+  const dying = await addScene(v, u, { transcript: 'dying embers' });
+  await addScene(v, u, { transcript: 'citizens' });
+  // src: the common prefix of the scene's written words with that stem. The
+  // words pass skips a stem row when src starts with the query word, since
+  // the word's written range finds that scene already.
+  const { rows } = await db.rootPool.query(
+    `select scene_id, lexeme, src from app_hidden.scene_terms where kind = 's' and scene_id = any($1) order by lexeme`,
+    [[city, cities, both, dying]],
+  );
+  const src = (scene: string, lexeme: string) => rows.find((r) => r.scene_id === scene && r.lexeme === lexeme)?.src;
+  assert.equal(src(city, 'citi'), 'city');
+  assert.equal(src(cities, 'citi'), 'cities');
+  assert.equal(src(both, 'citi'), 'cit');
+  assert.equal(src(dying, 'die'), 'dying');
+  assert.equal(src(dying, 'ember'), 'embers');
+
+  const found = async (query: string) => (await search(u, { query })).map((h) => h.scene_id).sort();
+  assert.deepEqual(await found('city'), [city, cities, both].sort());
+  assert.deepEqual(await found('cities'), [city, cities, both].sort());
+  assert.deepEqual(await found('die'), [dying]);
+  assert.deepEqual(await found('ember'), [dying]);
+  // The word as written still ranks first.
+  assert.equal((await search(u, { query: 'cities' }))[0].scene_id, both);
+
+  // With a person, the stems are read among the person's scenes instead.
+  const { rows: person } = await db.rootPool.query(
+    `insert into app_public.persons (owner_id, name) values ($1, 'p') returning id`,
+    [u],
+  );
+  for (const scene of [city, dying])
+    await db.rootPool.query(
+      `insert into app_public.faces (owner_id, person_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
+       values ($1, $2, $3, $4, 0, '{0.1,0.1,0.2,0.2}', 0.9, $5, 'm')`,
+      [u, person[0].id, v, scene, toVector(randomUnit(mulberry32(7), FACE_DIM, 0))],
+    );
+  const ofPerson = async (query: string) =>
+    (await search(u, { query, personId: person[0].id })).map((h) => h.scene_id);
+  assert.deepEqual(await ofPerson('cities'), [city]);
+  assert.deepEqual(await ofPerson('die'), [dying]);
+});
+
 test('the language of the video picks the stemmer; languages without one match as written', async () => {
   const u = uuid();
   const de = await addVideo(u);
