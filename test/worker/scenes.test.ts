@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSubtitles } from '../../worker/media/subtitles.ts';
-import { assignTranscript, chooseTextSamples, planScenes, textChangeCuts } from '../../worker/pipeline/scenes.ts';
+import { assignTranscript, chooseTextSamples, chunkEnd, planScenes, textChangeCuts } from '../../worker/pipeline/scenes.ts';
 
 test('cuts become scenes covering the whole video', () => {
   assert.deepEqual(planScenes([3, 6], 9, { minS: 1, maxS: 30 }), [
@@ -131,4 +131,16 @@ test('a substantial change of on-screen text inside a scene is a cut; a small on
     ),
     [],
   );
+});
+
+test('an index chunk takes the rest of the video when less than a quarter of a chunk would be left', () => {
+  // A 600 s video in 300 s chunks: the second starts at a cut before 300.
+  assert.deepEqual(chunkEnd(0, 300, 600), { to: 300, last: false });
+  assert.deepEqual(chunkEnd(285, 300, 600), { to: 600, last: true });
+  assert.deepEqual(chunkEnd(285, 300, 661), { to: 585, last: false });
+  assert.deepEqual(chunkEnd(0, 300, 374), { to: 374, last: true });
+  assert.deepEqual(chunkEnd(0, 300, 376), { to: 300, last: false });
+  // A video shorter than one chunk is one chunk; so is a sliver past it.
+  assert.deepEqual(chunkEnd(0, 300, 30), { to: 30, last: true });
+  assert.deepEqual(chunkEnd(0, 300, 300.5), { to: 300.5, last: true });
 });

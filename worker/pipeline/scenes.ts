@@ -10,6 +10,20 @@ export interface Span {
 }
 
 /**
+ * Where an index chunk that starts at `from` ends (INDEX_CHUNK_S = chunkS
+ * later), and whether it is the last. A chunk that would leave less than a
+ * quarter of chunkS after it takes the rest of the video too: a job of its
+ * own would decode the previous chunk's last scene again, start its own
+ * ffmpeg processes and commit, for a few seconds of video (a 600 s talk in
+ * 300 s chunks ended in a third job for its last 35 s: 1.7 of the 27
+ * CPU-seconds of ffmpeg the whole video took, BENCHMARKS.md).
+ */
+export function chunkEnd(from: number, chunkS: number, durationS: number): { to: number; last: boolean } {
+  const last = from + chunkS >= durationS - Math.max(1, chunkS / 4);
+  return { to: last ? durationS : from + chunkS, last };
+}
+
+/**
  * Scenes from detected cuts: cuts closer than minS to the previous kept cut
  * (or to either end) are dropped, which merges a too-short scene into the one
  * before it. A scene longer than maxS is split, so a search hit still points

@@ -29,8 +29,8 @@ import type { TextReader } from '../ml/types.ts';
 import { cropFace } from '../ml/faces.ts';
 import type { DetectedFace } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
-import { assignTranscript, chooseTextSamples, planScenes, textChangeCuts, type Span } from './scenes.ts';
-import { CHUNK_TAIL_S, fetchVideo, transcribe, withWorkDir, type Transcript } from './steps.ts';
+import { assignTranscript, chooseTextSamples, chunkEnd, planScenes, textChangeCuts, type Span } from './scenes.ts';
+import { fetchVideo, transcribe, withWorkDir, type Transcript } from './steps.ts';
 
 export type StageName = 'cut' | 'transcribe' | 'keyframes' | 'embed_text' | 'embed_image' | 'tags' | 'ocr' | 'faces';
 /** The stages that depend on a model, and so may be recorded in videos.missing_stages. */
@@ -213,8 +213,7 @@ export const STAGES: readonly Stage[] = [
       const duration = w.video.duration_s ?? (await probe(file, w.limits)).durationS;
       const { sceneMinS: minS, sceneMaxS: maxS, chunkS } = w.ctx.config.worker;
       const from = w.chunk.startS;
-      const last = from + chunkS >= duration - CHUNK_TAIL_S;
-      const to = last ? duration : from + chunkS;
+      const { to, last } = chunkEnd(from, chunkS, duration);
       const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
       const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits, {
         startS: decodeFrom,

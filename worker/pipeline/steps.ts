@@ -31,7 +31,7 @@ import type { Progress } from './stages.ts';
 const ASR_WINDOW_S = 300;
 
 /** Left over after a chunk, this little of the video is done by that chunk rather than a job of its own. */
-export const CHUNK_TAIL_S = 1;
+const CHUNK_TAIL_S = 1;
 import { withWorkDir } from './workdir.ts';
 
 export { withWorkDir };
