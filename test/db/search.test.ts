@@ -742,8 +742,7 @@ test('a stem row records its written sources, and every form still finds every s
        values ($1, $2, $3, $4, 0, '{0.1,0.1,0.2,0.2}', 0.9, $5, 'm')`,
       [u, person[0].id, v, scene, toVector(randomUnit(mulberry32(7), FACE_DIM, 0))],
     );
-  const ofPerson = async (query: string) =>
-    (await search(u, { query, personId: person[0].id })).map((h) => h.scene_id);
+  const ofPerson = async (query: string) => (await search(u, { query, personId: person[0].id })).map((h) => h.scene_id);
   assert.deepEqual(await ofPerson('cities'), [city]);
   assert.deepEqual(await ofPerson('die'), [dying]);
 });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSubtitles } from '../../worker/media/subtitles.ts';
-import { assignTranscript, chooseTextSamples, chunkEnd, planScenes, textChangeCuts } from '../../worker/pipeline/scenes.ts';
+import {
+  assignTranscript,
+  chooseTextSamples,
+  chunkEnd,
+  planScenes,
+  textChangeCuts,
+} from '../../worker/pipeline/scenes.ts';
 
 test('cuts become scenes covering the whole video', () => {
   assert.deepEqual(planScenes([3, 6], 9, { minS: 1, maxS: 30 }), [
