@@ -22,6 +22,7 @@ import {
   tokenBatches,
   type ModelRegistry,
 } from '../../worker/ml/index.ts';
+import { labelVectorsInChild } from '../../worker/ml/label-vectors.ts';
 import { readLabels, resolveModel } from '../../worker/ml/manifest.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -274,6 +275,32 @@ test("the tagger's label vectors are cached beside the models and recomputed whe
   const [dog] = await (await models.imageTextEmbedder())!.embed(['a photo of a dog']);
   assert.equal((await recomputed!.tag(dog!, 1))[0]!.label, 'dog');
   assert.notEqual((await recomputed!.tag(axis, 1))[0]!.score, fromCache[0]!.score);
+});
+
+test('a label process that dies before it answers fails the call, saying how it ended', async () => {
+  const pending = labelVectorsInChild(config, ['a photo of a dog']);
+  // Its child: forked from this process, running label-vectors.ts. Killed
+  // while it still loads its modules, long before it could answer.
+  const child = async () => {
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const ppid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (ppid === process.pid && cmd.includes('label-vectors')) return Number(pid);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return null;
+  };
+  let pid: number | null = null;
+  for (let i = 0; i < 500 && pid === null; i++) {
+    pid = await child();
+    if (pid === null) await new Promise((r) => setTimeout(r, 2));
+  }
+  assert.ok(pid, 'the label process was started');
+  process.kill(pid, 'SIGKILL');
+  await assert.rejects(pending, /its process exited \(SIGKILL\)/);
 });
 
 describe('speech recogniser (Whisper contract)', () => {
