@@ -738,10 +738,13 @@ async function recallAtK(
   let sum = 0;
   let n = 0;
   try {
-    await c.query(`set enable_indexscan = off; set enable_bitmapscan = off`);
     for (let i = 0; i < queries; i++) {
       const a = argsFor(mode, source(i));
+      // The exact ranking reads every scene; search_scenes must run as it
+      // does in production (with these off its walks were exact scans).
+      await c.query(`set enable_indexscan = off; set enable_bitmapscan = off`);
       const exact = (await c.query(BRUTE, [a.words, a.text, a.image, personId, k])).rows.map((r) => r.id as string);
+      await c.query(`reset enable_indexscan; reset enable_bitmapscan`);
       const got = new Set(
         (await c.query(SEARCH, [a.words, a.text, a.image, personId, k])).rows.map((r) => r.scene_id as string),
       );

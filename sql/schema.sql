@@ -2421,12 +2421,19 @@ declare
   -- the ranked pool (and therefore every page) does not either. Each
   -- candidate costs the fusion a scene row and up to two de-TOASTed vectors,
   -- so the pools are as small as keeps recall@10 against the exact ranking
-  -- at 1.000 (BENCHMARKS.md): vector candidates come in exact distance order;
-  -- word candidates are ordered by an estimate of their score, so they get
-  -- more. 50 vector candidates were enough for 47k scenes, not for 147k
-  -- (recall@10 0.938; 1.000 with 100), so past vec_scope scenes in scope
-  -- the vector pools grow in proportion, up to vec_pool_max.
-  vec_pool int := 50;
+  -- well above 0.97 (BENCHMARKS.md): vector candidates come in exact distance
+  -- order; word candidates are ordered by an estimate of their score, so they
+  -- get more. With embeddings spread like real ones (clustered, hundreds of
+  -- dimensions), a scene fairly close in both spaces and matching a word
+  -- outranks scenes close in one: 50 per space held 0.937 of a 47k-scene
+  -- user's exact top 10 (hybrid, 40 queries), 70 held 0.980, 80 0.982, 100
+  -- 0.988. Past vec_scope scenes in scope the vector pools grow in
+  -- proportion, up to vec_pool_max (at 147k, 50 held 0.938, 100 1.000).
+  -- A person's scenes are a share of the library, and a walk filtered to
+  -- them visits several graph nodes per candidate it keeps: for a person in
+  -- 9,496 of those 47k scenes 50 held 1.000, and 80 cost a fifth more time.
+  vec_pool int := 80;
+  vec_pool_person constant int := 50;
   vec_scope constant int := 75000;
   vec_pool_max constant int := 200;
   word_pool constant int := 60;
@@ -2805,6 +2812,7 @@ begin
     exact := library_size <= exact_below;
   else
     exact := person_scenes is not null;
+    vec_pool := vec_pool_person;
   end if;
 
   -- Vector candidates are fetched before the main query so that only these
