@@ -67,6 +67,21 @@ async function addScene(videoId: string, owner: string, s: SceneSpec) {
   return rows[0].id as string;
 }
 
+/** A person (named "p") seen once in each of the given scenes of one video. */
+async function addPerson(owner: string, videoId: string, sceneIds: string[], rand: () => number) {
+  const { rows } = await db.rootPool.query(
+    `insert into app_public.persons (owner_id, name) values ($1, 'p') returning id`,
+    [owner],
+  );
+  for (const id of sceneIds)
+    await db.rootPool.query(
+      `insert into app_public.faces (owner_id, person_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
+       values ($1, $2, $3, $4, 0, '{0.1,0.1,0.2,0.2}', 0.9, $5, 'm')`,
+      [owner, rows[0].id, videoId, id, toVector(randomUnit(rand, FACE_DIM, 0))],
+    );
+  return rows[0].id as string;
+}
+
 interface Hit {
   scene_id: string;
   video_id: string;
@@ -449,18 +464,9 @@ test('ranking equals an exact brute-force computation', async () => {
   fused.forEach((h, i) => close(h.score, brute[i].score, `fused score of rank ${i + 1}`));
 
   // With a person: the same formula over the person's scenes only (IDF too).
-  const { rows: person } = await db.rootPool.query(
-    `insert into app_public.persons (owner_id, name) values ($1, 'p') returning id`,
-    [u],
-  );
   const seen = [...scenes.keys()].filter(() => rand() < 0.3);
-  for (const id of seen)
-    await db.rootPool.query(
-      `insert into app_public.faces (owner_id, person_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
-       values ($1, $2, $3, $4, 0, '{0.1,0.1,0.2,0.2}', 0.9, $5, 'm')`,
-      [u, person[0].id, v, id, toVector(randomUnit(rand, FACE_DIM, 0))],
-    );
-  const fusedPerson = await search(u, { ...q, query: words, personId: person[0].id, pageSize: 100 });
+  const person = await addPerson(u, v, seen, rand);
+  const fusedPerson = await search(u, { ...q, query: words, personId: person, pageSize: 100 });
   const brutePerson = await bruteForce(u, words, q, seen);
   assert.ok(brutePerson.length >= 10 && brutePerson.length < brute.length, `${brutePerson.length} hits`);
   assert.deepEqual(
@@ -732,17 +738,8 @@ test('a stem row records its written sources, and every form still finds every s
   assert.equal((await search(u, { query: 'cities' }))[0].scene_id, both);
 
   // With a person, the stems are read among the person's scenes instead.
-  const { rows: person } = await db.rootPool.query(
-    `insert into app_public.persons (owner_id, name) values ($1, 'p') returning id`,
-    [u],
-  );
-  for (const scene of [city, dying])
-    await db.rootPool.query(
-      `insert into app_public.faces (owner_id, person_id, video_id, scene_id, frame_s, box, det_score, embedding, face_model)
-       values ($1, $2, $3, $4, 0, '{0.1,0.1,0.2,0.2}', 0.9, $5, 'm')`,
-      [u, person[0].id, v, scene, toVector(randomUnit(mulberry32(7), FACE_DIM, 0))],
-    );
-  const ofPerson = async (query: string) => (await search(u, { query, personId: person[0].id })).map((h) => h.scene_id);
+  const person = await addPerson(u, v, [city, dying], mulberry32(7));
+  const ofPerson = async (query: string) => (await search(u, { query, personId: person })).map((h) => h.scene_id);
   assert.deepEqual(await ofPerson('cities'), [city]);
   assert.deepEqual(await ofPerson('die'), [dying]);
 });
