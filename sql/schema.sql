@@ -2678,13 +2678,14 @@ begin
     select st.i, 's', st.lexeme, st.word_hi, U&'\+10FFFF\+10FFFF'
     from stems st where st.word_hi <> st.word
   )
-  select (select array_agg(r.i) from ranges r), (select array_agg(r.kind) from ranges r), (select array_agg(r.kind2) from ranges r),
-         (select array_agg(r.lexeme) from ranges r), (select array_agg(r.hi) from ranges r),
-         (select array_agg(r.surface) from ranges r), (select array_agg(r.ranked) from ranges r),
-         array_agg(e.i), array_agg(e.kind), array_agg(e.lexeme), array_agg(e.src_from), array_agg(e.src_before)
+  select r.*, e.*
     into range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
          stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before
-    from exact e where person_scenes is null;
+    from (select array_agg(x.i), array_agg(x.kind), array_agg(x.kind2), array_agg(x.lexeme), array_agg(x.hi),
+                 array_agg(x.surface), array_agg(x.ranked)
+          from ranges x) r,
+         (select array_agg(x.i), array_agg(x.kind), array_agg(x.lexeme), array_agg(x.src_from), array_agg(x.src_before)
+          from exact x where person_scenes is null) e;
   -- The words pass reads each form's range of scene_terms in a subquery of
   -- its own (lateral, offset 0), so its plan is one index range scan per
   -- form for any owner: planned for the unknown owner of a generic plan, a
