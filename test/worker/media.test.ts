@@ -167,6 +167,83 @@ test('a keyframe is a JPEG of the scene, skipping black frames', async () => {
   assert.ok(yavg > 100, `keyframe luma ${yavg} should be the white half`);
 });
 
+test('a phone video recorded in portrait, and pixels that are not square, come out as they are shown', async () => {
+  const size = async (jpg: string) => {
+    const r = await runTool(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', jpg],
+      limits,
+    );
+    return r.stdout.toString().trim();
+  };
+  // The same 320x240 pixels with the display matrix a phone held upright writes.
+  const portrait = path.join(dir, 'portrait.mp4');
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    sample.path,
+    '-c',
+    'copy',
+    '-metadata:s:v:0',
+    'rotate=90',
+    portrait,
+  ]);
+  const f = await probe(portrait, limits);
+  assert.deepEqual([f.width, f.height], [240, 320]);
+  const single = path.join(dir, 'portrait-1.jpg');
+  assert.equal(await extractKeyframe(portrait, 3, 6, single, limits), true);
+  assert.equal(await size(single), '240,320');
+  // 320x240 pixels each 2:1 wide, i.e. a 640x240 picture (as a 16:9 DVD stores it).
+  const wide = path.join(dir, 'anamorphic.mp4');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', sample.path, '-c:v', 'libx264', '-vf', 'setsar=2', '-an', wide]);
+  const batch = await extractKeyframes(
+    wide,
+    [{ start: 3, end: 6, outPath: path.join(dir, 'wide-b.jpg') }],
+    dir,
+    limits,
+  );
+  assert.deepEqual(batch.written, [true]);
+  assert.equal(await size(path.join(dir, 'wide-b.jpg')), '640,240');
+  assert.equal(await extractKeyframe(wide, 3, 6, path.join(dir, 'wide-1.jpg'), limits), true);
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'wide-1.jpg')), fs.readFileSync(path.join(dir, 'wide-b.jpg')));
+});
+
+test('HDR video, as phones record it (HLG), becomes SDR keyframes with the colours of the scene', async () => {
+  const saturation = async (file: string) => {
+    const r = await runTool(
+      'ffmpeg',
+      ['-v', 'info', '-i', file, '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.SATAVG', '-f', 'null', '-'],
+      limits,
+    );
+    return Number(/SATAVG=([\d.]+)/.exec(r.stderr)![1]);
+  };
+  // The sample's SDR picture converted to 10-bit BT.2020 HLG, tagged as such.
+  const hlg = path.join(dir, 'hlg.mp4');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-i', sample.path, '-an', '-vf'],
+    'setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv,zscale=t=linear:npl=100,' +
+      'format=gbrpf32le,zscale=p=bt2020,zscale=t=arib-std-b67:m=bt2020nc:r=tv:npl=100,format=yuv420p10le',
+    ...['-c:v', 'libx265', '-x265-params', 'log-level=error', '-color_primaries', 'bt2020'],
+    ...['-color_trc', 'arib-std-b67', '-colorspace', 'bt2020nc', hlg],
+  ]);
+  const sdr = path.join(dir, 'sdr-red.jpg');
+  const single = path.join(dir, 'hlg-red.jpg');
+  const asIs = path.join(dir, 'hlg-as-is.jpg');
+  assert.equal(await extractKeyframe(sample.path, 0, 3, sdr, limits), true);
+  assert.equal(await extractKeyframe(hlg, 0, 3, single, limits), true);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '1', '-i', hlg, '-frames:v', '1', asIs]);
+  const [want, got, grey] = [await saturation(sdr), await saturation(single), await saturation(asIs)];
+  assert.ok(
+    Math.abs(got - want) < Math.abs(grey - want) / 2,
+    `saturation ${got} (SDR ${want}, HLG read as SDR ${grey})`,
+  );
+  const batch = await extractKeyframes(hlg, [{ start: 0, end: 3, outPath: path.join(dir, 'hlg-b.jpg') }], dir, limits);
+  assert.deepEqual(batch.written, [true]);
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'hlg-b.jpg')), fs.readFileSync(single));
+});
+
 test('keyframes for many spans come from one ffmpeg run per round and are the JPEGs extractKeyframe writes', async () => {
   // Moving pictures (no two frames alike) at 30 fps, fading through black at 11 s; the same
   // stream in Matroska, whose millisecond timestamps round every frame time.

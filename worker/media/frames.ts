@@ -18,8 +18,48 @@ const BLACK_YAVG = 24;
 const BLACK_YMAX = 48;
 /** Where in a span the frames tried in turn lie: a third in (past fades and transitions), then later ones. */
 const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
-/** Downscale and the luma statistics the black test reads, the same in both extractors. */
-const FRAME_FILTER = "scale='min(768,iw)':-2,signalstats";
+/**
+ * Downscale and the luma statistics the black test reads, the same in both
+ * extractors. Pixels that are not square (DVDs, DV, broadcast: 720x576
+ * shown as 4:3 or 16:9) are made square, since a JPEG's aspect field is
+ * ignored by browsers and image models alike; square ones scale as before.
+ * HDR video (what phones record by default: HLG, or PQ) is tone-mapped to
+ * SDR after the downscale; read as SDR its picture is grey and washed out,
+ * which is what the thumbnails, the image model, OCR and faces would see.
+ * Mobius keeps colours within SDR's range as they are and compresses only
+ * highlights: the test sample converted to HLG comes back with 0.77 of the
+ * SDR picture's mean saturation (hable: 0.58; read as SDR: 0.38).
+ */
+function frameFilter(hdr: Hdr | null): string {
+  const scale = "scale=w='min(768,iw*sar)':h='if(eq(sar,1),-2,trunc(ow/dar/2)*2)',setsar=1";
+  const toSdr = hdr
+    ? `,zscale=tin=${hdr.transfer}:pin=${hdr.primaries}:min=${hdr.matrix}:t=linear:npl=100,format=gbrpf32le,` +
+      'zscale=p=bt709,tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p'
+    : '';
+  return `${scale}${toSdr},signalstats`;
+}
+
+/** The colour facts of an HDR stream, as zscale names them. */
+interface Hdr {
+  transfer: 'smpte2084' | 'arib-std-b67';
+  primaries: string;
+  matrix: string;
+}
+
+const ZSCALE_PRIMARIES = new Set(['bt709', 'bt2020', 'smpte432', 'smpte431']);
+const ZSCALE_MATRICES = new Set(['bt709', 'bt2020nc', 'bt2020c']);
+
+function hdrOf(s: ProbeStream | undefined): Hdr | null {
+  const transfer = s?.color_transfer;
+  if (transfer !== 'smpte2084' && transfer !== 'arib-std-b67') return null;
+  // HDR is BT.2020 unless the stream says otherwise in a way zscale knows.
+  return {
+    transfer,
+    primaries: ZSCALE_PRIMARIES.has(s?.color_primaries ?? '') ? s!.color_primaries! : 'bt2020',
+    matrix: ZSCALE_MATRICES.has(s?.color_space ?? '') ? s!.color_space! : 'bt2020nc',
+  };
+}
+
 const JPEG_QUALITY = ['-q:v', '3'];
 
 /** The time of candidate k of a span, as ffmpeg is given it (milliseconds). */
@@ -35,6 +75,7 @@ async function extractOne(
   at: string,
   outPath: string,
   limits: RunLimits,
+  hdr: Hdr | null,
 ): Promise<{ avg?: number; max?: number } | null> {
   const r = await runTool(
     'ffmpeg',
@@ -42,6 +83,9 @@ async function extractOne(
       '-v',
       'info',
       '-nostats',
+      // As in the batch: the tone mapping's chroma differs in its last bit between slice-threaded and not.
+      '-filter_threads',
+      '1',
       '-ss',
       at,
       ...safeInput(file),
@@ -51,7 +95,7 @@ async function extractOne(
       '-frames:v',
       '1',
       '-vf',
-      `${FRAME_FILTER},metadata=print`,
+      `${frameFilter(hdr)},metadata=print`,
       ...JPEG_QUALITY,
       '-f',
       'image2',
@@ -86,9 +130,10 @@ export async function extractKeyframe(
   outPath: string,
   limits: RunLimits,
 ): Promise<boolean> {
+  const hdr = (await probeTiming(file, limits))?.hdr ?? null;
   let fallback = false;
   for (let k = 0; k < CANDIDATES.length; k++) {
-    const got = await extractOne(file, candidateAt(start, end, k), outPath, limits);
+    const got = await extractOne(file, candidateAt(start, end, k), outPath, limits, hdr);
     if (!got) continue;
     fallback = true;
     if (!isBlack(got.avg, got.max)) return true;
@@ -133,6 +178,7 @@ interface Timing {
   tbDen: bigint;
   /** The container's start time in microseconds (ffmpeg measures -ss from there). */
   startUs: bigint;
+  hdr: Hdr | null;
 }
 
 interface ProbeStream {
@@ -141,6 +187,9 @@ interface ProbeStream {
   width?: number;
   height?: number;
   time_base?: string;
+  color_transfer?: string;
+  color_primaries?: string;
+  color_space?: string;
   disposition?: { default?: number; attached_pic?: number };
 }
 
@@ -170,7 +219,7 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
       'error',
       ...safeInput(file),
       '-show_entries',
-      'stream=index,codec_type,width,height,time_base:stream_disposition=default,attached_pic:format=start_time',
+      'stream=index,codec_type,width,height,time_base,color_transfer,color_primaries,color_space:stream_disposition=default,attached_pic:format=start_time',
       '-of',
       'json',
     ],
@@ -195,6 +244,7 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
     tbNum: BigInt(tb[1]!),
     tbDen: BigInt(tb[2]!),
     startUs,
+    hdr: hdrOf(s),
   };
 }
 
@@ -261,7 +311,7 @@ async function extractRound(
         '-threads',
         '1',
         '-vf',
-        `select='${select}',${FRAME_FILTER},metadata@r${k}=mode=print`,
+        `select='${select}',${frameFilter(t.hdr)},metadata@r${k}=mode=print`,
         ...JPEG_QUALITY,
         '-f',
         'image2',
@@ -323,7 +373,7 @@ export async function extractKeyframes(
   const single = async (i: number, k: number) => {
     const q = requests[i]!;
     ffmpegRuns++;
-    return extractOne(file, candidateAt(q.start, q.end, k), q.outPath, limits);
+    return extractOne(file, candidateAt(q.start, q.end, k), q.outPath, limits, timing?.hdr ?? null);
   };
   const scratch = await fs.mkdtemp(path.join(workDir, 'frames-'));
   try {

@@ -22,6 +22,7 @@ export interface SubtitleStream {
 export interface MediaFacts {
   container: string;
   durationS: number;
+  /** The picture as shown: after the rotation a phone records. */
   width: number;
   height: number;
   fps: number | null;
@@ -42,6 +43,7 @@ interface ProbeStream {
   duration?: string;
   disposition?: { attached_pic?: number };
   tags?: { language?: string };
+  side_data_list?: { rotation?: number }[];
 }
 
 function rate(r: string | undefined): number | null {
@@ -96,11 +98,17 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
     );
   }
   const duration = Number(info.format?.duration ?? video.duration ?? NaN);
+  // Phones store a portrait video as landscape pixels plus a rotation that
+  // every player (and ffmpeg, for the frames we take) applies: the picture
+  // people see, and its keyframes, are the other way round.
+  const rotation = video.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? 0;
+  const turned = Math.abs(Math.round(rotation / 90)) % 2 === 1;
+  const [width, height] = [video.width ?? 0, video.height ?? 0];
   return {
     container: info.format?.format_name ?? 'unknown',
     durationS: Number.isFinite(duration) ? duration : 0,
-    width: video.width ?? 0,
-    height: video.height ?? 0,
+    width: turned ? height : width,
+    height: turned ? width : height,
     fps: rate(video.avg_frame_rate) ?? rate(video.r_frame_rate),
     videoCodec: video.codec_name ?? 'unknown',
     audioCodec: audio?.codec_name ?? null,
