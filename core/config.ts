@@ -4,6 +4,7 @@
  * against OPTIONS by a test, so an option cannot exist undocumented.
  */
 import path from 'node:path';
+import { ALL_CONTENT_TYPES } from './media-types.ts';
 
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'url' | 'list';
 
@@ -235,8 +236,7 @@ export const OPTIONS = [
   {
     env: 'ALLOWED_CONTENT_TYPES',
     kind: 'list',
-    default:
-      'video/mp4,video/quicktime,video/webm,video/x-matroska,video/x-msvideo,video/mpeg,video/ogg,video/x-m4v,application/x-subrip,text/vtt,image/jpeg,image/png,image/webp',
+    default: ALL_CONTENT_TYPES.join(','),
     doc: 'Content types accepted by createUpload (videos, sidecar subtitles, and photos to enrol a person from).',
   },
   { env: 'URL_TTL_S', kind: 'int', default: '900', doc: 'Lifetime of presigned upload, preview and thumbnail URLs.' },

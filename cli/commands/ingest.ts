@@ -6,22 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { SUBTITLE_TYPES, VIDEO_TYPES } from '../../core/media-types.ts';
 import { Api, sendFile, type UploadTicket } from '../api.ts';
 import { config, info, out, progressBar, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
-
-export const VIDEO_TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4',
-  '.m4v': 'video/x-m4v',
-  '.mov': 'video/quicktime',
-  '.webm': 'video/webm',
-  '.mkv': 'video/x-matroska',
-  '.avi': 'video/x-msvideo',
-  '.mpg': 'video/mpeg',
-  '.mpeg': 'video/mpeg',
-  '.ogv': 'video/ogg',
-};
-const SUBTITLE_TYPES: Record<string, string> = { '.srt': 'application/x-subrip', '.vtt': 'text/vtt' };
 
 const TERMINAL = new Set(['indexed', 'failed']);
 

@@ -4,17 +4,12 @@
  * way videos do (createUpload → presigned upload), then createPerson.
  */
 import path from 'node:path';
+import { PHOTO_TYPES } from '../../core/media-types.ts';
 import { Api } from '../api.ts';
 import { config, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { upload } from './ingest.ts';
 
-const PHOTO_TYPES: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-};
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PersonRow {

@@ -13,6 +13,7 @@ import { lambda, object, SafeError } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
 import { sql } from 'pg-sql2';
 import type { Config } from '../../core/config.ts';
+import { PHOTO_TYPES } from '../../core/media-types.ts';
 import { assertValidKey, InvalidKeyError, faceCropKey, MAX_PHOTO_BYTES, ownerPrefix } from '../../core/storage/keys.ts';
 import type { Storage } from '../../core/storage/types.ts';
 import { cropFace } from '../../worker/ml/faces.ts';
@@ -24,7 +25,7 @@ export interface PersonsDeps {
   models: { faceAnalyzer?(): Promise<FaceAnalyzer | null> } | null;
 }
 
-const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
+const PHOTO_CONTENT_TYPES = new Set(Object.values(PHOTO_TYPES));
 const MAX_PHOTOS = 20;
 const MAX_NAME = 200;
 /** In a photo of several people, the largest face is "the" person only when it clearly dominates. */
@@ -129,7 +130,7 @@ export function makePersonsPlugin(deps: PersonsDeps) {
       const info = await storage.stat(key);
       if (!info) fail('NOT_FOUND', `Nothing was uploaded at "${key}"; upload the photo with createUpload first`);
       const type = (info.contentType ?? '').split(';')[0]!.trim().toLowerCase();
-      if (!PHOTO_TYPES.has(type))
+      if (!PHOTO_CONTENT_TYPES.has(type))
         fail('UNSUPPORTED_MEDIA_TYPE', `Photo "${key}" has content type "${type || 'unknown'}"; use JPEG, PNG or WebP`);
       if (info.size > MAX_PHOTO_BYTES)
         fail('PAYLOAD_TOO_LARGE', `Photo "${key}" is larger than ${MAX_PHOTO_BYTES} bytes`);

@@ -38,6 +38,8 @@ function inputsHash(): string {
   const h = crypto.createHash('sha256');
   const inputs = [
     ...filesUnder(SRC_DIR),
+    // Imported by the app from outside src/.
+    path.join(ROOT_DIR, 'core', 'media-types.ts'),
     path.join(WEB_DIR, 'index.html'),
     import.meta.filename,
     path.join(ROOT_DIR, 'package-lock.json'),

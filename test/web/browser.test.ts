@@ -20,6 +20,7 @@
  * look at.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,6 +72,23 @@ const brokenPath = path.join(videoDir, 'Broken.mp4');
 fs.writeFileSync(brokenPath, 'This is a plain text file that someone renamed to .mp4\n'.repeat(20));
 const notesPath = path.join(videoDir, 'notes.txt');
 fs.writeFileSync(notesPath, 'not a video');
+// A video Heimdex indexes but no browser plays (MPEG-2 in a program stream,
+// as DVD and old camcorder files are): the player says so.
+const dvdPath = path.join(videoDir, 'Old tape.mpg');
+execFileSync('ffmpeg', [
+  '-v',
+  'error',
+  '-y',
+  '-i',
+  sample.path,
+  '-c:v',
+  'mpeg2video',
+  '-c:a',
+  'mp2',
+  '-f',
+  'mpeg',
+  dvdPath,
+]);
 
 // Real faces: Dana in scenes 0, 2 and 6 (an unnamed group forms), the
 // nurse once, in scene 4; colour shots between them make the cuts. The
@@ -275,7 +293,7 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
 
   // Library chores: a refused file, a failed video with its reason, rename, delete.
   await page.getByRole('link', { name: 'Library' }).click();
-  await page.getByLabel('Upload videos').setInputFiles([brokenPath, notesPath]);
+  await page.getByLabel('Upload videos').setInputFiles([brokenPath, notesPath, dvdPath]);
   await page.getByText(/notes\.txt\s*was not uploaded: not a video type/).waitFor();
   const broken = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Broken' }) });
   await broken.getByText('failed', { exact: true }).waitFor({ timeout: 120_000 });
@@ -283,6 +301,17 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
     .getByRole('alert')
     .filter({ hasText: /not a readable video/ })
     .waitFor();
+  const tape = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Old tape' }) });
+  await tape.getByText('indexed', { exact: true }).waitFor({ timeout: 300_000 });
+  await tape.getByRole('link', { name: 'Old tape' }).click();
+  await page
+    .getByRole('alert')
+    .filter({ hasText: 'This browser cannot play this video (mpeg2video, video/mpeg)' })
+    .waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Download it' }).count(), 1);
+  await page.getByRole('button', { name: /^Scene 1, / }).waitFor();
+  await shoot(page, 'player-unplayable');
+  await page.getByRole('link', { name: 'Library' }).click();
   await card.getByRole('button', { name: 'Rename Holiday clip' }).click();
   await page.getByLabel('New title for Holiday clip').fill('Beach day');
   await page.getByRole('button', { name: 'Save' }).click();

@@ -41,7 +41,7 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
   const f = (name: string, size: number, type = '') => ({ name, size, type });
   const limits = {
     maxBytes: 1000,
-    contentTypes: ['video/mp4', 'video/x-matroska', 'application/x-subrip', 'text/vtt'],
+    contentTypes: ['video/mp4', 'video/x-matroska', 'video/mp2t', 'application/x-subrip', 'text/vtt'],
   };
   const { uploads, refused } = planUploads(
     [
@@ -53,6 +53,8 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
       f('orphan.vtt', 10),
       f('empty.mp4', 0, 'video/mp4'),
       f('clip.mov', 100, 'video/quicktime'),
+      // A camcorder file: Chromium calls .mts "model/vnd.mts".
+      f('00012.MTS', 300, 'model/vnd.mts'),
     ],
     limits,
   );
@@ -61,6 +63,7 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
     [
       ['talk.mp4', 'video/mp4', 'talk.srt', 'application/x-subrip', 'talk'],
       ['film.mkv', 'video/x-matroska', undefined, undefined, 'film'],
+      ['00012.MTS', 'video/mp2t', undefined, undefined, '00012'],
     ],
   );
   const why = Object.fromEntries(refused.map((r) => [r.file.name, r.reason]));

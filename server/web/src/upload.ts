@@ -5,6 +5,7 @@
  * Pure (no DOM) so the node tests check it directly; it only needs each
  * file's name, size and type.
  */
+import { PHOTO_TYPES, SUBTITLE_TYPES, VIDEO_TYPES } from '../../../core/media-types.ts';
 
 export interface FileLike {
   name: string;
@@ -25,28 +26,17 @@ export interface Refusal<F extends FileLike> {
   reason: string;
 }
 
-/** Browsers often leave File.type empty (.mkv, .srt); the extension decides then. */
-const BY_EXTENSION: Record<string, string> = {
-  mp4: 'video/mp4',
-  m4v: 'video/x-m4v',
-  mov: 'video/quicktime',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  avi: 'video/x-msvideo',
-  mpg: 'video/mpeg',
-  mpeg: 'video/mpeg',
-  ogv: 'video/ogg',
-  srt: 'application/x-subrip',
-  vtt: 'text/vtt',
-};
-const SUBTITLE_EXTENSIONS = new Set(['srt', 'vtt']);
+/** Browsers often leave File.type empty (.mkv, .srt) or give their own (.mts); the extension decides then. */
+const BY_EXTENSION: Record<string, string> = { ...VIDEO_TYPES, ...SUBTITLE_TYPES };
 
-const extension = (name: string) => (/\.([^.]+)$/.exec(name)?.[1] ?? '').toLowerCase();
+/** ".mkv" of "Trip.MKV"; '' without one. */
+const extension = (name: string) => (/\.[^.]+$/.exec(name)?.[0] ?? '').toLowerCase();
+const isSubtitle = (name: string) => extension(name) in SUBTITLE_TYPES;
 const baseName = (name: string) => name.replace(/\.[^.]+$/, '');
 
 export function contentTypeOf(f: FileLike, accepted: string[]): string {
   const ext = extension(f.name);
-  if (SUBTITLE_EXTENSIONS.has(ext)) return BY_EXTENSION[ext]!;
+  if (isSubtitle(f.name)) return BY_EXTENSION[ext]!;
   const given = f.type.split(';')[0]!.trim().toLowerCase();
   if (given && accepted.includes(given)) return given;
   return BY_EXTENSION[ext] ?? given;
@@ -63,7 +53,7 @@ export function planUploads<F extends FileLike>(
   const videos: F[] = [];
   for (const f of files) {
     const type = contentTypeOf(f, accepted);
-    if (SUBTITLE_EXTENSIONS.has(extension(f.name))) {
+    if (isSubtitle(f.name)) {
       subtitles.set(baseName(f.name), f);
       continue;
     }
@@ -101,14 +91,6 @@ export function planUploads<F extends FileLike>(
   return { uploads, refused };
 }
 
-/** The photo types enrolment takes (createPerson, addPersonPhotos). */
-const PHOTO_BY_EXTENSION: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-};
-
 /** A photo's content type, or the reason it cannot be used, decided before it is uploaded. */
 export function photoCheck(
   f: FileLike,
@@ -116,7 +98,7 @@ export function photoCheck(
   formatBytes: (n: number) => string = String,
 ): { type: string } | { reason: string } {
   const given = f.type.split(';')[0]!.trim().toLowerCase();
-  const type = Object.values(PHOTO_BY_EXTENSION).includes(given) ? given : PHOTO_BY_EXTENSION[extension(f.name)];
+  const type = Object.values(PHOTO_TYPES).includes(given) ? given : PHOTO_TYPES[extension(f.name)];
   if (!type || !limits.contentTypes.map((t) => t.toLowerCase()).includes(type))
     return { reason: `not a JPEG, PNG or WebP photo (${given || 'unknown type'})` };
   if (f.size === 0) return { reason: 'the file is empty' };

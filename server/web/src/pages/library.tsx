@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
 import { bytes, clock, stageLabel } from '../format.ts';
 import { send } from '../send.ts';
+import { SUBTITLE_TYPES, VIDEO_TYPES } from '../../../../core/media-types.ts';
 import { planUploads, type Refusal } from '../upload.ts';
 
 const VIDEO_FIELDS = `id title filename state stage progress error durationS createdAt
@@ -220,7 +221,8 @@ function Uploader({ onCreated, videos }: { onCreated(v: Video): void; videos: Vi
   const [over, setOver] = useState(false);
   const next = useRef(0);
   const { maxBytes, contentTypes } = api.config.uploads;
-  const accept = [...contentTypes, '.srt', '.vtt', '.mkv', '.mov', '.m4v'].join(',');
+  // Extensions too: a picker filters by type, and browsers know no type for .mkv or .mts.
+  const accept = [...contentTypes, ...Object.keys(VIDEO_TYPES), ...Object.keys(SUBTITLE_TYPES)].join(',');
 
   const update = (id: number, patch: Partial<Transfer>) =>
     setTransfers((ts) => ts.map((t) => (t.id === id ? { ...t, ...patch } : t)));

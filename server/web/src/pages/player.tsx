@@ -22,6 +22,8 @@ interface Video {
   stage: string | null;
   durationS: number | null;
   error: string | null;
+  videoCodec: string | null;
+  contentType: string | null;
   scenes: { nodes: Scene[] };
 }
 
@@ -30,12 +32,14 @@ export function Player({ id, t }: { id: string; t: number }) {
   const [video, setVideo] = useState<Video | null | undefined>(undefined);
   const [error, setError] = useState('');
   const [now, setNow] = useState(t);
+  // Why the <video> gave up, if it did: the file's format, or loading it.
+  const [failure, setFailure] = useState<'format' | 'load' | null>(null);
   const el = useRef<HTMLVideoElement>(null);
 
   useEffect(() => {
     api
       .query<{ videoById: Video | null }>(
-        `query($id: UUID!) { videoById(id: $id) { id title state stage durationS error
+        `query($id: UUID!) { videoById(id: $id) { id title state stage durationS error videoCodec contentType
            scenes(orderBy: START_S_ASC, first: 1000) { nodes { id ordinal startS endS thumbnailUrl previewUrl } } } }`,
         { id },
       )
@@ -89,12 +93,35 @@ export function Player({ id, t }: { id: string; t: number }) {
           }}
           onTimeUpdate={(e) => setNow(e.currentTarget.currentTime)}
           onSeeked={(e) => setNow(e.currentTarget.currentTime)}
+          onError={(e) => {
+            const code = e.currentTarget.error?.code;
+            setFailure(
+              code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED || code === MediaError.MEDIA_ERR_DECODE
+                ? 'format'
+                : 'load',
+            );
+          }}
         />
       ) : (
         <p class="notice">
           {video.state === 'failed'
             ? `Processing failed: ${video.error ?? 'unknown error'}`
             : `Not playable yet (${stageLabel(video.state, video.stage)}).`}
+        </p>
+      )}
+      {src && failure && (
+        <p class="notice" role="alert">
+          {failure === 'format'
+            ? `This browser cannot play this video (${[video.videoCodec, video.contentType].filter(Boolean).join(', ') || 'unknown format'}). `
+            : 'The video could not be loaded; reload the page to try again. '}
+          {failure === 'format' && (
+            <>
+              <a href={src} download>
+                Download it
+              </a>{' '}
+              to watch it in a desktop player; the scenes below show where each moment is.
+            </>
+          )}
         </p>
       )}
       {scenes.length > 0 && (
