@@ -140,6 +140,17 @@ test('audio comes out as 16 kHz mono float samples with speech in it', async () 
   );
   const silent = await extractAudio16kMono(sample.path, dir, limits, { startS: 9.2, durationS: 2.6 });
   assert.ok(energy(silent) < 1e-6, 'the fourth shot has no speech');
+  // Sound that starts 2 s after the picture stays on the picture's clock:
+  // the first 2 s are silence, then the same speech as the sample's start.
+  const late = path.join(dir, 'late-audio.mp4');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-i', sample.path, '-itsoffset', '2', '-i', sample.path],
+    ...['-map', '0:v', '-map', '1:a', '-c', 'copy', late],
+  ]);
+  const shifted = await extractAudio16kMono(late, dir, limits);
+  assert.ok(energy(shifted.subarray(0, 31000)) < 1e-6, 'nothing before the sound starts');
+  const onset = (x: Float32Array) => x.findIndex((v) => Math.abs(v) > 0.02);
+  assert.ok(Math.abs(onset(shifted) - onset(a) - 32000) < 400, `speech at ${onset(shifted)} vs ${onset(a)} + 2 s`);
 });
 
 test('a keyframe is a JPEG of the scene, skipping black frames', async () => {
@@ -312,7 +323,10 @@ test('broken and hostile inputs are refused with a readable reason', async () =>
     // succeed on a half file whose index comes first, and decoding must then
     // stop short.
     const err = await probe(b.file, limits)
-      .then(async (f) => assertFullyDecoded(await detectScenes(b.file, 0.3, limits), f.durationS))
+      .then(async (f) => {
+        const window = { startS: 0, endS: f.durationS, totalS: f.durationS };
+        await assertFullyDecoded(b.file, await detectScenes(b.file, 0.3, limits), window, limits);
+      })
       .catch((e: unknown) => e);
     assert.ok(err instanceof MediaInputError, `${b.name}: expected a MediaInputError, got ${err}`);
     assert.match((err as Error).message, b.error, b.name);

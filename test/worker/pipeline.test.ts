@@ -183,6 +183,39 @@ test('two workers on one database share the queue and index every video exactly 
   }
 });
 
+test('a still picture held over a talk is indexed: scenes over all of the sound, each showing the picture', async () => {
+  // One frame of video, then the sample's sound and subtitles looped to 45 s
+  // (how "audio with a cover" videos are often made).
+  const still = path.join(rig.dir, 'still.png');
+  const held = path.join(rig.dir, 'still-talk.mp4');
+  await runTool('ffmpeg', ['-v', 'error', '-y', '-i', sample.path, '-frames:v', '1', still], {
+    timeoutS: 60,
+    maxMemoryMb: 0,
+  });
+  const r = await runTool(
+    'ffmpeg',
+    [
+      ...['-v', 'error', '-y', '-i', still, '-stream_loop', '2', '-i', sample.path],
+      ...['-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', held],
+    ],
+    { timeoutS: 60, maxMemoryMb: 0 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const id = await insertVideo(db, owner, await upload(rig, owner, held));
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.ok(v.duration_s! > 44, `duration ${v.duration_s}`);
+  const scenes = await scenesOf(db, id);
+  assert.ok(scenes.length >= 2, `${scenes.length} scenes`);
+  assert.ok(Math.abs(scenes.at(-1)!.end_s - v.duration_s!) < 0.1, 'the scenes cover all of the sound');
+  const first = (await rig.storage.stat(scenes[0]!.keyframe_key!))!;
+  for (const s of scenes) {
+    assert.ok(s.keyframe_key, `scene at ${s.start_s} has a keyframe`);
+    assert.equal((await rig.storage.stat(s.keyframe_key))!.size, first.size, 'every keyframe is the held picture');
+  }
+  assert.match(scenes.map((s) => s.ocr_text).join(' '), /APPLE/i);
+});
+
 test('broken inputs fail once with a clear error and are not retried', async () => {
   const broken = await writeBrokenInputs(rig.dir, sample.path);
   const ids = await Promise.all(

@@ -62,6 +62,9 @@ function hdrOf(s: ProbeStream | undefined): Hdr | null {
 
 const JPEG_QUALITY = ['-q:v', '3'];
 
+/** The held last frame is searched for in this much picture before its end (sparse variable-rate video). */
+const HELD_SEARCH_S = 5;
+
 /** The time of candidate k of a span, as ffmpeg is given it (milliseconds). */
 const candidateAt = (start: number, end: number, k: number) =>
   (start + Math.max(0, end - start) * CANDIDATES[k]!).toFixed(3);
@@ -119,9 +122,49 @@ async function extractOne(
 }
 
 /**
+ * The picture's last frame, which players keep showing until the file ends:
+ * the keyframe of a span that reaches past the end of the picture. Every
+ * frame of the last HELD_SEARCH_S is written to the same file, so the last
+ * one stays. False if there is none.
+ */
+async function extractHeld(
+  file: string,
+  pictureEndS: number,
+  outPath: string,
+  limits: RunLimits,
+  hdr: Hdr | null,
+): Promise<boolean> {
+  const r = await runTool(
+    'ffmpeg',
+    [
+      ...['-v', 'error', '-nostats', '-filter_threads', '1'],
+      ...['-ss', Math.max(0, pictureEndS - HELD_SEARCH_S).toFixed(3), ...safeInput(file), '-an', '-sn', '-dn'],
+      ...['-vf', frameFilter(hdr), ...JPEG_QUALITY, '-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
+    ],
+    limits,
+  );
+  return (
+    r.code === 0 &&
+    (await fs.stat(outPath).then(
+      (st) => st.size > 0,
+      () => false,
+    ))
+  );
+}
+
+/** The earliest of CANDIDATES. */
+const EARLIEST = CANDIDATES.indexOf(Math.min(...CANDIDATES));
+/** A span all of whose candidates lie after the picture has ended: only the held frame shows there. */
+const afterPicture = (t: Timing | null, start: number, end: number) =>
+  t?.pictureEndS != null && Number(candidateAt(start, end, EARLIEST)) >= t.pictureEndS;
+/** A span without a frame of its own that reaches the end of the picture shows the held frame. */
+const reachesPictureEnd = (t: Timing | null, end: number) => t?.pictureEndS != null && end >= t.pictureEndS;
+
+/**
  * A representative JPEG for the span [start, end): the frame a third of the
- * way in (past fades and transitions), or later ones if that frame is black.
- * Returns false when no frame could be decoded at all.
+ * way in (past fades and transitions), or later ones if that frame is black;
+ * past the end of a still picture, that picture. Returns false when no frame
+ * could be decoded at all.
  */
 export async function extractKeyframe(
   file: string,
@@ -130,7 +173,9 @@ export async function extractKeyframe(
   outPath: string,
   limits: RunLimits,
 ): Promise<boolean> {
-  const hdr = (await probeTiming(file, limits))?.hdr ?? null;
+  const timing = await probeTiming(file, limits);
+  const hdr = timing?.hdr ?? null;
+  if (afterPicture(timing, start, end)) return extractHeld(file, timing!.pictureEndS!, outPath, limits, hdr);
   let fallback = false;
   for (let k = 0; k < CANDIDATES.length; k++) {
     const got = await extractOne(file, candidateAt(start, end, k), outPath, limits, hdr);
@@ -138,6 +183,7 @@ export async function extractKeyframe(
     fallback = true;
     if (!isBlack(got.avg, got.max)) return true;
   }
+  if (!fallback && reachesPictureEnd(timing, end)) return extractHeld(file, timing!.pictureEndS!, outPath, limits, hdr);
   // Every candidate was black: keep the last one rather than no keyframe.
   return fallback;
 }
@@ -179,6 +225,12 @@ interface Timing {
   /** The container's start time in microseconds (ffmpeg measures -ss from there). */
   startUs: bigint;
   hdr: Hdr | null;
+  /**
+   * Where the picture ends on ffmpeg's -ss clock: the video stream's own end
+   * (before the file's when a still image is held over a talk), else the
+   * file's; null if neither is known.
+   */
+  pictureEndS: number | null;
 }
 
 interface ProbeStream {
@@ -187,6 +239,8 @@ interface ProbeStream {
   width?: number;
   height?: number;
   time_base?: string;
+  start_time?: string;
+  duration?: string;
   color_transfer?: string;
   color_primaries?: string;
   color_space?: string;
@@ -219,14 +273,14 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
       'error',
       ...safeInput(file),
       '-show_entries',
-      'stream=index,codec_type,width,height,time_base,color_transfer,color_primaries,color_space:stream_disposition=default,attached_pic:format=start_time',
+      'stream=index,codec_type,width,height,time_base,start_time,duration,color_transfer,color_primaries,color_space:stream_disposition=default,attached_pic:format=start_time,duration',
       '-of',
       'json',
     ],
     limits,
   );
   if (r.code !== 0) return null;
-  let info: { streams?: ProbeStream[]; format?: { start_time?: string } };
+  let info: { streams?: ProbeStream[]; format?: { start_time?: string; duration?: string } };
   try {
     info = JSON.parse(r.stdout.toString('utf8'));
   } catch {
@@ -237,6 +291,10 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
   if (!s || !tb || tb[1] === '0' || tb[2] === '0') return null;
   const start = /^(-?)(\d+)\.(\d{6})$/.exec(info.format?.start_time ?? '');
   const startUs = start ? BigInt(start[1] + start[2] + start[3]) : 0n;
+  const fileStart = Number(info.format?.start_time ?? 0);
+  const pictureEnd = s.duration
+    ? Number(s.start_time ?? fileStart) + Number(s.duration) - fileStart
+    : Number(info.format?.duration ?? NaN);
   return {
     stream: s.index,
     width: s.width ?? 0,
@@ -245,6 +303,7 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
     tbDen: BigInt(tb[2]!),
     startUs,
     hdr: hdrOf(s),
+    pictureEndS: Number.isFinite(pictureEnd) ? pictureEnd : null,
   };
 }
 
@@ -377,7 +436,7 @@ export async function extractKeyframes(
   };
   const scratch = await fs.mkdtemp(path.join(workDir, 'frames-'));
   try {
-    let pending = requests.map((_, i) => i);
+    let pending = requests.flatMap((q, i) => (afterPicture(timing, q.start, q.end) ? [] : [i]));
     for (let k = 0; k < CANDIDATES.length && pending.length; k++) {
       const wants = pending.map((i) => {
         const at = candidateAt(requests[i]!.start, requests[i]!.end, k);
@@ -403,6 +462,18 @@ export async function extractKeyframes(
         if (isBlack(stats.avg, stats.max)) next.push(i);
       }
       pending = next;
+    }
+    // The still picture's last frame, decoded once for every span that shows it.
+    const held = requests.flatMap((q, i) => (!written[i] && reachesPictureEnd(timing, q.end) ? [i] : []));
+    if (held.length) {
+      const last = path.join(scratch, 'held.jpg');
+      ffmpegRuns++;
+      if (await extractHeld(file, timing!.pictureEndS!, last, limits, timing!.hdr)) {
+        for (const i of held) {
+          await fs.copyFile(last, requests[i]!.outPath);
+          written[i] = true;
+        }
+      }
     }
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });

@@ -22,6 +22,12 @@ export interface SubtitleStream {
 export interface MediaFacts {
   container: string;
   durationS: number;
+  /**
+   * Where the picture itself ends, as the video stream announces it: before
+   * durationS when a still image is held over longer sound (one frame over a
+   * talk), else durationS.
+   */
+  pictureS: number;
   /** The picture as shown: after the rotation a phone records. */
   width: number;
   height: number;
@@ -104,9 +110,12 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   const rotation = video.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? 0;
   const turned = Math.abs(Math.round(rotation / 90)) % 2 === 1;
   const [width, height] = [video.width ?? 0, video.height ?? 0];
+  const durationS = Number.isFinite(duration) ? duration : 0;
+  const streamS = Number(video.duration ?? NaN);
   return {
     container: info.format?.format_name ?? 'unknown',
-    durationS: Number.isFinite(duration) ? duration : 0,
+    durationS,
+    pictureS: streamS > 0 && streamS < durationS ? streamS : durationS,
     width: turned ? height : width,
     height: turned ? width : height,
     fps: rate(video.avg_frame_rate) ?? rate(video.r_frame_rate),
@@ -146,6 +155,12 @@ export async function extractAudio16kMono(
       '-vn',
       '-sn',
       '-dn',
+      // Sound that starts after the picture (camcorders, screen recorders),
+      // or has gaps, is padded with silence from the start of the video or
+      // window, so sample n is at n/16000 s on the video's clock: without
+      // it a track starting 2 s late put every word 2 s early.
+      '-af',
+      'aresample=async=1:first_pts=0',
       '-ac',
       '1',
       '-ar',
@@ -191,6 +206,8 @@ export interface SceneDetection {
   textSamples: number[];
   /** How far decoding got; much less than the probed duration means a truncated file. */
   decodedS: number;
+  /** The demuxer found the file cut short: its index points past the end of the data. */
+  truncated: boolean;
 }
 
 /**
@@ -209,21 +226,31 @@ const MIN_DECODED_SHARE = 0.9;
 /**
  * Refuses a file whose picture stops well before the duration its container
  * announces: a truncated upload whose index comes first probes fine, and
- * only decoding shows that most of it is missing.
+ * only decoding shows that most of it is missing (the MP4 and Matroska
+ * demuxers also say so; others just stop). A picture that ends early by
+ * design passes: a still image held over a talk is one frame in a video
+ * stream whose own duration says so, checked only when decoding fell short.
+ * The window is [startS, endS) of a video totalS long.
  */
-export function assertFullyDecoded(
-  detected: Pick<SceneDetection, 'decodedS'>,
-  durationS: number,
-  window?: { startS: number; totalS: number },
-): void {
-  if (detected.decodedS < durationS * MIN_DECODED_SHARE) {
-    // A window of a long video: say where in the whole video it stopped.
-    const at = (window?.startS ?? 0) + detected.decodedS;
-    throw new MediaInputError(
-      `The video stops after ${at.toFixed(1)} s of the ${(window?.totalS ?? durationS).toFixed(1)} s it announces (the file is truncated or damaged).`,
-    );
-  }
+export async function assertFullyDecoded(
+  file: string,
+  detected: Pick<SceneDetection, 'decodedS' | 'truncated'>,
+  window: { startS: number; endS: number; totalS: number },
+  limits: RunLimits,
+): Promise<void> {
+  const enough = (endS: number) => detected.decodedS >= (endS - window.startS) * MIN_DECODED_SHARE;
+  if (
+    !detected.truncated &&
+    (enough(window.endS) || enough(Math.min(window.endS, (await probe(file, limits)).pictureS)))
+  )
+    return;
+  throw new MediaInputError(
+    `The video stops after ${(window.startS + detected.decodedS).toFixed(1)} s of the ${window.totalS.toFixed(1)} s it announces (the file is truncated or damaged).`,
+  );
 }
+
+/** What the MOV/MP4 and Matroska demuxers print when the data ends before the index does. */
+const TRUNCATED = /\] stream \d+, offset 0x[0-9a-f]+: partial file|\] File ended prematurely/;
 
 /** A content cut this close to a shot cut is the same boundary (a fade ffmpeg scored somewhere inside). */
 const SAME_CUT_S = 1;
@@ -257,6 +284,7 @@ export async function detectScenes(
   ];
   const shotCuts: number[] = [];
   let decodedS = 0;
+  let truncated = false;
   const tracker = new ChangeTracker();
   const frameBytes = CHANGE_W * CHANGE_H;
   let pending: Buffer = Buffer.alloc(0);
@@ -303,6 +331,7 @@ export async function detectScenes(
       onStderrLine: (l) => {
         const p = l.match(/^out_time_us=(\d+)/);
         if (p) decodedS = Math.max(decodedS, Number(p[1]) / 1e6);
+        if (TRUNCATED.test(l)) truncated = true;
         if (!l.includes('showinfo')) return;
         const m = l.match(/pts_time:\s*([\d.]+)/);
         if (m) shotCuts.push(Number(m[1]));
@@ -333,5 +362,6 @@ export async function detectScenes(
     curve: changes.curve,
     textSamples: changes.textSamples,
     decodedS,
+    truncated,
   };
 }

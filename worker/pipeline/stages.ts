@@ -219,7 +219,7 @@ export const STAGES: readonly Stage[] = [
         startS: decodeFrom,
         durationS: last ? undefined : to - decodeFrom,
       });
-      assertFullyDecoded(detected, to - decodeFrom, { startS: decodeFrom, totalS: duration });
+      await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: to, totalS: duration }, w.limits);
       const length = to - from;
       const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
       const curve = detected.curve.filter((c) => c.t >= from).map((c) => ({ t: c.t - from, change: c.change }));
@@ -372,7 +372,10 @@ export const STAGES: readonly Stage[] = [
     available: async (ctx) => (await ctx.models.tagger()) !== null,
     async run(w) {
       const tagger = await w.ctx.models.tagger();
-      if (!tagger || !w.imageVecs.some((v) => v)) return 'missing';
+      if (!tagger) return 'missing';
+      // Without image vectors there is nothing to tag: because the image model
+      // is missing (so is this stage), or because no scene had a picture.
+      if (!w.imageVecs.some((v) => v) && !(await w.ctx.models.imageEmbedder())) return 'missing';
       for (const [i, v] of w.imageVecs.entries()) w.scenes[i]!.tags = v ? await tagger.tag(v, 5) : [];
       return 'done';
     },
