@@ -88,12 +88,16 @@ test('an inserted video is validated, cut into scenes with subtitles mapped, and
   );
 });
 
-test('a sidecar subtitle file is preferred over the embedded track', async () => {
+test('a sidecar subtitle file is preferred over the embedded track, in the encoding it was saved in', async () => {
   const key = await upload(rig, owner, sample.path);
-  const srt =
-    '1\n00:00:00,500 --> 00:00:02,500\nsidecar words for the first shot\n\n2\n00:00:12,300 --> 00:00:14,000\nand the last\n';
+  // Saved by an older Korean tool: EUC-KR ("고양이가 잔다", "the cat sleeps"), not UTF-8.
+  const srt = Buffer.concat([
+    Buffer.from('1\n00:00:00,500 --> 00:00:02,500\nsidecar words for the first shot '),
+    Buffer.from('b0edbee7c0ccb0a120c0dcb4d9', 'hex'),
+    Buffer.from('\n\n2\n00:00:12,300 --> 00:00:14,000\nand the last\n'),
+  ]);
   const subKey = `u/${owner}/${crypto.randomUUID()}/subs.srt`;
-  await rig.storage.put(subKey, Buffer.from(srt), 'application/x-subrip');
+  await rig.storage.put(subKey, srt, 'application/x-subrip');
   const id = await insertVideo(db, owner, key, { subtitleKey: subKey });
   const v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
@@ -101,7 +105,7 @@ test('a sidecar subtitle file is preferred over the embedded track', async () =>
   const scenes = await scenesOf(db, id);
   assert.deepEqual(
     scenes.map((s) => s.transcript),
-    ['sidecar words for the first shot', '', '', '', 'and the last'],
+    ['sidecar words for the first shot 고양이가 잔다', '', '', '', 'and the last'],
   );
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSubtitles } from '../../worker/media/subtitles.ts';
+import { decodeSubtitleBytes, parseSubtitles } from '../../worker/media/subtitles.ts';
 import {
   assignTranscript,
   chooseTextSamples,
@@ -72,6 +72,48 @@ test('SRT and VTT parse to plain timed text', () => {
     { start: 3600, end: 3601, text: 'Late' },
   ]);
   assert.deepEqual(parseSubtitles('not subtitles at all'), []);
+});
+
+test('subtitle files saved in legacy encodings or UTF-16 are read as the text they are', () => {
+  const cue = '1\n00:00:01,000 --> 00:00:03,000\n';
+  // Bytes as the legacy encoders write them (Python's codecs, checked by hand).
+  const legacy: [string, string, string][] = [
+    ['euc-kr', 'b0edbee7c0ccb0a120bcd2c6c420c0a7bfa1bcad20c0e1c0bb20c0dcb4d9', '고양이가 소파 위에서 잠을 잔다'],
+    ['shift_jis', '944c82aa835c8374834082cc8fe382c5905182c482a282dc82b7', '猫がソファの上で寝ています'],
+    ['gb18030', 'ced2c3c7bdf1ccecc8a5baa3b1dfc9a2b2bdc1cb', '我们今天去海边散步了'],
+    [
+      'big5',
+      'a7daadcca4b5a4d1a568aefcc3e4b4b2a842a446a141b36fadd3a661a4e8abdca66e',
+      '我們今天去海邊散步了，這個地方很好',
+    ],
+    ['windows-1251', 'caeef8eae020f1efe8f220ede020e4e8e2e0ede5', 'Кошка спит на диване'],
+    [
+      'windows-1252',
+      '4c6520636166e920e974616974207472e87320626f6e20e0205afc726963682c2064e96ae0',
+      'Le café était très bon à Zürich, déjà',
+    ],
+  ];
+  for (const [encoding, hex, words] of legacy) {
+    const r = decodeSubtitleBytes(Buffer.concat([Buffer.from(cue), Buffer.from(hex, 'hex'), Buffer.from('\n')]));
+    assert.equal(r.encoding, encoding, words);
+    assert.deepEqual(parseSubtitles(r.text), [{ start: 1, end: 3, text: words }]);
+  }
+  const text = `${cue}ça va, 고양이\n`;
+  for (const bytes of [
+    Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]),
+    Buffer.from(text, 'utf16le'),
+    Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]),
+    Buffer.from(`\uFEFF${text}`),
+    Buffer.from(text),
+  ]) {
+    assert.equal(decodeSubtitleBytes(bytes).text.replace(/^\uFEFF/, ''), text);
+  }
+  // The first part of a longer file may end inside a character: it is still UTF-8.
+  const utf8 = Buffer.from(text);
+  assert.deepEqual(decodeSubtitleBytes(utf8.subarray(0, utf8.length - 2), true), {
+    text: text.slice(0, -2),
+    encoding: 'utf-8',
+  });
 });
 
 test('a long scene is split at its strongest internal change, not at a fixed fraction', () => {

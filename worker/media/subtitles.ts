@@ -48,6 +48,114 @@ export function parseSubtitles(input: string): TranscriptSegment[] {
   return out.sort((x, y) => x.start - y.start);
 }
 
+/**
+ * The most frequent characters of running text in each language a legacy
+ * encoding below serves: real text is full of them, the same bytes read in
+ * another encoding almost never (they scatter over thousands of rare
+ * characters). Hiragana and lower-case Cyrillic are tested as blocks.
+ */
+const COMMON_HANGUL = new Set(
+  '이다는가에의고하을를지서로한기도게어요니아나습있리사그대자들수것시으해라면만우내말거네요죠했할합입됩안제일정주전보러인상까데와과같저더된동러님오여실점',
+);
+const COMMON_HANZI_SIMPLIFIED = new Set(
+  '的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实日',
+);
+const COMMON_HANZI_TRADITIONAL = new Set(
+  '的一是不了在人有我他這個們中來上大為和國地到以說時要就出會可也你對生能而子那得於著下自之年過發後作裡用道行所然家種事成方多經麼去法學如都同現當沒動面起看定天分還進好小部其些主樣理心她本前開但因只從想實日',
+);
+
+/**
+ * Legacy encodings subtitle files still come in (older Korean, Japanese and
+ * Chinese releases, Windows tools), each with how plausible a decoding is:
+ * the share of its non-ASCII characters that running text in that language
+ * is made of. Western and Cyrillic text share the byte range, so the Western
+ * reading counts only short runs of non-ASCII letters and the Cyrillic one
+ * only longer ones: Cyrillic words are runs of them, accented Western words
+ * carry one or two.
+ */
+const LEGACY: { encoding: string; plausible: (c: string, run: number) => boolean }[] = [
+  { encoding: 'euc-kr', plausible: (c) => COMMON_HANGUL.has(c) },
+  { encoding: 'shift_jis', plausible: (c) => c >= '\u3041' && c <= '\u309f' },
+  { encoding: 'gb18030', plausible: (c) => COMMON_HANZI_SIMPLIFIED.has(c) },
+  { encoding: 'big5', plausible: (c) => COMMON_HANZI_TRADITIONAL.has(c) },
+  {
+    encoding: 'windows-1252',
+    plausible: (c, run) => run < 3 && ((c >= '\u00df' && c <= '\u00ff' && c !== '\u00f7') || '’‘“”–—…«»'.includes(c)),
+  },
+  { encoding: 'windows-1251', plausible: (c, run) => run > 1 && c >= '\u0430' && c <= '\u044f' },
+];
+
+function plausibility(text: string, plausible: (c: string, run: number) => boolean): number {
+  let total = 0;
+  let good = 0;
+  const chars = [...text];
+  for (let i = 0; i < chars.length; i++) {
+    if (chars[i]! < '\u0080') continue;
+    // The length of the run of non-ASCII characters this one is in.
+    let a = i;
+    let b = i;
+    while (a > 0 && chars[a - 1]! >= '\u0080') a--;
+    while (b + 1 < chars.length && chars[b + 1]! >= '\u0080') b++;
+    for (let j = i; j <= b; j++) {
+      total++;
+      if (plausible(chars[j]!, b - a + 1)) good++;
+    }
+    i = b;
+  }
+  return total ? good / total : 0;
+}
+
+/**
+ * Subtitle bytes as text, whatever they were saved in: a byte-order mark
+ * (UTF-8, UTF-16), UTF-16 without one, valid UTF-8, else the legacy encoding
+ * whose reading looks most like text (EUC-KR/CP949, Shift_JIS, GBK, Big5,
+ * Windows-1251, Windows-1252). Read as UTF-8 alone, a Korean or French file
+ * from an older tool became replacement characters and was unsearchable.
+ * `cut`: the bytes are the first part of a longer file, so a character may
+ * be split at the end.
+ */
+export function decodeSubtitleBytes(bytes: Uint8Array, cut = false): { text: string; encoding: string } {
+  const decode = (encoding: string, b: Uint8Array = bytes, fatal = false) =>
+    new TextDecoder(encoding, { fatal, ignoreBOM: false }).decode(b);
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { text: decode('utf-8'), encoding: 'utf-8' };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { text: decode('utf-16le'), encoding: 'utf-16le' };
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { text: decode('utf-16be'), encoding: 'utf-16be' };
+  // UTF-16 without a mark: ASCII-heavy text has a zero in every other byte.
+  const head = bytes.subarray(0, 4096);
+  let zeroEven = 0;
+  let zeroOdd = 0;
+  head.forEach((b, i) => b === 0 && (i % 2 ? zeroOdd++ : zeroEven++));
+  if (zeroOdd > head.length / 6 && zeroEven === 0) return { text: decode('utf-16le'), encoding: 'utf-16le' };
+  if (zeroEven > head.length / 6 && zeroOdd === 0) return { text: decode('utf-16be'), encoding: 'utf-16be' };
+  // A cut file may end inside a UTF-8 character: up to 3 bytes of it.
+  for (let drop = 0; drop <= (cut ? 3 : 0); drop++) {
+    try {
+      return { text: decode('utf-8', bytes.subarray(0, bytes.length - drop), true), encoding: 'utf-8' };
+    } catch {
+      // not (this much of) UTF-8
+    }
+  }
+  // Judged on the first LEGACY_SAMPLE bytes (which may end inside a
+  // character of up to 4 bytes); the winner decodes all of them.
+  const sample = bytes.subarray(0, LEGACY_SAMPLE);
+  const partial = cut || sample.length < bytes.length ? 3 : 0;
+  let best = { encoding: 'utf-8', score: 0 };
+  for (const { encoding, plausible } of LEGACY) {
+    for (let drop = 0; drop <= partial; drop++) {
+      try {
+        const score = plausibility(decode(encoding, sample.subarray(0, sample.length - drop), true), plausible);
+        if (score > best.score) best = { encoding, score };
+        break;
+      } catch {
+        // not (this much of) this encoding
+      }
+    }
+  }
+  return { text: decode(best.encoding), encoding: best.encoding };
+}
+
+const LEGACY_SAMPLE = 64 * 1024;
+
 export function looksLikeSubtitles(input: string): boolean {
   return /-->/.test(input) && TIME.test(input);
 }

@@ -14,6 +14,7 @@ import {
   MediaInputError,
   extractAudio16kMono,
   extractSubtitles,
+  decodeSubtitleBytes,
   looksLikeSubtitles,
   parseSubtitles,
   probe,
@@ -157,7 +158,7 @@ export async function readSidecar(
     if (total < cap) kept.push(b.subarray(0, cap - total));
     total += b.length;
   }
-  let text = Buffer.concat(kept).toString('utf8');
+  let { text } = decodeSubtitleBytes(Buffer.concat(kept), total > cap);
   if (total > cap) {
     // Cut at the last cue boundary so no half cue is indexed.
     const end = text.lastIndexOf('\n\n');
