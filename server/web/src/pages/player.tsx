@@ -76,11 +76,15 @@ export function Player({ id, t }: { id: string; t: number }) {
   // Every scene's preview URL is the same signed video URL with a #t= fragment.
   const src = scenes[0]?.previewUrl?.replace(/#.*$/, '');
   const current = scenes.findLastIndex((s) => s.startS <= now + 0.05);
+  // Where the file cannot play here, the scene's keyframe stands in for it.
+  const still = scenes[Math.max(0, current)]?.thumbnailUrl;
 
   return (
     <section class="player" aria-labelledby="player-title">
       <h1 id="player-title">{video.title}</h1>
-      {src ? (
+      {src && failure === 'format' ? (
+        still && <img class="still" src={still} alt="" />
+      ) : src ? (
         <video
           ref={el}
           src={src}
@@ -141,7 +145,8 @@ export function Player({ id, t }: { id: string; t: number }) {
                   aria-label={`Scene ${i + 1}, ${timeRange(s.startS, s.endS)}`}
                   onClick={() => {
                     const v = el.current;
-                    if (!v) return;
+                    // Without a playable video the timeline still moves through the scenes.
+                    if (!v) return setNow(s.startS);
                     seek(v, s.startS);
                     v.play().catch(() => {});
                   }}
