@@ -29,7 +29,12 @@ export const VIDEO_TYPES: Record<string, string> = {
   '.wmv': 'video/x-ms-wmv',
 };
 
-export const SUBTITLE_TYPES: Record<string, string> = { '.srt': 'application/x-subrip', '.vtt': 'text/vtt' };
+export const SUBTITLE_TYPES: Record<string, string> = {
+  '.srt': 'application/x-subrip',
+  '.vtt': 'text/vtt',
+  '.ass': 'text/x-ssa',
+  '.ssa': 'text/x-ssa',
+};
 
 /** The photo types enrolment takes (createPerson, addPersonPhotos). */
 export const PHOTO_TYPES: Record<string, string> = {

@@ -44,7 +44,7 @@ export function collectVideos(args: string[]): string[] {
   return files;
 }
 
-/** A .srt/.vtt next to the video with the same base name is its subtitle track. */
+/** A subtitle file (.srt, .vtt, .ass/.ssa) next to the video with the same base name is its subtitle track. */
 export function sidecarFor(video: string): string | undefined {
   const stem = video.slice(0, -path.extname(video).length);
   for (const ext of Object.keys(SUBTITLE_TYPES)) {
@@ -309,7 +309,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
 
 export const ingest: Command = {
   name: 'ingest',
-  summary: 'Upload videos (and sidecar .srt/.vtt subtitles) to the running server',
+  summary: 'Upload videos (and sidecar .srt/.vtt/.ass subtitles) to the running server',
   args: '<file|dir>...',
   description:
     'Talks to the server at HEIMDEX_PUBLIC_URL (default http://HEIMDEX_HOST:HEIMDEX_PORT) as the local CLI\n' +

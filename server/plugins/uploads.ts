@@ -23,7 +23,7 @@ export interface UploadsDeps {
 }
 
 /** Sidecar subtitle types: accepted as subtitleKey, never as the video itself. */
-const SUBTITLE_TYPES = new Set(['application/x-subrip', 'text/vtt', 'text/srt', 'application/x-srt']);
+const SUBTITLE_TYPES = new Set(['application/x-subrip', 'text/vtt', 'text/srt', 'application/x-srt', 'text/x-ssa']);
 const MAX_FILENAME = 500;
 const MAX_TITLE = 500;
 

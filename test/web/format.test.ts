@@ -41,7 +41,7 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
   const f = (name: string, size: number, type = '') => ({ name, size, type });
   const limits = {
     maxBytes: 1000,
-    contentTypes: ['video/mp4', 'video/x-matroska', 'video/mp2t', 'application/x-subrip', 'text/vtt'],
+    contentTypes: ['video/mp4', 'video/x-matroska', 'video/mp2t', 'application/x-subrip', 'text/vtt', 'text/x-ssa'],
   };
   const { uploads, refused } = planUploads(
     [
@@ -55,6 +55,7 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
       f('clip.mov', 100, 'video/quicktime'),
       // A camcorder file: Chromium calls .mts "model/vnd.mts".
       f('00012.MTS', 300, 'model/vnd.mts'),
+      f('00012.ass', 10),
     ],
     limits,
   );
@@ -63,7 +64,7 @@ test('uploads: subtitles pair with their video by base name; bad files are refus
     [
       ['talk.mp4', 'video/mp4', 'talk.srt', 'application/x-subrip', 'talk'],
       ['film.mkv', 'video/x-matroska', undefined, undefined, 'film'],
-      ['00012.MTS', 'video/mp2t', undefined, undefined, '00012'],
+      ['00012.MTS', 'video/mp2t', '00012.ass', 'text/x-ssa', '00012'],
     ],
   );
   const why = Object.fromEntries(refused.map((r) => [r.file.name, r.reason]));

@@ -102,6 +102,7 @@ test('a sidecar subtitle file is preferred over the embedded track, in the encod
   const v = await settled(db, id);
   assert.equal(v.state, 'indexed', v.error ?? '');
   assert.equal(v.transcript_source, 'subtitles');
+  assert.equal(v.language, 'en', 'told by its words, so search stems them as English');
   const scenes = await scenesOf(db, id);
   assert.deepEqual(
     scenes.map((s) => s.transcript),

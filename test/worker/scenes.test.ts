@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeSubtitleBytes, parseSubtitles } from '../../worker/media/subtitles.ts';
+import {
+  decodeSubtitleBytes,
+  guessLanguage,
+  looksLikeSubtitles,
+  parseSubtitles,
+} from '../../worker/media/subtitles.ts';
 import {
   assignTranscript,
   chooseTextSamples,
@@ -72,6 +77,32 @@ test('SRT and VTT parse to plain timed text', () => {
     { start: 3600, end: 3601, text: 'Late' },
   ]);
   assert.deepEqual(parseSubtitles('not subtitles at all'), []);
+  // ASS (fansubs): fields as the Format line orders them, the same line in two
+  // layers once, comments and vector drawings dropped, override tags stripped.
+  const ass = [
+    '[Script Info]',
+    'Title: sample',
+    '',
+    '[V4+ Styles]',
+    'Format: Name, Fontname, Fontsize',
+    'Style: Default,Arial,20',
+    '',
+    '[Events]',
+    'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
+    'Dialogue: 0,0:00:01.50,0:00:03.00,Default,,0,0,0,,{\\i1}Hello{\\i0}, there\\Nfriend',
+    'Dialogue: 1,0:00:01.50,0:00:03.00,Default,,0,0,0,,{\\i1}Hello{\\i0}, there\\Nfriend',
+    'Comment: 0,0:00:02.00,0:00:03.00,Default,,0,0,0,,a note to the translator',
+    'Dialogue: 0,1:00:04.00,1:00:05.25,Default,,0,0,0,,{\\p1}m 0 0 l 100 0 100 100{\\p0}Second {\\k20}line',
+  ].join('\r\n');
+  assert.equal(looksLikeSubtitles(ass), true);
+  assert.deepEqual(parseSubtitles(ass), [
+    { start: 1.5, end: 3, text: 'Hello, there friend' },
+    { start: 3604, end: 3605.25, text: 'Second line' },
+  ]);
+  // SSA's own Format (Marked instead of Layer) reads the same.
+  const ssa =
+    '[Events]\nFormat: Marked, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: Marked=0,0:00:02.00,0:00:04.00,*Default,NTP,0,0,0,,Old format, still words\n';
+  assert.deepEqual(parseSubtitles(ssa), [{ start: 2, end: 4, text: 'Old format, still words' }]);
 });
 
 test('subtitle files saved in legacy encodings or UTF-16 are read as the text they are', () => {
@@ -114,6 +145,31 @@ test('subtitle files saved in legacy encodings or UTF-16 are read as the text th
     text: text.slice(0, -2),
     encoding: 'utf-8',
   });
+});
+
+test('subtitles tell their language: by script for Korean, Japanese and Chinese, else by function words', () => {
+  const said: Record<string, string> = {
+    en: 'I think we should go to the beach today, the weather is nice and you said that it was fine.',
+    fr: "Je pense que nous devrions aller à la plage aujourd'hui, il fait beau et vous avez dit que c'était bien.",
+    de: 'Ich denke, wir sollten heute an den Strand gehen, das Wetter ist schön und du hast gesagt, dass es gut ist.',
+    es: 'Creo que deberíamos ir a la playa hoy, el clima es agradable y dijiste que estaba bien.',
+    it: 'Penso che dovremmo andare al mare oggi, il tempo è bello e hai detto che andava bene.',
+    pt: 'Eu acho que devemos ir à praia hoje, o tempo está bom e você disse que estava tudo bem.',
+    nl: 'Ik denk dat we vandaag naar het strand moeten gaan, het weer is mooi en je zei dat het goed was.',
+    sv: 'Jag tycker att vi borde gå till stranden idag, vädret är fint och du sa att det var bra.',
+    da: 'Jeg synes, at vi skal gå til stranden i dag, vejret er godt, og du sagde, at det var fint. Hvad mener du?',
+    no: 'Jeg synes vi burde gå til stranden i dag, været er fint og du sa at det var bra.',
+    fi: 'Minusta meidän pitäisi mennä rannalle tänään, sää on hyvä ja sinä sanoit että se on hyvä.',
+    ru: 'Я думаю, что нам стоит пойти на пляж сегодня, погода хорошая, и вы сказали, что это нормально.',
+    tr: 'Bence bugün sahile gitmeliyiz, hava çok güzel ve sen de bunun iyi olduğunu söyledin ama.',
+    ko: '오늘 해변에 가야 할 것 같아요. 날씨가 좋고 괜찮다고 했잖아요.',
+    ja: '今日は海に行くべきだと思います。天気もいいし、大丈夫だと言っていましたね。',
+    zh: '我觉得我们今天应该去海边，天气很好，你说过没问题。',
+  };
+  for (const [lang, text] of Object.entries(said)) assert.equal(guessLanguage([{ text }]), lang, text);
+  // Too little to tell, or nothing at all: no guess.
+  assert.equal(guessLanguage([{ text: 'APPLE OCEAN FOREST' }]), null);
+  assert.equal(guessLanguage([{ text: '♪ ♪' }]), null);
 });
 
 test('a long scene is split at its strongest internal change, not at a fixed fraction', () => {

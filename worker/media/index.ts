@@ -10,7 +10,7 @@ import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } fr
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
 export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
-export { decodeSubtitleBytes, parseSubtitles, looksLikeSubtitles } from './subtitles.ts';
+export { decodeSubtitleBytes, guessLanguage, parseSubtitles, looksLikeSubtitles } from './subtitles.ts';
 export { extractKeyframe, extractKeyframes, type KeyframeBatch, type KeyframeRequest } from './frames.ts';
 
 export interface SubtitleStream {

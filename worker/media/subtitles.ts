@@ -26,9 +26,10 @@ function plain(text: string): string {
     .trim();
 }
 
-/** Parses SRT or VTT text into time-ordered segments (empty cues dropped). */
+/** Parses SRT, VTT or ASS/SSA text into time-ordered segments (empty cues dropped). */
 export function parseSubtitles(input: string): TranscriptSegment[] {
   const text = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  if (ASS_DIALOGUE.test(text)) return parseAss(text);
   const blocks = text.split(/\n{2,}/);
   const out: TranscriptSegment[] = [];
   for (const block of blocks) {
@@ -157,5 +158,103 @@ export function decodeSubtitleBytes(bytes: Uint8Array, cut = false): { text: str
 const LEGACY_SAMPLE = 64 * 1024;
 
 export function looksLikeSubtitles(input: string): boolean {
-  return /-->/.test(input) && TIME.test(input);
+  return (/-->/.test(input) && TIME.test(input)) || ASS_DIALOGUE.test(input);
+}
+
+const ASS_DIALOGUE = /^Dialogue:\s*[^,\n]*,\s*\d+:\d{2}:\d{2}[.:]\d{1,3}\s*,/m;
+/** H:MM:SS.cc, the only time format of ASS/SSA. */
+const ASS_TIME = /^\s*(\d+):(\d{2}):(\d{2})[.:](\d{1,3})\s*$/;
+
+/**
+ * ASS/SSA (fansubs, Aegisub): the Dialogue lines of [Events], fields as its
+ * Format line names them (Text last, commas and all). Override blocks
+ * ({\i1}, {\k20}) and vector drawings ({\p1}…{\p0}) are markup, not words;
+ * \N and \h are line breaks and hard spaces. The same line drawn in several
+ * layers at once (outline, glow) counts once.
+ */
+function parseAss(text: string): TranscriptSegment[] {
+  let fields = ['layer', 'start', 'end', 'style', 'name', 'marginl', 'marginr', 'marginv', 'effect', 'text'];
+  const seen = new Set<string>();
+  const out: TranscriptSegment[] = [];
+  for (const line of text.split('\n')) {
+    const format = /^Format:\s*(.*)$/i.exec(line);
+    if (format && /\btext\s*$/i.test(format[1]!)) {
+      fields = format[1]!.split(',').map((f) => f.trim().toLowerCase());
+      continue;
+    }
+    const dialogue = /^Dialogue:\s*(.*)$/.exec(line);
+    if (!dialogue) continue;
+    const parts = dialogue[1]!.split(',');
+    const at = (name: string) => fields.indexOf(name);
+    if (at('start') < 0 || at('end') < 0 || parts.length < fields.length) continue;
+    const [start, end] = [parts[at('start')]!, parts[at('end')]!].map((t) => {
+      const m = ASS_TIME.exec(t);
+      return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(`0.${m[4]}`) : NaN;
+    }) as [number, number];
+    const body = plain(
+      parts
+        .slice(fields.length - 1)
+        .join(',')
+        .replace(/\{[^}]*\\p[1-9][^}]*\}.*?(\{[^}]*\\p0[^}]*\}|$)/g, ' ')
+        .replace(/\\[Nnh]/g, ' '),
+    );
+    const key = `${start}|${end}|${body}`;
+    if (!body || !(end > start) || seen.has(key)) continue;
+    seen.add(key);
+    out.push({ start, end, text: body });
+  }
+  return out.sort((x, y) => x.start - y.start);
+}
+
+/**
+ * The most frequent words of each language PostgreSQL stems (app_hidden.
+ * stem_config): any stretch of subtitles is full of them, and few are shared.
+ */
+const FUNCTION_WORDS: Record<string, string> = {
+  en: 'the and is you that it of to in this was what have with for are not be we on',
+  fr: 'le la les et est que je vous pas une des du il ce qui nous dans pour sur mais',
+  de: 'der die das und ist ich nicht du sie es ein eine zu den mit wir auf dass ja',
+  es: 'el la que de y es en los no un una por con para lo las pero se muy como',
+  it: 'il che di e la è non un per una sono mi ma ho lo gli della questo ci',
+  pt: 'o a que de e não um uma é para com os você eu se do da mas está em',
+  nl: 'de het een en is van ik je niet dat die te op we zijn maar wat met er',
+  sv: 'och att det är jag som en på inte du för med har vi den till av så',
+  da: 'og er det at jeg en på ikke du til med har vi den som af for så hvad mig dig meget',
+  no: 'og er det at jeg en på ikke du til med har vi som av for så hva meg deg bra sa',
+  fi: 'ja on ei se että mutta hän minä sinä ole oli kun niin mitä tämä',
+  hu: 'a az és hogy nem egy is van ez de meg csak már mit mi',
+  ro: 'și de că nu este la în un o cu pe să ce mai sunt',
+  tr: 've bir bu da de ne için ben sen çok var değil mi ama',
+  ru: 'и в не на я что он с это как а то вы мы но да',
+};
+const FUNCTION_SETS = Object.entries(FUNCTION_WORDS).map(([lang, words]) => [lang, new Set(words.split(' '))] as const);
+
+/**
+ * The language of subtitle text (ISO 639-1), for a video whose transcript
+ * comes from subtitles rather than speech recognition (which names the
+ * language itself): the script for Korean, Japanese and Chinese, else the
+ * language whose function words make up the most of the text, if they make
+ * up enough of it to be sure (1 word in 10 at least; running text has 3-5).
+ * Null when unsure; search then stems as English, as before.
+ */
+export function guessLanguage(segments: { text: string }[]): string | null {
+  const text = segments
+    .map((s) => s.text)
+    .join(' ')
+    .slice(0, 20_000)
+    .toLowerCase();
+  const count = (re: RegExp) => text.match(re)?.length ?? 0;
+  const letters = count(/\p{L}/gu);
+  if (!letters) return null;
+  if (count(/\p{Script=Hangul}/gu) > letters / 2) return 'ko';
+  if (count(/[\p{Script=Hiragana}\p{Script=Katakana}]/gu) > letters / 5) return 'ja';
+  if (count(/\p{Script=Han}/gu) > letters / 2) return 'zh';
+  const words = text.match(/\p{L}+/gu) ?? [];
+  let best: string | null = null;
+  let bestHits = 0;
+  for (const [lang, set] of FUNCTION_SETS) {
+    const hits = words.reduce((n, w) => n + (set.has(w) ? 1 : 0), 0);
+    if (hits > bestHits) [best, bestHits] = [lang, hits];
+  }
+  return bestHits >= words.length / 10 ? best : null;
 }

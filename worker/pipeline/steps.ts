@@ -15,6 +15,7 @@ import {
   extractAudio16kMono,
   extractSubtitles,
   decodeSubtitleBytes,
+  guessLanguage,
   looksLikeSubtitles,
   parseSubtitles,
   probe,
@@ -209,8 +210,18 @@ export async function transcribe(
   const notes: string[] = [];
   const whole = video.duration_s ?? 0;
   const sidecar = await sidecarSubtitles(ctx, video, notes);
+  // Subtitles do not say their language (an embedded track may): the text
+  // does, and search stems the video's words in it.
   if (sidecar)
-    return { source: 'subtitles', language: null, model: null, segments: sidecar, missing: false, notes, endS: whole };
+    return {
+      source: 'subtitles',
+      language: guessLanguage(sidecar),
+      model: null,
+      segments: sidecar,
+      missing: false,
+      notes,
+      endS: whole,
+    };
   const facts = await probe(file, limits);
   const cap = ctx.config.worker.sidecarMaxBytes;
   for (const stream of facts.subtitleStreams) {
@@ -224,7 +235,7 @@ export async function transcribe(
     if (segs.length)
       return {
         source: 'subtitles',
-        language: stream.language,
+        language: stream.language ?? guessLanguage(segs),
         model: null,
         segments: segs,
         missing: false,

@@ -1,6 +1,6 @@
 /*
  * Sorting dropped files into uploads before any byte is sent: videos, the
- * .srt/.vtt beside each (same base name), and files refused with a reason
+ * subtitles beside each (same base name), and files refused with a reason
  * (too large, a type the server does not accept, subtitles with no video).
  * Pure (no DOM) so the node tests check it directly; it only needs each
  * file's name, size and type.

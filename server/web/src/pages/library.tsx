@@ -297,7 +297,7 @@ function Uploader({ onCreated, videos }: { onCreated(v: Video): void; videos: Vi
           }}
         />
         <strong>Drop videos here, or choose files</strong>
-        <span>A .srt or .vtt with the same name is attached as subtitles. Up to {bytes(maxBytes)} per file.</span>
+        <span>A .srt, .vtt or .ass with the same name is attached as subtitles. Up to {bytes(maxBytes)} per file.</span>
       </label>
       {refused.length > 0 && (
         <ul class="refused" role="alert">
