@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { loadConfig } from '../../core/config.ts';
 import { createStorage } from '../../core/storage/index.ts';
 import { realArrayBinary, type QueryModels } from '../../server/plugins/search.ts';
+import { allNodes, eachPage, pageOf, type Page } from '../../server/web/src/connection.ts';
 import { getModels } from '../../worker/ml/index.ts';
 import { createTestDatabase, uuid, withUserDb, type TestDatabase } from '../helpers/db.ts';
 import { gql, signup, startTestServer, TINY_MODELS } from './helpers.ts';
@@ -321,6 +322,33 @@ test('cursor paging walks the same ranking page by page', async () => {
   assert.match(big.body.errors[0].message, /first must be between/);
   const empty = await gql(srv.url, SEARCH, { q: '   ' }, alice.token);
   assert.match(empty.body.errors[0].message, /must not be empty/);
+});
+
+test("the web app's page reader walks a whole connection, however small the pages", async () => {
+  // The query the player sends, with the pages the server hands out made tiny.
+  const query = (page: number) => (after: string | null) =>
+    gql(
+      srv.url,
+      `query($id: UUID!, $first: Int!, $after: Cursor) { videoById(id: $id) {
+         ${pageOf('scenes', 'id ordinal', 'orderBy: START_S_ASC')} } }`,
+      { id: aliceVideo.id, first: page, after },
+      alice.token,
+    ).then((r) => {
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.data.videoById.scenes as Page<{ id: string; ordinal: number }>;
+    });
+  for (const page of [1, 3, 4, 500]) {
+    const scenes = await allNodes(query(page));
+    assert.deepEqual(
+      scenes.map((x) => x.id),
+      aliceVideo.sceneIds,
+      `pages of ${page}`,
+    );
+  }
+  // Stopping early reads no further page.
+  let pages = 0;
+  await eachPage(query(1), () => ++pages < 2);
+  assert.equal(pages, 2);
 });
 
 test('without models, search falls back to words and tags and says what is missing', async () => {

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
+import { eachPage, pageOf, PAGE_SIZE, type Page } from '../connection.ts';
 import { bytes, clock, stageLabel } from '../format.ts';
 import { send } from '../send.ts';
 import { SUBTITLE_TYPES, VIDEO_TYPES } from '../../../../core/media-types.ts';
@@ -46,14 +47,20 @@ export function Library() {
 
   useEffect(() => {
     let alive = true;
-    api
-      .query<{ allVideos: { nodes: Video[] } }>(
-        `query { allVideos(orderBy: CREATED_AT_DESC, first: 500) { nodes { ${VIDEO_FIELDS} } } }`,
-      )
-      .then(
-        (d) => alive && setVideos((prev) => merge(d.allVideos.nodes, prev ?? [])),
-        (e: Error) => alive && setLoadError(e.message),
-      );
+    // Newest first, shown as each page arrives.
+    eachPage(
+      (after) =>
+        api
+          .query<{ allVideos: Page<Video> }>(
+            `query($first: Int!, $after: Cursor) { ${pageOf('allVideos', VIDEO_FIELDS, 'orderBy: CREATED_AT_DESC')} }`,
+            { first: PAGE_SIZE, after },
+          )
+          .then((d) => d.allVideos),
+      (nodes) => {
+        if (!alive) return false;
+        setVideos((prev) => merge(nodes, prev ?? []));
+      },
+    ).catch((e: Error) => alive && setLoadError(e.message));
     // Every change to one of my videos (new, progressing, indexed, failed),
     // with the row as it now is.
     const stop = api.subscribe<{ videoChanged: { videoId: string; video: Video | null } }>(

@@ -7,6 +7,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
+import { allPersons } from '../connection.ts';
 import { personName, plural, sortPersons } from '../format.ts';
 import { PhotoField, usePhotoSet } from '../photos.tsx';
 import { navigate } from '../router.ts';
@@ -27,12 +28,10 @@ export function People() {
   const [error, setError] = useState('');
 
   const load = () =>
-    api
-      .query<{ allPersons: { nodes: Person[] } }>(`query { allPersons(first: 1000) { nodes { ${PERSON_FIELDS} } } }`)
-      .then(
-        (d) => setPersons(sortPersons(d.allPersons.nodes)),
-        (e: Error) => setError(e.message),
-      );
+    allPersons<Person>(api, PERSON_FIELDS).then(
+      (all) => setPersons(sortPersons(all)),
+      (e: Error) => setError(e.message),
+    );
   useEffect(() => {
     void load();
     // A video finishing adds faces and groups: refresh when one is indexed.

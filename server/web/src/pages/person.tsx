@@ -10,6 +10,7 @@ import { useApi } from '../app.tsx';
 import { clock, personName, personOption, plural, sortPersons, timeRange } from '../format.ts';
 import { PhotoField, usePhotoSet } from '../photos.tsx';
 import { navigate } from '../router.ts';
+import { allPersons } from '../connection.ts';
 import { PERSON_FIELDS, type Person } from './people.tsx';
 
 interface Face {
@@ -39,7 +40,6 @@ interface Moments {
 const LOAD = `query($id: UUID!) {
   personById(id: $id) { ${PERSON_FIELDS}
     faces(first: 200, orderBy: CREATED_AT_ASC) { totalCount nodes { id thumbnailUrl photoKey frameS videoId video { title } } } }
-  allPersons(first: 1000) { nodes { id name faceCount } }
 }`;
 const MOMENTS = `query($p: UUID!, $after: String) {
   searchScenes(query: "", personId: $p, first: 24, after: $after) {
@@ -60,9 +60,12 @@ export function PersonPage({ id }: { id: string }) {
 
   const load = async () => {
     try {
-      const d = await api.query<{ personById: Loaded | null; allPersons: { nodes: Other[] } }>(LOAD, { id });
+      const [d, all] = await Promise.all([
+        api.query<{ personById: Loaded | null }>(LOAD, { id }),
+        allPersons<Other>(api, 'id name faceCount'),
+      ]);
       setPerson(d.personById);
-      setOthers(sortPersons(d.allPersons.nodes.filter((p) => p.id !== id)));
+      setOthers(sortPersons(all.filter((p) => p.id !== id)));
       if (d.personById) {
         const m = await api.query<{ searchScenes: Moments }>(MOMENTS, { p: id, after: null });
         setMoments(m.searchScenes);

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
+import { allNodes, pageOf, PAGE_SIZE, type Page } from '../connection.ts';
 import { clock, stageLabel, timeRange } from '../format.ts';
 
 interface Scene {
@@ -37,16 +38,22 @@ export function Player({ id, t }: { id: string; t: number }) {
   const el = useRef<HTMLVideoElement>(null);
 
   useEffect(() => {
-    api
-      .query<{ videoById: Video | null }>(
-        `query($id: UUID!) { videoById(id: $id) { id title state stage durationS error videoCodec contentType
-           scenes(orderBy: START_S_ASC, first: 1000) { nodes { id ordinal startS endS thumbnailUrl previewUrl } } } }`,
-        { id },
-      )
-      .then(
-        (d) => setVideo(d.videoById),
-        (e: Error) => setError(e.message),
+    // Every scene, however many: the timeline and the scene being played
+    // need all of them (a two-hour video can have thousands).
+    let head: Omit<Video, 'scenes'> | null = null;
+    allNodes(async (after) => {
+      const d = await api.query<{ videoById: (Omit<Video, 'scenes'> & { scenes: Page<Scene> }) | null }>(
+        `query($id: UUID!, $first: Int!, $after: Cursor) { videoById(id: $id) {
+           id title state stage durationS error videoCodec contentType
+           ${pageOf('scenes', 'id ordinal startS endS thumbnailUrl previewUrl', 'orderBy: START_S_ASC')} } }`,
+        { id, first: PAGE_SIZE, after },
       );
+      head = d.videoById;
+      return d.videoById?.scenes ?? { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    }).then(
+      (nodes) => setVideo(head && { ...head, scenes: { nodes } }),
+      (e: Error) => setError(e.message),
+    );
   }, [api, id]);
 
   // A new ?t= for the same video (a second result in it) seeks without reloading.

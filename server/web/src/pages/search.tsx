@@ -18,6 +18,7 @@ import {
   type PersonLike,
 } from '../format.ts';
 import { navigate, searchUrl } from '../router.ts';
+import { allPersons } from '../connection.ts';
 
 interface Hit {
   rank: number;
@@ -78,14 +79,10 @@ export function SearchPage({ query, personId }: { query: string; personId: strin
     if (query || personId) void load(null);
   }, [query, personId]);
   useEffect(() => {
-    api
-      .query<{ allPersons: { nodes: PersonLike[] } }>(
-        'query { allPersons(first: 1000) { nodes { id name faceCount } } }',
-      )
-      .then(
-        (d) => setPersons(sortPersons(d.allPersons.nodes)),
-        (e: Error) => setError(e.message),
-      );
+    allPersons<PersonLike>(api, 'id name faceCount').then(
+      (all) => setPersons(sortPersons(all)),
+      (e: Error) => setError(e.message),
+    );
   }, [api]);
   const person = persons.find((p) => p.id === personId);
 
