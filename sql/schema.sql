@@ -294,7 +294,7 @@ $$;
 CREATE FUNCTION app_hidden.search_query_words(query text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
   all_words text[] := coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, coalesce(query, ''))))[1:32], '{}');
   -- English function words carry no meaning of their own and, since the
@@ -304,17 +304,44 @@ declare
   function_words constant text[] := '{a,an,the,and,or,but,of,in,on,at,to,for,with,by,from,into,onto,about,over,under,as,is,are,was,were}'::text[]
     || '{be,been,being,am,do,does,did,it,its,this,that,these,those,there,here,i,me,my,we,our,you,your,he,him,his,she,her}'::text[]
     || '{they,them,their,what,which,who,whom,where,when,how,some,any,so,if,then,than,not,no}'::text[];
+  -- Korean attaches particles to the noun ("고양이가", "바다에서"): the query
+  -- word with its particle only finds that particle, while the word is
+  -- matched as a prefix anyway, so the particle is dropped and the noun
+  -- finds every form ("고양이가" finds "고양이는", "고양이를"). Longest first;
+  -- at least two syllables stay, so "아이" is never cut to "아".
+  particles constant text[] := '{에서는,에게서,으로부터,에서,에게,한테,께서,까지,부터,보다,처럼,이랑,하고,으로,은,는,이,가,을,를,에,의,와,과,도,만,로,랑}'::text[];
   kept text[] := '{}';
+  nouns text[] := '{}';
   w text;
+  p text;
+  stem text;
 begin
   foreach w in array all_words loop
     if w <> all (function_words) then
       kept := kept || w;
     end if;
   end loop;
-  return case when cardinality(kept) > 0 then kept else all_words end;
+  if cardinality(kept) = 0 then
+    kept := all_words;
+  end if;
+  foreach w in array kept loop
+    if w ~ '[가-힣]$' then
+      foreach p in array particles loop
+        stem := pg_catalog.left(w, char_length(w) - char_length(p));
+        if pg_catalog.right(w, char_length(p)) = p and char_length(stem) >= 2 and stem ~ '^[가-힣]+$' then
+          w := stem;
+          exit;
+        end if;
+      end loop;
+    end if;
+    -- "고양이가 고양이를" is one word once its particles are gone.
+    if w <> all (nouns) then
+      nouns := nouns || w;
+    end if;
+  end loop;
+  return nouns;
 end;
-$$;
+$_$;
 
 --
 -- Name: search_rank(tsvector, tsquery); Type: FUNCTION; Schema: app_hidden; Owner: -

@@ -164,7 +164,17 @@ test('each component is mapped onto 0..1 by its own calibration, clamped at both
 test('the word helpers on edge input: function words, quoting, stems, malformed tags, snippets', async () => {
   const one = async (sql: string, params: unknown[] = []) => (await db.rootPool.query(sql, params)).rows[0].x;
   const words = (q: string | null) => one(`select app_hidden.search_query_words($1) as x`, [q]);
-  assert.deepEqual(await words(`The Cat, the HAT! and it's 고양이가`), ['cat', 'hat', 's', '고양이가']);
+  assert.deepEqual(await words(`The Cat, the HAT! and it's 고양이가`), ['cat', 'hat', 's', '고양이']);
+  // Korean particles go (the noun is matched as a prefix), two syllables at least stay, a repeat counts once
+  // (in the parser's order).
+  assert.deepEqual(await words('고양이가 고양이를 바다에서 아이가 아이 사과 iPhone이 가'), [
+    'iphone이',
+    '가',
+    '고양이',
+    '바다',
+    '사과',
+    '아이',
+  ]);
   assert.deepEqual(await words('the who'), ['the', 'who'], 'only function words: kept, so something is searched');
   assert.deepEqual(await words(''), []);
   assert.deepEqual(await words(null), []);
@@ -677,6 +687,10 @@ test('Korean: a noun finds the word with its particle attached, and the snippet 
   assert.match(ocrHit.snippet!, /<b>고양이<\/b> 카페 &lt;영업중/);
   assert.doesNotMatch(ocrHit.snippet!, /<영업중/);
   assert.ok(catHit.score > ocrHit.score, 'spoken words outrank on-screen text');
+  // Typed with another particle than the one spoken, the noun still finds it.
+  const withParticle = await search(u, { query: '고양이는' });
+  assert.deepEqual(new Set(withParticle.map((h) => h.scene_id)), new Set([cat, onScreen]));
+  assert.match(withParticle.find((h) => h.scene_id === cat)!.snippet!, /<b>고양이가<\/b>/);
 });
 
 async function setLanguage(videoId: string, language: string | null) {
