@@ -139,6 +139,10 @@ test('subtitle files saved in legacy encodings or UTF-16 are read as the text th
   ]) {
     assert.equal(decodeSubtitleBytes(bytes).text.replace(/^\uFEFF/, ''), text);
   }
+  // UTF-8 with one stray byte stays UTF-8: no legacy reading of it looks like text.
+  const stray = decodeSubtitleBytes(Buffer.concat([Buffer.from(text), Buffer.from([0xe9]), Buffer.from(text)]));
+  assert.equal(stray.encoding, 'utf-8');
+  assert.equal(stray.text, `${text}\uFFFD${text}`);
   // The first part of a longer file may end inside a character: it is still UTF-8.
   const utf8 = Buffer.from(text);
   assert.deepEqual(decodeSubtitleBytes(utf8.subarray(0, utf8.length - 2), true), {

@@ -206,8 +206,6 @@ export interface SceneDetection {
   textSamples: number[];
   /** How far decoding got; much less than the probed duration means a truncated file. */
   decodedS: number;
-  /** The demuxer found the file cut short: its index points past the end of the data. */
-  truncated: boolean;
 }
 
 /**
@@ -226,31 +224,24 @@ const MIN_DECODED_SHARE = 0.9;
 /**
  * Refuses a file whose picture stops well before the duration its container
  * announces: a truncated upload whose index comes first probes fine, and
- * only decoding shows that most of it is missing (the MP4 and Matroska
- * demuxers also say so; others just stop). A picture that ends early by
- * design passes: a still image held over a talk is one frame in a video
- * stream whose own duration says so, checked only when decoding fell short.
- * The window is [startS, endS) of a video totalS long.
+ * only decoding shows that most of it is missing. A file missing only its
+ * last few percent is indexed as far as it goes. A picture that ends early
+ * by design passes too: a still image held over a talk is one frame in a
+ * video stream whose own duration says so, checked only when decoding fell
+ * short. The window is [startS, endS) of a video totalS long.
  */
 export async function assertFullyDecoded(
   file: string,
-  detected: Pick<SceneDetection, 'decodedS' | 'truncated'>,
+  detected: Pick<SceneDetection, 'decodedS'>,
   window: { startS: number; endS: number; totalS: number },
   limits: RunLimits,
 ): Promise<void> {
   const enough = (endS: number) => detected.decodedS >= (endS - window.startS) * MIN_DECODED_SHARE;
-  if (
-    !detected.truncated &&
-    (enough(window.endS) || enough(Math.min(window.endS, (await probe(file, limits)).pictureS)))
-  )
-    return;
+  if (enough(window.endS) || enough(Math.min(window.endS, (await probe(file, limits)).pictureS))) return;
   throw new MediaInputError(
     `The video stops after ${(window.startS + detected.decodedS).toFixed(1)} s of the ${window.totalS.toFixed(1)} s it announces (the file is truncated or damaged).`,
   );
 }
-
-/** What the MOV/MP4 and Matroska demuxers print when the data ends before the index does. */
-const TRUNCATED = /\] stream \d+, offset 0x[0-9a-f]+: partial file|\] File ended prematurely/;
 
 /** A content cut this close to a shot cut is the same boundary (a fade ffmpeg scored somewhere inside). */
 const SAME_CUT_S = 1;
@@ -284,7 +275,6 @@ export async function detectScenes(
   ];
   const shotCuts: number[] = [];
   let decodedS = 0;
-  let truncated = false;
   const tracker = new ChangeTracker();
   const frameBytes = CHANGE_W * CHANGE_H;
   let pending: Buffer = Buffer.alloc(0);
@@ -331,7 +321,6 @@ export async function detectScenes(
       onStderrLine: (l) => {
         const p = l.match(/^out_time_us=(\d+)/);
         if (p) decodedS = Math.max(decodedS, Number(p[1]) / 1e6);
-        if (TRUNCATED.test(l)) truncated = true;
         if (!l.includes('showinfo')) return;
         const m = l.match(/pts_time:\s*([\d.]+)/);
         if (m) shotCuts.push(Number(m[1]));
@@ -362,6 +351,5 @@ export async function detectScenes(
     curve: changes.curve,
     textSamples: changes.textSamples,
     decodedS,
-    truncated,
   };
 }

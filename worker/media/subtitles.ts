@@ -71,35 +71,38 @@ const COMMON_HANZI_TRADITIONAL = new Set(
  * the share of its non-ASCII characters that running text in that language
  * is made of. Western and Cyrillic text share the byte range, so the Western
  * reading counts only short runs of non-ASCII letters and the Cyrillic one
- * only longer ones: Cyrillic words are runs of them, accented Western words
- * carry one or two.
+ * only runs that are whole words of Cyrillic letters: Cyrillic words are runs
+ * of them, accented Western words carry one or two.
  */
-const LEGACY: { encoding: string; plausible: (c: string, run: number) => boolean }[] = [
+const LEGACY: { encoding: string; plausible: (c: string, run: string) => boolean }[] = [
   { encoding: 'euc-kr', plausible: (c) => COMMON_HANGUL.has(c) },
   { encoding: 'shift_jis', plausible: (c) => c >= '\u3041' && c <= '\u309f' },
   { encoding: 'gb18030', plausible: (c) => COMMON_HANZI_SIMPLIFIED.has(c) },
   { encoding: 'big5', plausible: (c) => COMMON_HANZI_TRADITIONAL.has(c) },
   {
     encoding: 'windows-1252',
-    plausible: (c, run) => run < 3 && ((c >= '\u00df' && c <= '\u00ff' && c !== '\u00f7') || '’‘“”–—…«»'.includes(c)),
+    plausible: (c, run) =>
+      run.length < 3 && ((c >= '\u00df' && c <= '\u00ff' && c !== '\u00f7') || '’‘“”–—…«»'.includes(c)),
   },
-  { encoding: 'windows-1251', plausible: (c, run) => run > 1 && c >= '\u0430' && c <= '\u044f' },
+  {
+    encoding: 'windows-1251',
+    plausible: (c, run) => run.length > 1 && /^[а-яё]+$/i.test(run) && c >= '\u0430' && c <= '\u044f',
+  },
 ];
 
-function plausibility(text: string, plausible: (c: string, run: number) => boolean): number {
+function plausibility(text: string, plausible: (c: string, run: string) => boolean): number {
   let total = 0;
   let good = 0;
   const chars = [...text];
   for (let i = 0; i < chars.length; i++) {
     if (chars[i]! < '\u0080') continue;
-    // The length of the run of non-ASCII characters this one is in.
-    let a = i;
+    // The run of non-ASCII characters this one starts.
     let b = i;
-    while (a > 0 && chars[a - 1]! >= '\u0080') a--;
     while (b + 1 < chars.length && chars[b + 1]! >= '\u0080') b++;
+    const run = chars.slice(i, b + 1).join('');
     for (let j = i; j <= b; j++) {
       total++;
-      if (plausible(chars[j]!, b - a + 1)) good++;
+      if (plausible(chars[j]!, run)) good++;
     }
     i = b;
   }
@@ -140,7 +143,9 @@ export function decodeSubtitleBytes(bytes: Uint8Array, cut = false): { text: str
   // character of up to 4 bytes); the winner decodes all of them.
   const sample = bytes.subarray(0, LEGACY_SAMPLE);
   const partial = cut || sample.length < bytes.length ? 3 : 0;
-  let best = { encoding: 'utf-8', score: 0 };
+  // Below MIN_PLAUSIBLE no reading looks like text (a UTF-8 file with one
+  // stray byte): UTF-8, with that byte replaced, is the best guess.
+  let best = { encoding: 'utf-8', score: MIN_PLAUSIBLE };
   for (const { encoding, plausible } of LEGACY) {
     for (let drop = 0; drop <= partial; drop++) {
       try {
@@ -156,6 +161,8 @@ export function decodeSubtitleBytes(bytes: Uint8Array, cut = false): { text: str
 }
 
 const LEGACY_SAMPLE = 64 * 1024;
+/** Real text in these encodings scores 0.5-1 (the tests' samples); misreadings near 0. */
+const MIN_PLAUSIBLE = 0.25;
 
 export function looksLikeSubtitles(input: string): boolean {
   return (/-->/.test(input) && TIME.test(input)) || ASS_DIALOGUE.test(input);
