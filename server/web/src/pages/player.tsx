@@ -38,6 +38,7 @@ export function Player({ id, t }: { id: string; t: number }) {
   const el = useRef<HTMLVideoElement>(null);
 
   useEffect(() => {
+    setFailure(null);
     // Every scene, however many: the timeline and the scene being played
     // need all of them (a two-hour video can have thousands).
     let head: Omit<Video, 'scenes'> | null = null;
