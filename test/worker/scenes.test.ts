@@ -6,6 +6,7 @@ import {
   looksLikeSubtitles,
   parseSubtitles,
 } from '../../worker/media/subtitles.ts';
+import { collapseLoops, dropRepeats } from '../../worker/ml/repeats.ts';
 import {
   assignTranscript,
   chooseTextSamples,
@@ -174,6 +175,29 @@ test('subtitles tell their language: by script for Korean, Japanese and Chinese,
   // Too little to tell, or nothing at all: no guess.
   assert.equal(guessLanguage([{ text: 'APPLE OCEAN FOREST' }]), null);
   assert.equal(guessLanguage([{ text: '♪ ♪' }]), null);
+});
+
+test("Whisper's loops are cut back to what was said: a phrase said thrice in a row once, a third identical segment dropped", () => {
+  assert.equal(collapseLoops("I'm sorry. I'm sorry. I'm sorry. I'm sorry."), "I'm sorry.");
+  assert.equal(collapseLoops('감사합니다. 감사합니다. 감사합니다.'), '감사합니다.');
+  assert.equal(collapseLoops('and then sorry sorry sorry sorry, she left'), 'and then sorry, she left');
+  // Said twice, or short words (a chant, a count), or just speech: as it was.
+  for (const said of ['Thank you. Thank you.', 'no no no', 'la la la la', 'the cat sat on the mat'])
+    assert.equal(collapseLoops(said), said);
+  const seg = (start: number, text: string) => ({ start, end: start + 1, text });
+  assert.deepEqual(
+    dropRepeats([
+      seg(0, 'Thank you.'),
+      seg(1, 'Thank you.'),
+      seg(2, 'Thank you.'),
+      seg(3, 'Hello'),
+      seg(4, 'Thank you.'),
+    ]),
+    [seg(0, 'Thank you.'), seg(1, 'Thank you.'), seg(3, 'Hello'), seg(4, 'Thank you.')],
+  );
+  // Said again and again, but with time between: speech, all kept.
+  const apart = [seg(0, 'Thank you.'), seg(20, 'Thank you.'), seg(40, 'Thank you.')];
+  assert.deepEqual(dropRepeats(apart), apart);
 });
 
 test('a long scene is split at its strongest internal change, not at a fixed fraction', () => {

@@ -45,6 +45,7 @@ import type {
   TextReader,
   TranscriptSegment,
 } from './types.ts';
+import { dropRepeats } from './repeats.ts';
 
 export { pullModels, type PullProgress, type PullOptions } from './pull.ts';
 export type * from './types.ts';
@@ -706,7 +707,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
               segments.push({ start: offset + start, end: offset + end, text });
             }
           }
-          return { language, segments };
+          return { language, segments: dropRepeats(segments) };
         },
       };
       return recognizer;
