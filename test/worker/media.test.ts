@@ -221,6 +221,29 @@ test('a phone video recorded in portrait, and pixels that are not square, come o
   assert.deepEqual(fs.readFileSync(path.join(dir, 'wide-1.jpg')), fs.readFileSync(path.join(dir, 'wide-b.jpg')));
 });
 
+test('a still picture over longer sound ends where its stream says, in MP4 and in Matroska (a DURATION tag)', async () => {
+  const still = path.join(dir, 'still.png');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '4', '-i', sample.path, '-frames:v', '1', still]);
+  for (const ext of ['mp4', 'mkv']) {
+    const file = path.join(dir, `still-over-sound.${ext}`);
+    execFileSync('ffmpeg', [
+      ...['-v', 'error', '-y', '-i', still, '-i', sample.path, '-map', '0:v', '-map', '1:a'],
+      ...['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', file],
+    ]);
+    const f = await probe(file, limits);
+    assert.ok(f.pictureS < 0.2 && f.durationS > 14, `${ext}: picture ${f.pictureS} s of ${f.durationS} s`);
+    const window = { startS: 0, endS: f.durationS, totalS: f.durationS };
+    await assertFullyDecoded(file, await detectScenes(file, 0.3, limits), window, limits);
+    // Every span shows the held picture; one extraction serves them all.
+    const reqs = [0, 5, 10].map((t) => ({ start: t, end: t + 5, outPath: path.join(dir, `held-${ext}-${t}.jpg`) }));
+    const batch = await extractKeyframes(file, reqs, dir, limits);
+    assert.deepEqual(batch.written, [true, true, true], ext);
+    const one = path.join(dir, `held-${ext}-single.jpg`);
+    assert.equal(await extractKeyframe(file, 10, 15, one, limits), true);
+    assert.deepEqual(fs.readFileSync(one), fs.readFileSync(reqs[2]!.outPath), `${ext}: the same JPEG either way`);
+  }
+});
+
 test('HDR video, as phones record it (HLG), becomes SDR keyframes with the colours of the scene', async () => {
   const saturation = async (file: string) => {
     const r = await runTool(

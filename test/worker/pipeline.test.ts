@@ -221,6 +221,31 @@ test('a still picture held over a talk is indexed: scenes over all of the sound,
   assert.match(scenes.map((s) => s.ocr_text).join(' '), /APPLE/i);
 });
 
+test("a recording with no duration in its header (a browser's MediaRecorder WebM) is indexed over its whole length", async () => {
+  const live = path.join(rig.dir, 'recorded.webm');
+  const r = await runTool(
+    'ffmpeg',
+    [
+      ...['-v', 'error', '-y', '-i', sample.path, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8'],
+      ...['-c:a', 'libopus', '-live', '1', '-f', 'webm', live],
+    ],
+    { timeoutS: 120, maxMemoryMb: 0 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const header = await runTool('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', live], {
+    timeoutS: 60,
+    maxMemoryMb: 0,
+  });
+  assert.equal(header.stdout.toString().trim(), 'N/A', 'written as a live recording is');
+  const id = await insertVideo(db, owner, await upload(rig, owner, live, 'recorded.webm', 'video/webm'));
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.ok(Math.abs(v.duration_s! - sample.durationS) < 0.2, `duration ${v.duration_s}`);
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, sample.scenes.length);
+  assert.ok(Math.abs(scenes.at(-1)!.end_s - sample.durationS) < 0.2);
+});
+
 test('broken inputs fail once with a clear error and are not retried', async () => {
   const broken = await writeBrokenInputs(rig.dir, sample.path);
   const ids = await Promise.all(

@@ -134,11 +134,15 @@ async function extractHeld(
   limits: RunLimits,
   hdr: Hdr | null,
 ): Promise<boolean> {
+  // No -ss near the start: Matroska's seek to 0 can land past a lone first
+  // frame stamped a little after it.
+  const from = pictureEndS - HELD_SEARCH_S;
   const r = await runTool(
     'ffmpeg',
     [
       ...['-v', 'error', '-nostats', '-filter_threads', '1'],
-      ...['-ss', Math.max(0, pictureEndS - HELD_SEARCH_S).toFixed(3), ...safeInput(file), '-an', '-sn', '-dn'],
+      ...(from > 0 ? ['-ss', from.toFixed(3)] : []),
+      ...[...safeInput(file), '-an', '-sn', '-dn'],
       ...['-vf', frameFilter(hdr), ...JPEG_QUALITY, '-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
     ],
     limits,
@@ -233,6 +237,17 @@ interface Timing {
   pictureEndS: number | null;
 }
 
+/**
+ * A stream's own duration in seconds: Matroska keeps it in a DURATION tag
+ * ("00:00:00.063000000"; ffprobe's duration there is the file's), other
+ * containers in the stream header. NaN if neither says.
+ */
+export function streamDurationS(s: { duration?: string; tags?: { DURATION?: string } }): number {
+  const tag = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(s.tags?.DURATION ?? '');
+  if (tag) return Number(tag[1]) * 3600 + Number(tag[2]) * 60 + Number(tag[3]);
+  return s.duration ? Number(s.duration) : NaN;
+}
+
 interface ProbeStream {
   index: number;
   codec_type?: string;
@@ -245,6 +260,7 @@ interface ProbeStream {
   color_primaries?: string;
   color_space?: string;
   disposition?: { default?: number; attached_pic?: number };
+  tags?: { DURATION?: string };
 }
 
 /**
@@ -273,7 +289,7 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
       'error',
       ...safeInput(file),
       '-show_entries',
-      'stream=index,codec_type,width,height,time_base,start_time,duration,color_transfer,color_primaries,color_space:stream_disposition=default,attached_pic:format=start_time,duration',
+      'stream=index,codec_type,width,height,time_base,start_time,duration,color_transfer,color_primaries,color_space:stream_disposition=default,attached_pic:stream_tags=DURATION:format=start_time,duration',
       '-of',
       'json',
     ],
@@ -292,8 +308,9 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
   const start = /^(-?)(\d+)\.(\d{6})$/.exec(info.format?.start_time ?? '');
   const startUs = start ? BigInt(start[1] + start[2] + start[3]) : 0n;
   const fileStart = Number(info.format?.start_time ?? 0);
-  const pictureEnd = s.duration
-    ? Number(s.start_time ?? fileStart) + Number(s.duration) - fileStart
+  const own = streamDurationS(s);
+  const pictureEnd = Number.isFinite(own)
+    ? Number(s.start_time ?? fileStart) + own - fileStart
     : Number(info.format?.duration ?? NaN);
   return {
     stream: s.index,

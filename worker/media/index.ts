@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
+import { streamDurationS } from './frames.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
 export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
@@ -48,7 +49,7 @@ interface ProbeStream {
   r_frame_rate?: string;
   duration?: string;
   disposition?: { attached_pic?: number };
-  tags?: { language?: string };
+  tags?: { language?: string; DURATION?: string };
   side_data_list?: { rotation?: number }[];
 }
 
@@ -103,7 +104,11 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
         : 'The file contains no video stream.',
     );
   }
-  const duration = Number(info.format?.duration ?? video.duration ?? NaN);
+  let duration = Number(info.format?.duration ?? video.duration ?? NaN);
+  // A recording written as it was made (a browser's MediaRecorder, OBS to
+  // Matroska, a live stream) has no duration in its header: read it off the
+  // packets (a demux without decoding, ~0.2 s for 10 minutes).
+  if (!Number.isFinite(duration)) duration = await demuxedDurationS(file, limits);
   // Phones store a portrait video as landscape pixels plus a rotation that
   // every player (and ffmpeg, for the frames we take) applies: the picture
   // people see, and its keyframes, are the other way round.
@@ -111,7 +116,7 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   const turned = Math.abs(Math.round(rotation / 90)) % 2 === 1;
   const [width, height] = [video.width ?? 0, video.height ?? 0];
   const durationS = Number.isFinite(duration) ? duration : 0;
-  const streamS = Number(video.duration ?? NaN);
+  const streamS = streamDurationS(video);
   return {
     container: info.format?.format_name ?? 'unknown',
     durationS,
@@ -130,6 +135,23 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
         language: s.tags?.language && s.tags.language !== 'und' ? s.tags.language : null,
       })),
   };
+}
+
+/** How far the file's packets reach, from copying every stream to nowhere; NaN if that fails. */
+async function demuxedDurationS(file: string, limits: RunLimits): Promise<number> {
+  // Only the end of the progress report matters: its last block is the total.
+  let tail = '';
+  const r = await runTool(
+    'ffmpeg',
+    [
+      ...['-v', 'error', '-nostats', ...safeInput(file)],
+      ...['-map', '0', '-c', 'copy', '-f', 'null', '-', '-progress', 'pipe:1'],
+    ],
+    limits,
+    { onStdout: (chunk) => void (tail = (tail + chunk.toString('latin1')).slice(-4096)) },
+  );
+  const us = [...tail.matchAll(/out_time_us=(\d+)\n/g)].at(-1)?.[1];
+  return r.code === 0 && us && Number(us) > 0 ? Number(us) / 1e6 : NaN;
 }
 
 /**
