@@ -339,6 +339,34 @@ test('keyframes for many spans come from one ffmpeg run per round and are the JP
   assert.deepEqual(await extractKeyframes(mp4, [], dir, limits), { written: [], ffmpegRuns: 0 });
 });
 
+test('frames in one GOP come from one sequential decode, not a seek each (a recorder with rare keyframes)', async () => {
+  // 60 s with a single keyframe, as some screen recorders write.
+  const rare = path.join(dir, 'one-gop.mp4');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=60', '-c:v', 'libx264'],
+    ...['-preset', 'ultrafast', '-g', '100000', '-x264-params', 'scenecut=0', '-pix_fmt', 'yuv420p', rare],
+  ]);
+  const detected = await detectScenes(rare, 0.3, limits);
+  assert.deepEqual(detected.keyframes, [0], 'the cut pass reports where seeks can start');
+  const keyframes = { times: detected.keyframes, from: 0, to: detected.decodedS };
+  const reqs = (tag: string) =>
+    [5, 15, 25, 35, 45, 55].map((t) => ({ start: t, end: t + 3, outPath: path.join(dir, `gop-${tag}-${t}.jpg`) }));
+  const inputs = (starts: string[]) => starts.join(' ').split(' -i ').length - 1;
+  const [apart, apartStarts] = await ffmpegStarts(() => extractKeyframes(rare, reqs('apart'), dir, limits));
+  const [joined, joinedStarts] = await ffmpegStarts(() =>
+    extractKeyframes(rare, reqs('joined'), dir, limits, keyframes),
+  );
+  assert.deepEqual([apart.written, joined.written], [Array(6).fill(true), Array(6).fill(true)]);
+  assert.equal(inputs(apartStarts), 6, 'without the keyframes: a seek (and a decode from 0) per frame');
+  assert.equal(inputs(joinedStarts), 1, 'with them: one decode through the GOP');
+  for (const t of [5, 35, 55])
+    assert.deepEqual(
+      fs.readFileSync(path.join(dir, `gop-joined-${t}.jpg`)),
+      fs.readFileSync(path.join(dir, `gop-apart-${t}.jpg`)),
+      `the same JPEG at ${t} s`,
+    );
+});
+
 test('broken and hostile inputs are refused with a readable reason', async () => {
   const broken = await writeBrokenInputs(dir, sample.path);
   for (const b of broken) {

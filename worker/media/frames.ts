@@ -338,6 +338,24 @@ function firstKeptPts(at: string, t: Timing): bigint {
   return us < 0n ? -q : q;
 }
 
+/** The keyframes a sequential decode of [from, to] met (detectScenes), so every one in that stretch. */
+export interface KeyframeTimes {
+  times: number[];
+  from: number;
+  to: number;
+}
+
+/**
+ * Whether a and b (a <= b) lie in one GOP: no keyframe in (a, b]. A seek to
+ * b would then decode from the same keyframe as a seek to a, so carrying on
+ * from a costs less. This is what keeps a file with rare keyframes (a screen
+ * recorder's minutes-long GOPs) from decoding its GOP again for every frame.
+ */
+function sameGop(k: KeyframeTimes | undefined, a: number, b: number): boolean {
+  if (!k || a < k.from || b > k.to) return false;
+  return !k.times.some((t) => t > a && t <= b);
+}
+
 interface Want {
   /** Index into the requests. */
   req: number;
@@ -353,12 +371,19 @@ async function extractRound(
   scratch: string,
   limits: RunLimits,
   round: number,
+  keyframes: KeyframeTimes | undefined,
 ): Promise<{ got: Map<number, { file: string; avg?: number; max?: number }>; runs: number }> {
   const sorted = [...wants].sort((a, b) => Number(a.at) - Number(b.at));
   const runs: Want[][] = [];
   for (const w of sorted) {
     const last = runs.at(-1);
-    if (last && last.length < MAX_WANTS_PER_RUN && Number(w.at) - Number(last.at(-1)!.at) <= MERGE_GAP_S) last.push(w);
+    const prev = last && Number(last.at(-1)!.at);
+    if (
+      last &&
+      last.length < MAX_WANTS_PER_RUN &&
+      (Number(w.at) - prev! <= MERGE_GAP_S || sameGop(keyframes, prev!, Number(w.at)))
+    )
+      last.push(w);
     else runs.push([w]);
   }
   const perPass = Math.max(1, Math.min(MAX_INPUTS, Math.floor(PASS_PIXEL_BUDGET / Math.max(1, t.width * t.height))));
@@ -441,6 +466,7 @@ export async function extractKeyframes(
   requests: KeyframeRequest[],
   workDir: string,
   limits: RunLimits,
+  keyframes?: KeyframeTimes,
 ): Promise<KeyframeBatch> {
   const written = requests.map(() => false);
   if (!requests.length) return { written, ffmpegRuns: 0 };
@@ -459,7 +485,9 @@ export async function extractKeyframes(
         const at = candidateAt(requests[i]!.start, requests[i]!.end, k);
         return { req: i, at, pts: timing ? firstKeptPts(at, timing) : 0n };
       });
-      const round = timing ? await extractRound(file, wants, timing, scratch, limits, k) : { got: new Map(), runs: 0 };
+      const round = timing
+        ? await extractRound(file, wants, timing, scratch, limits, k, keyframes)
+        : { got: new Map(), runs: 0 };
       ffmpegRuns += round.runs;
       const next: number[] = [];
       for (const i of pending) {

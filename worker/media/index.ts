@@ -12,7 +12,13 @@ import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } fr
 
 export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
 export { decodeSubtitleBytes, guessLanguage, parseSubtitles, looksLikeSubtitles } from './subtitles.ts';
-export { extractKeyframe, extractKeyframes, type KeyframeBatch, type KeyframeRequest } from './frames.ts';
+export {
+  extractKeyframe,
+  extractKeyframes,
+  type KeyframeBatch,
+  type KeyframeRequest,
+  type KeyframeTimes,
+} from './frames.ts';
 
 export interface SubtitleStream {
   index: number;
@@ -228,6 +234,8 @@ export interface SceneDetection {
   textSamples: number[];
   /** How far decoding got; much less than the probed duration means a truncated file. */
   decodedS: number;
+  /** Times of the keyframes decoded (the video's clock): where a seek can start decoding. */
+  keyframes: number[];
 }
 
 /**
@@ -296,6 +304,7 @@ export async function detectScenes(
     ...(window?.durationS !== undefined ? ['-t', window.durationS.toFixed(3)] : []),
   ];
   const shotCuts: number[] = [];
+  const keyframes: number[] = [];
   let decodedS = 0;
   const tracker = new ChangeTracker();
   const frameBytes = CHANGE_W * CHANGE_H;
@@ -321,7 +330,8 @@ export async function detectScenes(
       // The null branch passes every frame to the null output so that
       // -progress reports how far decoding really got.
       '-filter_complex',
-      `[0:v:0]split[a][c];[a]scale=160:-2:flags=area,split[s][p];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
+      `[0:v:0]split[a][c];[a]scale=160:-2:flags=area,split=3[s][p][k];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
+        `[k]select='eq(key,1)',showinfo@key,nullsink;` +
         `[p]null[out];[c]fps=${CHANGE_FPS},scale=${CHANGE_W}:${CHANGE_H},format=gray[chg]`,
       '-map',
       '[out]',
@@ -345,7 +355,7 @@ export async function detectScenes(
         if (p) decodedS = Math.max(decodedS, Number(p[1]) / 1e6);
         if (!l.includes('showinfo')) return;
         const m = l.match(/pts_time:\s*([\d.]+)/);
-        if (m) shotCuts.push(Number(m[1]));
+        if (m) (l.startsWith('[showinfo@key ') ? keyframes : shotCuts).push(Number(m[1]));
       },
       onStdout: (chunk) => {
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -373,5 +383,6 @@ export async function detectScenes(
     curve: changes.curve,
     textSamples: changes.textSamples,
     decodedS,
+    keyframes: keyframes.map((t) => from + t),
   };
 }

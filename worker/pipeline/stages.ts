@@ -22,6 +22,7 @@ import {
   extractKeyframes,
   probe,
   type KeyframeRequest,
+  type KeyframeTimes,
   type RunLimits,
 } from '../media/index.ts';
 import { CHANGE_FPS } from '../media/changes.ts';
@@ -135,6 +136,8 @@ interface Work {
   storedTranscript: Transcript | null;
   /** Settled, mutually different frames worth reading (detectScenes); null until the video was analysed. */
   textSamples: number[] | null;
+  /** Where seeks can start, as the cut pass met them: frames in one GOP are taken in one decode. */
+  keyframes: KeyframeTimes | undefined;
   /** On-screen text already read, by frame file: no frame is read twice. */
   readCache: Map<string, string>;
   /** Frames already extracted (or found impossible to), by file: no frame is decoded twice. */
@@ -226,6 +229,7 @@ export const STAGES: readonly Stage[] = [
       const plan = (cuts: number[]) =>
         planScenes(rel(cuts), length, { minS, maxS }, curve).map((s) => ({ start: s.start + from, end: s.end + from }));
       w.textSamples = detected.textSamples.filter((t) => t >= from);
+      w.keyframes = { times: detected.keyframes, from: decodeFrom, to: decodeFrom + detected.decodedS };
       w.spans = plan(detected.cuts);
       // Where the OCR model is present, the frames it will read anyway are
       // read now, so a substantial change of on-screen text inside a scene
@@ -470,7 +474,7 @@ const sampleRequest = (w: Work, t: number): KeyframeRequest => ({
 async function extractFrames(w: Work, reqs: KeyframeRequest[]): Promise<(string | null)[]> {
   const todo = [...new Map(reqs.filter((q) => !w.extracted.has(q.outPath)).map((q) => [q.outPath, q])).values()];
   if (todo.length) {
-    const { written } = await extractKeyframes(await w.file(), todo, w.dir, w.limits);
+    const { written } = await extractKeyframes(await w.file(), todo, w.dir, w.limits, w.keyframes);
     todo.forEach((q, i) => w.extracted.set(q.outPath, written[i]!));
   }
   return reqs.map((q) => (w.extracted.get(q.outPath) ? q.outPath : null));
@@ -595,6 +599,7 @@ function newWork(
     chunk,
     range: null,
     textSamples: null,
+    keyframes: undefined,
     readCache: new Map(),
     extracted: new Map(),
     spans: [],
