@@ -531,7 +531,11 @@ export function dropDuplicateFaces<T extends { face: DetectedFace }>(seen: T[]):
  */
 async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
   const file = await w.file();
-  w.textSamples ??= (await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits)).textSamples;
+  if (!w.textSamples) {
+    const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits);
+    w.textSamples = detected.textSamples;
+    w.keyframes = { times: detected.keyframes, from: 0, to: detected.decodedS };
+  }
   const chosen = chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN);
   const jpgs = await extractFrames(
     w,
