@@ -14,6 +14,7 @@ import { withPgClient, withPgClientTransaction, type PgClient } from '@dataplan/
 import { object, SafeError } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
 import type { Config } from '../../core/config.ts';
+import { SUBTITLE_TYPES } from '../../core/media-types.ts';
 import { assertValidKey, InvalidKeyError, newVideoKey, ownerPrefix } from '../../core/storage/keys.ts';
 import type { ObjectInfo, Storage } from '../../core/storage/types.ts';
 
@@ -22,8 +23,11 @@ export interface UploadsDeps {
   config: Config;
 }
 
-/** Sidecar subtitle types: accepted as subtitleKey, never as the video itself. */
-const SUBTITLE_TYPES = new Set(['application/x-subrip', 'text/vtt', 'text/srt', 'application/x-srt', 'text/x-ssa']);
+/**
+ * Sidecar subtitle types: accepted as subtitleKey, never as the video
+ * itself. Those of core/media-types.ts, and the other names SRT goes by.
+ */
+const SUBTITLE_CONTENT_TYPES = new Set([...Object.values(SUBTITLE_TYPES), 'text/srt', 'application/x-srt']);
 const MAX_FILENAME = 500;
 const MAX_TITLE = 500;
 
@@ -96,7 +100,9 @@ async function checkObject(
   const allowed = allowedContentTypes.map(normaliseType);
   // Photos are accepted by createUpload for createPerson, never as a video.
   const typeFits =
-    what === 'video' ? !SUBTITLE_TYPES.has(type) && !type.startsWith('image/') : SUBTITLE_TYPES.has(type);
+    what === 'video'
+      ? !SUBTITLE_CONTENT_TYPES.has(type) && !type.startsWith('image/')
+      : SUBTITLE_CONTENT_TYPES.has(type);
   if (!allowed.includes(type) || !typeFits) {
     await refuse(
       'UNSUPPORTED_MEDIA_TYPE',

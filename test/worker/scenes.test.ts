@@ -5,6 +5,7 @@ import {
   guessLanguage,
   looksLikeSubtitles,
   parseSubtitles,
+  wholeCues,
 } from '../../worker/media/subtitles.ts';
 import { collapseLoops, dropRepeats } from '../../worker/ml/repeats.ts';
 import {
@@ -100,6 +101,10 @@ test('SRT and VTT parse to plain timed text', () => {
     { start: 1.5, end: 3, text: 'Hello, there friend' },
     { start: 3604, end: 3605.25, text: 'Second line' },
   ]);
+  // Cut at a size limit, each format keeps its whole cues only, whatever its line ends.
+  const lf = (t: string) => t.replace(/\r\n/g, '\n');
+  assert.equal(wholeCues(`${ass}\r\nDialogue: 0,0:00:09.00,0:00:10.00,Def`), `${lf(ass)}\n`);
+  assert.equal(wholeCues(`${srt}\r\n3\r\n00:00:06,000 --> 00:00:07,000\r\nhalf`), lf(srt));
   // SSA's own Format (Marked instead of Layer) reads the same.
   const ssa =
     '[Events]\nFormat: Marked, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: Marked=0,0:00:02.00,0:00:04.00,*Default,NTP,0,0,0,,Old format, still words\n';

@@ -11,7 +11,7 @@ import { streamDurationS } from './frames.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
 export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
-export { decodeSubtitleBytes, guessLanguage, parseSubtitles, looksLikeSubtitles } from './subtitles.ts';
+export { decodeSubtitleBytes, guessLanguage, parseSubtitles, looksLikeSubtitles, wholeCues } from './subtitles.ts';
 export {
   extractKeyframe,
   extractKeyframes,

@@ -56,7 +56,7 @@ export function parseSubtitles(input: string): TranscriptSegment[] {
  * characters). Hiragana and lower-case Cyrillic are tested as blocks.
  */
 const COMMON_HANGUL = new Set(
-  '이다는가에의고하을를지서로한기도게어요니아나습있리사그대자들수것시으해라면만우내말거네요죠했할합입됩안제일정주전보러인상까데와과같저더된동러님오여실점',
+  '이다는가에의고하을를지서로한기도게어요니아나습있리사그대자들수것시으해라면만우내말거네죠했할합입됩안제일정주전보러인상까데와과같저더된동님오여실점',
 );
 const COMMON_HANZI_SIMPLIFIED = new Set(
   '的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实日',
@@ -163,6 +163,19 @@ export function decodeSubtitleBytes(bytes: Uint8Array, cut = false): { text: str
 const LEGACY_SAMPLE = 64 * 1024;
 /** Real text in these encodings scores 0.5-1 (the tests' samples); misreadings near 0. */
 const MIN_PLAUSIBLE = 0.25;
+
+/**
+ * The first part of a subtitle file cut at a size limit, up to its last
+ * whole cue, so no half cue is indexed: an SRT/VTT cue ends at a blank line,
+ * an ASS Dialogue at its line's end (a blank line there ends the header).
+ * Line ends become \n first: Windows tools write \r\n, where a search for
+ * "\n\n" finds no boundary at all.
+ */
+export function wholeCues(text: string): string {
+  const lf = text.replace(/\r\n?/g, '\n');
+  const end = ASS_DIALOGUE.test(lf) ? lf.lastIndexOf('\n') : lf.lastIndexOf('\n\n');
+  return end > 0 ? lf.slice(0, end + 1) : lf;
+}
 
 export function looksLikeSubtitles(input: string): boolean {
   return (/-->/.test(input) && TIME.test(input)) || ASS_DIALOGUE.test(input);

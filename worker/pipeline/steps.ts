@@ -17,6 +17,7 @@ import {
   decodeSubtitleBytes,
   guessLanguage,
   looksLikeSubtitles,
+  wholeCues,
   parseSubtitles,
   probe,
   type MediaFacts,
@@ -159,13 +160,8 @@ export async function readSidecar(
     if (total < cap) kept.push(b.subarray(0, cap - total));
     total += b.length;
   }
-  let { text } = decodeSubtitleBytes(Buffer.concat(kept), total > cap);
-  if (total > cap) {
-    // Cut at the last cue boundary so no half cue is indexed.
-    const end = text.lastIndexOf('\n\n');
-    if (end > 0) text = text.slice(0, end + 1);
-  }
-  return { text, total, sha256: h.digest('hex') };
+  const { text } = decodeSubtitleBytes(Buffer.concat(kept), total > cap);
+  return { text: total > cap ? wholeCues(text) : text, total, sha256: h.digest('hex') };
 }
 
 async function sidecarSubtitles(
@@ -228,8 +224,7 @@ export async function transcribe(
     let srt = await extractSubtitles(file, stream, limits);
     if (srt && Buffer.byteLength(srt) > cap) {
       notes.push(`An embedded subtitle track is ${Buffer.byteLength(srt)} bytes; only its first ${cap} were read.`);
-      srt = Buffer.from(srt).subarray(0, cap).toString('utf8');
-      srt = srt.slice(0, Math.max(0, srt.lastIndexOf('\n\n')) + 1);
+      srt = wholeCues(decodeSubtitleBytes(Buffer.from(srt).subarray(0, cap), true).text);
     }
     const segs = srt ? parseSubtitles(srt) : [];
     if (segs.length)
