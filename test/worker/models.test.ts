@@ -100,6 +100,19 @@ test('without subtitles the speech model transcribes and its segments land in sc
   for (const s of spoken) assert.equal(parseVec(s.text_vec!).length, 1024);
 });
 
+test('a model whose output cannot be stored fails the video once, naming the model, without retries', async () => {
+  // The tiny text model maps words outside its vocabulary to zero rows, so a
+  // line of only such words embeds to a zero vector: what a damaged model does.
+  const subKey = `u/${owner}/${crypto.randomUUID()}/subs.srt`;
+  await rig.storage.put(subKey, Buffer.from('1\n00:00:00,500 --> 00:00:02,500\nzzqx vvkrp\n'), 'application/x-subrip');
+  const id = await insertVideo(db, owner, await upload(rig, owner, sample.path), { subtitleKey: subKey });
+  const v = await settled(db, id);
+  assert.equal(v.state, 'failed');
+  assert.match(v.error ?? '', /Xenova\/bge-m3 .*zero or non-finite vector.*not retried/);
+  assert.equal((await scenesOf(db, id)).length, 0, 'nothing half-written');
+  assert.deepEqual(await pendingJobs(db, [id]), [], 'the job completed instead of waiting for a retry');
+});
+
 test('stages skipped for want of models are filled in by reindex --missing once they exist', async () => {
   // Index with no models: a worker over an empty MODELS_DIR.
   await worker!.stop();

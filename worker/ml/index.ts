@@ -199,11 +199,21 @@ export function getModels(
 
 class ModelLoadError extends Error {}
 
+/**
+ * A model's output cannot be stored (a zero or non-finite vector). A model
+ * gives the same output for the same input every time, so retrying only
+ * repeats the failure; the video fails once, naming the model.
+ */
+export class ModelOutputError extends Error {}
+
 function l2normalize(v: Float32Array, what: string): Float32Array {
   let s = 0;
   for (const x of v) s += x * x;
   const n = Math.sqrt(s);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${what} produced a zero or non-finite vector`);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new ModelOutputError(
+      `${what} produced a zero or non-finite vector. A model gives the same output every time, so this is not retried: check the model files (heimdex models status), then re-index the video`,
+    );
   const out = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = v[i]! / n;
   return out;

@@ -6,6 +6,7 @@
 import type { JobHelpers } from 'graphile-worker';
 import type { Storage } from '../../core/storage/types.ts';
 import { MediaInputError } from '../media/index.ts';
+import { ModelOutputError } from '../ml/index.ts';
 import { VIDEO_COLUMNS, type PipelineContext, type VideoRow } from './context.ts';
 import type { StageName } from './stages.ts';
 
@@ -86,15 +87,17 @@ function chunkProgressReporter(helpers: JobHelpers, id: string, fromS: number, t
 }
 
 /**
- * Runs the job body. Bad input marks the video failed and returns normally
- * (no retry loop). Anything else is retried; on the last attempt the video
- * is marked failed too, so it never sits in "processing" forever.
- */
-/**
  * PostgreSQL refusing what the file produced (a text too large to index,
  * bytes that are not valid text) would refuse it again on every retry.
  */
 const INPUT_SQLSTATE = new Set(['54000', '22021', '22P05', '2200N', '22P02']);
+
+/**
+ * Runs the job body. A failure that would repeat on every attempt (bad
+ * input, a model's unusable output) marks the video failed and returns
+ * normally (no retry loop). Anything else is retried; on the last attempt
+ * the video is marked failed too, so it never sits in "processing" forever.
+ */
 
 export async function guarded(helpers: JobHelpers, id: string, body: () => Promise<void>): Promise<void> {
   try {
@@ -104,7 +107,7 @@ export async function guarded(helpers: JobHelpers, id: string, body: () => Promi
     const code = (e as { code?: string }).code;
     if (code && INPUT_SQLSTATE.has(code))
       err = new MediaInputError(`The file's content could not be stored: ${err.message}. It will not be retried.`);
-    if (err instanceof MediaInputError) {
+    if (err instanceof MediaInputError || err instanceof ModelOutputError) {
       helpers.logger.info(`video ${id} failed: ${err.message}`);
       await helpers.query('select app_private.pipeline_fail($1, $2)', [id, err.message]);
       return;
