@@ -321,7 +321,7 @@ export const OPTIONS = [
     env: 'INDEX_CHUNK_S',
     kind: 'number',
     default: '300',
-    doc: "Seconds of video one transcribe or index job handles (an index job also takes a remainder under a quarter of this); a longer video is done in a chain of such jobs, each committed on its own, so no job nears graphile-worker's 4-hour lock and a crash redoes at most one chunk. 300 s keeps a job to a few minutes with the production models on 2 cores (BENCHMARKS.md); at least twice SCENE_MAX_S.",
+    doc: "Seconds of video one transcribe, index or playback-copy job handles (an index or copy job also takes a remainder under a quarter of this); a longer video is done in several such jobs (a chain for transcribing and indexing, parts any worker may take for a copy), each committed on its own, so no job nears graphile-worker's 4-hour lock and a crash redoes at most one chunk. 300 s keeps a job to a few minutes with the production models on 2 cores (BENCHMARKS.md); at least twice SCENE_MAX_S.",
   },
   {
     env: 'SCENE_TEXT_MAX_CHARS',

@@ -571,10 +571,10 @@ CREATE FUNCTION app_hidden.tag_text(tags jsonb) RETURNS text
 $$;
 
 --
--- Name: add_pipeline_job(text, json, text, text, text); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: add_pipeline_job(text, json, text, text, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text DEFAULT NULL::text, queue_name text DEFAULT NULL::text, job_key_mode text DEFAULT 'replace'::text) RETURNS void
+CREATE FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text DEFAULT NULL::text, queue_name text DEFAULT NULL::text, job_key_mode text DEFAULT 'replace'::text, priority_offset integer DEFAULT 0) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -582,15 +582,15 @@ begin
   -- priority: fairness between users (job_priority, committed migration 000005).
   perform graphile_worker.add_job(task, payload, queue_name := queue_name, job_key := job_key,
                                   job_key_mode := job_key_mode, max_attempts := 8,
-                                  priority := app_private.job_priority(payload));
+                                  priority := app_private.job_priority(payload) + priority_offset);
 end;
 $$;
 
 --
--- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text); Type: COMMENT; Schema: app_private; Owner: -
+-- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text, priority_offset integer); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text) IS 'Queue a pipeline job with the one retry policy (8 attempts).';
+COMMENT ON FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text, priority_offset integer) IS 'Queue a pipeline job with the one retry policy (8 attempts), behind priority_offset more of the owner''s videos than its own place.';
 
 --
 -- Name: auth_create_session(uuid, text, integer); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1009,13 +1009,19 @@ CREATE FUNCTION app_private.fail_crashed_jobs(worker_ids text[]) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_why constant text := 'Processing was interrupted on its last attempt (%s of %s: the worker was killed, ran out '
+                         'of memory or lost its database). An administrator can retry it.';
 begin
-  perform app_private.pipeline_fail((j.payload ->> 'id')::uuid,
-    pg_catalog.format('Processing was interrupted on its last attempt (%s of %s: the worker was killed, ran out '
-                      'of memory or lost its database). An administrator can retry it.', j.attempts, j.max_attempts))
+  perform case when t.identifier in ('videos__playback', 'videos__playback_part')
+               then app_private.pipeline_playback_failed((j.payload ->> 'id')::uuid,
+                      'No browser-playable copy could be made: ' || pg_catalog.format(v_why, j.attempts, j.max_attempts))
+               else app_private.pipeline_fail((j.payload ->> 'id')::uuid, pg_catalog.format(v_why, j.attempts, j.max_attempts))
+          end
      from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
     where j.locked_by = any(worker_ids) and j.attempts >= j.max_attempts
-      and t.identifier in ('videos__validate', 'videos__transcribe', 'videos__index');
+      and t.identifier in ('videos__validate', 'videos__transcribe', 'videos__index',
+                           'videos__playback', 'videos__playback_part');
 end;
 $$;
 
@@ -1306,6 +1312,121 @@ $$;
 COMMENT ON FUNCTION app_private.pipeline_note(video_id uuid, note text) IS 'Worker: record what processing had to cut to stay within limits.';
 
 --
+-- Name: pipeline_playback_failed(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_playback_failed(video_id uuid, reason text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+begin
+  update app_public.videos v
+     set playback_state = 'failed',
+         notes = case when reason = any (v.notes) then v.notes else v.notes || reason end
+   where v.id = video_id and v.playback_state = 'pending'
+  returning v.owner_id into v_owner;
+  if not found then
+    return false;
+  end if;
+  perform app_private.playback_forget_parts(video_id, v_owner, null);
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_playback_failed(video_id uuid, reason text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_playback_failed(video_id uuid, reason text) IS 'Worker: no playback copy can be made; the reason goes to the video''s notes and its parts are deleted.';
+
+--
+-- Name: pipeline_playback_part_done(uuid, integer, integer, double precision, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_playback_part_done(video_id uuid, part integer, parts integer, part_s double precision, key text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+begin
+  select v.owner_id into v_owner from app_public.videos v
+   where v.id = video_id and v.playback_state = 'pending' for update;
+  if not found then
+    return false;
+  end if;
+  if not starts_with(key, 'u/' || v_owner::text || '/') then
+    raise exception 'a part key must lie under the owner''s prefix' using errcode = '22023';
+  end if;
+  insert into app_private.playback_parts as p (video_id, part, part_s, key)
+  values (video_id, part, part_s, key)
+  on conflict on constraint playback_parts_pkey do update set part_s = excluded.part_s, key = excluded.key;
+  if (select count(*) from app_private.playback_parts p
+       where p.video_id = pipeline_playback_part_done.video_id
+         and p.part_s = pipeline_playback_part_done.part_s and p.part < parts) = parts then
+    perform app_private.add_pipeline_job('videos__playback', json_build_object('id', video_id),
+      'videos__playback:' || video_id::text, priority_offset := 10);
+  end if;
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_playback_part_done(video_id uuid, part integer, parts integer, part_s double precision, key text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_playback_part_done(video_id uuid, part integer, parts integer, part_s double precision, key text) IS 'Worker: record a stored part of a playback copy, and queue the join when it is the last; false when the video no longer waits for a copy.';
+
+--
+-- Name: pipeline_playback_parts(uuid); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_playback_parts(video_id uuid) RETURNS TABLE(part integer, part_s double precision, key text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select p.part, p.part_s, p.key from app_private.playback_parts p
+   where p.video_id = pipeline_playback_parts.video_id order by p.part;
+$$;
+
+--
+-- Name: FUNCTION pipeline_playback_parts(video_id uuid); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_playback_parts(video_id uuid) IS 'Worker: the stored parts of a playback copy, in order.';
+
+--
+-- Name: pipeline_playback_ready(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+  v_parts text[];
+begin
+  select v.owner_id into v_owner from app_public.videos v
+   where v.id = video_id and v.playback_state = 'pending' for update;
+  if not found then
+    return false;
+  end if;
+  update app_public.videos v set playback_state = 'ready', playback_key = key where v.id = video_id;
+  perform app_private.playback_forget_parts(video_id, v_owner, key);
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_playback_ready(video_id uuid, key text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) IS 'Worker: the video plays from this copy now; its parts are deleted.';
+
+--
 -- Name: pipeline_progress(uuid, text, real, real, real); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -1529,7 +1650,18 @@ CREATE FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) RETUR
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_old app_public.videos;
+  v_plan text := coalesce(facts -> 'playback' ->> 'plan', 'original');
+  v_keep boolean;
 begin
+  select * into v_old from app_public.videos v where v.id = video_id for update;
+  if not found then
+    return false;
+  end if;
+  -- A reprocessed video keeps a finished copy of the same bytes.
+  v_keep := v_plan <> 'original' and v_old.playback_state = 'ready'
+            and v_old.content_sha256 is not distinct from facts ->> 'content_sha256';
   update app_public.videos v
      -- The size of the object the worker fetched, not what the client
      -- announced: storage accounting must not trust an insert.
@@ -1546,16 +1678,24 @@ begin
          subtitle_sha256 = facts ->> 'subtitle_sha256',
          notes = '{}',
          state = 'processing', stage = 'transcribe',
-         progress = app_private.pipeline_stage_progress('transcribe', 0), error = null
+         progress = app_private.pipeline_stage_progress('transcribe', 0), error = null,
+         playback_state = case when v_plan = 'original' then 'original' when v_keep then 'ready' else 'pending' end,
+         playback_key = case when v_keep then v.playback_key end
    where v.id = video_id;
-  if not found then
-    return false;
-  end if;
   -- A fresh run (a reprocessed video): chunks of an earlier run are not ours.
   -- Keys they stored are left to the orphan sweep, or reused under the same names.
   delete from app_private.video_chunks c where c.video_id = pipeline_validated.video_id;
   perform app_private.add_pipeline_job('videos__transcribe', json_build_object('id', video_id),
     'videos__transcribe:' || video_id::text);
+  if v_old.playback_key is not null and not v_keep then
+    perform app_private.add_pipeline_job('videos__delete_objects',
+      json_build_object('id', video_id, 'owner_id', v_old.owner_id, 'keys', array[v_old.playback_key]));
+  end if;
+  if v_plan <> 'original' and not v_keep then
+    delete from app_private.playback_parts p where p.video_id = pipeline_validated.video_id;
+    perform app_private.playback_queue(video_id, v_plan, (facts -> 'playback' ->> 'parts')::int,
+                                       (facts -> 'playback' ->> 'part_s')::float8);
+  end if;
   return true;
 end;
 $$;
@@ -1564,7 +1704,68 @@ $$;
 -- Name: FUNCTION pipeline_validated(video_id uuid, facts jsonb); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) IS 'Worker: record probed media facts, move to processing and queue videos__transcribe.';
+COMMENT ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) IS 'Worker: record probed media facts, move to processing and queue videos__transcribe, and the playback copy''s jobs where the video needs one.';
+
+--
+-- Name: playback_forget_parts(uuid, uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.playback_forget_parts(video_id uuid, owner_id uuid, keep text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_keys text[];
+begin
+  with gone as (
+    delete from app_private.playback_parts p where p.video_id = playback_forget_parts.video_id returning p.key
+  )
+  select coalesce(array_agg(g.key) filter (where g.key is distinct from keep), '{}') into v_keys from gone g;
+  if cardinality(v_keys) > 0 then
+    perform app_private.add_pipeline_job('videos__delete_objects',
+      json_build_object('id', video_id, 'owner_id', owner_id, 'keys', v_keys));
+  end if;
+end;
+$$;
+
+--
+-- Name: FUNCTION playback_forget_parts(video_id uuid, owner_id uuid, keep text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.playback_forget_parts(video_id uuid, owner_id uuid, keep text) IS 'Forget the staged parts of a playback copy and queue their objects for deletion (all but keep).';
+
+--
+-- Name: playback_queue(uuid, text, integer, double precision); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.playback_queue(video_id uuid, plan text, parts integer, part_s double precision) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if plan = 'remux' then
+    perform app_private.add_pipeline_job('videos__playback', json_build_object('id', video_id),
+      'videos__playback:' || video_id::text, priority_offset := 10);
+  elsif plan = 'transcode' then
+    if not (parts between 1 and 100000 and part_s > 0) then
+      raise exception 'a transcoded copy needs parts >= 1 and part_s > 0, got % and %', parts, part_s
+        using errcode = '22023';
+    end if;
+    perform app_private.add_pipeline_job('videos__playback_part',
+      json_build_object('id', video_id, 'part', n, 'parts', parts, 'part_s', part_s),
+      'videos__playback_part:' || video_id::text || ':' || n::text, priority_offset := 10)
+      from pg_catalog.generate_series(0, parts - 1) n;
+  else
+    raise exception 'unknown playback plan %', plan using errcode = '22023';
+  end if;
+end;
+$$;
+
+--
+-- Name: FUNCTION playback_queue(video_id uuid, plan text, parts integer, part_s double precision); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.playback_queue(video_id uuid, plan text, parts integer, part_s double precision) IS 'Queue the jobs that make a browser-playable copy: one per part then the join, or the join alone for a repackaging.';
 
 --
 -- Name: queue_storage_sweep(integer); Type: FUNCTION; Schema: app_private; Owner: -
@@ -1999,12 +2200,15 @@ CREATE FUNCTION app_private.tg_videos__forget_objects() RETURNS trigger
 begin
   perform app_private.add_pipeline_job('videos__delete_objects',
     json_build_object('id', old.id, 'owner_id', old.owner_id, 'keys',
-      array_remove(array[old.object_key, old.subtitle_key], null)
+      array_remove(array[old.object_key, old.subtitle_key, old.playback_key], null)
       || coalesce((select array_agg(s.keyframe_key) from app_public.scenes s
                    where s.video_id = old.id and s.keyframe_key is not null), '{}')
-      -- What chunks of an unfinished index stored (the rows go with the video).
+      -- What chunks of an unfinished index, and parts of an unfinished copy,
+      -- stored (their rows go with the video).
       || coalesce((select array_agg(k) from app_private.video_chunks vc, unnest(vc.keys) k
-                   where vc.video_id = old.id), '{}')));
+                   where vc.video_id = old.id), '{}')
+      || coalesce((select array_agg(p.key) from app_private.playback_parts p
+                   where p.video_id = old.id), '{}')));
   return old;
 end;
 $$;
@@ -2070,11 +2274,13 @@ CREATE FUNCTION app_private.unreferenced_keys(keys text[]) RETURNS text[]
   select coalesce(array_agg(c.k), '{}') from c
    where not exists (select 1 from app_public.videos v where v.object_key = c.k)
      and not exists (select 1 from app_public.videos v where v.owner_id = c.owner_id and v.subtitle_key = c.k)
+     and not exists (select 1 from app_public.videos v where v.owner_id = c.owner_id and v.playback_key = c.k)
      and not exists (select 1 from app_public.scenes s where s.owner_id = c.owner_id and s.keyframe_key = c.k)
      and not exists (select 1 from app_public.faces f where f.owner_id = c.owner_id and f.photo_key = c.k)
      and not exists (select 1 from app_public.faces f where f.id = c.face_id and f.owner_id = c.owner_id)
-     -- Stored by a chunk whose scenes are not assembled yet.
-     and not exists (select 1 from app_private.video_chunks vc where vc.keys @> array[c.k]);
+     -- Stored by a chunk whose scenes are not assembled yet, or a part of a copy not yet joined.
+     and not exists (select 1 from app_private.video_chunks vc where vc.keys @> array[c.k])
+     and not exists (select 1 from app_private.playback_parts p where p.key = c.k);
 $_$;
 
 --
@@ -3064,6 +3270,25 @@ CREATE TABLE app_hidden.video_scene_counts (
 COMMENT ON TABLE app_hidden.video_scene_counts IS 'Scenes per video, kept by triggers on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
 
 --
+-- Name: playback_parts; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.playback_parts (
+    video_id uuid NOT NULL,
+    part integer NOT NULL,
+    part_s double precision NOT NULL,
+    key text NOT NULL,
+    CONSTRAINT playback_parts_part_check CHECK ((part >= 0)),
+    CONSTRAINT playback_parts_part_s_check CHECK ((part_s > (0)::double precision))
+);
+
+--
+-- Name: TABLE playback_parts; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.playback_parts IS 'Worker: parts of a playback copy made so far (videos__playback_part), joined by videos__playback once all are in.';
+
+--
 -- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -
 --
 
@@ -3255,6 +3480,8 @@ CREATE TABLE app_public.videos (
     content_sha256 text,
     subtitle_sha256 text,
     notes text[] DEFAULT '{}'::text[] NOT NULL,
+    playback_state text,
+    playback_key text,
     CONSTRAINT videos_byte_size_check CHECK ((byte_size >= 0)),
     CONSTRAINT videos_content_sha256_check CHECK ((content_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT videos_content_type_video CHECK ((content_type ~ '^video/[a-z0-9][a-z0-9.+-]*$'::text)),
@@ -3263,6 +3490,8 @@ CREATE TABLE app_public.videos (
     CONSTRAINT videos_height_check CHECK ((height > 0)),
     CONSTRAINT videos_object_key_check CHECK (((object_key <> ''::text) AND (char_length(object_key) <= 1024) AND (object_key !~ '(^/|\.\./)'::text))),
     CONSTRAINT videos_object_key_owned CHECK ((starts_with(object_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (char_length(object_key) > char_length((('u/'::text || (owner_id)::text) || '/'::text))) AND (object_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (object_key !~ '//'::text))),
+    CONSTRAINT videos_playback_key_owned CHECK ((starts_with(playback_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (playback_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (playback_key !~ '//'::text) AND (char_length(playback_key) <= 1024))),
+    CONSTRAINT videos_playback_state_check CHECK ((playback_state = ANY (ARRAY['original'::text, 'pending'::text, 'ready'::text, 'failed'::text]))),
     CONSTRAINT videos_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
     CONSTRAINT videos_state_check CHECK ((state = ANY (ARRAY['uploaded'::text, 'validating'::text, 'processing'::text, 'indexed'::text, 'failed'::text]))),
     CONSTRAINT videos_subtitle_key_check CHECK (((subtitle_key <> ''::text) AND (char_length(subtitle_key) <= 1024) AND (subtitle_key !~ '(^/|\.\./)'::text))),
@@ -3472,6 +3701,18 @@ COMMENT ON COLUMN app_public.videos.subtitle_sha256 IS 'SHA-256 of the subtitle 
 COMMENT ON COLUMN app_public.videos.notes IS 'What processing had to cut to stay within limits (e.g. a transcript cut at SCENE_TEXT_MAX_CHARS), so nothing is dropped silently.';
 
 --
+-- Name: COLUMN videos.playback_state; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.playback_state IS 'How the video plays in a browser: original (as uploaded), pending (a playable copy is being made), ready (playback_key holds it), failed (no copy could be made; the reason is in notes). Null until validated.';
+
+--
+-- Name: COLUMN videos.playback_key; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.playback_key IS 'Storage key of the browser-playable copy (H.264 and AAC in MP4, at most 720p) when playback_state is ready.';
+
+--
 -- Name: user_stats; Type: VIEW; Schema: app_private; Owner: -
 --
 
@@ -3590,6 +3831,13 @@ ALTER TABLE ONLY app_hidden.scene_terms
 
 ALTER TABLE ONLY app_hidden.video_scene_counts
     ADD CONSTRAINT video_scene_counts_pkey PRIMARY KEY (video_id);
+
+--
+-- Name: playback_parts playback_parts_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.playback_parts
+    ADD CONSTRAINT playback_parts_pkey PRIMARY KEY (video_id, part);
 
 --
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: app_private; Owner: -
@@ -3927,7 +4175,7 @@ CREATE TRIGGER _900_notify_insert AFTER INSERT ON app_public.videos FOR EACH ROW
 -- Name: videos _900_notify_update; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
-CREATE TRIGGER _900_notify_update AFTER UPDATE ON app_public.videos FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) OR (old.stage IS DISTINCT FROM new.stage) OR (old.progress IS DISTINCT FROM new.progress) OR (old.error IS DISTINCT FROM new.error))) EXECUTE FUNCTION app_private.tg_videos__notify();
+CREATE TRIGGER _900_notify_update AFTER UPDATE ON app_public.videos FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) OR (old.stage IS DISTINCT FROM new.stage) OR (old.progress IS DISTINCT FROM new.progress) OR (old.error IS DISTINCT FROM new.error) OR (old.playback_state IS DISTINCT FROM new.playback_state))) EXECUTE FUNCTION app_private.tg_videos__notify();
 
 --
 -- Name: scene_terms scene_terms_scene_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_hidden; Owner: -
@@ -3942,6 +4190,13 @@ ALTER TABLE ONLY app_hidden.scene_terms
 
 ALTER TABLE ONLY app_hidden.video_scene_counts
     ADD CONSTRAINT video_scene_counts_video_id_owner_id_fkey FOREIGN KEY (video_id, owner_id) REFERENCES app_public.videos(id, owner_id) ON DELETE CASCADE;
+
+--
+-- Name: playback_parts playback_parts_video_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
+--
+
+ALTER TABLE ONLY app_private.playback_parts
+    ADD CONSTRAINT playback_parts_video_id_fkey FOREIGN KEY (video_id) REFERENCES app_public.videos(id) ON DELETE CASCADE;
 
 --
 -- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: app_private; Owner: -
@@ -4316,10 +4571,10 @@ REVOKE ALL ON FUNCTION app_hidden.tag_text(tags jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.tag_text(tags jsonb) TO authenticated;
 
 --
--- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text, priority_offset integer); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_private.add_pipeline_job(task text, payload json, job_key text, queue_name text, job_key_mode text, priority_offset integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION auth_create_session(user_id uuid, token_hash text, ttl_s integer); Type: ACL; Schema: app_private; Owner: -
@@ -4471,6 +4726,34 @@ REVOKE ALL ON FUNCTION app_private.pipeline_note(video_id uuid, note text) FROM 
 GRANT ALL ON FUNCTION app_private.pipeline_note(video_id uuid, note text) TO heimdex_worker;
 
 --
+-- Name: FUNCTION pipeline_playback_failed(video_id uuid, reason text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_playback_failed(video_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_playback_failed(video_id uuid, reason text) TO heimdex_worker;
+
+--
+-- Name: FUNCTION pipeline_playback_part_done(video_id uuid, part integer, parts integer, part_s double precision, key text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_playback_part_done(video_id uuid, part integer, parts integer, part_s double precision, key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_playback_part_done(video_id uuid, part integer, parts integer, part_s double precision, key text) TO heimdex_worker;
+
+--
+-- Name: FUNCTION pipeline_playback_parts(video_id uuid); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_playback_parts(video_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_playback_parts(video_id uuid) TO heimdex_worker;
+
+--
+-- Name: FUNCTION pipeline_playback_ready(video_id uuid, key text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) TO heimdex_worker;
+
+--
 -- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real, lo real, hi real); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -4524,6 +4807,18 @@ GRANT ALL ON FUNCTION app_private.pipeline_transcript(video_id uuid) TO heimdex_
 
 REVOKE ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.pipeline_validated(video_id uuid, facts jsonb) TO heimdex_worker;
+
+--
+-- Name: FUNCTION playback_forget_parts(video_id uuid, owner_id uuid, keep text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.playback_forget_parts(video_id uuid, owner_id uuid, keep text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION playback_queue(video_id uuid, plan text, parts integer, part_s double precision); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.playback_queue(video_id uuid, plan text, parts integer, part_s double precision) FROM PUBLIC;
 
 --
 -- Name: FUNCTION queue_storage_sweep(every_s integer); Type: ACL; Schema: app_private; Owner: -

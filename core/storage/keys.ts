@@ -76,6 +76,16 @@ export function keyframeKey(ownerId: string, videoId: string, ordinal: number): 
   return `${ownerPrefix(ownerId)}${videoId}/keyframes/${ordinal}.jpg`;
 }
 
+/** `u/<owner_id>/<video_id>/playback.mp4`: the copy a browser plays when it cannot play the upload. */
+export function playbackKey(ownerId: string, videoId: string): string {
+  return `${ownerPrefix(ownerId)}${videoId}/playback.mp4`;
+}
+
+/** `u/<owner_id>/<video_id>/playback/<part>.mp4`: one part of that copy, until the parts are joined. */
+export function playbackPartKey(ownerId: string, videoId: string, part: number): string {
+  return `${ownerPrefix(ownerId)}${videoId}/playback/${part}.mp4`;
+}
+
 /** `u/<owner_id>/faces/<face_id>.jpg`: a face's crop, shown as its thumbnail. */
 export function faceCropKey(ownerId: string, faceId: string): string {
   return `${ownerPrefix(ownerId)}faces/${faceId}.jpg`;

@@ -35,7 +35,9 @@ begin
          -- migration 000006: releasing the jobs of exited processes on the same machine at once.
          'worker_processes', 'release_gone_processes',
          -- issue 13: long videos in chunk jobs (130-video-chunks.sql).
-         'pipeline_chunk_start', 'pipeline_chunk_done'])
+         'pipeline_chunk_start', 'pipeline_chunk_done',
+         -- browser-playable copies (100-playback-copies.sql).
+         'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready', 'pipeline_playback_failed'])
   loop
     execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
   end loop;

@@ -24,7 +24,9 @@ export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: nu
           """
           thumbnailUrl: String
           """
-          Short-lived URL of the video with a #t=start,end fragment for this scene.
+          Short-lived URL of the video with a #t=start,end fragment for this scene: the
+          browser-playable copy once the video has one (see Video.playbackState), else
+          the upload.
           """
           previewUrl: String
         }
@@ -38,9 +40,17 @@ export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: nu
             previewUrl($scene: any) {
               const $video = videos.get({ id: $scene.get('video_id') });
               return lambda(
-                [$video.get('object_key'), $video.get('content_type'), $scene.get('start_s'), $scene.get('end_s')],
-                async ([key, type, start, end]) => {
-                  const url = await sign(key as string | null, type as string | null);
+                [
+                  $video.get('object_key'),
+                  $video.get('content_type'),
+                  $video.get('playback_key'),
+                  $scene.get('start_s'),
+                  $scene.get('end_s'),
+                ],
+                async ([key, type, copy, start, end]) => {
+                  const url = await (copy
+                    ? sign(copy as string, 'video/mp4')
+                    : sign(key as string | null, type as string | null));
                   return url ? `${url}#t=${fmt(start as number)},${fmt(end as number)}` : null;
                 },
               );

@@ -210,7 +210,8 @@ export function makeSearchPlugin(deps: SearchDeps) {
           """
           snippet: String
           """
-          Short-lived video URL with a #t=start,end fragment, ready for a <video> element.
+          Short-lived video URL with a #t=start,end fragment, ready for a <video> element: the
+          browser-playable copy once the video has one, else the upload.
           """
           previewUrl: String
           """
@@ -303,7 +304,10 @@ export function makeSearchPlugin(deps: SearchDeps) {
                       object_key: string;
                       content_type: string | null;
                     }>({
-                      text: `select h.*, v.title, s.keyframe_key, v.object_key, v.content_type
+                      // The browser-playable copy, where the video has one.
+                      text: `select h.*, v.title, s.keyframe_key,
+                                    coalesce(v.playback_key, v.object_key) as object_key,
+                                    case when v.playback_key is null then v.content_type else 'video/mp4' end as content_type
                              from app_public.search_scenes(
                                query => $1, text_embedding => $2::real[], image_embedding => $3::real[],
                                video_ids => $4::uuid[], person_id => $5::uuid,

@@ -93,6 +93,9 @@ export interface VideoState {
   height: number | null;
   has_audio: boolean | null;
   indexed_at: Date | null;
+  playback_state: 'original' | 'pending' | 'ready' | 'failed' | null;
+  playback_key: string | null;
+  notes: string[];
 }
 
 export async function videoState(db: TestDatabase, id: string): Promise<VideoState> {

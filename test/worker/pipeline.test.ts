@@ -32,6 +32,7 @@ after(async () => {
 });
 const db: TestDatabase = await createTestDatabase();
 const db2: TestDatabase = await createTestDatabase();
+const db3: TestDatabase = await createTestDatabase();
 const rig: Rig = await makeRig();
 const sample: SampleVideo = await generateSampleVideo(path.join(rig.dir, 'sample.mp4'));
 const owner = uuid();
@@ -244,6 +245,66 @@ test("a recording with no duration in its header (a browser's MediaRecorder WebM
   const scenes = await scenesOf(db, id);
   assert.equal(scenes.length, sample.scenes.length);
   assert.ok(Math.abs(scenes.at(-1)!.end_s - sample.durationS) < 0.2);
+});
+
+test('a video browsers cannot play gets a copy made in parts that plays, and the copy goes with the video', async () => {
+  // Parts of 10 s: the 15 s tape is copied in two parts, joined by a third job.
+  const short = await makeRig({ INDEX_CHUNK_S: '10', SCENE_MAX_S: '5' });
+  const tape = path.join(rig.dir, 'tape.mpg');
+  await runTool('ffmpeg', ['-v', 'error', '-y', '-i', sample.path, '-c:v', 'mpeg2video', '-c:a', 'mp2', tape], {
+    timeoutS: 60,
+    maxMemoryMb: 0,
+  });
+  const plain = await insertVideo(db3, owner, await upload(short, owner, sample.path));
+  const id = await insertVideo(db3, owner, await upload(short, owner, tape, 'tape.mpg'));
+  const drain = () =>
+    runOnce({
+      connectionString: db3.workerUrl,
+      taskList: createTaskList({ config: short.config, storage: short.storage, models: getModels(short.config) }),
+      logger: quiet,
+    });
+  await drain();
+  const [p, v] = [await settled(db3, plain), await settled(db3, id)];
+  assert.deepEqual([p.state, p.playback_state, p.playback_key], ['indexed', 'original', null]);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.equal(v.playback_state, 'ready', v.notes.join(' '));
+  assert.equal(v.playback_key, `u/${owner}/${id}/playback.mp4`);
+  const copy = path.join(rig.dir, 'copy.mp4');
+  await short.storage.download(v.playback_key!, copy, { maxBytes: 1e9 });
+  const streams = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', copy],
+    { timeoutS: 60, maxMemoryMb: 0 },
+  );
+  assert.deepEqual(streams.stdout.toString().trim().split('\n'), ['h264', 'aac']);
+  const { rows: parts } = await db3.rootPool.query('select * from app_private.playback_parts');
+  assert.deepEqual(parts, [], 'parts are forgotten once joined');
+  const objects = async () => {
+    const keys: string[] = [];
+    for await (const o of short.storage.list(`u/${owner}/${id}/`)) keys.push(o.key);
+    return keys.filter((k) => !k.includes('/keyframes/'));
+  };
+  assert.deepEqual(await objects(), [v.playback_key], 'the parts were deleted');
+  assert.deepEqual(
+    (await db3.rootPool.query('select app_private.unreferenced_keys($1) as k', [[v.playback_key]])).rows[0].k,
+    [],
+    'the orphan sweep keeps the copy',
+  );
+
+  // Processed again, the same bytes keep their copy: nothing is encoded twice.
+  const written = async () => {
+    for await (const o of short.storage.list(v.playback_key!)) return o.modified.getTime();
+  };
+  const before = await written();
+  await db3.rootPool.query('select app_private.reprocess_video($1)', [id]);
+  await drain();
+  const again = await settled(db3, id);
+  assert.deepEqual([again.state, again.playback_state, again.playback_key], ['indexed', 'ready', v.playback_key]);
+  assert.equal(await written(), before);
+
+  await db3.rootPool.query('delete from app_public.videos where id = $1', [id]);
+  await drain();
+  assert.deepEqual(await objects(), [], 'the copy is deleted with the video');
 });
 
 test('broken inputs fail once with a clear error and are not retried', async () => {

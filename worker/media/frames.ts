@@ -32,15 +32,19 @@ const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
  */
 function frameFilter(hdr: Hdr | null): string {
   const scale = "scale=w='min(768,iw*sar)':h='if(eq(sar,1),-2,trunc(ow/dar/2)*2)',setsar=1";
-  const toSdr = hdr
-    ? `,zscale=tin=${hdr.transfer}:pin=${hdr.primaries}:min=${hdr.matrix}:t=linear:npl=100,format=gbrpf32le,` +
-      'zscale=p=bt709,tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p'
-    : '';
-  return `${scale}${toSdr},signalstats`;
+  return `${scale}${hdr ? `,${toSdrFilter(hdr)}` : ''},signalstats`;
+}
+
+/** HDR to SDR as above; placed after a downscale, where it costs least. */
+export function toSdrFilter(hdr: Hdr): string {
+  return (
+    `zscale=tin=${hdr.transfer}:pin=${hdr.primaries}:min=${hdr.matrix}:t=linear:npl=100,format=gbrpf32le,` +
+    'zscale=p=bt709,tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p'
+  );
 }
 
 /** The colour facts of an HDR stream, as zscale names them. */
-interface Hdr {
+export interface Hdr {
   transfer: 'smpte2084' | 'arib-std-b67';
   primaries: string;
   matrix: string;
@@ -49,7 +53,9 @@ interface Hdr {
 const ZSCALE_PRIMARIES = new Set(['bt709', 'bt2020', 'smpte432', 'smpte431']);
 const ZSCALE_MATRICES = new Set(['bt709', 'bt2020nc', 'bt2020c']);
 
-function hdrOf(s: ProbeStream | undefined): Hdr | null {
+export function hdrOf(
+  s: { color_transfer?: string; color_primaries?: string; color_space?: string } | undefined,
+): Hdr | null {
   const transfer = s?.color_transfer;
   if (transfer !== 'smpte2084' && transfer !== 'arib-std-b67') return null;
   // HDR is BT.2020 unless the stream says otherwise in a way zscale knows.

@@ -7,7 +7,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
-import { streamDurationS } from './frames.ts';
+import { hdrOf, streamDurationS, type Hdr } from './frames.ts';
+export { assembleCopy, partRange, playbackParts, playbackPlan, transcodePart, type PlaybackPlan } from './playback.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
 export { MediaInputError, MediaRunError, SAFE_FORMATS, type RunLimits } from './run.ts';
@@ -43,6 +44,11 @@ export interface MediaFacts {
   audioCodec: string | null;
   hasAudio: boolean;
   subtitleStreams: SubtitleStream[];
+  /** Pixel layout of the picture ("yuv420p"), null if not stated. */
+  pixFmt: string | null;
+  /** Pixel aspect ratio: 1 for square pixels, 16/15 for 4:3 PAL DVD. */
+  sar: number;
+  hdr: Hdr | null;
 }
 
 interface ProbeStream {
@@ -57,6 +63,11 @@ interface ProbeStream {
   disposition?: { attached_pic?: number };
   tags?: { language?: string; DURATION?: string };
   side_data_list?: { rotation?: number }[];
+  pix_fmt?: string;
+  sample_aspect_ratio?: string;
+  color_transfer?: string;
+  color_primaries?: string;
+  color_space?: string;
 }
 
 function rate(r: string | undefined): number | null {
@@ -133,6 +144,9 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
     videoCodec: video.codec_name ?? 'unknown',
     audioCodec: audio?.codec_name ?? null,
     hasAudio: !!audio,
+    pixFmt: video.pix_fmt ?? null,
+    sar: rate(video.sample_aspect_ratio?.replace(':', '/')) ?? 1,
+    hdr: hdrOf(video),
     subtitleStreams: streams
       .filter((s) => s.codec_type === 'subtitle' && TEXT_SUBTITLE_CODECS.has(s.codec_name ?? ''))
       .map((s) => ({

@@ -73,7 +73,8 @@ export interface VideoRow {
   /** What validation saw; every later read must match (pinned bytes). */
   content_sha256: string | null;
   subtitle_sha256: string | null;
+  playback_state: 'original' | 'pending' | 'ready' | 'failed' | null;
 }
 
 export const VIDEO_COLUMNS =
-  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, face_model, missing_stages, content_sha256, subtitle_sha256';
+  'id, owner_id, object_key, subtitle_key, state, has_audio, duration_s, transcript_source, text_model, image_model, face_model, missing_stages, content_sha256, subtitle_sha256, playback_state';

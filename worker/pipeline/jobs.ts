@@ -5,10 +5,11 @@
  */
 import type { JobHelpers } from 'graphile-worker';
 import type { Storage } from '../../core/storage/types.ts';
-import { MediaInputError } from '../media/index.ts';
+import { MediaInputError, type RunLimits } from '../media/index.ts';
 import { ModelOutputError } from '../ml/index.ts';
-import { VIDEO_COLUMNS, type PipelineContext, type VideoRow } from './context.ts';
+import { mediaLimits, VIDEO_COLUMNS, type PipelineContext, type VideoRow } from './context.ts';
 import type { StageName } from './stages.ts';
+import { fetchVideo, withWorkDir } from './steps.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -99,7 +100,20 @@ const INPUT_SQLSTATE = new Set(['54000', '22021', '22P05', '2200N', '22P02']);
  * the video is marked failed too, so it never sits in "processing" forever.
  */
 
-export async function guarded(helpers: JobHelpers, id: string, body: () => Promise<void>): Promise<void> {
+export async function guarded(
+  helpers: JobHelpers,
+  id: string,
+  body: () => Promise<void>,
+  /** What fails: the video, or only its playback copy (the video stays searchable). */
+  what: 'video' | 'playback' = 'video',
+): Promise<void> {
+  const fail = (message: string) =>
+    what === 'video'
+      ? helpers.query('select app_private.pipeline_fail($1, $2)', [id, message])
+      : helpers.query('select app_private.pipeline_playback_failed($1, $2)', [
+          id,
+          `No browser-playable copy could be made: ${message}`,
+        ]);
   try {
     await body();
   } catch (e) {
@@ -108,17 +122,14 @@ export async function guarded(helpers: JobHelpers, id: string, body: () => Promi
     if (code && INPUT_SQLSTATE.has(code))
       err = new MediaInputError(`The file's content could not be stored: ${err.message}. It will not be retried.`);
     if (err instanceof MediaInputError || err instanceof ModelOutputError) {
-      helpers.logger.info(`video ${id} failed: ${err.message}`);
-      await helpers.query('select app_private.pipeline_fail($1, $2)', [id, err.message]);
+      helpers.logger.info(`video ${id} ${what === 'video' ? '' : 'playback copy '}failed: ${err.message}`);
+      await fail(err.message);
       return;
     }
     if (helpers.job.attempts >= helpers.job.max_attempts) {
-      await helpers
-        .query('select app_private.pipeline_fail($1, $2)', [
-          id,
-          `Processing kept failing after ${helpers.job.attempts} attempts (${err.message}). An administrator can retry it.`,
-        ])
-        .catch(() => {});
+      await fail(
+        `Processing kept failing after ${helpers.job.attempts} attempts (${err.message}). An administrator can retry it.`,
+      ).catch(() => {});
     }
     throw err;
   }
@@ -168,4 +179,29 @@ async function forgetStored(storage: Storage, helpers: JobHelpers, keys: string[
     [...new Set(keys)],
   ]);
   if (rows[0]!.keys.length) await storage.delete(rows[0]!.keys);
+}
+
+/**
+ * The frame of a playback-copy job: skipped unless the video still waits
+ * for its copy; the video fetched (pinned bytes) into a work folder; a
+ * failure fails the copy, never the video (guarded's 'playback').
+ */
+export async function playbackJob(
+  ctx: PipelineContext,
+  helpers: JobHelpers,
+  id: string,
+  body: (video: VideoRow, file: string, dir: string, limits: RunLimits) => Promise<void>,
+): Promise<void> {
+  const video = await readVideo(helpers, id);
+  if (video?.playback_state !== 'pending') return;
+  await guarded(
+    helpers,
+    id,
+    () =>
+      withWorkDir(async (dir) => {
+        const limits = mediaLimits(ctx, helpers.abortSignal);
+        await body(video, await fetchVideo(ctx, video, dir, helpers.abortSignal), dir, limits);
+      }),
+    'playback',
+  );
 }

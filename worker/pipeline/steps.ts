@@ -19,8 +19,11 @@ import {
   looksLikeSubtitles,
   wholeCues,
   parseSubtitles,
+  playbackParts,
+  playbackPlan,
   probe,
   type MediaFacts,
+  type PlaybackPlan,
 } from '../media/index.ts';
 import type { TranscriptSegment } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
@@ -88,6 +91,8 @@ export interface ValidatedFacts {
   audio_codec: string | null;
   has_audio: boolean;
   content_sha256: string;
+  /** How it will play in a browser; a copy is made in `parts` jobs of `part_s` seconds of picture. */
+  playback: { plan: PlaybackPlan; parts: number; part_s: number };
 }
 
 const MAX_DIMENSION = 16384;
@@ -95,6 +100,7 @@ const MAX_DIMENSION = 16384;
 /** ffprobe plus the limits a video must meet. Throws MediaInputError with the reason. */
 export async function validateVideo(ctx: PipelineContext, file: string, signal?: AbortSignal): Promise<ValidatedFacts> {
   const f: MediaFacts = await probe(file, mediaLimits(ctx, signal));
+  const partS = ctx.config.worker.chunkS;
   if (!(f.durationS > 0))
     throw new MediaInputError('The video has no duration (it may be truncated or a single image).');
   const max = ctx.config.worker.maxDurationS;
@@ -122,6 +128,7 @@ export async function validateVideo(ctx: PipelineContext, file: string, signal?:
     audio_codec: f.audioCodec,
     has_audio: f.hasAudio,
     content_sha256: await sha256File(file),
+    playback: { plan: playbackPlan(f), parts: playbackParts(f.pictureS, partS), part_s: partS },
   };
 }
 

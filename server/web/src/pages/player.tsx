@@ -25,6 +25,8 @@ interface Video {
   error: string | null;
   videoCodec: string | null;
   contentType: string | null;
+  /** original, pending (a copy browsers play is being made), ready (scenes' previewUrl is that copy), failed. */
+  playbackState: string | null;
   scenes: { nodes: Scene[] };
 }
 
@@ -36,26 +38,64 @@ export function Player({ id, t }: { id: string; t: number }) {
   // Why the <video> gave up, if it did: the file's format, or loading it.
   const [failure, setFailure] = useState<'format' | 'load' | null>(null);
   const el = useRef<HTMLVideoElement>(null);
+  // Bumped when the video's playable copy is finished (or fails): load it again.
+  const [generation, setGeneration] = useState(0);
+  // The copy's state as last loaded (null while a load is on its way), and
+  // the last one the subscription told while it was.
+  const loaded = useRef<{ state: string | null } | null>(null);
+  const heard = useRef<{ state: string | null } | null>(null);
 
   useEffect(() => {
-    setFailure(null);
+    heard.current = null;
+    const stop = api.subscribe<{ videoChanged: { video: { playbackState: string | null } | null } }>(
+      `subscription($id: UUID!) { videoChanged(videoId: $id) { video { playbackState } } }`,
+      { id },
+      ({ videoChanged: c }) => {
+        const state = c.video?.playbackState ?? null;
+        if (!loaded.current) heard.current = { state };
+        else if (state !== loaded.current.state) setGeneration((g) => g + 1);
+      },
+    );
+    return stop;
+  }, [api, id]);
+
+  useEffect(() => {
+    // Only the latest load may land: an earlier one, still on its way, may
+    // carry the state from before the copy was finished.
+    let latest = true;
+    loaded.current = null;
     // Every scene, however many: the timeline and the scene being played
     // need all of them (a two-hour video can have thousands).
     let head: Omit<Video, 'scenes'> | null = null;
     allNodes(async (after) => {
       const d = await api.query<{ videoById: (Omit<Video, 'scenes'> & { scenes: Page<Scene> }) | null }>(
         `query($id: UUID!, $first: Int!, $after: Cursor) { videoById(id: $id) {
-           id title state stage durationS error videoCodec contentType
+           id title state stage durationS error videoCodec contentType playbackState
            ${pageOf('scenes', 'id ordinal startS endS thumbnailUrl previewUrl', 'orderBy: START_S_ASC')} } }`,
         { id, first: PAGE_SIZE, after },
       );
       head = d.videoById;
       return d.videoById?.scenes ?? { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
     }).then(
-      (nodes) => setVideo(head && { ...head, scenes: { nodes } }),
-      (e: Error) => setError(e.message),
+      (nodes) => {
+        if (!latest) return;
+        const state = head?.playbackState ?? null;
+        loaded.current = { state };
+        // Cleared with the new source, not before it: the old one would
+        // only fail again meanwhile.
+        setFailure(null);
+        setVideo(head && { ...head, scenes: { nodes } });
+        // A change told while loading, that this load may not have seen.
+        const told = heard.current;
+        heard.current = null;
+        if (told && told.state !== state) setGeneration((g) => g + 1);
+      },
+      (e: Error) => latest && setError(e.message),
     );
-  }, [api, id]);
+    return () => {
+      latest = false;
+    };
+  }, [api, id, generation]);
 
   // A new ?t= for the same video (a second result in it) seeks without reloading.
   useEffect(() => {
@@ -100,6 +140,13 @@ export function Player({ id, t }: { id: string; t: number }) {
           preload="auto"
           playsInline
           onLoadedMetadata={(e) => {
+            // A picture the browser cannot decode (HEVC, MPEG-4 Part 2 or
+            // ProRes in MP4, in Chromium) plays as sound over black with no
+            // error: no picture size is the only sign.
+            if (e.currentTarget.videoWidth === 0) {
+              e.currentTarget.pause();
+              return setFailure('format');
+            }
             seek(e.currentTarget, t);
             e.currentTarget.play().catch(() => {});
           }}
@@ -126,6 +173,9 @@ export function Player({ id, t }: { id: string; t: number }) {
           {failure === 'format'
             ? `This browser cannot play this video (${[video.videoCodec, video.contentType].filter(Boolean).join(', ') || 'unknown format'}). `
             : 'The video could not be loaded; reload the page to try again. '}
+          {failure === 'format' &&
+            video.playbackState === 'pending' &&
+            'A copy it can play is being made and will play here when ready. '}
           {failure === 'format' && (
             <>
               <a href={src} download>
