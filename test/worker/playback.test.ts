@@ -179,3 +179,28 @@ test('H.264 in Matroska with AC-3 sound is repackaged: the same picture packets,
     );
   assert.equal(packets(copy), packets(sample.path), 'not encoded again');
 });
+
+test('an HDR phone video (10-bit HEVC, HLG) becomes an SDR 8-bit copy with its colours', async () => {
+  // The sample converted to 10-bit BT.2020 HLG and tagged as such, as phones record.
+  const hlg = path.join(dir, 'hlg.mov');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-i', sample.path, '-vf'],
+    'setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv,zscale=t=linear:npl=100,' +
+      'format=gbrpf32le,zscale=p=bt2020,zscale=t=arib-std-b67:m=bt2020nc:r=tv:npl=100,format=yuv420p10le',
+    ...['-c:v', 'libx265', '-x265-params', 'log-level=error', '-color_primaries', 'bt2020'],
+    ...['-color_trc', 'arib-std-b67', '-colorspace', 'bt2020nc', '-tag:v', 'hvc1', '-c:a', 'copy', hlg],
+  ]);
+  const copy = await copyOf(hlg, 300);
+  assert.deepEqual(
+    streams(copy).map((x) => [x.codec_type, x.codec_name, x.pix_fmt ?? null]),
+    [
+      ['video', 'h264', 'yuv420p'],
+      ['audio', 'aac', null],
+    ],
+  );
+  // Red, then blue, as in the SDR original: tone-mapped, red comes out
+  // 190,11,18; read as SDR it is 138,60,38, washed out.
+  const [red, blue] = [colourAt(copy, 1), colourAt(copy, 4)];
+  assert.ok(red[0]! > 4 * red[1]! && red[0]! > 4 * red[2]!, `red scene: ${red.join(',')}`);
+  assert.ok(blue[2]! > 4 * blue[0]! && blue[2]! > 4 * blue[1]!, `blue scene: ${blue.join(',')}`);
+});
