@@ -4279,6 +4279,12 @@ CREATE POLICY select_own ON app_hidden.video_scene_counts FOR SELECT TO authenti
 ALTER TABLE app_hidden.video_scene_counts ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: playback_parts; Type: ROW SECURITY; Schema: app_private; Owner: -
+--
+
+ALTER TABLE app_private.playback_parts ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: refresh_tokens; Type: ROW SECURITY; Schema: app_private; Owner: -
 --
 

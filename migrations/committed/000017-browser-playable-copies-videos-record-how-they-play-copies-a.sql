@@ -1,5 +1,5 @@
 --! Previous: sha1:7373e1618d2d4220c8268c82a59ff8aba3f8913e
---! Hash: sha1:21ae98de1af1623ec6fd038d6998d17db7eb54ee
+--! Hash: sha1:390f1d380deb88f9f6ff954f430bb4007b810188
 --! Message: Browser-playable copies: videos record how they play, copies are made in parts any worker takes, and their objects are kept and deleted with the video
 
 --! split: 100-playback-copies.sql
@@ -30,6 +30,8 @@ create table if not exists app_private.playback_parts (
   key text not null,
   primary key (video_id, part)
 );
+-- Reached only through the worker's security definer functions.
+alter table app_private.playback_parts enable row level security;
 comment on table app_private.playback_parts is
   'Worker: parts of a playback copy made so far (videos__playback_part), joined by videos__playback once all are in.';
 
