@@ -53,6 +53,10 @@ test('the step functions exist and are executable by no API role', async () => {
       'pipeline_fail',
       'pipeline_indexed',
       'pipeline_note',
+      'pipeline_playback_failed',
+      'pipeline_playback_part_done',
+      'pipeline_playback_parts',
+      'pipeline_playback_ready',
       'pipeline_progress',
       'pipeline_reindex_progress',
       'pipeline_reindexed',
@@ -417,4 +421,108 @@ test('chunk progress: each chunk moves the bar through its own share of the phas
   assert.ok(Math.abs(bar[5]! - (0.1 + 0.25 * 0.5)) < 1e-6, `second chunk done = half the transcribe phase: ${bar[5]}`);
   assert.ok(bar[12]! < 0.35 + 0.63 / 2, 'the first index chunk stays in the first half of the index phase');
   await assert.rejects(at('cut', 0, 0.6, 0.5), /lo <= hi/);
+});
+
+test('a playback copy: parts queued at validation, the join queued once when the last part is in, whatever the order', async () => {
+  const id = await insertVideo();
+  await clearJobs(id);
+  const facts = (plan: string) => ({
+    duration_s: 700,
+    width: 1920,
+    height: 1080,
+    video_codec: 'hevc',
+    has_audio: true,
+    content_sha256: 'a'.repeat(64),
+    playback: { plan, parts: 3, part_s: 300 },
+  });
+  await db.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts('transcode'))]);
+  assert.equal((await video(id)).playback_state, 'pending');
+  assert.deepEqual(
+    (await jobs(id)).map((j) => [j.task, j.key]),
+    [
+      ['videos__transcribe', `videos__transcribe:${id}`],
+      ...[0, 1, 2].map((n) => ['videos__playback_part', `videos__playback_part:${id}:${n}`]),
+    ],
+  );
+  const priority = async (task: string) =>
+    (
+      await db.rootPool.query<{ p: number }>(
+        `select min(j.priority) as p from graphile_worker._private_jobs j
+           join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = $1 and j.payload->>'id' = $2`,
+        [task, id],
+      )
+    ).rows[0]!.p;
+  assert.equal(
+    (await priority('videos__playback_part')) - (await priority('videos__transcribe')),
+    10,
+    'the copy waits behind indexing',
+  );
+  await clearJobs(id);
+
+  const key = (n: number) => `u/${owner}/${id}/playback/${n}.mp4`;
+  const done = (n: number) =>
+    db.rootPool
+      .query<{ ok: boolean }>('select app_private.pipeline_playback_part_done($1, $2, 3, 300, $3) as ok', [
+        id,
+        n,
+        key(n),
+      ])
+      .then((r) => r.rows[0]!.ok);
+  // Parts finish in any order, one of them twice (a retry after a lost commit).
+  assert.equal(await done(2), true);
+  assert.equal(await done(0), true);
+  assert.equal(await done(0), true);
+  assert.deepEqual(await jobs(id), [], 'no join before every part is in');
+  assert.equal(await done(1), true);
+  assert.deepEqual(
+    (await jobs(id)).map((j) => [j.task, j.key]),
+    [['videos__playback', `videos__playback:${id}`]],
+  );
+  const parts = await db.rootPool.query('select * from app_private.pipeline_playback_parts($1)', [id]);
+  assert.deepEqual(
+    parts.rows.map((r) => [r.part, r.key]),
+    [0, 1, 2].map((n) => [n, key(n)]),
+  );
+  // The parts' objects are kept from the orphan sweep until they are joined.
+  const unreferenced = async (keys: string[]) =>
+    (await db.rootPool.query('select app_private.unreferenced_keys($1) as k', [keys])).rows[0].k;
+  assert.deepEqual(await unreferenced([key(0), key(2)]), []);
+  await clearJobs(id);
+
+  const copy = `u/${owner}/${id}/playback.mp4`;
+  await db.rootPool.query('select app_private.pipeline_playback_ready($1, $2)', [id, copy]);
+  const v = await video(id);
+  assert.deepEqual([v.playback_state, v.playback_key], ['ready', copy]);
+  assert.deepEqual((await db.rootPool.query('select * from app_private.pipeline_playback_parts($1)', [id])).rows, []);
+  const [del] = await db.rootPool
+    .query(`select j.payload from graphile_worker._private_jobs j where j.payload->>'id' = $1`, [id])
+    .then((r) => r.rows);
+  assert.deepEqual(del.payload.keys.sort(), [key(0), key(1), key(2)], 'the parts go once joined');
+  assert.deepEqual(await unreferenced([copy, key(1)]), [key(1)]);
+  await clearJobs(id);
+  // A late part (a job of a finished run) is refused: its caller deletes what it stored.
+  assert.equal(await done(1), false);
+
+  // A copy that cannot be made: the video stays as it is, the reason in its notes, no parts kept.
+  const other = await insertVideo();
+  await clearJobs(other);
+  await db.rootPool.query('select app_private.pipeline_validated($1, $2)', [other, JSON.stringify(facts('remux'))]);
+  assert.deepEqual(
+    (await jobs(other)).map((j) => j.task),
+    ['videos__transcribe', 'videos__playback'],
+    'a repackaging is the join alone',
+  );
+  await db.rootPool.query('select app_private.pipeline_playback_failed($1, $2)', [other, 'No copy: broken']);
+  const f = await video(other);
+  assert.deepEqual([f.state, f.playback_state, f.notes], ['processing', 'failed', ['No copy: broken']]);
+  // Deleting a video queues its copy for deletion with it.
+  await clearJobs(id);
+  await db.rootPool.query('delete from app_public.videos where id = $1', [id]);
+  const gone = (await jobs(id)).map((j) => j.task);
+  assert.deepEqual(gone, ['videos__delete_objects']);
+  const { rows: payloads } = await db.rootPool.query(
+    `select j.payload from graphile_worker._private_jobs j where j.payload->>'id' = $1`,
+    [id],
+  );
+  assert.ok(payloads[0].payload.keys.includes(copy), JSON.stringify(payloads[0].payload));
 });
