@@ -99,7 +99,6 @@ const INPUT_SQLSTATE = new Set(['54000', '22021', '22P05', '2200N', '22P02']);
  * normally (no retry loop). Anything else is retried; on the last attempt
  * the video is marked failed too, so it never sits in "processing" forever.
  */
-
 export async function guarded(
   helpers: JobHelpers,
   id: string,

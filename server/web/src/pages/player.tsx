@@ -44,16 +44,24 @@ export function Player({ id, t }: { id: string; t: number }) {
   // the last one the subscription told while it was.
   const loaded = useRef<{ state: string | null } | null>(null);
   const heard = useRef<{ state: string | null } | null>(null);
+  // Set when this video is loaded again for its copy: it then starts where the
+  // user had gone in the timeline meanwhile, not at the requested moment.
+  const reloaded = useRef(false);
+  const reload = () => {
+    reloaded.current = true;
+    setGeneration((g) => g + 1);
+  };
 
   useEffect(() => {
     heard.current = null;
+    reloaded.current = false;
     const stop = api.subscribe<{ videoChanged: { video: { playbackState: string | null } | null } }>(
       `subscription($id: UUID!) { videoChanged(videoId: $id) { video { playbackState } } }`,
       { id },
       ({ videoChanged: c }) => {
         const state = c.video?.playbackState ?? null;
         if (!loaded.current) heard.current = { state };
-        else if (state !== loaded.current.state) setGeneration((g) => g + 1);
+        else if (state !== loaded.current.state) reload();
       },
     );
     return stop;
@@ -88,7 +96,7 @@ export function Player({ id, t }: { id: string; t: number }) {
         // A change told while loading, that this load may not have seen.
         const told = heard.current;
         heard.current = null;
-        if (told && told.state !== state) setGeneration((g) => g + 1);
+        if (told && told.state !== state) reload();
       },
       (e: Error) => latest && setError(e.message),
     );
@@ -147,7 +155,7 @@ export function Player({ id, t }: { id: string; t: number }) {
               e.currentTarget.pause();
               return setFailure('format');
             }
-            seek(e.currentTarget, t);
+            seek(e.currentTarget, reloaded.current ? now : t);
             e.currentTarget.play().catch(() => {});
           }}
           onTimeUpdate={(e) => setNow(e.currentTarget.currentTime)}
