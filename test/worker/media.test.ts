@@ -244,6 +244,56 @@ test('a still picture over longer sound ends where its stream says, in MP4 and i
   }
 });
 
+test('a picture whose stream states no length ends where its packets do, unless the file is cut short', async () => {
+  const still = path.join(dir, 'still-nolength.png');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '4', '-i', sample.path, '-frames:v', '1', still]);
+  // A still over a talk written live (a browser's MediaRecorder: no duration
+  // anywhere in the header), and in Matroska whose DURATION tags are renamed
+  // (as files from tools that write none): neither stream states its length.
+  const live = path.join(dir, 'still-live.webm');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-i', still, '-i', sample.path, '-map', '0:v', '-map', '1:a'],
+    ...['-c:v', 'libvpx-vp9', '-c:a', 'libopus', '-live', '1', '-f', 'webm', live],
+  ]);
+  const untagged = (from: string, to: string, keep = 1) => {
+    const b = fs.readFileSync(from);
+    const renamed = Buffer.from(b.toString('latin1').replaceAll('DURATION', 'DURATIOX'), 'latin1');
+    fs.writeFileSync(to, renamed.subarray(0, Math.floor(renamed.length * keep)));
+  };
+  const tagged = path.join(dir, 'still-tagged.mkv');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-i', still, '-i', sample.path, '-map', '0:v', '-map', '1:a'],
+    ...['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', tagged],
+  ]);
+  const mkv = path.join(dir, 'still-untagged.mkv');
+  untagged(tagged, mkv);
+  for (const file of [live, mkv]) {
+    const f = await probe(file, limits);
+    assert.ok(f.pictureS < 0.2 && f.durationS > 14, `${file}: picture ${f.pictureS} s of ${f.durationS} s`);
+    const window = { startS: 0, endS: f.durationS, totalS: f.durationS };
+    await assertFullyDecoded(file, await detectScenes(file, 0.3, limits), window, limits);
+    const reqs = [0, 5, 10].map((t) => ({ start: t, end: t + 5, outPath: `${file}-${t}.jpg` }));
+    assert.deepEqual((await extractKeyframes(file, reqs, dir, limits)).written, [true, true, true], file);
+  }
+  // A moving picture in untagged Matroska, cut in half: every stream stops
+  // at 6 s of the 15 s the header states, so it is truncated, not a still.
+  const moving = path.join(dir, 'moving.mkv');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', sample.path, '-map', '0:v', '-map', '0:a', '-c', 'copy', moving]);
+  const half = path.join(dir, 'moving-half-untagged.mkv');
+  untagged(moving, half, 0.5);
+  const f = await probe(half, limits);
+  assert.equal(f.pictureS, f.durationS);
+  await assert.rejects(
+    assertFullyDecoded(
+      half,
+      await detectScenes(half, 0.3, limits),
+      { startS: 0, endS: f.durationS, totalS: f.durationS },
+      limits,
+    ),
+    /truncated/,
+  );
+});
+
 test('HDR video, as phones record it (HLG), becomes SDR keyframes with the colours of the scene', async () => {
   const saturation = async (file: string) => {
     const r = await runTool(

@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
-import { hdrOf, streamDurationS, type Hdr } from './frames.ts';
+import { hdrOf, packetsEndS, streamDurationS, type Hdr } from './frames.ts';
 export { assembleCopy, partRange, playbackParts, playbackPlan, transcodePart, type PlaybackPlan } from './playback.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
@@ -125,7 +125,8 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   // A recording written as it was made (a browser's MediaRecorder, OBS to
   // Matroska, a live stream) has no duration in its header: read it off the
   // packets (a demux without decoding, ~0.2 s for 10 minutes).
-  if (!Number.isFinite(duration)) duration = await demuxedDurationS(file, limits);
+  const stated = Number.isFinite(duration);
+  if (!stated) duration = (await packetsEndS(file, '0', limits)) || NaN;
   // Phones store a portrait video as landscape pixels plus a rotation that
   // every player (and ffmpeg, for the frames we take) applies: the picture
   // people see, and its keyframes, are the other way round.
@@ -133,11 +134,23 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   const turned = Math.abs(Math.round(rotation / 90)) % 2 === 1;
   const [width, height] = [video.width ?? 0, video.height ?? 0];
   const durationS = Number.isFinite(duration) ? duration : 0;
-  const streamS = streamDurationS(video);
+  const streamS = streamDurationS(video, info.format?.format_name);
+  let pictureS = streamS > 0 && streamS < durationS ? streamS : durationS;
+  // A video stream that states no length of its own (a recording written
+  // live, Matroska without DURATION tags) may still hold a picture shorter
+  // than the sound (a still over a talk): its packets say where it ends. It
+  // counts only where the file's packets reach the stated duration; in a
+  // truncated file every stream stops early, and the decode check must
+  // still call it truncated.
+  if (!Number.isFinite(streamS) && durationS > 0) {
+    const videoEnd = await packetsEndS(file, `0:${video.index}`, limits);
+    const complete = !stated || (await packetsEndS(file, '0', limits)) >= durationS * MIN_DECODED_SHARE;
+    if (videoEnd >= 0 && videoEnd < durationS && complete) pictureS = videoEnd;
+  }
   return {
     container: info.format?.format_name ?? 'unknown',
     durationS,
-    pictureS: streamS > 0 && streamS < durationS ? streamS : durationS,
+    pictureS,
     width: turned ? height : width,
     height: turned ? width : height,
     fps: rate(video.avg_frame_rate) ?? rate(video.r_frame_rate),
@@ -155,23 +168,6 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
         language: s.tags?.language && s.tags.language !== 'und' ? s.tags.language : null,
       })),
   };
-}
-
-/** How far the file's packets reach, from copying every stream to nowhere; NaN if that fails. */
-async function demuxedDurationS(file: string, limits: RunLimits): Promise<number> {
-  // Only the end of the progress report matters: its last block is the total.
-  let tail = '';
-  const r = await runTool(
-    'ffmpeg',
-    [
-      ...['-v', 'error', '-nostats', ...safeInput(file)],
-      ...['-map', '0', '-c', 'copy', '-f', 'null', '-', '-progress', 'pipe:1'],
-    ],
-    limits,
-    { onStdout: (chunk) => void (tail = (tail + chunk.toString('latin1')).slice(-4096)) },
-  );
-  const us = [...tail.matchAll(/out_time_us=(\d+)\n/g)].at(-1)?.[1];
-  return r.code === 0 && us && Number(us) > 0 ? Number(us) / 1e6 : NaN;
 }
 
 /**
