@@ -27,6 +27,8 @@ interface Video {
   contentType: string | null;
   /** original, pending (a copy browsers play is being made), ready (scenes' previewUrl is that copy), failed. */
   playbackState: string | null;
+  /** What processing had to leave out or could not do, e.g. why no copy could be made. */
+  notes: (string | null)[];
   scenes: { nodes: Scene[] };
 }
 
@@ -78,7 +80,7 @@ export function Player({ id, t }: { id: string; t: number }) {
     allNodes(async (after) => {
       const d = await api.query<{ videoById: (Omit<Video, 'scenes'> & { scenes: Page<Scene> }) | null }>(
         `query($id: UUID!, $first: Int!, $after: Cursor) { videoById(id: $id) {
-           id title state stage durationS error videoCodec contentType playbackState
+           id title state stage durationS error videoCodec contentType playbackState notes
            ${pageOf('scenes', 'id ordinal startS endS thumbnailUrl previewUrl', 'orderBy: START_S_ASC')} } }`,
         { id, first: PAGE_SIZE, after },
       );
@@ -184,6 +186,9 @@ export function Player({ id, t }: { id: string; t: number }) {
           {failure === 'format' &&
             video.playbackState === 'pending' &&
             'A copy it can play is being made and will play here when ready. '}
+          {failure === 'format' &&
+            video.playbackState === 'failed' &&
+            `${video.notes.find((n) => n?.startsWith('No browser-playable copy')) ?? 'No copy it can play could be made.'} `}
           {failure === 'format' && (
             <>
               <a href={src} download>
