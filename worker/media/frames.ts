@@ -283,6 +283,54 @@ export async function packetsEndS(file: string, map: string, limits: RunLimits):
   return r.code === 0 && us !== undefined ? Math.max(0, Number(us) / 1e6) : NaN;
 }
 
+/**
+ * Where each stream's last packet starts, in seconds on the file's clock, read
+ * from the keyframe at or before fromS to the end of the file: for a moving
+ * picture the last GOP and what follows fromS, for a still picture
+ * everything after its one frame. The keyframe a seek lands on is never
+ * after the picture's last frame, so what is read holds that frame.
+ * `any` is the latest of them. Null if ffprobe fails.
+ */
+export async function packetEnds(
+  file: string,
+  fromS: number,
+  limits: RunLimits,
+): Promise<{ byStream: Map<number, number>; any: number } | null> {
+  const byStream = new Map<number, number>();
+  let start = 0;
+  let partial = '';
+  const line = (l: string) => {
+    const f = l.split(',');
+    if (f.length === 1 && f[0]) start = Number(f[0]) || 0;
+    // Where the last packet starts, not ends: decoding reaches the last
+    // frame's time, and a still's one frame may be stored as long as it is shown.
+    const end = Number(f[1]);
+    if (f.length !== 2 || !Number.isFinite(end)) return;
+    const i = Number(f[0]);
+    byStream.set(i, Math.max(byStream.get(i) ?? -Infinity, end));
+  };
+  const r = await runTool(
+    'ffprobe',
+    [
+      ...['-v', 'error', '-read_intervals', `${fromS.toFixed(3)}%`, ...safeInput(file)],
+      ...['-show_entries', 'packet=stream_index,pts_time:format=start_time', '-of', 'csv=p=0'],
+    ],
+    limits,
+    {
+      // Streamed: a still picture's file is read whole, hours of packets.
+      onStdout: (chunk) => {
+        const lines = (partial + chunk.toString('latin1')).split('\n');
+        partial = lines.pop() ?? '';
+        lines.forEach(line);
+      },
+    },
+  );
+  line(partial);
+  if (r.code !== 0) return null;
+  for (const [i, end] of byStream) byStream.set(i, end - start);
+  return { byStream, any: Math.max(0, ...byStream.values()) };
+}
+
 interface ProbeStream {
   index: number;
   codec_type?: string;
@@ -344,10 +392,13 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
   const startUs = start ? BigInt(start[1] + start[2] + start[3]) : 0n;
   const fileStart = Number(info.format?.start_time ?? 0);
   const own = streamDurationS(s, info.format?.format_name);
+  const stated = Number(info.format?.duration ?? NaN);
   // A stream stating no length of its own (see probe): its packets' end.
   const pictureEnd = Number.isFinite(own)
     ? Number(s.start_time ?? fileStart) + own - fileStart
-    : await packetsEndS(file, `0:${s.index}`, limits);
+    : ((await packetEnds(file, Number.isFinite(stated) ? Math.max(0, stated - 30) : 0, limits))?.byStream.get(
+        s.index,
+      ) ?? stated);
   return {
     stream: s.index,
     width: s.width ?? 0,

@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
-import { hdrOf, packetsEndS, streamDurationS, type Hdr } from './frames.ts';
+import { hdrOf, packetEnds, packetsEndS, streamDurationS, type Hdr } from './frames.ts';
 export { assembleCopy, partRange, playbackParts, playbackPlan, transcodePart, type PlaybackPlan } from './playback.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
@@ -125,8 +125,7 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   // A recording written as it was made (a browser's MediaRecorder, OBS to
   // Matroska, a live stream) has no duration in its header: read it off the
   // packets (a demux without decoding, ~0.2 s for 10 minutes).
-  const stated = Number.isFinite(duration);
-  if (!stated) duration = (await packetsEndS(file, '0', limits)) || NaN;
+  if (!Number.isFinite(duration)) duration = (await packetsEndS(file, '0', limits)) || NaN;
   // Phones store a portrait video as landscape pixels plus a rotation that
   // every player (and ffmpeg, for the frames we take) applies: the picture
   // people see, and its keyframes, are the other way round.
@@ -143,9 +142,10 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   // truncated file every stream stops early, and the decode check must
   // still call it truncated.
   if (!Number.isFinite(streamS) && durationS > 0) {
-    const videoEnd = await packetsEndS(file, `0:${video.index}`, limits);
-    const complete = !stated || (await packetsEndS(file, '0', limits)) >= durationS * MIN_DECODED_SHARE;
-    if (videoEnd >= 0 && videoEnd < durationS && complete) pictureS = videoEnd;
+    const ends = await packetEnds(file, Math.max(0, durationS - 30), limits);
+    const videoEnd = ends?.byStream.get(video.index);
+    if (ends && videoEnd !== undefined && videoEnd < durationS && ends.any >= durationS * MIN_DECODED_SHARE)
+      pictureS = Math.max(0, videoEnd);
   }
   return {
     container: info.format?.format_name ?? 'unknown',
