@@ -183,7 +183,7 @@ export async function extractKeyframe(
   outPath: string,
   limits: RunLimits,
 ): Promise<boolean> {
-  const timing = await probeTiming(file, limits);
+  const timing = await timingOf(file, limits);
   const hdr = timing?.hdr ?? null;
   if (afterPicture(timing, start, end)) return extractHeld(file, timing!.pictureEndS!, outPath, limits, hdr);
   let fallback = false;
@@ -362,6 +362,29 @@ function pickVideoStream(streams: ProbeStream[]): ProbeStream | undefined {
     if (score > bestScore) [best, bestScore] = [s, score];
   }
   return best;
+}
+
+/**
+ * The timing of the last few files read, by path, size and modification
+ * time: a job asks for frames of one file several times, and a file whose
+ * picture states no length costs a read of its packets each time (a whole
+ * read for a recording written live, ~1 s per 10 minutes).
+ */
+const timings = new Map<string, Promise<Timing | null>>();
+
+async function timingOf(file: string, limits: RunLimits): Promise<Timing | null> {
+  const st = await fs.stat(file).catch(() => null);
+  if (!st) return probeTiming(file, limits);
+  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  let t = timings.get(key);
+  if (!t) {
+    t = probeTiming(file, limits);
+    timings.set(key, t);
+    // A run that was stopped (timeout, abort) is not the file's answer.
+    t.catch(() => timings.delete(key));
+    if (timings.size > 8) timings.delete(timings.keys().next().value!);
+  }
+  return t;
 }
 
 async function probeTiming(file: string, limits: RunLimits): Promise<Timing | null> {
@@ -557,7 +580,7 @@ export async function extractKeyframes(
 ): Promise<KeyframeBatch> {
   const written = requests.map(() => false);
   if (!requests.length) return { written, ffmpegRuns: 0 };
-  const timing = await probeTiming(file, limits);
+  const timing = await timingOf(file, limits);
   let ffmpegRuns = 0;
   const single = async (i: number, k: number) => {
     const q = requests[i]!;
