@@ -1,5 +1,5 @@
 /*
- * Scene.thumbnailUrl and Scene.previewUrl: short-lived signed URLs, so the
+ * Scene.thumbnailUrl, Scene.previewUrl and Video.playbackUrl: short-lived signed URLs, so the
  * browser fetches bytes straight from storage while access is still decided
  * per request (a user can only sign URLs for scenes RLS lets them see).
  */
@@ -14,6 +14,9 @@ export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: nu
     key && deps.storage
       ? deps.storage.presignGet(key, { ttlS: deps.urlTtlS, contentType: contentType ?? undefined })
       : null;
+  /** The copy where there is one (always MP4), else the upload with its own type. */
+  const playable = (key: unknown, type: unknown, copy: unknown) =>
+    copy ? sign(copy as string, 'video/mp4') : sign(key as string | null, type as string | null);
   return extendSchema((build) => {
     const { videos } = build.input.pgRegistry.pgResources;
     return {
@@ -29,6 +32,13 @@ export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: nu
           the upload.
           """
           previewUrl: String
+        }
+        extend type Video {
+          """
+          Short-lived URL of what a browser plays: the browser-playable copy once the
+          video has one (playbackState ready), else the upload.
+          """
+          playbackUrl: String
         }
       `,
       objects: {
@@ -48,11 +58,19 @@ export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: nu
                   $scene.get('end_s'),
                 ],
                 async ([key, type, copy, start, end]) => {
-                  const url = await (copy
-                    ? sign(copy as string, 'video/mp4')
-                    : sign(key as string | null, type as string | null));
+                  const url = await playable(key, type, copy);
                   return url ? `${url}#t=${fmt(start as number)},${fmt(end as number)}` : null;
                 },
+              );
+            },
+          },
+        },
+        Video: {
+          plans: {
+            playbackUrl($video: any) {
+              return lambda(
+                [$video.get('object_key'), $video.get('content_type'), $video.get('playback_key')],
+                ([key, type, copy]) => playable(key, type, copy),
               );
             },
           },

@@ -388,6 +388,34 @@ test("Scene URLs are signed and carry the scene's time range", async () => {
   assert.notEqual(tampered.status, 200);
 });
 
+test('a video with a browser-playable copy is played from it: Video.playbackUrl and every previewUrl', async () => {
+  const q = `query ($v: UUID!, $s: UUID!) {
+    videoById(id: $v) { playbackState playbackUrl }
+    sceneById(id: $s) { previewUrl }
+  }`;
+  const vars = { v: aliceVideo.id, s: aliceVideo.sceneIds[1] };
+  let r = await gql(srv.url, q, vars, alice.token);
+  assert.ok(r.body.data.videoById.playbackUrl.includes('clip.mp4'), 'the upload while there is no copy');
+  const copy = `u/${alice.id}/${aliceVideo.id}/playback.mp4`;
+  await db.rootPool.query(`update app_public.videos set playback_state = 'ready', playback_key = $2 where id = $1`, [
+    aliceVideo.id,
+    copy,
+  ]);
+  try {
+    r = await gql(srv.url, q, vars, alice.token);
+    const v = r.body.data.videoById;
+    assert.equal(v.playbackState, 'ready');
+    assert.ok(new URL(v.playbackUrl).pathname.endsWith('/playback.mp4'), v.playbackUrl);
+    assert.equal(new URL(v.playbackUrl).searchParams.get('type'), 'video/mp4');
+    assert.match(r.body.data.sceneById.previewUrl, /\/playback\.mp4\?.*#t=5,9\.5$/);
+  } finally {
+    await db.rootPool.query(
+      `update app_public.videos set playback_state = 'original', playback_key = null where id = $1`,
+      [aliceVideo.id],
+    );
+  }
+});
+
 test('the schema hides vectors, tsv and the raw search function, and generated scene mutations', async () => {
   const r = await gql(
     srv.url,
