@@ -1660,7 +1660,7 @@ begin
     return false;
   end if;
   -- A reprocessed video keeps a finished copy of the same bytes.
-  v_keep := v_plan <> 'original' and v_old.playback_state = 'ready'
+  v_keep := v_plan <> 'original' and v_old.playback_state is not distinct from 'ready'
             and v_old.content_sha256 is not distinct from facts ->> 'content_sha256';
   update app_public.videos v
      -- The size of the object the worker fetched, not what the client

@@ -526,3 +526,50 @@ test('a playback copy: parts queued at validation, the join queued once when the
   );
   assert.ok(payloads[0].payload.keys.includes(copy), JSON.stringify(payloads[0].payload));
 });
+
+test("a copy's job killed on its last attempt fails the copy, not the video", async () => {
+  const id = await insertVideo();
+  await clearJobs(id);
+  await db.rootPool.query('select app_private.pipeline_validated($1, $2)', [
+    id,
+    JSON.stringify({ duration_s: 30, video_codec: 'hevc', playback: { plan: 'transcode', parts: 1, part_s: 300 } }),
+  ]);
+  await db.rootPool.query(
+    `update graphile_worker._private_jobs j set locked_by = 'sql-dead-copy', locked_at = now() - interval '1 hour',
+            attempts = max_attempts
+       from graphile_worker._private_tasks t
+      where t.id = j.task_id and t.identifier = 'videos__playback_part' and j.payload->>'id' = $1`,
+    [id],
+  );
+  const { rows } = await db.rootPool.query<{ ids: string[] }>('select app_private.release_dead_workers(30) as ids');
+  assert.ok(rows[0]!.ids.includes('sql-dead-copy'), JSON.stringify([rows[0], await jobs(id), await video(id)]));
+  const v = await video(id);
+  assert.equal(v.state, 'processing', 'the video goes on being indexed');
+  assert.equal(v.playback_state, 'failed');
+  assert.match(
+    v.notes.join(' '),
+    /No browser-playable copy could be made: Processing was interrupted on its last attempt \(8 of 8/,
+  );
+});
+
+test('a video validated before copies existed gets one when processed again, its bytes unchanged', async () => {
+  const id = await insertVideo();
+  const facts = {
+    duration_s: 30,
+    video_codec: 'hevc',
+    content_sha256: 'b'.repeat(64),
+    playback: { plan: 'transcode', parts: 1, part_s: 300 },
+  };
+  // As migration 000017 left it: validated, its playback state unknown.
+  await db.rootPool.query(
+    `update app_public.videos set content_sha256 = $2, playback_state = null, state = 'indexed' where id = $1`,
+    [id, facts.content_sha256],
+  );
+  await clearJobs(id);
+  await db.rootPool.query('select app_private.pipeline_validated($1, $2)', [id, JSON.stringify(facts)]);
+  assert.equal((await video(id)).playback_state, 'pending');
+  assert.deepEqual(
+    (await jobs(id)).map((j) => j.task),
+    ['videos__transcribe', 'videos__playback_part'],
+  );
+});
