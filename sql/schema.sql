@@ -1207,14 +1207,29 @@ CREATE FUNCTION app_private.pipeline_fail(video_id uuid, error text) RETURNS boo
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_owner uuid;
+  v_copying boolean;
 begin
   if error is null or error = '' then
     raise exception 'pipeline_fail needs a reason' using errcode = '22023';
   end if;
+  -- A failed video is not played: a copy on its way is called off (its
+  -- jobs find it no longer pending), so a broken file of hours does not
+  -- keep a worker encoding. Processing it again starts a new copy.
+  select v.owner_id, coalesce(v.playback_state = 'pending', false) into v_owner, v_copying
+    from app_public.videos v where v.id = video_id for update;
+  if not found then
+    return false;
+  end if;
   update app_public.videos v
-     set state = 'failed', error = pipeline_fail.error
+     set state = 'failed', error = pipeline_fail.error,
+         playback_state = case when v_copying then null else v.playback_state end
    where v.id = video_id;
-  return found;
+  if v_copying then
+    perform app_private.playback_forget_parts(video_id, v_owner, null);
+  end if;
+  return true;
 end;
 $$;
 

@@ -573,3 +573,42 @@ test('a video validated before copies existed gets one when processed again, its
     ['videos__transcribe', 'videos__playback_part'],
   );
 });
+
+test('a video that fails calls off its copy: the jobs find nothing to do, the parts go', async () => {
+  const id = await insertVideo();
+  await clearJobs(id);
+  await db.rootPool.query('select app_private.pipeline_validated($1, $2)', [
+    id,
+    JSON.stringify({ duration_s: 700, video_codec: 'hevc', playback: { plan: 'transcode', parts: 2, part_s: 300 } }),
+  ]);
+  const part = `u/${owner}/${id}/playback/0.mp4`;
+  await db.rootPool.query('select app_private.pipeline_playback_part_done($1, 0, 2, 300, $2)', [id, part]);
+  await clearJobs(id);
+  await db.rootPool.query('select app_private.pipeline_fail($1, $2)', [id, 'The video stops after 6.2 s of the 700 s']);
+  const v = await video(id);
+  assert.deepEqual([v.state, v.playback_state], ['failed', null]);
+  const { rows } = await db.rootPool.query(
+    `select j.payload from graphile_worker._private_jobs j where j.payload->>'id' = $1`,
+    [id],
+  );
+  assert.deepEqual(
+    rows.map((r) => r.payload.keys),
+    [[part]],
+    'the staged part is deleted',
+  );
+  assert.equal(
+    (
+      await db.rootPool.query<{ ok: boolean }>(
+        'select app_private.pipeline_playback_part_done($1, 1, 2, 300, $2) as ok',
+        [id, part],
+      )
+    ).rows[0]!.ok,
+    false,
+    'a part still on its way is refused',
+  );
+  // A video that never had a copy keeps its state when it fails.
+  const plain = await insertVideo();
+  await db.rootPool.query(`update app_public.videos set playback_state = 'original' where id = $1`, [plain]);
+  await db.rootPool.query('select app_private.pipeline_fail($1, $2)', [plain, 'broken']);
+  assert.equal((await video(plain)).playback_state, 'original');
+});
