@@ -259,43 +259,24 @@ export function streamDurationS(
   return s.duration ? Number(s.duration) : NaN;
 }
 
-/**
- * How far the packets of the mapped streams reach (`-map` syntax: "0" for
- * all, "0:3" for stream 3), in seconds from the file's start, from copying
- * them to nowhere: a demux without decoding, ~0.2 s per 10 minutes. NaN if
- * that fails.
- */
-export async function packetsEndS(file: string, map: string, limits: RunLimits): Promise<number> {
-  // Only the end of the progress report matters: its last block is the total.
-  let tail = '';
-  const r = await runTool(
-    'ffmpeg',
-    [
-      ...['-v', 'error', '-nostats', ...safeInput(file)],
-      ...['-map', map, '-c', 'copy', '-f', 'null', '-', '-progress', 'pipe:1'],
-    ],
-    limits,
-    { onStdout: (chunk) => void (tail = (tail + chunk.toString('latin1')).slice(-4096)) },
-  );
-  // A stream of one frame may end before 0 (its timestamp shifted by the
-  // encoder's delay): it ends at the start.
-  const us = [...tail.matchAll(/out_time_us=(-?\d+)\n/g)].at(-1)?.[1];
-  return r.code === 0 && us !== undefined ? Math.max(0, Number(us) / 1e6) : NaN;
-}
+/** How far before the stated end packetEnds starts reading. */
+const TAIL_S = 30;
 
 /**
- * Where each stream's last packet starts, in seconds on the file's clock, read
- * from the keyframe at or before fromS to the end of the file: for a moving
- * picture the last GOP and what follows fromS, for a still picture
- * everything after its one frame. The keyframe a seek lands on is never
- * after the picture's last frame, so what is read holds that frame.
- * `any` is the latest of them. Null if ffprobe fails.
+ * Where each stream's last packet starts, in seconds on the file's clock,
+ * for a file stated to end at statedS (NaN: not stated, read it all). It
+ * reads from the keyframe at or before TAIL_S before that end: for a moving
+ * picture the last GOP and what follows, for a still picture everything
+ * after its one frame. The keyframe a seek lands on is never after the
+ * picture's last frame, so what is read holds that frame. `any` is the
+ * latest of them. Null if ffprobe fails.
  */
 export async function packetEnds(
   file: string,
-  fromS: number,
+  statedS: number,
   limits: RunLimits,
 ): Promise<{ byStream: Map<number, number>; any: number } | null> {
+  const fromS = Number.isFinite(statedS) ? Math.max(0, statedS - TAIL_S) : 0;
   const byStream = new Map<number, number>();
   let start = 0;
   let partial = '';
@@ -419,9 +400,7 @@ async function probeTiming(file: string, limits: RunLimits): Promise<Timing | nu
   // A stream stating no length of its own (see probe): its packets' end.
   const pictureEnd = Number.isFinite(own)
     ? Number(s.start_time ?? fileStart) + own - fileStart
-    : ((await packetEnds(file, Number.isFinite(stated) ? Math.max(0, stated - 30) : 0, limits))?.byStream.get(
-        s.index,
-      ) ?? stated);
+    : ((await packetEnds(file, stated, limits))?.byStream.get(s.index) ?? stated);
   return {
     stream: s.index,
     width: s.width ?? 0,

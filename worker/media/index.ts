@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
-import { hdrOf, packetEnds, packetsEndS, streamDurationS, type Hdr } from './frames.ts';
+import { hdrOf, packetEnds, streamDurationS, type Hdr } from './frames.ts';
 export { assembleCopy, partRange, playbackParts, playbackPlan, transcodePart, type PlaybackPlan } from './playback.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
@@ -125,7 +125,7 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   // A recording written as it was made (a browser's MediaRecorder, OBS to
   // Matroska, a live stream) has no duration in its header: read it off the
   // packets (a demux without decoding, ~0.2 s for 10 minutes).
-  if (!Number.isFinite(duration)) duration = (await packetsEndS(file, '0', limits)) || NaN;
+  if (!Number.isFinite(duration)) duration = await demuxedDurationS(file, limits);
   // Phones store a portrait video as landscape pixels plus a rotation that
   // every player (and ffmpeg, for the frames we take) applies: the picture
   // people see, and its keyframes, are the other way round.
@@ -142,7 +142,7 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
   // truncated file every stream stops early, and the decode check must
   // still call it truncated.
   if (!Number.isFinite(streamS) && durationS > 0) {
-    const ends = await packetEnds(file, Math.max(0, durationS - 30), limits);
+    const ends = await packetEnds(file, durationS, limits);
     const videoEnd = ends?.byStream.get(video.index);
     if (ends && videoEnd !== undefined && videoEnd < durationS && ends.any >= durationS * MIN_DECODED_SHARE)
       pictureS = Math.max(0, videoEnd);
@@ -168,6 +168,23 @@ export async function probe(file: string, limits: RunLimits): Promise<MediaFacts
         language: s.tags?.language && s.tags.language !== 'und' ? s.tags.language : null,
       })),
   };
+}
+
+/** How far the file's packets reach, from copying every stream to nowhere; NaN if that fails. */
+async function demuxedDurationS(file: string, limits: RunLimits): Promise<number> {
+  // Only the end of the progress report matters: its last block is the total.
+  let tail = '';
+  const r = await runTool(
+    'ffmpeg',
+    [
+      ...['-v', 'error', '-nostats', ...safeInput(file)],
+      ...['-map', '0', '-c', 'copy', '-f', 'null', '-', '-progress', 'pipe:1'],
+    ],
+    limits,
+    { onStdout: (chunk) => void (tail = (tail + chunk.toString('latin1')).slice(-4096)) },
+  );
+  const us = [...tail.matchAll(/out_time_us=(\d+)\n/g)].at(-1)?.[1];
+  return r.code === 0 && us && Number(us) > 0 ? Number(us) / 1e6 : NaN;
 }
 
 /**
