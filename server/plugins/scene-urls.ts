@@ -9,14 +9,33 @@ import type { Storage } from '../../core/storage/types.ts';
 
 const fmt = (n: number) => String(Number(n.toFixed(3)));
 
+/**
+ * The object a browser plays for a video: its copy where it has one (always
+ * MP4), else the upload with the type it was uploaded as. searchScenes'
+ * previewUrl uses it too.
+ */
+export function playedObject(v: { object_key: string; content_type: string | null; playback_key: string | null }): {
+  key: string;
+  contentType: string | null;
+} {
+  return v.playback_key
+    ? { key: v.playback_key, contentType: 'video/mp4' }
+    : { key: v.object_key, contentType: v.content_type };
+}
+
 export function makeSceneUrlsPlugin(deps: { storage: Storage | null; urlTtlS: number }) {
   const sign = (key: string | null, contentType?: string | null) =>
     key && deps.storage
       ? deps.storage.presignGet(key, { ttlS: deps.urlTtlS, contentType: contentType ?? undefined })
       : null;
-  /** The copy where there is one (always MP4), else the upload with its own type. */
-  const playable = (key: unknown, type: unknown, copy: unknown) =>
-    copy ? sign(copy as string, 'video/mp4') : sign(key as string | null, type as string | null);
+  const playable = (key: unknown, type: unknown, copy: unknown) => {
+    const o = playedObject({
+      object_key: key as string,
+      content_type: type as string | null,
+      playback_key: copy as string | null,
+    });
+    return sign(o.key, o.contentType);
+  };
   return extendSchema((build) => {
     const { videos } = build.input.pgRegistry.pgResources;
     return {

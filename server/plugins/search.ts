@@ -9,6 +9,7 @@ import { access, lambda, object, SafeError, type Step } from 'grafast';
 import { extendSchema, gql } from 'graphile-utils';
 import type { Storage } from '../../core/storage/types.ts';
 import type { FaceAnalyzer, ImageTextEmbedder, TextEmbedder } from '../../worker/ml/types.ts';
+import { playedObject } from './scene-urls.ts';
 
 /** What search needs of the model registry (worker/ml getModels). */
 export interface QueryModels {
@@ -303,11 +304,9 @@ export function makeSearchPlugin(deps: SearchDeps) {
                       keyframe_key: string | null;
                       object_key: string;
                       content_type: string | null;
+                      playback_key: string | null;
                     }>({
-                      // The browser-playable copy, where the video has one.
-                      text: `select h.*, v.title, s.keyframe_key,
-                                    coalesce(v.playback_key, v.object_key) as object_key,
-                                    case when v.playback_key is null then v.content_type else 'video/mp4' end as content_type
+                      text: `select h.*, v.title, s.keyframe_key, v.object_key, v.content_type, v.playback_key
                              from app_public.search_scenes(
                                query => $1, text_embedding => $2::real[], image_embedding => $3::real[],
                                video_ids => $4::uuid[], person_id => $5::uuid,
@@ -331,8 +330,9 @@ export function makeSearchPlugin(deps: SearchDeps) {
                     const page = rows.slice(0, first);
                     const hits = await Promise.all(
                       page.map(async (r, i) => {
+                        const played = playedObject(r);
                         const [video, thumb] = await Promise.all([
-                          presign(r.object_key, r.content_type),
+                          presign(played.key, played.contentType),
                           presign(r.keyframe_key),
                         ]);
                         return {

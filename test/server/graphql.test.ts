@@ -408,6 +408,10 @@ test('a video with a browser-playable copy is played from it: Video.playbackUrl 
     assert.ok(new URL(v.playbackUrl).pathname.endsWith('/playback.mp4'), v.playbackUrl);
     assert.equal(new URL(v.playbackUrl).searchParams.get('type'), 'video/mp4');
     assert.match(r.body.data.sceneById.previewUrl, /\/playback\.mp4\?.*#t=5,9\.5$/);
+    const hits = (await gql(srv.url, SEARCH, { q: 'cat sleeps on the sofa' }, alice.token)).body.data.searchScenes.hits;
+    const hit = hits.find((h: { sceneId: string }) => h.sceneId === aliceVideo.sceneIds[1]);
+    assert.ok(hit, JSON.stringify(hits));
+    assert.match(hit.previewUrl, /\/playback\.mp4\?.*type=video%2Fmp4.*#t=5,9\.5$/);
   } finally {
     await db.rootPool.query(
       `update app_public.videos set playback_state = 'original', playback_key = null where id = $1`,
