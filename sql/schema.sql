@@ -1366,6 +1366,7 @@ CREATE FUNCTION app_private.pipeline_playback_part_done(video_id uuid, part inte
     AS $$
 declare
   v_owner uuid;
+  v_replaced text;
 begin
   select v.owner_id into v_owner from app_public.videos v
    where v.id = video_id and v.playback_state = 'pending' for update;
@@ -1375,9 +1376,17 @@ begin
   if not starts_with(key, 'u/' || v_owner::text || '/') then
     raise exception 'a part key must lie under the owner''s prefix' using errcode = '22023';
   end if;
+  -- A part made again (its job retried after this step had committed) has
+  -- a name of its own; the one it replaces goes.
+  select p.key into v_replaced from app_private.playback_parts p
+   where p.video_id = pipeline_playback_part_done.video_id and p.part = pipeline_playback_part_done.part;
   insert into app_private.playback_parts as p (video_id, part, part_s, key)
   values (video_id, part, part_s, key)
   on conflict on constraint playback_parts_pkey do update set part_s = excluded.part_s, key = excluded.key;
+  if v_replaced is distinct from key and v_replaced is not null then
+    perform app_private.add_pipeline_job('videos__delete_objects',
+      json_build_object('id', video_id, 'owner_id', v_owner, 'keys', array[v_replaced]));
+  end if;
   if (select count(*) from app_private.playback_parts p
        where p.video_id = pipeline_playback_part_done.video_id
          and p.part_s = pipeline_playback_part_done.part_s and p.part < parts) = parts then
@@ -1422,7 +1431,6 @@ CREATE FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) RET
     AS $$
 declare
   v_owner uuid;
-  v_parts text[];
 begin
   select v.owner_id into v_owner from app_public.videos v
    where v.id = video_id and v.playback_state = 'pending' for update;

@@ -81,9 +81,14 @@ export function playbackKey(ownerId: string, videoId: string): string {
   return `${ownerPrefix(ownerId)}${videoId}/playback.mp4`;
 }
 
-/** `u/<owner_id>/<video_id>/playback/<part>.mp4`: one part of that copy, until the parts are joined. */
+/**
+ * `u/<owner_id>/<video_id>/playback/<part>-<uuid>.mp4`: one part of that
+ * copy, until the parts are joined. A new name each attempt: the deletion
+ * queued for an earlier run's parts (a copy called off, then the video
+ * processed again) can never reach a part of the new run.
+ */
 export function playbackPartKey(ownerId: string, videoId: string, part: number): string {
-  return `${ownerPrefix(ownerId)}${videoId}/playback/${part}.mp4`;
+  return `${ownerPrefix(ownerId)}${videoId}/playback/${part}-${crypto.randomUUID()}.mp4`;
 }
 
 /** `u/<owner_id>/faces/<face_id>.jpg`: a face's crop, shown as its thumbnail. */

@@ -3,9 +3,10 @@
  * pipeline_validated for a video browsers cannot play, one job per part.
  * Encodes the picture of its part (worker/media/playback.ts), stores it, and
  * app_private.pipeline_playback_part_done records it; the last part in
- * queues videos__playback, which joins them. Idempotent: a part has one key,
- * so a retry overwrites it, and a video that no longer waits for a copy
- * (deleted, reprocessed, copy finished) is skipped.
+ * queues videos__playback, which joins them. Idempotent: a retry records
+ * its part in place of the earlier one (whose object goes), and a video that
+ * no longer waits for a copy (deleted, failed, reprocessed, copy finished)
+ * is skipped.
  */
 import fs from 'node:fs';
 import path from 'node:path';
