@@ -26,7 +26,7 @@ begin
          'pipeline_playback_failed', 'playback_forget_parts',
          -- fixtures/search_scenes.sql
          'search_similarity', 'search_query_words', 'search_tsquery', 'search_stem_tsquery', 'search_rank', 'search_tag_score',
-         'search_escape_html', 'search_snippet', 'search_scenes', 'search_scene_persons'])
+         'search_escape_html', 'search_highlight', 'search_snippet', 'search_scenes', 'search_scene_persons'])
   loop
     execute pg_catalog.format('drop function %s', f);
   end loop;

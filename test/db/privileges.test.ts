@@ -174,11 +174,14 @@ test('the functions each role may execute are exactly the allow-list', async () 
       )
     ).rows.map((r) => r.f.replace(/\(.*$/, ''));
   const search = [
+    'app_hidden.cjk_letters',
+    'app_hidden.cjk_words',
     'app_hidden.drop_empty_groups',
     'app_hidden.face_calibration',
     'app_hidden.face_crop_key',
     'app_hidden.person_attach',
     'app_hidden.search_escape_html',
+    'app_hidden.search_highlight',
     'app_hidden.search_query_words',
     'app_hidden.search_rank',
     'app_hidden.search_scene_persons',

@@ -175,6 +175,19 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     '사과',
     '아이',
   ]);
+  // Chinese and Japanese runs are cut into overlapping pairs; a run of one character stays whole.
+  assert.deepEqual(await words('客户保留 猫。東京タワー・iPhone手机'), [
+    'iphone',
+    'タワ',
+    'ワー',
+    '京タ',
+    '保留',
+    '客户',
+    '户保',
+    '手机',
+    '東京',
+    '猫',
+  ]);
   assert.deepEqual(await words('the who'), ['the', 'who'], 'only function words: kept, so something is searched');
   assert.deepEqual(await words(''), []);
   assert.deepEqual(await words(null), []);
@@ -263,6 +276,24 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     'no match: the opening words',
   );
   assert.equal(await snippet('nothing matches here', 'nor here', `'zebra'`), 'nothing matches here');
+
+  // Chinese and Japanese: cut at 60 characters around the first match, every match marked, ellipses where cut.
+  const long = `${'一二三四五六七八九十'.repeat(4)}客户保留${'甲乙丙丁戊己庚辛壬癸'.repeat(6)}客户`;
+  const marked = await snippet(long, '', `'客户':* | '户保':* | '保留':*`);
+  assert.equal(
+    marked,
+    `…${'一二三四五六七八九十'.repeat(4).slice(-15)}<b>客户保留</b>${'甲乙丙丁戊己庚辛壬癸'.repeat(6).slice(0, 41)}…`,
+  );
+  assert.equal(
+    await snippet('短い <b> テキスト & Cats', '', `'cat':* | 'テキ'`),
+    '短い &lt;b&gt; <b>テキ</b>スト &amp; <b>Cats</b>',
+    'short text whole, escaped; a Latin word from its start to its end',
+  );
+  assert.equal(
+    await snippet(`${'是'.repeat(70)} and more`, '', null),
+    `${'是'.repeat(60)}…`,
+    'no match: the opening, cut by characters when there are no spaces to count words by',
+  );
 });
 
 test('weights are respected: shifting weight from text to vision flips the ranking', async () => {
@@ -691,6 +722,54 @@ test('Korean: a noun finds the word with its particle attached, and the snippet 
   const withParticle = await search(u, { query: '고양이는' });
   assert.deepEqual(new Set(withParticle.map((h) => h.scene_id)), new Set([cat, onScreen]));
   assert.match(withParticle.find((h) => h.scene_id === cat)!.snippet!, /<b>고양이가<\/b>/);
+});
+
+test('Chinese and Japanese: words inside unspaced text are found by their character pairs, and marked', async () => {
+  const u = uuid();
+  const zh = await addVideo(u);
+  await setLanguage(zh, 'zh');
+  // "Today we discuss the customer retention rate": the phrase sits inside one unbroken sentence.
+  const talk = await addScene(zh, u, { transcript: '今天我们讨论客户保留率的问题，然后看数据。' });
+  const slide = await addScene(zh, u, { ocr: '客户保留策略 <2026>' });
+  const service = await addScene(zh, u, { transcript: '客户服务很重要' }); // customer service: one pair of four
+  await addScene(zh, u, { transcript: '我们明天见' }); // see you tomorrow: nothing in common
+  const kitten = await addScene(zh, u, { transcript: '小猫在沙发上睡觉' });
+  const hits = await search(u, { query: '客户保留' });
+  assert.deepEqual(
+    hits.map((h) => h.scene_id),
+    [talk, slide, service],
+    'the whole phrase first (spoken above on screen), a scene sharing only 客户 last',
+  );
+  assert.match(hits[0].snippet!, /讨论<b>客户保留<\/b>率/, 'the pairs of one phrase make one bold run');
+  assert.match(hits[1].snippet!, /^<b>客户保留<\/b>策略 &lt;2026&gt;$/, 'on-screen text quoted and escaped');
+  // One character is a word of its own in Chinese: 猫 (cat) finds 小猫 (kitten).
+  assert.deepEqual(
+    (await search(u, { query: '猫' })).map((h) => h.scene_id),
+    [kitten],
+  );
+  // Nothing for nothing: no pair of the query occurs anywhere.
+  assert.deepEqual(await search(u, { query: '天气预报' }), []);
+
+  const ja = await addVideo(u);
+  await setLanguage(ja, 'ja');
+  const tower = await addScene(ja, u, { transcript: '昨日は東京タワーに行きました。iPhoneで写真を撮りました。' });
+  const kyoto = await addScene(ja, u, { transcript: '京都のお寺はとても静かでした' });
+  assert.deepEqual(
+    (await search(u, { query: '東京タワー' })).map((h) => h.scene_id),
+    [tower],
+  );
+  assert.deepEqual(
+    (await search(u, { query: '京都' })).map((h) => h.scene_id),
+    [kyoto],
+    '京 alone in 東京 is no match for 京都',
+  );
+  // A Latin word written against Japanese with no space is a word of its own.
+  const phone = await search(u, { query: 'iphone' });
+  assert.deepEqual(
+    phone.map((h) => h.scene_id),
+    [tower],
+  );
+  assert.match(phone[0].snippet!, /<b>iPhone<\/b>で写真/);
 });
 
 async function setLanguage(videoId: string, language: string | null) {
