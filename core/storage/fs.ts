@@ -42,6 +42,7 @@ export interface OpenObject {
   mtime: Date;
   contentType?: string;
   declaredSize?: number;
+  version: string;
 }
 
 /** Where signed fs URLs live on the server; routes.ts mounts the handlers here. */
@@ -169,13 +170,22 @@ export class FsStorage implements Storage {
     }
     if (!st.isFile()) return null;
     const meta = await this.#readMeta(key);
-    return { path: p, size: st.size, mtime: st.mtime, contentType: meta.contentType, declaredSize: meta.declaredSize };
+    return {
+      path: p,
+      size: st.size,
+      mtime: st.mtime,
+      contentType: meta.contentType,
+      declaredSize: meta.declaredSize,
+      // Objects are written to a temp file and renamed into place, so a new
+      // write is a new inode.
+      version: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`,
+    };
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
     const o = await this.open(key);
     if (!o) return null;
-    const info: ObjectInfo = { size: o.size };
+    const info: ObjectInfo = { size: o.size, version: o.version };
     if (o.contentType) info.contentType = o.contentType;
     if (o.declaredSize !== undefined) info.declaredSize = o.declaredSize;
     return info;

@@ -124,6 +124,9 @@ export class S3Storage implements Storage {
       const st = await this.#client.statObject(this.bucket, key);
       const meta = st.metaData as Record<string, string | undefined>;
       const info: ObjectInfo = { size: st.size };
+      // An ETag alone can repeat (the same bytes written again), which is
+      // harmless here, but some S3-compatible stores send none.
+      if (st.etag) info.version = `${st.etag}:${st.lastModified?.getTime() ?? ''}:${st.size}`;
       if (meta['content-type']) info.contentType = meta['content-type'];
       const declared = meta[DECLARED_SIZE];
       if (declared !== undefined && /^\d+$/.test(declared)) info.declaredSize = Number(declared);

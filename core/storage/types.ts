@@ -15,6 +15,13 @@ export interface ObjectInfo {
    * API compares the two before accepting the object.
    */
   declaredSize?: number;
+  /**
+   * Changes whenever the object is written again (the S3 ETag with its
+   * modification time; for fs the file's inode, size and mtime): a worker
+   * that verified these bytes once need not read them again to know they
+   * are the same.
+   */
+  version?: string;
 }
 
 export interface ListedObject {

@@ -57,11 +57,9 @@ for (const [name, start] of drivers) {
       assert.ok(ticket.expiresAt.getTime() > Date.now() + 50_000 && ticket.expiresAt.getTime() <= Date.now() + 61_000);
       const res = await uploadAsBrowser(ticket, body);
       assert.ok(res.ok, `upload answered ${res.status}: ${await res.text()}`);
-      assert.deepEqual(await storage.stat(k), {
-        size: body.length,
-        contentType: 'video/mp4',
-        declaredSize: body.length,
-      });
+      const { version, ...info } = (await storage.stat(k))!;
+      assert.deepEqual(info, { size: body.length, contentType: 'video/mp4', declaredSize: body.length });
+      assert.equal(typeof version, 'string');
       const chunks: Buffer[] = [];
       for await (const c of await storage.getStream(k)) chunks.push(c as Buffer);
       assert.deepEqual(Buffer.concat(chunks), body);
@@ -115,6 +113,20 @@ for (const [name, start] of drivers) {
       const st = await storage.stat(k);
       assert.equal(st?.size, 123);
       assert.equal(st?.contentType, 'text/vtt');
+    });
+
+    it('stat tells a version that stays while the object does and changes when it is written again', async () => {
+      const k = key();
+      await storage.put(k, bytes(300), 'video/mp4');
+      const first = (await storage.stat(k))!.version;
+      assert.ok(first);
+      assert.equal((await storage.stat(k))!.version, first);
+      // Other bytes of the same size, at once (a store's clock may not have moved).
+      const other = bytes(300);
+      other[0] = other[0]! ^ 0xff;
+      await storage.put(k, other, 'video/mp4');
+      const second = (await storage.stat(k))!.version;
+      assert.ok(second && second !== first, `${first} then ${second}`);
     });
 
     it('downloads to a file, refusing an object over maxBytes and leaving no file', async () => {
@@ -405,7 +417,11 @@ describe('storage contract: s3 upload policy', () => {
     // s3rver stores this oversize body (MinIO/AWS would answer 400 EntityTooLarge).
     const res = await uploadAsBrowser(ticket, bytes(150));
     assert.ok(res.ok);
-    assert.deepEqual(await h.storage.stat(k), { size: 150, contentType: 'video/mp4', declaredSize: 100 });
+    const st = (await h.storage.stat(k))!;
+    assert.deepEqual(
+      { size: st.size, contentType: st.contentType, declaredSize: st.declaredSize },
+      { size: 150, contentType: 'video/mp4', declaredSize: 100 },
+    );
   });
 
   it('puts S3_PUBLIC_ENDPOINT into URLs handed to clients', async () => {

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Storage } from '../../core/storage/types.ts';
@@ -31,17 +32,22 @@ after(async () => {
   for (const w of workers) await w.stop();
 });
 
-/** The rig's store, calling `afterDownload(key, n)` once the n-th download of a key has finished. */
-function hooked(r: Rig, afterDownload: (key: string, n: number) => Promise<void>): Storage {
+type Read = 'stat' | 'download';
+/**
+ * The rig's store, calling `after(key, op, n)` once the n-th `stat` or
+ * `download` of a key has finished. A job asks the object's version (stat)
+ * before it downloads the video or links the file its worker kept.
+ */
+function hooked(r: Rig, after: (key: string, op: Read, n: number) => Promise<void>): Storage {
   const counts = new Map<string, number>();
   return new Proxy(r.storage, {
     get(target, prop) {
-      if (prop === 'download')
+      if (prop === 'download' || prop === 'stat')
         return async (key: string, ...rest: unknown[]) => {
-          const out = await (target.download as (...a: unknown[]) => Promise<number>)(key, ...rest);
-          const n = (counts.get(key) ?? 0) + 1;
-          counts.set(key, n);
-          await afterDownload(key, n);
+          const out = await (target[prop] as (...a: unknown[]) => Promise<unknown>)(key, ...rest);
+          const n = (counts.get(`${prop} ${key}`) ?? 0) + 1;
+          counts.set(`${prop} ${key}`, n);
+          await after(key, prop, n);
           return out;
         };
       const v = Reflect.get(target, prop, target) as unknown;
@@ -78,9 +84,11 @@ test('a video whose bytes are replaced after validation fails once with "changed
   const owner = uuid();
   const key = await upload(rig, owner, sample.path);
   await work(
-    hooked(rig, async (k, n) => {
-      // Validation has read (and recorded the digest of) the first bytes.
-      if (k === key && n === 1) await rig.storage.put(key, fs.readFileSync(other.path), 'video/mp4');
+    hooked(rig, async (k, op, n) => {
+      // Validation has read (and recorded the digest of) the first bytes, and
+      // its worker keeps them: the next job must still see the new ones.
+      if (k === key && op === 'download' && n === 1)
+        await rig.storage.put(key, fs.readFileSync(other.path), 'video/mp4');
     }),
   );
   const id = await insertVideo(db, owner, key);
@@ -105,9 +113,9 @@ test('a subtitle file replaced after validation fails the video the same way', a
     'application/x-subrip',
   );
   await work(
-    hooked(rig, async (k, n) => {
-      // The second download of the video is the transcribe step's, which reads the sidecar next.
-      if (k === key && n === 2)
+    hooked(rig, async (k, op, n) => {
+      // The second look at the video is the transcribe step's, which reads the sidecar next.
+      if (k === key && op === 'stat' && n === 2)
         await rig.storage.put(
           subKey,
           Buffer.from('1\n00:00:00,000 --> 00:00:02,000\nswapped words\n\n'),
@@ -119,6 +127,28 @@ test('a subtitle file replaced after validation fails the video the same way', a
   const v = await settled(db, id);
   failedOnce(v);
   assert.match(v.error ?? '', /subtitle file changed after upload/);
+});
+
+test('a worker downloads and hashes a video once: its later jobs link the bytes it verified', async () => {
+  const owner = uuid();
+  const key = await upload(rig, owner, sample.path);
+  const reads: string[] = [];
+  await work(
+    hooked(rig, async (k, op) => {
+      if (k === key) reads.push(op);
+    }),
+  );
+  const id = await insertVideo(db, owner, key);
+  const v = await settled(db, id);
+  assert.equal(v.state, 'indexed', v.error ?? '');
+  assert.ok(reads.filter((r) => r === 'stat').length >= 3, `validate, transcribe and index each look: ${reads}`);
+  assert.equal(reads.filter((r) => r === 'download').length, 1, `one download: ${reads}`);
+  assert.equal((await scenesOf(db, id)).length > 0, true);
+  // What the worker keeps goes with it.
+  const kept = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`heimdex-job-${process.pid}-videos-`));
+  assert.equal(kept().length, 1);
+  for (const w of workers.splice(0)) await w.stop();
+  assert.deepEqual(kept(), []);
 });
 
 test('a sidecar over SIDECAR_MAX_BYTES and scene text over SCENE_TEXT_MAX_CHARS are cut once and recorded', async () => {

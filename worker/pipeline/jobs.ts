@@ -199,7 +199,7 @@ export async function playbackJob(
     () =>
       withWorkDir(async (dir) => {
         const limits = mediaLimits(ctx, helpers.abortSignal);
-        await body(video, await fetchVideo(ctx, video, dir, helpers.abortSignal), dir, limits);
+        await body(video, (await fetchVideo(ctx, video, dir, helpers.abortSignal)).file, dir, limits);
       }),
     'playback',
   );

@@ -597,7 +597,7 @@ function newWork(
     signal,
     progress,
     limits: mediaLimits(ctx, signal),
-    file: () => (file ??= fetchVideo(ctx, video, dir, signal)),
+    file: () => (file ??= fetchVideo(ctx, video, dir, signal).then((v) => v.file)),
     sampledFrames: () => (sampled ??= sampleFrames(w)),
     storedTranscript,
     chunk,

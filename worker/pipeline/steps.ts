@@ -38,6 +38,7 @@ const ASR_WINDOW_S = 300;
 
 /** Left over after a chunk, this little of the video is done by that chunk rather than a job of its own. */
 const CHUNK_TAIL_S = 1;
+import { keepVerified, linkKept } from './kept-videos.ts';
 import { withWorkDir } from './workdir.ts';
 
 export { withWorkDir };
@@ -51,18 +52,35 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+export interface FetchedVideo {
+  /** In the job's work folder. */
+  file: string;
+  /** SHA-256 of its bytes: what validation records, and every later job checks. */
+  sha256: string;
+  /** The object's version these bytes were read at, where the store tells one. */
+  version: string | undefined;
+}
+
 /**
  * Streams the video to the work folder, capped at MAX_UPLOAD_BYTES. Once
  * validation has recorded the digest, other bytes under the same key are
- * refused: every stage works on exactly what was validated.
+ * refused: every stage works on exactly what was validated. Bytes this
+ * process verified before are linked from where it kept them instead, while
+ * the store says the object was not written since (kept-videos.ts).
  */
 export async function fetchVideo(
   ctx: PipelineContext,
   video: VideoRow,
   dir: string,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<FetchedVideo> {
   const file = path.join(dir, 'input');
+  const pinned = video.content_sha256;
+  // Read before the bytes: an object written again in between then fails
+  // the digest rather than being kept under the old version.
+  const version = (await ctx.storage.stat(video.object_key))?.version;
+  if (pinned && version && (await linkKept(video.object_key, pinned, version, file)))
+    return { file, sha256: pinned, version };
   try {
     await ctx.storage.download(video.object_key, file, { maxBytes: ctx.config.storage.maxUploadBytes, signal });
   } catch (e) {
@@ -75,9 +93,11 @@ export async function fetchVideo(
     }
     throw e;
   }
-  if (video.content_sha256 && (await sha256File(file)) !== video.content_sha256)
-    throw new MediaInputError(CHANGED_AFTER_UPLOAD);
-  return file;
+  const sha256 = await sha256File(file);
+  if (!pinned) return { file, sha256, version };
+  if (sha256 !== pinned) throw new MediaInputError(CHANGED_AFTER_UPLOAD);
+  if (version) await keepVerified(video.object_key, sha256, version, file);
+  return { file, sha256, version };
 }
 
 export interface ValidatedFacts {
@@ -90,7 +110,6 @@ export interface ValidatedFacts {
   video_codec: string;
   audio_codec: string | null;
   has_audio: boolean;
-  content_sha256: string;
   /** How it will play in a browser; a copy is made in `parts` jobs of `part_s` seconds of picture. */
   playback: { plan: PlaybackPlan; parts: number; part_s: number };
 }
@@ -127,7 +146,6 @@ export async function validateVideo(ctx: PipelineContext, file: string, signal?:
     video_codec: f.videoCodec,
     audio_codec: f.audioCodec,
     has_audio: f.hasAudio,
-    content_sha256: await sha256File(file),
     playback: { plan: playbackPlan(f), parts: playbackParts(f.pictureS, partS), part_s: partS },
   };
 }
@@ -297,7 +315,7 @@ export async function transcribeVideo(
 ): Promise<TranscriptChunk> {
   return withWorkDir(async (dir) => {
     await progress('transcribe', 0);
-    const file = await fetchVideo(ctx, video, dir, signal);
+    const { file } = await fetchVideo(ctx, video, dir, signal);
     const lengthS = ctx.config.worker.chunkS;
     const { notes, endS, ...t } = await transcribe(
       ctx,
