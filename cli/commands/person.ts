@@ -8,6 +8,7 @@ import { PHOTO_TYPES } from '../../core/media-types.ts';
 import { Api } from '../api.ts';
 import { config, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
+import { displayWidth, padDisplay } from '../text-width.ts';
 import { upload } from './ingest.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -95,11 +96,12 @@ export const personList: Command = {
       out('no people yet: heimdex person add "<name>" <photo>...');
       return 0;
     }
-    const w = Math.max(4, ...rows.map((r) => (r.name ?? '(unnamed)').length));
+    // Names in Korean or Chinese take two terminal cells a character.
+    const w = Math.max(4, ...rows.map((r) => displayWidth(r.name ?? '(unnamed)')));
     out(`${'name'.padEnd(w)}  ${'faces'.padStart(5)}  ${'scenes'.padStart(6)}  id`);
     for (const r of rows)
       out(
-        `${(r.name ?? '(unnamed)').padEnd(w)}  ${String(r.faces).padStart(5)}  ${String(r.scenes).padStart(6)}  ${r.personId}`,
+        `${padDisplay(r.name ?? '(unnamed)', w)}  ${String(r.faces).padStart(5)}  ${String(r.scenes).padStart(6)}  ${r.personId}`,
       );
     return 0;
   },

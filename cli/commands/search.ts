@@ -3,6 +3,7 @@ import { Api } from '../api.ts';
 import { intFlag } from '../args.ts';
 import { config, info, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
+import { displayWidth, padDisplay, truncateDisplay } from '../text-width.ts';
 import { resolvePerson } from './person.ts';
 
 export interface SceneHit {
@@ -44,13 +45,18 @@ export function mmss(s: number): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-/** The snippet as plain text: highlight tags out, whitespace folded. */
+/**
+ * The snippet as plain text: highlight tags out, the HTML escapes the API
+ * adds turned back into characters, whitespace folded, at most `max`
+ * terminal cells.
+ */
 export function plainSnippet(s: string | null, max = 60): string {
   const t = (s ?? '')
     .replace(/<\/?b>/gi, '')
+    .replace(/&(lt|gt|quot|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', amp: '&' })[e]!)
     .replace(/\s+/g, ' ')
     .trim();
-  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+  return truncateDisplay(t, max);
 }
 
 export function renderTable(hits: SceneHit[]): string {
@@ -71,7 +77,7 @@ export function renderTable(hits: SceneHit[]): string {
   ];
   const rows = hits.map((h) => [
     String(h.rank),
-    h.title.length > 24 ? h.title.slice(0, 23) + '…' : h.title,
+    truncateDisplay(h.title, 24),
     `${mmss(h.startS)}–${mmss(h.endS)}`,
     h.score.toFixed(3),
     h.components.text.toFixed(2),
@@ -81,10 +87,10 @@ export function renderTable(hits: SceneHit[]): string {
     plainSnippet(h.snippet),
     h.previewUrl ?? '',
   ]);
-  const widths = head.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const widths = head.map((c, i) => Math.max(c.length, ...rows.map((r) => displayWidth(r[i]!))));
   const line = (r: string[]) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === r.length - 1 ? c : padDisplay(c, widths[i]!)))
       .join('  ')
       .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
