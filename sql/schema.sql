@@ -358,17 +358,26 @@ CREATE FUNCTION app_hidden.search_highlight(src text, q tsquery) RETURNS text
 declare
   -- About as much as ts_headline's 24 words of English take on screen.
   width constant int := 60;
+  -- Read past the window's end, so a match running over it is marked whole.
+  margin constant int := 40;
   cjk constant text := app_hidden.cjk_letters();
   low text := pg_catalog.lower(src);
   len int := char_length(src);
-  marked boolean[] := pg_catalog.array_fill(false, array[len]);
-  lexeme text;
+  patterns text[] := '{}';
   pattern text;
-  s int;
+  lexeme text;
+  first int;
+  p int;
   e int;
-  from_pos int;
   lo int;
   hi int;
+  -- The window as read: from one character before it (so that a match
+  -- there is seen to start inside a word) through the margin; src's
+  -- character i is its character i - base + 1.
+  base int;
+  win text;
+  marked boolean[];
+  from_pos int;
   bold boolean := false;
   result text := '';
 begin
@@ -380,26 +389,38 @@ begin
     if lexeme !~ ('[' || cjk || ']') then
       pattern := '(?:^|(?<=[[:space:][:punct:]' || cjk || ']))' || pattern || '[^[:space:][:punct:]' || cjk || ']*';
     end if;
-    from_pos := 1;
-    loop
-      s := pg_catalog.regexp_instr(low, pattern, from_pos);
-      exit when s = 0;
-      e := pg_catalog.regexp_instr(low, pattern, s, 1, 1);
-      for i in s .. e - 1 loop
-        marked[i] := true;
-      end loop;
-      from_pos := greatest(e, s + 1);
-    end loop;
+    patterns := patterns || pattern;
+    -- Only the first match is looked for in the whole text: each search
+    -- from a position converts the text from its start, so marking every
+    -- match of a common character in a long transcript cost seconds.
+    p := pg_catalog.regexp_instr(low, pattern);
+    if p > 0 and (first is null or p < first) then
+      first := p;
+    end if;
   end loop;
-  lo := pg_catalog.array_position(marked, true);
-  if lo is null then
+  if first is null then
     return null;
   end if;
   -- A little before the first match, a full window where the text allows.
-  lo := greatest(1, lo - width / 4);
+  lo := greatest(1, first - width / 4);
   hi := least(len, lo + width - 1);
   lo := greatest(1, hi - width + 1);
-  while hi < len and marked[hi] and marked[hi + 1] loop
+  base := greatest(1, lo - 1);
+  win := substr(low, base, hi - base + 1 + margin);
+  marked := pg_catalog.array_fill(false, array[char_length(win)]);
+  foreach pattern in array patterns loop
+    from_pos := 1;
+    loop
+      p := pg_catalog.regexp_instr(win, pattern, from_pos);
+      exit when p = 0;
+      e := pg_catalog.regexp_instr(win, pattern, p, 1, 1);
+      for i in greatest(p, lo - base + 1) .. e - 1 loop
+        marked[i] := true;
+      end loop;
+      from_pos := greatest(e, p + 1);
+    end loop;
+  end loop;
+  while hi < len and marked[hi - base + 1] and marked[hi - base + 2] is true loop
     hi := hi + 1;
   end loop;
   while lo < hi and substr(src, lo, 1) ~ '\s' loop
@@ -409,9 +430,9 @@ begin
     result := '…';
   end if;
   for i in lo .. hi loop
-    if marked[i] <> bold then
+    if coalesce(marked[i - base + 1], false) <> bold then
       result := result || case when bold then '</b>' else '<b>' end;
-      bold := marked[i];
+      bold := not bold;
     end if;
     result := result || app_hidden.search_escape_html(substr(src, i, 1));
   end loop;
@@ -546,19 +567,25 @@ declare
   end;
   -- Chinese or Japanese: no spaces to count words by.
   cjk boolean := src ~ ('[' || app_hidden.cjk_letters() || ']');
+  marked text;
 begin
   if coalesce(src, '') = '' then
     return null;
   end if;
-  if q is null or not pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(src, true)) @@ q then
-    src := pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' ');
-    return app_hidden.search_escape_html(case when cjk and char_length(src) > 60 then pg_catalog.left(src, 60) || '…' else src end);
+  if q is not null and cjk then
+    -- search_highlight finds the matches itself (null when there are none):
+    -- testing the text's tsvector first would cut it into pairs once more.
+    marked := app_hidden.search_highlight(src, q);
+    if marked is not null then
+      return marked;
+    end if;
+  elsif q is not null and pg_catalog.to_tsvector('simple'::regconfig, src) @@ q then
+    return pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
+      'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "');
   end if;
-  if cjk then
-    return app_hidden.search_highlight(src, q);
-  end if;
-  return pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
-    'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "');
+  -- No match: the opening words (characters, where there are no spaces).
+  src := pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' ');
+  return app_hidden.search_escape_html(case when cjk and char_length(src) > 60 then pg_catalog.left(src, 60) || '…' else src end);
 end;
 $$;
 

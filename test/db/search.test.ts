@@ -289,6 +289,14 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     '短い &lt;b&gt; <b>テキ</b>スト &amp; <b>Cats</b>',
     'short text whole, escaped; a Latin word from its start to its end',
   );
+  // The first match is found however far into a long transcript it is.
+  const far = await snippet(`${'我们客户在这里'.repeat(2500)}的`, '', `'的'`);
+  assert.equal(far, `…${'我们客户在这里'.repeat(2500).slice(-59)}<b>的</b>`);
+  assert.equal(
+    await snippet('中文 concatenate', '', `'cat':*`),
+    '中文 concatenate',
+    'a word is marked only from its start; nothing marked, the opening',
+  );
   assert.equal(
     await snippet(`${'是'.repeat(70)} and more`, '', null),
     `${'是'.repeat(60)}…`,
