@@ -354,6 +354,27 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   const at = await page.evaluate(() => document.querySelector('video')!.currentTime);
   assert.ok(at >= 2.9 && at < 6, `the copy seeks to scene 2 (at ${at} s)`);
   await shoot(page, 'player-copy');
+  // A copy that could not be made (as the worker records it): the player goes
+  // back to the upload, which this browser cannot play, and says why.
+  await db.rootPool.query(
+    `update app_public.videos set playback_state = 'pending', playback_key = null where title = 'Old tape'`,
+  );
+  await db.rootPool.query(
+    `select app_private.pipeline_playback_failed(id, 'No browser-playable copy could be made: the encoder ran out of disk')
+       from app_public.videos where title = 'Old tape'`,
+  );
+  await page
+    .getByRole('alert')
+    .filter({ hasText: 'This browser cannot play this video (mpeg2video, video/mpeg)' })
+    .filter({ hasText: 'No browser-playable copy could be made: the encoder ran out of disk' })
+    .waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByRole('link', { name: 'Download it' }).count(), 1);
+  // Still at the scene the user had moved to, its keyframe standing in.
+  await page
+    .getByRole('button', { name: /^Scene 2, / })
+    .and(page.locator('[aria-current="true"]'))
+    .waitFor();
+  await shoot(page, 'player-copy-failed');
   await page.getByRole('link', { name: 'Library' }).click();
   await card.getByRole('button', { name: 'Rename Holiday clip' }).click();
   await page.getByLabel('New title for Holiday clip').fill('Beach day');

@@ -160,7 +160,9 @@ export function Player({ id, t }: { id: string; t: number }) {
             seek(e.currentTarget, reloaded.current ? now : t);
             e.currentTarget.play().catch(() => {});
           }}
-          onTimeUpdate={(e) => setNow(e.currentTarget.currentTime)}
+          // Not while a new source loads: the element then reports 0 before it
+          // knows anything, which would move the timeline back to the start.
+          onTimeUpdate={(e) => e.currentTarget.readyState >= 1 && setNow(e.currentTarget.currentTime)}
           onSeeked={(e) => setNow(e.currentTarget.currentTime)}
           onError={(e) => {
             const code = e.currentTarget.error?.code;
