@@ -2836,6 +2836,7 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     SET "hnsw.max_scan_tuples" TO '200000'
     SET "hnsw.scan_mem_multiplier" TO '4'
     SET enable_sort TO 'on'
+    SET jit TO 'off'
     SET plan_cache_mode TO 'force_custom_plan'
     SET "pg_trgm.strict_word_similarity_threshold" TO '0.33'
     AS $$

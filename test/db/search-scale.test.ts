@@ -141,6 +141,37 @@ test("a filtered HNSW scan with the function's settings returns k rows where a p
   }
 });
 
+test('search_scenes runs without JIT, which a statement planned past jit_above_cost would pay for', async () => {
+  const { rows: config } = await db.rootPool.query(
+    `select unnest(proconfig) as setting from pg_proc where oid = 'app_public.search_scenes'::regproc`,
+  );
+  const settings = config.map((r) => r.setting as string);
+  assert.ok(settings.includes('jit=off'), settings.join(', '));
+  // Why it matters at this size: a candidate query that has to sort while
+  // the function has sorting off is costed past 10^10.
+  const c = new pg.Client({ connectionString: db.rootUrl });
+  await c.connect();
+  try {
+    await c.query('set enable_sort = off');
+    const plan = async () =>
+      (
+        await c.query(
+          `explain (format json) select id from app_public.scenes where owner_id = $1 and text_vec is not null
+            order by (text_vec <=> $2::real[]::vector) + 0 limit 80`,
+          [seeded.bigOwners[0], seeded.queryText],
+        )
+      ).rows[0]['QUERY PLAN'][0] as Record<string, unknown>;
+    const { rows } = await c.query('select pg_jit_available() as jit');
+    // Only a server built with LLVM can compile at all (Debian's is).
+    if (rows[0].jit) assert.ok('JIT' in (await plan()), 'compiled with the server default');
+    for (const s of settings.filter((x) => !x.startsWith('search_path=')))
+      await c.query(`set ${s.slice(0, s.indexOf('='))} = '${s.slice(s.indexOf('=') + 1)}'`);
+    assert.ok(!('JIT' in (await plan())), "not with the function's settings");
+  } finally {
+    await c.end();
+  }
+});
+
 test('the HNSW path finds what brute force finds for a user with many scenes', async () => {
   // The same candidate query the function runs, with its hnsw settings and
   // forced onto the index, against an exact scan (no index) of the same rows.
