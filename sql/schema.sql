@@ -337,6 +337,25 @@ CREATE FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, stem_
 $$;
 
 --
+-- Name: scene_tsv(text, text, jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.scene_tsv(transcript text, ocr_text text, tags jsonb) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)), 'A')
+      || pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)), 'B')
+      || pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.tag_text(tags)), 'C')
+$$;
+
+--
+-- Name: FUNCTION scene_tsv(transcript text, ocr_text text, tags jsonb); Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON FUNCTION app_hidden.scene_tsv(transcript text, ocr_text text, tags jsonb) IS 'The full-text vector of a scene: transcript (A), on-screen text (B), tag labels (C), simple configuration, Chinese and Japanese as character pairs.';
+
+--
 -- Name: search_escape_html(text); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -2381,6 +2400,26 @@ end;
 $$;
 
 --
+-- Name: tg_scenes__tsv(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__tsv() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  new.tsv := app_hidden.scene_tsv(new.transcript, new.ocr_text, new.tags);
+  return new;
+end;
+$$;
+
+--
+-- Name: FUNCTION tg_scenes__tsv(); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.tg_scenes__tsv() IS 'Keeps scenes.tsv the full-text vector of the scene''s text and tags.';
+
+--
 -- Name: tg_videos__forget_objects(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -3520,6 +3559,7 @@ CREATE TABLE app_public.scenes (
     transcript text DEFAULT ''::text NOT NULL,
     ocr_text text DEFAULT ''::text NOT NULL,
     tags jsonb DEFAULT '[]'::jsonb NOT NULL,
+    tsv tsvector,
     text_vec public.vector(1024),
     image_vec public.vector(1152),
     keyframe_key text,
@@ -3530,7 +3570,6 @@ CASE
     WHEN ((stem_config)::oid = ('simple'::regconfig)::oid) THEN ''::tsvector
     ELSE (setweight(to_tsvector(stem_config, transcript), 'A'::"char") || setweight(to_tsvector(stem_config, ocr_text), 'B'::"char"))
 END) STORED,
-    tsv tsvector GENERATED ALWAYS AS (((setweight(to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)), 'A'::"char") || setweight(to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)), 'B'::"char")) || setweight(to_tsvector('simple'::regconfig, app_hidden.tag_text(tags)), 'C'::"char"))) STORED,
     CONSTRAINT scenes_check CHECK ((end_s > start_s)),
     CONSTRAINT scenes_keyframe_key_owned CHECK ((starts_with(keyframe_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (keyframe_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (keyframe_key !~ '//'::text))),
     CONSTRAINT scenes_ordinal_check CHECK ((ordinal >= 0)),
@@ -3593,6 +3632,12 @@ COMMENT ON COLUMN app_public.scenes.ocr_text IS 'Text read on screen in frames s
 COMMENT ON COLUMN app_public.scenes.tags IS 'Zero-shot labels for the keyframe: [{"label": text, "score": 0..1}], best first.';
 
 --
+-- Name: COLUMN scenes.tsv; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.tsv IS 'Full-text index over transcript, on-screen text and tags (simple configuration; Chinese and Japanese as character pairs), kept by a trigger.';
+
+--
 -- Name: COLUMN scenes.text_vec; Type: COMMENT; Schema: app_public; Owner: -
 --
 
@@ -3627,12 +3672,6 @@ COMMENT ON COLUMN app_public.scenes.stem_config IS 'Stemming configuration of th
 --
 
 COMMENT ON COLUMN app_public.scenes.tsv_stem IS 'Transcript (A) and on-screen text (B) stemmed in stem_config; empty for languages without a stemmer.';
-
---
--- Name: COLUMN scenes.tsv; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.tsv IS 'Full-text index over transcript, on-screen text and tags (simple configuration; Chinese and Japanese as character pairs).';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
@@ -4286,6 +4325,12 @@ CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON app_public.persons FOR EACH 
 CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON app_public.videos FOR EACH ROW EXECUTE FUNCTION app_private.tg__set_updated_at();
 
 --
+-- Name: scenes _100_tsv; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _100_tsv BEFORE INSERT OR UPDATE OF transcript, ocr_text, tags, tsv ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__tsv();
+
+--
 -- Name: scenes _200_stem_config; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
@@ -4704,6 +4749,12 @@ GRANT ALL ON FUNCTION app_hidden.person_attach(person_id uuid) TO authenticated;
 --
 
 REVOKE ALL ON FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, stem_config regconfig, tags jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION scene_tsv(transcript text, ocr_text text, tags jsonb); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.scene_tsv(transcript text, ocr_text text, tags jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION search_escape_html(t text); Type: ACL; Schema: app_hidden; Owner: -
@@ -5157,6 +5208,12 @@ REVOKE ALL ON FUNCTION app_private.tg_scenes__stem_config() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION app_private.tg_scenes__terms() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_scenes__tsv(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__tsv() FROM PUBLIC;
 
 --
 -- Name: FUNCTION tg_videos__forget_objects(); Type: ACL; Schema: app_private; Owner: -

@@ -778,6 +778,19 @@ test('Chinese and Japanese: words inside unspaced text are found by their charac
     [tower],
   );
   assert.match(phone[0].snippet!, /<b>iPhone<\/b>で写真/);
+
+  // tsv follows every write of the text (a trigger), and nothing else sets it.
+  await db.rootPool.query(`update app_public.scenes set transcript = '明天的天气预报' where id = $1`, [kyoto]);
+  assert.deepEqual(
+    (await search(u, { query: '天气预报' })).map((h) => h.scene_id),
+    [kyoto],
+  );
+  await db.rootPool.query(`update app_public.scenes set tsv = to_tsvector('simple', 'forged') where id = $1`, [kyoto]);
+  assert.deepEqual(await search(u, { query: 'forged' }), []);
+  assert.deepEqual(
+    (await search(u, { query: '天气' })).map((h) => h.scene_id),
+    [kyoto],
+  );
 });
 
 async function setLanguage(videoId: string, language: string | null) {

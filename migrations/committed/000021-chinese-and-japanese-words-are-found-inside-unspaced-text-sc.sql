@@ -1,6 +1,6 @@
 --! Previous: sha1:f26351ddafac89565eb86c07c288954a6bae1129
---! Hash: sha1:0e1badabc30a16d43703fe4538fe05c67d1d819a
---! Message: Chinese and Japanese words are found inside unspaced text: indexed and queried as overlapping character pairs
+--! Hash: sha1:05ae6cbbf36978abc95f8cfa73302b3749ce2717
+--! Message: Chinese and Japanese words are found inside unspaced text: scenes and queries cut into overlapping character pairs, tsv kept by a trigger so no table rewrite; the CJK snippet marks only what it shows; search_scenes runs without JIT
 
 --! split: 100-cjk-words.sql
 /*
@@ -20,12 +20,21 @@
  * text also keeps each character on its own, so that a one-character query
  * (猫, cat) finds 小猫 (kitten) too. Korean separates words with spaces and is
  * indexed as before.
+ *
+ * tsv stops being a generated column: a generated column's expression cannot
+ * be changed in place (not before PostgreSQL 17), and dropping and adding it
+ * rewrites the table and so rebuilds every index, the HNSW graphs too: 5.5
+ * minutes at 100k scenes here, hours for a large library, all while the
+ * server waits for its migrations. DROP EXPRESSION keeps the column and its
+ * values, a trigger computes it from now on, and only scenes that hold
+ * Chinese or Japanese are written again.
  */
-drop index if exists app_public.scenes_tsv_words_idx;
-drop index if exists app_public.scenes_tsv_idx;
-alter table app_public.scenes drop column if exists tsv;
+drop trigger if exists _100_tsv on app_public.scenes;
+drop function if exists app_private.tg_scenes__tsv();
+drop function if exists app_hidden.scene_tsv(text, text, jsonb);
 drop function if exists app_hidden.cjk_words(text, boolean);
 drop function if exists app_hidden.cjk_letters();
+alter table app_public.scenes alter column tsv drop expression if exists;
 
 -- The Chinese and Japanese letters, as the inside of a regular expression's
 -- bracket: Han ideographs (with their iteration marks), Hiragana, Katakana
@@ -86,26 +95,39 @@ $$;
 grant execute on function app_hidden.cjk_words(text, boolean) to authenticated;
 comment on function app_hidden.cjk_words(text, boolean) is 'The text with Chinese and Japanese written out as overlapping character pairs (and single characters with unigrams), so the simple parser finds words in text without spaces.';
 
-alter table app_public.scenes add column tsv tsvector generated always as (
-  setweight(to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)), 'A')
-  || setweight(to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)), 'B')
-  || setweight(to_tsvector('simple'::regconfig, app_hidden.tag_text(tags)), 'C')
-) stored;
-comment on column app_public.scenes.tsv is 'Full-text index over transcript, on-screen text and tags (simple configuration; Chinese and Japanese as character pairs).';
-create index scenes_tsv_idx on app_public.scenes using gin (tsv);
-create index scenes_tsv_words_idx on app_public.scenes using gin ((tsv || tsv_stem));
+-- What scenes.tsv holds: transcript (A), on-screen text (B) and tag labels
+-- (C), each as the 'simple' parser reads it, Chinese and Japanese as pairs.
+create function app_hidden.scene_tsv(transcript text, ocr_text text, tags jsonb) returns tsvector
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)), 'A')
+      || pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)), 'B')
+      || pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.tag_text(tags)), 'C')
+$$;
+comment on function app_hidden.scene_tsv(text, text, jsonb) is 'The full-text vector of a scene: transcript (A), on-screen text (B), tag labels (C), simple configuration, Chinese and Japanese as character pairs.';
 
--- Adding the column fires no trigger: the terms of scenes whose words it cut
--- differently are written again.
-delete from app_hidden.scene_terms t
- using app_public.scenes s
- where t.scene_id = s.id
-   and app_hidden.cjk_words(s.transcript || ' ' || s.ocr_text, false) is distinct from s.transcript || ' ' || s.ocr_text;
-insert into app_hidden.scene_terms (owner_id, scene_id, video_id, kind, lexeme, impact, src)
-select s.owner_id, s.id, s.video_id, x.kind, x.lexeme, x.impact, x.src
-  from app_public.scenes s
- cross join lateral app_hidden.scene_terms_of(s.tsv, s.tsv_stem, s.stem_config, s.tags) x
- where app_hidden.cjk_words(s.transcript || ' ' || s.ocr_text, false) is distinct from s.transcript || ' ' || s.ocr_text;
+-- Before the row is written, so the terms trigger after it reads the new
+-- value; on a write of tsv itself too, so nothing but this sets it.
+create function app_private.tg_scenes__tsv() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.tsv := app_hidden.scene_tsv(new.transcript, new.ocr_text, new.tags);
+  return new;
+end;
+$$;
+comment on function app_private.tg_scenes__tsv() is 'Keeps scenes.tsv the full-text vector of the scene''s text and tags.';
+create trigger _100_tsv before insert or update of transcript, ocr_text, tags, tsv on app_public.scenes
+  for each row execute function app_private.tg_scenes__tsv();
+comment on column app_public.scenes.tsv is 'Full-text index over transcript, on-screen text and tags (simple configuration; Chinese and Japanese as character pairs), kept by a trigger.';
+
+-- Scenes whose text the pairs change are written again: the trigger above
+-- makes their tsv, the terms trigger their scene_terms rows. Other rows and
+-- their indexes are not touched.
+update app_public.scenes s set transcript = s.transcript
+ where s.transcript || ' ' || s.ocr_text ~ ('[' || app_hidden.cjk_letters() || ']');
 
 --! split: 900-functions.sql
 /*
@@ -1279,17 +1301,26 @@ as $$
 declare
   -- About as much as ts_headline's 24 words of English take on screen.
   width constant int := 60;
+  -- Read past the window's end, so a match running over it is marked whole.
+  margin constant int := 40;
   cjk constant text := app_hidden.cjk_letters();
   low text := pg_catalog.lower(src);
   len int := char_length(src);
-  marked boolean[] := pg_catalog.array_fill(false, array[len]);
-  lexeme text;
+  patterns text[] := '{}';
   pattern text;
-  s int;
+  lexeme text;
+  first int;
+  p int;
   e int;
-  from_pos int;
   lo int;
   hi int;
+  -- The window as read: from one character before it (so that a match
+  -- there is seen to start inside a word) through the margin; src's
+  -- character i is its character i - base + 1.
+  base int;
+  win text;
+  marked boolean[];
+  from_pos int;
   bold boolean := false;
   result text := '';
 begin
@@ -1301,26 +1332,38 @@ begin
     if lexeme !~ ('[' || cjk || ']') then
       pattern := '(?:^|(?<=[[:space:][:punct:]' || cjk || ']))' || pattern || '[^[:space:][:punct:]' || cjk || ']*';
     end if;
-    from_pos := 1;
-    loop
-      s := pg_catalog.regexp_instr(low, pattern, from_pos);
-      exit when s = 0;
-      e := pg_catalog.regexp_instr(low, pattern, s, 1, 1);
-      for i in s .. e - 1 loop
-        marked[i] := true;
-      end loop;
-      from_pos := greatest(e, s + 1);
-    end loop;
+    patterns := patterns || pattern;
+    -- Only the first match is looked for in the whole text: each search
+    -- from a position converts the text from its start, so marking every
+    -- match of a common character in a long transcript cost seconds.
+    p := pg_catalog.regexp_instr(low, pattern);
+    if p > 0 and (first is null or p < first) then
+      first := p;
+    end if;
   end loop;
-  lo := pg_catalog.array_position(marked, true);
-  if lo is null then
+  if first is null then
     return null;
   end if;
   -- A little before the first match, a full window where the text allows.
-  lo := greatest(1, lo - width / 4);
+  lo := greatest(1, first - width / 4);
   hi := least(len, lo + width - 1);
   lo := greatest(1, hi - width + 1);
-  while hi < len and marked[hi] and marked[hi + 1] loop
+  base := greatest(1, lo - 1);
+  win := substr(low, base, hi - base + 1 + margin);
+  marked := pg_catalog.array_fill(false, array[char_length(win)]);
+  foreach pattern in array patterns loop
+    from_pos := 1;
+    loop
+      p := pg_catalog.regexp_instr(win, pattern, from_pos);
+      exit when p = 0;
+      e := pg_catalog.regexp_instr(win, pattern, p, 1, 1);
+      for i in greatest(p, lo - base + 1) .. e - 1 loop
+        marked[i] := true;
+      end loop;
+      from_pos := greatest(e, p + 1);
+    end loop;
+  end loop;
+  while hi < len and marked[hi - base + 1] and marked[hi - base + 2] is true loop
     hi := hi + 1;
   end loop;
   while lo < hi and substr(src, lo, 1) ~ '\s' loop
@@ -1330,9 +1373,9 @@ begin
     result := '…';
   end if;
   for i in lo .. hi loop
-    if marked[i] <> bold then
+    if coalesce(marked[i - base + 1], false) <> bold then
       result := result || case when bold then '</b>' else '<b>' end;
-      bold := marked[i];
+      bold := not bold;
     end if;
     result := result || app_hidden.search_escape_html(substr(src, i, 1));
   end loop;
@@ -1361,19 +1404,25 @@ declare
   end;
   -- Chinese or Japanese: no spaces to count words by.
   cjk boolean := src ~ ('[' || app_hidden.cjk_letters() || ']');
+  marked text;
 begin
   if coalesce(src, '') = '' then
     return null;
   end if;
-  if q is null or not pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(src, true)) @@ q then
-    src := pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' ');
-    return app_hidden.search_escape_html(case when cjk and char_length(src) > 60 then pg_catalog.left(src, 60) || '…' else src end);
+  if q is not null and cjk then
+    -- search_highlight finds the matches itself (null when there are none):
+    -- testing the text's tsvector first would cut it into pairs once more.
+    marked := app_hidden.search_highlight(src, q);
+    if marked is not null then
+      return marked;
+    end if;
+  elsif q is not null and pg_catalog.to_tsvector('simple'::regconfig, src) @@ q then
+    return pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
+      'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "');
   end if;
-  if cjk then
-    return app_hidden.search_highlight(src, q);
-  end if;
-  return pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
-    'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "');
+  -- No match: the opening words (characters, where there are no spaces).
+  src := pg_catalog.array_to_string((pg_catalog.regexp_split_to_array(pg_catalog.btrim(src), '\s+'))[1:16], ' ');
+  return app_hidden.search_escape_html(case when cjk and char_length(src) > 60 then pg_catalog.left(src, 60) || '…' else src end);
 end;
 $$;
 
@@ -1441,6 +1490,11 @@ set hnsw.ef_search = 100
 set hnsw.max_scan_tuples = 200000
 set hnsw.scan_mem_multiplier = 4
 set enable_sort = on
+-- A search is short: JIT compiling its expressions never pays for itself,
+-- and a statement costed high (a sort planned while enable_sort is off is
+-- costed above 10^10) would be compiled with inlining, 214 ms measured at
+-- 100k scenes, against jit_above_cost's default of 100,000.
+set jit = off
 -- Plan each statement for this caller unless it says otherwise: plpgsql
 -- would otherwise switch to cached generic plans in which the owner is an
 -- unknown parameter, and a plan made for an owner with few scenes (read all
