@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forgetKept, keepVerified, keptCount, linkKept } from '../../worker/pipeline/kept-videos.ts';
+import { forgetKept, forgetKeys, keepVerified, keptCount, linkKept } from '../../worker/pipeline/kept-videos.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-kept-test-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -62,6 +62,15 @@ test('the two last used are kept; a job keeps its file when it is evicted', asyn
   await forgetKept();
   assert.equal(keptCount(), 0);
   assert.deepEqual(keptFolders(), []);
+});
+
+test("a deleted video's kept file goes with it", async () => {
+  await keepVerified('u/1/f/v.mp4', 'sha-f', 'v1', fetched('video f'));
+  await keepVerified('u/1/g/v.mp4', 'sha-g', 'v1', fetched('video g'));
+  forgetKeys(['u/1/f/v.mp4', 'u/1/gone/v.mp4']);
+  assert.equal(await linkKept('u/1/f/v.mp4', 'sha-f', 'v1', dest()), false);
+  assert.equal(await linkKept('u/1/g/v.mp4', 'sha-g', 'v1', dest()), true);
+  await forgetKept();
 });
 
 test('a file that cannot be linked is not kept, and nothing fails', async () => {

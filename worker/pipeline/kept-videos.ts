@@ -90,7 +90,11 @@ export async function keepVerified(key: string, sha256: string, version: string,
   const e = kept.get(key);
   if (e?.sha256 === sha256 && e.version === version) return use(key, e);
   try {
-    folder ??= fs.mkdtemp(path.join(os.tmpdir(), `${JOB_FOLDER_PREFIX}${process.pid}-videos-`));
+    // Made once; a failure (a full disk) is tried again at the next keep.
+    folder ??= fs.mkdtemp(path.join(os.tmpdir(), `${JOB_FOLDER_PREFIX}${process.pid}-videos-`)).catch((e: Error) => {
+      folder = undefined;
+      throw e;
+    });
     // A name of its own each time, so that removing an evicted file can never
     // remove a newer one kept for the same object.
     const name = path.join(await folder, crypto.randomUUID());
@@ -100,6 +104,11 @@ export async function keepVerified(key: string, sha256: string, version: string,
   } catch {
     // Not kept: the next job fetches the video itself, as before.
   }
+}
+
+/** Removes the kept files of these objects (deleted videos). */
+export function forgetKeys(keys: string[]): void {
+  for (const key of keys) forget(key);
 }
 
 /** Removes every kept file (a worker stopping). */

@@ -8,6 +8,7 @@
  */
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { forgetKeys } from '../pipeline/kept-videos.ts';
 import { payloadId } from '../pipeline/jobs.ts';
 
 export function videos__delete_objects(ctx: PipelineContext): Task {
@@ -23,5 +24,8 @@ export function videos__delete_objects(ctx: PipelineContext): Task {
       helpers.logger.warn(`not deleting keys outside ${prefix}: ${keys.filter((k) => !own.includes(k)).join(', ')}`);
     }
     if (own.length) await ctx.storage.delete(own);
+    // A copy of a deleted video this worker kept for its next job goes too
+    // (other workers' copies within the 10 minutes they keep them).
+    forgetKeys(own);
   };
 }
