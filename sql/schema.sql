@@ -1609,6 +1609,40 @@ $$;
 COMMENT ON FUNCTION app_private.pipeline_playback_parts(video_id uuid) IS 'Worker: the stored parts of a playback copy, in order.';
 
 --
+-- Name: pipeline_playback_planned(uuid, jsonb); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.pipeline_playback_planned(video_id uuid, playback jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_plan text := playback ->> 'plan';
+begin
+  if v_plan is null or v_plan not in ('original', 'remux', 'transcode') then
+    raise exception 'unknown playback plan %', v_plan using errcode = '22023';
+  end if;
+  update app_public.videos v
+     set playback_state = case when v_plan = 'original' then 'original' else 'pending' end
+   where v.id = video_id and v.playback_state is null and v.state = 'indexed';
+  if not found then
+    return false;
+  end if;
+  if v_plan <> 'original' then
+    delete from app_private.playback_parts p where p.video_id = pipeline_playback_planned.video_id;
+    perform app_private.playback_queue(video_id, v_plan, (playback ->> 'parts')::int, (playback ->> 'part_s')::float8);
+  end if;
+  return true;
+end;
+$$;
+
+--
+-- Name: FUNCTION pipeline_playback_planned(video_id uuid, playback jsonb); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.pipeline_playback_planned(video_id uuid, playback jsonb) IS 'Worker: how an indexed video validated before playback copies existed plays, and its copy''s jobs; false when it has a plan by now.';
+
+--
 -- Name: pipeline_playback_ready(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5015,6 +5049,13 @@ GRANT ALL ON FUNCTION app_private.pipeline_playback_part_done(video_id uuid, par
 
 REVOKE ALL ON FUNCTION app_private.pipeline_playback_parts(video_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_private.pipeline_playback_parts(video_id uuid) TO heimdex_worker;
+
+--
+-- Name: FUNCTION pipeline_playback_planned(video_id uuid, playback jsonb); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.pipeline_playback_planned(video_id uuid, playback jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_playback_planned(video_id uuid, playback jsonb) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_playback_ready(video_id uuid, key text); Type: ACL; Schema: app_private; Owner: -

@@ -23,7 +23,7 @@ begin
          'pipeline_transcript', 'pipeline_stored_scenes', 'pipeline_indexed', 'pipeline_reindexed',
          'reindex_missing', 'reindex_stale', 'pipeline_chunk_start', 'pipeline_chunk_done',
          'playback_queue', 'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready',
-         'pipeline_playback_failed', 'playback_forget_parts',
+         'pipeline_playback_failed', 'playback_forget_parts', 'pipeline_playback_planned',
          -- fixtures/search_scenes.sql
          'search_similarity', 'search_query_words', 'search_tsquery', 'search_stem_tsquery', 'search_rank', 'search_tag_score',
          'search_escape_html', 'search_highlight', 'search_snippet', 'search_scenes', 'search_scene_persons'])

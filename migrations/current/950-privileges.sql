@@ -37,7 +37,9 @@ begin
          -- issue 13: long videos in chunk jobs (130-video-chunks.sql).
          'pipeline_chunk_start', 'pipeline_chunk_done',
          -- browser-playable copies (100-playback-copies.sql).
-         'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready', 'pipeline_playback_failed'])
+         'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready', 'pipeline_playback_failed',
+         -- copies for videos validated before they existed (100-playback-backfill.sql).
+         'pipeline_playback_planned'])
   loop
     execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
   end loop;

@@ -215,6 +215,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_private.pipeline_playback_failed',
     'app_private.pipeline_playback_part_done',
     'app_private.pipeline_playback_parts',
+    'app_private.pipeline_playback_planned',
     'app_private.pipeline_playback_ready',
     'app_private.pipeline_progress',
     'app_private.pipeline_reindex_progress',

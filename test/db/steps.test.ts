@@ -56,6 +56,7 @@ test('the step functions exist and are executable by no API role', async () => {
       'pipeline_playback_failed',
       'pipeline_playback_part_done',
       'pipeline_playback_parts',
+      'pipeline_playback_planned',
       'pipeline_playback_ready',
       'pipeline_progress',
       'pipeline_reindex_progress',
@@ -579,6 +580,35 @@ test('a video validated before copies existed gets one when processed again, its
     (await jobs(id)).map((j) => j.task),
     ['videos__transcribe', 'videos__playback_part'],
   );
+});
+
+test('an indexed video validated before copies existed gets a plan, and its copy, from videos__playback_plan', async () => {
+  const [tape, plain, processing] = [await insertVideo(), await insertVideo(), await insertVideo()];
+  // As migration 000017 left them: indexed (or still on the way), no playback state.
+  await db.rootPool.query(
+    `update app_public.videos set playback_state = null, state = case when id = $2 then 'processing' else 'indexed' end
+      where id = any($1) or id = $2`,
+    [[tape, plain], processing],
+  );
+  for (const id of [tape, plain, processing]) await clearJobs(id);
+  const planned = (id: string, playback: unknown) =>
+    db.rootPool
+      .query('select app_private.pipeline_playback_planned($1, $2) as ok', [id, JSON.stringify(playback)])
+      .then((r) => r.rows[0].ok as boolean);
+  assert.equal(await planned(tape, { plan: 'transcode', parts: 2, part_s: 300 }), true);
+  assert.equal((await video(tape)).playback_state, 'pending');
+  assert.deepEqual(
+    (await jobs(tape)).map((j) => j.task),
+    ['videos__playback_part', 'videos__playback_part'],
+  );
+  assert.equal(await planned(tape, { plan: 'transcode', parts: 2, part_s: 300 }), false, 'planned once');
+  assert.equal((await jobs(tape)).length, 2);
+  assert.equal(await planned(plain, { plan: 'original', parts: 0, part_s: 300 }), true);
+  assert.equal((await video(plain)).playback_state, 'original');
+  assert.deepEqual(await jobs(plain), []);
+  assert.equal(await planned(processing, { plan: 'remux', parts: 0, part_s: 300 }), false, 'validation plans it');
+  assert.equal((await video(processing)).playback_state, null);
+  await assert.rejects(planned(processing, { plan: 'sideways' }), /unknown playback plan sideways/);
 });
 
 test('a video that fails calls off its copy: the jobs find nothing to do, the parts go', async () => {

@@ -302,6 +302,26 @@ test('a video browsers cannot play gets a copy made in parts that plays, and the
   assert.deepEqual([again.state, again.playback_state, again.playback_key], ['indexed', 'ready', v.playback_key]);
   assert.equal(await written(), before);
 
+  // Validated before copies existed (migration 000022 queues a plan job for
+  // each such video): probed again, the tape gets its copy, the plain video
+  // is recorded as playing as uploaded.
+  await db3.rootPool.query(
+    'update app_public.videos set playback_state = null, playback_key = null where id = any($1)',
+    [[id, plain]],
+  );
+  await short.storage.delete([v.playback_key!]);
+  await db3.rootPool.query(
+    `select app_private.add_pipeline_job('videos__playback_plan', json_build_object('id', x),
+              'videos__playback_plan:' || x::text, priority_offset := 10)
+       from unnest($1::uuid[]) x`,
+    [[id, plain]],
+  );
+  await drain();
+  const planned = await settled(db3, id);
+  assert.deepEqual([planned.state, planned.playback_state, planned.playback_key], ['indexed', 'ready', v.playback_key]);
+  assert.deepEqual(await objects(), [v.playback_key]);
+  assert.equal((await settled(db3, plain)).playback_state, 'original');
+
   await db3.rootPool.query('delete from app_public.videos where id = $1', [id]);
   await drain();
   assert.deepEqual(await objects(), [], 'the copy is deleted with the video');

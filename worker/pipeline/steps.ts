@@ -119,7 +119,6 @@ const MAX_DIMENSION = 16384;
 /** ffprobe plus the limits a video must meet. Throws MediaInputError with the reason. */
 export async function validateVideo(ctx: PipelineContext, file: string, signal?: AbortSignal): Promise<ValidatedFacts> {
   const f: MediaFacts = await probe(file, mediaLimits(ctx, signal));
-  const partS = ctx.config.worker.chunkS;
   if (!(f.durationS > 0))
     throw new MediaInputError('The video has no duration (it may be truncated or a single image).');
   const max = ctx.config.worker.maxDurationS;
@@ -146,8 +145,14 @@ export async function validateVideo(ctx: PipelineContext, file: string, signal?:
     video_codec: f.videoCodec,
     audio_codec: f.audioCodec,
     has_audio: f.hasAudio,
-    playback: { plan: playbackPlan(f), parts: playbackParts(f.pictureS, partS), part_s: partS },
+    playback: playbackFacts(ctx, f),
   };
+}
+
+/** How a probed video will play in a browser, and in how many parts of how long its copy is made. */
+export function playbackFacts(ctx: PipelineContext, f: MediaFacts): ValidatedFacts['playback'] {
+  const partS = ctx.config.worker.chunkS;
+  return { plan: playbackPlan(f), parts: playbackParts(f.pictureS, partS), part_s: partS };
 }
 
 export interface Transcript {

@@ -10,6 +10,7 @@ import { videos__delete_objects } from './videos__delete_objects.ts';
 import { videos__index } from './videos__index.ts';
 import { videos__playback } from './videos__playback.ts';
 import { videos__playback_part } from './videos__playback_part.ts';
+import { videos__playback_plan } from './videos__playback_plan.ts';
 import { videos__reindex } from './videos__reindex.ts';
 import { videos__transcribe } from './videos__transcribe.ts';
 import { videos__validate } from './videos__validate.ts';
@@ -22,6 +23,7 @@ export function createTaskList(ctx: PipelineContext): TaskList {
     videos__reindex: videos__reindex(ctx),
     videos__playback_part: videos__playback_part(ctx),
     videos__playback: videos__playback(ctx),
+    videos__playback_plan: videos__playback_plan(ctx),
     videos__delete_objects: videos__delete_objects(ctx),
     faces__cluster: faces__cluster(ctx),
     faces__reembed: faces__reembed(ctx),
