@@ -1478,6 +1478,12 @@ begin
          face_model = result ->> 'face_model',
          missing_stages = coalesce(array(select jsonb_array_elements_text(result -> 'missing_stages')), '{}')
    where v.id = video_id;
+  -- Validated before playback copies existed and indexed since (it was on
+  -- its way when the upgrade queued plans for the indexed ones): planned now.
+  if exists (select from app_public.videos v where v.id = video_id and v.playback_state is null) then
+    perform app_private.add_pipeline_job('videos__playback_plan', json_build_object('id', video_id),
+      'videos__playback_plan:' || video_id::text, priority_offset := 10);
+  end if;
 
   if cardinality(v_orphans) > 0 then
     perform app_private.add_pipeline_job('videos__delete_objects',

@@ -609,6 +609,19 @@ test('an indexed video validated before copies existed gets a plan, and its copy
   assert.equal(await planned(processing, { plan: 'remux', parts: 0, part_s: 300 }), false, 'validation plans it');
   assert.equal((await video(processing)).playback_state, null);
   await assert.rejects(planned(processing, { plan: 'sideways' }), /unknown playback plan sideways/);
+  // Indexed after the upgrade queued plans for the indexed ones: it queues its own.
+  const oneScene = JSON.stringify({
+    transcript_source: 'none',
+    scenes: [{ ordinal: 0, start_s: 0, end_s: 5, transcript: 'hi' }],
+  });
+  await db.rootPool.query('select app_private.pipeline_indexed($1, $2)', [processing, oneScene]);
+  assert.deepEqual(
+    (await jobs(processing)).map((j) => [j.task, j.key]),
+    [['videos__playback_plan', `videos__playback_plan:${processing}`]],
+  );
+  // A video validated since has its plan: indexing it queues none.
+  await db.rootPool.query('select app_private.pipeline_indexed($1, $2)', [plain, oneScene]);
+  assert.deepEqual(await jobs(plain), []);
 });
 
 test('a video that fails calls off its copy: the jobs find nothing to do, the parts go', async () => {
