@@ -27,7 +27,9 @@ import {
 } from '../media/index.ts';
 import type { TranscriptSegment } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
+import { keepVerified, linkKept } from './kept-videos.ts';
 import type { Progress } from './stages.ts';
+import { withWorkDir } from './workdir.ts';
 
 /**
  * Audio handed to the speech model at once: 5 minutes is 19 MB of samples.
@@ -38,8 +40,6 @@ const ASR_WINDOW_S = 300;
 
 /** Left over after a chunk, this little of the video is done by that chunk rather than a job of its own. */
 const CHUNK_TAIL_S = 1;
-import { keepVerified, linkKept } from './kept-videos.ts';
-import { withWorkDir } from './workdir.ts';
 
 export { withWorkDir };
 
