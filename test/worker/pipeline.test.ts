@@ -321,6 +321,20 @@ test('a video browsers cannot play gets a copy made in parts that plays, and the
   assert.deepEqual([planned.state, planned.playback_state, planned.playback_key], ['indexed', 'ready', v.playback_key]);
   assert.deepEqual(await objects(), [v.playback_key]);
   assert.equal((await settled(db3, plain)).playback_state, 'original');
+  // A file that can no longer be read leaves the video playing as uploaded,
+  // and the job is done with it, not retried.
+  await db3.rootPool.query('update app_public.videos set playback_state = null where id = $1', [plain]);
+  const plainKey = (await db3.rootPool.query('select object_key from app_public.videos where id = $1', [plain])).rows[0]
+    .object_key as string;
+  await short.storage.delete([plainKey]);
+  await db3.rootPool.query(
+    `select app_private.add_pipeline_job('videos__playback_plan', json_build_object('id', $1::uuid),
+              'videos__playback_plan:' || $1::text)`,
+    [plain],
+  );
+  await drain();
+  assert.equal((await settled(db3, plain)).playback_state, null);
+  assert.deepEqual(await pendingJobs(db3, [plain]), []);
 
   await db3.rootPool.query('delete from app_public.videos where id = $1', [id]);
   await drain();
