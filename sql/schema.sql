@@ -98,6 +98,22 @@ COMMENT ON COLUMN app_public.scene_hit.snippet IS 'Short excerpt of the transcri
 COMMENT ON COLUMN app_public.scene_hit.persons IS 'People seen in the scene: [{"id", "name"}], named first; name is null for an unnamed group.';
 
 --
+-- Name: transcript_line; Type: TYPE; Schema: app_public; Owner: -
+--
+
+CREATE TYPE app_public.transcript_line AS (
+	start_s double precision,
+	end_s double precision,
+	text text
+);
+
+--
+-- Name: TYPE transcript_line; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON TYPE app_public.transcript_line IS 'One line of what is said in a video, with its time span in seconds.';
+
+--
 -- Name: box_iou(real[], real[]); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -3471,249 +3487,6 @@ COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], 
 Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 50 per vector space (text HNSW, image HNSW), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
--- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -
---
-
-CREATE FUNCTION auth.jwt() RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$
-      select coalesce(
-        nullif(current_setting('request.jwt.claim', true), ''),
-        nullif(current_setting('request.jwt.claims', true), '')
-      )::jsonb
-    $$;
-
---
--- Name: role(); Type: FUNCTION; Schema: auth; Owner: -
---
-
-CREATE FUNCTION auth.role() RETURNS text
-    LANGUAGE sql STABLE
-    AS $$
-      select coalesce(
-        nullif(current_setting('request.jwt.claim.role', true), ''),
-        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
-      )::text
-    $$;
-
---
--- Name: scene_terms; Type: TABLE; Schema: app_hidden; Owner: -
---
-
-CREATE TABLE app_hidden.scene_terms (
-    owner_id uuid NOT NULL,
-    scene_id uuid NOT NULL,
-    video_id uuid NOT NULL,
-    kind "char" NOT NULL,
-    lexeme text NOT NULL COLLATE pg_catalog."C",
-    impact real NOT NULL,
-    src text DEFAULT ''::text NOT NULL COLLATE pg_catalog."C",
-    CONSTRAINT scene_terms_kind_check CHECK ((kind = ANY (ARRAY['w'::"char", 's'::"char", 't'::"char"])))
-);
-
---
--- Name: TABLE scene_terms; Type: COMMENT; Schema: app_hidden; Owner: -
---
-
-COMMENT ON TABLE app_hidden.scene_terms IS 'Each word of each scene with its weight there, kept by a trigger on scenes; search_scenes reads it for word frequencies and word/tag candidates.';
-
---
--- Name: COLUMN scene_terms.src; Type: COMMENT; Schema: app_hidden; Owner: -
---
-
-COMMENT ON COLUMN app_hidden.scene_terms.src IS 'For a stem (kind s): the longest common prefix of the scene''s written words with this stem; '''' otherwise.';
-
---
--- Name: video_scene_counts; Type: TABLE; Schema: app_hidden; Owner: -
---
-
-CREATE TABLE app_hidden.video_scene_counts (
-    video_id uuid NOT NULL,
-    owner_id uuid NOT NULL,
-    scenes integer NOT NULL,
-    CONSTRAINT video_scene_counts_scenes_check CHECK ((scenes > 0))
-);
-
---
--- Name: TABLE video_scene_counts; Type: COMMENT; Schema: app_hidden; Owner: -
---
-
-COMMENT ON TABLE app_hidden.video_scene_counts IS 'Scenes per video, kept by triggers on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
-
---
--- Name: playback_parts; Type: TABLE; Schema: app_private; Owner: -
---
-
-CREATE TABLE app_private.playback_parts (
-    video_id uuid NOT NULL,
-    part integer NOT NULL,
-    part_s double precision NOT NULL,
-    key text NOT NULL,
-    CONSTRAINT playback_parts_part_check CHECK ((part >= 0)),
-    CONSTRAINT playback_parts_part_s_check CHECK ((part_s > (0)::double precision))
-);
-
---
--- Name: TABLE playback_parts; Type: COMMENT; Schema: app_private; Owner: -
---
-
-COMMENT ON TABLE app_private.playback_parts IS 'Worker: parts of a playback copy made so far (videos__playback_part), joined by videos__playback once all are in.';
-
---
--- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -
---
-
-CREATE TABLE app_private.refresh_tokens (
-    token_hash text NOT NULL,
-    session_id uuid NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone NOT NULL,
-    rotated_at timestamp with time zone,
-    CONSTRAINT refresh_tokens_token_hash_check CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
-);
-
---
--- Name: sessions; Type: TABLE; Schema: app_private; Owner: -
---
-
-CREATE TABLE app_private.sessions (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    refreshed_at timestamp with time zone DEFAULT now() NOT NULL,
-    revoked_at timestamp with time zone,
-    revoked_reason text
-);
-
---
--- Name: scenes; Type: TABLE; Schema: app_public; Owner: -
---
-
-CREATE TABLE app_public.scenes (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    video_id uuid NOT NULL,
-    owner_id uuid NOT NULL,
-    ordinal integer NOT NULL,
-    start_s double precision NOT NULL,
-    end_s double precision NOT NULL,
-    transcript text DEFAULT ''::text NOT NULL,
-    ocr_text text DEFAULT ''::text NOT NULL,
-    tags jsonb DEFAULT '[]'::jsonb NOT NULL,
-    tsv tsvector,
-    text_vec public.vector(1024),
-    image_vec public.vector(1152),
-    keyframe_key text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    stem_config regconfig DEFAULT 'english'::regconfig NOT NULL,
-    tsv_stem tsvector GENERATED ALWAYS AS (
-CASE
-    WHEN ((stem_config)::oid = ('simple'::regconfig)::oid) THEN ''::tsvector
-    ELSE (setweight(to_tsvector(stem_config, transcript), 'A'::"char") || setweight(to_tsvector(stem_config, ocr_text), 'B'::"char"))
-END) STORED,
-    CONSTRAINT scenes_check CHECK ((end_s > start_s)),
-    CONSTRAINT scenes_keyframe_key_owned CHECK ((starts_with(keyframe_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (keyframe_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (keyframe_key !~ '//'::text))),
-    CONSTRAINT scenes_ordinal_check CHECK ((ordinal >= 0)),
-    CONSTRAINT scenes_start_s_check CHECK ((start_s >= (0)::double precision)),
-    CONSTRAINT scenes_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text))
-);
-
---
--- Name: TABLE scenes; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON TABLE app_public.scenes IS 'A contiguous shot of a video: the unit search returns as a moment.';
-
---
--- Name: COLUMN scenes.video_id; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.video_id IS 'The video this scene belongs to.';
-
---
--- Name: COLUMN scenes.owner_id; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.owner_id IS 'Owner of the video (denormalised for row-level security).';
-
---
--- Name: COLUMN scenes.ordinal; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.ordinal IS 'Position of the scene in its video, from 0.';
-
---
--- Name: COLUMN scenes.start_s; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.start_s IS 'Start time in seconds.';
-
---
--- Name: COLUMN scenes.end_s; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.end_s IS 'End time in seconds.';
-
---
--- Name: COLUMN scenes.transcript; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.transcript IS 'Speech (or subtitles) during the scene.';
-
---
--- Name: COLUMN scenes.ocr_text; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.ocr_text IS 'Text read on screen in frames sampled through the scene, not only in its keyframe.';
-
---
--- Name: COLUMN scenes.tags; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.tags IS 'Zero-shot labels for the keyframe: [{"label": text, "score": 0..1}], best first.';
-
---
--- Name: COLUMN scenes.tsv; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.tsv IS 'Full-text index over transcript, on-screen text and tags (simple configuration; Chinese and Japanese as character pairs), kept by a trigger.';
-
---
--- Name: COLUMN scenes.text_vec; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.text_vec IS 'Transcript embedding (1024-d, unit norm); NULL for silent scenes.';
-
---
--- Name: COLUMN scenes.image_vec; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.image_vec IS 'Keyframe embedding in the SigLIP space (1152-d, unit norm).';
-
---
--- Name: COLUMN scenes.keyframe_key; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.keyframe_key IS 'Storage key of the keyframe JPEG.';
-
---
--- Name: COLUMN scenes.created_at; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.created_at IS 'When the pipeline wrote the scene.';
-
---
--- Name: COLUMN scenes.stem_config; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.stem_config IS 'Stemming configuration of the video''s language (set from videos.language by a trigger).';
-
---
--- Name: COLUMN scenes.tsv_stem; Type: COMMENT; Schema: app_public; Owner: -
---
-
-COMMENT ON COLUMN app_public.scenes.tsv_stem IS 'Transcript (A) and on-screen text (B) stemmed in stem_config; empty for languages without a stemmer.';
-
---
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
 --
 
@@ -3982,6 +3755,277 @@ COMMENT ON COLUMN app_public.videos.playback_state IS 'How the video plays in a 
 --
 
 COMMENT ON COLUMN app_public.videos.playback_key IS 'Storage key of the browser-playable copy (H.264 and AAC in MP4, at most 720p) when playback_state is ready.';
+
+--
+-- Name: videos_transcript(app_public.videos); Type: FUNCTION; Schema: app_public; Owner: -
+--
+
+CREATE FUNCTION app_public.videos_transcript(v app_public.videos) RETURNS app_public.transcript_line[]
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce(pg_catalog.array_agg(row(l.start_s, greatest(l.end_s, l.start_s), l.text)::app_public.transcript_line
+                                       order by l.start_s, l.n), '{}')
+    from app_private.video_transcripts t
+    join app_public.videos o on o.id = t.video_id and o.owner_id = (select auth.uid())
+   cross join lateral pg_catalog.jsonb_array_elements(t.segments) with ordinality x(e, n)
+   cross join lateral (select (x.e ->> 'start')::float8 as start_s, (x.e ->> 'end')::float8 as end_s,
+                              pg_catalog.btrim(x.e ->> 'text') as text, x.n) l
+   where t.video_id = v.id
+     and pg_catalog.jsonb_typeof(x.e -> 'start') = 'number'
+     and pg_catalog.jsonb_typeof(x.e -> 'end') = 'number'
+     and pg_catalog.jsonb_typeof(x.e -> 'text') = 'string'
+     and l.text <> ''
+$$;
+
+--
+-- Name: FUNCTION videos_transcript(v app_public.videos); Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON FUNCTION app_public.videos_transcript(v app_public.videos) IS 'What is said in the video, line by line in time order: the recognised speech, or the subtitle file it was uploaded with. Empty while the video is being transcribed, when it has no speech, or when no speech model ran.';
+
+--
+-- Name: jwt(); Type: FUNCTION; Schema: auth; Owner: -
+--
+
+CREATE FUNCTION auth.jwt() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim', true), ''),
+        nullif(current_setting('request.jwt.claims', true), '')
+      )::jsonb
+    $$;
+
+--
+-- Name: role(); Type: FUNCTION; Schema: auth; Owner: -
+--
+
+CREATE FUNCTION auth.role() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim.role', true), ''),
+        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+      )::text
+    $$;
+
+--
+-- Name: scene_terms; Type: TABLE; Schema: app_hidden; Owner: -
+--
+
+CREATE TABLE app_hidden.scene_terms (
+    owner_id uuid NOT NULL,
+    scene_id uuid NOT NULL,
+    video_id uuid NOT NULL,
+    kind "char" NOT NULL,
+    lexeme text NOT NULL COLLATE pg_catalog."C",
+    impact real NOT NULL,
+    src text DEFAULT ''::text NOT NULL COLLATE pg_catalog."C",
+    CONSTRAINT scene_terms_kind_check CHECK ((kind = ANY (ARRAY['w'::"char", 's'::"char", 't'::"char"])))
+);
+
+--
+-- Name: TABLE scene_terms; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TABLE app_hidden.scene_terms IS 'Each word of each scene with its weight there, kept by a trigger on scenes; search_scenes reads it for word frequencies and word/tag candidates.';
+
+--
+-- Name: COLUMN scene_terms.src; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON COLUMN app_hidden.scene_terms.src IS 'For a stem (kind s): the longest common prefix of the scene''s written words with this stem; '''' otherwise.';
+
+--
+-- Name: video_scene_counts; Type: TABLE; Schema: app_hidden; Owner: -
+--
+
+CREATE TABLE app_hidden.video_scene_counts (
+    video_id uuid NOT NULL,
+    owner_id uuid NOT NULL,
+    scenes integer NOT NULL,
+    CONSTRAINT video_scene_counts_scenes_check CHECK ((scenes > 0))
+);
+
+--
+-- Name: TABLE video_scene_counts; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TABLE app_hidden.video_scene_counts IS 'Scenes per video, kept by triggers on scenes; search_scenes sums it for the scope of a word search (the N of the IDF).';
+
+--
+-- Name: playback_parts; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.playback_parts (
+    video_id uuid NOT NULL,
+    part integer NOT NULL,
+    part_s double precision NOT NULL,
+    key text NOT NULL,
+    CONSTRAINT playback_parts_part_check CHECK ((part >= 0)),
+    CONSTRAINT playback_parts_part_s_check CHECK ((part_s > (0)::double precision))
+);
+
+--
+-- Name: TABLE playback_parts; Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON TABLE app_private.playback_parts IS 'Worker: parts of a playback copy made so far (videos__playback_part), joined by videos__playback once all are in.';
+
+--
+-- Name: refresh_tokens; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.refresh_tokens (
+    token_hash text NOT NULL,
+    session_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    rotated_at timestamp with time zone,
+    CONSTRAINT refresh_tokens_token_hash_check CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+--
+-- Name: sessions; Type: TABLE; Schema: app_private; Owner: -
+--
+
+CREATE TABLE app_private.sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    refreshed_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_reason text
+);
+
+--
+-- Name: scenes; Type: TABLE; Schema: app_public; Owner: -
+--
+
+CREATE TABLE app_public.scenes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    video_id uuid NOT NULL,
+    owner_id uuid NOT NULL,
+    ordinal integer NOT NULL,
+    start_s double precision NOT NULL,
+    end_s double precision NOT NULL,
+    transcript text DEFAULT ''::text NOT NULL,
+    ocr_text text DEFAULT ''::text NOT NULL,
+    tags jsonb DEFAULT '[]'::jsonb NOT NULL,
+    tsv tsvector,
+    text_vec public.vector(1024),
+    image_vec public.vector(1152),
+    keyframe_key text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    stem_config regconfig DEFAULT 'english'::regconfig NOT NULL,
+    tsv_stem tsvector GENERATED ALWAYS AS (
+CASE
+    WHEN ((stem_config)::oid = ('simple'::regconfig)::oid) THEN ''::tsvector
+    ELSE (setweight(to_tsvector(stem_config, transcript), 'A'::"char") || setweight(to_tsvector(stem_config, ocr_text), 'B'::"char"))
+END) STORED,
+    CONSTRAINT scenes_check CHECK ((end_s > start_s)),
+    CONSTRAINT scenes_keyframe_key_owned CHECK ((starts_with(keyframe_key, (('u/'::text || (owner_id)::text) || '/'::text)) AND (keyframe_key !~ '(^|/)\.{1,2}(/|$)'::text) AND (keyframe_key !~ '//'::text))),
+    CONSTRAINT scenes_ordinal_check CHECK ((ordinal >= 0)),
+    CONSTRAINT scenes_start_s_check CHECK ((start_s >= (0)::double precision)),
+    CONSTRAINT scenes_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text))
+);
+
+--
+-- Name: TABLE scenes; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON TABLE app_public.scenes IS 'A contiguous shot of a video: the unit search returns as a moment.';
+
+--
+-- Name: COLUMN scenes.video_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.video_id IS 'The video this scene belongs to.';
+
+--
+-- Name: COLUMN scenes.owner_id; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.owner_id IS 'Owner of the video (denormalised for row-level security).';
+
+--
+-- Name: COLUMN scenes.ordinal; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.ordinal IS 'Position of the scene in its video, from 0.';
+
+--
+-- Name: COLUMN scenes.start_s; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.start_s IS 'Start time in seconds.';
+
+--
+-- Name: COLUMN scenes.end_s; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.end_s IS 'End time in seconds.';
+
+--
+-- Name: COLUMN scenes.transcript; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.transcript IS 'Speech (or subtitles) during the scene.';
+
+--
+-- Name: COLUMN scenes.ocr_text; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.ocr_text IS 'Text read on screen in frames sampled through the scene, not only in its keyframe.';
+
+--
+-- Name: COLUMN scenes.tags; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.tags IS 'Zero-shot labels for the keyframe: [{"label": text, "score": 0..1}], best first.';
+
+--
+-- Name: COLUMN scenes.tsv; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.tsv IS 'Full-text index over transcript, on-screen text and tags (simple configuration; Chinese and Japanese as character pairs), kept by a trigger.';
+
+--
+-- Name: COLUMN scenes.text_vec; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.text_vec IS 'Transcript embedding (1024-d, unit norm); NULL for silent scenes.';
+
+--
+-- Name: COLUMN scenes.image_vec; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.image_vec IS 'Keyframe embedding in the SigLIP space (1152-d, unit norm).';
+
+--
+-- Name: COLUMN scenes.keyframe_key; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.keyframe_key IS 'Storage key of the keyframe JPEG.';
+
+--
+-- Name: COLUMN scenes.created_at; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.created_at IS 'When the pipeline wrote the scene.';
+
+--
+-- Name: COLUMN scenes.stem_config; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.stem_config IS 'Stemming configuration of the video''s language (set from videos.language by a trigger).';
+
+--
+-- Name: COLUMN scenes.tsv_stem; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.scenes.tsv_stem IS 'Transcript (A) and on-screen text (B) stemmed in stem_config; empty for languages without a stemmer.';
 
 --
 -- Name: user_stats; Type: VIEW; Schema: app_private; Owner: -
@@ -5416,24 +5460,6 @@ REVOKE ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[
 GRANT ALL ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) TO authenticated;
 
 --
--- Name: TABLE scene_terms; Type: ACL; Schema: app_hidden; Owner: -
---
-
-GRANT SELECT ON TABLE app_hidden.scene_terms TO authenticated;
-
---
--- Name: TABLE video_scene_counts; Type: ACL; Schema: app_hidden; Owner: -
---
-
-GRANT SELECT ON TABLE app_hidden.video_scene_counts TO authenticated;
-
---
--- Name: TABLE scenes; Type: ACL; Schema: app_public; Owner: -
---
-
-GRANT SELECT ON TABLE app_public.scenes TO authenticated;
-
---
 -- Name: TABLE videos; Type: ACL; Schema: app_public; Owner: -
 --
 
@@ -5475,6 +5501,31 @@ GRANT INSERT(byte_size) ON TABLE app_public.videos TO authenticated;
 --
 
 GRANT INSERT(content_type) ON TABLE app_public.videos TO authenticated;
+
+--
+-- Name: FUNCTION videos_transcript(v app_public.videos); Type: ACL; Schema: app_public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_public.videos_transcript(v app_public.videos) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_public.videos_transcript(v app_public.videos) TO authenticated;
+
+--
+-- Name: TABLE scene_terms; Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT SELECT ON TABLE app_hidden.scene_terms TO authenticated;
+
+--
+-- Name: TABLE video_scene_counts; Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT SELECT ON TABLE app_hidden.video_scene_counts TO authenticated;
+
+--
+-- Name: TABLE scenes; Type: ACL; Schema: app_public; Owner: -
+--
+
+GRANT SELECT ON TABLE app_public.scenes TO authenticated;
 
 --
 -- PostgreSQL database dump complete

@@ -198,6 +198,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_public.persons_scene_count',
     'app_public.persons_thumbnail_key',
     'app_public.search_scenes',
+    'app_public.videos_transcript',
   ];
   assert.deepEqual(await list('anon'), []);
   assert.deepEqual(await list('authenticated'), search);

@@ -80,6 +80,48 @@ test('each user reads only their own videos and scenes', async () => {
   assert.equal(await rootCount('scenes', ids.sceneB), 1);
 });
 
+test("a video's transcript lines are its owner's alone, even through a row built by hand", async () => {
+  // As the transcribe step leaves them: out of order, and with entries no line can come from.
+  const segments = [
+    { start: 2.5, end: 4, text: ' second line ' },
+    { start: 0, end: 2.5, text: 'first line' },
+    { start: 4, end: 3, text: 'ends before it starts' },
+    { start: 5, end: 6, text: '   ' },
+    { start: '6', end: 7, text: 'start as a string' },
+    'not an object',
+  ];
+  for (const v of [ids.videoA, ids.videoB])
+    await db.rootPool.query(
+      `insert into app_private.video_transcripts (video_id, source, segments) values ($1, 'subtitles', $2)
+       on conflict (video_id) do update set segments = excluded.segments`,
+      [v, JSON.stringify(segments)],
+    );
+  const lines = `select l.* from app_public.videos v, unnest(app_public.videos_transcript(v)) l where v.id = $1`;
+  const mine = await withUserDb(db, A, (c) => c.query(lines, [ids.videoA]));
+  assert.deepEqual(mine.rows, [
+    { start_s: 0, end_s: 2.5, text: 'first line' },
+    { start_s: 2.5, end_s: 4, text: 'second line' },
+    { start_s: 4, end_s: 4, text: 'ends before it starts' },
+  ]);
+  // B cannot see A's video row, so builds one: the function runs as its
+  // definer and must check the owner itself.
+  const { rows: forged } = await db.rootPool.query(`select v::text as row from app_public.videos v where v.id = $1`, [
+    ids.videoA,
+  ]);
+  const theirs = await withUserDb(db, B, (c) =>
+    c.query(`select cardinality(app_public.videos_transcript($1::app_public.videos)) as n`, [forged[0].row]),
+  );
+  assert.equal(theirs.rows[0].n, 0);
+  const own = await withUserDb(db, A, (c) =>
+    c.query(`select cardinality(app_public.videos_transcript($1::app_public.videos)) as n`, [forged[0].row]),
+  );
+  assert.equal(own.rows[0].n, 3, 'the same row value read by its owner has the lines, so the check above could fail');
+  await assert.rejects(
+    withAnonDb(db, (c) => c.query(`select app_public.videos_transcript($1::app_public.videos)`, [forged[0].row])),
+    denied,
+  );
+});
+
 test('a user inserts videos only as themselves and only under their own storage prefix', async () => {
   await withUserDb(db, A, async (c) => {
     const {
