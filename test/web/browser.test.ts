@@ -279,7 +279,34 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   await video.evaluate((v: HTMLVideoElement) => v.pause());
   const current = page.getByRole('button', { name: /^Scene \d+, / }).and(page.locator('[aria-current="true"]'));
   assert.equal(await current.count(), 1, 'the current scene is highlighted in the timeline');
+  // What is said, from the subtitle file: one line per cue, the one being
+  // played highlighted, and the same lines as the <video>'s captions track.
+  const lines = page.getByRole('list', { name: 'Transcript' }).getByRole('button');
+  assert.deepEqual(
+    (await lines.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()),
+    // m:ss of a cue in the first minute.
+    sample.subtitles.map((c) => `0:${String(Math.floor(c.start)).padStart(2, '0')} ${c.text}`),
+  );
+  assert.match(await lines.and(page.locator('[aria-current="true"]')).innerText(), /waves roll across the ocean/);
+  const track = await video.evaluate((v: HTMLVideoElement) =>
+    [...v.textTracks].map((t) => ({
+      kind: t.kind,
+      label: t.label,
+      cues: [...(t.cues ?? [])].map((c) => (c as VTTCue).text),
+    })),
+  );
+  assert.deepEqual(track, [{ kind: 'captions', label: 'Transcript', cues: sample.subtitles.map((c) => c.text) }]);
   await shoot(page, 'player');
+  // A line seeks the video to where it is said.
+  const forestCue = sample.subtitles.find((c) => /forest/.test(c.text))!;
+  await lines.filter({ hasText: 'forest' }).click();
+  await page.waitForFunction(
+    (s: number) => Math.abs(document.querySelector('video')!.currentTime - s) < 0.5,
+    forestCue.start,
+    { polling: 20, timeout: 120_000 },
+  );
+  await video.evaluate((v: HTMLVideoElement) => v.pause());
+  assert.match(await lines.and(page.locator('[aria-current="true"]')).innerText(), /forest/);
 
   assert.equal(loads, 1, 'every page change happened in the app, without a reload');
   for (const u of urls) {

@@ -1,7 +1,8 @@
 /*
  * The player: the video from the requested moment, and below it the scenes
- * as a timeline of keyframes; the scene being played is highlighted and a
- * click seeks to it.
+ * as a timeline of keyframes and what is said as a transcript; the scene and
+ * the line being played are highlighted and a click on either seeks there.
+ * The transcript is also the video's captions track.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
@@ -16,6 +17,11 @@ interface Scene {
   thumbnailUrl: string | null;
   previewUrl: string | null;
 }
+interface Line {
+  startS: number;
+  endS: number;
+  text: string;
+}
 interface Video {
   id: string;
   title: string;
@@ -29,6 +35,8 @@ interface Video {
   playbackState: string | null;
   /** What processing had to leave out or could not do, e.g. why no copy could be made. */
   notes: (string | null)[];
+  language: string | null;
+  transcript: Line[];
   scenes: { nodes: Scene[] };
 }
 
@@ -78,13 +86,15 @@ export function Player({ id, t }: { id: string; t: number }) {
     // need all of them (a two-hour video can have thousands).
     let head: Omit<Video, 'scenes'> | null = null;
     allNodes(async (after) => {
+      // The transcript comes once, with the first page of scenes.
       const d = await api.query<{ videoById: (Omit<Video, 'scenes'> & { scenes: Page<Scene> }) | null }>(
         `query($id: UUID!, $first: Int!, $after: Cursor) { videoById(id: $id) {
-           id title state stage durationS error videoCodec contentType playbackState notes
+           id title state stage durationS error videoCodec contentType playbackState notes language
+           ${after ? '' : 'transcript { startS endS text }'}
            ${pageOf('scenes', 'id ordinal startS endS thumbnailUrl previewUrl', 'orderBy: START_S_ASC')} } }`,
         { id, first: PAGE_SIZE, after },
       );
-      head = d.videoById;
+      head = d.videoById && { ...d.videoById, transcript: head?.transcript ?? d.videoById.transcript ?? [] };
       return d.videoById?.scenes ?? { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
     }).then(
       (nodes) => {
@@ -106,6 +116,22 @@ export function Player({ id, t }: { id: string; t: number }) {
       latest = false;
     };
   }, [api, id, generation]);
+
+  // The transcript as the <video>'s captions (off until chosen in its
+  // controls: many videos have their words burned in already). A track added
+  // by script cannot be removed, so each element keeps one and its cues are
+  // replaced when the video loads again.
+  useEffect(() => {
+    const v = el.current;
+    if (!v || !video) return;
+    let track = captions.get(v);
+    if (!track) {
+      track = v.addTextTrack('captions', 'Transcript', video.language ?? '');
+      captions.set(v, track);
+    }
+    for (const c of [...(track.cues ?? [])]) track.removeCue(c);
+    for (const l of video.transcript) if (l.endS > l.startS) track.addCue(new VTTCue(l.startS, l.endS, l.text));
+  }, [video, failure]);
 
   // A new ?t= for the same video (a second result in it) seeks without reloading.
   useEffect(() => {
@@ -136,6 +162,13 @@ export function Player({ id, t }: { id: string; t: number }) {
   const current = scenes.findLastIndex((s) => s.startS <= now + 0.05);
   // Where the file cannot play here, the scene's keyframe stands in for it.
   const still = scenes[Math.max(0, current)]?.thumbnailUrl;
+  const seekTo = (t: number) => {
+    const v = el.current;
+    // Without a playable video the timeline still moves through the scenes.
+    if (!v) return setNow(t);
+    seek(v, t);
+    v.play().catch(() => {});
+  };
 
   return (
     <section class="player" aria-labelledby="player-title">
@@ -216,13 +249,7 @@ export function Player({ id, t }: { id: string; t: number }) {
                   type="button"
                   aria-current={i === current ? 'true' : undefined}
                   aria-label={`Scene ${i + 1}, ${timeRange(s.startS, s.endS)}`}
-                  onClick={() => {
-                    const v = el.current;
-                    // Without a playable video the timeline still moves through the scenes.
-                    if (!v) return setNow(s.startS);
-                    seek(v, s.startS);
-                    v.play().catch(() => {});
-                  }}
+                  onClick={() => seekTo(s.startS)}
                 >
                   {s.thumbnailUrl ? <img src={s.thumbnailUrl} alt="" loading="lazy" /> : <span class="placeholder" />}
                   <span>{clock(s.startS)}</span>
@@ -232,6 +259,47 @@ export function Player({ id, t }: { id: string; t: number }) {
           </ol>
         </>
       )}
+      {video.transcript.length > 0 && <Transcript lines={video.transcript} now={now} onSeek={seekTo} />}
+    </section>
+  );
+}
+
+const captions = new WeakMap<HTMLVideoElement, TextTrack>();
+
+/**
+ * The line being said; in a pause, the one about to be said (a moment opens
+ * at its scene's start, often just before the first word), not the last one.
+ */
+function currentLine(lines: Line[], now: number): number {
+  const i = lines.findLastIndex((l) => l.startS <= now + 0.05);
+  if (i >= 0 && lines[i]!.endS > now) return i;
+  return i + 1 < lines.length && lines[i + 1]!.startS - now <= 2 ? i + 1 : -1;
+}
+
+/** What is said, line by line; the line being played is highlighted and kept in view inside the list. */
+function Transcript({ lines, now, onSeek }: { lines: Line[]; now: number; onSeek: (t: number) => void }) {
+  const list = useRef<HTMLOListElement>(null);
+  const current = currentLine(lines, now);
+  useEffect(() => {
+    const box = list.current;
+    const item = box?.children[current] as HTMLElement | undefined;
+    if (!box || !item) return;
+    // The list scrolls, never the page: scrollIntoView would move both.
+    if (item.offsetTop < box.scrollTop || item.offsetTop + item.offsetHeight > box.scrollTop + box.clientHeight)
+      box.scrollTop = item.offsetTop - box.clientHeight / 3;
+  }, [current]);
+  return (
+    <section class="transcript" aria-labelledby="transcript-title">
+      <h2 id="transcript-title">Transcript</h2>
+      <ol ref={list} aria-labelledby="transcript-title">
+        {lines.map((l, i) => (
+          <li key={i}>
+            <button type="button" aria-current={i === current ? 'true' : undefined} onClick={() => onSeek(l.startS)}>
+              <span class="time">{clock(l.startS)}</span> <span>{l.text}</span>
+            </button>
+          </li>
+        ))}
+      </ol>
     </section>
   );
 }
