@@ -7,6 +7,7 @@ import { configTable, modelsPull, modelsStatus, reindex } from './misc.ts';
 import { serve, start, worker } from './processes.ts';
 import { personAdd, personList, personName } from './person.ts';
 import { search } from './search.ts';
+import { transcript } from './transcript.ts';
 
 export const COMMANDS: Command[] = [
   start,
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   dbUrl,
   ingest,
   search,
+  transcript,
   personAdd,
   personList,
   personName,

@@ -142,6 +142,36 @@ test('search --json returns the contract fields, with the spoken scene first', a
   assert.doesNotMatch(table.stdout, /<\/?b>/, 'highlight tags are stripped in the table');
 });
 
+test('transcript prints what is said, with its times, as JSON, SubRip, WebVTT and text', async () => {
+  assert.ok(videoId, 'needs the ingested video');
+  const json = await runCli(['transcript', videoId, '--json'], env);
+  assert.equal(json.code, 0, json.stderr);
+  const lines = JSON.parse(json.stdout);
+  assert.deepEqual(
+    lines.map((l: { startS: number; endS: number; text: string }) => [l.startS, l.endS, l.text]),
+    sample.subtitles.map((c) => [c.start, c.end, c.text]),
+    'the sidecar cues, in order, with their times',
+  );
+  for (const l of lines) assert.deepEqual(Object.keys(l), ['startS', 'endS', 'text']);
+
+  // The SubRip it prints is the file it was given, cue for cue.
+  const srt = await runCli(['transcript', videoId, '--format', 'srt'], env);
+  assert.equal(srt.code, 0, srt.stderr);
+  assert.equal(srt.stdout.trim(), sample.srt.trim());
+  const vtt = await runCli(['transcript', videoId, '--format', 'vtt'], env);
+  assert.equal(vtt.code, 0, vtt.stderr);
+  assert.match(vtt.stdout, /^WEBVTT\n\n00:00:00\.200 --> 00:00:02\.800\nan apple on the kitchen table\n/);
+  const text = await runCli(['transcript', videoId], env);
+  assert.equal(text.stdout.split('\n')[1], '0:03  waves roll across the ocean');
+
+  const unknown = await runCli(['transcript', '00000000-0000-4000-8000-000000000000'], env);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /no video 00000000-0000-4000-8000-000000000000/);
+  const bad = await runCli(['transcript', videoId, '--format', 'docx'], env);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /unknown format "docx"/);
+});
+
 test('ingest --json without --wait prints one line per video of a folder, with exactly its contract keys', async () => {
   // Not videos at all: the worker fails them fast, and the upload does not care.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cli-folder-'));
