@@ -8,12 +8,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { clock } from '../../core/transcript.ts';
 import { Api } from '../api.ts';
 import { config, importProject, info, out, selfCommand, type Command } from '../command.ts';
 import type { ModelsModule, SamplesModule } from '../contracts.ts';
 import { CliError } from '../errors.ts';
 import { ingestFiles } from './ingest.ts';
-import { mmss, renderTable, searchScenes } from './search.ts';
+import { renderTable, searchScenes } from './search.ts';
 
 export const DEMO_VIDEOS = [
   {
@@ -108,7 +109,7 @@ export const demo: Command = {
       if (ok) found++;
       out('');
       out(
-        `search "${q.query}"  (right answer: ${q.video.replace(/\.mp4$/, '')} ${mmss(want.start)}–${mmss(want.end)}, found by its ${q.how})`,
+        `search "${q.query}"  (right answer: ${q.video.replace(/\.mp4$/, '')} ${clock(want.start)}–${clock(want.end)}, found by its ${q.how})`,
       );
       out(res.hits.length ? renderTable(res.hits) : '  no matches');
       out(

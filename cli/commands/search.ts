@@ -1,4 +1,5 @@
 /* `heimdex search`: one GraphQL searchScenes call, printed as a ranked table or JSON. */
+import { clock } from '../../core/transcript.ts';
 import { Api } from '../api.ts';
 import { intFlag } from '../args.ts';
 import { config, info, out, type Command } from '../command.ts';
@@ -37,14 +38,6 @@ export const SEARCH = `query ($query: String!, $videoIds: [UUID!], $personId: UU
   }
 }`;
 
-export function mmss(s: number): string {
-  const t = Math.max(0, Math.floor(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = String(t % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
-}
-
 /**
  * The snippet as plain text: highlight tags out, the HTML escapes the API
  * adds turned back into characters, whitespace folded, at most `max`
@@ -78,7 +71,7 @@ export function renderTable(hits: SceneHit[]): string {
   const rows = hits.map((h) => [
     String(h.rank),
     truncateDisplay(h.title, 24),
-    `${mmss(h.startS)}–${mmss(h.endS)}`,
+    `${clock(h.startS)}–${clock(h.endS)}`,
     h.score.toFixed(3),
     h.components.text.toFixed(2),
     h.components.vision.toFixed(2),

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatTranscript } from '../../cli/commands/transcript.ts';
+import { formatTranscript } from '../../core/transcript.ts';
 
 const lines = [
   { startS: 0.2, endS: 2.8, text: 'first' },
