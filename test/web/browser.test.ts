@@ -288,6 +288,15 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
     sample.subtitles.map((c) => `0:${String(Math.floor(c.start)).padStart(2, '0')} ${c.text}`),
   );
   assert.match(await lines.and(page.locator('[aria-current="true"]')).innerText(), /waves roll across the ocean/);
+  // The words of the search that led here are marked in what is said.
+  assert.deepEqual(await page.getByRole('list', { name: 'Transcript' }).locator('mark').allInnerTexts(), ['ocean']);
+  // The transcript downloads as subtitles: the cues the video came with.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: /as SubRip subtitles/ }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'Holiday clip.srt');
+  assert.equal(fs.readFileSync(await download.path(), 'utf8').trim(), sample.srt.trim());
   const track = await video.evaluate((v: HTMLVideoElement) =>
     [...v.textTracks].map((t) => ({
       kind: t.kind,

@@ -11,6 +11,7 @@ import {
   personName,
   personOption,
   photoNamedIn,
+  queryParts,
   snippetParts,
   sortPersons,
   timeRange,
@@ -35,6 +36,28 @@ test('snippets become text runs; markup in a transcript stays text', () => {
     { text: 'B', hit: true },
   ]);
   assert.deepEqual(snippetParts(''), []);
+});
+
+test("a transcript line marks the search's words in the forms search finds, and nothing for common words", () => {
+  const hits = (text: string, q: string) =>
+    queryParts(text, q)
+      .filter((p) => p.hit)
+      .map((p) => p.text);
+  assert.deepEqual(hits('We are Roasting the tomatoes, then whisk.', 'roasted tomato'), ['Roasting', 'tomatoes']);
+  assert.deepEqual(hits('whisk the eggs', 'whisking egg'), ['whisk', 'eggs']);
+  assert.deepEqual(hits('the ocean and the sea', 'the and'), []);
+  assert.deepEqual(hits('an ox at sea', 'ox'), [], 'two letters are too short to point at anything');
+  assert.deepEqual(hits('客户保留率和客户', '客户'), ['客户', '客户']);
+  // Every character is kept, in order, hit or not.
+  const text = 'waves <roll> across the ocean 客户';
+  assert.equal(
+    queryParts(text, 'ocean roll 客户')
+      .map((p) => p.text)
+      .join(''),
+    text,
+  );
+  assert.deepEqual(queryParts('', 'ocean'), []);
+  assert.deepEqual(queryParts('no query', ''), [{ text: 'no query', hit: false }]);
 });
 
 test('uploads: subtitles pair with their video by base name; bad files are refused with a reason', () => {

@@ -180,7 +180,14 @@ function Page({ route }: { route: Route }) {
     case 'person':
       return <PersonPage key={route.params.id} id={route.params.id!} />;
     case 'player':
-      return <Player key={route.params.id} id={route.params.id!} t={Number(route.query.get('t') ?? 0) || 0} />;
+      return (
+        <Player
+          key={route.params.id}
+          id={route.params.id!}
+          t={Number(route.query.get('t') ?? 0) || 0}
+          q={route.query.get('q') ?? ''}
+        />
+      );
     default:
       return (
         <section class="empty">

@@ -31,6 +31,13 @@ export function searchUrl(q: string, personId = ''): string {
   return `/search?${params}`;
 }
 
+/** A moment in the player; the search's words, if any, are marked in its transcript. */
+export function playerUrl(videoId: string, t: number, q = ''): string {
+  const params = new URLSearchParams({ t: String(t) });
+  if (q) params.set('q', q);
+  return `/videos/${videoId}?${params}`;
+}
+
 const listeners = new Set<() => void>();
 
 export function navigate(url: string, opts: { replace?: boolean } = {}) {

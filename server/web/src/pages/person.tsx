@@ -9,7 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
 import { clock, personName, personOption, plural, sortPersons, timeRange } from '../format.ts';
 import { PhotoField, usePhotoSet } from '../photos.tsx';
-import { navigate } from '../router.ts';
+import { navigate, playerUrl } from '../router.ts';
 import { allPersons } from '../connection.ts';
 import { PERSON_FIELDS, type Person } from './people.tsx';
 
@@ -146,7 +146,7 @@ export function PersonPage({ id }: { id: string }) {
           <ol class="moments">
             {moments.hits.map((h) => (
               <li key={h.sceneId}>
-                <a href={`/videos/${h.videoId}?t=${h.startS}`}>
+                <a href={playerUrl(h.videoId, h.startS)}>
                   <span class="thumb">
                     {h.thumbnailUrl ? <img src={h.thumbnailUrl} alt="" loading="lazy" /> : <span class="placeholder" />}
                   </span>
@@ -401,7 +401,7 @@ function FaceItem({
       <span class="face">
         {f.thumbnailUrl ? <img src={f.thumbnailUrl} alt={`Face ${n}`} loading="lazy" /> : <span class="placeholder" />}
       </span>
-      <span class="where">{f.videoId ? <a href={`/videos/${f.videoId}?t=${f.frameS ?? 0}`}>{where}</a> : where}</span>
+      <span class="where">{f.videoId ? <a href={playerUrl(f.videoId, f.frameS ?? 0)}>{where}</a> : where}</span>
       {!f.photoKey && (
         <form
           class="move"

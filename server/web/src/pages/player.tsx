@@ -4,10 +4,11 @@
  * the line being played are highlighted and a click on either seeks there.
  * The transcript is also the video's captions track.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
 import { allNodes, pageOf, PAGE_SIZE, type Page } from '../connection.ts';
-import { clock, stageLabel, timeRange } from '../format.ts';
+import { formatTranscript } from '../../../../core/transcript.ts';
+import { clock, queryParts, stageLabel, timeRange } from '../format.ts';
 
 interface Scene {
   id: string;
@@ -40,7 +41,7 @@ interface Video {
   scenes: { nodes: Scene[] };
 }
 
-export function Player({ id, t }: { id: string; t: number }) {
+export function Player({ id, t, q }: { id: string; t: number; q: string }) {
   const api = useApi();
   const [video, setVideo] = useState<Video | null | undefined>(undefined);
   const [error, setError] = useState('');
@@ -259,12 +260,31 @@ export function Player({ id, t }: { id: string; t: number }) {
           </ol>
         </>
       )}
-      {video.transcript.length > 0 && <Transcript lines={video.transcript} now={now} onSeek={seekTo} />}
+      {video.transcript.length > 0 && (
+        <Transcript lines={video.transcript} title={video.title} now={now} query={q} onSeek={seekTo} />
+      )}
     </section>
   );
 }
 
 const captions = new WeakMap<HTMLVideoElement, TextTrack>();
+
+/** The transcript as a subtitle file, named after the video, made here: nothing is fetched. */
+function download(lines: Line[], format: 'srt' | 'vtt', title: string) {
+  const body = formatTranscript(lines, format);
+  const url = URL.createObjectURL(new Blob([body], { type: format === 'srt' ? 'application/x-subrip' : 'text/vtt' }));
+  const a = document.createElement('a');
+  a.href = url;
+  // Characters file systems refuse become "_"; control characters go.
+  a.download = `${
+    title
+      .replace(/[\\/:*?"<>|]+/g, '_')
+      .replace(/\p{Cc}+/gu, '')
+      .trim() || 'transcript'
+  }.${format}`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
 
 /**
  * The line being said; in a pause, the one about to be said (a moment opens
@@ -276,10 +296,30 @@ function currentLine(lines: Line[], now: number): number {
   return i + 1 < lines.length && lines[i + 1]!.startS - now <= 2 ? i + 1 : -1;
 }
 
-/** What is said, line by line; the line being played is highlighted and kept in view inside the list. */
-function Transcript({ lines, now, onSeek }: { lines: Line[]; now: number; onSeek: (t: number) => void }) {
+/**
+ * What is said, line by line; the line being played is highlighted and kept
+ * in view inside the list, and the words of the search that led here marked.
+ */
+function Transcript({
+  lines,
+  title,
+  now,
+  query,
+  onSeek,
+}: {
+  lines: Line[];
+  title: string;
+  now: number;
+  query: string;
+  onSeek: (t: number) => void;
+}) {
   const list = useRef<HTMLOListElement>(null);
   const current = currentLine(lines, now);
+  // Marked once per transcript and query, not on every tick of the clock.
+  const texts = useMemo(
+    () => lines.map((l) => queryParts(l.text, query).map((p) => (p.hit ? <mark>{p.text}</mark> : p.text))),
+    [lines, query],
+  );
   useEffect(() => {
     const box = list.current;
     const item = box?.children[current] as HTMLElement | undefined;
@@ -290,12 +330,25 @@ function Transcript({ lines, now, onSeek }: { lines: Line[]; now: number; onSeek
   }, [current]);
   return (
     <section class="transcript" aria-labelledby="transcript-title">
-      <h2 id="transcript-title">Transcript</h2>
+      <div class="transcript-head">
+        <h2 id="transcript-title">Transcript</h2>
+        {(['srt', 'vtt'] as const).map((f) => (
+          <button
+            key={f}
+            type="button"
+            class="quiet"
+            aria-label={`Download the transcript as ${f === 'srt' ? 'SubRip' : 'WebVTT'} subtitles (.${f})`}
+            onClick={() => download(lines, f, title)}
+          >
+            .{f}
+          </button>
+        ))}
+      </div>
       <ol ref={list} aria-labelledby="transcript-title">
         {lines.map((l, i) => (
           <li key={i}>
             <button type="button" aria-current={i === current ? 'true' : undefined} onClick={() => onSeek(l.startS)}>
-              <span class="time">{clock(l.startS)}</span> <span>{l.text}</span>
+              <span class="time">{clock(l.startS)}</span> <span>{texts[i]}</span>
             </button>
           </li>
         ))}

@@ -17,7 +17,7 @@ import {
   timeRange,
   type PersonLike,
 } from '../format.ts';
-import { navigate, searchUrl } from '../router.ts';
+import { navigate, playerUrl, searchUrl } from '../router.ts';
 import { allPersons } from '../connection.ts';
 
 interface Hit {
@@ -147,7 +147,7 @@ export function SearchPage({ query, personId }: { query: string; personId: strin
       <ol class="results" onKeyDown={onKey}>
         {hits.map((h) => (
           <li key={h.sceneId}>
-            <a class="hit" href={`/videos/${h.videoId}?t=${h.startS}`} data-result>
+            <a class="hit" href={playerUrl(h.videoId, h.startS, query)} data-result>
               <span class="thumb">
                 {h.thumbnailUrl ? <img src={h.thumbnailUrl} alt="" loading="lazy" /> : <span class="placeholder" />}
               </span>
