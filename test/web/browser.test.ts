@@ -281,7 +281,7 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   assert.equal(await current.count(), 1, 'the current scene is highlighted in the timeline');
   // What is said, from the subtitle file: one line per cue, the one being
   // played highlighted, and the same lines as the <video>'s captions track.
-  const lines = page.getByRole('list', { name: 'Transcript' }).getByRole('button');
+  const lines = page.getByRole('list', { name: 'Transcript' }).getByRole('link');
   assert.deepEqual(
     (await lines.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()),
     // m:ss of a cue in the first minute.
@@ -306,8 +306,12 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   );
   assert.deepEqual(track, [{ kind: 'captions', label: 'Transcript', cues: sample.subtitles.map((c) => c.text) }]);
   await shoot(page, 'player');
-  // A line seeks the video to where it is said.
+  // A line is a link to its moment, and a click on it seeks the video to where it is said.
   const forestCue = sample.subtitles.find((c) => /forest/.test(c.text))!;
+  assert.match(
+    (await lines.filter({ hasText: 'forest' }).getAttribute('href'))!,
+    /^\/videos\/[0-9a-f-]{36}\?t=6\.2&q=ocean$/,
+  );
   await lines.filter({ hasText: 'forest' }).click();
   await page.waitForFunction(
     (s: number) => Math.abs(document.querySelector('video')!.currentTime - s) < 0.5,

@@ -4,11 +4,13 @@
  * the line being played are highlighted and a click on either seeks there.
  * The transcript is also the video's captions track.
  */
+import { Component } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
 import { allNodes, pageOf, PAGE_SIZE, type Page } from '../connection.ts';
 import { formatTranscript } from '../../../../core/transcript.ts';
 import { clock, queryParts, stageLabel, timeRange } from '../format.ts';
+import { playerUrl } from '../router.ts';
 
 interface Scene {
   id: string;
@@ -261,7 +263,7 @@ export function Player({ id, t, q }: { id: string; t: number; q: string }) {
         </>
       )}
       {video.transcript.length > 0 && (
-        <Transcript lines={video.transcript} title={video.title} now={now} query={q} onSeek={seekTo} />
+        <Transcript id={id} lines={video.transcript} title={video.title} now={now} query={q} onSeek={seekTo} />
       )}
     </section>
   );
@@ -296,38 +298,79 @@ function currentLine(lines: Line[], now: number): number {
   return i + 1 < lines.length && lines[i + 1]!.startS - now <= 2 ? i + 1 : -1;
 }
 
-/**
- * What is said, line by line; the line being played is highlighted and kept
- * in view inside the list, and the words of the search that led here marked.
- */
-function Transcript({
-  lines,
-  title,
-  now,
-  query,
-  onSeek,
-}: {
+interface TranscriptProps {
+  /** The video's id: each line links to its moment. */
+  id: string;
   lines: Line[];
   title: string;
   now: number;
   query: string;
   onSeek: (t: number) => void;
-}) {
+}
+
+/**
+ * The player renders on every tick of the clock (about four a second); a
+ * two-hour transcript (1,500 lines) is drawn again only when the line being
+ * said changes (BENCHMARKS.md). onSeek only moves the video, so a newer one
+ * can wait for the next drawing.
+ */
+class Transcript extends Component<TranscriptProps> {
+  shouldComponentUpdate(next: TranscriptProps) {
+    const p = this.props;
+    return (
+      next.lines !== p.lines ||
+      next.query !== p.query ||
+      next.title !== p.title ||
+      currentLine(next.lines, next.now) !== currentLine(p.lines, p.now)
+    );
+  }
+  // A new transcript (the video loaded again) starts its list afresh.
+  private generation = 0;
+  private shownLines: Line[] | null = null;
+  render() {
+    if (this.props.lines !== this.shownLines) {
+      this.shownLines = this.props.lines;
+      this.generation++;
+    }
+    return <TranscriptList key={this.generation} {...this.props} />;
+  }
+}
+
+/** Lines drawn at once: the first around the line being said, then more in each later task. */
+const LINES_PER_TASK = 200;
+
+/**
+ * What is said, line by line; the line being played is highlighted and kept
+ * in view inside the list, and the words of the search that led here marked.
+ */
+function TranscriptList({ id, lines, title, now, query, onSeek }: TranscriptProps) {
   const list = useRef<HTMLOListElement>(null);
   const current = currentLine(lines, now);
-  // Marked once per transcript and query, not on every tick of the clock.
-  const texts = useMemo(
-    () => lines.map((l) => queryParts(l.text, query).map((p) => (p.hit ? <mark>{p.text}</mark> : p.text))),
-    [lines, query],
-  );
+  // A two-hour talk has ~1,500 lines, ~0.35 s of work to draw: the lines
+  // around the one being said come first, the rest in later tasks (the list
+  // keeps its place as lines are added above it: scroll anchoring).
+  const [[from, to], setRange] = useState(() => {
+    const start = Math.max(0, Math.min(current, lines.length) - LINES_PER_TASK / 4);
+    return [start, Math.min(lines.length, start + LINES_PER_TASK)] as const;
+  });
+  useEffect(() => {
+    if (from === 0 && to === lines.length) return;
+    const next = setTimeout(() =>
+      setRange([Math.max(0, from - LINES_PER_TASK / 2), Math.min(lines.length, to + LINES_PER_TASK / 2)]),
+    );
+    return () => clearTimeout(next);
+  }, [from, to, lines.length]);
+  // Each line marked once per transcript and query, when first drawn, not on every tick of the clock.
+  const texts = useMemo(() => new Array<ReturnType<typeof marked>>(lines.length), [lines, query]);
+  const marked = (text: string) => queryParts(text, query).map((p) => (p.hit ? <mark>{p.text}</mark> : p.text));
   useEffect(() => {
     const box = list.current;
-    const item = box?.children[current] as HTMLElement | undefined;
+    const item = box?.children[current - from] as HTMLElement | undefined;
     if (!box || !item) return;
     // The list scrolls, never the page: scrollIntoView would move both.
     if (item.offsetTop < box.scrollTop || item.offsetTop + item.offsetHeight > box.scrollTop + box.clientHeight)
       box.scrollTop = item.offsetTop - box.clientHeight / 3;
-  }, [current]);
+  }, [current, from]);
   return (
     <section class="transcript" aria-labelledby="transcript-title">
       <div class="transcript-head">
@@ -344,14 +387,32 @@ function Transcript({
           </button>
         ))}
       </div>
-      <ol ref={list} aria-labelledby="transcript-title">
-        {lines.map((l, i) => (
-          <li key={i}>
-            <button type="button" aria-current={i === current ? 'true' : undefined} onClick={() => onSeek(l.startS)}>
-              <span class="time">{clock(l.startS)}</span> <span>{texts[i]}</span>
-            </button>
-          </li>
-        ))}
+      <ol
+        ref={list}
+        aria-labelledby="transcript-title"
+        // One handler for every line, not one per line (a long talk has thousands).
+        onClick={(e) => {
+          const a = (e.target as Element).closest<HTMLElement>('a[data-t]');
+          if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+          e.preventDefault();
+          onSeek(Number(a.dataset.t));
+        }}
+      >
+        {lines.slice(from, to).map((l, k) => {
+          const i = from + k;
+          return (
+            <li key={i}>
+              {/* A link to the moment (to copy, or to open in a new tab); a plain click seeks in place (the list's handler). */}
+              <a
+                href={playerUrl(id, l.startS, query)}
+                data-t={l.startS}
+                aria-current={i === current ? 'true' : undefined}
+              >
+                <span class="time">{clock(l.startS)}</span> {(texts[i] ??= marked(l.text))}
+              </a>
+            </li>
+          );
+        })}
       </ol>
     </section>
   );
