@@ -132,8 +132,13 @@ export function Player({ id, t, q }: { id: string; t: number; q: string }) {
       track = v.addTextTrack('captions', 'Transcript', video.language ?? '');
       captions.set(v, track);
     }
+    // A track the viewer switched off lists no cues; it would keep the old
+    // ones beside the new, so it is read with its cues for the swap.
+    const mode = track.mode;
+    if (mode === 'disabled') track.mode = 'hidden';
     for (const c of [...(track.cues ?? [])]) track.removeCue(c);
     for (const l of video.transcript) if (l.endS > l.startS) track.addCue(new VTTCue(l.startS, l.endS, l.text));
+    track.mode = mode;
   }, [video, failure]);
 
   // A new ?t= for the same video (a second result in it) seeks without reloading.
