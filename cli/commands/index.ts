@@ -8,6 +8,7 @@ import { serve, start, worker } from './processes.ts';
 import { personAdd, personList, personName } from './person.ts';
 import { search } from './search.ts';
 import { transcript } from './transcript.ts';
+import { videos } from './videos.ts';
 
 export const COMMANDS: Command[] = [
   start,
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   dbPsql,
   dbUrl,
   ingest,
+  videos,
   search,
   transcript,
   personAdd,

@@ -38,7 +38,7 @@ export const transcript: Command = {
       videoById: { id: string; state: string; transcriptSource: string | null; transcript: TranscriptLine[] } | null;
     }>(QUERY, { id });
     const v = r.videoById;
-    if (!v) throw new CliError(`no video ${id}`, 'the ids are in the output of heimdex ingest');
+    if (!v) throw new CliError(`no video ${id}`, 'see: heimdex videos');
     if (v.transcript.length === 0 && format !== 'json') {
       // Nothing to print is not an error, but it should say why.
       process.stderr.write(

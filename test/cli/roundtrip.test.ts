@@ -142,6 +142,27 @@ test('search --json returns the contract fields, with the spoken scene first', a
   assert.doesNotMatch(table.stdout, /<\/?b>/, 'highlight tags are stripped in the table');
 });
 
+test('videos lists the ingested video with its state, scenes and id', async () => {
+  assert.ok(videoId, 'needs the ingested video');
+  const r = await runCli(['videos', '--json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout);
+  const mine = rows.find((v: { videoId: string }) => v.videoId === videoId);
+  assert.deepEqual(Object.keys(mine), ['videoId', 'title', 'state', 'durationS', 'scenes', 'createdAt', 'error']);
+  assert.equal(mine.title, 'Round trip');
+  assert.equal(mine.state, 'indexed');
+  const { rows: counted } = await db.rootPool.query(
+    'select count(*)::int as n from app_public.scenes where video_id = $1',
+    [videoId],
+  );
+  assert.ok(counted[0].n > 0);
+  assert.equal(mine.scenes, counted[0].n);
+  const table = await runCli(['videos'], env);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^title\s+state\s+length\s+scenes\s+id\n/);
+  assert.match(table.stdout, new RegExp(`Round trip\\s+indexed\\s+0:0\\d\\s+${counted[0].n}\\s+${videoId}`));
+});
+
 test('transcript prints what is said, with its times, as JSON, SubRip, WebVTT and text', async () => {
   assert.ok(videoId, 'needs the ingested video');
   const json = await runCli(['transcript', videoId, '--json'], env);
