@@ -4,17 +4,10 @@
  * transcript) and the web app (its downloads), so both write the same files.
  */
 
+import { clock } from './clock.ts';
+
 export const TRANSCRIPT_FORMATS = ['text', 'srt', 'vtt', 'json'] as const;
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
-
-/** 75.4 → "1:15"; 3725 → "1:02:05". Seconds are floored, as a player shows them. */
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
 
 export interface TranscriptLine {
   startS: number;

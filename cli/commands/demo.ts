@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clock } from '../../core/transcript.ts';
+import { clock } from '../../core/clock.ts';
 import { Api } from '../api.ts';
 import { config, importProject, info, out, selfCommand, type Command } from '../command.ts';
 import type { ModelsModule, SamplesModule } from '../contracts.ts';

@@ -1,5 +1,5 @@
 /* `heimdex search`: one GraphQL searchScenes call, printed as a ranked table or JSON. */
-import { clock } from '../../core/transcript.ts';
+import { clock } from '../../core/clock.ts';
 import { Api } from '../api.ts';
 import { intFlag } from '../args.ts';
 import { config, info, out, type Command } from '../command.ts';

@@ -3,7 +3,7 @@
  * that `heimdex transcript` and `search --video` can be given one without
  * keeping the output of `ingest`.
  */
-import { clock } from '../../core/transcript.ts';
+import { clock } from '../../core/clock.ts';
 import { Api } from '../api.ts';
 import { config, out, type Command } from '../command.ts';
 import { displayWidth, padDisplay } from '../text-width.ts';

@@ -11,12 +11,12 @@ import {
   personName,
   personOption,
   photoNamedIn,
-  queryParts,
   snippetParts,
   sortPersons,
   timeRange,
 } from '../../server/web/src/format.ts';
 import { photoCheck, planUploads } from '../../server/web/src/upload.ts';
+import { queryParts } from '../../server/web/src/words.ts';
 
 test('time ranges are m:ss–m:ss with an en dash; hours appear only when needed', () => {
   assert.equal(timeRange(0, 4), '0:00–0:04');

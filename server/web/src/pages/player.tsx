@@ -9,8 +9,9 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
 import { allNodes, pageOf, PAGE_SIZE, type Page } from '../connection.ts';
 import { formatTranscript } from '../../../../core/transcript.ts';
-import { clock, queryParts, stageLabel, timeRange } from '../format.ts';
+import { clock, stageLabel, timeRange } from '../format.ts';
 import { playerUrl } from '../router.ts';
+import { queryParts } from '../words.ts';
 
 interface Scene {
   id: string;
