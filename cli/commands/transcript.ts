@@ -15,7 +15,7 @@ import { config, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const QUERY = `query ($id: UUID!) { videoById(id: $id) { id state transcriptSource transcript { startS endS text } } }`;
+const QUERY = `query ($id: UUID!) { videoById(id: $id) { state transcriptSource transcript { startS endS text } } }`;
 
 export const transcript: Command = {
   name: 'transcript',
@@ -35,7 +35,7 @@ export const transcript: Command = {
     if (!TRANSCRIPT_FORMATS.includes(format))
       throw new CliError(`unknown format "${String(p.flags.format)}"`, `use one of: ${TRANSCRIPT_FORMATS.join(', ')}`);
     const r = await new Api(config()).graphql<{
-      videoById: { id: string; state: string; transcriptSource: string | null; transcript: TranscriptLine[] } | null;
+      videoById: { state: string; transcriptSource: string | null; transcript: TranscriptLine[] } | null;
     }>(QUERY, { id });
     const v = r.videoById;
     if (!v) throw new CliError(`no video ${id}`, 'see: heimdex videos');

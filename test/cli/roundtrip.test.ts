@@ -185,6 +185,27 @@ test('transcript prints what is said, with its times, as JSON, SubRip, WebVTT an
   const text = await runCli(['transcript', videoId], env);
   assert.equal(text.stdout.split('\n')[1], '0:03  waves roll across the ocean');
 
+  // A video nobody speaks in prints nothing, says why, and is no error.
+  const { rows: kept } = await db.rootPool.query(
+    'select segments from app_private.video_transcripts where video_id = $1',
+    [videoId],
+  );
+  await db.rootPool.query(`update app_private.video_transcripts set segments = '[]' where video_id = $1`, [videoId]);
+  await db.rootPool.query(`update app_public.videos set transcript_source = 'none' where id = $1`, [videoId]);
+  try {
+    const silent = await runCli(['transcript', videoId, '--format', 'srt'], env);
+    assert.equal(silent.code, 0, silent.stderr);
+    assert.equal(silent.stdout, '');
+    assert.match(silent.stderr, /no transcript \(no speech was recognised, or no speech model is installed\)/);
+    assert.deepEqual(JSON.parse((await runCli(['transcript', videoId, '--json'], env)).stdout), []);
+  } finally {
+    await db.rootPool.query(`update app_private.video_transcripts set segments = $2 where video_id = $1`, [
+      videoId,
+      JSON.stringify(kept[0].segments),
+    ]);
+    await db.rootPool.query(`update app_public.videos set transcript_source = 'subtitles' where id = $1`, [videoId]);
+  }
+
   const unknown = await runCli(['transcript', '00000000-0000-4000-8000-000000000000'], env);
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /no video 00000000-0000-4000-8000-000000000000/);

@@ -330,15 +330,8 @@ class Transcript extends Component<TranscriptProps> {
       currentLine(next.lines, next.now) !== currentLine(p.lines, p.now)
     );
   }
-  // A new transcript (the video loaded again) starts its list afresh.
-  private generation = 0;
-  private shownLines: Line[] | null = null;
   render() {
-    if (this.props.lines !== this.shownLines) {
-      this.shownLines = this.props.lines;
-      this.generation++;
-    }
-    return <TranscriptList key={this.generation} {...this.props} />;
+    return <TranscriptList {...this.props} />;
   }
 }
 
@@ -359,6 +352,7 @@ function TranscriptList({ id, lines, title, now, query, onSeek }: TranscriptProp
     const start = Math.max(0, Math.min(current, lines.length) - LINES_PER_TASK / 4);
     return [start, Math.min(lines.length, start + LINES_PER_TASK)] as const;
   });
+  // Until every line is drawn; new lines (the video loaded again) extend or trim the range the same way.
   useEffect(() => {
     if (from === 0 && to === lines.length) return;
     const next = setTimeout(() =>
