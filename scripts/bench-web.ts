@@ -7,10 +7,11 @@
  * "Interactive" is the app's `heimdex:interactive` performance mark: set when
  * the first screen a user can act on is rendered (the sign-in form, or the
  * signed-in library shell), i.e. after the bundle ran and that screen was
- * painted (and supabase-js restored a stored session). Each run is a fresh
- * browser context: cold (empty HTTP cache), warm (the hashed assets cached),
- * and cold for a returning user (a session in localStorage, so the page
- * waits for supabase-js to restore it before the library shell shows).
+ * painted. Each run is a fresh browser context: cold (empty HTTP cache),
+ * warm (the hashed assets cached), and cold for a returning user (a session
+ * in localStorage whose access token has most of an hour to live, so the
+ * shell shows before supabase-js has loaded; a token due for refresh would
+ * make the page wait for supabase-js, which this script does not measure).
  * A new headless window first loads Chromium's own UI (the omnibox popup: a
  * WebUI renderer and ~100 chrome:// resources) for a few hundred ms; a
  * person's browser did that long before they typed the address, so each run
@@ -225,8 +226,8 @@ try {
     };
     const perScreen = await fetched();
     const rows: string[] = [];
-    // A returning user (a session in localStorage) waits for supabase-js to
-    // restore it: "interactive" is then the signed-in library shell.
+    // A returning user (a session in localStorage): "interactive" is then
+    // the signed-in library shell.
     const kinds = [
       { label: 'cold (empty cache)', warm: false },
       { label: 'warm (assets cached)', warm: true },

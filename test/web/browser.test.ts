@@ -428,6 +428,7 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   // The session survives a reload; log out and log in again.
   await reload(page);
   await page.getByRole('heading', { name: 'Beach day' }).waitFor();
+  await returningUser(page);
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('a long passphrase');
@@ -435,6 +436,55 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   await page.getByRole('heading', { name: 'Beach day' }).waitFor();
   assert.deepEqual(problems, []);
 });
+
+/**
+ * A returning user's page shows the library without waiting for supabase-js
+ * when the stored access token has long to live, and waits for it when the
+ * token must be refreshed first. The supabase-js chunk is held back at the
+ * network to tell the two apart. The stored expiry is moved to make each
+ * case; the token is the one the server issued, and the server checks it.
+ */
+async function returningUser(page: Page) {
+  let held = 0;
+  let release = () => {};
+  await page.route(/\/assets\/chunk-[A-Z0-9]+\.js$/, async (route) => {
+    const response = await route.fetch();
+    const body = await response.text();
+    if (body.includes('grant_type=refresh_token')) {
+      held++;
+      await new Promise<void>((r) => (release = r));
+    }
+    await route.fulfill({ response, body });
+  });
+  const storedExpiry = (inS: number) =>
+    page.evaluate((inS) => {
+      const s = JSON.parse(localStorage.getItem('heimdex-auth')!);
+      s.expires_at = Math.floor(Date.now() / 1000) + inS;
+      localStorage.setItem('heimdex-auth', JSON.stringify(s));
+    }, inS);
+  const heldBack = async (n: number) => {
+    for (const end = Date.now() + 30_000; held < n; await page.waitForTimeout(20))
+      assert.ok(Date.now() < end, `supabase-js was asked for ${held} times, not ${n}`);
+  };
+
+  // 30 s left, inside supabase-js's refresh margin: nothing shows before it.
+  await storedExpiry(30);
+  await reload(page);
+  await heldBack(1);
+  await page.getByText('Loading…').waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Beach day' }).count(), 0);
+  release();
+  await page.getByRole('heading', { name: 'Beach day' }).waitFor();
+
+  // An hour left: the library shows while supabase-js is still held back.
+  await storedExpiry(3600);
+  await reload(page);
+  await page.getByRole('heading', { name: 'Beach day' }).waitFor();
+  await heldBack(2);
+  assert.equal(held, 2, 'supabase-js was asked for once per load');
+  release();
+  await page.unrouteAll({ behavior: 'wait' });
+}
 
 /** The start of a result's m:ss–m:ss range, in seconds. */
 function startOf(text: string): number {

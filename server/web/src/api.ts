@@ -7,10 +7,13 @@
  * The configuration (how to sign in, where the API is) comes in index.html
  * itself, rendered by the server: no request stands between the bundle and
  * the first screen. supabase-js and graphql-ws are separate chunks loaded
- * when first needed: supabase-js at once when a session is stored (it
- * restores and refreshes it), otherwise once the sign-in form is on screen
- * (app.tsx), so its 55 KB do not compete with the first screen for the
- * network and the main thread (scripts/bench-web.ts measures the difference).
+ * when first needed. supabase-js loads after the first screen is on screen
+ * (app.tsx), so its 55 KB do not compete with it for the network and the
+ * main thread (scripts/bench-web.ts measures the difference): behind the
+ * sign-in form, or behind the signed-in shell of a returning user whose
+ * stored access token has long enough to live that supabase-js would use it
+ * as it is. Only a stored session it must refresh first makes the page wait
+ * for it.
  */
 import type { Session, SupabaseClient } from '@supabase/supabase-js';
 import type { Client as WsClient } from 'graphql-ws/client';
@@ -40,6 +43,11 @@ export interface Api {
   auth(): Promise<Auth>;
   /** Whether supabase-js has a session in storage (read synchronously, without waiting for it to load). */
   hasStoredSession(): boolean;
+  /**
+   * The stored session while supabase-js would use it as it is (not within
+   * its refresh margin), read synchronously; otherwise null.
+   */
+  usableStoredSession(): Session | null;
   query<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
   subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void): () => void;
   /** Drops the websocket (after sign-out, so the next user gets a fresh connection). */
@@ -47,6 +55,21 @@ export interface Api {
 }
 
 const STORAGE_KEY = 'heimdex-auth';
+// supabase-js refreshes a session when it loads, or when asked for it, once
+// its access token expires within this margin (its EXPIRY_MARGIN_MS, 90 s).
+// A token further from expiry is what it would hand out itself.
+const REFRESH_MARGIN_MS = 90_000;
+
+function usableStoredSession(): Session | null {
+  try {
+    const s = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null') as Partial<Session> | null;
+    if (typeof s?.access_token !== 'string' || typeof s.expires_at !== 'number' || typeof s.user?.id !== 'string')
+      return null;
+    return s.expires_at * 1000 - Date.now() > REFRESH_MARGIN_MS ? (s as Session) : null;
+  } catch {
+    return null; // storage blocked or not JSON: supabase-js decides
+  }
+}
 
 /**
  * The server writes the same object as GET /config.json into
@@ -72,10 +95,12 @@ export function createApi(): Api {
   };
 
   let authReady: Promise<Auth> | null = null;
+  let authLoaded = false;
   const auth = () =>
     (authReady ??= import('@supabase/supabase-js')
       .then(({ createClient }) => {
         const c = configured();
+        authLoaded = true;
         return createClient(c.supabaseUrl, c.supabaseAnonKey, {
           auth: {
             // Kept in localStorage, so a reload keeps the session; supabase-js
@@ -92,8 +117,12 @@ export function createApi(): Api {
         throw e;
       }));
 
-  // getSession() returns a refreshed session when the stored one is about to expire.
+  // getSession() returns a refreshed session when the stored one is about to
+  // expire. Until supabase-js has loaded, a stored token it would not refresh
+  // is used as it is (read again on every call: another tab may refresh it).
   const token = async (): Promise<string | null> => {
+    const stored = authLoaded ? null : usableStoredSession();
+    if (stored) return stored.access_token;
     const { data } = await (await auth()).getSession();
     return data.session?.access_token ?? null;
   };
@@ -126,6 +155,7 @@ export function createApi(): Api {
         return true; // storage blocked: let supabase-js decide
       }
     },
+    usableStoredSession,
     async query<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
       const t = await token();
       const r = await fetch(configured().graphqlUrl, {

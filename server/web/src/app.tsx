@@ -30,9 +30,12 @@ const NAV: NavItem[] = [
 ];
 
 export function App({ api }: { api: Api }) {
-  // With no stored session the sign-in form can show at once; with one, the
-  // page waits for supabase-js to restore (and if needed refresh) it.
-  const [session, setSession] = useState<Session | null | undefined>(() => (api.hasStoredSession() ? undefined : null));
+  // With no stored session the sign-in form can show at once, and so can the
+  // signed-in shell with a stored one that supabase-js would use as it is;
+  // otherwise the page waits for supabase-js to restore and refresh it.
+  const [session, setSession] = useState<Session | null | undefined>(
+    () => api.usableStoredSession() ?? (api.hasStoredSession() ? undefined : null),
+  );
   const [bootError, setBootError] = useState('');
   // The moment the page is usable (sign-in form or signed-in shell painted,
   // its handlers attached), for scripts/bench-web.ts; a performance mark
@@ -42,11 +45,12 @@ export function App({ api }: { api: Api }) {
       performance.mark('heimdex:interactive');
   }, [session]);
 
-  // Effects run after the frame is painted: without a stored session this is
-  // the first moment after the sign-in form is on screen, so supabase-js (the
-  // largest chunk) loads behind it instead of competing with it (with one,
-  // main.tsx started loading it at boot). Sign-in waits for the same load
-  // (api.auth()) if a user is quicker.
+  // Effects run after the frame is painted: this is the first moment after
+  // the sign-in form or the shell is on screen, so supabase-js (the largest
+  // chunk) loads behind it instead of competing with it (for a session to
+  // refresh first, main.tsx started loading it at boot). Sign-in waits for
+  // the same load (api.auth()) if a user is quicker; its session replaces the
+  // stored one the shell showed (the same, unless another tab changed it).
   useEffect(() => {
     let unsubscribe = () => {};
     let gone = false;
