@@ -428,23 +428,31 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   // The session survives a reload; log out and log in again.
   await reload(page);
   await page.getByRole('heading', { name: 'Beach day' }).waitFor();
-  await returningUser(page);
+  await returningUser(page, problems);
+  // Signed out by then (the session was ended elsewhere): log in, out, and in again.
+  const logIn = async () => {
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('a long passphrase');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Beach day' }).waitFor();
+  };
+  await logIn();
   await page.getByRole('button', { name: 'Log out' }).click();
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('a long passphrase');
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Beach day' }).waitFor();
+  await logIn();
   assert.deepEqual(problems, []);
 });
 
 /**
- * A returning user's page shows the library without waiting for supabase-js
- * when the stored access token has long to live, and waits for it when the
- * token must be refreshed first. The supabase-js chunk is held back at the
- * network to tell the two apart. The stored expiry is moved to make each
- * case; the token is the one the server issued, and the server checks it.
+ * A returning user's page shows the signed-in shell without waiting for
+ * supabase-js. Its requests use the stored access token when it has long to
+ * live, and wait for supabase-js to refresh it otherwise; a session ended
+ * elsewhere ends in the sign-in form. The supabase-js chunk is held back at
+ * the network to tell the cases apart. The stored expiry is moved to make
+ * each case; the token is the one the server issued, and the server checks it.
  */
-async function returningUser(page: Page) {
+async function returningUser(page: Page, problems: string[]) {
+  let graphql = 0;
+  page.on('request', (r) => void (r.url().endsWith('/graphql') && graphql++));
   let held = 0;
   let release = () => {};
   await page.route(/\/assets\/chunk-[A-Z0-9]+\.js$/, async (route) => {
@@ -467,11 +475,15 @@ async function returningUser(page: Page) {
       assert.ok(Date.now() < end, `supabase-js was asked for ${held} times, not ${n}`);
   };
 
-  // 30 s left, inside supabase-js's refresh margin: nothing shows before it.
+  // 30 s left, inside supabase-js's refresh margin: the shell shows, and
+  // nothing is asked of the API before supabase-js has refreshed the token.
   await storedExpiry(30);
+  graphql = 0;
   await reload(page);
   await heldBack(1);
-  await page.getByText('Loading…').waitFor();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(graphql, 0, 'no request with a token due for refresh');
   assert.equal(await page.getByRole('heading', { name: 'Beach day' }).count(), 0);
   release();
   await page.getByRole('heading', { name: 'Beach day' }).waitFor();
@@ -484,6 +496,30 @@ async function returningUser(page: Page) {
   assert.equal(held, 2, 'supabase-js was asked for once per load');
   release();
   await page.unrouteAll({ behavior: 'wait' });
+
+  // Ended on another device while this one was away: the refresh is refused
+  // and the sign-in form replaces the shell. That refusal (HTTP 400, which
+  // Chromium also logs to the console) is the one failure expected here.
+  const before = problems.length;
+  await page.evaluate(async () => {
+    const s = JSON.parse(localStorage.getItem('heimdex-auth')!);
+    const r = await fetch('/auth/v1/logout?scope=global', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${s.access_token}`,
+        apikey: JSON.parse(document.querySelector<HTMLMetaElement>('meta[name="heimdex-config"]')!.content)
+          .supabaseAnonKey,
+      },
+    });
+    if (r.status !== 204) throw new Error(`logout: ${r.status}`);
+  });
+  await storedExpiry(-60);
+  await reload(page);
+  await page.getByRole('button', { name: 'Log in' }).waitFor();
+  assert.deepEqual(problems.splice(before).sort(), [
+    `HTTP 400: POST ${srv.url}/auth/v1/token?grant_type=refresh_token`,
+    'console: Failed to load resource: the server responded with a status of 400 (Bad Request)',
+  ]);
 }
 
 /** The start of a result's m:ss–m:ss range, in seconds. */

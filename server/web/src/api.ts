@@ -7,13 +7,12 @@
  * The configuration (how to sign in, where the API is) comes in index.html
  * itself, rendered by the server: no request stands between the bundle and
  * the first screen. supabase-js and graphql-ws are separate chunks loaded
- * when first needed. supabase-js loads after the first screen is on screen
- * (app.tsx), so its 55 KB do not compete with it for the network and the
- * main thread (scripts/bench-web.ts measures the difference): behind the
- * sign-in form, or behind the signed-in shell of a returning user whose
- * stored access token has long enough to live that supabase-js would use it
- * as it is. Only a stored session it must refresh first makes the page wait
- * for it.
+ * when first needed, so its 55 KB do not hold up the first screen
+ * (scripts/bench-web.ts measures the difference): the sign-in form, or a
+ * returning user's signed-in shell, drawn from the session supabase-js keeps
+ * in localStorage. Requests use that session's access token while it has
+ * long enough to live that supabase-js would use it as it is; otherwise
+ * they wait for supabase-js to refresh it.
  */
 import type { Session, SupabaseClient } from '@supabase/supabase-js';
 import type { Client as WsClient } from 'graphql-ws/client';
@@ -44,10 +43,10 @@ export interface Api {
   /** Whether supabase-js has a session in storage (read synchronously, without waiting for it to load). */
   hasStoredSession(): boolean;
   /**
-   * The stored session while supabase-js would use it as it is (not within
-   * its refresh margin), read synchronously; otherwise null.
+   * The session supabase-js keeps in storage, read synchronously: who is
+   * signed in, even when its access token must be refreshed before use.
    */
-  usableStoredSession(): Session | null;
+  storedSession(): StoredSession | null;
   query<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
   subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void): () => void;
   /** Drops the websocket (after sign-out, so the next user gets a fresh connection). */
@@ -60,12 +59,18 @@ const STORAGE_KEY = 'heimdex-auth';
 // A token further from expiry is what it would hand out itself.
 const REFRESH_MARGIN_MS = 90_000;
 
-function usableStoredSession(): Session | null {
+export interface StoredSession {
+  session: Session;
+  /** Whether supabase-js would hand out its access token as it is. */
+  usable: boolean;
+}
+
+function storedSession(): StoredSession | null {
   try {
     const s = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null') as Partial<Session> | null;
     if (typeof s?.access_token !== 'string' || typeof s.expires_at !== 'number' || typeof s.user?.id !== 'string')
       return null;
-    return s.expires_at * 1000 - Date.now() > REFRESH_MARGIN_MS ? (s as Session) : null;
+    return { session: s as Session, usable: s.expires_at * 1000 - Date.now() > REFRESH_MARGIN_MS };
   } catch {
     return null; // storage blocked or not JSON: supabase-js decides
   }
@@ -121,8 +126,8 @@ export function createApi(): Api {
   // expire. Until supabase-js has loaded, a stored token it would not refresh
   // is used as it is (read again on every call: another tab may refresh it).
   const token = async (): Promise<string | null> => {
-    const stored = authLoaded ? null : usableStoredSession();
-    if (stored) return stored.access_token;
+    const stored = authLoaded ? null : storedSession();
+    if (stored?.usable) return stored.session.access_token;
     const { data } = await (await auth()).getSession();
     return data.session?.access_token ?? null;
   };
@@ -155,7 +160,7 @@ export function createApi(): Api {
         return true; // storage blocked: let supabase-js decide
       }
     },
-    usableStoredSession,
+    storedSession,
     async query<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
       const t = await token();
       const r = await fetch(configured().graphqlUrl, {

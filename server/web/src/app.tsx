@@ -30,11 +30,11 @@ const NAV: NavItem[] = [
 ];
 
 export function App({ api }: { api: Api }) {
-  // With no stored session the sign-in form can show at once, and so can the
-  // signed-in shell with a stored one that supabase-js would use as it is;
-  // otherwise the page waits for supabase-js to restore and refresh it.
+  // The sign-in form, or with a stored session the signed-in shell, shows at
+  // once (its requests wait for a refresh if the token needs one); only a
+  // stored entry the page cannot read waits for supabase-js to judge it.
   const [session, setSession] = useState<Session | null | undefined>(
-    () => api.usableStoredSession() ?? (api.hasStoredSession() ? undefined : null),
+    () => api.storedSession()?.session ?? (api.hasStoredSession() ? undefined : null),
   );
   const [bootError, setBootError] = useState('');
   // The moment the page is usable (sign-in form or signed-in shell painted,
@@ -47,18 +47,25 @@ export function App({ api }: { api: Api }) {
 
   // Effects run after the frame is painted: this is the first moment after
   // the sign-in form or the shell is on screen, so supabase-js (the largest
-  // chunk) loads behind it instead of competing with it (for a session to
-  // refresh first, main.tsx started loading it at boot). Sign-in waits for
-  // the same load (api.auth()) if a user is quicker; its session replaces the
-  // stored one the shell showed (the same, unless another tab changed it).
+  // chunk) loads behind it instead of competing with it, even when the
+  // shell's requests wait for it to refresh the token. Sign-in waits for
+  // the same load (api.auth()) if a user is quicker. Its session replaces the
+  // stored one the shell showed: the same user, or none if the refresh token
+  // was revoked (the sign-in form then replaces the shell). Signed out, the
+  // websocket goes: the shell may have opened it without a token, and the
+  // next user must not inherit it.
   useEffect(() => {
     let unsubscribe = () => {};
     let gone = false;
+    const follow = (s: Session | null) => {
+      if (!s) api.reset();
+      setSession(s);
+    };
     api.auth().then(
       async (auth) => {
         if (gone) return;
-        unsubscribe = auth.onAuthStateChange((_event, s) => setSession(s)).data.subscription.unsubscribe;
-        setSession((await auth.getSession()).data.session);
+        unsubscribe = auth.onAuthStateChange((_event, s) => follow(s)).data.subscription.unsubscribe;
+        follow((await auth.getSession()).data.session);
       },
       (e: Error) => setBootError(`Heimdex could not start: ${e.message}`),
     );

@@ -10,9 +10,6 @@ import { interceptLinks } from './router.ts';
 import './styles.css';
 
 const api = createApi();
-// A stored session that supabase-js must refresh before anything else can
-// show: start loading it now, not after the first paint (App reports a failure).
-if (api.hasStoredSession() && !api.usableStoredSession()) api.auth().catch(() => {});
 const root = document.getElementById('app')!;
 interceptLinks(root);
 root.textContent = '';
