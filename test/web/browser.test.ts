@@ -452,7 +452,12 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
  */
 async function returningUser(page: Page, problems: string[]) {
   let graphql = 0;
-  page.on('request', (r) => void (r.url().endsWith('/graphql') && graphql++));
+  const bearers: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().endsWith('/graphql')) return;
+    graphql++;
+    bearers.push(r.headers()['authorization'] ?? '');
+  });
   let held = 0;
   let release = () => {};
   await page.route(/\/assets\/chunk-[A-Z0-9]+\.js$/, async (route) => {
@@ -501,7 +506,7 @@ async function returningUser(page: Page, problems: string[]) {
   // and the sign-in form replaces the shell. That refusal (HTTP 400, which
   // Chromium also logs to the console) is the one failure expected here.
   const before = problems.length;
-  await page.evaluate(async () => {
+  const ended = await page.evaluate(async () => {
     const s = JSON.parse(localStorage.getItem('heimdex-auth')!);
     const r = await fetch('/auth/v1/logout?scope=global', {
       method: 'POST',
@@ -512,10 +517,13 @@ async function returningUser(page: Page, problems: string[]) {
       },
     });
     if (r.status !== 204) throw new Error(`logout: ${r.status}`);
+    return s.access_token as string;
   });
   await storedExpiry(-60);
+  bearers.length = 0;
   await reload(page);
   await page.getByRole('button', { name: 'Log in' }).waitFor();
+  assert.ok(!bearers.includes(`Bearer ${ended}`), "no request with the ended session's token");
   assert.deepEqual(problems.splice(before).sort(), [
     `HTTP 400: POST ${srv.url}/auth/v1/token?grant_type=refresh_token`,
     'console: Failed to load resource: the server responded with a status of 400 (Bad Request)',
