@@ -238,10 +238,10 @@ try {
     const perScreen = await fetched();
     const rows: string[] = [];
     // A returning user (a session in localStorage): "interactive" is then
-    // the signed-in library shell.
-    // A user back after their access token expired: a session signed in
-    // just now (its refresh token unspent), stored as expired a minute ago,
-    // so supabase-js refreshes it before the library's first request.
+    // the signed-in library shell. One back after their access token expired
+    // is a session signed in just now (its refresh token unspent), stored as
+    // expired a minute ago, so supabase-js refreshes it before the library's
+    // first request.
     const { supabaseAnonKey } = (await (await fetch(`${srv.url}/config.json`)).json()) as { supabaseAnonKey: string };
     const expiredSession = async (): Promise<StorageState> => {
       const r = await fetch(`${srv.url}/auth/v1/token?grant_type=password`, {
