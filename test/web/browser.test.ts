@@ -431,7 +431,7 @@ test('sign up, upload, watch it index live, search, and land on the moment', { t
   await broken.waitFor({ state: 'detached' });
   assert.deepEqual(problems, []);
 
-  // The session survives a reload; log out and log in again.
+  // The session survives a reload, and a returning user's page starts from it.
   await reload(page);
   await page.getByRole('heading', { name: 'Beach day' }).waitFor();
   await returningUser(page, problems);
