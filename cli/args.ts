@@ -80,6 +80,9 @@ export function parseArgs(argv: string[], spec: Flags, command: string): Parsed 
   return { flags, positionals, rest };
 }
 
+/** An id as the API writes them (uuid), checked before a request is spent on it. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function intFlag(p: Parsed, name: string, def: number, min = 1, max = 1000): number {
   const v = p.flags[name];
   if (v === undefined) return def;

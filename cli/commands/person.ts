@@ -6,12 +6,11 @@
 import path from 'node:path';
 import { PHOTO_TYPES } from '../../core/media-types.ts';
 import { Api } from '../api.ts';
+import { UUID } from '../args.ts';
 import { config, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { displayWidth, padDisplay } from '../text-width.ts';
 import { upload } from './ingest.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PersonRow {
   personId: string;

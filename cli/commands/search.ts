@@ -1,7 +1,7 @@
 /* `heimdex search`: one GraphQL searchScenes call, printed as a ranked table or JSON. */
 import { clock } from '../../core/clock.ts';
 import { Api } from '../api.ts';
-import { intFlag } from '../args.ts';
+import { intFlag, UUID } from '../args.ts';
 import { config, info, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { displayWidth, padDisplay, truncateDisplay } from '../text-width.ts';
@@ -127,8 +127,7 @@ export const search: Command = {
     const limit = intFlag(p, 'limit', 10, 1, 100);
     const videos = (p.flags.video as string[] | undefined) ?? [];
     for (const v of videos) {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
-        throw new CliError(`--video must be a video id (UUID), got "${v}"`);
+      if (!UUID.test(v)) throw new CliError(`--video must be a video id (UUID), got "${v}"`);
     }
     const api = new Api(config());
     const personId = person ? await resolvePerson(api, person) : undefined;

@@ -11,10 +11,10 @@ import {
   type TranscriptLine,
 } from '../../core/transcript.ts';
 import { Api } from '../api.ts';
+import { UUID } from '../args.ts';
 import { config, out, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const QUERY = `query ($id: UUID!) { videoById(id: $id) { state transcriptSource transcript { startS endS text } } }`;
 
 export const transcript: Command = {

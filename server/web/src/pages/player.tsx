@@ -8,7 +8,7 @@ import { Component } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useApi } from '../app.tsx';
 import { allNodes, pageOf, PAGE_SIZE, type Page } from '../connection.ts';
-import { formatTranscript } from '../../../../core/transcript.ts';
+import { formatTranscript, type TranscriptLine } from '../../../../core/transcript.ts';
 import { clock, stageLabel, timeRange } from '../format.ts';
 import { playerUrl } from '../router.ts';
 import { queryParts } from '../words.ts';
@@ -20,11 +20,6 @@ interface Scene {
   endS: number;
   thumbnailUrl: string | null;
   previewUrl: string | null;
-}
-interface Line {
-  startS: number;
-  endS: number;
-  text: string;
 }
 interface Video {
   id: string;
@@ -40,7 +35,7 @@ interface Video {
   /** What processing had to leave out or could not do, e.g. why no copy could be made. */
   notes: (string | null)[];
   language: string | null;
-  transcript: Line[];
+  transcript: TranscriptLine[];
   scenes: { nodes: Scene[] };
 }
 
@@ -278,7 +273,7 @@ export function Player({ id, t, q }: { id: string; t: number; q: string }) {
 const captions = new WeakMap<HTMLVideoElement, TextTrack>();
 
 /** The transcript as a subtitle file, named after the video, made here: nothing is fetched. */
-function download(lines: Line[], format: 'srt' | 'vtt', title: string) {
+function download(lines: TranscriptLine[], format: 'srt' | 'vtt', title: string) {
   const body = formatTranscript(lines, format);
   const url = URL.createObjectURL(new Blob([body], { type: format === 'srt' ? 'application/x-subrip' : 'text/vtt' }));
   const a = document.createElement('a');
@@ -298,7 +293,7 @@ function download(lines: Line[], format: 'srt' | 'vtt', title: string) {
  * The line being said; in a pause, the one about to be said (a moment opens
  * at its scene's start, often just before the first word), not the last one.
  */
-function currentLine(lines: Line[], now: number): number {
+function currentLine(lines: TranscriptLine[], now: number): number {
   const i = lines.findLastIndex((l) => l.startS <= now + 0.05);
   if (i >= 0 && lines[i]!.endS > now) return i;
   return i + 1 < lines.length && lines[i + 1]!.startS - now <= 2 ? i + 1 : -1;
@@ -307,7 +302,7 @@ function currentLine(lines: Line[], now: number): number {
 interface TranscriptProps {
   /** The video's id: each line links to its moment. */
   id: string;
-  lines: Line[];
+  lines: TranscriptLine[];
   title: string;
   now: number;
   query: string;
