@@ -88,6 +88,28 @@ test('ingest refuses missing files, non-videos and empty folders before contacti
   assert.equal(fs.existsSync(path.join(dir, 'cli-credentials.json')), false, 'nothing should have been written');
 });
 
+test('ids that are not ids are refused before contacting anything', async () => {
+  const env = { HEIMDEX_PORT: String(await closedPort()), HEIMDEX_DATA_DIR: tmp() };
+  const cases: [string[], RegExp][] = [
+    [
+      ['search', 'cats', '--video', 'holiday.mp4'],
+      /^heimdex: --video must be a video id \(UUID\), got "holiday\.mp4"\n/,
+    ],
+    [['transcript', 'holiday.mp4'], /^heimdex: one video id is needed\n  usage: heimdex transcript <videoId>/],
+    [['person', 'name', 'grandma', 'Grandma'], /^heimdex: a person id and a name are needed\n/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, env);
+    assert.equal(r.code, 1, args.join(' '));
+    // A request would have met the closed port and said the server is not running.
+    assert.match(r.stderr, message);
+  }
+  // The same check lets a real id through to the request.
+  const id = '5b1c2c6e-8a3f-4d61-9e2a-0c1d2e3f4a5b';
+  const through = await runCli(['transcript', id], env);
+  assert.match(through.stderr, /is not running/);
+});
+
 test('db url prints the owner connection string of the running embedded database, and it connects', async () => {
   const r = await runCli(['db', 'url']);
   assert.equal(r.code, 0, r.stderr);
