@@ -351,9 +351,9 @@ export async function seedRealistic(client: pg.ClientBase, opts: Partial<Realist
     join bench.spaces st on st.space = 'text'
     join bench.spaces si on si.space = 'image'`);
   await q(`create unique index on bench.stories (video_id)`);
-  // A few thousand scenes per statement, as workers write them: the terms
-  // trigger's rows are checked per statement, and one statement of 95k
-  // scenes ran for over 2.5 hours where 4,000 at a time take ~3 minutes.
+  // A few thousand scenes per statement, as workers write them: one
+  // statement of 95k scenes ran for over 2.5 hours once the terms trigger
+  // existed, 4,000 at a time take ~3 minutes (BENCHMARKS.md, session 24).
   const addScenes = async (owners: string[], n: number, textShare: number, imageShare: number) => {
     const step = Math.max(1, Math.floor(4000 / owners.length));
     for (let from = 0; from < n; from += step)
