@@ -2195,6 +2195,9 @@ CREATE FUNCTION app_private.release_workers(worker_ids text[]) RETURNS void
     SET search_path TO ''
     AS $$
 begin
+  update graphile_worker._private_jobs j
+     set max_attempts = j.max_attempts + 1
+   where j.locked_by = any(worker_ids) and j.max_attempts < 24;
   perform app_private.fail_crashed_jobs(worker_ids);
   perform graphile_worker.force_unlock_workers(worker_ids);
 end;
@@ -2204,7 +2207,7 @@ $$;
 -- Name: FUNCTION release_workers(worker_ids text[]); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.release_workers(worker_ids text[]) IS 'Worker: return the jobs these worker pools hold to the queue.';
+COMMENT ON FUNCTION app_private.release_workers(worker_ids text[]) IS 'Worker: return the jobs these pools held when their database went away to the queue, each with one attempt more (up to 24 in all).';
 
 --
 -- Name: reprocess_failed(); Type: FUNCTION; Schema: app_private; Owner: -

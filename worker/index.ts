@@ -272,7 +272,8 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
         if (stopping.signal.aborted) return;
         try {
           // The old pool's job was being processed here and is not any more:
-          // give it back now rather than after the heartbeat bound.
+          // give it back now rather than after the heartbeat bound, with the
+          // attempt the outage cut short (release_workers).
           await pool.query('select app_private.release_workers($1)', [ids]);
           runner = await startRunner();
           await announce(ids.length).catch(() => {});

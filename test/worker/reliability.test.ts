@@ -105,6 +105,58 @@ test('a job released after its last attempt fails its video with a reason instea
   await db.rootPool.query(`delete from app_public.videos where id = $1`, [id]);
 });
 
+test('a job its worker gives back after a database outage gets one more attempt, up to 24', async () => {
+  const owner = uuid();
+  const id = await insertVideo(db, owner, `u/${owner}/x/outage.mp4`);
+  await db.rootPool.query(`update app_public.videos set state = 'validating' where id = $1`, [id]);
+  const holdOnLast = (attempts: number) =>
+    db.rootPool.query(
+      `update graphile_worker._private_jobs set locked_by = 'sql-outage', locked_at = now(),
+              attempts = $2, max_attempts = $2 where payload->>'id' = $1`,
+      [id, attempts],
+    );
+  const state = async () =>
+    (
+      await db.rootPool.query<{ state: string; error: string | null }>(
+        'select state, error from app_public.videos where id = $1',
+        [id],
+      )
+    ).rows[0]!;
+  const job = async () =>
+    (
+      await db.rootPool.query<{ locked_by: string | null; max_attempts: number }>(
+        `select locked_by, max_attempts from graphile_worker._private_jobs where payload->>'id' = $1`,
+        [id],
+      )
+    ).rows[0]!;
+
+  // On its last attempt (8 of 8) when the database went away: not failed,
+  // back in the queue with a ninth.
+  await holdOnLast(8);
+  await db.rootPool.query(`select app_private.release_workers(array['sql-outage'])`);
+  assert.deepEqual(await job(), { locked_by: null, max_attempts: 9 });
+  assert.equal((await state()).state, 'validating');
+
+  // A killed worker's job is not given more: release_dead_workers fails it.
+  await holdOnLast(9);
+  await db.rootPool.query(
+    `update graphile_worker._private_jobs set locked_at = now() - interval '1 hour' where payload->>'id' = $1`,
+    [id],
+  );
+  await db.rootPool.query('select app_private.release_dead_workers(30)');
+  assert.equal((await state()).state, 'failed');
+
+  // Outages add up to 24 attempts in all, then the job fails as any other.
+  await db.rootPool.query(`update app_public.videos set state = 'validating', error = null where id = $1`, [id]);
+  await holdOnLast(24);
+  await db.rootPool.query(`select app_private.release_workers(array['sql-outage'])`);
+  assert.equal((await job()).max_attempts, 24);
+  const last = await state();
+  assert.equal(last.state, 'failed');
+  assert.match(last.error!, /interrupted on its last attempt \(24 of 24/);
+  await db.rootPool.query(`delete from app_public.videos where id = $1`, [id]);
+});
+
 test("graphile-worker's cron loop starts cleanly as the worker login (no crontab, no error)", async () => {
   // run() always starts cron, even with the empty crontab list the worker
   // passes, and cron first reads graphile_worker._private_known_crontabs;
