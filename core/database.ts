@@ -77,15 +77,28 @@ export async function resolveDatabase(
   return { ...urlsFor(config, creds), embedded: true };
 }
 
-/** Errors that mean "the database is away for now", not a bug. */
-export function isConnectionError(e: unknown): boolean {
+/**
+ * Only PostgreSQL (or the pg client about its own socket) says these: the
+ * database ended or refused the connection, it is restarting or shutting
+ * down. Unlike a bare ECONNRESET, which the object store's client raises
+ * too, this error cannot have come from elsewhere.
+ */
+export function isDatabaseGone(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | null;
-  const code = err?.code ?? '';
   return (
-    /^(08...|57P0[1-3]|53300)$/.test(code) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENOTFOUND'].includes(code) ||
+    /^(08...|57P0[1-3])$/.test(err?.code ?? '') ||
     /Connection terminated|connection (is )?closed|Client has encountered a connection error|terminating connection/i.test(
       err?.message ?? '',
     )
+  );
+}
+
+/** Errors that mean "the database is away for now", not a bug. */
+export function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code ?? '';
+  return (
+    isDatabaseGone(e) ||
+    code === '53300' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENOTFOUND'].includes(code)
   );
 }

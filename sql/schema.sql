@@ -1235,6 +1235,28 @@ $$;
 COMMENT ON FUNCTION app_private.fail_crashed_jobs(worker_ids text[]) IS 'Fails the videos whose jobs these pools held on their last attempt (called as they are released).';
 
 --
+-- Name: job_interrupted(bigint, text); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.job_interrupted(job_id bigint, worker_id text) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  with given as (
+    update graphile_worker._private_jobs j
+       set max_attempts = j.max_attempts + 1
+     where j.id = job_interrupted.job_id and j.locked_by = job_interrupted.worker_id and j.max_attempts < 24
+    returning 1)
+  select exists (select from given);
+$$;
+
+--
+-- Name: FUNCTION job_interrupted(job_id bigint, worker_id text); Type: COMMENT; Schema: app_private; Owner: -
+--
+
+COMMENT ON FUNCTION app_private.job_interrupted(job_id bigint, worker_id text) IS 'Worker: the database went away under this job''s attempt; allow it one attempt more (up to 24 in all). False when it may not have one.';
+
+--
 -- Name: job_priority(json); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -5034,6 +5056,13 @@ REVOKE ALL ON FUNCTION app_private.faces_write(video_id uuid, face_model text, s
 --
 
 REVOKE ALL ON FUNCTION app_private.fail_crashed_jobs(worker_ids text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION job_interrupted(job_id bigint, worker_id text); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.job_interrupted(job_id bigint, worker_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.job_interrupted(job_id bigint, worker_id text) TO heimdex_worker;
 
 --
 -- Name: FUNCTION job_priority(payload json); Type: ACL; Schema: app_private; Owner: -

@@ -39,7 +39,9 @@ begin
          -- browser-playable copies (100-playback-copies.sql).
          'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready', 'pipeline_playback_failed',
          -- copies for videos validated before they existed (100-playback-backfill.sql).
-         'pipeline_playback_planned'])
+         'pipeline_playback_planned',
+         -- an attempt a database restart cut short through the job's own query (job_interrupted).
+         'job_interrupted'])
   loop
     execute pg_catalog.format('grant execute on function %s to heimdex_worker', f);
   end loop;

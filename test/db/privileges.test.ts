@@ -208,6 +208,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_private.enrolment_face_reembedded',
     'app_private.enrolment_faces_stale',
     'app_private.faces_recluster',
+    'app_private.job_interrupted',
     'app_private.pipeline_chunk_done',
     'app_private.pipeline_chunk_start',
     'app_private.pipeline_fail',

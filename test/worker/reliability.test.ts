@@ -14,8 +14,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { Logger, runOnce, type LogFunctionFactory, type Task, type WorkerEvents } from 'graphile-worker';
+import {
+  Logger,
+  runOnce,
+  type JobHelpers,
+  type LogFunctionFactory,
+  type Task,
+  type WorkerEvents,
+} from 'graphile-worker';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
+import { guarded } from '../../worker/pipeline/jobs.ts';
 import { removeDeadWorkDirs } from '../../worker/pipeline/workdir.ts';
 import { sweepOrphans } from '../../worker/tasks/storage__sweep.ts';
 import { createTestDatabase, uuid, type TestDatabase } from '../helpers/db.ts';
@@ -155,6 +163,81 @@ test('a job its worker gives back after a database outage gets one more attempt,
   assert.equal(last.state, 'failed');
   assert.match(last.error!, /interrupted on its last attempt \(24 of 24/);
   await db.rootPool.query(`delete from app_public.videos where id = $1`, [id]);
+});
+
+test("an attempt a database restart ends through the job's own query is given back, up to 24", async () => {
+  // The job's connection is terminated under it (what a restart does to a
+  // query in flight) while the database stays up, so graphile-worker records
+  // the failure: the path release_workers never sees. A real 57P01 from
+  // PostgreSQL, through the worker login (job_interrupted's grant).
+  const fresh = await createTestDatabase();
+  const owner = uuid();
+  const id = await insertVideo(fresh, owner, `u/${owner}/x/terminated.mp4`);
+  const terminated = (helpers: JobHelpers) => () =>
+    helpers.query('select pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid())').then(() => {});
+  const job = async () =>
+    (
+      await fresh.rootPool.query<{ attempts: number; max_attempts: number; last_error: string | null }>(
+        `select attempts, max_attempts, last_error from graphile_worker._private_jobs where payload->>'id' = $1`,
+        [id],
+      )
+    ).rows[0]!;
+  const video = async () =>
+    (
+      await fresh.rootPool.query<{ state: string; error: string | null }>(
+        'select state, error from app_public.videos where id = $1',
+        [id],
+      )
+    ).rows[0]!;
+  const nextAttempt = (attempts: number, max: number) =>
+    fresh.rootPool.query(
+      `update graphile_worker._private_jobs set attempts = $2, max_attempts = $3, run_at = now(), last_error = null
+        where payload->>'id' = $1`,
+      [id, attempts, max],
+    );
+  const { state: queued } = await video();
+  const run = async (make: (helpers: JobHelpers) => () => Promise<void>) => {
+    await runOnce({
+      connectionString: fresh.workerUrl,
+      concurrency: 1,
+      taskList: {
+        videos__validate: (_payload, helpers) => guarded(helpers, id, make(helpers)),
+      },
+      logger: new Logger(() => () => {}),
+    });
+  };
+
+  // The first attempt: recorded as failed (backoff), and given back.
+  await run(terminated);
+  let j = await job();
+  assert.equal(j.attempts, 1);
+  assert.equal(j.max_attempts, 9);
+  assert.match(j.last_error ?? '', /terminating connection/);
+  assert.deepEqual(await video(), { state: queued, error: null });
+
+  // What was the last attempt (8 of 8): the video is not failed, the job has a ninth.
+  await nextAttempt(7, 8);
+  await run(terminated);
+  j = await job();
+  assert.deepEqual([j.attempts, j.max_attempts], [8, 9]);
+  assert.deepEqual(await video(), { state: queued, error: null });
+
+  // Outages add up to 24 attempts in all, then the job fails as any other.
+  await nextAttempt(23, 24);
+  await run(terminated);
+  assert.equal((await job()).max_attempts, 24);
+  let v = await video();
+  assert.equal(v.state, 'failed');
+  assert.match(v.error ?? '', /kept failing after 24 attempts \(.*terminating connection/);
+
+  // A failure of the job itself is not given back.
+  await fresh.rootPool.query(`update app_public.videos set state = $2, error = null where id = $1`, [id, queued]);
+  await nextAttempt(7, 8);
+  await run(() => () => Promise.reject(new Error('a bug in the stage')));
+  assert.equal((await job()).max_attempts, 8);
+  v = await video();
+  assert.equal(v.state, 'failed');
+  assert.match(v.error ?? '', /kept failing after 8 attempts \(a bug in the stage\)/);
 });
 
 test("graphile-worker's cron loop starts cleanly as the worker login (no crontab, no error)", async () => {

@@ -3,7 +3,9 @@
  * between failures that are the file's fault (recorded, never retried) and
  * transient ones (thrown, so graphile-worker retries with backoff).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { JobHelpers } from 'graphile-worker';
+import { isConnectionError, isDatabaseGone } from '../../core/database.ts';
 import type { Storage } from '../../core/storage/types.ts';
 import { MediaInputError, type RunLimits } from '../media/index.ts';
 import { ModelOutputError } from '../ml/index.ts';
@@ -125,12 +127,43 @@ export async function guarded(
       await fail(err.message);
       return;
     }
+    // A database restart ended this attempt through the job's own query: not
+    // the job's failure, so the attempt is given back and the video is not
+    // failed, even on what was its last attempt.
+    if (isDatabaseGone(err) && (await attemptGivenBack(helpers))) throw err;
     if (helpers.job.attempts >= helpers.job.max_attempts) {
       await fail(
         `Processing kept failing after ${helpers.job.attempts} attempts (${err.message}). An administrator can retry it.`,
       ).catch(() => {});
     }
     throw err;
+  }
+}
+
+/** How long a job whose database went away waits for it to answer again. */
+const OUTAGE_WAIT_MS = 15_000;
+
+/**
+ * Gives back the attempt an outage interrupted (app_private.job_interrupted)
+ * once the database answers again. False when it did not within
+ * OUTAGE_WAIT_MS (graphile-worker cannot record the failure either, and the
+ * restarted pool gives the attempt back through release_workers), or when
+ * the job has had every attempt outages may add.
+ */
+async function attemptGivenBack(helpers: JobHelpers): Promise<boolean> {
+  const deadline = Date.now() + OUTAGE_WAIT_MS;
+  for (;;) {
+    try {
+      const { rows } = await helpers.query<{ given: boolean }>('select app_private.job_interrupted($1, $2) as given', [
+        helpers.job.id,
+        helpers.job.locked_by,
+      ]);
+      return rows[0]!.given;
+    } catch (e) {
+      // This query only talks to the database: a refused socket here is it.
+      if (!isConnectionError(e) || Date.now() > deadline) return false;
+      await delay(500);
+    }
   }
 }
 
