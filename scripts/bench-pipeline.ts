@@ -27,7 +27,8 @@
  * speech process (worker/ml/speech-process.ts) and of its ffmpeg children, and
  * peak RSS of each (and of the worker and speech process together); per model role, the time spent
  * inside model calls; overall, the realtime factor (insert → indexed ÷ video
- * duration) and one plain `ffmpeg -i video -f null -` decode for comparison.
+ * duration) and one plain `ffmpeg -i video -f null -` decode for comparison (its wall
+ * and CPU time, and the picture side's ffmpeg CPU over it: issue 13's non-model goal).
  *
  * Database: DATABASE_URL, or the embedded cluster of HEIMDEX_DATA_DIR.
  */
@@ -403,12 +404,20 @@ if (values.child) {
 
 // ------------------------------------------------------------------ parent
 
-function table(kind: string, r: ChildResult, decodeS: number): string {
+/** ffmpeg CPU of the picture side (validate, cut, keyframes; speech audio is not in it). */
+function pictureFfmpegCpuS(r: ChildResult): number {
+  return ['validate', 'cut', 'keyframes'].reduce((sum, k) => sum + (r.stages[k]?.ffmpegCpuS ?? 0), 0);
+}
+
+function table(kind: string, r: ChildResult, decodeS: number, decodeCpuS: number): string {
+  const picture = pictureFfmpegCpuS(r);
   const lines = [
     `${kind}, ${r.durationS} s, models ${r.models}: ${r.wallS} s → realtime factor ${r.realtimeFactor}; ` +
       `worker peak RSS ${r.workerPeakRssMb} MB, speech process ${r.speechPeakRssMb} MB, ` +
       `both at once ${r.togetherPeakRssMb} MB, ffmpeg ${r.ffmpegPeakRssMb} MB; ` +
-      `plain decode ${decodeS.toFixed(1)} s; ${r.scenes} scenes, ${r.state}` +
+      `plain decode ${decodeS.toFixed(1)} s, ${decodeCpuS.toFixed(1)} CPU-s; picture ffmpeg CPU ` +
+      `(validate + cut + keyframes) ${picture.toFixed(1)} s = ${(picture / decodeCpuS).toFixed(2)}× the plain decode; ` +
+      `${r.scenes} scenes, ${r.state}` +
       (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''),
     '',
     '| stage | wall s | worker CPU s | speech process CPU s | ffmpeg CPU s | worker peak RSS MB | speech process peak RSS MB | ffmpeg peak RSS MB |',
@@ -457,9 +466,13 @@ console.log(
 for (const kind of values.videos!.split(',')) {
   const v = await video(kind, scale);
   if (values['videos-only']) continue;
+  // The yardstick of issue 13's non-model goal, in the same run: wall and
+  // CPU (the reaped child's time joins ours) of one plain decode.
   const d0 = performance.now();
+  const c0 = procTimes().children;
   spawnSync('ffmpeg', ['-v', 'error', '-i', v.file, '-f', 'null', '-'], { stdio: 'ignore' });
   const decodeS = (performance.now() - d0) / 1000;
+  const decodeCpuS = procTimes().children - c0;
   for (const models of modelSets) {
     for (let i = 0; i < Number(values.runs); i++) {
       const env = {
@@ -481,8 +494,18 @@ for (const kind of values.videos!.split(',')) {
         continue;
       }
       const res = JSON.parse(line.slice(6)) as ChildResult;
-      console.log(JSON.stringify({ video: kind, asr: models === 'cost' ? asrSize : undefined, decodeS, ...res }));
-      console.log(table(kind, res, decodeS));
+      const pictureRatio = pictureFfmpegCpuS(res) / decodeCpuS;
+      console.log(
+        JSON.stringify({
+          video: kind,
+          asr: models === 'cost' ? asrSize : undefined,
+          decodeS,
+          decodeCpuS,
+          pictureRatio,
+          ...res,
+        }),
+      );
+      console.log(table(kind, res, decodeS, decodeCpuS));
     }
   }
 }
