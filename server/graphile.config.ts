@@ -24,7 +24,7 @@ import { UpdateNotFoundPlugin } from './plugins/not-found.ts';
 import { makeSceneUrlsPlugin } from './plugins/scene-urls.ts';
 import { makeSearchPlugin, type QueryModels } from './plugins/search.ts';
 import { VideoChangesPlugin, VideoEvents } from './plugins/subscriptions.ts';
-import type { Storage } from '../core/storage/types.ts';
+import { StorageUnavailableError, type Storage } from '../core/storage/types.ts';
 
 declare global {
   namespace Grafast {
@@ -167,18 +167,35 @@ export function makeMaskError(log?: Logger, outage?: Outage) {
 }
 
 type Outage = ReturnType<typeof outageLog>;
-/** Set by maskError while a request meets a database outage, so the answer becomes a 503. */
-const requestDatabase = new AsyncLocalStorage<{ down: boolean }>();
+/**
+ * Set by maskError while a request meets an outage (of the database or the
+ * object store), so the answer becomes a 503 saying which.
+ */
+const requestOutage = new AsyncLocalStorage<{ message: string | null }>();
 export const RETRY_AFTER_S = 5;
 const UNAVAILABLE = 'The database is unavailable at the moment; retry shortly';
+const STORE_UNAVAILABLE = 'The object store is unavailable at the moment; retry shortly';
 
 export function maskError(error: GraphQLError, log?: Logger, outage?: Outage): GraphQLError {
   const code = (error.originalError as { code?: unknown } | undefined)?.code;
+  // Checked first: the store's refused socket must not read as the database's.
+  if (error.originalError instanceof StorageUnavailableError) {
+    const store = requestOutage.getStore();
+    if (store) store.message = STORE_UNAVAILABLE;
+    log?.warn(`${error.path?.join('.') ?? 'request'}: ${error.originalError.message}; answered 503`);
+    return new GraphQLError(STORE_UNAVAILABLE, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+  }
   // An outage is one fact, not a stack trace per request: the outage log
   // writes one line, and the request is answered 503 (processRequest below).
   if (error.originalError && isConnectionError(error.originalError)) {
-    const store = requestDatabase.getStore();
-    if (store) store.down = true;
+    const store = requestOutage.getStore();
+    if (store) store.message = UNAVAILABLE;
     outage?.down(error.originalError);
     return new GraphQLError(UNAVAILABLE, {
       nodes: error.nodes,
@@ -370,13 +387,13 @@ export function makePreset(deps: PresetDeps) {
               if (production) event.validationRules.push(NoSchemaIntrospectionCustomRule);
               return next();
             },
-            // A request that met a database outage is answered 503 with
-            // Retry-After, so clients and proxies retry instead of showing
-            // an error that looks like the request's fault.
+            // A request that met an outage of the database or the object
+            // store is answered 503 with Retry-After, so clients and proxies
+            // retry instead of showing an error that looks like the request's fault.
             async processRequest(next) {
-              const store = { down: false };
-              const result = await requestDatabase.run(store, () => next());
-              if (!store.down || !result) return result;
+              const store: { message: string | null } = { message: null };
+              const result = await requestOutage.run(store, () => next());
+              if (!store.message || !result) return result;
               return {
                 type: 'buffer',
                 statusCode: 503,
@@ -386,7 +403,7 @@ export function makePreset(deps: PresetDeps) {
                   'cache-control': 'no-store',
                 },
                 buffer: Buffer.from(
-                  JSON.stringify({ errors: [{ message: UNAVAILABLE, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }),
+                  JSON.stringify({ errors: [{ message: store.message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }),
                 ),
               };
             },

@@ -15,6 +15,7 @@ import { copyCapped } from './fs.ts';
 import { assertValidKey } from './keys.ts';
 import {
   StoragePermanentError,
+  StorageUnavailableError,
   type ListedObject,
   type ObjectInfo,
   type PresignedUpload,
@@ -50,6 +51,45 @@ function clientFor(endpoint: string, o: S3Options): Minio.Client {
   });
 }
 
+/** Socket errors: the store is down, restarting or unreachable from here. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** S3's own "try again" answers (MinIO says the second while it starts). */
+const TRANSIENT_S3_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'XMinioServerNotInitialized',
+]);
+
+/** The store's unavailability as StorageUnavailableError; any other error as it is. */
+function unavailable(e: unknown): unknown {
+  const err = e as { code?: string; statusCode?: number } | null;
+  const code = err?.code ?? '';
+  return NETWORK_CODES.has(code) || TRANSIENT_S3_CODES.has(code) || (err?.statusCode ?? 0) >= 500
+    ? new StorageUnavailableError(e)
+    : e;
+}
+
+/** Runs one call to the store, its unavailability reported as such (callers answer 503, retry). */
+async function reaching<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw unavailable(e);
+  }
+}
+
 function isNotFound(e: unknown): boolean {
   const code = (e as { code?: string }).code;
   return code === 'NotFound' || code === 'NoSuchKey' || code === 'NoSuchBucket';
@@ -71,18 +111,19 @@ export class S3Storage implements Storage {
   }
 
   async ensureReady() {
-    if (await this.#client.bucketExists(this.bucket)) return;
+    if (await reaching(() => this.#client.bucketExists(this.bucket))) return;
     try {
       await this.#client.makeBucket(this.bucket, this.#region);
     } catch (e) {
       // Another process created it between the check and here.
       const code = (e as { code?: string }).code;
-      if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw e;
+      if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw unavailable(e);
     }
   }
 
   async ping() {
-    if (!(await this.#client.bucketExists(this.bucket))) throw new Error(`bucket ${this.bucket} does not exist`);
+    if (!(await reaching(() => this.#client.bucketExists(this.bucket))))
+      throw new Error(`bucket ${this.bucket} does not exist`);
   }
 
   async presignUpload(
@@ -133,7 +174,7 @@ export class S3Storage implements Storage {
       return info;
     } catch (e) {
       if (isNotFound(e)) return null;
-      throw e;
+      throw unavailable(e);
     }
   }
 
@@ -148,7 +189,8 @@ export class S3Storage implements Storage {
     } catch (e) {
       stream.destroy();
       await fsp.rm(destPath, { force: true });
-      throw e;
+      // The connection dropping mid-body is the store's; a full local disk is not.
+      throw unavailable(e);
     }
   }
 
@@ -158,7 +200,7 @@ export class S3Storage implements Storage {
       return await this.#client.getObject(this.bucket, key);
     } catch (e) {
       if (isNotFound(e)) throw new StoragePermanentError(`object not found: ${key}`);
-      throw e;
+      throw unavailable(e);
     }
   }
 
@@ -166,7 +208,7 @@ export class S3Storage implements Storage {
     assertValidKey(key);
     const meta = { 'Content-Type': contentType };
     if (Buffer.isBuffer(body)) {
-      await this.#client.putObject(this.bucket, key, body, body.length, meta);
+      await reaching(() => this.#client.putObject(this.bucket, key, body, body.length, meta));
       return;
     }
     // A stream of unknown length makes the client start a multipart upload
@@ -178,18 +220,22 @@ export class S3Storage implements Storage {
       const tmp = path.join(dir, 'body');
       await pipeline(body, fs.createWriteStream(tmp));
       const { size } = await fsp.stat(tmp);
-      await this.#client.putObject(this.bucket, key, fs.createReadStream(tmp), size, meta);
+      await reaching(() => this.#client.putObject(this.bucket, key, fs.createReadStream(tmp), size, meta));
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }
   }
 
   async *list(prefix: string): AsyncIterable<ListedObject> {
-    for await (const o of this.#client.listObjectsV2(this.bucket, prefix, true) as AsyncIterable<{
-      name?: string;
-      lastModified?: Date;
-    }>) {
-      if (o.name) yield { key: o.name, modified: o.lastModified ?? new Date() };
+    try {
+      for await (const o of this.#client.listObjectsV2(this.bucket, prefix, true) as AsyncIterable<{
+        name?: string;
+        lastModified?: Date;
+      }>) {
+        if (o.name) yield { key: o.name, modified: o.lastModified ?? new Date() };
+      }
+    } catch (e) {
+      throw unavailable(e);
     }
   }
 
@@ -199,7 +245,7 @@ export class S3Storage implements Storage {
       const batch = keys.slice(i, i + DELETE_BATCH);
       // S3 reports missing keys as deleted; per-key errors come back in the
       // result rather than as an exception.
-      const results = await this.#client.removeObjects(this.bucket, batch);
+      const results = await reaching(() => this.#client.removeObjects(this.bucket, batch));
       for (const r of results ?? []) {
         const err = r?.Error;
         if (err?.Code && err.Code !== 'NoSuchKey')

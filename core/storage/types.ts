@@ -70,3 +70,17 @@ export interface Storage {
 
 /** Raised for conditions that retrying cannot fix (missing object, oversize). */
 export class StoragePermanentError extends Error {}
+
+/**
+ * The object store could not be reached or failed on its side (refused
+ * connection, reset, timeout, a 5xx): retrying later can fix it, and it is
+ * neither the caller's fault nor the database's. Its own code keeps it apart
+ * from a database outage, whose socket errors look the same.
+ */
+export class StorageUnavailableError extends Error {
+  readonly code = 'STORAGE_UNAVAILABLE';
+  constructor(cause: unknown) {
+    const e = cause as { code?: string; message?: string };
+    super(`the object store is unreachable (${e?.message || e?.code || String(cause)})`, { cause });
+  }
+}

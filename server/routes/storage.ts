@@ -105,6 +105,17 @@ async function handlePut(
       res.on('finish', () => req.socket.destroy());
       return fail(res, e.status, e.code, e.message);
     }
+    if (['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '')) {
+      // The driver removed what it had written. Node discards the rest of
+      // the body (at most the signed size) after this answer, so a browser
+      // still sending reads the reason instead of a reset connection.
+      return fail(
+        res,
+        507,
+        'storage_full',
+        'The server has no room left for this upload (its disk is full); nothing was kept. Try again once space is freed.',
+      );
+    }
     throw e;
   }
   res.status(200).set('Cache-Control', 'no-store').json({ key });

@@ -314,3 +314,32 @@ describe('uploads in production mode', () => {
     assert.equal(missing.body.errors?.[0]?.extensions?.code, 'NOT_FOUND');
   });
 });
+
+describe('an object store outage', () => {
+  it('answers 503 naming the object store, not the database, and records nothing', async () => {
+    const db = await createTestDatabase();
+    const h = await startS3Harness();
+    const srv = await startTestServer(db, { NODE_ENV: 'production' }, { storage: h.storage, models: null });
+    const user = await signup(srv.url);
+    const body = bytes(3000, 4);
+    const r = await gql(
+      srv.url,
+      CREATE_UPLOAD,
+      { filename: 'a.mp4', byteSize: String(body.length), contentType: 'video/mp4' },
+      user.token,
+    );
+    assert.ok((await uploadAsBrowser(r.body.data.createUpload, body)).ok);
+    // The store goes away between the upload and createVideo's look at it.
+    await h.close();
+    const v = await gql(srv.url, CREATE_VIDEO, { objectKey: r.body.data.createUpload.objectKey }, user.token);
+    assert.equal(v.status, 503);
+    assert.equal(v.body.errors?.[0]?.extensions?.code, 'SERVICE_UNAVAILABLE');
+    assert.match(v.body.errors[0].message, /object store is unavailable/);
+    const { rows } = await db.rootPool.query('select count(*)::int as n from app_public.videos');
+    assert.equal(rows[0].n, 0);
+    // The database itself answers on: the same user's next request is served.
+    const me = await gql(srv.url, '{ allVideos { totalCount } }', {}, user.token);
+    assert.equal(me.status, 200);
+    assert.equal(me.body.data.allVideos.totalCount, 0);
+  });
+});

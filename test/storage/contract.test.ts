@@ -17,11 +17,11 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../core/config.ts';
-import { type FsStorage } from '../../core/storage/fs.ts';
+import { FsStorage } from '../../core/storage/fs.ts';
 import { createStorage } from '../../core/storage/index.ts';
 import { InvalidKeyError } from '../../core/storage/keys.ts';
 import { S3Storage } from '../../core/storage/s3.ts';
-import { StoragePermanentError, type Storage } from '../../core/storage/types.ts';
+import { StoragePermanentError, StorageUnavailableError, type Storage } from '../../core/storage/types.ts';
 import { bytes, S3RVER_KEY, startFsHarness, startS3Harness, uploadAsBrowser, type StorageHarness } from './harness.ts';
 
 const drivers: Array<[string, () => Promise<StorageHarness>]> = [
@@ -453,5 +453,67 @@ describe('storage contract: s3 upload policy', () => {
     await s.ensureReady();
     await s.ensureReady();
     await s.ping();
+  });
+});
+
+describe('storage contract: s3 store unreachable', () => {
+  it('reports every call as StorageUnavailableError, a missing object still as not found once it is back', async () => {
+    const h = await startS3Harness();
+    const k = key();
+    await h.storage.put(k, bytes(100), 'video/mp4');
+    await h.close();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['ping', () => h.storage.ping()],
+      ['stat', () => h.storage.stat(k)],
+      ['getStream', () => h.storage.getStream(k)],
+      ['download', () => h.storage.download(k, tmpFile(), { maxBytes: 1000 })],
+      ['put', () => h.storage.put(key(), bytes(10), 'video/mp4')],
+      ['put (stream)', () => h.storage.put(key(), Readable.from([bytes(10)]), 'video/mp4')],
+      ['delete', () => h.storage.delete([k])],
+      ['list', () => h.storage.list('u/')[Symbol.asyncIterator]().next()],
+    ];
+    for (const [what, call] of calls) {
+      await assert.rejects(call, (e: Error) => {
+        assert.ok(e instanceof StorageUnavailableError, `${what}: ${e.constructor.name}: ${e.message}`);
+        // A kept-alive socket is reset (socket hang up), a new one refused.
+        assert.match(e.message, /object store is unreachable \((.*ECONNREFUSED.*|socket hang up)\)/);
+        return true;
+      });
+    }
+    // A refusal by a store that answers is not unavailability.
+    const back = await startS3Harness();
+    after(() => back.close());
+    assert.equal(await back.storage.stat(key()), null);
+    await assert.rejects(back.storage.getStream(key()), StoragePermanentError);
+  });
+});
+
+describe('storage contract: fs disk full', () => {
+  it('answers an upload that meets a full disk 507 with a reason, and keeps nothing', async () => {
+    // The kernel's answer to a write on a full disk, injected at the
+    // driver's write once the first bytes have arrived (a real full file
+    // system needs root to set up): the client is still sending when it
+    // comes, and must read the answer rather than a reset connection.
+    class FullDisk extends FsStorage {
+      override async write(_key: string, source: Readable | Buffer): Promise<number> {
+        if (!Buffer.isBuffer(source)) await new Promise((r) => source.once('data', r));
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          code: 'ENOSPC',
+          errno: -28,
+          syscall: 'write',
+        });
+      }
+    }
+    const h = await startFsHarness(FullDisk);
+    after(() => h.close());
+    const k = key();
+    const body = bytes(8 << 20);
+    const ticket = await h.storage.presignUpload(k, { contentType: 'video/mp4', byteSize: body.length, ttlS: 60 });
+    const res = await uploadAsBrowser(ticket, body);
+    assert.equal(res.status, 507);
+    const answer = (await res.json()) as { error: string; message: string };
+    assert.equal(answer.error, 'storage_full');
+    assert.match(answer.message, /disk is full.*nothing was kept/);
+    assert.equal(await h.storage.stat(k), null);
   });
 });

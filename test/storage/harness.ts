@@ -25,9 +25,11 @@ export interface StorageHarness {
 
 export const S3RVER_KEY = 'S3RVER';
 
-export async function startFsHarness(): Promise<StorageHarness & { storage: FsStorage; url: string }> {
+export async function startFsHarness(
+  Driver: typeof FsStorage = FsStorage,
+): Promise<StorageHarness & { storage: FsStorage; url: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-fs-'));
-  const storage = new FsStorage({
+  const storage = new Driver({
     root: path.join(dir, 'objects'),
     secret: crypto.randomBytes(32),
     publicUrl: 'http://unset.invalid',

@@ -27,7 +27,10 @@ export async function send(api: Api, file: File, type: string, progress: (sent: 
       xhr.status >= 200 && xhr.status < 300
         ? resolve()
         : reject(
-            new Error(`storage answered ${xhr.status}${xhr.responseText ? `: ${xhr.responseText.slice(0, 200)}` : ''}`),
+            new Error(
+              reason(xhr.responseText) ??
+                `storage answered ${xhr.status}${xhr.responseText ? `: ${xhr.responseText.slice(0, 200)}` : ''}`,
+            ),
           );
     xhr.onerror = () => reject(new Error('the upload was interrupted'));
     if (t.method === 'POST') {
@@ -42,4 +45,14 @@ export async function send(api: Api, file: File, type: string, progress: (sent: 
   });
   progress(file.size);
   return t.objectKey;
+}
+
+/** Heimdex's own storage answers {error, message}: the message is for the user (e.g. the disk is full). */
+function reason(body: string): string | undefined {
+  try {
+    const m = (JSON.parse(body) as { message?: unknown }).message;
+    return typeof m === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
