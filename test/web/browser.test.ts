@@ -162,9 +162,11 @@ function watchForProblems(page: Page): string[] {
     // Likewise an <img> that leaves the page (a page change, a list
     // re-rendered) before its thumbnail arrived: nothing a user sees fails.
     if (r.resourceType() === 'image' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
-    // A fetch the page still had running when the test opened another URL.
+    // A fetch, or a chunk the page was still loading (supabase-js, a page
+    // loaded on demand), when the test opened another URL: the browser drops
+    // what the page it leaves asked for.
     if (
-      r.resourceType() === 'fetch' &&
+      (r.resourceType() === 'fetch' || r.resourceType() === 'script') &&
       r.failure()?.errorText === 'net::ERR_ABORTED' &&
       (opened.get(page) ?? 0) > (startedAt.get(r) ?? Infinity)
     ) {

@@ -196,6 +196,7 @@ test("an attempt a database restart ends through the job's own query is given ba
       [id, attempts, max],
     );
   const { state: queued } = await video();
+  const log = recorder();
   const run = async (make: (helpers: JobHelpers) => () => Promise<void>) => {
     await runOnce({
       connectionString: fresh.workerUrl,
@@ -203,7 +204,7 @@ test("an attempt a database restart ends through the job's own query is given ba
       taskList: {
         videos__validate: (_payload, helpers) => guarded(helpers, id, make(helpers)),
       },
-      logger: new Logger(() => () => {}),
+      logger: new Logger(log.factory),
     });
   };
 
@@ -214,6 +215,7 @@ test("an attempt a database restart ends through the job's own query is given ba
   assert.equal(j.max_attempts, 9);
   assert.match(j.last_error ?? '', /terminating connection/);
   assert.deepEqual(await video(), { state: queued, error: null });
+  assert.ok(log.lines.some((l) => l.includes(`video ${id}: the database went away`) && /does not count/.test(l)));
 
   // What was the last attempt (8 of 8): the video is not failed, the job has a ninth.
   await nextAttempt(7, 8);

@@ -130,7 +130,12 @@ export async function guarded(
     // A database restart ended this attempt through the job's own query: not
     // the job's failure, so the attempt is given back and the video is not
     // failed, even on what was its last attempt.
-    if (isDatabaseGone(err) && (await attemptGivenBack(helpers))) throw err;
+    if (isDatabaseGone(err) && (await attemptGivenBack(helpers))) {
+      helpers.logger.warn(
+        `video ${id}: the database went away under this attempt (${err.message}); it is retried and does not count`,
+      );
+      throw err;
+    }
     if (helpers.job.attempts >= helpers.job.max_attempts) {
       await fail(
         `Processing kept failing after ${helpers.job.attempts} attempts (${err.message}). An administrator can retry it.`,
