@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as Minio from 'minio';
 import { copyCapped } from './fs.ts';
@@ -196,12 +196,19 @@ export class S3Storage implements Storage {
 
   async getStream(key: string): Promise<Readable> {
     assertValidKey(key);
+    let body: Readable;
     try {
-      return await this.#client.getObject(this.bucket, key);
+      body = await this.#client.getObject(this.bucket, key);
     } catch (e) {
       if (isNotFound(e)) throw new StoragePermanentError(`object not found: ${key}`);
       throw unavailable(e);
     }
+    // The connection can also drop while the body streams; a reader (the
+    // enrolment photos of createPerson) must see that as the store's too.
+    const out = new PassThrough();
+    body.on('error', (e) => out.destroy(unavailable(e) as Error));
+    out.on('close', () => body.destroy());
+    return body.pipe(out);
   }
 
   async put(key: string, body: Buffer | Readable, contentType: string): Promise<void> {

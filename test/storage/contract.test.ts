@@ -14,6 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../core/config.ts';
@@ -22,7 +23,16 @@ import { createStorage } from '../../core/storage/index.ts';
 import { InvalidKeyError } from '../../core/storage/keys.ts';
 import { S3Storage } from '../../core/storage/s3.ts';
 import { StoragePermanentError, StorageUnavailableError, type Storage } from '../../core/storage/types.ts';
-import { bytes, S3RVER_KEY, startFsHarness, startS3Harness, uploadAsBrowser, type StorageHarness } from './harness.ts';
+import { startDbProxy } from '../helpers/proxy.ts';
+import {
+  bytes,
+  S3RVER_KEY,
+  startFsHarness,
+  startS3Harness,
+  startS3rver,
+  uploadAsBrowser,
+  type StorageHarness,
+} from './harness.ts';
 
 const drivers: Array<[string, () => Promise<StorageHarness>]> = [
   ['fs', startFsHarness],
@@ -515,5 +525,32 @@ describe('storage contract: fs disk full', () => {
     assert.equal(answer.error, 'storage_full');
     assert.match(answer.message, /disk is full.*nothing was kept/);
     assert.equal(await h.storage.stat(k), null);
+  });
+});
+
+describe('storage contract: s3 connection dropped mid-body', () => {
+  it('fails the reader of an object with StorageUnavailableError, not a raw socket error', async () => {
+    const s3 = await startS3rver();
+    after(() => s3.close());
+    const proxy = await startDbProxy({ host: '127.0.0.1', port: s3.port });
+    after(() => proxy.close());
+    const storage = new S3Storage({
+      endpoint: `http://127.0.0.1:${proxy.port}`,
+      region: 'us-east-1',
+      bucket: `heimdex-${crypto.randomBytes(3).toString('hex')}`,
+      accessKey: S3RVER_KEY,
+      secretKey: S3RVER_KEY,
+    });
+    await storage.ensureReady();
+    const k = key();
+    await storage.put(k, bytes(16 << 20), 'video/mp4');
+    const body = await storage.getStream(k);
+    // The first bytes arrive; then the store's connection goes.
+    await new Promise((r) => body.once('readable', r));
+    await proxy.cut();
+    await assert.rejects(finished(body.resume()), (e: Error) => {
+      assert.ok(e instanceof StorageUnavailableError, `${e.constructor.name}: ${e.message}`);
+      return true;
+    });
   });
 });
