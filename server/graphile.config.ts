@@ -175,6 +175,11 @@ const requestOutage = new AsyncLocalStorage<{ message: string | null }>();
 export const RETRY_AFTER_S = 5;
 const UNAVAILABLE = 'The database is unavailable at the moment; retry shortly';
 const STORE_UNAVAILABLE = 'The object store is unavailable at the moment; retry shortly';
+/** SQLSTATE disk_full and out_of_memory (class 53; 53300, too many connections, is an outage above). */
+const DATABASE_SHORT_OF: Record<string, string> = {
+  '53100': 'The database has no room to write at the moment (its disk is full); retry later',
+  '53200': 'The database is out of memory at the moment; retry shortly',
+};
 
 export function maskError(error: GraphQLError, log?: Logger, outage?: Outage): GraphQLError {
   const code = (error.originalError as { code?: unknown } | undefined)?.code;
@@ -198,6 +203,20 @@ export function maskError(error: GraphQLError, log?: Logger, outage?: Outage): G
     if (store) store.message = UNAVAILABLE;
     outage?.down(error.originalError);
     return new GraphQLError(UNAVAILABLE, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+  }
+  // The database is up but short of disk or memory: an operator must act,
+  // and the client should retry later, not read "internal error".
+  if (typeof code === 'string' && code in DATABASE_SHORT_OF) {
+    const store = requestOutage.getStore();
+    if (store) store.message = DATABASE_SHORT_OF[code]!;
+    log?.error(`database short of resources (${code}): ${error.originalError!.message}; answered 503`);
+    return new GraphQLError(DATABASE_SHORT_OF[code]!, {
       nodes: error.nodes,
       source: error.source,
       positions: error.positions,

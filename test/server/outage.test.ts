@@ -3,7 +3,8 @@
  * PostgreSQL that refuses connections while cut: GraphQL and /auth answer
  * 503 with Retry-After, the log has one line for the outage instead of a
  * stack per request, and an open videoChanged subscription stays open and
- * delivers what changed meanwhile, then live events again. Also the safe
+ * delivers what changed meanwhile, then live events again. A database that
+ * is up but out of disk answers 503 saying so. Also the safe
  * defaults: no query plans unless GRAPHQL_EXPLAIN, and "bearer" in any case
  * on the websocket.
  */
@@ -182,4 +183,39 @@ test('a request whose database connection is killed mid-query fails alone; the s
   const later = await gql(srv.url, `{ allVideos { totalCount } }`, {}, alice.token);
   assert.equal(later.status, 200);
   assert.deepEqual((later.body as { data: unknown }).data, { allVideos: { totalCount: 0 } });
+});
+
+test('a database out of disk answers 503 with Retry-After and says so; other requests go on', async () => {
+  const alice = await signup(srv.url);
+  const id = uuid();
+  await db.rootPool.query(
+    `insert into app_public.videos (id, owner_id, title, object_key) values ($1, $2, 'clip', $3)`,
+    [id, alice.id, `u/${alice.id}/${uuid()}/clip.mp4`],
+  );
+  // PostgreSQL's own disk_full (53100) for this row's writes, raised where a
+  // full disk would refuse them (filling a real disk needs root).
+  const trigger = `disk_full_${id.replace(/-/g, '')}`;
+  await db.rootPool.query(`
+    create function public.${trigger}() returns trigger language plpgsql as $$
+    begin raise exception 'could not extend file "base/1/2": No space left on device' using errcode = '53100'; end $$;
+    create trigger ${trigger} before update on app_public.videos for each row
+      when (old.id = '${id}') execute function public.${trigger}()`);
+  try {
+    const r = await gql(
+      srv.url,
+      `mutation($id: UUID!) { updateVideoById(input: { id: $id, videoPatch: { title: "renamed" } }) { video { title } } }`,
+      { id },
+      alice.token,
+    );
+    assert.equal(r.status, 503);
+    assert.equal(r.headers.get('retry-after'), '5');
+    const errors = (r.body as { errors: { message: string; extensions: { code: string } }[] }).errors;
+    assert.equal(errors[0]!.extensions.code, 'SERVICE_UNAVAILABLE');
+    assert.match(errors[0]!.message, /no room to write .*disk is full/);
+    assert.ok(lines.some((l) => l.level === 'error' && /short of resources \(53100\)/.test(l.msg)));
+  } finally {
+    await db.rootPool.query(`drop trigger ${trigger} on app_public.videos; drop function public.${trigger}()`);
+  }
+  const later = await gql(srv.url, `{ allVideos { totalCount } }`, {}, alice.token);
+  assert.equal(later.status, 200);
 });
