@@ -181,48 +181,37 @@ const DATABASE_SHORT_OF: Record<string, string> = {
   '53200': 'The database is out of memory at the moment; retry shortly',
 };
 
+/** The request met an outage: this error, and a 503 saying `message` for the whole request (processRequest). */
+function unavailable(error: GraphQLError, message: string): GraphQLError {
+  const store = requestOutage.getStore();
+  if (store) store.message = message;
+  return new GraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { code: 'SERVICE_UNAVAILABLE' },
+  });
+}
+
 export function maskError(error: GraphQLError, log?: Logger, outage?: Outage): GraphQLError {
   const code = (error.originalError as { code?: unknown } | undefined)?.code;
   // Checked first: the store's refused socket must not read as the database's.
   if (error.originalError instanceof StorageUnavailableError) {
-    const store = requestOutage.getStore();
-    if (store) store.message = STORE_UNAVAILABLE;
     log?.warn(`${error.path?.join('.') ?? 'request'}: ${error.originalError.message}; answered 503`);
-    return new GraphQLError(STORE_UNAVAILABLE, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      extensions: { code: 'SERVICE_UNAVAILABLE' },
-    });
+    return unavailable(error, STORE_UNAVAILABLE);
   }
   // An outage is one fact, not a stack trace per request: the outage log
   // writes one line, and the request is answered 503 (processRequest below).
   if (error.originalError && isConnectionError(error.originalError)) {
-    const store = requestOutage.getStore();
-    if (store) store.message = UNAVAILABLE;
     outage?.down(error.originalError);
-    return new GraphQLError(UNAVAILABLE, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      extensions: { code: 'SERVICE_UNAVAILABLE' },
-    });
+    return unavailable(error, UNAVAILABLE);
   }
   // The database is up but short of disk or memory: an operator must act,
   // and the client should retry later, not read "internal error".
   if (typeof code === 'string' && code in DATABASE_SHORT_OF) {
-    const store = requestOutage.getStore();
-    if (store) store.message = DATABASE_SHORT_OF[code]!;
     log?.error(`database short of resources (${code}): ${error.originalError!.message}; answered 503`);
-    return new GraphQLError(DATABASE_SHORT_OF[code]!, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      extensions: { code: 'SERVICE_UNAVAILABLE' },
-    });
+    return unavailable(error, DATABASE_SHORT_OF[code]!);
   }
   if (typeof code === 'string' && USER_FACING_SQLSTATE.test(code)) {
     return new GraphQLError(error.originalError!.message, {

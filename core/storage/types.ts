@@ -81,6 +81,6 @@ export class StorageUnavailableError extends Error {
   readonly code = 'STORAGE_UNAVAILABLE';
   constructor(cause: unknown) {
     const e = cause as { code?: string; message?: string };
-    super(`the object store is unreachable (${e?.message || e?.code || String(cause)})`, { cause });
+    super(`the object store is unavailable (${e?.message || e?.code || String(cause)})`, { cause });
   }
 }

@@ -486,7 +486,7 @@ describe('storage contract: s3 store unreachable', () => {
       await assert.rejects(call, (e: Error) => {
         assert.ok(e instanceof StorageUnavailableError, `${what}: ${e.constructor.name}: ${e.message}`);
         // A kept-alive socket is reset (socket hang up), a new one refused.
-        assert.match(e.message, /object store is unreachable \((.*ECONNREFUSED.*|socket hang up)\)/);
+        assert.match(e.message, /object store is unavailable \((.*ECONNREFUSED.*|socket hang up)\)/);
         return true;
       });
     }
