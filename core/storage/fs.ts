@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { assertValidKey } from './keys.ts';
 import { sign, verify, type SignedFields, type VerifyResult } from './signing.ts';
 import {
+  StorageFullError,
   StoragePermanentError,
   type ListedObject,
   type ObjectInfo,
@@ -49,6 +50,9 @@ export interface OpenObject {
 export const FS_ROUTE = '/storage/o/';
 
 const STALE_TMP_MS = 24 * 3600 * 1000;
+
+/** Free space an upload may not take (or 5 % of a smaller disk). */
+const UPLOAD_RESERVE_BYTES = 1024 ** 3;
 
 export class FsStorage implements Storage {
   readonly driver = 'fs' as const;
@@ -109,6 +113,17 @@ export class FsStorage implements Storage {
     assertValidKey(key);
     if (!Number.isSafeInteger(opts.byteSize) || opts.byteSize < 1)
       throw new StoragePermanentError('upload size must be a positive integer');
+    // Refused before a byte is sent, rather than answered 507 part-way. The
+    // reserve is for what shares this disk and must not find it full: the
+    // embedded database (PostgreSQL stops when it cannot write its log) and
+    // the worker's keyframes and playback copies.
+    const { bavail, bsize, blocks } = await fsp.statfs(this.root);
+    const room = bavail * bsize - Math.min(UPLOAD_RESERVE_BYTES, 0.05 * blocks * bsize);
+    if (opts.byteSize > room)
+      throw new StorageFullError(
+        `The server has room for ${Math.max(0, Math.floor(room))} more bytes and this file is ${opts.byteSize}; ` +
+          'ask its administrator to free space',
+      );
     const expires = Math.floor(Date.now() / 1000) + opts.ttlS;
     const fields: SignedFields = { method: 'PUT', key, expires, size: opts.byteSize, contentType: opts.contentType };
     return {

@@ -9,7 +9,7 @@ import { loadSigningSecret } from './signing.ts';
 import type { Storage } from './types.ts';
 
 export type { ObjectInfo, PresignedUpload, Storage } from './types.ts';
-export { StoragePermanentError, StorageUnavailableError } from './types.ts';
+export { StorageFullError, StoragePermanentError, StorageUnavailableError } from './types.ts';
 export { InvalidKeyError, assertValidKey, keyframeKey, newVideoKey, ownerPrefix, sanitiseFilename } from './keys.ts';
 export { FsStorage } from './fs.ts';
 export { S3Storage } from './s3.ts';

@@ -84,3 +84,8 @@ export class StorageUnavailableError extends Error {
     super(`the object store is unavailable (${e?.message || e?.code || String(cause)})`, { cause });
   }
 }
+
+/** The store has no room for what a client is about to send (the fs driver's disk). */
+export class StorageFullError extends Error {
+  readonly code = 'STORAGE_FULL';
+}

@@ -16,7 +16,7 @@ import { extendSchema, gql } from 'graphile-utils';
 import type { Config } from '../../core/config.ts';
 import { SUBTITLE_TYPES } from '../../core/media-types.ts';
 import { assertValidKey, InvalidKeyError, newVideoKey, ownerPrefix } from '../../core/storage/keys.ts';
-import type { ObjectInfo, Storage } from '../../core/storage/types.ts';
+import { StorageFullError, type ObjectInfo, type Storage } from '../../core/storage/types.ts';
 
 export interface UploadsDeps {
   storage: Storage | null;
@@ -158,7 +158,8 @@ export function makeUploadsPlugin(deps: UploadsDeps): GraphileConfig.Plugin {
           """
           Starts an upload: checks size and type, picks the storage key and returns a
           presigned upload the storage enforces. Errors: UNAUTHENTICATED,
-          PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, BAD_USER_INPUT.
+          PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, BAD_USER_INPUT, INSUFFICIENT_STORAGE
+          (the server's disk cannot hold the file).
           """
           createUpload(filename: String!, byteSize: BigInt!, contentType: String!): UploadTicket!
 
@@ -195,11 +196,12 @@ export function makeUploadsPlugin(deps: UploadsDeps): GraphileConfig.Plugin {
                     `Content type "${contentType}" is not accepted; allowed: ${allowedContentTypes.join(', ')}`,
                   );
                 }
-                const ticket = await d.storage.presignUpload(newVideoKey(uid, filename), {
-                  contentType,
-                  byteSize,
-                  ttlS: urlTtlS,
-                });
+                const ticket = await d.storage
+                  .presignUpload(newVideoKey(uid, filename), { contentType, byteSize, ttlS: urlTtlS })
+                  .catch((e: unknown) => {
+                    if (e instanceof StorageFullError) fail('INSUFFICIENT_STORAGE', e.message);
+                    throw e;
+                  });
                 return { ...ticket, expiresAt: ticket.expiresAt.toISOString(), maxBytes: String(ticket.maxBytes) };
               });
             },

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { FsStorage } from '../../core/storage/fs.ts';
 import type { Storage } from '../../core/storage/types.ts';
@@ -341,5 +342,35 @@ describe('an object store outage', () => {
     const me = await gql(srv.url, '{ allVideos { totalCount } }', {}, user.token);
     assert.equal(me.status, 200);
     assert.equal(me.body.data.allVideos.totalCount, 0);
+  });
+});
+
+describe('a disk that cannot hold the file', () => {
+  it('createUpload refuses it before a byte is sent: INSUFFICIENT_STORAGE, with the room left', async () => {
+    const db = await createTestDatabase();
+    const h = await startFsHarness();
+    after(() => h.close());
+    const srv = await startTestServer(db, { MAX_UPLOAD_BYTES: String(2 ** 50) }, { storage: h.storage, models: null });
+    h.storage.setPublicUrl(srv.url);
+    const user = await signup(srv.url);
+    const { bavail, bsize } = await fsp.statfs(h.storage.root);
+    // More than the whole disk has free, by a margin no other test frees meanwhile.
+    const tooBig = bavail * bsize + 10 * 1024 ** 3;
+    const r = await gql(
+      srv.url,
+      CREATE_UPLOAD,
+      { filename: 'huge.mp4', byteSize: String(tooBig), contentType: 'video/mp4' },
+      user.token,
+    );
+    assert.equal(r.body.errors?.[0]?.extensions?.code, 'INSUFFICIENT_STORAGE');
+    assert.match(r.body.errors[0].message, new RegExp(`room for \\d+ more bytes and this file is ${tooBig}`));
+    // An ordinary file still gets its ticket.
+    const ok = await gql(
+      srv.url,
+      CREATE_UPLOAD,
+      { filename: 'small.mp4', byteSize: '1000', contentType: 'video/mp4' },
+      user.token,
+    );
+    assert.equal(ok.body.errors, undefined, JSON.stringify(ok.body.errors));
   });
 });
