@@ -479,6 +479,17 @@ end;
 $$;
 
 --
+-- Name: search_prefix(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_prefix(w text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select pg_catalog.char_length(w) > 2 or pg_catalog.octet_length(w) > pg_catalog.char_length(w)
+$$;
+
+--
 -- Name: search_query_words(text); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -689,7 +700,7 @@ begin
     foreach lw in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, t ->> 'label')) loop
       label_words := label_words + 1;
       foreach w in array words loop
-        if pg_catalog.starts_with(lw, w) and (char_length(w) > 1 or lw = w) then
+        if pg_catalog.starts_with(lw, w) and (app_hidden.search_prefix(w) or lw = w) then
           named := named + 1;
           exit;
         end if;
@@ -718,8 +729,8 @@ begin
   end if;
   foreach w in array words loop
     parts := parts || ('''' || replace(replace(w, '\', '\\'), '''', '''''') || ''''
-                       || case when char_length(w) > 1 or weights <> '' then ':' else '' end
-                       || case when char_length(w) > 1 then '*' else '' end
+                       || case when app_hidden.search_prefix(w) or weights <> '' then ':' else '' end
+                       || case when app_hidden.search_prefix(w) then '*' else '' end
                        || weights);
   end loop;
   return pg_catalog.array_to_string(parts, ' | ')::tsquery;
@@ -3184,14 +3195,14 @@ begin
                       else tsq_plain || app_hidden.search_stem_tsquery(words, stem_configs, '', true) end;
   -- The same forms as key ranges of scene_terms (C collation, so a prefix
   -- is a byte range). Word i as written: the range [lexeme, hi] of 'w' and
-  -- 't' rows (a prefix unless one character). Prefix ranges nest or are
+  -- 't' rows (a prefix where search_prefix says so). Prefix ranges nest or are
   -- disjoint; a written form inside another word's range ("cars" with
   -- "car") is not ranked, so each written occurrence counts once, as in
   -- search_rank. Each stem of word i: its 'w' rows unless the written range
   -- holds them, and its 's' rows but those whose written sources all start
   -- with the word (src, their common prefix, in the written range): the
   -- written range finds those scenes. That leaves two ranges of src, before
-  -- the word and from its hi on; a one-character word's written range is
+  -- the word and from its hi on; a word that is no prefix has a written range of
   -- that word alone, so all of src. U+10FFFF twice ends every real string.
   -- For a person in few scenes, stems are read as ranges too, with every
   -- src: exact lexemes look cheap to the planner, which would then read a
@@ -3199,7 +3210,7 @@ begin
   -- the person's scenes.
   with w as (
     select t.i::int as i, t.w as lexeme,
-           case when char_length(t.w) > 1 then t.w || U&'\+10FFFF' else t.w end as hi
+           case when app_hidden.search_prefix(t.w) then t.w || U&'\+10FFFF' else t.w end as hi
     from unnest(words) with ordinality t(w, i)
   ), stems as (
     select distinct w.i, w.lexeme as word, w.hi as word_hi, l as lexeme,
@@ -4878,6 +4889,13 @@ GRANT ALL ON FUNCTION app_hidden.search_escape_html(t text) TO authenticated;
 
 REVOKE ALL ON FUNCTION app_hidden.search_highlight(src text, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_highlight(src text, q tsquery) TO authenticated;
+
+--
+-- Name: FUNCTION search_prefix(w text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_prefix(w text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_prefix(w text) TO authenticated;
 
 --
 -- Name: FUNCTION search_query_words(query text); Type: ACL; Schema: app_hidden; Owner: -

@@ -182,6 +182,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.person_attach',
     'app_hidden.search_escape_html',
     'app_hidden.search_highlight',
+    'app_hidden.search_prefix',
     'app_hidden.search_query_words',
     'app_hidden.search_rank',
     'app_hidden.search_scene_persons',

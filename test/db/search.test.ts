@@ -201,6 +201,10 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     `'cat':*AB | 'a':AB | 'o''brien':*AB | 'back\\\\slash':*AB`,
   );
   assert.equal(await tsq(['x'], ''), `'x'`, 'a one-character word is no prefix');
+  // Two ASCII letters or digits begin too many words ("ai": air, aim); a
+  // Korean or Chinese pair is matched as a prefix all the same.
+  assert.equal(await tsq(['ai', '10'], ''), `'ai' | '10'`);
+  assert.equal(await tsq(['고양', '客户', 'né'], ''), `'고양':* | '客户':* | 'né':*`);
   assert.equal(await tsq(['cat'], ''), `'cat':*`);
   assert.equal(await tsq([], 'AB'), null);
   assert.equal(await tsq(null, 'AB'), null);
@@ -238,7 +242,12 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     Number(await one(`select app_hidden.search_tag_score($1::jsonb, $2) as x`, [tags, w]));
   assert.equal(await tag('[{"label": "hot dog", "score": 0.8}, {"label": "dog", "score": 0.5}]', ['dog']), 0.5);
   assert.equal(await tag('[{"label": "hot dog", "score": 0.8}]', ['dog', 'hot']), 0.8);
-  assert.equal(await tag('[{"label": "hot dog", "score": 0.9}]', ['do']), 0.45, 'a word names a label word it begins');
+  assert.equal(
+    await tag('[{"label": "hot dogs", "score": 0.9}]', ['dog']),
+    0.45,
+    'a word names a label word it begins',
+  );
+  assert.equal(await tag('[{"label": "hot dog", "score": 0.9}]', ['do']), 0, 'two ASCII letters name only themselves');
   assert.equal(await tag('[{"label": "a dog", "score": 0.9}]', ['a']), 0.45, 'one letter names only itself');
   assert.equal(await tag('[{"label": "dog", "score": 7}, {"label": "dog", "score": -1}]', ['dog']), 1, 'clamped');
   assert.equal(
@@ -391,6 +400,17 @@ test('words: rare words outweigh common ones, function words are ignored, on-scr
   assert.ok(mixed[0].text_score > mixed[1].text_score);
   // A query of function words alone still searches for them.
   assert.equal((await search(u, { query: 'the' })).length, 5);
+  // Two letters find that word, not every word they begin; three letters
+  // still find the words they begin.
+  const ai = await addScene(v, u, { transcript: 'what ai can do' });
+  await addScene(v, u, { transcript: 'fresh air and a clear aim' });
+  assert.deepEqual(
+    (await search(u, { query: 'ai' })).map((h) => h.scene_id),
+    [ai],
+  );
+  assert.deepEqual(new Set((await search(u, { query: 'dog' })).map((h) => h.scene_id)), new Set(dogs));
+  const doghouse = await addScene(v, u, { transcript: 'a doghouse in the yard' });
+  assert.ok((await search(u, { query: 'dog' })).some((h) => h.scene_id === doghouse));
 });
 
 test('video_ids restricts results to those videos', async () => {
