@@ -411,12 +411,13 @@ function pictureFfmpegCpuS(r: ChildResult): number {
 
 function table(kind: string, r: ChildResult, decodeS: number, decodeCpuS: number): string {
   const picture = pictureFfmpegCpuS(r);
+  const ratio = picture / decodeCpuS;
   const lines = [
     `${kind}, ${r.durationS} s, models ${r.models}: ${r.wallS} s → realtime factor ${r.realtimeFactor}; ` +
       `worker peak RSS ${r.workerPeakRssMb} MB, speech process ${r.speechPeakRssMb} MB, ` +
       `both at once ${r.togetherPeakRssMb} MB, ffmpeg ${r.ffmpegPeakRssMb} MB; ` +
       `plain decode ${decodeS.toFixed(1)} s, ${decodeCpuS.toFixed(1)} CPU-s; picture ffmpeg CPU ` +
-      `(validate + cut + keyframes) ${picture.toFixed(1)} s = ${(picture / decodeCpuS).toFixed(2)}× the plain decode; ` +
+      `(validate + cut + keyframes) ${picture.toFixed(1)} s = ${ratio.toFixed(2)}× the plain decode; ` +
       `${r.scenes} scenes, ${r.state}` +
       (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''),
     '',
@@ -494,14 +495,13 @@ for (const kind of values.videos!.split(',')) {
         continue;
       }
       const res = JSON.parse(line.slice(6)) as ChildResult;
-      const pictureRatio = pictureFfmpegCpuS(res) / decodeCpuS;
       console.log(
         JSON.stringify({
           video: kind,
           asr: models === 'cost' ? asrSize : undefined,
           decodeS,
           decodeCpuS,
-          pictureRatio,
+          pictureRatio: pictureFfmpegCpuS(res) / decodeCpuS,
           ...res,
         }),
       );

@@ -1100,16 +1100,12 @@ async function main() {
     // what they heard.
     if (!only || only.has('spoken')) {
       const spoken = await spokenWordQueries(ownerUrl!, seeded.bigOwners[0]!, queries + 5);
-      for (const [f, r] of (
-        await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, 'words', (i) => spoken[i]!, null, fns)
-      ).entries())
+      const examples = spoken.slice(0, 3).map((q) => q.words);
+      const rs = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, 'words', (i) => spoken[i]!, null, fns);
+      for (const [f, r] of rs.entries())
         console.log(
-          `| ${seeded.bigScenes} scenes | words said in their scenes (${spoken
-            .map((q) => q.words)
-            .slice(0, 3)
-            .join(
-              ', ',
-            )}, …) |${fnLabel(f)} ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |${sameLabel(r)}`,
+          `| ${seeded.bigScenes} scenes | words said in their scenes (${examples.join(', ')}, …) |${fnLabel(f)} ` +
+            `${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.meanHits.toFixed(0)} | ${r.faults} | ${load()} |${sameLabel(r)}`,
         );
     }
     for (const [label, p] of [
