@@ -170,7 +170,7 @@ function Enrol({ onCreated }: { onCreated(p: Person): void }) {
       const message = (e as Error).message;
       setError(
         photos.blame(message)
-          ? 'Nothing was saved: one photo cannot be used (marked below). Remove it, or choose another, and try again.'
+          ? 'Nothing was saved: one photo cannot be used (marked above). Remove it, or choose another, and try again.'
           : message,
       );
     } finally {

@@ -272,7 +272,7 @@ function AddPhotos({ person, onDone }: { person: Person; onDone(p: Person): void
       onDone(d.addPersonPhotos);
     } catch (e) {
       const message = (e as Error).message;
-      setError(photos.blame(message) ? 'Nothing was added: one photo cannot be used (marked below).' : message);
+      setError(photos.blame(message) ? 'Nothing was added: one photo cannot be used (marked above).' : message);
     } finally {
       setBusy(false);
     }
