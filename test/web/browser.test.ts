@@ -480,12 +480,18 @@ async function returningUser(page: Page, problems: string[]) {
     }
     await route.fulfill({ response, body });
   });
-  const storedExpiry = (inS: number) =>
-    page.evaluate((inS) => {
+  // Rewriting the live page's session is where the test starts leaving that
+  // page: supabase-js's refresh timer there may read the new expiry and start
+  // a refresh before the reload that follows aborts it. Counted as opening a
+  // URL, so such a request is forgiven like any the page had running.
+  const storedExpiry = async (inS: number) => {
+    opened.set(page, (opened.get(page) ?? 0) + 1);
+    await page.evaluate((inS) => {
       const s = JSON.parse(localStorage.getItem('heimdex-auth')!);
       s.expires_at = Math.floor(Date.now() / 1000) + inS;
       localStorage.setItem('heimdex-auth', JSON.stringify(s));
     }, inS);
+  };
   const heldBack = async (n: number) => {
     for (const end = Date.now() + 30_000; held < n; await page.waitForTimeout(20))
       assert.ok(Date.now() < end, `supabase-js was asked for ${held} times, not ${n}`);
@@ -611,6 +617,17 @@ async function people(page: Page, problems: string[]) {
   const bad = chosen.getByRole('listitem').filter({ hasText: 'no-face.png' });
   await bad.getByRole('alert').filter({ hasText: 'No face was found in photo "no-face.png"' }).waitFor();
   assert.equal(await chosen.getByRole('listitem').filter({ hasText: 'nurse.jpg' }).getByRole('alert').count(), 0);
+  // The form's own message points at the marked photo where the page shows it: above the message.
+  const summary = page.getByRole('alert').filter({ hasText: 'Nothing was saved' });
+  assert.match(await summary.innerText(), /one photo cannot be used \(marked above\)/);
+  const summaryEl = await summary.elementHandle();
+  assert.ok(
+    await bad.evaluate(
+      (item, msg) => Boolean(item.compareDocumentPosition(msg!) & Node.DOCUMENT_POSITION_FOLLOWING),
+      summaryEl,
+    ),
+    'the marked photo comes before the message',
+  );
   await shoot(page, 'people-enrol');
   await page.getByRole('button', { name: 'Remove no-face.png' }).click();
   await page.getByRole('button', { name: 'Add person' }).click();
