@@ -133,8 +133,7 @@ export function installWebApp(app: Express, { config, localAnonKey }: WebAppOpti
     const [identity, br, gzip] = await Promise.all([optional(file), optional(`${file}.br`), optional(`${file}.gz`)]);
     return identity ? { type, identity, br, gzip } : null;
   };
-  app.get('/assets/:name', async (req: Request, res: Response, next: NextFunction) => {
-    const name = String(req.params.name);
+  const sendAsset = async (name: string, cacheControl: string, req: Request, res: Response, next: NextFunction) => {
     let pending = assets.get(name);
     if (!pending) assets.set(name, (pending = readAsset(name)));
     const asset = await pending.catch(() => null);
@@ -146,14 +145,27 @@ export function installWebApp(app: Express, { config, localAnonKey }: WebAppOpti
     const body = encoding === 'identity' ? asset.identity : asset[encoding]!;
     secure(res);
     res.setHeader('content-type', asset.type);
-    // Names carry a content hash: a new build is a new URL.
-    res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+    res.setHeader('cache-control', cacheControl);
     res.setHeader('vary', 'accept-encoding');
     if (encoding !== 'identity') res.setHeader('content-encoding', encoding);
     res.setHeader('etag', `"${name}-${encoding}"`);
     if (req.fresh) return void res.status(304).end();
     res.setHeader('content-length', body.length);
     res.end(body);
+  };
+  // Names carry a content hash: a new build is a new URL.
+  app.get('/assets/:name', (req: Request, res: Response, next: NextFunction) =>
+    sendAsset(String(req.params.name), 'public, max-age=31536000, immutable', req, res, next),
+  );
+  // A browser asks for /favicon.ico on a page of this server that names no
+  // icon (/config.json, the GraphQL endpoint opened directly): the app's icon
+  // rather than a 404 in its console. Looked up per request, as a rebuild
+  // renames it.
+  app.get('/favicon.ico', async (req: Request, res: Response, next: NextFunction) => {
+    const names = await fs.promises.readdir(assetsDir).catch(() => []);
+    const icon = names.find((n) => /^icon-\w+\.svg$/.test(n));
+    if (!icon) return next();
+    await sendAsset(icon, 'public, max-age=86400', req, res, next);
   });
 
   // index.html is the build's, with this request's configuration written in,

@@ -152,6 +152,17 @@ test('assets are served with their content type and cached for good (their names
   assert.equal((await fetch(`${local.url}/assets/nope-123.js`)).status, 404);
 });
 
+test('/favicon.ico is the icon the app pages name, for pages that name none', async () => {
+  const html = await (await fetch(`${local.url}/`)).text();
+  const icon = /<link rel="icon" type="image\/svg\+xml" href="(\/assets\/icon-\w+\.svg)"/.exec(html)?.[1];
+  assert.ok(icon, 'index.html names an SVG icon');
+  const r = await fetch(`${local.url}/favicon.ico`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'image/svg+xml');
+  assert.doesNotMatch(r.headers.get('cache-control') ?? '', /immutable/, 'its URL carries no hash');
+  assert.equal(await r.text(), await (await fetch(`${local.url}${icon}`)).text());
+});
+
 test('the People, person and player pages are chunks loaded on demand, not part of the first screen', async () => {
   const html = await (await fetch(`${local.url}/`)).text();
   const get = async (a: string) => {
