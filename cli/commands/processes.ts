@@ -10,6 +10,7 @@ import path from 'node:path';
 import { ROOT_DIR } from '../../core/config.ts';
 import { resolveDatabase, usesEmbedded } from '../../core/database.ts';
 import { isRunning, stopEmbedded } from '../../core/embedded-pg.ts';
+import { withHugePages } from '../../core/huge-pages.ts';
 import { migrateDatabase } from '../../core/migrate.ts';
 import { config, importProject, info, out, selfCommand, untilStopped, type Command } from '../command.ts';
 import type { ModelsModule, ServerModule, WebBuildModule, WorkerModule } from '../contracts.ts';
@@ -47,7 +48,7 @@ async function buildWebApp() {
 function spawnChild(name: string): { child: ChildProcess; ready: Promise<Ready>; exited: Promise<number> } {
   const child = spawn(process.execPath, [MAIN, name], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: process.env,
+    env: withHugePages(),
   });
   const exited = new Promise<number>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),

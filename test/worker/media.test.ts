@@ -459,6 +459,28 @@ test('the memory cap makes a greedy run fail instead of growing', async () => {
   assert.equal(ok.code, 0);
 });
 
+test('ffmpeg and ffprobe run with huge pages asked of malloc, unless the operator chose otherwise', async () => {
+  // A stand-in ffprobe first on the PATH prints the tunables it was started with.
+  const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+  fs.writeFileSync(path.join(bin, 'ffprobe'), '#!/bin/sh\necho "tunables=$GLIBC_TUNABLES"\n', { mode: 0o755 });
+  const saved = { PATH: process.env.PATH, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES };
+  const seen = async () => (await runTool('ffprobe', [], limits)).stdout.toString().trim();
+  try {
+    process.env.PATH = `${bin}:${process.env.PATH}`;
+    delete process.env.GLIBC_TUNABLES;
+    assert.equal(await seen(), 'tunables=glibc.malloc.hugetlb=1');
+    process.env.GLIBC_TUNABLES = 'glibc.malloc.arena_max=2';
+    assert.equal(await seen(), 'tunables=glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    process.env.GLIBC_TUNABLES = 'glibc.malloc.hugetlb=0';
+    assert.equal(await seen(), 'tunables=glibc.malloc.hugetlb=0');
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
 test('Matroska with a SubRip track passes the demuxer allow-list and keeps its cuts and cues', async () => {
   const mkv = await generateSampleVideo(path.join(dir, 'sample.mkv'));
   const f = await probe(mkv.path, limits);

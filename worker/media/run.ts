@@ -7,12 +7,14 @@
  *  - a wall-clock timeout and the caller's abort signal (graceful shutdown);
  *  - an address-space cap through prlimit, so a decompression bomb fails
  *    instead of swapping the machine;
- *  - the tail of stderr kept for the error message.
+ *  - the tail of stderr kept for the error message;
+ *  - huge pages asked of malloc (core/huge-pages.ts).
  * fluent-ffmpeg is not used: upstream archived it and spawning directly keeps
  * the argument list, which is the security boundary, visible in one file.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { withHugePages } from '../../core/huge-pages.ts';
 
 /**
  * Demuxers for real media containers. Absent on purpose: playlists (hls,
@@ -108,7 +110,8 @@ export function runTool(
       : [tool, base];
   return new Promise((resolve, reject) => {
     if (limits.signal?.aborted) return reject(new MediaRunError(`${tool} not started: aborted`, ''));
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Huge pages for the frame buffers of every decoder it opens (core/huge-pages.ts).
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: withHugePages() });
     const out: Buffer[] = [];
     let outBytes = 0;
     let err = '';

@@ -14,6 +14,7 @@
  */
 import { fork } from 'node:child_process';
 import type { Config } from '../../core/config.ts';
+import { withHugePages } from '../../core/huge-pages.ts';
 
 type ModelsConfig = Pick<Config, 'models'>;
 type ToHost = { models: ModelsConfig['models']; prompts: string[] };
@@ -25,6 +26,7 @@ export function labelVectorsInChild(config: ModelsConfig, prompts: string[]): Pr
     const child = fork(new URL(import.meta.url), [], {
       serialization: 'advanced', // Float32Arrays cross as bytes, not JSON numbers
       execArgv: [],
+      env: withHugePages(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let answer: FromHost | null = null;

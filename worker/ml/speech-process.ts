@@ -19,6 +19,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../core/config.ts';
+import { withHugePages } from '../../core/huge-pages.ts';
 import type { SpeechRecognizer, TranscriptSegment } from './types.ts';
 
 type ModelsConfig = Pick<Config, 'models'>;
@@ -67,6 +68,7 @@ export class SpeechProcess implements SpeechRecognizer {
     const child = fork(new URL(import.meta.url), [], {
       serialization: 'advanced', // Float32Array samples cross as bytes, not JSON numbers
       execArgv: [],
+      env: withHugePages(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const pending: Pending = new Map();
