@@ -486,7 +486,8 @@ CREATE FUNCTION app_hidden.search_prefix(w text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select pg_catalog.char_length(w) > 2 or pg_catalog.octet_length(w) > pg_catalog.char_length(w)
+  select pg_catalog.char_length(w) > 2
+      or (pg_catalog.char_length(w) = 2 and pg_catalog.octet_length(w) > 2)
 $$;
 
 --

@@ -205,6 +205,7 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
   // Korean or Chinese pair is matched as a prefix all the same.
   assert.equal(await tsq(['ai', '10'], ''), `'ai' | '10'`);
   assert.equal(await tsq(['고양', '客户', 'né'], ''), `'고양':* | '客户':* | 'né':*`);
+  assert.equal(await tsq(['개', '猫'], ''), `'개' | '猫'`, 'one character is no prefix, in any script');
   assert.equal(await tsq(['cat'], ''), `'cat':*`);
   assert.equal(await tsq([], 'AB'), null);
   assert.equal(await tsq(null, 'AB'), null);
