@@ -157,16 +157,6 @@ export function installWebApp(app: Express, { config, localAnonKey }: WebAppOpti
   app.get('/assets/:name', (req: Request, res: Response, next: NextFunction) =>
     sendAsset(String(req.params.name), 'public, max-age=31536000, immutable', req, res, next),
   );
-  // A browser asks for /favicon.ico on a page of this server that names no
-  // icon (/config.json, the GraphQL endpoint opened directly): the app's icon
-  // rather than a 404 in its console. Looked up per request, as a rebuild
-  // renames it.
-  app.get('/favicon.ico', async (req: Request, res: Response, next: NextFunction) => {
-    const names = await fs.promises.readdir(assetsDir).catch(() => []);
-    const icon = names.find((n) => /^icon-\w+\.svg$/.test(n));
-    if (!icon) return next();
-    await sendAsset(icon, 'public, max-age=86400', req, res, next);
-  });
 
   // index.html is the build's, with this request's configuration written in,
   // so the page needs no request before its first screen. Read again only
@@ -179,6 +169,14 @@ export function installWebApp(app: Express, { config, localAnonKey }: WebAppOpti
     if (index?.mtimeMs !== mtimeMs) index = { mtimeMs, html: fs.readFileSync(indexFile, 'utf8') };
     return index.html;
   };
+  // A browser asks for /favicon.ico on a page of this server that names no
+  // icon (/config.json, the GraphQL endpoint opened directly): the icon the
+  // app's pages name, rather than a 404 in its console.
+  app.get('/favicon.ico', async (req: Request, res: Response, next: NextFunction) => {
+    const icon = /<link rel="icon"[^>]* href="\/assets\/([^"]+)"/.exec(readIndex() ?? '')?.[1];
+    if (!icon) return next();
+    await sendAsset(icon, 'public, max-age=86400', req, res, next);
+  });
   app.get(APP_PATHS, (req: Request, res: Response) => {
     secure(res);
     res.setHeader('cache-control', 'no-cache');
