@@ -722,13 +722,14 @@ async function timeAfterIdle(
 const BRUTE = `
 with q as (select app_hidden.search_query_words($1) as words,
                   array(select distinct app_hidden.stem_config(v.language) from app_public.videos v) as configs),
+q2 as (select q.*, 'simple'::regconfig <> any(q.configs) as stemming from q),
 scope as (
   select s.* from app_public.scenes s
   where $4::uuid is null or s.id in (select f.scene_id from app_public.faces f where f.person_id = $4)),
 wf as (
-  select w, app_hidden.search_tsquery(array[w], 'AB') as wq,
+  select w, app_hidden.search_tsquery(array[w], 'AB', q.stemming) as wq,
          app_hidden.search_stem_tsquery(array[w], q.configs, 'AB') as sq, char_length(w) >= 4 as fz
-  from q, unnest(q.words) w),
+  from q2 q, unnest(q.words) w),
 wi as (
   select wf.*, ln(1 + ((select count(*) from scope) + 1)::float8
                  / (1 + (select count(*) from scope s
@@ -743,12 +744,12 @@ parts as (
                                                   when wi.fz and strict_word_similarity(wi.w, s.ocr_text) >= 0.33
                                                     then 0.5 * strict_word_similarity(wi.w, s.ocr_text)
                                                   else 0 end) from wi), 0) / (select sum(idf) from wi)
-           + 0.5 * greatest(coalesce(app_hidden.search_rank(s.tsv, app_hidden.search_tsquery(q.words, 'AB')), 0),
+           + 0.5 * greatest(coalesce(app_hidden.search_rank(s.tsv, app_hidden.search_tsquery(q.words, 'AB', q.stemming)), 0),
                             0.75 * coalesce(app_hidden.search_rank(s.tsv_stem, app_hidden.search_stem_tsquery(q.words, q.configs, 'AB')), 0))
          end as words,
          case when $3::real[] is null then 0 else app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) end as vision,
-         app_hidden.search_tag_score(s.tags, q.words) as tags
-  from scope s, q)
+         app_hidden.search_tag_score(s.tags, q.words, q.stemming) as tags
+  from scope s, q2 q)
 select id from parts
 where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
 order by 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags desc, id

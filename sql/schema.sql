@@ -479,15 +479,50 @@ end;
 $$;
 
 --
--- Name: search_prefix(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_label_start(text, text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_prefix(w text) RETURNS boolean
+CREATE FUNCTION app_hidden.search_label_start(w text, stem text, stemming boolean) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
-  select pg_catalog.char_length(w) > 2
-      or (pg_catalog.char_length(w) = 2 and pg_catalog.octet_length(w) > 2)
+  select case when app_hidden.search_prefix(w, stemming) then w
+              when pg_catalog.char_length(stem) >= 3 then
+                case when stem like '%i' then pg_catalog.left(stem, -1) else stem end
+         end
+$$;
+
+--
+-- Name: search_label_stem(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_label_stem(w text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  select (pg_catalog.ts_lexize('pg_catalog.english_stem'::pg_catalog.regdictionary, w))[1]
+$$;
+
+--
+-- Name: search_names(text, text, text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_names(lw text, w text, stem text, stemming boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  select lw = w
+      or (pg_catalog.starts_with(lw, app_hidden.search_label_start(w, stem, stemming))
+          and (app_hidden.search_prefix(w, stemming) or app_hidden.search_label_stem(lw) = stem))
+$$;
+
+--
+-- Name: search_prefix(text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_prefix(w text, stemming boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  select pg_catalog.char_length(w) >= 2
+     and (w ~ ('[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f' || app_hidden.cjk_letters() || ']')
+          or (pg_catalog.char_length(w) >= 3 and not coalesce(stemming, false)))
 $$;
 
 --
@@ -673,10 +708,10 @@ end;
 $$;
 
 --
--- Name: search_tag_score(jsonb, text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_tag_score(jsonb, text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) RETURNS double precision
+CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) RETURNS double precision
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
@@ -684,13 +719,17 @@ declare
   best float8;
   t jsonb;
   lw text;
-  w text;
+  stems text[];
   label_words int;
   named int;
 begin
   if coalesce(cardinality(words), 0) = 0 or pg_catalog.jsonb_typeof(tags) is distinct from 'array' then
     return 0;
   end if;
+  -- A loop of simple expressions, not a query: this runs once per candidate.
+  for k in 1 .. cardinality(words) loop
+    stems[k] := app_hidden.search_label_stem(words[k]);
+  end loop;
   for i in 0 .. pg_catalog.jsonb_array_length(tags) - 1 loop
     t := tags -> i;
     continue when pg_catalog.jsonb_typeof(t) <> 'object'
@@ -700,8 +739,8 @@ begin
     named := 0;
     foreach lw in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig, t ->> 'label')) loop
       label_words := label_words + 1;
-      foreach w in array words loop
-        if pg_catalog.starts_with(lw, w) and (app_hidden.search_prefix(w) or lw = w) then
+      for k in 1 .. cardinality(words) loop
+        if app_hidden.search_names(lw, words[k], stems[k], stemming) then
           named := named + 1;
           exit;
         end if;
@@ -714,10 +753,10 @@ end;
 $$;
 
 --
--- Name: search_tsquery(text[], text); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_tsquery(text[], text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_tsquery(words text[], weights text) RETURNS tsquery
+CREATE FUNCTION app_hidden.search_tsquery(words text[], weights text, stemming boolean) RETURNS tsquery
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
@@ -730,8 +769,8 @@ begin
   end if;
   foreach w in array words loop
     parts := parts || ('''' || replace(replace(w, '\', '\\'), '''', '''''') || ''''
-                       || case when app_hidden.search_prefix(w) or weights <> '' then ':' else '' end
-                       || case when app_hidden.search_prefix(w) then '*' else '' end
+                       || case when app_hidden.search_prefix(w, stemming) or weights <> '' then ':' else '' end
+                       || case when app_hidden.search_prefix(w, stemming) then '*' else '' end
                        || weights);
   end loop;
   return pg_catalog.array_to_string(parts, ' | ')::tsquery;
@@ -3016,6 +3055,8 @@ declare
   -- for words of four letters or more (shorter ones have too few trigrams
   -- to tell a misread from another word).
   stem_configs regconfig[];
+  -- Whether a language in scope has a stemmer (see search_prefix).
+  stemming boolean;
   stem_queries tsquery[];
   fuzzy boolean[];
   tsq_stem tsquery;
@@ -3044,6 +3085,15 @@ declare
   range_hi text[];
   range_surface boolean[];
   range_ranked boolean[];
+  -- Each query word's English stem and where the label words of that stem
+  -- begin (search_names), and the label words' ranges of tag rows: the
+  -- word's index, the range, whether search_names must pick its rows.
+  label_stems text[];
+  label_starts text[];
+  tag_word int[];
+  tag_lexeme text[];
+  tag_hi text[];
+  tag_check boolean[];
   stem_word int[];
   stem_kind "char"[];
   stem_lexeme text[];
@@ -3180,26 +3230,77 @@ begin
   perform set_config('plan_cache_mode', 'force_generic_plan', true);
   library_size := (select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
                    where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids)));
-  tsq_text := app_hidden.search_tsquery(words, 'AB');
-  tsq_tags := app_hidden.search_tsquery(words, 'C');
-  tsq_plain := app_hidden.search_tsquery(words, '');
-  word_queries := array(select app_hidden.search_tsquery(array[w], 'AB') from unnest(words) w);
   -- Languages first: stem_config runs once per language, not once per video.
   stem_configs := array(select distinct app_hidden.stem_config(l.language) from (
                           select distinct v.language from app_public.videos v
                           where v.owner_id = uid and (video_ids is null or v.id = any(video_ids))) l);
+  stemming := 'simple'::regconfig <> any(stem_configs);
+  tsq_text := app_hidden.search_tsquery(words, 'AB', stemming);
+  tsq_plain := app_hidden.search_tsquery(words, '', stemming);
+  word_queries := array(select app_hidden.search_tsquery(array[w], 'AB', stemming) from unnest(words) w);
   stem_queries := array(select app_hidden.search_stem_tsquery(array[w], stem_configs, 'AB') from unnest(words) w);
   fuzzy := array(select char_length(w) >= 4 from unnest(words) w);
   tsq_stem := app_hidden.search_stem_tsquery(words, stem_configs, 'AB');
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
   tsq_snippet := case when tsq_stem is null then tsq_plain
                       else tsq_plain || app_hidden.search_stem_tsquery(words, stem_configs, '', true) end;
+  -- The label words each query word names (search_names), read as exact
+  -- keys of the caller's tag rows like the words: found by walking the
+  -- distinct lexemes the word (as a prefix) or its stem begins, one index
+  -- probe each, at most 100 per word (the tagger's labels have ~450 words).
+  -- For a person in few scenes the words pass reads only their scenes'
+  -- terms, so there each word's range of label words is read as it is and
+  -- search_names picks the rows, and every candidate's tags are scored.
+  select coalesce(array_agg(x.st order by x.i), '{}'),
+         coalesce(array_agg(app_hidden.search_label_start(x.w, x.st, stemming) order by x.i), '{}')
+    into label_stems, label_starts
+    from (select w.w, w.i, app_hidden.search_label_stem(w.w) as st from unnest(words) with ordinality w(w, i)) x;
+  if person_scenes is null then
+    -- Each walk's upper bound is computed before it, not in its index
+    -- condition: there an expression that is not leakproof (||) would wait
+    -- for the row security qual, leaving the bound a filter.
+    select coalesce(array_agg(x.i order by x.i, x.lexeme), '{}'), coalesce(array_agg(x.lexeme order by x.i, x.lexeme), '{}')
+      into tag_word, tag_lexeme
+      from (
+        select distinct w.i::int as i, l.lexeme
+        from unnest(words, label_stems, label_starts, array(select x || U&'\+10FFFF' from unnest(label_starts) x))
+               with ordinality w(w, stem, start, hi, i)
+        cross join lateral (
+          select w.w as lexeme
+          union all
+          (with recursive walk(lexeme) as (
+             select (select min(t.lexeme) from app_hidden.scene_terms t
+                      where t.owner_id = uid and t.kind = 't'
+                        and t.lexeme >= w.start collate "C" and t.lexeme <= w.hi collate "C")
+             where w.start is not null
+             union all
+             select (select min(t.lexeme) from app_hidden.scene_terms t
+                      where t.owner_id = uid and t.kind = 't'
+                        and t.lexeme > walk.lexeme collate "C" and t.lexeme <= w.hi collate "C")
+             from walk where walk.lexeme is not null)
+           select walk.lexeme from walk where walk.lexeme is not null limit 100)) l
+        where app_hidden.search_names(l.lexeme, w.w, w.stem, stemming)) x;
+    tag_hi := tag_lexeme;
+    tag_check := array_fill(false, array[cardinality(tag_lexeme)]);
+    -- Whether a scene may have a tag the query names (a superset: a Korean
+    -- label word is a prefix here too).
+    tsq_tags := app_hidden.search_tsquery(tag_lexeme, 'C', true);
+  else
+    select array_agg(x.i), array_agg(x.lexeme), array_agg(x.hi), array_agg(x.checked)
+      into tag_word, tag_lexeme, tag_hi, tag_check
+      from (select w.i::int as i, w.w as lexeme, w.w as hi, false as checked
+              from unnest(words) with ordinality w(w, i)
+            union all
+            select w.i::int, w.start, w.start || U&'\+10FFFF', true
+              from unnest(label_starts) with ordinality w(start, i) where w.start is not null) x;
+    tsq_tags := null;
+  end if;
   -- The same forms as key ranges of scene_terms (C collation, so a prefix
-  -- is a byte range). Word i as written: the range [lexeme, hi] of 'w' and
-  -- 't' rows (a prefix where search_prefix says so). Prefix ranges nest or are
-  -- disjoint; a written form inside another word's range ("cars" with
-  -- "car") is not ranked, so each written occurrence counts once, as in
-  -- search_rank. Each stem of word i: its 'w' rows unless the written range
+  -- is a byte range). Word i as written: the range [lexeme, hi] of 'w'
+  -- rows (a prefix where search_prefix says so); the label words it names:
+  -- their 't' rows. Prefix ranges nest or are disjoint; a written form
+  -- inside another word's range ("cars" with "car") is not ranked, so each
+  -- written occurrence counts once, as in search_rank. Each stem of word i: its 'w' rows unless the written range
   -- holds them, and its 's' rows but those whose written sources all start
   -- with the word (src, their common prefix, in the written range): the
   -- written range finds those scenes. That leaves two ranges of src, before
@@ -3211,7 +3312,7 @@ begin
   -- the person's scenes.
   with w as (
     select t.i::int as i, t.w as lexeme,
-           case when app_hidden.search_prefix(t.w) then t.w || U&'\+10FFFF' else t.w end as hi
+           case when app_hidden.search_prefix(t.w, stemming) then t.w || U&'\+10FFFF' else t.w end as hi
     from unnest(words) with ordinality t(w, i)
   ), stems as (
     select distinct w.i, w.lexeme as word, w.hi as word_hi, l as lexeme,
@@ -3219,9 +3320,12 @@ begin
     from w, unnest(stem_configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w.lexeme))) l
     where c <> 'simple'::regconfig
   ), ranges as (
-    select w.i, 'w'::"char" as kind, 't'::"char" as kind2, w.lexeme, w.hi, true as surface,
+    select w.i, 'w'::"char" as kind, 'w'::"char" as kind2, w.lexeme, w.hi, true as surface,
            not exists (select from w o where o.i <> w.i and o.lexeme <= w.lexeme collate "C" and w.hi <= o.hi collate "C") as ranked
     from w
+    union all
+    select tl.i, 't', 't', tl.lexeme, tl.hi, false, false
+    from unnest(tag_word, tag_lexeme, tag_hi, tag_check) tl(i, lexeme, hi, checked) where not tl.checked
     union all
     select st.i, case when st.written then 's'::"char" else 'w' end, 's', st.lexeme, st.lexeme, false, false
     from stems st where person_scenes is not null
@@ -3317,6 +3421,17 @@ begin
                  or t.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id))
           offset 0) t
         where person_scenes is null
+        union all
+        -- The label words of a person in few scenes: their scenes' tag rows
+        -- (read once, by scene), in each word's range, picked by search_names.
+        select f.i, false, false, t.scene_id, 't', t.impact
+        from unnest(tag_word, tag_lexeme, tag_hi, tag_check) f(i, lexeme, hi, checked)
+        join (
+          select t.scene_id, t.lexeme, t.impact from app_hidden.scene_terms t
+          where t.owner_id = uid and t.kind = 't' and t.scene_id = any(person_scenes)
+            and (video_ids is null or t.video_id = any(video_ids))
+          offset 0) t on t.lexeme >= f.lexeme collate "C" and t.lexeme <= f.hi collate "C"
+        where f.checked and app_hidden.search_names(t.lexeme, words[f.i], label_stems[f.i], stemming)
       ) p
       group by p.scene_id
     ), combos as (
@@ -3488,8 +3603,8 @@ begin
                 else 0 end as words_score,
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - coalesce(c.vd, s.image_vec <=> qv_image)) else 0 end as vision,
-           case when tsq_tags is not null and s.tsv @@ tsq_tags
-                then app_hidden.search_tag_score(s.tags, words) else 0 end as tags
+           case when cardinality(words) > 0 and (tsq_tags is null or s.tsv @@ tsq_tags)
+                then app_hidden.search_tag_score(s.tags, words, stemming) else 0 end as tags
     from candidates c
     join app_public.scenes s on s.id = c.id
     where s.owner_id = uid
@@ -3521,7 +3636,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written or by the same English stem, "dogs" naming "dog"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
@@ -4892,11 +5007,32 @@ REVOKE ALL ON FUNCTION app_hidden.search_highlight(src text, q tsquery) FROM PUB
 GRANT ALL ON FUNCTION app_hidden.search_highlight(src text, q tsquery) TO authenticated;
 
 --
--- Name: FUNCTION search_prefix(w text); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_label_start(w text, stem text, stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_prefix(w text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_prefix(w text) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_label_start(w text, stem text, stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_label_start(w text, stem text, stemming boolean) TO authenticated;
+
+--
+-- Name: FUNCTION search_label_stem(w text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_label_stem(w text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_label_stem(w text) TO authenticated;
+
+--
+-- Name: FUNCTION search_names(lw text, w text, stem text, stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_names(lw text, w text, stem text, stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_names(lw text, w text, stem text, stemming boolean) TO authenticated;
+
+--
+-- Name: FUNCTION search_prefix(w text, stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_prefix(w text, stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_prefix(w text, stemming boolean) TO authenticated;
 
 --
 -- Name: FUNCTION search_query_words(query text); Type: ACL; Schema: app_hidden; Owner: -
@@ -4941,18 +5077,18 @@ REVOKE ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regc
 GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean) TO authenticated;
 
 --
--- Name: FUNCTION search_tag_score(tags jsonb, words text[]); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_tag_score(tags jsonb, words text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[]) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) TO authenticated;
 
 --
--- Name: FUNCTION search_tsquery(words text[], weights text); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_tsquery(words text[], weights text, stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text, stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text, stemming boolean) TO authenticated;
 
 --
 -- Name: FUNCTION stem_config(language text); Type: ACL; Schema: app_hidden; Owner: -

@@ -194,19 +194,33 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
   const many = await words(`w w w ${Array.from({ length: 40 }, (_, i) => `word${i + 1}`).join(' ')}`);
   assert.equal(many.length, 32, 'at most 32 words');
 
-  const tsq = (w: string[] | null, weights: string) =>
-    one(`select app_hidden.search_tsquery($1, $2)::text as x`, [w, weights]);
+  const tsq = (w: string[] | null, weights: string, stemming = false) =>
+    one(`select app_hidden.search_tsquery($1, $2, $3)::text as x`, [w, weights, stemming]);
+  // Where no language in scope has a stemmer, words of three characters or
+  // more are prefixes ("kot" finds "kota").
   assert.equal(
     await tsq(['cat', 'a', "o'brien", 'back\\slash'], 'AB'),
     `'cat':*AB | 'a':AB | 'o''brien':*AB | 'back\\\\slash':*AB`,
   );
+  // Where one has, they are found in their other forms by it, not as the
+  // start of other words ("car" is not "career").
+  assert.equal(
+    await tsq(['cat', 'a', "o'brien", 'back\\slash'], 'AB', true),
+    `'cat':AB | 'a':AB | 'o''brien':AB | 'back\\\\slash':AB`,
+  );
   assert.equal(await tsq(['x'], ''), `'x'`, 'a one-character word is no prefix');
-  // Two ASCII letters or digits begin too many words ("ai": air, aim); a
-  // Korean or Chinese pair is matched as a prefix all the same.
-  assert.equal(await tsq(['ai', '10'], ''), `'ai' | '10'`);
-  assert.equal(await tsq(['고양', '客户', 'né'], ''), `'고양':* | '客户':* | 'né':*`);
+  // Two letters or digits begin too many words ("ai": air, aim); a Korean or
+  // Chinese pair is a prefix all the same, and Korean words stay prefixes
+  // (a noun carries its particle) where a stemmer is in scope too.
+  assert.equal(await tsq(['ai', '10', 'né'], ''), `'ai' | '10' | 'né'`);
+  for (const stemming of [false, true])
+    assert.equal(
+      await tsq(['고양', '客户', '고양이', 'iphone이'], '', stemming),
+      `'고양':* | '客户':* | '고양이':* | 'iphone이':*`,
+    );
   assert.equal(await tsq(['개', '猫'], ''), `'개' | '猫'`, 'one character is no prefix, in any script');
   assert.equal(await tsq(['cat'], ''), `'cat':*`);
+  assert.equal(await tsq(['cat'], '', true), `'cat'`);
   assert.equal(await tsq([], 'AB'), null);
   assert.equal(await tsq(null, 'AB'), null);
 
@@ -239,16 +253,21 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
   assert.equal(await stems(null, ['english']), null);
   assert.equal(await stems(['x'], null), null);
 
-  const tag = async (tags: string | null, w: (string | null)[]) =>
-    Number(await one(`select app_hidden.search_tag_score($1::jsonb, $2) as x`, [tags, w]));
+  const tag = async (tags: string | null, w: (string | null)[], stemming = true) =>
+    Number(await one(`select app_hidden.search_tag_score($1::jsonb, $2, $3) as x`, [tags, w, stemming]));
   assert.equal(await tag('[{"label": "hot dog", "score": 0.8}, {"label": "dog", "score": 0.5}]', ['dog']), 0.5);
   assert.equal(await tag('[{"label": "hot dog", "score": 0.8}]', ['dog', 'hot']), 0.8);
+  // Labels are English: a word names a label word of the same English stem, either way.
+  assert.equal(await tag('[{"label": "hot dogs", "score": 0.9}]', ['dog']), 0.45);
+  assert.equal(await tag('[{"label": "dog", "score": 0.9}]', ['dogs']), 0.9);
+  assert.equal(await tag('[{"label": "city", "score": 0.9}]', ['cities']), 0.9, 'a final y stems to i');
   assert.equal(
-    await tag('[{"label": "hot dogs", "score": 0.9}]', ['dog']),
-    0.45,
-    'a word names a label word it begins',
+    await tag('[{"label": "cartoon", "score": 0.9}, {"label": "teaching", "score": 0.9}]', ['car', 'tea']),
+    0,
   );
-  assert.equal(await tag('[{"label": "hot dog", "score": 0.9}]', ['do']), 0, 'two ASCII letters name only themselves');
+  // Where no language in scope stems, a word of three letters or more names the words it begins.
+  assert.equal(await tag('[{"label": "cartoon", "score": 0.9}]', ['car'], false), 0.9);
+  assert.equal(await tag('[{"label": "hot dog", "score": 0.9}]', ['do'], false), 0, 'two letters name only themselves');
   assert.equal(await tag('[{"label": "a dog", "score": 0.9}]', ['a']), 0.45, 'one letter names only itself');
   assert.equal(await tag('[{"label": "dog", "score": 7}, {"label": "dog", "score": -1}]', ['dog']), 1, 'clamped');
   assert.equal(
@@ -401,8 +420,8 @@ test('words: rare words outweigh common ones, function words are ignored, on-scr
   assert.ok(mixed[0].text_score > mixed[1].text_score);
   // A query of function words alone still searches for them.
   assert.equal((await search(u, { query: 'the' })).length, 5);
-  // Two letters find that word, not every word they begin; three letters
-  // still find the words they begin.
+  // Two letters find that word, not every word they begin, and so do three
+  // in a language with a stemmer (no language counts as English).
   const ai = await addScene(v, u, { transcript: 'what ai can do' });
   await addScene(v, u, { transcript: 'fresh air and a clear aim' });
   assert.deepEqual(
@@ -411,7 +430,7 @@ test('words: rare words outweigh common ones, function words are ignored, on-scr
   );
   assert.deepEqual(new Set((await search(u, { query: 'dog' })).map((h) => h.scene_id)), new Set(dogs));
   const doghouse = await addScene(v, u, { transcript: 'a doghouse in the yard' });
-  assert.ok((await search(u, { query: 'dog' })).some((h) => h.scene_id === doghouse));
+  assert.ok(!(await search(u, { query: 'dog' })).some((h) => h.scene_id === doghouse));
 });
 
 test('video_ids restricts results to those videos', async () => {
@@ -544,6 +563,31 @@ test('ranking equals an exact brute-force computation', async () => {
     brutePerson.map((b) => b.id),
   );
   fusedPerson.forEach((h, i) => close(h.score, brutePerson[i].score, `person-scoped score of rank ${i + 1}`));
+
+  // Inflected words: found stemmed in the text, and naming labels of the same
+  // English stem ("dogs" names "dog", "cities" names "city"), for the whole
+  // library and for the person's few scenes, which read their tags differently.
+  for (const inflected of ['dogs in the rains', 'cities at night']) {
+    const all = await search(u, { ...q, query: inflected, pageSize: 100 });
+    const exact = await bruteForce(u, inflected, q);
+    assert.ok(
+      exact.some((b) => all.find((h) => h.scene_id === b.id)!.tags_score > 0),
+      inflected,
+    );
+    assert.deepEqual(
+      all.map((h) => h.scene_id),
+      exact.map((b) => b.id),
+      inflected,
+    );
+    const mine = await search(u, { ...q, query: inflected, personId: person, pageSize: 100 });
+    const mineExact = await bruteForce(u, inflected, q, seen);
+    assert.deepEqual(
+      mine.map((h) => h.scene_id),
+      mineExact.map((b) => b.id),
+      `${inflected}, person-scoped`,
+    );
+    mine.forEach((h, i) => close(h.score, mineExact[i].score, `${inflected}: person-scoped score of rank ${i + 1}`));
+  }
 });
 
 /**
@@ -563,11 +607,11 @@ function bruteForce(
       (
         await c.query(
           `with q as (select app_hidden.search_query_words($1) as words),
-     -- Each word's forms: as written (prefix), stemmed in English (these
+     -- Each word's forms: as written, stemmed in English (these
      -- videos have no language, which counts as English), and misread on
      -- screen (strict trigram word similarity of at least 0.33, words of 4+ letters).
      wf as (
-       select w, app_hidden.search_tsquery(array[w], 'AB') as wq,
+       select w, app_hidden.search_tsquery(array[w], 'AB', true) as wq,
               app_hidden.search_stem_tsquery(array[w], array['english'::regconfig], 'AB') as sq,
               char_length(w) >= 4 as fz
        from q, unnest(q.words) w),
@@ -590,11 +634,11 @@ function bruteForce(
                                                          when wi.fz and strict_word_similarity(wi.w, s.ocr_text) >= 0.33
                                                            then 0.5 * strict_word_similarity(wi.w, s.ocr_text)
                                                          else 0 end) from wi), 0) / (select sum(idf) from wi)
-                + 0.5 * greatest(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv, app_hidden.search_tsquery(q.words, 'AB'), 32),
+                + 0.5 * greatest(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv, app_hidden.search_tsquery(q.words, 'AB', true), 32),
                                  0.75 * coalesce(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv_stem,
                                    app_hidden.search_stem_tsquery(q.words, array['english'::regconfig], 'AB'), 32), 0)) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
-              app_hidden.search_tag_score(s.tags, q.words) as tags
+              app_hidden.search_tag_score(s.tags, q.words, true) as tags
        from scope s, q)
      select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score
      from parts where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
@@ -670,7 +714,7 @@ test('scene_terms follows every write of a scene, matches search_rank, and shows
   // The impact of the written words a query matches is exactly search_rank's
   // cover density before normalisation, so candidates come out in its order.
   const { rows } = await db.rootPool.query(
-    `select ts_rank_cd('{0.1, 0.2, 0.8, 1.0}'::real[], s.tsv, app_hidden.search_tsquery(array['roast', 'laptop', 'the'], 'AB'), 0) as rank,
+    `select ts_rank_cd('{0.1, 0.2, 0.8, 1.0}'::real[], s.tsv, app_hidden.search_tsquery(array['roast', 'laptop', 'the'], 'AB', false), 0) as rank,
             (select sum(t.impact) from app_hidden.scene_terms t
               where t.scene_id = s.id and t.kind = 'w' and (starts_with(t.lexeme, 'roast') or starts_with(t.lexeme, 'laptop') or t.lexeme like 'the%')) as impact
        from app_public.scenes s where s.id = $1`,
@@ -919,7 +963,7 @@ test('a misread on-screen word still matches, weaker than the word as written or
   const stemmed = await addScene(v, u, { transcript: 'two laptops on the desk' });
   await addScene(v, u, { ocr: 'Desktop tower' });
   const hits = await search(u, { query: 'laptop' });
-  // "laptops" is a prefix match of "laptop" (as written), so compare the misread with both.
+  // "laptops" is the stemmed form, "Laptop" the word as written: the misread is weaker than both.
   assert.deepEqual(new Set(hits.map((h) => h.scene_id)), new Set([misread, exact, stemmed]));
   const score = (id: string) => hits.find((h) => h.scene_id === id)!.text_score;
   assert.ok(score(exact) > score(misread) && score(stemmed) > score(misread) && score(misread) > 0);
@@ -937,6 +981,48 @@ test('a misread on-screen word still matches, weaker than the word as written or
   // Short words have too few trigrams to tell a misread from another word.
   const cat = await addScene(w, u, { ocr: 'CAR' });
   assert.ok(!(await search(u, { query: 'cat', videoIds: [w] })).some((h) => h.scene_id === cat));
+});
+
+test('a word is the start of other words only where no stemmer finds its forms, or in Korean', async () => {
+  const u = uuid();
+  const en = await addVideo(u);
+  await setLanguage(en, 'en');
+  const car = await addScene(en, u, { transcript: 'the car is parked outside' });
+  const cars = await addScene(en, u, { transcript: 'two cars in the rain' });
+  await addScene(en, u, {
+    transcript: 'a career in teaching',
+    ocr: 'CARD GAMES',
+    tags: [{ label: 'cartoon', score: 0.9 }],
+  });
+  const tagged = await addScene(en, u, { tags: [{ label: 'dog', score: 0.9 }] });
+  await addScene(en, u, { tags: [{ label: 'doghouse', score: 0.9 }] });
+  // A label word is named by the same English stem, not by the start of another word.
+  assert.deepEqual(
+    (await search(u, { query: 'dogs' })).map((h) => [h.scene_id, h.tags_score]),
+    [[tagged, 0.9]],
+  );
+  const ids = async (query: string, videoIds?: string[]) =>
+    new Set((await search(u, { query, videoIds })).map((h) => h.scene_id));
+  // English stems "cars" to "car"; "career", "card" and the label "cartoon" only begin with it.
+  assert.deepEqual(await ids('car'), new Set([car, cars]));
+  const hits = await search(u, { query: 'car' });
+  assert.deepEqual(
+    hits.map((h) => h.scene_id),
+    [car, cars],
+    'as written above stemmed',
+  );
+  // A language PostgreSQL cannot stem keeps prefixes, so an inflected form is still found.
+  const pl = await addVideo(u);
+  await setLanguage(pl, 'pl');
+  const kota = await addScene(pl, u, { transcript: 'widzę kota na dachu' });
+  assert.deepEqual(await ids('kot', [pl]), new Set([kota]));
+  // With English in scope, the same word is matched as written and stemmed only.
+  assert.deepEqual(await ids('kot'), new Set());
+  // Korean words stay prefixes beside a stemming language: the noun carries its particle.
+  const ko = await addVideo(u);
+  await setLanguage(ko, 'ko');
+  const cat = await addScene(ko, u, { transcript: '오늘 고양이가 해변에서 뛰어요' });
+  assert.deepEqual(await ids('고양이'), new Set([cat]));
 });
 
 test('nothing for nothing: a query none of whose words occur in any form finds no scene without vectors', async () => {
