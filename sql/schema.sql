@@ -401,6 +401,7 @@ declare
   patterns text[] := '{}';
   pattern text;
   lexeme text;
+  prefix boolean;
   first int;
   p int;
   e int;
@@ -416,13 +417,15 @@ declare
   bold boolean := false;
   result text := '';
 begin
-  for lexeme in
-    select pg_catalog.replace(pg_catalog.replace(x[1], '''''', ''''), '\\', '\')
-      from pg_catalog.regexp_matches(q::text, '''((?:[^'']|'''')*)''', 'g') x
+  for lexeme, prefix in
+    select pg_catalog.replace(pg_catalog.replace(x[1], '''''', ''''), '\\', '\'), coalesce(x[2], '') like '%*%'
+      from pg_catalog.regexp_matches(q::text, '''((?:[^'']|'''')*)''(:[*A-D]+)?', 'g') x
   loop
     pattern := pg_catalog.regexp_replace(lexeme, '([^[:alnum:][:space:]])', '\\\1', 'g');
     if lexeme !~ ('[' || cjk || ']') then
-      pattern := '(?:^|(?<=[[:space:][:punct:]' || cjk || ']))' || pattern || '[^[:space:][:punct:]' || cjk || ']*';
+      pattern := '(?:^|(?<=[[:space:][:punct:]' || cjk || ']))' || pattern
+                 || case when prefix then '[^[:space:][:punct:]' || cjk || ']*'
+                         else '(?![^[:space:][:punct:]' || cjk || '])' end;
     end if;
     patterns := patterns || pattern;
     -- Only the first match is looked for in the whole text: each search

@@ -327,6 +327,11 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     'a word is marked only from its start; nothing marked, the opening',
   );
   assert.equal(
+    await snippet('中文 career card car', '', `'car'`),
+    '中文 career card <b>car</b>',
+    'a word that is no prefix is marked only whole',
+  );
+  assert.equal(
     await snippet(`${'是'.repeat(70)} and more`, '', null),
     `${'是'.repeat(60)}…`,
     'no match: the opening, cut by characters when there are no spaces to count words by',
