@@ -675,10 +675,44 @@ end;
 $$;
 
 --
--- Name: search_stem_tsquery(text[], regconfig[], text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_snippet_query(tsquery, tsvector, regconfig, text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean DEFAULT false) RETURNS tsquery
+CREATE FUNCTION app_hidden.search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]) RETURNS tsquery
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+declare
+  forms text[] := '{}';
+  extra tsquery;
+  lw text;
+  st text;
+begin
+  if coalesce(cardinality(stems), 0) = 0 or config is null or config = 'simple'::regconfig then
+    return q;
+  end if;
+  foreach lw in array pg_catalog.tsvector_to_array(tsv) loop
+    foreach st in array stems loop
+      if pg_catalog.starts_with(lw, case when st like '%i' then pg_catalog.left(st, -1) else st end)
+         and st = any(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(config, lw))) then
+        forms := forms || lw;
+        exit;
+      end if;
+    end loop;
+  end loop;
+  if cardinality(forms) = 0 then
+    return q;
+  end if;
+  extra := app_hidden.search_tsquery(forms, '', true);
+  return case when q is null then extra else q || extra end;
+end;
+$$;
+
+--
+-- Name: search_stem_tsquery(text[], regconfig[], text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text) RETURNS tsquery
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
@@ -698,8 +732,7 @@ begin
       continue when c is null or c = 'simple'::regconfig;
       foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w)) loop
         part := '''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''
-                || case when weights <> '' or prefix then ':' else '' end
-                || case when prefix then '*' else '' end || weights;
+                || case when weights <> '' then ':' else '' end || weights;
         if part <> all (parts) then
           parts := parts || part;
         end if;
@@ -3064,7 +3097,8 @@ declare
   fuzzy boolean[];
   tsq_stem tsquery;
   tsq_any tsquery;
-  tsq_snippet tsquery;
+  -- The stems of the query words, for marking their forms in snippets.
+  snippet_stems text[];
   -- Inverse document frequency of each query word among the caller's scenes
   -- in scope: a word found in few scenes says more than one found in many.
   word_idf float8[];
@@ -3245,8 +3279,9 @@ begin
   fuzzy := array(select char_length(w) >= 4 from unnest(words) w);
   tsq_stem := app_hidden.search_stem_tsquery(words, stem_configs, 'AB');
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
-  tsq_snippet := case when tsq_stem is null then tsq_plain
-                      else tsq_plain || app_hidden.search_stem_tsquery(words, stem_configs, '', true) end;
+  snippet_stems := array(select distinct l from unnest(words) w, unnest(stem_configs) c,
+                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
+                          where c <> 'simple'::regconfig);
   -- The label words each query word names (search_names), read as exact
   -- keys of the caller's tag rows like the words: found by walking the
   -- distinct lexemes the word (as a prefix) or its stem begins, one index
@@ -3580,7 +3615,7 @@ begin
   -- the planner copied these expressions into the filter, the sort key and
   -- the output of the queries below, computing every distance three times.
   components as materialized (
-    select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text,
+    select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text, s.tsv, s.stem_config,
            case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
                 then app_hidden.search_similarity('text', 1 - coalesce(c.td, s.text_vec <=> qv_text)) else 0 end as dense,
            -- Full-text strength in 0..1: half the IDF-weighted share of query
@@ -3627,7 +3662,8 @@ begin
     limit page_size offset page_offset
   )
   select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
-         app_hidden.search_snippet(p.transcript, p.ocr_text, tsq_snippet),
+         app_hidden.search_snippet(p.transcript, p.ocr_text,
+                                   app_hidden.search_snippet_query(tsq_plain, p.tsv, p.stem_config, snippet_stems)),
          app_hidden.search_scene_persons(p.id, uid)
   from page p
   order by p.score desc, p.id;
@@ -5073,11 +5109,18 @@ REVOKE ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text,
 GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) TO authenticated;
 
 --
--- Name: FUNCTION search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text, prefix boolean) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]) TO authenticated;
+
+--
+-- Name: FUNCTION search_stem_tsquery(words text[], configs regconfig[], weights text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text) TO authenticated;
 
 --
 -- Name: FUNCTION search_tag_score(tags jsonb, words text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -

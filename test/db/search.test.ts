@@ -224,17 +224,11 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
   assert.equal(await tsq([], 'AB'), null);
   assert.equal(await tsq(null, 'AB'), null);
 
-  const stems = async (
-    w: (string | null)[] | null,
-    configs: (string | null)[] | null,
-    weights = 'AB',
-    prefix = false,
-  ) => {
-    const x = (await one(`select app_hidden.search_stem_tsquery($1, $2::regconfig[], $3, $4)::text as x`, [
+  const stems = async (w: (string | null)[] | null, configs: (string | null)[] | null, weights = 'AB') => {
+    const x = (await one(`select app_hidden.search_stem_tsquery($1, $2::regconfig[], $3)::text as x`, [
       w,
       configs,
       weights,
-      prefix,
     ])) as string | null;
     return x === null ? null : x.split(' | ').sort();
   };
@@ -246,7 +240,21 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     "'the':AB",
     "'tomato':AB",
   ]);
-  assert.deepEqual(await stems(['roasting'], ['english'], '', true), ["'roast':*"]);
+  assert.deepEqual(await stems(['roasting'], ['english'], ''), ["'roast'"]);
+  // A snippet marks the scene's words that are forms of a query stem, and not
+  // the words that only begin with it.
+  const marks = async (q: string | null, text: string, config: string, st: string[]) =>
+    one(
+      `select app_hidden.search_snippet($2, '', app_hidden.search_snippet_query($1::tsquery, to_tsvector('simple', $2), $3::regconfig, $4)) as x`,
+      [q, text, config, st],
+    );
+  assert.equal(
+    await marks(`'car'`, 'a career in cars and a car', 'english', ['car']),
+    'career in <b>cars</b> and a <b>car</b>',
+  );
+  assert.equal(await marks(`'city'`, 'the cities of citizens', 'english', ['citi']), 'the <b>cities</b> of citizens');
+  assert.equal(await marks(null, 'two cities', 'english', ['citi']), 'two <b>cities</b>');
+  assert.equal(await marks(`'car'`, 'cars and a car', 'simple', ['car']), 'cars and a <b>car</b>', 'no stemmer');
   assert.equal(await stems(['roasting'], ['simple']), null);
   assert.equal(await stems(['the'], ['english']), null, 'a stop word stems to nothing');
   assert.deepEqual(await stems(['roasting', null], ['english', null]), ["'roast':AB"]);
