@@ -580,7 +580,11 @@ test('ranking equals an exact brute-force computation', async () => {
   // Inflected words: found stemmed in the text, and naming labels of the same
   // English stem ("dogs" names "dog", "cities" names "city"), for the whole
   // library and for the person's few scenes, which read their tags differently.
-  for (const inflected of ['dogs in the rains', 'cities at night']) {
+  // (The person's few scenes carry "dog" and "rain" labels, none "city" or "night".)
+  for (const [inflected, personLabels] of [
+    ['dogs in the rains', true],
+    ['cities at night', false],
+  ] as const) {
     const all = await search(u, { ...q, query: inflected, pageSize: 100 });
     const exact = await bruteForce(u, inflected, q);
     assert.deepEqual(
@@ -598,6 +602,11 @@ test('ranking equals an exact brute-force computation', async () => {
       mine.map((h) => h.scene_id),
       mineExact.map((b) => b.id),
       `${inflected}, person-scoped`,
+    );
+    assert.equal(
+      mine.some((h) => h.tags_score > 0),
+      personLabels,
+      `${inflected}: a label is named among the person's few scenes`,
     );
     mine.forEach((h, i) => close(h.score, mineExact[i].score, `${inflected}: person-scoped score of rank ${i + 1}`));
   }
