@@ -489,8 +489,7 @@ CREATE FUNCTION app_hidden.search_label_start(w text, stem text, stemming boolea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
   select case when app_hidden.search_prefix(w, stemming) then w
-              when pg_catalog.char_length(stem) >= 3 then
-                case when stem like '%i' then pg_catalog.left(stem, -1) else stem end
+              when pg_catalog.char_length(stem) >= 3 then app_hidden.search_stem_start(stem)
          end
 $$;
 
@@ -693,7 +692,7 @@ begin
   end if;
   foreach lw in array pg_catalog.tsvector_to_array(tsv) loop
     foreach st in array stems loop
-      if pg_catalog.starts_with(lw, case when st like '%i' then pg_catalog.left(st, -1) else st end)
+      if pg_catalog.starts_with(lw, app_hidden.search_stem_start(st))
          and st = any(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(config, lw))) then
         forms := forms || lw;
         exit;
@@ -706,6 +705,16 @@ begin
   extra := app_hidden.search_tsquery(forms, '', true);
   return case when q is null then extra else q || extra end;
 end;
+$$;
+
+--
+-- Name: search_stem_start(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_stem_start(stem text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  select case when stem like '%i' then pg_catalog.left(stem, -1) else stem end
 $$;
 
 --
@@ -3338,12 +3347,13 @@ begin
   -- rows (a prefix where search_prefix says so); the label words it names:
   -- their 't' rows. Prefix ranges nest or are disjoint; a written form
   -- inside another word's range ("cars" with "car") is not ranked, so each
-  -- written occurrence counts once, as in search_rank. Each stem of word i: its 'w' rows unless the written range
-  -- holds them, and its 's' rows but those whose written sources all start
-  -- with the word (src, their common prefix, in the written range): the
-  -- written range finds those scenes. That leaves two ranges of src, before
-  -- the word and from its hi on; a word that is no prefix has a written range of
-  -- that word alone, so all of src. U+10FFFF twice ends every real string.
+  -- written occurrence counts once, as in search_rank. Each stem of word i:
+  -- its 'w' rows unless the written range holds them, and its 's' rows but
+  -- those whose written sources all start with the word (src, their common
+  -- prefix, in the written range): the written range finds those scenes.
+  -- That leaves two ranges of src, before the word and from its hi on; a
+  -- word that is no prefix has a written range of that word alone, so all of
+  -- src. U+10FFFF twice ends every real string.
   -- For a person in few scenes, stems are read as ranges too, with every
   -- src: exact lexemes look cheap to the planner, which would then read a
   -- common stem's rows across the whole library rather than the terms of
@@ -5114,6 +5124,13 @@ GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, 
 
 REVOKE ALL ON FUNCTION app_hidden.search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]) TO authenticated;
+
+--
+-- Name: FUNCTION search_stem_start(stem text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_stem_start(stem text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_stem_start(stem text) TO authenticated;
 
 --
 -- Name: FUNCTION search_stem_tsquery(words text[], configs regconfig[], weights text); Type: ACL; Schema: app_hidden; Owner: -

@@ -26,7 +26,7 @@ begin
          'pipeline_playback_failed', 'playback_forget_parts', 'pipeline_playback_planned',
          -- fixtures/search_scenes.sql
          'search_similarity', 'search_query_words', 'search_prefix', 'search_tsquery', 'search_stem_tsquery', 'search_rank', 'search_tag_score',
-         'search_label_stem', 'search_label_start', 'search_names',
+         'search_label_stem', 'search_stem_start', 'search_label_start', 'search_names',
          'search_escape_html', 'search_highlight', 'search_snippet_query', 'search_snippet', 'search_scenes', 'search_scene_persons'])
   loop
     execute pg_catalog.format('drop function %s', f);
