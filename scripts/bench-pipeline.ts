@@ -3,7 +3,7 @@
  * models), per video and model set, each run in a fresh child process so
  * model loading is included and one run's memory cannot inflate the next.
  *
- *   node scripts/bench-pipeline.ts [--models none,tiny,cost] [--videos sample,talk,fastcut,screen]
+ *   node scripts/bench-pipeline.ts [--models none,tiny,cost] [--videos sample,talk,fastcut,screen,camera]
  *        [--scale 1] [--asr base|small|large-v3-turbo] [--runs 1] [--videos-only]
  *
  * Videos (generated, cached in .test-data/bench-videos):
@@ -11,10 +11,13 @@
  *   talk     10 min, 40 scenes of 15 s, continuous speech, 1280×720
  *   fastcut  3 min, 120 shots of 1.5 s, speech on every other shot, 1280×720
  *   screen   20 min, 20 slides of 60 s, narrated, 1280×720
+ *   camera   the talk's scenes and speech over moving pictures (a pan with
+ *            sensor noise: every frame differs, as in filmed footage; the
+ *            others' flat pictures cost a decoder almost nothing)
  * faces    30 s silent slideshow of the face model's six sample photos (22 faces)
  * A path in --videos indexes that file instead (e.g. a slide deck or camera
  * footage written by scripts/bench-cuts.ts --keep DIR).
- * --scale shortens talk/fastcut/screen (0.25 = a quarter of the scenes, same
+ * --scale shortens talk/fastcut/screen/camera (0.25 = a quarter of the scenes, same
  * scene lengths) for quick runs.
  *
  * Models: "none" an empty MODELS_DIR; "tiny" the test models; "cost" the
@@ -123,7 +126,10 @@ function prose(seed: number, seconds: number): string {
 
 const COLOURS = ['0x1f3b73', '0x7a2e2e', '0x2e6b3a', '0x6b5a2e', '0x4b2e6b', '0x2e5f6b', '0x3a3a3a', '0x6b2e55'];
 
-function scenes(kind: string, scale: number): { specs: SampleSceneSpec[]; width: number; height: number } {
+function scenes(
+  kind: string,
+  scale: number,
+): { specs: SampleSceneSpec[]; width: number; height: number; motion?: boolean } {
   const make = (count: number, dur: number, speech: (i: number) => boolean, prefix: string) => ({
     specs: Array.from({ length: Math.max(2, Math.round(count * scale)) }, (_, i) => ({
       durationS: dur,
@@ -143,8 +149,10 @@ function scenes(kind: string, scale: number): { specs: SampleSceneSpec[]; width:
       return make(120, 1.5, (i) => i % 2 === 0, 'SHOT');
     case 'screen':
       return make(20, 60, () => true, 'SLIDE');
+    case 'camera':
+      return { ...make(40, 15, () => true, 'SHOT'), motion: true };
     default:
-      throw new Error(`--videos: unknown video "${kind}" (sample, talk, fastcut, screen)`);
+      throw new Error(`--videos: unknown video "${kind}" (sample, talk, fastcut, screen, camera)`);
   }
 }
 
@@ -162,7 +170,7 @@ async function video(kind: string, scale: number): Promise<{ file: string; durat
     const v = await generatePhotoVideo(file, shots, { width: 640, height: 360 });
     return { file: v.path, durationS: v.durationS, scenes: shots.length };
   }
-  const { specs, width, height } = scenes(kind, scale);
+  const { specs, width, height, motion } = scenes(kind, scale);
   const dir = path.join(ROOT_DIR, '.test-data', 'bench-videos');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${kind}-${kind === 'sample' ? 1 : scale}.mp4`);
@@ -174,6 +182,7 @@ async function video(kind: string, scale: number): Promise<{ file: string; durat
     scenes: specs,
     width,
     height,
+    motion,
     subtitles: false,
     limits: { timeoutS: 3600, maxMemoryMb: 0 },
   });

@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import { detectScenes } from '../../worker/media/index.ts';
 import {
   generatePan,
+  generateSampleVideo,
   generateScreenRecording,
   generateSlideDeck,
   generateTransitions,
@@ -52,6 +53,23 @@ test('a slow pan across one picture is one scene', async () => {
   const v = await generatePan(path.join(dir, 'pan.mp4'));
   const d = await assertCuts(v);
   assert.deepEqual(d.cuts, []);
+});
+
+test('filmed-like scenes (a panning, noisy picture under a caption) cut where the shots change, and nowhere else', async () => {
+  const specs = ['0x1f3b73', '0x7a2e2e', '0x2e6b3a'].map((color, i) => ({ durationS: 4, color, word: `SHOT ${i}` }));
+  const v = await generateSampleVideo(path.join(dir, 'camera.mp4'), {
+    scenes: specs,
+    width: 320,
+    height: 180,
+    audio: false,
+    motion: true,
+  });
+  const d = await assertCuts({ ...v, texts: [] });
+  // Unlike the flat pictures of the other samples, no two analysis frames are alike.
+  assert.ok(
+    d.curve.slice(1).every((c) => c.change > 0),
+    'every analysis frame differs from the one before',
+  );
 });
 
 test('a hard cut, a fade through black and a cross-dissolve between moving shots are each found once', async () => {

@@ -47,6 +47,13 @@ export interface SampleOptions {
   audio?: boolean;
   /** Embed the cues as a mov_text (mp4) / subrip (mkv) stream. */
   subtitles?: boolean;
+  /**
+   * Camera-like pictures: each scene pans across its own part of a fractal,
+   * tinted with its colour, with a little sensor noise, so every frame
+   * differs from the last as in filmed footage (a flat colour barely costs
+   * a decoder anything, which flatters whatever is measured against it).
+   */
+  motion?: boolean;
   limits?: RunLimits;
 }
 
@@ -86,6 +93,37 @@ function espeak(text: string, wav: string): Promise<void> {
   });
 }
 
+/** Pixels per second a motion scene pans: a 720p frame's width in about half a minute, a slow drift. */
+const PAN_PX_PER_S = 40;
+
+/**
+ * A pan at pxPerS across one rendered frame of the Mandelbrot set (a
+ * detailed still picture): at ffmpeg's default view, or centred on `at`.
+ */
+function fractalPan(
+  o: { width: number; height: number; fps: number; durationS: number; pxPerS: number },
+  at?: { x: number; y: number; scale: number },
+): string {
+  const big = `${o.width + Math.ceil(o.pxPerS * o.durationS) + 2}x${o.height}`;
+  const view = at
+    ? `start_x=${at.x.toFixed(4)}:start_y=${at.y.toFixed(4)}:start_scale=${at.scale}:end_scale=${at.scale}`
+    : 'start_scale=2:end_scale=2';
+  return (
+    `mandelbrot=s=${big}:r=${o.fps}:${view}:outer=normalized_iteration_count,trim=end_frame=1,` +
+    `loop=loop=-1:size=1,setpts=N/${o.fps}/TB,trim=duration=${o.durationS},` +
+    `crop=${o.width}:${o.height}:x='t*${o.pxPerS}':y=0`
+  );
+}
+
+/** A scene's moving picture (SampleOptions.motion): its own part of the fractal, tinted, with sensor noise. */
+function movingBackground(s: SampleSceneSpec, i: number, width: number, height: number, fps: number): string {
+  const at = { x: -0.75 + 0.37 * Math.sin(i * 1.7), y: 0.1 + 0.25 * Math.cos(i * 1.3), scale: 1.5 };
+  return (
+    fractalPan({ width, height, fps, durationS: s.durationS, pxPerS: PAN_PX_PER_S }, at) +
+    `,drawbox=c=${s.color}@0.35:t=fill,noise=alls=4:allf=t,setsar=1`
+  );
+}
+
 /** Writes a sample video (mp4 or mkv, by extension) and returns what is in it. */
 export async function generateSampleVideo(outPath: string, opts: SampleOptions = {}): Promise<SampleVideo> {
   const specs = opts.scenes ?? DEFAULT_SAMPLE_SCENES;
@@ -112,8 +150,10 @@ export async function generateSampleVideo(outPath: string, opts: SampleOptions =
     const fontSize = Math.round(height / 5);
     scenes.forEach((s, i) => {
       graph.push(
-        `color=c=${s.color}:s=${width}x${height}:r=${fps}:d=${s.durationS},` +
-          `drawtext=fontfile=${SAMPLE_FONT}:text='${s.word.replace(/[^A-Za-z0-9 ]/g, '')}':fontsize=${fontSize}:fontcolor=white:borderw=4:bordercolor=black:x=(w-tw)/2:y=(h-th)/2[v${i}]`,
+        (opts.motion
+          ? movingBackground(s, i, width, height, fps)
+          : `color=c=${s.color}:s=${width}x${height}:r=${fps}:d=${s.durationS}`) +
+          `,drawtext=fontfile=${SAMPLE_FONT}:text='${s.word.replace(/[^A-Za-z0-9 ]/g, '')}':fontsize=${fontSize}:fontcolor=white:borderw=4:bordercolor=black:x=(w-tw)/2:y=(h-th)/2[v${i}]`,
       );
     });
     graph.push(`${scenes.map((_, i) => `[v${i}]`).join('')}concat=n=${scenes.length}:v=1:a=0[vout]`);
@@ -378,15 +418,7 @@ export async function generatePan(
   const dur = opts.durationS ?? 24;
   const speed = opts.pxPerS ?? 24;
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const big = `${width + Math.ceil(speed * dur) + 2}x${height}`;
-  await encode(
-    outPath,
-    [],
-    `mandelbrot=s=${big}:r=${fps}:start_scale=2:end_scale=2:outer=normalized_iteration_count,trim=end_frame=1,` +
-      `loop=loop=-1:size=1,setpts=N/${fps}/TB,trim=duration=${dur},crop=${width}:${height}:x='t*${speed}':y=0[vout]`,
-    limits,
-    fps,
-  );
+  await encode(outPath, [], `${fractalPan({ width, height, fps, durationS: dur, pxPerS: speed })}[vout]`, limits, fps);
   return { path: outPath, durationS: dur, cuts: [], texts: [] };
 }
 
