@@ -386,7 +386,7 @@ test('keyframes for many spans come from one ffmpeg run per round and are the JP
     await extractKeyframe(mp4, dense[i]!.start, dense[i]!.end, one, limits);
     assert.equal(hash(one), hash(dense[i]!.outPath), `dense span ${i}: same JPEG`);
   }
-  assert.deepEqual(await extractKeyframes(mp4, [], dir, limits), { written: [], ffmpegRuns: 0 });
+  assert.deepEqual(await extractKeyframes(mp4, [], dir, limits), { written: [], at: [], ffmpegRuns: 0 });
 });
 
 test('frames in one GOP come from one sequential decode, not a seek each (a recorder with rare keyframes)', async () => {
@@ -415,6 +415,33 @@ test('frames in one GOP come from one sequential decode, not a seek each (a reco
       fs.readFileSync(path.join(dir, `gop-apart-${t}.jpg`)),
       `the same JPEG at ${t} s`,
     );
+});
+
+test("a long span's keyframe is the coded keyframe nearest a third in, where the cut pass met one", async () => {
+  // Moving pictures with a coded keyframe every 2 s, as filmed footage is encoded.
+  const gop = path.join(dir, 'gop-2s.mp4');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=20', '-c:v', 'libx264'],
+    ...['-preset', 'ultrafast', '-g', '50', '-x264-params', 'scenecut=0', '-pix_fmt', 'yuv420p', gop],
+  ]);
+  const detected = await detectScenes(gop, 0.3, limits);
+  assert.deepEqual(detected.keyframes, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+  const keyframes = { times: detected.keyframes, from: 0, to: detected.decodedS };
+  const req = (start: number, end: number, tag: string) => ({ start, end, outPath: path.join(dir, `snap-${tag}.jpg`) });
+  const spans = [
+    req(1.5, 13.5, 'long'), // a third in is 5.5; keyframes at 6 lie between a quarter (4.5) and half (7.5) in
+    req(6.1, 7.9, 'none'), // no keyframe between 6.55 and 7.0: a third in
+    req(8.5, 8.9, 'short'), // a text sample's span keeps its time
+    req(0, 18, 'third'), // a third in is itself the keyframe at 6
+  ];
+  const batch = await extractKeyframes(gop, spans, dir, limits, keyframes);
+  assert.deepEqual(batch.written, [true, true, true, true]);
+  assert.deepEqual(batch.at, [6, 6.7, 8.633, 6]);
+  assert.deepEqual(fs.readFileSync(spans[0]!.outPath), fs.readFileSync(spans[3]!.outPath), 'the frame at 6 s');
+  // Without the keyframes, a third in as before.
+  const plain = await extractKeyframes(gop, [req(1.5, 13.5, 'plain')], dir, limits);
+  assert.deepEqual(plain.at, [5.5]);
+  assert.notDeepEqual(fs.readFileSync(path.join(dir, 'snap-plain.jpg')), fs.readFileSync(spans[0]!.outPath));
 });
 
 test('broken and hostile inputs are refused with a readable reason', async () => {

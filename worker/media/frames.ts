@@ -3,7 +3,8 @@
  * as JPEGs. extractKeyframe takes one span in one ffmpeg process, seeking
  * to it; extractKeyframes takes all the spans a stage needs in one process
  * and picks exactly the same frames: starting ffmpeg costs about as much as
- * decoding a second of 720p, and a stage asks for tens of frames.
+ * decoding a second of 720p, and a stage asks for tens of frames. Told
+ * where the coded keyframes are, it moves a long span's frame onto one.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -207,7 +208,37 @@ export interface KeyframeRequest {
 /** What one batch did, for tests and benchmarks: ffmpeg processes started, frames written. */
 export interface KeyframeBatch {
   written: boolean[];
+  /** Per request written, the time asked for the frame kept (the first frame at or after it); null for a held last frame. */
+  at: (number | null)[];
   ffmpegRuns: number;
+}
+
+/** Spans at least this long (seconds) may take a coded keyframe for their first candidate (candidateFor). */
+const SNAP_MIN_SPAN_S = 1;
+
+/**
+ * Candidate k of a span in a batch. The first is a third in, or, where the
+ * cut pass met a coded keyframe (an I-frame) between a quarter and half
+ * way in, the one nearest a third: a seek decodes from the keyframe at or
+ * before the frame it wants, so a frame that is one costs a single frame's
+ * decoding instead of up to a GOP's, which in filmed footage is most of a
+ * keyframe's cost (BENCHMARKS.md); encoders also give those frames the
+ * most bits. Short spans (a text sample's) keep their time.
+ */
+function candidateFor(q: KeyframeRequest, k: number, keyframes: KeyframeTimes | undefined): string {
+  const third = candidateAt(q.start, q.end, k);
+  const len = q.end - q.start;
+  if (k !== 0 || !keyframes || len < SNAP_MIN_SPAN_S || q.start < keyframes.from || q.end > keyframes.to) {
+    return third;
+  }
+  const want = q.start + len / 3;
+  let best: number | null = null;
+  for (const t of keyframes.times) {
+    if (t < q.start + len / 4 || t > q.start + len / 2) continue;
+    if (best === null || Math.abs(t - want) < Math.abs(best - want)) best = t;
+  }
+  // Down to the millisecond, so the first frame at or after it is the keyframe itself.
+  return best === null ? third : (Math.floor(best * 1000) / 1000).toFixed(3);
 }
 
 /**
@@ -548,7 +579,9 @@ async function extractRound(
  * together share one sequential decode; distant ones get their own seek
  * within the same process. Anything the batch could not place (a failed
  * run, a frame beyond a run's end in variable-rate video) is extracted on
- * its own, so the result never depends on the batching.
+ * its own, so the result never depends on the batching. Given the
+ * keyframes the cut pass met, a long span's first candidate may be a coded
+ * keyframe near a third in instead (candidateFor).
  */
 export async function extractKeyframes(
   file: string,
@@ -558,22 +591,25 @@ export async function extractKeyframes(
   keyframes?: KeyframeTimes,
 ): Promise<KeyframeBatch> {
   const written = requests.map(() => false);
-  if (!requests.length) return { written, ffmpegRuns: 0 };
+  const at: (number | null)[] = requests.map(() => null);
+  if (!requests.length) return { written, at, ffmpegRuns: 0 };
   const timing = await timingOf(file, limits);
   let ffmpegRuns = 0;
   const single = async (i: number, k: number) => {
     const q = requests[i]!;
     ffmpegRuns++;
-    return extractOne(file, candidateAt(q.start, q.end, k), q.outPath, limits, timing?.hdr ?? null);
+    return extractOne(file, candidateFor(q, k, keyframes), q.outPath, limits, timing?.hdr ?? null);
   };
   const scratch = await fs.mkdtemp(path.join(workDir, 'frames-'));
   try {
     let pending = requests.flatMap((q, i) => (afterPicture(timing, q.start, q.end) ? [] : [i]));
     for (let k = 0; k < CANDIDATES.length && pending.length; k++) {
-      const wants = pending.map((i) => {
-        const at = candidateAt(requests[i]!.start, requests[i]!.end, k);
-        return { req: i, at, pts: timing ? firstKeptPts(at, timing) : 0n };
-      });
+      const asked = new Map(pending.map((i) => [i, candidateFor(requests[i]!, k, keyframes)]));
+      const wants = pending.map((i) => ({
+        req: i,
+        at: asked.get(i)!,
+        pts: timing ? firstKeptPts(asked.get(i)!, timing) : 0n,
+      }));
       const round = timing
         ? await extractRound(file, wants, timing, scratch, limits, k, keyframes)
         : { got: new Map(), runs: 0 };
@@ -593,6 +629,7 @@ export async function extractKeyframes(
           continue;
         }
         written[i] = true;
+        at[i] = Number(asked.get(i));
         if (isBlack(stats.avg, stats.max)) next.push(i);
       }
       pending = next;
@@ -606,11 +643,12 @@ export async function extractKeyframes(
         for (const i of held) {
           await fs.copyFile(last, requests[i]!.outPath);
           written[i] = true;
+          at[i] = null;
         }
       }
     }
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
   }
-  return { written, ffmpegRuns };
+  return { written, at, ffmpegRuns };
 }

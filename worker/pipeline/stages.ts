@@ -142,6 +142,8 @@ interface Work {
   readCache: Map<string, string>;
   /** Frames already extracted (or found impossible to), by file: no frame is decoded twice. */
   extracted: Map<string, boolean>;
+  /** The time each extracted frame was asked for (extractKeyframes' `at`), by file, where known. */
+  extractedAt: Map<string, number>;
   spans: Span[];
   texts: string[];
   frames: (string | null)[];
@@ -474,8 +476,11 @@ const sampleRequest = (w: Work, t: number): KeyframeRequest => ({
 async function extractFrames(w: Work, reqs: KeyframeRequest[]): Promise<(string | null)[]> {
   const todo = [...new Map(reqs.filter((q) => !w.extracted.has(q.outPath)).map((q) => [q.outPath, q])).values()];
   if (todo.length) {
-    const { written } = await extractKeyframes(await w.file(), todo, w.dir, w.limits, w.keyframes);
-    todo.forEach((q, i) => w.extracted.set(q.outPath, written[i]!));
+    const { written, at } = await extractKeyframes(await w.file(), todo, w.dir, w.limits, w.keyframes);
+    todo.forEach((q, i) => {
+      w.extracted.set(q.outPath, written[i]!);
+      if (at[i] != null) w.extractedAt.set(q.outPath, at[i]!);
+    });
   }
   return reqs.map((q) => (w.extracted.get(q.outPath) ? q.outPath : null));
 }
@@ -549,9 +554,10 @@ async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
       const jpg = jpgs[k++];
       if (jpg) frames.push({ file: jpg, t });
     }
-    // Nominal time of a keyframe extracted the classic way: a third into the scene.
+    // The keyframe's time where this job extracted it, else nominally a third into the scene.
     const s = w.spans[i]!;
-    if (!frames.length && w.frames[i]) frames.push({ file: w.frames[i]!, t: s.start + (s.end - s.start) / 3 });
+    const key = w.frames[i];
+    if (!frames.length && key) frames.push({ file: key, t: w.extractedAt.get(key) ?? s.start + (s.end - s.start) / 3 });
     out.push(frames);
   }
   return out;
@@ -606,6 +612,7 @@ function newWork(
     keyframes: undefined,
     readCache: new Map(),
     extracted: new Map(),
+    extractedAt: new Map(),
     spans: [],
     texts: [],
     frames: [],
