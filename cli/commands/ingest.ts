@@ -59,7 +59,7 @@ const CREATE_UPLOAD = `mutation ($filename: String!, $byteSize: BigInt!, $conten
   }
 }`;
 const CREATE_VIDEO = `mutation ($objectKey: String!, $title: String, $subtitleKey: String) {
-  createVideo(objectKey: $objectKey, title: $title, subtitleKey: $subtitleKey) { id title state }
+  createVideo(objectKey: $objectKey, title: $title, subtitleKey: $subtitleKey) { id title state error }
 }`;
 const VIDEO = `query ($id: UUID!) {
   videoById(id: $id) { id title state stage progress error durationS missingStages scenes { totalCount } }
@@ -240,7 +240,9 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
       title: opts.title ?? path.basename(file, path.extname(file)),
       subtitleKey: subtitleKey ?? null,
     });
-    videos.push({ ...createVideo, stage: null, progress: 0, error: null });
+    // The row as the server reads it after the insert commits: a fast worker may already have
+    // moved it on (validating, or failed with its reason), and the line says so.
+    videos.push({ ...createVideo, stage: null, progress: 0, error: createVideo.error ?? null });
     if (!json) info(`uploaded ${file}${sidecar ? ` (+ ${path.basename(sidecar)})` : ''} → video ${createVideo.id}`);
     else if (!opts.wait)
       out(
@@ -248,7 +250,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
           videoId: createVideo.id,
           title: createVideo.title,
           state: createVideo.state,
-          error: null,
+          error: createVideo.error ?? null,
           file,
         }),
       );
@@ -259,7 +261,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
       videoId: v.id,
       title: v.title,
       state: v.state,
-      error: null,
+      error: v.error,
       scenes: null,
       durationS: null,
       missingStages: [],
