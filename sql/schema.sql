@@ -1783,10 +1783,10 @@ $$;
 COMMENT ON FUNCTION app_private.pipeline_playback_planned(video_id uuid, playback jsonb) IS 'Worker: how an indexed video validated before playback copies existed plays, and its copy''s jobs; false when it has a plan by now.';
 
 --
--- Name: pipeline_playback_ready(uuid, text); Type: FUNCTION; Schema: app_private; Owner: -
+-- Name: pipeline_playback_ready(uuid, text, bigint); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
-CREATE FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) RETURNS boolean
+CREATE FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text, bytes bigint) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -1798,17 +1798,18 @@ begin
   if not found then
     return false;
   end if;
-  update app_public.videos v set playback_state = 'ready', playback_key = key where v.id = video_id;
+  update app_public.videos v set playback_state = 'ready', playback_key = key, playback_bytes = bytes
+   where v.id = video_id;
   perform app_private.playback_forget_parts(video_id, v_owner, key);
   return true;
 end;
 $$;
 
 --
--- Name: FUNCTION pipeline_playback_ready(video_id uuid, key text); Type: COMMENT; Schema: app_private; Owner: -
+-- Name: FUNCTION pipeline_playback_ready(video_id uuid, key text, bytes bigint); Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) IS 'Worker: the video plays from this copy now; its parts are deleted.';
+COMMENT ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text, bytes bigint) IS 'Worker: the video plays from this copy now; its parts are deleted.';
 
 --
 -- Name: pipeline_progress(uuid, text, real, real, real); Type: FUNCTION; Schema: app_private; Owner: -
@@ -2064,7 +2065,8 @@ begin
          state = 'processing', stage = 'transcribe',
          progress = app_private.pipeline_stage_progress('transcribe', 0), error = null,
          playback_state = case when v_plan = 'original' then 'original' when v_keep then 'ready' else 'pending' end,
-         playback_key = case when v_keep then v.playback_key end
+         playback_key = case when v_keep then v.playback_key end,
+         playback_bytes = case when v_keep then v.playback_bytes end
    where v.id = video_id;
   -- A fresh run (a reprocessed video): chunks of an earlier run are not ours.
   -- Keys they stored are left to the orphan sweep, or reused under the same names.
@@ -3727,6 +3729,7 @@ CREATE TABLE app_public.videos (
     notes text[] DEFAULT '{}'::text[] NOT NULL,
     playback_state text,
     playback_key text,
+    playback_bytes bigint,
     CONSTRAINT videos_byte_size_check CHECK ((byte_size >= 0)),
     CONSTRAINT videos_content_sha256_check CHECK ((content_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT videos_content_type_video CHECK ((content_type ~ '^video/[a-z0-9][a-z0-9.+-]*$'::text)),
@@ -3956,6 +3959,12 @@ COMMENT ON COLUMN app_public.videos.playback_state IS 'How the video plays in a 
 --
 
 COMMENT ON COLUMN app_public.videos.playback_key IS 'Storage key of the browser-playable copy (H.264 and AAC in MP4, at most 720p) when playback_state is ready.';
+
+--
+-- Name: COLUMN videos.playback_bytes; Type: COMMENT; Schema: app_public; Owner: -
+--
+
+COMMENT ON COLUMN app_public.videos.playback_bytes IS 'Size in bytes of the playable copy under playback_key, as the worker stored it; null without a copy (or for a copy stored before sizes were recorded).';
 
 --
 -- Name: videos_transcript(app_public.videos); Type: FUNCTION; Schema: app_public; Owner: -
@@ -4244,7 +4253,8 @@ CREATE VIEW app_private.user_stats AS
            FROM app_public.scenes s
           WHERE (s.owner_id = v.owner_id)) AS scenes,
     max(v.created_at) AS last_upload_at,
-    (array_agg(v.error ORDER BY v.updated_at DESC) FILTER (WHERE (v.state = 'failed'::text)))[1] AS last_error
+    (array_agg(v.error ORDER BY v.updated_at DESC) FILTER (WHERE (v.state = 'failed'::text)))[1] AS last_error,
+    COALESCE(sum(v.playback_bytes), (0)::numeric) AS playback_bytes
    FROM app_public.videos v
   GROUP BY v.owner_id;
 
@@ -4252,7 +4262,7 @@ CREATE VIEW app_private.user_stats AS
 -- Name: VIEW user_stats; Type: COMMENT; Schema: app_private; Owner: -
 --
 
-COMMENT ON VIEW app_private.user_stats IS 'Per-user counts of videos by state, storage, scenes and the latest failure.';
+COMMENT ON VIEW app_private.user_stats IS 'Per-user counts of videos by state, storage (bytes: the uploads; playback_bytes: their browser-playable copies), scenes and the latest failure.';
 
 --
 -- Name: video_chunks; Type: TABLE; Schema: app_private; Owner: -
@@ -5358,11 +5368,11 @@ REVOKE ALL ON FUNCTION app_private.pipeline_playback_planned(video_id uuid, play
 GRANT ALL ON FUNCTION app_private.pipeline_playback_planned(video_id uuid, playback jsonb) TO heimdex_worker;
 
 --
--- Name: FUNCTION pipeline_playback_ready(video_id uuid, key text); Type: ACL; Schema: app_private; Owner: -
+-- Name: FUNCTION pipeline_playback_ready(video_id uuid, key text, bytes bigint); Type: ACL; Schema: app_private; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text) TO heimdex_worker;
+REVOKE ALL ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text, bytes bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_private.pipeline_playback_ready(video_id uuid, key text, bytes bigint) TO heimdex_worker;
 
 --
 -- Name: FUNCTION pipeline_progress(video_id uuid, stage text, done real, lo real, hi real); Type: ACL; Schema: app_private; Owner: -

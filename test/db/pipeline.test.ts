@@ -197,7 +197,7 @@ test('user_stats summarises each user', async () => {
   const [v1, v2] = [await insertAsUser(owner), await insertAsUser(owner)];
   await insertAsUser(owner); // stays 'uploaded': in progress
   await db.rootPool.query(
-    `update app_public.videos set state = 'indexed', byte_size = 1000, duration_s = 60 where id = $1`,
+    `update app_public.videos set state = 'indexed', byte_size = 1000, duration_s = 60, playback_bytes = 700 where id = $1`,
     [v1],
   );
   await db.rootPool.query(
@@ -211,7 +211,8 @@ test('user_stats summarises each user', async () => {
   const {
     rows: [s],
   } = await db.rootPool.query(
-    `select videos::int, indexed::int, in_progress::int, failed::int, bytes::int, seconds::float8, scenes::int, last_error
+    `select videos::int, indexed::int, in_progress::int, failed::int, bytes::int, seconds::float8, scenes::int, last_error,
+            playback_bytes::int
      from app_private.user_stats where owner_id = $1`,
     [owner],
   );
@@ -224,5 +225,7 @@ test('user_stats summarises each user', async () => {
     seconds: 60,
     scenes: 2,
     last_error: 'unreadable',
+    // The copies apart from the uploads: one video has one.
+    playback_bytes: 700,
   });
 });

@@ -498,9 +498,9 @@ test('a playback copy: parts queued at validation, the join queued once when the
   await clearJobs(id);
 
   const copy = `u/${owner}/${id}/playback.mp4`;
-  await db.rootPool.query('select app_private.pipeline_playback_ready($1, $2)', [id, copy]);
+  await db.rootPool.query('select app_private.pipeline_playback_ready($1, $2, $3)', [id, copy, 123456]);
   const v = await video(id);
-  assert.deepEqual([v.playback_state, v.playback_key], ['ready', copy]);
+  assert.deepEqual([v.playback_state, v.playback_key, v.playback_bytes], ['ready', copy, '123456']);
   assert.deepEqual((await db.rootPool.query('select * from app_private.pipeline_playback_parts($1)', [id])).rows, []);
   const [del] = await db.rootPool
     .query(`select j.payload from graphile_worker._private_jobs j where j.payload->>'id' = $1`, [id])

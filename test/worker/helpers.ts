@@ -95,6 +95,8 @@ export interface VideoState {
   indexed_at: Date | null;
   playback_state: 'original' | 'pending' | 'ready' | 'failed' | null;
   playback_key: string | null;
+  /** bigint, as node-postgres returns it: a string. */
+  playback_bytes: string | null;
   notes: string[];
 }
 

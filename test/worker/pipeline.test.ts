@@ -265,12 +265,13 @@ test('a video browsers cannot play gets a copy made in parts that plays, and the
     });
   await drain();
   const [p, v] = [await settled(db3, plain), await settled(db3, id)];
-  assert.deepEqual([p.state, p.playback_state, p.playback_key], ['indexed', 'original', null]);
+  assert.deepEqual([p.state, p.playback_state, p.playback_key, p.playback_bytes], ['indexed', 'original', null, null]);
   assert.equal(v.state, 'indexed', v.error ?? '');
   assert.equal(v.playback_state, 'ready', v.notes.join(' '));
   assert.equal(v.playback_key, `u/${owner}/${id}/playback.mp4`);
   const copy = path.join(rig.dir, 'copy.mp4');
   await short.storage.download(v.playback_key!, copy, { maxBytes: 1e9 });
+  assert.equal(v.playback_bytes, String(fs.statSync(copy).size), 'the size user_stats counts is the stored copy');
   const streams = await runTool(
     'ffprobe',
     ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', copy],

@@ -53,12 +53,14 @@ export function videos__playback(ctx: PipelineContext): Task {
       await assembleCopy(file, facts, plan, parts, out, dir, limits);
       await runWithStored(ctx, helpers, async (jobCtx) => {
         const key = playbackKey(video.owner_id, id);
+        const bytes = fs.statSync(out).size;
         await jobCtx.storage.put(key, fs.createReadStream(out), 'video/mp4');
-        const r = await helpers.query<{ ok: boolean }>('select app_private.pipeline_playback_ready($1, $2) as ok', [
+        const r = await helpers.query<{ ok: boolean }>('select app_private.pipeline_playback_ready($1, $2, $3) as ok', [
           id,
           key,
+          bytes,
         ]);
-        helpers.logger.info(`video ${id} playback copy stored (${fs.statSync(out).size} bytes)`);
+        helpers.logger.info(`video ${id} playback copy stored (${bytes} bytes)`);
         return r.rows[0]!.ok;
       });
     });
