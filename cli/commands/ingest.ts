@@ -242,7 +242,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
     });
     // The row as the server reads it after the insert commits: a fast worker may already have
     // moved it on (validating, or failed with its reason), and the line says so.
-    videos.push({ ...createVideo, stage: null, progress: 0, error: createVideo.error ?? null });
+    videos.push({ ...createVideo, stage: null, progress: 0 });
     if (!json) info(`uploaded ${file}${sidecar ? ` (+ ${path.basename(sidecar)})` : ''} → video ${createVideo.id}`);
     else if (!opts.wait)
       out(
@@ -250,7 +250,7 @@ export async function ingestFiles(api: Api, files: string[], opts: IngestOptions
           videoId: createVideo.id,
           title: createVideo.title,
           state: createVideo.state,
-          error: createVideo.error ?? null,
+          error: createVideo.error,
           file,
         }),
       );

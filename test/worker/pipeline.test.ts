@@ -300,7 +300,10 @@ test('a video browsers cannot play gets a copy made in parts that plays, and the
   await db3.rootPool.query('select app_private.reprocess_video($1)', [id]);
   await drain();
   const again = await settled(db3, id);
-  assert.deepEqual([again.state, again.playback_state, again.playback_key], ['indexed', 'ready', v.playback_key]);
+  assert.deepEqual(
+    [again.state, again.playback_state, again.playback_key, again.playback_bytes],
+    ['indexed', 'ready', v.playback_key, v.playback_bytes],
+  );
   assert.equal(await written(), before);
 
   // Validated before copies existed (migration 000022 queues a plan job for

@@ -208,7 +208,7 @@ export interface KeyframeRequest {
 /** What one batch did, for tests and benchmarks: ffmpeg processes started, frames written. */
 export interface KeyframeBatch {
   written: boolean[];
-  /** Per request written, the time asked for the frame kept (the first frame at or after it); null for a held last frame. */
+  /** Per request, the time asked for the frame kept (the first frame at or after it); null if none, or the held last frame. */
   at: (number | null)[];
   ffmpegRuns: number;
 }
@@ -643,7 +643,6 @@ export async function extractKeyframes(
         for (const i of held) {
           await fs.copyFile(last, requests[i]!.outPath);
           written[i] = true;
-          at[i] = null;
         }
       }
     }
