@@ -1,14 +1,17 @@
 /*
  * The content-change cut detector on generated lecture, screen and camera
  * footage with known boundaries (worker/media/samples.ts): every boundary
- * found within half a second, nothing else found.
+ * found within half a second, nothing else found. Every pass also captures
+ * the settled frames it decodes (SettledCapture), which must change nothing
+ * else and give the frames a seek would.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { detectScenes } from '../../worker/media/index.ts';
+import { detectScenes, extractKeyframes, type SceneDetection } from '../../worker/media/index.ts';
+import { runTool } from '../../worker/media/run.ts';
 import {
   generatePan,
   generateSampleVideo,
@@ -23,12 +26,48 @@ const limits = { timeoutS: 120, maxMemoryMb: 4096 };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cuts-test-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function assertCuts(v: KnownBoundaries) {
-  const d = await detectScenes(v.path, 0.3, limits);
+async function assertCuts(v: KnownBoundaries): Promise<SceneDetection & { written: number }> {
+  const capture = fs.mkdtempSync(path.join(dir, 'capture-'));
+  const d = await detectScenes(v.path, 0.3, limits, undefined, capture);
   assert.equal(d.cuts.length, v.cuts.length, `${path.basename(v.path)}: found ${d.cuts} for ${v.cuts}`);
   d.cuts.forEach((c, i) => assert.ok(Math.abs(c - v.cuts[i]!) <= 0.5, `cut at ${c}, expected ${v.cuts[i]}`));
   assert.ok(d.decodedS >= v.durationS - 0.2, `decoded ${d.decodedS} of ${v.durationS}`);
-  return d;
+  // Without the capture the pass finds the same.
+  const plain = await detectScenes(v.path, 0.3, limits);
+  assert.deepEqual(
+    { cuts: plain.cuts, textSamples: plain.textSamples, captured: plain.captured.size },
+    { cuts: d.cuts, textSamples: d.textSamples, captured: 0 },
+  );
+  for (const t of d.captured.keys()) assert.ok(d.textSamples.includes(t), `captured ${t}, not a sample`);
+  return { ...d, written: fs.readdirSync(capture).length };
+}
+
+/** PSNR (dB) of two pictures of one size; Infinity when they are identical. */
+async function psnr(a: string, b: string): Promise<number> {
+  const r = await runTool(
+    'ffmpeg',
+    ['-v', 'info', '-nostats', '-i', a, '-i', b, '-lavfi', 'psnr', '-f', 'null', '-'],
+    limits,
+    {
+      keepStderr: true,
+    },
+  );
+  const m = /PSNR .* average:(inf|[\d.]+)/.exec(r.stderr);
+  assert.ok(m, r.stderr.slice(-500));
+  return m[1] === 'inf' ? Infinity : Number(m[1]);
+}
+
+/** Each captured frame against the JPEG a seek to its sample writes: the same picture. */
+async function assertCapturedAsSeeks(file: string, d: SceneDetection) {
+  const seekDir = fs.mkdtempSync(path.join(dir, 'seeks-'));
+  const times = [...d.captured.keys()];
+  const reqs = times.map((t, i) => ({ start: t, end: t + 0.2, outPath: path.join(seekDir, `${i}.jpg`) }));
+  const { written } = await extractKeyframes(file, reqs, seekDir, limits);
+  assert.ok(written.every(Boolean));
+  for (const [i, t] of times.entries()) {
+    const db = await psnr(d.captured.get(t)!, reqs[i]!.outPath);
+    assert.ok(db >= 45, `the frame captured for ${t} s is ${db} dB from a seek's`);
+  }
 }
 
 test('every slide of a deck on one background is its own scene', async () => {
@@ -39,14 +78,25 @@ test('every slide of a deck on one background is its own scene', async () => {
     d.contentCuts.map((c) => Math.round(c)),
     v.cuts,
   );
-  // One frame per slide is chosen for reading, none twice.
+  // One frame per slide is chosen for reading, none twice, and each came out of the pass.
   assert.equal(d.textSamples.length, v.cuts.length + 1, `text samples ${d.textSamples}`);
+  assert.deepEqual([...d.captured.keys()], d.textSamples);
+  await assertCapturedAsSeeks(v.path, d);
   const scenes = planScenes(d.cuts, v.durationS, { minS: 1, maxS: 30 });
   assert.equal(scenes.length, 5);
 });
 
 test("a screen recording cuts where the window's document changes or a window opens, not where the pointer moves", async () => {
-  await assertCuts(await generateScreenRecording(path.join(dir, 'screen.mp4')));
+  const v = await generateScreenRecording(path.join(dir, 'screen.mp4'));
+  const d = await assertCuts(v);
+  // The tracker also reads the frames the pointer's travel changed; the
+  // pass writes the first settled frame of each new document or window.
+  for (const c of [0, ...v.cuts])
+    assert.ok(
+      [...d.captured.keys()].some((t) => t >= c && t <= c + 0.6),
+      `nothing captured after ${c} s: ${[...d.captured.keys()]}`,
+    );
+  await assertCapturedAsSeeks(v.path, d);
 });
 
 test('a slow pan across one picture is one scene', async () => {
@@ -70,6 +120,8 @@ test('filmed-like scenes (a panning, noisy picture under a caption) cut where th
     d.curve.slice(1).every((c) => c.change > 0),
     'every analysis frame differs from the one before',
   );
+  // Nothing settles, so the capture writes (next to) nothing.
+  assert.ok(d.written <= 1, `${d.written} frames written`);
 });
 
 test('a hard cut, a fade through black and a cross-dissolve between moving shots are each found once', async () => {

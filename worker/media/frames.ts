@@ -68,6 +68,20 @@ export function hdrOf(
 }
 
 const JPEG_QUALITY = ['-q:v', '3'];
+/**
+ * The capture's gates (SettledCapture). Settled: scdet's mean absolute
+ * difference from the frame before below this, in percent of full scale (a
+ * still picture re-encoded scores 0-0.1, a camera's noise or a slow pan 1
+ * and up).
+ */
+const CAPTURE_MAFD = 0.5;
+/**
+ * Changed since the last settled frame: select's scene score (0..1) above
+ * this. A new slide, window or shot scores 0.02 and up; a moving pointer or
+ * the encoder refining a still picture up to 0.002, and writing those would
+ * cost more than the seeks it saves.
+ */
+const CAPTURE_SCENE = 0.005;
 
 /** The held last frame is searched for in this much picture before its end (sparse variable-rate video). */
 const HELD_SEARCH_S = 5;
@@ -126,6 +140,77 @@ async function extractOne(
   const avg = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
   const max = r.stderr.match(/lavfi\.signalstats\.YMAX=([\d.]+)/);
   return { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
+}
+
+/**
+ * Most frames OCR reads are the first settled analysis frame after a change
+ * (changes.ts), and the cut pass decodes every one of them: a seek to each
+ * decodes its GOP a second time, which for a densely cut video is most of a
+ * second decode. This branch of the cut pass's graph, fed the analysis-rate
+ * frames numbered by setpts=N, writes such frames as keyframe JPEGs (the
+ * same downscale, tone mapping and quality as a seek). Two gates on the
+ * full-size frames pick them: scdet's mean absolute difference from the
+ * frame before below CAPTURE_MAFD (settled: filmed footage, its sensor noise
+ * and motion, almost never passes), then select's scene score against the
+ * last frame that passed, above CAPTURE_SCENE (something changed since the
+ * picture last settled). A still picture is written once per change. The
+ * frames the tracker names are used and the rest dropped; a sample with no
+ * frame here is a seek as before.
+ */
+export class SettledCapture {
+  private readonly frames: { n: number; avg?: number; max?: number }[] = [];
+  private readonly dir: string;
+  private readonly hdr: Hdr | null;
+
+  constructor(dir: string, hdr: Hdr | null) {
+    this.dir = dir;
+    this.hdr = hdr;
+  }
+
+  /** The chain from numbered analysis frames to [label]. */
+  filter(label: string): string {
+    return (
+      `scdet=threshold=100,metadata=mode=select:key=lavfi.scd.mafd:value=${CAPTURE_MAFD}:function=less,` +
+      `select='isnan(prev_selected_t)+gt(scene,${CAPTURE_SCENE})',` +
+      `${frameFilter(this.hdr)},metadata@capture=mode=print[${label}]`
+    );
+  }
+
+  /** The output options for that label's frames. */
+  output(label: string): string[] {
+    return [
+      '-map',
+      `[${label}]`,
+      '-fps_mode',
+      'passthrough',
+      ...JPEG_QUALITY,
+      '-f',
+      'image2',
+      `file:${path.join(this.dir, 'c').replace(/%/g, '%%')}%d.jpg`,
+    ];
+  }
+
+  /** Reads metadata@capture's lines of ffmpeg's log. */
+  onLine(l: string): void {
+    const m = /^\[metadata@capture @ [^\]]*\] (.*)$/.exec(l);
+    if (!m) return;
+    const f = /^frame:\d+\s+pts:(\d+)/.exec(m[1]!);
+    if (f) this.frames.push({ n: Number(f[1]) });
+    const s = /^lavfi\.signalstats\.(YAVG|YMAX)=([\d.]+)/.exec(m[1]!);
+    const cur = this.frames.at(-1);
+    if (s && cur) cur[s[1] === 'YAVG' ? 'avg' : 'max'] = Number(s[2]);
+  }
+
+  /**
+   * The frames written, by analysis frame number (as the tracker counts them
+   * from the pass's start), and whether each is black by the keyframe test
+   * (a seek then tries the span's later candidates).
+   */
+  written(): Map<number, { file: string; black: boolean }> {
+    return new Map(
+      this.frames.map((f, i) => [f.n, { file: path.join(this.dir, `c${i + 1}.jpg`), black: isBlack(f.avg, f.max) }]),
+    );
+  }
 }
 
 /**
@@ -383,6 +468,11 @@ function pickVideoStream(streams: ProbeStream[]): ProbeStream | undefined {
  * read for a recording written live, ~1 s per 10 minutes).
  */
 const timings = new Map<string, Promise<Timing | null>>();
+
+/** The tone mapping a capture needs (null for SDR), from the timing the frame extractors read anyway. */
+export async function captureHdr(file: string, limits: RunLimits): Promise<Hdr | null> {
+  return (await timingOf(file, limits))?.hdr ?? null;
+}
 
 async function timingOf(file: string, limits: RunLimits): Promise<Timing | null> {
   const st = await fs.stat(file).catch(() => null);

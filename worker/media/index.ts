@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
-import { hdrOf, packetEnds, streamDurationS, type Hdr } from './frames.ts';
+import { captureHdr, hdrOf, packetEnds, SettledCapture, streamDurationS, type Hdr } from './frames.ts';
 export { assembleCopy, partRange, playbackParts, playbackPlan, transcodePart, type PlaybackPlan } from './playback.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
@@ -263,6 +263,8 @@ export interface SceneDetection {
   decodedS: number;
   /** Times of the keyframes decoded (the video's clock): where a seek can start decoding. */
   keyframes: number[];
+  /** With a capture folder: the text samples' frames the pass wrote there, by sample time (SettledCapture). */
+  captured: Map<number, string>;
 }
 
 /**
@@ -300,6 +302,9 @@ export async function assertFullyDecoded(
   );
 }
 
+/** How many analysis frames from a sample its captured frame may lie, with no change between (detectScenes). */
+const CAPTURE_REACH = 2;
+
 /** A content cut this close to a shot cut is the same boundary (a fade ffmpeg scored somewhere inside). */
 const SAME_CUT_S = 1;
 
@@ -322,6 +327,7 @@ export async function detectScenes(
   threshold: number,
   limits: RunLimits,
   window?: DetectWindow,
+  captureDir?: string,
 ): Promise<SceneDetection> {
   // Decoding starts exactly there (ffmpeg discards the frames before it) and
   // every time below is shifted back onto the video's clock.
@@ -337,6 +343,7 @@ export async function detectScenes(
   const frameBytes = CHANGE_W * CHANGE_H;
   let pending: Buffer = Buffer.alloc(0);
   let frame = 0;
+  const capture = captureDir ? new SettledCapture(captureDir, await captureHdr(file, limits)) : null;
   const r = await runTool(
     'ffmpeg',
     [
@@ -359,7 +366,9 @@ export async function detectScenes(
       '-filter_complex',
       `[0:v:0]split[a][c];[a]scale=160:-2:flags=area,split=3[s][p][k];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
         `[k]select='eq(key,1)',showinfo@key,nullsink;` +
-        `[p]null[out];[c]fps=${CHANGE_FPS},scale=${CHANGE_W}:${CHANGE_H},format=gray[chg]`,
+        `[p]null[out];[c]fps=${CHANGE_FPS}` +
+        (capture ? `,setpts=N,split[c1][c2];[c2]${capture.filter('cap')};[c1]` : ',') +
+        `scale=${CHANGE_W}:${CHANGE_H},format=gray[chg]`,
       '-map',
       '[out]',
       '-fps_mode',
@@ -374,10 +383,12 @@ export async function detectScenes(
       'pipe:1',
       '-progress',
       'pipe:2',
+      ...(capture?.output('cap') ?? []),
     ],
     limits,
     {
       onStderrLine: (l) => {
+        capture?.onLine(l);
         const p = l.match(/^out_time_us=(\d+)/);
         if (p) decodedS = Math.max(decodedS, Number(p[1]) / 1e6);
         if (!l.includes('showinfo')) return;
@@ -404,6 +415,28 @@ export async function detectScenes(
     .map((t) => from + t)
     .sort((a, b) => a - b);
   const contentCuts = changes.cuts.filter((t) => t > from && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
+  // A sample's frame is the one written at its analysis frame n (the
+  // tracker's times are from + n / CHANGE_FPS) or, where the gate and the
+  // tracker drew the line between change and settled one frame apart, one
+  // written CAPTURE_REACH frames away that the tracker saw no change to.
+  const written = capture?.written() ?? new Map<number, { file: string; black: boolean }>();
+  const captured = new Map<number, string>();
+  const unchanged = (a: number, b: number) => {
+    for (let k = Math.min(a, b) + 1; k <= Math.max(a, b); k++) if (changes.curve[k]?.change !== 0) return false;
+    return true;
+  };
+  const near = [0];
+  for (let d = 1; d <= CAPTURE_REACH; d++) near.push(d, -d);
+  for (const t of changes.textSamples) {
+    const n = Math.round((t - from) * CHANGE_FPS);
+    for (const m of near.map((d) => n + d)) {
+      const c = written.get(m);
+      if (c && !c.black && unchanged(n, m)) {
+        captured.set(t, c.file);
+        break;
+      }
+    }
+  }
   return {
     cuts: [...shots, ...contentCuts].sort((a, b) => a - b),
     contentCuts,
@@ -411,5 +444,6 @@ export async function detectScenes(
     textSamples: changes.textSamples,
     decodedS,
     keyframes: keyframes.map((t) => from + t),
+    captured,
   };
 }

@@ -24,6 +24,7 @@ import {
   type KeyframeRequest,
   type KeyframeTimes,
   type RunLimits,
+  type SceneDetection,
 } from '../media/index.ts';
 import { CHANGE_FPS } from '../media/changes.ts';
 import type { TextReader } from '../ml/types.ts';
@@ -220,10 +221,30 @@ export const STAGES: readonly Stage[] = [
       const from = w.chunk.startS;
       const { to, last } = chunkEnd(from, chunkS, duration);
       const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
-      const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits, {
-        startS: decodeFrom,
-        durationS: last ? undefined : to - decodeFrom,
-      });
+      // The pass writes the settled frames OCR and the keyframes start from
+      // as it decodes them (SettledCapture); the samples it names are then
+      // extracted already, and no seek decodes them again.
+      await fs.mkdir(path.join(w.dir, 'frames'), { recursive: true });
+      const captureDir = await fs.mkdtemp(path.join(w.dir, 'capture-'));
+      let detected: SceneDetection;
+      try {
+        detected = await detectScenes(
+          file,
+          w.ctx.config.worker.sceneThreshold,
+          w.limits,
+          { startS: decodeFrom, durationS: last ? undefined : to - decodeFrom },
+          captureDir,
+        );
+        for (const [t, jpg] of detected.captured) {
+          if (t < from) continue;
+          const out = sampleRequest(w, t).outPath;
+          await fs.rename(jpg, out);
+          w.extracted.set(out, true);
+          w.extractedAt.set(out, t);
+        }
+      } finally {
+        await fs.rm(captureDir, { recursive: true, force: true });
+      }
       await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: to, totalS: duration }, w.limits);
       const length = to - from;
       const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
