@@ -326,6 +326,12 @@ test('HDR video, as phones record it (HLG), becomes SDR keyframes with the colou
   const batch = await extractKeyframes(hlg, [{ start: 0, end: 3, outPath: path.join(dir, 'hlg-b.jpg') }], dir, limits);
   assert.deepEqual(batch.written, [true]);
   assert.deepEqual(fs.readFileSync(path.join(dir, 'hlg-b.jpg')), fs.readFileSync(single));
+  // The frames the cut pass writes as it decodes are tone-mapped too.
+  const d = await detectScenes(hlg, 0.3, limits, undefined, fs.mkdtempSync(path.join(dir, 'hlg-capture-')));
+  const captured = d.captured.get(d.textSamples[0]!);
+  assert.ok(captured, `no frame written for the sample at ${d.textSamples[0]} s`);
+  const passed = await saturation(captured);
+  assert.ok(Math.abs(passed - want) < Math.abs(grey - want) / 2, `saturation ${passed} (SDR ${want}, as SDR ${grey})`);
 });
 
 test('keyframes for many spans come from one ffmpeg run per round and are the JPEGs extractKeyframe writes', async () => {
