@@ -99,6 +99,16 @@ test("a screen recording cuts where the window's document changes or a window op
   await assertCapturedAsSeeks(v.path, d);
 });
 
+test('a capture that cannot be written costs a second pass, not the video', async () => {
+  const v = await generateSlideDeck(path.join(dir, 'slides-lost.mp4'));
+  const d = await detectScenes(v.path, 0.3, limits, undefined, path.join(dir, 'no-such-folder'));
+  assert.equal(d.captured.size, 0);
+  assert.deepEqual(
+    d.cuts.map((c) => Math.round(c)),
+    v.cuts,
+  );
+});
+
 test('a slow pan across one picture is one scene', async () => {
   const v = await generatePan(path.join(dir, 'pan.mp4'));
   const d = await assertCuts(v);

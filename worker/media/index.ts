@@ -407,7 +407,13 @@ export async function detectScenes(
       },
     },
   );
-  if (r.code !== 0) throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
+  if (r.code !== 0) {
+    // The capture is only a saving: a file its branch cannot handle (or a
+    // folder it cannot write) is analysed again without it, and only a
+    // failure of the pass itself says the video cannot be decoded.
+    if (capture) return detectScenes(file, threshold, limits, window);
+    throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
+  }
   const changes = tracker.finish();
   // The window's first frame has no predecessor: it is no cut.
   const shots = [...new Set(shotCuts)]
