@@ -21,6 +21,7 @@ import {
   detectScenes,
   extractKeyframes,
   probe,
+  type DetectWindow,
   type KeyframeRequest,
   type KeyframeTimes,
   type RunLimits,
@@ -221,30 +222,7 @@ export const STAGES: readonly Stage[] = [
       const from = w.chunk.startS;
       const { to, last } = chunkEnd(from, chunkS, duration);
       const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
-      // The pass writes the settled frames OCR and the keyframes start from
-      // as it decodes them (SettledCapture); the samples it names are then
-      // extracted already, and no seek decodes them again.
-      await fs.mkdir(path.join(w.dir, 'frames'), { recursive: true });
-      const captureDir = await fs.mkdtemp(path.join(w.dir, 'capture-'));
-      let detected: SceneDetection;
-      try {
-        detected = await detectScenes(
-          file,
-          w.ctx.config.worker.sceneThreshold,
-          w.limits,
-          { startS: decodeFrom, durationS: last ? undefined : to - decodeFrom },
-          captureDir,
-        );
-        for (const [t, jpg] of detected.captured) {
-          if (t < from) continue;
-          const out = sampleRequest(w, t).outPath;
-          await fs.rename(jpg, out);
-          w.extracted.set(out, true);
-          w.extractedAt.set(out, t);
-        }
-      } finally {
-        await fs.rm(captureDir, { recursive: true, force: true });
-      }
+      const detected = await analyse(w, { startS: decodeFrom, durationS: last ? undefined : to - decodeFrom }, from);
       await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: to, totalS: duration }, w.limits);
       const length = to - from;
       const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
@@ -548,6 +526,31 @@ export function dropDuplicateFaces<T extends { face: DetectedFace }>(seen: T[]):
 }
 
 /**
+ * The cut pass over a window of the video (all of it without one). It
+ * writes the settled frames OCR and the keyframes start from as it decodes
+ * them (SettledCapture); those at or after keepFromS become this job's
+ * extracted samples, so no seek decodes them again.
+ */
+async function analyse(w: Work, window?: DetectWindow, keepFromS = 0): Promise<SceneDetection> {
+  const file = await w.file();
+  await fs.mkdir(path.join(w.dir, 'frames'), { recursive: true });
+  const captureDir = await fs.mkdtemp(path.join(w.dir, 'capture-'));
+  try {
+    const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits, window, captureDir);
+    for (const [t, jpg] of detected.captured) {
+      if (t < keepFromS) continue;
+      const out = sampleRequest(w, t).outPath;
+      await fs.rename(jpg, out);
+      w.extracted.set(out, true);
+      w.extractedAt.set(out, t);
+    }
+    return detected;
+  } finally {
+    await fs.rm(captureDir, { recursive: true, force: true });
+  }
+}
+
+/**
  * The frames OCR reads per scene: where the picture settled on something
  * new (the change detector's text samples, within OCR_EXTRA_FRAMES_PER_MIN),
  * so text that shows for a few seconds anywhere in a scene is read, and an
@@ -556,9 +559,8 @@ export function dropDuplicateFaces<T extends { face: DetectedFace }>(seen: T[]):
  * re-index the cut stage did not run, so the video is analysed again.
  */
 async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
-  const file = await w.file();
   if (!w.textSamples) {
-    const detected = await detectScenes(file, w.ctx.config.worker.sceneThreshold, w.limits);
+    const detected = await analyse(w);
     w.textSamples = detected.textSamples;
     w.keyframes = { times: detected.keyframes, from: 0, to: detected.decodedS };
   }
