@@ -56,18 +56,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await workerPool.end();
     const c = new pg.Client({ connectionString: rootServerUrl });
     await c.connect();
-    // graphile-worker's runOnce ends its pool without waiting and drops the
-    // pool's error handler: its connections may still be closing here, and
-    // forcing them off would raise 57P01 on a client nobody listens to (an
-    // uncaught exception in whichever test runs then). Wait for them first.
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-      const { rows } = await c.query<{ n: number }>(
-        'select count(*)::int as n from pg_stat_activity where datname = $1',
-        [name],
-      );
-      if (rows[0]!.n === 0) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
     await c.query(`drop database if exists ${name} with (force)`).catch(() => {});
     await c.end();
   });

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
+import { runOnce, type RunnerOptions } from 'graphile-worker';
+import pg from 'pg';
 import { loadConfig, ROOT_DIR, type Config } from '../../core/config.ts';
 import { createStorage } from '../../core/storage/index.ts';
 import type { Storage } from '../../core/storage/types.ts';
@@ -73,6 +75,29 @@ export async function insertVideo(
     [ownerId, extra.title ?? 'test video', objectKey, extra.subtitleKey ?? null],
   );
   return rows[0]!.id;
+}
+
+/**
+ * graphile-worker's runOnce on a pool the test owns and ends. Given only a
+ * connection string, runOnce ends its own pool without waiting and removes
+ * the pool's error handler, so a connection still closing when the test's
+ * database is dropped (with force) raised 57P01 on a client nobody listened
+ * to: an uncaught exception in whichever test ran then.
+ */
+export async function runJobsOnce(
+  connectionString: string,
+  options: Omit<RunnerOptions, 'connectionString' | 'pgPool'>,
+): Promise<void> {
+  const pool = new pg.Pool({ connectionString });
+  // A connection's death also fails the query on it, which is what the
+  // tests look at; these listeners only keep it from being uncaught.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  try {
+    await runOnce({ ...options, pgPool: pool });
+  } finally {
+    await pool.end();
+  }
 }
 
 export interface VideoState {

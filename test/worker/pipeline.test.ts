@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Logger, runOnce } from 'graphile-worker';
+import { Logger } from 'graphile-worker';
 // @ts-expect-error s3rver ships no type declarations
 import S3rver from 's3rver';
 import { S3Storage } from '../../core/storage/s3.ts';
@@ -19,7 +19,17 @@ import { runTool } from '../../worker/media/run.ts';
 import { createTaskList } from '../../worker/tasks/index.ts';
 import { createTestDatabase, uuid, type TestDatabase } from '../helpers/db.ts';
 import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
-import { insertVideo, makeRig, pendingJobs, scenesOf, settled, upload, videoState, type Rig } from './helpers.ts';
+import {
+  insertVideo,
+  makeRig,
+  pendingJobs,
+  runJobsOnce,
+  scenesOf,
+  settled,
+  upload,
+  videoState,
+  type Rig,
+} from './helpers.ts';
 
 const quiet = new Logger(() => () => {});
 // Top level, not in before(): these helpers register after() hooks, which
@@ -258,8 +268,7 @@ test('a video browsers cannot play gets a copy made in parts that plays, and the
   const plain = await insertVideo(db3, owner, await upload(short, owner, sample.path));
   const id = await insertVideo(db3, owner, await upload(short, owner, tape, 'tape.mpg'));
   const drain = () =>
-    runOnce({
-      connectionString: db3.workerUrl,
+    runJobsOnce(db3.workerUrl, {
       taskList: createTaskList({ config: short.config, storage: short.storage, models: getModels(short.config) }),
       logger: quiet,
     });
@@ -365,8 +374,7 @@ test('a video longer than MAX_VIDEO_DURATION_S fails validation', async () => {
   const strict = await makeRig({ MAX_VIDEO_DURATION_S: '5' });
   const key = await upload(strict, owner, sample.path);
   const id = await insertVideo(db2, owner, key);
-  await runOnce({
-    connectionString: db2.workerUrl,
+  await runJobsOnce(db2.workerUrl, {
     taskList: createTaskList({ config: strict.config, storage: strict.storage, models: getModels(strict.config) }),
     logger: quiet,
   });

@@ -14,14 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import {
-  Logger,
-  runOnce,
-  type JobHelpers,
-  type LogFunctionFactory,
-  type Task,
-  type WorkerEvents,
-} from 'graphile-worker';
+import { Logger, type JobHelpers, type LogFunctionFactory, type Task, type WorkerEvents } from 'graphile-worker';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { guarded } from '../../worker/pipeline/jobs.ts';
 import { removeDeadWorkDirs } from '../../worker/pipeline/workdir.ts';
@@ -29,7 +22,7 @@ import { sweepOrphans } from '../../worker/tasks/storage__sweep.ts';
 import { createTestDatabase, uuid, type TestDatabase } from '../helpers/db.ts';
 import { startDbProxy } from '../helpers/proxy.ts';
 import { generateSampleVideo } from '../fixtures/videos.ts';
-import { insertVideo, makeRig, scenesOf, settled, upload } from './helpers.ts';
+import { insertVideo, makeRig, runJobsOnce, scenesOf, settled, upload } from './helpers.ts';
 
 const workers: WorkerHandle[] = [];
 after(async () => {
@@ -198,8 +191,7 @@ test("an attempt a database restart ends through the job's own query is given ba
   const { state: queued } = await video();
   const log = recorder();
   const run = async (make: (helpers: JobHelpers) => () => Promise<void>) => {
-    await runOnce({
-      connectionString: fresh.workerUrl,
+    await runJobsOnce(fresh.workerUrl, {
       concurrency: 1,
       taskList: {
         videos__validate: (_payload, helpers) => guarded(helpers, id, make(helpers)),
@@ -352,8 +344,7 @@ test("a user's backlog does not starve another user's first video", async () => 
   const record: Task = async (payload) => {
     order.push((payload as { id: string }).id);
   };
-  await runOnce({
-    connectionString: fresh.ownerUrl,
+  await runJobsOnce(fresh.ownerUrl, {
     concurrency: 1,
     taskList: { videos__validate: record },
     logger: new Logger(() => () => {}),
