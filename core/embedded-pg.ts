@@ -387,7 +387,7 @@ export async function ensureDatabase(rootDbUrl: string, database: string, creds:
   try {
     await db
       .query(
-        'create extension if not exists vector; create extension if not exists pgcrypto; create extension if not exists pg_trgm;',
+        'create extension if not exists vector; create extension if not exists pgcrypto; create extension if not exists pg_trgm; create extension if not exists unaccent;',
       )
       .catch((e) => {
         if (e.code !== '23505' && e.code !== '42710') throw e;

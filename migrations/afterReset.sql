@@ -8,3 +8,4 @@
 create extension if not exists vector;
 create extension if not exists pgcrypto;
 create extension if not exists pg_trgm;
+create extension if not exists unaccent;

@@ -686,13 +686,15 @@ declare
   extra tsquery;
   lw text;
   st text;
+  marked_letters boolean;
 begin
   if coalesce(cardinality(stems), 0) = 0 or config is null or config = 'simple'::regconfig then
     return q;
   end if;
   foreach lw in array pg_catalog.tsvector_to_array(tsv) loop
+    marked_letters := lw ~ '[\u00c0-\u024f\u0451]';
     foreach st in array stems loop
-      if pg_catalog.starts_with(lw, app_hidden.search_stem_start(st))
+      if (marked_letters or pg_catalog.starts_with(lw, app_hidden.search_stem_start(st)))
          and st = any(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(config, lw))) then
         forms := forms || lw;
         exit;
@@ -831,19 +833,27 @@ CREATE FUNCTION app_hidden.stem_config(language text) RETURNS regconfig
     SET search_path TO ''
     AS $$
   select case lower(coalesce(language, 'en'))
-    when 'en' then 'english' when 'eng' then 'english' when 'english' then 'english'
-    when 'de' then 'german' when 'deu' then 'german' when 'ger' then 'german' when 'german' then 'german'
-    when 'fr' then 'french' when 'fra' then 'french' when 'fre' then 'french' when 'french' then 'french'
-    when 'es' then 'spanish' when 'spa' then 'spanish' when 'spanish' then 'spanish'
-    when 'it' then 'italian' when 'ita' then 'italian' when 'italian' then 'italian'
-    when 'pt' then 'portuguese' when 'por' then 'portuguese' when 'portuguese' then 'portuguese'
-    when 'nl' then 'dutch' when 'nld' then 'dutch' when 'dut' then 'dutch' when 'dutch' then 'dutch'
+    when 'en' then 'app_hidden.english_folded' when 'eng' then 'app_hidden.english_folded'
+    when 'english' then 'app_hidden.english_folded'
+    when 'de' then 'app_hidden.german_folded' when 'deu' then 'app_hidden.german_folded'
+    when 'ger' then 'app_hidden.german_folded' when 'german' then 'app_hidden.german_folded'
+    when 'fr' then 'app_hidden.french_folded' when 'fra' then 'app_hidden.french_folded'
+    when 'fre' then 'app_hidden.french_folded' when 'french' then 'app_hidden.french_folded'
+    when 'es' then 'app_hidden.spanish_folded' when 'spa' then 'app_hidden.spanish_folded'
+    when 'spanish' then 'app_hidden.spanish_folded'
+    when 'it' then 'app_hidden.italian_folded' when 'ita' then 'app_hidden.italian_folded'
+    when 'italian' then 'app_hidden.italian_folded'
+    when 'pt' then 'app_hidden.portuguese_folded' when 'por' then 'app_hidden.portuguese_folded'
+    when 'portuguese' then 'app_hidden.portuguese_folded'
+    when 'nl' then 'app_hidden.dutch_folded' when 'nld' then 'app_hidden.dutch_folded'
+    when 'dut' then 'app_hidden.dutch_folded' when 'dutch' then 'app_hidden.dutch_folded'
+    when 'ru' then 'app_hidden.russian_folded' when 'rus' then 'app_hidden.russian_folded'
+    when 'russian' then 'app_hidden.russian_folded'
     when 'sv' then 'swedish' when 'swe' then 'swedish' when 'swedish' then 'swedish'
     when 'da' then 'danish' when 'dan' then 'danish' when 'danish' then 'danish'
     when 'no' then 'norwegian' when 'nb' then 'norwegian' when 'nn' then 'norwegian' when 'nor' then 'norwegian'
     when 'nob' then 'norwegian' when 'norwegian' then 'norwegian'
     when 'fi' then 'finnish' when 'fin' then 'finnish' when 'finnish' then 'finnish'
-    when 'ru' then 'russian' when 'rus' then 'russian' when 'russian' then 'russian'
     when 'hu' then 'hungarian' when 'hun' then 'hungarian' when 'hungarian' then 'hungarian'
     when 'ro' then 'romanian' when 'ron' then 'romanian' when 'rum' then 'romanian' when 'romanian' then 'romanian'
     when 'tr' then 'turkish' when 'tur' then 'turkish' when 'turkish' then 'turkish'
@@ -855,7 +865,7 @@ $$;
 -- Name: FUNCTION stem_config(language text); Type: COMMENT; Schema: app_hidden; Owner: -
 --
 
-COMMENT ON FUNCTION app_hidden.stem_config(language text) IS 'The text search configuration that stems words of this language (ISO 639-1 or -2 code); NULL counts as English, a language without a stemmer as simple (no stemming).';
+COMMENT ON FUNCTION app_hidden.stem_config(language text) IS 'The text search configuration that stems words of this language (ISO 639-1 or -2 code), folding accents first where they are marks rather than letters (app_hidden.*_folded); NULL counts as English, a language without a stemmer as simple (no stemming).';
 
 --
 -- Name: tag_text(jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
@@ -3687,7 +3697,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language, under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written or by the same English stem, "dogs" naming "dog"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written or by the same English stem, "dogs" naming "dog"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
@@ -4021,6 +4031,566 @@ CREATE FUNCTION auth.role() RETURNS text
     $$;
 
 --
+-- Name: dutch_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.dutch_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR asciiword WITH dutch_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR word WITH public.unaccent, dutch_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, dutch_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR hword_asciipart WITH dutch_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR asciihword WITH dutch_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR hword WITH public.unaccent, dutch_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.dutch_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION dutch_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.dutch_folded IS 'pg_catalog.dutch with its accents folded before stemming (app_hidden.stem_config).';
+
+--
+-- Name: english_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.english_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR asciiword WITH english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR word WITH public.unaccent, english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR hword_asciipart WITH english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR asciihword WITH english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR hword WITH public.unaccent, english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.english_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION english_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.english_folded IS 'pg_catalog.english with its accents folded before stemming (app_hidden.stem_config).';
+
+--
+-- Name: french_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.french_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR asciiword WITH french_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR word WITH public.unaccent, french_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, french_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR hword_asciipart WITH french_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR asciihword WITH french_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR hword WITH public.unaccent, french_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.french_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION french_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.french_folded IS 'pg_catalog.french with its accents folded before stemming (app_hidden.stem_config).';
+
+--
+-- Name: german_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.german_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR asciiword WITH german_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR word WITH public.unaccent, german_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, german_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR hword_asciipart WITH german_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR asciihword WITH german_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR hword WITH public.unaccent, german_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.german_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION german_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.german_folded IS 'pg_catalog.german with its accents folded before stemming (app_hidden.stem_config).';
+
+--
+-- Name: italian_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.italian_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR asciiword WITH italian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR word WITH public.unaccent, italian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, italian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR hword_asciipart WITH italian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR asciihword WITH italian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR hword WITH public.unaccent, italian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.italian_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION italian_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.italian_folded IS 'pg_catalog.italian with its accents folded before stemming (app_hidden.stem_config).';
+
+--
+-- Name: portuguese_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR asciiword WITH portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR word WITH public.unaccent, portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR hword_asciipart WITH portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR asciihword WITH portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR hword WITH public.unaccent, portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION portuguese_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.portuguese_folded IS 'pg_catalog.portuguese with its accents folded before stemming (app_hidden.stem_config).';
+
+--
+-- Name: russian_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.russian_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR asciiword WITH english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR word WITH public.unaccent, russian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, russian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR hword_asciipart WITH english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR asciihword WITH english_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR hword WITH public.unaccent, russian_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION russian_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.russian_folded IS 'pg_catalog.russian with its accents folded before stemming (app_hidden.stem_config).';
+
+--
+-- Name: spanish_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.spanish_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR asciiword WITH spanish_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR word WITH public.unaccent, spanish_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, spanish_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR hword_asciipart WITH spanish_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR asciihword WITH spanish_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR hword WITH public.unaccent, spanish_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION spanish_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.spanish_folded IS 'pg_catalog.spanish with its accents folded before stemming (app_hidden.stem_config).';
+
+--
 -- Name: scene_terms; Type: TABLE; Schema: app_hidden; Owner: -
 --
 
@@ -4128,7 +4698,7 @@ CREATE TABLE app_public.scenes (
     image_vec public.vector(1152),
     keyframe_key text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    stem_config regconfig DEFAULT 'english'::regconfig NOT NULL,
+    stem_config regconfig DEFAULT 'app_hidden.english_folded'::regconfig NOT NULL,
     tsv_stem tsvector GENERATED ALWAYS AS (
 CASE
     WHEN ((stem_config)::oid = ('simple'::regconfig)::oid) THEN ''::tsvector

@@ -28,4 +28,5 @@ create database heimdex owner heimdex;
 create extension if not exists vector;
 create extension if not exists pgcrypto;
 create extension if not exists pg_trgm;
+create extension if not exists unaccent;
 SQL

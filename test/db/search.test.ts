@@ -634,7 +634,7 @@ function bruteForce(
      -- screen (strict trigram word similarity of at least 0.33, words of 4+ letters).
      wf as (
        select w, app_hidden.search_tsquery(array[w], 'AB', true) as wq,
-              app_hidden.search_stem_tsquery(array[w], array['english'::regconfig], 'AB') as sq,
+              app_hidden.search_stem_tsquery(array[w], array[app_hidden.stem_config(null)], 'AB') as sq,
               char_length(w) >= 4 as fz
        from q, unnest(q.words) w),
      -- Each word's inverse document frequency among this user's scenes: scenes with the
@@ -658,7 +658,7 @@ function bruteForce(
                                                          else 0 end) from wi), 0) / (select sum(idf) from wi)
                 + 0.5 * greatest(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv, app_hidden.search_tsquery(q.words, 'AB', true), 32),
                                  0.75 * coalesce(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv_stem,
-                                   app_hidden.search_stem_tsquery(q.words, array['english'::regconfig], 'AB'), 32), 0)) as words,
+                                   app_hidden.search_stem_tsquery(q.words, array[app_hidden.stem_config(null)], 'AB'), 32), 0)) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
               app_hidden.search_tag_score(s.tags, q.words, true) as tags
        from scope s, q)
@@ -958,7 +958,7 @@ test('the language of the video picks the stemmer; languages without one match a
     [[haus, cat]],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
-  assert.equal(byId.get(haus).cfg, 'german');
+  assert.equal(byId.get(haus).cfg, 'app_hidden.german_folded');
   assert.match(byId.get(haus).stems, /'haus'/);
   assert.equal(byId.get(cat).cfg, 'simple');
   assert.equal(byId.get(cat).stems, '', 'no stemmer: nothing stored twice');
@@ -973,7 +973,44 @@ test('the language of the video picks the stemmer; languages without one match a
   // A language recorded after the scenes (a reindex that transcribes) restems them.
   await setLanguage(de, 'en');
   const after = await db.rootPool.query('select stem_config::text as cfg from app_public.scenes where id = $1', [haus]);
-  assert.equal(after.rows[0].cfg, 'english');
+  assert.equal(after.rows[0].cfg, 'app_hidden.english_folded');
+});
+
+test('a word finds its forms with and without accents, in languages where they are marks', async () => {
+  const u = uuid();
+  const fr = await addVideo(u);
+  await setLanguage(fr, 'fr');
+  const ecole = await addScene(fr, u, { transcript: "L'école est fermée aujourd'hui" });
+  const en = await addVideo(u);
+  const accented = await addScene(en, u, { transcript: 'we met at the café on the corner' });
+  const plain = await addScene(en, u, { ocr: 'CAFE OPEN' });
+  const sv = await addVideo(u);
+  await setLanguage(sv, 'sv');
+  const year = await addScene(sv, u, { transcript: 'ett bra år för oss' });
+  await addScene(en, u, { transcript: 'nothing to see here' });
+  const ids = async (query: string) => (await search(u, { query })).map((h) => h.scene_id);
+
+  // Typed without the accents, or with them where the scene has none.
+  assert.deepEqual(await ids('ecole'), [ecole]);
+  assert.deepEqual(await ids('écoles'), [ecole]);
+  assert.deepEqual(await ids('fermee'), [ecole]);
+  // Both cafés; the one written as typed counts as written, the other as a stem.
+  const cafe = await search(u, { query: 'cafe' });
+  assert.deepEqual(
+    cafe.map((h) => h.scene_id),
+    [plain, accented],
+  );
+  assert.ok(cafe[0].text_score > cafe[1].text_score, 'the form as typed ranks first');
+  assert.deepEqual(
+    (await search(u, { query: 'café' })).map((h) => h.scene_id),
+    [accented, plain],
+  );
+  // The snippet marks the accented word the unaccented query found.
+  assert.match(cafe[1].snippet!, /<b>café<\/b>/);
+  assert.match((await search(u, { query: 'ecole' }))[0].snippet!, /<b>école<\/b>/);
+  // In Swedish å is a letter: "ar" is another word.
+  assert.deepEqual(await ids('år'), [year]);
+  assert.deepEqual(await ids('ar'), []);
 });
 
 test('a misread on-screen word still matches, weaker than the word as written or stemmed', async () => {
