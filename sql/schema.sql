@@ -383,6 +383,61 @@ CREATE FUNCTION app_hidden.search_escape_html(t text) RETURNS text
 $$;
 
 --
+-- Name: search_forms(text); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_forms(w text) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+declare
+  groups constant text := ' person people | man men | woman women | child children | grandchild grandchildren '
+    || '| foot feet | tooth teeth | goose geese | mouse mice | louse lice | ox oxen | knife knives | wife wives '
+    || '| leaf leaves | wolf wolves | shelf shelves | half halves | calf calves | loaf loaves | thief thieves '
+    || '| scarf scarves | elf elves | hoof hooves | cactus cacti | fungus fungi | nucleus nuclei | radius radii '
+    || '| stimulus stimuli | alumnus alumni | criterion criteria | phenomenon phenomena | crisis crises '
+    || '| thesis theses | hypothesis hypotheses | diagnosis diagnoses | analysis analyses | index indices '
+    || '| matrix matrices | vertex vertices | appendix appendices | bacterium bacteria | curriculum curricula '
+    || '| policeman policemen | policewoman policewomen | fireman firemen | fisherman fishermen '
+    || '| businessman businessmen | businesswoman businesswomen | gentleman gentlemen | snowman snowmen '
+    || '| chairman chairmen | salesman salesmen | spokesman spokesmen '
+    || '| go went gone | eat ate eaten | swim swam swum | sing sang sung | drink drank drunk | drive drove driven '
+    || '| ride rode ridden | write wrote written | speak spoke spoken | fly flew flown | throw threw thrown '
+    || '| begin began begun | break broke broken | choose chose chosen | give gave given | take took taken '
+    || '| wear wore worn | know knew known | grow grew grown | draw drew drawn | blow blew blown '
+    || '| buy bought | bring brought | catch caught | teach taught | think thought | fight fought | seek sought '
+    || '| sell sold | tell told | sleep slept | keep kept | build built | send sent | spend spent '
+    || '| run ran | sit sat | stand stood | understand understood | forget forgot forgotten | hide hid hidden '
+    || '| freeze froze frozen | wake woke woken | shake shook shaken | steal stole stolen | bite bitten '
+    || '| hang hung | dig dug | meet met | make made | pay paid | say said | get got gotten | come came '
+    || '| become became | see seen | fall fallen | lose lost | hold held | rise risen | hear heard '
+    || '| lend lent | bend bent | weep wept | creep crept | sweep swept | kneel knelt | dream dreamt '
+    || '| mean meant | sting stung | swing swung | cling clung | strike struck '
+    || '| forgive forgave forgiven | undertake undertook undertaken | mistake mistook mistaken '
+    || '| overcome overcame | withdraw withdrew withdrawn | arise arose arisen | ';
+  g text;
+  key text := w;
+begin
+  if w is null then
+    return '{}';
+  end if;
+  -- The word, else its English stem ("swimming" is a form of swim).
+  if pg_catalog.strpos(groups, ' ' || key || ' ') = 0 then
+    key := app_hidden.search_label_stem(w);
+    if key is null or pg_catalog.strpos(groups, ' ' || key || ' ') = 0 then
+      return '{}';
+    end if;
+  end if;
+  foreach g in array pg_catalog.string_to_array(groups, '|') loop
+    if pg_catalog.strpos(g, ' ' || key || ' ') > 0 then
+      return pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.btrim(g), ' '), w);
+    end if;
+  end loop;
+  return '{}';
+end;
+$$;
+
+--
 -- Name: search_highlight(text, tsquery); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -741,7 +796,8 @@ begin
     continue when w is null;
     foreach c in array configs loop
       continue when c is null or c = 'simple'::regconfig;
-      foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w)) loop
+      foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
+                           pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' '))) loop
         part := '''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''
                 || case when weights <> '' then ':' else '' end || weights;
         if part <> all (parts) then
@@ -796,6 +852,31 @@ begin
     best := greatest(best, greatest(0, least(1, (t ->> 'score')::float8)) * (named::float8 / nullif(label_words, 0)));
   end loop;
   return coalesce(best, 0);
+end;
+$$;
+
+--
+-- Name: search_tag_words(text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_tag_words(words text[]) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+declare
+  result text[] := coalesce(words, '{}');
+  w text;
+  f text;
+begin
+  foreach w in array coalesce(words, '{}') loop
+    continue when w is null;
+    foreach f in array app_hidden.search_forms(w) loop
+      if f <> all (result) then
+        result := result || f;
+      end if;
+    end loop;
+  end loop;
+  return result;
 end;
 $$;
 
@@ -3146,6 +3227,7 @@ declare
   -- Each query word's English stem and where the label words of that stem
   -- begin (search_names), and the label words' ranges of tag rows: the
   -- word's index, the range, whether search_names must pick its rows.
+  tag_words text[];
   label_stems text[];
   label_starts text[];
   tag_word int[];
@@ -3301,9 +3383,12 @@ begin
   tsq_stem := app_hidden.search_stem_tsquery(words, stem_configs, 'AB');
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
   snippet_stems := array(select distinct l from unnest(words) w, unnest(stem_configs) c,
-                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
+                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
+                                               pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ')))) l
                           where c <> 'simple'::regconfig);
-  -- The label words each query word names (search_names), read as exact
+  tag_words := app_hidden.search_tag_words(words);
+  -- The label words each query word or its search_forms names (search_names:
+  -- tag_words, each form after the words), read as exact
   -- keys of the caller's tag rows like the words: found by walking the
   -- distinct lexemes the word (as a prefix) or its stem begins, one index
   -- probe each, at most 100 per word (the tagger's labels have ~450 words).
@@ -3313,7 +3398,7 @@ begin
   select coalesce(array_agg(x.st order by x.i), '{}'),
          coalesce(array_agg(app_hidden.search_label_start(x.w, x.st, stemming) order by x.i), '{}')
     into label_stems, label_starts
-    from (select w.w, w.i, app_hidden.search_label_stem(w.w) as st from unnest(words) with ordinality w(w, i)) x;
+    from (select w.w, w.i, app_hidden.search_label_stem(w.w) as st from unnest(tag_words) with ordinality w(w, i)) x;
   if person_scenes is null then
     -- Each walk's upper bound is computed before it, not in its index
     -- condition: there an expression that is not leakproof (||) would wait
@@ -3322,7 +3407,7 @@ begin
       into tag_word, tag_lexeme
       from (
         select distinct w.i::int as i, l.lexeme
-        from unnest(words, label_stems, label_starts, array(select x || U&'\+10FFFF' from unnest(label_starts) x))
+        from unnest(tag_words, label_stems, label_starts, array(select x || U&'\+10FFFF' from unnest(label_starts) x))
                with ordinality w(w, stem, start, hi, i)
         cross join lateral (
           select w.w as lexeme
@@ -3348,7 +3433,7 @@ begin
     select array_agg(x.i), array_agg(x.lexeme), array_agg(x.hi), array_agg(x.checked)
       into tag_word, tag_lexeme, tag_hi, tag_check
       from (select w.i::int as i, w.w as lexeme, w.w as hi, false as checked
-              from unnest(words) with ordinality w(w, i)
+              from unnest(tag_words) with ordinality w(w, i)
             union all
             select w.i::int, w.start, w.start || U&'\+10FFFF', true
               from unnest(label_starts) with ordinality w(start, i) where w.start is not null) x;
@@ -3377,7 +3462,9 @@ begin
   ), stems as (
     select distinct w.i, w.lexeme as word, w.hi as word_hi, l as lexeme,
            l >= w.lexeme collate "C" and l <= w.hi collate "C" as written
-    from w, unnest(stem_configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w.lexeme))) l
+    from w, unnest(stem_configs) c,
+         unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
+           pg_catalog.array_to_string(w.lexeme || app_hidden.search_forms(w.lexeme), ' ')))) l
     where c <> 'simple'::regconfig
   ), ranges as (
     select w.i, 'w'::"char" as kind, 'w'::"char" as kind2, w.lexeme, w.hi, true as surface,
@@ -3491,7 +3578,7 @@ begin
           where t.owner_id = uid and t.kind = 't' and t.scene_id = any(person_scenes)
             and (video_ids is null or t.video_id = any(video_ids))
           offset 0) t on t.lexeme >= f.lexeme collate "C" and t.lexeme <= f.hi collate "C"
-        where f.checked and app_hidden.search_names(t.lexeme, words[f.i], label_stems[f.i], stemming)
+        where f.checked and app_hidden.search_names(t.lexeme, tag_words[f.i], label_stems[f.i], stemming)
       ) p
       group by p.scene_id
     ), combos as (
@@ -3664,7 +3751,7 @@ begin
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - coalesce(c.vd, s.image_vec <=> qv_image)) else 0 end as vision,
            case when cardinality(words) > 0 and (tsq_tags is null or s.tsv @@ tsq_tags)
-                then app_hidden.search_tag_score(s.tags, words, stemming) else 0 end as tags
+                then app_hidden.search_tag_score(s.tags, tag_words, stemming) else 0 end as tags
     from candidates c
     join app_public.scenes s on s.id = c.id
     where s.owner_id = uid
@@ -3697,7 +3784,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written or by the same English stem, "dogs" naming "dog"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as an irregular English form ("children" for "child", "swam" for "swim"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
@@ -5629,6 +5716,13 @@ REVOKE ALL ON FUNCTION app_hidden.search_escape_html(t text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_escape_html(t text) TO authenticated;
 
 --
+-- Name: FUNCTION search_forms(w text); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_forms(w text) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_forms(w text) TO authenticated;
+
+--
 -- Name: FUNCTION search_highlight(src text, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
 --
 
@@ -5725,6 +5819,13 @@ GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regco
 
 REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) TO authenticated;
+
+--
+-- Name: FUNCTION search_tag_words(words text[]); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_tag_words(words text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_tag_words(words text[]) TO authenticated;
 
 --
 -- Name: FUNCTION search_tsquery(words text[], weights text, stemming boolean); Type: ACL; Schema: app_hidden; Owner: -

@@ -660,7 +660,7 @@ function bruteForce(
                                  0.75 * coalesce(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv_stem,
                                    app_hidden.search_stem_tsquery(q.words, array[app_hidden.stem_config(null)], 'AB'), 32), 0)) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
-              app_hidden.search_tag_score(s.tags, q.words, true) as tags
+              app_hidden.search_tag_score(s.tags, app_hidden.search_tag_words(q.words), true) as tags
        from scope s, q)
      select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score
      from parts where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
@@ -1011,6 +1011,61 @@ test('a word finds its forms with and without accents, in languages where they a
   // In Swedish å is a letter: "ar" is another word.
   assert.deepEqual(await ids('år'), [year]);
   assert.deepEqual(await ids('ar'), []);
+});
+
+test('a word finds the forms no stemmer relates to it, and the labels they name', async () => {
+  const forms = async (sql: string, params: unknown[]) => (await db.rootPool.query(sql, params)).rows[0].x;
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['people']), ['person']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['person']), ['people']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['went']), ['go', 'gone']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['swimming']), ['swim', 'swam', 'swum']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['tree']), []);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['saw']), [], 'a form of two meanings');
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', [null]), []);
+  assert.deepEqual(await forms('select app_hidden.search_tag_words($1) as x', [['people', 'mice', 'person']]), [
+    'people',
+    'mice',
+    'person',
+    'mouse',
+  ]);
+
+  const u = uuid();
+  const v = await addVideo(u);
+  const children = await addScene(v, u, { transcript: 'the children are playing in the park' });
+  const child = await addScene(v, u, { transcript: 'a child plays with a ball' });
+  const swam = await addScene(v, u, { transcript: 'she swam across the lake' });
+  const crowd = await addScene(v, u, { tags: [{ label: 'person', score: 0.9 }] });
+  const autumn = await addScene(v, u, { tags: [{ label: 'leaves', score: 0.8 }] });
+  await addScene(v, u, { transcript: 'nothing to see here', tags: [{ label: 'car', score: 0.9 }] });
+  const ids = async (query: string) => (await search(u, { query })).map((h) => h.scene_id);
+
+  // The form as typed first, the other form as a stem.
+  assert.deepEqual(await ids('child'), [child, children]);
+  assert.deepEqual(await ids('children'), [children, child]);
+  const swim = await search(u, { query: 'swimming' });
+  assert.deepEqual(
+    swim.map((h) => h.scene_id),
+    [swam],
+  );
+  assert.match(swim[0].snippet!, /<b>swam<\/b>/);
+  // Labels are named by a word's other forms too.
+  const people = await search(u, { query: 'people' });
+  assert.deepEqual(
+    people.map((h) => h.scene_id),
+    [crowd],
+  );
+  assert.ok(people[0].tags_score > 0.8);
+  assert.deepEqual(await ids('leaf'), [autumn]);
+  // So it is for a person in few scenes, where each scene's tags are read.
+  const person = await addPerson(u, v, [crowd, child], mulberry32(11));
+  assert.deepEqual(
+    (await search(u, { query: 'people', personId: person })).map((h) => h.scene_id),
+    [crowd],
+  );
+  assert.deepEqual(
+    (await search(u, { query: 'children', personId: person })).map((h) => h.scene_id),
+    [child],
+  );
 });
 
 test('a misread on-screen word still matches, weaker than the word as written or stemmed', async () => {
