@@ -5286,7 +5286,7 @@ CREATE TRIGGER _100_tsv BEFORE INSERT OR UPDATE OF transcript, ocr_text, tags, t
 -- Name: scenes _200_stem_config; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
-CREATE TRIGGER _200_stem_config BEFORE INSERT OR UPDATE OF video_id ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__stem_config();
+CREATE TRIGGER _200_stem_config BEFORE INSERT OR UPDATE OF video_id, transcript, ocr_text ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__stem_config();
 
 --
 -- Name: videos _200_stem_config; Type: TRIGGER; Schema: app_public; Owner: -

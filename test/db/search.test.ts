@@ -1008,6 +1008,15 @@ test('a word finds its forms with and without accents, in languages where they a
   // The snippet marks the accented word the unaccented query found.
   assert.match(cafe[1].snippet!, /<b>café<\/b>/);
   assert.match((await search(u, { query: 'ecole' }))[0].snippet!, /<b>école<\/b>/);
+  // A scene stemmed before folding (pg_catalog.english) is stemmed anew
+  // when its words are written again.
+  await db.rootPool.query(`update app_public.scenes set stem_config = 'english' where id = $1`, [plain]);
+  await db.rootPool.query(`update app_public.scenes set ocr_text = 'CAFÉ OUVERT' where id = $1`, [plain]);
+  assert.deepEqual(
+    (await search(u, { query: 'cafe' })).map((h) => h.scene_id),
+    [accented, plain],
+    'both found as stems now',
+  );
   // In Swedish å is a letter: "ar" is another word.
   assert.deepEqual(await ids('år'), [year]);
   assert.deepEqual(await ids('ar'), []);

@@ -1,6 +1,6 @@
 --! Previous: sha1:52bbfe55519e9b5124ac192877eb31ef27e98e28
---! Hash: sha1:1c13437e923fa69a04c8f29eb5dfe878396977ba
---! Message: Accents folded before stemming where they are marks (English, French, German, Spanish, Italian, Portuguese, Dutch, Russian): ecole finds école, cafe finds café
+--! Hash: sha1:bbe4b93692c4633bdbb82f032968d4950cdf11af
+--! Message: Words in more forms: accents folded before stemming where they are marks (ecole finds école, cafe finds café), and the English forms no stemmer relates to a word (children, people, swam)
 
 --! split: 100-accent-folding.sql
 /*
@@ -89,11 +89,23 @@ comment on function app_hidden.stem_config(text) is 'The text search configurati
 
 alter table app_public.scenes alter column stem_config set default 'app_hidden.english_folded';
 
--- Existing scenes are stemmed again (tsv_stem is generated from stem_config,
--- and the scene_terms trigger follows the column).
+-- A scene takes its video's configuration whenever its words are written,
+-- not only when it is inserted or moved: a scene whose stem_config predates
+-- a change of stem_config() (below) is then stemmed anew with its new words.
+drop trigger if exists _200_stem_config on app_public.scenes;
+create trigger _200_stem_config before insert or update of video_id, transcript, ocr_text on app_public.scenes
+  for each row execute function app_private.tg_scenes__stem_config();
+
+-- Existing scenes whose words have a letter beyond ASCII are stemmed again
+-- (tsv_stem is generated from stem_config, and the scene_terms trigger
+-- follows the column). The others keep pg_catalog's configuration, which
+-- stems ASCII words exactly as the folded one does: rewriting a scene also
+-- writes it into both HNSW indexes, ~3 ms a scene on 2 cores, so restemming
+-- every scene of a 100,000-scene library took 5 minutes (BENCHMARKS.md).
 update app_public.scenes s set stem_config = app_hidden.stem_config(v.language)
   from app_public.videos v
- where v.id = s.video_id and s.stem_config is distinct from app_hidden.stem_config(v.language);
+ where v.id = s.video_id and s.stem_config is distinct from app_hidden.stem_config(v.language)
+   and (s.transcript ~ '[^\x01-\x7f]' or s.ocr_text ~ '[^\x01-\x7f]');
 
 --! split: 900-functions.sql
 /*
@@ -123,7 +135,8 @@ begin
          'playback_queue', 'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready',
          'pipeline_playback_failed', 'playback_forget_parts', 'pipeline_playback_planned',
          -- fixtures/search_scenes.sql
-         'search_similarity', 'search_query_words', 'search_prefix', 'search_tsquery', 'search_stem_tsquery', 'search_rank', 'search_tag_score',
+         'search_similarity', 'search_query_words', 'search_prefix', 'search_tsquery', 'search_forms', 'search_tag_words',
+         'search_stem_tsquery', 'search_rank', 'search_tag_score',
          'search_label_stem', 'search_stem_start', 'search_label_start', 'search_names',
          'search_escape_html', 'search_highlight', 'search_snippet_query', 'search_snippet', 'search_scenes', 'search_scene_persons'])
   loop
@@ -1220,7 +1233,94 @@ begin
 end;
 $$;
 
--- The stemmed forms of the words in each of the given configurations, OR-ed
+-- The other forms of an English word that no stemmer relates to it: plurals
+-- that change the word ("people" of "person", "children", "mice", "leaves")
+-- and the past forms of irregular verbs ("swam", "written"), found by the
+-- word or by its English stem ("swimming" finds "swam"). A query word
+-- finds them as it finds its stems (0.75), and names tag labels by them
+-- ("people" names "person"), so they are added where its stems are made
+-- (search_stem_tsquery, search_scenes) and to the words that name tags
+-- (search_tag_words). Left out: forms that are also common words of
+-- another meaning ("saw", "left", "found", "rose", "felt", "fell", "lead",
+-- "shot", "bit", "lay", "lives", "dice", "fed", "won", "tear"), which would
+-- find scenes about that instead. A group is a run of words between bars;
+-- the spaces around every word make a word's membership one strpos.
+create function app_hidden.search_forms(w text) returns text[]
+language plpgsql immutable parallel safe
+set search_path = ''
+as $$
+declare
+  groups constant text := ' person people | man men | woman women | child children | grandchild grandchildren '
+    || '| foot feet | tooth teeth | goose geese | mouse mice | louse lice | ox oxen | knife knives | wife wives '
+    || '| leaf leaves | wolf wolves | shelf shelves | half halves | calf calves | loaf loaves | thief thieves '
+    || '| scarf scarves | elf elves | hoof hooves | cactus cacti | fungus fungi | nucleus nuclei | radius radii '
+    || '| stimulus stimuli | alumnus alumni | criterion criteria | phenomenon phenomena | crisis crises '
+    || '| thesis theses | hypothesis hypotheses | diagnosis diagnoses | analysis analyses | index indices '
+    || '| matrix matrices | vertex vertices | appendix appendices | bacterium bacteria | curriculum curricula '
+    || '| policeman policemen | policewoman policewomen | fireman firemen | fisherman fishermen '
+    || '| businessman businessmen | businesswoman businesswomen | gentleman gentlemen | snowman snowmen '
+    || '| chairman chairmen | salesman salesmen | spokesman spokesmen '
+    || '| go went gone | eat ate eaten | swim swam swum | sing sang sung | drink drank drunk | drive drove driven '
+    || '| ride rode ridden | write wrote written | speak spoke spoken | fly flew flown | throw threw thrown '
+    || '| begin began begun | break broke broken | choose chose chosen | give gave given | take took taken '
+    || '| wear wore worn | know knew known | grow grew grown | draw drew drawn | blow blew blown '
+    || '| buy bought | bring brought | catch caught | teach taught | think thought | fight fought | seek sought '
+    || '| sell sold | tell told | sleep slept | keep kept | build built | send sent | spend spent '
+    || '| run ran | sit sat | stand stood | understand understood | forget forgot forgotten | hide hid hidden '
+    || '| freeze froze frozen | wake woke woken | shake shook shaken | steal stole stolen | bite bitten '
+    || '| hang hung | dig dug | meet met | make made | pay paid | say said | get got gotten | come came '
+    || '| become became | see seen | fall fallen | lose lost | hold held | rise risen | hear heard '
+    || '| lend lent | bend bent | weep wept | creep crept | sweep swept | kneel knelt | dream dreamt '
+    || '| mean meant | sting stung | swing swung | cling clung | strike struck '
+    || '| forgive forgave forgiven | undertake undertook undertaken | mistake mistook mistaken '
+    || '| overcome overcame | withdraw withdrew withdrawn | arise arose arisen | ';
+  g text;
+  key text := w;
+begin
+  if w is null then
+    return '{}';
+  end if;
+  -- The word, else its English stem ("swimming" is a form of swim).
+  if pg_catalog.strpos(groups, ' ' || key || ' ') = 0 then
+    key := app_hidden.search_label_stem(w);
+    if key is null or pg_catalog.strpos(groups, ' ' || key || ' ') = 0 then
+      return '{}';
+    end if;
+  end if;
+  foreach g in array pg_catalog.string_to_array(groups, '|') loop
+    if pg_catalog.strpos(g, ' ' || key || ' ') > 0 then
+      return pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.btrim(g), ' '), w);
+    end if;
+  end loop;
+  return '{}';
+end;
+$$;
+
+-- The words that name tag labels: the query's words, then the forms of each
+-- (search_forms) that are not query words themselves.
+create function app_hidden.search_tag_words(words text[]) returns text[]
+language plpgsql immutable parallel safe
+set search_path = ''
+as $$
+declare
+  result text[] := coalesce(words, '{}');
+  w text;
+  f text;
+begin
+  foreach w in array coalesce(words, '{}') loop
+    continue when w is null;
+    foreach f in array app_hidden.search_forms(w) loop
+      if f <> all (result) then
+        result := result || f;
+      end if;
+    end loop;
+  end loop;
+  return result;
+end;
+$$;
+
+-- The stemmed forms of the words (and of their search_forms) in each of the
+-- given configurations, OR-ed
 -- ('simple' is skipped: tsv_stem is empty there). Stop words stem to nothing.
 -- weights as in search_tsquery.
 create function app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text)
@@ -1242,7 +1342,8 @@ begin
     continue when w is null;
     foreach c in array configs loop
       continue when c is null or c = 'simple'::regconfig;
-      foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w)) loop
+      foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
+                           pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' '))) loop
         part := '''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''
                 || case when weights <> '' then ':' else '' end || weights;
         if part <> all (parts) then
@@ -1707,6 +1808,7 @@ declare
   -- Each query word's English stem and where the label words of that stem
   -- begin (search_names), and the label words' ranges of tag rows: the
   -- word's index, the range, whether search_names must pick its rows.
+  tag_words text[];
   label_stems text[];
   label_starts text[];
   tag_word int[];
@@ -1862,9 +1964,12 @@ begin
   tsq_stem := app_hidden.search_stem_tsquery(words, stem_configs, 'AB');
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
   snippet_stems := array(select distinct l from unnest(words) w, unnest(stem_configs) c,
-                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
+                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
+                                               pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ')))) l
                           where c <> 'simple'::regconfig);
-  -- The label words each query word names (search_names), read as exact
+  tag_words := app_hidden.search_tag_words(words);
+  -- The label words each query word or its search_forms names (search_names:
+  -- tag_words, each form after the words), read as exact
   -- keys of the caller's tag rows like the words: found by walking the
   -- distinct lexemes the word (as a prefix) or its stem begins, one index
   -- probe each, at most 100 per word (the tagger's labels have ~450 words).
@@ -1874,7 +1979,7 @@ begin
   select coalesce(array_agg(x.st order by x.i), '{}'),
          coalesce(array_agg(app_hidden.search_label_start(x.w, x.st, stemming) order by x.i), '{}')
     into label_stems, label_starts
-    from (select w.w, w.i, app_hidden.search_label_stem(w.w) as st from unnest(words) with ordinality w(w, i)) x;
+    from (select w.w, w.i, app_hidden.search_label_stem(w.w) as st from unnest(tag_words) with ordinality w(w, i)) x;
   if person_scenes is null then
     -- Each walk's upper bound is computed before it, not in its index
     -- condition: there an expression that is not leakproof (||) would wait
@@ -1883,7 +1988,7 @@ begin
       into tag_word, tag_lexeme
       from (
         select distinct w.i::int as i, l.lexeme
-        from unnest(words, label_stems, label_starts, array(select x || U&'\+10FFFF' from unnest(label_starts) x))
+        from unnest(tag_words, label_stems, label_starts, array(select x || U&'\+10FFFF' from unnest(label_starts) x))
                with ordinality w(w, stem, start, hi, i)
         cross join lateral (
           select w.w as lexeme
@@ -1909,7 +2014,7 @@ begin
     select array_agg(x.i), array_agg(x.lexeme), array_agg(x.hi), array_agg(x.checked)
       into tag_word, tag_lexeme, tag_hi, tag_check
       from (select w.i::int as i, w.w as lexeme, w.w as hi, false as checked
-              from unnest(words) with ordinality w(w, i)
+              from unnest(tag_words) with ordinality w(w, i)
             union all
             select w.i::int, w.start, w.start || U&'\+10FFFF', true
               from unnest(label_starts) with ordinality w(start, i) where w.start is not null) x;
@@ -1938,7 +2043,9 @@ begin
   ), stems as (
     select distinct w.i, w.lexeme as word, w.hi as word_hi, l as lexeme,
            l >= w.lexeme collate "C" and l <= w.hi collate "C" as written
-    from w, unnest(stem_configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w.lexeme))) l
+    from w, unnest(stem_configs) c,
+         unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
+           pg_catalog.array_to_string(w.lexeme || app_hidden.search_forms(w.lexeme), ' ')))) l
     where c <> 'simple'::regconfig
   ), ranges as (
     select w.i, 'w'::"char" as kind, 'w'::"char" as kind2, w.lexeme, w.hi, true as surface,
@@ -2052,7 +2159,7 @@ begin
           where t.owner_id = uid and t.kind = 't' and t.scene_id = any(person_scenes)
             and (video_ids is null or t.video_id = any(video_ids))
           offset 0) t on t.lexeme >= f.lexeme collate "C" and t.lexeme <= f.hi collate "C"
-        where f.checked and app_hidden.search_names(t.lexeme, words[f.i], label_stems[f.i], stemming)
+        where f.checked and app_hidden.search_names(t.lexeme, tag_words[f.i], label_stems[f.i], stemming)
       ) p
       group by p.scene_id
     ), combos as (
@@ -2225,7 +2332,7 @@ begin
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - coalesce(c.vd, s.image_vec <=> qv_image)) else 0 end as vision,
            case when cardinality(words) > 0 and (tsq_tags is null or s.tsv @@ tsq_tags)
-                then app_hidden.search_tag_score(s.tags, words, stemming) else 0 end as tags
+                then app_hidden.search_tag_score(s.tags, tag_words, stemming) else 0 end as tags
     from candidates c
     join app_public.scenes s on s.id = c.id
     where s.owner_id = uid
@@ -2261,6 +2368,8 @@ grant execute on function
   app_hidden.search_prefix(text, boolean),
   app_hidden.search_rank(tsvector, tsquery),
   app_hidden.search_tsquery(text[], text, boolean),
+  app_hidden.search_forms(text),
+  app_hidden.search_tag_words(text[]),
   app_hidden.search_stem_tsquery(text[], regconfig[], text),
   app_hidden.search_label_stem(text),
   app_hidden.search_stem_start(text),
@@ -2281,7 +2390,7 @@ comment on column app_public.scene_hit.vision_score is 'Calibrated keyframe-to-q
 comment on column app_public.scene_hit.tags_score is 'How well the query names the scene''s tags, 0..1.';
 comment on column app_public.scene_hit.persons is 'People seen in the scene: [{"id", "name"}], named first; name is null for an unnamed group.';
 comment on column app_public.scene_hit.snippet is 'Short excerpt of the transcript (or on-screen text) with matches in <b>..</b>; the text itself is HTML-escaped.';
-comment on function app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text) is E'@behavior -queryField -mutationField -typeField\nRanks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written or by the same English stem, "dogs" naming "dog"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+comment on function app_public.search_scenes(text, real[], real[], uuid[], uuid, real, real, real, int, int, text, text) is E'@behavior -queryField -mutationField -typeField\nRanks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as an irregular English form ("children" for "child", "swam" for "swim"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 --! EndIncluded search_scenes.sql
 
 --! split: 950-privileges.sql
