@@ -401,10 +401,10 @@ declare
     || '| policeman policemen | policewoman policewomen | fireman firemen | fisherman fishermen '
     || '| businessman businessmen | businesswoman businesswomen | gentleman gentlemen | snowman snowmen '
     || '| chairman chairmen | salesman salesmen | spokesman spokesmen '
-    || '| go went gone | eat ate eaten | swim swam swum | sing sang sung | drink drank drunk | drive drove driven '
-    || '| ride rode ridden | write wrote written | speak spoke spoken | fly flew flown | throw threw thrown '
-    || '| begin began begun | break broke broken | choose chose chosen | give gave given | take took taken '
-    || '| wear wore worn | know knew known | grow grew grown | draw drew drawn | blow blew blown '
+    || '| go went gone ~goe | eat ate eaten | swim swam swum | sing sang sung | drink drank drunk '
+    || '| drive drove driven | ride rode ridden | write wrote written | speak spoke spoken | fly flew flown '
+    || '| throw threw thrown | begin began begun | break broke broken | choose chose chosen | give gave given '
+    || '| take took taken | wear wore worn | know knew known | grow grew grown | draw drew drawn | blow blew blown '
     || '| buy bought | bring brought | catch caught | teach taught | think thought | fight fought | seek sought '
     || '| sell sold | tell told | sleep slept | keep kept | build built | send sent | spend spent '
     || '| run ran | sit sat | stand stood | understand understood | forget forgot forgotten | hide hid hidden '
@@ -414,23 +414,43 @@ declare
     || '| lend lent | bend bent | weep wept | creep crept | sweep swept | kneel knelt | dream dreamt '
     || '| mean meant | sting stung | swing swung | cling clung | strike struck '
     || '| forgive forgave forgiven | undertake undertook undertaken | mistake mistook mistaken '
-    || '| overcome overcame | withdraw withdrew withdrawn | arise arose arisen | ';
+    || '| overcome overcame | withdraw withdrew withdrawn | arise arose arisen '
+    || '| colour color | favour favor | favourite favorite ~favourit ~favorit | flavour flavor | honour honor '
+    || '| humour humor | labour labor | neighbour neighbor | neighbourhood neighborhood | behaviour behavior '
+    || '| harbour harbor | rumour rumor | armour armor | odour odor | vapour vapor | endeavour endeavor '
+    || '| parlour parlor | saviour savior | tumour tumor | vigour vigor '
+    || '| centre center ~centr | theatre theater ~theatr | metre meter ~metr | litre liter ~litr '
+    || '| fibre fiber ~fibr | manoeuvre maneuver ~manoeuvr ~maneuv | catalogue catalog ~catalogu '
+    || '| dialogue dialog ~dialogu | analogue analog ~analogu | defence defense ~defenc ~defens '
+    || '| licence license ~licenc ~licens | offence offense ~offenc ~offens | grey gray '
+    || '| aluminium aluminum | programme program ~programm | jewellery jewelry ~jewelleri ~jewelri '
+    || '| mould mold | plough plow | pyjamas pajamas ~pyjama ~pajama | cosy cozy ~cosi ~cozi '
+    || '| sceptical skeptical ~sceptic ~skeptic | moustache mustache ~moustach ~mustach '
+    || '| encyclopaedia encyclopedia | paediatric pediatric ~paediatr ~pediatr | analyse analyze ~analys ~analyz | ';
   g text;
-  key text := w;
+  key text := ' ' || w || ' ';
+  stem text;
 begin
   if w is null then
     return '{}';
   end if;
-  -- The word, else its English stem ("swimming" is a form of swim).
-  if pg_catalog.strpos(groups, ' ' || key || ' ') = 0 then
-    key := app_hidden.search_label_stem(w);
-    if key is null or pg_catalog.strpos(groups, ' ' || key || ' ') = 0 then
+  if pg_catalog.strpos(groups, key) = 0 then
+    stem := app_hidden.search_label_stem(w);
+    if stem is null then
       return '{}';
+    end if;
+    key := ' ' || stem || ' ';
+    if pg_catalog.strpos(groups, key) = 0 then
+      key := ' ~' || stem || ' ';
+      if pg_catalog.strpos(groups, key) = 0 then
+        return '{}';
+      end if;
     end if;
   end if;
   foreach g in array pg_catalog.string_to_array(groups, '|') loop
-    if pg_catalog.strpos(g, ' ' || key || ' ') > 0 then
-      return pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.btrim(g), ' '), w);
+    if pg_catalog.strpos(g, key) > 0 then
+      return array(select f from unnest(pg_catalog.string_to_array(pg_catalog.btrim(g), ' ')) f
+                   where f <> w and not pg_catalog.starts_with(f, '~'));
     end if;
   end loop;
   return '{}';
@@ -3784,7 +3804,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as an irregular English form ("children" for "child", "swam" for "swim"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -

@@ -1022,12 +1022,13 @@ test('a word finds its forms with and without accents, in languages where they a
   assert.deepEqual(await ids('ar'), []);
 });
 
-test('a word finds the forms no stemmer relates to it, and the labels they name', async () => {
+test('a word finds the forms no stemmer relates to it (irregular, British or American), and the labels they name', async () => {
   const forms = async (sql: string, params: unknown[]) => (await db.rootPool.query(sql, params)).rows[0].x;
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['people']), ['person']);
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['person']), ['people']);
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['went']), ['go', 'gone']);
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['swimming']), ['swim', 'swam', 'swum']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['centres']), ['centre', 'center']);
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['tree']), []);
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['saw']), [], 'a form of two meanings');
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', [null]), []);
@@ -1045,6 +1046,8 @@ test('a word finds the forms no stemmer relates to it, and the labels they name'
   const swam = await addScene(v, u, { transcript: 'she swam across the lake' });
   const crowd = await addScene(v, u, { tags: [{ label: 'person', score: 0.9 }] });
   const autumn = await addScene(v, u, { tags: [{ label: 'leaves', score: 0.8 }] });
+  const colours = await addScene(v, u, { ocr: 'The colours of autumn' });
+  const center = await addScene(v, u, { transcript: 'we meet in the city center' });
   await addScene(v, u, { transcript: 'nothing to see here', tags: [{ label: 'car', score: 0.9 }] });
   const ids = async (query: string) => (await search(u, { query })).map((h) => h.scene_id);
 
@@ -1057,6 +1060,9 @@ test('a word finds the forms no stemmer relates to it, and the labels they name'
     [swam],
   );
   assert.match(swim[0].snippet!, /<b>swam<\/b>/);
+  // British and American spellings.
+  assert.deepEqual(await ids('colorful'), [colours]);
+  assert.deepEqual(await ids('centre'), [center]);
   // Labels are named by a word's other forms too.
   const people = await search(u, { query: 'people' });
   assert.deepEqual(
