@@ -1,6 +1,6 @@
 --! Previous: sha1:bbe4b93692c4633bdbb82f032968d4950cdf11af
---! Hash: sha1:0675c6ccb49191b7c57a3631362993706a505bf7
---! Message: British and American spellings as forms of a word (colour/color, centre/center, catalogue/catalog), looked up by the word or its English stem
+--! Hash: sha1:f02f8704024f9ead590f354199747755819a5073
+--! Message: British and American spellings as forms of a word (colour/color, centre/center, catalogue/catalog); a search looks each word's forms up once
 
 --! split: 900-functions.sql
 /*
@@ -30,7 +30,7 @@ begin
          'playback_queue', 'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready',
          'pipeline_playback_failed', 'playback_forget_parts', 'pipeline_playback_planned',
          -- fixtures/search_scenes.sql
-         'search_similarity', 'search_query_words', 'search_prefix', 'search_tsquery', 'search_forms', 'search_tag_words',
+         'search_similarity', 'search_query_words', 'search_prefix', 'search_tsquery', 'search_forms', 'search_word_forms', 'search_tag_words',
          'search_stem_tsquery', 'search_rank', 'search_tag_score',
          'search_label_stem', 'search_stem_start', 'search_label_start', 'search_names',
          'search_escape_html', 'search_highlight', 'search_snippet_query', 'search_snippet', 'search_scenes', 'search_scene_persons'])
@@ -1133,62 +1133,70 @@ $$;
 -- the past forms of irregular verbs ("swam", "written") and British and
 -- American spellings ("colour", "centre", "catalogue", "defence", "grey").
 -- A query word finds them as it finds its stems (0.75), and names tag
--- labels by them ("people" names "person"), so they are added where its
--- stems are made (search_stem_tsquery, search_scenes) and to the words that
--- name tags (search_tag_words). Left out: forms that are also common words
--- of another meaning ("saw", "left", "found", "rose", "felt", "fell", "lead",
--- "shot", "bit", "lay", "lives", "dice", "fed", "won", "tear", "tire"),
--- which would find scenes about that instead, and -ise/-ize: the English
--- stemmer already takes "organize" to "organ" and "personalize" to
--- "person", which the British forms would then find too.
+-- labels by them ("people" names "person"): search_word_forms puts them
+-- after the word, where its stems are made (search_stem_tsquery,
+-- search_scenes) and the words that name tags are (search_tag_words).
+-- Left out: forms that are also common words of another meaning ("saw",
+-- "left", "found", "rose", "felt", "fell", "lead", "shot", "bit", "lay",
+-- "lives", "dice", "fed", "won", "tear", "tire"), which would find scenes
+-- about that instead, and -ise/-ize: the English stemmer already takes
+-- "organize" to "organ" and "personalize" to "person", which the British
+-- forms would then find too.
 -- A group is a run of words between bars; the spaces around each make a
 -- word's membership one strpos. A word is looked up as written, else by its
 -- English stem ("swimming" is a form of swim), which a group lists after a
 -- tilde where it is no word of the group ("centres" has the stem ~centr).
 create function app_hidden.search_forms(w text) returns text[]
 language plpgsql immutable parallel safe
+-- Kept although names are qualified: its callers run with different
+-- search paths, and an expression is planned again whenever the path
+-- differs from the one it was planned under (111 us a call inside a search
+-- without it, 63 with; BENCHMARKS.md).
 set search_path = ''
 as $$
 declare
+  -- One literal: the lines are joined as the function is parsed.
   groups constant text := ' person people | man men | woman women | child children | grandchild grandchildren '
-    || '| foot feet | tooth teeth | goose geese | mouse mice | louse lice | ox oxen | knife knives | wife wives '
-    || '| leaf leaves | wolf wolves | shelf shelves | half halves | calf calves | loaf loaves | thief thieves '
-    || '| scarf scarves | elf elves | hoof hooves | cactus cacti | fungus fungi | nucleus nuclei | radius radii '
-    || '| stimulus stimuli | alumnus alumni | criterion criteria | phenomenon phenomena | crisis crises '
-    || '| thesis theses | hypothesis hypotheses | diagnosis diagnoses | analysis analyses | index indices '
-    || '| matrix matrices | vertex vertices | appendix appendices | bacterium bacteria | curriculum curricula '
-    || '| policeman policemen | policewoman policewomen | fireman firemen | fisherman fishermen '
-    || '| businessman businessmen | businesswoman businesswomen | gentleman gentlemen | snowman snowmen '
-    || '| chairman chairmen | salesman salesmen | spokesman spokesmen '
-    || '| go went gone ~goe | eat ate eaten | swim swam swum | sing sang sung | drink drank drunk '
-    || '| drive drove driven | ride rode ridden | write wrote written | speak spoke spoken | fly flew flown '
-    || '| throw threw thrown | begin began begun | break broke broken | choose chose chosen | give gave given '
-    || '| take took taken | wear wore worn | know knew known | grow grew grown | draw drew drawn | blow blew blown '
-    || '| buy bought | bring brought | catch caught | teach taught | think thought | fight fought | seek sought '
-    || '| sell sold | tell told | sleep slept | keep kept | build built | send sent | spend spent '
-    || '| run ran | sit sat | stand stood | understand understood | forget forgot forgotten | hide hid hidden '
-    || '| freeze froze frozen | wake woke woken | shake shook shaken | steal stole stolen | bite bitten '
-    || '| hang hung | dig dug | meet met | make made | pay paid | say said | get got gotten | come came '
-    || '| become became | see seen | fall fallen | lose lost | hold held | rise risen | hear heard '
-    || '| lend lent | bend bent | weep wept | creep crept | sweep swept | kneel knelt | dream dreamt '
-    || '| mean meant | sting stung | swing swung | cling clung | strike struck '
-    || '| forgive forgave forgiven | undertake undertook undertaken | mistake mistook mistaken '
-    || '| overcome overcame | withdraw withdrew withdrawn | arise arose arisen '
-    || '| colour color | favour favor | favourite favorite ~favourit ~favorit | flavour flavor | honour honor '
-    || '| humour humor | labour labor | neighbour neighbor | neighbourhood neighborhood | behaviour behavior '
-    || '| harbour harbor | rumour rumor | armour armor | odour odor | vapour vapor | endeavour endeavor '
-    || '| parlour parlor | saviour savior | tumour tumor | vigour vigor '
-    || '| centre center ~centr | theatre theater ~theatr | metre meter ~metr | litre liter ~litr '
-    || '| fibre fiber ~fibr | manoeuvre maneuver ~manoeuvr ~maneuv | catalogue catalog ~catalogu '
-    || '| dialogue dialog ~dialogu | analogue analog ~analogu | defence defense ~defenc ~defens '
-    || '| licence license ~licenc ~licens | offence offense ~offenc ~offens | grey gray '
-    || '| aluminium aluminum | programme program ~programm | jewellery jewelry ~jewelleri ~jewelri '
-    || '| mould mold | plough plow | pyjamas pajamas ~pyjama ~pajama | cosy cozy ~cosi ~cozi '
-    || '| sceptical skeptical ~sceptic ~skeptic | moustache mustache ~moustach ~mustach '
-    || '| encyclopaedia encyclopedia | paediatric pediatric ~paediatr ~pediatr | analyse analyze ~analys ~analyz | ';
+    '| foot feet | tooth teeth | goose geese | mouse mice | louse lice | ox oxen | knife knives | wife wives '
+    '| leaf leaves | wolf wolves | shelf shelves | half halves | calf calves | loaf loaves | thief thieves '
+    '| scarf scarves | elf elves | hoof hooves | cactus cacti | fungus fungi | nucleus nuclei | radius radii '
+    '| stimulus stimuli | alumnus alumni | criterion criteria | phenomenon phenomena | crisis crises '
+    '| thesis theses | hypothesis hypotheses | diagnosis diagnoses | analysis analyses | index indices '
+    '| matrix matrices | vertex vertices | appendix appendices | bacterium bacteria | curriculum curricula '
+    '| policeman policemen | policewoman policewomen | fireman firemen | fisherman fishermen '
+    '| businessman businessmen | businesswoman businesswomen | gentleman gentlemen | snowman snowmen '
+    '| chairman chairmen | salesman salesmen | spokesman spokesmen '
+    '| go went gone ~goe | eat ate eaten | swim swam swum | sing sang sung | drink drank drunk '
+    '| drive drove driven | ride rode ridden | write wrote written | speak spoke spoken | fly flew flown '
+    '| throw threw thrown | begin began begun | break broke broken | choose chose chosen | give gave given '
+    '| take took taken | wear wore worn | know knew known | grow grew grown | draw drew drawn | blow blew blown '
+    '| buy bought | bring brought | catch caught | teach taught | think thought | fight fought | seek sought '
+    '| sell sold | tell told | sleep slept | keep kept | build built | send sent | spend spent '
+    '| run ran | sit sat | stand stood | understand understood | forget forgot forgotten | hide hid hidden '
+    '| freeze froze frozen | wake woke woken | shake shook shaken | steal stole stolen | bite bitten '
+    '| hang hung | dig dug | meet met | make made | pay paid | say said | get got gotten | come came '
+    '| become became | see seen | fall fallen | lose lost | hold held | rise risen | hear heard '
+    '| lend lent | bend bent | weep wept | creep crept | sweep swept | kneel knelt | dream dreamt '
+    '| mean meant | sting stung | swing swung | cling clung | strike struck '
+    '| forgive forgave forgiven | undertake undertook undertaken | mistake mistook mistaken '
+    '| overcome overcame | withdraw withdrew withdrawn | arise arose arisen '
+    '| colour color | favour favor | favourite favorite ~favourit ~favorit | flavour flavor | honour honor '
+    '| humour humor | labour labor | neighbour neighbor | neighbourhood neighborhood | behaviour behavior '
+    '| harbour harbor | rumour rumor | armour armor | odour odor | vapour vapor | endeavour endeavor '
+    '| parlour parlor | saviour savior | tumour tumor | vigour vigor '
+    '| centre center ~centr | theatre theater ~theatr | metre meter ~metr | litre liter ~litr '
+    '| fibre fiber ~fibr | manoeuvre maneuver ~manoeuvr ~maneuv | catalogue catalog ~catalogu '
+    '| dialogue dialog ~dialogu | analogue analog ~analogu | defence defense ~defenc ~defens '
+    '| licence license ~licenc ~licens | offence offense ~offenc ~offens | grey gray '
+    '| aluminium aluminum | programme program ~programm | jewellery jewelry ~jewelleri ~jewelri '
+    '| mould mold | plough plow | pyjamas pajamas ~pyjama ~pajama | cosy cozy ~cosi ~cozi '
+    '| sceptical skeptical ~sceptic ~skeptic | moustache mustache ~moustach ~mustach '
+    '| encyclopaedia encyclopedia | paediatric pediatric ~paediatr ~pediatr | analyse analyze ~analys ~analyz | ';
   g text;
+  f text;
   key text := ' ' || w || ' ';
   stem text;
+  forms text[] := '{}';
 begin
   if w is null then
     return '{}';
@@ -1208,40 +1216,65 @@ begin
   end if;
   foreach g in array pg_catalog.string_to_array(groups, '|') loop
     if pg_catalog.strpos(g, key) > 0 then
-      return array(select f from unnest(pg_catalog.string_to_array(pg_catalog.btrim(g), ' ')) f
-                   where f <> w and not pg_catalog.starts_with(f, '~'));
+      foreach f in array pg_catalog.string_to_array(pg_catalog.btrim(g), ' ') loop
+        if f <> w and not pg_catalog.starts_with(f, '~') then
+          forms := forms || f;
+        end if;
+      end loop;
+      return forms;
     end if;
   end loop;
   return '{}';
 end;
 $$;
 
--- The words that name tag labels: the query's words, then the forms of each
--- (search_forms) that are not query words themselves.
-create function app_hidden.search_tag_words(words text[]) returns text[]
+-- Each word with its search_forms after it, space-separated ("people
+-- person"): what search_stem_tsquery stems and search_tag_words reads, so a
+-- search looks each word's forms up once.
+create function app_hidden.search_word_forms(words text[]) returns text[]
 language plpgsql immutable parallel safe
 set search_path = ''
 as $$
 declare
-  result text[] := coalesce(words, '{}');
+  result text[] := '{}';
   w text;
-  f text;
 begin
   foreach w in array coalesce(words, '{}') loop
-    continue when w is null;
-    foreach f in array app_hidden.search_forms(w) loop
-      if f <> all (result) then
-        result := result || f;
-      end if;
-    end loop;
+    result := result || pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ');
   end loop;
   return result;
 end;
 $$;
 
--- The stemmed forms of the words (and of their search_forms) in each of the
--- given configurations, OR-ed
+-- The words that name tag labels, from search_word_forms: the query's words,
+-- then their forms that are not query words themselves.
+create function app_hidden.search_tag_words(word_forms text[]) returns text[]
+language plpgsql immutable parallel safe
+set search_path = ''
+as $$
+declare
+  result text[] := '{}';
+  forms text[] := '{}';
+  wf text;
+  f text;
+begin
+  foreach wf in array coalesce(word_forms, '{}') loop
+    continue when wf is null;
+    result := result || pg_catalog.split_part(wf, ' ', 1);
+    forms := forms || pg_catalog.string_to_array(wf, ' ');
+  end loop;
+  foreach f in array forms loop
+    if f <> all (result) then
+      result := result || f;
+    end if;
+  end loop;
+  return result;
+end;
+$$;
+
+-- The stemmed forms of the words in each of the given configurations, OR-ed
 -- ('simple' is skipped: tsv_stem is empty there). Stop words stem to nothing.
+-- An element may hold several words (search_word_forms): all are stemmed.
 -- weights as in search_tsquery.
 create function app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text)
 returns tsquery
@@ -1262,8 +1295,7 @@ begin
     continue when w is null;
     foreach c in array configs loop
       continue when c is null or c = 'simple'::regconfig;
-      foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
-                           pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' '))) loop
+      foreach l in array pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w)) loop
         part := '''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''
                 || case when weights <> '' then ':' else '' end || weights;
         if part <> all (parts) then
@@ -1729,6 +1761,8 @@ declare
   -- begin (search_names), and the label words' ranges of tag rows: the
   -- word's index, the range, whether search_names must pick its rows.
   tag_words text[];
+  -- Each word and its search_forms, space-separated: what its stems are made of.
+  word_forms text[];
   label_stems text[];
   label_starts text[];
   tag_word int[];
@@ -1879,15 +1913,15 @@ begin
   tsq_text := app_hidden.search_tsquery(words, 'AB', stemming);
   tsq_plain := app_hidden.search_tsquery(words, '', stemming);
   word_queries := array(select app_hidden.search_tsquery(array[w], 'AB', stemming) from unnest(words) w);
-  stem_queries := array(select app_hidden.search_stem_tsquery(array[w], stem_configs, 'AB') from unnest(words) w);
+  word_forms := app_hidden.search_word_forms(words);
+  stem_queries := array(select app_hidden.search_stem_tsquery(array[w], stem_configs, 'AB') from unnest(word_forms) w);
   fuzzy := array(select char_length(w) >= 4 from unnest(words) w);
-  tsq_stem := app_hidden.search_stem_tsquery(words, stem_configs, 'AB');
+  tsq_stem := app_hidden.search_stem_tsquery(word_forms, stem_configs, 'AB');
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
-  snippet_stems := array(select distinct l from unnest(words) w, unnest(stem_configs) c,
-                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
-                                               pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ')))) l
+  snippet_stems := array(select distinct l from unnest(word_forms) w, unnest(stem_configs) c,
+                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
                           where c <> 'simple'::regconfig);
-  tag_words := app_hidden.search_tag_words(words);
+  tag_words := app_hidden.search_tag_words(word_forms);
   -- The label words each query word or its search_forms names (search_names:
   -- tag_words, each form after the words), read as exact
   -- keys of the caller's tag rows like the words: found by walking the
@@ -1957,15 +1991,13 @@ begin
   -- common stem's rows across the whole library rather than the terms of
   -- the person's scenes.
   with w as (
-    select t.i::int as i, t.w as lexeme,
+    select t.i::int as i, t.w as lexeme, t.wf as forms,
            case when app_hidden.search_prefix(t.w, stemming) then t.w || U&'\+10FFFF' else t.w end as hi
-    from unnest(words) with ordinality t(w, i)
+    from unnest(words, word_forms) with ordinality t(w, wf, i)
   ), stems as (
     select distinct w.i, w.lexeme as word, w.hi as word_hi, l as lexeme,
            l >= w.lexeme collate "C" and l <= w.hi collate "C" as written
-    from w, unnest(stem_configs) c,
-         unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c,
-           pg_catalog.array_to_string(w.lexeme || app_hidden.search_forms(w.lexeme), ' ')))) l
+    from w, unnest(stem_configs) c, unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w.forms))) l
     where c <> 'simple'::regconfig
   ), ranges as (
     select w.i, 'w'::"char" as kind, 'w'::"char" as kind2, w.lexeme, w.hi, true as surface,
@@ -2289,6 +2321,7 @@ grant execute on function
   app_hidden.search_rank(tsvector, tsquery),
   app_hidden.search_tsquery(text[], text, boolean),
   app_hidden.search_forms(text),
+  app_hidden.search_word_forms(text[]),
   app_hidden.search_tag_words(text[]),
   app_hidden.search_stem_tsquery(text[], regconfig[], text),
   app_hidden.search_label_stem(text),

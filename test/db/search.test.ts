@@ -634,7 +634,7 @@ function bruteForce(
      -- screen (strict trigram word similarity of at least 0.33, words of 4+ letters).
      wf as (
        select w, app_hidden.search_tsquery(array[w], 'AB', true) as wq,
-              app_hidden.search_stem_tsquery(array[w], array[app_hidden.stem_config(null)], 'AB') as sq,
+              app_hidden.search_stem_tsquery(app_hidden.search_word_forms(array[w]), array[app_hidden.stem_config(null)], 'AB') as sq,
               char_length(w) >= 4 as fz
        from q, unnest(q.words) w),
      -- Each word's inverse document frequency among this user's scenes: scenes with the
@@ -658,9 +658,9 @@ function bruteForce(
                                                          else 0 end) from wi), 0) / (select sum(idf) from wi)
                 + 0.5 * greatest(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv, app_hidden.search_tsquery(q.words, 'AB', true), 32),
                                  0.75 * coalesce(ts_rank_cd('{0.1, 0.2, 0.8, 1.0}', s.tsv_stem,
-                                   app_hidden.search_stem_tsquery(q.words, array[app_hidden.stem_config(null)], 'AB'), 32), 0)) as words,
+                                   app_hidden.search_stem_tsquery(app_hidden.search_word_forms(q.words), array[app_hidden.stem_config(null)], 'AB'), 32), 0)) as words,
               app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) as vision,
-              app_hidden.search_tag_score(s.tags, app_hidden.search_tag_words(q.words), true) as tags
+              app_hidden.search_tag_score(s.tags, app_hidden.search_tag_words(app_hidden.search_word_forms(q.words)), true) as tags
        from scope s, q)
      select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score
      from parts where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
@@ -1032,12 +1032,16 @@ test('a word finds the forms no stemmer relates to it (irregular, British or Ame
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['tree']), []);
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['saw']), [], 'a form of two meanings');
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', [null]), []);
-  assert.deepEqual(await forms('select app_hidden.search_tag_words($1) as x', [['people', 'mice', 'person']]), [
-    'people',
-    'mice',
-    'person',
-    'mouse',
+  assert.deepEqual(await forms('select app_hidden.search_word_forms($1) as x', [['people', 'tree']]), [
+    'people person',
+    'tree',
   ]);
+  assert.deepEqual(
+    await forms('select app_hidden.search_tag_words(app_hidden.search_word_forms($1)) as x', [
+      ['people', 'mice', 'person'],
+    ]),
+    ['people', 'mice', 'person', 'mouse'],
+  );
 
   const u = uuid();
   const v = await addVideo(u);
