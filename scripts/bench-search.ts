@@ -728,7 +728,7 @@ scope as (
   where $4::uuid is null or s.id in (select f.scene_id from app_public.faces f where f.person_id = $4)),
 wf as (
   select w, app_hidden.search_tsquery(array[w], 'AB', q.stemming) as wq,
-         app_hidden.search_stem_tsquery(array[w], q.configs, 'AB') as sq, char_length(w) >= 4 as fz
+         app_hidden.search_stem_tsquery(app_hidden.search_word_forms(array[w]), q.configs, 'AB') as sq, char_length(w) >= 4 as fz
   from q2 q, unnest(q.words) w),
 wi as (
   select wf.*, ln(1 + ((select count(*) from scope) + 1)::float8
@@ -745,10 +745,11 @@ parts as (
                                                     then 0.5 * strict_word_similarity(wi.w, s.ocr_text)
                                                   else 0 end) from wi), 0) / (select sum(idf) from wi)
            + 0.5 * greatest(coalesce(app_hidden.search_rank(s.tsv, app_hidden.search_tsquery(q.words, 'AB', q.stemming)), 0),
-                            0.75 * coalesce(app_hidden.search_rank(s.tsv_stem, app_hidden.search_stem_tsquery(q.words, q.configs, 'AB')), 0))
+                            0.75 * coalesce(app_hidden.search_rank(s.tsv_stem,
+                              app_hidden.search_stem_tsquery(app_hidden.search_word_forms(q.words), q.configs, 'AB')), 0))
          end as words,
          case when $3::real[] is null then 0 else app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) end as vision,
-         app_hidden.search_tag_score(s.tags, q.words, q.stemming) as tags
+         app_hidden.search_tag_score(s.tags, app_hidden.search_tag_words(app_hidden.search_word_forms(q.words)), q.stemming) as tags
   from scope s, q2 q)
 select id from parts
 where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
