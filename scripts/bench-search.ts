@@ -722,7 +722,7 @@ async function timeAfterIdle(
 const BRUTE = `
 with q as (select app_hidden.search_query_words($1) as words,
                   array(select distinct app_hidden.stem_config(v.language) from app_public.videos v) as configs),
-q2 as (select q.*, 'simple'::regconfig <> any(q.configs) as stemming from q),
+q2 as (select q.*, app_hidden.search_stemming(q.configs) as stemming from q),
 scope as (
   select s.* from app_public.scenes s
   where $4::uuid is null or s.id in (select f.scene_id from app_public.faces f where f.person_id = $4)),

@@ -837,6 +837,16 @@ end;
 $$;
 
 --
+-- Name: search_stemming(regconfig[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_stemming(configs regconfig[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  select not (coalesce(configs, '{}') <@ array['pg_catalog.simple', 'app_hidden.simple_folded']::pg_catalog.regconfig[])
+$$;
+
+--
 -- Name: search_tag_score(jsonb, text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -978,14 +988,58 @@ CREATE FUNCTION app_hidden.stem_config(language text) RETURNS regconfig
     when 'dut' then 'app_hidden.dutch_folded' when 'dutch' then 'app_hidden.dutch_folded'
     when 'ru' then 'app_hidden.russian_folded' when 'rus' then 'app_hidden.russian_folded'
     when 'russian' then 'app_hidden.russian_folded'
+    when 'ca' then 'app_hidden.catalan_folded' when 'cat' then 'app_hidden.catalan_folded'
+    when 'catalan' then 'app_hidden.catalan_folded'
     when 'sv' then 'swedish' when 'swe' then 'swedish' when 'swedish' then 'swedish'
     when 'da' then 'danish' when 'dan' then 'danish' when 'danish' then 'danish'
     when 'no' then 'norwegian' when 'nb' then 'norwegian' when 'nn' then 'norwegian' when 'nor' then 'norwegian'
-    when 'nob' then 'norwegian' when 'norwegian' then 'norwegian'
+    when 'nob' then 'norwegian' when 'nno' then 'norwegian' when 'norwegian' then 'norwegian'
     when 'fi' then 'finnish' when 'fin' then 'finnish' when 'finnish' then 'finnish'
     when 'hu' then 'hungarian' when 'hun' then 'hungarian' when 'hungarian' then 'hungarian'
     when 'ro' then 'romanian' when 'ron' then 'romanian' when 'rum' then 'romanian' when 'romanian' then 'romanian'
     when 'tr' then 'turkish' when 'tur' then 'turkish' when 'turkish' then 'turkish'
+    when 'ar' then 'arabic' when 'ara' then 'arabic' when 'arabic' then 'arabic'
+    when 'hy' then 'armenian' when 'hye' then 'armenian' when 'arm' then 'armenian' when 'armenian' then 'armenian'
+    when 'eu' then 'basque' when 'eus' then 'basque' when 'baq' then 'basque' when 'basque' then 'basque'
+    when 'el' then 'greek' when 'ell' then 'greek' when 'gre' then 'greek' when 'greek' then 'greek'
+    when 'hi' then 'hindi' when 'hin' then 'hindi' when 'hindi' then 'hindi'
+    when 'id' then 'indonesian' when 'ind' then 'indonesian' when 'indonesian' then 'indonesian'
+    when 'ga' then 'irish' when 'gle' then 'irish' when 'irish' then 'irish'
+    when 'lt' then 'lithuanian' when 'lit' then 'lithuanian' when 'lithuanian' then 'lithuanian'
+    when 'ne' then 'nepali' when 'nep' then 'nepali' when 'nepali' then 'nepali'
+    when 'sr' then 'serbian' when 'srp' then 'serbian' when 'serbian' then 'serbian'
+    when 'ta' then 'tamil' when 'tam' then 'tamil' when 'tamil' then 'tamil'
+    when 'yi' then 'yiddish' when 'yid' then 'yiddish' when 'yiddish' then 'yiddish'
+    when 'pl' then 'app_hidden.simple_folded' when 'pol' then 'app_hidden.simple_folded'
+    when 'polish' then 'app_hidden.simple_folded'
+    when 'cs' then 'app_hidden.simple_folded' when 'ces' then 'app_hidden.simple_folded'
+    when 'cze' then 'app_hidden.simple_folded' when 'czech' then 'app_hidden.simple_folded'
+    when 'sk' then 'app_hidden.simple_folded' when 'slk' then 'app_hidden.simple_folded'
+    when 'slo' then 'app_hidden.simple_folded' when 'slovak' then 'app_hidden.simple_folded'
+    when 'sl' then 'app_hidden.simple_folded' when 'slv' then 'app_hidden.simple_folded'
+    when 'slovenian' then 'app_hidden.simple_folded'
+    when 'hr' then 'app_hidden.simple_folded' when 'hrv' then 'app_hidden.simple_folded'
+    when 'croatian' then 'app_hidden.simple_folded'
+    when 'bs' then 'app_hidden.simple_folded' when 'bos' then 'app_hidden.simple_folded'
+    when 'bosnian' then 'app_hidden.simple_folded'
+    when 'vi' then 'app_hidden.simple_folded' when 'vie' then 'app_hidden.simple_folded'
+    when 'vietnamese' then 'app_hidden.simple_folded'
+    when 'gl' then 'app_hidden.simple_folded' when 'glg' then 'app_hidden.simple_folded'
+    when 'galician' then 'app_hidden.simple_folded'
+    when 'lv' then 'app_hidden.simple_folded' when 'lav' then 'app_hidden.simple_folded'
+    when 'latvian' then 'app_hidden.simple_folded'
+    when 'et' then 'app_hidden.simple_folded' when 'est' then 'app_hidden.simple_folded'
+    when 'estonian' then 'app_hidden.simple_folded'
+    when 'is' then 'app_hidden.simple_folded' when 'isl' then 'app_hidden.simple_folded'
+    when 'ice' then 'app_hidden.simple_folded' when 'icelandic' then 'app_hidden.simple_folded'
+    when 'cy' then 'app_hidden.simple_folded' when 'cym' then 'app_hidden.simple_folded'
+    when 'wel' then 'app_hidden.simple_folded' when 'welsh' then 'app_hidden.simple_folded'
+    when 'mt' then 'app_hidden.simple_folded' when 'mlt' then 'app_hidden.simple_folded'
+    when 'maltese' then 'app_hidden.simple_folded'
+    when 'sq' then 'app_hidden.simple_folded' when 'sqi' then 'app_hidden.simple_folded'
+    when 'alb' then 'app_hidden.simple_folded' when 'albanian' then 'app_hidden.simple_folded'
+    when 'af' then 'app_hidden.simple_folded' when 'afr' then 'app_hidden.simple_folded'
+    when 'afrikaans' then 'app_hidden.simple_folded'
     else 'simple'
   end::regconfig
 $$;
@@ -994,7 +1048,7 @@ $$;
 -- Name: FUNCTION stem_config(language text); Type: COMMENT; Schema: app_hidden; Owner: -
 --
 
-COMMENT ON FUNCTION app_hidden.stem_config(language text) IS 'The text search configuration that stems words of this language (ISO 639-1 or -2 code), folding accents first where they are marks rather than letters (app_hidden.*_folded); NULL counts as English, a language without a stemmer as simple (no stemming).';
+COMMENT ON FUNCTION app_hidden.stem_config(language text) IS 'The text search configuration that stems words of this language (ISO 639-1 or -2 code), folding accents first where they are marks rather than letters (app_hidden.*_folded); NULL counts as English; a language without a stemmer maps to app_hidden.simple_folded where its letters carry marks (the words with them folded), else to simple (nothing stored).';
 
 --
 -- Name: tag_text(jsonb); Type: FUNCTION; Schema: app_hidden; Owner: -
@@ -3424,7 +3478,7 @@ begin
   stem_configs := array(select distinct app_hidden.stem_config(l.language) from (
                           select distinct v.language from app_public.videos v
                           where v.owner_id = uid and (video_ids is null or v.id = any(video_ids))) l);
-  stemming := 'simple'::regconfig <> any(stem_configs);
+  stemming := app_hidden.search_stemming(stem_configs);
   tsq_text := app_hidden.search_tsquery(words, 'AB', stemming);
   tsq_plain := app_hidden.search_tsquery(words, '', stemming);
   word_queries := array(select app_hidden.search_tsquery(array[w], 'AB', stemming) from unnest(words) w);
@@ -4166,6 +4220,76 @@ CREATE FUNCTION auth.role() RETURNS text
     $$;
 
 --
+-- Name: catalan_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.catalan_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR asciiword WITH catalan_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR word WITH public.unaccent, catalan_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, catalan_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR hword_asciipart WITH catalan_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR asciihword WITH catalan_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR hword WITH public.unaccent, catalan_stem;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.catalan_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION catalan_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.catalan_folded IS 'pg_catalog.catalan with its accents folded before stemming (app_hidden.stem_config).';
+
+--
 -- Name: dutch_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
 --
 
@@ -4656,6 +4780,76 @@ ALTER TEXT SEARCH CONFIGURATION app_hidden.russian_folded
 COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.russian_folded IS 'pg_catalog.russian with its accents folded before stemming (app_hidden.stem_config).';
 
 --
+-- Name: simple_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
+--
+
+CREATE TEXT SEARCH CONFIGURATION app_hidden.simple_folded (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR asciiword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR word WITH public.unaccent, simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR hword_part WITH public.unaccent, simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR hword_asciipart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR asciihword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR hword WITH public.unaccent, simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION app_hidden.simple_folded
+    ADD MAPPING FOR uint WITH simple;
+
+--
+-- Name: TEXT SEARCH CONFIGURATION simple_folded; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.simple_folded IS 'The words as written with their accents folded: the "stems" of languages with no stemmer whose letters carry marks (app_hidden.stem_config).';
+
+--
 -- Name: spanish_folded; Type: TEXT SEARCH CONFIGURATION; Schema: app_hidden; Owner: -
 --
 
@@ -4940,7 +5134,7 @@ COMMENT ON COLUMN app_public.scenes.stem_config IS 'Stemming configuration of th
 -- Name: COLUMN scenes.tsv_stem; Type: COMMENT; Schema: app_public; Owner: -
 --
 
-COMMENT ON COLUMN app_public.scenes.tsv_stem IS 'Transcript (A) and on-screen text (B) stemmed in stem_config; empty for languages without a stemmer.';
+COMMENT ON COLUMN app_public.scenes.tsv_stem IS 'Transcript (A) and on-screen text (B) stemmed in stem_config (app_hidden.simple_folded: the words with their accents folded); empty for simple.';
 
 --
 -- Name: user_stats; Type: VIEW; Schema: app_private; Owner: -
@@ -5860,6 +6054,13 @@ GRANT ALL ON FUNCTION app_hidden.search_stem_start(stem text) TO authenticated;
 
 REVOKE ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_stem_tsquery(words text[], configs regconfig[], weights text) TO authenticated;
+
+--
+-- Name: FUNCTION search_stemming(configs regconfig[]); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_stemming(configs regconfig[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_stemming(configs regconfig[]) TO authenticated;
 
 --
 -- Name: FUNCTION search_tag_score(tags jsonb, words text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -

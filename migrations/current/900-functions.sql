@@ -25,7 +25,8 @@ begin
          'playback_queue', 'pipeline_playback_part_done', 'pipeline_playback_parts', 'pipeline_playback_ready',
          'pipeline_playback_failed', 'playback_forget_parts', 'pipeline_playback_planned',
          -- fixtures/search_scenes.sql
-         'search_similarity', 'search_query_words', 'search_prefix', 'search_tsquery', 'search_forms', 'search_word_forms', 'search_tag_words',
+         'search_similarity', 'search_query_words', 'search_prefix', 'search_stemming', 'search_tsquery',
+         'search_forms', 'search_word_forms', 'search_tag_words',
          'search_stem_tsquery', 'search_rank', 'search_tag_score',
          'search_label_stem', 'search_stem_start', 'search_label_start', 'search_names',
          'search_escape_html', 'search_highlight', 'search_snippet_query', 'search_snippet', 'search_scenes', 'search_scene_persons'])

@@ -195,6 +195,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.search_snippet_query',
     'app_hidden.search_stem_start',
     'app_hidden.search_stem_tsquery',
+    'app_hidden.search_stemming',
     'app_hidden.search_tag_score',
     'app_hidden.search_tag_words',
     'app_hidden.search_tsquery',

@@ -976,6 +976,55 @@ test('the language of the video picks the stemmer; languages without one match a
   assert.equal(after.rows[0].cfg, 'app_hidden.english_folded');
 });
 
+test('every language PostgreSQL has a stemmer for is stemmed: Indonesian, Greek, Catalan …', async () => {
+  const cfg = async (language: string) =>
+    (await db.rootPool.query('select app_hidden.stem_config($1)::text as c', [language])).rows[0].c;
+  assert.deepEqual(
+    [await cfg('id'), await cfg('ell'), await cfg('ca'), await cfg('yi'), await cfg('ko'), await cfg('pl')],
+    ['indonesian', 'greek', 'app_hidden.catalan_folded', 'yiddish', 'simple', 'app_hidden.simple_folded'],
+  );
+  const u = uuid();
+  const scene = async (language: string, transcript: string) => {
+    const v = await addVideo(u);
+    await setLanguage(v, language);
+    return addScene(v, u, { transcript });
+  };
+  const food = await scene('id', 'makanan ini enak sekali');
+  const houses = await scene('el', 'τα σπίτια της πόλης');
+  const church = await scene('ca', "la plaça de l'església");
+  await scene('en', 'nothing to see here');
+  const ids = async (query: string) => (await search(u, { query })).map((h) => h.scene_id);
+  assert.deepEqual(await ids('dimakan'), [food]);
+  assert.deepEqual(await ids('σπίτι'), [houses]);
+  assert.deepEqual(await ids('esglesia'), [church]);
+});
+
+test('languages with no stemmer whose letters carry marks match them folded, and keep their prefixes', async () => {
+  const u = uuid();
+  const pl = await addVideo(u);
+  await setLanguage(pl, 'pl');
+  const turtle = await addScene(pl, u, { transcript: 'żółw na plaży' });
+  const cat = await addScene(pl, u, { transcript: 'kota nie ma w domu' });
+  const vi = await addVideo(u);
+  await setLanguage(vi, 'vi');
+  const country = await addScene(vi, u, { ocr: 'Xin chào Việt Nam' });
+  const { rows } = await db.rootPool.query(
+    'select stem_config::text as c, tsv_stem::text as t from app_public.scenes where id = $1',
+    [turtle],
+  );
+  assert.equal(rows[0].c, 'app_hidden.simple_folded');
+  assert.match(rows[0].t, /'zolw'/);
+  const ids = async (query: string) => (await search(u, { query })).map((h) => h.scene_id);
+  assert.deepEqual(await ids('zolw'), [turtle]);
+  assert.deepEqual(await ids('żółw'), [turtle]);
+  assert.deepEqual(await ids('viet nam'), [country]);
+  // No stemmer in scope: a word of three letters or more is still a prefix.
+  assert.deepEqual(await ids('kot'), [cat]);
+  const hit = (await search(u, { query: 'plazy' }))[0];
+  assert.equal(hit.scene_id, turtle);
+  assert.match(hit.snippet!, /<b>plaży<\/b>/);
+});
+
 test('a word finds its forms with and without accents, in languages where they are marks', async () => {
   const u = uuid();
   const fr = await addVideo(u);
