@@ -769,14 +769,17 @@ declare
   lw text;
   st text;
   marked_letters boolean;
+  other_script boolean;
 begin
   if coalesce(cardinality(stems), 0) = 0 or config is null or config = 'simple'::regconfig then
     return q;
   end if;
   foreach lw in array pg_catalog.tsvector_to_array(tsv) loop
     marked_letters := lw ~ '[\u00c0-\u024f\u0451]';
+    other_script := lw ~ '^[^\x01-\x7f]';
     foreach st in array stems loop
-      if (marked_letters or pg_catalog.starts_with(lw, app_hidden.search_stem_start(st)))
+      if (marked_letters or pg_catalog.starts_with(lw, app_hidden.search_stem_start(st))
+          or (other_script and pg_catalog.left(lw, 1) = pg_catalog.left(st, 1)))
          and st = any(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(config, lw))) then
         forms := forms || lw;
         exit;
@@ -957,7 +960,7 @@ declare
   w text;
 begin
   foreach w in array coalesce(words, '{}') loop
-    result := result || pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ');
+    result := result || case when w is not null then pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ') end;
   end loop;
   return result;
 end;

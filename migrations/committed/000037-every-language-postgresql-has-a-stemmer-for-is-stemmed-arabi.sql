@@ -1,10 +1,10 @@
 --! Previous: sha1:f02f8704024f9ead590f354199747755819a5073
---! Hash: sha1:f24a5a0d7bf760254646f1f6b1a1339ed9006559
+--! Hash: sha1:3d634deb0e68275d48b4ef712522dade3c769e0d
 --! Message: Every language PostgreSQL has a stemmer for is stemmed (Arabic, Greek, Hindi, Indonesian, Catalan …); languages with no stemmer whose letters carry marks match them folded (Polish, Czech, Vietnamese …)
 
 --! split: 100-more-stemmers.sql
 /*
- * Why: PostgreSQL ships Snowball stemmers for 29 configurations, and
+ * Why: PostgreSQL ships 28 configurations with a Snowball stemmer, and
  * stem_config mapped 16 of them. Videos in Arabic, Armenian, Basque,
  * Catalan, Greek, Hindi, Indonesian, Irish, Lithuanian, Nepali, Serbian,
  * Tamil or Yiddish were matched only as written ('simple'): "makanan" did
@@ -1381,7 +1381,7 @@ declare
   w text;
 begin
   foreach w in array coalesce(words, '{}') loop
-    result := result || pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ');
+    result := result || case when w is not null then pg_catalog.array_to_string(w || app_hidden.search_forms(w), ' ') end;
   end loop;
   return result;
 end;
@@ -1665,9 +1665,11 @@ $$;
 -- (stems) in the scene's own stemming configuration, as written: what its
 -- snippet marks. A stem as a prefix would also mark words that only begin
 -- with it ("car" marking "career"). Only words that begin where the stem's
--- words begin (search_stem_start) are stemmed to check, and words with a
--- letter the configuration may fold first ("école" has the stem "ecol" in
--- app_hidden.french_folded; Latin letters with marks, and Cyrillic ё).
+-- words begin (search_stem_start) are stemmed to check, words with a letter
+-- the configuration may fold first ("école" has the stem "ecol" in
+-- app_hidden.french_folded; Latin letters with marks, and Cyrillic ё), and
+-- words of other scripts that begin with the stem's letter (the Greek
+-- stemmer drops the accent: "σπίτια" has the stem "σπιτ").
 create function app_hidden.search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]) returns tsquery
 language plpgsql immutable parallel safe
 set search_path = ''
@@ -1678,14 +1680,17 @@ declare
   lw text;
   st text;
   marked_letters boolean;
+  other_script boolean;
 begin
   if coalesce(cardinality(stems), 0) = 0 or config is null or config = 'simple'::regconfig then
     return q;
   end if;
   foreach lw in array pg_catalog.tsvector_to_array(tsv) loop
     marked_letters := lw ~ '[\u00c0-\u024f\u0451]';
+    other_script := lw ~ '^[^\x01-\x7f]';
     foreach st in array stems loop
-      if (marked_letters or pg_catalog.starts_with(lw, app_hidden.search_stem_start(st)))
+      if (marked_letters or pg_catalog.starts_with(lw, app_hidden.search_stem_start(st))
+          or (other_script and pg_catalog.left(lw, 1) = pg_catalog.left(st, 1)))
          and st = any(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(config, lw))) then
         forms := forms || lw;
         exit;
