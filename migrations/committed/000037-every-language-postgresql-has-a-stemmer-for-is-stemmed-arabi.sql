@@ -1,5 +1,5 @@
 --! Previous: sha1:f02f8704024f9ead590f354199747755819a5073
---! Hash: sha1:3d634deb0e68275d48b4ef712522dade3c769e0d
+--! Hash: sha1:5d92d54c78c67e9d51006bdd62a5396f2e795bd7
 --! Message: Every language PostgreSQL has a stemmer for is stemmed (Arabic, Greek, Hindi, Indonesian, Catalan …); languages with no stemmer whose letters carry marks match them folded (Polish, Czech, Vietnamese …)
 
 --! split: 100-more-stemmers.sql
@@ -1178,7 +1178,9 @@ declare
   -- matched as a prefix anyway, so the particle is dropped and the noun
   -- finds every form ("고양이가" finds "고양이는", "고양이를"). Longest first;
   -- at least two syllables stay, so "아이" is never cut to "아".
-  particles constant text[] := '{에서는,에게서,으로부터,에서,에게,한테,께서,까지,부터,보다,처럼,이랑,하고,으로,은,는,이,가,을,를,에,의,와,과,도,만,로,랑}'::text[];
+  -- A particle with another after it ("바다에는", "학교에도") goes whole.
+  particles constant text[] := '{으로부터,에서부터,에서는,에서도,에게서,에게는,에게도,한테서,한테는,으로는,으로도,까지는,까지도,부터는,보다는}'::text[]
+    || '{에서,에게,한테,께서,까지,부터,보다,처럼,이랑,하고,으로,에는,에도,은,는,이,가,을,를,에,의,와,과,도,만,로,랑}'::text[];
   kept text[] := '{}';
   nouns text[] := '{}';
   w text;

@@ -175,6 +175,8 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
     '사과',
     '아이',
   ]);
+  // A particle followed by another goes whole.
+  assert.deepEqual(await words('바다에는 학교에도 서울에서부터 친구에게는'), ['바다', '서울', '친구', '학교']);
   // Chinese and Japanese runs are cut into overlapping pairs; a run of one character stays whole.
   assert.deepEqual(await words('客户保留 猫。東京タワー・iPhone手机'), [
     'iphone',
