@@ -4937,7 +4937,8 @@ CREATE TABLE app_hidden.scene_terms (
     impact real NOT NULL,
     src text DEFAULT ''::text NOT NULL COLLATE pg_catalog."C",
     CONSTRAINT scene_terms_kind_check CHECK ((kind = ANY (ARRAY['w'::"char", 's'::"char", 't'::"char"])))
-);
+)
+WITH (autovacuum_vacuum_insert_scale_factor='0.01', autovacuum_vacuum_scale_factor='0.01');
 
 --
 -- Name: TABLE scene_terms; Type: COMMENT; Schema: app_hidden; Owner: -

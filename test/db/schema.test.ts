@@ -65,6 +65,14 @@ test('row-level security is enabled on every table in app_public, app_private an
   );
 });
 
+test('scene_terms is vacuumed after 1 % new or dead rows, so index-only reads of recent terms skip the heap', async () => {
+  const [row] = await q(`select reloptions from pg_class where oid = 'app_hidden.scene_terms'::regclass`);
+  assert.deepEqual([...row.reloptions].sort(), [
+    'autovacuum_vacuum_insert_scale_factor=0.01',
+    'autovacuum_vacuum_scale_factor=0.01',
+  ]);
+});
+
 test('the API login role owns nothing, bypasses nothing and can only become anon or authenticated', async () => {
   const [role] = await q(
     `select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolinherit from pg_roles where rolname = 'heimdex_authenticator'`,
