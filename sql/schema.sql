@@ -389,7 +389,7 @@ $$;
 CREATE FUNCTION app_hidden.search_forms(w text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
   -- One literal: the lines are joined as the function is parsed.
   groups constant text := ' person people | man men | woman women | child children | grandchild grandchildren '
@@ -433,36 +433,39 @@ declare
   key text := ' ' || w || ' ';
   stem text;
   forms text[] := '{}';
+  spelled text[];
 begin
   if w is null then
     return '{}';
   end if;
   if pg_catalog.strpos(groups, key) = 0 then
     stem := app_hidden.search_label_stem(w);
-    if stem is null then
-      return '{}';
-    end if;
-    key := ' ' || stem || ' ';
-    if pg_catalog.strpos(groups, key) = 0 then
-      key := ' ~' || stem || ' ';
+    if stem is not null then
+      key := ' ' || stem || ' ';
       if pg_catalog.strpos(groups, key) = 0 then
-        return '{}';
+        key := ' ~' || stem || ' ';
       end if;
     end if;
   end if;
-  foreach g in array pg_catalog.string_to_array(groups, '|') loop
-    if pg_catalog.strpos(g, key) > 0 then
-      foreach f in array pg_catalog.string_to_array(pg_catalog.btrim(g), ' ') loop
-        if f <> w and not pg_catalog.starts_with(f, '~') then
-          forms := forms || f;
-        end if;
-      end loop;
-      return forms;
-    end if;
-  end loop;
+  if pg_catalog.strpos(groups, key) > 0 then
+    foreach g in array pg_catalog.string_to_array(groups, '|') loop
+      if pg_catalog.strpos(g, key) > 0 then
+        foreach f in array pg_catalog.string_to_array(pg_catalog.btrim(g), ' ') loop
+          if f <> w and not pg_catalog.starts_with(f, '~') then
+            forms := forms || f;
+          end if;
+        end loop;
+        return forms;
+      end if;
+    end loop;
+  end if;
+  spelled := pg_catalog.regexp_match(w, '^([a-z]{3,}[iy])([sz])(e|es|ed|ing|er|ers|able|ation|ations|ational)$');
+  if spelled is not null then
+    return array[spelled[1] || pg_catalog.translate(spelled[2], 'sz', 'zs') || spelled[3]];
+  end if;
   return '{}';
 end;
-$$;
+$_$;
 
 --
 -- Name: search_highlight(text, tsquery); Type: FUNCTION; Schema: app_hidden; Owner: -

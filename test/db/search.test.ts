@@ -1088,6 +1088,14 @@ test('a word finds the forms no stemmer relates to it (irregular, British or Ame
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['tree']), []);
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['saw']), [], 'a form of two meanings');
   assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', [null]), []);
+  // -ise/-ize and -yse/-yze by rule, with the endings made from them.
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['organise']), ['organize']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['realizations']), ['realisations']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['paralysed']), ['paralyzed']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['recognisable']), ['recognizable']);
+  assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', ['analyse']), ['analyze'], 'the list first');
+  for (const w of ['wise', 'size', 'noise', 'seized', 'raising', 'citizen', 'basis'])
+    assert.deepEqual(await forms('select app_hidden.search_forms($1) as x', [w]), [], w);
   assert.deepEqual(await forms('select app_hidden.search_word_forms($1) as x', [['people', null, 'tree']]), [
     'people person',
     null,
@@ -1109,6 +1117,8 @@ test('a word finds the forms no stemmer relates to it (irregular, British or Ame
   const autumn = await addScene(v, u, { tags: [{ label: 'leaves', score: 0.8 }] });
   const colours = await addScene(v, u, { ocr: 'The colours of autumn' });
   const center = await addScene(v, u, { transcript: 'we meet in the city center' });
+  const organized = await addScene(v, u, { transcript: 'volunteers organized the whole festival' });
+  const realisation = await addScene(v, u, { ocr: 'A sudden realisation' });
   await addScene(v, u, { transcript: 'nothing to see here', tags: [{ label: 'car', score: 0.9 }] });
   const ids = async (query: string) => (await search(u, { query })).map((h) => h.scene_id);
 
@@ -1124,6 +1134,14 @@ test('a word finds the forms no stemmer relates to it (irregular, British or Ame
   // British and American spellings.
   assert.deepEqual(await ids('colorful'), [colours]);
   assert.deepEqual(await ids('centre'), [center]);
+  const organise = await search(u, { query: 'organise' });
+  assert.deepEqual(
+    organise.map((h) => h.scene_id),
+    [organized],
+  );
+  assert.match(organise[0].snippet!, /<b>organized<\/b>/);
+  assert.deepEqual(await ids('realization'), [realisation]);
+  assert.deepEqual(await ids('realise'), [realisation], 'the same spelling is a stem as before');
   // Labels are named by a word's other forms too.
   const people = await search(u, { query: 'people' });
   assert.deepEqual(
