@@ -601,6 +601,28 @@ CREATE FUNCTION app_hidden.search_names(lw text, w text, stem text, stemming boo
 $$;
 
 --
+-- Name: search_persons_of(uuid[], uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_persons_of(scene_ids uuid[], owner_id uuid) RETURNS TABLE(scene_id uuid, persons jsonb)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+begin
+  return query
+  select f.scene_id,
+         pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', p.id, 'name', p.name)
+                              order by p.name is null, p.name, p.id)
+    from (select distinct fc.scene_id, fc.person_id from app_public.faces fc
+           where fc.scene_id = any(search_persons_of.scene_ids) and fc.owner_id = search_persons_of.owner_id
+             and fc.person_id is not null) f
+    join app_public.persons p on p.id = f.person_id and p.owner_id = search_persons_of.owner_id
+   group by f.scene_id;
+end;
+$$;
+
+--
 -- Name: search_prefix(text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -679,26 +701,6 @@ CREATE FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) RETURNS double p
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
   select pg_catalog.ts_rank_cd('{0.1, 0.2, 0.8, 1.0}'::real[], tsv, q, 32)::float8
-$$;
-
---
--- Name: search_scene_persons(uuid, uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
---
-
-CREATE FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) RETURNS jsonb
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path TO ''
-    SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
-begin
-  return (
-    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', p.id, 'name', p.name)
-                                         order by p.name is null, p.name, p.id), '[]'::jsonb)
-    from app_public.persons p
-    where p.owner_id = search_scene_persons.owner_id
-      and p.id in (select f.person_id from app_public.faces f
-                   where f.scene_id = search_scene_persons.scene_id and f.owner_id = search_scene_persons.owner_id));
-end;
 $$;
 
 --
@@ -976,10 +978,11 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.stem_config(language text) RETURNS regconfig
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select case lower(coalesce(language, 'en'))
+begin
+  return case pg_catalog.lower(coalesce(language, 'en'))
     when 'en' then 'app_hidden.english_folded' when 'eng' then 'app_hidden.english_folded'
     when 'english' then 'app_hidden.english_folded'
     when 'de' then 'app_hidden.german_folded' when 'deu' then 'app_hidden.german_folded'
@@ -1049,7 +1052,8 @@ CREATE FUNCTION app_hidden.stem_config(language text) RETURNS regconfig
     when 'af' then 'app_hidden.simple_folded' when 'afr' then 'app_hidden.simple_folded'
     when 'afrikaans' then 'app_hidden.simple_folded'
     else 'simple'
-  end::regconfig
+  end::regconfig;
+end;
 $$;
 
 --
@@ -3423,14 +3427,20 @@ begin
       if person_scenes is not null then
         -- A few scenes: sort them.
         return query
-        select s.id, s.video_id, s.start_s, s.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
-               app_hidden.search_snippet(s.transcript, s.ocr_text, null),
-               app_hidden.search_scene_persons(s.id, uid)
-          from app_public.scenes s
-          join app_public.videos v on v.id = s.video_id and v.owner_id = uid
-         where s.owner_id = uid and s.id = any(person_scenes)
-         order by v.created_at, v.id, s.start_s, s.id
-         limit page_size offset page_offset;
+        with page as (
+          select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text, v.created_at
+            from app_public.scenes s
+            join app_public.videos v on v.id = s.video_id and v.owner_id = uid
+           where s.owner_id = uid and s.id = any(person_scenes)
+           order by v.created_at, v.id, s.start_s, s.id
+           limit page_size offset page_offset
+        )
+        select pg.id, pg.video_id, pg.start_s, pg.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
+               app_hidden.search_snippet(pg.transcript, pg.ocr_text, null),
+               coalesce(pp.persons, '[]'::jsonb)
+          from page pg
+          left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = pg.id
+         order by pg.created_at, pg.video_id, pg.start_s, pg.id;
       else
         -- Many: walk the person's videos in order and take scenes from each
         -- until the page is full, instead of sorting all of the person's
@@ -3457,15 +3467,21 @@ begin
             end if;
           end if;
           return query
-          select s.id, s.video_id, s.start_s, s.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
-                 app_hidden.search_snippet(s.transcript, s.ocr_text, null),
-                 app_hidden.search_scene_persons(s.id, uid)
-            from app_public.scenes s
-           where s.owner_id = uid and s.video_id = vid
-             and s.id in (select f.scene_id from app_public.faces f
-                           where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = vid)
-           order by s.start_s, s.id
-           limit to_take offset to_skip;
+          with page as (
+            select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text
+              from app_public.scenes s
+             where s.owner_id = uid and s.video_id = vid
+               and s.id in (select f.scene_id from app_public.faces f
+                             where f.person_id = search_scenes.person_id and f.owner_id = uid and f.video_id = vid)
+             order by s.start_s, s.id
+             limit to_take offset to_skip
+          )
+          select pg.id, pg.video_id, pg.start_s, pg.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
+                 app_hidden.search_snippet(pg.transcript, pg.ocr_text, null),
+                 coalesce(pp.persons, '[]'::jsonb)
+            from page pg
+            left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = pg.id
+           order by pg.start_s, pg.id;
           get diagnostics taken = row_count;
           to_take := to_take - taken;
           to_skip := 0;
@@ -3883,8 +3899,9 @@ begin
   select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
          app_hidden.search_snippet(p.transcript, p.ocr_text,
                                    app_hidden.search_snippet_query(tsq_plain, p.tsv, p.stem_config, snippet_stems)),
-         app_hidden.search_scene_persons(p.id, uid)
+         coalesce(pp.persons, '[]'::jsonb)
   from page p
+  left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = p.id
   order by p.score desc, p.id;
 end;
 $$;
@@ -6002,6 +6019,13 @@ REVOKE ALL ON FUNCTION app_hidden.search_names(lw text, w text, stem text, stemm
 GRANT ALL ON FUNCTION app_hidden.search_names(lw text, w text, stem text, stemming boolean) TO authenticated;
 
 --
+-- Name: FUNCTION search_persons_of(scene_ids uuid[], owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_persons_of(scene_ids uuid[], owner_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_persons_of(scene_ids uuid[], owner_id uuid) TO authenticated;
+
+--
 -- Name: FUNCTION search_prefix(w text, stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
 --
 
@@ -6021,13 +6045,6 @@ GRANT ALL ON FUNCTION app_hidden.search_query_words(query text) TO authenticated
 
 REVOKE ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) TO authenticated;
-
---
--- Name: FUNCTION search_scene_persons(scene_id uuid, owner_id uuid); Type: ACL; Schema: app_hidden; Owner: -
---
-
-REVOKE ALL ON FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_scene_persons(scene_id uuid, owner_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -
