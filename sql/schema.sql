@@ -722,22 +722,22 @@ CREATE FUNCTION app_hidden.search_similarity(space text, cosine double precision
 $$;
 
 --
--- Name: search_snippet(text, text, tsquery); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_snippet(text, text, tsquery, tsvector); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) RETURNS text
+CREATE FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery, tsv tsvector DEFAULT NULL::tsvector) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
 declare
-  src text := case
-    when coalesce(transcript, '') <> ''
-         and (q is null or coalesce(ocr_text, '') = ''
-              or pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)) @@ q
-              or not pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)) @@ q)
-      then transcript
-    else ocr_text
-  end;
+  said boolean := q is not null and coalesce(transcript, '') <> ''
+    and case when tsv is not null then pg_catalog.ts_filter(tsv, '{a}') @@ q
+             else pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)) @@ q end;
+  shown boolean := q is not null and coalesce(ocr_text, '') <> ''
+    and case when tsv is not null then pg_catalog.ts_filter(tsv, '{b}') @@ q
+             else pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)) @@ q end;
+  from_transcript boolean := coalesce(transcript, '') <> '' and (said or not shown);
+  src text := case when from_transcript then transcript else ocr_text end;
   -- Chinese or Japanese: no spaces to count words by.
   cjk boolean := src ~ ('[' || app_hidden.cjk_letters() || ']');
   marked text;
@@ -752,7 +752,7 @@ begin
     if marked is not null then
       return marked;
     end if;
-  elsif q is not null and pg_catalog.to_tsvector('simple'::regconfig, src) @@ q then
+  elsif (from_transcript and said) or (not from_transcript and shown) then
     return pg_catalog.ts_headline('simple'::regconfig, app_hidden.search_escape_html(src), q,
       'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "');
   end if;
@@ -774,20 +774,23 @@ declare
   forms text[] := '{}';
   extra tsquery;
   lw text;
-  st text;
-  marked_letters boolean;
-  other_script boolean;
+  starts text[];
+  ascii boolean;
 begin
   if coalesce(cardinality(stems), 0) = 0 or config is null or config = 'simple'::regconfig then
     return q;
   end if;
+  -- Once per call, and the letter tests only for words beyond ASCII: this
+  -- loop runs for every word of every hit, ~55 of them in 30 s of speech
+  -- (150 us a hit before, 100 after; BENCHMARKS.md).
+  starts := array(select app_hidden.search_stem_start(st) from unnest(stems) st);
   foreach lw in array pg_catalog.tsvector_to_array(tsv) loop
-    marked_letters := lw ~ '[\u00c0-\u024f\u0451]';
-    other_script := lw ~ '^[^\x01-\x7f]';
-    foreach st in array stems loop
-      if (marked_letters or pg_catalog.starts_with(lw, app_hidden.search_stem_start(st))
-          or (other_script and pg_catalog.left(lw, 1) = pg_catalog.left(st, 1)))
-         and st = any(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(config, lw))) then
+    ascii := pg_catalog.octet_length(lw) = pg_catalog.char_length(lw);
+    for i in 1 .. cardinality(stems) loop
+      if (pg_catalog.starts_with(lw, starts[i])
+          or (not ascii and (lw ~ '[\u00c0-\u024f\u0451]'
+                             or (lw ~ '^[^\x01-\x7f]' and pg_catalog.left(lw, 1) = pg_catalog.left(stems[i], 1)))))
+         and stems[i] = any(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(config, lw))) then
         forms := forms || lw;
         exit;
       end if;
@@ -3898,7 +3901,7 @@ begin
   )
   select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
          app_hidden.search_snippet(p.transcript, p.ocr_text,
-                                   app_hidden.search_snippet_query(tsq_plain, p.tsv, p.stem_config, snippet_stems)),
+                                   app_hidden.search_snippet_query(tsq_plain, p.tsv, p.stem_config, snippet_stems), p.tsv),
          coalesce(pp.persons, '[]'::jsonb)
   from page p
   left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = p.id
@@ -6054,11 +6057,11 @@ REVOKE ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double pr
 GRANT ALL ON FUNCTION app_hidden.search_similarity(space text, cosine double precision) TO authenticated;
 
 --
--- Name: FUNCTION search_snippet(transcript text, ocr_text text, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_snippet(transcript text, ocr_text text, q tsquery, tsv tsvector); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery, tsv tsvector) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery, tsv tsvector) TO authenticated;
 
 --
 -- Name: FUNCTION search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]); Type: ACL; Schema: app_hidden; Owner: -

@@ -295,8 +295,17 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
   assert.equal(await tag('[{"label": "dog", "score": 0.9}]', [null, 'dog']), 0.9);
   close(await tag('[{"label": "three word label", "score": 0.6}]', ['label', 'three']), 0.4, 'two of three words');
 
-  const snippet = (transcript: string | null, ocr: string | null, q: string | null) =>
-    one(`select app_hidden.search_snippet($1, $2, $3::tsquery) as x`, [transcript, ocr, q]);
+  // Each case twice: with the texts parsed, and with the scene's stored tsv
+  // telling which of them matches, as search_scenes calls it.
+  const snippet = async (transcript: string | null, ocr: string | null, q: string | null) => {
+    const parsed = await one(`select app_hidden.search_snippet($1, $2, $3::tsquery) as x`, [transcript, ocr, q]);
+    const stored = await one(
+      `select app_hidden.search_snippet($1, $2, $3::tsquery, app_hidden.scene_tsv($1, $2, '[]')) as x`,
+      [transcript, ocr, q],
+    );
+    assert.equal(stored, parsed, 'the stored tsv picks the same text as parsing it');
+    return parsed;
+  };
   assert.equal(
     await snippet('we are roasting the <b>tomatoes</b> & more', 'SLIDE', `'roast':*`),
     'we are <b>roasting</b> the &lt;b&gt;tomatoes&lt;/b&gt; &amp; more',
