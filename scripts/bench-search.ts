@@ -491,7 +491,8 @@ export function jitteredQuery(dim: number, rand: () => number = Math.random) {
   return v.map((x) => x / n);
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 type Mode = 'hybrid' | 'vectors' | 'words' | 'list';
 
@@ -537,7 +538,7 @@ async function asUser(authUrl: string, user: string) {
 const searchSql = (fn: string) =>
   `select * from ${fn}($1, $2::real[], $3::real[], person_id => $4::uuid, page_size => $5)`;
 const SEARCH = searchSql('app_public.search_scenes');
-const BASELINE_SCHEMA = 'bench_base';
+export const BASELINE_SCHEMA = 'bench_base';
 
 /**
  * search_scenes and the helpers defined beside it, as they were at git
@@ -545,7 +546,7 @@ const BASELINE_SCHEMA = 'bench_base';
  * function's own `search_scenes.` qualifiers still resolve), calling each
  * other there and everything else where it is.
  */
-async function installBaseline(ownerUrl: string, rev: string) {
+export async function installBaseline(ownerUrl: string, rev: string) {
   const file = execFileSync('git', ['show', `${rev}:migrations/fixtures/search_scenes.sql`], { encoding: 'utf8' });
   const creates = [...file.matchAll(/create function (app_hidden|app_public)\.(\w+)\(.*?\$\$.*?\$\$;/gs)];
   if (!creates.some((m) => m[2] === 'search_scenes')) throw new Error(`${rev}: no search_scenes in the fixture`);
