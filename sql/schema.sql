@@ -710,15 +710,14 @@ $$;
 CREATE FUNCTION app_hidden.search_similarity(space text, cosine double precision) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-  select case
-    when cosine is null or cosine <> cosine then 0::float8
-    -- BGE-M3 (text_vec): unrelated sentences ~0.35, close paraphrases ~0.75.
-    when space = 'text' then greatest(0, least(1, (cosine - 0.35) / (0.75 - 0.35)))
-    -- SigLIP text->image (image_vec): the model's own sigmoid reaches 0.5 near
-    -- cosine 0.11; unrelated pairs sit near 0, strong matches near 0.2.
-    when space = 'vision' then greatest(0, least(1, (cosine - 0.05) / (0.20 - 0.05)))
-    else 0::float8
-  end
+  select greatest(0, least(1, coalesce(
+    (nullif(cosine, 'NaN'::float8)
+      -- BGE-M3 (text_vec): unrelated sentences ~0.35, close paraphrases ~0.75.
+      -- SigLIP text->image (image_vec): the model's own sigmoid reaches 0.5 near
+      -- cosine 0.11; unrelated pairs sit near 0, strong matches near 0.2.
+      - case space when 'text' then 0.35 when 'vision' then 0.05 end)
+    / case space when 'text' then 0.75 - 0.35 when 'vision' then 0.20 - 0.05 end,
+    0)))
 $$;
 
 --

@@ -161,6 +161,50 @@ test('each component is mapped onto 0..1 by its own calibration, clamped at both
   assert.deepEqual(rounded(hits.map((h) => h.vision_score)), expected.vision.slice(2));
 });
 
+test('a similarity computes its distance once, and a vector of zeros is similar to nothing', async () => {
+  const one = async (sql: string) => (await db.rootPool.query(sql)).rows[0];
+  // Inlined into a query, the argument stands in for each mention of it.
+  const plan = (
+    await db.rootPool.query(
+      `explain verbose select app_hidden.search_similarity('text', 1 - coalesce(s.start_s, s.text_vec <=> s.text_vec))
+         from app_public.scenes s`,
+    )
+  ).rows
+    .map((r) => r['QUERY PLAN'])
+    .join('\n');
+  assert.doesNotMatch(plan, /search_similarity/, 'inlined');
+  assert.equal(
+    plan
+      .split('\n')
+      .find((l: string) => l.includes('Output'))!
+      .split('<=>').length - 1,
+    1,
+  );
+  const sim = (space: string, cos: string) => one(`select app_hidden.search_similarity('${space}', ${cos}) as x`);
+  assert.equal((await sim('text', "'NaN'::float8")).x, 0);
+  assert.equal((await sim('vision', 'null')).x, 0);
+  assert.equal((await sim('other', '0.9')).x, 0);
+  assert.equal((await sim('text', '0.55')).x, calibrate('text', 0.55));
+  assert.equal((await sim('vision', '0.9')).x, 1);
+  // A scene whose vectors are zeros is found by nothing but its words.
+  const u = uuid();
+  const v = await addVideo(u);
+  const zero = await addScene(v, u, {
+    transcript: 'a quiet room',
+    text: new Array(TEXT_DIM).fill(0),
+    image: new Array(IMAGE_DIM).fill(0),
+  });
+  const near = await addScene(v, u, { text: withCosine(TEXT_DIM, 0.7, 1), image: withCosine(IMAGE_DIM, 0.15, 1) });
+  const hits = await search(u, { text: query(TEXT_DIM), image: query(IMAGE_DIM) });
+  assert.deepEqual(
+    hits.map((h) => h.scene_id),
+    [near],
+  );
+  const worded = await search(u, { query: 'quiet', text: query(TEXT_DIM), image: query(IMAGE_DIM) });
+  const z = worded.find((h) => h.scene_id === zero)!;
+  assert.equal(z.vision_score, 0);
+});
+
 test('the word helpers on edge input: function words, quoting, stems, malformed tags, snippets', async () => {
   const one = async (sql: string, params: unknown[] = []) => (await db.rootPool.query(sql, params)).rows[0].x;
   const words = (q: string | null) => one(`select app_hidden.search_query_words($1) as x`, [q]);
