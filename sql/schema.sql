@@ -3852,7 +3852,7 @@ begin
   -- the planner copied these expressions into the filter, the sort key and
   -- the output of the queries below, computing every distance three times.
   components as materialized (
-    select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text, s.tsv, s.stem_config,
+    select s.id, s.video_id, s.start_s, s.end_s, s.transcript, s.ocr_text, s.tsv, s.tsv_stem, s.stem_config,
            case when qv_text is not null and (text_videos is null or s.video_id = any(text_videos))
                 then app_hidden.search_similarity('text', 1 - coalesce(c.td, s.text_vec <=> qv_text)) else 0 end as dense,
            -- Full-text strength in 0..1: half the IDF-weighted share of query
@@ -3902,8 +3902,12 @@ begin
     limit page_size offset page_offset
   )
   select p.id, p.video_id, p.start_s, p.end_s, p.score, p.text_score, p.vision::float8, p.tags::float8,
+         -- A scene whose transcript and on-screen text have no query stem has
+         -- no word for the stems to mark: its words are not looked through.
          app_hidden.search_snippet(p.transcript, p.ocr_text,
-                                   app_hidden.search_snippet_query(tsq_plain, p.tsv, p.stem_config, snippet_stems), p.tsv),
+                                   app_hidden.search_snippet_query(tsq_plain, p.tsv, p.stem_config,
+                                                                   case when p.tsv_stem @@ tsq_stem then snippet_stems end),
+                                   p.tsv),
          coalesce(pp.persons, '[]'::jsonb)
   from page p
   left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = p.id
