@@ -724,17 +724,13 @@ $$;
 -- Name: search_snippet(text, text, tsquery, tsvector); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery, tsv tsvector DEFAULT NULL::tsvector) RETURNS text
+CREATE FUNCTION app_hidden.search_snippet(transcript text, ocr_text text, q tsquery, tsv tsvector) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
 declare
-  said boolean := q is not null and coalesce(transcript, '') <> ''
-    and case when tsv is not null then pg_catalog.ts_filter(tsv, '{a}') @@ q
-             else pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)) @@ q end;
-  shown boolean := q is not null and coalesce(ocr_text, '') <> ''
-    and case when tsv is not null then pg_catalog.ts_filter(tsv, '{b}') @@ q
-             else pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)) @@ q end;
+  said boolean := coalesce(transcript <> '' and pg_catalog.ts_filter(tsv, '{a}') @@ q, false);
+  shown boolean := coalesce(ocr_text <> '' and pg_catalog.ts_filter(tsv, '{b}') @@ q, false);
   from_transcript boolean := coalesce(transcript, '') <> '' and (said or not shown);
   src text := case when from_transcript then transcript else ocr_text end;
   -- Chinese or Japanese: no spaces to count words by.
@@ -3438,7 +3434,7 @@ begin
            limit page_size offset page_offset
         )
         select pg.id, pg.video_id, pg.start_s, pg.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
-               app_hidden.search_snippet(pg.transcript, pg.ocr_text, null),
+               app_hidden.search_snippet(pg.transcript, pg.ocr_text, null, null),
                coalesce(pp.persons, '[]'::jsonb)
           from page pg
           left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = pg.id
@@ -3479,7 +3475,7 @@ begin
              limit to_take offset to_skip
           )
           select pg.id, pg.video_id, pg.start_s, pg.end_s, 1::float8, 0::float8, 0::float8, 0::float8,
-                 app_hidden.search_snippet(pg.transcript, pg.ocr_text, null),
+                 app_hidden.search_snippet(pg.transcript, pg.ocr_text, null, null),
                  coalesce(pp.persons, '[]'::jsonb)
             from page pg
             left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = pg.id
