@@ -3340,6 +3340,12 @@ declare
   -- begin (search_names), and the label words' ranges of tag rows: the
   -- word's index, the range, whether search_names must pick its rows.
   tag_words text[];
+  -- The other spelling of a query word that is a hyphenated compound, or
+  -- could be one, where the caller's scenes have it written: the word's
+  -- index and that lexeme ("e-mail" for "email", "wifi" for "wi-fi").
+  joined_word int[];
+  joined_lexeme text[];
+  joined_hi text[];
   -- Each word and its search_forms, space-separated: what its stems are made of.
   word_forms text[];
   label_stems text[];
@@ -3501,9 +3507,55 @@ begin
                           select distinct v.language from app_public.videos v
                           where v.owner_id = uid and (video_ids is null or v.id = any(video_ids))) l);
   stemming := app_hidden.search_stemming(stem_configs);
-  tsq_text := app_hidden.search_tsquery(words, 'AB', stemming);
-  tsq_plain := app_hidden.search_tsquery(words, '', stemming);
+  -- Compounds are written with a hyphen or without ("e-mail" and "email",
+  -- "Wi-Fi" and "wifi", "t-shirt", "on-line"), and the parser keeps the
+  -- hyphenated one whole (with its parts). A query word finds the other
+  -- spelling as written, where the caller's scenes have it: a compound's
+  -- letters joined, a word of three letters or more split by one hyphen at
+  -- each place (a probe of the written terms each, n - 1 for n letters).
+  -- Not for Korean, Chinese or Japanese, which are not written so.
+  -- Each candidate is probed as a subplan with a limit, its bounds read
+  -- from the materialized list: computed in the probe's index condition,
+  -- they would wait for the row security qual (|| is not leakproof) and the
+  -- probe would read the caller's written terms from the bound on.
+  with c as materialized (
+    select distinct w.i::int as i, c.v,
+           case when app_hidden.search_prefix(c.v, stemming) then c.v || U&'\+10FFFF' else c.v end as hi
+    from unnest(words) with ordinality w(w, i)
+    cross join lateral (
+      select pg_catalog.replace(w.w, '-', '') as v
+      where pg_catalog.strpos(w.w, '-') > 1
+      union all
+      select pg_catalog.left(w.w, k) || '-' || pg_catalog.substr(w.w, k + 1)
+      from generate_series(1, pg_catalog.char_length(w.w) - 1) k
+      where pg_catalog.strpos(w.w, '-') = 0 and pg_catalog.char_length(w.w) >= 3
+        and w.w !~ ('[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f' || app_hidden.cjk_letters() || ']')) c
+    where c.v <> all (words)
+  )
+  select coalesce(array_agg(c.i order by c.i, c.v), '{}'), coalesce(array_agg(c.v order by c.i, c.v), '{}'),
+         coalesce(array_agg(c.hi order by c.i, c.v), '{}')
+    into joined_word, joined_lexeme, joined_hi
+    from c
+   where (select true from app_hidden.scene_terms t
+          where t.owner_id = uid and t.kind = 'w'
+            and t.lexeme >= c.v collate "C" and t.lexeme <= c.hi collate "C"
+          limit 1);
+  tsq_text := app_hidden.search_tsquery(words || joined_lexeme, 'AB', stemming);
+  -- The snippet's: a compound found for a word without its hyphen is marked
+  -- by its parts (ts_headline marks no compound whole).
+  tsq_plain := app_hidden.search_tsquery(words || joined_lexeme, '', stemming);
+  if exists (select from unnest(joined_lexeme) j where pg_catalog.strpos(j, '-') > 0) then
+    tsq_plain := tsq_plain || (select pg_catalog.string_agg(
+                                 '(' || pg_catalog.phraseto_tsquery('simple'::regconfig, pg_catalog.replace(j, '-', ' '))::text || ')', ' | ')
+                               from unnest(joined_lexeme) j where pg_catalog.strpos(j, '-') > 0)::tsquery;
+  end if;
   word_queries := array(select app_hidden.search_tsquery(array[w], 'AB', stemming) from unnest(words) w);
+  if cardinality(joined_word) > 0 then
+    word_queries := array(select app_hidden.search_tsquery(
+                                   array[w.w] || array(select j.v from unnest(joined_word, joined_lexeme) j(i, v) where j.i = w.i),
+                                   'AB', stemming)
+                          from unnest(words) with ordinality w(w, i) order by w.i);
+  end if;
   word_forms := app_hidden.search_word_forms(words);
   stem_queries := array(select app_hidden.search_stem_tsquery(array[w], stem_configs, 'AB') from unnest(word_forms) w);
   fuzzy := array(select char_length(w) >= 4 from unnest(words) w);
@@ -3594,6 +3646,11 @@ begin
     select w.i, 'w'::"char" as kind, 'w'::"char" as kind2, w.lexeme, w.hi, true as surface,
            not exists (select from w o where o.i <> w.i and o.lexeme <= w.lexeme collate "C" and w.hi <= o.hi collate "C") as ranked
     from w
+    union all
+    -- The other spelling of a compound, as written.
+    select j.i, 'w', 'w', j.lexeme, j.hi, true,
+           not exists (select from w o where o.i <> j.i and o.lexeme <= j.lexeme collate "C" and j.hi <= o.hi collate "C")
+    from unnest(joined_word, joined_lexeme, joined_hi) j(i, lexeme, hi)
     union all
     select tl.i, 't', 't', tl.lexeme, tl.hi, false, false
     from unnest(tag_word, tag_lexeme, tag_hi, tag_check) tl(i, lexeme, hi, checked) where not tl.checked
@@ -3916,7 +3973,7 @@ $$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written, 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written (a compound with its hyphen or without: "wifi" for "Wi-Fi"), 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -

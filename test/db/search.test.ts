@@ -1211,6 +1211,38 @@ test('a word finds the forms no stemmer relates to it (irregular, British or Ame
   );
 });
 
+test('a compound is found written with its hyphen or without ("e-mail", "email"), as strongly either way', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  const hyphen = await addScene(v, u, { transcript: 'connect to the Wi-Fi network first' });
+  const joined = await addScene(v, u, { transcript: 'connect to the wifi network first' });
+  const email = await addScene(v, u, { transcript: 'send me an email tomorrow' });
+  const mail = await addScene(v, u, { ocr: 'E-MAIL ADDRESS' });
+  const shirt = await addScene(v, u, { transcript: 'a red t-shirt and jeans' });
+  const spaced = await addScene(v, u, { transcript: 'we plan for the long term' });
+  await addScene(v, u, { transcript: 'a fine day at the beach' });
+  const ids = async (query: string) => new Set((await search(u, { query })).map((h) => h.scene_id));
+
+  const wifi = await search(u, { query: 'wifi' });
+  assert.deepEqual(new Set(wifi.map((h) => h.scene_id)), new Set([hyphen, joined]));
+  const score = (id: string) => wifi.find((h) => h.scene_id === id)!.text_score;
+  assert.equal(score(hyphen), score(joined), 'the other spelling counts as written');
+  assert.match(wifi.find((h) => h.scene_id === hyphen)!.snippet!, /<b>Wi<\/b>-<b>Fi<\/b>/);
+  assert.match(wifi.find((h) => h.scene_id === joined)!.snippet!, /<b>wifi<\/b>/);
+  assert.deepEqual(await ids('wi-fi'), new Set([hyphen, joined]));
+  assert.deepEqual(await ids('email'), new Set([email, mail]), 'on-screen text too');
+  assert.deepEqual(await ids('e-mail'), new Set([email, mail]));
+  assert.deepEqual(await ids('tshirt'), new Set([shirt]));
+  // The parts of a typed compound still find them apart, as before.
+  assert.deepEqual(await ids('long-term'), new Set([spaced]));
+  // So it is for a person in few scenes, whose scenes' terms are read as ranges.
+  const person = await addPerson(u, v, [hyphen, email], mulberry32(12));
+  assert.deepEqual(
+    new Set((await search(u, { query: 'wifi email', personId: person })).map((h) => h.scene_id)),
+    new Set([hyphen, email]),
+  );
+});
+
 test('a misread on-screen word still matches, weaker than the word as written or stemmed', async () => {
   const u = uuid();
   const v = await addVideo(u);
