@@ -3511,8 +3511,8 @@ begin
   -- "Wi-Fi" and "wifi", "t-shirt", "on-line"), and the parser keeps the
   -- hyphenated one whole (with its parts). A query word finds the other
   -- spelling as written, where the caller's scenes have it: a compound's
-  -- letters joined, a word of three letters or more split by one hyphen at
-  -- each place (a probe of the written terms each, n - 1 for n letters).
+  -- letters joined, a word of 3 to 24 letters split by one hyphen at each
+  -- place (a probe of the written terms each, n - 1 for n letters).
   -- Not for Korean, Chinese or Japanese, which are not written so.
   -- Each candidate is probed as a subplan with a limit, its bounds read
   -- from the materialized list: computed in the probe's index condition,
@@ -3528,7 +3528,7 @@ begin
       union all
       select pg_catalog.left(w.w, k) || '-' || pg_catalog.substr(w.w, k + 1)
       from generate_series(1, pg_catalog.char_length(w.w) - 1) k
-      where pg_catalog.strpos(w.w, '-') = 0 and pg_catalog.char_length(w.w) >= 3
+      where pg_catalog.strpos(w.w, '-') = 0 and pg_catalog.char_length(w.w) between 3 and 24
         and w.w !~ ('[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f' || app_hidden.cjk_letters() || ']')) c
     where c.v <> all (words)
   )
