@@ -1220,6 +1220,8 @@ test('a compound is found written with its hyphen or without ("e-mail", "email")
   const mail = await addScene(v, u, { ocr: 'E-MAIL ADDRESS' });
   const shirt = await addScene(v, u, { transcript: 'a red t-shirt and jeans' });
   const spaced = await addScene(v, u, { transcript: 'we plan for the long term' });
+  // On-screen text whose line broke inside a word (worker/ml/ocr/detect.ts rowsText).
+  const broken = await addScene(v, u, { ocr: 'The cus-tomer is king' });
   await addScene(v, u, { transcript: 'a fine day at the beach' });
   const ids = async (query: string) => new Set((await search(u, { query })).map((h) => h.scene_id));
 
@@ -1233,6 +1235,7 @@ test('a compound is found written with its hyphen or without ("e-mail", "email")
   assert.deepEqual(await ids('email'), new Set([email, mail]), 'on-screen text too');
   assert.deepEqual(await ids('e-mail'), new Set([email, mail]));
   assert.deepEqual(await ids('tshirt'), new Set([shirt]));
+  assert.deepEqual(await ids('customer'), new Set([broken]));
   // The parts of a typed compound still find them apart, as before.
   assert.deepEqual(await ids('long-term'), new Set([spaced]));
   // So it is for a person in few scenes, whose scenes' terms are read as ranges.

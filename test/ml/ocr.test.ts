@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../core/config.ts';
 import { loadTextReader, ocrModelFiles } from '../../worker/ml/ocr.ts';
-import { boxesFromProbMap, detInputSize, groupRows, type Box } from '../../worker/ml/ocr/detect.ts';
+import { boxesFromProbMap, detInputSize, groupRows, rowsText, type Box } from '../../worker/ml/ocr/detect.ts';
 import type { RgbImage } from '../../worker/ml/ocr/image.ts';
 import { ctcGreedyDecode, loadCharacters } from '../../worker/ml/ocr/recognize.ts';
 import { addWordSpaces } from '../../worker/ml/ocr/spacing.ts';
@@ -285,6 +285,14 @@ describe('DB post-processing', () => {
       rows.map((r) => r.map((i) => i.name)),
       [['a', 'b', 'c'], ['d']],
     );
+  });
+
+  test('a word a line break split with a hyphen is one word again, with its hyphen', () => {
+    assert.equal(rowsText(['The cus-', 'tomer is king']), 'The cus-tomer is king');
+    assert.equal(rowsText(['a long-', 'term plan', 'Q3 -', 'results']), 'a long-term plan\nQ3 -\nresults');
+    assert.equal(rowsText(['Nächste Seite-', 'übersicht']), 'Nächste Seite-übersicht');
+    assert.equal(rowsText(['Wi-', 'Fi', '2024-', '25']), 'Wi-\nFi\n2024-\n25', 'not before a capital or a digit');
+    assert.equal(rowsText([]), '');
   });
 });
 

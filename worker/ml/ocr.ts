@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import type { Config } from '../../core/config.ts';
 import type { OcrLine, TextReader } from './types.ts';
-import { boxesFromProbMap, detInputSize, groupRows, type Box } from './ocr/detect.ts';
+import { boxesFromProbMap, detInputSize, groupRows, rowsText, type Box } from './ocr/detect.ts';
 import { crop, decodeRgb, resizeToTensor, rotate180, rotate90, type RgbImage } from './ocr/image.ts';
 import { ctcGreedyDecode, loadCharacters, REC_HEIGHT, REC_MIN_WIDTH, recBatchTensor } from './ocr/recognize.ts';
 import { addWordSpaces } from './ocr/spacing.ts';
@@ -215,7 +215,7 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
       });
       const rows = groupRows(lines);
       return {
-        text: rows.map((row) => row.map((l) => l.text).join(' ')).join('\n'),
+        text: rowsText(rows.map((row) => row.map((l) => l.text).join(' '))),
         lines: rows.flat(),
       };
     },

@@ -147,3 +147,20 @@ export function groupRows<T extends { box: Box }>(items: T[]): T[][] {
   rows.sort((a, b) => a.top + a.bottom - (b.top + b.bottom));
   return rows.map((r) => r.items.sort((a, b) => a.box[0] - b.box[0]));
 }
+
+/**
+ * The rows' texts as lines. A word a line break split with a hyphen ("cus-"
+ * above "tomer") is put back together with its hyphen: a compound broken at
+ * its own hyphen ("long-" above "term") needs it, and search finds a word
+ * written with a hyphen by the word without one (sql/README.md), where the
+ * two halves alone find nothing. Only before a lower-case letter: "Q3 -"
+ * above "Results" is two lines.
+ */
+export function rowsText(rows: string[]): string {
+  let text = '';
+  rows.forEach((row, i) => {
+    if (i > 0) text += /\p{L}-$/u.test(text) && /^\p{Ll}/u.test(row) ? '' : '\n';
+    text += row;
+  });
+  return text;
+}
