@@ -265,7 +265,7 @@ test('a person in many scenes filters the HNSW walks; a person in few drives eve
   for (const p of probes)
     assert.match(
       p,
-      /->  Limit[\s\S]*Index Only Scan using scene_terms_pkey on scene_terms t\s+\(cost[^)]*\)\s+Index Cond: \(\(owner_id = \$\d+\) AND \(kind = 'w'::"char"\) AND \(lexeme >= \(c\.v\)::text\) AND \(lexeme <= \(c\.hi\)::text\)\)/,
+      /->  Limit[\s\S]*Index Only Scan using scene_terms_pkey on scene_terms t\s+\(cost[^)]*\)\s+Index Cond: \(\(owner_id = \$\d+\) AND \(kind = ANY \('\{s,w\}'::"char"\[\]\)\) AND \(lexeme >= \(c\.v\)::text\) AND \(lexeme <= \(c\.hi\)::text\)\)/,
     );
   const fewScenes = await scenesOf(persons.few.id);
   assert.ok(few.result.length > 0);

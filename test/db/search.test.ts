@@ -1211,7 +1211,7 @@ test('a word finds the forms no stemmer relates to it (irregular, British or Ame
   );
 });
 
-test('a compound is found written with its hyphen or without ("e-mail", "email"), as strongly either way', async () => {
+test('a compound is found written with its hyphen or without ("e-mail", "email"), and stemmed either way', async () => {
   const u = uuid();
   const v = await addVideo(u);
   const hyphen = await addScene(v, u, { transcript: 'connect to the Wi-Fi network first' });
@@ -1219,6 +1219,7 @@ test('a compound is found written with its hyphen or without ("e-mail", "email")
   const email = await addScene(v, u, { transcript: 'send me an email tomorrow' });
   const mail = await addScene(v, u, { ocr: 'E-MAIL ADDRESS' });
   const shirt = await addScene(v, u, { transcript: 'a red t-shirt and jeans' });
+  const mails = await addScene(v, u, { transcript: 'two e-mails arrived today' });
   const spaced = await addScene(v, u, { transcript: 'we plan for the long term' });
   // On-screen text whose line broke inside a word (worker/ml/ocr/detect.ts rowsText).
   const broken = await addScene(v, u, { ocr: 'The cus-tomer is king' });
@@ -1232,9 +1233,16 @@ test('a compound is found written with its hyphen or without ("e-mail", "email")
   assert.match(wifi.find((h) => h.scene_id === hyphen)!.snippet!, /<b>Wi<\/b>-<b>Fi<\/b>/);
   assert.match(wifi.find((h) => h.scene_id === joined)!.snippet!, /<b>wifi<\/b>/);
   assert.deepEqual(await ids('wi-fi'), new Set([hyphen, joined]));
-  assert.deepEqual(await ids('email'), new Set([email, mail]), 'on-screen text too');
-  assert.deepEqual(await ids('e-mail'), new Set([email, mail]));
+  assert.deepEqual(await ids('e-mail'), new Set([email, mail, mails]));
   assert.deepEqual(await ids('tshirt'), new Set([shirt]));
+  // Stemmed, weaker: "e-mails" for "email"; for "tshirts", "t-shirt" by the stem "tshirt".
+  const mailHits = await search(u, { query: 'email' });
+  assert.deepEqual(new Set(mailHits.map((h) => h.scene_id)), new Set([email, mail, mails]), 'on-screen text too');
+  const mailScore = (id: string) => mailHits.find((h) => h.scene_id === id)!.text_score;
+  assert.ok(mailScore(mails) < mailScore(email), 'stemmed below written');
+  assert.match(mailHits.find((h) => h.scene_id === mails)!.snippet!, /<b>e<\/b>-<b>mails<\/b>/);
+  assert.deepEqual(await ids('tshirts'), new Set([shirt]));
+  assert.deepEqual(await ids('emails'), new Set([email, mail, mails]));
   assert.deepEqual(await ids('customer'), new Set([broken]));
   // The parts of a typed compound still find them apart, as before.
   assert.deepEqual(await ids('long-term'), new Set([spaced]));

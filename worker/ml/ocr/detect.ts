@@ -153,8 +153,9 @@ export function groupRows<T extends { box: Box }>(items: T[]): T[][] {
  * above "tomer") is put back together with its hyphen: a compound broken at
  * its own hyphen ("long-" above "term") needs it, and search finds a word
  * written with a hyphen by the word without one (sql/README.md), where the
- * two halves alone find nothing. Only before a lower-case letter: "Q3 -"
- * above "Results" is two lines.
+ * two halves alone find nothing. Only a hyphen right after a letter, before
+ * a lower-case letter: "Q3 -" above "results" and "2024-" above "25" stay
+ * two lines.
  */
 export function rowsText(rows: string[]): string {
   let text = '';
