@@ -3536,14 +3536,14 @@ begin
   -- hyphenated one whole (with its parts). A query word finds the other
   -- spelling where the caller's scenes have it: a compound's letters joined,
   -- a word of 4 to 24 letters split by one hyphen at each place but before
-  -- its last letter (n - 2 places for n letters), one probe each of the
-  -- written and stemmed terms. The other spelling of the word itself is
-  -- read as written, and as a stem (the stemmed "e-mails" for "email"); the
-  -- other spelling of one of its stems as a stem ("e-mail" for "emails", by
-  -- the stem "email"). Either read finds nothing where the library has only
-  -- the other kind. Only for the first 8 words: a pasted paragraph of 31
-  -- words took 5.5 ms longer with every word probed. Not for Korean,
-  -- Chinese or Japanese, which are not written so.
+  -- its last letter (n - 2 places for n letters), each probed once among
+  -- the written and stemmed terms together. The other spelling of the word
+  -- itself is read as written, and as a stem (the stemmed "e-mails" for
+  -- "email"); the other spelling of one of its stems as a stem ("e-mail"
+  -- for "emails", by the stem "email"). Either read finds nothing where the
+  -- library has only the other kind. Only for the first 8 words: a pasted
+  -- paragraph of 31 words took 5.5 ms longer with every word probed. Not
+  -- for Korean, Chinese or Japanese, which are not written so.
   -- Each candidate is probed as a subplan with a limit, its bounds read
   -- from the materialized list: computed in the probe's index condition,
   -- they would wait for the row security qual (|| is not leakproof) and the
@@ -3589,33 +3589,29 @@ begin
   -- The snippet's: a compound found for a word without its hyphen is marked
   -- by its parts (ts_headline marks no compound whole).
   tsq_plain := app_hidden.search_tsquery(words || joined_lexeme, '', stemming);
-  if cardinality(joined_lexeme) > 0 then
-    tsq_plain := coalesce(tsq_plain || app_hidden.search_compound_parts(joined_lexeme), tsq_plain);
-  end if;
-  word_queries := array(select app_hidden.search_tsquery(array[w], 'AB', stemming) from unnest(words) w);
-  stem_queries := array(select app_hidden.search_stem_tsquery(array[w], stem_configs, 'AB') from unnest(word_forms) w);
+  tsq_plain := coalesce(tsq_plain || app_hidden.search_compound_parts(joined_lexeme), tsq_plain);
+  word_queries := array(select app_hidden.search_tsquery(
+                                 array[w.w] || array(select j.v from unnest(joined_word, joined_lexeme) j(i, v) where j.i = w.i),
+                                 'AB', stemming)
+                        from unnest(words) with ordinality w(w, i) order by w.i);
+  -- A compound's other spellings read as stems are matched as stems are:
+  -- exact lexemes of tsv_stem (there are none unless stemming is true).
+  stem_queries := array(select coalesce(s.sq || x.q, s.sq, x.q)
+                        from unnest(word_forms) with ordinality w(f, i)
+                        cross join lateral (select app_hidden.search_stem_tsquery(array[w.f], stem_configs, 'AB') as sq) s
+                        cross join lateral (
+                          select app_hidden.search_tsquery(array_agg(j.v), 'AB', true) as q
+                          from unnest(stem_joined_word, stem_joined_lexeme) j(i, v) where j.i = w.i) x
+                        order by w.i);
   tsq_stem := app_hidden.search_stem_tsquery(word_forms, stem_configs, 'AB');
-  snippet_stems := array(select distinct l from unnest(word_forms) w, unnest(stem_configs) c,
-                                             unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
-                          where c <> 'simple'::regconfig);
-  if cardinality(joined_word) > 0 then
-    word_queries := array(select app_hidden.search_tsquery(
-                                   array[w.w] || array(select j.v from unnest(joined_word, joined_lexeme) j(i, v) where j.i = w.i),
-                                   'AB', stemming)
-                          from unnest(words) with ordinality w(w, i) order by w.i);
-  end if;
-  if cardinality(stem_joined_word) > 0 then
-    -- Matched as stems are: exact lexemes of tsv_stem (stemming is true).
-    stem_queries := array(select coalesce(w.sq || x.q, w.sq, x.q)
-                          from unnest(stem_queries) with ordinality w(sq, i)
-                          cross join lateral (
-                            select app_hidden.search_tsquery(array_agg(j.v), 'AB', true) as q
-                            from unnest(stem_joined_word, stem_joined_lexeme) j(i, v) where j.i = w.i) x
-                          order by w.i);
-    tsq_stem := coalesce(tsq_stem || app_hidden.search_tsquery(stem_joined_lexeme, 'AB', true),
-                         app_hidden.search_tsquery(stem_joined_lexeme, 'AB', true));
-    snippet_stems := array(select distinct l from unnest(snippet_stems || stem_joined_lexeme) l);
-  end if;
+  tsq_stem := coalesce(tsq_stem || app_hidden.search_tsquery(stem_joined_lexeme, 'AB', true),
+                       tsq_stem, app_hidden.search_tsquery(stem_joined_lexeme, 'AB', true));
+  snippet_stems := array(select distinct l from (
+                           select l from unnest(word_forms) w, unnest(stem_configs) c,
+                                         unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(c, w))) l
+                           where c <> 'simple'::regconfig
+                           union all
+                           select unnest(stem_joined_lexeme)) x);
   fuzzy := array(select char_length(w) >= 4 from unnest(words) w);
   tsq_any := case when tsq_stem is null then tsq_text else tsq_text || tsq_stem end;
   tag_words := app_hidden.search_tag_words(word_forms);
