@@ -327,7 +327,8 @@ CREATE FUNCTION app_hidden.scene_terms_of(tsv tsvector, tsv_stem tsvector, stem_
   -- matches (kind 'w' or 's' is searched alike), so it is not stored twice.
   -- Its sources are found by stemming each written word alone, which is
   -- what to_tsvector does to it inside the text (a word at a time).
-  select 's'::"char", s.lexeme, s.impact, coalesce(app_hidden.common_prefix(src.lo, src.hi), '')
+  select 's'::"char", s.lexeme, s.impact,
+         case when src.lo = src.hi then src.lo || ' ' else coalesce(app_hidden.common_prefix(src.lo, src.hi), '') end
     from (select u.lexeme, sum(case w when 'A' then 1.0 else 0.8 end)::real as impact
             from pg_catalog.unnest(tsv_stem) u, pg_catalog.unnest(u.weights) w
            where w in ('A', 'B')
@@ -3279,7 +3280,7 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     SET jit TO 'off'
     SET plan_cache_mode TO 'force_custom_plan'
     SET "pg_trgm.strict_word_similarity_threshold" TO '0.33'
-    AS $$
+    AS $_$
 #variable_conflict use_column
 declare
   -- Candidates per source. They never depend on page_size/page_offset, so
@@ -3544,6 +3545,11 @@ begin
   -- library has only the other kind. Only for the first 8 words: a pasted
   -- paragraph of 31 words took 5.5 ms longer with every word probed. Not
   -- for Korean, Chinese or Japanese, which are not written so.
+  -- A number is its own compound: the parser keeps a hyphen or a minus
+  -- before it ("COVID-19", "Windows-10", "10-19" hold the word "-19",
+  -- "-10"), so "covid 19" found only "covid" and "GPT-4" nothing by "gpt 4".
+  -- A number finds its signed form, and a signed one the number; numbers
+  -- are never split (no hyphenated lexeme has digits on both sides).
   -- Each candidate is probed as a subplan with a limit, its bounds read
   -- from the materialized list: computed in the probe's index condition,
   -- they would wait for the row security qual (|| is not leakproof) and the
@@ -3567,7 +3573,11 @@ begin
       select pg_catalog.left(b.base, k) || '-' || pg_catalog.substr(b.base, k + 1)
       from generate_series(1, pg_catalog.char_length(b.base) - 2) k
       where pg_catalog.strpos(b.base, '-') = 0 and pg_catalog.char_length(b.base) between 4 and 24
-        and b.base !~ ('[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f' || app_hidden.cjk_letters() || ']')) x
+        and b.base !~ ('[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f' || app_hidden.cjk_letters() || ']')
+        and b.base !~ '^[0-9.]+$'
+      union all
+      select case when pg_catalog.left(b.base, 1) = '-' then pg_catalog.substr(b.base, 2) else '-' || b.base end
+      where b.base ~ '^-?[0-9]+([.][0-9]+)?$') x
     where x.v <> all (words)
     group by b.i, x.v
   ), found as (
@@ -3674,11 +3684,14 @@ begin
   -- inside another word's range ("cars" with "car") is not ranked, so each
   -- written occurrence counts once, as in search_rank. Each stem of word i:
   -- its 'w' rows unless the written range holds them, and its 's' rows but
-  -- those whose written sources all start with the word (src, their common
-  -- prefix, in the written range): the written range finds those scenes.
-  -- That leaves two ranges of src, before the word and from its hi on; a
-  -- word that is no prefix has a written range of that word alone, so all of
-  -- src. U+10FFFF twice ends every real string.
+  -- those of scenes the written range finds already: for a prefix, those
+  -- whose written sources all start with the word (src, their common
+  -- prefix, in the written range); for a word that is no prefix, those
+  -- whose one source is the word itself (src, that word and a space). That
+  -- leaves two ranges of src, before the word (or that src) and after.
+  -- A space sorts before every character a word has but control
+  -- characters, so no other src lies between it and the word followed by
+  -- "!". U+10FFFF twice ends every real string.
   -- For a person in few scenes, stems are read as ranges too, with every
   -- src: exact lexemes look cheap to the planner, which would then read a
   -- common stem's rows across the whole library rather than the terms of
@@ -3717,11 +3730,12 @@ begin
     select st.i, 'w'::"char" as kind, st.lexeme, '' as src_from, U&'\+10FFFF\+10FFFF' as src_before
     from stems st where not st.written
     union all
-    select st.i, 's', st.lexeme, '', case when st.word_hi <> st.word then st.word else U&'\+10FFFF\+10FFFF' end
+    select st.i, 's', st.lexeme, '', case when st.word_hi <> st.word then st.word else st.word || ' ' end
     from stems st
     union all
-    select st.i, 's', st.lexeme, st.word_hi, U&'\+10FFFF\+10FFFF'
-    from stems st where st.word_hi <> st.word
+    select st.i, 's', st.lexeme, case when st.word_hi <> st.word then st.word_hi else st.word || '!' end,
+           U&'\+10FFFF\+10FFFF'
+    from stems st
   )
   select r.*, e.*
     into range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
@@ -3773,6 +3787,11 @@ begin
     -- slow for users with many scenes. Tag candidates come from the same pass:
     -- the scenes whose labels best name a query word (the label's score over
     -- its word count, search_tag_score of that word).
+    -- Grouped by hashing, not by sorting: in the generic plan each form's
+    -- rows are a guess of one or ten, which made sorting every posting by
+    -- scene look cheaper (a third of the pass for 30k rows, then a group
+    -- pass). Only the pools' top-N sorts remain, which nothing replaces.
+    perform set_config('enable_sort', 'off', true);
     with per_scene as materialized (
       select p.scene_id,
              bit_or(1::bigint << (p.i - 1)) filter (where p.kind <> 't') as mask,
@@ -3844,6 +3863,7 @@ begin
                  limit word_pool),
            array(select ps.scene_id from per_scene ps where ps.tag > 0 order by ps.tag desc, ps.scene_id limit tag_pool)
       into word_idf, word_ids, tag_ids;
+    perform set_config('enable_sort', 'on', true);
     idf_total := (select sum(x) from unnest(word_idf) x);
   end if;
 
@@ -4022,14 +4042,14 @@ begin
   left join app_hidden.search_persons_of(array(select x.id from page x), uid) pp on pp.scene_id = p.id
   order by p.score desc, p.id;
 end;
-$$;
+$_$;
 
 --
 -- Name: FUNCTION search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text); Type: COMMENT; Schema: app_public; Owner: -
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written (a compound with its hyphen or without: "wifi" for "Wi-Fi"), 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written (a compound with its hyphen or without: "wifi" for "Wi-Fi", and a number with a hyphen before it or without: "19" for "COVID-19"), 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
@@ -5088,7 +5108,7 @@ COMMENT ON TABLE app_hidden.scene_terms IS 'Each word of each scene with its wei
 -- Name: COLUMN scene_terms.src; Type: COMMENT; Schema: app_hidden; Owner: -
 --
 
-COMMENT ON COLUMN app_hidden.scene_terms.src IS 'For a stem (kind s): the longest common prefix of the scene''s written words with this stem; '''' otherwise.';
+COMMENT ON COLUMN app_hidden.scene_terms.src IS 'For a stem (kind s): the longest common prefix of the scene''s written words with this stem, or its one such word followed by a space; '''' otherwise.';
 
 --
 -- Name: video_scene_counts; Type: TABLE; Schema: app_hidden; Owner: -
