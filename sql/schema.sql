@@ -2763,6 +2763,26 @@ end;
 $$;
 
 --
+-- Name: tg_scenes__half_vecs(); Type: FUNCTION; Schema: app_private; Owner: -
+--
+
+CREATE FUNCTION app_private.tg_scenes__half_vecs() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'UPDATE' then
+    delete from app_hidden.scene_half_vecs h where h.scene_id = old.id;
+  end if;
+  insert into app_hidden.scene_half_vecs (owner_id, scene_id, video_id, space, vec)
+  select new.owner_id, new.id, new.video_id, x.space, x.vec
+    from (values ('t'::"char", new.text_vec::public.halfvec), ('i', new.image_vec::public.halfvec)) x(space, vec)
+   where x.vec is not null;
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_scenes__stem_config(); Type: FUNCTION; Schema: app_private; Owner: -
 --
 
@@ -3387,6 +3407,9 @@ declare
   tag_ids uuid[];
   qv_text vector;
   qv_image vector;
+  -- The same in half precision, for the exact comparisons.
+  qh_text halfvec;
+  qh_image halfvec;
   text_videos uuid[];
   image_videos uuid[];
   -- With a person in at most exact_below scenes (in scope): those scenes.
@@ -3900,30 +3923,38 @@ begin
   -- restores enable_sort when it returns.
   -- Each candidate comes with its distance, so the fusion below does not
   -- de-TOAST and compare that vector a second time.
-  -- Over the whole library, the exact comparisons read the scenes of an
+  -- Over the whole library, the exact comparisons read the vectors of an
   -- owner with few (generic plans, as set above); the HNSW walks are planned
   -- for the search at hand.
   if exact then
-    -- "+ 0" keeps these exact scans off the HNSW index; "offset 0" computes
-    -- each distance once (a flattened subquery would compute it twice).
-    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into text_ids, text_d from (
-      select c.id, c.d from (
-        select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
-        where qv_text is not null and s.owner_id = uid and s.text_vec is not null
-          and (text_videos is null or s.video_id = any(text_videos))
-          and (search_scenes.person_id is null or s.id = any(person_scenes))
-        offset 0) c
-      order by c.d + 0, c.id
-      limit vec_pool) x;
-    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into image_ids, image_d from (
-      select c.id, c.d from (
-        select s.id, s.image_vec <=> qv_image as d from app_public.scenes s
-        where qv_image is not null and s.owner_id = uid and s.image_vec is not null
-          and (image_videos is null or s.video_id = any(image_videos))
-          and (search_scenes.person_id is null or s.id = any(person_scenes))
-        offset 0) c
-      order by c.d + 0, c.id
-      limit vec_pool) x;
+    -- Compared in half precision, stored in the row (scene_half_vecs): a
+    -- full vector is three TOAST chunks, ~8 us to fetch against ~0.7 to
+    -- compare (BENCHMARKS.md). The candidates chosen are then measured from
+    -- their full vectors, so their scores are those of the full vectors.
+    -- "offset 0" computes each distance once (a flattened subquery would
+    -- compute it twice).
+    qh_text := qv_text::halfvec;
+    qh_image := qv_image::halfvec;
+    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(s.text_vec <=> qv_text), '{}') into text_ids, text_d
+      from (select c.id from (
+              select h.scene_id as id, h.vec <=> qh_text as d from app_hidden.scene_half_vecs h
+              where qv_text is not null and h.owner_id = uid and h.space = 't'
+                and (text_videos is null or h.video_id = any(text_videos))
+                and (search_scenes.person_id is null or h.scene_id = any(person_scenes))
+              offset 0) c
+            order by c.d, c.id
+            limit vec_pool) x
+      join app_public.scenes s on s.id = x.id and s.owner_id = uid;
+    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(s.image_vec <=> qv_image), '{}') into image_ids, image_d
+      from (select c.id from (
+              select h.scene_id as id, h.vec <=> qh_image as d from app_hidden.scene_half_vecs h
+              where qv_image is not null and h.owner_id = uid and h.space = 'i'
+                and (image_videos is null or h.video_id = any(image_videos))
+                and (search_scenes.person_id is null or h.scene_id = any(person_scenes))
+              offset 0) c
+            order by c.d, c.id
+            limit vec_pool) x
+      join app_public.scenes s on s.id = x.id and s.owner_id = uid;
   else
     vec_pool := least(vec_pool_max, greatest(vec_pool, ceil(vec_pool * library_size / vec_scope::float8)::int));
     perform set_config('plan_cache_mode', 'force_custom_plan', true);
@@ -4049,7 +4080,7 @@ $_$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written (a compound with its hyphen or without: "wifi" for "Wi-Fi", and a number with a hyphen before it or without: "19" for "COVID-19"), 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written (a compound with its hyphen or without: "wifi" for "Wi-Fi", and a number with a hyphen before it or without: "19" for "COVID-19"), 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope: chosen in half precision, scored in full); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -
@@ -5083,6 +5114,26 @@ ALTER TEXT SEARCH CONFIGURATION app_hidden.spanish_folded
 COMMENT ON TEXT SEARCH CONFIGURATION app_hidden.spanish_folded IS 'pg_catalog.spanish with its accents folded before stemming (app_hidden.stem_config).';
 
 --
+-- Name: scene_half_vecs; Type: TABLE; Schema: app_hidden; Owner: -
+--
+
+CREATE TABLE app_hidden.scene_half_vecs (
+    owner_id uuid NOT NULL,
+    scene_id uuid NOT NULL,
+    video_id uuid NOT NULL,
+    space "char" NOT NULL,
+    vec public.halfvec NOT NULL,
+    CONSTRAINT scene_half_vecs_space_check CHECK ((space = ANY (ARRAY['t'::"char", 'i'::"char"])))
+);
+ALTER TABLE ONLY app_hidden.scene_half_vecs ALTER COLUMN vec SET STORAGE PLAIN;
+
+--
+-- Name: TABLE scene_half_vecs; Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON TABLE app_hidden.scene_half_vecs IS 'Each scene''s text_vec (space t) and image_vec (space i) in half precision, stored in the row, kept by a trigger on scenes; search_scenes compares them to choose exact vector candidates.';
+
+--
 -- Name: scene_terms; Type: TABLE; Schema: app_hidden; Owner: -
 --
 
@@ -5408,6 +5459,13 @@ COMMENT ON COLUMN app_private.worker_heartbeats.process_scope IS 'The pid space 
 COMMENT ON COLUMN app_private.worker_heartbeats.process_id IS 'The worker''s operating-system process id within process_scope.';
 
 --
+-- Name: scene_half_vecs scene_half_vecs_pkey; Type: CONSTRAINT; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE ONLY app_hidden.scene_half_vecs
+    ADD CONSTRAINT scene_half_vecs_pkey PRIMARY KEY (owner_id, space, video_id, scene_id);
+
+--
 -- Name: scene_terms scene_terms_pkey; Type: CONSTRAINT; Schema: app_hidden; Owner: -
 --
 
@@ -5525,6 +5583,12 @@ ALTER TABLE ONLY app_public.videos
 
 ALTER TABLE ONLY app_public.videos
     ADD CONSTRAINT videos_pkey PRIMARY KEY (id);
+
+--
+-- Name: scene_half_vecs_scene_id_idx; Type: INDEX; Schema: app_hidden; Owner: -
+--
+
+CREATE INDEX scene_half_vecs_scene_id_idx ON app_hidden.scene_half_vecs USING btree (scene_id);
 
 --
 -- Name: scene_terms_scene_id_idx; Type: INDEX; Schema: app_hidden; Owner: -
@@ -5731,6 +5795,12 @@ CREATE TRIGGER _310_counts_move AFTER UPDATE OF video_id ON app_public.scenes FO
 CREATE TRIGGER _310_counts_truncate AFTER TRUNCATE ON app_public.scenes FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_scenes__counts_truncate();
 
 --
+-- Name: scenes _310_half_vecs; Type: TRIGGER; Schema: app_public; Owner: -
+--
+
+CREATE TRIGGER _310_half_vecs AFTER INSERT OR UPDATE OF text_vec, image_vec, video_id, owner_id ON app_public.scenes FOR EACH ROW EXECUTE FUNCTION app_private.tg_scenes__half_vecs();
+
+--
 -- Name: persons _500_attach_on_naming; Type: TRIGGER; Schema: app_public; Owner: -
 --
 
@@ -5771,6 +5841,13 @@ CREATE TRIGGER _900_notify_insert AFTER INSERT ON app_public.videos FOR EACH ROW
 --
 
 CREATE TRIGGER _900_notify_update AFTER UPDATE ON app_public.videos FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) OR (old.stage IS DISTINCT FROM new.stage) OR (old.progress IS DISTINCT FROM new.progress) OR (old.error IS DISTINCT FROM new.error) OR (old.playback_state IS DISTINCT FROM new.playback_state))) EXECUTE FUNCTION app_private.tg_videos__notify();
+
+--
+-- Name: scene_half_vecs scene_half_vecs_scene_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE ONLY app_hidden.scene_half_vecs
+    ADD CONSTRAINT scene_half_vecs_scene_id_owner_id_fkey FOREIGN KEY (scene_id, owner_id) REFERENCES app_public.scenes(id, owner_id) ON DELETE CASCADE;
 
 --
 -- Name: scene_terms scene_terms_scene_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: app_hidden; Owner: -
@@ -5850,10 +5927,22 @@ ALTER TABLE ONLY app_public.scenes
     ADD CONSTRAINT scenes_video_id_owner_id_fkey FOREIGN KEY (video_id, owner_id) REFERENCES app_public.videos(id, owner_id) ON DELETE CASCADE;
 
 --
+-- Name: scene_half_vecs; Type: ROW SECURITY; Schema: app_hidden; Owner: -
+--
+
+ALTER TABLE app_hidden.scene_half_vecs ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: scene_terms; Type: ROW SECURITY; Schema: app_hidden; Owner: -
 --
 
 ALTER TABLE app_hidden.scene_terms ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: scene_half_vecs select_own; Type: POLICY; Schema: app_hidden; Owner: -
+--
+
+CREATE POLICY select_own ON app_hidden.scene_half_vecs FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
 
 --
 -- Name: scene_terms select_own; Type: POLICY; Schema: app_hidden; Owner: -
@@ -6647,6 +6736,12 @@ REVOKE ALL ON FUNCTION app_private.tg_scenes__counts_move() FROM PUBLIC;
 REVOKE ALL ON FUNCTION app_private.tg_scenes__counts_truncate() FROM PUBLIC;
 
 --
+-- Name: FUNCTION tg_scenes__half_vecs(); Type: ACL; Schema: app_private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_private.tg_scenes__half_vecs() FROM PUBLIC;
+
+--
 -- Name: FUNCTION tg_scenes__stem_config(); Type: ACL; Schema: app_private; Owner: -
 --
 
@@ -6866,6 +6961,12 @@ GRANT INSERT(content_type) ON TABLE app_public.videos TO authenticated;
 
 REVOKE ALL ON FUNCTION app_public.videos_transcript(v app_public.videos) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_public.videos_transcript(v app_public.videos) TO authenticated;
+
+--
+-- Name: TABLE scene_half_vecs; Type: ACL; Schema: app_hidden; Owner: -
+--
+
+GRANT SELECT ON TABLE app_hidden.scene_half_vecs TO authenticated;
 
 --
 -- Name: TABLE scene_terms; Type: ACL; Schema: app_hidden; Owner: -

@@ -29,7 +29,8 @@ before(async () => {
     const {
       rows: [scene],
     } = await db.rootPool.query(
-      `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript) values ($1, $2, 0, 0, 4, 'hello') returning id`,
+      `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, text_vec)
+       values ($1, $2, 0, 0, 4, 'hello', array_fill(0.03::real, array[1024])::vector) returning id`,
       [video.id, owner],
     );
     ids[s] = scene.id;
@@ -263,7 +264,11 @@ test("the composite key holds for any writer: a scene cannot be attached to some
 
 // search_scenes runs as the caller and reads each user's word statistics and scene counts;
 // row-level security limits that to the caller's own rows.
-const READABLE_OWN_ROWS = new Set(['app_hidden.scene_terms', 'app_hidden.video_scene_counts']);
+const READABLE_OWN_ROWS = new Set([
+  'app_hidden.scene_half_vecs',
+  'app_hidden.scene_terms',
+  'app_hidden.video_scene_counts',
+]);
 
 test('anon and signed-in users can read or write nothing in app_private and app_hidden tables', async () => {
   const { rows: tables } = await db.rootPool.query(

@@ -818,6 +818,77 @@ test('scene_terms follows every write of a scene, matches search_rank, and shows
   assert.deepEqual(await terms(), {});
 });
 
+test('scene_half_vecs follows every write of a scene in half precision, and shows each user only their own', async () => {
+  const a = uuid(),
+    b = uuid();
+  const va = await addVideo(a);
+  const text = withCosine(TEXT_DIM, 0.6, 1);
+  const image = withCosine(IMAGE_DIM, 0.12, 1);
+  const scene = await addScene(va, a, { transcript: 'vectors', text, image });
+  const rows = async () =>
+    (
+      await db.rootPool.query(
+        `select space::text as space, video_id, vec::real[] as vec from app_hidden.scene_half_vecs
+          where scene_id = $1 order by space`,
+        [scene],
+      )
+    ).rows as { space: string; video_id: string; vec: number[] }[];
+  // Half precision keeps 11 significant bits of each number.
+  const halfOf = (got: number[], full: number[]) => {
+    assert.equal(got.length, full.length);
+    full.forEach((v, k) =>
+      assert.ok(Math.abs(got[k]! - v) <= Math.abs(v) * 2 ** -11 + 1e-7, `${k}: ${got[k]} for ${v}`),
+    );
+  };
+  let r = await rows();
+  assert.deepEqual(
+    r.map((x) => [x.space, x.video_id]),
+    [
+      ['i', va],
+      ['t', va],
+    ],
+  );
+  halfOf(r[0]!.vec, image);
+  halfOf(r[1]!.vec, text);
+
+  // A new text vector replaces the copy; a removed image vector removes its row.
+  const text2 = withCosine(TEXT_DIM, 0.3, 2);
+  await db.rootPool.query(`update app_public.scenes set text_vec = $2::vector, image_vec = null where id = $1`, [
+    scene,
+    toVector(text2),
+  ]);
+  r = await rows();
+  assert.deepEqual(
+    r.map((x) => x.space),
+    ['t'],
+  );
+  halfOf(r[0]!.vec, text2);
+  // A scene moved to another video is read under that video.
+  const vb = await addVideo(a);
+  await db.rootPool.query(`update app_public.scenes set video_id = $2 where id = $1`, [scene, vb]);
+  assert.deepEqual(
+    (await rows()).map((x) => x.video_id),
+    [vb],
+  );
+  // Unrelated writes leave the copies alone.
+  await db.rootPool.query(`update app_public.scenes set transcript = 'other words' where id = $1`, [scene]);
+  halfOf((await rows())[0]!.vec, text2);
+
+  const count = (user: string) =>
+    withUserDb(
+      db,
+      user,
+      async (c) =>
+        (await c.query(`select count(*)::int as n from app_hidden.scene_half_vecs where scene_id = $1`, [scene]))
+          .rows[0].n,
+    );
+  assert.equal(await count(b), 0, "another user's vectors are invisible");
+  assert.equal(await count(a), 1);
+
+  await db.rootPool.query(`delete from app_public.scenes where id = $1`, [scene]);
+  assert.deepEqual(await rows(), []);
+});
+
 test('text_model: vectors from another model are never compared with the query', async () => {
   const u = uuid();
   const current = await addVideo(u, { text: 'bge-m3', image: 'siglip2' });
