@@ -55,6 +55,13 @@ try {
   const videos: [string, KnownBoundaries][] = [
     ['colour cards, hard cuts', { path: colour.path, durationS: colour.durationS, cuts: colour.cuts, texts: [] }],
     ['slides (5 on one background)', await generateSlideDeck(path.join(dir, 'slides.mp4'))],
+    ["slides beside the speaker's camera", await generateSlideDeck(path.join(dir, 'camera.mp4'), { camera: true })],
+    ['slides built up line by line', await generateSlideDeck(path.join(dir, 'builds.mp4'), { builds: true })],
+    ['slides joined by 1 s dissolves', await generateSlideDeck(path.join(dir, 'dissolve.mp4'), { dissolveS: 1 })],
+    [
+      'slides: camera, builds, dissolves',
+      await generateSlideDeck(path.join(dir, 'all.mp4'), { camera: true, builds: true, dissolveS: 0.8 }),
+    ],
     ['screen recording', await generateScreenRecording(path.join(dir, 'screen.mp4'))],
     ['slow pan', await generatePan(path.join(dir, 'pan.mp4'))],
     ['cut, fade, dissolve', await generateTransitions(path.join(dir, 'transitions.mp4'))],

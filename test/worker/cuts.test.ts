@@ -86,6 +86,42 @@ test('every slide of a deck on one background is its own scene', async () => {
   assert.equal(scenes.length, 5);
 });
 
+test("slides shared beside the speaker's camera cut at each slide; the camera never cuts", async () => {
+  const v = await generateSlideDeck(path.join(dir, 'slides-camera.mp4'), { camera: true });
+  const d = await assertCuts(v);
+  assert.deepEqual(
+    d.contentCuts.map((c) => Math.round(c)),
+    v.cuts,
+  );
+  // Every slide is read soon after it appears; once the camera is known
+  // (a few seconds in), each slide exactly once, however it moves.
+  for (const c of [0, ...v.cuts])
+    assert.ok(
+      d.textSamples.some((t) => t >= c && t <= c + 0.6),
+      `${d.textSamples}`,
+    );
+  assert.deepEqual(
+    d.textSamples.filter((t) => t >= v.cuts[1]!).map((t) => Math.round(t)),
+    v.cuts.slice(1),
+  );
+});
+
+test('a slide built up line by line is one scene, and each new line is read', async () => {
+  const v = await generateSlideDeck(path.join(dir, 'slides-builds.mp4'), { builds: true });
+  const d = await assertCuts(v);
+  // Each slide's title, then its first and second line two and four seconds in.
+  const shown = [0, ...v.cuts].flatMap((c) => [c, c + 2, c + 4]);
+  assert.equal(d.textSamples.length, shown.length, `${d.textSamples}`);
+  shown.forEach((s, i) => assert.ok(d.textSamples[i]! >= s && d.textSamples[i]! <= s + 0.6, `${d.textSamples}`));
+});
+
+test('slides that dissolve into each other, beside a camera and built up, cut once per slide', async () => {
+  await assertCuts(await generateSlideDeck(path.join(dir, 'slides-dissolve.mp4'), { dissolveS: 1 }));
+  await assertCuts(
+    await generateSlideDeck(path.join(dir, 'slides-all.mp4'), { dissolveS: 0.8, camera: true, builds: true }),
+  );
+});
+
 test("a screen recording cuts where the window's document changes or a window opens, not where the pointer moves", async () => {
   const v = await generateScreenRecording(path.join(dir, 'screen.mp4'));
   const d = await assertCuts(v);

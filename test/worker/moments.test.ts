@@ -67,6 +67,23 @@ test('each slide of a five-slide recording is its own scene with its own on-scre
   assert.equal(hits[0]?.start_s, scenes[1]!.start_s);
 });
 
+test("a deck shared beside the speaker's camera, built up line by line: one scene per slide, every line read", async () => {
+  const owner = uuid();
+  const deck = await generateSlideDeck(path.join(rig.dir, 'deck-camera.mp4'), { camera: true, builds: true });
+  const id = await index(owner, deck.path);
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, FIVE_SLIDES.length, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
+  scenes.forEach((s, i) => {
+    // The line that appeared last is read too, and no other slide's title.
+    assert.match(s.ocr_text, new RegExp(FIVE_SLIDES[i]!.lines.at(-1)!.split(' ')[0]!, 'i'), s.ocr_text);
+    FIVE_SLIDES.forEach((slide, j) => {
+      if (j !== i) assert.doesNotMatch(s.ocr_text, new RegExp(slide.title.split(' ')[1]!, 'i'), s.ocr_text);
+    });
+  });
+  const hits = await search(owner, 'loyalty program');
+  assert.equal(hits[0]?.start_s, scenes[1]!.start_s);
+});
+
 test('"roasted tomato" finds the scene whose subtitle says "roasting the tomatoes"; no matching word finds nothing', async () => {
   const owner = uuid();
   const v = await generateSampleVideo(path.join(rig.dir, 'kitchen.mp4'), {

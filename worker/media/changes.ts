@@ -13,6 +13,17 @@
  * old picture shifted (a pan that pauses). Motion that never settles (a pan,
  * a handheld camera) and a passer-by who leaves again do not cut; ffmpeg's
  * scene score still catches hard cuts and fades in moving footage.
+ *
+ * Two things a lecture or meeting recording has that a whole-frame rule
+ * gets wrong:
+ * - a picture that never stops moving in part of the frame (the speaker's
+ *   camera beside shared slides, a video playing inside a slide). Those
+ *   blocks are *live* and left out of every comparison while they are, so
+ *   the rest of the picture can settle and step; only while live blocks are
+ *   at most half the frame, so a pan or handheld footage stays one motion.
+ * - a slide built up line by line. A step that only adds edges on an
+ *   unchanged background (a new bullet, typing into an empty editor) is no
+ *   cut: the slide goes on, and its new text is read again.
  */
 
 export const CHANGE_W = 256;
@@ -55,6 +66,23 @@ export const TEXT_CHANGE_SHARE = 0.02;
 const BLANK_EDGE_SHARE = 0.002;
 
 /**
+ * A block whose content differs from LIVE_LAG samples before in at least
+ * LIVE_MIN of the last LIVE_WINDOW samples is live. Against a second ago,
+ * not the sample before, so that slow motion (a speaker leaning, a slow pan
+ * in a corner) counts; a step or a dissolve of up to CHANGE_MAX_RUN_S
+ * differs from a second ago for at most its length plus that second, fewer
+ * samples than LIVE_MIN. It stays left out for LIVE_HOLD_S after it was last
+ * live, so a speaker who holds still for a while and moves again is no step.
+ */
+const LIVE_LAG = CHANGE_FPS;
+const LIVE_WINDOW = 4 * CHANGE_FPS;
+const LIVE_MIN = 16;
+const LIVE_HOLD_S = 30;
+/** Above this share of live blocks the whole picture moves: nothing is left out. */
+const MAX_LIVE_SHARE = 0.5;
+const BLOCKS = BX * BY;
+
+/**
  * Edge flags are kept as bits, ROW_WORDS 32-bit words per row with a word
  * of zeros either side, so sixteen pixels of a block row starting anywhere
  * in [-32, CHANGE_W) are one shift of two words: comparing two blocks'
@@ -79,6 +107,8 @@ export interface Frame {
   /** Summed-area table of the grey values, (CHANGE_W + 1) × (CHANGE_H + 1): any rectangle's sum in four reads. */
   sums: Int32Array;
   mean: Float32Array;
+  /** Per block, the mean grey of its pixels that are no edge: the background behind text and lines. */
+  flatMean: Float32Array;
   /** Number of edge pixels. */
   edges: number;
   /** Grey-level histogram, HIST_BINS bins summing to 1. */
@@ -86,6 +116,8 @@ export interface Frame {
 }
 
 const HIST_BINS = 32;
+/** Fewest non-edge pixels in a block for their mean to be its background. */
+const FLAT_MIN_PIXELS = 32;
 const SUMS_W = CHANGE_W + 1;
 /**
  * A histogram bin's share for each pixel count: the float32 sum of that many
@@ -103,6 +135,10 @@ export function analyseFrame(g: Uint8Array, t: number): Frame {
   const edgeBits = new Uint32Array(ROW_WORDS * CHANGE_H);
   const sums = new Int32Array(SUMS_W * (CHANGE_H + 1));
   const mean = new Float32Array(BX * BY);
+  // Edge pixels are few on slides and screens: their grey is summed per block,
+  // and the background's mean is the rest of the block.
+  const edgeSum = new Int32Array(BX * BY);
+  const edgeN = new Int32Array(BX * BY);
   const counts = new Int32Array(HIST_BINS);
   let edges = 0;
   for (let y = 0; y < CHANGE_H; y++) {
@@ -121,26 +157,34 @@ export function analyseFrame(g: Uint8Array, t: number): Frame {
       if (grad >= EDGE_GRADIENT) {
         edgeBits[bits + (x >> 5)]! |= 1 << (x & 31);
         edges++;
+        const k = (y >> 4) * BX + (x >> 4);
+        edgeSum[k]! += v;
+        edgeN[k]!++;
       }
       counts[v >> 3]!++;
       rowSum += v;
       sums[s + x + 1] = sums[s - SUMS_W + x + 1]! + rowSum;
     }
   }
+  const flatMean = new Float32Array(BX * BY);
   for (let by = 0; by < BY; by++)
     for (let bx = 0; bx < BX; bx++) {
       const x0 = bx * BLOCK;
       const y0 = by * BLOCK;
-      mean[by * BX + bx] =
-        (sums[(y0 + BLOCK) * SUMS_W + x0 + BLOCK]! -
-          sums[y0 * SUMS_W + x0 + BLOCK]! -
-          sums[(y0 + BLOCK) * SUMS_W + x0]! +
-          sums[y0 * SUMS_W + x0]!) /
-        (BLOCK * BLOCK);
+      const k = by * BX + bx;
+      const sum =
+        sums[(y0 + BLOCK) * SUMS_W + x0 + BLOCK]! -
+        sums[y0 * SUMS_W + x0 + BLOCK]! -
+        sums[(y0 + BLOCK) * SUMS_W + x0]! +
+        sums[y0 * SUMS_W + x0]!;
+      mean[k] = sum / (BLOCK * BLOCK);
+      // A block (nearly) all edges has no background to speak of: its mean stands in.
+      const flat = BLOCK * BLOCK - edgeN[k]!;
+      flatMean[k] = flat >= FLAT_MIN_PIXELS ? (sum - edgeSum[k]!) / flat : mean[k]!;
     }
   const hist = new Float32Array(HIST_BINS);
   for (let k = 0; k < HIST_BINS; k++) hist[k] = HIST_SHARE[counts[k]!]!;
-  return { t, edgeBits, sums, mean, edges, hist };
+  return { t, edgeBits, sums, mean, flatMean, edges, hist };
 }
 
 /** Sixteen edge flags of row y from pixel x on (x may reach PAD_BITS outside the frame: zeros there). */
@@ -158,25 +202,53 @@ function graySum(f: Frame, x0: number, y0: number, x1: number, y1: number): numb
   return s[y1 * SUMS_W + x1]! - s[y0 * SUMS_W + x1]! - s[y1 * SUMS_W + x0]! + s[y0 * SUMS_W + x0]!;
 }
 
-/** Share (0..1) of blocks whose content differs between two frames, b taken shifted by (dx, dy). */
-export function frameDifference(a: Frame, b: Frame, dx = 0, dy = 0): number {
-  if (dx === 0 && dy === 0) {
-    let changed = 0;
-    for (let by = 0; by < BY; by++) {
-      for (let bx = 0; bx < BX; bx++) {
-        const k = by * BX + bx;
-        if (Math.abs(a.mean[k]! - b.mean[k]!) >= BLOCK_MEAN_DELTA) {
-          changed++;
-          continue;
-        }
-        let flips = 0;
+/** Edge pixels of block k set in a and not in b. */
+function edgesGone(a: Frame, b: Frame, k: number): number {
+  const x = (k % BX) * BLOCK;
+  let n = 0;
+  for (let y = Math.floor(k / BX) * BLOCK, y1 = y + BLOCK; y < y1; y++)
+    n += POPCOUNT16[edgeRun(a, y, x) & ~edgeRun(b, y, x)]!;
+  return n;
+}
+
+/**
+ * Which blocks' content differs between two frames (1 = changed), by
+ * brightness or by edges. With `addedOnly`, a block that only gained edges
+ * on the same background (a new line of text on a slide, typing into an
+ * empty editor) counts as unchanged; a window opening over the desktop
+ * changes the background and still counts.
+ */
+export function changedBlocks(a: Frame, b: Frame, addedOnly = false): Uint8Array {
+  const out = new Uint8Array(BLOCKS);
+  const flipped = BLOCK_EDGE_FLIP * BLOCK * BLOCK;
+  for (let by = 0; by < BY; by++) {
+    for (let bx = 0; bx < BX; bx++) {
+      const k = by * BX + bx;
+      let flips = 0;
+      if (Math.abs(a.mean[k]! - b.mean[k]!) < BLOCK_MEAN_DELTA) {
         for (let y = by * BLOCK; y < (by + 1) * BLOCK; y++)
           flips += POPCOUNT16[edgeRun(a, y, bx * BLOCK) ^ edgeRun(b, y, bx * BLOCK)]!;
-        if (flips >= BLOCK_EDGE_FLIP * BLOCK * BLOCK) changed++;
+        if (flips < flipped) continue;
       }
+      out[k] =
+        addedOnly && Math.abs(a.flatMean[k]! - b.flatMean[k]!) < BLOCK_MEAN_DELTA && edgesGone(a, b, k) < flipped
+          ? 0
+          : 1;
     }
-    return changed / (BX * BY);
   }
+  return out;
+}
+
+/** Share (0..1) of the blocks flagged in `changed` that `ignore` does not leave out. */
+function shareOf(changed: Uint8Array, ignore: Uint8Array | null): number {
+  let n = 0;
+  for (let k = 0; k < BLOCKS; k++) if (changed[k] && !ignore?.[k]) n++;
+  return n / BLOCKS;
+}
+
+/** Share (0..1) of blocks whose content differs between two frames, b taken shifted by (dx, dy). */
+export function frameDifference(a: Frame, b: Frame, dx = 0, dy = 0): number {
+  if (dx === 0 && dy === 0) return shareOf(changedBlocks(a, b), null);
   // Shifted: compare only where both frames have pixels; blocks mostly outside are skipped.
   let changed = 0;
   let blocks = 0;
@@ -257,13 +329,22 @@ export class ChangeTracker {
   private readonly brightness: number[] = [];
   /** Time of the first frame: a window of a long video starts later than 0. */
   private t0: number | null = null;
+  /** The last LIVE_LAG frames, oldest first. */
+  private readonly lagged: Frame[] = [];
+  /** The last LIVE_WINDOW samples' blocks changed since LIVE_LAG before, oldest first, and how often each block was. */
+  private readonly recent: Uint8Array[] = [];
+  private readonly activity = new Uint8Array(BLOCKS);
+  private readonly liveUntil = new Float64Array(BLOCKS).fill(-Infinity);
+  /** Blocks left out of comparisons now (live ones), or null for none. */
+  private ignore: Uint8Array | null = null;
 
   push(gray: Uint8Array, t: number): void {
     this.t0 ??= t;
     const f = analyseFrame(gray, t);
     this.hists.push(f.hist);
     this.brightness.push(f.mean.reduce((a, b) => a + b, 0) / f.mean.length);
-    const change = this.prev ? frameDifference(this.prev, f) : 0;
+    this.track(f);
+    const change = this.prev ? shareOf(changedBlocks(this.prev, f), this.ignore) : 0;
     this.out.curve.push({ t, change });
     if (!this.prev || change < SETTLED_SHARE) {
       this.settle(f);
@@ -275,11 +356,39 @@ export class ChangeTracker {
     this.prev = f;
   }
 
+  /** Counts how often each block differed from a second before, and decides which blocks are live (see LIVE_MIN). */
+  private track(f: Frame): void {
+    const t = f.t;
+    this.lagged.push(f);
+    if (this.lagged.length <= LIVE_LAG) return;
+    const changed = changedBlocks(this.lagged.shift()!, f);
+    this.recent.push(changed);
+    for (let k = 0; k < BLOCKS; k++) this.activity[k]! += changed[k]!;
+    if (this.recent.length > LIVE_WINDOW) {
+      const old = this.recent.shift()!;
+      for (let k = 0; k < BLOCKS; k++) this.activity[k]! -= old[k]!;
+    }
+    // A live block and its neighbours: a moving picture's edge cuts through
+    // blocks that change less often than the blocks inside it.
+    const ignore = new Uint8Array(BLOCKS);
+    let live = 0;
+    for (let k = 0; k < BLOCKS; k++) {
+      if (this.activity[k]! >= LIVE_MIN) this.liveUntil[k] = t + LIVE_HOLD_S;
+      if (this.liveUntil[k]! < t) continue;
+      const bx = k % BX;
+      const by = (k - bx) / BX;
+      for (let y = Math.max(0, by - 1); y <= Math.min(BY - 1, by + 1); y++)
+        for (let x = Math.max(0, bx - 1); x <= Math.min(BX - 1, bx + 1); x++) ignore[y * BX + x] = 1;
+    }
+    for (let k = 0; k < BLOCKS; k++) live += ignore[k]!;
+    this.ignore = live > 0 && live <= MAX_LIVE_SHARE * BLOCKS ? ignore : null;
+  }
+
   private settle(f: Frame): void {
     if (
       this.run.length &&
       this.anchor &&
-      frameDifference(this.anchor, f) >= CUT_SHARE &&
+      shareOf(changedBlocks(this.anchor, f, true), this.ignore) >= CUT_SHARE &&
       differenceBeyondMotion(this.anchor, f) >= CUT_SHARE
     ) {
       // The step's strongest sample: for a hard change the first new frame,
@@ -290,7 +399,7 @@ export class ChangeTracker {
     this.run = [];
     this.anchor = f;
     const blank = f.edges < BLANK_EDGE_SHARE * CHANGE_W * CHANGE_H;
-    if (!blank && (!this.lastRead || frameDifference(this.lastRead, f) >= TEXT_CHANGE_SHARE)) {
+    if (!blank && (!this.lastRead || shareOf(changedBlocks(this.lastRead, f), this.ignore) >= TEXT_CHANGE_SHARE)) {
       this.out.textSamples.push(f.t);
       this.lastRead = f;
     }

@@ -302,17 +302,31 @@ async function encode(outPath: string, inputs: string[], graph: string, limits: 
 /**
  * A slide deck: every slide on the same background and header bar, only the
  * title and bullet lines change, as in a screen-shared presentation. The
- * share of changed pixels at each slide change is a few percent.
+ * share of changed pixels at each slide change is a few percent. Options
+ * give it what real recordings of talks and meetings have: bullets that
+ * appear one after another (`builds`), dissolves between slides
+ * (`dissolveS`, the boundary at a dissolve's middle) and the speaker's
+ * camera in a corner, a picture that never holds still (`camera`).
  */
 export async function generateSlideDeck(
   outPath: string,
-  opts: { slides?: SlideSpec[]; width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+  opts: {
+    slides?: SlideSpec[];
+    width?: number;
+    height?: number;
+    fps?: number;
+    limits?: RunLimits;
+    builds?: boolean;
+    dissolveS?: number;
+    camera?: boolean;
+  } = {},
 ): Promise<KnownBoundaries> {
   const slides = opts.slides ?? FIVE_SLIDES;
   const width = opts.width ?? 640;
   const height = opts.height ?? 360;
   const fps = opts.fps ?? 25;
   const limits = opts.limits ?? DEFAULT_LIMITS;
+  const dissolve = opts.dissolveS ?? 0;
   const title = Math.round(height / 10);
   const body = Math.round(height / 16);
   const graph: string[] = [];
@@ -320,13 +334,18 @@ export async function generateSlideDeck(
   const cuts: number[] = [];
   slides.forEach((s, i) => {
     const d = Math.round(s.durationS * fps) / fps;
-    if (i > 0) cuts.push(t);
+    // A dissolve overlaps the two slides: the next one starts while this one fades.
+    if (i > 0) {
+      t -= dissolve;
+      cuts.push(t + dissolve / 2);
+    }
     t += d;
     const text = [
       `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(s.title)}':fontsize=${title}:fontcolor=0x1a2a4a:x=${Math.round(width * 0.08)}:y=${Math.round(height * 0.2)}`,
       ...s.lines.map(
         (l, j) =>
-          `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(l)}':fontsize=${body}:fontcolor=0x333333:x=${Math.round(width * 0.1)}:y=${Math.round(height * (0.42 + j * 0.14))}`,
+          `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(l)}':fontsize=${body}:fontcolor=0x333333:x=${Math.round(width * 0.1)}:y=${Math.round(height * (0.42 + j * 0.14))}` +
+          (opts.builds ? `:enable='gte(t,${(((j + 1) * d) / (s.lines.length + 1)).toFixed(2)})'` : ''),
       ),
     ].join(',');
     graph.push(
@@ -335,9 +354,37 @@ export async function generateSlideDeck(
         `drawbox=x=0:y=${Math.round(height * 0.94)}:w=iw:h=${Math.round(height * 0.06)}:color=0x2b4c7e:t=fill,${text}[v${i}]`,
     );
   });
-  graph.push(`${slides.map((_, i) => `[v${i}]`).join('')}concat=n=${slides.length}:v=1:a=0[vout]`);
+  const deck = opts.camera ? '[deck]' : '[vout]';
+  if (dissolve > 0) {
+    let joined = '[v0]';
+    let at = 0;
+    slides.forEach((s, i) => {
+      if (i === 0) return;
+      at += Math.round(slides[i - 1]!.durationS * fps) / fps - dissolve;
+      const out = i === slides.length - 1 ? deck : `[x${i}]`;
+      graph.push(`${joined}[v${i}]xfade=transition=fade:duration=${dissolve}:offset=${at.toFixed(3)}${out}`);
+      joined = out;
+    });
+  } else {
+    graph.push(`${slides.map((_, i) => `[v${i}]`).join('')}concat=n=${slides.length}:v=1:a=0${deck}`);
+  }
+  if (opts.camera) {
+    const w = Math.round(width / 4 / 2) * 2;
+    const h = Math.round((w * 3) / 4 / 2) * 2;
+    const margin = Math.round(height * 0.08);
+    graph.push(
+      `${fractalPan({ width: w, height: h, fps, durationS: t, pxPerS: PAN_PX_PER_S / 2 })},noise=alls=4:allf=t,format=yuv420p[cam]`,
+      `[deck][cam]overlay=x=W-w-${margin}:y=H-h-${margin}:shortest=1[vout]`,
+    );
+  }
   await encode(outPath, [], graph.join(';'), limits, fps);
-  return { path: outPath, durationS: t, cuts, texts: slides.map((s) => [s.title, ...s.lines].join(' ')) };
+  const ms = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    path: outPath,
+    durationS: ms(t),
+    cuts: cuts.map(ms),
+    texts: slides.map((s) => [s.title, ...s.lines].join(' ')),
+  };
 }
 
 /**
