@@ -55,12 +55,19 @@ try {
   const videos: [string, KnownBoundaries][] = [
     ['colour cards, hard cuts', { path: colour.path, durationS: colour.durationS, cuts: colour.cuts, texts: [] }],
     ['slides (5 on one background)', await generateSlideDeck(path.join(dir, 'slides.mp4'))],
-    ["slides beside the speaker's camera", await generateSlideDeck(path.join(dir, 'camera.mp4'), { camera: true })],
+    [
+      "slides, the speaker's camera in a corner",
+      await generateSlideDeck(path.join(dir, 'camera.mp4'), { camera: 'corner' }),
+    ],
+    [
+      "slides beside the speaker's camera (40 %)",
+      await generateSlideDeck(path.join(dir, 'side.mp4'), { camera: 'side' }),
+    ],
     ['slides built up line by line', await generateSlideDeck(path.join(dir, 'builds.mp4'), { builds: true })],
     ['slides joined by 1 s dissolves', await generateSlideDeck(path.join(dir, 'dissolve.mp4'), { dissolveS: 1 })],
     [
       'slides: camera, builds, dissolves',
-      await generateSlideDeck(path.join(dir, 'all.mp4'), { camera: true, builds: true, dissolveS: 0.8 }),
+      await generateSlideDeck(path.join(dir, 'all.mp4'), { camera: 'corner', builds: true, dissolveS: 0.8 }),
     ],
     ['screen recording', await generateScreenRecording(path.join(dir, 'screen.mp4'))],
     ['slow pan', await generatePan(path.join(dir, 'pan.mp4'))],

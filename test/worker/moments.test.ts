@@ -69,7 +69,7 @@ test('each slide of a five-slide recording is its own scene with its own on-scre
 
 test("a deck shared beside the speaker's camera, built up line by line: one scene per slide, every line read", async () => {
   const owner = uuid();
-  const deck = await generateSlideDeck(path.join(rig.dir, 'deck-camera.mp4'), { camera: true, builds: true });
+  const deck = await generateSlideDeck(path.join(rig.dir, 'deck-camera.mp4'), { camera: 'corner', builds: true });
   const id = await index(owner, deck.path);
   const scenes = await scenesOf(db, id);
   assert.equal(scenes.length, FIVE_SLIDES.length, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));

@@ -66,20 +66,23 @@ export const TEXT_CHANGE_SHARE = 0.02;
 const BLANK_EDGE_SHARE = 0.002;
 
 /**
- * A block whose content differs from LIVE_LAG samples before in at least
- * LIVE_MIN of the last LIVE_WINDOW samples is live. Against a second ago,
- * not the sample before, so that slow motion (a speaker leaning, a slow pan
- * in a corner) counts; a step or a dissolve of up to CHANGE_MAX_RUN_S
- * differs from a second ago for at most its length plus that second, fewer
- * samples than LIVE_MIN. It stays left out for LIVE_HOLD_S after it was last
- * live, so a speaker who holds still for a while and moves again is no step.
+ * A block whose content differs from LIVE_LAG samples (0.4 s) before in at
+ * least LIVE_MIN of the last LIVE_WINDOW samples is live. Against 0.4 s
+ * before rather than the sample before, so that slow motion (a speaker
+ * leaning, a slow pan) counts; not against longer ago, because a step or a
+ * dissolve differs from it for its own length plus the lag: slides that
+ * dissolve for 0.8 s every 2.5 s differ from 0.4 s before in 70 % of the
+ * samples, a moving picture in nearly all. A block stays left out for
+ * LIVE_HOLD_S after it was last live, so a speaker who holds still for a
+ * while and moves again is no step.
  */
-const LIVE_LAG = CHANGE_FPS;
+const LIVE_LAG = 2;
 const LIVE_WINDOW = 4 * CHANGE_FPS;
 const LIVE_MIN = 16;
+const LIVE_MIN_START = 11;
 const LIVE_HOLD_S = 30;
 /** Above this share of live blocks the whole picture moves: nothing is left out. */
-const MAX_LIVE_SHARE = 0.5;
+const MAX_LIVE_SHARE = 0.7;
 const BLOCKS = BX * BY;
 
 /**
@@ -116,6 +119,8 @@ export interface Frame {
 }
 
 const HIST_BINS = 32;
+/** Edge pixels a block may lose to compression noise and still count as kept (keepsEdges). */
+const ADDED_NOISE_PX = 4;
 /** Fewest non-edge pixels in a block for their mean to be its background. */
 const FLAT_MIN_PIXELS = 32;
 const SUMS_W = CHANGE_W + 1;
@@ -202,13 +207,23 @@ function graySum(f: Frame, x0: number, y0: number, x1: number, y1: number): numb
   return s[y1 * SUMS_W + x1]! - s[y0 * SUMS_W + x1]! - s[y1 * SUMS_W + x0]! + s[y0 * SUMS_W + x0]!;
 }
 
-/** Edge pixels of block k set in a and not in b. */
-function edgesGone(a: Frame, b: Frame, k: number): number {
+/**
+ * Whether block k of b holds all of a's edges there, give or take noise: at
+ * most an eighth of a's edge pixels (or ADDED_NOISE_PX) are gone. The bar
+ * is low because text replaced by other text at the same place keeps many
+ * edge pixels where strokes line up: a fifth to a third of them were gone
+ * at the slide changes of the generated decks.
+ */
+function keepsEdges(a: Frame, b: Frame, k: number): boolean {
   const x = (k % BX) * BLOCK;
-  let n = 0;
-  for (let y = Math.floor(k / BX) * BLOCK, y1 = y + BLOCK; y < y1; y++)
-    n += POPCOUNT16[edgeRun(a, y, x) & ~edgeRun(b, y, x)]!;
-  return n;
+  let had = 0;
+  let gone = 0;
+  for (let y = Math.floor(k / BX) * BLOCK, y1 = y + BLOCK; y < y1; y++) {
+    const e = edgeRun(a, y, x);
+    had += POPCOUNT16[e]!;
+    gone += POPCOUNT16[e & ~edgeRun(b, y, x)]!;
+  }
+  return gone <= Math.max(ADDED_NOISE_PX, had / 8);
 }
 
 /**
@@ -230,10 +245,7 @@ export function changedBlocks(a: Frame, b: Frame, addedOnly = false): Uint8Array
           flips += POPCOUNT16[edgeRun(a, y, bx * BLOCK) ^ edgeRun(b, y, bx * BLOCK)]!;
         if (flips < flipped) continue;
       }
-      out[k] =
-        addedOnly && Math.abs(a.flatMean[k]! - b.flatMean[k]!) < BLOCK_MEAN_DELTA && edgesGone(a, b, k) < flipped
-          ? 0
-          : 1;
+      out[k] = addedOnly && Math.abs(a.flatMean[k]! - b.flatMean[k]!) < BLOCK_MEAN_DELTA && keepsEdges(a, b, k) ? 0 : 1;
     }
   }
   return out;
@@ -309,7 +321,9 @@ export interface ContentChanges {
   /**
    * Times of settled frames worth reading for on-screen text: the first
    * settled frame, then each settled frame that differs from the last one
-   * chosen. An unchanged picture is never chosen twice, a blank one never.
+   * chosen. An unchanged picture is never chosen twice, a blank one never,
+   * and a frame whose text a later one shows in full (a slide before its
+   * next line appears) is replaced by that one.
    */
   textSamples: number[];
 }
@@ -331,7 +345,7 @@ export class ChangeTracker {
   private t0: number | null = null;
   /** The last LIVE_LAG frames, oldest first. */
   private readonly lagged: Frame[] = [];
-  /** The last LIVE_WINDOW samples' blocks changed since LIVE_LAG before, oldest first, and how often each block was. */
+  /** The last LIVE_WINDOW samples' blocks changed since LIVE_LAG samples before, oldest first, and how often each block was. */
   private readonly recent: Uint8Array[] = [];
   private readonly activity = new Uint8Array(BLOCKS);
   private readonly liveUntil = new Float64Array(BLOCKS).fill(-Infinity);
@@ -356,7 +370,7 @@ export class ChangeTracker {
     this.prev = f;
   }
 
-  /** Counts how often each block differed from a second before, and decides which blocks are live (see LIVE_MIN). */
+  /** Counts how often each block differed from LIVE_LAG samples before, and decides which blocks are live (see LIVE_MIN). */
   private track(f: Frame): void {
     const t = f.t;
     this.lagged.push(f);
@@ -369,17 +383,42 @@ export class ChangeTracker {
       for (let k = 0; k < BLOCKS; k++) this.activity[k]! -= old[k]!;
     }
     // A live block and its neighbours: a moving picture's edge cuts through
-    // blocks that change less often than the blocks inside it.
-    const ignore = new Uint8Array(BLOCKS);
-    let live = 0;
+    // blocks that change less often than the blocks inside it. Then each
+    // connected group's bounding box: a camera inset or a video is a
+    // rectangle, and its flat parts change less often than its detailed ones.
+    // In a video's first seconds, the same share of the samples seen so far.
+    const min = Math.max(LIVE_MIN_START, Math.ceil((LIVE_MIN * this.recent.length) / LIVE_WINDOW));
+    const near = new Uint8Array(BLOCKS);
     for (let k = 0; k < BLOCKS; k++) {
-      if (this.activity[k]! >= LIVE_MIN) this.liveUntil[k] = t + LIVE_HOLD_S;
+      if (this.activity[k]! >= min) this.liveUntil[k] = t + LIVE_HOLD_S;
       if (this.liveUntil[k]! < t) continue;
       const bx = k % BX;
       const by = (k - bx) / BX;
       for (let y = Math.max(0, by - 1); y <= Math.min(BY - 1, by + 1); y++)
-        for (let x = Math.max(0, bx - 1); x <= Math.min(BX - 1, bx + 1); x++) ignore[y * BX + x] = 1;
+        for (let x = Math.max(0, bx - 1); x <= Math.min(BX - 1, bx + 1); x++) near[y * BX + x] = 1;
     }
+    const ignore = new Uint8Array(BLOCKS);
+    const seen = new Uint8Array(BLOCKS);
+    const stack: number[] = [];
+    for (let k0 = 0; k0 < BLOCKS; k0++) {
+      if (!near[k0] || seen[k0]) continue;
+      let [x0, y0, x1, y1] = [BX, BY, -1, -1];
+      seen[k0] = 1;
+      stack.push(k0);
+      while (stack.length) {
+        const k = stack.pop()!;
+        const x = k % BX;
+        const y = (k - x) / BX;
+        [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+        for (const n of [x > 0 ? k - 1 : -1, x < BX - 1 ? k + 1 : -1, k - BX, k + BX])
+          if (n >= 0 && n < BLOCKS && near[n] && !seen[n]) {
+            seen[n] = 1;
+            stack.push(n);
+          }
+      }
+      for (let y = y0; y <= y1; y++) ignore.fill(1, y * BX + x0, y * BX + x1 + 1);
+    }
+    let live = 0;
     for (let k = 0; k < BLOCKS; k++) live += ignore[k]!;
     this.ignore = live > 0 && live <= MAX_LIVE_SHARE * BLOCKS ? ignore : null;
   }
@@ -400,6 +439,10 @@ export class ChangeTracker {
     this.anchor = f;
     const blank = f.edges < BLANK_EDGE_SHARE * CHANGE_W * CHANGE_H;
     if (!blank && (!this.lastRead || shareOf(changedBlocks(this.lastRead, f), this.ignore) >= TEXT_CHANGE_SHARE)) {
+      // A frame that only adds to the last one chosen (a slide's next line)
+      // shows all of its text: it is read instead, not as well.
+      if (this.lastRead && shareOf(changedBlocks(this.lastRead, f, true), this.ignore) === 0)
+        this.out.textSamples.pop();
       this.out.textSamples.push(f.t);
       this.lastRead = f;
     }

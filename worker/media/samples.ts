@@ -306,7 +306,9 @@ async function encode(outPath: string, inputs: string[], graph: string, limits: 
  * give it what real recordings of talks and meetings have: bullets that
  * appear one after another (`builds`), dissolves between slides
  * (`dissolveS`, the boundary at a dissolve's middle) and the speaker's
- * camera in a corner, a picture that never holds still (`camera`).
+ * camera, a picture that never holds still (`camera`): in a corner over the
+ * slides, or as a panel of 40 % on the left with the slides shrunk beside
+ * it, as meeting and lecture-capture tools lay them out.
  */
 export async function generateSlideDeck(
   outPath: string,
@@ -318,7 +320,7 @@ export async function generateSlideDeck(
     limits?: RunLimits;
     builds?: boolean;
     dissolveS?: number;
-    camera?: boolean;
+    camera?: 'corner' | 'side';
   } = {},
 ): Promise<KnownBoundaries> {
   const slides = opts.slides ?? FIVE_SLIDES;
@@ -368,13 +370,24 @@ export async function generateSlideDeck(
   } else {
     graph.push(`${slides.map((_, i) => `[v${i}]`).join('')}concat=n=${slides.length}:v=1:a=0${deck}`);
   }
-  if (opts.camera) {
+  if (opts.camera === 'corner') {
     const w = Math.round(width / 4 / 2) * 2;
     const h = Math.round((w * 3) / 4 / 2) * 2;
     const margin = Math.round(height * 0.08);
     graph.push(
       `${fractalPan({ width: w, height: h, fps, durationS: t, pxPerS: PAN_PX_PER_S / 2 })},noise=alls=4:allf=t,format=yuv420p[cam]`,
       `[deck][cam]overlay=x=W-w-${margin}:y=H-h-${margin}:shortest=1[vout]`,
+    );
+  } else if (opts.camera === 'side') {
+    const w = Math.round((width * 0.4) / 2) * 2;
+    const sw = width - w;
+    const sh = Math.round((sw * height) / width / 2) * 2;
+    graph.push(
+      `${fractalPan({ width: w, height, fps, durationS: t, pxPerS: PAN_PX_PER_S / 2 })},noise=alls=4:allf=t[cam]`,
+      `[deck]scale=${sw}:${sh}[small]`,
+      `color=c=0x202020:s=${width}x${height}:r=${fps}:d=${t}[canvas]`,
+      `[canvas][cam]overlay=x=0:y=0[left]`,
+      `[left][small]overlay=x=${w}:y=${Math.round((height - sh) / 2)}:shortest=1,format=yuv420p[vout]`,
     );
   }
   await encode(outPath, [], graph.join(';'), limits, fps);
