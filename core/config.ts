@@ -308,7 +308,7 @@ export const OPTIONS = [
     env: 'SCENE_THRESHOLD',
     kind: 'number',
     default: '0.3',
-    doc: 'ffmpeg scene-change score above which a hard cut is detected (0..1); slides, new windows, fades and dissolves are found by the content-change detector (worker/media/changes.ts) regardless.',
+    doc: "ffmpeg scene-change score above which a hard cut is detected (0..1); slides, new windows, fades and dissolves are found by the content-change detector (worker/media/changes.ts) regardless, also beside a picture that keeps moving in part of the frame (the speaker's camera in a meeting recording); a slide built up line by line stays one scene, read once complete.",
   },
   { env: 'SCENE_MIN_S', kind: 'number', default: '1.0', doc: 'Shortest scene; closer cuts are merged.' },
   {
