@@ -158,6 +158,14 @@ test("a screen recording cuts where the window's document changes or a window op
   await assertCapturedAsSeeks(v.path, d);
 });
 
+test('typing a document into a window is no cut; the typed text is read as it grows', async () => {
+  const v = await generateScreenRecording(path.join(dir, 'screen-typing.mp4'), { typing: true });
+  const d = await assertCuts(v);
+  // The second document is typed from 5.2 s to about 8.3 s, beside the moving pointer.
+  const typed = d.textSamples.filter((t) => t > v.cuts[0]! && t < v.cuts[1]!);
+  assert.ok(typed.length >= 1 && typed.at(-1)! >= 8, `${d.textSamples}`);
+});
+
 test('a capture that cannot be written costs a second pass, not the video', async () => {
   const v = await generateSlideDeck(path.join(dir, 'slides-lost.mp4'));
   const d = await detectScenes(v.path, 0.3, limits, undefined, path.join(dir, 'no-such-folder'));

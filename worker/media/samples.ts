@@ -407,7 +407,7 @@ export async function generateSlideDeck(
  */
 export async function generateScreenRecording(
   outPath: string,
-  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits; typing?: boolean } = {},
 ): Promise<KnownBoundaries> {
   const width = opts.width ?? 640;
   const height = opts.height ?? 360;
@@ -430,12 +430,18 @@ export async function generateScreenRecording(
     `drawbox=x=${win.x}:y=${win.y}:w=${win.w}:h=${win.h}:color=white:t=fill`,
     `drawbox=x=${win.x}:y=${win.y}:w=${win.w}:h=${Math.round(height * 0.05)}:color=0x3c3c3c:t=fill`,
   ];
-  docs.forEach((d) =>
-    d.lines.forEach((l, j) =>
-      filters.push(
-        `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(l)}':fontsize=${fs_}:fontcolor=black:x=${win.x + 12}:y=${win.y + Math.round(height * 0.1) + j * fs_ * 2}:enable='between(t,${d.from},${d.to - 0.001})'`,
-      ),
-    ),
+  const line = (text: string, j: number, from: number, to: number) =>
+    `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(text)}':fontsize=${fs_}:fontcolor=black:x=${win.x + 12}:y=${win.y + Math.round(height * 0.1) + j * fs_ * 2}:enable='between(t,${from.toFixed(2)},${(to - 0.001).toFixed(3)})'`;
+  docs.forEach((d, i) =>
+    d.lines.forEach((l, j) => {
+      if (!(opts.typing && i === 1)) return filters.push(line(l, j, d.from, d.to));
+      // Typed in: three letters at a time, 0.15 s apart, one line after the other.
+      const start = d.from + 0.2 + docs[1]!.lines.slice(0, j).reduce((n, p) => n + Math.ceil(p.length / 3) * 0.15, 0);
+      for (let k = 3; k < l.length + 3; k += 3) {
+        const from = start + (k / 3 - 1) * 0.15;
+        filters.push(line(l.slice(0, k), j, from, k + 3 < l.length + 3 ? from + 0.15 : d.to));
+      }
+    }),
   );
   // At 15 s a second window (a chat) opens over the right side and stays.
   const chat = {
