@@ -262,6 +262,25 @@ $$;
 COMMENT ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) IS 'Storage key of a face''s thumbnail crop.';
 
 --
+-- Name: index_text(text, boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.index_text(t text, unigrams boolean) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+begin
+  return app_hidden.cjk_words(pg_catalog.regexp_replace(t, '([0-9]),(?=[0-9]{3}(?![0-9]))', '\1', 'g'), unigrams);
+end;
+$$;
+
+--
+-- Name: FUNCTION index_text(t text, unigrams boolean); Type: COMMENT; Schema: app_hidden; Owner: -
+--
+
+COMMENT ON FUNCTION app_hidden.index_text(t text, unigrams boolean) IS 'Text as the simple parser is to read it, for scenes and queries alike: numbers with thousands separators as one number (10,000 → 10000), Chinese and Japanese as character pairs (cjk_words).';
+
+--
 -- Name: person_attach(uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -361,8 +380,8 @@ CREATE FUNCTION app_hidden.scene_tsv(transcript text, ocr_text text, tags jsonb)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
-  select pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(transcript, true)), 'A')
-      || pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.cjk_words(ocr_text, true)), 'B')
+  select pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.index_text(transcript, true)), 'A')
+      || pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.index_text(ocr_text, true)), 'B')
       || pg_catalog.setweight(pg_catalog.to_tsvector('simple'::regconfig, app_hidden.tag_text(tags)), 'C')
 $$;
 
@@ -370,7 +389,7 @@ $$;
 -- Name: FUNCTION scene_tsv(transcript text, ocr_text text, tags jsonb); Type: COMMENT; Schema: app_hidden; Owner: -
 --
 
-COMMENT ON FUNCTION app_hidden.scene_tsv(transcript text, ocr_text text, tags jsonb) IS 'The full-text vector of a scene: transcript (A), on-screen text (B), tag labels (C), simple configuration, Chinese and Japanese as character pairs.';
+COMMENT ON FUNCTION app_hidden.scene_tsv(transcript text, ocr_text text, tags jsonb) IS 'The full-text vector of a scene: transcript (A), on-screen text (B), tag labels (C), simple configuration, read through index_text.';
 
 --
 -- Name: search_compound_parts(text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
@@ -660,7 +679,7 @@ CREATE FUNCTION app_hidden.search_query_words(query text) RETURNS text[]
     AS $_$
 declare
   all_words text[] := coalesce((pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('simple'::regconfig,
-    app_hidden.cjk_words(coalesce(query, ''), false))))[1:32], '{}');
+    app_hidden.index_text(coalesce(query, ''), false))))[1:32], '{}');
   -- English function words carry no meaning of their own and, since the
   -- 'simple' configuration keeps them in every transcript, would let "the"
   -- outrank the one word that matters. They are dropped from the query unless
@@ -6183,6 +6202,13 @@ GRANT ALL ON FUNCTION app_hidden.face_calibration(face_model text) TO authentica
 
 REVOKE ALL ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.face_crop_key(owner_id uuid, face_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION index_text(t text, unigrams boolean); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.index_text(t text, unigrams boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.index_text(t text, unigrams boolean) TO authenticated;
 
 --
 -- Name: FUNCTION person_attach(person_id uuid); Type: ACL; Schema: app_hidden; Owner: -

@@ -179,6 +179,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.drop_empty_groups',
     'app_hidden.face_calibration',
     'app_hidden.face_crop_key',
+    'app_hidden.index_text',
     'app_hidden.person_attach',
     'app_hidden.search_compound_parts',
     'app_hidden.search_escape_html',

@@ -1331,6 +1331,23 @@ test('a compound is found written with its hyphen or without ("e-mail", "email")
   );
 });
 
+test('a number with thousands separators is one number: "10000" and "10,000" find each other, lists stay lists', async () => {
+  const u = uuid();
+  const v = await addVideo(u);
+  await setLanguage(v, 'en');
+  const raised = await addScene(v, u, { transcript: 'we raised $10,000 from our donors' });
+  const revenue = await addScene(v, u, { ocr: 'Revenue 1,250,000 USD' });
+  const steps = await addScene(v, u, { transcript: 'about 10000 steps a day' });
+  const years = await addScene(v, u, { transcript: 'the years 2019,2020 and 10 more' });
+  await addScene(v, u, { transcript: 'count 1,2,3 and stop' });
+  const ids = async (query: string) => new Set((await search(u, { query })).map((h) => h.scene_id));
+  assert.deepEqual(await ids('10000'), new Set([raised, steps]));
+  assert.deepEqual(await ids('$10,000'), new Set([raised, steps]));
+  assert.deepEqual(await ids('1250000'), new Set([revenue]));
+  assert.deepEqual(await ids('1,250,000'), new Set([revenue]));
+  assert.deepEqual(await ids('2020'), new Set([years]));
+});
+
 test('a number is found with a hyphen before it or without ("COVID-19", "covid 19"), as written', async () => {
   const u = uuid();
   const v = await addVideo(u);
