@@ -20,10 +20,11 @@
  *   camera beside shared slides, a video playing inside a slide). Those
  *   blocks are *live* and left out of every comparison while they are, so
  *   the rest of the picture can settle and step; only while live blocks are
- *   at most half the frame, so a pan or handheld footage stays one motion.
+ *   at most MAX_LIVE_SHARE of the frame, so a pan or handheld footage stays
+ *   one motion.
  * - a slide built up line by line. A step that only adds edges on an
  *   unchanged background (a new bullet, typing into an empty editor) is no
- *   cut: the slide goes on, and its new text is read again.
+ *   cut: the slide goes on, and it is read again once complete.
  */
 
 export const CHANGE_W = 256;
@@ -382,12 +383,12 @@ export class ChangeTracker {
       const old = this.recent.shift()!;
       for (let k = 0; k < BLOCKS; k++) this.activity[k]! -= old[k]!;
     }
+    // In a video's first seconds, the same share of the samples seen so far.
+    const min = Math.max(LIVE_MIN_START, Math.ceil((LIVE_MIN * this.recent.length) / LIVE_WINDOW));
     // A live block and its neighbours: a moving picture's edge cuts through
     // blocks that change less often than the blocks inside it. Then each
     // connected group's bounding box: a camera inset or a video is a
     // rectangle, and its flat parts change less often than its detailed ones.
-    // In a video's first seconds, the same share of the samples seen so far.
-    const min = Math.max(LIVE_MIN_START, Math.ceil((LIVE_MIN * this.recent.length) / LIVE_WINDOW));
     const near = new Uint8Array(BLOCKS);
     for (let k = 0; k < BLOCKS; k++) {
       if (this.activity[k]! >= min) this.liveUntil[k] = t + LIVE_HOLD_S;

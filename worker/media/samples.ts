@@ -404,6 +404,7 @@ export async function generateSlideDeck(
  * A screen recording: a grey desktop, an editor window whose document
  * changes at known times (a new file opened), a second window that opens
  * later, and a mouse pointer that moves all the time (which must not cut).
+ * With `typing`, the second document is typed in rather than opened whole.
  */
 export async function generateScreenRecording(
   outPath: string,
@@ -436,10 +437,10 @@ export async function generateScreenRecording(
     d.lines.forEach((l, j) => {
       if (!(opts.typing && i === 1)) return filters.push(line(l, j, d.from, d.to));
       // Typed in: three letters at a time, 0.15 s apart, one line after the other.
-      const start = d.from + 0.2 + docs[1]!.lines.slice(0, j).reduce((n, p) => n + Math.ceil(p.length / 3) * 0.15, 0);
+      const start = d.from + 0.2 + d.lines.slice(0, j).reduce((n, p) => n + Math.ceil(p.length / 3) * 0.15, 0);
       for (let k = 3; k < l.length + 3; k += 3) {
         const from = start + (k / 3 - 1) * 0.15;
-        filters.push(line(l.slice(0, k), j, from, k + 3 < l.length + 3 ? from + 0.15 : d.to));
+        filters.push(line(l.slice(0, k), j, from, k < l.length ? from + 0.15 : d.to));
       }
     }),
   );
