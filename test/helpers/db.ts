@@ -30,6 +30,39 @@ export interface TestDatabase {
   workerPool: pg.Pool;
 }
 
+/**
+ * A pool whose end() also waits for its connections to be closed, not only
+ * asked to close. pg-pool's end() resolves once it has told its clients to
+ * end; the database dropped (with force) a moment later then terminated a
+ * connection still closing, and its idle client handed the 57P01 to the
+ * pool's 'error' event, which nobody listened to: an uncaught exception in
+ * whichever test had opened it (once in a full run, session 34).
+ */
+class ClosingPool extends pg.Pool {
+  private open = 0;
+  private closed: (() => void) | null = null;
+
+  constructor(connectionString: string, max: number) {
+    super({ connectionString, max });
+    this.on('connect', () => this.open++);
+    this.on('remove', () => {
+      if (--this.open === 0) this.closed?.();
+    });
+  }
+
+  override async end(): Promise<void> {
+    await super.end();
+    if (this.open === 0) return;
+    // Bounded: a client a test never released is not worth hanging the run for.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => (this.closed = r)),
+      new Promise<void>((r) => (timer = setTimeout(r, 5000))),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
 /** Clones the template into a fresh database, dropped after the file's tests. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const rootServerUrl = process.env.HEIMDEX_TEST_ROOT_URL;
@@ -47,9 +80,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const config = loadConfig();
   const creds = readEmbeddedCredentials(config)!;
   const urls = urlsFor(config, creds, name);
-  const rootPool = new pg.Pool({ connectionString: urls.ownerUrl, max: 4 });
-  const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 4 });
-  const workerPool = new pg.Pool({ connectionString: urls.workerUrl, max: 2 });
+  const rootPool = new ClosingPool(urls.ownerUrl, 4);
+  const authPool = new ClosingPool(urls.authUrl, 4);
+  const workerPool = new ClosingPool(urls.workerUrl, 2);
   after(async () => {
     await rootPool.end();
     await authPool.end();
