@@ -69,6 +69,14 @@ try {
       'slides: camera, builds, dissolves',
       await generateSlideDeck(path.join(dir, 'all.mp4'), { camera: 'corner', builds: true, dissolveS: 0.8 }),
     ],
+    [
+      'slides pushed in (0.6 s)',
+      await generateSlideDeck(path.join(dir, 'push.mp4'), { dissolveS: 0.6, transition: 'slideleft' }),
+    ],
+    [
+      'slides at a variable frame rate (a frame per slide)',
+      await generateSlideDeck(path.join(dir, 'vfr.mp4'), { variableRate: true }),
+    ],
     ['screen recording', await generateScreenRecording(path.join(dir, 'screen.mp4'))],
     ['slow pan', await generatePan(path.join(dir, 'pan.mp4'))],
     ['cut, fade, dissolve', await generateTransitions(path.join(dir, 'transitions.mp4'))],
@@ -77,7 +85,8 @@ try {
   const total = { before: { right: 0, found: 0, truth: 0 }, after: { right: 0, found: 0, truth: 0 } };
   for (const [name, v] of videos) {
     const t0 = performance.now();
-    const d = await detectScenes(v.path, threshold, limits);
+    // The video's length, as the cut stage gives it.
+    const d = await detectScenes(v.path, threshold, limits, { startS: 0, endS: v.durationS });
     const ms = performance.now() - t0;
     const shots = d.cuts.filter((c) => !d.contentCuts.includes(c));
     const before = match(shots, v.cuts);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { detectScenes, extractKeyframes, type SceneDetection } from '../../worker/media/index.ts';
+import { detectScenes, extractKeyframe, extractKeyframes, type SceneDetection } from '../../worker/media/index.ts';
 import { runTool } from '../../worker/media/run.ts';
 import {
   FIVE_SLIDES,
@@ -27,14 +27,20 @@ const limits = { timeoutS: 120, maxMemoryMb: 4096 };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cuts-test-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function assertCuts(v: KnownBoundaries): Promise<SceneDetection & { written: number }> {
+/** pictureS: where the picture's last frame starts, if it stops before the video does. */
+async function assertCuts(
+  v: KnownBoundaries,
+  pictureS = v.durationS - 0.2,
+): Promise<SceneDetection & { written: number }> {
   const capture = fs.mkdtempSync(path.join(dir, 'capture-'));
-  const d = await detectScenes(v.path, 0.3, limits, undefined, capture);
+  // The video's length, as the cut stage gives it.
+  const window = { startS: 0, endS: v.durationS };
+  const d = await detectScenes(v.path, 0.3, limits, window, capture);
   assert.equal(d.cuts.length, v.cuts.length, `${path.basename(v.path)}: found ${d.cuts} for ${v.cuts}`);
   d.cuts.forEach((c, i) => assert.ok(Math.abs(c - v.cuts[i]!) <= 0.5, `cut at ${c}, expected ${v.cuts[i]}`));
-  assert.ok(d.decodedS >= v.durationS - 0.2, `decoded ${d.decodedS} of ${v.durationS}`);
+  assert.ok(d.decodedS >= pictureS, `decoded ${d.decodedS} of ${v.durationS}`);
   // Without the capture the pass finds the same.
-  const plain = await detectScenes(v.path, 0.3, limits);
+  const plain = await detectScenes(v.path, 0.3, limits, window);
   assert.deepEqual(
     { cuts: plain.cuts, textSamples: plain.textSamples, captured: plain.captured.size },
     { cuts: d.cuts, textSamples: d.textSamples, captured: 0 },
@@ -143,6 +149,67 @@ test('slides that dissolve into each other, beside a camera and built up, cut on
   await assertCuts(
     await generateSlideDeck(path.join(dir, 'slides-all.mp4'), { dissolveS: 0.8, camera: 'corner', builds: true }),
   );
+});
+
+test('slides pushed or wiped in cut once per slide', async () => {
+  for (const transition of ['slideleft', 'wipeleft']) {
+    const v = await generateSlideDeck(path.join(dir, `${transition}.mp4`), { dissolveS: 0.6, transition });
+    const d = await assertCuts(v);
+    assert.equal(d.textSamples.length, v.cuts.length + 1, `${transition}: text samples ${d.textSamples}`);
+  }
+});
+
+test('a variable-rate recording, a frame only when a slide changes, cuts at every slide and reads the last', async () => {
+  const v = await generateSlideDeck(path.join(dir, 'vfr.mp4'), { variableRate: true });
+  // One frame per slide: what the generator is to test.
+  const frames = await runTool(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-count_frames',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      v.path,
+    ],
+    limits,
+  );
+  assert.equal(Number(frames.stdout.toString().trim()), FIVE_SLIDES.length);
+  const d = await assertCuts(v, v.cuts.at(-1)!);
+  assert.equal(d.textSamples.length, v.cuts.length + 1, `text samples ${d.textSamples}`);
+  const last = d.textSamples.at(-1)!;
+  assert.ok(last >= v.cuts.at(-1)!, `the last slide is not read: ${d.textSamples}`);
+  // The last frame has no settled successor for the capture's gate: a seek
+  // reads it, and finds the frame held from the last slide's start.
+  for (const t of d.textSamples.slice(0, -1)) assert.ok(d.captured.has(t), `${t} s not captured`);
+  await assertCapturedAsSeeks(v.path, d);
+  const seekDir = fs.mkdtempSync(path.join(dir, 'seeks-'));
+  const reqs = [last, v.cuts.at(-1)!].map((t, i) => ({
+    start: t,
+    end: t + 0.2,
+    outPath: path.join(seekDir, `${i}.jpg`),
+  }));
+  const { written } = await extractKeyframes(v.path, reqs, seekDir, limits);
+  assert.deepEqual(written.map(Boolean), [true, true]);
+  assert.ok((await psnr(reqs[0]!.outPath, reqs[1]!.outPath)) >= 45);
+  // Each scene's keyframe is its own slide, although no frame lies a third
+  // into it (the first frame after that is the next slide's), in a batch and alone.
+  const read = [...d.textSamples.slice(0, -1).map((t) => d.captured.get(t)!), reqs[0]!.outPath];
+  const scenes = planScenes(d.cuts, v.durationS, { minS: 1, maxS: 30 });
+  assert.equal(scenes.length, FIVE_SLIDES.length);
+  const keys = scenes.map((sc, i) => ({ start: sc.start, end: sc.end, outPath: path.join(seekDir, `k${i}.jpg`) }));
+  await extractKeyframes(v.path, keys, seekDir, limits);
+  for (const [i, k] of keys.entries()) {
+    const db = await psnr(k.outPath, read[i]!);
+    assert.ok(db >= 45, `scene ${i}'s keyframe is ${db} dB from its slide`);
+  }
+  const alone = path.join(seekDir, 'alone.jpg');
+  assert.ok(await extractKeyframe(v.path, scenes[1]!.start, scenes[1]!.end, alone, limits));
+  assert.ok((await psnr(alone, read[1]!)) >= 45);
 });
 
 test("a screen recording cuts where the window's document changes or a window opens, not where the pointer moves", async () => {

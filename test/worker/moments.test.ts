@@ -49,22 +49,26 @@ async function search(owner: string, query: string) {
 }
 
 test('each slide of a five-slide recording is its own scene with its own on-screen text', async () => {
-  const owner = uuid();
-  const deck = await generateSlideDeck(path.join(rig.dir, 'deck.mp4'));
-  const id = await index(owner, deck.path);
-  const scenes = await scenesOf(db, id);
-  assert.equal(scenes.length, FIVE_SLIDES.length, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
-  const bounds = [0, ...deck.cuts, deck.durationS];
-  scenes.forEach((s, i) => {
-    assert.ok(Math.abs(s.start_s - bounds[i]!) <= 0.5 && Math.abs(s.end_s - bounds[i + 1]!) <= 0.5);
-    // Its own title, and no other slide's.
-    FIVE_SLIDES.forEach((slide, j) => {
-      const has = new RegExp(slide.title.split(' ')[1]!, 'i').test(s.ocr_text);
-      assert.equal(has, i === j, `scene ${i} and "${slide.title}": "${s.ocr_text}"`);
+  // At a constant frame rate, and at a variable one as screen recorders
+  // write it: a frame only when the picture changes, so one per slide.
+  for (const variableRate of [false, true]) {
+    const owner = uuid();
+    const deck = await generateSlideDeck(path.join(rig.dir, `deck-${variableRate}.mp4`), { variableRate });
+    const id = await index(owner, deck.path);
+    const scenes = await scenesOf(db, id);
+    assert.equal(scenes.length, FIVE_SLIDES.length, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
+    const bounds = [0, ...deck.cuts, deck.durationS];
+    scenes.forEach((s, i) => {
+      assert.ok(Math.abs(s.start_s - bounds[i]!) <= 0.5 && Math.abs(s.end_s - bounds[i + 1]!) <= 0.5);
+      // Its own title, and no other slide's.
+      FIVE_SLIDES.forEach((slide, j) => {
+        const has = new RegExp(slide.title.split(' ')[1]!, 'i').test(s.ocr_text);
+        assert.equal(has, i === j, `variable rate ${variableRate}, scene ${i} and "${slide.title}": "${s.ocr_text}"`);
+      });
     });
-  });
-  const hits = await search(owner, 'customer retention');
-  assert.equal(hits[0]?.start_s, scenes[1]!.start_s);
+    const hits = await search(owner, 'customer retention');
+    assert.equal(hits[0]?.start_s, scenes[1]!.start_s);
+  }
 });
 
 test("a deck shared beside the speaker's camera, built up line by line: one scene per slide, every line read", async () => {

@@ -93,14 +93,17 @@ const candidateAt = (start: number, end: number, k: number) =>
 const isBlack = (avg: number | undefined, max: number | undefined) =>
   avg !== undefined && max !== undefined && avg < BLACK_YAVG && max < BLACK_YMAX;
 
-/** One candidate frame: the first frame at or after `at` (seconds, as text), its luma statistics; null if none. */
+/**
+ * One candidate frame: the first frame at or after `at` (seconds, as text),
+ * its luma statistics and how far after `at` it lies; null if none.
+ */
 async function extractOne(
   file: string,
   at: string,
   outPath: string,
   limits: RunLimits,
   hdr: Hdr | null,
-): Promise<{ avg?: number; max?: number } | null> {
+): Promise<{ avg?: number; max?: number; afterS?: number } | null> {
   const r = await runTool(
     'ffmpeg',
     [
@@ -139,7 +142,67 @@ async function extractOne(
   if (!exists) return null;
   const avg = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
   const max = r.stderr.match(/lavfi\.signalstats\.YMAX=([\d.]+)/);
-  return { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
+  // Timestamps start at the seek point, so the frame's is its distance from `at`.
+  const after = r.stderr.match(/pts_time:(-?[\d.]+)/);
+  return {
+    avg: avg ? Number(avg[1]) : undefined,
+    max: max ? Number(max[1]) : undefined,
+    afterS: after ? Number(after[1]) : undefined,
+  };
+}
+
+/** Whether the first frame at or after `at` lies past the span's end, so the span shows an earlier one. */
+const pastSpan = (got: { afterS?: number }, at: string, end: number) =>
+  got.afterS !== undefined && Number(at) + got.afterS >= end;
+
+/** How far before a span's candidate the frame shown there is searched for, widening (see extractShown). */
+const SHOWN_SEARCH_S = [5, 60, Infinity];
+
+/**
+ * The frame shown at `at`: the last one at or before it. A variable-rate
+ * recording (a screen recorder writes a frame only when something changes)
+ * can have no frame in a span at all, and the first frame after it is the
+ * next slide's; the span shows the one before, however long ago it came.
+ * Searched for in SHOWN_SEARCH_S before `at`, every frame written to the
+ * same file so the last stays; null if none.
+ */
+async function extractShown(
+  file: string,
+  at: number,
+  outPath: string,
+  limits: RunLimits,
+  hdr: Hdr | null,
+): Promise<{ avg?: number; max?: number } | null> {
+  for (const back of SHOWN_SEARCH_S) {
+    // No -ss near the start, as in extractHeld.
+    const from = at - back;
+    const r = await runTool(
+      'ffmpeg',
+      [
+        ...['-v', 'info', '-nostats', '-filter_threads', '1'],
+        ...(from > 0 ? ['-ss', from.toFixed(3)] : []),
+        ...['-t', (at - Math.max(0, from) + 0.001).toFixed(3), ...safeInput(file), '-an', '-sn', '-dn'],
+        ...['-vf', `${frameFilter(hdr)},metadata=print`, ...JPEG_QUALITY],
+        ...['-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
+      ],
+      limits,
+      { keepStderr: true },
+    );
+    const exists =
+      r.code === 0 &&
+      (await fs.stat(outPath).then(
+        (st) => st.size > 0,
+        () => false,
+      ));
+    if (exists) {
+      const last = (k: string) =>
+        [...r.stderr.matchAll(new RegExp(`lavfi\\.signalstats\\.${k}=([\\d.]+)`, 'g'))].at(-1);
+      const [avg, max] = [last('YAVG'), last('YMAX')];
+      return { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
+    }
+    if (from <= 0) break;
+  }
+  return null;
 }
 
 /**
@@ -274,7 +337,9 @@ export async function extractKeyframe(
   if (afterPicture(timing, start, end)) return extractHeld(file, timing!.pictureEndS!, outPath, limits, hdr);
   let fallback = false;
   for (let k = 0; k < CANDIDATES.length; k++) {
-    const got = await extractOne(file, candidateAt(start, end, k), outPath, limits, hdr);
+    const at = candidateAt(start, end, k);
+    let got = await extractOne(file, at, outPath, limits, hdr);
+    if (got && pastSpan(got, at, end)) got = await extractShown(file, Number(at), outPath, limits, hdr);
     if (!got) continue;
     fallback = true;
     if (!isBlack(got.avg, got.max)) return true;
@@ -571,6 +636,8 @@ interface Want {
   req: number;
   at: string;
   pts: bigint;
+  /** The first pts past the request's span: a frame there is not the span's (extractShown). */
+  endPts: bigint;
 }
 
 /** One candidate round: the frame for each want, decoded in one ffmpeg process per MAX_INPUTS runs. */
@@ -582,7 +649,7 @@ async function extractRound(
   limits: RunLimits,
   round: number,
   keyframes: KeyframeTimes | undefined,
-): Promise<{ got: Map<number, { file: string; avg?: number; max?: number }>; runs: number }> {
+): Promise<{ got: Map<number, { file: string; avg?: number; max?: number }>; beyond: Set<number>; runs: number }> {
   const sorted = [...wants].sort((a, b) => Number(a.at) - Number(b.at));
   const runs: Want[][] = [];
   for (const w of sorted) {
@@ -598,6 +665,7 @@ async function extractRound(
   }
   const perPass = Math.max(1, Math.min(MAX_INPUTS, Math.floor(PASS_PIXEL_BUDGET / Math.max(1, t.width * t.height))));
   const got = new Map<number, { file: string; avg?: number; max?: number }>();
+  const beyond = new Set<number>();
   let passes = 0;
   for (let p = 0; p < runs.length; p += perPass) {
     const batch = runs.slice(p, p + perPass);
@@ -655,11 +723,13 @@ async function extractRound(
       for (const w of run) {
         // The first frame written at or after the want's pts: select wrote every such first frame.
         const i = frames[k]!.findIndex((f) => f.pts !== null && f.pts >= w.pts);
-        if (i >= 0) got.set(w.req, { file: `${prefix(k)}${i + 1}.jpg`, ...frames[k]![i] });
+        if (i < 0) continue;
+        if (frames[k]![i]!.pts! >= w.endPts) beyond.add(w.req);
+        else got.set(w.req, { file: `${prefix(k)}${i + 1}.jpg`, ...frames[k]![i] });
       }
     });
   }
-  return { got, runs: passes };
+  return { got, beyond, runs: passes };
 }
 
 /**
@@ -685,10 +755,17 @@ export async function extractKeyframes(
   if (!requests.length) return { written, at, ffmpegRuns: 0 };
   const timing = await timingOf(file, limits);
   let ffmpegRuns = 0;
+  const shown = async (i: number, k: number) => {
+    const q = requests[i]!;
+    ffmpegRuns++;
+    return extractShown(file, Number(candidateFor(q, k, keyframes)), q.outPath, limits, timing?.hdr ?? null);
+  };
   const single = async (i: number, k: number) => {
     const q = requests[i]!;
     ffmpegRuns++;
-    return extractOne(file, candidateFor(q, k, keyframes), q.outPath, limits, timing?.hdr ?? null);
+    const at = candidateFor(q, k, keyframes);
+    const got = await extractOne(file, at, q.outPath, limits, timing?.hdr ?? null);
+    return got && pastSpan(got, at, q.end) ? shown(i, k) : got;
   };
   const scratch = await fs.mkdtemp(path.join(workDir, 'frames-'));
   try {
@@ -699,10 +776,11 @@ export async function extractKeyframes(
         req: i,
         at: asked.get(i)!,
         pts: timing ? firstKeptPts(asked.get(i)!, timing) : 0n,
+        endPts: timing ? firstKeptPts(requests[i]!.end.toFixed(3), timing) : 0n,
       }));
       const round = timing
         ? await extractRound(file, wants, timing, scratch, limits, k, keyframes)
-        : { got: new Map(), runs: 0 };
+        : { got: new Map(), beyond: new Set<number>(), runs: 0 };
       ffmpegRuns += round.runs;
       const next: number[] = [];
       for (const i of pending) {
@@ -712,7 +790,7 @@ export async function extractKeyframes(
           await fs.copyFile(from.file, requests[i]!.outPath);
           stats = from;
         } else {
-          stats = await single(i, k);
+          stats = await (round.beyond.has(i) ? shown(i, k) : single(i, k));
         }
         if (!stats) {
           next.push(i);

@@ -275,6 +275,13 @@ export interface SceneDetection {
 export interface DetectWindow {
   startS: number;
   durationS?: number;
+  /**
+   * Where the video ends as a player shows it (its duration), when the
+   * window reaches it: a picture that stops before (a recording's last
+   * frame, written once) is shown held until there, as it is until the end
+   * of a window of durationS.
+   */
+  endS?: number;
 }
 
 /** Decoding must reach this share of the probed duration, or the file is truncated. */
@@ -304,6 +311,9 @@ export async function assertFullyDecoded(
 
 /** How many analysis frames from a sample its captured frame may lie, with no change between (detectScenes). */
 const CAPTURE_REACH = 2;
+
+/** Analysis frames of a held last frame given to the tracker: its settling and HIST_SPAN_S after it. */
+const HELD_FRAMES = 2 * CHANGE_FPS;
 
 /** A content cut this close to a shot cut is the same boundary (a fade ffmpeg scored somewhere inside). */
 const SAME_CUT_S = 1;
@@ -343,6 +353,7 @@ export async function detectScenes(
   const frameBytes = CHANGE_W * CHANGE_H;
   let pending: Buffer = Buffer.alloc(0);
   let frame = 0;
+  let lastFrame: Buffer | null = null;
   const capture = captureDir ? new SettledCapture(captureDir, await captureHdr(file, limits)) : null;
   const r = await runTool(
     'ffmpeg',
@@ -366,7 +377,7 @@ export async function detectScenes(
       '-filter_complex',
       `[0:v:0]split[a][c];[a]scale=160:-2:flags=area,split=3[s][p][k];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
         `[k]select='eq(key,1)',showinfo@key,nullsink;` +
-        `[p]null[out];[c]fps=${CHANGE_FPS}` +
+        `[p]null[out];[c]fps=${CHANGE_FPS}:eof_action=pass` +
         (capture ? `,setpts=N,split[c1][c2];[c2]${capture.filter('cap')};[c1]` : ',') +
         `scale=${CHANGE_W}:${CHANGE_H},format=gray[chg]`,
       '-map',
@@ -399,7 +410,8 @@ export async function detectScenes(
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let off = 0;
         while (pending.length - off >= frameBytes) {
-          tracker.push(pending.subarray(off, off + frameBytes), from + frame / CHANGE_FPS);
+          lastFrame = pending.subarray(off, off + frameBytes);
+          tracker.push(lastFrame, from + frame / CHANGE_FPS);
           off += frameBytes;
           frame++;
         }
@@ -414,6 +426,18 @@ export async function detectScenes(
     if (capture) return detectScenes(file, threshold, limits, window);
     throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
   }
+  // ffmpeg 5's fps filter ends at the last frame's start, not where it stops
+  // showing: in a variable-rate recording (a screen recorder writes a frame
+  // only when something changes) the last slide can be one frame held for
+  // minutes, and the tracker never saw it settle, so it was neither a cut nor
+  // read. The frame is shown until decoding's end or the window's (the
+  // video's), so the tracker sees it held, as long as its settling and the
+  // gradual-change window need.
+  const windowS = window?.endS !== undefined ? window.endS - from : (window?.durationS ?? 0);
+  const heldS = Math.max(decodedS, windowS) - frame / CHANGE_FPS;
+  if (lastFrame && heldS > 1 / CHANGE_FPS)
+    for (let k = 0; k < Math.min(Math.floor(heldS * CHANGE_FPS), HELD_FRAMES); k++, frame++)
+      tracker.push(lastFrame, from + frame / CHANGE_FPS);
   const changes = tracker.finish();
   // The window's first frame has no predecessor: it is no cut.
   const shots = [...new Set(shotCuts)]

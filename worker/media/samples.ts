@@ -270,7 +270,14 @@ function esc(t: string): string {
   return t.replace(/[^A-Za-z0-9 ]/g, '');
 }
 
-async function encode(outPath: string, inputs: string[], graph: string, limits: RunLimits, fps: number) {
+async function encode(
+  outPath: string,
+  inputs: string[],
+  graph: string,
+  limits: RunLimits,
+  fps: number,
+  output: string[] = [],
+) {
   const r = await runTool(
     'ffmpeg',
     [
@@ -291,6 +298,7 @@ async function encode(outPath: string, inputs: string[], graph: string, limits: 
       String(fps * 2),
       '-movflags',
       '+faststart',
+      ...output,
       '-y',
       outPath,
     ],
@@ -304,8 +312,13 @@ async function encode(outPath: string, inputs: string[], graph: string, limits: 
  * title and bullet lines change, as in a screen-shared presentation. The
  * share of changed pixels at each slide change is a few percent. Options
  * give it what real recordings of talks and meetings have: bullets that
- * appear one after another (`builds`), dissolves between slides
- * (`dissolveS`, the boundary at a dissolve's middle) and the speaker's
+ * appear one after another (`builds`), transitions between slides
+ * (`dissolveS` long, the boundary at its middle; a dissolve unless
+ * `transition` names another of ffmpeg's xfade transitions, such as
+ * slideleft for a push or wipeleft), a variable frame rate as screen
+ * recorders write it, a frame only when the picture changes
+ * (`variableRate`: the last slide is one frame, and silent audio carries the
+ * recording to its end), and the speaker's
  * camera, a picture that never holds still (`camera`): in a corner over the
  * slides, or as a panel of 40 % on the left with the slides shrunk beside
  * it, as meeting and lecture-capture tools lay them out.
@@ -320,7 +333,9 @@ export async function generateSlideDeck(
     limits?: RunLimits;
     builds?: boolean;
     dissolveS?: number;
+    transition?: string;
     camera?: 'corner' | 'side';
+    variableRate?: boolean;
   } = {},
 ): Promise<KnownBoundaries> {
   const slides = opts.slides ?? FIVE_SLIDES;
@@ -364,7 +379,9 @@ export async function generateSlideDeck(
       if (i === 0) return;
       at += Math.round(slides[i - 1]!.durationS * fps) / fps - dissolve;
       const out = i === slides.length - 1 ? deck : `[x${i}]`;
-      graph.push(`${joined}[v${i}]xfade=transition=fade:duration=${dissolve}:offset=${at.toFixed(3)}${out}`);
+      graph.push(
+        `${joined}[v${i}]xfade=transition=${opts.transition ?? 'fade'}:duration=${dissolve}:offset=${at.toFixed(3)}${out}`,
+      );
       joined = out;
     });
   } else {
@@ -390,7 +407,26 @@ export async function generateSlideDeck(
       `[left][small]overlay=x=${w}:y=${Math.round((height - sh) / 2)}:shortest=1,format=yuv420p[vout]`,
     );
   }
-  await encode(outPath, [], graph.join(';'), limits, fps);
+  if (opts.variableRate) {
+    const full = `${outPath}.cfr.mp4`;
+    await encode(full, [], graph.join(';'), limits, fps);
+    try {
+      // Silence beside it, as long as the talk: the recording ends there,
+      // while its picture stops at the last slide's one frame.
+      await encode(
+        outPath,
+        ['-i', full, '-f', 'lavfi', '-t', t.toFixed(3), '-i', 'anullsrc=r=48000:cl=mono'],
+        '[0:v]mpdecimate[vout]',
+        limits,
+        fps,
+        ['-map', '1:a', '-c:a', 'aac', '-fps_mode', 'vfr'],
+      );
+    } finally {
+      await fs.rm(full, { force: true });
+    }
+  } else {
+    await encode(outPath, [], graph.join(';'), limits, fps);
+  }
   const ms = (x: number) => Math.round(x * 1000) / 1000;
   return {
     path: outPath,

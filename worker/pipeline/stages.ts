@@ -222,7 +222,11 @@ export const STAGES: readonly Stage[] = [
       const from = w.chunk.startS;
       const { to, last } = chunkEnd(from, chunkS, duration);
       const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
-      const detected = await analyse(w, { startS: decodeFrom, durationS: last ? undefined : to - decodeFrom }, from);
+      const detected = await analyse(
+        w,
+        last ? { startS: decodeFrom, endS: duration } : { startS: decodeFrom, durationS: to - decodeFrom },
+        from,
+      );
       await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: to, totalS: duration }, w.limits);
       const length = to - from;
       const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
@@ -560,7 +564,7 @@ async function analyse(w: Work, window?: DetectWindow, keepFromS = 0): Promise<S
  */
 async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
   if (!w.textSamples) {
-    const detected = await analyse(w);
+    const detected = await analyse(w, { startS: 0, endS: w.video.duration_s ?? undefined });
     w.textSamples = detected.textSamples;
     w.keyframes = { times: detected.keyframes, from: 0, to: detected.decodedS };
   }
