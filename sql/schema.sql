@@ -270,7 +270,15 @@ CREATE FUNCTION app_hidden.index_text(t text, unigrams boolean) RETURNS text
     SET search_path TO ''
     AS $$
 begin
-  return app_hidden.cjk_words(pg_catalog.regexp_replace(t, '([0-9]),(?=[0-9]{3}(?![0-9]))', '\1', 'g'), unigrams);
+  -- Parted before joining, so a joined "covid19" is not parted again (its
+  -- "covid" would count twice).
+  return app_hidden.cjk_words(
+    pg_catalog.regexp_replace(
+      pg_catalog.regexp_replace(
+        pg_catalog.regexp_replace(t, '([0-9]),(?=[0-9]{3}(?![0-9]))', '\1', 'g'),
+        '\m([A-Za-z]{3,})([0-9]+)\M', '\1\2 \1 \2', 'g'),
+      '\m([A-Za-z]+)-([0-9]+)\M', '\1-\2 \1\2', 'g'),
+    unigrams);
 end;
 $$;
 
@@ -278,7 +286,7 @@ $$;
 -- Name: FUNCTION index_text(t text, unigrams boolean); Type: COMMENT; Schema: app_hidden; Owner: -
 --
 
-COMMENT ON FUNCTION app_hidden.index_text(t text, unigrams boolean) IS 'Text as the simple parser is to read it, for scenes and queries alike: numbers with thousands separators as one number (10,000 → 10000), Chinese and Japanese as character pairs (cjk_words).';
+COMMENT ON FUNCTION app_hidden.index_text(t text, unigrams boolean) IS 'Text as the simple parser is to read it, for scenes and queries alike: numbers with thousands separators as one number (10,000 → 10000), a word hyphened to a number also joined (COVID-19 → covid19), letters run into a number also apart (covid19 → covid, 19), Chinese and Japanese as character pairs (cjk_words).';
 
 --
 -- Name: person_attach(uuid); Type: FUNCTION; Schema: app_hidden; Owner: -

@@ -1387,6 +1387,32 @@ test('a number is found with a hyphen before it or without ("COVID-19", "covid 1
   );
   assert.deepEqual(await ids('gpt 4'), new Set([gpt]));
   assert.deepEqual(await ids('19'), new Set([hyphen, spaced, range]), 'not "2019"');
+
+  // Letters and number run together (a hashtag, on-screen text): every
+  // spelling finds every other. Letters are parted from their number only
+  // from three on: "mp3" stays one word.
+  const joined = await addScene(v, u, { ocr: '#covid19 BOOSTER' });
+  const phone = await addScene(v, u, { ocr: 'iPhone15 Pro' });
+  const player = await addScene(v, u, { transcript: 'an old mp3 player' });
+  for (const q of ['covid19', 'covid-19', 'covid 19', 'COVID19']) {
+    const found = await hits(q);
+    assert.deepEqual(
+      found
+        .slice(0, 3)
+        .map((h) => h.scene_id)
+        .sort(),
+      [hyphen, spaced, joined].sort(),
+      `"${q}"`,
+    );
+  }
+  assert.ok((await ids('covid')).has(joined));
+  assert.ok((await ids('booster 19')).has(joined));
+  assert.deepEqual(await ids('iphone 15'), new Set([phone]));
+  assert.deepEqual(await ids('iphone-15'), new Set([phone]));
+  assert.deepEqual(await ids('iphone'), new Set([phone]));
+  assert.deepEqual(await ids('mp3'), new Set([player]));
+  assert.deepEqual(await ids('mp'), new Set());
+  assert.deepEqual(await ids('gpt4'), new Set([gpt]));
 });
 
 test('a misread on-screen word still matches, weaker than the word as written or stemmed', async () => {
