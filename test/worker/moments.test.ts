@@ -9,7 +9,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
-import { FIVE_SLIDES, generateSlideDeck } from '../../worker/media/samples.ts';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import sharp from 'sharp';
+import { KEYFRAME_MAX_W } from '../../worker/media/index.ts';
+import { FIVE_SLIDES, generateScreenRecording, generateSlideDeck } from '../../worker/media/samples.ts';
 import { createTestDatabase, uuid, withUserDb, type TestDatabase } from '../helpers/db.ts';
 import { generateSampleVideo } from '../fixtures/videos.ts';
 import { insertVideo, makeRig, scenesOf, settled, upload, type Rig } from './helpers.ts';
@@ -86,6 +90,37 @@ test("a deck shared beside the speaker's camera, built up line by line: one scen
   });
   const hits = await search(owner, 'loyalty program');
   assert.equal(hits[0]?.start_s, scenes[1]!.start_s);
+});
+
+test("a 1080p screen recording's editor text, 16 px, is read; keyframes are stored at thumbnail size", async () => {
+  const owner = uuid();
+  const rec = await generateScreenRecording(path.join(rig.dir, 'screen-1080p.mp4'), {
+    width: 1920,
+    height: 1080,
+    textPx: 16,
+  });
+  const id = await index(owner, rec.path);
+  const scenes = await scenesOf(db, id);
+  assert.equal(scenes.length, rec.cuts.length + 1, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
+  // Each document's lines as drawn (punctuation left out; at 768 wide such lines came out as "SELECT N").
+  for (const [i, want] of [
+    [0, 'const app express'],
+    [1, 'SELECT name FROM users'],
+    [2, 'launch moved to May'],
+  ] as const)
+    assert.ok(scenes[i]!.ocr_text.includes(want), `scene ${i}: "${scenes[i]!.ocr_text}"`);
+  const hits = await search(owner, 'select users');
+  assert.equal(hits[0]?.start_s, scenes[1]!.start_s);
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'heimdex-keyframe-'));
+  try {
+    for (const s of scenes) {
+      const jpg = path.join(tmp, `${s.ordinal}.jpg`);
+      await rig.storage.download(s.keyframe_key!, jpg, { maxBytes: 32 * 1024 * 1024 });
+      assert.equal((await sharp(jpg).metadata()).width, KEYFRAME_MAX_W);
+    }
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
 });
 
 test('"roasted tomato" finds the scene whose subtitle says "roasting the tomatoes"; no matching word finds nothing', async () => {

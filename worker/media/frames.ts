@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { runTool, safeInput, type RunLimits } from './run.ts';
 
 /**
@@ -30,9 +31,11 @@ const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
  * Mobius keeps colours within SDR's range as they are and compresses only
  * highlights: the test sample converted to HLG comes back with 0.77 of the
  * SDR picture's mean saturation (hable: 0.58; read as SDR: 0.38).
+ * At most FRAME_MAX_W wide, for OCR; keyframes are made from such frames
+ * (keyframeOf).
  */
 function frameFilter(hdr: Hdr | null): string {
-  const scale = "scale=w='min(768,iw*sar)':h='if(eq(sar,1),-2,trunc(ow/dar/2)*2)',setsar=1";
+  const scale = `scale=w='min(${FRAME_MAX_W},iw*sar)':h='if(eq(sar,1),-2,trunc(ow/dar/2)*2)',setsar=1`;
   return `${scale}${hdr ? `,${toSdrFilter(hdr)}` : ''},signalstats`;
 }
 
@@ -68,6 +71,18 @@ export function hdrOf(
 }
 
 const JPEG_QUALITY = ['-q:v', '3'];
+
+/**
+ * The widest frame extracted. Screen recordings are 1080p and up with text
+ * of 12-16 px: at 768 wide that is 5-6 px, and PP-OCR read a 1080p frame's
+ * 12 px line not at all and its 14-20 px lines garbled ("SELECT N", "git
+ * conmit", "npn install"); at 1280 every line right, for ~30 % more time a
+ * frame (BENCHMARKS.md). Detection still runs at its own 960 px; what gains
+ * is recognition, which reads each line from the frame as extracted.
+ */
+export const FRAME_MAX_W = 1280;
+/** The widest keyframe: what is stored, shown as a thumbnail, embedded and searched for faces. */
+export const KEYFRAME_MAX_W = 768;
 /**
  * The capture's gates (SettledCapture). Settled: scdet's mean absolute
  * difference from the frame before below this, in percent of full scale (a
@@ -82,6 +97,18 @@ const CAPTURE_MAFD = 0.5;
  * cost more than the seeks it saves.
  */
 const CAPTURE_SCENE = 0.005;
+
+/**
+ * The keyframe made from a frame: the frame itself when it is at most
+ * KEYFRAME_MAX_W wide, else a copy that wide at `to` (the frame stays as it
+ * is for OCR).
+ */
+export async function keyframeOf(frame: string, to: string): Promise<string> {
+  const { width } = await sharp(frame).metadata();
+  if (!width || width <= KEYFRAME_MAX_W) return frame;
+  await sharp(frame).resize({ width: KEYFRAME_MAX_W }).jpeg({ quality: 90 }).toFile(to);
+  return to;
+}
 
 /** The held last frame is searched for in this much picture before its end (sparse variable-rate video). */
 const HELD_SEARCH_S = 5;

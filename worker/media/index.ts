@@ -16,6 +16,8 @@ export { decodeSubtitleBytes, guessLanguage, parseSubtitles, looksLikeSubtitles,
 export {
   extractKeyframe,
   extractKeyframes,
+  KEYFRAME_MAX_W,
+  keyframeOf,
   type KeyframeBatch,
   type KeyframeRequest,
   type KeyframeTimes,

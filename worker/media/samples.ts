@@ -441,10 +441,12 @@ export async function generateSlideDeck(
  * changes at known times (a new file opened), a second window that opens
  * later, and a mouse pointer that moves all the time (which must not cut).
  * With `typing`, the second document is typed in rather than opened whole.
+ * Its text is 1/22 of the height unless `textPx` says (an editor's text on
+ * a 1080p screen is 12-16 px).
  */
 export async function generateScreenRecording(
   outPath: string,
-  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits; typing?: boolean } = {},
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits; typing?: boolean; textPx?: number } = {},
 ): Promise<KnownBoundaries> {
   const width = opts.width ?? 640;
   const height = opts.height ?? 360;
@@ -456,7 +458,7 @@ export async function generateScreenRecording(
     { from: 10, to: 15, lines: ['Meeting notes Monday', 'budget approved', 'launch moved to May'] },
     { from: 15, to: 20, lines: ['Meeting notes Monday', 'budget approved', 'launch moved to May'] },
   ];
-  const fs_ = Math.round(height / 22);
+  const fs_ = opts.textPx ?? Math.round(height / 22);
   const win = {
     x: Math.round(width * 0.06),
     y: Math.round(height * 0.1),

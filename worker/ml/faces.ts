@@ -73,12 +73,22 @@ export function faceModelFiles(packageDir: string | null | undefined = defaultPa
   return { modelDir, wasmDir, version };
 }
 
-/** A photo or frame decoded to RGB, upright (EXIF orientation applied), at most MAX_SIDE wide or high. */
-export async function decodeImage(image: string | Buffer): Promise<{ data: Buffer; width: number; height: number }> {
+/**
+ * A photo or frame decoded to RGB, upright (EXIF orientation applied), at
+ * most MAX_SIDE wide or high, or maxWidth wide.
+ */
+export async function decodeImage(
+  image: string | Buffer,
+  maxWidth?: number,
+): Promise<{ data: Buffer; width: number; height: number }> {
   try {
     const { data, info } = await sharp(image, { limitInputPixels: 100_000_000 })
       .rotate()
-      .resize({ width: MAX_SIDE, height: MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+      .resize(
+        maxWidth
+          ? { width: maxWidth, withoutEnlargement: true }
+          : { width: MAX_SIDE, height: MAX_SIDE, fit: 'inside', withoutEnlargement: true },
+      )
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -165,8 +175,8 @@ export async function loadFaceAnalyzer(modelId: string, opts: FaceAnalyzerOption
   return {
     modelId,
     dim: 128,
-    async detect(image) {
-      const img = await decodeImage(image);
+    async detect(image, detectOpts) {
+      const img = await decodeImage(image, detectOpts?.maxWidth);
       return serialise(async () => {
         const tensor = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
         try {

@@ -93,6 +93,9 @@ export interface DetectedFace {
 export interface FaceAnalyzer {
   modelId: string;
   dim: number;
-  /** Every face above the detection threshold, best first. */
-  detect(image: string | Buffer): Promise<{ width: number; height: number; faces: DetectedFace[] }>;
+  /** Every face above the detection threshold, best first; maxWidth: the image is looked at no wider. */
+  detect(
+    image: string | Buffer,
+    opts?: { maxWidth?: number },
+  ): Promise<{ width: number; height: number; faces: DetectedFace[] }>;
 }

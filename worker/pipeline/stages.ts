@@ -20,6 +20,8 @@ import {
   assertFullyDecoded,
   detectScenes,
   extractKeyframes,
+  KEYFRAME_MAX_W,
+  keyframeOf,
   probe,
   type DetectWindow,
   type KeyframeRequest,
@@ -305,6 +307,14 @@ export const STAGES: readonly Stage[] = [
       );
       const retry = jpgs.flatMap((jpg, i) => (jpg === null && first(i) !== undefined ? [i] : []));
       (await extractFrames(w, retry.map(whole))).forEach((jpg, k) => (jpgs[retry[k]!] = jpg));
+      // Frames are extracted wide enough for OCR; a keyframe is thumbnail
+      // sized, a copy where the frame is wider (OCR may read the frame still).
+      for (const [i, jpg] of jpgs.entries()) {
+        if (!jpg) continue;
+        jpgs[i] = await keyframeOf(jpg, path.join(w.dir, 'frames', `key-${i}.jpg`));
+        const at = w.extractedAt.get(jpg);
+        if (at !== undefined) w.extractedAt.set(jpgs[i]!, at);
+      }
       for (const [i, jpg] of jpgs.entries()) {
         const key = jpg ? keyframeKey(w.video.owner_id, w.video.id, w.scenes[i]!.ordinal) : null;
         if (key) await w.ctx.storage.put(key, await fs.readFile(jpg!), 'image/jpeg');
@@ -432,7 +442,9 @@ export const STAGES: readonly Stage[] = [
       for (const [i, frames] of perScene.entries()) {
         const seen: { frame: SampledFrame; face: DetectedFace }[] = [];
         for (const frame of frames) {
-          for (const face of (await analyzer.detect(frame.file)).faces) seen.push({ frame, face });
+          // At keyframe width, as the detector's thresholds and minimum size were set.
+          for (const face of (await analyzer.detect(frame.file, { maxWidth: KEYFRAME_MAX_W })).faces)
+            seen.push({ frame, face });
         }
         const kept = dropDuplicateFaces(seen);
         const out: FaceOut[] = [];
