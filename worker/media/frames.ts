@@ -76,9 +76,10 @@ const JPEG_QUALITY = ['-q:v', '3'];
  * The widest frame extracted. Screen recordings are 1080p and up with text
  * of 12-16 px: at 768 wide that is 5-6 px, and PP-OCR read a 1080p frame's
  * 12 px line not at all and its 14-20 px lines garbled ("SELECT N", "git
- * conmit", "npn install"); at 1280 every line right, for ~30 % more time a
- * frame (BENCHMARKS.md). Detection still runs at its own 960 px; what gains
- * is recognition, which reads each line from the frame as extracted.
+ * conmit", "npn install"); at 1280 every line right. The OCR of a 720p
+ * video takes ~40 % longer, a tenth of its indexing time without models
+ * (BENCHMARKS.md). The detector looks at 960 px at most (worker/ml/ocr.ts);
+ * recognition reads each line from the frame as extracted.
  */
 export const FRAME_MAX_W = 1280;
 /** The widest keyframe: what is stored, shown as a thumbnail, embedded and searched for faces. */

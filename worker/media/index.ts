@@ -437,7 +437,8 @@ export async function detectScenes(
   // gradual-change window need.
   const windowS = window?.endS !== undefined ? window.endS - from : (window?.durationS ?? 0);
   const heldS = Math.max(decodedS, windowS) - frame / CHANGE_FPS;
-  if (lastFrame && heldS > 1 / CHANGE_FPS)
+  // Two frames at least: a window's end rounded past its last frame is no hold.
+  if (lastFrame && heldS >= 2 / CHANGE_FPS)
     for (let k = 0; k < Math.min(Math.floor(heldS * CHANGE_FPS), HELD_FRAMES); k++, frame++)
       tracker.push(lastFrame, from + frame / CHANGE_FPS);
   const changes = tracker.finish();

