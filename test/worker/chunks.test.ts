@@ -16,6 +16,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { ROOT_DIR } from '../../core/config.ts';
 import { startWorker } from '../../worker/index.ts';
+import { generateSlideDeck } from '../../worker/media/samples.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
 import { generateSampleVideo } from '../fixtures/videos.ts';
 import {
@@ -295,6 +296,43 @@ test(
     } finally {
       await worker.stop();
       await db.rootPool.query('drop trigger fail_chunk_once on app_private.video_chunks');
+    }
+  },
+);
+
+test(
+  'a variable-rate screen recording in chunks: every slide is a scene at its own time with its own text',
+  { timeout: 600_000 },
+  async () => {
+    // A frame only when a slide changes, 14 s apart: a chunk's window starts
+    // between frames, and its first frame comes seconds after its start.
+    const names = ['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo', 'Foxtrot', 'Golf', 'Hotel', 'India', 'Juliett'];
+    const slides = names.map((n) => ({ durationS: 14, title: `Topic ${n}`, lines: [`${n} details here`] }));
+    const chunked = await makeRig({ INDEX_CHUNK_S: String(CHUNK_S) });
+    const deck = await generateSlideDeck(path.join(chunked.dir, 'vfr-long.mp4'), { slides, variableRate: true });
+    const worker = await startWorker(chunked.config, {
+      databaseUrl: db.workerUrl,
+      storage: chunked.storage,
+      pollInterval: 200,
+      noHandleSignals: true,
+      logFactory: () => () => {},
+    });
+    try {
+      const id = await insertVideo(db, owner, await upload(chunked, owner, deck.path));
+      const v = await settled(db, id, 600_000);
+      assert.equal(v.state, 'indexed', v.error ?? '');
+      const scenes = await scenesOf(db, id);
+      const bounds = [0, ...deck.cuts, deck.durationS];
+      assert.equal(scenes.length, slides.length, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
+      scenes.forEach((s, i) => {
+        assert.ok(
+          Math.abs(s.start_s - bounds[i]!) <= 0.5 && Math.abs(s.end_s - bounds[i + 1]!) <= 0.5,
+          `scene ${i}: ${s.start_s}-${s.end_s}`,
+        );
+        names.forEach((n, j) => assert.equal(s.ocr_text.includes(n), i === j, `scene ${i}, ${n}: "${s.ocr_text}"`));
+      });
+    } finally {
+      await worker.stop();
     }
   },
 );

@@ -212,6 +212,23 @@ test('a variable-rate recording, a frame only when a slide changes, cuts at ever
   assert.ok((await psnr(alone, read[1]!)) >= 45);
 });
 
+test("a window of a variable-rate recording, as a long video's chunk is analysed, keeps the video's clock", async () => {
+  const v = await generateSlideDeck(path.join(dir, 'vfr-window.mp4'), { variableRate: true });
+  // From 8 s the first frame is the third slide's, at 12 s: the seek drops the one before.
+  for (const window of [
+    { startS: 8, durationS: 15 },
+    { startS: 8, endS: v.durationS },
+  ]) {
+    // With the capture, as the pipeline runs it, and without.
+    const d = await detectScenes(v.path, 0.3, limits, window, fs.mkdtempSync(path.join(dir, 'capture-')));
+    const plain = await detectScenes(v.path, 0.3, limits, window);
+    assert.deepEqual([plain.cuts, plain.textSamples], [d.cuts, d.textSamples]);
+    assert.deepEqual(d.cuts, [18, 24], JSON.stringify(window));
+    assert.deepEqual(d.textSamples.slice(0, 2), [12, 18.2], `${JSON.stringify(window)}: ${d.textSamples}`);
+    assert.equal(d.curve[0]!.t, 12);
+  }
+});
+
 test("a screen recording cuts where the window's document changes or a window opens, not where the pointer moves", async () => {
   const v = await generateScreenRecording(path.join(dir, 'screen.mp4'));
   const d = await assertCuts(v);

@@ -356,6 +356,8 @@ export async function detectScenes(
   let pending: Buffer = Buffer.alloc(0);
   let frame = 0;
   let lastFrame: Buffer | null = null;
+  // Where the first analysis frame lies after the window's start (below).
+  let firstS: number | null = null;
   const capture = captureDir ? new SettledCapture(captureDir, await captureHdr(file, limits)) : null;
   const r = await runTool(
     'ffmpeg',
@@ -379,8 +381,8 @@ export async function detectScenes(
       '-filter_complex',
       `[0:v:0]split[a][c];[a]scale=160:-2:flags=area,split=3[s][p][k];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
         `[k]select='eq(key,1)',showinfo@key,nullsink;` +
-        `[p]null[out];[c]fps=${CHANGE_FPS}:eof_action=pass` +
-        (capture ? `,setpts=N,split[c1][c2];[c2]${capture.filter('cap')};[c1]` : ',') +
+        `[p]null[out];[c]fps=${CHANGE_FPS}:eof_action=pass,split[c0][cf];[cf]select='eq(n,0)',showinfo@first,nullsink;[c0]` +
+        (capture ? `setpts=N,split[c1][c2];[c2]${capture.filter('cap')};[c1]` : '') +
         `scale=${CHANGE_W}:${CHANGE_H},format=gray[chg]`,
       '-map',
       '[out]',
@@ -391,6 +393,10 @@ export async function detectScenes(
       '-',
       '-map',
       '[chg]',
+      // Never padded to the window's start: its first frame is the first
+      // analysis frame, wherever that lies (see firstS).
+      '-fps_mode',
+      'passthrough',
       '-f',
       'rawvideo',
       'pipe:1',
@@ -406,7 +412,9 @@ export async function detectScenes(
         if (p) decodedS = Math.max(decodedS, Number(p[1]) / 1e6);
         if (!l.includes('showinfo')) return;
         const m = l.match(/pts_time:\s*([\d.]+)/);
-        if (m) (l.startsWith('[showinfo@key ') ? keyframes : shotCuts).push(Number(m[1]));
+        if (!m) return;
+        if (l.startsWith('[showinfo@first ')) firstS ??= Number(m[1]);
+        else (l.startsWith('[showinfo@key ') ? keyframes : shotCuts).push(Number(m[1]));
       },
       onStdout: (chunk) => {
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -435,19 +443,19 @@ export async function detectScenes(
   // read. The frame is shown until decoding's end or the window's (the
   // video's), so the tracker sees it held, as long as its settling and the
   // gradual-change window need.
+  // A seek drops the frames before its time, so in a variable-rate file the
+  // first analysis frame is the first frame after the window's start, which
+  // may be seconds later (the fps filter starts where its input does). The
+  // tracker counts its frames from the window's start; its times are moved
+  // by that much once it is done.
+  const offset = firstS === null ? 0 : Math.round(firstS * CHANGE_FPS) / CHANGE_FPS;
   const windowS = window?.endS !== undefined ? window.endS - from : (window?.durationS ?? 0);
-  const heldS = Math.max(decodedS, windowS) - frame / CHANGE_FPS;
+  const heldS = Math.max(decodedS, windowS) - offset - frame / CHANGE_FPS;
   // Two frames at least: a window's end rounded past its last frame is no hold.
   if (lastFrame && heldS >= 2 / CHANGE_FPS)
     for (let k = 0; k < Math.min(Math.floor(heldS * CHANGE_FPS), HELD_FRAMES); k++, frame++)
       tracker.push(lastFrame, from + frame / CHANGE_FPS);
-  const changes = tracker.finish();
-  // The window's first frame has no predecessor: it is no cut.
-  const shots = [...new Set(shotCuts)]
-    .filter((t) => t > 0)
-    .map((t) => from + t)
-    .sort((a, b) => a - b);
-  const contentCuts = changes.cuts.filter((t) => t > from && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
+  const counted = tracker.finish();
   // A sample's frame is the one written at its analysis frame n (the
   // tracker's times are from + n / CHANGE_FPS) or, where the gate and the
   // tracker drew the line between change and settled one frame apart, one
@@ -455,21 +463,36 @@ export async function detectScenes(
   const written = capture?.written() ?? new Map<number, { file: string; black: boolean }>();
   const captured = new Map<number, string>();
   const unchanged = (a: number, b: number) => {
-    for (let k = Math.min(a, b) + 1; k <= Math.max(a, b); k++) if (changes.curve[k]?.change !== 0) return false;
+    for (let k = Math.min(a, b) + 1; k <= Math.max(a, b); k++) if (counted.curve[k]?.change !== 0) return false;
     return true;
   };
   const near = [0];
   for (let d = 1; d <= CAPTURE_REACH; d++) near.push(d, -d);
-  for (const t of changes.textSamples) {
+  const at = (t: number) => t + offset;
+  for (const t of counted.textSamples) {
     const n = Math.round((t - from) * CHANGE_FPS);
     for (const m of near.map((d) => n + d)) {
       const c = written.get(m);
       if (c && !c.black && unchanged(n, m)) {
-        captured.set(t, c.file);
+        captured.set(at(t), c.file);
         break;
       }
     }
   }
+  const changes =
+    offset === 0
+      ? counted
+      : {
+          cuts: counted.cuts.map(at),
+          textSamples: counted.textSamples.map(at),
+          curve: counted.curve.map((c) => ({ t: at(c.t), change: c.change })),
+        };
+  // The window's first frame has no predecessor: it is no cut.
+  const shots = [...new Set(shotCuts)]
+    .filter((t) => t > 0)
+    .map((t) => from + t)
+    .sort((a, b) => a - b);
+  const contentCuts = changes.cuts.filter((t) => t > from && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
   return {
     cuts: [...shots, ...contentCuts].sort((a, b) => a - b),
     contentCuts,
