@@ -5,14 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  MediaInputError,
   assertFullyDecoded,
-  MediaRunError,
   detectScenes,
   extractAudio16kMono,
   extractKeyframe,
   extractKeyframes,
   extractSubtitles,
+  keyframeOf,
+  MediaInputError,
+  MediaRunError,
   parseSubtitles,
   probe,
 } from '../../worker/media/index.ts';
@@ -529,4 +530,26 @@ test('Matroska with a SubRip track passes the demuxer allow-list and keeps its c
     parseSubtitles((await extractSubtitles(mkv.path, f.subtitleStreams[0]!, limits))!).length,
     mkv.subtitles.length,
   );
+});
+
+test('a keyframe is the frame when it is at most 768 wide, else a 768 wide copy; an unreadable frame stays as it is', async () => {
+  const wide = path.join(dir, 'wide.jpg');
+  const narrow = path.join(dir, 'narrow.jpg');
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=1280x720', '-frames:v', '1', '-y', wide]);
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=640x360', '-frames:v', '1', '-y', narrow]);
+  const copy = path.join(dir, 'wide-key.jpg');
+  assert.equal(await keyframeOf(wide, copy), copy);
+  const size = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', copy],
+    {
+      timeoutS: 30,
+      maxMemoryMb: 0,
+    },
+  );
+  assert.equal(size.stdout.toString().trim(), '768,432');
+  assert.equal(await keyframeOf(narrow, path.join(dir, 'narrow-key.jpg')), narrow);
+  const broken = path.join(dir, 'broken.jpg');
+  fs.writeFileSync(broken, 'not a picture');
+  assert.equal(await keyframeOf(broken, path.join(dir, 'broken-key.jpg')), broken);
 });

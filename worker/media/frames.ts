@@ -105,10 +105,16 @@ const CAPTURE_SCENE = 0.005;
  * is for OCR).
  */
 export async function keyframeOf(frame: string, to: string): Promise<string> {
-  const { width } = await sharp(frame).metadata();
-  if (!width || width <= KEYFRAME_MAX_W) return frame;
-  await sharp(frame).resize({ width: KEYFRAME_MAX_W }).jpeg({ quality: 90 }).toFile(to);
-  return to;
+  try {
+    const { width } = await sharp(frame).metadata();
+    if (!width || width <= KEYFRAME_MAX_W) return frame;
+    await sharp(frame).resize({ width: KEYFRAME_MAX_W }).jpeg({ quality: 90 }).toFile(to);
+    return to;
+  } catch {
+    // ffmpeg wrote the frame, so this does not happen; if it did, a larger
+    // thumbnail is better than a video that fails for it.
+    return frame;
+  }
 }
 
 /** The held last frame is searched for in this much picture before its end (sparse variable-rate video). */
