@@ -229,6 +229,33 @@ test("a window of a variable-rate recording, as a long video's chunk is analysed
   }
 });
 
+test('a picture that starts 2 s after the sound keeps the file clock', async () => {
+  const v = await generateSlideDeck(path.join(dir, 'deck-for-late.mp4'));
+  const late = path.join(dir, 'late-picture.mp4');
+  const r = await runTool(
+    'ffmpeg',
+    [
+      ...['-v', 'error', '-itsoffset', '2', '-i', v.path, '-f', 'lavfi', '-t', String(v.durationS + 2)],
+      ...['-i', 'anullsrc=r=48000:cl=mono', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', '-y', late],
+    ],
+    limits,
+  );
+  assert.equal(r.code, 0);
+  // As the pipeline runs it: with the capture (its frames were numbered from the first, so every time came 2 s early).
+  const d = await detectScenes(
+    late,
+    0.3,
+    limits,
+    { startS: 0, endS: v.durationS + 2 },
+    fs.mkdtempSync(path.join(dir, 'capture-')),
+  );
+  assert.deepEqual(
+    d.cuts,
+    v.cuts.map((c) => c + 2),
+  );
+  assert.deepEqual(d.textSamples, [2, ...v.cuts.map((c) => c + 2.2)]);
+});
+
 test("a screen recording cuts where the window's document changes or a window opens, not where the pointer moves", async () => {
   const v = await generateScreenRecording(path.join(dir, 'screen.mp4'));
   const d = await assertCuts(v);
