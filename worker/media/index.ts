@@ -436,6 +436,12 @@ export async function detectScenes(
     if (capture) return detectScenes(file, threshold, limits, window);
     throw new MediaInputError(`The video could not be decoded (${stderrSummary(r.stderr, 1)}).`);
   }
+  // The first analysis frame is the first frame at or after the window's
+  // start (a seek drops those before it; the fps filter starts where its
+  // input does): seconds later in a variable-rate file, or where a picture
+  // starts after its sound. The tracker counts its frames from the window's
+  // start; its times are moved by that much once it is done.
+  const offset = firstS === null ? 0 : Math.round(firstS * CHANGE_FPS) / CHANGE_FPS;
   // ffmpeg 5's fps filter ends at the last frame's start, not where it stops
   // showing: in a variable-rate recording (a screen recorder writes a frame
   // only when something changes) the last slide can be one frame held for
@@ -443,12 +449,6 @@ export async function detectScenes(
   // read. The frame is shown until decoding's end or the window's (the
   // video's), so the tracker sees it held, as long as its settling and the
   // gradual-change window need.
-  // A seek drops the frames before its time, so in a variable-rate file the
-  // first analysis frame is the first frame after the window's start, which
-  // may be seconds later (the fps filter starts where its input does). The
-  // tracker counts its frames from the window's start; its times are moved
-  // by that much once it is done.
-  const offset = firstS === null ? 0 : Math.round(firstS * CHANGE_FPS) / CHANGE_FPS;
   const windowS = window?.endS !== undefined ? window.endS - from : (window?.durationS ?? 0);
   const heldS = Math.max(decodedS, windowS) - offset - frame / CHANGE_FPS;
   // Two frames at least: a window's end rounded past its last frame is no hold.
