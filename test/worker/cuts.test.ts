@@ -212,6 +212,28 @@ test('a variable-rate recording, a frame only when a slide changes, cuts at ever
   assert.ok((await psnr(alone, read[1]!)) >= 45);
 });
 
+test('a span minutes after the frame it shows takes that frame, found by its packets', async () => {
+  // Three slides of 70 s, a frame each: inside a slide, the frame shown is
+  // a minute or more back, the next frame is the next slide's.
+  const slides = FIVE_SLIDES.slice(0, 3).map((sl) => ({ ...sl, durationS: 70 }));
+  const v = await generateSlideDeck(path.join(dir, 'vfr-70s.mp4'), { slides, variableRate: true });
+  const seekDir = fs.mkdtempSync(path.join(dir, 'seeks-'));
+  const reqs = [
+    [0, 0.2],
+    [60, 66],
+    [70, 70.2],
+    [130, 136],
+  ].map(([start, end], i) => ({ start: start!, end: end!, outPath: path.join(seekDir, `${i}.jpg`) }));
+  const { written } = await extractKeyframes(v.path, reqs, seekDir, limits);
+  assert.deepEqual(written, [true, true, true, true]);
+  assert.ok((await psnr(reqs[1]!.outPath, reqs[0]!.outPath)) >= 45, 'slide 1, 60 s after its frame');
+  assert.ok((await psnr(reqs[3]!.outPath, reqs[2]!.outPath)) >= 45, 'slide 2, 60 s after its frame');
+  assert.ok((await psnr(reqs[1]!.outPath, reqs[2]!.outPath)) < 45, 'the slides differ');
+  const alone = path.join(seekDir, 'alone.jpg');
+  assert.ok(await extractKeyframe(v.path, 130, 136, alone, limits));
+  assert.ok((await psnr(alone, reqs[2]!.outPath)) >= 45);
+});
+
 test("a window of a variable-rate recording, as a long video's chunk is analysed, keeps the video's clock", async () => {
   const v = await generateSlideDeck(path.join(dir, 'vfr-window.mp4'), { variableRate: true });
   // From 8 s the first frame is the third slide's, at 12 s: the seek drops the one before.

@@ -189,16 +189,19 @@ async function extractOne(
 const pastSpan = (got: { afterS?: number }, at: string, end: number) =>
   got.afterS !== undefined && Number(at) + got.afterS >= end;
 
-/** How far before a span's candidate the frame shown there is searched for, widening (see extractShown). */
-const SHOWN_SEARCH_S = [5, 60, Infinity];
+/** How far before a span's candidate the frame shown there is first looked for by decoding (extractShown). */
+const SHOWN_SEARCH_S = 5;
 
 /**
  * The frame shown at `at`: the last one at or before it. A variable-rate
  * recording (a screen recorder writes a frame only when something changes)
  * can have no frame in a span at all, and the first frame after it is the
  * next slide's; the span shows the one before, however long ago it came.
- * Searched for in SHOWN_SEARCH_S before `at`, every frame written to the
- * same file so the last stays; null if none.
+ * Decoded from SHOWN_SEARCH_S before `at`, every frame written to the same
+ * file so the last stays; where none lies there, the packets say where the
+ * last one does (a demux, no decoding) and that frame alone is decoded: a
+ * file dense but for one long gap would otherwise be decoded and written
+ * frame by frame from its start, for every span in the gap. Null if none.
  */
 async function extractShown(
   file: string,
@@ -207,36 +210,109 @@ async function extractShown(
   limits: RunLimits,
   hdr: Hdr | null,
 ): Promise<{ avg?: number; max?: number } | null> {
-  for (const back of SHOWN_SEARCH_S) {
-    // No -ss near the start, as in extractHeld.
-    const from = at - back;
-    const r = await runTool(
-      'ffmpeg',
-      [
-        ...['-v', 'info', '-nostats', '-filter_threads', '1'],
-        ...(from > 0 ? ['-ss', from.toFixed(3)] : []),
-        ...['-t', (at - Math.max(0, from) + 0.001).toFixed(3), ...safeInput(file), '-an', '-sn', '-dn'],
-        ...['-vf', `${frameFilter(hdr)},metadata=print`, ...JPEG_QUALITY],
-        ...['-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
-      ],
-      limits,
-      { keepStderr: true },
-    );
-    const exists =
-      r.code === 0 &&
-      (await fs.stat(outPath).then(
-        (st) => st.size > 0,
-        () => false,
-      ));
-    if (exists) {
-      const last = (k: string) =>
-        [...r.stderr.matchAll(new RegExp(`lavfi\\.signalstats\\.${k}=([\\d.]+)`, 'g'))].at(-1);
-      const [avg, max] = [last('YAVG'), last('YMAX')];
-      return { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
-    }
-    if (from <= 0) break;
+  // No -ss near the start, as in extractHeld.
+  const from = at - SHOWN_SEARCH_S;
+  const span = (at - Math.max(0, from) + 0.001).toFixed(3);
+  // Whether a frame was found is whether the file is there: not an earlier candidate's.
+  await fs.rm(outPath, { force: true });
+  const r = await runTool(
+    'ffmpeg',
+    [
+      ...['-v', 'info', '-nostats', '-filter_threads', '1'],
+      ...(from > 0 ? ['-ss', from.toFixed(3)] : []),
+      ...['-t', span, ...safeInput(file), '-an', '-sn', '-dn'],
+      // -t still lets through the first frame after the span when it is the
+      // first decoded (variable-rate files); trim does not.
+      ...['-vf', `trim=end=${span},${frameFilter(hdr)},metadata=print`, ...JPEG_QUALITY],
+      ...['-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
+    ],
+    limits,
+    { keepStderr: true },
+  );
+  const exists =
+    r.code === 0 &&
+    (await fs.stat(outPath).then(
+      (st) => st.size > 0,
+      () => false,
+    ));
+  if (exists) {
+    const last = (k: string) => [...r.stderr.matchAll(new RegExp(`lavfi\\.signalstats\\.${k}=([\\d.]+)`, 'g'))].at(-1);
+    const [avg, max] = [last('YAVG'), last('YMAX')];
+    return { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
   }
-  return null;
+  if (from <= 0) return null;
+  const shown = await lastFrameAt(file, at, limits);
+  if (shown === null) return null;
+  // Down to the millisecond, so the first frame at or after it is that frame.
+  const got = await extractOne(file, (Math.floor(shown * 1000) / 1000).toFixed(3), outPath, limits, hdr);
+  return got && { avg: got.avg, max: got.max };
+}
+
+/** Where the picture's last frame at or before `at` starts, on ffmpeg's -ss clock; null if none. */
+async function lastFrameAt(file: string, at: number, limits: RunLimits): Promise<number | null> {
+  const times = await frameTimes(file, limits);
+  let lo = 0,
+    hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! <= at + 0.0005) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? times[lo - 1]! : null;
+}
+
+/**
+ * Every frame's start on ffmpeg's -ss clock, ascending, from the picture's
+ * packets (a demux of the whole file, no decoding; seconds for hours of
+ * video). The whole file, not up to a time: packets come in decoding order,
+ * and with B-frames a frame can follow one shown long after it. Kept for
+ * the last few files, like their timing.
+ */
+async function frameTimes(file: string, limits: RunLimits): Promise<number[]> {
+  const st = await fs.stat(file).catch(() => null);
+  const key = st ? `${file}\0${st.size}\0${st.mtimeMs}` : null;
+  let t = key ? packetTimes.get(key) : undefined;
+  if (!t) {
+    t = readFrameTimes(file, limits);
+    if (key) {
+      packetTimes.set(key, t);
+      t.catch(() => packetTimes.delete(key));
+      if (packetTimes.size > 4) packetTimes.delete(packetTimes.keys().next().value!);
+    }
+  }
+  return t;
+}
+
+const packetTimes = new Map<string, Promise<number[]>>();
+
+async function readFrameTimes(file: string, limits: RunLimits): Promise<number[]> {
+  const timing = await timingOf(file, limits);
+  if (!timing) return [];
+  const start = Number(timing.startUs) / 1e6;
+  const times: number[] = [];
+  let partial = '';
+  const line = (l: string) => {
+    const t = Number(l) - start;
+    if (l && Number.isFinite(t)) times.push(t);
+  };
+  const r = await runTool(
+    'ffprobe',
+    [
+      ...['-v', 'error', '-select_streams', String(timing.stream), ...safeInput(file)],
+      ...['-show_entries', 'packet=pts_time', '-of', 'csv=p=0'],
+    ],
+    limits,
+    {
+      onStdout: (chunk) => {
+        const lines = (partial + chunk.toString('latin1')).split('\n');
+        partial = lines.pop() ?? '';
+        lines.forEach(line);
+      },
+    },
+  );
+  line(partial);
+  if (r.code !== 0) throw new Error(`could not read the packets of ${path.basename(file)}`);
+  return times.sort((a, b) => a - b);
 }
 
 /**
