@@ -127,6 +127,13 @@ const candidateAt = (start: number, end: number, k: number) =>
 const isBlack = (avg: number | undefined, max: number | undefined) =>
   avg !== undefined && max !== undefined && avg < BLACK_YAVG && max < BLACK_YMAX;
 
+/** Whether a frame was written there. */
+const nonEmpty = (file: string) =>
+  fs.stat(file).then(
+    (st) => st.size > 0,
+    () => false,
+  );
+
 /**
  * One candidate frame: the first frame at or after `at` (seconds, as text),
  * its luma statistics and how far after `at` it lies; null if none.
@@ -169,10 +176,7 @@ async function extractOne(
     { keepStderr: true },
   );
   if (r.code !== 0) return null;
-  const exists = await fs.stat(outPath).then(
-    (s) => s.size > 0,
-    () => false,
-  );
+  const exists = await nonEmpty(outPath);
   if (!exists) return null;
   const avg = r.stderr.match(/lavfi\.signalstats\.YAVG=([\d.]+)/);
   const max = r.stderr.match(/lavfi\.signalstats\.YMAX=([\d.]+)/);
@@ -210,11 +214,13 @@ async function extractShown(
   limits: RunLimits,
   hdr: Hdr | null,
 ): Promise<{ avg?: number; max?: number } | null> {
+  // Written beside outPath and moved there when found: outPath may hold an
+  // earlier candidate's frame, which stays if none is found here.
+  const found = `${outPath}.shown.jpg`;
+  await fs.rm(found, { force: true });
   // No -ss near the start, as in extractHeld.
   const from = at - SHOWN_SEARCH_S;
   const span = (at - Math.max(0, from) + 0.001).toFixed(3);
-  // Whether a frame was found is whether the file is there: not an earlier candidate's.
-  await fs.rm(outPath, { force: true });
   const r = await runTool(
     'ffmpeg',
     [
@@ -224,28 +230,26 @@ async function extractShown(
       // -t still lets through the first frame after the span when it is the
       // first decoded (variable-rate files); trim does not.
       ...['-vf', `trim=end=${span},${frameFilter(hdr)},metadata=print`, ...JPEG_QUALITY],
-      ...['-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
+      ...['-f', 'image2', '-update', '1', '-y', `file:${found}`],
     ],
     limits,
     { keepStderr: true },
   );
-  const exists =
-    r.code === 0 &&
-    (await fs.stat(outPath).then(
-      (st) => st.size > 0,
-      () => false,
-    ));
-  if (exists) {
+  let stats: { avg?: number; max?: number } | null = null;
+  if (r.code === 0 && (await nonEmpty(found))) {
     const last = (k: string) => [...r.stderr.matchAll(new RegExp(`lavfi\\.signalstats\\.${k}=([\\d.]+)`, 'g'))].at(-1);
     const [avg, max] = [last('YAVG'), last('YMAX')];
-    return { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
+    stats = { avg: avg ? Number(avg[1]) : undefined, max: max ? Number(max[1]) : undefined };
+  } else if (from > 0) {
+    const shown = await lastFrameAt(file, at, limits);
+    // Down to the millisecond, so the first frame at or after it is that frame.
+    const got =
+      shown === null ? null : await extractOne(file, (Math.floor(shown * 1000) / 1000).toFixed(3), found, limits, hdr);
+    if (got) stats = { avg: got.avg, max: got.max };
   }
-  if (from <= 0) return null;
-  const shown = await lastFrameAt(file, at, limits);
-  if (shown === null) return null;
-  // Down to the millisecond, so the first frame at or after it is that frame.
-  const got = await extractOne(file, (Math.floor(shown * 1000) / 1000).toFixed(3), outPath, limits, hdr);
-  return got && { avg: got.avg, max: got.max };
+  if (!stats) return null;
+  await fs.rename(found, outPath);
+  return stats;
 }
 
 /** Where the picture's last frame at or before `at` starts, on ffmpeg's -ss clock; null if none. */
@@ -412,13 +416,7 @@ async function extractHeld(
     ],
     limits,
   );
-  return (
-    r.code === 0 &&
-    (await fs.stat(outPath).then(
-      (st) => st.size > 0,
-      () => false,
-    ))
-  );
+  return r.code === 0 && (await nonEmpty(outPath));
 }
 
 /** The earliest of CANDIDATES. */
