@@ -280,6 +280,7 @@ async function frameTimes(file: string, limits: RunLimits): Promise<number[]> {
     t = readFrameTimes(file, limits);
     if (key) {
       packetTimes.set(key, t);
+      // A run that was stopped (timeout, abort) is not the file's answer.
       t.catch(() => packetTimes.delete(key));
       if (packetTimes.size > 4) packetTimes.delete(packetTimes.keys().next().value!);
     }
@@ -315,8 +316,9 @@ async function readFrameTimes(file: string, limits: RunLimits): Promise<number[]
     },
   );
   line(partial);
-  if (r.code !== 0) throw new Error(`could not read the packets of ${path.basename(file)}`);
-  return times.sort((a, b) => a - b);
+  // A file ffprobe cannot read to the end has no frame to offer here; the
+  // span is then handled as one without a frame (held frame, later candidates).
+  return r.code === 0 ? times.sort((a, b) => a - b) : [];
 }
 
 /**
