@@ -265,6 +265,8 @@ async function lastFrameAt(file: string, at: number, limits: RunLimits): Promise
   return lo > 0 ? times[lo - 1]! : null;
 }
 
+const packetTimes = new Map<string, Promise<number[]>>();
+
 /**
  * Every frame's start on ffmpeg's -ss clock, ascending, from the picture's
  * packets (a demux of the whole file, no decoding; seconds for hours of
@@ -272,50 +274,25 @@ async function lastFrameAt(file: string, at: number, limits: RunLimits): Promise
  * and with B-frames a frame can follow one shown long after it. Kept for
  * the last few files, like their timing.
  */
-async function frameTimes(file: string, limits: RunLimits): Promise<number[]> {
-  const st = await fs.stat(file).catch(() => null);
-  const key = st ? `${file}\0${st.size}\0${st.mtimeMs}` : null;
-  let t = key ? packetTimes.get(key) : undefined;
-  if (!t) {
-    t = readFrameTimes(file, limits);
-    if (key) {
-      packetTimes.set(key, t);
-      // A run that was stopped (timeout, abort) is not the file's answer.
-      t.catch(() => packetTimes.delete(key));
-      if (packetTimes.size > 4) packetTimes.delete(packetTimes.keys().next().value!);
-    }
-  }
-  return t;
-}
-
-const packetTimes = new Map<string, Promise<number[]>>();
+const frameTimes = (file: string, limits: RunLimits) =>
+  perFile(packetTimes, 4, file, () => readFrameTimes(file, limits));
 
 async function readFrameTimes(file: string, limits: RunLimits): Promise<number[]> {
   const timing = await timingOf(file, limits);
   if (!timing) return [];
   const start = Number(timing.startUs) / 1e6;
   const times: number[] = [];
-  let partial = '';
-  const line = (l: string) => {
-    const t = Number(l) - start;
-    if (l && Number.isFinite(t)) times.push(t);
-  };
-  const r = await runTool(
-    'ffprobe',
+  const r = await probeLines(
     [
       ...['-v', 'error', '-select_streams', String(timing.stream), ...safeInput(file)],
       ...['-show_entries', 'packet=pts_time', '-of', 'csv=p=0'],
     ],
     limits,
-    {
-      onStdout: (chunk) => {
-        const lines = (partial + chunk.toString('latin1')).split('\n');
-        partial = lines.pop() ?? '';
-        lines.forEach(line);
-      },
+    (l) => {
+      const t = Number(l) - start;
+      if (l && Number.isFinite(t)) times.push(t);
     },
   );
-  line(partial);
   // A file ffprobe cannot read to the end has no frame to offer here; the
   // span is then handled as one without a frame (held frame, later candidates).
   return r.code === 0 ? times.sort((a, b) => a - b) : [];
@@ -550,6 +527,20 @@ export function streamDurationS(
   return s.duration ? Number(s.duration) : NaN;
 }
 
+/** ffprobe with its output handed over line by line as it comes: packet listings of hours of video. */
+async function probeLines(args: string[], limits: RunLimits, line: (l: string) => void) {
+  let partial = '';
+  const r = await runTool('ffprobe', args, limits, {
+    onStdout: (chunk) => {
+      const lines = (partial + chunk.toString('latin1')).split('\n');
+      partial = lines.pop() ?? '';
+      lines.forEach(line);
+    },
+  });
+  line(partial);
+  return r;
+}
+
 /** How far before the stated end packetEnds starts reading. */
 const TAIL_S = 30;
 
@@ -570,7 +561,6 @@ export async function packetEnds(
   const fromS = Number.isFinite(statedS) ? Math.max(0, statedS - TAIL_S) : 0;
   const byStream = new Map<number, number>();
   let start = 0;
-  let partial = '';
   const line = (l: string) => {
     const f = l.split(',');
     if (f.length === 1 && f[0]) start = Number(f[0]) || 0;
@@ -581,23 +571,15 @@ export async function packetEnds(
     const i = Number(f[0]);
     byStream.set(i, Math.max(byStream.get(i) ?? -Infinity, end));
   };
-  const r = await runTool(
-    'ffprobe',
+  // Streamed: a still picture's file is read whole, hours of packets.
+  const r = await probeLines(
     [
       ...['-v', 'error', '-read_intervals', `${fromS.toFixed(3)}%`, ...safeInput(file)],
       ...['-show_entries', 'packet=stream_index,pts_time:format=start_time', '-of', 'csv=p=0'],
     ],
     limits,
-    {
-      // Streamed: a still picture's file is read whole, hours of packets.
-      onStdout: (chunk) => {
-        const lines = (partial + chunk.toString('latin1')).split('\n');
-        partial = lines.pop() ?? '';
-        lines.forEach(line);
-      },
-    },
+    line,
   );
-  line(partial);
   if (r.code !== 0) return null;
   for (const [i, end] of byStream) byStream.set(i, end - start);
   return { byStream, any: Math.max(0, ...byStream.values()) };
@@ -649,17 +631,24 @@ export async function captureHdr(file: string, limits: RunLimits): Promise<Hdr |
   return (await timingOf(file, limits))?.hdr ?? null;
 }
 
-async function timingOf(file: string, limits: RunLimits): Promise<Timing | null> {
+const timingOf = (file: string, limits: RunLimits) => perFile(timings, 8, file, () => probeTiming(file, limits));
+
+/**
+ * What `read` says of a file, kept in `cache` by path, size and modification
+ * time for the last `keep` files (a file that cannot be stat'ed is read
+ * every time).
+ */
+async function perFile<T>(cache: Map<string, Promise<T>>, keep: number, file: string, read: () => Promise<T>) {
   const st = await fs.stat(file).catch(() => null);
-  if (!st) return probeTiming(file, limits);
+  if (!st) return read();
   const key = `${file}\0${st.size}\0${st.mtimeMs}`;
-  let t = timings.get(key);
+  let t = cache.get(key);
   if (!t) {
-    t = probeTiming(file, limits);
-    timings.set(key, t);
+    t = read();
+    cache.set(key, t);
     // A run that was stopped (timeout, abort) is not the file's answer.
-    t.catch(() => timings.delete(key));
-    if (timings.size > 8) timings.delete(timings.keys().next().value!);
+    t.catch(() => cache.delete(key));
+    if (cache.size > keep) cache.delete(cache.keys().next().value!);
   }
   return t;
 }
