@@ -33,10 +33,25 @@ const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
  * SDR picture's mean saturation (hable: 0.58; read as SDR: 0.38).
  * At most FRAME_MAX_W wide, for OCR; keyframes are made from such frames
  * (keyframeOf).
+ * With `print` (a metadata filter that logs, e.g. metadata=print), the
+ * frame's luma statistics are measured on a copy of half its width,
+ * box-filtered (area), and logged there; the frame itself goes on unchanged.
+ * signalstats also measures chroma, saturation and hue, which made it most of
+ * the cost of writing a captured 1280 px frame (0.57 of 4.2 CPU-s for the
+ * fast-cut benchmark clip, BENCHMARKS.md). A box filter keeps the average,
+ * and any pixel bright enough to matter stays so: a lone white pixel (235)
+ * on black (16) is 71 in its 2x2 box, above BLACK_YMAX. `id` names the
+ * labels of the two branches, which must be unique within one graph. The
+ * chain ends where the frame leaves it, so a caller can append a label.
  */
-function frameFilter(hdr: Hdr | null): string {
+function frameFilter(hdr: Hdr | null, print?: string, id = 'frame'): string {
   const scale = `scale=w='min(${FRAME_MAX_W},iw*sar)':h='if(eq(sar,1),-2,trunc(ow/dar/2)*2)',setsar=1`;
-  return `${scale}${hdr ? `,${toSdrFilter(hdr)}` : ''},signalstats`;
+  const frame = `${scale}${hdr ? `,${toSdrFilter(hdr)}` : ''}`;
+  if (!print) return frame;
+  return (
+    `${frame},split[${id}_out][${id}_stats];` +
+    `[${id}_stats]scale=w='max(2,trunc(iw/4)*2)':h=-2:flags=area,signalstats,${print},nullsink;[${id}_out]null`
+  );
 }
 
 /** HDR to SDR as above; placed after a downscale, where it costs least. */
@@ -163,7 +178,7 @@ async function extractOne(
       '-frames:v',
       '1',
       '-vf',
-      `${frameFilter(hdr)},metadata=print`,
+      frameFilter(hdr, 'metadata=print'),
       ...JPEG_QUALITY,
       '-f',
       'image2',
@@ -229,7 +244,7 @@ async function extractShown(
       ...['-t', span, ...safeInput(file), '-an', '-sn', '-dn'],
       // -t still lets through the first frame after the span when it is the
       // first decoded (variable-rate files); trim does not.
-      ...['-vf', `trim=end=${span},${frameFilter(hdr)},metadata=print`, ...JPEG_QUALITY],
+      ...['-vf', `trim=end=${span},${frameFilter(hdr, 'metadata=print')}`, ...JPEG_QUALITY],
       ...['-f', 'image2', '-update', '1', '-y', `file:${found}`],
     ],
     limits,
@@ -328,7 +343,7 @@ export class SettledCapture {
     return (
       `scdet=threshold=100,metadata=mode=select:key=lavfi.scd.mafd:value=${CAPTURE_MAFD}:function=less,` +
       `select='isnan(prev_selected_t)+gt(scene,${CAPTURE_SCENE})',` +
-      `${frameFilter(this.hdr)},metadata@capture=mode=print[${label}]`
+      `${frameFilter(this.hdr, 'metadata@capture=mode=print', label)}[${label}]`
     );
   }
 
@@ -789,7 +804,7 @@ async function extractRound(
         '-threads',
         '1',
         '-vf',
-        `select='${select}',${frameFilter(t.hdr)},metadata@r${k}=mode=print`,
+        `select='${select}',${frameFilter(t.hdr, `metadata@r${k}=mode=print`)}`,
         ...JPEG_QUALITY,
         '-f',
         'image2',
