@@ -123,6 +123,30 @@ test("a 1080p screen recording's editor text, 16 px, is read; keyframes are stor
   }
 });
 
+test('a small caption over filmed 1080p footage, whose picture never settles, is read at full width', async () => {
+  // Filmed-like: every frame moves and carries sensor noise, so the cut pass
+  // captures no settled frame and OCR reads the frame each scene's keyframe
+  // comes from. A 14 px caption is 9 px there; in the thumbnail-wide (768)
+  // keyframe it is 5.6 px, which read the second as "MARKETHALL" and, in
+  // most frames of the first, nothing.
+  const owner = uuid();
+  const v = await generateSampleVideo(path.join(rig.dir, 'filmed-1080p.mp4'), {
+    scenes: [
+      { durationS: 2.5, color: '0x1f3b73', word: 'HARBOUR TOUR' },
+      { durationS: 2.5, color: '0x7a2e2e', word: 'MARKET HALL' },
+    ],
+    width: 1920,
+    height: 1080,
+    audio: false,
+    motion: true,
+    wordPx: 14,
+  });
+  const scenes = await scenesOf(db, await index(owner, v.path));
+  assert.equal(scenes.length, 2, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
+  assert.match(scenes[0]!.ocr_text, /HARBOUR/, `scene 0: "${scenes[0]!.ocr_text}"`);
+  assert.match(scenes[1]!.ocr_text, /MARKET HALL/, `scene 1: "${scenes[1]!.ocr_text}"`);
+});
+
 test('"roasted tomato" finds the scene whose subtitle says "roasting the tomatoes"; no matching word finds nothing', async () => {
   const owner = uuid();
   const v = await generateSampleVideo(path.join(rig.dir, 'kitchen.mp4'), {

@@ -148,6 +148,8 @@ interface Work {
   extracted: Map<string, boolean>;
   /** The time each extracted frame was asked for (extractKeyframes' `at`), by file, where known. */
   extractedAt: Map<string, number>;
+  /** The frame each thumbnail-sized keyframe was copied from (up to FRAME_MAX_W wide), by keyframe file. */
+  frameOf: Map<string, string>;
   spans: Span[];
   texts: string[];
   frames: (string | null)[];
@@ -312,6 +314,7 @@ export const STAGES: readonly Stage[] = [
       for (const [i, jpg] of jpgs.entries()) {
         if (!jpg) continue;
         jpgs[i] = await keyframeOf(jpg, path.join(w.dir, 'frames', `key-${i}.jpg`));
+        if (jpgs[i] !== jpg) w.frameOf.set(jpgs[i]!, jpg);
         const at = w.extractedAt.get(jpg);
         if (at !== undefined) w.extractedAt.set(jpgs[i]!, at);
       }
@@ -594,9 +597,13 @@ async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
       if (jpg) frames.push({ file: jpg, t });
     }
     // The keyframe's time where this job extracted it, else nominally a third into the scene.
+    // Read from the frame it was copied from: at thumbnail size a caption
+    // filmed in 1080p is too small to read, and a picture that never
+    // settles (filmed footage) has no other frame read.
     const s = w.spans[i]!;
     const key = w.frames[i];
-    if (!frames.length && key) frames.push({ file: key, t: w.extractedAt.get(key) ?? s.start + (s.end - s.start) / 3 });
+    if (!frames.length && key)
+      frames.push({ file: w.frameOf.get(key) ?? key, t: w.extractedAt.get(key) ?? s.start + (s.end - s.start) / 3 });
     out.push(frames);
   }
   return out;
@@ -652,6 +659,7 @@ function newWork(
     readCache: new Map(),
     extracted: new Map(),
     extractedAt: new Map(),
+    frameOf: new Map(),
     spans: [],
     texts: [],
     frames: [],
