@@ -813,6 +813,31 @@ CREATE FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) RETURNS double p
 $$;
 
 --
+-- Name: search_scene_matches(uuid, uuid[], uuid, uuid[], integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[], integer[], text[], text[], boolean[], text[], text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) RETURNS TABLE(scene_id uuid, mask bigint, written bigint, rank real, stem_rank real, tag real)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  select p.scene_id,
+         coalesce(bit_or(1::bigint << (p.i - 1)) filter (where p.kind <> 't'), 0),
+         coalesce(bit_or(1::bigint << (p.i - 1)) filter (where p.kind = 'w' and p.surface), 0),
+         coalesce(sum(p.impact) filter (where p.kind = 'w' and p.ranked), 0),
+         coalesce(sum(p.impact) filter (where p.kind <> 't' and not p.surface), 0),
+         coalesce(max(p.impact) filter (where p.kind = 't'), 0)
+  from app_hidden.search_postings(search_scene_matches.uid, search_scene_matches.video_ids,
+         search_scene_matches.person_id, search_scene_matches.person_scenes,
+         search_scene_matches.range_word, search_scene_matches.range_kind, search_scene_matches.range_kind2,
+         search_scene_matches.range_lexeme, search_scene_matches.range_hi, search_scene_matches.range_surface,
+         search_scene_matches.range_ranked, search_scene_matches.stem_word, search_scene_matches.stem_kind,
+         search_scene_matches.stem_lexeme, search_scene_matches.stem_src_from, search_scene_matches.stem_src_before,
+         search_scene_matches.tag_word, search_scene_matches.tag_lexeme, search_scene_matches.tag_hi,
+         search_scene_matches.tag_check, search_scene_matches.tag_words, search_scene_matches.label_stems,
+         search_scene_matches.stemming) p
+  group by p.scene_id
+$$;
+
+--
 -- Name: search_similarity(text, double precision); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -3912,142 +3937,153 @@ begin
                      where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
                        and (video_ids is null or f.video_id = any(video_ids)));
     end if;
-    -- Each word's document frequency, read from the same postings as the
-    -- words pass below: for a word whose forms are one lexeme read exactly
-    -- (a word that is its own stem: "car" as written, and the scenes where
-    -- only its inflections stand, stored as stems where it is not written),
-    -- no scene has two of its rows, so its rows are counted; for others
-    -- ("city" and its stem "citi", a prefix, a compound's other spelling) a
-    -- scene is counted once however many of its forms it has.
-    single := array(
-      select coalesce(count(distinct x.lexeme) = 1 and bool_and(x.lexeme = x.hi), false)
-      from generate_series(1, cardinality(words)) g(i)
-      left join (select r.i, r.lexeme, r.hi
-                   from unnest(range_word, range_kind, range_lexeme, range_hi) r(i, kind, lexeme, hi)
-                  where r.kind <> 't'
-                 union all
-                 select st.i, st.lexeme, st.lexeme from unnest(stem_word, stem_lexeme) st(i, lexeme)) x on x.i = g.i
-      group by g.i
-      order by g.i);
-    -- Grouped by hashing, not by sorting, here and in the pass: in the
-    -- generic plan each form's rows are a guess of one or ten, which made
-    -- sorting every posting by scene look cheaper (a third of the pass for
-    -- 30k rows, then a group pass). Only the pools' top-N sorts remain.
-    perform set_config('enable_sort', 'off', true);
-    select array_agg(ln(1 + (scope_size + 1)::float8 / (1 + coalesce(d.n, 0))) order by g.i)
-      into word_idf
-      from generate_series(1, cardinality(words)) g(i)
-      left join (
-        select x.i, sum(x.n) as n
-        from (
-          -- A word of one lexeme: the rows of its range and of its stems' src ranges, counted.
-          select f.i, (select count(*) from app_hidden.search_range_rows(uid, f.kind, f.kind2, f.lexeme, f.hi,
-                                                                         video_ids, search_scenes.person_id, person_scenes)) as n
-          from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi) f(i, kind, kind2, lexeme, hi)
-          where f.kind <> 't' and single[f.i]
-          union all
-          select f.i, (select count(*) from app_hidden.search_stem_rows(uid, f.kind, f.lexeme, f.src_from, f.src_before,
-                                                                        video_ids, search_scenes.person_id))
-          from unnest(stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before) f(i, kind, lexeme, src_from, src_before)
-          where single[f.i] and person_scenes is null
-          union all
-          -- Others: their scenes, each once.
-          select q.i, count(*)
-          from (select p.i, p.scene_id
-                from app_hidden.search_postings(uid, video_ids, search_scenes.person_id, person_scenes,
-                       range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
-                       stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                       tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) p
-                where not p.tag and not single[p.i]
-                group by p.i, p.scene_id) q
-          group by q.i) x
-        group by x.i) d on d.i = g.i;
-    idf_total := (select sum(x) from unnest(word_idf) x);
-    raise notice 'DBG single % idf % words % ranges % % % stems % %', single, word_idf, words, range_word, range_kind, range_lexeme, stem_word, stem_lexeme;
-    -- The IDF-weighted share of the words a scene has (1 as written, 0.75
-    -- stemmed only) is 0.75 x the weight of its words found + 0.25 x that of
-    -- its words written (search_bits_weight): the sums of the IDFs of every
-    -- set of up to 8 words, 8 bits at a time (word_weights[256c + k + 1] for
-    -- the words 8c+1.. whose bits k has), so a scene's share is two lookups.
-    -- Each chunk's table doubles with each word: the sets with word b are
-    -- those without it, plus its IDF.
-    word_weights := '{}';
-    for c in 0 .. (cardinality(words) - 1) / 8 loop
-      word_weights[256 * c + 1] := 0;
-      for b in 0 .. least(8, cardinality(words) - 8 * c) - 1 loop
-        for k in 0 .. (1 << b) - 1 loop
-          word_weights[256 * c + (1 << b) + k + 1] := word_weights[256 * c + k + 1] + word_idf[8 * c + b + 1];
-        end loop;
-      end loop;
-    end loop;
     -- One pass over scene_terms' index (never the scenes themselves) finds
     -- every scene with a query word in some form or in a tag label and what
-    -- search_scenes will score it by: which words it has as written or only
-    -- stemmed (bit i-1 for word i), its search_rank (for the OR of the words
-    -- as written, the summed impact of the written words matched: each
-    -- occurrence is a cover of its own), the same for stems, and its best
-    -- tag; and keeps the word_pool scenes that the word part of text_score
-    -- and tags_score will rank highest (stems and tag labels estimated), so
-    -- the pool holds the scenes that can top a words-only ranking. Ranking
-    -- every scene that merely contains "the" by visiting it is what made
-    -- word search slow for users with many scenes. The frequencies are
-    -- known first, so the scenes stream from the grouping into the top-N:
-    -- keeping them all to count them first cost as much as the grouping
-    -- (BENCHMARKS.md, session 36).
-    word_ids := array(
-      select ps.scene_id
-      from (
-        select p.scene_id,
-               coalesce(bit_or(1::bigint << (p.i - 1)) filter (where p.kind <> 't'), 0) as mask,
-               coalesce(bit_or(1::bigint << (p.i - 1)) filter (where p.kind = 'w' and p.surface), 0) as written,
-               coalesce(sum(p.impact) filter (where p.kind = 'w' and p.ranked), 0) as rank,
-               coalesce(sum(p.impact) filter (where p.kind <> 't' and not p.surface), 0) as stem_rank,
-               coalesce(max(p.impact) filter (where p.kind = 't'), 0) as tag
-        from app_hidden.search_postings(uid, video_ids, search_scenes.person_id, person_scenes,
+    -- search_scenes will score it by (search_scene_matches), and keeps the
+    -- word_pool scenes that the word part of text_score and tags_score will
+    -- rank highest (stems and tag labels estimated), so the pool holds the
+    -- scenes that can top a words-only ranking. Ranking every scene that
+    -- merely contains "the" by visiting it is what made word search slow for
+    -- users with many scenes. Their order needs each word's document
+    -- frequency (its IDF).
+    -- Grouped by hashing, not by sorting: in the generic plan each form's
+    -- rows are a guess of one or ten, which made sorting every posting by
+    -- scene look cheaper (a third of the pass for 30k rows, then a group
+    -- pass). Only the pools' top-N sorts remain, which nothing replaces.
+    perform set_config('enable_sort', 'off', true);
+    if search_scenes.person_id is null and video_ids is null then
+      -- Over the whole library the frequencies are read first, so the scenes
+      -- stream from the grouping into the top-N: keeping them all to count
+      -- them first cost as much as the grouping (BENCHMARKS.md, session 36).
+      -- A word whose forms are one lexeme read exactly (a word that is its
+      -- own stem: "car" as written, and the scenes where only its
+      -- inflections stand, stored as stems where it is not written) has no
+      -- scene with two of its rows, so its rows are counted; another ("city"
+      -- and its stem "citi", a prefix, a compound's other spelling) has its
+      -- scenes counted once each.
+      single := array(
+        select coalesce(count(distinct x.lexeme) = 1 and bool_and(x.lexeme = x.hi), false)
+        from generate_series(1, cardinality(words)) g(i)
+        left join (select r.i, r.lexeme, r.hi
+                     from unnest(range_word, range_kind, range_lexeme, range_hi) r(i, kind, lexeme, hi)
+                    where r.kind <> 't'
+                   union all
+                   select st.i, st.lexeme, st.lexeme from unnest(stem_word, stem_lexeme) st(i, lexeme)) x on x.i = g.i
+        group by g.i
+        order by g.i);
+      select array_agg(ln(1 + (scope_size + 1)::float8 / (1 + coalesce(d.n, 0))) order by g.i)
+        into word_idf
+        from generate_series(1, cardinality(words)) g(i)
+        left join (
+          select x.i, sum(x.n) as n
+          from (
+            select f.i, (select count(*) from app_hidden.search_range_rows(uid, f.kind, f.kind2, f.lexeme, f.hi,
+                                                                           null, null, null)) as n
+            from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi) f(i, kind, kind2, lexeme, hi)
+            where f.kind <> 't' and single[f.i]
+            union all
+            select f.i, (select count(*) from app_hidden.search_stem_rows(uid, f.kind, f.lexeme, f.src_from, f.src_before,
+                                                                          null, null))
+            from unnest(stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before) f(i, kind, lexeme, src_from, src_before)
+            where single[f.i]
+            union all
+            select q.i, count(*)
+            from (select p.i, p.scene_id
+                  from app_hidden.search_postings(uid, null, null, null,
+                         range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
+                         stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                         tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) p
+                  where not p.tag and not single[p.i]
+                  group by p.i, p.scene_id) q
+            group by q.i) x
+          group by x.i) d on d.i = g.i;
+      -- The IDF-weighted share of the words a scene has (1 as written, 0.75
+      -- stemmed only) is 0.75 x the weight of its words found + 0.25 x that
+      -- of its words written (search_bits_weight): the sums of the IDFs of
+      -- every set of up to 8 words, 8 bits at a time (word_weights[256c + k +
+      -- 1] for the words 8c+1.. whose bits k has), so a scene's share is two
+      -- lookups. Each chunk's table doubles with each word: the sets with
+      -- word b are those without it, plus its IDF.
+      idf_total := (select sum(x) from unnest(word_idf) x);
+      word_weights := '{}';
+      for c in 0 .. (cardinality(words) - 1) / 8 loop
+        word_weights[256 * c + 1] := 0;
+        for b in 0 .. least(8, cardinality(words) - 8 * c) - 1 loop
+          for k in 0 .. (1 << b) - 1 loop
+            word_weights[256 * c + (1 << b) + k + 1] := word_weights[256 * c + k + 1] + word_idf[8 * c + b + 1];
+          end loop;
+        end loop;
+      end loop;
+      word_ids := array(
+        select ps.scene_id
+        from app_hidden.search_scene_matches(uid, null, null, null,
                range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
                stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-               tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) p
-        group by p.scene_id) ps
-      where ps.mask <> 0
-      order by wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
-                            + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
-                     + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
-               + wg * ps.tag desc, ps.scene_id
-      limit word_pool);
-    -- Tag candidates: the scenes whose labels best name a query word (the
-    -- label's score over its word count, search_tag_score of that word). A
-    -- label word's rows are read in order of that score
-    -- (scene_terms_tag_impact_idx), tag_pool of them at most: no scene
-    -- outside a word's first tag_pool can be among the tag_pool best, since
-    -- a scene has one row per label word. A person in few scenes has their
-    -- scenes' tag rows read instead, as in the pass.
-    tag_ids := array(
-      select x.scene_id
-      from (
-        select t.scene_id, max(t.impact) as tag
+               tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps
+        where ps.mask <> 0
+        order by wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
+                              + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
+                       + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
+                 + wg * ps.tag desc, ps.scene_id
+        limit word_pool);
+      -- Tag candidates: the scenes whose labels best name a query word (the
+      -- label's score over its word count, search_tag_score of that word),
+      -- each label word's rows read in order of that score
+      -- (scene_terms_tag_impact_idx), tag_pool of them at most: no scene
+      -- outside a word's first tag_pool can be among the tag_pool best, since
+      -- a scene has one row per label word.
+      tag_ids := array(
+        select x.scene_id
         from (
-          select t.scene_id, t.impact
+          select t.scene_id, max(t.impact) as tag
           from unnest(tag_lexeme) l(lexeme)
           cross join lateral (
             select t.scene_id, t.impact from app_hidden.scene_terms t
             where t.owner_id = uid and t.kind = 't' and t.lexeme = l.lexeme collate "C"
-              and (video_ids is null or t.video_id = any(video_ids))
-              and (search_scenes.person_id is null
-                   or t.scene_id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id))
             order by t.impact desc, t.scene_id
             limit tag_pool) t
-          where person_scenes is null
-          union all
-          select p.scene_id, p.impact
-          from app_hidden.search_postings(uid, video_ids, search_scenes.person_id, person_scenes,
-                 range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
-                 stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                 tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) p
-          where person_scenes is not null and p.tag) t
-        group by t.scene_id) x
-      where x.tag > 0
-      order by x.tag desc, x.scene_id
-      limit tag_pool);
+          group by t.scene_id) x
+        where x.tag > 0
+        order by x.tag desc, x.scene_id
+        limit tag_pool);
+    else
+      -- Narrowed to a person or to videos, most of the rows read are those
+      -- of scenes out of scope, and reading them twice (frequencies, then
+      -- candidates) cost more than keeping the few scenes in scope: the
+      -- frequencies and the IDF-weighted shares are computed per distinct
+      -- combination of words a scene has, and the tag candidates come from
+      -- the same scenes.
+      with per_scene as materialized (
+        select * from app_hidden.search_scene_matches(uid, video_ids, search_scenes.person_id, person_scenes,
+                        range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
+                        stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                        tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming)
+      ), combos as (
+        select ps.written, ps.mask, count(*) as n from per_scene ps where ps.mask <> 0 group by ps.written, ps.mask
+      ), df as (
+        select g.i, coalesce(sum(c.n), 0) as n
+        from generate_series(1, cardinality(words)) g(i)
+        left join combos c on c.mask & (1::bigint << (g.i - 1)) <> 0
+        group by g.i
+      ), idf as (
+        select array_agg(ln(1 + (scope_size + 1)::float8 / (1 + df.n)) order by df.i) as v from df
+      ), share as (
+        select c.written, c.mask,
+               sum(idf.v[g] * case when c.written & (1::bigint << (g - 1)) <> 0 then 1
+                                   when c.mask & (1::bigint << (g - 1)) <> 0 then 0.75 else 0 end) / sum(idf.v[g]) as share
+        from combos c cross join idf cross join generate_series(1, cardinality(words)) g
+        group by c.written, c.mask
+      )
+      select (select idf.v from idf),
+             array(select ps.scene_id
+                   from per_scene ps join share sh on sh.written = ps.written and sh.mask = ps.mask
+                   order by wt * (0.5 * sh.share + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
+                            + wg * ps.tag desc, ps.scene_id
+                   limit word_pool),
+             array(select ps.scene_id from per_scene ps where ps.tag > 0 order by ps.tag desc, ps.scene_id limit tag_pool)
+        into word_idf, word_ids, tag_ids;
+      idf_total := (select sum(x) from unnest(word_idf) x);
+    end if;
     perform set_config('enable_sort', 'on', true);
   end if;
 
@@ -6474,6 +6510,13 @@ GRANT ALL ON FUNCTION app_hidden.search_range_rows(uid uuid, row_kind "char", ro
 
 REVOKE ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) TO authenticated;
+
+--
+-- Name: FUNCTION search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) TO authenticated;
 
 --
 -- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -

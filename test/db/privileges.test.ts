@@ -195,6 +195,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.search_query_words',
     'app_hidden.search_range_rows',
     'app_hidden.search_rank',
+    'app_hidden.search_scene_matches',
     'app_hidden.search_similarity',
     'app_hidden.search_snippet',
     'app_hidden.search_snippet_query',
