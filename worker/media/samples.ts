@@ -55,9 +55,9 @@ export interface SampleOptions {
    */
   motion?: boolean;
   /**
-   * The burned-in words' size in pixels (default: a fifth of the height,
-   * with a 4 px outline); a caption of a filmed 1080p picture is 16-24 px,
-   * outlined in proportion.
+   * The burned-in words' size in pixels. By default a fifth of the height,
+   * outlined; set, they are a caption on a dark bar (a filmed 1080p
+   * picture's captions are 16-24 px).
    */
   wordPx?: number;
   limits?: RunLimits;
