@@ -315,8 +315,6 @@ export const STAGES: readonly Stage[] = [
         if (!jpg) continue;
         jpgs[i] = await keyframeOf(jpg, path.join(w.dir, 'frames', `key-${i}.jpg`));
         if (jpgs[i] !== jpg) w.frameOf.set(jpgs[i]!, jpg);
-        const at = w.extractedAt.get(jpg);
-        if (at !== undefined) w.extractedAt.set(jpgs[i]!, at);
       }
       for (const [i, jpg] of jpgs.entries()) {
         const key = jpg ? keyframeKey(w.video.owner_id, w.video.id, w.scenes[i]!.ordinal) : null;
@@ -602,8 +600,9 @@ async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
     // settles (filmed footage) has no other frame read.
     const s = w.spans[i]!;
     const key = w.frames[i];
-    if (!frames.length && key)
-      frames.push({ file: w.frameOf.get(key) ?? key, t: w.extractedAt.get(key) ?? s.start + (s.end - s.start) / 3 });
+    const frame = key ? (w.frameOf.get(key) ?? key) : null;
+    if (!frames.length && frame)
+      frames.push({ file: frame, t: w.extractedAt.get(frame) ?? s.start + (s.end - s.start) / 3 });
     out.push(frames);
   }
   return out;
