@@ -722,6 +722,37 @@ function bruteForce(
   );
 }
 
+test('a query of ten words picks the same word candidates as an exact ranking over every scene', async () => {
+  // More scenes with a query word than the word pool holds, so which scenes
+  // become candidates decides the page: the pool is ordered by each scene's
+  // IDF-weighted share of the words, looked up in tables of 8 words each
+  // (words 9 and 10 in the second), and "castle" (stem "castl") is counted
+  // apart from the words that are their own stem.
+  // Every scene says two of the words, once each; words 9 and 10 are the
+  // rarer, so the 30 scenes with one of them outrank the 100 with two of
+  // words 1-8, and are candidates only if those two words' IDFs count.
+  const rand = mulberry32(7);
+  const u = uuid();
+  const v = await addVideo(u);
+  const vocab = ['river', 'mountain', 'harbor', 'castle', 'garden', 'bridge', 'forest', 'desert', 'island', 'valley'];
+  const common = () => Math.floor(rand() * 8);
+  for (let i = 0; i < 130; i++) {
+    const a = common();
+    const b = i < 100 ? (a + 1 + Math.floor(rand() * 7)) % 8 : 8 + (i % 2);
+    await addScene(v, u, { transcript: `${vocab[a]} and ${vocab[b]}` });
+  }
+  const q = { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) };
+  const words = vocab.join(' ');
+  const hits = await search(u, { query: words, pageSize: 20 });
+  const exact = (await bruteForce(u, words, q)).slice(0, 20);
+  assert.equal(hits.length, 20);
+  assert.deepEqual(
+    hits.map((h) => h.scene_id),
+    exact.map((b) => b.id),
+  );
+  hits.forEach((h, i) => close(h.score, exact[i].score, `score of rank ${i + 1}`));
+});
+
 test("a user's search never returns another user's scenes, however well they match", async () => {
   const a = uuid(),
     b = uuid();
