@@ -34,13 +34,16 @@ const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
  * At most FRAME_MAX_W wide, for OCR; keyframes are made from such frames
  * (keyframeOf).
  * With `print` (a metadata filter that logs, e.g. metadata=print), the
- * frame's luma statistics are measured on a copy of half its width,
+ * frame's luma statistics are measured on a copy of a quarter of its width,
  * box-filtered (area), and logged there; the frame itself goes on unchanged.
  * signalstats also measures chroma, saturation and hue, which made it most of
  * the cost of writing a captured 1280 px frame (0.57 of 4.2 CPU-s for the
- * fast-cut benchmark clip, BENCHMARKS.md). A box filter keeps the average,
- * and any pixel bright enough to matter stays so: a lone white pixel (235)
- * on black (16) is 71 in its 2x2 box, above BLACK_YMAX. `id` names the
+ * fast-cut benchmark clip at full size, 0.27 at half width, BENCHMARKS.md).
+ * A box filter keeps the average, and anything bright enough to matter stays
+ * so: a white dot of 3x3 pixels (235) on black (16), wherever it lies, puts
+ * 2x2 of them into one 4x4 box, which reads 71, above BLACK_YMAX, and so does
+ * a caption's stroke 2 pixels wide; a lone white pixel (30) does not, and a
+ * frame black but for it counts as black. `id` names the
  * labels of the two branches, which must be unique within one graph. The
  * chain ends where the frame leaves it, so a caller can append a label.
  */
@@ -50,7 +53,7 @@ function frameFilter(hdr: Hdr | null, print?: string, id = 'frame'): string {
   if (!print) return frame;
   return (
     `${frame},split[${id}_out][${id}_stats];` +
-    `[${id}_stats]scale=w='max(2,trunc(iw/4)*2)':h=-2:flags=area,signalstats,${print},nullsink;[${id}_out]null`
+    `[${id}_stats]scale=w='max(2,trunc(iw/8)*2)':h=-2:flags=area,signalstats,${print},nullsink;[${id}_out]null`
   );
 }
 
