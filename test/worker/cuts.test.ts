@@ -309,6 +309,34 @@ test('a capture that cannot be written costs a second pass, not the video', asyn
   );
 });
 
+test('a picture a few pixels high has its settled frames captured too', async () => {
+  // The luma statistics' copy is a quarter of the width: its height, scaled
+  // alike, would round to nothing, and the capture's failure costs a second pass.
+  const file = path.join(dir, 'strip.mkv');
+  const card = (c: string) => `color=${c}:s=16x2:r=25:d=2,format=yuv444p`;
+  const made = await runTool(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `${card('red')}[a];${card('blue')}[b];[a][b]concat=n=2:v=1`,
+      '-c:v',
+      'ffv1',
+      file,
+    ],
+    limits,
+  );
+  assert.equal(made.code, 0);
+  const capture = fs.mkdtempSync(path.join(dir, 'capture-'));
+  const d = await detectScenes(file, 0.3, limits, undefined, capture);
+  assert.deepEqual(d.cuts, [2]);
+  // One frame per card (nothing on them to read, so none is named a sample).
+  assert.equal(fs.readdirSync(capture).length, 2);
+});
+
 test('a slow pan across one picture is one scene', async () => {
   const v = await generatePan(path.join(dir, 'pan.mp4'));
   const d = await assertCuts(v);

@@ -34,7 +34,8 @@ const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
  * At most FRAME_MAX_W wide, for OCR; keyframes are made from such frames
  * (keyframeOf).
  * With `print` (a metadata filter that logs, e.g. metadata=print), the
- * frame's luma statistics are measured on a copy of a quarter of its width,
+ * frame's luma statistics are measured on a copy of a quarter of its width
+ * (2 pixels at least each way),
  * box-filtered (area), and logged there; the frame itself goes on unchanged.
  * signalstats also measures chroma, saturation and hue, which made it most of
  * the cost of writing a captured 1280 px frame (0.57 of 4.2 CPU-s for the
@@ -53,7 +54,7 @@ function frameFilter(hdr: Hdr | null, print?: string, id = 'frame'): string {
   if (!print) return frame;
   return (
     `${frame},split[${id}_out][${id}_stats];` +
-    `[${id}_stats]scale=w='max(2,trunc(iw/8)*2)':h=-2:flags=area,signalstats,${print},nullsink;[${id}_out]null`
+    `[${id}_stats]scale=w='max(2,trunc(iw/8)*2)':h='max(2,trunc(ow*ih/iw/2)*2)':flags=area,signalstats,${print},nullsink;[${id}_out]null`
   );
 }
 
