@@ -35,8 +35,8 @@ const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
  * (keyframeOf).
  * With `print` (a metadata filter that logs, e.g. metadata=print), the
  * frame's luma statistics are measured on a copy of a quarter of its width
- * (2 pixels at least each way),
- * box-filtered (area), and logged there; the frame itself goes on unchanged.
+ * (2 pixels at least each way), box-filtered (area), and logged there; the
+ * frame itself goes on unchanged.
  * signalstats also measures chroma, saturation and hue, which made it most of
  * the cost of writing a captured 1280 px frame (0.57 of 4.2 CPU-s for the
  * fast-cut benchmark clip at full size, 0.27 at half width, BENCHMARKS.md).
