@@ -63,6 +63,14 @@ try {
       "slides beside the speaker's camera (40 %)",
       await generateSlideDeck(path.join(dir, 'side.mp4'), { camera: 'side' }),
     ],
+    [
+      'slides filmed, a presenter walking in front',
+      await generateSlideDeck(path.join(dir, 'presenter.mp4'), { presenter: true }),
+    ],
+    [
+      'slides filmed with a presenter, built up, dissolves',
+      await generateSlideDeck(path.join(dir, 'presenter-all.mp4'), { presenter: true, builds: true, dissolveS: 0.8 }),
+    ],
     ['slides built up line by line', await generateSlideDeck(path.join(dir, 'builds.mp4'), { builds: true })],
     ['slides joined by 1 s dissolves', await generateSlideDeck(path.join(dir, 'dissolve.mp4'), { dissolveS: 1 })],
     [

@@ -337,6 +337,19 @@ test('a picture a few pixels high has its settled frames captured too', async ()
   assert.equal(fs.readdirSync(capture).length, 2);
 });
 
+test('a presenter who walks in front of the slides and stops there is no cut', async () => {
+  // Filmed: the figure walks across a quarter into each slide and back at six
+  // tenths, each time settling somewhere else for two seconds.
+  for (const [name, opts] of [
+    ['presenter.mp4', { presenter: true }],
+    ['presenter-builds.mp4', { presenter: true, builds: true, dissolveS: 0.8 }],
+  ] as const) {
+    const v = await generateSlideDeck(path.join(dir, name), opts);
+    const d = await assertCuts(v);
+    assert.deepEqual(d.contentCuts.length, v.cuts.length, `${name}: content cuts ${d.contentCuts}`);
+  }
+});
+
 test('a slow pan across one picture is one scene', async () => {
   const v = await generatePan(path.join(dir, 'pan.mp4'));
   const d = await assertCuts(v);

@@ -25,6 +25,8 @@
  * - a slide built up line by line. A step that only adds edges on an
  *   unchanged background (a new bullet, typing into an empty editor) is no
  *   cut: the slide goes on, and it is read again once complete.
+ * And a filmed talk has the presenter walking in front of the slides: what
+ * moved and stopped is no cut either (MOVE_MIN_BLOCKS).
  */
 
 export const CHANGE_W = 256;
@@ -46,6 +48,25 @@ export const CUT_SHARE = 0.04;
 export const CHANGE_MAX_RUN_S = 2;
 /** Largest shift (analysis pixels, each axis) tried when asking whether a step was only the camera moving. */
 const MAX_SHIFT = 12;
+/**
+ * Something that moved and stopped (a presenter who walks across in front
+ * of the slides, a window dragged aside) changes the blocks it left and the
+ * blocks it reached, which no shift of the whole picture explains: every
+ * stop was a cut. A changed block whose content stands elsewhere in the
+ * other picture, under one shift for all of them, moved rather than
+ * changed (movedBlocks). Only blocks with something in them count (edges,
+ * or a brightness apart from the picture's background): plain background
+ * matches plain background under any shift. A move takes MOVE_MIN_BLOCKS,
+ * a cut's worth, of such blocks whose brightness it changed. A change over
+ * more than MOVE_MAX_SHARE of the picture is a new picture, not something
+ * in it that moved.
+ */
+const MOVE_MIN_BLOCKS = Math.ceil(CUT_SHARE * BX * BY);
+const MOVE_MAX_SHARE = 0.5;
+/** Shifts found by brightness that are then tried with edges too, each with its neighbours. */
+const MOVE_TRIES = 5;
+/** Edge pixels that make a block's content worth matching (a 16x16 block of a letter's strokes has 30 and more). */
+const CONTENT_EDGES = 8;
 /**
  * Gradual transitions (fades, dissolves) change the picture a little per
  * frame, so neither the step rule nor ffmpeg's per-frame score sees them.
@@ -115,6 +136,8 @@ export interface Frame {
   flatMean: Float32Array;
   /** Number of edge pixels. */
   edges: number;
+  /** Edge pixels per block. */
+  blockEdges: Int32Array;
   /** Grey-level histogram, HIST_BINS bins summing to 1. */
   hist: Float32Array;
 }
@@ -190,7 +213,7 @@ export function analyseFrame(g: Uint8Array, t: number): Frame {
     }
   const hist = new Float32Array(HIST_BINS);
   for (let k = 0; k < HIST_BINS; k++) hist[k] = HIST_SHARE[counts[k]!]!;
-  return { t, edgeBits, sums, mean, flatMean, edges, hist };
+  return { t, edgeBits, sums, mean, flatMean, edges, blockEdges: edgeN, hist };
 }
 
 /** Sixteen edge flags of row y from pixel x on (x may reach PAD_BITS outside the frame: zeros there). */
@@ -314,6 +337,108 @@ export function differenceBeyondMotion(a: Frame, b: Frame): number {
   return best;
 }
 
+/**
+ * Whether b's pixels at block k's place shifted by (dx, dy) hold block k of
+ * a: its brightness, and its edges in every `step`-th row: few flips, and
+ * most of a's edges found (sparse strokes, a few letters, differ from an
+ * empty patch by fewer flips than the bar).
+ */
+function blockFoundAt(a: Frame, k: number, b: Frame, dx: number, dy: number, step: number): boolean {
+  const x0 = (k % BX) * BLOCK;
+  const y0 = Math.floor(k / BX) * BLOCK;
+  const x = x0 + dx;
+  const y = y0 + dy;
+  if (x < 0 || y < 0 || x + BLOCK > CHANGE_W || y + BLOCK > CHANGE_H) return false;
+  if (Math.abs(graySum(b, x, y, x + BLOCK, y + BLOCK) / (BLOCK * BLOCK) - a.mean[k]!) >= BLOCK_MEAN_DELTA) return false;
+  let flips = 0;
+  let had = 0;
+  let shared = 0;
+  for (let r = 0; r < BLOCK; r += step) {
+    const ea = edgeRun(a, y0 + r, x0);
+    const eb = edgeRun(b, y + r, x);
+    flips += POPCOUNT16[ea ^ eb]!;
+    had += POPCOUNT16[ea]!;
+    shared += POPCOUNT16[ea & eb]!;
+  }
+  return flips < (BLOCK_EDGE_FLIP * BLOCK * BLOCK) / step && 2 * shared >= had;
+}
+
+/** Per block, whether it has something in it: edges, or a brightness apart from the picture's background (its median block). */
+function withContent(f: Frame): Uint8Array {
+  const background = [...f.mean].sort((x, y) => x - y)[BLOCKS >> 1]!;
+  return Uint8Array.from(f.mean, (m, k) =>
+    f.blockEdges[k]! >= CONTENT_EDGES || Math.abs(m - background) >= BLOCK_MEAN_DELTA ? 1 : 0,
+  );
+}
+
+/**
+ * Of the blocks flagged in `changed` (between a and b), those explained by
+ * something that moved under one shift (see MOVE_MIN_BLOCKS): a block of b
+ * whose content stood at the shifted-back place in a (where it went), or a
+ * block of a whose content stands at the shifted place in b (where it came
+ * from). The shift is searched every second pixel with a quarter of each
+ * block's rows, then the MOVE_TRIES best and their neighbours with all of
+ * them. Null when nothing moved.
+ */
+function movedBlocks(a: Frame, b: Frame, changed: Uint8Array): Uint8Array | null {
+  const blocks: number[] = [];
+  for (let k = 0; k < BLOCKS; k++) if (changed[k]) blocks.push(k);
+  if (blocks.length < MOVE_MIN_BLOCKS || blocks.length > MOVE_MAX_SHARE * BLOCKS) return null;
+  const inA = withContent(a);
+  const inB = withContent(b);
+  const explained = (dx: number, dy: number, step: number, out?: Uint8Array) => {
+    let n = 0;
+    for (const k of blocks) {
+      if ((inB[k] && blockFoundAt(b, k, a, -dx, -dy, step)) || (inA[k] && blockFoundAt(a, k, b, dx, dy, step))) {
+        n++;
+        if (out) out[k] = 1;
+      }
+    }
+    return n;
+  };
+  const best: { dx: number; dy: number; n: number }[] = [];
+  for (let dy = -(CHANGE_H >> 1); dy <= CHANGE_H >> 1; dy += 2) {
+    for (let dx = -(CHANGE_W - BLOCK); dx <= CHANGE_W - BLOCK; dx += 2) {
+      if (dx === 0 && dy === 0) continue;
+      const n = explained(dx, dy, 4);
+      if (n === 0 || (best.length === MOVE_TRIES && n <= best[MOVE_TRIES - 1]!.n)) continue;
+      best.push({ dx, dy, n });
+      best.sort((x, y) => y.n - x.n);
+      if (best.length > MOVE_TRIES) best.pop();
+    }
+  }
+  let moved: Uint8Array | null = null;
+  let most = MOVE_MIN_BLOCKS - 1;
+  for (const c of best) {
+    for (let dy = c.dy - 1; dy <= c.dy + 1; dy++) {
+      for (let dx = c.dx - 1; dx <= c.dx + 1; dx++) {
+        const out = new Uint8Array(BLOCKS);
+        const n = explained(dx, dy, 1, out);
+        if (n > most) [most, moved] = [n, out];
+      }
+    }
+  }
+  // A cut's worth of what moved must be something whose coming or going
+  // changed the brightness where it stood: blocks of text that happen to
+  // match other text (small type, dx a word's width) are no move, since text
+  // replaced by text keeps its block's brightness (0 or 1 such blocks at
+  // the generated decks' slide changes, 19-26 for a walking presenter).
+  let solid = 0;
+  if (moved) for (const k of blocks) if (moved[k] && Math.abs(a.mean[k]! - b.mean[k]!) >= BLOCK_MEAN_DELTA) solid++;
+  if (!moved || solid < MOVE_MIN_BLOCKS) return null;
+  // The object's outline cuts through blocks whose other part is whatever
+  // stood behind it, here and there different: changed blocks next to moved
+  // ones moved too.
+  const grown = moved.slice();
+  for (const k of blocks) {
+    const bx = k % BX;
+    const by = (k - bx) / BX;
+    for (let y = Math.max(0, by - 1); y <= Math.min(BY - 1, by + 1); y++)
+      for (let x = Math.max(0, bx - 1); x <= Math.min(BX - 1, bx + 1); x++) if (moved[y * BX + x]) grown[k] = 1;
+  }
+  return grown;
+}
+
 export interface ContentChanges {
   /** Times where the settled picture changed to a different settled picture. */
   cuts: number[];
@@ -429,7 +554,8 @@ export class ChangeTracker {
       this.run.length &&
       this.anchor &&
       shareOf(changedBlocks(this.anchor, f, true), this.ignore) >= CUT_SHARE &&
-      differenceBeyondMotion(this.anchor, f) >= CUT_SHARE
+      differenceBeyondMotion(this.anchor, f) >= CUT_SHARE &&
+      this.beyondMoves(this.anchor, f) >= CUT_SHARE
     ) {
       // The step's strongest sample: for a hard change the first new frame,
       // for a dissolve the middle of it.
@@ -447,6 +573,15 @@ export class ChangeTracker {
       this.out.textSamples.push(f.t);
       this.lastRead = f;
     }
+  }
+
+  /** The share of blocks changed between a and b (new lines on a slide aside) that nothing moving explains. */
+  private beyondMoves(a: Frame, b: Frame): number {
+    const changed = changedBlocks(a, b, true);
+    if (this.ignore) for (let k = 0; k < BLOCKS; k++) if (this.ignore[k]) changed[k] = 0;
+    const moved = movedBlocks(a, b, changed);
+    if (moved) for (let k = 0; k < BLOCKS; k++) if (moved[k]) changed[k] = 0;
+    return shareOf(changed, null);
   }
 
   finish(): ContentChanges {

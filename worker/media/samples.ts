@@ -331,7 +331,11 @@ async function encode(
  * recording to its end), and the speaker's
  * camera, a picture that never holds still (`camera`): in a corner over the
  * slides, or as a panel of 40 % on the left with the slides shrunk beside
- * it, as meeting and lecture-capture tools lay them out.
+ * it, as meeting and lecture-capture tools lay them out. `presenter` films
+ * the deck with someone in front of it (a figure two thirds of the picture's
+ * height, with the grain of a camera over everything) who walks across for
+ * a second a quarter into each slide, stands there, and walks back at six
+ * tenths: none of that is a new scene.
  */
 export async function generateSlideDeck(
   outPath: string,
@@ -345,6 +349,7 @@ export async function generateSlideDeck(
     dissolveS?: number;
     transition?: string;
     camera?: 'corner' | 'side';
+    presenter?: boolean;
     variableRate?: boolean;
   } = {},
 ): Promise<KnownBoundaries> {
@@ -381,7 +386,7 @@ export async function generateSlideDeck(
         `drawbox=x=0:y=${Math.round(height * 0.94)}:w=iw:h=${Math.round(height * 0.06)}:color=0x2b4c7e:t=fill,${text}[v${i}]`,
     );
   });
-  const deck = opts.camera ? '[deck]' : '[vout]';
+  const deck = opts.camera || opts.presenter ? '[deck]' : '[vout]';
   if (dissolve > 0) {
     let joined = '[v0]';
     let at = 0;
@@ -397,13 +402,32 @@ export async function generateSlideDeck(
   } else {
     graph.push(`${slides.map((_, i) => `[v${i}]`).join('')}concat=n=${slides.length}:v=1:a=0${deck}`);
   }
+  if (opts.presenter) {
+    const w = Math.round(width * 0.11);
+    const h = Math.round(height * 0.64);
+    const [from, to] = [Math.round(width * 0.12), Math.round(width * 0.66)];
+    // x is from plus (to - from) times the walks there minus the walks back, each a ramp of 1 s.
+    const ramp = (at: number) => `clip(t-${at.toFixed(3)},0,1)`;
+    const walks: string[] = [];
+    let start = 0;
+    for (const sl of slides) {
+      const d = Math.round(sl.durationS * fps) / fps - dissolve;
+      walks.push(`${ramp(start + d * 0.25)}-${ramp(start + d * 0.6)}`);
+      start += d;
+    }
+    graph.push(
+      `color=c=0x3a3030:s=${w}x${h}:r=${fps}:d=${t},noise=alls=25[figure]`,
+      `[deck][figure]overlay=x='${from}+${to - from}*(${walks.join('+')})':y=${height - h}:shortest=1,noise=alls=4:allf=t,format=yuv420p${opts.camera ? '[filmed]' : '[vout]'}`,
+    );
+  }
+  const filmed = opts.presenter ? '[filmed]' : '[deck]';
   if (opts.camera === 'corner') {
     const w = Math.round(width / 4 / 2) * 2;
     const h = Math.round((w * 3) / 4 / 2) * 2;
     const margin = Math.round(height * 0.08);
     graph.push(
       `${fractalPan({ width: w, height: h, fps, durationS: t, pxPerS: PAN_PX_PER_S / 2 })},noise=alls=4:allf=t,format=yuv420p[cam]`,
-      `[deck][cam]overlay=x=W-w-${margin}:y=H-h-${margin}:shortest=1[vout]`,
+      `${filmed}[cam]overlay=x=W-w-${margin}:y=H-h-${margin}:shortest=1[vout]`,
     );
   } else if (opts.camera === 'side') {
     const w = Math.round((width * 0.4) / 2) * 2;
@@ -411,7 +435,7 @@ export async function generateSlideDeck(
     const sh = Math.round((sw * height) / width / 2) * 2;
     graph.push(
       `${fractalPan({ width: w, height, fps, durationS: t, pxPerS: PAN_PX_PER_S / 2 })},noise=alls=4:allf=t[cam]`,
-      `[deck]scale=${sw}:${sh}[small]`,
+      `${filmed}scale=${sw}:${sh}[small]`,
       `color=c=0x202020:s=${width}x${height}:r=${fps}:d=${t}[canvas]`,
       `[canvas][cam]overlay=x=0:y=0[left]`,
       `[left][small]overlay=x=${w}:y=${Math.round((height - sh) / 2)}:shortest=1,format=yuv420p[vout]`,
