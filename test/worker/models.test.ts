@@ -185,7 +185,21 @@ test('a stage filled in by reindex --missing writes exactly what a fresh index w
     { timeoutS: 60, maxMemoryMb: 4096 },
   );
   assert.equal(r.code, 0);
-  const files = [late, speechOnly.path];
+  // Filmed 1080p with a 14 px caption: no picture settles, so each scene is
+  // read at its keyframe's frame, which a re-index (keyframes loaded, a
+  // thumbnail-sized copy) must extract again rather than read the copy.
+  const filmed = await generateSampleVideo(path.join(rig.dir, 'filmed-caption-reindex.mp4'), {
+    scenes: [
+      { durationS: 2.5, color: '0x1f3b73', word: 'HARBOUR TOUR' },
+      { durationS: 2.5, color: '0x7a2e2e', word: 'MARKET HALL' },
+    ],
+    width: 1920,
+    height: 1080,
+    audio: false,
+    motion: true,
+    wordPx: 14,
+  });
+  const files = [late, speechOnly.path, filmed.path];
 
   // Speech, image and OCR models absent: those stages (and tags, which read image vectors) are skipped.
   await worker!.stop();
@@ -213,6 +227,7 @@ test('a stage filled in by reindex --missing writes exactly what a fresh index w
     [
       ['indexed', ['embed_image', 'tags', 'ocr']],
       ['indexed', ['transcribe', 'embed_image', 'tags', 'ocr']],
+      ['indexed', ['embed_image', 'tags', 'ocr']],
     ],
   );
 
@@ -247,6 +262,11 @@ test('a stage filled in by reindex --missing writes exactly what a fresh index w
   assert.ok(
     (await scenesOf(db, filled[1]!)).some((s) => s.transcript !== ''),
     'speech was transcribed on re-index',
+  );
+  assert.deepEqual(
+    (await scenesOf(db, filled[2]!)).map((s) => /HARBOUR|MARKET HALL/.exec(s.ocr_text)?.[0]),
+    ['HARBOUR', 'MARKET HALL'],
+    'the small captions of filmed footage were read on re-index',
   );
 });
 

@@ -296,11 +296,7 @@ export const STAGES: readonly Stage[] = [
       const settled = w.textSamples
         ? chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN)
         : [];
-      const whole = (i: number): KeyframeRequest => ({
-        start: w.spans[i]!.start,
-        end: w.spans[i]!.end,
-        outPath: path.join(w.dir, 'frames', `${i}.jpg`),
-      });
+      const whole = (i: number) => spanRequest(w, i, `${i}.jpg`);
       const first = (i: number) => settled[i]?.[0];
       // All scenes in one batch; a settled frame that cannot be decoded falls back to the scene's own.
       const jpgs = await extractFrames(
@@ -478,6 +474,13 @@ const videoDuration = (w: Work) =>
 const CUT_CONTEXT_S = 5;
 
 /** The frame at time t (a settled picture the change detector chose). */
+/** Scene i's frame: a third in, past black frames (extractKeyframes), written to `file` in the job's frames folder. */
+const spanRequest = (w: Work, i: number, file: string): KeyframeRequest => ({
+  start: w.spans[i]!.start,
+  end: w.spans[i]!.end,
+  outPath: path.join(w.dir, 'frames', file),
+});
+
 const sampleRequest = (w: Work, t: number): KeyframeRequest => ({
   start: t,
   end: t + 0.2,
@@ -582,11 +585,24 @@ async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
     w.keyframes = { times: detected.keyframes, from: 0, to: detected.decodedS };
   }
   const chosen = chooseTextSamples(w.textSamples, w.spans, videoDuration(w), OCR_EXTRA_FRAMES_PER_MIN);
-  const jpgs = await extractFrames(
-    w,
-    chosen.flat().map((t) => sampleRequest(w, t)),
-  );
+  // A scene with no other frame read is read at its keyframe, from the frame
+  // it was copied from: at thumbnail size a caption filmed in 1080p is too
+  // small to read. Where this job did not extract that frame (the keyframes
+  // stage was loaded from storage: a re-index, a resumed job), only the
+  // stored copy is at hand, so the frame is extracted again, the same one,
+  // in the same batch.
+  const sourceOf = (i: number) => {
+    const key = w.frames[i];
+    return key ? (w.frameOf.get(key) ?? key) : null;
+  };
+  const again = w.spans.map((_, i) => {
+    const source = sourceOf(i);
+    return !chosen[i]!.length && source && !w.extracted.has(source) ? spanRequest(w, i, `again-${i}.jpg`) : null;
+  });
+  const samples = chosen.flat().map((t) => sampleRequest(w, t));
+  const jpgs = await extractFrames(w, [...samples, ...again.filter((q) => q !== null)]);
   let k = 0;
+  let r = samples.length;
   const out: SampledFrame[][] = [];
   for (const [i, times] of chosen.entries()) {
     const frames: SampledFrame[] = [];
@@ -595,12 +611,8 @@ async function sampleFrames(w: Work): Promise<SampledFrame[][]> {
       if (jpg) frames.push({ file: jpg, t });
     }
     // The keyframe's time where this job extracted it, else nominally a third into the scene.
-    // Read from the frame it was copied from: at thumbnail size a caption
-    // filmed in 1080p is too small to read, and a picture that never
-    // settles (filmed footage) has no other frame read.
     const s = w.spans[i]!;
-    const key = w.frames[i];
-    const frame = key ? (w.frameOf.get(key) ?? key) : null;
+    const frame = (again[i] ? jpgs[r++] : null) ?? sourceOf(i);
     if (!frames.length && frame)
       frames.push({ file: frame, t: w.extractedAt.get(frame) ?? s.start + (s.end - s.start) / 3 });
     out.push(frames);
