@@ -13,7 +13,7 @@ import { runTool } from '../../worker/media/run.ts';
 import { startWorker, type WorkerHandle } from '../../worker/index.ts';
 import { reindex } from '../../worker/reindex.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
-import { generateSampleVideo } from '../fixtures/videos.ts';
+import { generateFilmedCaptions, generateSampleVideo } from '../fixtures/videos.ts';
 import {
   TINY_MODELS_DIR,
   hasTinyModels,
@@ -188,17 +188,7 @@ test('a stage filled in by reindex --missing writes exactly what a fresh index w
   // Filmed 1080p with a 14 px caption: no picture settles, so each scene is
   // read at its keyframe's frame, which a re-index (keyframes loaded, a
   // thumbnail-sized copy) must extract again rather than read the copy.
-  const filmed = await generateSampleVideo(path.join(rig.dir, 'filmed-caption-reindex.mp4'), {
-    scenes: [
-      { durationS: 2.5, color: '0x1f3b73', word: 'HARBOUR TOUR' },
-      { durationS: 2.5, color: '0x7a2e2e', word: 'MARKET HALL' },
-    ],
-    width: 1920,
-    height: 1080,
-    audio: false,
-    motion: true,
-    wordPx: 14,
-  });
+  const filmed = await generateFilmedCaptions(path.join(rig.dir, 'filmed-caption-reindex.mp4'));
   const files = [late, speechOnly.path, filmed.path];
 
   // Speech, image and OCR models absent: those stages (and tags, which read image vectors) are skipped.

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { KEYFRAME_MAX_W } from '../../worker/media/index.ts';
 import { FIVE_SLIDES, generateScreenRecording, generateSlideDeck } from '../../worker/media/samples.ts';
 import { createTestDatabase, uuid, withUserDb, type TestDatabase } from '../helpers/db.ts';
-import { generateSampleVideo } from '../fixtures/videos.ts';
+import { generateFilmedCaptions, generateSampleVideo } from '../fixtures/videos.ts';
 import { insertVideo, makeRig, scenesOf, settled, upload, type Rig } from './helpers.ts';
 
 let worker: WorkerHandle | undefined;
@@ -130,17 +130,7 @@ test('a small caption over filmed 1080p footage, whose picture never settles, is
   // keyframe it is 5.6 px, which read the second as "MARKETHALL" and, in
   // most frames of the first, nothing.
   const owner = uuid();
-  const v = await generateSampleVideo(path.join(rig.dir, 'filmed-1080p.mp4'), {
-    scenes: [
-      { durationS: 2.5, color: '0x1f3b73', word: 'HARBOUR TOUR' },
-      { durationS: 2.5, color: '0x7a2e2e', word: 'MARKET HALL' },
-    ],
-    width: 1920,
-    height: 1080,
-    audio: false,
-    motion: true,
-    wordPx: 14,
-  });
+  const v = await generateFilmedCaptions(path.join(rig.dir, 'filmed-1080p.mp4'));
   const scenes = await scenesOf(db, await index(owner, v.path));
   assert.equal(scenes.length, 2, scenes.map((s) => `${s.start_s}-${s.end_s}`).join(' '));
   assert.match(scenes[0]!.ocr_text, /HARBOUR/, `scene 0: "${scenes[0]!.ocr_text}"`);
