@@ -341,7 +341,9 @@ export function differenceBeyondMotion(a: Frame, b: Frame): number {
  * Whether b's pixels at block k's place shifted by (dx, dy) hold block k of
  * a: its brightness, and its edges in every `step`-th row: few flips, and
  * most of a's edges found (sparse strokes, a few letters, differ from an
- * empty patch by fewer flips than the bar).
+ * empty patch by fewer flips than the bar). And a's pixels there must be
+ * something else: the content moved to where it was not (a large flat
+ * window matches itself shifted, which is no move).
  */
 function blockFoundAt(a: Frame, k: number, b: Frame, dx: number, dy: number, step: number): boolean {
   const x0 = (k % BX) * BLOCK;
@@ -360,7 +362,12 @@ function blockFoundAt(a: Frame, k: number, b: Frame, dx: number, dy: number, ste
     had += POPCOUNT16[ea]!;
     shared += POPCOUNT16[ea & eb]!;
   }
-  return flips < (BLOCK_EDGE_FLIP * BLOCK * BLOCK) / step && 2 * shared >= had;
+  if (flips >= (BLOCK_EDGE_FLIP * BLOCK * BLOCK) / step || 2 * shared < had) return false;
+  const sum = graySum(b, x, y, x + BLOCK, y + BLOCK);
+  if (Math.abs(graySum(a, x, y, x + BLOCK, y + BLOCK) - sum) / (BLOCK * BLOCK) >= BLOCK_MEAN_DELTA) return true;
+  let differ = 0;
+  for (let r = 0; r < BLOCK; r += step) differ += POPCOUNT16[edgeRun(a, y + r, x) ^ edgeRun(b, y + r, x)]!;
+  return differ >= (BLOCK_EDGE_FLIP * BLOCK * BLOCK) / step;
 }
 
 /** Per block, whether it has something in it: edges, or a brightness apart from the picture's background (its median block). */
@@ -378,14 +385,23 @@ function withContent(f: Frame): Uint8Array {
  * block of a whose content stands at the shifted place in b (where it came
  * from). The shift is searched every second pixel with a quarter of each
  * block's rows, then the MOVE_TRIES best and their neighbours with all of
- * them. Null when nothing moved.
+ * them. With `way` 'out' only a's blocks are looked for in b, with 'in' only
+ * b's in a (one of them then a frame on the way: beyondMoves), and the
+ * brightness rule below compares `before` with `after`. Null when nothing
+ * moved.
  */
-function movedBlocks(a: Frame, b: Frame, changed: Uint8Array): Uint8Array | null {
+function movedBlocks(
+  a: Frame,
+  b: Frame,
+  changed: Uint8Array,
+  way: 'both' | 'out' | 'in' = 'both',
+  [before, after]: [Frame, Frame] = [a, b],
+): Uint8Array | null {
   const blocks: number[] = [];
   for (let k = 0; k < BLOCKS; k++) if (changed[k]) blocks.push(k);
   if (blocks.length < MOVE_MIN_BLOCKS || blocks.length > MOVE_MAX_SHARE * BLOCKS) return null;
-  const inA = withContent(a);
-  const inB = withContent(b);
+  const inA = way === 'in' ? new Uint8Array(BLOCKS) : withContent(a);
+  const inB = way === 'out' ? new Uint8Array(BLOCKS) : withContent(b);
   const explained = (dx: number, dy: number, step: number, out?: Uint8Array) => {
     let n = 0;
     for (const k of blocks) {
@@ -399,7 +415,9 @@ function movedBlocks(a: Frame, b: Frame, changed: Uint8Array): Uint8Array | null
   const best: { dx: number; dy: number; n: number }[] = [];
   for (let dy = -(CHANGE_H >> 1); dy <= CHANGE_H >> 1; dy += 2) {
     for (let dx = -(CHANGE_W - BLOCK); dx <= CHANGE_W - BLOCK; dx += 2) {
-      if (dx === 0 && dy === 0) continue;
+      // One way only, b is a frame on the way to or from the settled one: the
+      // very content, barely moved, would explain anything.
+      if (way === 'both' ? dx === 0 && dy === 0 : Math.abs(dx) <= MAX_SHIFT && Math.abs(dy) <= MAX_SHIFT) continue;
       const n = explained(dx, dy, 4);
       if (n === 0 || (best.length === MOVE_TRIES && n <= best[MOVE_TRIES - 1]!.n)) continue;
       best.push({ dx, dy, n });
@@ -424,7 +442,8 @@ function movedBlocks(a: Frame, b: Frame, changed: Uint8Array): Uint8Array | null
   // replaced by text keeps its block's brightness (0 or 1 such blocks at
   // the generated decks' slide changes, 19-26 for a walking presenter).
   let solid = 0;
-  if (moved) for (const k of blocks) if (moved[k] && Math.abs(a.mean[k]! - b.mean[k]!) >= BLOCK_MEAN_DELTA) solid++;
+  if (moved)
+    for (const k of blocks) if (moved[k] && Math.abs(before.mean[k]! - after.mean[k]!) >= BLOCK_MEAN_DELTA) solid++;
   if (!moved || solid < MOVE_MIN_BLOCKS) return null;
   // The object's outline cuts through blocks whose other part is whatever
   // stood behind it, here and there different: changed blocks next to moved
@@ -463,6 +482,8 @@ export class ChangeTracker {
   /** Last settled frame before the current run of change. */
   private anchor: Frame | null = null;
   private run: { t: number; change: number }[] = [];
+  /** The frames of the current run while it may still end in a cut (see beyondMoves). */
+  private runFrames: Frame[] = [];
   private lastRead: Frame | null = null;
   private readonly out: ContentChanges = { cuts: [], curve: [], textSamples: [] };
   private readonly hists: Float32Array[] = [];
@@ -490,8 +511,9 @@ export class ChangeTracker {
       this.settle(f);
     } else {
       this.run.push({ t, change });
+      this.runFrames.push(f);
       // Motion, not a transition: forget where it started, so no cut when it ends.
-      if (this.run.length / CHANGE_FPS > CHANGE_MAX_RUN_S) this.anchor = null;
+      if (this.run.length / CHANGE_FPS > CHANGE_MAX_RUN_S) [this.anchor, this.runFrames] = [null, []];
     }
     this.prev = f;
   }
@@ -563,6 +585,7 @@ export class ChangeTracker {
       this.out.cuts.push(peak.t);
     }
     this.run = [];
+    this.runFrames = [];
     this.anchor = f;
     const blank = f.edges < BLANK_EDGE_SHARE * CHANGE_W * CHANGE_H;
     if (!blank && (!this.lastRead || shareOf(changedBlocks(this.lastRead, f), this.ignore) >= TEXT_CHANGE_SHARE)) {
@@ -575,12 +598,26 @@ export class ChangeTracker {
     }
   }
 
-  /** The share of blocks changed between a and b (new lines on a slide aside) that nothing moving explains. */
+  /**
+   * The share of blocks changed between a and b (new lines on a slide aside)
+   * that nothing moving explains. Something that left the picture (a
+   * presenter walking out) is not in b to be found, nor something that came
+   * in in a: the frames between show it on its way, so what stood in a is
+   * looked for in them, and what stands in b too.
+   */
   private beyondMoves(a: Frame, b: Frame): number {
     const changed = changedBlocks(a, b, true);
     if (this.ignore) for (let k = 0; k < BLOCKS; k++) if (this.ignore[k]) changed[k] = 0;
-    const moved = movedBlocks(a, b, changed);
-    if (moved) for (let k = 0; k < BLOCKS; k++) if (moved[k]) changed[k] = 0;
+    const explain = (moved: Uint8Array | null) => {
+      if (moved) for (let k = 0; k < BLOCKS; k++) if (moved[k]) changed[k] = 0;
+    };
+    explain(movedBlocks(a, b, changed));
+    const between = this.runFrames;
+    for (const m of new Set([between[between.length >> 1], between.at(-1)])) {
+      if (!m || shareOf(changed, null) < CUT_SHARE) break;
+      explain(movedBlocks(a, m, changed, 'out', [a, b]));
+      explain(movedBlocks(m, b, changed, 'in', [a, b]));
+    }
     return shareOf(changed, null);
   }
 

@@ -333,9 +333,9 @@ async function encode(
  * slides, or as a panel of 40 % on the left with the slides shrunk beside
  * it, as meeting and lecture-capture tools lay them out. `presenter` films
  * the deck with someone in front of it (a figure two thirds of the picture's
- * height, with the grain of a camera over everything) who walks across for
- * a second a quarter into each slide, stands there, and walks back at six
- * tenths: none of that is a new scene.
+ * height, with the grain of a camera over everything) who walks for a
+ * second a quarter into each slide, across the picture (odd slides: out of
+ * it), stays, and walks back at six tenths: none of that is a new scene.
  */
 export async function generateSlideDeck(
   outPath: string,
@@ -405,19 +405,21 @@ export async function generateSlideDeck(
   if (opts.presenter) {
     const w = Math.round(width * 0.11);
     const h = Math.round(height * 0.64);
-    const [from, to] = [Math.round(width * 0.12), Math.round(width * 0.66)];
-    // x is from plus (to - from) times the walks there minus the walks back, each a ramp of 1 s.
+    const from = Math.round(width * 0.12);
+    // Across to two thirds of the width, or out of the picture on the right.
+    const [across, away] = [Math.round(width * 0.54), width - from + 2];
+    // x is from plus each walk there minus the walk back, each a ramp of 1 s.
     const ramp = (at: number) => `clip(t-${at.toFixed(3)},0,1)`;
     const walks: string[] = [];
     let start = 0;
-    for (const sl of slides) {
+    for (const [i, sl] of slides.entries()) {
       const d = Math.round(sl.durationS * fps) / fps - dissolve;
-      walks.push(`${ramp(start + d * 0.25)}-${ramp(start + d * 0.6)}`);
+      walks.push(`${i % 2 ? away : across}*(${ramp(start + d * 0.25)}-${ramp(start + d * 0.6)})`);
       start += d;
     }
     graph.push(
       `color=c=0x3a3030:s=${w}x${h}:r=${fps}:d=${t},noise=alls=25[figure]`,
-      `[deck][figure]overlay=x='${from}+${to - from}*(${walks.join('+')})':y=${height - h}:shortest=1,noise=alls=4:allf=t,format=yuv420p${opts.camera ? '[filmed]' : '[vout]'}`,
+      `[deck][figure]overlay=x='${from}+${walks.join('+')}':y=${height - h}:shortest=1,noise=alls=4:allf=t,format=yuv420p${opts.camera ? '[filmed]' : '[vout]'}`,
     );
   }
   const filmed = opts.presenter ? '[filmed]' : '[deck]';
