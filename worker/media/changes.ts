@@ -400,6 +400,10 @@ function movedBlocks(
   const blocks: number[] = [];
   for (let k = 0; k < BLOCKS; k++) if (changed[k]) blocks.push(k);
   if (blocks.length < MOVE_MIN_BLOCKS || blocks.length > MOVE_MAX_SHARE * BLOCKS) return null;
+  // The brightness rule below, before searching: text replaced by text (most
+  // slide changes) has too few blocks that could pass it.
+  const brighter = (k: number) => Math.abs(before.mean[k]! - after.mean[k]!) >= BLOCK_MEAN_DELTA;
+  if (blocks.filter(brighter).length < MOVE_MIN_BLOCKS) return null;
   const inA = way === 'in' ? new Uint8Array(BLOCKS) : withContent(a);
   const inB = way === 'out' ? new Uint8Array(BLOCKS) : withContent(b);
   const explained = (dx: number, dy: number, step: number, out?: Uint8Array) => {
@@ -442,8 +446,7 @@ function movedBlocks(
   // replaced by text keeps its block's brightness (0 or 1 such blocks at
   // the generated decks' slide changes, 19-26 for a walking presenter).
   let solid = 0;
-  if (moved)
-    for (const k of blocks) if (moved[k] && Math.abs(before.mean[k]! - after.mean[k]!) >= BLOCK_MEAN_DELTA) solid++;
+  if (moved) for (const k of blocks) if (moved[k] && brighter(k)) solid++;
   if (!moved || solid < MOVE_MIN_BLOCKS) return null;
   // The object's outline cuts through blocks whose other part is whatever
   // stood behind it, here and there different: changed blocks next to moved
