@@ -36,17 +36,17 @@ const CANDIDATES = [1 / 3, 1 / 2, 2 / 3, 0.1];
  * With `print` (a metadata filter that logs, e.g. metadata=print), the
  * frame's luma statistics are measured on a copy of a quarter of its width
  * (2 pixels at least each way), box-filtered (area), and logged there; the
- * frame itself goes on unchanged.
- * signalstats also measures chroma, saturation and hue, which made it most of
- * the cost of writing a captured 1280 px frame (0.57 of 4.2 CPU-s for the
- * fast-cut benchmark clip at full size, 0.27 at half width, BENCHMARKS.md).
- * A box filter keeps the average, and anything bright enough to matter stays
- * so: a white dot of 3x3 pixels (235) on black (16), wherever it lies, puts
- * 2x2 of them into one 4x4 box, which reads 71, above BLACK_YMAX, and so does
- * a caption's stroke 2 pixels wide; a lone white pixel (30) does not, and a
- * frame black but for it counts as black. `id` names the
- * labels of the two branches, which must be unique within one graph. The
- * chain ends where the frame leaves it, so a caller can append a label.
+ * frame itself goes on unchanged. signalstats also measures chroma,
+ * saturation and hue, which made it most of the cost of writing a captured
+ * 1280 px frame (0.57 of 4.2 CPU-s for the fast-cut benchmark clip at full
+ * size, 0.27 at half width, BENCHMARKS.md). A box filter keeps the average,
+ * and anything bright enough to matter stays so: a white dot of 3x3 pixels
+ * (235) on black (16), wherever it lies, puts 2x2 of them into one 4x4 box,
+ * which reads 71, above BLACK_YMAX, and so does a caption's stroke 2 pixels
+ * wide; a lone white pixel (30) does not, and a frame black but for it
+ * counts as black. `id` names the labels of the two branches, which must be
+ * unique within one graph. The chain ends where the frame leaves it, so a
+ * caller can append a label.
  */
 function frameFilter(hdr: Hdr | null, print?: string, id = 'frame'): string {
   const scale = `scale=w='min(${FRAME_MAX_W},iw*sar)':h='if(eq(sar,1),-2,trunc(ow/dar/2)*2)',setsar=1`;

@@ -473,7 +473,6 @@ const videoDuration = (w: Work) =>
 /** Seconds decoded before a chunk's start, so the change detector has seen the settled picture before it. */
 const CUT_CONTEXT_S = 5;
 
-/** The frame at time t (a settled picture the change detector chose). */
 /** Scene i's frame: a third in, past black frames (extractKeyframes), written to `file` in the job's frames folder. */
 const spanRequest = (w: Work, i: number, file: string): KeyframeRequest => ({
   start: w.spans[i]!.start,
@@ -481,6 +480,7 @@ const spanRequest = (w: Work, i: number, file: string): KeyframeRequest => ({
   outPath: path.join(w.dir, 'frames', file),
 });
 
+/** The frame at time t (a settled picture the change detector chose). */
 const sampleRequest = (w: Work, t: number): KeyframeRequest => ({
   start: t,
   end: t + 0.2,
