@@ -22,6 +22,7 @@ import {
   type KnownBoundaries,
 } from '../../worker/media/samples.ts';
 import { planScenes } from '../../worker/pipeline/scenes.ts';
+import { psnr, SAME_PICTURE_DB } from '../helpers/pictures.ts';
 
 const limits = { timeoutS: 120, maxMemoryMb: 4096 };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cuts-test-'));
@@ -46,22 +47,8 @@ async function assertCuts(
     { cuts: d.cuts, textSamples: d.textSamples, captured: 0 },
   );
   for (const t of d.captured.keys()) assert.ok(d.textSamples.includes(t), `captured ${t}, not a sample`);
-  return { ...d, written: fs.readdirSync(capture).length };
-}
-
-/** PSNR (dB) of two pictures of one size; Infinity when they are identical. */
-async function psnr(a: string, b: string): Promise<number> {
-  const r = await runTool(
-    'ffmpeg',
-    ['-v', 'info', '-nostats', '-i', a, '-i', b, '-lavfi', 'psnr', '-f', 'null', '-'],
-    limits,
-    {
-      keepStderr: true,
-    },
-  );
-  const m = /PSNR .* average:(inf|[\d.]+)/.exec(r.stderr);
-  assert.ok(m, r.stderr.slice(-500));
-  return m[1] === 'inf' ? Infinity : Number(m[1]);
+  // The frames the pass wrote; not the RGB copies made of those used (rgbFrame).
+  return { ...d, written: fs.readdirSync(capture).filter((f) => !f.endsWith('.ppm')).length };
 }
 
 /** Each captured frame against the JPEG a seek to its sample writes: the same picture. */
@@ -73,7 +60,7 @@ async function assertCapturedAsSeeks(file: string, d: SceneDetection) {
   assert.ok(written.every(Boolean));
   for (const [i, t] of times.entries()) {
     const db = await psnr(d.captured.get(t)!, reqs[i]!.outPath);
-    assert.ok(db >= 45, `the frame captured for ${t} s is ${db} dB from a seek's`);
+    assert.ok(db >= SAME_PICTURE_DB, `the frame captured for ${t} s is ${db} dB from a seek's`);
   }
 }
 
@@ -91,6 +78,19 @@ test('every slide of a deck on one background is its own scene', async () => {
   await assertCapturedAsSeeks(v.path, d);
   const scenes = planScenes(d.cuts, v.durationS, { minS: 1, maxS: 30 });
   assert.equal(scenes.length, 5);
+});
+
+test('past its bound on raw frames the capture writes JPEGs, of the same pictures', async () => {
+  const v = await generateSlideDeck(path.join(dir, 'slides-bound.mp4'));
+  const capture = fs.mkdtempSync(path.join(dir, 'capture-'));
+  // Room for two frames of the deck's 640x360, planes and RGB.
+  const d = await detectScenes(v.path, 0.3, limits, { startS: 0, endS: v.durationS }, capture, 2.5 * 640 * 360 * 4.5);
+  assert.equal(d.captured.size, v.cuts.length + 1);
+  assert.deepEqual(
+    [...d.captured.values()].map((f) => path.extname(f)),
+    ['.ppm', '.ppm', ...v.cuts.slice(1).map(() => '.jpg')],
+  );
+  await assertCapturedAsSeeks(v.path, d);
 });
 
 test("slides shared beside the speaker's camera cut at each slide; the camera never cuts", async () => {
@@ -195,7 +195,7 @@ test('a variable-rate recording, a frame only when a slide changes, cuts at ever
   }));
   const { written } = await extractKeyframes(v.path, reqs, seekDir, limits);
   assert.deepEqual(written.map(Boolean), [true, true]);
-  assert.ok((await psnr(reqs[0]!.outPath, reqs[1]!.outPath)) >= 45);
+  assert.ok((await psnr(reqs[0]!.outPath, reqs[1]!.outPath)) >= SAME_PICTURE_DB);
   // Each scene's keyframe is its own slide, although no frame lies a third
   // into it (the first frame after that is the next slide's), in a batch and alone.
   const read = [...d.textSamples.slice(0, -1).map((t) => d.captured.get(t)!), reqs[0]!.outPath];
@@ -205,11 +205,11 @@ test('a variable-rate recording, a frame only when a slide changes, cuts at ever
   await extractKeyframes(v.path, keys, seekDir, limits);
   for (const [i, k] of keys.entries()) {
     const db = await psnr(k.outPath, read[i]!);
-    assert.ok(db >= 45, `scene ${i}'s keyframe is ${db} dB from its slide`);
+    assert.ok(db >= SAME_PICTURE_DB, `scene ${i}'s keyframe is ${db} dB from its slide`);
   }
   const alone = path.join(seekDir, 'alone.jpg');
   assert.ok(await extractKeyframe(v.path, scenes[1]!.start, scenes[1]!.end, alone, limits));
-  assert.ok((await psnr(alone, read[1]!)) >= 45);
+  assert.ok((await psnr(alone, read[1]!)) >= SAME_PICTURE_DB);
 });
 
 test('a span minutes after the frame it shows takes that frame, found by its packets', async () => {
@@ -226,12 +226,12 @@ test('a span minutes after the frame it shows takes that frame, found by its pac
   ].map(([start, end], i) => ({ start: start!, end: end!, outPath: path.join(seekDir, `${i}.jpg`) }));
   const { written } = await extractKeyframes(v.path, reqs, seekDir, limits);
   assert.deepEqual(written, [true, true, true, true]);
-  assert.ok((await psnr(reqs[1]!.outPath, reqs[0]!.outPath)) >= 45, 'slide 1, 60 s after its frame');
-  assert.ok((await psnr(reqs[3]!.outPath, reqs[2]!.outPath)) >= 45, 'slide 2, 60 s after its frame');
-  assert.ok((await psnr(reqs[1]!.outPath, reqs[2]!.outPath)) < 45, 'the slides differ');
+  assert.ok((await psnr(reqs[1]!.outPath, reqs[0]!.outPath)) >= SAME_PICTURE_DB, 'slide 1, 60 s after its frame');
+  assert.ok((await psnr(reqs[3]!.outPath, reqs[2]!.outPath)) >= SAME_PICTURE_DB, 'slide 2, 60 s after its frame');
+  assert.ok((await psnr(reqs[1]!.outPath, reqs[2]!.outPath)) < SAME_PICTURE_DB, 'the slides differ');
   const alone = path.join(seekDir, 'alone.jpg');
   assert.ok(await extractKeyframe(v.path, 130, 136, alone, limits));
-  assert.ok((await psnr(alone, reqs[2]!.outPath)) >= 45);
+  assert.ok((await psnr(alone, reqs[2]!.outPath)) >= SAME_PICTURE_DB);
 });
 
 test("a window of a variable-rate recording, as a long video's chunk is analysed, keeps the video's clock", async () => {

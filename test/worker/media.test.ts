@@ -11,6 +11,7 @@ import {
   extractKeyframe,
   extractKeyframes,
   extractSubtitles,
+  frameImage,
   keyframeOf,
   MediaInputError,
   MediaRunError,
@@ -18,10 +19,12 @@ import {
   probe,
 } from '../../worker/media/index.ts';
 import { loadConfig } from '../../core/config.ts';
+import { rgbFrame } from '../../worker/media/frames.ts';
 import { runTool } from '../../worker/media/run.ts';
 import { decodeThreads } from '../../worker/pipeline/context.ts';
 import { generateTransitions } from '../../worker/media/samples.ts';
 import { generateSampleVideo, writeBrokenInputs, type SampleVideo } from '../fixtures/videos.ts';
+import { pixels, psnr, SAME_PICTURE_DB } from '../helpers/pictures.ts';
 
 const limits = { timeoutS: 60, maxMemoryMb: 4096 };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-media-test-'));
@@ -296,13 +299,15 @@ test('a picture whose stream states no length ends where its packets do, unless 
 });
 
 test('HDR video, as phones record it (HLG), becomes SDR keyframes with the colours of the scene', async () => {
+  // The mean chroma (max - min of R, G, B) of a frame as the models receive it.
   const saturation = async (file: string) => {
-    const r = await runTool(
-      'ffmpeg',
-      ['-v', 'info', '-i', file, '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.SATAVG', '-f', 'null', '-'],
-      limits,
-    );
-    return Number(/SATAVG=([\d.]+)/.exec(r.stderr)![1]);
+    const { data } = await pixels(file);
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 3) {
+      const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
+      sum += Math.max(r, g, b) - Math.min(r, g, b);
+    }
+    return sum / (data.length / 3);
   };
   // The sample's SDR picture converted to 10-bit BT.2020 HLG, tagged as such.
   const hlg = path.join(dir, 'hlg.mp4');
@@ -532,7 +537,7 @@ test('Matroska with a SubRip track passes the demuxer allow-list and keeps its c
   );
 });
 
-test('a keyframe is the frame when it is at most 768 wide, else a 768 wide copy; an unreadable frame stays as it is', async () => {
+test('a keyframe is the frame when it is a JPEG at most 768 wide, else a JPEG copy at most 768 wide; an unreadable frame stays as it is', async () => {
   const wide = path.join(dir, 'wide.jpg');
   const narrow = path.join(dir, 'narrow.jpg');
   execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=1280x720', '-frames:v', '1', '-y', wide]);
@@ -552,4 +557,45 @@ test('a keyframe is the frame when it is at most 768 wide, else a 768 wide copy;
   const broken = path.join(dir, 'broken.jpg');
   fs.writeFileSync(broken, 'not a picture');
   assert.equal(await keyframeOf(broken, path.join(dir, 'broken-key.jpg')), broken);
+  // A captured frame (RGB) is stored as a JPEG whatever its width, of the same picture.
+  for (const size of ['640x360', '1280x720']) {
+    const frame = ['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=s=${size}`, '-frames:v', '1'];
+    const rgb = path.join(dir, `rgb-${size}.frame`);
+    const jpg = path.join(dir, `rgb-${size}-as-jpeg.jpg`);
+    execFileSync('ffmpeg', [...frame, '-c:v', 'ppm', '-f', 'image2', '-y', rgb]);
+    execFileSync('ffmpeg', [...frame, '-vf', "scale=w='min(768,iw)':h=-2", '-q:v', '2', '-y', jpg]);
+    const key = path.join(dir, `rgb-${size}-key.jpg`);
+    assert.equal(await keyframeOf(rgb, key), key);
+    assert.equal(fs.readFileSync(key).subarray(0, 2).toString('hex'), 'ffd8', 'a JPEG');
+    const db = await psnr(key, jpg);
+    assert.ok(db >= SAME_PICTURE_DB, `${size}: ${db} dB from ffmpeg's own JPEG`);
+  }
+});
+
+test("a frame the cut pass wrote raw becomes the RGB ffmpeg's own conversion makes; anything else is no such frame", async () => {
+  const raw = path.join(dir, 'planes.pgm');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=322x180', '-frames:v', '1'],
+    ...['-c:v', 'pgmyuv', '-y', raw],
+  ]);
+  const rgb = path.join(dir, 'planes.ppm');
+  assert.equal(await rgbFrame(raw, rgb), true);
+  const want = execFileSync('ffmpeg', [
+    ...['-v', 'error', '-c:v', 'pgmyuv', '-i', raw, '-sws_flags', 'neighbor+accurate_rnd+full_chroma_int'],
+    ...['-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'],
+  ]);
+  const got = await frameImage(rgb);
+  assert.ok(typeof got !== 'string' && !Buffer.isBuffer(got));
+  assert.deepEqual([got.width, got.height], [322, 180]);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got.data[i]!));
+  assert.ok(worst <= 2, `a channel ${worst} away from ffmpeg's`);
+  // A truncated frame, or not a frame at all, is refused; a JPEG is left to its reader.
+  const cut = path.join(dir, 'planes-cut.pgm');
+  fs.writeFileSync(cut, fs.readFileSync(raw).subarray(0, 1000));
+  assert.equal(await rgbFrame(cut, path.join(dir, 'cut.ppm')), false);
+  const jpg = path.join(dir, 'planes.jpg');
+  execFileSync('ffmpeg', ['-v', 'error', '-c:v', 'pgmyuv', '-i', raw, '-y', jpg]);
+  assert.equal(await rgbFrame(jpg, path.join(dir, 'x.ppm')), false);
+  assert.equal(await frameImage(jpg), jpg);
 });

@@ -9,6 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { sharpOf, type ImageInput } from '../ml/image.ts';
 import { runTool, safeInput, type RunLimits } from './run.ts';
 
 /**
@@ -89,7 +90,8 @@ export function hdrOf(
   };
 }
 
-const JPEG_QUALITY = ['-q:v', '3'];
+// The codec named: a frame's file name need not end in .jpg (frameImage).
+const JPEG_OUTPUT = ['-c:v', 'mjpeg', '-q:v', '3'];
 
 /**
  * The widest frame extracted. Screen recordings are 1080p and up with text
@@ -117,13 +119,24 @@ const CAPTURE_MAFD = 0.5;
  * cost more than the seeks it saves.
  */
 const CAPTURE_SCENE = 0.005;
+/**
+ * The disk one cut pass's raw frames may take (SettledCapture): their
+ * planes, and the RGB copies of those the tracker uses. 129 frames at
+ * 1280x720.
+ */
+const CAPTURE_RAW_BYTES = 512 * 1024 * 1024;
 
 /**
- * The keyframe made from a frame: the frame itself when it is at most
- * KEYFRAME_MAX_W wide, else a copy that wide at `to` (the frame stays as it
- * is for OCR).
+ * The keyframe made from a frame: the frame itself when it is a JPEG at
+ * most KEYFRAME_MAX_W wide, else a JPEG copy at most that wide at `to` (the
+ * frame stays as it is for OCR).
  */
 export async function keyframeOf(frame: string, to: string): Promise<string> {
+  const image = await frameImage(frame);
+  if (typeof image !== 'string') {
+    await sharpOf(image).resize({ width: KEYFRAME_MAX_W, withoutEnlargement: true }).jpeg({ quality: 90 }).toFile(to);
+    return to;
+  }
   try {
     const { width } = await sharp(frame).metadata();
     if (!width || width <= KEYFRAME_MAX_W) return frame;
@@ -133,6 +146,75 @@ export async function keyframeOf(frame: string, to: string): Promise<string> {
     // ffmpeg wrote the frame, so this does not happen; if it did, a larger
     // thumbnail is better than a video that fails for it.
     return frame;
+  }
+}
+
+/**
+ * A frame file as the image models take it: RGB pixels where it is a PPM
+ * (a captured frame, rgbFrame), else the path, for the reader to decode (a
+ * JPEG) and, if it cannot, to say so.
+ */
+export async function frameImage(file: string): Promise<ImageInput> {
+  const fh = await fs.open(file);
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(32);
+    head = head.subarray(0, (await fh.read(head, 0, 32, 0)).bytesRead);
+  } finally {
+    await fh.close();
+  }
+  const m = /^P6\n(\d+) (\d+)\n255\n/.exec(head.toString('latin1'));
+  if (!m) return file;
+  const [w, h, at] = [Number(m[1]), Number(m[2]), m[0].length];
+  const buf = await fs.readFile(file);
+  return buf.length === at + w * h * 3 ? { data: buf.subarray(at), width: w, height: h } : file;
+}
+
+/**
+ * A frame the capture wrote raw (ffmpeg's pgmyuv: a PGM header, the Y
+ * plane, then U and V side by side, a row of each per line) as a PPM at
+ * `to`, converted as a JPEG of the frame would decode: BT.601 at limited
+ * range (what ffmpeg's JPEGs assume), each chroma sample over its 2x2
+ * block. False where the file is not such a frame.
+ */
+export async function rgbFrame(pgm: string, to: string): Promise<boolean> {
+  const buf = await fs.readFile(pgm);
+  const m = /^P5\n(\d+) (\d+)\n255\n/.exec(buf.subarray(0, 32).toString('latin1'));
+  if (!m) return false;
+  const [w, h, at] = [Number(m[1]), (Number(m[2]) * 2) / 3, m[0].length];
+  if (!(w > 0 && w % 2 === 0 && Number.isInteger(h) && h % 2 === 0 && buf.length === at + (w * h * 3) / 2))
+    return false;
+  const head = Buffer.from(`P6\n${w} ${h}\n255\n`, 'latin1');
+  const out = Buffer.allocUnsafeSlow(head.length + w * h * 3);
+  head.copy(out);
+  yuv420ToRgb(buf, at, w, h, new Uint8ClampedArray(out.buffer, out.byteOffset + head.length, w * h * 3));
+  await fs.writeFile(to, out);
+  return true;
+}
+
+/** Into `out`, which clamps and rounds on store. */
+function yuv420ToRgb(buf: Buffer, at: number, w: number, h: number, out: Uint8ClampedArray): void {
+  const half = w / 2;
+  for (let y = 0; y < h; y++) {
+    const luma = at + y * w;
+    const chroma = at + w * h + (y >> 1) * w;
+    let o = y * w * 3;
+    for (let x = 0; x < half; x++) {
+      const u = buf[chroma + x]! - 128;
+      const v = buf[chroma + half + x]! - 128;
+      const r = 1.596027 * v;
+      const g = -0.391762 * u - 0.812968 * v;
+      const b = 2.017232 * u;
+      const l0 = 1.164383 * (buf[luma + 2 * x]! - 16);
+      const l1 = 1.164383 * (buf[luma + 2 * x + 1]! - 16);
+      out[o] = l0 + r;
+      out[o + 1] = l0 + g;
+      out[o + 2] = l0 + b;
+      out[o + 3] = l1 + r;
+      out[o + 4] = l1 + g;
+      out[o + 5] = l1 + b;
+      o += 6;
+    }
   }
 }
 
@@ -183,7 +265,7 @@ async function extractOne(
       '1',
       '-vf',
       frameFilter(hdr, 'metadata=print'),
-      ...JPEG_QUALITY,
+      ...JPEG_OUTPUT,
       '-f',
       'image2',
       '-update',
@@ -248,7 +330,7 @@ async function extractShown(
       ...['-t', span, ...safeInput(file), '-an', '-sn', '-dn'],
       // -t still lets through the first frame after the span when it is the
       // first decoded (variable-rate files); trim does not.
-      ...['-vf', `trim=end=${span},${frameFilter(hdr, 'metadata=print')}`, ...JPEG_QUALITY],
+      ...['-vf', `trim=end=${span},${frameFilter(hdr, 'metadata=print')}`, ...JPEG_OUTPUT],
       ...['-f', 'image2', '-update', '1', '-y', `file:${found}`],
     ],
     limits,
@@ -331,37 +413,56 @@ async function readFrameTimes(file: string, limits: RunLimits): Promise<number[]
  * picture last settled). A still picture is written once per change. The
  * frames the tracker names are used and the rest dropped; a sample with no
  * frame here is a seek as before.
+ * The frames are written raw (pgmyuv), up to CAPTURE_RAW_BYTES a pass, and
+ * as JPEGs past that; those the tracker uses are converted to RGB once
+ * (rgbFrame), which every reader then takes as it is (frameImage). A JPEG's
+ * range conversion and encoding cost the pass 4 ms a 1280 px frame more
+ * than writing the planes, and each reader ~10 ms to decode it again
+ * (OCR, faces, the keyframe copy), where the conversion costs 5 ms once
+ * (BENCHMARKS.md); the stored keyframe is also one JPEG generation from the
+ * picture instead of two. The bound keeps the scratch folder small where
+ * the picture settles on something new every second.
  */
 export class SettledCapture {
   private readonly frames: { n: number; avg?: number; max?: number }[] = [];
   private readonly dir: string;
   private readonly hdr: Hdr | null;
+  private readonly raw: number;
 
-  constructor(dir: string, hdr: Hdr | null) {
+  /** raw: how many frames to write raw before switching to JPEGs. */
+  constructor(dir: string, hdr: Hdr | null, raw: number) {
     this.dir = dir;
     this.hdr = hdr;
+    this.raw = raw;
   }
 
-  /** The chain from numbered analysis frames to [label]. */
+  /** For a file: its HDR facts, and as many raw frames as rawBytes holds at its size. */
+  static async of(file: string, dir: string, limits: RunLimits, rawBytes = CAPTURE_RAW_BYTES): Promise<SettledCapture> {
+    const t = await timingOf(file, limits);
+    // The frame's size as frameFilter makes it, but for pixels that are not square (a bound needs no more).
+    const w = Math.min(FRAME_MAX_W, t?.width || FRAME_MAX_W);
+    const h = t?.width && t.height ? (t.height * w) / t.width : w;
+    return new SettledCapture(dir, t?.hdr ?? null, Math.floor(rawBytes / (w * h * (1.5 + 3))));
+  }
+
+  /** The chain from numbered analysis frames to [label_raw] and [label_jpg]. */
   filter(label: string): string {
     return (
       `scdet=threshold=100,metadata=mode=select:key=lavfi.scd.mafd:value=${CAPTURE_MAFD}:function=less,` +
       `select='isnan(prev_selected_t)+gt(scene,${CAPTURE_SCENE})',` +
-      `${frameFilter(this.hdr, 'metadata@capture=mode=print', label)}[${label}]`
+      `${frameFilter(this.hdr, 'metadata@capture=mode=print', label)},split[${label}_r][${label}_j];` +
+      // Planar 8-bit 4:2:0 whatever the source (pgmyuv would keep 10 bits as 16).
+      `[${label}_r]select='lt(n,${this.raw})',format=yuv420p[${label}_raw];` +
+      `[${label}_j]select='gte(n,${this.raw})'[${label}_jpg]`
     );
   }
 
-  /** The output options for that label's frames. */
+  /** The output options for those labels' frames. */
   output(label: string): string[] {
+    const to = (name: string) => `file:${path.join(this.dir, name).replace(/%/g, '%%')}%d`;
     return [
-      '-map',
-      `[${label}]`,
-      '-fps_mode',
-      'passthrough',
-      ...JPEG_QUALITY,
-      '-f',
-      'image2',
-      `file:${path.join(this.dir, 'c').replace(/%/g, '%%')}%d.jpg`,
+      ...['-map', `[${label}_raw]`, '-fps_mode', 'passthrough', '-c:v', 'pgmyuv', '-f', 'image2', to('c') + '.pgm'],
+      ...['-map', `[${label}_jpg]`, '-fps_mode', 'passthrough', ...JPEG_OUTPUT, '-f', 'image2', to('j') + '.jpg'],
     ];
   }
 
@@ -382,9 +483,8 @@ export class SettledCapture {
    * (a seek then tries the span's later candidates).
    */
   written(): Map<number, { file: string; black: boolean }> {
-    return new Map(
-      this.frames.map((f, i) => [f.n, { file: path.join(this.dir, `c${i + 1}.jpg`), black: isBlack(f.avg, f.max) }]),
-    );
+    const file = (i: number) => path.join(this.dir, i < this.raw ? `c${i + 1}.pgm` : `j${i - this.raw + 1}.jpg`);
+    return new Map(this.frames.map((f, i) => [f.n, { file: file(i), black: isBlack(f.avg, f.max) }]));
   }
 }
 
@@ -410,7 +510,7 @@ async function extractHeld(
       ...['-v', 'error', '-nostats', '-filter_threads', '1'],
       ...(from > 0 ? ['-ss', from.toFixed(3)] : []),
       ...[...safeInput(file), '-an', '-sn', '-dn'],
-      ...['-vf', frameFilter(hdr), ...JPEG_QUALITY, '-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
+      ...['-vf', frameFilter(hdr), ...JPEG_OUTPUT, '-f', 'image2', '-update', '1', '-y', `file:${outPath}`],
     ],
     limits,
   );
@@ -645,11 +745,6 @@ function pickVideoStream(streams: ProbeStream[]): ProbeStream | undefined {
  */
 const timings = new Map<string, Promise<Timing | null>>();
 
-/** The tone mapping a capture needs (null for SDR), from the timing the frame extractors read anyway. */
-export async function captureHdr(file: string, limits: RunLimits): Promise<Hdr | null> {
-  return (await timingOf(file, limits))?.hdr ?? null;
-}
-
 const timingOf = (file: string, limits: RunLimits) => perFile(timings, 8, file, () => probeTiming(file, limits));
 
 /**
@@ -809,7 +904,7 @@ async function extractRound(
         '1',
         '-vf',
         `select='${select}',${frameFilter(t.hdr, `metadata@r${k}=mode=print`)}`,
-        ...JPEG_QUALITY,
+        ...JPEG_OUTPUT,
         '-f',
         'image2',
         `file:${prefix(k).replace(/%/g, '%%')}%d.jpg`,

@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CHANGE_FPS, CHANGE_H, CHANGE_W, ChangeTracker, type ContentChanges } from './changes.ts';
-import { captureHdr, hdrOf, packetEnds, SettledCapture, streamDurationS, type Hdr } from './frames.ts';
+import { hdrOf, packetEnds, rgbFrame, SettledCapture, streamDurationS, type Hdr } from './frames.ts';
 export { assembleCopy, partRange, playbackParts, playbackPlan, transcodePart, type PlaybackPlan } from './playback.ts';
 import { MediaInputError, runTool, safeInput, stderrSummary, type RunLimits } from './run.ts';
 
@@ -16,6 +16,7 @@ export { decodeSubtitleBytes, guessLanguage, parseSubtitles, looksLikeSubtitles,
 export {
   extractKeyframe,
   extractKeyframes,
+  frameImage,
   KEYFRAME_MAX_W,
   keyframeOf,
   type KeyframeBatch,
@@ -337,6 +338,8 @@ const SAME_CUT_S = 1;
  * 8 lines behind each of the 90 rows score cuts as the 8 did (BENCHMARKS.md).
  * The analysis frames keep the default bicubic: changes.ts' thresholds were
  * set on it, and an area or bilinear copy splits slides built up line by line.
+ * With captureDir, the settled frames are written there (SettledCapture),
+ * raw up to captureRawBytes (its default bound unless a test sets one).
  */
 export async function detectScenes(
   file: string,
@@ -344,6 +347,7 @@ export async function detectScenes(
   limits: RunLimits,
   window?: DetectWindow,
   captureDir?: string,
+  captureRawBytes?: number,
 ): Promise<SceneDetection> {
   // Decoding starts exactly there (ffmpeg discards the frames before it) and
   // every time below is shifted back onto the video's clock.
@@ -362,7 +366,7 @@ export async function detectScenes(
   let lastFrame: Buffer | null = null;
   // Where the first analysis frame lies after the window's start (below).
   let firstS: number | null = null;
-  const capture = captureDir ? new SettledCapture(captureDir, await captureHdr(file, limits)) : null;
+  const capture = captureDir ? await SettledCapture.of(file, captureDir, limits, captureRawBytes) : null;
   const r = await runTool(
     'ffmpeg',
     [
@@ -473,12 +477,24 @@ export async function detectScenes(
   const near = [0];
   for (let d = 1; d <= CAPTURE_REACH; d++) near.push(d, -d);
   const at = (t: number) => t + offset;
+  // A raw frame used is converted to RGB once here, for every reader; one
+  // that cannot be is left to a seek.
+  const rgb = new Map<string, string | null>();
+  const usable = async (file: string) => {
+    if (!file.endsWith('.pgm')) return file;
+    if (!rgb.has(file)) {
+      const to = file.replace(/\.pgm$/, '.ppm');
+      rgb.set(file, (await rgbFrame(file, to)) ? to : null);
+    }
+    return rgb.get(file)!;
+  };
   for (const t of counted.textSamples) {
     const n = Math.round((t - from) * CHANGE_FPS);
     for (const m of near.map((d) => n + d)) {
       const c = written.get(m);
       if (c && !c.black && unchanged(n, m)) {
-        captured.set(at(t), c.file);
+        const file = await usable(c.file);
+        if (file) captured.set(at(t), file);
         break;
       }
     }

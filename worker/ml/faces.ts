@@ -12,10 +12,10 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import sharp from 'sharp';
 import type * as Tf from '@tensorflow/tfjs';
 import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
 import type * as FaceApi from '@vladmandic/face-api';
+import { sharpOf, type ImageInput } from './image.ts';
 import type { DetectedFace, FaceAnalyzer, FaceBox } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -78,11 +78,11 @@ export function faceModelFiles(packageDir: string | null | undefined = defaultPa
  * most MAX_SIDE wide or high, or maxWidth wide.
  */
 export async function decodeImage(
-  image: string | Buffer,
+  image: ImageInput,
   maxWidth?: number,
 ): Promise<{ data: Buffer; width: number; height: number }> {
   try {
-    const { data, info } = await sharp(image, { limitInputPixels: 100_000_000 })
+    const { data, info } = await sharpOf(image, { limitInputPixels: 100_000_000 })
       .rotate()
       .resize(
         maxWidth
@@ -102,11 +102,12 @@ export async function decodeImage(
 export class FaceImageError extends Error {}
 
 /** A JPEG of one face with a margin around it, for thumbnails. */
-export async function cropFace(image: string | Buffer, box: FaceBox, size = 160): Promise<Buffer> {
-  const img = sharp(image).rotate();
-  const { width, height } = await sharp(await img.clone().toBuffer()).metadata();
-  const W = width!,
-    H = height!;
+export async function cropFace(image: ImageInput, box: FaceBox, size = 160): Promise<Buffer> {
+  const img = sharpOf(image).rotate();
+  // The size as rotated (metadata() tells the size as stored).
+  const { info } = await img.clone().raw().toBuffer({ resolveWithObject: true });
+  const W = info.width,
+    H = info.height;
   const cx = (box.x + box.w / 2) * W,
     cy = (box.y + box.h / 2) * H;
   const side = Math.max(box.w * W, box.h * H) * 1.4;

@@ -5,6 +5,8 @@
  * Every getter resolves to null when its model is absent (an offline machine):
  * callers then skip that stage or modality instead of failing.
  */
+import type { ImageInput } from './image.ts';
+
 export type ModelRole = 'asr' | 'text' | 'vision' | 'vision-text' | 'ocr' | 'face';
 
 export interface ModelStatus {
@@ -65,7 +67,7 @@ export interface OcrLine {
 
 export interface TextReader {
   modelId: string;
-  read(image: string | Buffer): Promise<{ text: string; lines: OcrLine[] }>;
+  read(image: ImageInput): Promise<{ text: string; lines: OcrLine[] }>;
 }
 
 export interface Tagger {
@@ -95,7 +97,7 @@ export interface FaceAnalyzer {
   dim: number;
   /** Every face above the detection threshold, best first; maxWidth: the image is looked at no wider. */
   detect(
-    image: string | Buffer,
+    image: ImageInput,
     opts?: { maxWidth?: number },
   ): Promise<{ width: number; height: number; faces: DetectedFace[] }>;
 }

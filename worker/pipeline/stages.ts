@@ -21,6 +21,7 @@ import {
   detectScenes,
   extractKeyframes,
   KEYFRAME_MAX_W,
+  frameImage,
   keyframeOf,
   probe,
   type DetectWindow,
@@ -30,6 +31,7 @@ import {
   type SceneDetection,
 } from '../media/index.ts';
 import { CHANGE_FPS } from '../media/changes.ts';
+import type { ImageInput } from '../ml/image.ts';
 import type { TextReader } from '../ml/types.ts';
 import { cropFace } from '../ml/faces.ts';
 import type { DetectedFace } from '../ml/types.ts';
@@ -437,17 +439,18 @@ export const STAGES: readonly Stage[] = [
       if (!analyzer) return 'missing';
       const perScene = await w.sampledFrames();
       for (const [i, frames] of perScene.entries()) {
-        const seen: { frame: SampledFrame; face: DetectedFace }[] = [];
+        const seen: { frame: SampledFrame; image: ImageInput; face: DetectedFace }[] = [];
         for (const frame of frames) {
           // At keyframe width, as the detector's thresholds and minimum size were set.
-          for (const face of (await analyzer.detect(frame.file, { maxWidth: KEYFRAME_MAX_W })).faces)
-            seen.push({ frame, face });
+          const image = await frameImage(frame.file);
+          for (const face of (await analyzer.detect(image, { maxWidth: KEYFRAME_MAX_W })).faces)
+            seen.push({ frame, image, face });
         }
         const kept = dropDuplicateFaces(seen);
         const out: FaceOut[] = [];
-        for (const { frame, face } of kept) {
+        for (const { frame, image, face } of kept) {
           const id = crypto.randomUUID();
-          const crop = await cropFace(await fs.readFile(frame.file), face.box);
+          const crop = await cropFace(image, face.box);
           await w.ctx.storage.put(faceCropKey(w.video.owner_id, id), crop, 'image/jpeg');
           out.push({
             id,
@@ -480,11 +483,14 @@ const spanRequest = (w: Work, i: number, file: string): KeyframeRequest => ({
   outPath: path.join(w.dir, 'frames', file),
 });
 
-/** The frame at time t (a settled picture the change detector chose). */
+/**
+ * The frame at time t (a settled picture the change detector chose): a JPEG
+ * from a seek, or the RGB frame the cut pass captured (frameImage reads both).
+ */
 const sampleRequest = (w: Work, t: number): KeyframeRequest => ({
   start: t,
   end: t + 0.2,
-  outPath: path.join(w.dir, 'frames', `at-${Math.round(t * 1000)}.jpg`),
+  outPath: path.join(w.dir, 'frames', `at-${Math.round(t * 1000)}.frame`),
 });
 
 /**
@@ -504,11 +510,11 @@ async function extractFrames(w: Work, reqs: KeyframeRequest[]): Promise<(string 
   return reqs.map((q) => (w.extracted.get(q.outPath) ? q.outPath : null));
 }
 
-async function readFrame(w: Work, reader: TextReader, jpg: string): Promise<string> {
-  let text = w.readCache.get(jpg);
+async function readFrame(w: Work, reader: TextReader, frame: string): Promise<string> {
+  let text = w.readCache.get(frame);
   if (text === undefined) {
-    text = (await reader.read(jpg)).text.replace(/\s+/g, ' ').trim();
-    w.readCache.set(jpg, text);
+    text = (await reader.read(await frameImage(frame))).text.replace(/\s+/g, ' ').trim();
+    w.readCache.set(frame, text);
   }
   return text;
 }

@@ -4,21 +4,17 @@
  * half-pixel centres, no antialiasing): the PP-OCR weights were trained on
  * exactly that, and a smoother kernel measurably blurs thin strokes.
  */
-import sharp from 'sharp';
+import { sharpOf, type ImageInput, type RgbImage } from '../image.ts';
 
-/** Packed 8-bit RGB, row-major. */
-export interface RgbImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { RgbImage };
 
 export class ImageDecodeError extends Error {}
 
-export async function decodeRgb(input: string | Buffer): Promise<RgbImage> {
+export async function decodeRgb(input: ImageInput): Promise<RgbImage> {
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) return input;
   try {
     // rotate() applies EXIF orientation so boxes refer to the image as seen.
-    const { data, info } = await sharp(input)
+    const { data, info } = await sharpOf(input)
       .rotate()
       .toColourspace('srgb')
       .removeAlpha()
