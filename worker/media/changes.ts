@@ -351,7 +351,8 @@ function blockFoundAt(a: Frame, k: number, b: Frame, dx: number, dy: number, ste
   const x = x0 + dx;
   const y = y0 + dy;
   if (x < 0 || y < 0 || x + BLOCK > CHANGE_W || y + BLOCK > CHANGE_H) return false;
-  if (Math.abs(graySum(b, x, y, x + BLOCK, y + BLOCK) / (BLOCK * BLOCK) - a.mean[k]!) >= BLOCK_MEAN_DELTA) return false;
+  const sum = graySum(b, x, y, x + BLOCK, y + BLOCK);
+  if (Math.abs(sum / (BLOCK * BLOCK) - a.mean[k]!) >= BLOCK_MEAN_DELTA) return false;
   let flips = 0;
   let had = 0;
   let shared = 0;
@@ -363,7 +364,6 @@ function blockFoundAt(a: Frame, k: number, b: Frame, dx: number, dy: number, ste
     shared += POPCOUNT16[ea & eb]!;
   }
   if (flips >= (BLOCK_EDGE_FLIP * BLOCK * BLOCK) / step || 2 * shared < had) return false;
-  const sum = graySum(b, x, y, x + BLOCK, y + BLOCK);
   if (Math.abs(graySum(a, x, y, x + BLOCK, y + BLOCK) - sum) / (BLOCK * BLOCK) >= BLOCK_MEAN_DELTA) return true;
   let differ = 0;
   for (let r = 0; r < BLOCK; r += step) differ += POPCOUNT16[edgeRun(a, y + r, x) ^ edgeRun(b, y + r, x)]!;
