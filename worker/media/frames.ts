@@ -1,6 +1,7 @@
 /*
  * Representative frames (keyframes, the frames OCR and the face model read)
- * as JPEGs. extractKeyframe takes one span in one ffmpeg process, seeking
+ * as JPEGs, or as RGB where the cut pass captured them (SettledCapture,
+ * frameImage). extractKeyframe takes one span in one ffmpeg process, seeking
  * to it; extractKeyframes takes all the spans a stage needs in one process
  * and picks exactly the same frames: starting ffmpeg costs about as much as
  * decoding a second of 720p, and a stage asks for tens of frames. Told

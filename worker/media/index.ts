@@ -479,14 +479,10 @@ export async function detectScenes(
   const at = (t: number) => t + offset;
   // A raw frame used is converted to RGB once here, for every reader; one
   // that cannot be is left to a seek.
-  const rgb = new Map<string, string | null>();
   const usable = async (file: string) => {
     if (!file.endsWith('.pgm')) return file;
-    if (!rgb.has(file)) {
-      const to = file.replace(/\.pgm$/, '.ppm');
-      rgb.set(file, (await rgbFrame(file, to)) ? to : null);
-    }
-    return rgb.get(file)!;
+    const to = file.replace(/\.pgm$/, '.ppm');
+    return (await rgbFrame(file, to)) ? to : null;
   };
   for (const t of counted.textSamples) {
     const n = Math.round((t - from) * CHANGE_FPS);

@@ -494,9 +494,9 @@ const sampleRequest = (w: Work, t: number): KeyframeRequest => ({
 });
 
 /**
- * The JPEG for each request (null where none could be decoded): those not
- * extracted earlier in this job in one batch, i.e. one ffmpeg process for a
- * stage's frames rather than one seek each.
+ * The frame file for each request (frameImage reads it; null where none
+ * could be decoded): those not extracted earlier in this job in one batch,
+ * i.e. one ffmpeg process for a stage's frames rather than one seek each.
  */
 async function extractFrames(w: Work, reqs: KeyframeRequest[]): Promise<(string | null)[]> {
   const todo = [...new Map(reqs.filter((q) => !w.extracted.has(q.outPath)).map((q) => [q.outPath, q])).values()];
