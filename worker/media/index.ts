@@ -332,10 +332,14 @@ const SAME_CUT_S = 1;
  * new slide, a new window). Downscaling first makes the pass several times
  * faster and does not change which cuts are found. The scene score's
  * downscale of every frame is an area average (half the time of the default
- * bicubic, the same cuts on scripts/bench-cuts.ts) of the top field, every
- * other line read in place: on the 720p fast-cut clip, whose decode alone
- * is 2.0 CPU-s, the full-height average cost 0.6 and this 0.4, and 4 of the
- * 8 lines behind each of the 90 rows score cuts as the 8 did (BENCHMARKS.md).
+ * bicubic, the same cuts on scripts/bench-cuts.ts) of every fourth line, the
+ * top field's top field, read in place: swscale's cost is mostly its
+ * horizontal pass over each line it reads: on the 720p fast-cut clip, whose
+ * decode alone took 3.1 CPU-s in the same runs, the full-height average cost
+ * 0.9, every other line 0.5-0.75 and every fourth 0.26. 2 of the 8 lines
+ * behind each of the 90 rows score every frame of the bench videos within
+ * 0.01 of the 4 of 8 before (the same frames above the threshold;
+ * BENCHMARKS.md).
  * The analysis frames keep the default bicubic: changes.ts' thresholds were
  * set on it, and an area or bilinear copy splits slides built up line by line.
  * With captureDir, the settled frames are written there (SettledCapture),
@@ -387,7 +391,7 @@ export async function detectScenes(
       // The null branch passes every frame to the null output so that
       // -progress reports how far decoding really got.
       '-filter_complex',
-      `[0:v:0]split[a][c];[a]field=top,scale=160:'max(2,2*trunc(160*ih/iw))':flags=area,split=3[s][p][k];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
+      `[0:v:0]split[a][c];[a]field=top,field=top,scale=160:'max(2,2*trunc(320*ih/iw))':flags=area,split=3[s][p][k];[s]format=gbrp,select='gt(scene,${threshold})',showinfo,nullsink;` +
         `[k]select='eq(key,1)',showinfo@key,nullsink;` +
         `[p]null[out];[c]fps=${CHANGE_FPS}:eof_action=pass,split[c0][cf];[cf]select='eq(n,0)',showinfo@first,nullsink;[c0]` +
         (capture ? `setpts=N,split[c1][c2];[c2]${capture.filter('cap')};[c1]` : '') +
