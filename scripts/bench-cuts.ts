@@ -20,6 +20,7 @@ import {
   generatePan,
   generateSampleVideo,
   generateScreenRecording,
+  generateScrolledDocument,
   generateSlideDeck,
   generateTransitions,
   type KnownBoundaries,
@@ -86,6 +87,10 @@ try {
       await generateSlideDeck(path.join(dir, 'vfr.mp4'), { variableRate: true }),
     ],
     ['screen recording', await generateScreenRecording(path.join(dir, 'screen.mp4'))],
+    [
+      'document scrolled (wheel, then smoothly), another window',
+      await generateScrolledDocument(path.join(dir, 'scrolled.mp4')),
+    ],
     ['slow pan', await generatePan(path.join(dir, 'pan.mp4'))],
     ['cut, fade, dissolve', await generateTransitions(path.join(dir, 'transitions.mp4'))],
   ];

@@ -17,6 +17,7 @@ import {
   generatePan,
   generateSampleVideo,
   generateScreenRecording,
+  generateScrolledDocument,
   generateSlideDeck,
   generateTransitions,
   type KnownBoundaries,
@@ -349,6 +350,14 @@ test('a presenter who walks in front of the slides, or out of the picture, and s
     const d = await assertCuts(v);
     assert.equal(d.contentCuts.length, v.cuts.length, `${name}: content cuts ${d.contentCuts}`);
   }
+});
+
+test('a document scrolled by the wheel or smoothly is no cut; another window taking the screen is', async () => {
+  const v = await generateScrolledDocument(path.join(dir, 'scrolled.mp4'));
+  // Before movedWhole: 2.4, 2.8, 4.0, 4.4, 5.6, 6.0, 7.2, 7.6 and 10.
+  const d = await assertCuts(v);
+  // What the scrolls bring into view is read as it comes: more than the two windows' first frames.
+  assert.ok(d.textSamples.length > 4, `${d.textSamples}`);
 });
 
 test('a slow pan across one picture is one scene', async () => {

@@ -49,6 +49,21 @@ export const CHANGE_MAX_RUN_S = 2;
 /** Largest shift (analysis pixels, each axis) tried when asking whether a step was only the camera moving. */
 const MAX_SHIFT = 12;
 /**
+ * A document or page scrolled by a mouse wheel jumps by tens of pixels a
+ * frame, well past MAX_SHIFT (60 px of a 720p recording here), and every
+ * jump changes most pixels: both detectors cut at each one, a 10 s scroll
+ * became up to 27 scenes. A scroll moves the whole picture along one axis,
+ * by up to half of it (what stays in view is then what is compared):
+ * movedWhole finds that shift from the rows' and columns' mean brightness
+ * and checks it block by block.
+ */
+const SCROLL_MAX_DY = CHANGE_H >> 1;
+const SCROLL_MAX_DX = CHANGE_W >> 1;
+/** Share of the blocks a move keeps in view that may be missing from where it took them (compression). */
+const MOVED_LOST = 2 * CUT_SHARE;
+/** How much of a block's own variation (summed |grey - its mean|) may differ where it moved to (blockFollows). */
+const FOLLOW_RESIDUAL = 0.3;
+/**
  * Something that moved and stopped (a presenter who walks across in front
  * of the slides, a window dragged aside) changes the blocks it left and the
  * blocks it reached, which no shift of the whole picture explains: every
@@ -140,6 +155,8 @@ export interface Frame {
   blockEdges: Int32Array;
   /** Grey-level histogram, HIST_BINS bins summing to 1. */
   hist: Float32Array;
+  /** The grey values themselves (a copy: the caller's buffer is reused), for comparing blocks between pixels (blockFollows). */
+  gray: Uint8Array;
 }
 
 const HIST_BINS = 32;
@@ -213,7 +230,7 @@ export function analyseFrame(g: Uint8Array, t: number): Frame {
     }
   const hist = new Float32Array(HIST_BINS);
   for (let k = 0; k < HIST_BINS; k++) hist[k] = HIST_SHARE[counts[k]!]!;
-  return { t, edgeBits, sums, mean, flatMean, edges, blockEdges: edgeN, hist };
+  return { t, edgeBits, sums, mean, flatMean, edges, blockEdges: edgeN, hist, gray: Uint8Array.from(g) };
 }
 
 /** Sixteen edge flags of row y from pixel x on (x may reach PAD_BITS outside the frame: zeros there). */
@@ -335,6 +352,123 @@ export function differenceBeyondMotion(a: Frame, b: Frame): number {
     for (let dx = bx - 1; dx <= bx + 1; dx++) best = Math.min(best, frameDifference(a, b, dx, dy));
   }
   return best;
+}
+
+/**
+ * Whether block k of a stands in b shifted by (dx, dy) and a fraction of a
+ * pixel more along the axes it moves: a scroll by any number of the video's
+ * pixels is a fraction of an analysis pixel, which scrambles edges as small
+ * as text's. Compared by grey value, b read between its pixels (bilinear)
+ * at quarter steps along one axis or halves along both: what differs must
+ * be under FOLLOW_RESIDUAL of how much a's block varies. Text under other
+ * text differs by about as much as it varies.
+ */
+function blockFollows(a: Frame, k: number, b: Frame, dx: number, dy: number): boolean {
+  const x0 = (k % BX) * BLOCK;
+  const y0 = Math.floor(k / BX) * BLOCK;
+  const mean = a.mean[k]!;
+  let texture = 0;
+  for (let y = y0; y < y0 + BLOCK; y++)
+    for (let x = x0; x < x0 + BLOCK; x++) texture += Math.abs(a.gray[y * CHANGE_W + x]! - mean);
+  const limit = FOLLOW_RESIDUAL * texture;
+  const steps = dx !== 0 && dy !== 0 ? [0, 0.5] : [0, 0.25, 0.5, 0.75];
+  const gb = b.gray;
+  for (const fy of dy !== 0 ? steps : [0]) {
+    for (const fx of dx !== 0 ? steps : [0]) {
+      let residual = 0;
+      for (let y = y0; y < y0 + BLOCK && residual < limit; y++) {
+        const by = y + dy;
+        const r0 = by * CHANGE_W;
+        const r1 = Math.min(by + 1, CHANGE_H - 1) * CHANGE_W;
+        for (let x = x0; x < x0 + BLOCK; x++) {
+          const bx = x + dx;
+          const bx1 = Math.min(bx + 1, CHANGE_W - 1);
+          const top = gb[r0 + bx]! + fx * (gb[r0 + bx1]! - gb[r0 + bx]!);
+          const bottom = gb[r1 + bx]! + fx * (gb[r1 + bx1]! - gb[r1 + bx]!);
+          residual += Math.abs(a.gray[y * CHANGE_W + x]! - (top + fy * (bottom - top)));
+        }
+      }
+      if (residual < limit) return true;
+    }
+  }
+  return false;
+}
+
+/** Mean brightness of each row and each column (from the summed-area table). */
+function profiles(f: Frame): { rows: Float64Array; cols: Float64Array } {
+  const s = f.sums;
+  const rows = new Float64Array(CHANGE_H);
+  const cols = new Float64Array(CHANGE_W);
+  for (let y = 0; y < CHANGE_H; y++) rows[y] = (s[(y + 1) * SUMS_W + CHANGE_W]! - s[y * SUMS_W + CHANGE_W]!) / CHANGE_W;
+  const last = CHANGE_H * SUMS_W;
+  for (let x = 0; x < CHANGE_W; x++) cols[x] = (s[last + x + 1]! - s[last + x]!) / CHANGE_H;
+  return { rows, cols };
+}
+
+/** The offset d (|d| <= max) at which q[i + d] follows p[i] most closely, by the mean absolute difference. */
+function bestOffset(p: Float64Array, q: Float64Array, max: number): number {
+  let best = Infinity;
+  let at = 0;
+  for (let d = -max; d <= max; d++) {
+    let sum = 0;
+    const i0 = Math.max(0, -d);
+    const i1 = Math.min(p.length, q.length - d);
+    for (let i = i0; i < i1; i++) sum += Math.abs(p[i]! - q[i + d]!);
+    const e = sum / (i1 - i0);
+    if (e < best) [best, at] = [e, d];
+  }
+  return at;
+}
+
+/**
+ * Whether b is a moved as a whole: scrolled along one axis (up to
+ * SCROLL_MAX_DY / SCROLL_MAX_DX) or panned. The shift each axis's profile
+ * follows best (alone, and the two together) is checked with the blocks,
+ * itself and its neighbours: of a's blocks with edges that stay in view,
+ * fewer than MOVED_LOST may be missing from where the shift takes them
+ * (blockFollows), and those in view must be a third of a's and a cut's
+ * worth, since plain background matches itself under any shift. On the
+ * analysis frames of the bench videos and cut fixtures (BENCHMARKS.md),
+ * wheel and smooth scrolls and pans lose none of their blocks; new slides,
+ * windows, shots and dissolves lose 14 % or more under every shift tried.
+ */
+export function movedWhole(a: Frame, b: Frame): boolean {
+  const pa = profiles(a);
+  const pb = profiles(b);
+  const dy = bestOffset(pa.rows, pb.rows, SCROLL_MAX_DY);
+  const dx = bestOffset(pa.cols, pb.cols, SCROLL_MAX_DX);
+  const content = Uint8Array.from(a.blockEdges, (e) => (e >= CONTENT_EDGES ? 1 : 0));
+  let all = 0;
+  for (let k = 0; k < BLOCKS; k++) all += content[k]!;
+  const tried = new Set<string>();
+  for (const [cx, cy] of [
+    [0, dy],
+    [dx, 0],
+    [dx, dy],
+  ] as const) {
+    for (let y = cy - 1; y <= cy + 1; y++) {
+      for (let x = cx - 1; x <= cx + 1; x++) {
+        // A pixel and a fraction (blockFollows) from no shift at all is a
+        // picture that stood still, which matches itself.
+        if (Math.abs(x) <= 1 && Math.abs(y) <= 1) continue;
+        if (Math.abs(y) > SCROLL_MAX_DY || Math.abs(x) > SCROLL_MAX_DX || tried.has(`${x},${y}`)) continue;
+        tried.add(`${x},${y}`);
+        const shown: number[] = [];
+        for (let k = 0; k < BLOCKS; k++) {
+          const x0 = (k % BX) * BLOCK + x;
+          const y0 = Math.floor(k / BX) * BLOCK + y;
+          if (content[k] && x0 >= 0 && y0 >= 0 && x0 + BLOCK <= CHANGE_W && y0 + BLOCK <= CHANGE_H) shown.push(k);
+        }
+        if (shown.length < MOVE_MIN_BLOCKS || 3 * shown.length < all) continue;
+        // Most shifts fail within a few blocks.
+        let lost = 0;
+        const most = MOVED_LOST * shown.length;
+        for (const k of shown) if (!blockFollows(a, k, b, x, y) && ++lost >= most) break;
+        if (lost < most) return true;
+      }
+    }
+  }
+  return false;
 }
 
 /**
@@ -474,6 +608,12 @@ export interface ContentChanges {
    * next line appears) is replaced by that one.
    */
   textSamples: number[];
+  /**
+   * Times of samples that show the one before them moved as a whole (a
+   * scroll, a pan: movedWhole), among those that changed a cut's worth:
+   * ffmpeg's score of every frame sees a scroll's jump as a cut.
+   */
+  shifts: number[];
 }
 
 /**
@@ -488,7 +628,7 @@ export class ChangeTracker {
   /** The frames of the current run while it may still end in a cut (see beyondMoves). */
   private runFrames: Frame[] = [];
   private lastRead: Frame | null = null;
-  private readonly out: ContentChanges = { cuts: [], curve: [], textSamples: [] };
+  private readonly out: ContentChanges = { cuts: [], curve: [], textSamples: [], shifts: [] };
   private readonly hists: Float32Array[] = [];
   private readonly brightness: number[] = [];
   /** Time of the first frame: a window of a long video starts later than 0. */
@@ -510,6 +650,7 @@ export class ChangeTracker {
     this.track(f);
     const change = this.prev ? shareOf(changedBlocks(this.prev, f), this.ignore) : 0;
     this.out.curve.push({ t, change });
+    if (this.prev && change >= CUT_SHARE && movedWhole(this.prev, f)) this.out.shifts.push(t);
     if (!this.prev || change < SETTLED_SHARE) {
       this.settle(f);
     } else {
@@ -580,6 +721,7 @@ export class ChangeTracker {
       this.anchor &&
       shareOf(changedBlocks(this.anchor, f, true), this.ignore) >= CUT_SHARE &&
       differenceBeyondMotion(this.anchor, f) >= CUT_SHARE &&
+      !movedWhole(this.anchor, f) &&
       this.beyondMoves(this.anchor, f) >= CUT_SHARE
     ) {
       // The step's strongest sample: for a hard change the first new frame,

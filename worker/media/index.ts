@@ -329,8 +329,11 @@ const SAME_CUT_S = 1;
  * brightness but different colour (red to teal) scores 0.12 instead of 1 and
  * is missed. (2) Small grey frames at CHANGE_FPS streamed to changes.ts,
  * which finds where the picture's content changes while most pixels stay (a
- * new slide, a new window). Downscaling first makes the pass several times
- * faster and does not change which cuts are found. The scene score's
+ * new slide, a new window). Neither cuts where the picture only moved as a
+ * whole: a document scrolled by a mouse wheel jumps tens of pixels a frame,
+ * which scores as a hard cut (movedWhole in changes.ts). Downscaling first
+ * makes the pass several times faster and does not change which cuts are
+ * found. The scene score's
  * downscale of every frame is an area average (half the time of the default
  * bicubic, the same cuts on scripts/bench-cuts.ts) of every fourth line, the
  * top field's top field, read in place: swscale's cost is mostly its
@@ -506,11 +509,17 @@ export async function detectScenes(
           cuts: counted.cuts.map(at),
           textSamples: counted.textSamples.map(at),
           curve: counted.curve.map((c) => ({ t: at(c.t), change: c.change })),
+          shifts: counted.shifts.map(at),
         };
-  // The window's first frame has no predecessor: it is no cut.
+  // The window's first frame has no predecessor: it is no cut. Nor is a
+  // scroll's or a pan's jump: a cut whose analysis frames either side (the
+  // first at or after it, give or take one for the fps filter's rounding)
+  // show the picture moved as a whole.
+  const moved = (s: number) => changes.shifts.some((u) => u > s - 1.5 / CHANGE_FPS && u < s + 2 / CHANGE_FPS);
   const shots = [...new Set(shotCuts)]
     .filter((t) => t > 0)
     .map((t) => from + t)
+    .filter((s) => !moved(s))
     .sort((a, b) => a - b);
   const contentCuts = changes.cuts.filter((t) => t > from && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
   return {

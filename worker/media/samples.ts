@@ -548,6 +548,64 @@ export async function generateScreenRecording(
   };
 }
 
+/**
+ * A long document scrolled in a window, as a screen recording shows it: a
+ * page of text three screens tall, still for 2 s, then moved by a mouse
+ * wheel (jumps of 1/18 to 1/5 of the picture every 0.4 s, some within one
+ * analysis frame of the next) until 8 s; at 10 s another window (dark, with
+ * other text) takes the screen, still until 12 s, then scrolled smoothly
+ * (half a picture a second) until 15 s. One boundary, the switch.
+ */
+export async function generateScrolledDocument(
+  outPath: string,
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+): Promise<KnownBoundaries> {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 360;
+  const fps = opts.fps ?? 25;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const words = (
+    'report budget quarter launch review design server customer market team ' +
+    'plan update account growth income chart result project schedule contract'
+  ).split(' ');
+  const linePx = Math.round(height / 18);
+  const page = (bg: string, fg: string, seed: number) => {
+    const lines = [];
+    // Lines of different lengths and words (a fixed pseudo-random draw), so
+    // that no stretch of the page looks like another.
+    let r = seed;
+    const next = (n: number) => {
+      r = (r * 1103515245 + 12345) % 2147483648;
+      return Math.floor((r / 2147483648) * n);
+    };
+    for (let j = 0; j < 3 * 18 - 1; j++) {
+      const text = Array.from({ length: 3 + next(9) }, () => words[next(words.length)]).join(' ');
+      lines.push(
+        `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(text)}':fontsize=${Math.round(linePx * 0.6)}:fontcolor=${fg}:` +
+          `x=${Math.round(width * 0.05)}:y=${Math.round(linePx * 0.3) + j * linePx}`,
+      );
+    }
+    return `color=c=${bg}:s=${width}x${3 * height}:r=${fps}:d=${(1 / fps).toFixed(4)},${lines.join(',')},loop=loop=-1:size=1`;
+  };
+  // The wheel: a jump every 0.4 s from 2 s, of these shares of the height in turn.
+  const jumps = [1 / 18, 1 / 7, 1 / 5, 1 / 12];
+  let y = 0;
+  let scroll = '0';
+  for (let k = 0; k < 15; k++) {
+    y += Math.round(height * jumps[k % jumps.length]!);
+    scroll = `if(gte(t,${(2 + 0.4 * k).toFixed(1)}),${Math.min(y, 2 * height)},${scroll})`;
+  }
+  // The second window's own clock: it starts at 10 s.
+  const smooth = `${Math.round(height / 2)}*min(max(t-2,0),3)`;
+  const graph = [
+    `${page('white', 'black', 1)},trim=duration=10,setpts=N/${fps}/TB,crop=${width}:${height}:0:'${scroll}'[a]`,
+    `${page('0x1e1e1e', '0xd4d4d4', 2)},trim=duration=8,setpts=N/${fps}/TB,crop=${width}:${height}:0:'${smooth}'[b]`,
+    `[a][b]concat=n=2:v=1:a=0,format=yuv420p[vout]`,
+  ];
+  await encode(outPath, [], graph.join(';'), limits, fps);
+  return { path: outPath, durationS: 18, cuts: [10], texts: [] };
+}
+
 /** A slow pan across one detailed still picture (a fractal): one shot, no cuts at all. */
 export async function generatePan(
   outPath: string,
