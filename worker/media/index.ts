@@ -512,10 +512,19 @@ export async function detectScenes(
           shifts: counted.shifts.map(at),
         };
   // The window's first frame has no predecessor: it is no cut. Nor is a
-  // scroll's or a pan's jump: a cut whose analysis frames either side (the
-  // first at or after it, give or take one for the fps filter's rounding)
-  // show the picture moved as a whole.
-  const moved = (s: number) => changes.shifts.some((u) => u > s - 1.5 / CHANGE_FPS && u < s + 2 / CHANGE_FPS);
+  // scroll's or a pan's jump: a cut whose pair of analysis frames shows the
+  // picture moved as a whole. That pair ends at the first sample at or after
+  // the cut, or at the one before where the fps filter rounded the cut's
+  // frame onto it: of the two, the one that changed more. (The other one
+  // may well be a move: a pan just before a hard cut, or just after it.)
+  const shifted = new Set(changes.shifts);
+  const moved = (s: number) => {
+    const n = changes.curve.findIndex((c) => c.t >= s - 1e-6);
+    const pair = [changes.curve[n - 1], changes.curve[n]]
+      .filter((c) => c !== undefined)
+      .reduce<{ t: number; change: number } | null>((a, c) => (!a || c.change > a.change ? c : a), null);
+    return pair !== null && shifted.has(pair.t);
+  };
   const shots = [...new Set(shotCuts)]
     .filter((t) => t > 0)
     .map((t) => from + t)
