@@ -59,10 +59,26 @@ const MAX_SHIFT = 12;
  */
 const SCROLL_MAX_DY = CHANGE_H >> 1;
 const SCROLL_MAX_DX = CHANGE_W >> 1;
-/** Share of the blocks a move keeps in view that may be missing from where it took them (compression). */
-const MOVED_LOST = 2 * CUT_SHARE;
+/**
+ * Share of the blocks a move keeps in view that may be missing from where it
+ * took them: compression, and small text finer than the analysis frames.
+ * Scrolls of 1080p text lost up to 8 % (two pairs of 195, 11 %), new
+ * pictures 13 % and more.
+ */
+const MOVED_LOST = 0.1;
 /** How much of a block's own variation (summed |grey - its mean|) may differ where it moved to (blockFollows). */
 const FOLLOW_RESIDUAL = 0.3;
+/** Grey levels a pixel that may differ whatever the block's variation: compression, softened. */
+const FOLLOW_NOISE = 1.5;
+/**
+ * Samples that changed less than this share of blocks are not asked whether
+ * they moved (ContentChanges.shifts): a jump ffmpeg scores as a cut changes
+ * more (a scrolled page of text 50-90 %), and camera footage changes
+ * somewhat in most samples.
+ */
+const SHIFT_CHANGE = 0.2;
+/** Profile offsets tried along each axis (bestOffsets). */
+const OFFSET_TRIES = 3;
 /**
  * Something that moved and stopped (a presenter who walks across in front
  * of the slides, a window dragged aside) changes the blocks it left and the
@@ -155,8 +171,14 @@ export interface Frame {
   blockEdges: Int32Array;
   /** Grey-level histogram, HIST_BINS bins summing to 1. */
   hist: Float32Array;
-  /** The grey values themselves (a copy: the caller's buffer is reused), for comparing blocks between pixels (blockFollows). */
-  gray: Uint8Array;
+  /**
+   * The grey values averaged over 3x3 pixels, for comparing blocks between
+   * pixels (blockFollows): text in a 1080p recording is finer than these
+   * frames' pixels, and read between them it matches nothing until the
+   * detail above their resolution is gone. Made when first asked for
+   * (softened), from the summed-area table.
+   */
+  soft?: Float32Array;
 }
 
 const HIST_BINS = 32;
@@ -230,7 +252,7 @@ export function analyseFrame(g: Uint8Array, t: number): Frame {
     }
   const hist = new Float32Array(HIST_BINS);
   for (let k = 0; k < HIST_BINS; k++) hist[k] = HIST_SHARE[counts[k]!]!;
-  return { t, edgeBits, sums, mean, flatMean, edges, blockEdges: edgeN, hist, gray: Uint8Array.from(g) };
+  return { t, edgeBits, sums, mean, flatMean, edges, blockEdges: edgeN, hist };
 }
 
 /** Sixteen edge flags of row y from pixel x on (x may reach PAD_BITS outside the frame: zeros there). */
@@ -358,21 +380,27 @@ export function differenceBeyondMotion(a: Frame, b: Frame): number {
  * Whether block k of a stands in b shifted by (dx, dy) and a fraction of a
  * pixel more along the axes it moves: a scroll by any number of the video's
  * pixels is a fraction of an analysis pixel, which scrambles edges as small
- * as text's. Compared by grey value, b read between its pixels (bilinear)
- * at quarter steps along one axis or halves along both: what differs must
- * be under FOLLOW_RESIDUAL of how much a's block varies. Text under other
- * text differs by about as much as it varies.
+ * as text's. Compared by softened grey (Frame.soft), b read between its
+ * pixels (bilinear) at quarter steps along one axis or halves along both:
+ * what differs must be under FOLLOW_RESIDUAL of how much a's block varies,
+ * or under FOLLOW_NOISE a pixel. Text under other text differs by about as
+ * much as it varies.
  */
-function blockFollows(a: Frame, k: number, b: Frame, dx: number, dy: number): boolean {
+function blockFollows(a: Frame, k: number, b: Frame, dx: number, dy: number, textures: Float64Array): boolean {
   const x0 = (k % BX) * BLOCK;
   const y0 = Math.floor(k / BX) * BLOCK;
-  const mean = a.mean[k]!;
-  let texture = 0;
-  for (let y = y0; y < y0 + BLOCK; y++)
-    for (let x = x0; x < x0 + BLOCK; x++) texture += Math.abs(a.gray[y * CHANGE_W + x]! - mean);
-  const limit = FOLLOW_RESIDUAL * texture;
+  const sa = softened(a);
+  // How much a's block varies, once per block whatever the shift (textures[k] < 0: not yet).
+  if (textures[k]! < 0) {
+    const mean = a.mean[k]!;
+    let texture = 0;
+    for (let y = y0; y < y0 + BLOCK; y++)
+      for (let x = x0; x < x0 + BLOCK; x++) texture += Math.abs(sa[y * CHANGE_W + x]! - mean);
+    textures[k] = texture;
+  }
+  const limit = Math.max(FOLLOW_RESIDUAL * textures[k]!, FOLLOW_NOISE * BLOCK * BLOCK);
   const steps = dx !== 0 && dy !== 0 ? [0, 0.5] : [0, 0.25, 0.5, 0.75];
-  const gb = b.gray;
+  const gb = softened(b);
   for (const fy of dy !== 0 ? steps : [0]) {
     for (const fx of dx !== 0 ? steps : [0]) {
       let residual = 0;
@@ -385,7 +413,7 @@ function blockFollows(a: Frame, k: number, b: Frame, dx: number, dy: number): bo
           const bx1 = Math.min(bx + 1, CHANGE_W - 1);
           const top = gb[r0 + bx]! + fx * (gb[r0 + bx1]! - gb[r0 + bx]!);
           const bottom = gb[r1 + bx]! + fx * (gb[r1 + bx1]! - gb[r1 + bx]!);
-          residual += Math.abs(a.gray[y * CHANGE_W + x]! - (top + fy * (bottom - top)));
+          residual += Math.abs(sa[y * CHANGE_W + x]! - (top + fy * (bottom - top)));
         }
       }
       if (residual < limit) return true;
@@ -394,79 +422,117 @@ function blockFollows(a: Frame, k: number, b: Frame, dx: number, dy: number): bo
   return false;
 }
 
-/** Mean brightness of each row and each column (from the summed-area table). */
-function profiles(f: Frame): { rows: Float64Array; cols: Float64Array } {
+/** f.soft, made now if it was not yet. */
+function softened(f: Frame): Float32Array {
+  if (f.soft) return f.soft;
+  const soft = new Float32Array(CHANGE_W * CHANGE_H);
   const s = f.sums;
+  for (let y = 0; y < CHANGE_H; y++) {
+    const y0 = Math.max(0, y - 1) * SUMS_W;
+    const y1 = Math.min(CHANGE_H, y + 2) * SUMS_W;
+    const h = (y1 - y0) / SUMS_W;
+    for (let x = 0; x < CHANGE_W; x++) {
+      const x0 = x > 0 ? x - 1 : 0;
+      const x1 = x < CHANGE_W - 1 ? x + 2 : CHANGE_W;
+      soft[y * CHANGE_W + x] = (s[y1 + x1]! - s[y0 + x1]! - s[y1 + x0]! + s[y0 + x0]!) / ((x1 - x0) * h);
+    }
+  }
+  f.soft = soft;
+  return soft;
+}
+
+/** Whether block k shifted by (dx, dy), and a pixel further where it reads between pixels, stays in the frame. */
+function inView(k: number, dx: number, dy: number): boolean {
+  const x0 = (k % BX) * BLOCK + dx;
+  const y0 = Math.floor(k / BX) * BLOCK + dy;
+  return x0 >= 0 && y0 >= 0 && x0 + BLOCK < CHANGE_W && y0 + BLOCK < CHANGE_H;
+}
+
+/** Mean brightness of each row and each column, from the softened grey (Frame.soft). */
+function profiles(f: Frame): { rows: Float64Array; cols: Float64Array } {
+  const soft = softened(f);
   const rows = new Float64Array(CHANGE_H);
   const cols = new Float64Array(CHANGE_W);
-  for (let y = 0; y < CHANGE_H; y++) rows[y] = (s[(y + 1) * SUMS_W + CHANGE_W]! - s[y * SUMS_W + CHANGE_W]!) / CHANGE_W;
-  const last = CHANGE_H * SUMS_W;
-  for (let x = 0; x < CHANGE_W; x++) cols[x] = (s[last + x + 1]! - s[last + x]!) / CHANGE_H;
+  for (let y = 0; y < CHANGE_H; y++)
+    for (let x = 0, i = y * CHANGE_W; x < CHANGE_W; x++, i++) {
+      rows[y]! += soft[i]!;
+      cols[x]! += soft[i]!;
+    }
+  for (let y = 0; y < CHANGE_H; y++) rows[y]! /= CHANGE_W;
+  for (let x = 0; x < CHANGE_W; x++) cols[x]! /= CHANGE_H;
   return { rows, cols };
 }
 
-/** The offset d (|d| <= max) at which q[i + d] follows p[i] most closely, by the mean absolute difference. */
-function bestOffset(p: Float64Array, q: Float64Array, max: number): number {
-  let best = Infinity;
-  let at = 0;
-  for (let d = -max; d <= max; d++) {
-    let sum = 0;
+/**
+ * The OFFSET_TRIES offsets d (|d| <= max, best first) at which q[i + d],
+ * or q a fraction of a step further (read between its values, quarter
+ * steps), follows p[i] most closely by the mean absolute difference. The
+ * rows of a page of text repeat with its lines, so another offset may follow
+ * nearly as well as the right one: blockFollows decides.
+ */
+function bestOffsets(p: Float64Array, q: Float64Array, max: number): number[] {
+  const error = (d: number, f: number) => {
     const i0 = Math.max(0, -d);
-    const i1 = Math.min(p.length, q.length - d);
-    for (let i = i0; i < i1; i++) sum += Math.abs(p[i]! - q[i + d]!);
-    const e = sum / (i1 - i0);
-    if (e < best) [best, at] = [e, d];
-  }
-  return at;
+    const i1 = Math.min(p.length, q.length - d - 1);
+    let sum = 0;
+    for (let i = i0; i < i1; i++) sum += Math.abs(p[i]! - (q[i + d]! + f * (q[i + d + 1]! - q[i + d]!)));
+    return i1 > i0 ? sum / (i1 - i0) : Infinity;
+  };
+  // Whole steps first; the fractions only for the best few of them.
+  const whole: { d: number; e: number }[] = [];
+  for (let d = -max; d <= max; d++) whole.push({ d, e: error(d, 0) });
+  whole.sort((x, y) => x.e - y.e);
+  const near = new Set<number>();
+  for (const w of whole.slice(0, 2 * OFFSET_TRIES)) near.add(w.d).add(w.d - 1);
+  return [...near]
+    .filter((d) => d >= -max && d <= max)
+    .map((d) => ({ d, e: Math.min(...[0, 0.25, 0.5, 0.75].map((f) => error(d, f))) }))
+    .sort((x, y) => x.e - y.e)
+    .slice(0, OFFSET_TRIES)
+    .map((x) => x.d);
 }
 
 /**
- * Whether b is a moved as a whole: scrolled along one axis (up to
- * SCROLL_MAX_DY / SCROLL_MAX_DX) or panned. The shift each axis's profile
- * follows best (alone, and the two together) is checked with the blocks,
- * itself and its neighbours: of a's blocks with edges that stay in view,
- * fewer than MOVED_LOST may be missing from where the shift takes them
- * (blockFollows), and those in view must be a third of a's and a cut's
- * worth, since plain background matches itself under any shift. On the
- * analysis frames of the bench videos and cut fixtures (BENCHMARKS.md),
- * wheel and smooth scrolls and pans lose none of their blocks; new slides,
- * windows, shots and dissolves lose 14 % or more under every shift tried.
+ * Whether b is a moved as a whole, by more than two pixels: scrolled along
+ * one axis (up to SCROLL_MAX_DY / SCROLL_MAX_DX) or panned. The shifts each
+ * axis's profile follows best (alone, and the best two together) are
+ * checked with the blocks, each with its neighbours: of a's blocks with
+ * edges that stay in view, fewer than MOVED_LOST may be missing from where
+ * the shift takes them (blockFollows), and those in view must be a third of
+ * a's and a cut's worth, since plain background matches itself under any
+ * shift. On the analysis frames of the bench videos, the cut fixtures and
+ * scroll recordings (BENCHMARKS.md), scrolls lost at most 8 % of their
+ * blocks; new slides, windows, shots and dissolves 13 % or more under every
+ * shift tried.
  */
 export function movedWhole(a: Frame, b: Frame): boolean {
   const pa = profiles(a);
   const pb = profiles(b);
-  const dy = bestOffset(pa.rows, pb.rows, SCROLL_MAX_DY);
-  const dx = bestOffset(pa.cols, pb.cols, SCROLL_MAX_DX);
+  const dys = bestOffsets(pa.rows, pb.rows, SCROLL_MAX_DY);
+  const dxs = bestOffsets(pa.cols, pb.cols, SCROLL_MAX_DX);
   const content = Uint8Array.from(a.blockEdges, (e) => (e >= CONTENT_EDGES ? 1 : 0));
   let all = 0;
   for (let k = 0; k < BLOCKS; k++) all += content[k]!;
+  // No neighbours: bestOffsets' offset is the whole step below the shift
+  // and blockFollows reads the fraction above it.
+  const shifts = [...dys.map((dy) => [0, dy]), ...dxs.map((dx) => [dx, 0]), [dxs[0] ?? 0, dys[0] ?? 0]];
   const tried = new Set<string>();
-  for (const [cx, cy] of [
-    [0, dy],
-    [dx, 0],
-    [dx, dy],
-  ] as const) {
-    for (let y = cy - 1; y <= cy + 1; y++) {
-      for (let x = cx - 1; x <= cx + 1; x++) {
-        // A pixel and a fraction (blockFollows) from no shift at all is a
-        // picture that stood still, which matches itself.
-        if (Math.abs(x) <= 1 && Math.abs(y) <= 1) continue;
-        if (Math.abs(y) > SCROLL_MAX_DY || Math.abs(x) > SCROLL_MAX_DX || tried.has(`${x},${y}`)) continue;
-        tried.add(`${x},${y}`);
-        const shown: number[] = [];
-        for (let k = 0; k < BLOCKS; k++) {
-          const x0 = (k % BX) * BLOCK + x;
-          const y0 = Math.floor(k / BX) * BLOCK + y;
-          if (content[k] && x0 >= 0 && y0 >= 0 && x0 + BLOCK <= CHANGE_W && y0 + BLOCK <= CHANGE_H) shown.push(k);
-        }
-        if (shown.length < MOVE_MIN_BLOCKS || 3 * shown.length < all) continue;
-        // Most shifts fail within a few blocks.
-        let lost = 0;
-        const most = MOVED_LOST * shown.length;
-        for (const k of shown) if (!blockFollows(a, k, b, x, y) && ++lost >= most) break;
-        if (lost < most) return true;
-      }
-    }
+  const texture = new Float64Array(BLOCKS).fill(-1);
+  for (const [x, y] of shifts as [number, number][]) {
+    // Two pixels and a fraction from no shift at all is a picture that
+    // stood still, which matches itself, or a camera's drift, under which
+    // softened text beside it matched too.
+    if ((Math.abs(x) <= 2 && Math.abs(y) <= 2) || tried.has(`${x},${y}`)) continue;
+    tried.add(`${x},${y}`);
+    let shown = 0;
+    for (let k = 0; k < BLOCKS; k++) if (content[k] && inView(k, x, y)) shown++;
+    if (shown < MOVE_MIN_BLOCKS || 3 * shown < all) continue;
+    // Most shifts fail within a few blocks.
+    let lost = 0;
+    const most = MOVED_LOST * shown;
+    for (let k = 0; k < BLOCKS && lost < most; k++)
+      if (content[k] && inView(k, x, y) && !blockFollows(a, k, b, x, y, texture)) lost++;
+    if (lost < most) return true;
   }
   return false;
 }
@@ -650,7 +716,7 @@ export class ChangeTracker {
     this.track(f);
     const change = this.prev ? shareOf(changedBlocks(this.prev, f), this.ignore) : 0;
     this.out.curve.push({ t, change });
-    if (this.prev && change >= CUT_SHARE && movedWhole(this.prev, f)) this.out.shifts.push(t);
+    if (this.prev && change >= SHIFT_CHANGE && movedWhole(this.prev, f)) this.out.shifts.push(t);
     if (!this.prev || change < SETTLED_SHARE) {
       this.settle(f);
     } else {
