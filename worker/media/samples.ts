@@ -551,10 +551,11 @@ export async function generateScreenRecording(
 /**
  * A long document scrolled in a window, as a screen recording shows it: a
  * page of text three screens tall, still for 2 s, then moved by a mouse
- * wheel (jumps of 1/18 to 1/5 of the picture every 0.4 s, some within one
- * analysis frame of the next) until 8 s; at 10 s another window (dark, with
- * other text) takes the screen, still until 12 s, then scrolled smoothly
- * (half a picture a second) until 15 s. One boundary, the switch.
+ * wheel (jumps of 1/18 to 1/5 of the picture every 0.4 s, most of them a
+ * fraction of an analysis pixel off a whole one) until 8 s; at 10 s another
+ * window (dark, with other text) takes the screen, still until 12 s, then
+ * scrolled smoothly (half a picture a second) until 15 s. One boundary, the
+ * switch.
  */
 export async function generateScrolledDocument(
   outPath: string,
