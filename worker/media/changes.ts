@@ -493,11 +493,10 @@ function bestOffsets(p: Float64Array, q: Float64Array, max: number): number[] {
 }
 
 /**
- * Whether b is a moved as a whole, by more than two pixels: scrolled along
+ * Whether b is a, moved as a whole by more than two pixels: scrolled along
  * one axis (up to SCROLL_MAX_DY / SCROLL_MAX_DX) or panned. The shifts each
  * axis's profile follows best (alone, and the best two together) are
- * checked with the blocks, each with its neighbours: of a's blocks with
- * edges that stay in view, fewer than MOVED_LOST may be missing from where
+ * checked with the blocks: of a's blocks with edges that stay in view, fewer than MOVED_LOST may be missing from where
  * the shift takes them (blockFollows), and those in view must be a third of
  * a's and a cut's worth, since plain background matches itself under any
  * shift. On the analysis frames of the bench videos, the cut fixtures and
@@ -676,8 +675,8 @@ export interface ContentChanges {
   textSamples: number[];
   /**
    * Times of samples that show the one before them moved as a whole (a
-   * scroll, a pan: movedWhole), among those that changed a cut's worth:
-   * ffmpeg's score of every frame sees a scroll's jump as a cut.
+   * scroll, a pan: movedWhole), among those that changed SHIFT_CHANGE of
+   * their blocks: ffmpeg's score of every frame sees a scroll's jump as a cut.
    */
   shifts: number[];
 }
