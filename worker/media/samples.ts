@@ -276,6 +276,16 @@ export const FIVE_SLIDES: SlideSpec[] = [
   { durationS: 6, title: 'Open Questions', lines: ['Pricing in Europe', 'Partner contracts'] },
 ];
 
+/** The generated pictures' defaults: 640x360 at 25 fps. */
+function pictureOptions(opts: { width?: number; height?: number; fps?: number; limits?: RunLimits }) {
+  return {
+    width: opts.width ?? 640,
+    height: opts.height ?? 360,
+    fps: opts.fps ?? 25,
+    limits: opts.limits ?? DEFAULT_LIMITS,
+  };
+}
+
 function esc(t: string): string {
   return t.replace(/[^A-Za-z0-9 ]/g, '');
 }
@@ -354,10 +364,7 @@ export async function generateSlideDeck(
   } = {},
 ): Promise<KnownBoundaries> {
   const slides = opts.slides ?? FIVE_SLIDES;
-  const width = opts.width ?? 640;
-  const height = opts.height ?? 360;
-  const fps = opts.fps ?? 25;
-  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const { width, height, fps, limits } = pictureOptions(opts);
   const dissolve = opts.dissolveS ?? 0;
   const title = Math.round(height / 10);
   const body = Math.round(height / 16);
@@ -484,10 +491,7 @@ export async function generateScreenRecording(
   outPath: string,
   opts: { width?: number; height?: number; fps?: number; limits?: RunLimits; typing?: boolean; textPx?: number } = {},
 ): Promise<KnownBoundaries> {
-  const width = opts.width ?? 640;
-  const height = opts.height ?? 360;
-  const fps = opts.fps ?? 25;
-  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const { width, height, fps, limits } = pictureOptions(opts);
   const docs = [
     { from: 0, to: 5, lines: ['import express from express', 'const app = express()', 'app.listen 8080'] },
     { from: 5, to: 10, lines: ['SELECT name FROM users', 'WHERE active = true', 'ORDER BY created'] },
@@ -561,10 +565,7 @@ export async function generateScrolledDocument(
   outPath: string,
   opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
 ): Promise<KnownBoundaries> {
-  const width = opts.width ?? 640;
-  const height = opts.height ?? 360;
-  const fps = opts.fps ?? 25;
-  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const { width, height, fps, limits } = pictureOptions(opts);
   const words = (
     'report budget quarter launch review design server customer market team ' +
     'plan update account growth income chart result project schedule contract'
@@ -612,12 +613,9 @@ export async function generatePan(
   outPath: string,
   opts: { durationS?: number; pxPerS?: number; width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
 ): Promise<KnownBoundaries> {
-  const width = opts.width ?? 640;
-  const height = opts.height ?? 360;
-  const fps = opts.fps ?? 25;
+  const { width, height, fps, limits } = pictureOptions(opts);
   const dur = opts.durationS ?? 24;
   const speed = opts.pxPerS ?? 24;
-  const limits = opts.limits ?? DEFAULT_LIMITS;
   await encode(outPath, [], `${fractalPan({ width, height, fps, durationS: dur, pxPerS: speed })}[vout]`, limits, fps);
   return { path: outPath, durationS: dur, cuts: [], texts: [] };
 }
@@ -631,10 +629,7 @@ export async function generateTransitions(
   outPath: string,
   opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
 ): Promise<KnownBoundaries> {
-  const width = opts.width ?? 640;
-  const height = opts.height ?? 360;
-  const fps = opts.fps ?? 25;
-  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const { width, height, fps, limits } = pictureOptions(opts);
   const s = `s=${width}x${height}:r=${fps}`;
   const graph = [
     `testsrc2=${s}:d=5,hue=h=40[a]`,
