@@ -179,6 +179,8 @@ export interface Frame {
    * (softened), from the summed-area table.
    */
   soft?: Float32Array;
+  /** Mean softened grey of each row and each column (profiles), made when first asked for. */
+  profile?: { rows: Float64Array; cols: Float64Array };
 }
 
 const HIST_BINS = 32;
@@ -450,6 +452,8 @@ function inView(k: number, dx: number, dy: number): boolean {
 
 /** Mean brightness of each row and each column, from the softened grey (Frame.soft). */
 function profiles(f: Frame): { rows: Float64Array; cols: Float64Array } {
+  // Kept: the tracker asks about each sample as the later of one pair and the earlier of the next.
+  if (f.profile) return f.profile;
   const soft = softened(f);
   const rows = new Float64Array(CHANGE_H);
   const cols = new Float64Array(CHANGE_W);
@@ -460,7 +464,8 @@ function profiles(f: Frame): { rows: Float64Array; cols: Float64Array } {
     }
   for (let y = 0; y < CHANGE_H; y++) rows[y]! /= CHANGE_W;
   for (let x = 0; x < CHANGE_W; x++) cols[x]! /= CHANGE_H;
-  return { rows, cols };
+  f.profile = { rows, cols };
+  return f.profile;
 }
 
 /**
