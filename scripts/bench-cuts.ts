@@ -91,6 +91,10 @@ try {
       'document scrolled (wheel, then smoothly), another window',
       await generateScrolledDocument(path.join(dir, 'scrolled.mp4')),
     ],
+    [
+      'page scrolled in a browser (still toolbar, sidebar), a link followed',
+      await generateScrolledDocument(path.join(dir, 'browser.mp4'), { chrome: true }),
+    ],
     ['slow pan', await generatePan(path.join(dir, 'pan.mp4'))],
     ['cut, fade, dissolve', await generateTransitions(path.join(dir, 'transitions.mp4'))],
   ];

@@ -354,10 +354,20 @@ test('a presenter who walks in front of the slides, or out of the picture, and s
 
 test('a document scrolled by the wheel or smoothly is no cut; another window taking the screen is', async () => {
   const v = await generateScrolledDocument(path.join(dir, 'scrolled.mp4'));
-  // Before movedWhole: 2.4, 2.8, 4.0, 4.4, 5.6, 6.0, 7.2, 7.6 and 10.
+  // Before onlyMoved: 2.4, 2.8, 4.0, 4.4, 5.6, 6.0, 7.2, 7.6 and 10.
   const d = await assertCuts(v);
   // What the scrolls bring into view is read as it comes: more than the two windows' first frames.
   assert.ok(d.textSamples.length > 4, `${d.textSamples}`);
+});
+
+test('a page scrolled beneath a still toolbar and beside a still sidebar is no cut; a link followed is', async () => {
+  const v = await generateScrolledDocument(path.join(dir, 'browser.mp4'), { chrome: true });
+  // Before the scroll was looked for beneath what stayed: 2.8, 4.0, 4.4 …
+  // 7.6 (every jump from 4 s) and 10.
+  const d = await assertCuts(v);
+  // The link followed is a new picture of the same window: the content
+  // detector's cut, not ffmpeg's.
+  assert.deepEqual(d.contentCuts, [10]);
 });
 
 test('a slow pan across one picture is one scene', async () => {

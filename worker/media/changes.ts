@@ -52,10 +52,11 @@ const MAX_SHIFT = 12;
  * A document or page scrolled by a mouse wheel jumps by tens of pixels a
  * frame, well past MAX_SHIFT (60 px of a 720p recording here), and every
  * jump changes most pixels: both detectors cut at each one, a 10 s scroll
- * became up to 27 scenes. A scroll moves the whole picture along one axis,
- * by up to half of it (what stays in view is then what is compared):
- * movedWhole finds that shift from the rows' and columns' mean brightness
- * and checks it block by block.
+ * became up to 27 scenes. A scroll moves the picture, or the page beneath a
+ * browser's toolbar and beside its sidebar, along one axis, by up to half of
+ * it (what stays in view is then what is compared): onlyMoved finds that
+ * shift from the rows' and columns' mean brightness over what changed, and
+ * checks it block by block.
  */
 const SCROLL_MAX_DY = CHANGE_H >> 1;
 const SCROLL_MAX_DX = CHANGE_W >> 1;
@@ -79,6 +80,15 @@ const FOLLOW_NOISE = 1.5;
 const SHIFT_CHANGE = 0.2;
 /** Profile offsets tried along each axis (bestOffsets). */
 const OFFSET_TRIES = 3;
+/**
+ * Grey levels at most that one row or column counts against a profile
+ * offset (bestOffsets): a band that did not move with the rest (a toolbar,
+ * a status bar) or came into view differs by tens of levels, and without a
+ * bound outweighed the rows of text that line up.
+ */
+const PROFILE_CAP = 12;
+/** Pixels apart of the shifts that a block following both shows no move by (onlyMoved). */
+const AMBIGUOUS_PX = 3;
 /**
  * Something that moved and stopped (a presenter who walks across in front
  * of the slides, a window dragged aside) changes the blocks it left and the
@@ -137,6 +147,18 @@ const LIVE_HOLD_S = 30;
 /** Above this share of live blocks the whole picture moves: nothing is left out. */
 const MAX_LIVE_SHARE = 0.7;
 const BLOCKS = BX * BY;
+/** A rectangle of blocks: first column, first row, last column, last row. */
+type Box = [number, number, number, number];
+
+/** Grows box to hold block k. */
+function grow(box: Box, k: number): void {
+  const x = k % BX;
+  const y = (k - x) / BX;
+  box[0] = Math.min(box[0], x);
+  box[1] = Math.min(box[1], y);
+  box[2] = Math.max(box[2], x);
+  box[3] = Math.max(box[3], y);
+}
 
 /**
  * Edge flags are kept as bits, ROW_WORDS 32-bit words per row with a word
@@ -180,7 +202,7 @@ export interface Frame {
    */
   soft?: Float32Array;
   /** Mean softened grey of each row and each column (profiles), made when first asked for. */
-  profile?: { rows: Float64Array; cols: Float64Array };
+  profile?: { key: string; rows: Float64Array; cols: Float64Array };
 }
 
 const HIST_BINS = 32;
@@ -450,42 +472,54 @@ function inView(k: number, dx: number, dy: number): boolean {
   return x0 >= 0 && y0 >= 0 && x0 + BLOCK < CHANGE_W && y0 + BLOCK < CHANGE_H;
 }
 
-/** Mean brightness of each row and each column, from the softened grey (Frame.soft). */
-function profiles(f: Frame): { rows: Float64Array; cols: Float64Array } {
-  // Kept: the tracker asks about each sample as the later of one pair and the earlier of the next.
-  if (f.profile) return f.profile;
+/**
+ * Mean brightness of each row and each column of the blocks in box, from the
+ * softened grey (Frame.soft).
+ */
+function profiles(
+  f: Frame,
+  [x0, y0, x1, y1]: Box = [0, 0, BX - 1, BY - 1],
+): { rows: Float64Array; cols: Float64Array } {
+  // Kept: the tracker asks about each sample as the later of one pair and
+  // the earlier of the next, mostly for the same box.
+  const key = `${x0},${y0},${x1},${y1}`;
+  if (f.profile?.key === key) return f.profile;
   const soft = softened(f);
-  const rows = new Float64Array(CHANGE_H);
-  const cols = new Float64Array(CHANGE_W);
-  for (let y = 0; y < CHANGE_H; y++)
-    for (let x = 0, i = y * CHANGE_W; x < CHANGE_W; x++, i++) {
+  const [px0, py0] = [x0 * BLOCK, y0 * BLOCK];
+  const rows = new Float64Array((y1 + 1 - y0) * BLOCK);
+  const cols = new Float64Array((x1 + 1 - x0) * BLOCK);
+  for (let y = 0; y < rows.length; y++)
+    for (let x = 0, i = (py0 + y) * CHANGE_W + px0; x < cols.length; x++, i++) {
       rows[y]! += soft[i]!;
       cols[x]! += soft[i]!;
     }
-  for (let y = 0; y < CHANGE_H; y++) rows[y]! /= CHANGE_W;
-  for (let x = 0; x < CHANGE_W; x++) cols[x]! /= CHANGE_H;
-  f.profile = { rows, cols };
+  for (let y = 0; y < rows.length; y++) rows[y]! /= cols.length;
+  for (let x = 0; x < cols.length; x++) cols[x]! /= rows.length;
+  f.profile = { key, rows, cols };
   return f.profile;
 }
 
 /**
  * The OFFSET_TRIES offsets d (|d| <= max, best first) at which q[i + d],
  * or q a fraction of a step further (read between its values, quarter
- * steps), follows p[i] most closely by the mean absolute difference. The
- * rows of a page of text repeat with its lines, so another offset may follow
- * nearly as well as the right one: blockFollows decides.
+ * steps), follows p[i] most closely by the mean absolute difference, each
+ * value's at most PROFILE_CAP. The rows of a page of text repeat with its
+ * lines, so another offset may follow nearly as well as the right one:
+ * blockFollows decides.
  */
 function bestOffsets(p: Float64Array, q: Float64Array, max: number): number[] {
   const error = (d: number, f: number) => {
     const i0 = Math.max(0, -d);
     const i1 = Math.min(p.length, q.length - d - 1);
     let sum = 0;
-    for (let i = i0; i < i1; i++) sum += Math.abs(p[i]! - (q[i + d]! + f * (q[i + d + 1]! - q[i + d]!)));
+    for (let i = i0; i < i1; i++)
+      sum += Math.min(PROFILE_CAP, Math.abs(p[i]! - (q[i + d]! + f * (q[i + d + 1]! - q[i + d]!))));
     return i1 > i0 ? sum / (i1 - i0) : Infinity;
   };
-  // Whole steps first; the fractions only for the best few of them.
+  // Whole and half steps first (text a few analysis pixels tall lines up
+  // with nothing half a step off); the quarters only for the best few.
   const whole: { d: number; e: number }[] = [];
-  for (let d = -max; d <= max; d++) whole.push({ d, e: error(d, 0) });
+  for (let d = -max; d <= max; d++) whole.push({ d, e: Math.min(error(d, 0), error(d, 0.5)) });
   whole.sort((x, y) => x.e - y.e);
   const near = new Set<number>();
   for (const w of whole.slice(0, 2 * OFFSET_TRIES)) near.add(w.d).add(w.d - 1);
@@ -498,47 +532,147 @@ function bestOffsets(p: Float64Array, q: Float64Array, max: number): number[] {
 }
 
 /**
- * Whether b is a, moved as a whole by more than two pixels: scrolled along
- * one axis (up to SCROLL_MAX_DY / SCROLL_MAX_DX) or panned. The shifts each
- * axis's profile follows best (alone, and the best two together) are
- * checked with the blocks: of a's blocks with edges that stay in view, fewer than MOVED_LOST may be missing from where
- * the shift takes them (blockFollows), and those in view must be a third of
- * a's and a cut's worth, since plain background matches itself under any
- * shift. On the analysis frames of the bench videos, the cut fixtures and
- * scroll recordings (BENCHMARKS.md), scrolls lost at most 8 % of their
- * blocks; new slides, windows, shots and dissolves 13 % or more under every
- * shift tried.
+ * Whether b is a, or a part of it, moved by more than two pixels: a page
+ * scrolled (up to SCROLL_MAX_DY / SCROLL_MAX_DX), full-screen or beneath a
+ * toolbar and beside a sidebar that stay still, or a picture panned. Only
+ * a's blocks with content that changed (changedBlocks) take part; the
+ * shifts that their rows' and columns' profiles follow best (alone, and the
+ * best two together) are checked block by block (blockFollows). A block
+ * that follows shifts AMBIGUOUS_PX apart as well shows no move (a line of
+ * small text slid sideways over another line). The blocks that follow a
+ * shift, joined side by side through each other and through blocks with
+ * nothing in them, make the region that moved, the largest such group,
+ * which must hold a cut's worth of blocks. Inside it and a block around it
+ * (blocks half in it), fewer than MOVED_LOST of the blocks the shift keeps
+ * in it may be missing from where it takes them; beyond it, a changed block
+ * whose content the shift took out of view or beneath something that stayed
+ * (a toolbar) is gone, and the others changed on their own: they must be
+ * less than a cut's worth (CUT_SHARE) of the blocks beyond, as a change is a
+ * cut when it is a cut's worth of what does not move (ChangeTracker leaves
+ * out a camera inset that keeps moving). Calibrated on every pair of
+ * analysis frames 1-3 samples apart that changed SHIFT_CHANGE of their
+ * blocks, in the bench videos, the cut fixtures and scroll recordings
+ * (BENCHMARKS.md): scrolls lost at most 9.5 % of their blocks and changed
+ * nothing beyond; no pair across a boundary of new slides, windows, shots
+ * or dissolves moved but where slides are pushed in.
  */
-export function movedWhole(a: Frame, b: Frame): boolean {
-  const pa = profiles(a);
-  const pb = profiles(b);
-  const dys = bestOffsets(pa.rows, pb.rows, SCROLL_MAX_DY);
-  const dxs = bestOffsets(pa.cols, pb.cols, SCROLL_MAX_DX);
-  const content = Uint8Array.from(a.blockEdges, (e) => (e >= CONTENT_EDGES ? 1 : 0));
-  let all = 0;
-  for (let k = 0; k < BLOCKS; k++) all += content[k]!;
-  // No neighbours: bestOffsets' offset is the whole step below the shift
-  // and blockFollows reads the fraction above it.
+export function onlyMoved(a: Frame, b: Frame): boolean {
+  const texture = new Float64Array(BLOCKS).fill(-1);
+  // Of the blocks that changed, under the shift being tried: 1 followed it,
+  // 2 followed it and shifts beside it, 0 neither.
+  const state = new Uint8Array(BLOCKS);
+  const moving: number[] = [];
+  const box: Box = [BX, BY, -1, -1];
+  const changed = changedBlocks(a, b);
+  for (let k = 0; k < BLOCKS; k++)
+    if (a.blockEdges[k]! >= CONTENT_EDGES && changed[k]) {
+      moving.push(k);
+      grow(box, k);
+    }
+  if (moving.length < MOVE_MIN_BLOCKS) return false;
+  const pa = profiles(a, box);
+  const pb = profiles(b, box);
+  const dys = bestOffsets(pa.rows, pb.rows, Math.min(SCROLL_MAX_DY, pa.rows.length >> 1));
+  const dxs = bestOffsets(pa.cols, pb.cols, Math.min(SCROLL_MAX_DX, pa.cols.length >> 1));
   const shifts = [...dys.map((dy) => [0, dy]), ...dxs.map((dx) => [dx, 0]), [dxs[0] ?? 0, dys[0] ?? 0]];
   const tried = new Set<string>();
-  const texture = new Float64Array(BLOCKS).fill(-1);
   for (const [x, y] of shifts as [number, number][]) {
     // Two pixels and a fraction from no shift at all is a picture that
     // stood still, which matches itself, or a camera's drift, under which
     // softened text beside it matched too.
     if ((Math.abs(x) <= 2 && Math.abs(y) <= 2) || tried.has(`${x},${y}`)) continue;
     tried.add(`${x},${y}`);
-    let shown = 0;
-    for (let k = 0; k < BLOCKS; k++) if (content[k] && inView(k, x, y)) shown++;
-    if (shown < MOVE_MIN_BLOCKS || 3 * shown < all) continue;
-    // Most shifts fail within a few blocks.
+    const follows = (k: number, dx: number, dy: number) => inView(k, dx, dy) && blockFollows(a, k, b, dx, dy, texture);
+    let followed = 0;
+    for (const k of moving) {
+      state[k] = follows(k, x, y) ? 1 : 0;
+      if (!state[k]) continue;
+      if (
+        (x !== 0 && (follows(k, x - AMBIGUOUS_PX, y) || follows(k, x + AMBIGUOUS_PX, y))) ||
+        (y !== 0 && (follows(k, x, y - AMBIGUOUS_PX) || follows(k, x, y + AMBIGUOUS_PX)))
+      )
+        state[k] = 2;
+      else followed++;
+    }
+    // A third of what changed at least, as a scroll by half the picture.
+    if (followed < MOVE_MIN_BLOCKS || 3 * followed < moving.length) continue;
+    const region = largestGroup(a, state);
+    if (region.count < MOVE_MIN_BLOCKS) continue;
+    const [x0, y0, x1, y1] = region.box;
+    // The region and a block around it (blocks half in it).
+    const [gx0, gy0, gx1, gy1] = [
+      Math.max(0, x0 - 1),
+      Math.max(0, y0 - 1),
+      Math.min(BX - 1, x1 + 1),
+      Math.min(BY - 1, y1 + 1),
+    ];
     let lost = 0;
-    const most = MOVED_LOST * shown;
-    for (let k = 0; k < BLOCKS && lost < most; k++)
-      if (content[k] && inView(k, x, y) && !blockFollows(a, k, b, x, y, texture)) lost++;
-    if (lost < most) return true;
+    let elsewhere = 0;
+    for (const k of moving) {
+      if (region.of[k]) continue;
+      const bx = k % BX;
+      const by = (k - bx) / BX;
+      // Where the shift takes the block's content, and the block there.
+      const px = bx * BLOCK + x;
+      const py = by * BLOCK + y;
+      if (bx >= gx0 && bx <= gx1 && by >= gy0 && by <= gy1) {
+        // Missing from where the shift takes it, inside the region.
+        if (
+          state[k] === 0 &&
+          px >= x0 * BLOCK &&
+          py >= y0 * BLOCK &&
+          px + BLOCK <= (x1 + 1) * BLOCK &&
+          py + BLOCK <= (y1 + 1) * BLOCK
+        )
+          lost++;
+        continue;
+      }
+      // Beyond it, content the shift took out of view or beneath something
+      // that stayed (a toolbar) is gone; anything else changed on its own.
+      if (inView(k, x, y) && changed[Math.floor((py + BLOCK / 2) / BLOCK) * BX + Math.floor((px + BLOCK / 2) / BLOCK)])
+        elsewhere++;
+    }
+    const around = BLOCKS - (gx1 + 1 - gx0) * (gy1 + 1 - gy0);
+    if (lost < MOVED_LOST * (region.count + lost) && elsewhere < Math.max(1, CUT_SHARE * around)) return true;
   }
   return false;
+}
+
+/**
+ * The largest group of blocks with state 1, joined side by side through each
+ * other and through blocks with no content: its blocks (of), how many, and
+ * their box.
+ */
+function largestGroup(a: Frame, state: Uint8Array): { of: Uint8Array; count: number; box: Box } {
+  const group = new Int16Array(BLOCKS).fill(-1);
+  const joins = (k: number) => a.blockEdges[k]! < CONTENT_EDGES || state[k] === 1;
+  let best = -1;
+  let bestCount = 0;
+  for (let k0 = 0; k0 < BLOCKS; k0++) {
+    if (state[k0] !== 1 || group[k0]! >= 0) continue;
+    let count = 0;
+    const stack = [k0];
+    group[k0] = k0;
+    while (stack.length) {
+      const k = stack.pop()!;
+      if (state[k] === 1) count++;
+      const bx = k % BX;
+      for (const n of [bx > 0 ? k - 1 : -1, bx < BX - 1 ? k + 1 : -1, k - BX, k + BX])
+        if (n >= 0 && n < BLOCKS && group[n]! < 0 && joins(n)) {
+          group[n] = k0;
+          stack.push(n);
+        }
+    }
+    if (count > bestCount) [best, bestCount] = [k0, count];
+  }
+  const of = new Uint8Array(BLOCKS);
+  const box: Box = [BX, BY, -1, -1];
+  for (let k = 0; k < BLOCKS; k++)
+    if (state[k] === 1 && group[k] === best) {
+      of[k] = 1;
+      grow(box, k);
+    }
+  return { of, count: bestCount, box };
 }
 
 /**
@@ -680,7 +814,7 @@ export interface ContentChanges {
   textSamples: number[];
   /**
    * Times of samples that show the one before them moved as a whole (a
-   * scroll, a pan: movedWhole), among those that changed SHIFT_CHANGE of
+   * scroll, a pan: onlyMoved), among those that changed SHIFT_CHANGE of
    * their blocks: ffmpeg's score of every frame sees a scroll's jump as a cut.
    */
   shifts: number[];
@@ -720,7 +854,7 @@ export class ChangeTracker {
     this.track(f);
     const change = this.prev ? shareOf(changedBlocks(this.prev, f), this.ignore) : 0;
     this.out.curve.push({ t, change });
-    if (this.prev && change >= SHIFT_CHANGE && movedWhole(this.prev, f)) this.out.shifts.push(t);
+    if (this.prev && change >= SHIFT_CHANGE && onlyMoved(this.prev, f)) this.out.shifts.push(t);
     if (!this.prev || change < SETTLED_SHARE) {
       this.settle(f);
     } else {
@@ -791,7 +925,7 @@ export class ChangeTracker {
       this.anchor &&
       shareOf(changedBlocks(this.anchor, f, true), this.ignore) >= CUT_SHARE &&
       differenceBeyondMotion(this.anchor, f) >= CUT_SHARE &&
-      !movedWhole(this.anchor, f) &&
+      !onlyMoved(this.anchor, f) &&
       this.beyondMoves(this.anchor, f) >= CUT_SHARE
     ) {
       // The step's strongest sample: for a hard change the first new frame,

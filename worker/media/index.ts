@@ -329,9 +329,10 @@ const SAME_CUT_S = 1;
  * brightness but different colour (red to teal) scores 0.12 instead of 1 and
  * is missed. (2) Small grey frames at CHANGE_FPS streamed to changes.ts,
  * which finds where the picture's content changes while most pixels stay (a
- * new slide, a new window). Neither cuts where the picture only moved as a
- * whole: a document scrolled by a mouse wheel jumps tens of pixels a frame,
- * which scores as a hard cut (movedWhole in changes.ts). Downscaling first
+ * new slide, a new window). Neither cuts where the picture only moved, as a
+ * whole or beneath a toolbar that stayed: a document scrolled by a mouse
+ * wheel jumps tens of pixels a frame, which scores as a hard cut (onlyMoved
+ * in changes.ts). Downscaling first
  * makes the pass several times faster and does not change which cuts are
  * found. The scene score's downscale of every frame is an area average
  * (half the time of the default bicubic, the same cuts on

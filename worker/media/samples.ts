@@ -559,11 +559,13 @@ export async function generateScreenRecording(
  * fraction of an analysis pixel off a whole one) until 8 s; at 10 s another
  * window (dark, with other text) takes the screen, still until 12 s, then
  * scrolled smoothly (half a picture a second) until 15 s. One boundary, the
- * switch.
+ * switch. With `chrome`, both pages scroll inside a browser's window, beneath
+ * a toolbar and beside a sidebar that stay still: the switch is a link
+ * followed, another page of black text on white in the same window.
  */
 export async function generateScrolledDocument(
   outPath: string,
-  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits } = {},
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits; chrome?: boolean } = {},
 ): Promise<KnownBoundaries> {
   const { width, height, fps, limits } = pictureOptions(opts);
   const words = (
@@ -599,9 +601,29 @@ export async function generateScrolledDocument(
   }
   // The second window's own clock: it starts at 10 s.
   const smooth = `${Math.round(height / 2)}*min(max(t-2,0),3)`;
+  // The browser's toolbar and sidebar, and the page's view beside them.
+  const bar = opts.chrome ? 2 * Math.round(height / 18) : 0;
+  const side = opts.chrome ? 2 * Math.round(width / 9) : 0;
+  const label = (text: string, x: number, y: number, colour: string) =>
+    `drawtext=fontfile=${SAMPLE_FONT}:text='${text}':fontsize=${Math.round(linePx * 0.55)}:fontcolor=${colour}:x=${x}:y=${y}`;
+  const chrome = opts.chrome
+    ? [
+        `pad=${width}:${height}:${side}:${bar}:color=0x3c3f4a`,
+        `drawbox=x=0:y=${bar}:w=${side}:h=${height - bar}:color=0xe6e6e6:t=fill`,
+        ...['Docs', 'Issues', 'Settings', 'example org guide'].map((t, i) =>
+          label(t, Math.round(width * (0.02 + 0.12 * i)), Math.round(bar * 0.3), 'white'),
+        ),
+        ...['Getting started', 'Installation', 'Deployment', 'Search', 'FAQ'].map((t, i) =>
+          label(t, Math.round(width * 0.015), bar + Math.round(linePx * (0.6 + 1.4 * i)), '0x333333'),
+        ),
+      ].join(',')
+    : 'null';
   const graph = [
-    `${page('white', 'black', 1)},trim=duration=10,setpts=N/${fps}/TB,crop=${width}:${height}:0:'${scroll}'[a]`,
-    `${page('0x1e1e1e', '0xd4d4d4', 2)},trim=duration=8,setpts=N/${fps}/TB,crop=${width}:${height}:0:'${smooth}'[b]`,
+    `${page('white', 'black', 1)},trim=duration=10,setpts=N/${fps}/TB,` +
+      `crop=${width - side}:${height - bar}:0:'${scroll}',${chrome}[a]`,
+    // In the browser, a link followed: another page in the same window.
+    `${opts.chrome ? page('white', 'black', 2) : page('0x1e1e1e', '0xd4d4d4', 2)},trim=duration=8,setpts=N/${fps}/TB,` +
+      `crop=${width - side}:${height - bar}:0:'${smooth}',${chrome}[b]`,
     `[a][b]concat=n=2:v=1:a=0,format=yuv420p[vout]`,
   ];
   await encode(outPath, [], graph.join(';'), limits, fps);
