@@ -95,6 +95,10 @@ try {
       'page scrolled in a browser (still toolbar, sidebar), a link followed',
       await generateScrolledDocument(path.join(dir, 'browser.mp4'), { chrome: true }),
     ],
+    [
+      'document scrolled on a phone (portrait 360x640), another window',
+      await generateScrolledDocument(path.join(dir, 'phone.mp4'), { width: 360, height: 640 }),
+    ],
     ['slow pan', await generatePan(path.join(dir, 'pan.mp4'))],
     ['cut, fade, dissolve', await generateTransitions(path.join(dir, 'transitions.mp4'))],
   ];

@@ -370,6 +370,27 @@ test('a page scrolled beneath a still toolbar and beside a still sidebar is no c
   assert.deepEqual(d.contentCuts, [10]);
 });
 
+test('slides that differ by a word, a line sliding sideways for it, are each a scene', async () => {
+  // "Golf details here" → "Hotel details here": the line's words after the
+  // first move right as a whole. Taken for a move, 24 (and at a variable
+  // frame rate 12 and 24) were lost.
+  const names = ['Foxtrot', 'Golf', 'Hotel', 'India', 'Juliett'];
+  const slides = names.map((n) => ({ durationS: 6, title: `Topic ${n}`, lines: [`${n} details here`] }));
+  for (const variableRate of [false, true]) {
+    const v = await generateSlideDeck(path.join(dir, `names-${variableRate}.mp4`), { slides, variableRate });
+    const d = await assertCuts(v);
+    assert.deepEqual(d.contentCuts.map(Math.round), v.cuts);
+  }
+});
+
+test("a phone's screen recording (portrait), scrolled, is no cut", async () => {
+  const v = await generateScrolledDocument(path.join(dir, 'phone.mp4'), { width: 360, height: 640 });
+  // Squeezed into the analysis frames, a line of text every eight rows: with
+  // three offsets tried, 2.4, 2.8, 4.0, 4.4, 5.6, 7.2, 7.6, 12.3, 13.8 and
+  // 14.6 were cuts too.
+  await assertCuts(v);
+});
+
 test('a slow pan across one picture is one scene', async () => {
   const v = await generatePan(path.join(dir, 'pan.mp4'));
   const d = await assertCuts(v);

@@ -78,8 +78,29 @@ const FOLLOW_NOISE = 1.5;
  * somewhat in most samples.
  */
 const SHIFT_CHANGE = 0.2;
-/** Profile offsets tried along each axis (bestOffsets). */
+/**
+ * Profile offsets tried along each axis (bestOffsets), and along the rows:
+ * lines of text repeat down a page, so several offsets a line or two apart
+ * follow its rows nearly as well as the right one, and a portrait recording
+ * (a phone's, squeezed into the analysis frame) has a line every eight rows:
+ * with three, a third of its scroll steps were missed.
+ */
 const OFFSET_TRIES = 3;
+const ROW_OFFSET_TRIES = 8;
+/**
+ * Offsets past the first OFFSET_TRIES are tried only while their
+ * profile differs at most this many times as much as the best one's: a
+ * page of text has several nearly as good, moving footage one or none (and
+ * each try costs a pass over its blocks).
+ */
+const OFFSET_CLOSE = 1.5;
+/**
+ * Rows (columns) either side each profile value is averaged over before
+ * offsets are compared: a step of a text line's edge in a profile is a row
+ * or two high, and an offset a fraction of a row off then differed as much
+ * as a wrong one.
+ */
+const PROFILE_BLUR = 2;
 /**
  * Grey levels at most that one row or column counts against a profile
  * offset (bestOffsets): a band that did not move with the rest (a toolbar,
@@ -87,6 +108,13 @@ const OFFSET_TRIES = 3;
  * bound outweighed the rows of text that line up.
  */
 const PROFILE_CAP = 12;
+/**
+ * Blocks at least that the region that moved spans along each axis
+ * (onlyMoved): a page scrolled in a window, a camera panel panned. A line of
+ * a slide whose first word changed for a longer one slides sideways as a
+ * whole, and such a slide is a new one.
+ */
+const MOVED_MIN_SIDE = 3;
 /** Pixels apart of the shifts that a block following both shows no move by (onlyMoved). */
 const AMBIGUOUS_PX = 3;
 /**
@@ -472,6 +500,19 @@ function inView(k: number, dx: number, dy: number): boolean {
   return x0 >= 0 && y0 >= 0 && x0 + BLOCK < CHANGE_W && y0 + BLOCK < CHANGE_H;
 }
 
+/** Each value of v averaged with up to r values either side. */
+function boxBlur(v: Float64Array, r: number): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const lo = Math.max(0, i - r);
+    const hi = Math.min(v.length - 1, i + r);
+    let sum = 0;
+    for (let j = lo; j <= hi; j++) sum += v[j]!;
+    out[i] = sum / (hi + 1 - lo);
+  }
+  return out;
+}
+
 /**
  * Mean brightness of each row and each column of the blocks in box, from the
  * softened grey (Frame.soft).
@@ -500,14 +541,16 @@ function profiles(
 }
 
 /**
- * The OFFSET_TRIES offsets d (|d| <= max, best first) at which q[i + d],
- * or q a fraction of a step further (read between its values, quarter
- * steps), follows p[i] most closely by the mean absolute difference, each
- * value's at most PROFILE_CAP. The rows of a page of text repeat with its
- * lines, so another offset may follow nearly as well as the right one:
- * blockFollows decides.
+ * Up to `tries` offsets d (|d| <= max, best first) at which q[i + d], or
+ * q a fraction of a step further (read between its values, quarter steps),
+ * follows p[i] most closely by the mean absolute difference, each value's at
+ * most PROFILE_CAP, both profiles blurred (PROFILE_BLUR). The rows of a page
+ * of text repeat with its lines, so another offset may follow nearly as well
+ * as the right one: blockFollows decides.
  */
-function bestOffsets(p: Float64Array, q: Float64Array, max: number): number[] {
+function bestOffsets(p0: Float64Array, q0: Float64Array, max: number, tries: number): number[] {
+  const p = boxBlur(p0, PROFILE_BLUR);
+  const q = boxBlur(q0, PROFILE_BLUR);
   const error = (d: number, f: number) => {
     const i0 = Math.max(0, -d);
     const i1 = Math.min(p.length, q.length - d - 1);
@@ -522,12 +565,13 @@ function bestOffsets(p: Float64Array, q: Float64Array, max: number): number[] {
   for (let d = -max; d <= max; d++) whole.push({ d, e: Math.min(error(d, 0), error(d, 0.5)) });
   whole.sort((x, y) => x.e - y.e);
   const near = new Set<number>();
-  for (const w of whole.slice(0, 2 * OFFSET_TRIES)) near.add(w.d).add(w.d - 1);
+  for (const w of whole.slice(0, 2 * tries)) near.add(w.d).add(w.d - 1);
   return [...near]
     .filter((d) => d >= -max && d <= max)
     .map((d) => ({ d, e: Math.min(...[0, 0.25, 0.5, 0.75].map((f) => error(d, f))) }))
     .sort((x, y) => x.e - y.e)
-    .slice(0, OFFSET_TRIES)
+    .filter((x, i, all) => i < OFFSET_TRIES || x.e <= OFFSET_CLOSE * all[0]!.e)
+    .slice(0, tries)
     .map((x) => x.d);
 }
 
@@ -542,7 +586,7 @@ function bestOffsets(p: Float64Array, q: Float64Array, max: number): number[] {
  * small text slid sideways over another line). The blocks that follow a
  * shift, joined side by side through each other and through blocks with
  * nothing in them, make the region that moved, the largest such group,
- * which must hold a cut's worth of blocks. Inside it and a block around it
+ * which must hold a cut's worth of blocks and span MOVED_MIN_SIDE each way. Inside it and a block around it
  * (blocks half in it), fewer than MOVED_LOST of the blocks the shift keeps
  * in it may be missing from where it takes them; beyond it, a changed block
  * whose content the shift took out of view or beneath something that stayed
@@ -572,10 +616,20 @@ export function onlyMoved(a: Frame, b: Frame): boolean {
   if (moving.length < MOVE_MIN_BLOCKS) return false;
   const pa = profiles(a, box);
   const pb = profiles(b, box);
-  const dys = bestOffsets(pa.rows, pb.rows, Math.min(SCROLL_MAX_DY, pa.rows.length >> 1));
-  const dxs = bestOffsets(pa.cols, pb.cols, Math.min(SCROLL_MAX_DX, pa.cols.length >> 1));
-  const shifts = [...dys.map((dy) => [0, dy]), ...dxs.map((dx) => [dx, 0]), [dxs[0] ?? 0, dys[0] ?? 0]];
+  const dys = bestOffsets(pa.rows, pb.rows, Math.min(SCROLL_MAX_DY, pa.rows.length >> 1), ROW_OFFSET_TRIES);
+  const dxs = bestOffsets(pa.cols, pb.cols, Math.min(SCROLL_MAX_DX, pa.cols.length >> 1), OFFSET_TRIES);
+  // Each axis's best first: a pan along one axis need not wait for the
+  // other axis's tries.
+  const shifts = [
+    [0, dys[0] ?? 0],
+    [dxs[0] ?? 0, 0],
+    [dxs[0] ?? 0, dys[0] ?? 0],
+    ...dys.slice(1).map((dy) => [0, dy]),
+    ...dxs.slice(1).map((dx) => [dx, 0]),
+  ];
   const tried = new Set<string>();
+  // A third of what changed at least follows, as in a scroll by half the picture.
+  const needed = Math.max(MOVE_MIN_BLOCKS, Math.ceil(moving.length / 3));
   for (const [x, y] of shifts as [number, number][]) {
     // Two pixels and a fraction from no shift at all is a picture that
     // stood still, which matches itself, or a camera's drift, under which
@@ -584,7 +638,10 @@ export function onlyMoved(a: Frame, b: Frame): boolean {
     tried.add(`${x},${y}`);
     const follows = (k: number, dx: number, dy: number) => inView(k, dx, dy) && blockFollows(a, k, b, dx, dy, texture);
     let followed = 0;
+    let i = 0;
     for (const k of moving) {
+      // Most shifts tried fail: stop once too few blocks are left to follow.
+      if (followed + moving.length - i++ < needed) break;
       state[k] = follows(k, x, y) ? 1 : 0;
       if (!state[k]) continue;
       if (
@@ -594,11 +651,10 @@ export function onlyMoved(a: Frame, b: Frame): boolean {
         state[k] = 2;
       else followed++;
     }
-    // A third of what changed at least, as a scroll by half the picture.
-    if (followed < MOVE_MIN_BLOCKS || 3 * followed < moving.length) continue;
+    if (followed < needed) continue;
     const region = largestGroup(a, state);
-    if (region.count < MOVE_MIN_BLOCKS) continue;
     const [x0, y0, x1, y1] = region.box;
+    if (region.count < MOVE_MIN_BLOCKS || x1 + 1 - x0 < MOVED_MIN_SIDE || y1 + 1 - y0 < MOVED_MIN_SIDE) continue;
     // The region and a block around it (blocks half in it).
     const [gx0, gy0, gx1, gy1] = [
       Math.max(0, x0 - 1),
