@@ -99,6 +99,10 @@ try {
       'document scrolled on a phone (portrait 360x640), another window',
       await generateScrolledDocument(path.join(dir, 'phone.mp4'), { width: 360, height: 640 }),
     ],
+    [
+      'document scrolled at 1920x1080 in 24 px lines, another window',
+      await generateScrolledDocument(path.join(dir, 'fine.mp4'), { width: 1920, height: 1080, linePx: 24 }),
+    ],
     ['slow pan', await generatePan(path.join(dir, 'pan.mp4'))],
     ['cut, fade, dissolve', await generateTransitions(path.join(dir, 'transitions.mp4'))],
   ];

@@ -370,6 +370,14 @@ test('a page scrolled beneath a still toolbar and beside a still sidebar is no c
   assert.deepEqual(d.contentCuts, [10]);
 });
 
+test('a 1080p document of small text scrolled by the wheel is no cut', async () => {
+  // 24 px lines, 3.2 analysis pixels: the jumps of 154 px (20.5 analysis
+  // pixels) left the first words of the lines 1.6 grey levels a pixel off,
+  // and 2.4 and 4.0 were cuts too.
+  const v = await generateScrolledDocument(path.join(dir, 'fine.mp4'), { width: 1920, height: 1080, linePx: 24 });
+  await assertCuts(v);
+});
+
 test('slides that differ by a word, a line sliding sideways for it, are each a scene', async () => {
   // "Golf details here" → "Hotel details here": the line's words after the
   // first move right as a whole. Taken for a move, 24 (and at a variable

@@ -69,8 +69,14 @@ const SCROLL_MAX_DX = CHANGE_W >> 1;
 const MOVED_LOST = 0.1;
 /** How much of a block's own variation (summed |grey - its mean|) may differ where it moved to (blockFollows). */
 const FOLLOW_RESIDUAL = 0.3;
-/** Grey levels a pixel that may differ whatever the block's variation: compression, softened. */
-const FOLLOW_NOISE = 1.5;
+/**
+ * Grey levels a pixel that may differ whatever the block's variation:
+ * compression, softened, and text finer than the analysis frames read at
+ * another fraction of a pixel (a block of the first words of 1080p lines
+ * scrolled by 154 px differed by 1.6 a pixel). No pair of samples across a
+ * boundary of the bench videos moved with 4.
+ */
+const FOLLOW_NOISE = 2;
 /**
  * Samples that changed less than this share of blocks are not asked whether
  * they moved (ContentChanges.shifts): a jump ffmpeg scores as a cut changes
@@ -468,6 +474,7 @@ function blockFollows(a: Frame, k: number, b: Frame, dx: number, dy: number, tex
           residual += Math.abs(sa[y * CHANGE_W + x]! - (top + fy * (bottom - top)));
         }
       }
+
       if (residual < limit) return true;
     }
   }

@@ -559,20 +559,21 @@ export async function generateScreenRecording(
  * fraction of an analysis pixel off a whole one) until 8 s; at 10 s another
  * window (dark, with other text) takes the screen, still until 12 s, then
  * scrolled smoothly (half a picture a second) until 15 s. One boundary, the
- * switch. With `chrome`, both pages scroll inside a browser's window, beneath
+ * switch. `linePx` sets the height of a line of text (an eighteenth of the
+ * picture's by default). With `chrome`, both pages scroll inside a browser's window, beneath
  * a toolbar and beside a sidebar that stay still: the switch is a link
  * followed, another page of black text on white in the same window.
  */
 export async function generateScrolledDocument(
   outPath: string,
-  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits; chrome?: boolean } = {},
+  opts: { width?: number; height?: number; fps?: number; limits?: RunLimits; chrome?: boolean; linePx?: number } = {},
 ): Promise<KnownBoundaries> {
   const { width, height, fps, limits } = pictureOptions(opts);
   const words = (
     'report budget quarter launch review design server customer market team ' +
     'plan update account growth income chart result project schedule contract'
   ).split(' ');
-  const linePx = Math.round(height / 18);
+  const linePx = opts.linePx ?? Math.round(height / 18);
   const page = (bg: string, fg: string, seed: number) => {
     const lines = [];
     // Lines of different lengths and words (a fixed pseudo-random draw), so
@@ -582,7 +583,7 @@ export async function generateScrolledDocument(
       r = (r * 1103515245 + 12345) % 2147483648;
       return Math.floor((r / 2147483648) * n);
     };
-    for (let j = 0; j < 3 * 18 - 1; j++) {
+    for (let j = 0; j < Math.floor((3 * height) / linePx) - 1; j++) {
       const text = Array.from({ length: 3 + next(9) }, () => words[next(words.length)]).join(' ');
       lines.push(
         `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(text)}':fontsize=${Math.round(linePx * 0.6)}:fontcolor=${fg}:` +
