@@ -235,7 +235,7 @@ export interface Frame {
    * (softened), from the summed-area table.
    */
   soft?: Float32Array;
-  /** Mean softened grey of each row and each column (profiles), made when first asked for. */
+  /** Mean softened grey of each row and each column of the box last asked for (profiles). */
   profile?: { key: string; rows: Float64Array; cols: Float64Array };
 }
 
@@ -474,7 +474,6 @@ function blockFollows(a: Frame, k: number, b: Frame, dx: number, dy: number, tex
           residual += Math.abs(sa[y * CHANGE_W + x]! - (top + fy * (bottom - top)));
         }
       }
-
       if (residual < limit) return true;
     }
   }
@@ -524,10 +523,7 @@ function boxBlur(v: Float64Array, r: number): Float64Array {
  * Mean brightness of each row and each column of the blocks in box, from the
  * softened grey (Frame.soft).
  */
-function profiles(
-  f: Frame,
-  [x0, y0, x1, y1]: Box = [0, 0, BX - 1, BY - 1],
-): { rows: Float64Array; cols: Float64Array } {
+function profiles(f: Frame, [x0, y0, x1, y1]: Box): { rows: Float64Array; cols: Float64Array } {
   // Kept: the tracker asks about each sample as the later of one pair and
   // the earlier of the next, mostly for the same box.
   const key = `${x0},${y0},${x1},${y1}`;
@@ -593,16 +589,17 @@ function bestOffsets(p0: Float64Array, q0: Float64Array, max: number, tries: num
  * small text slid sideways over another line). The blocks that follow a
  * shift, joined side by side through each other and through blocks with
  * nothing in them, make the region that moved, the largest such group,
- * which must hold a cut's worth of blocks and span MOVED_MIN_SIDE each way. Inside it and a block around it
- * (blocks half in it), fewer than MOVED_LOST of the blocks the shift keeps
- * in it may be missing from where it takes them; beyond it, a changed block
- * whose content the shift took out of view or beneath something that stayed
- * (a toolbar) is gone, and the others changed on their own: they must be
- * less than a cut's worth (CUT_SHARE) of the blocks beyond, as a change is a
- * cut when it is a cut's worth of what does not move (ChangeTracker leaves
- * out a camera inset that keeps moving). Calibrated on every pair of
- * analysis frames 1-3 samples apart that changed SHIFT_CHANGE of their
- * blocks, in the bench videos, the cut fixtures and scroll recordings
+ * which must hold a cut's worth of blocks and span MOVED_MIN_SIDE each way.
+ * Inside it and a block around it (blocks half in it), fewer than MOVED_LOST
+ * of the blocks the shift keeps in it may be missing from where it takes
+ * them; beyond it, a changed block whose content the shift took out of view
+ * or beneath something that stayed (a toolbar) is gone, and the others
+ * changed on their own: they must be less than a cut's worth (CUT_SHARE) of
+ * the blocks beyond, as a change is a cut when it is a cut's worth of what
+ * does not move (ChangeTracker leaves out a camera inset that keeps
+ * moving). Calibrated on every pair of analysis frames 1-3 samples apart
+ * that changed SHIFT_CHANGE of their blocks (CUT_SHARE across boundaries),
+ * in the bench videos, the cut fixtures and scroll recordings
  * (BENCHMARKS.md): scrolls lost at most 9.5 % of their blocks and changed
  * nothing beyond; no pair across a boundary of new slides, windows, shots
  * or dissolves moved but where slides are pushed in.
@@ -876,9 +873,9 @@ export interface ContentChanges {
    */
   textSamples: number[];
   /**
-   * Times of samples that show the one before them moved as a whole (a
-   * scroll, a pan: onlyMoved), among those that changed SHIFT_CHANGE of
-   * their blocks: ffmpeg's score of every frame sees a scroll's jump as a cut.
+   * Times of samples that show the one before them only moved (a scroll, a
+   * pan: onlyMoved), among those that changed SHIFT_CHANGE of their blocks:
+   * ffmpeg's score of every frame sees a scroll's jump as a cut.
    */
   shifts: number[];
 }
