@@ -61,10 +61,10 @@ const MAX_SHIFT = 12;
 const SCROLL_MAX_DY = CHANGE_H >> 1;
 const SCROLL_MAX_DX = CHANGE_W >> 1;
 /**
- * Share of the blocks a move keeps in view that may be missing from where it
- * took them: compression, and small text finer than the analysis frames.
- * Scrolls of 1080p text lost up to 8 % (two pairs of 195, 11 %), new
- * pictures 13 % and more.
+ * Share of the blocks a move keeps in the region that moved that may be
+ * missing from where it took them (onlyMoved): compression, and small text
+ * finer than the analysis frames. The scrolls of the bench recordings lost
+ * 9.5 % at most (BENCHMARKS.md).
  */
 const MOVED_LOST = 0.1;
 /** How much of a block's own variation (summed |grey - its mean|) may differ where it moved to (blockFollows). */
@@ -604,14 +604,13 @@ function bestOffsets(p0: Float64Array, q0: Float64Array, max: number, tries: num
  * nothing beyond; no pair across a boundary of new slides, windows, shots
  * or dissolves moved but where slides are pushed in.
  */
-export function onlyMoved(a: Frame, b: Frame): boolean {
+export function onlyMoved(a: Frame, b: Frame, changed = changedBlocks(a, b)): boolean {
   const texture = new Float64Array(BLOCKS).fill(-1);
   // Of the blocks that changed, under the shift being tried: 1 followed it,
   // 2 followed it and shifts beside it, 0 neither.
   const state = new Uint8Array(BLOCKS);
   const moving: number[] = [];
   const box: Box = [BX, BY, -1, -1];
-  const changed = changedBlocks(a, b);
   for (let k = 0; k < BLOCKS; k++)
     if (a.blockEdges[k]! >= CONTENT_EDGES && changed[k]) {
       moving.push(k);
@@ -912,9 +911,10 @@ export class ChangeTracker {
     this.hists.push(f.hist);
     this.brightness.push(f.mean.reduce((a, b) => a + b, 0) / f.mean.length);
     this.track(f);
-    const change = this.prev ? shareOf(changedBlocks(this.prev, f), this.ignore) : 0;
+    const changed = this.prev ? changedBlocks(this.prev, f) : null;
+    const change = changed ? shareOf(changed, this.ignore) : 0;
     this.out.curve.push({ t, change });
-    if (this.prev && change >= SHIFT_CHANGE && onlyMoved(this.prev, f)) this.out.shifts.push(t);
+    if (this.prev && changed && change >= SHIFT_CHANGE && onlyMoved(this.prev, f, changed)) this.out.shifts.push(t);
     if (!this.prev || change < SETTLED_SHARE) {
       this.settle(f);
     } else {

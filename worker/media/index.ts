@@ -332,18 +332,18 @@ const SAME_CUT_S = 1;
  * new slide, a new window). Neither cuts where the picture only moved, as a
  * whole or beneath a toolbar that stayed: a document scrolled by a mouse
  * wheel jumps tens of pixels a frame, which scores as a hard cut (onlyMoved
- * in changes.ts). Downscaling first
- * makes the pass several times faster and does not change which cuts are
- * found. The scene score's downscale of every frame is an area average
- * (half the time of the default bicubic, the same cuts on
- * scripts/bench-cuts.ts) of every fourth line, the top field's top field,
- * read in place, since swscale's cost is mostly its horizontal pass over
- * each line it reads: on the 720p fast-cut clip, whose decode alone took
- * 3.1 CPU-s in the same runs, the full-height average cost 0.9, every other
- * line 0.5-0.75 and every fourth 0.26. 2 of the 8 lines behind each of the
- * 90 rows score every frame of the bench videos within 0.01 of the 4 of 8
- * before (the same frames above the threshold; BENCHMARKS.md). The analysis frames keep the default bicubic: changes.ts' thresholds were
- * set on it, and an area or bilinear copy splits slides built up line by line.
+ * in changes.ts). Downscaling first makes the pass several times faster and
+ * does not change which cuts are found. The scene score's downscale of every
+ * frame is an area average (half the time of the default bicubic, the same
+ * cuts on scripts/bench-cuts.ts) of every fourth line, the top field's top
+ * field, read in place, since swscale's cost is mostly its horizontal pass
+ * over each line it reads: on the 720p fast-cut clip, whose decode alone
+ * took 3.1 CPU-s in the same runs, the full-height average cost 0.9, every
+ * other line 0.5-0.75 and every fourth 0.26. 2 of the 8 lines behind each of
+ * the 90 rows score every frame of the bench videos within 0.01 of the 4 of
+ * 8 before (the same frames above the threshold; BENCHMARKS.md). The
+ * analysis frames keep the default bicubic: changes.ts' thresholds were set
+ * on it, and an area or bilinear copy splits slides built up line by line.
  * With captureDir, the settled frames are written there (SettledCapture),
  * raw up to captureRawBytes (its default bound unless a test sets one).
  */

@@ -560,9 +560,10 @@ export async function generateScreenRecording(
  * window (dark, with other text) takes the screen, still until 12 s, then
  * scrolled smoothly (half a picture a second) until 15 s. One boundary, the
  * switch. `linePx` sets the height of a line of text (an eighteenth of the
- * picture's by default). With `chrome`, both pages scroll inside a browser's window, beneath
- * a toolbar and beside a sidebar that stay still: the switch is a link
- * followed, another page of black text on white in the same window.
+ * picture's by default). With `chrome`, both pages scroll inside a browser's
+ * window, beneath a toolbar and beside a sidebar that stay still: the switch
+ * is a link followed, another page of black text on white in the same
+ * window.
  */
 export async function generateScrolledDocument(
   outPath: string,
@@ -574,6 +575,8 @@ export async function generateScrolledDocument(
     'plan update account growth income chart result project schedule contract'
   ).split(' ');
   const linePx = opts.linePx ?? Math.round(height / 18);
+  const label = (text: string, size: number, colour: string, x: number, y: number) =>
+    `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(text)}':fontsize=${Math.round(linePx * size)}:fontcolor=${colour}:x=${x}:y=${y}`;
   const page = (bg: string, fg: string, seed: number) => {
     const lines = [];
     // Lines of different lengths and words (a fixed pseudo-random draw), so
@@ -585,10 +588,7 @@ export async function generateScrolledDocument(
     };
     for (let j = 0; j < Math.floor((3 * height) / linePx) - 1; j++) {
       const text = Array.from({ length: 3 + next(9) }, () => words[next(words.length)]).join(' ');
-      lines.push(
-        `drawtext=fontfile=${SAMPLE_FONT}:text='${esc(text)}':fontsize=${Math.round(linePx * 0.6)}:fontcolor=${fg}:` +
-          `x=${Math.round(width * 0.05)}:y=${Math.round(linePx * 0.3) + j * linePx}`,
-      );
+      lines.push(label(text, 0.6, fg, Math.round(width * 0.05), Math.round(linePx * 0.3) + j * linePx));
     }
     return `color=c=${bg}:s=${width}x${3 * height}:r=${fps}:d=${(1 / fps).toFixed(4)},${lines.join(',')},loop=loop=-1:size=1`;
   };
@@ -605,17 +605,15 @@ export async function generateScrolledDocument(
   // The browser's toolbar and sidebar, and the page's view beside them.
   const bar = opts.chrome ? 2 * Math.round(height / 18) : 0;
   const side = opts.chrome ? 2 * Math.round(width / 9) : 0;
-  const label = (text: string, x: number, y: number, colour: string) =>
-    `drawtext=fontfile=${SAMPLE_FONT}:text='${text}':fontsize=${Math.round(linePx * 0.55)}:fontcolor=${colour}:x=${x}:y=${y}`;
   const chrome = opts.chrome
     ? [
         `pad=${width}:${height}:${side}:${bar}:color=0x3c3f4a`,
         `drawbox=x=0:y=${bar}:w=${side}:h=${height - bar}:color=0xe6e6e6:t=fill`,
         ...['Docs', 'Issues', 'Settings', 'example org guide'].map((t, i) =>
-          label(t, Math.round(width * (0.02 + 0.12 * i)), Math.round(bar * 0.3), 'white'),
+          label(t, 0.55, 'white', Math.round(width * (0.02 + 0.12 * i)), Math.round(bar * 0.3)),
         ),
         ...['Getting started', 'Installation', 'Deployment', 'Search', 'FAQ'].map((t, i) =>
-          label(t, Math.round(width * 0.015), bar + Math.round(linePx * (0.6 + 1.4 * i)), '0x333333'),
+          label(t, 0.55, '0x333333', Math.round(width * 0.015), bar + Math.round(linePx * (0.6 + 1.4 * i))),
         ),
       ].join(',')
     : 'null';
