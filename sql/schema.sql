@@ -3498,6 +3498,28 @@ declare
   single boolean[];
   -- The IDF sums of sets of query words, 8 bits at a time (search_bits_weight).
   word_weights float8[];
+  -- Each query word's document frequency (its scenes in scope).
+  word_df float8[];
+  -- The words pass over scenes with every query word first (word_mask),
+  -- then, unless that settles the pool, over every scene with one (0); the
+  -- estimate of the last scene it kept; and the best tag score of any scene.
+  word_mask bigint;
+  word_floor float8;
+  tag_best float8;
+  -- The forms' ranges without the tag labels', and the scenes with every
+  -- word with their estimates but for the tag.
+  wr_word int[];
+  wr_kind "char"[];
+  wr_kind2 "char"[];
+  wr_lexeme text[];
+  wr_hi text[];
+  wr_surface boolean[];
+  wr_ranked boolean[];
+  all_ids uuid[];
+  all_est float8[];
+  -- The highest rank and stem rank of a scene with some of the words.
+  some_rank float8;
+  some_stem_rank float8;
   scope_size bigint;
   -- The caller's scenes in scope (video_ids), summed from the per-video
   -- counts a trigger keeps (a few hundred rows instead of one index entry
@@ -3971,8 +3993,8 @@ begin
                    select st.i, st.lexeme, st.lexeme from unnest(stem_word, stem_lexeme) st(i, lexeme)) x on x.i = g.i
         group by g.i
         order by g.i);
-      select array_agg(ln(1 + (scope_size + 1)::float8 / (1 + coalesce(d.n, 0))) order by g.i)
-        into word_idf
+      select array_agg(coalesce(d.n, 0) order by g.i)
+        into word_df
         from generate_series(1, cardinality(words)) g(i)
         left join (
           select x.i, sum(x.n) as n
@@ -4004,6 +4026,7 @@ begin
       -- 1] for the words 8c+1.. whose bits k has), so a scene's share is two
       -- lookups. Each chunk's table doubles with each word: the sets with
       -- word b are those without it, plus its IDF.
+      word_idf := array(select ln(1 + (scope_size + 1)::float8 / (1 + n)) from unnest(word_df) with ordinality d(n, i) order by i);
       idf_total := (select sum(x) from unnest(word_idf) x);
       word_weights := '{}';
       for c in 0 .. (cardinality(words) - 1) / 8 loop
@@ -4014,26 +4037,16 @@ begin
           end loop;
         end loop;
       end loop;
-      word_ids := array(
-        select ps.scene_id
-        from app_hidden.search_scene_matches(uid, null, null, null,
-               range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
-               stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-               tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps
-        where ps.mask <> 0
-        order by wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
-                              + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
-                       + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
-                 + wg * ps.tag desc, ps.scene_id
-        limit word_pool);
       -- Tag candidates: the scenes whose labels best name a query word (the
       -- label's score over its word count, search_tag_score of that word),
       -- each label word's rows read in order of that score
       -- (scene_terms_tag_impact_idx), tag_pool of them at most: no scene
       -- outside a word's first tag_pool can be among the tag_pool best, since
       -- a scene has one row per label word.
-      tag_ids := array(
-        select x.scene_id
+      select coalesce(array_agg(y.scene_id order by y.tag desc, y.scene_id), '{}'), coalesce(max(y.tag), 0)
+        into tag_ids, tag_best
+        from (
+        select x.scene_id, x.tag
         from (
           select t.scene_id, max(t.impact) as tag
           from unnest(tag_lexeme) l(lexeme)
@@ -4045,7 +4058,87 @@ begin
           group by t.scene_id) x
         where x.tag > 0
         order by x.tag desc, x.scene_id
-        limit tag_pool);
+        limit tag_pool) y;
+      -- With two or more words, the scenes that have all of them are ranked
+      -- first, alone: a scene with only some of them has a share of at most
+      -- that of all words but the least informative, a rank and a stem rank
+      -- at most the highest among such scenes, and a tag at most tag_best
+      -- (the best of the tag candidates), and when that bound stays under
+      -- the estimate of the word_pool-th scene with all of them, no such
+      -- scene can enter the pool, which then holds exactly the scenes the
+      -- pass over every scene keeps. Their rows are grouped without the tag
+      -- rows (a third of the rows of two common words), whose best is then
+      -- joined to those scenes alone. Two common words ("car dog", each in a
+      -- sixth of the library, together in 1.4 % of it): 686 scenes scored
+      -- instead of 15,180 (BENCHMARKS.md, session 41). Tried only where the
+      -- words' frequencies, taken as independent, promise enough such
+      -- scenes, by a margin that grows with the words (three or more words
+      -- are the less independent); otherwise, or when the bound does not
+      -- hold, the pass ranks every scene with a word.
+      word_mask := (1::bigint << cardinality(words)) - 1;
+      if cardinality(words) between 2 and 62
+         and scope_size * (select exp(sum(ln(greatest(n, 1) / greatest(scope_size, 1)))) from unnest(word_df) n)
+             >= word_pool * 2 ^ cardinality(words) then
+        select array_agg(r.i order by r.o), array_agg(r.kind order by r.o), array_agg(r.kind2 order by r.o),
+               array_agg(r.lexeme order by r.o), array_agg(r.hi order by r.o), array_agg(r.surface order by r.o),
+               array_agg(r.ranked order by r.o)
+          into wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked
+          from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked)
+                 with ordinality r(i, kind, kind2, lexeme, hi, surface, ranked, o)
+         where r.kind <> 't';
+        select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
+               coalesce(array_agg(wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
+                                               + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
+                                        + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1))))
+                          filter (where ps.mask = word_mask), '{}'),
+               coalesce(max(ps.rank) filter (where ps.mask <> word_mask), 0),
+               coalesce(max(ps.stem_rank) filter (where ps.mask <> word_mask), 0)
+          into all_ids, all_est, some_rank, some_stem_rank
+          from app_hidden.search_scene_matches(uid, null, null, null,
+                 wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                 stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                 tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps;
+        -- Hashed both ways: a generic plan guesses ten scenes with every
+        -- word, and a nested loop over the tag rows for each of 686 would
+        -- compare 5.8 million pairs.
+        perform set_config('enable_nestloop', 'off', true);
+        select coalesce(array_agg(x.id order by x.est desc, x.id), '{}'), min(x.est)
+          into word_ids, word_floor
+          from (
+            select a.id, a.est + wg * coalesce(max(t.impact), 0) as est
+            from unnest(all_ids, all_est) a(id, est)
+            left join (
+              select t.scene_id, t.impact
+              from unnest(tag_lexeme) l(lexeme)
+              cross join lateral (
+                select t.scene_id, t.impact from app_hidden.scene_terms t
+                where t.owner_id = uid and t.kind = 't' and t.lexeme = l.lexeme collate "C"
+                offset 0) t) t on t.scene_id = a.id
+            group by a.id, a.est
+            order by est desc, a.id
+            limit word_pool) x;
+        perform set_config('enable_nestloop', 'on', true);
+        if cardinality(word_ids) < word_pool
+           or word_floor <= wt * (0.5 * (idf_total - (select min(x) from unnest(word_idf) x)) / idf_total
+                                  + 0.5 * greatest(some_rank / (some_rank + 1), 0.75 * some_stem_rank / (some_stem_rank + 1)))
+                            + wg * tag_best + 1e-9 then
+          word_ids := null;
+        end if;
+      end if;
+      if word_ids is null then
+        word_ids := array(
+          select ps.scene_id
+          from app_hidden.search_scene_matches(uid, null, null, null,
+                 range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
+                 stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                 tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps
+          where ps.mask <> 0
+          order by wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
+                                + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
+                         + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
+                   + wg * ps.tag desc, ps.scene_id
+          limit word_pool);
+      end if;
     else
       -- Narrowed to a person or to videos, most of the rows read are those
       -- of scenes out of scope, and reading them twice (frequencies, then

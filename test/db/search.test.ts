@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type pg from 'pg';
+import pg from 'pg';
 import { createTestDatabase, uuid, withAnonDb, withUserDb } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
@@ -751,6 +751,78 @@ test('a query of ten words picks the same word candidates as an exact ranking ov
     exact.map((b) => b.id),
   );
   hits.forEach((h, i) => close(h.score, exact[i].score, `score of rank ${i + 1}`));
+});
+
+/** The search's hits, and the query text of every statement it ran (auto_explain on a superuser session). */
+async function searchExplained(user: string, a: SearchArgs) {
+  const c = new pg.Client({ connectionString: db.rootUrl });
+  const statements: string[] = [];
+  c.on('notice', (n) => {
+    const text = /Query Text: ([\s\S]*?)\n[A-Z]/.exec(n.message ?? '');
+    if (text) statements.push(text[1]);
+  });
+  await c.connect();
+  try {
+    await c.query(`load 'auto_explain'`);
+    await c.query(
+      `set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log`,
+    );
+    await c.query(`set role authenticated`);
+    await c.query(`select set_config('request.jwt.claims', $1, false)`, [
+      JSON.stringify({ sub: user, role: 'authenticated' }),
+    ]);
+    const hits = (await c.query(SEARCH_SQL, searchParams(a))).rows as Hit[];
+    return { hits, statements };
+  } finally {
+    await c.end();
+  }
+}
+
+test('two common words: the scenes with both are ranked alone while no scene with one can reach them', async () => {
+  // 500 scenes, 400 with each word, 300 with both: enough that the words pass
+  // first ranks only the scenes with both words, and keeps that pool when no
+  // scene with one word can score above its last (bound: the share of the
+  // other word, the highest rank of such a scene, the best tag). The scenes
+  // with both say them in other forms (stemmed: a share of 0.75) and carry
+  // labels that order them; the others say one word as written, once.
+  const u = uuid();
+  const v = await addVideo(u);
+  await db.rootPool.query(
+    `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, tags)
+     select $1, $2, i, i * 10, i * 10 + 5,
+            case i % 5 when 0 then 'the harbor at dawn' when 1 then 'a castle on the hill' else 'the castles by the harbors' end,
+            case when i % 5 > 1 then jsonb_build_array(jsonb_build_object('label', 'castle', 'score', 0.2 + (i % 11) / 200.0))
+                 else '[]'::jsonb end
+     from generate_series(1, 500) i`,
+    [v, u],
+  );
+  const q = { text: randomUnit(mulberry32(3), TEXT_DIM, 0.4), image: randomUnit(mulberry32(4), IMAGE_DIM, 0.1) };
+  const words = 'harbor castle';
+  const wholePass = (statements: string[]) => statements.some((s) => /where ps\.mask <> 0\b/.test(s));
+  const bothPass = (statements: string[]) => statements.some((s) => /filter \(where ps\.mask = word_mask\)/.test(s));
+
+  const first = await searchExplained(u, { query: words, pageSize: 20 });
+  assert.ok(bothPass(first.statements) && !wholePass(first.statements), 'the scenes with both words settled the pool');
+  let exact = (await bruteForce(u, words, q)).slice(0, 20);
+  assert.deepEqual(
+    first.hits.map((h) => h.scene_id),
+    exact.map((b) => b.id),
+  );
+  first.hits.forEach((h, i) => close(h.score, exact[i].score, `score of rank ${i + 1}`));
+
+  // One scene says "harbor" twenty times: with no label (so no tag candidate)
+  // it outranks every scene with both words, the bound fails, and every
+  // scene is ranked.
+  const loud = await addScene(await addVideo(u), u, { transcript: Array(20).fill('harbor').join(' ') });
+  const second = await searchExplained(u, { query: words, pageSize: 20 });
+  assert.ok(bothPass(second.statements) && wholePass(second.statements), 'the bound failed: every scene was ranked');
+  exact = (await bruteForce(u, words, q)).slice(0, 20);
+  assert.equal(exact[0].id, loud);
+  assert.deepEqual(
+    second.hits.map((h) => h.scene_id),
+    exact.map((b) => b.id),
+  );
+  second.hits.forEach((h, i) => close(h.score, exact[i].score, `score of rank ${i + 1}`));
 });
 
 test("a user's search never returns another user's scenes, however well they match", async () => {
