@@ -3977,20 +3977,27 @@ begin
       -- Over the whole library the frequencies are read first, so the scenes
       -- stream from the grouping into the top-N: keeping them all to count
       -- them first cost as much as the grouping (BENCHMARKS.md, session 36).
-      -- A word whose forms are one lexeme read exactly (a word that is its
-      -- own stem: "car" as written, and the scenes where only its
-      -- inflections stand, stored as stems where it is not written) has no
-      -- scene with two of its rows, so its rows are counted; another ("city"
-      -- and its stem "citi", a prefix, a compound's other spelling) has its
-      -- scenes counted once each.
+      -- A word whose forms with rows in scope are one lexeme read exactly (a
+      -- word that is its own stem: "car" as written, and the scenes where
+      -- only its inflections stand, stored as stems where it is not written;
+      -- "city" where no other form of it is said, its stem "citi" standing
+      -- only beside "city", which the stem's ranges leave out) has no scene
+      -- with two of its rows, so its rows are counted; another ("city" with
+      -- "cities", a prefix, a compound's other spelling) has its scenes
+      -- counted once each. Whether a form has rows is one index probe.
       single := array(
-        select coalesce(count(distinct x.lexeme) = 1 and bool_and(x.lexeme = x.hi), false)
+        select count(distinct x.lexeme) <= 1 and coalesce(bool_and(x.lexeme = x.hi), true)
         from generate_series(1, cardinality(words)) g(i)
         left join (select r.i, r.lexeme, r.hi
-                     from unnest(range_word, range_kind, range_lexeme, range_hi) r(i, kind, lexeme, hi)
+                     from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi) r(i, kind, kind2, lexeme, hi)
                     where r.kind <> 't'
+                      and exists (select from app_hidden.search_range_rows(uid, r.kind, r.kind2, r.lexeme, r.hi, null, null, null))
                    union all
-                   select st.i, st.lexeme, st.lexeme from unnest(stem_word, stem_lexeme) st(i, lexeme)) x on x.i = g.i
+                   select st.i, st.lexeme, st.lexeme
+                     from unnest(stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before)
+                            st(i, kind, lexeme, src_from, src_before)
+                    where exists (select from app_hidden.search_stem_rows(uid, st.kind, st.lexeme, st.src_from, st.src_before,
+                                                                         null, null))) x on x.i = g.i
         group by g.i
         order by g.i);
       select array_agg(coalesce(d.n, 0) order by g.i)
@@ -4086,6 +4093,43 @@ begin
           from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked)
                  with ordinality r(i, kind, kind2, lexeme, hi, surface, ranked, o)
          where r.kind <> 't';
+        -- Hashed both ways (below too): a generic plan guesses ten scenes
+        -- with every word, and a nested loop over the rows of one word (or
+        -- the tag rows) for each of 686 would compare millions of pairs.
+        perform set_config('enable_nestloop', 'off', true);
+        if cardinality(words) = 2 and single[1] and single[2] then
+          -- Two words each read as one lexeme have a row at most per scene
+          -- each: their rows joined by scene are the groups, without hashing
+          -- a group for every scene (a full join, so that the scenes with one
+          -- of them give the highest rank and stem rank too). The sums are
+          -- those of search_scene_matches, added in the same precision.
+          select coalesce(array_agg(a.scene_id) filter (where a.scene_id = b.scene_id), '{}'),
+                 coalesce(array_agg(wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, word_mask)
+                                                 + 0.25 * app_hidden.search_bits_weight(word_weights, a.w | b.w)) / idf_total
+                                          + 0.5 * greatest((a.r + b.r) / ((a.r + b.r) + 1),
+                                                           0.75 * (a.sr + b.sr) / ((a.sr + b.sr) + 1))))
+                            filter (where a.scene_id = b.scene_id), '{}'),
+                 coalesce(greatest(max(a.r) filter (where b.scene_id is null), max(b.r) filter (where a.scene_id is null)), 0),
+                 coalesce(greatest(max(a.sr) filter (where b.scene_id is null), max(b.sr) filter (where a.scene_id is null)), 0)
+            into all_ids, all_est, some_rank, some_stem_rank
+            from (select p.scene_id, case when p.kind = 'w' and p.surface then 1::bigint else 0 end as w,
+                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
+                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
+                    from app_hidden.search_postings(uid, null, null, null,
+                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                           null, null, null, null, null, null, stemming) p
+                   where p.i = 1) a
+            full join (
+                  select p.scene_id, case when p.kind = 'w' and p.surface then 2::bigint else 0 end as w,
+                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
+                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
+                    from app_hidden.search_postings(uid, null, null, null,
+                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                           null, null, null, null, null, null, stemming) p
+                   where p.i = 2) b on b.scene_id = a.scene_id;
+        else
         select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
                coalesce(array_agg(wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
                                                + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
@@ -4098,10 +4142,7 @@ begin
                  wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
                  stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
                  tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps;
-        -- Hashed both ways: a generic plan guesses ten scenes with every
-        -- word, and a nested loop over the tag rows for each of 686 would
-        -- compare 5.8 million pairs.
-        perform set_config('enable_nestloop', 'off', true);
+        end if;
         select coalesce(array_agg(x.id order by x.est desc, x.id), '{}'), min(x.est)
           into word_ids, word_floor
           from (
