@@ -1109,6 +1109,18 @@ end;
 $$;
 
 --
+-- Name: search_word_estimate(double precision[], double precision, bigint, bigint, real, real); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_word_estimate(weights double precision[], idf_total double precision, mask bigint, written bigint, rank real, stem_rank real) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  select 0.5 * (0.75 * app_hidden.search_bits_weight(weights, mask) + 0.25 * app_hidden.search_bits_weight(weights, written))
+             / idf_total
+         + 0.5 * greatest(rank / (rank + 1), 0.75 * stem_rank / (stem_rank + 1))
+$$;
+
+--
 -- Name: search_word_forms(text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -3500,9 +3512,8 @@ declare
   word_weights float8[];
   -- Each query word's document frequency (its scenes in scope).
   word_df float8[];
-  -- The words pass over scenes with every query word first (word_mask),
-  -- then, unless that settles the pool, over every scene with one (0); the
-  -- estimate of the last scene it kept; and the best tag score of any scene.
+  -- The bits of every query word (the scenes ranked first, alone), the
+  -- estimate of the last of them kept, and the best tag score of any scene.
   word_mask bigint;
   word_floor float8;
   tag_best float8;
@@ -4104,10 +4115,8 @@ begin
           -- of them give the highest rank and stem rank too). The sums are
           -- those of search_scene_matches, added in the same precision.
           select coalesce(array_agg(a.scene_id) filter (where a.scene_id = b.scene_id), '{}'),
-                 coalesce(array_agg(wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, word_mask)
-                                                 + 0.25 * app_hidden.search_bits_weight(word_weights, a.w | b.w)) / idf_total
-                                          + 0.5 * greatest((a.r + b.r) / ((a.r + b.r) + 1),
-                                                           0.75 * (a.sr + b.sr) / ((a.sr + b.sr) + 1))))
+                 coalesce(array_agg(wt * app_hidden.search_word_estimate(word_weights, idf_total, word_mask, a.w | b.w,
+                                                                          a.r + b.r, a.sr + b.sr))
                             filter (where a.scene_id = b.scene_id), '{}'),
                  coalesce(greatest(max(a.r) filter (where b.scene_id is null), max(b.r) filter (where a.scene_id is null)), 0),
                  coalesce(greatest(max(a.sr) filter (where b.scene_id is null), max(b.sr) filter (where a.scene_id is null)), 0)
@@ -4130,18 +4139,17 @@ begin
                            null, null, null, null, null, null, stemming) p
                    where p.i = 2) b on b.scene_id = a.scene_id;
         else
-        select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
-               coalesce(array_agg(wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
-                                               + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
-                                        + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1))))
-                          filter (where ps.mask = word_mask), '{}'),
-               coalesce(max(ps.rank) filter (where ps.mask <> word_mask), 0),
-               coalesce(max(ps.stem_rank) filter (where ps.mask <> word_mask), 0)
-          into all_ids, all_est, some_rank, some_stem_rank
-          from app_hidden.search_scene_matches(uid, null, null, null,
-                 wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
-                 stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                 tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps;
+          select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
+                 coalesce(array_agg(wt * app_hidden.search_word_estimate(word_weights, idf_total, ps.mask, ps.written,
+                                                                          ps.rank, ps.stem_rank))
+                            filter (where ps.mask = word_mask), '{}'),
+                 coalesce(max(ps.rank) filter (where ps.mask <> word_mask), 0),
+                 coalesce(max(ps.stem_rank) filter (where ps.mask <> word_mask), 0)
+            into all_ids, all_est, some_rank, some_stem_rank
+            from app_hidden.search_scene_matches(uid, null, null, null,
+                   wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                   stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                   tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps;
         end if;
         select coalesce(array_agg(x.id order by x.est desc, x.id), '{}'), min(x.est)
           into word_ids, word_floor
@@ -4174,9 +4182,7 @@ begin
                  stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
                  tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps
           where ps.mask <> 0
-          order by wt * (0.5 * (0.75 * app_hidden.search_bits_weight(word_weights, ps.mask)
-                                + 0.25 * app_hidden.search_bits_weight(word_weights, ps.written)) / idf_total
-                         + 0.5 * greatest(ps.rank / (ps.rank + 1), 0.75 * ps.stem_rank / (ps.stem_rank + 1)))
+          order by wt * app_hidden.search_word_estimate(word_weights, idf_total, ps.mask, ps.written, ps.rank, ps.stem_rank)
                    + wg * ps.tag desc, ps.scene_id
           limit word_pool);
       end if;
@@ -6721,6 +6727,13 @@ GRANT ALL ON FUNCTION app_hidden.search_tag_words(word_forms text[]) TO authenti
 
 REVOKE ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text, stemming boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tsquery(words text[], weights text, stemming boolean) TO authenticated;
+
+--
+-- Name: FUNCTION search_word_estimate(weights double precision[], idf_total double precision, mask bigint, written bigint, rank real, stem_rank real); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_word_estimate(weights double precision[], idf_total double precision, mask bigint, written bigint, rank real, stem_rank real) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_word_estimate(weights double precision[], idf_total double precision, mask bigint, written bigint, rank real, stem_rank real) TO authenticated;
 
 --
 -- Name: FUNCTION search_word_forms(words text[]); Type: ACL; Schema: app_hidden; Owner: -
