@@ -3513,10 +3513,11 @@ declare
   -- Each query word's document frequency (its scenes in scope).
   word_df float8[];
   -- The bits of every query word (the scenes ranked first, alone), the
-  -- estimate of the last of them kept, and the best tag score of any scene.
+  -- estimate of the last of them kept, and the highest tag score of a scene
+  -- that is not a tag candidate.
   word_mask bigint;
   word_floor float8;
-  tag_best float8;
+  tag_rest float8;
   -- The forms' ranges without the tag labels', and the scenes with every
   -- word with their estimates but for the tag.
   wr_word int[];
@@ -4061,8 +4062,9 @@ begin
       -- (scene_terms_tag_impact_idx), tag_pool of them at most: no scene
       -- outside a word's first tag_pool can be among the tag_pool best, since
       -- a scene has one row per label word.
-      select coalesce(array_agg(y.scene_id order by y.tag desc, y.scene_id), '{}'), coalesce(max(y.tag), 0)
-        into tag_ids, tag_best
+      select coalesce(array_agg(y.scene_id order by y.tag desc, y.scene_id), '{}'),
+             case when count(*) = tag_pool then min(y.tag) else 0 end
+        into tag_ids, tag_rest
         from (
         select x.scene_id, x.tag
         from (
@@ -4080,13 +4082,15 @@ begin
       -- With two or more words, the scenes that have all of them are ranked
       -- first, alone: a scene with only some of them has a share of at most
       -- that of all words but the least informative, a rank and a stem rank
-      -- at most the highest among such scenes, and a tag at most tag_best
-      -- (the best of the tag candidates), and when that bound stays under
-      -- the estimate of the word_pool-th scene with all of them, no such
-      -- scene can enter the pool, which then holds exactly the scenes the
-      -- pass over every scene keeps. Their rows are grouped without the tag
-      -- rows (a third of the rows of two common words), whose best is then
-      -- joined to those scenes alone. Two common words ("car dog", each in a
+      -- at most the highest among such scenes, and, unless it is a tag
+      -- candidate (a candidate either way), a tag at most tag_rest; when
+      -- that bound stays under the estimate of the word_pool-th scene with
+      -- all of them, no other scene can enter the pool, and the candidates
+      -- hold every scene the pass over every scene would put in it. (With
+      -- the best tag of all as the bound, random speech with labels on half
+      -- its scenes kept none of these pools.) Their rows are grouped without
+      -- the tag rows (a third of the rows of two common words), whose best
+      -- is then joined to those scenes alone. Two common words ("car dog", each in a
       -- sixth of the library, together in 1.4 % of it): 686 scenes scored
       -- instead of 15,180 (BENCHMARKS.md, session 41). Tried only where the
       -- words' frequencies, taken as independent, promise enough such
@@ -4170,7 +4174,7 @@ begin
         if cardinality(word_ids) < word_pool
            or word_floor <= wt * (0.5 * (idf_total - (select min(x) from unnest(word_idf) x)) / idf_total
                                   + 0.5 * greatest(some_rank / (some_rank + 1), 0.75 * some_stem_rank / (some_stem_rank + 1)))
-                            + wg * tag_best + 1e-9 then
+                            + wg * tag_rest + 1e-9 then
           word_ids := null;
         end if;
       end if;
