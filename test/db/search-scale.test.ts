@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import pg from 'pg';
 import { seedPersons, seedScenes, type Seeded } from '../../scripts/bench-search.ts';
-import { createTestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, explainedAs } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
 let seeded: Seeded;
@@ -26,30 +26,8 @@ before(async () => {
   }
 });
 
-/** Runs fn as `user` on a superuser session with auto_explain on; returns its result and every plan executed. */
-async function explained<T>(user: string, settings: string[], fn: (c: pg.Client) => Promise<T>) {
-  const c = new pg.Client({ connectionString: db.rootUrl });
-  const plans: string[] = [];
-  c.on('notice', (n) => {
-    if (/plan:/.test(n.message ?? '')) plans.push(n.message!);
-  });
-  await c.connect();
-  try {
-    await c.query(`load 'auto_explain'`);
-    await c.query(
-      `set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log`,
-    );
-    for (const s of settings) await c.query(s);
-    await c.query(`set role authenticated`);
-    await c.query(`select set_config('request.jwt.claims', $1, false)`, [
-      JSON.stringify({ sub: user, role: 'authenticated' }),
-    ]);
-    const result = await fn(c);
-    return { result, plan: plans.join('\n'), plans };
-  } finally {
-    await c.end();
-  }
-}
+const explained = <T>(user: string, settings: string[], fn: (c: pg.Client) => Promise<T>) =>
+  explainedAs(db, user, settings, fn);
 
 const search = (c: pg.Client, pageSize = 100) =>
   c

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pg from 'pg';
-import { createTestDatabase, uuid, withAnonDb, withUserDb } from '../helpers/db.ts';
+import type pg from 'pg';
+import { createTestDatabase, explainedAs, uuid, withAnonDb, withUserDb } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
 
@@ -753,29 +753,11 @@ test('a query of ten words picks the same word candidates as an exact ranking ov
   hits.forEach((h, i) => close(h.score, exact[i].score, `score of rank ${i + 1}`));
 });
 
-/** The search's hits, and the query text of every statement it ran (auto_explain on a superuser session). */
+/** The search's hits, and the query text of every statement it ran (auto_explain). */
 async function searchExplained(user: string, a: SearchArgs) {
-  const c = new pg.Client({ connectionString: db.rootUrl });
-  const statements: string[] = [];
-  c.on('notice', (n) => {
-    const text = /Query Text: ([\s\S]*?)\n[A-Z]/.exec(n.message ?? '');
-    if (text) statements.push(text[1]);
-  });
-  await c.connect();
-  try {
-    await c.query(`load 'auto_explain'`);
-    await c.query(
-      `set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log`,
-    );
-    await c.query(`set role authenticated`);
-    await c.query(`select set_config('request.jwt.claims', $1, false)`, [
-      JSON.stringify({ sub: user, role: 'authenticated' }),
-    ]);
-    const hits = (await c.query(SEARCH_SQL, searchParams(a))).rows as Hit[];
-    return { hits, statements };
-  } finally {
-    await c.end();
-  }
+  const { result, plans } = await explainedAs(db, user, [], (c) => c.query(SEARCH_SQL, searchParams(a)));
+  const statements = plans.map((p) => /Query Text: ([\s\S]*?)\n[A-Z]/.exec(p)?.[1] ?? '');
+  return { hits: result.rows as Hit[], statements };
 }
 
 // Two common words: 500 scenes, 400 with each word, 300 with both, enough

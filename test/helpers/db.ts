@@ -154,4 +154,36 @@ export function asRoot<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promise<T>
   return inRolledBackTx(db.rootPool, async () => {}, fn);
 }
 
+/**
+ * Runs fn as a signed-in user on a superuser session with auto_explain on
+ * (each nested statement's plan, as it really ran); returns its result and
+ * the plan of every statement executed, its query text first.
+ */
+export async function explainedAs<T>(
+  db: TestDatabase,
+  userId: string,
+  settings: string[],
+  fn: (c: pg.Client) => Promise<T>,
+) {
+  const c = new pg.Client({ connectionString: db.rootUrl });
+  const plans: string[] = [];
+  c.on('notice', (n) => {
+    if (/plan:/.test(n.message ?? '')) plans.push(n.message!);
+  });
+  await c.connect();
+  try {
+    await c.query(`load 'auto_explain'`);
+    await c.query(
+      `set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log`,
+    );
+    for (const s of settings) await c.query(s);
+    await c.query(`set role authenticated`);
+    await c.query(`select set_config('request.jwt.claims', $1, false)`, [JSON.stringify(userClaims(userId))]);
+    const result = await fn(c);
+    return { result, plan: plans.join('\n'), plans };
+  } finally {
+    await c.end();
+  }
+}
+
 export const uuid = () => crypto.randomUUID();
