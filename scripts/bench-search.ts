@@ -995,6 +995,8 @@ async function main() {
     return n;
   };
   if (values.keep && !/^[a-z0-9_]{1,30}$/.test(values.keep)) throw new Error('--keep takes a short name: a-z, 0-9, _');
+  // Every run prints the timing table first; a recall-only run still needs a few timed queries.
+  if (num('queries') < 1) throw new Error('--queries must be at least 1 (--recall N counts its own queries)');
   if (values.vectors !== 'realistic' && values.vectors !== 'simple')
     throw new Error('--vectors must be realistic or simple');
   let ownerUrl = values.url;
