@@ -3512,14 +3512,14 @@ declare
   word_weights float8[];
   -- Each query word's document frequency (its scenes in scope).
   word_df float8[];
-  -- The bits of every query word (the scenes ranked first, alone), the
-  -- estimate of the last of them kept, and the highest tag score of a scene
-  -- that is not a tag candidate.
+  -- The bits of every query word where the scenes with all of them are
+  -- ranked first, alone (else 0), the estimate of the last of them kept,
+  -- and the highest tag score of a scene that is not a tag candidate.
   word_mask bigint;
   word_floor float8;
   tag_rest float8;
   -- The forms' ranges without the tag labels', and the scenes with every
-  -- word with their estimates but for the tag.
+  -- word with what their estimates need but the tag.
   wr_word int[];
   wr_kind "char"[];
   wr_kind2 "char"[];
@@ -3528,7 +3528,14 @@ declare
   wr_surface boolean[];
   wr_ranked boolean[];
   all_ids uuid[];
-  all_est float8[];
+  all_written bigint[];
+  all_rank real[];
+  all_stem_rank real[];
+  -- Whether two words are joined before their frequencies are counted,
+  -- the scenes each must be in for that, and the join's count of each.
+  join_first boolean;
+  join_floor bigint;
+  join_df float8[];
   -- The highest rank and stem rank of a scene with some of the words.
   some_rank float8;
   some_stem_rank float8;
@@ -4012,32 +4019,135 @@ begin
                                                                          null, null))) x on x.i = g.i
         group by g.i
         order by g.i);
-      select array_agg(coalesce(d.n, 0) order by g.i)
-        into word_df
-        from generate_series(1, cardinality(words)) g(i)
-        left join (
-          select x.i, sum(x.n) as n
-          from (
-            select f.i, (select count(*) from app_hidden.search_range_rows(uid, f.kind, f.kind2, f.lexeme, f.hi,
-                                                                           null, null, null)) as n
-            from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi) f(i, kind, kind2, lexeme, hi)
-            where f.kind <> 't' and single[f.i]
-            union all
-            select f.i, (select count(*) from app_hidden.search_stem_rows(uid, f.kind, f.lexeme, f.src_from, f.src_before,
-                                                                          null, null))
-            from unnest(stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before) f(i, kind, lexeme, src_from, src_before)
-            where single[f.i]
-            union all
-            select q.i, count(*)
-            from (select p.i, p.scene_id
-                  from app_hidden.search_postings(uid, null, null, null,
-                         range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
-                         stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                         tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) p
-                  where not p.tag and not single[p.i]
-                  group by p.i, p.scene_id) q
-            group by q.i) x
-          group by x.i) d on d.i = g.i;
+      -- With two or more words, the scenes that have all of them are ranked
+      -- first, alone: a scene with only some of them has a share of at most
+      -- that of all words but the least informative, a rank and a stem rank
+      -- at most the highest among such scenes, and, unless it is a tag
+      -- candidate (a candidate either way), a tag at most tag_rest; when
+      -- that bound stays under the estimate of the word_pool-th scene with
+      -- all of them, no other scene can enter the pool, and the candidates
+      -- hold every scene the pass over every scene would put in it. (With
+      -- the best tag of all as the bound, random speech with labels on half
+      -- its scenes kept none of these pools.) Their rows are grouped without
+      -- the tag rows (a third of the rows of two common words), whose best
+      -- is then joined to those scenes alone. Two common words ("car dog",
+      -- each in a sixth of the library, together in 1.4 % of it): 686 scenes
+      -- scored instead of 15,180 (BENCHMARKS.md, session 41). Tried only where the
+      -- words' frequencies, taken as independent, promise enough such
+      -- scenes, by a margin that grows with the words (three or more words
+      -- are the less independent); otherwise, or when the bound does not
+      -- hold, the pass ranks every scene with a word.
+      word_mask := (1::bigint << cardinality(words)) - 1;
+      -- Two words with a row at most per scene each are joined by scene
+      -- (below), and the join counts their scenes too: where each is in at
+      -- least join_floor scenes (then, taken as independent, they promise
+      -- the scenes with both that an attempt needs), only that many of their
+      -- rows are counted first, not all of them (for two words each in a
+      -- sixth of a 47k-scene library, 2 x 3,376 rows read instead of 15,866).
+      join_floor := ceil(sqrt(word_pool * 4 * greatest(scope_size, 1)::float8));
+      join_first := cardinality(words) = 2 and single[1] and single[2]
+        and (select bool_and(x.n >= join_floor) from (
+               select (select count(*) from (
+                         select from app_hidden.search_postings(uid, null, null, null,
+                                       range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface,
+                                       range_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                                       null, null, null, null, null, null, stemming) p
+                         where p.i = g.i and not p.tag
+                         limit join_floor) y) as n
+               from generate_series(1, 2) g(i)) x);
+      if not join_first then
+        select array_agg(coalesce(d.n, 0) order by g.i)
+          into word_df
+          from generate_series(1, cardinality(words)) g(i)
+          left join (
+            select x.i, sum(x.n) as n
+            from (
+              select f.i, (select count(*) from app_hidden.search_range_rows(uid, f.kind, f.kind2, f.lexeme, f.hi,
+                                                                             null, null, null)) as n
+              from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi) f(i, kind, kind2, lexeme, hi)
+              where f.kind <> 't' and single[f.i]
+              union all
+              select f.i, (select count(*) from app_hidden.search_stem_rows(uid, f.kind, f.lexeme, f.src_from, f.src_before,
+                                                                            null, null))
+              from unnest(stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before) f(i, kind, lexeme, src_from, src_before)
+              where single[f.i]
+              union all
+              select q.i, count(*)
+              from (select p.i, p.scene_id
+                    from app_hidden.search_postings(uid, null, null, null,
+                           range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
+                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                           tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) p
+                    where not p.tag and not single[p.i]
+                    group by p.i, p.scene_id) q
+              group by q.i) x
+            group by x.i) d on d.i = g.i;
+      end if;
+      if join_first
+         or (cardinality(words) between 2 and 62
+             and scope_size * (select exp(sum(ln(greatest(n, 1) / greatest(scope_size, 1)))) from unnest(word_df) n)
+                 >= word_pool * 2 ^ cardinality(words)) then
+        select array_agg(r.i order by r.o), array_agg(r.kind order by r.o), array_agg(r.kind2 order by r.o),
+               array_agg(r.lexeme order by r.o), array_agg(r.hi order by r.o), array_agg(r.surface order by r.o),
+               array_agg(r.ranked order by r.o)
+          into wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked
+          from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked)
+                 with ordinality r(i, kind, kind2, lexeme, hi, surface, ranked, o)
+         where r.kind <> 't';
+        -- Hashed both ways (below too): a generic plan guesses ten scenes
+        -- with every word, and a nested loop over the rows of one word (or
+        -- the tag rows) for each of 686 would compare millions of pairs.
+        perform set_config('enable_nestloop', 'off', true);
+        if cardinality(words) = 2 and single[1] and single[2] then
+          -- Two words each read as one lexeme have a row at most per scene
+          -- each: their rows joined by scene are the groups, without hashing
+          -- a group for every scene (a full join, so that the scenes with one
+          -- of them give the highest rank and stem rank too). The sums are
+          -- those of search_scene_matches, added in the same precision.
+          select coalesce(array_agg(a.scene_id) filter (where a.scene_id = b.scene_id), '{}'),
+                 coalesce(array_agg(a.w | b.w) filter (where a.scene_id = b.scene_id), '{}'),
+                 coalesce(array_agg(a.r + b.r) filter (where a.scene_id = b.scene_id), '{}'),
+                 coalesce(array_agg(a.sr + b.sr) filter (where a.scene_id = b.scene_id), '{}'),
+                 coalesce(greatest(max(a.r) filter (where b.scene_id is null), max(b.r) filter (where a.scene_id is null)), 0),
+                 coalesce(greatest(max(a.sr) filter (where b.scene_id is null), max(b.sr) filter (where a.scene_id is null)), 0),
+                 array[count(a.scene_id), count(b.scene_id)]
+            into all_ids, all_written, all_rank, all_stem_rank, some_rank, some_stem_rank, join_df
+            from (select p.scene_id, case when p.kind = 'w' and p.surface then 1::bigint else 0 end as w,
+                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
+                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
+                    from app_hidden.search_postings(uid, null, null, null,
+                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                           null, null, null, null, null, null, stemming) p
+                   where p.i = 1) a
+            full join (
+                  select p.scene_id, case when p.kind = 'w' and p.surface then 2::bigint else 0 end as w,
+                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
+                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
+                    from app_hidden.search_postings(uid, null, null, null,
+                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                           null, null, null, null, null, null, stemming) p
+                   where p.i = 2) b on b.scene_id = a.scene_id;
+        else
+          select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
+                 coalesce(array_agg(ps.written) filter (where ps.mask = word_mask), '{}'),
+                 coalesce(array_agg(ps.rank) filter (where ps.mask = word_mask), '{}'),
+                 coalesce(array_agg(ps.stem_rank) filter (where ps.mask = word_mask), '{}'),
+                 coalesce(max(ps.rank) filter (where ps.mask <> word_mask), 0),
+                 coalesce(max(ps.stem_rank) filter (where ps.mask <> word_mask), 0)
+            into all_ids, all_written, all_rank, all_stem_rank, some_rank, some_stem_rank
+            from app_hidden.search_scene_matches(uid, null, null, null,
+                   wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                   stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                   tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps;
+        end if;
+        if join_first then
+          word_df := join_df;
+        end if;
+      else
+        word_mask := 0;
+      end if;
       -- The IDF-weighted share of the words a scene has (1 as written, 0.75
       -- stemmed only) is 0.75 x the weight of its words found + 0.25 x that
       -- of its words written (search_bits_weight): the sums of the IDFs of
@@ -4079,87 +4189,14 @@ begin
         where x.tag > 0
         order by x.tag desc, x.scene_id
         limit tag_pool) y;
-      -- With two or more words, the scenes that have all of them are ranked
-      -- first, alone: a scene with only some of them has a share of at most
-      -- that of all words but the least informative, a rank and a stem rank
-      -- at most the highest among such scenes, and, unless it is a tag
-      -- candidate (a candidate either way), a tag at most tag_rest; when
-      -- that bound stays under the estimate of the word_pool-th scene with
-      -- all of them, no other scene can enter the pool, and the candidates
-      -- hold every scene the pass over every scene would put in it. (With
-      -- the best tag of all as the bound, random speech with labels on half
-      -- its scenes kept none of these pools.) Their rows are grouped without
-      -- the tag rows (a third of the rows of two common words), whose best
-      -- is then joined to those scenes alone. Two common words ("car dog", each in a
-      -- sixth of the library, together in 1.4 % of it): 686 scenes scored
-      -- instead of 15,180 (BENCHMARKS.md, session 41). Tried only where the
-      -- words' frequencies, taken as independent, promise enough such
-      -- scenes, by a margin that grows with the words (three or more words
-      -- are the less independent); otherwise, or when the bound does not
-      -- hold, the pass ranks every scene with a word.
-      word_mask := (1::bigint << cardinality(words)) - 1;
-      if cardinality(words) between 2 and 62
-         and scope_size * (select exp(sum(ln(greatest(n, 1) / greatest(scope_size, 1)))) from unnest(word_df) n)
-             >= word_pool * 2 ^ cardinality(words) then
-        select array_agg(r.i order by r.o), array_agg(r.kind order by r.o), array_agg(r.kind2 order by r.o),
-               array_agg(r.lexeme order by r.o), array_agg(r.hi order by r.o), array_agg(r.surface order by r.o),
-               array_agg(r.ranked order by r.o)
-          into wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked
-          from unnest(range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked)
-                 with ordinality r(i, kind, kind2, lexeme, hi, surface, ranked, o)
-         where r.kind <> 't';
-        -- Hashed both ways (below too): a generic plan guesses ten scenes
-        -- with every word, and a nested loop over the rows of one word (or
-        -- the tag rows) for each of 686 would compare millions of pairs.
-        perform set_config('enable_nestloop', 'off', true);
-        if cardinality(words) = 2 and single[1] and single[2] then
-          -- Two words each read as one lexeme have a row at most per scene
-          -- each: their rows joined by scene are the groups, without hashing
-          -- a group for every scene (a full join, so that the scenes with one
-          -- of them give the highest rank and stem rank too). The sums are
-          -- those of search_scene_matches, added in the same precision.
-          select coalesce(array_agg(a.scene_id) filter (where a.scene_id = b.scene_id), '{}'),
-                 coalesce(array_agg(wt * app_hidden.search_word_estimate(word_weights, idf_total, word_mask, a.w | b.w,
-                                                                          a.r + b.r, a.sr + b.sr))
-                            filter (where a.scene_id = b.scene_id), '{}'),
-                 coalesce(greatest(max(a.r) filter (where b.scene_id is null), max(b.r) filter (where a.scene_id is null)), 0),
-                 coalesce(greatest(max(a.sr) filter (where b.scene_id is null), max(b.sr) filter (where a.scene_id is null)), 0)
-            into all_ids, all_est, some_rank, some_stem_rank
-            from (select p.scene_id, case when p.kind = 'w' and p.surface then 1::bigint else 0 end as w,
-                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
-                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
-                    from app_hidden.search_postings(uid, null, null, null,
-                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
-                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                           null, null, null, null, null, null, stemming) p
-                   where p.i = 1) a
-            full join (
-                  select p.scene_id, case when p.kind = 'w' and p.surface then 2::bigint else 0 end as w,
-                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
-                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
-                    from app_hidden.search_postings(uid, null, null, null,
-                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
-                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                           null, null, null, null, null, null, stemming) p
-                   where p.i = 2) b on b.scene_id = a.scene_id;
-        else
-          select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
-                 coalesce(array_agg(wt * app_hidden.search_word_estimate(word_weights, idf_total, ps.mask, ps.written,
-                                                                          ps.rank, ps.stem_rank))
-                            filter (where ps.mask = word_mask), '{}'),
-                 coalesce(max(ps.rank) filter (where ps.mask <> word_mask), 0),
-                 coalesce(max(ps.stem_rank) filter (where ps.mask <> word_mask), 0)
-            into all_ids, all_est, some_rank, some_stem_rank
-            from app_hidden.search_scene_matches(uid, null, null, null,
-                   wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
-                   stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                   tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps;
-        end if;
+      if word_mask <> 0 then
         select coalesce(array_agg(x.id order by x.est desc, x.id), '{}'), min(x.est)
           into word_ids, word_floor
           from (
-            select a.id, a.est + wg * coalesce(max(t.impact), 0) as est
-            from unnest(all_ids, all_est) a(id, est)
+            select a.id,
+                   wt * app_hidden.search_word_estimate(word_weights, idf_total, word_mask, a.written, a.rank, a.stem_rank)
+                   + wg * coalesce(max(t.impact), 0) as est
+            from unnest(all_ids, all_written, all_rank, all_stem_rank) a(id, written, rank, stem_rank)
             left join (
               select t.scene_id, t.impact
               from unnest(tag_lexeme) l(lexeme)
@@ -4167,7 +4204,7 @@ begin
                 select t.scene_id, t.impact from app_hidden.scene_terms t
                 where t.owner_id = uid and t.kind = 't' and t.lexeme = l.lexeme collate "C"
                 offset 0) t) t on t.scene_id = a.id
-            group by a.id, a.est
+            group by a.id, a.written, a.rank, a.stem_rank
             order by est desc, a.id
             limit word_pool) x;
         perform set_config('enable_nestloop', 'on', true);
