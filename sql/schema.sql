@@ -3532,10 +3532,9 @@ declare
   all_rank real[];
   all_stem_rank real[];
   -- Whether two words are joined before their frequencies are counted,
-  -- the scenes each must be in for that, and the join's count of each.
+  -- and the scenes each must be in for that.
   join_first boolean;
   join_floor bigint;
-  join_df float8[];
   -- The highest rank and stem rank of a scene with some of the words.
   some_rank float8;
   some_stem_rank float8;
@@ -4110,8 +4109,10 @@ begin
                  coalesce(array_agg(a.sr + b.sr) filter (where a.scene_id = b.scene_id), '{}'),
                  coalesce(greatest(max(a.r) filter (where b.scene_id is null), max(b.r) filter (where a.scene_id is null)), 0),
                  coalesce(greatest(max(a.sr) filter (where b.scene_id is null), max(b.sr) filter (where a.scene_id is null)), 0),
+                 -- Each word's rows are its scenes: the frequencies, the same
+                 -- as counted above where they were.
                  array[count(a.scene_id), count(b.scene_id)]
-            into all_ids, all_written, all_rank, all_stem_rank, some_rank, some_stem_rank, join_df
+            into all_ids, all_written, all_rank, all_stem_rank, some_rank, some_stem_rank, word_df
             from (select p.scene_id, case when p.kind = 'w' and p.surface then 1::bigint else 0 end as w,
                          case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
                          case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
@@ -4141,9 +4142,6 @@ begin
                    wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
                    stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
                    tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming) ps;
-        end if;
-        if join_first then
-          word_df := join_df;
         end if;
       else
         word_mask := 0;
