@@ -679,10 +679,10 @@ end;
 $$;
 
 --
--- Name: search_postings(uuid, uuid[], uuid, uuid[], integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[], integer[], text[], text[], boolean[], text[], text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_postings(uuid, uuid[], uuid[], uuid[], integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[], integer[], text[], text[], boolean[], text[], text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_postings(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) RETURNS TABLE(i integer, tag boolean, surface boolean, ranked boolean, scene_id uuid, kind "char", impact real)
+CREATE FUNCTION app_hidden.search_postings(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) RETURNS TABLE(i integer, tag boolean, surface boolean, ranked boolean, scene_id uuid, kind "char", impact real)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
   select f.i, f.kind = 't', f.surface, f.ranked, t.scene_id, t.kind, t.impact
@@ -690,14 +690,14 @@ CREATE FUNCTION app_hidden.search_postings(uid uuid, video_ids uuid[], person_id
               search_postings.range_lexeme, search_postings.range_hi, search_postings.range_surface,
               search_postings.range_ranked) f(i, kind, kind2, lexeme, hi, surface, ranked)
   cross join lateral app_hidden.search_range_rows(search_postings.uid, f.kind, f.kind2, f.lexeme, f.hi,
-                                                  search_postings.video_ids, search_postings.person_id,
+                                                  search_postings.video_ids, search_postings.person_many,
                                                   search_postings.person_scenes) t
   union all
   select f.i, false, false, false, t.scene_id, t.kind, t.impact
   from unnest(search_postings.stem_word, search_postings.stem_kind, search_postings.stem_lexeme,
               search_postings.stem_src_from, search_postings.stem_src_before) f(i, kind, lexeme, src_from, src_before)
   cross join lateral app_hidden.search_stem_rows(search_postings.uid, f.kind, f.lexeme, f.src_from, f.src_before,
-                                                 search_postings.video_ids, search_postings.person_id) t
+                                                 search_postings.video_ids, search_postings.person_many) t
   where search_postings.person_scenes is null
   union all
   select f.i, true, false, false, t.scene_id, 't', t.impact
@@ -785,20 +785,18 @@ end;
 $_$;
 
 --
--- Name: search_range_rows(uuid, "char", "char", text, text, uuid[], uuid, uuid[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_range_rows(uuid, "char", "char", text, text, uuid[], uuid[], uuid[]); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_id uuid, person_scenes uuid[]) RETURNS TABLE(scene_id uuid, kind "char", impact real)
+CREATE FUNCTION app_hidden.search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_many uuid[], person_scenes uuid[]) RETURNS TABLE(scene_id uuid, kind "char", impact real)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
   select t.scene_id, t.kind, t.impact from app_hidden.scene_terms t
   where t.owner_id = search_range_rows.uid and t.kind in (search_range_rows.row_kind, search_range_rows.row_kind2)
     and t.lexeme >= search_range_rows.lexeme collate "C" and t.lexeme <= search_range_rows.hi collate "C"
     and (search_range_rows.video_ids is null or t.video_id = any(search_range_rows.video_ids))
-    and (search_range_rows.person_id is null or t.scene_id = any(search_range_rows.person_scenes)
-         or (search_range_rows.person_scenes is null
-             and t.scene_id in (select fc.scene_id from app_public.faces fc
-                                where fc.owner_id = search_range_rows.uid and fc.person_id = search_range_rows.person_id)))
+    and (search_range_rows.person_scenes is null or t.scene_id = any(search_range_rows.person_scenes))
+    and (search_range_rows.person_many is null or t.scene_id in (select unnest(search_range_rows.person_many)))
   offset 0
 $$;
 
@@ -813,10 +811,10 @@ CREATE FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) RETURNS double p
 $$;
 
 --
--- Name: search_scene_matches(uuid, uuid[], uuid, uuid[], integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[], integer[], text[], text[], boolean[], text[], text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_scene_matches(uuid, uuid[], uuid[], uuid[], integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[], integer[], text[], text[], boolean[], text[], text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) RETURNS TABLE(scene_id uuid, mask bigint, written bigint, rank real, stem_rank real, tag real)
+CREATE FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) RETURNS TABLE(scene_id uuid, mask bigint, written bigint, rank real, stem_rank real, tag real)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
   select p.scene_id,
@@ -826,7 +824,7 @@ CREATE FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], pers
          coalesce(sum(p.impact) filter (where p.kind <> 't' and not p.surface), 0),
          coalesce(max(p.impact) filter (where p.kind = 't'), 0)
   from app_hidden.search_postings(search_scene_matches.uid, search_scene_matches.video_ids,
-         search_scene_matches.person_id, search_scene_matches.person_scenes,
+         search_scene_matches.person_many, search_scene_matches.person_scenes,
          search_scene_matches.range_word, search_scene_matches.range_kind, search_scene_matches.range_kind2,
          search_scene_matches.range_lexeme, search_scene_matches.range_hi, search_scene_matches.range_surface,
          search_scene_matches.range_ranked, search_scene_matches.stem_word, search_scene_matches.stem_kind,
@@ -938,10 +936,10 @@ end;
 $$;
 
 --
--- Name: search_stem_rows(uuid, "char", text, text, text, uuid[], uuid); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_stem_rows(uuid, "char", text, text, text, uuid[], uuid[]); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_id uuid) RETURNS TABLE(scene_id uuid, kind "char", impact real)
+CREATE FUNCTION app_hidden.search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_many uuid[]) RETURNS TABLE(scene_id uuid, kind "char", impact real)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
   select t.scene_id, t.kind, t.impact from app_hidden.scene_terms t
@@ -949,9 +947,7 @@ CREATE FUNCTION app_hidden.search_stem_rows(uid uuid, row_kind "char", lexeme te
     and t.lexeme = search_stem_rows.lexeme collate "C"
     and t.src >= search_stem_rows.src_from collate "C" and t.src < search_stem_rows.src_before collate "C"
     and (search_stem_rows.video_ids is null or t.video_id = any(search_stem_rows.video_ids))
-    and (search_stem_rows.person_id is null
-         or t.scene_id in (select fc.scene_id from app_public.faces fc
-                           where fc.owner_id = search_stem_rows.uid and fc.person_id = search_stem_rows.person_id))
+    and (search_stem_rows.person_many is null or t.scene_id in (select unnest(search_stem_rows.person_many)))
   offset 0
 $$;
 
@@ -3597,6 +3593,11 @@ declare
   -- Every candidate source is then driven from them (a few index probes)
   -- instead of filtering the owner's words or vectors by them afterwards.
   person_scenes uuid[];
+  -- With a person in more: all of those scenes, read once. Each statement
+  -- filtering by them hashes this list (a hashed subplan over unnest); a
+  -- semi-join to faces in each of them read the person's faces again, three
+  -- or four times a search.
+  person_many uuid[];
   -- Listing a person's scenes a page at a time.
   vid uuid;
   in_video bigint;
@@ -3641,8 +3642,8 @@ begin
     return;
   end if;
   -- A person filter restricts every candidate query below to the scenes
-  -- where one of the person's faces was seen (an indexed semi-join, so a
-  -- person with few scenes is cheap and never a scan of all scenes).
+  -- where one of the person's faces was seen, read once from the faces'
+  -- index (a person with few scenes is cheap and never a scan of all scenes).
   if search_scenes.person_id is not null then
     if not exists (select from app_public.persons p where p.id = search_scenes.person_id and p.owner_id = uid) then
       return;
@@ -3721,6 +3722,11 @@ begin
         end loop;
       end if;
       return;
+    end if;
+    if person_scenes is null then
+      person_many := array(select distinct f.scene_id from app_public.faces f
+                           where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
+                             and (video_ids is null or f.video_id = any(video_ids)));
     end if;
   end if;
 
@@ -3965,18 +3971,8 @@ begin
     -- The scope is that of the search: the videos asked for and, with a
     -- person, the scenes they appear in (a word common among the person's
     -- scenes says little there, however rare it is elsewhere).
-    -- Without a person, the library in scope. With a person, counted from
-    -- their faces (an index-only read of the person's rows) rather than by
-    -- testing every scene of the owner.
-    if search_scenes.person_id is null then
-      scope_size := library_size;
-    elsif person_scenes is not null then
-      scope_size := cardinality(person_scenes);
-    else
-      scope_size := (select count(distinct f.scene_id) from app_public.faces f
-                     where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
-                       and (video_ids is null or f.video_id = any(video_ids)));
-    end if;
+    -- Without a person, the library in scope; with one, their scenes in it.
+    scope_size := coalesce(cardinality(person_scenes), cardinality(person_many), library_size);
     -- One pass over scene_terms' index (never the scenes themselves) finds
     -- every scene with a query word in some form or in a tag label and what
     -- search_scenes will score it by (search_scene_matches), and keeps the
@@ -4233,7 +4229,7 @@ begin
       -- combination of words a scene has, and the tag candidates come from
       -- the same scenes.
       with per_scene as materialized (
-        select * from app_hidden.search_scene_matches(uid, video_ids, search_scenes.person_id, person_scenes,
+        select * from app_hidden.search_scene_matches(uid, video_ids, person_many, person_scenes,
                         range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
                         stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
                         tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming)
@@ -4339,14 +4335,14 @@ begin
       select s.id, s.text_vec <=> qv_text as d from app_public.scenes s
       where qv_text is not null and s.owner_id = uid and s.text_vec is not null
         and (text_videos is null or s.video_id = any(text_videos))
-        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+        and (person_many is null or s.id in (select unnest(person_many)))
       order by s.text_vec <=> qv_text
       limit vec_pool) x;
     select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into image_ids, image_d from (
       select s.id, s.image_vec <=> qv_image as d from app_public.scenes s
       where qv_image is not null and s.owner_id = uid and s.image_vec is not null
         and (image_videos is null or s.video_id = any(image_videos))
-        and (search_scenes.person_id is null or s.id in (select f.scene_id from app_public.faces f where f.owner_id = uid and f.person_id = search_scenes.person_id))
+        and (person_many is null or s.id in (select unnest(person_many)))
       order by s.image_vec <=> qv_image
       limit vec_pool) x;
     perform set_config('enable_sort', 'on', true);
@@ -4363,8 +4359,8 @@ begin
         from unnest(words, fuzzy) t(w, fz)
         join app_public.scenes s on t.w <<% s.ocr_text
         where t.fz and s.owner_id = uid and (video_ids is null or s.video_id = any(video_ids))
-          and (search_scenes.person_id is null or s.id = any(person_scenes)
-               or (person_scenes is null and s.id in (select fc.scene_id from app_public.faces fc where fc.owner_id = uid and fc.person_id = search_scenes.person_id)))
+          and (person_scenes is null or s.id = any(person_scenes))
+          and (person_many is null or s.id in (select unnest(person_many)))
         group by s.id) f
       where f.id <> all(word_ids)
       order by f.sim desc, f.id
@@ -6656,11 +6652,11 @@ REVOKE ALL ON FUNCTION app_hidden.search_persons_of(scene_ids uuid[], owner_id u
 GRANT ALL ON FUNCTION app_hidden.search_persons_of(scene_ids uuid[], owner_id uuid) TO authenticated;
 
 --
--- Name: FUNCTION search_postings(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_postings(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_postings(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_postings(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_postings(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_postings(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) TO authenticated;
 
 --
 -- Name: FUNCTION search_prefix(w text, stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
@@ -6677,11 +6673,11 @@ REVOKE ALL ON FUNCTION app_hidden.search_query_words(query text) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_query_words(query text) TO authenticated;
 
 --
--- Name: FUNCTION search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_id uuid, person_scenes uuid[]); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_many uuid[], person_scenes uuid[]); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_id uuid, person_scenes uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_id uuid, person_scenes uuid[]) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_many uuid[], person_scenes uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_range_rows(uid uuid, row_kind "char", row_kind2 "char", lexeme text, hi text, video_ids uuid[], person_many uuid[], person_scenes uuid[]) TO authenticated;
 
 --
 -- Name: FUNCTION search_rank(tsv tsvector, q tsquery); Type: ACL; Schema: app_hidden; Owner: -
@@ -6691,11 +6687,11 @@ REVOKE ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) FROM PUBL
 GRANT ALL ON FUNCTION app_hidden.search_rank(tsv tsvector, q tsquery) TO authenticated;
 
 --
--- Name: FUNCTION search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_scene_matches(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_id uuid, person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_scene_matches(uid uuid, video_ids uuid[], person_many uuid[], person_scenes uuid[], range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[], tag_word integer[], tag_lexeme text[], tag_hi text[], tag_check boolean[], tag_words text[], label_stems text[], stemming boolean) TO authenticated;
 
 --
 -- Name: FUNCTION search_similarity(space text, cosine double precision); Type: ACL; Schema: app_hidden; Owner: -
@@ -6719,11 +6715,11 @@ REVOKE ALL ON FUNCTION app_hidden.search_snippet_query(q tsquery, tsv tsvector, 
 GRANT ALL ON FUNCTION app_hidden.search_snippet_query(q tsquery, tsv tsvector, config regconfig, stems text[]) TO authenticated;
 
 --
--- Name: FUNCTION search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_id uuid); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_many uuid[]); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_id uuid) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_many uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_stem_rows(uid uuid, row_kind "char", lexeme text, src_from text, src_before text, video_ids uuid[], person_many uuid[]) TO authenticated;
 
 --
 -- Name: FUNCTION search_stem_start(stem text); Type: ACL; Schema: app_hidden; Owner: -

@@ -223,6 +223,13 @@ test('a person in many scenes filters the HNSW walks; a person in few drives eve
 
   const many = await explained(big, [], personSearch(persons.many.id));
   assert.deepEqual(hnswUsed(many.plan), { text: true, image: true });
+  // The person's scenes are read from faces once, then hashed by each statement that filters by them.
+  const filtered = many.plans.filter((p) => /scenes_(text|image)_vec_idx|search_scene_matches\(/.test(p));
+  assert.equal(filtered.length, 3);
+  for (const p of filtered) {
+    assert.doesNotMatch(p, / on faces /);
+    assert.match(p, /hashed SubPlan/);
+  }
   assert.equal(many.result.length, 20);
   const manyScenes = await scenesOf(persons.many.id);
   assert.deepEqual(
