@@ -3461,9 +3461,10 @@ declare
   -- proportion, up to vec_pool_max (at 147k, 50 held 0.938, 100 1.000).
   -- A person's scenes are a share of the library, and a walk filtered to
   -- them visits several graph nodes per candidate it keeps: for a person in
-  -- 9,496 of those 47k scenes 50 held 1.000, and 80 cost a fifth more time.
+  -- 9,496 of those 47k scenes 40 held 1.000 (100 queries), 50 cost a
+  -- fourteenth more time and 80 a fifth.
   vec_pool int := 80;
-  vec_pool_person constant int := 50;
+  vec_pool_person constant int := 40;
   vec_scope constant int := 75000;
   vec_pool_max constant int := 200;
   word_pool constant int := 60;
@@ -3473,6 +3474,13 @@ declare
   -- cannot miss a scene the graph happens not to reach. That matters most
   -- to a user with few scenes among many users' (and to narrow video_ids).
   exact_below constant int := 2000;
+  -- Up to this many scenes of a person, the words pass reads their scenes'
+  -- terms (by scene) rather than the words' rows across the library, kept
+  -- where they are the person's. The terms of each of the person's scenes
+  -- are read once per form of the query's words: for two common words, at
+  -- 189 scenes that took 16 ms against 11 for the rows, at 1,900 52 against
+  -- 13, at 20 5 against 9 (BENCHMARKS.md).
+  words_by_scene_below constant int := 100;
   exact boolean;
   text_ids uuid[];
   image_ids uuid[];
@@ -3590,13 +3598,19 @@ declare
   text_videos uuid[];
   image_videos uuid[];
   -- With a person in at most exact_below scenes (in scope): those scenes.
-  -- Every candidate source is then driven from them (a few index probes)
-  -- instead of filtering the owner's words or vectors by them afterwards.
+  -- The vector candidates and on-screen text matched fuzzily are then
+  -- driven from them (index probes) instead of filtering the owner's by
+  -- them afterwards.
   person_scenes uuid[];
-  -- With a person in more: all of those scenes, read once. Each statement
-  -- filtering by them hashes this list (a hashed subplan over unnest); a
-  -- semi-join to faces in each of them read the person's faces again, three
-  -- or four times a search.
+  -- The video of each of those scenes.
+  person_videos uuid[];
+  -- With a person in at most words_by_scene_below: those scenes, whose
+  -- terms the words pass reads.
+  word_scenes uuid[];
+  -- With a person in more: all of their scenes, read once, which the words
+  -- pass and the HNSW walks keep. Each statement hashes this list (a hashed
+  -- subplan over unnest); a semi-join to faces in each of them read the
+  -- person's faces again, three or four times a search.
   person_many uuid[];
   -- Listing a person's scenes a page at a time.
   vid uuid;
@@ -3648,12 +3662,19 @@ begin
     if not exists (select from app_public.persons p where p.id = search_scenes.person_id and p.owner_id = uid) then
       return;
     end if;
-    person_scenes := array(select distinct f.scene_id from app_public.faces f
-                           where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
-                             and (video_ids is null or f.video_id = any(video_ids))
-                           limit exact_below + 1);
+    select coalesce(array_agg(x.scene_id), '{}'), coalesce(array_agg(x.video_id), '{}')
+      into person_scenes, person_videos
+      -- In the order of faces' (person, owner, video, scene) index, so the
+      -- limit stops its read: distinct pairs in another order were hashed
+      -- from all of a person's faces first (+1.7 ms for 9,496 scenes).
+      from (select distinct f.video_id, f.scene_id from app_public.faces f
+            where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
+              and (video_ids is null or f.video_id = any(video_ids))
+            order by f.video_id, f.scene_id
+            limit exact_below + 1) x;
     if cardinality(person_scenes) > exact_below then
       person_scenes := null;
+      person_videos := null;
     end if;
     -- No words and no vectors: every scene of the person, in time order per video.
     if cardinality(words) = 0 and qv_text is null and qv_image is null then
@@ -3727,6 +3748,10 @@ begin
       person_many := array(select distinct f.scene_id from app_public.faces f
                            where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
                              and (video_ids is null or f.video_id = any(video_ids)));
+    elsif cardinality(person_scenes) > words_by_scene_below then
+      person_many := person_scenes;
+    else
+      word_scenes := person_scenes;
     end if;
   end if;
 
@@ -3847,7 +3872,7 @@ begin
          coalesce(array_agg(app_hidden.search_label_start(x.w, x.st, stemming) order by x.i), '{}')
     into label_stems, label_starts
     from (select w.w, w.i, app_hidden.search_label_stem(w.w) as st from unnest(tag_words) with ordinality w(w, i)) x;
-  if person_scenes is null then
+  if word_scenes is null then
     -- Each walk's upper bound is computed before it, not in its index
     -- condition: there an expression that is not leakproof (||) would wait
     -- for the row security qual, leaving the bound a filter.
@@ -3935,7 +3960,7 @@ begin
     from unnest(tag_word, tag_lexeme, tag_hi, tag_check) tl(i, lexeme, hi, checked) where not tl.checked
     union all
     select st.i, case when st.written then 's'::"char" else 'w' end, 's', st.lexeme, st.lexeme, false, false
-    from stems st where person_scenes is not null
+    from stems st where word_scenes is not null
   ), exact as (
     select st.i, 'w'::"char" as kind, st.lexeme, '' as src_from, U&'\+10FFFF\+10FFFF' as src_before
     from stems st where not st.written
@@ -3954,7 +3979,7 @@ begin
                  array_agg(x.surface), array_agg(x.ranked)
           from ranges x) r,
          (select array_agg(x.i), array_agg(x.kind), array_agg(x.lexeme), array_agg(x.src_from), array_agg(x.src_before)
-          from exact x where person_scenes is null) e;
+          from exact x where word_scenes is null) e;
   -- The words pass reads each form's range of scene_terms in a subquery of
   -- its own (lateral, offset 0), so its plan is one index range scan per
   -- form for any owner: planned for the unknown owner of a generic plan, a
@@ -4229,7 +4254,7 @@ begin
       -- combination of words a scene has, and the tag candidates come from
       -- the same scenes.
       with per_scene as materialized (
-        select * from app_hidden.search_scene_matches(uid, video_ids, person_many, person_scenes,
+        select * from app_hidden.search_scene_matches(uid, video_ids, person_many, word_scenes,
                         range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface, range_ranked,
                         stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
                         tag_word, tag_lexeme, tag_hi, tag_check, tag_words, label_stems, stemming)
@@ -4303,30 +4328,43 @@ begin
     -- full vector is three TOAST chunks, ~8 us to fetch against ~0.7 to
     -- compare (BENCHMARKS.md). The candidates chosen are then measured from
     -- their full vectors, so their scores are those of the full vectors.
-    -- "offset 0" computes each distance once (a flattened subquery would
-    -- compute it twice).
+    -- The materialized CTE computes each distance once.
     qh_text := qv_text::halfvec;
     qh_image := qv_image::halfvec;
-    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(s.text_vec <=> qv_text), '{}') into text_ids, text_d
-      from (select c.id from (
-              select h.scene_id as id, h.vec <=> qh_text as d from app_hidden.scene_half_vecs h
-              where qv_text is not null and h.owner_id = uid and h.space = 't'
-                and (text_videos is null or h.video_id = any(text_videos))
-                and (search_scenes.person_id is null or h.scene_id = any(person_scenes))
-              offset 0) c
-            order by c.d, c.id
-            limit vec_pool) x
-      join app_public.scenes s on s.id = x.id and s.owner_id = uid;
-    select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(s.image_vec <=> qv_image), '{}') into image_ids, image_d
-      from (select c.id from (
-              select h.scene_id as id, h.vec <=> qh_image as d from app_hidden.scene_half_vecs h
-              where qv_image is not null and h.owner_id = uid and h.space = 'i'
-                and (image_videos is null or h.video_id = any(image_videos))
-                and (search_scenes.person_id is null or h.scene_id = any(person_scenes))
-              offset 0) c
-            order by c.d, c.id
-            limit vec_pool) x
-      join app_public.scenes s on s.id = x.id and s.owner_id = uid;
+    -- Both spaces in one read of the rows: the owner's, or a person's
+    -- scenes' by their whole primary key (owner, space, video, scene: two
+    -- rows a scene, whatever the statistics say). Given the scenes as an
+    -- array filter instead, the planner read every row of the owner in the
+    -- primary key and kept the person's (235 ms for 300 scenes of 20k), or
+    -- ANDed a bitmap of them with one of every row of the owner (three times
+    -- as long as the probes for 1,900 of 47k); probed by scene alone, stale
+    -- statistics made it read the owner's rows once per scene.
+    with c as materialized (
+      select h.scene_id as id, h.space,
+             case h.space when 't' then h.vec <=> qh_text else h.vec <=> qh_image end as d
+      from (
+        select h.* from app_hidden.scene_half_vecs h where person_scenes is null
+        union all
+        select h.* from unnest(person_scenes, person_videos) p(id, video_id)
+        cross join lateral (
+          select h.* from app_hidden.scene_half_vecs h
+          where h.owner_id = uid and h.space in ('t', 'i') and h.video_id = p.video_id and h.scene_id = p.id
+          offset 0) h
+      ) h
+      where h.owner_id = uid and h.space in ('t', 'i')
+        and (h.space = 'i' or (qv_text is not null and (text_videos is null or h.video_id = any(text_videos))))
+        and (h.space = 't' or (qv_image is not null and (image_videos is null or h.video_id = any(image_videos))))
+    ), x as (
+      (select c.id, c.space from c where c.space = 't' order by c.d, c.id limit vec_pool)
+      union all
+      (select c.id, c.space from c where c.space = 'i' order by c.d, c.id limit vec_pool)
+    )
+    select coalesce(array_agg(x.id) filter (where x.space = 't'), '{}'),
+           coalesce(array_agg(s.text_vec <=> qv_text) filter (where x.space = 't'), '{}'),
+           coalesce(array_agg(x.id) filter (where x.space = 'i'), '{}'),
+           coalesce(array_agg(s.image_vec <=> qv_image) filter (where x.space = 'i'), '{}')
+      into text_ids, text_d, image_ids, image_d
+      from x join app_public.scenes s on s.id = x.id and s.owner_id = uid;
   else
     vec_pool := least(vec_pool_max, greatest(vec_pool, ceil(vec_pool * library_size / vec_scope::float8)::int));
     perform set_config('plan_cache_mode', 'force_custom_plan', true);
@@ -4452,7 +4490,7 @@ $_$;
 --
 
 COMMENT ON FUNCTION app_public.search_scenes(query text, text_embedding real[], image_embedding real[], video_ids uuid[], person_id uuid, w_text real, w_vision real, w_tags real, page_size integer, page_offset integer, text_model text, image_model text) IS '@behavior -queryField -mutationField -typeField
-Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written (a compound with its hyphen or without: "wifi" for "Wi-Fi", a number with a hyphen before it or without: "19" for "COVID-19", and letters with a number joined or apart: "covid19" for "COVID-19" and "covid 19", "covid" for "covid19"), 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 50 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope: chosen in half precision, scored in full); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
+Ranks the caller''s scenes for a query. score = w_text*text + w_vision*vision + w_tags*tags, each component on 0..1: text = noisy OR of calibrated dense similarity (BGE-M3 cosine mapped linearly from [0.35, 0.75]) and full-text match (IDF-weighted share of query words found, a word counting 1 as written (a compound with its hyphen or without: "wifi" for "Wi-Fi", a number with a hyphen before it or without: "19" for "COVID-19", and letters with a number joined or apart: "covid19" for "COVID-19" and "covid 19", "covid" for "covid19"), 0.75 stemmed in its video''s language (accents folded first where they are marks, so "ecole" finds "école") or as another English form no stemmer relates to it ("children" for "child", "swam" for "swim", "color" for "colour"), under 0.5 as a misread on-screen word by trigram similarity, plus ts_rank_cd/(1+ts_rank_cd) with on-screen text at 0.8 of speech, halved; English function words are dropped from the query unless nothing else is left); vision = SigLIP cosine of image_vec and image_embedding mapped from [0.05, 0.20]; tags = best label score times the share of its words the query names (a label word is named as written, by the same English stem, "dogs" naming "dog", or by an irregular form, "people" naming "person"). A query word also finds the words it begins only if it is Korean, Chinese or Japanese, or if no language in scope has a stemmer. Missing modalities score 0 and never exclude a scene. person_id restricts every candidate source to scenes where one of that person''s faces was seen; with no words and no embeddings it lists all those scenes in time order per video (score 1). text_model/image_model restrict vector comparisons to videos embedded by that model. Candidates: 80 per vector space (text HNSW, image HNSW; 40 with person_id; past 75,000 scenes in scope growing in proportion, to at most 200), 60 by words and 50 by tags (vectors compared exactly when the caller has at most 2000 scenes in scope: chosen in half precision, scored in full); pages of page_size (1..100) from page_offset over that fixed pool, ties by scene id.';
 
 --
 -- Name: videos; Type: TABLE; Schema: app_public; Owner: -

@@ -78,10 +78,12 @@ test('a user with few scenes gets every one of them, whichever plan the planner 
 test('a user with few scenes is compared exactly: no HNSW walk runs at all', async () => {
   // auto_explain logs only statements that ran, so the HNSW candidate
   // statements must be absent, and the exact ones present.
-  const { result, plan } = await explained(seeded.smallOwner, [], (c) => search(c));
+  const { result, plan, plans } = await explained(seeded.smallOwner, [], (c) => search(c));
   assert.deepEqual(hnswUsed(plan), { text: false, image: false });
-  // Both spaces compared in half precision, read from the rows (no TOAST).
-  assert.ok((plan.match(/ on scene_half_vecs /g) ?? []).length >= 2, plan);
+  // Both spaces compared in half precision, read from the rows (no TOAST) in one pass over the owner's.
+  const exact = plans.filter((p) => /Query Text: [\s\S]*app_hidden\.scene_half_vecs h\b/.test(p));
+  assert.equal(exact.length, 1, plan);
+  assert.match(exact[0]!, /Index Cond: \(\(owner_id = \$\d+\) AND \(space = ANY \('\{t,i\}'::"char"\[\]\)\)\)/);
   assert.deepEqual(result.map((r) => r.scene_id).sort(), seeded.smallSceneIds);
 });
 
@@ -196,12 +198,12 @@ test('the HNSW path finds what brute force finds for a user with many scenes', a
   }
 });
 
-test('a person in many scenes filters the HNSW walks; a person in few drives every source from their scenes', async () => {
+test('a person in many scenes filters the HNSW walks, in some is compared exactly, in few drives every source', async () => {
   const big = seeded.bigOwners[0];
   const c = await db.rootPool.connect();
   let persons: Awaited<ReturnType<typeof seedPersons>>;
   try {
-    persons = await seedPersons(c, big, 0.1, 15);
+    persons = await seedPersons(c, big, 0.1, 15, 300);
   } finally {
     c.release();
   }
@@ -218,8 +220,10 @@ test('a person in many scenes filters the HNSW walks; a person in few drives eve
         [seeded.queryText, seeded.queryImage, person],
       )
       .then((r) => r.rows.map((x) => x.scene_id as string));
-  // The search's threshold for exact comparison is 2000 scenes: one person above it, one below.
+  // The search's threshold for exact comparison is 2000 scenes: one person above it, two below,
+  // on either side of the 100 scenes whose terms the words pass reads by scene.
   assert.ok(persons.many.scenes > 2000, `${persons.many.scenes} scenes`);
+  assert.equal(persons.some.scenes, 300);
 
   const many = await explained(big, [], personSearch(persons.many.id));
   assert.deepEqual(hnswUsed(many.plan), { text: true, image: true });
@@ -234,6 +238,29 @@ test('a person in many scenes filters the HNSW walks; a person in few drives eve
   const manyScenes = await scenesOf(persons.many.id);
   assert.deepEqual(
     many.result.filter((id) => !manyScenes.has(id)),
+    [],
+  );
+
+  // Some: vectors compared exactly, both spaces in one read, a probe of the
+  // whole primary key each (as a filter of the owner's rows, they read all of
+  // those); the words' rows across the library, kept where they are the person's.
+  const some = await explained(big, [], personSearch(persons.some.id));
+  assert.deepEqual(hnswUsed(some.plan), { text: false, image: false });
+  const exact = some.plans.filter((p) => /Query Text: [\s\S]*app_hidden\.scene_half_vecs h\b/.test(p));
+  assert.equal(exact.length, 1);
+  assert.match(
+    exact[0]!,
+    /Index Scan using scene_half_vecs_pkey on scene_half_vecs h_\d+\s+\(cost[^)]*\)\s+Index Cond: \(\(owner_id = '[^']+'::uuid\) AND \(space = ANY \('\{t,i\}'::"char"\[\]\)\) AND \(video_id = p\.video_id\) AND \(scene_id = p\.id\)\)/,
+  );
+  const someWords = some.plans.filter((p) => /app_hidden\.search_scene_matches\(/.test(p));
+  assert.equal(someWords.length, 1);
+  assert.match(someWords[0]!, /hashed SubPlan/);
+  // (Its plan keeps the by-scene branch of the tag labels, given no scenes: never run.)
+  assert.doesNotMatch(someWords[0]!, /scene_id = ANY \('\{| on faces /);
+  assert.equal(some.result.length, 20);
+  const someScenes = await scenesOf(persons.some.id);
+  assert.deepEqual(
+    some.result.filter((id) => !someScenes.has(id)),
     [],
   );
 

@@ -663,6 +663,56 @@ test('ranking equals an exact brute-force computation', async () => {
   }
 });
 
+// A person in more scenes than the words pass reads by scene (100) and no
+// more than vectors are compared exactly for (2000): the words' rows across
+// the library, kept where they are the person's, and both vector spaces of
+// the person's scenes read in one pass, by scene.
+test('a person in a hundred scenes or more ranks as the brute force does', async () => {
+  const rand = mulberry32(5);
+  const u = uuid();
+  const v = await addVideo(u);
+  const vocab = ['river', 'mountain', 'dog', 'city'];
+  const pick = () => vocab[Math.floor(rand() * vocab.length)];
+  const ids: string[] = [];
+  for (let i = 0; i < 160; i++) {
+    const text = rand() < 0.8 ? randomUnit(rand, TEXT_DIM, 0.4) : null;
+    ids.push(
+      await addScene(v, u, {
+        text,
+        image: randomUnit(rand, IMAGE_DIM, 0.1),
+        transcript: text ? `${pick()} and ${pick()}` : '',
+        ocr: rand() < 0.3 ? pick() : '',
+        tags: [{ label: pick(), score: Math.round(rand() * 100) / 100 }],
+      }),
+    );
+  }
+  const seen = ids.filter(() => rand() < 0.8);
+  assert.ok(seen.length > 100 && seen.length < ids.length, `${seen.length} scenes`);
+  const person = await addPerson(u, v, seen, rand);
+  const q = { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) };
+  // More scenes than the candidate pools hold (40 per vector space with a
+  // person, 60 by words, 50 by tags): the first page is compared.
+  for (const words of ['dog city', 'rivers']) {
+    const a = { ...q, query: words, personId: person, pageSize: 20 };
+    const { result, plans } = await explainedAs(db, u, [], (c) => c.query(SEARCH_SQL, searchParams(a)));
+    const hits = result.rows as Hit[];
+    const exact = (await bruteForce(u, words, q, seen)).slice(0, 20);
+    assert.equal(hits.length, 20);
+    assert.deepEqual(
+      hits.map((h) => h.scene_id),
+      exact.map((b) => b.id),
+      words,
+    );
+    hits.forEach((h, i) => close(h.score, exact[i].score, `${words}: score of rank ${i + 1}`));
+    const wordsPass = plans.filter((p) => /app_hidden\.search_scene_matches\(/.test(p));
+    assert.equal(wordsPass.length, 1);
+    assert.match(wordsPass[0]!, /hashed SubPlan/);
+    assert.doesNotMatch(wordsPass[0]!, /scene_terms_scene_id_idx/);
+    const vectors = plans.filter((p) => /Query Text: [\s\S]*app_hidden\.scene_half_vecs h\b/.test(p));
+    assert.equal(vectors.length, 1);
+  }
+});
+
 /**
  * search_scenes' scoring formula applied to every scene in scope (the user's,
  * or the given ids), with no index and no candidate pool.
