@@ -4332,8 +4332,8 @@ begin
     qh_text := qv_text::halfvec;
     qh_image := qv_image::halfvec;
     -- Both spaces in one read of the rows: the owner's, or a person's
-    -- scenes' by their whole primary key (owner, space, video, scene: two
-    -- rows a scene, whatever the statistics say). Given the scenes as an
+    -- scenes' by their whole primary key (owner, video, scene, space: one
+    -- descent for a scene's two rows, whatever the statistics say). Given the scenes as an
     -- array filter instead, the planner read every row of the owner in the
     -- primary key and kept the person's (235 ms for 300 scenes of 20k), or
     -- ANDed a bitmap of them with one of every row of the owner (three times
@@ -5873,7 +5873,7 @@ COMMENT ON COLUMN app_private.worker_heartbeats.process_id IS 'The worker''s ope
 --
 
 ALTER TABLE ONLY app_hidden.scene_half_vecs
-    ADD CONSTRAINT scene_half_vecs_pkey PRIMARY KEY (owner_id, space, video_id, scene_id);
+    ADD CONSTRAINT scene_half_vecs_pkey PRIMARY KEY (owner_id, video_id, scene_id, space);
 
 --
 -- Name: scene_terms scene_terms_pkey; Type: CONSTRAINT; Schema: app_hidden; Owner: -
