@@ -1148,7 +1148,7 @@ async function main() {
       ['person in some scenes', persons.some],
       ['person in few scenes', persons.few],
     ] as const) {
-      for (const mode of ['hybrid', 'words', 'list'] as const) {
+      for (const mode of ['hybrid', 'vectors', 'words', 'list'] as const) {
         if (only && !only.has(`${mode}+person`)) continue;
         const rs = await timeSearches(authUrl!, seeded.bigOwners[0]!, queries, mode, source, p.id, fns);
         for (const [f, r] of rs.entries())
