@@ -189,6 +189,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.search_label_start',
     'app_hidden.search_label_stem',
     'app_hidden.search_names',
+    'app_hidden.search_ocr_fuzzy',
     'app_hidden.search_persons_of',
     'app_hidden.search_postings',
     'app_hidden.search_prefix',

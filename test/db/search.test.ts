@@ -1656,6 +1656,27 @@ test('a misread on-screen word still matches, weaker than the word as written or
   assert.ok(!(await search(u, { query: 'cat', videoIds: [w] })).some((h) => h.scene_id === cat));
 });
 
+// The fuzzy match bypasses row security to use the trigram index (pg_trgm's
+// operators are not leakproof), so it filters by the caller itself.
+test("a misread on-screen word is looked up among the caller's scenes only", async () => {
+  const [a, b] = [uuid(), uuid()];
+  const mine = await addScene(await addVideo(a), a, { ocr: 'QUARTERLY REVENUE' });
+  const theirs = await addScene(await addVideo(b), b, { ocr: 'QUARTERLY REVENUE' });
+  const fuzzy = (user: string) =>
+    withUserDb(db, user, async (c) =>
+      (
+        await c.query(`select x from app_hidden.search_ocr_fuzzy(array['revenu'], array[true], null, null, '{}', 10) x`)
+      ).rows.map((r) => r.x as string),
+    );
+  assert.deepEqual(await fuzzy(a), [mine]);
+  assert.deepEqual(await fuzzy(b), [theirs]);
+  assert.deepEqual(await fuzzy(uuid()), []);
+  assert.deepEqual(
+    (await search(a, { query: 'revenu' })).map((h) => h.scene_id),
+    [mine],
+  );
+});
+
 test('a word is the start of other words only where no stemmer finds its forms, or in Korean', async () => {
   const u = uuid();
   const en = await addVideo(u);
