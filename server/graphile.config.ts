@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Request } from 'express';
 import { isSafeError, type GrafastSubscriber } from 'grafast';
 import crypto from 'node:crypto';
-import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { jsonPgSmartTags } from 'graphile-utils';
 import { sql } from 'pg-sql2';
 import type pg from 'pg';
@@ -442,7 +442,7 @@ export function makePreset(deps: PresetDeps) {
       // Plans and SQL describe the schema and cost several times the answer:
       // never sent unless an operator turns debugging on explicitly.
       explain: config.graphqlExplain,
-      async context(requestContext) {
+      async context(requestContext, args) {
         let claims: AccessClaims | null = null;
         const req = (requestContext as { expressv4?: { req: Request } }).expressv4?.req;
         if (req) {
@@ -453,8 +453,13 @@ export function makePreset(deps: PresetDeps) {
           const token = connectionToken(requestContext.ws.normalizedConnectionParams?.authorization);
           if (token && verifyWs.fn) claims = await verifyWs.fn(token);
         }
+        const pgSettings = pgSettingsFor(claims, config.graphqlStatementTimeoutMs);
+        // Queries and subscriptions cannot write, whatever function they
+        // reach, and their answer need not wait for the commit (pg-service.ts).
+        if (getOperationAST(args.document, args.operationName)?.operation !== 'mutation')
+          pgSettings.transaction_read_only = 'on';
         return {
-          pgSettings: pgSettingsFor(claims, config.graphqlStatementTimeoutMs),
+          pgSettings,
           jwtClaims: claims,
           heimdexVideoEvents: videoEvents,
         };

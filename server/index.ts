@@ -53,7 +53,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // A user who reads results for more than 10 s would pay that on every
   // search. A dropped connection is still replaced on demand.
   const authFunctionsPool = new pg.Pool({ connectionString: urls.authFunctionsUrl, max: 4, idleTimeoutMillis: 0 });
-  const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 10, idleTimeoutMillis: 0 });
+  // Pipelined: a request's first query follows its settings without waiting
+  // for their answer (pg-service.ts says why that is safe).
+  const authPool = new pg.Pool({ connectionString: urls.authUrl, max: 10, idleTimeoutMillis: 0, pipeline: true });
   // An idle client's connection dying (database restart) must not crash the
   // process; the outage is logged once, and a new connection ends it.
   const outage = outageLog(

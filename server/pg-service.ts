@@ -1,18 +1,31 @@
 /*
  * How a GraphQL request reaches PostgreSQL: PostGraphile's node-postgres
- * adaptor, except that a request's transaction opens with its settings in
- * one round trip instead of two.
+ * adaptor, except for how a request's transaction opens and ends.
  *
  * The stock adaptor sends `begin`, then `select set_config(...)` for role,
  * request.jwt.claims and statement_timeout, then the request's queries, then
- * `commit`. On this machine every round trip is a wake-up of the backend and
- * of this process; with a search that takes a few milliseconds, each one is
- * a visible share of the request (BENCHMARKS.md, "The API's own time"). Here
- * `begin` and the settings travel as one simple-protocol message, with each
- * value quoted by node-postgres' escapeLiteral. Everything else (the
- * prepared-statement cache, savepoints for nested transactions, notices) is
- * the stock adaptor's own code, which runs inside the transaction opened
- * here as it would inside one opened by a test harness.
+ * `commit`, each waiting for the one before. On this machine every round
+ * trip is a wake-up of the backend and of this process; with a search that
+ * takes a few milliseconds, each one is a visible share of the request
+ * (BENCHMARKS.md, "The API's own time"). Here:
+ *
+ * - `begin` and the settings travel as one simple-protocol message, each
+ *   value quoted by node-postgres' escapeLiteral;
+ * - on a pipelined pool (server/index.ts) the request's first query is
+ *   written right behind that message instead of after its answer. This
+ *   cannot run a query without its role or claims: `begin` comes first in
+ *   the same message, so a refused setting leaves the transaction open and
+ *   aborted, and what was pipelined behind it fails (25P02) without running;
+ *   the request then reports the setting's own error;
+ * - a read-only request (transaction_read_only, set for every GraphQL
+ *   operation but a mutation) is answered without waiting for its `commit`,
+ *   which cannot lose anything there; the connection goes back to the pool
+ *   once the commit is done.
+ *
+ * Everything else (the prepared-statement cache, savepoints for nested
+ * transactions, notices) is the stock adaptor's own code, which runs inside
+ * the transaction opened here as it would inside one opened by a test
+ * harness.
  *
  * What must not change, and test/server/pg-service.test.ts checks on real
  * pooled connections: settings are transaction-local (set_config(..., true))
@@ -54,6 +67,8 @@ export function makeWithPgClient(pool: pg.Pool): WithPgClient<NodePostgresPgClie
     // Set when the connection may be mid-transaction or broken: it is then
     // closed instead of going back to the pool with a request's settings.
     let discard: Error | undefined;
+    // Set when a read-only request's commit releases the connection itself.
+    let releasedByCommit = false;
     try {
       if (!setUp.has(client)) {
         if (!DONT_DISABLE_JIT) await client.query('set jit_optimize_above_cost = -1');
@@ -62,18 +77,35 @@ export function makeWithPgClient(pool: pg.Pool): WithPgClient<NodePostgresPgClie
       // Introspection and other setting-less work run without a transaction, as in the stock adaptor.
       if (settings.length === 0)
         return await makeWithPgClientViaPgClientAlreadyInTransaction(client, false)(null, callback);
-      const text = beginWithSettings(client, settings);
+      const opening = client.query(beginWithSettings(client, settings));
+      // Its failure is read below; unobserved meanwhile, it would be reported as unhandled.
+      opening.catch(() => {});
       let result: T;
       try {
-        await client.query(text);
+        // Without pipelining, node-postgres would only queue the next query behind this one.
+        if (!client.pipeline) await opening;
         result = await makeWithPgClientViaPgClientAlreadyInTransaction(client, true)(null, callback);
+        await opening;
       } catch (e) {
+        // A refused setting is the cause of the 25P02 that the query behind it got.
+        const openError = await opening.then(
+          () => null,
+          (err: unknown) => err,
+        );
         try {
           await client.query('rollback');
         } catch (rollbackError) {
           discard = rollbackError as Error;
         }
-        throw e;
+        throw openError ?? e;
+      }
+      if (pgSettings?.transaction_read_only === 'on') {
+        releasedByCommit = true;
+        client.query('commit').then(
+          () => client.release(),
+          (e: Error) => client.release(e),
+        );
+        return result;
       }
       try {
         await client.query('commit');
@@ -85,7 +117,7 @@ export function makeWithPgClient(pool: pg.Pool): WithPgClient<NodePostgresPgClie
       }
       return result;
     } finally {
-      client.release(discard);
+      if (!releasedByCommit) client.release(discard);
     }
   };
   return Object.assign(withPgClient, { release() {} }) as WithPgClient<NodePostgresPgClient>;

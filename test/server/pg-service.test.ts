@@ -1,22 +1,27 @@
 /*
  * server/pg-service.ts opens a GraphQL request's transaction with its
- * settings in one round trip. On real pooled connections of the API's login
- * role (a pool of one, so every call reuses the same connection): settings
- * hold inside the request and are gone after it, whatever happened; an error
- * rolls the request's writes back; values are quoted, not interpreted; a
- * statement_timeout ends with its request; two requests at once each see
- * their own user.
+ * settings in one round trip, pipelines the first query behind them, and
+ * answers a read-only request before its commit. On real pooled connections
+ * of the API's login role, pipelined as the server's are (a pool of one, so
+ * every call reuses the same connection): settings hold inside the request
+ * and are gone after it, whatever happened; an error rolls the request's
+ * writes back; a refused setting keeps the query behind it from running;
+ * values are quoted, not interpreted; a statement_timeout ends with its
+ * request; a read-only request cannot write and its connection is not handed
+ * out before its commit; two requests at once each see their own user.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import { pgSettingsFor } from '../../server/graphile.config.ts';
+import { parse } from 'graphql';
+import { loadConfig } from '../../core/config.ts';
+import { makePreset, pgSettingsFor } from '../../server/graphile.config.ts';
 import { beginWithSettings, makeWithPgClient } from '../../server/pg-service.ts';
 import { createTestDatabase, uuid } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
-const pool = new pg.Pool({ connectionString: db.authUrl, max: 1 });
-const pair = new pg.Pool({ connectionString: db.authUrl, max: 2 });
+const pool = new pg.Pool({ connectionString: db.authUrl, max: 1, pipeline: true });
+const pair = new pg.Pool({ connectionString: db.authUrl, max: 2, pipeline: true });
 // Only a superuser may end another login's backend.
 const su = new pg.Client({ connectionString: db.rootUrl });
 await su.connect();
@@ -133,12 +138,114 @@ test('a setting PostgreSQL refuses fails the request and leaves the connection c
     /no_such_role_here/,
   );
   assert.deepEqual(await bare(), outside);
+  // The query pipelined behind the refused setting never ran as the login
+  // role: it failed as part of the aborted transaction, and the request
+  // reports the setting's error, not the query's.
+  let queryError: { code?: string } | null = null;
+  await assert.rejects(
+    withPgClient({ 'request.jwt.claims': '{}', role: 'no_such_role_here' }, async (c) => {
+      try {
+        await c.query({ text: `select current_user::text as role` });
+      } catch (e) {
+        queryError = e as { code?: string };
+        throw e;
+      }
+    }),
+    /no_such_role_here/,
+  );
+  assert.equal(queryError!.code, '25P02');
+  assert.deepEqual(await bare(), outside);
   const user = uuid();
   const uid = await withPgClient(settingsOf(user), async (c) => {
     const { rows } = await c.query<{ uid: string }>({ text: `select (select auth.uid())::text as uid` });
     return rows[0]!.uid;
   });
   assert.equal(uid, user);
+});
+
+test('a read-only request cannot write, and its connection is handed out only after its commit', async () => {
+  const user = uuid();
+  const readOnly = { ...settingsOf(user), transaction_read_only: 'on' };
+  const key = `u/${user}/${uuid()}/ro.mp4`;
+  await assert.rejects(
+    withPgClient(readOnly, (c) =>
+      c.query({ text: `insert into app_public.videos (title, object_key) values ('ro', $1)`, values: [key] }),
+    ),
+    (e: { code?: string }) => e.code === '25006',
+  );
+  assert.equal(
+    (await db.rootPool.query('select count(*)::int as n from app_public.videos where object_key = $1', [key])).rows[0]
+      .n,
+    0,
+  );
+  // Requests back to back on the pool's one connection: each is answered
+  // before its commit, and the next must still get a transaction of its own
+  // (its own start time) with none of the last one's settings.
+  const starts = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const u = uuid();
+    const seen = await withPgClient({ ...settingsOf(u), transaction_read_only: 'on' }, async (c) => {
+      const { rows } = await c.query<{ uid: string; ro: string; started: string }>({
+        text: `select (select auth.uid())::text as uid, current_setting('transaction_read_only') as ro,
+                      now()::text as started`,
+      });
+      return rows[0]!;
+    });
+    assert.equal(seen.uid, u);
+    assert.equal(seen.ro, 'on');
+    starts.add(seen.started);
+  }
+  assert.equal(starts.size, 20);
+  assert.deepEqual(await bare(), outside);
+  // A request without the setting still writes.
+  await withPgClient(settingsOf(user), (c) =>
+    c.query({ text: `insert into app_public.videos (title, object_key) values ('rw', $1)`, values: [key] }),
+  );
+  assert.equal(
+    (await db.rootPool.query('select count(*)::int as n from app_public.videos where object_key = $1', [key])).rows[0]
+      .n,
+    1,
+  );
+});
+
+test('every GraphQL operation but a mutation runs read-only', async () => {
+  const built = makePreset({ config: loadConfig(), authPool: pool, storage: null, models: null });
+  try {
+    const context = built.preset.grafast!.context as (
+      ctx: object,
+      args: { document: ReturnType<typeof parse>; operationName?: string },
+    ) => Promise<{ pgSettings: Record<string, string> }>;
+    const readOnly = async (source: string, operationName?: string) =>
+      (await context({}, { document: parse(source), operationName })).pgSettings.transaction_read_only === 'on';
+    assert.equal(await readOnly('{ __typename }'), true);
+    assert.equal(await readOnly('query Q { __typename }'), true);
+    assert.equal(await readOnly('subscription S { __typename }'), true);
+    assert.equal(await readOnly('mutation M { __typename }'), false);
+    const both = 'query Q { __typename } mutation M { __typename }';
+    assert.equal(await readOnly(both, 'Q'), true);
+    assert.equal(await readOnly(both, 'M'), false);
+  } finally {
+    built.release();
+  }
+});
+
+test('a pool without pipelining opens requests the same way', async () => {
+  const plain = new pg.Pool({ connectionString: db.authUrl, max: 1 });
+  try {
+    const user = uuid();
+    const uid = await makeWithPgClient(plain)({ ...settingsOf(user), transaction_read_only: 'on' }, async (c) => {
+      const { rows } = await c.query<{ uid: string }>({ text: `select (select auth.uid())::text as uid` });
+      return rows[0]!.uid;
+    });
+    assert.equal(uid, user);
+    await assert.rejects(
+      makeWithPgClient(plain)({ role: 'no_such_role_here' }, async () => 'ran'),
+      /no_such_role_here/,
+    );
+    assert.equal((await plain.query(`select current_user::text as u`)).rows[0].u, outside.role);
+  } finally {
+    await plain.end();
+  }
 });
 
 test("a request's statement_timeout cancels it and does not apply to the next request", async () => {
