@@ -7,8 +7,8 @@
  * and are gone after it, whatever happened; an error rolls the request's
  * writes back; a refused setting keeps the query behind it from running;
  * values are quoted, not interpreted; a statement_timeout ends with its
- * request; a read-only request cannot write and its connection is not handed
- * out before its commit; two requests at once each see their own user.
+ * request; a read-only request cannot write, and the request after it gets a
+ * transaction of its own; two requests at once each see their own user.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -163,7 +163,7 @@ test('a setting PostgreSQL refuses fails the request and leaves the connection c
   assert.equal(uid, user);
 });
 
-test('a read-only request cannot write, and its connection is handed out only after its commit', async () => {
+test('a read-only request cannot write, and each request after one gets a transaction of its own', async () => {
   const user = uuid();
   const readOnly = { ...settingsOf(user), transaction_read_only: 'on' };
   const key = `u/${user}/${uuid()}/ro.mp4`;
