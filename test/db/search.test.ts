@@ -1660,21 +1660,36 @@ test('a misread on-screen word still matches, weaker than the word as written or
 // operators are not leakproof), so it filters by the caller itself.
 test("a misread on-screen word is looked up among the caller's scenes only", async () => {
   const [a, b] = [uuid(), uuid()];
-  const mine = await addScene(await addVideo(a), a, { ocr: 'QUARTERLY REVENUE' });
+  const [va, va2] = [await addVideo(a), await addVideo(a)];
+  const mine = await addScene(va, a, { ocr: 'QUARTERLY REVENUE' });
+  const mine2 = await addScene(va2, a, { ocr: 'QUARTERLY REVENUE' });
   const theirs = await addScene(await addVideo(b), b, { ocr: 'QUARTERLY REVENUE' });
-  const fuzzy = (user: string) =>
+  const fuzzy = (
+    user: string,
+    videoIds: string[] | null = null,
+    scenes: string[] | null = null,
+    exclude: string[] = [],
+  ) =>
     withUserDb(db, user, async (c) =>
       (
-        await c.query(`select x from app_hidden.search_ocr_fuzzy(array['revenu'], array[true], null, null, '{}', 10) x`)
-      ).rows.map((r) => r.x as string),
+        await c.query(`select x from app_hidden.search_ocr_fuzzy(array['revenu'], array[true], $1, $2, $3, 10) x`, [
+          videoIds,
+          scenes,
+          exclude,
+        ])
+      ).rows
+        .map((r) => r.x as string)
+        .sort(),
     );
-  assert.deepEqual(await fuzzy(a), [mine]);
+  assert.deepEqual(await fuzzy(a), [mine, mine2].sort());
   assert.deepEqual(await fuzzy(b), [theirs]);
   assert.deepEqual(await fuzzy(uuid()), []);
-  assert.deepEqual(
-    (await search(a, { query: 'revenu' })).map((h) => h.scene_id),
-    [mine],
-  );
+  // Within the videos asked for, a person's scenes, and but the candidates already taken.
+  assert.deepEqual(await fuzzy(a, [va2]), [mine2]);
+  assert.deepEqual(await fuzzy(a, null, [mine, theirs]), [mine]);
+  assert.deepEqual(await fuzzy(a, null, null, [mine]), [mine2]);
+  assert.deepEqual(await fuzzy(b, [va]), []);
+  assert.deepEqual((await search(a, { query: 'revenu' })).map((h) => h.scene_id).sort(), [mine, mine2].sort());
 });
 
 test('a word is the start of other words only where no stemmer finds its forms, or in Korean', async () => {

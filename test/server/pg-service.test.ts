@@ -318,3 +318,30 @@ test('a request whose connection dies is not given back to the pool', async () =
   assert.equal(next.uid, user);
   assert.deepEqual(await bare(), outside);
 });
+
+test(
+  'a read-only request whose connection dies before its commit keeps its answer, and the connection is not reused',
+  // A connection never handed back would leave the next request waiting for the pool's one.
+  { timeout: 30_000 },
+  async () => {
+    const user = uuid();
+    // The answer was read in full; only the commit, sent after it, meets the dead connection.
+    const answered = await withPgClient({ ...settingsOf(user), transaction_read_only: 'on' }, async (c) => {
+      const { rows } = await c.query<{ pid: number; uid: string }>({
+        text: `select pg_backend_pid() as pid, (select auth.uid())::text as uid`,
+      });
+      await su.query('select pg_terminate_backend($1, 5000)', [rows[0]!.pid]);
+      return rows[0]!;
+    });
+    assert.equal(answered.uid, user);
+    const next = await withPgClient(settingsOf(user), async (c) => {
+      const { rows } = await c.query<{ pid: number; uid: string }>({
+        text: `select pg_backend_pid() as pid, (select auth.uid())::text as uid`,
+      });
+      return rows[0]!;
+    });
+    assert.notEqual(next.pid, answered.pid);
+    assert.equal(next.uid, user);
+    assert.deepEqual(await bare(), outside);
+  },
+);
