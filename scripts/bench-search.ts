@@ -218,6 +218,9 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
   };
 }
 
+/** The worst case of a person whose vectors are compared exactly: just under exact_below (2000). */
+const SOME_PERSON_SCENES = 1900;
+
 /**
  * Three persons of `owner`, each with one face per scene (random 128-d
  * embeddings; the person filter never compares them, it only joins on scene
@@ -227,7 +230,13 @@ export async function seedScenes(client: pg.ClientBase, opts: Partial<SeedOption
  * where they are the person's: 1,900 is that path's worst case, just under
  * the 2000 scenes where the walks take over).
  */
-export async function seedPersons(client: pg.ClientBase, owner: string, share = 0.2, few = 20, some = 1900) {
+export async function seedPersons(
+  client: pg.ClientBase,
+  owner: string,
+  share = 0.2,
+  few = 20,
+  some = SOME_PERSON_SCENES,
+) {
   await client.query(`drop index if exists app_public.faces_embedding_idx`);
   const many = await seedPerson(
     client,
@@ -248,7 +257,7 @@ export async function seedPersons(client: pg.ClientBase, owner: string, share = 
 }
 
 /** The "some" person of seedPersons: in `some` of the owner's scenes. */
-const seedSomePerson = (client: pg.ClientBase, owner: string, some = 1900) =>
+const seedSomePerson = (client: pg.ClientBase, owner: string, some = SOME_PERSON_SCENES) =>
   seedPerson(client, owner, 'some', `true order by md5(s.id::text) limit ${some}`);
 
 /** A person seen once in each of the owner's scenes that `scenes` (SQL over scenes s) picks. */
