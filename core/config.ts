@@ -286,6 +286,12 @@ export const OPTIONS = [
     doc: 'onnxruntime intra-op threads per session; 0 = number of cores.',
   },
   {
+    env: 'ORT_SPINNING',
+    kind: 'bool',
+    default: 'false',
+    doc: "Let onnxruntime's intra-op threads busy-wait for work between a model's parallel steps instead of sleeping. Off by default: ffmpeg, the speech process and the picture models share a worker's cores, and spinning threads took the CPU the others needed (a 10-minute talk indexed ~15 % slower with it on 2 cores; BENCHMARKS.md). On may suit a machine with cores to spare for each model.",
+  },
+  {
     env: 'MAX_VIDEO_DURATION_S',
     kind: 'number',
     default: '14400',
@@ -502,6 +508,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       hubUrl: s('HF_ENDPOINT')!.replace(/\/$/, ''),
       overrides: { asr: s('MODEL_ASR'), text: s('MODEL_TEXT'), vision: s('MODEL_VISION') },
       ortThreads: n('ORT_THREADS'),
+      ortSpinning: r.ORT_SPINNING as boolean,
       faces: s('FACES') === 'on',
     },
     worker: {

@@ -16,6 +16,7 @@ import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
 import { getModels, pullModels, type PullProgress } from '../../worker/ml/index.ts';
 import { readManifest } from '../../worker/ml/manifest.ts';
+import { ortThreadOptions } from '../../worker/ml/ort-options.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-ml-reg-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -206,6 +207,35 @@ describe('a memory budget for the large models', () => {
     assert.equal(configFor(tmp).worker.modelMemoryMb, 1500);
     assert.equal(configFor(tmp, { WORKER_MODEL_MEMORY_MB: '0' }).worker.modelMemoryMb, 0);
     assert.throws(() => configFor(tmp, { WORKER_MODEL_MEMORY_MB: '-1' }), /WORKER_MODEL_MEMORY_MB must be 0/);
+  });
+});
+
+describe('onnxruntime threads', () => {
+  test('ORT_THREADS and ORT_SPINNING reach every session; spinning is off unless asked for', () => {
+    const opts = (extra: Record<string, string>) => ortThreadOptions(configFor(tmp, extra));
+    assert.deepEqual(opts({ ORT_THREADS: '0' }), {
+      intraOpNumThreads: os.availableParallelism(),
+      interOpNumThreads: 1,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+    assert.deepEqual(opts({ ORT_THREADS: '3', ORT_SPINNING: 'on' }), {
+      intraOpNumThreads: 3,
+      interOpNumThreads: 1,
+      extra: { session: { intra_op: { allow_spinning: '1' } } },
+    });
+    assert.throws(() => opts({ ORT_SPINNING: 'sometimes' }), /ORT_SPINNING must be true or false/);
+  });
+
+  test('sessions with two threads, spinning or not, load and embed the same', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'threads') }).out;
+    const embed = async (spinning: string) => {
+      // Distinct settings are distinct registries (and sessions), never one shared.
+      const models = getModels(configFor(dir, { ORT_THREADS: '2', ORT_SPINNING: spinning }));
+      return (await models.textEmbedder())!.embed(['a dog on the beach', 'rain over the city']);
+    };
+    const [off, on] = [await embed('false'), await embed('true')];
+    assert.equal(off.length, 2);
+    assert.deepEqual(on, off);
   });
 });
 

@@ -12,7 +12,6 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   AutoModel,
@@ -46,6 +45,7 @@ import type {
   TranscriptSegment,
 } from './types.ts';
 import { dropRepeats } from './repeats.ts';
+import { ortThreadOptions } from './ort-options.ts';
 
 export { pullModels, type PullProgress, type PullOptions } from './pull.ts';
 export type * from './types.ts';
@@ -188,7 +188,7 @@ export function getModels(
   // A registry with explicit face options (tests, benchmarks) is never shared.
   if (opts.face) return createRegistry(config, opts);
   const m = config.models;
-  const key = JSON.stringify([m.dir, m.overrides, m.ortThreads, opts.memoryMb ?? 0]);
+  const key = JSON.stringify([m.dir, m.overrides, m.ortThreads, m.ortSpinning, opts.memoryMb ?? 0]);
   let r = registries.get(key);
   if (!r) {
     r = createRegistry(config, { memoryMb: opts.memoryMb });
@@ -385,10 +385,7 @@ function residentBytes(m: ResolvedModel): number {
 }
 
 function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): ModelRegistry {
-  const threads = config.models.ortThreads > 0 ? config.models.ortThreads : os.availableParallelism();
-  // One intra-op pool per session and no inter-op pool: on a small box several
-  // sessions each spawning a pool per core would oversubscribe the CPUs.
-  const session_options = { intraOpNumThreads: threads, interOpNumThreads: 1 };
+  const session_options = ortThreadOptions(config);
   // For inputs whose shape changes from call to call (texts of any length,
   // Whisper's decoder one token longer each step) onnxruntime's memory
   // pattern, a plan cached per input shape, only adds allocations: without it

@@ -10,7 +10,6 @@
  * matches the published models; see ./ocr/ for the deviations and why.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
@@ -20,6 +19,7 @@ import { boxesFromProbMap, detInputSize, groupRows, rowsText, type Box } from '.
 import { crop, decodeRgb, resizeToTensor, rotate180, rotate90, type RgbImage } from './ocr/image.ts';
 import { ctcGreedyDecode, loadCharacters, REC_HEIGHT, REC_MIN_WIDTH, recBatchTensor } from './ocr/recognize.ts';
 import { addWordSpaces } from './ocr/spacing.ts';
+import { ortThreadOptions, type OrtThreadOptions } from './ort-options.ts';
 
 export interface OcrModelFiles {
   detection: string;
@@ -105,7 +105,7 @@ export function loadTextReader(
   config: Pick<Config, 'models'>,
   opts: TextReaderOptions = {},
 ): Promise<TextReader | null> {
-  const key = JSON.stringify([config.models.ortThreads, opts]);
+  const key = JSON.stringify([config.models.ortThreads, config.models.ortSpinning, opts]);
   let reader = readers.get(key);
   if (!reader) {
     reader = createTextReader(config, opts);
@@ -116,11 +116,10 @@ export function loadTextReader(
   return reader;
 }
 
-async function session(file: string, threads: number): Promise<ort.InferenceSession> {
+async function session(file: string, threads: OrtThreadOptions): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(file, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
+      ...threads,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
@@ -132,7 +131,7 @@ async function session(file: string, threads: number): Promise<ort.InferenceSess
 async function createTextReader(config: Pick<Config, 'models'>, opts: TextReaderOptions): Promise<TextReader | null> {
   const files = ocrModelFiles(opts.packageDir ?? defaultPackageDir());
   if (!files) return null;
-  const threads = config.models.ortThreads > 0 ? config.models.ortThreads : os.availableParallelism();
+  const threads = ortThreadOptions(config);
   const characters = loadCharacters(files.dictionary);
   const useCls = opts.angleClassifier === true && files.classifier !== null;
   const [det, rec, cls] = await Promise.all([
