@@ -289,7 +289,7 @@ export const OPTIONS = [
     env: 'ORT_SPINNING',
     kind: 'bool',
     default: 'false',
-    doc: "Let onnxruntime's intra-op threads busy-wait for work between a model's parallel steps instead of sleeping. Off by default: ffmpeg, the speech process and the picture models share a worker's cores, and spinning threads took the CPU the others needed (a 10-minute talk indexed ~15 % slower with it on 2 cores; BENCHMARKS.md). On may suit a machine with cores to spare for each model.",
+    doc: "Let onnxruntime's intra-op threads busy-wait for work between a model's parallel steps instead of sleeping. Off by default: ffmpeg, the speech process and the picture models share a worker's cores, and spinning threads took the CPU the others needed (a 10-minute talk indexed 15-25 % slower with it on 2 cores; BENCHMARKS.md). On may suit a machine with cores to spare for each model.",
   },
   {
     env: 'MAX_VIDEO_DURATION_S',

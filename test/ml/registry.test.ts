@@ -211,7 +211,7 @@ describe('a memory budget for the large models', () => {
 });
 
 describe('onnxruntime threads', () => {
-  test('ORT_THREADS and ORT_SPINNING reach every session; spinning is off unless asked for', () => {
+  test("ORT_THREADS and ORT_SPINNING become the sessions' thread options; spinning is off unless asked for", () => {
     const opts = (extra: Record<string, string>) => ortThreadOptions(configFor(tmp, extra));
     assert.deepEqual(opts({ ORT_THREADS: '0' }), {
       intraOpNumThreads: os.availableParallelism(),
