@@ -456,6 +456,27 @@ function table(kind: string, r: ChildResult, decodeS: number, decodeCpuS: number
 const config = loadConfig();
 const urls = await resolveDatabase(config, { start: true });
 await migrateDatabase(urls.ownerUrl, { includeCurrent: true });
+{
+  // A video left processing (a benchmark stopped mid-run, say) is picked up by
+  // the benchmark's own worker and indexed beside its video, which spoils
+  // every figure of the run without a sign.
+  const db = new pg.Client({ connectionString: urls.ownerUrl });
+  await db.connect();
+  const { rows } = await db.query<{ id: string; state: string }>(
+    "select id, state from app_public.videos where state not in ('indexed', 'failed')",
+  );
+  await db.end();
+  if (rows.length) {
+    console.error(
+      `${rows.length} video(s) not yet indexed in this database (${rows
+        .slice(0, 5)
+        .map((r) => `${r.id}: ${r.state}`)
+        .join(', ')}${rows.length > 5 ? ', …' : ''}): the benchmark's worker would process them beside ` +
+        'its own. Let a worker finish them, or delete them (delete from app_public.videos where id = …).',
+    );
+    process.exit(1);
+  }
+}
 const scale = Number(values.scale);
 if (!(scale > 0 && scale <= 1)) throw new Error('--scale must be in (0, 1]');
 const asrSize = values.asr as WhisperSize;
