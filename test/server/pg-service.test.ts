@@ -298,6 +298,14 @@ test('requests at once on two connections each see their own user', async () => 
   assert.deepEqual(seen, users);
 });
 
+/** The backend a request ran on and the user it ran as. */
+async function backendAndUser(c: Parameters<Parameters<typeof withPgClient>[1]>[0]) {
+  const { rows } = await c.query<{ pid: number; uid: string }>({
+    text: `select pg_backend_pid() as pid, (select auth.uid())::text as uid`,
+  });
+  return rows[0]!;
+}
+
 test('a request whose connection dies is not given back to the pool', async () => {
   const user = uuid();
   const pid = (await pool.query('select pg_backend_pid() as pid')).rows[0].pid as number;
@@ -308,12 +316,7 @@ test('a request whose connection dies is not given back to the pool', async () =
     }),
   );
   // The next request gets a new connection, clean.
-  const next = await withPgClient(settingsOf(user), async (c) => {
-    const { rows } = await c.query<{ pid: number; uid: string }>({
-      text: `select pg_backend_pid() as pid, (select auth.uid())::text as uid`,
-    });
-    return rows[0]!;
-  });
+  const next = await withPgClient(settingsOf(user), backendAndUser);
   assert.notEqual(next.pid, pid);
   assert.equal(next.uid, user);
   assert.deepEqual(await bare(), outside);
@@ -327,19 +330,12 @@ test(
     const user = uuid();
     // The answer was read in full; only the commit, sent after it, meets the dead connection.
     const answered = await withPgClient({ ...settingsOf(user), transaction_read_only: 'on' }, async (c) => {
-      const { rows } = await c.query<{ pid: number; uid: string }>({
-        text: `select pg_backend_pid() as pid, (select auth.uid())::text as uid`,
-      });
-      await su.query('select pg_terminate_backend($1, 5000)', [rows[0]!.pid]);
-      return rows[0]!;
+      const seen = await backendAndUser(c);
+      await su.query('select pg_terminate_backend($1, 5000)', [seen.pid]);
+      return seen;
     });
     assert.equal(answered.uid, user);
-    const next = await withPgClient(settingsOf(user), async (c) => {
-      const { rows } = await c.query<{ pid: number; uid: string }>({
-        text: `select pg_backend_pid() as pid, (select auth.uid())::text as uid`,
-      });
-      return rows[0]!;
-    });
+    const next = await withPgClient(settingsOf(user), backendAndUser);
     assert.notEqual(next.pid, answered.pid);
     assert.equal(next.uid, user);
     assert.deepEqual(await bare(), outside);
