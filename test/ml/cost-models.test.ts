@@ -11,8 +11,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { generateCostModels, STAND_IN_MARKER } from '../../models/cost/generate.ts';
+import ort from 'onnxruntime-node';
+import { generateCostModels, STAND_IN_MARKER, WHISPER_SHAPES } from '../../models/cost/generate.ts';
 import { loadConfig } from '../../core/config.ts';
+import { skipPassedThroughOutputs, type DecoderSession } from '../../worker/ml/cross-attention.ts';
 import { getModels } from '../../worker/ml/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cost-'));
@@ -100,6 +102,61 @@ describe('cost stand-ins', () => {
     assert.match(res.language ?? '', /^[a-z]{2,3}$/);
     assert.ok(Array.isArray(res.segments));
     for (const s of res.segments) assert.ok(s.start >= 0 && s.end <= 8 && s.text.length > 0);
+  });
+
+  test("Whisper's decoder is not asked again for the cross-attention keys and values it was given", async () => {
+    const { d, heads } = WHISPER_SHAPES.base;
+    const file = path.join(out, 'onnx-community/whisper-base/onnx/decoder_model_merged_quantized.onnx');
+    const open = () => ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
+    const [plain, skipping] = await Promise.all([open(), open()]);
+    skipPassedThroughOutputs(skipping as unknown as DecoderSession);
+    const layers = plain.outputNames.filter((n) => /^present\.\d+\.decoder\.key$/.test(n)).length;
+    const kv = (len: number, fill = () => 0) =>
+      new ort.Tensor('float32', Float32Array.from({ length: heads * len * (d / heads) }, fill), [
+        1,
+        heads,
+        len,
+        d / heads,
+      ]);
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    const first: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from([1n, 2n, 3n]), [1, 3]),
+      encoder_hidden_states: new ort.Tensor('float32', Float32Array.from({ length: 1500 * d }, random), [1, 1500, d]),
+      use_cache_branch: new ort.Tensor('bool', Uint8Array.from([0]), [1]),
+    };
+    for (let i = 0; i < layers; i++)
+      for (const k of ['key', 'value'])
+        for (const part of ['decoder', 'encoder']) first[`past_key_values.${i}.${part}.${k}`] = kv(0);
+
+    // The first step computes them: both sessions return every output, alike.
+    const a1 = await plain.run(first);
+    const b1 = await skipping.run(first);
+    assert.deepEqual(Object.keys(b1).sort(), [...plain.outputNames].sort());
+    for (const n of plain.outputNames) assert.deepEqual(b1[n]!.data, a1[n]!.data, n);
+
+    // A later step: the plain session returns the cross-attention tensors unchanged (the premise);
+    // the skipping one leaves exactly those out and returns everything else the same.
+    const next: Record<string, ort.Tensor> = {
+      ...first,
+      input_ids: new ort.Tensor('int64', BigInt64Array.from([4n]), [1, 1]),
+      use_cache_branch: new ort.Tensor('bool', Uint8Array.from([1]), [1]),
+    };
+    for (const n of plain.outputNames.filter((x) => x.startsWith('present.')))
+      next[n.replace('present', 'past_key_values')] = a1[n]!;
+    const a2 = await plain.run(next);
+    const b2 = await skipping.run(next);
+    const passed = plain.outputNames.filter((n) => /^present\.\d+\.encoder\./.test(n));
+    assert.equal(passed.length, 2 * layers);
+    for (const n of passed) assert.deepEqual(a2[n]!.data, a1[n]!.data, `${n} is the tensor it was given`);
+    assert.deepEqual(Object.keys(b2).sort(), plain.outputNames.filter((n) => !passed.includes(n)).sort());
+    for (const n of Object.keys(b2)) assert.deepEqual(b2[n]!.data, a2[n]!.data, n);
+    // Named fetches are the caller's own.
+    assert.deepEqual(
+      Object.keys(await skipping.run(next, ['logits', passed[0]!])).sort(),
+      [passed[0], 'logits'].sort(),
+    );
+    await Promise.all([plain.release(), skipping.release()]);
   });
 
   test('models status labels them as stand-ins', async () => {

@@ -32,6 +32,7 @@ import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
 import { labelVectorsInChild } from './label-vectors.ts';
 import { SpeechProcess } from './speech-process.ts';
+import { skipPassedThroughOutputs } from './cross-attention.ts';
 import type {
   FaceAnalyzer,
   ImageEmbedder,
@@ -651,6 +652,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
           local_files_only: true,
         }),
       )) as AutomaticSpeechRecognitionPipeline;
+      skipPassedThroughOutputs((asr.model as any).sessions?.decoder_model_merged);
       const gen = (asr.model as any).generation_config as Record<string, any> | null;
       const langToId: Record<string, number> | undefined = gen?.lang_to_id;
       const multilingual = Boolean(gen?.is_multilingual && langToId && Object.keys(langToId).length);
