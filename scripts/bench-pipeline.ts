@@ -43,7 +43,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig, ROOT_DIR } from '../core/config.ts';
 import { resolveDatabase } from '../core/database.ts';
-import { withHugePages } from '../core/huge-pages.ts';
+import { forWorker } from '../core/malloc-env.ts';
 import { migrateDatabase } from '../core/migrate.ts';
 import { createStorage } from '../core/storage/index.ts';
 import { startWorker } from '../worker/index.ts';
@@ -521,7 +521,7 @@ for (const kind of values.videos!.split(',')) {
     for (let i = 0; i < Number(values.runs); i++) {
       // The worker's environment as `npm start` gives it (cli/commands/processes.ts).
       const env = {
-        ...withHugePages(),
+        ...forWorker(),
         MODELS_DIR: models === 'tiny' ? tiny : models === 'none' ? empty : models === 'cost' ? cost : config.models.dir,
         ...(models === 'cost' ? { MODEL_ASR: WHISPER_SHAPES[asrSize].id } : {}),
         LOG_LEVEL: 'error',

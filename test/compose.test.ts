@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, OPTIONS, ROOT_DIR } from '../core/config.ts';
+import { forWorker } from '../core/malloc-env.ts';
 import { runCli } from './cli/run-cli.ts';
 
 const require = createRequire(import.meta.url);
@@ -91,6 +92,8 @@ const imageVariables: Record<string, string> = {
   MALLOC_MMAP_THRESHOLD_: 'glibc',
   MALLOC_TRIM_THRESHOLD_: 'glibc',
   MALLOC_TOP_PAD_: 'glibc',
+  // glibc's malloc in the worker: the settings `npm start` gives its worker (core/malloc-env.ts).
+  GLIBC_TUNABLES: 'glibc',
 };
 
 test('the expected services exist, and the app services are built from docker/Dockerfile', () => {
@@ -119,7 +122,10 @@ test('app services pass only real configuration options; other variables are one
   for (const [name, s] of Object.entries(services)) {
     for (const key of Object.keys(s.environment ?? {})) {
       if (appServices.some(([n]) => n === name)) {
-        assert.ok(optionNames.has(key), `${name}: ${key} is not an option in core/config.ts`);
+        assert.ok(
+          optionNames.has(key) || imageVariables[key] === 'glibc',
+          `${name}: ${key} is not an option in core/config.ts`,
+        );
       } else {
         assert.ok(
           optionNames.has(key) || key in imageVariables,
@@ -132,6 +138,15 @@ test('app services pass only real configuration options; other variables are one
   for (const [k, where] of Object.entries(imageVariables)) {
     if (where.startsWith('docker/')) assert.ok(initScript.includes(`$${k}`), `the db init script should read ${k}`);
   }
+});
+
+test("the worker's malloc settings are the ones npm start gives its worker; the server keeps the image's", () => {
+  assert.equal(services.worker!.environment!.GLIBC_TUNABLES, forWorker({}).GLIBC_TUNABLES);
+  assert.equal(services.server!.environment!.GLIBC_TUNABLES, undefined);
+  assert.match(
+    fs.readFileSync(path.join(ROOT_DIR, 'docker/Dockerfile'), 'utf8'),
+    /GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1 /,
+  );
 });
 
 test('every variable the compose file interpolates is documented in .env.example or has a default; required ones are in .env.example', () => {

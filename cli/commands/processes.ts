@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ROOT_DIR } from '../../core/config.ts';
 import { resolveDatabase, usesEmbedded } from '../../core/database.ts';
 import { isRunning, stopEmbedded } from '../../core/embedded-pg.ts';
-import { withHugePages } from '../../core/huge-pages.ts';
+import { forWorker, withHugePages } from '../../core/malloc-env.ts';
 import { migrateDatabase } from '../../core/migrate.ts';
 import { config, importProject, info, out, selfCommand, untilStopped, type Command } from '../command.ts';
 import type { ModelsModule, ServerModule, WebBuildModule, WorkerModule } from '../contracts.ts';
@@ -45,10 +45,15 @@ async function buildWebApp() {
   }
 }
 
+/** The environment a child starts with: the worker's models take turns in memory, the server's stay (core/malloc-env.ts). */
+export function childEnv(name: string): NodeJS.ProcessEnv {
+  return name === 'worker' ? forWorker() : withHugePages();
+}
+
 function spawnChild(name: string): { child: ChildProcess; ready: Promise<Ready>; exited: Promise<number> } {
   const child = spawn(process.execPath, [MAIN, name], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: withHugePages(),
+    env: childEnv(name),
   });
   const exited = new Promise<number>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),

@@ -23,6 +23,8 @@ import {
   stopEmbedded,
   urlsFor,
 } from '../../core/embedded-pg.ts';
+import { forWorker, withHugePages, WORKER_MMAP_THRESHOLD } from '../../core/malloc-env.ts';
+import { childEnv } from '../../cli/commands/processes.ts';
 import { CLI } from './run-cli.ts';
 
 async function freePort(): Promise<number> {
@@ -156,6 +158,28 @@ test(
     assert.deepEqual(processesUsing(dataDir), [], 'no serve or worker process may outlive start');
   },
 );
+
+test("glibc tunables: start's children get ours added to the operator's, whose own value of one wins", () => {
+  const threshold = `glibc.malloc.mmap_threshold=${WORKER_MMAP_THRESHOLD}`;
+  assert.equal(withHugePages({}).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
+  assert.equal(forWorker({}).GLIBC_TUNABLES, `glibc.malloc.hugetlb=1:${threshold}`);
+  assert.equal(
+    forWorker({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES,
+    `glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1:${threshold}`,
+  );
+  assert.equal(
+    forWorker({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0:glibc.malloc.mmap_threshold=1048576' }).GLIBC_TUNABLES,
+    'glibc.malloc.hugetlb=0:glibc.malloc.mmap_threshold=1048576',
+  );
+  // What start gives its children. (Not read back from /proc/PID/environ: glibc 2.36 cuts the
+  // original string there after its first tunable, while the process's own copy keeps them all.)
+  assert.equal(childEnv('worker').GLIBC_TUNABLES, forWorker().GLIBC_TUNABLES);
+  assert.equal(childEnv('serve').GLIBC_TUNABLES, withHugePages().GLIBC_TUNABLES);
+  // Each call returns a copy; the environment it was given is left as it was.
+  const env = { A: '1' };
+  assert.equal(forWorker(env).A, '1');
+  assert.deepEqual(env, { A: '1' });
+});
 
 test("the embedded cluster's shared_buffers: the option, else a quarter of memory between 128 MB and 8 GB", () => {
   const GiB = 2 ** 30;

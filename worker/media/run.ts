@@ -8,13 +8,13 @@
  *  - an address-space cap through prlimit, so a decompression bomb fails
  *    instead of swapping the machine;
  *  - the tail of stderr kept for the error message;
- *  - huge pages asked of malloc (core/huge-pages.ts).
+ *  - huge pages asked of malloc (core/malloc-env.ts).
  * fluent-ffmpeg is not used: upstream archived it and spawning directly keeps
  * the argument list, which is the security boundary, visible in one file.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { withHugePages } from '../../core/huge-pages.ts';
+import { withHugePages } from '../../core/malloc-env.ts';
 
 /**
  * Demuxers for real media containers. Absent on purpose: playlists (hls,
@@ -110,7 +110,7 @@ export function runTool(
       : [tool, base];
   return new Promise((resolve, reject) => {
     if (limits.signal?.aborted) return reject(new MediaRunError(`${tool} not started: aborted`, ''));
-    // Huge pages for the frame buffers of every decoder it opens (core/huge-pages.ts).
+    // Huge pages for the frame buffers of every decoder it opens (core/malloc-env.ts).
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: withHugePages() });
     const out: Buffer[] = [];
     let outBytes = 0;

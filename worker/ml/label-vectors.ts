@@ -14,7 +14,7 @@
  */
 import { fork } from 'node:child_process';
 import type { Config } from '../../core/config.ts';
-import { withHugePages } from '../../core/huge-pages.ts';
+import { withHugePages } from '../../core/malloc-env.ts';
 
 type ModelsConfig = Pick<Config, 'models'>;
 type ToHost = { models: ModelsConfig['models']; prompts: string[] };

@@ -19,7 +19,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../core/config.ts';
-import { withHugePages } from '../../core/huge-pages.ts';
+import { withHugePages } from '../../core/malloc-env.ts';
 import type { SpeechRecognizer, TranscriptSegment } from './types.ts';
 
 type ModelsConfig = Pick<Config, 'models'>;
