@@ -24,7 +24,7 @@
  * heap and, when the model is released to let another load
  * (WORKER_MODEL_MEMORY_MB), stay resident as holes the next model does not
  * fit. With the production-shaped models the 20-minute screen recording's
- * worker peaked at 2266-2304 MB instead of 2409-2616, in the same time; 1 MiB
+ * worker peaked at 2248-2304 MB instead of 2409-2616, in the same time; 1 MiB
  * saved another ~60 MB for 8 % more time (Whisper and the image stage slower;
  * BENCHMARKS.md). The API server loads its query encoders once and keeps
  * them, so it is left out.
