@@ -277,7 +277,7 @@ export const OPTIONS = [
     env: 'WORKER_MODEL_MEMORY_MB',
     kind: 'int',
     default: '1500',
-    doc: "Memory a worker's large models (BGE-M3, the SigLIP towers, Whisper when it runs in the worker) may hold at once, each estimated at twice its ONNX files. Loading one past this releases those not in use, least recently used first, and they load again when needed: with the production models the text and image encoders take turns, which held a worker's peak at 2.1 GB instead of 2.8 on a 10-minute talk, for 6 % more indexing time (a reload per index chunk; BENCHMARKS.md). 0 = keep every model loaded (fastest where memory is plenty).",
+    doc: "Memory a worker's large models (BGE-M3, the SigLIP towers) may hold at once, each estimated at twice its ONNX files (Whisper runs in a process of its own). Loading one past this releases those not in use, least recently used first, and they load again when needed: with the production models the text and image encoders take turns, which held a worker's peak at 2.1 GB instead of 2.8 on a 10-minute talk, for 6 % more indexing time (a reload per index chunk; BENCHMARKS.md). 0 = keep every model loaded (fastest where memory is plenty).",
   },
   {
     env: 'ORT_THREADS',

@@ -116,7 +116,7 @@ describe('where Whisper runs', () => {
     return pids;
   }
 
-  test('in a process of its own until this process holds the picture models, then here', async () => {
+  test('in a process of its own, also once this process holds the picture models', async () => {
     const dir = generateTinyModels({ out: path.join(tmp, 'where-asr') }).out;
     const models = getModels(configFor(dir));
     // Earlier tests' speech processes may still be idling.
@@ -130,9 +130,10 @@ describe('where Whisper runs', () => {
     assert.ok(expected.segments.length > 0);
     process.kill(child, 'SIGKILL');
     while (started().includes(child)) await new Promise((r) => setTimeout(r, 20));
-    await models.textEmbedder();
+    await (await models.textEmbedder())!.embed(['a dog on the beach']);
     assert.deepEqual(await asr.transcribe(samples), expected);
-    assert.deepEqual(started(), [], 'no new speech process once the picture models are here');
+    assert.equal(started().length, 1, 'a new speech process, though the picture models are here');
+    assert.deepEqual(models.loaded(), ['text'], 'and Whisper is not among the models of this process');
   });
 });
 

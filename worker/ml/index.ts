@@ -620,30 +620,12 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
         await proc.start().catch((e: Error) => {
           throw new ModelLoadError(e.message, { cause: e });
         });
-        // Once this process has loaded the picture models, its heap has grown
-        // to hold them and Whisper costs less here than beside it: ~0.4 GB
-        // more in this process against ~0.8 GB for a process of its own
-        // (BENCHMARKS.md), and under a memory budget it takes its turn in the
-        // heap the picture models leave. The speech process is for a worker
-        // whose picture phase has not begun, which is where it keeps the peak down.
-        let here: Promise<Resident<SpeechRecognizer>> | null = null;
-        const pictureModelsLoaded = () => cache.has('text') || cache.has('vision');
-        const recognizer: SpeechRecognizer = {
-          modelId: proc.modelId,
-          async transcribe(samples) {
-            if (!here && pictureModelsLoaded()) {
-              here = resident(
-                m,
-                async () => (await inProcessSpeechRecognizer(config))!,
-                (r) => r.dispose!(),
-              );
-              here.catch(() => (here = null));
-            }
-            const local = here && (await here);
-            return local ? local.use((r) => r.transcribe(samples)) : proc.transcribe(samples);
-          },
-        };
-        return recognizer;
+        // Always there, also once this process holds the picture models: on a
+        // worker's second video Whisper run here beside them took the worker
+        // to 2.6-2.7 GB, against 2.2 GB with Whisper in its own process
+        // (0.8 GB, gone when idle), and the video indexed faster
+        // (BENCHMARKS.md, "A worker's second video").
+        return proc;
       }
       const asr = (await withEnv(m, () =>
         pipeline('automatic-speech-recognition', m.id, {

@@ -15,7 +15,9 @@
  *
  * The host is this module run as a script (`fork`); it loads the recogniser
  * with the same registry code the worker would use in-process. The registry
- * (index.ts) uses it only until the worker holds the picture models.
+ * (index.ts) uses it for every recognition, also once the worker holds the
+ * picture models: Whisper beside them in the worker took it to 2.6-2.7 GB on
+ * a worker's second video, against 2.2 GB with this process (BENCHMARKS.md).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../core/config.ts';
