@@ -386,9 +386,8 @@ async function child(models: string, file: string, durationS: number): Promise<C
     logFactory: () => () => {},
   });
   // --warm: a first video through the same worker, not measured, so the measured one meets a
-  // worker that holds its models, as every video after a worker's first does (Whisper then runs
-  // in the worker beside the picture models). The peaks start again after it (clear_refs 5
-  // resets the kernel's VmHWM).
+  // worker that holds its picture models, as every video after a worker's first does. The peaks
+  // start again after it (clear_refs 5 resets the kernel's VmHWM).
   const warmFile = process.env.BENCH_WARM_VIDEO;
   if (warmFile) {
     const warmed = new Promise<{ state: string }>((r) => (warming = r));
