@@ -620,11 +620,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
         await proc.start().catch((e: Error) => {
           throw new ModelLoadError(e.message, { cause: e });
         });
-        // Always there, also once this process holds the picture models: on a
-        // worker's second video Whisper run here beside them took the worker
-        // to 2.6-2.7 GB, against 2.2 GB with Whisper in its own process
-        // (0.8 GB, gone when idle), and the video indexed faster
-        // (BENCHMARKS.md, "A worker's second video").
+        // Always there, also once this process holds the picture models (speech-process.ts says why).
         return proc;
       }
       const asr = (await withEnv(m, () =>
@@ -668,7 +664,6 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
 
       const recognizer: SpeechRecognizer = {
         modelId: m.id,
-        dispose: () => asr.dispose(),
         async transcribe(samples) {
           if (!(samples instanceof Float32Array))
             throw new Error('transcribe: expected 16 kHz mono Float32Array samples');

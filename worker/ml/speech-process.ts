@@ -35,7 +35,8 @@ type FromHost =
   | { t: 'error'; id: number; message: string };
 
 /** Long enough that the next transcribe chunk (queued as the last one ends) finds the process; short enough
- * that it is gone before the index job's cut pass ends and the picture models load. */
+ * that it is gone before a first video's picture models load. (On a chunked video it still idles into the
+ * next chunk's picture work: BENCHMARKS.md, "A worker's second video".) */
 export const SPEECH_IDLE_MS = 10_000;
 
 type Pending = Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>;

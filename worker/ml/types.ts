@@ -55,8 +55,6 @@ export interface SpeechRecognizer {
   modelId: string;
   /** 16 kHz mono float samples. */
   transcribe(samples: Float32Array): Promise<{ language: string | null; segments: TranscriptSegment[] }>;
-  /** Releases the model's sessions (a recogniser loaded in this process; no call may follow). */
-  dispose?(): Promise<void>;
 }
 
 export interface OcrLine {
