@@ -15,6 +15,7 @@ import { after, describe, test } from 'node:test';
 import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
 import { getModels, pullModels, type PullProgress } from '../../worker/ml/index.ts';
+import { SPEECH_IDLE_MS } from '../../worker/ml/speech-process.ts';
 import { readManifest } from '../../worker/ml/manifest.ts';
 import { ortThreadOptions } from '../../worker/ml/ort-options.ts';
 
@@ -126,11 +127,18 @@ describe('where Whisper runs', () => {
     const [child] = started();
     assert.ok(child, 'a speech process started with the recogniser');
     const samples = new Float32Array(16000 * 2).map((_, i) => Math.sin(i / 8) * 0.1);
-    const expected = await asr.transcribe(samples);
+    // A picture model asked for while a recognition starts leaves its process alone.
+    const first = asr.transcribe(samples);
+    await models.textEmbedder();
+    const expected = await first;
     assert.ok(expected.segments.length > 0);
-    process.kill(child, 'SIGKILL');
-    while (started().includes(child)) await new Promise((r) => setTimeout(r, 20));
-    await (await models.textEmbedder())!.embed(['a dog on the beach']);
+    assert.deepEqual(started(), [child]);
+    // Idle now: asking for a picture model ends it well before its idle time (SPEECH_IDLE_MS).
+    const embedder = (await models.textEmbedder())!;
+    const deadline = Date.now() + Math.min(3000, SPEECH_IDLE_MS / 2);
+    while (started().includes(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(started(), [], 'the idle speech process ended when picture work began');
+    await embedder.embed(['a dog on the beach']);
     assert.deepEqual(await asr.transcribe(samples), expected);
     assert.equal(started().length, 1, 'a new speech process, though the picture models are here');
     assert.deepEqual(models.loaded(), ['text'], 'and Whisper is not among the models of this process');

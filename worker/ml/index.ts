@@ -397,6 +397,8 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
   const budget = (opts.memoryMb ?? 0) * 1024 * 1024;
   const residents: Resident<any>[] = [];
   let clock = 0;
+  /** The speech process once started (not in the speech process itself). */
+  let speechHost: SpeechProcess | null = null;
 
   /*
    * Releasing a session inside the process does not hand its memory back to
@@ -616,6 +618,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
       if (presence(m) === 'absent') return null;
       if (!opts.speechInProcess) {
         const proc = new SpeechProcess(config);
+        speechHost = proc;
         // Loaded now, so a broken model fails here, naming it, as every other getter does.
         await proc.start().catch((e: Error) => {
           throw new ModelLoadError(e.message, { cause: e });
@@ -765,14 +768,30 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
     }
   }
 
+  /*
+   * A getter of a picture or text model means the speech phase is over for
+   * now (a video's transcribe jobs all run before its index jobs, and they
+   * ask for Whisper only): an idle speech process ends at once instead of
+   * idling beside the picture work. On a worker's second video, whose
+   * picture models are already in, the two together reached 2.9 GB that way
+   * (BENCHMARKS.md). With WORKER_CONCURRENCY > 1 another video's next
+   * window may find it gone and start it again (a second for whisper-base).
+   */
+  const picture =
+    <T>(get: () => Promise<T>) =>
+    (): Promise<T> => {
+      speechHost?.endIfIdle();
+      return get();
+    };
+
   return {
-    textEmbedder,
-    imageEmbedder,
-    imageTextEmbedder,
-    tagger,
+    textEmbedder: picture(textEmbedder),
+    imageEmbedder: picture(imageEmbedder),
+    imageTextEmbedder: picture(imageTextEmbedder),
+    tagger: picture(tagger),
     speechRecognizer,
-    textReader,
-    faceAnalyzer,
+    textReader: picture(textReader),
+    faceAnalyzer: picture(faceAnalyzer),
     status,
     checkDimensions,
     loaded: () => residents.filter((r) => r.loaded).map((r) => r.role),

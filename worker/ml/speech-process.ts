@@ -34,9 +34,9 @@ type FromHost =
   | { t: 'done'; id: number; result: Result }
   | { t: 'error'; id: number; message: string };
 
-/** Long enough that the next transcribe chunk (queued as the last one ends) finds the process; short enough
- * that it is gone before a first video's picture models load. (On a chunked video it still idles into the
- * next chunk's picture work: BENCHMARKS.md, "A worker's second video".) */
+/** Long enough that the next transcribe chunk (queued as the last one ends) finds the process. Picture work
+ * does not wait for it: the registry ends an idle host as soon as a picture or text model is asked for
+ * (endIfIdle), since a worker's second video starts its picture work at once with its models already in. */
 export const SPEECH_IDLE_MS = 10_000;
 
 type Pending = Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>;
@@ -131,6 +131,16 @@ export class SpeechProcess implements SpeechRecognizer {
     return result;
   }
 
+  /**
+   * Ends the host now if it is idle (loaded, nothing to recognise): the
+   * worker is turning to picture work, which would otherwise run beside an
+   * idle Whisper for the rest of SPEECH_IDLE_MS. A recognition in flight or
+   * starting keeps it.
+   */
+  endIfIdle(): void {
+    if (this.#idle) this.stop();
+  }
+
   /** Ends the host now (tests; a worker that exits takes its host with it through the IPC channel). */
   stop(): void {
     if (this.#idle) clearTimeout(this.#idle);
@@ -154,6 +164,7 @@ export class SpeechProcess implements SpeechRecognizer {
     child.channel?.unref();
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = setTimeout(() => {
+      this.#idle = null;
       if (this.#child !== child || this.#pending.size) return;
       this.#forget(child);
       child.kill();
