@@ -47,6 +47,7 @@ import type {
 } from './types.ts';
 import { dropRepeats } from './repeats.ts';
 import { ortThreadOptions } from './ort-options.ts';
+import { withoutModelFileStreams } from './local-files.ts';
 
 export { pullModels, type PullProgress, type PullOptions } from './pull.ts';
 export type * from './types.ts';
@@ -450,7 +451,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
       env.allowRemoteModels = false;
       env.localModelPath = config.models.dir;
       try {
-        return await load();
+        return await withoutModelFileStreams(config.models.dir, load);
       } catch (e) {
         throw new ModelLoadError(
           `model ${m.id} (${m.role}) could not be loaded from ${m.dir}: ${(e as Error).message}`,
