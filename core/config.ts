@@ -276,8 +276,8 @@ export const OPTIONS = [
   {
     env: 'WORKER_MODEL_MEMORY_MB',
     kind: 'int',
-    default: '1500',
-    doc: "Memory a worker's large models (BGE-M3, the SigLIP towers) may hold at once, each estimated at twice its ONNX files (Whisper runs in a process of its own). Loading one past this releases those not in use, least recently used first, and they load again when needed: with the production models the text and image encoders take turns, which held a worker's peak at 2.1 GB instead of 2.8 on a 10-minute talk, for 6 % more indexing time (a reload per index chunk; BENCHMARKS.md). 0 = keep every model loaded (fastest where memory is plenty).",
+    default: '2500',
+    doc: "Memory a worker's large models (BGE-M3, the SigLIP towers) may hold at once, each estimated at twice its ONNX files (Whisper runs in a process of its own). Loading one past this releases those not in use, least recently used first, and they load again when needed; a video's speech phase also releases them, so the worker and its speech process never hold both. The default keeps the production text and image encoders together (estimated 2.0 GB; the worker peaked at 2.0 GB on the 20-minute screen recording). Below it they take turns, a reload per index chunk: at 1500 the same video peaked at 1.6-1.7 GB and spent ~10 s more loading (BENCHMARKS.md). 0 = keep every model loaded, also through speech (fastest where memory is plenty).",
   },
   {
     env: 'ORT_THREADS',

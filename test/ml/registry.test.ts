@@ -203,17 +203,41 @@ describe('a memory budget for the large models', () => {
     assert.deepEqual(models.loaded(), ['text']);
   });
 
+  const speech = new Float32Array(16000 * 2).map((_, i) => Math.sin(i / 8) * 0.1);
+
+  test('under a budget, a recognition releases the models not in use; one in use stays', async () => {
+    const dir = generateTinyModels({ out: path.join(tmp, 'budget-speech') }).out;
+    const [t, v] = [onnxBytes(dir, 'text'), onnxBytes(dir, 'vision')];
+    // Room for both: only the recognition releases them.
+    const models = getModels(configFor(dir), { memoryMb: (2 * (t + v)) / 2 ** 20 + 1 });
+    const te = (await models.textEmbedder())!;
+    const ie = (await models.imageEmbedder())!;
+    const textVecs = await te.embed(texts);
+    const imageVecs = await ie.embedImages([image()]);
+    assert.deepEqual(models.loaded().sort(), ['text', 'vision']);
+    const asr = (await models.speechRecognizer())!;
+    const heard = await asr.transcribe(speech);
+    assert.deepEqual(models.loaded(), [], 'the speech phase holds no picture model');
+    assert.deepEqual(await te.embed(texts), textVecs, 'reloaded, the same vectors');
+    // An image batch running while a recognition starts keeps its session.
+    const [images, again] = await Promise.all([ie.embedImages([image()]), asr.transcribe(speech)]);
+    assert.deepEqual(images, imageVecs);
+    assert.deepEqual(again, heard);
+    assert.deepEqual(models.loaded(), ['vision']);
+  });
+
   test('without a budget (the API server, WORKER_MODEL_MEMORY_MB=0) every model stays loaded', async () => {
     const dir = generateTinyModels({ out: path.join(tmp, 'no-budget') }).out;
     for (const models of [getModels(configFor(dir)), getModels(configFor(dir), { memoryMb: 0 })]) {
       await (await models.textEmbedder())!.embed(texts);
       await (await models.imageEmbedder())!.embedImages([image()]);
+      await (await models.speechRecognizer())!.transcribe(speech);
       assert.deepEqual(models.loaded().sort(), ['text', 'vision']);
     }
   });
 
   test('the worker takes its budget from WORKER_MODEL_MEMORY_MB, which refuses a negative value', () => {
-    assert.equal(configFor(tmp).worker.modelMemoryMb, 1500);
+    assert.equal(configFor(tmp).worker.modelMemoryMb, 2500);
     assert.equal(configFor(tmp, { WORKER_MODEL_MEMORY_MB: '0' }).worker.modelMemoryMb, 0);
     assert.throws(() => configFor(tmp, { WORKER_MODEL_MEMORY_MB: '-1' }), /WORKER_MODEL_MEMORY_MB must be 0/);
   });

@@ -420,6 +420,12 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
     }
   }
 
+  /** Under a budget only: without one every model stays loaded, as the operator asked. */
+  async function releaseIdle(): Promise<void> {
+    if (!budget) return;
+    for (const r of residents) if (r.loaded && r.busy === 0) await r.release();
+  }
+
   /** A session under the memory budget, loaded now so that a broken model fails here, naming it. */
   async function resident<T>(m: ResolvedModel, load: () => Promise<T>, unload: (t: T) => Promise<unknown>) {
     const r = new Resident(m.role, residentBytes(m), load, unload, makeRoom, () => ++clock);
@@ -625,7 +631,19 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
           throw new ModelLoadError(e.message, { cause: e });
         });
         // Always there, also once this process holds the picture models (speech-process.ts says why).
-        return proc;
+        return {
+          modelId: proc.modelId,
+          // The speech phase is minutes without a picture model: the idle ones
+          // go, so the worker and its speech process do not hold both at once
+          // (2.7 GB on a worker's second video with both encoders kept, 2.2
+          // without; BENCHMARKS.md). They load again once per video, not per
+          // chunk, since picture work never interleaves with a video's speech.
+          async transcribe(samples) {
+            // The recognition first: it marks the process busy before anything can end it as idle.
+            const [heard] = await Promise.all([proc.transcribe(samples), releaseIdle()]);
+            return heard;
+          },
+        } satisfies SpeechRecognizer;
       }
       const asr = (await withEnv(m, () =>
         pipeline('automatic-speech-recognition', m.id, {
