@@ -635,9 +635,10 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
           modelId: proc.modelId,
           // The speech phase is minutes without a picture model: the idle ones
           // go, so the worker and its speech process do not hold both at once
-          // (2.7 GB on a worker's second video with both encoders kept, 2.2
-          // without; BENCHMARKS.md). They load again once per video, not per
-          // chunk, since picture work never interleaves with a video's speech.
+          // (2.7 GB on a worker's second video with both encoders kept, 2.0
+          // with them released; BENCHMARKS.md). They load again once per
+          // video, not per chunk: a video's speech jobs all run before its
+          // index jobs.
           async transcribe(samples) {
             // The recognition first: it marks the process busy before anything can end it as idle.
             const [heard] = await Promise.all([proc.transcribe(samples), releaseIdle()]);

@@ -141,7 +141,7 @@ export class SpeechProcess implements SpeechRecognizer {
     if (this.#idle) this.stop();
   }
 
-  /** Ends the host now (tests; a worker that exits takes its host with it through the IPC channel). */
+  /** Ends the host now (endIfIdle, tests; a worker that exits takes its host with it through the IPC channel). */
   stop(): void {
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = null;
