@@ -278,6 +278,32 @@ test(
         `each index chunk staged once, in order, none skipped as already done: ${index.join(', ')}`,
       );
       assert.ok(index.length >= 3, `several chunks (${index.length})`);
+      // Each chunk read on to the next cut past its window and stopped just
+      // past it, so the chunk after it decoded again only its context
+      // (CUT_CONTEXT_S, 5 s) and that: not the scene the chunk stopped in.
+      const done = lines.flatMap((l) => {
+        const m = new RegExp(
+          `^video ${id} index chunk \\d+ done: ([\\d.]+)-([\\d.]+) s \\(decoded ([\\d.]+)-([\\d.]+) s\\)`,
+        ).exec(l);
+        return m ? [m.slice(1).map(Number) as [number, number, number, number]] : [];
+      });
+      assert.equal(done.length, index.length, 'every chunk logged what it decoded');
+      for (const [k, [start, end, decodedFrom, decodedTo]] of done.entries()) {
+        const next = done[k + 1];
+        // From 5 s before its start, on an analysis frame (0.2 s), as logged (0.1 s).
+        const context = start - decodedFrom;
+        assert.ok(
+          k === 0 ? decodedFrom === 0 : context >= 4.95 && context <= 5.25,
+          `chunk ${k}: ${JSON.stringify(done)}`,
+        );
+        if (!next) break;
+        assert.equal(next[0], end, `chunk ${k + 1} starts where chunk ${k} ends`);
+        // SCENE_MIN_S (1 s) and two analysis frames past the cut, within one frame.
+        assert.ok(
+          decodedTo - end > 1 && decodedTo - end <= 1.6 + 1e-6,
+          `chunk ${k} stopped just past its last cut: ${JSON.stringify(done)}`,
+        );
+      }
       assert.ok(
         lines.some((l) => /videos__index.*injected transient fault/.test(l)),
         'chunk 1 failed once and was retried',

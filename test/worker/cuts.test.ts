@@ -360,6 +360,31 @@ test('a document scrolled by the wheel or smoothly is no cut; another window tak
   assert.ok(d.textSamples.length > 4, `${d.textSamples}`);
 });
 
+test("a chunk's pass reads on to the first cut past its end and stops just past it; a scroll's jump does not stop it", async () => {
+  const v = await generateScrolledDocument(path.join(dir, 'scrolled-to-cut.mp4'));
+  const whole = await detectScenes(v.path, 0.3, limits, { startS: 0, endS: v.durationS });
+  // From 1 s on: the wheel's jumps from 2 s score as hard cuts to ffmpeg, the other window comes at 10 s.
+  const endAtCut = { afterS: 1, holdS: 1.4 };
+  const d = await detectScenes(v.path, 0.3, limits, { startS: 0, durationS: v.durationS, endAtCut });
+  const cut = whole.cuts[0]!;
+  assert.ok(Math.abs(cut - 10) <= 0.5, `${whole.cuts}`);
+  assert.ok(
+    d.endedS !== undefined && d.endedS >= cut + 1.4 && d.endedS <= cut + 1.6 + 1e-9,
+    `ended at ${d.endedS}, the cut at ${cut}`,
+  );
+  assert.deepEqual(d.cuts, [cut]);
+  const upTo = (ts: number[]) => ts.filter((t) => t <= cut);
+  assert.deepEqual(upTo(d.textSamples), upTo(whole.textSamples));
+  // No cut past afterS: the window is read to its end, as without endAtCut.
+  const past = await detectScenes(v.path, 0.3, limits, {
+    startS: 0,
+    durationS: v.durationS,
+    endAtCut: { afterS: cut + 1, holdS: 1.4 },
+  });
+  assert.equal(past.endedS, undefined);
+  assert.deepEqual([past.cuts, past.textSamples], [whole.cuts, whole.textSamples]);
+});
+
 test('a page scrolled beneath a still toolbar and beside a still sidebar is no cut; a link followed is', async () => {
   const v = await generateScrolledDocument(path.join(dir, 'browser.mp4'), { chrome: true });
   // Before the scroll was looked for beneath what stayed: 2.8, 4.0, 4.4 …

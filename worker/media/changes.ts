@@ -1030,6 +1030,11 @@ export class ChangeTracker {
     return shareOf(changed, null);
   }
 
+  /** What has been found so far, as pushed: the cuts without the gradual ones finish() adds. */
+  get found(): Readonly<ContentChanges> {
+    return this.out;
+  }
+
   finish(): ContentChanges {
     const k = Math.round(HIST_SPAN_S * CHANGE_FPS);
     const n = this.hists.length;

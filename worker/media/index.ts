@@ -264,6 +264,8 @@ export interface SceneDetection {
   textSamples: number[];
   /** How far decoding got; much less than the probed duration means a truncated file. */
   decodedS: number;
+  /** Where the analysis ended (the video's clock) when the window's endAtCut ended the pass early. */
+  endedS?: number;
   /** Times of the keyframes decoded (the video's clock): where a seek can start decoding. */
   keyframes: number[];
   /** With a capture folder: the text samples' frames the pass wrote there, by sample time (SettledCapture). */
@@ -285,6 +287,13 @@ export interface DetectWindow {
    * of a window of durationS.
    */
   endS?: number;
+  /**
+   * End the pass early, at the first cut at or after afterS (the video's
+   * clock) once holdS of picture after it has been analysed: an index chunk
+   * reads on to the next cut, so that the chunk after it starts there
+   * instead of decoding the scene it stopped in again.
+   */
+  endAtCut?: { afterS: number; holdS: number };
 }
 
 /** Decoding must reach this share of the probed duration, or the file is truncated. */
@@ -373,6 +382,36 @@ export async function detectScenes(
   // Where the first analysis frame lies after the window's start (below).
   let firstS: number | null = null;
   const capture = captureDir ? await SettledCapture.of(file, captureDir, limits, captureRawBytes) : null;
+  const endAt = window?.endAtCut;
+  const enough = endAt ? new AbortController() : null;
+  // Cuts at or after endAt.afterS that may end the pass, the video's clock.
+  const pendingCuts: number[] = [];
+  let trackerCutsSeen = 0;
+  const offsetNow = () => (firstS === null ? 0 : Math.round(firstS * CHANGE_FPS) / CHANGE_FPS);
+  // Whether a cut at or after endAt.afterS has endAt.holdS of analysed
+  // picture after it (the tracker's clock at `now`); checked per frame, and
+  // cheap while no cut is pending.
+  const cutHeld = (now: number): boolean => {
+    if (!endAt) return false;
+    const found = tracker.found;
+    const off = offsetNow();
+    for (; trackerCutsSeen < found.cuts.length; trackerCutsSeen++) {
+      const c = found.cuts[trackerCutsSeen]! + off;
+      if (c >= endAt.afterS && c > from) pendingCuts.push(c);
+    }
+    while (pendingCuts.length) {
+      pendingCuts.sort((a, b) => a - b);
+      const c = pendingCuts[0]!;
+      if (now + off < c + endAt.holdS) return false;
+      pendingCuts.shift();
+      // A shot cut that is a scroll's or a pan's jump is no cut (below);
+      // the tracker's own cuts never are.
+      if (!found.cuts.some((t) => Math.abs(t + off - c) < 1e-6) && movedAt(found.curve, new Set(found.shifts), c - off))
+        continue;
+      return true;
+    }
+    return false;
+  };
   const r = await runTool(
     'ffmpeg',
     [
@@ -428,9 +467,14 @@ export async function detectScenes(
         const m = l.match(/pts_time:\s*([\d.]+)/);
         if (!m) return;
         if (l.startsWith('[showinfo@first ')) firstS ??= Number(m[1]);
-        else (l.startsWith('[showinfo@key ') ? keyframes : shotCuts).push(Number(m[1]));
+        else if (l.startsWith('[showinfo@key ')) keyframes.push(Number(m[1]));
+        else {
+          shotCuts.push(Number(m[1]));
+          if (endAt && from + Number(m[1]) >= endAt.afterS) pendingCuts.push(from + Number(m[1]));
+        }
       },
       onStdout: (chunk) => {
+        if (enough?.signal.aborted) return;
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let off = 0;
         while (pending.length - off >= frameBytes) {
@@ -438,12 +482,18 @@ export async function detectScenes(
           tracker.push(lastFrame, from + frame / CHANGE_FPS);
           off += frameBytes;
           frame++;
+          if (cutHeld(from + frame / CHANGE_FPS)) {
+            enough!.abort();
+            break;
+          }
         }
         pending = Buffer.from(pending.subarray(off));
       },
+      enough: enough?.signal,
     },
   );
-  if (r.code !== 0) {
+  const ended = r.ended && (r.code === 0 || r.code === 255);
+  if (r.code !== 0 && !ended) {
     // The capture is only a saving: a file its branch cannot handle (or a
     // folder it cannot write) is analysed again without it, and only a
     // failure of the pass itself says the video cannot be decoded.
@@ -465,8 +515,9 @@ export async function detectScenes(
   // gradual-change window need.
   const windowS = window?.endS !== undefined ? window.endS - from : (window?.durationS ?? 0);
   const heldS = Math.max(decodedS, windowS) - offset - frame / CHANGE_FPS;
-  // Two frames at least: a window's end rounded past its last frame is no hold.
-  if (lastFrame && heldS >= 2 / CHANGE_FPS)
+  // Two frames at least: a window's end rounded past its last frame is no
+  // hold. A pass ended at a cut saw its last frame in the middle of the video.
+  if (lastFrame && heldS >= 2 / CHANGE_FPS && !ended)
     for (let k = 0; k < Math.min(Math.floor(heldS * CHANGE_FPS), HELD_FRAMES); k++, frame++)
       tracker.push(lastFrame, from + frame / CHANGE_FPS);
   const counted = tracker.finish();
@@ -511,23 +562,12 @@ export async function detectScenes(
           shifts: counted.shifts.map(at),
         };
   // The window's first frame has no predecessor: it is no cut. Nor is a
-  // scroll's or a pan's jump: a cut whose pair of analysis frames shows the
-  // picture moved as a whole. That pair ends at the first sample at or after
-  // the cut, or at the one before where the fps filter rounded the cut's
-  // frame onto it: of the two, the one that changed more. (The other one
-  // may well be a move: a pan just before a hard cut, or just after it.)
+  // scroll's or a pan's jump (movedAt).
   const shifted = new Set(changes.shifts);
-  const moved = (s: number) => {
-    const n = changes.curve.findIndex((c) => c.t >= s - 1e-6);
-    const pair = [changes.curve[n - 1], changes.curve[n]]
-      .filter((c) => c !== undefined)
-      .reduce<{ t: number; change: number } | null>((a, c) => (!a || c.change > a.change ? c : a), null);
-    return pair !== null && shifted.has(pair.t);
-  };
   const shots = [...new Set(shotCuts)]
     .filter((t) => t > 0)
     .map((t) => from + t)
-    .filter((s) => !moved(s))
+    .filter((s) => !movedAt(changes.curve, shifted, s))
     .sort((a, b) => a - b);
   const contentCuts = changes.cuts.filter((t) => t > from && !shots.some((s) => Math.abs(s - t) < SAME_CUT_S));
   return {
@@ -536,7 +576,23 @@ export async function detectScenes(
     curve: changes.curve,
     textSamples: changes.textSamples,
     decodedS,
+    ...(ended ? { endedS: at(from + frame / CHANGE_FPS) } : {}),
     keyframes: keyframes.map((t) => from + t),
     captured,
   };
+}
+
+/**
+ * Whether a cut at s is a scroll's or a pan's jump: the picture moved as a
+ * whole between the pair of analysis frames that ends at the first sample at
+ * or after s, or at the one before where the fps filter rounded the cut's
+ * frame onto it; of the two, the one that changed more. (The other one may
+ * well be a move: a pan just before a hard cut, or just after it.)
+ */
+function movedAt(curve: ContentChanges['curve'], shifted: Set<number>, s: number): boolean {
+  const n = curve.findIndex((c) => c.t >= s - 1e-6);
+  const pair = [curve[n - 1], curve[n]]
+    .filter((c) => c !== undefined)
+    .reduce<{ t: number; change: number } | null>((a, c) => (!a || c.change > a.change ? c : a), null);
+  return pair !== null && shifted.has(pair.t);
 }

@@ -83,6 +83,8 @@ export interface RunResult {
   stdout: Buffer;
   stderr: string;
   code: number;
+  /** Whether the caller's `enough` signal ended the run (ffmpeg then exits 255 having flushed its outputs). */
+  ended: boolean;
 }
 
 /**
@@ -101,6 +103,12 @@ export function runTool(
     onStderrLine?: (line: string) => void;
     /** Streams stdout to the caller instead of collecting it (stdoutLimit then does not apply). */
     onStdout?: (chunk: Buffer) => void;
+    /**
+     * Aborted when the caller has read all it needs: ffmpeg is asked to stop
+     * (SIGINT, on which it finishes the frame in hand and closes its outputs)
+     * and the run resolves with `ended`, not as a failure.
+     */
+    enough?: AbortSignal;
   } = {},
 ): Promise<RunResult> {
   const base = tool === 'ffmpeg' ? ['-nostdin', '-hide_banner', ...args] : ['-hide_banner', ...args];
@@ -117,12 +125,14 @@ export function runTool(
     let err = '';
     let partial = '';
     let settled = false;
+    let ended = false;
     const stdoutLimit = opts.stdoutLimit ?? 64 * 1024 * 1024;
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       limits.signal?.removeEventListener('abort', onAbort);
+      opts.enough?.removeEventListener('abort', onEnough);
       fn();
     };
     const kill = (why: string) => {
@@ -132,6 +142,12 @@ export function runTool(
     const timer = setTimeout(() => kill(`timed out after ${limits.timeoutS} s`), limits.timeoutS * 1000);
     const onAbort = () => kill('aborted');
     limits.signal?.addEventListener('abort', onAbort, { once: true });
+    const onEnough = () => {
+      ended = true;
+      child.kill('SIGINT');
+    };
+    if (opts.enough?.aborted) onEnough();
+    else opts.enough?.addEventListener('abort', onEnough, { once: true });
     child.stdout.on('data', (d: Buffer) => {
       if (opts.onStdout) {
         try {
@@ -158,7 +174,7 @@ export function runTool(
     child.on('error', (e) => finish(() => reject(new MediaRunError(`${tool} could not start: ${e.message}`, ''))));
     child.on('close', (code, sig) => {
       if (partial && opts.onStderrLine) opts.onStderrLine(partial);
-      finish(() => resolve({ stdout: Buffer.concat(out), stderr: err, code: code ?? (sig ? 128 : 1) }));
+      finish(() => resolve({ stdout: Buffer.concat(out), stderr: err, code: code ?? (sig ? 128 : 1), ended }));
     });
   });
 }

@@ -115,6 +115,8 @@ export interface IndexChunk {
   end_s: number;
   /** Whether this chunk reached the end of the video (then the chunks are assembled). */
   last: boolean;
+  /** The stretch of video the chunk's cut stage decoded (s), for its log line; not stored. */
+  decoded: { from: number; to: number };
   product: IndexResult;
 }
 
@@ -137,7 +139,7 @@ interface Work {
   /** Where this job's scenes start, and the ordinal of its first scene (0, 0 for a whole video). */
   chunk: ChunkStart;
   /** What the cut stage covered: its scenes' extent, and whether it reached the video's end. */
-  range: { start: number; end: number; last: boolean } | null;
+  range: { start: number; end: number; last: boolean; decoded: { from: number; to: number } } | null;
   /** The transcript the transcribe job stored (videos__index), if any. */
   storedTranscript: Transcript | null;
   /** Settled, mutually different frames worth reading (detectScenes); null until the video was analysed. */
@@ -215,11 +217,18 @@ export const STAGES: readonly Stage[] = [
      * it is shorter) and plans scenes there exactly as over the whole video:
      * `from` is a kept cut of the previous chunk, and planScenes keeps cuts
      * greedily from its start, so every cut it keeps is one the whole-video
-     * run keeps. The last scene of a window that does not reach the video's
-     * end stops at the window's edge, not at a cut: it is left to the next
-     * chunk, which starts at its start, so no scene is cut in two by a
-     * chunk edge. Decoding begins CUT_CONTEXT_S early so the detectors have
-     * seen the picture before `from` (a cut needs a settled picture before it).
+     * run keeps. A window that does not reach the video's end reads on
+     * past its end to the next cut, by at most CUT_REACH of a chunk, and
+     * stops SCENE_MIN_S and two analysis frames past it (planScenes keeps no
+     * cut closer than SCENE_MIN_S to a window's end). Its last scene, from
+     * that cut on (or, with no cut in reach, from the last cut or split
+     * before the window's end), is left to the next chunk, which starts at
+     * its start: no scene is cut in two by a chunk edge, the scene that ran
+     * past the chunk's end is planned whole (split at its own strongest
+     * change, as one job would), and the next chunk decodes again only the
+     * second or so past the cut, where it used to decode that whole scene
+     * again. Decoding begins CUT_CONTEXT_S early so the detectors have seen
+     * the picture before `from` (a cut needs a settled picture before it).
      */
     async run(w) {
       const file = await w.file();
@@ -228,13 +237,22 @@ export const STAGES: readonly Stage[] = [
       const from = w.chunk.startS;
       const { to, last } = chunkEnd(from, chunkS, duration);
       const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
+      // chunkEnd leaves more than a quarter of a chunk after a chunk that is not the last.
+      const reach = Math.min(to + CUT_REACH * chunkS, duration);
       const detected = await analyse(
         w,
-        last ? { startS: decodeFrom, endS: duration } : { startS: decodeFrom, durationS: to - decodeFrom },
+        last
+          ? { startS: decodeFrom, endS: duration }
+          : {
+              startS: decodeFrom,
+              durationS: reach - decodeFrom,
+              endAtCut: { afterS: to, holdS: minS + 2 / CHANGE_FPS },
+            },
         from,
       );
-      await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: to, totalS: duration }, w.limits);
-      const length = to - from;
+      const end = last ? duration : (detected.endedS ?? reach);
+      await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: end, totalS: duration }, w.limits);
+      const length = end - from;
       const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
       const curve = detected.curve.filter((c) => c.t >= from).map((c) => ({ t: c.t - from, change: c.change }));
       const plan = (cuts: number[]) =>
@@ -261,7 +279,7 @@ export const STAGES: readonly Stage[] = [
         if (more.length) w.spans = plan([...detected.cuts, ...more]);
       }
       if (!last && w.spans.length > 1) w.spans.pop();
-      w.range = { start: from, end: w.spans.at(-1)!.end, last };
+      w.range = { start: from, end: w.spans.at(-1)!.end, last, decoded: { from: decodeFrom, to: end } };
       w.scenes = w.spans.map((s, i) => ({ ordinal: w.chunk.ordinal + i, start_s: s.start, end_s: s.end }));
       return 'done';
     },
@@ -475,6 +493,15 @@ const videoDuration = (w: Work) =>
 
 /** Seconds decoded before a chunk's start, so the change detector has seen the settled picture before it. */
 const CUT_CONTEXT_S = 5;
+
+/**
+ * How far past its end, as a share of INDEX_CHUNK_S, a chunk reads on to
+ * the next cut (see the cut stage): the share chunkEnd leaves after a chunk
+ * that is not the last, so the reach never gets to the video's end. A
+ * picture with no cut that long leaves its last part to the next chunk, as
+ * any window's end does.
+ */
+const CUT_REACH = 0.25;
 
 /** Scene i's frame: a third in, past black frames (extractKeyframes), written to `file` in the job's frames folder. */
 const spanRequest = (w: Work, i: number, file: string): KeyframeRequest => ({
@@ -731,7 +758,7 @@ export async function indexVideo(
         ...s,
       })),
     };
-    return { start_s: range.start, end_s: range.end, last: range.last, product };
+    return { start_s: range.start, end_s: range.end, last: range.last, decoded: range.decoded, product };
   });
 }
 

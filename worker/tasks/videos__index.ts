@@ -48,7 +48,8 @@ export function videos__index(ctx: PipelineContext): Task {
           [id, 'index', chunk, JSON.stringify(part), keys],
         );
         helpers.logger.info(
-          `video ${id} index chunk ${chunk} done: ${part.start_s.toFixed(1)}-${part.end_s.toFixed(1)} s, ` +
+          `video ${id} index chunk ${chunk} done: ${part.start_s.toFixed(1)}-${part.end_s.toFixed(1)} s ` +
+            `(decoded ${part.decoded.from.toFixed(1)}-${part.decoded.to.toFixed(1)} s), ` +
             `${part.product.scenes.length} scene(s) from ordinal ${start.ordinal}${part.last ? ' (last)' : ''}`,
         );
         return r.rows[0]!.ok;
