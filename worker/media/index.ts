@@ -384,8 +384,9 @@ export async function detectScenes(
   const capture = captureDir ? await SettledCapture.of(file, captureDir, limits, captureRawBytes) : null;
   const endAt = window?.endAtCut;
   const enough = endAt ? new AbortController() : null;
-  // Cuts at or after endAt.afterS that may end the pass, the video's clock.
-  const pendingCuts: number[] = [];
+  // Cuts at or after endAt.afterS that may end the pass, the video's clock;
+  // shot: ffmpeg's, which may be a scroll's jump (the tracker's never are).
+  const pendingCuts: { t: number; shot: boolean }[] = [];
   let trackerCutsSeen = 0;
   const offsetNow = () => (firstS === null ? 0 : Math.round(firstS * CHANGE_FPS) / CHANGE_FPS);
   // Whether a cut at or after endAt.afterS has endAt.holdS of analysed
@@ -397,17 +398,15 @@ export async function detectScenes(
     const off = offsetNow();
     for (; trackerCutsSeen < found.cuts.length; trackerCutsSeen++) {
       const c = found.cuts[trackerCutsSeen]! + off;
-      if (c >= endAt.afterS && c > from) pendingCuts.push(c);
+      if (c >= endAt.afterS && c > from) pendingCuts.push({ t: c, shot: false });
     }
     while (pendingCuts.length) {
-      pendingCuts.sort((a, b) => a - b);
-      const c = pendingCuts[0]!;
+      pendingCuts.sort((a, b) => a.t - b.t);
+      const { t: c, shot } = pendingCuts[0]!;
       if (now + off < c + endAt.holdS) return false;
       pendingCuts.shift();
-      // A shot cut that is a scroll's or a pan's jump is no cut (below);
-      // the tracker's own cuts never are.
-      if (!found.cuts.some((t) => Math.abs(t + off - c) < 1e-6) && movedAt(found.curve, new Set(found.shifts), c - off))
-        continue;
+      // A shot cut that is a scroll's or a pan's jump is no cut (below).
+      if (shot && movedAt(found.curve, new Set(found.shifts), c - off)) continue;
       return true;
     }
     return false;
@@ -470,7 +469,7 @@ export async function detectScenes(
         else if (l.startsWith('[showinfo@key ')) keyframes.push(Number(m[1]));
         else {
           shotCuts.push(Number(m[1]));
-          if (endAt && from + Number(m[1]) >= endAt.afterS) pendingCuts.push(from + Number(m[1]));
+          if (endAt && from + Number(m[1]) >= endAt.afterS) pendingCuts.push({ t: from + Number(m[1]), shot: true });
         }
       },
       onStdout: (chunk) => {
@@ -505,7 +504,7 @@ export async function detectScenes(
   // input does): seconds later in a variable-rate file, or where a picture
   // starts after its sound. The tracker counts its frames from the window's
   // start; its times are moved by that much once it is done.
-  const offset = firstS === null ? 0 : Math.round(firstS * CHANGE_FPS) / CHANGE_FPS;
+  const offset = offsetNow();
   // ffmpeg 5's fps filter ends at the last frame's start, not where it stops
   // showing: in a variable-rate recording (a screen recorder writes a frame
   // only when something changes) the last slide can be one frame held for
