@@ -88,9 +88,19 @@ export class GraphBuilder {
     return this.op(op, inputs, attrs)[0]!;
   }
 
-  /** Names a value for a graph output. */
+  /**
+   * Names a value for a graph output. An exporter names the node's own output
+   * so (the real files have no copy in between); an Identity is left only where
+   * the value is no node's output here (an input, a weight), as in those files.
+   */
   output(name: string, value: string): string {
-    this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name] });
+    const producer = this.nodes.find((n) => n.outputs.includes(value));
+    if (!producer) {
+      this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name] });
+      return name;
+    }
+    producer.outputs = producer.outputs.map((o) => (o === value ? name : o));
+    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === value ? name : i));
     return name;
   }
 

@@ -24,6 +24,7 @@ const written = generateCostModels({ out, layers: 1, vocab: 4096 });
 const config = loadConfig({ ...process.env, MODELS_DIR: out, ORT_THREADS: '1' });
 const models = getModels(config);
 
+const onnx = (id: string, f: string) => fs.readFileSync(path.join(out, id, f)).toString('latin1');
 const norm = (a: Float32Array) => Math.sqrt(a.reduce((s, x) => s + x * x, 0));
 
 function jpeg(): Buffer {
@@ -56,7 +57,6 @@ describe('cost stand-ins', () => {
   });
 
   test('q8 graphs use the dynamic int8 pattern; the fp32 Whisper encoder does not', () => {
-    const onnx = (id: string, f: string) => fs.readFileSync(path.join(out, id, f)).toString('latin1');
     for (const [id, f] of [
       ['Xenova/bge-m3', 'onnx/model_quantized.onnx'],
       ['onnx-community/siglip2-so400m-patch16-256-ONNX', 'onnx/vision_model_quantized.onnx'],
@@ -67,6 +67,25 @@ describe('cost stand-ins', () => {
     }
     const enc = onnx('onnx-community/whisper-base', 'onnx/encoder_model.onnx');
     assert.ok(!enc.includes('MatMulInteger') && enc.includes('MatMul'));
+  });
+
+  test('graph outputs are the outputs of the nodes that compute them, as in exported files', () => {
+    // A copy per output per call would be time the real model never spends:
+    // Whisper's decoder made 24 of them per token (3 MB each for the
+    // cross-attention keys and values), a fifth of a decoder step. The only
+    // copies an Optimum export makes are the cached branch handing the
+    // cross-attention keys and values it was given back as outputs.
+    // A node's op_type is its field 4 (tag 0x22), here 8 bytes long; node names contain the word too.
+    const copies = (id: string, f: string) => onnx(id, f).split('\x22\x08Identity').length - 1;
+    assert.equal(copies('Xenova/bge-m3', 'onnx/model_quantized.onnx'), 0);
+    assert.equal(copies('onnx-community/siglip2-so400m-patch16-256-ONNX', 'onnx/vision_model_quantized.onnx'), 0);
+    assert.equal(copies('onnx-community/siglip2-so400m-patch16-256-ONNX', 'onnx/text_model_quantized.onnx'), 0);
+    assert.equal(copies('onnx-community/whisper-base', 'onnx/encoder_model.onnx'), 0);
+    assert.equal(
+      copies('onnx-community/whisper-base', 'onnx/decoder_model_merged_quantized.onnx'),
+      2,
+      'one layer: its key and value',
+    );
   });
 
   test('load through worker/ml and give unit vectors of the schema widths', async () => {
