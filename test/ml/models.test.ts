@@ -172,6 +172,46 @@ describe('SigLIP towers', () => {
     assert.ok(dot(all.at(-1)!, last!) > 0.9999);
   });
 
+  test('a picture already in the call is not embedded again; a pointer moved onto it is a new picture', async () => {
+    const ie = (await models.imageEmbedder())!;
+    const still = (name: string, quality: number, filter = 'null') => {
+      const out = path.join(tmp, `${name}.jpg`);
+      ffmpeg([
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=s=1280x720',
+        '-vf',
+        filter,
+        '-frames:v',
+        '1',
+        '-q:v',
+        String(quality),
+        out,
+      ]);
+      return out;
+    };
+    const slide = still('slide', 2);
+    // The same picture through another encoding: what two moments of a held slide differ by.
+    const again = still('slide-again', 4);
+    const pointer = still('slide-pointer', 2, 'drawbox=x=600:y=300:w=12:h=18:color=black:t=fill');
+    const [s, other, a, p] = await ie.embedImages([slide, jpeg('other', 'navy'), again, pointer]);
+    assert.deepEqual(a, s, 'the held slide takes the first one’s vector');
+    a![0] = 2;
+    assert.notEqual(s![0], 2, 'each scene gets a vector of its own');
+    const [alone] = await ie.embedImages([again]);
+    assert.notDeepEqual(
+      alone,
+      s,
+      'on its own the re-encoded slide gives a vector of its own (so the one above was reused)',
+    );
+    assert.ok(dot(alone!, s!) > 0.999, `a re-encoding moves the vector by ${1 - dot(alone!, s!)}`);
+    assert.notDeepEqual(p, s, 'the pointer makes it another picture');
+    const [pointerAlone] = await ie.embedImages([pointer]);
+    assert.ok(dot(p!, pointerAlone!) > 0.99999);
+    assert.ok(dot(other!, s!) < 0.99);
+  });
+
   test('an unreadable image fails with a message naming it', async () => {
     const ie = (await models.imageEmbedder())!;
     await assert.rejects(ie.embedImages([Buffer.from('not an image')]), /cannot read image buffer #0/);

@@ -21,6 +21,7 @@ import {
   SiglipTextModel,
   SiglipVisionModel,
   Tensor,
+  cat,
   env,
   pipeline,
   type AutomaticSpeechRecognitionPipeline,
@@ -48,6 +49,7 @@ import type {
 import { dropRepeats } from './repeats.ts';
 import { ortThreadOptions } from './ort-options.ts';
 import { withoutModelFileStreams } from './local-files.ts';
+import { samePicture, sketch, type PictureSketch } from './same-picture.ts';
 
 export { pullModels, type PullProgress, type PullOptions } from './pull.ts';
 export type * from './types.ts';
@@ -528,18 +530,44 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
         (model) => model.dispose(),
       );
       const processor = await withEnv(m, () => AutoProcessor.from_pretrained(m.id, { local_files_only: true }));
+      const levelsPerUnit = inputLevels((processor as any).image_processor);
       const embedder: ImageEmbedder = {
         modelId: m.id,
         dim: 1152,
         async embedImages(images) {
-          const out: Float32Array[] = [];
-          for (let i = 0; i < images.length; i += IMAGE_BATCH) {
-            const batch = await Promise.all(images.slice(i, i + IMAGE_BATCH).map((img, j) => readImage(img, i + j)));
-            const inputs = await processor(batch);
-            const res = await session.use((model) => model(inputs) as Promise<Record<string, Tensor>>);
-            out.push(...rows(res.pooler_output ?? res.image_embeds, `model ${m.id}`));
+          // A picture seen earlier in the call (same-picture.ts) takes that
+          // picture's vector; the others go through the tower IMAGE_BATCH at a time.
+          const vecs: Float32Array[] = [];
+          const seen: PictureSketch[] = [];
+          const pictureOf: number[] = [];
+          let batch: { pixels: Tensor; picture: number }[] = [];
+          const flush = async () => {
+            if (!batch.length) return;
+            const pixel_values = cat(
+              batch.map((b) => b.pixels),
+              0,
+            );
+            const res = await session.use((model) => model({ pixel_values }) as Promise<Record<string, Tensor>>);
+            rows(res.pooler_output ?? res.image_embeds, `model ${m.id}`).forEach(
+              (v, k) => (vecs[batch[k]!.picture] = v),
+            );
+            batch = [];
+          };
+          for (const [i, img] of images.entries()) {
+            const { pixel_values: pixels } = (await processor([await readImage(img, i)])) as { pixel_values: Tensor };
+            const s = sketch(pixels.data as Float32Array, pixels.dims, levelsPerUnit);
+            const earlier = seen.findIndex((t) => samePicture(t, s));
+            if (earlier >= 0) {
+              pictureOf.push(earlier);
+              continue;
+            }
+            pictureOf.push(seen.length);
+            batch.push({ pixels, picture: seen.length });
+            seen.push(s);
+            if (batch.length === IMAGE_BATCH) await flush();
           }
-          return out;
+          await flush();
+          return pictureOf.map((p) => vecs[p]!.slice());
         },
       };
       return embedder;
@@ -896,6 +924,18 @@ function serialise<T>(fn: () => Promise<T>): Promise<T> {
   const run = chain.then(fn, fn);
   chain = run.catch(() => {});
   return run;
+}
+
+/** 8-bit levels per unit of an image processor's output, per channel: its normalisation undone. */
+function inputLevels(p: {
+  do_rescale?: boolean;
+  rescale_factor?: number;
+  do_normalize?: boolean;
+  image_std?: number | number[];
+}) {
+  const rescale = p.do_rescale === false ? 1 : (p.rescale_factor ?? 1 / 255);
+  const std = p.do_normalize ? (p.image_std ?? 1) : 1;
+  return (Array.isArray(std) ? std : [std, std, std]).map((s) => s / rescale);
 }
 
 async function readImage(img: string | Buffer, index: number): Promise<RawImage> {
