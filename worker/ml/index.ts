@@ -540,21 +540,31 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
           const vecs: Float32Array[] = [];
           const seen: PictureSketch[] = [];
           const pictureOf: number[] = [];
-          let batch: { pixels: Tensor; picture: number }[] = [];
+          let batch: { inputs: Record<string, Tensor>; picture: number }[] = [];
           const flush = async () => {
             if (!batch.length) return;
-            const pixel_values = cat(
-              batch.map((b) => b.pixels),
-              0,
+            // Every tensor the processor gave, batched as it would have batched them.
+            const inputs = Object.fromEntries(
+              Object.keys(batch[0]!.inputs).map((k) => [
+                k,
+                cat(
+                  batch.map((b) => b.inputs[k]!),
+                  0,
+                ),
+              ]),
             );
-            const res = await session.use((model) => model({ pixel_values }) as Promise<Record<string, Tensor>>);
+            const res = await session.use((model) => model(inputs) as Promise<Record<string, Tensor>>);
             rows(res.pooler_output ?? res.image_embeds, `model ${m.id}`).forEach(
               (v, k) => (vecs[batch[k]!.picture] = v),
             );
             batch = [];
           };
           for (const [i, img] of images.entries()) {
-            const { pixel_values: pixels } = (await processor([await readImage(img, i)])) as { pixel_values: Tensor };
+            const processed = (await processor([await readImage(img, i)])) as Record<string, unknown>;
+            const inputs = Object.fromEntries(
+              Object.entries(processed).filter((e): e is [string, Tensor] => e[1] instanceof Tensor),
+            );
+            const pixels = inputs.pixel_values!;
             const s = sketch(pixels.data as Float32Array, pixels.dims, levelsPerUnit);
             const earlier = seen.findIndex((t) => samePicture(t, s));
             if (earlier >= 0) {
@@ -562,7 +572,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
               continue;
             }
             pictureOf.push(seen.length);
-            batch.push({ pixels, picture: seen.length });
+            batch.push({ inputs, picture: seen.length });
             seen.push(s);
             if (batch.length === IMAGE_BATCH) await flush();
           }
