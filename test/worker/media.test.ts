@@ -484,6 +484,25 @@ test('ffmpeg runs are killed at the timeout and on abort', async () => {
   await assert.rejects(runTool('ffmpeg', slow, { timeoutS: 60, maxMemoryMb: 0, signal: ac.signal }), /aborted/);
 });
 
+test('a caller that has read enough ends a run as done, not as a failure', async () => {
+  const slow = ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=d=600:r=1000', '-f', 'null', '-'];
+  const enough = new AbortController();
+  setTimeout(() => enough.abort(), 200);
+  const t0 = performance.now();
+  const r = await runTool('ffmpeg', slow, { timeoutS: 60, maxMemoryMb: 0 }, { enough: enough.signal });
+  assert.equal(r.ended, true);
+  // detectScenes counts on this: ffmpeg stops on SIGINT by closing its outputs and exiting 255.
+  assert.equal(r.code, 255, r.stderr);
+  assert.ok(performance.now() - t0 < 30_000);
+  // A signal aborted before the run starts ends it too, still without a rejection.
+  const early = new AbortController();
+  early.abort();
+  const r2 = await runTool('ffmpeg', slow, { timeoutS: 60, maxMemoryMb: 0 }, { enough: early.signal });
+  assert.equal(r2.ended, true);
+  // Without the signal a run is not ended.
+  assert.equal((await runTool('ffmpeg', ['-v', 'error', '-version'], limits)).ended, false);
+});
+
 test('the memory cap makes a greedy run fail instead of growing', async () => {
   // 64 MB of address space is not enough for ffmpeg to even start decoding.
   const r = await runTool('ffmpeg', ['-v', 'error', '-i', sample.path, '-f', 'null', '-'], {
