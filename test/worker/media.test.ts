@@ -486,10 +486,17 @@ test('ffmpeg runs are killed at the timeout and on abort', async () => {
 
 test('a caller that has read enough ends a run as done, not as a failure', async () => {
   const slow = ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=d=600:r=1000', '-f', 'null', '-'];
+  // As detectScenes does: stop once frames arrive (ffmpeg then handles SIGINT; a signal
+  // sent while it is still starting kills it outright).
+  const frames = ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=d=600:r=1000:s=64x36', '-f', 'rawvideo', '-'];
   const enough = new AbortController();
-  setTimeout(() => enough.abort(), 200);
   const t0 = performance.now();
-  const r = await runTool('ffmpeg', slow, { timeoutS: 60, maxMemoryMb: 0 }, { enough: enough.signal });
+  const r = await runTool(
+    'ffmpeg',
+    frames,
+    { timeoutS: 60, maxMemoryMb: 0 },
+    { enough: enough.signal, onStdout: () => enough.abort() },
+  );
   assert.equal(r.ended, true);
   // detectScenes counts on this: ffmpeg stops on SIGINT by closing its outputs and exiting 255.
   assert.equal(r.code, 255, r.stderr);
