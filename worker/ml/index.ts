@@ -34,6 +34,7 @@ import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } fro
 import { labelVectorsInChild } from './label-vectors.ts';
 import { SpeechProcess } from './speech-process.ts';
 import { skipPassedThroughOutputs } from './cross-attention.ts';
+import { useFastTimestampRule } from './timestamp-rule.ts';
 import type {
   FaceAnalyzer,
   ImageEmbedder,
@@ -692,6 +693,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
         }),
       )) as AutomaticSpeechRecognitionPipeline;
       skipPassedThroughOutputs((asr.model as any).sessions?.decoder_model_merged);
+      useFastTimestampRule();
       const gen = (asr.model as any).generation_config as Record<string, any> | null;
       const langToId: Record<string, number> | undefined = gen?.lang_to_id;
       const multilingual = Boolean(gen?.is_multilingual && langToId && Object.keys(langToId).length);
