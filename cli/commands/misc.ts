@@ -61,7 +61,8 @@ export const modelsPull: Command = {
     });
     for (const r of results)
       out(
-        `  pulled  ${r.role.padEnd(11)} ${r.id} → ${r.dir} (${r.downloaded.length} new file${r.downloaded.length === 1 ? '' : 's'})`,
+        `  pulled  ${r.role.padEnd(11)} ${r.id} → ${r.dir} (${r.downloaded.length} new file${r.downloaded.length === 1 ? '' : 's'}` +
+          `${r.unavailable.length ? `; not on the hub, optional: ${r.unavailable.join(', ')}` : ''})`,
       );
     const status = await mod.getModels(cfg).status();
     for (const s of status) out(`  ${s.present ? 'present' : 'missing'}  ${s.role.padEnd(11)} ${s.id}`);

@@ -34,6 +34,7 @@ const OPSET = 17;
 interface RoleEntry {
   id: string;
   files: string[];
+  optional_files?: string[];
   dtype: string | Record<string, string>;
   max_length?: number;
 }
@@ -501,6 +502,87 @@ function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?:
     [{ name: 'last_hidden_state', type: FLOAT, shape: ['batch_size', 1500, d] }],
   );
 
+  /**
+   * Token and position embeddings, the layers and the tied output projection,
+   * over a builder whose cross-attention keys and values come from `crossKV`.
+   */
+  function decoderLayers(dec: GraphBuilder, crossKV: (layer: number, kv: 'key' | 'value') => string): void {
+    const pastLen = dec.one('Gather', [dec.one('Shape', ['past_key_values.0.decoder.key']), dec.i64([2], true)]);
+    const seq = dec.one('Gather', [dec.one('Shape', ['input_ids']), dec.i64([1], true)]);
+    const end = dec.one('Add', [pastLen, seq]);
+    const posIds = dec.one('Range', [pastLen, end, dec.i64([1], true)]);
+    // The two export generations differ: Xenova's older q8 files (base, small)
+    // quantise the token table and share it with the output projection;
+    // onnx-community's large-v3-turbo keeps it fp32 for the lookup and stores
+    // an int8 copy for the projection (hence its 438 MB int8 decoder).
+    const tokens = s.v3
+      ? dec.one('Gather', [dec.weight('decoder.embed_tokens', [V, d], 1), 'input_ids'])
+      : dec.embedding('input_ids', V, d, 'decoder.embed_tokens');
+    let y = dec.one('Add', [tokens, dec.embedding(posIds, 448, d, 'decoder.embed_positions')]);
+    for (let i = 0; i < decL; i++) {
+      const n = `decoder.layer.${i}`;
+      const h = dec.layerNorm(y, d, `${n}.self_ln`);
+      const q = dec.heads(dec.linear(h, d, d, `${n}.self.q_proj`), heads, dh);
+      const k = dec.heads(dec.linear(h, d, d, `${n}.self.k_proj`, false), heads, dh);
+      const v = dec.heads(dec.linear(h, d, d, `${n}.self.v_proj`), heads, dh);
+      const kAll = dec.output(
+        `present.${i}.decoder.key`,
+        dec.one('Concat', [`past_key_values.${i}.decoder.key`, k], { axis: 2 }),
+      );
+      const vAll = dec.output(
+        `present.${i}.decoder.value`,
+        dec.one('Concat', [`past_key_values.${i}.decoder.value`, v], { axis: 2 }),
+      );
+      // No causal mask: with a KV cache every step but the first sees one query row; the first (3–4 prompt tokens) costs the same either way.
+      const sa = dec.attend(q, dec.one('Transpose', [kAll], { perm: [0, 1, 3, 2] }), vAll, dh, d);
+      y = dec.one('Add', [y, dec.linear(sa, d, d, `${n}.self.out_proj`)]);
+      const ck = crossKV(i, 'key');
+      const cv = crossKV(i, 'value');
+      const cq = dec.heads(dec.linear(dec.layerNorm(y, d, `${n}.cross_ln`), d, d, `${n}.cross.q_proj`), heads, dh);
+      const ca = dec.attend(cq, dec.one('Transpose', [ck], { perm: [0, 1, 3, 2] }), cv, dh, d);
+      y = dec.one('Add', [y, dec.linear(ca, d, d, `${n}.cross.out_proj`)]);
+      y = dec.one('Add', [y, dec.mlp(dec.layerNorm(y, d, `${n}.ffn_ln`), d, ffn, `${n}.mlp`)]);
+    }
+    y = dec.layerNorm(y, d, 'decoder.ln');
+    // The output projection is the token embedding, transposed (tied weights, stored once): onnxruntime folds the Transpose at load.
+    let logits: string;
+    if (dec.opts.quantized && s.v3) {
+      logits = dec.linear(y, d, V, 'decoder.proj_out', false, 4 / Math.sqrt(d));
+      dec.params -= V * d; // the int8 copy of the tied table is not a parameter of its own
+    } else if (dec.opts.quantized) {
+      const table = dec.quantizedTable(V, d, 'decoder.embed_tokens');
+      const [xq, xs, xzp] = dec.op('DynamicQuantizeLinear', [y], undefined, 3, 'dql');
+      const mm = dec.one('MatMulInteger', [
+        xq!,
+        dec.one('Transpose', [table], { perm: [1, 0] }),
+        xzp!,
+        dec.zeroPoint(UINT8),
+      ]);
+      // Logits with a spread of ~4 keep the timestamp rules of the generator from firing on every step.
+      logits = dec.one('Mul', [
+        dec.one('Cast', [mm], { to: FLOAT }),
+        dec.one('Mul', [xs!, dec.f32(4 / (73.9 * Math.sqrt(d)))]),
+      ]);
+    } else {
+      logits = dec.one('MatMul', [
+        y,
+        dec.one('Transpose', [dec.weight('decoder.embed_tokens', [V, d], 1)], { perm: [1, 0] }),
+      ]);
+    }
+    // Random weights never choose <|endoftext|>: force it once TOKENS_PER_WINDOW tokens are decoded.
+    const eosRow = new Float32Array(V);
+    eosRow[eos] = 1;
+    const eosHot = dec.addFloat('eos_onehot', [V], eosRow);
+    const over = dec.one('Relu', [
+      dec.one('Sub', [dec.one('Cast', [posIds], { to: FLOAT }), dec.f32(TOKENS_PER_WINDOW)]),
+    ]);
+    const boost = dec.one('Mul', [
+      dec.one('Unsqueeze', [dec.one('Mul', [over, dec.f32(1e4)]), dec.i64([0, 2])]),
+      eosHot,
+    ]);
+    dec.output('logits', dec.one('Add', [logits, boost]));
+  }
+
   // Merged decoder. use_cache_branch chooses where the cross-attention keys and
   // values come from: computed from the encoder output on the first step,
   // passed back in as past_key_values.*.encoder.* afterwards. Self-attention
@@ -560,7 +642,7 @@ function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?:
   // The subgraph's weights live in the outer graph (the subgraph reads them by name) and count once.
   dec.inits.push(...cross.inits);
   dec.params += cross.params;
-  const crossKV = dec.op(
+  const cachedKV = dec.op(
     'If',
     ['use_cache_branch'],
     {
@@ -571,80 +653,28 @@ function writeWhisper(dir: string, entry: RoleEntry, size: WhisperSize, layers?:
     'cross',
   );
 
-  const pastLen = dec.one('Gather', [dec.one('Shape', ['past_key_values.0.decoder.key']), dec.i64([2], true)]);
-  const seq = dec.one('Gather', [dec.one('Shape', ['input_ids']), dec.i64([1], true)]);
-  const end = dec.one('Add', [pastLen, seq]);
-  const posIds = dec.one('Range', [pastLen, end, dec.i64([1], true)]);
-  // The two export generations differ: Xenova's older q8 files (base, small)
-  // quantise the token table and share it with the output projection;
-  // onnx-community's large-v3-turbo keeps it fp32 for the lookup and stores
-  // an int8 copy for the projection (hence its 438 MB int8 decoder).
-  const tokens = s.v3
-    ? dec.one('Gather', [dec.weight('decoder.embed_tokens', [V, d], 1), 'input_ids'])
-    : dec.embedding('input_ids', V, d, 'decoder.embed_tokens');
-  let y = dec.one('Add', [tokens, dec.embedding(posIds, 448, d, 'decoder.embed_positions')]);
-  for (let i = 0; i < decL; i++) {
-    const n = `decoder.layer.${i}`;
-    const h = dec.layerNorm(y, d, `${n}.self_ln`);
-    const q = dec.heads(dec.linear(h, d, d, `${n}.self.q_proj`), heads, dh);
-    const k = dec.heads(dec.linear(h, d, d, `${n}.self.k_proj`, false), heads, dh);
-    const v = dec.heads(dec.linear(h, d, d, `${n}.self.v_proj`), heads, dh);
-    const kAll = dec.output(
-      `present.${i}.decoder.key`,
-      dec.one('Concat', [`past_key_values.${i}.decoder.key`, k], { axis: 2 }),
-    );
-    const vAll = dec.output(
-      `present.${i}.decoder.value`,
-      dec.one('Concat', [`past_key_values.${i}.decoder.value`, v], { axis: 2 }),
-    );
-    // No causal mask: with a KV cache every step but the first sees one query row; the first (3–4 prompt tokens) costs the same either way.
-    const sa = dec.attend(q, dec.one('Transpose', [kAll], { perm: [0, 1, 3, 2] }), vAll, dh, d);
-    y = dec.one('Add', [y, dec.linear(sa, d, d, `${n}.self.out_proj`)]);
-    const ck = dec.output(`present.${i}.encoder.key`, crossKV[2 * i]!);
-    const cv = dec.output(`present.${i}.encoder.value`, crossKV[2 * i + 1]!);
-    const cq = dec.heads(dec.linear(dec.layerNorm(y, d, `${n}.cross_ln`), d, d, `${n}.cross.q_proj`), heads, dh);
-    const ca = dec.attend(cq, dec.one('Transpose', [ck], { perm: [0, 1, 3, 2] }), cv, dh, d);
-    y = dec.one('Add', [y, dec.linear(ca, d, d, `${n}.cross.out_proj`)]);
-    y = dec.one('Add', [y, dec.mlp(dec.layerNorm(y, d, `${n}.ffn_ln`), d, ffn, `${n}.mlp`)]);
-  }
-  y = dec.layerNorm(y, d, 'decoder.ln');
-  // The output projection is the token embedding, transposed (tied weights, stored once): onnxruntime folds the Transpose at load.
-  let logits: string;
-  if (dec.opts.quantized && s.v3) {
-    logits = dec.linear(y, d, V, 'decoder.proj_out', false, 4 / Math.sqrt(d));
-    dec.params -= V * d; // the int8 copy of the tied table is not a parameter of its own
-  } else if (dec.opts.quantized) {
-    const table = dec.quantizedTable(V, d, 'decoder.embed_tokens');
-    const [xq, xs, xzp] = dec.op('DynamicQuantizeLinear', [y], undefined, 3, 'dql');
-    const mm = dec.one('MatMulInteger', [
-      xq!,
-      dec.one('Transpose', [table], { perm: [1, 0] }),
-      xzp!,
-      dec.zeroPoint(UINT8),
-    ]);
-    // Logits with a spread of ~4 keep the timestamp rules of the generator from firing on every step.
-    logits = dec.one('Mul', [
-      dec.one('Cast', [mm], { to: FLOAT }),
-      dec.one('Mul', [xs!, dec.f32(4 / (73.9 * Math.sqrt(d)))]),
-    ]);
-  } else {
-    logits = dec.one('MatMul', [
-      y,
-      dec.one('Transpose', [dec.weight('decoder.embed_tokens', [V, d], 1)], { perm: [1, 0] }),
-    ]);
-  }
-  // Random weights never choose <|endoftext|>: force it once TOKENS_PER_WINDOW tokens are decoded.
-  const eosRow = new Float32Array(V);
-  eosRow[eos] = 1;
-  const eosHot = dec.addFloat('eos_onehot', [V], eosRow);
-  const over = dec.one('Relu', [
-    dec.one('Sub', [dec.one('Cast', [posIds], { to: FLOAT }), dec.f32(TOKENS_PER_WINDOW)]),
-  ]);
-  const boost = dec.one('Mul', [dec.one('Unsqueeze', [dec.one('Mul', [over, dec.f32(1e4)]), dec.i64([0, 2])]), eosHot]);
-  dec.output('logits', dec.one('Add', [logits, boost]));
+  decoderLayers(dec, (i, kv) => dec.output(`present.${i}.encoder.${kv}`, cachedKV[2 * i + (kv === 'key' ? 0 : 1)]!));
   const decFile = entry.files.find((f) => f.startsWith('onnx/decoder_model_merged'));
   if (!decFile) throw new Error('models/manifest.json: the asr role lists no onnx/decoder_model_merged file');
   writeOnnx(path.join(dir, decFile), dec, `whisper-${size}-decoder`, inputs, outputs);
+
+  // Optimum's decoder for the later steps, exported beside the merged one:
+  // the cross-attention keys and values are inputs only (no If, nothing passed
+  // back), and encoder_hidden_states, which those steps never read, is not an
+  // input. Its weights are the merged decoder's (same builder seed and names)
+  // less the cross-attention projections, so it adds no parameters of its own.
+  const pastFile = entry.optional_files?.find((f) => f.startsWith('onnx/decoder_with_past_model'));
+  if (pastFile) {
+    const past = new GraphBuilder(`whisper-${size}-decoder`, dec.opts);
+    decoderLayers(past, (i, kv) => `past_key_values.${i}.encoder.${kv}`);
+    writeOnnx(
+      path.join(dir, pastFile),
+      past,
+      `whisper-${size}-decoder-with-past`,
+      inputs.filter((v) => v.name === 'input_ids' || v.name.startsWith('past_key_values.')),
+      outputs.filter((v) => !/^present\.\d+\.encoder\./.test(v.name)),
+    );
+  }
   return { encoder_model: e.params, decoder_model_merged: dec.params };
 }
 

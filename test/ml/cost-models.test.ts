@@ -14,7 +14,11 @@ import { after, describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { generateCostModels, STAND_IN_MARKER, WHISPER_SHAPES } from '../../models/cost/generate.ts';
 import { loadConfig } from '../../core/config.ts';
-import { skipPassedThroughOutputs, type DecoderSession } from '../../worker/ml/cross-attention.ts';
+import {
+  decodeCachedStepsWith,
+  skipPassedThroughOutputs,
+  type DecoderSession,
+} from '../../worker/ml/cross-attention.ts';
 import { getModels } from '../../worker/ml/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cost-'));
@@ -170,7 +174,48 @@ describe('cost stand-ins', () => {
       Object.keys(await skipping.run(next, ['logits', passed[0]!])).sort(),
       [passed[0], 'logits'].sort(),
     );
-    await Promise.all([plain.release(), skipping.release()]);
+
+    // Optimum's decoder for the cached steps, written beside the merged one: it
+    // takes the cross-attention tensors as inputs only and copies nothing.
+    const pastFile = file.replace('decoder_model_merged', 'decoder_with_past_model');
+    assert.equal(
+      onnx('onnx-community/whisper-base', path.relative(path.join(out, 'onnx-community/whisper-base'), pastFile)).split(
+        '\x22\x08Identity',
+      ).length - 1,
+      0,
+    );
+    const [withPast, routed] = await Promise.all([
+      ort.InferenceSession.create(pastFile, { intraOpNumThreads: 1 }),
+      open(),
+    ]);
+    assert.ok(
+      !withPast.inputNames.includes('encoder_hidden_states') && !withPast.inputNames.includes('use_cache_branch'),
+    );
+    assert.equal(
+      decodeCachedStepsWith(routed as unknown as DecoderSession, withPast as unknown as DecoderSession),
+      true,
+    );
+    const calls: string[] = [];
+    const pastRun = withPast.run.bind(withPast);
+    (withPast as any).run = (...a: Parameters<typeof pastRun>) => (calls.push('with past'), pastRun(...a));
+    // The first step stays with the merged decoder and returns everything, the same.
+    const c1 = await routed.run(first);
+    assert.deepEqual(calls, []);
+    for (const n of plain.outputNames) assert.deepEqual(c1[n]!.data, a1[n]!.data, n);
+    // A cached step goes to the decoder with past and gives the merged decoder's changing outputs exactly.
+    const c2 = await routed.run(next);
+    assert.deepEqual(calls, ['with past']);
+    assert.deepEqual(Object.keys(c2).sort(), Object.keys(b2).sort());
+    for (const n of Object.keys(c2)) assert.deepEqual(c2[n]!.data, a2[n]!.data, n);
+    // Named fetches stay with the merged decoder.
+    assert.deepEqual(Object.keys(await routed.run(next, ['logits', passed[0]!])).sort(), [passed[0], 'logits'].sort());
+    assert.equal(calls.length, 1);
+    // A decoder of another layout (here the merged one, which returns more) is not used.
+    assert.equal(
+      decodeCachedStepsWith(plain as unknown as DecoderSession, skipping as unknown as DecoderSession),
+      false,
+    );
+    await Promise.all([plain.release(), skipping.release(), withPast.release(), routed.release()]);
   });
 
   test('models status labels them as stand-ins', async () => {

@@ -407,6 +407,17 @@ describe('models pull', () => {
       const again = await pullModels(config, { roles: ['text'] });
       assert.deepEqual(again[0]!.downloaded, []);
       assert.equal(hub.requests.length, before);
+
+      // An optional file the hub lacks is reported, not an error; once the hub has it, it is fetched.
+      const optional = manifest.asr.optional_files!;
+      assert.ok(optional.length > 0);
+      const asr = results.find((r) => r.role === 'asr')!;
+      assert.deepEqual(asr.unavailable, optional);
+      for (const f of optional) fs.writeFileSync(path.join(source, manifest.asr.id, f), 'optional');
+      const [later] = await pullModels(config, { roles: ['asr'] });
+      assert.deepEqual(later!.downloaded, optional);
+      assert.deepEqual(later!.unavailable, []);
+      for (const f of optional) assert.equal(fs.readFileSync(path.join(dest, manifest.asr.id, f), 'utf8'), 'optional');
     } finally {
       await hub.close();
     }

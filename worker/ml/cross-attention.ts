@@ -11,6 +11,15 @@
  * buffer became a fresh mapping and Whisper took three times as long
  * (BENCHMARKS.md). Asking onnxruntime only for the outputs that change makes
  * the decoding the same, token for token, without the copies.
+ *
+ * That leaves onnxruntime's own copies: inside the merged graph the cached
+ * branch still hands each of those tensors back through an Identity, a copy
+ * onnxruntime makes whether or not anyone fetches it (5.7 ms of a 17.6 ms
+ * step for base on a 2-core Zen 1; BENCHMARKS.md). Optimum exports the later
+ * steps' decoder on its own too, decoder_with_past_model, which takes the
+ * cross-attention keys and values as inputs and returns nothing of them.
+ * Where the model folder has it, the merged decoder's cached steps run there;
+ * the first step, which computes them, stays with the merged decoder.
  */
 
 /** The part of an onnxruntime InferenceSession this needs (transformers.js's sessions are onnxruntime-node's). */
@@ -19,6 +28,9 @@ export interface DecoderSession {
   readonly outputNames: readonly string[];
   run(feeds: Record<string, unknown>, fetches?: unknown, options?: unknown): Promise<Record<string, unknown>>;
 }
+
+const cachedStep = (feeds: Record<string, unknown>) =>
+  Boolean((feeds.use_cache_branch as { data?: ArrayLike<unknown> } | undefined)?.data?.[0]);
 
 const PASSED_THROUGH = /^present\.\d+\.encoder\.(key|value)$/;
 
@@ -32,9 +44,31 @@ export function skipPassedThroughOutputs(session: DecoderSession | undefined): v
   const changing = session.outputNames.filter((n) => !PASSED_THROUGH.test(n));
   if (changing.length === session.outputNames.length) return;
   const run = session.run.bind(session);
-  session.run = (feeds, fetches, options) => {
-    const cached = (feeds.use_cache_branch as { data?: ArrayLike<unknown> } | undefined)?.data?.[0];
+  session.run = (feeds, fetches, options) =>
     // A caller that names its own fetches (or passes run options in their place) gets what it asked for.
-    return fetches === undefined && cached ? run(feeds, changing, options) : run(feeds, fetches, options);
+    fetches === undefined && cachedStep(feeds) ? run(feeds, changing, options) : run(feeds, fetches, options);
+}
+
+/**
+ * Sends the merged decoder's cached steps to `withPast`, Optimum's decoder
+ * for those steps, when it fits: every input it takes is one the merged
+ * decoder takes, and it returns exactly the outputs that change. Returns
+ * false, changing nothing, when it does not fit (another export's layout).
+ */
+export function decodeCachedStepsWith(merged: DecoderSession, withPast: DecoderSession): boolean {
+  if (!merged.inputNames.includes('use_cache_branch')) return false;
+  const changing = new Set(merged.outputNames.filter((n) => !PASSED_THROUGH.test(n)));
+  const fits =
+    withPast.outputNames.length === changing.size &&
+    withPast.outputNames.every((n) => changing.has(n)) &&
+    withPast.inputNames.every((n) => merged.inputNames.includes(n));
+  if (!fits) return false;
+  const run = merged.run.bind(merged);
+  merged.run = (feeds, fetches, options) => {
+    if (fetches !== undefined || !cachedStep(feeds)) return run(feeds, fetches, options);
+    const own: Record<string, unknown> = {};
+    for (const n of withPast.inputNames) own[n] = feeds[n];
+    return withPast.run(own, undefined, options);
   };
+  return true;
 }

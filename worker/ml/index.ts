@@ -13,6 +13,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import ort from 'onnxruntime-node';
 import {
   AutoModel,
   AutoProcessor,
@@ -33,7 +34,7 @@ import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
 import { labelVectorsInChild } from './label-vectors.ts';
 import { SpeechProcess } from './speech-process.ts';
-import { skipPassedThroughOutputs } from './cross-attention.ts';
+import { decodeCachedStepsWith, skipPassedThroughOutputs, type DecoderSession } from './cross-attention.ts';
 import { useFastTimestampRule } from './timestamp-rule.ts';
 import type {
   FaceAnalyzer,
@@ -389,6 +390,26 @@ function residentBytes(m: ResolvedModel): number {
   return 2 * n;
 }
 
+/**
+ * Whisper's decoder for the cached steps (cross-attention.ts), opened when the
+ * model folder has it and wired into the merged decoder; null, and nothing
+ * opened, when the folder lacks it or its layout does not fit.
+ */
+async function decoderWithPast(
+  m: ResolvedModel,
+  merged: DecoderSession | undefined,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession | null> {
+  const file = m.optional_files?.find((f) => f.startsWith('onnx/decoder_with_past_model'));
+  if (!merged || !file || !fs.existsSync(path.join(m.dir, file))) return null;
+  const session = await ort.InferenceSession.create(path.join(m.dir, file), options).catch((e: Error) => {
+    throw new ModelLoadError(`model ${m.id} (asr): cannot load ${file}: ${e.message}`, { cause: e });
+  });
+  if (decodeCachedStepsWith(merged, session as unknown as DecoderSession)) return session;
+  await session.release();
+  return null;
+}
+
 function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): ModelRegistry {
   const session_options = ortThreadOptions(config);
   // For inputs whose shape changes from call to call (texts of any length,
@@ -692,7 +713,9 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
           local_files_only: true,
         }),
       )) as AutomaticSpeechRecognitionPipeline;
-      skipPassedThroughOutputs((asr.model as any).sessions?.decoder_model_merged);
+      const merged = (asr.model as any).sessions?.decoder_model_merged as DecoderSession | undefined;
+      const withPast = await decoderWithPast(m, merged, varying_session_options);
+      if (!withPast) skipPassedThroughOutputs(merged);
       useFastTimestampRule();
       const gen = (asr.model as any).generation_config as Record<string, any> | null;
       const langToId: Record<string, number> | undefined = gen?.lang_to_id;

@@ -15,6 +15,11 @@ export interface ManifestEntry {
   revision: string;
   dtype: Dtype;
   files: string[];
+  /**
+   * Files a faster path uses when the repository has them: `models pull`
+   * fetches them where they exist, and the model works without them.
+   */
+  optional_files?: string[];
   dim?: number;
   column?: string;
   max_length?: number;

@@ -36,6 +36,8 @@ export interface PullResult {
   dir: string;
   downloaded: string[];
   skipped: string[];
+  /** Optional files (the manifest's optional_files) the hub does not have for this model. */
+  unavailable: string[];
   /** Commit the hub resolved the revision to (x-repo-commit), for pinning in the manifest. */
   commit: string | null;
 }
@@ -46,6 +48,8 @@ function describe(e: unknown): string {
   const err = e as Error & { cause?: { code?: string; message?: string } };
   return err.cause?.code ?? err.cause?.message ?? err.message;
 }
+
+class NotOnHub extends Error {}
 
 async function download(
   url: string,
@@ -63,11 +67,11 @@ async function download(
     return res.headers.get('x-repo-commit');
   }
   if (!res.ok) {
-    throw new Error(
-      res.status === 404 || res.status === 401
-        ? `${url}: not found (HTTP ${res.status}); check the model id and revision in models/manifest.json`
-        : `${url}: HTTP ${res.status} ${res.statusText}`,
-    );
+    if (res.status === 404 || res.status === 401)
+      throw new NotOnHub(
+        `${url}: not found (HTTP ${res.status}); check the model id and revision in models/manifest.json`,
+      );
+    throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
   }
   const resumed = res.status === 206;
   const length = Number(res.headers.get('content-length') ?? NaN);
@@ -100,24 +104,38 @@ export async function pullModels(config: Pick<Config, 'models'>, opts: PullOptio
   const roles = opts.roles ?? DOWNLOADABLE;
   // vision and vision-text share a repository: pull it once with the union of
   // their files, so config.json really is the last file of the folder.
-  const groups = new Map<string, { roles: ModelRole[]; model: ResolvedModel; files: Set<string> }>();
+  const groups = new Map<
+    string,
+    { roles: ModelRole[]; model: ResolvedModel; files: Set<string>; optional: Set<string> }
+  >();
   const results: PullResult[] = [];
   for (const role of roles) {
     const m = resolveModel(config, role);
     if (m.source === 'npm') {
-      results.push({ role, id: m.id, dir: m.dir, downloaded: [], skipped: [], commit: null });
+      results.push({ role, id: m.id, dir: m.dir, downloaded: [], skipped: [], unavailable: [], commit: null });
       continue;
     }
     const key = `${m.id}@${m.revision}`;
-    const g = groups.get(key) ?? { roles: [], model: m, files: new Set<string>() };
+    const g = groups.get(key) ?? { roles: [], model: m, files: new Set<string>(), optional: new Set<string>() };
     g.roles.push(role);
     for (const f of m.files) g.files.add(f);
+    for (const f of m.optional_files ?? []) g.optional.add(f);
     groups.set(key, g);
   }
-  for (const { roles: groupRoles, model: m, files } of groups.values()) {
+  for (const { roles: groupRoles, model: m, files, optional } of groups.values()) {
     const role = groupRoles[0]!;
-    const ordered = [...files].sort((a, b) => Number(a === 'config.json') - Number(b === 'config.json'));
-    const result: PullResult = { role, id: m.id, dir: m.dir, downloaded: [], skipped: [], commit: null };
+    const ordered = [...files, ...[...optional].filter((f) => !files.has(f))].sort(
+      (a, b) => Number(a === 'config.json') - Number(b === 'config.json'),
+    );
+    const result: PullResult = {
+      role,
+      id: m.id,
+      dir: m.dir,
+      downloaded: [],
+      skipped: [],
+      unavailable: [],
+      commit: null,
+    };
     for (const file of ordered) {
       const dest = path.join(m.dir, file);
       if (fs.existsSync(dest)) {
@@ -135,6 +153,11 @@ export async function pullModels(config: Pick<Config, 'models'>, opts: PullOptio
         result.commit ??= commit;
       } catch (e) {
         if (opts.signal?.aborted) throw e;
+        // Not every export of a model has the optional files (an override, an older conversion).
+        if (e instanceof NotOnHub && optional.has(file) && !files.has(file)) {
+          result.unavailable.push(file);
+          continue;
+        }
         throw new Error(
           `cannot download ${m.id} (${groupRoles.join(', ')}) from ${config.models.hubUrl}: ${describe(e)}. ` +
             `Check network access or HF_ENDPOINT, or copy the files listed in models/manifest.json into ${m.dir} by hand.`,
