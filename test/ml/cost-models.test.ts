@@ -19,7 +19,7 @@ import {
   skipPassedThroughOutputs,
   type DecoderSession,
 } from '../../worker/ml/cross-attention.ts';
-import { getModels } from '../../worker/ml/index.ts';
+import { getModels, inProcessSpeechRecognizer } from '../../worker/ml/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-cost-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -39,6 +39,31 @@ function jpeg(): Buffer {
   );
   assert.equal(r.status, 0, String(r.stderr));
   return r.stdout;
+}
+
+/** A 300 Hz tone, 16 kHz mono samples. */
+function tone(seconds: number): Float32Array {
+  const r = spawnSync(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=f=300:d=${seconds}`,
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-f',
+      'f32le',
+      '-',
+    ],
+    { maxBuffer: 1 << 26 },
+  );
+  assert.equal(r.status, 0, String(r.stderr));
+  return new Float32Array(r.stdout.buffer.slice(r.stdout.byteOffset, r.stdout.byteOffset + r.stdout.length));
 }
 
 describe('cost stand-ins', () => {
@@ -112,19 +137,60 @@ describe('cost stand-ins', () => {
 
   test('Whisper-shaped decoding runs with its key/value cache and stops', async () => {
     const asr = (await models.speechRecognizer())!;
-    const r = spawnSync(
-      'ffmpeg',
-      ['-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=f=300:d=8', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-'],
-      { maxBuffer: 1 << 26 },
-    );
-    const samples = new Float32Array(r.stdout.buffer.slice(r.stdout.byteOffset, r.stdout.byteOffset + r.stdout.length));
-    const res = await asr.transcribe(samples);
+    const res = await asr.transcribe(tone(8));
     // Random weights pick some language and random timestamps (segments may all
     // fall past the audio's end and be dropped); what must hold is that
     // generation ran through the cached decoder and came back well-formed.
     assert.match(res.language ?? '', /^[a-z]{2,3}$/);
     assert.ok(Array.isArray(res.segments));
     for (const s of res.segments) assert.ok(s.start >= 0 && s.end <= 8 && s.text.length > 0);
+  });
+
+  test('the recogniser decodes the later steps on the decoder with past where the folder has it, the same as without', async () => {
+    const id = 'onnx-community/whisper-base';
+    const pastFile = 'onnx/decoder_with_past_model_quantized.onnx';
+    // Two more model folders: one without the optional file, one where it is not an ONNX graph.
+    const copy = (name: string) => {
+      const dir = path.join(tmp, name);
+      fs.cpSync(path.join(out, id), path.join(dir, id), { recursive: true });
+      return { dir, file: path.join(dir, id, pastFile) };
+    };
+    const without = copy('without-past');
+    fs.rmSync(without.file);
+    const broken = copy('broken-past');
+    fs.writeFileSync(broken.file, 'not a model');
+    const recogniser = (dir: string) =>
+      inProcessSpeechRecognizer(loadConfig({ ...process.env, MODELS_DIR: dir, ORT_THREADS: '1' }));
+
+    // Which files onnxruntime opens, and how often each session runs.
+    const runs = new Map<string, number>();
+    const create = ort.InferenceSession.create;
+    (ort.InferenceSession as any).create = async (...args: Parameters<typeof create>) => {
+      const session = await (create as any)(...args);
+      const name = typeof args[0] === 'string' ? path.basename(args[0]) : '(bytes)';
+      const run = session.run.bind(session);
+      session.run = (...a: unknown[]) => (runs.set(name, (runs.get(name) ?? 0) + 1), run(...a));
+      return session;
+    };
+    try {
+      const samples = tone(8);
+      const withPast = await (await recogniser(out))!.transcribe(samples);
+      const cachedSteps = runs.get(path.basename(pastFile)) ?? 0;
+      assert.ok(cachedSteps > 10, `the decoder with past ran ${cachedSteps} steps`);
+      runs.clear();
+      const merged = await (await recogniser(without.dir))!.transcribe(samples);
+      assert.equal(runs.get(path.basename(pastFile)), undefined);
+      assert.deepEqual(withPast, merged, 'the same language and segments either way');
+    } finally {
+      (ort.InferenceSession as any).create = create;
+    }
+    await assert.rejects(recogniser(broken.dir), (e: Error) => {
+      assert.match(
+        e.message,
+        /model onnx-community\/whisper-base \(asr\): cannot load onnx\/decoder_with_past_model_quantized\.onnx/,
+      );
+      return true;
+    });
   });
 
   test("Whisper's decoder is not asked again for the cross-attention keys and values it was given", async () => {
