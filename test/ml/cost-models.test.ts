@@ -43,25 +43,10 @@ function jpeg(): Buffer {
 
 /** A 300 Hz tone, 16 kHz mono samples. */
 function tone(seconds: number): Float32Array {
-  const r = spawnSync(
-    'ffmpeg',
-    [
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `sine=f=300:d=${seconds}`,
-      '-ac',
-      '1',
-      '-ar',
-      '16000',
-      '-f',
-      'f32le',
-      '-',
-    ],
-    { maxBuffer: 1 << 26 },
-  );
+  const output = '-ac 1 -ar 16000 -f f32le -'.split(' ');
+  const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', `sine=f=300:d=${seconds}`, ...output], {
+    maxBuffer: 1 << 26,
+  });
   assert.equal(r.status, 0, String(r.stderr));
   return new Float32Array(r.stdout.buffer.slice(r.stdout.byteOffset, r.stdout.byteOffset + r.stdout.length));
 }
