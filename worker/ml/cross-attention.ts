@@ -29,10 +29,31 @@ export interface DecoderSession {
   run(feeds: Record<string, unknown>, fetches?: unknown, options?: unknown): Promise<Record<string, unknown>>;
 }
 
-const cachedStep = (feeds: Record<string, unknown>) =>
-  Boolean((feeds.use_cache_branch as { data?: ArrayLike<unknown> } | undefined)?.data?.[0]);
-
 const PASSED_THROUGH = /^present\.\d+\.encoder\.(key|value)$/;
+
+type Run = DecoderSession['run'];
+
+/** A merged decoder's outputs less the passed-through ones; null for a session without a cache branch. */
+function changingOutputs(session: DecoderSession): string[] | null {
+  if (!session.inputNames.includes('use_cache_branch')) return null;
+  return session.outputNames.filter((n) => !PASSED_THROUGH.test(n));
+}
+
+/**
+ * Runs the session's cached steps through `cached` (given the session's own
+ * run). A caller that names its own fetches (or passes run options in their
+ * place) gets what it asked for, and the first step is left as it is.
+ */
+function onCachedSteps(
+  session: DecoderSession,
+  cached: (run: Run, feeds: Record<string, unknown>, options: unknown) => ReturnType<Run>,
+): void {
+  const run = session.run.bind(session);
+  session.run = (feeds, fetches, options) => {
+    const step = (feeds.use_cache_branch as { data?: ArrayLike<unknown> } | undefined)?.data?.[0];
+    return fetches === undefined && step ? cached(run, feeds, options) : run(feeds, fetches, options);
+  };
+}
 
 /**
  * Makes `session.run` leave out the cross-attention outputs on the steps
@@ -40,13 +61,9 @@ const PASSED_THROUGH = /^present\.\d+\.encoder\.(key|value)$/;
  * decoder without a cache branch) is left as it is.
  */
 export function skipPassedThroughOutputs(session: DecoderSession | undefined): void {
-  if (!session?.inputNames.includes('use_cache_branch')) return;
-  const changing = session.outputNames.filter((n) => !PASSED_THROUGH.test(n));
-  if (changing.length === session.outputNames.length) return;
-  const run = session.run.bind(session);
-  session.run = (feeds, fetches, options) =>
-    // A caller that names its own fetches (or passes run options in their place) gets what it asked for.
-    fetches === undefined && cachedStep(feeds) ? run(feeds, changing, options) : run(feeds, fetches, options);
+  const changing = session && changingOutputs(session);
+  if (!changing || changing.length === session.outputNames.length) return;
+  onCachedSteps(session, (run, feeds, options) => run(feeds, changing, options));
 }
 
 /**
@@ -56,19 +73,17 @@ export function skipPassedThroughOutputs(session: DecoderSession | undefined): v
  * false, changing nothing, when it does not fit (another export's layout).
  */
 export function decodeCachedStepsWith(merged: DecoderSession, withPast: DecoderSession): boolean {
-  if (!merged.inputNames.includes('use_cache_branch')) return false;
-  const changing = new Set(merged.outputNames.filter((n) => !PASSED_THROUGH.test(n)));
+  const changing = new Set(changingOutputs(merged) ?? []);
   const fits =
+    changing.size > 0 &&
     withPast.outputNames.length === changing.size &&
     withPast.outputNames.every((n) => changing.has(n)) &&
     withPast.inputNames.every((n) => merged.inputNames.includes(n));
   if (!fits) return false;
-  const run = merged.run.bind(merged);
-  merged.run = (feeds, fetches, options) => {
-    if (fetches !== undefined || !cachedStep(feeds)) return run(feeds, fetches, options);
+  onCachedSteps(merged, (_run, feeds, options) => {
     const own: Record<string, unknown> = {};
     for (const n of withPast.inputNames) own[n] = feeds[n];
     return withPast.run(own, undefined, options);
-  };
+  });
   return true;
 }
