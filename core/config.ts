@@ -286,6 +286,12 @@ export const OPTIONS = [
     doc: 'onnxruntime intra-op threads per session; 0 = number of cores.',
   },
   {
+    env: 'FACE_THREADS',
+    kind: 'int',
+    default: '0',
+    doc: "Worker threads that detect and embed faces, each with its own copy of the face networks (~0.4 GB once it has run), started as work waits for one; 0 = one per two cores, at most 4. On threads of their own a video's faces are found while the text and image encoders run, which hold the worker's own thread for seconds at a time; more threads find more at once on a machine with cores to spare.",
+  },
+  {
     env: 'ORT_SPINNING',
     kind: 'bool',
     default: 'false',
@@ -510,6 +516,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       ortThreads: n('ORT_THREADS'),
       ortSpinning: r.ORT_SPINNING as boolean,
       faces: s('FACES') === 'on',
+      faceThreads: n('FACE_THREADS'),
     },
     worker: {
       concurrency: n('WORKER_CONCURRENCY'),

@@ -16,6 +16,7 @@ import { generateTinyModels } from '../../models/tiny/generate.ts';
 import { loadConfig } from '../../core/config.ts';
 import { getModels, pullModels, type PullProgress } from '../../worker/ml/index.ts';
 import { SPEECH_IDLE_MS } from '../../worker/ml/speech-process.ts';
+import type { FaceThreads } from '../../worker/ml/face-threads.ts';
 import { readManifest } from '../../worker/ml/manifest.ts';
 import { ortThreadOptions } from '../../worker/ml/ort-options.ts';
 
@@ -205,7 +206,7 @@ describe('a memory budget for the large models', () => {
 
   const speech = new Float32Array(16000 * 2).map((_, i) => Math.sin(i / 8) * 0.1);
 
-  test('under a budget, a recognition releases the models not in use; one in use stays', async () => {
+  test('under a budget, a recognition releases the models and face threads not in use; one in use stays', async () => {
     const dir = generateTinyModels({ out: path.join(tmp, 'budget-speech') }).out;
     const [t, v] = [onnxBytes(dir, 'text'), onnxBytes(dir, 'vision')];
     // Room for both: only the recognition releases them.
@@ -215,9 +216,14 @@ describe('a memory budget for the large models', () => {
     const textVecs = await te.embed(texts);
     const imageVecs = await ie.embedImages([image()]);
     assert.deepEqual(models.loaded().sort(), ['text', 'vision']);
+    const faces = (await models.faceAnalyzer()) as FaceThreads;
+    const seen = await faces.detect(image());
+    assert.equal(faces.threads, 1);
     const asr = (await models.speechRecognizer())!;
     const heard = await asr.transcribe(speech);
     assert.deepEqual(models.loaded(), [], 'the speech phase holds no picture model');
+    assert.equal(faces.threads, 0, 'nor a face thread');
+    assert.deepEqual(await faces.detect(image()), seen, 'a face thread starts again');
     assert.deepEqual(await te.embed(texts), textVecs, 'reloaded, the same vectors');
     // An image batch running while a recognition starts keeps its session.
     const [images, again] = await Promise.all([ie.embedImages([image()]), asr.transcribe(speech)]);

@@ -40,8 +40,10 @@ export interface FaceAnalyzerOptions {
 /** The three networks used (the package also ships age, gender and expression nets, never loaded). */
 export const FACE_NETS = ['ssd_mobilenetv1_model', 'face_landmark_68_model', 'face_recognition_model'] as const;
 /** Longest side an image is decoded at: the detector sees 512², the recogniser 150² crops. */
-const MAX_SIDE = 1600;
+export const MAX_SIDE = 1600;
 const MAX_FACES = 50;
+/** dlib's recogniser: 128-d descriptors. */
+export const FACE_DIM = 128;
 
 function defaultPackageDir(): string | null {
   try {
@@ -131,7 +133,7 @@ function l2(v: Float32Array): Float32Array {
 }
 
 let chain: Promise<unknown> = Promise.resolve();
-/** TF.js state is process-global: one image at a time keeps memory bounded and results deterministic. */
+/** TF.js state is global to its thread: one image at a time keeps memory bounded and results deterministic. */
 function serialise<T>(fn: () => Promise<T>): Promise<T> {
   const run = chain.then(fn, fn);
   chain = run.catch(() => {});
@@ -140,11 +142,29 @@ function serialise<T>(fn: () => Promise<T>): Promise<T> {
 
 let backend: Promise<void> | null = null;
 
+/** Decoded RGB pixels, as decodeImage returns them. */
+export interface FacePixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** A detection cancelled by its signal before it began. */
+export class DetectionSkipped extends Error {
+  constructor() {
+    super('face detection cancelled');
+  }
+}
+
+/** Faces in decoded pixels, best first (one call at a time); what a face thread (./face-threads.ts) runs. */
+export type DetectPixels = (img: FacePixels) => Promise<DetectedFace[]>;
+
 /**
- * Loads the three networks once; null when the package is not installed
- * (the faces stage is then recorded as missing, like any absent model).
+ * Loads the three networks into this thread's TF.js once; null when the
+ * package is not installed (the faces stage is then recorded as missing,
+ * like any absent model).
  */
-export async function loadFaceAnalyzer(modelId: string, opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer | null> {
+export async function loadFaceNets(modelId: string, opts: FaceAnalyzerOptions = {}): Promise<DetectPixels | null> {
   const files = faceModelFiles(opts.packageDir === undefined ? defaultPackageDir() : opts.packageDir);
   if (!files) return null;
   const minScore = opts.minScore ?? 0.5;
@@ -173,42 +193,55 @@ export async function loadFaceAnalyzer(modelId: string, opts: FaceAnalyzerOption
   }
   const detectorOptions = new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: MAX_FACES });
 
+  return (img) =>
+    serialise(async () => {
+      const tensor = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
+      try {
+        const found = await faceapi
+          .detectAllFaces(tensor as never, detectorOptions)
+          .withFaceLandmarks()
+          .withFaceDescriptors();
+        const faces: DetectedFace[] = [];
+        for (const f of found) {
+          const b = f.detection.box;
+          if (Math.min(b.width, b.height) < minSizePx) continue;
+          const clamp = (v: number) => Math.min(1, Math.max(0, v));
+          const x = clamp(b.x / img.width),
+            y = clamp(b.y / img.height);
+          faces.push({
+            box: {
+              x,
+              y,
+              w: clamp((b.x + b.width) / img.width) - x,
+              h: clamp((b.y + b.height) / img.height) - y,
+            },
+            score: f.detection.score,
+            embedding: l2(f.descriptor),
+          });
+        }
+        return faces.sort((a, b) => b.score - a.score);
+      } finally {
+        tensor.dispose();
+      }
+    });
+}
+
+/**
+ * The networks in this thread, where a detection can only progress while
+ * nothing else holds it (an encoder's batch would, for seconds). The worker
+ * and the API server use face threads instead (./face-threads.ts); this is
+ * their reference and what runs inside each of them.
+ */
+export async function loadFaceAnalyzer(modelId: string, opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer | null> {
+  const detectPixels = await loadFaceNets(modelId, opts);
+  if (!detectPixels) return null;
   return {
     modelId,
-    dim: 128,
+    dim: FACE_DIM,
     async detect(image, detectOpts) {
       const img = await decodeImage(image, detectOpts?.maxWidth);
-      return serialise(async () => {
-        const tensor = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
-        try {
-          const found = await faceapi
-            .detectAllFaces(tensor as never, detectorOptions)
-            .withFaceLandmarks()
-            .withFaceDescriptors();
-          const faces: DetectedFace[] = [];
-          for (const f of found) {
-            const b = f.detection.box;
-            if (Math.min(b.width, b.height) < minSizePx) continue;
-            const clamp = (v: number) => Math.min(1, Math.max(0, v));
-            const x = clamp(b.x / img.width),
-              y = clamp(b.y / img.height);
-            faces.push({
-              box: {
-                x,
-                y,
-                w: clamp((b.x + b.width) / img.width) - x,
-                h: clamp((b.y + b.height) / img.height) - y,
-              },
-              score: f.detection.score,
-              embedding: l2(f.descriptor),
-            });
-          }
-          faces.sort((a, b) => b.score - a.score);
-          return { width: img.width, height: img.height, faces };
-        } finally {
-          tensor.dispose();
-        }
-      });
+      if (detectOpts?.signal?.aborted) throw new DetectionSkipped();
+      return { width: img.width, height: img.height, faces: await detectPixels(img) };
     },
   };
 }

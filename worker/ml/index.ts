@@ -29,7 +29,8 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import type { Config } from '../../core/config.ts';
-import { FACE_NETS, faceModelFiles, loadFaceAnalyzer, type FaceAnalyzerOptions } from './faces.ts';
+import { faceThreads, loadFaceThreads, type FaceThreads } from './face-threads.ts';
+import { FACE_NETS, faceModelFiles, type FaceAnalyzerOptions } from './faces.ts';
 import { loadTextReader, ocrModelFiles } from './ocr.ts';
 import { readLabels, readManifest, resolveModel, ROLES, type ResolvedModel } from './manifest.ts';
 import { labelVectorsInChild } from './label-vectors.ts';
@@ -194,7 +195,7 @@ export function getModels(
   // A registry with explicit face options (tests, benchmarks) is never shared.
   if (opts.face) return createRegistry(config, opts);
   const m = config.models;
-  const key = JSON.stringify([m.dir, m.overrides, m.ortThreads, m.ortSpinning, opts.memoryMb ?? 0]);
+  const key = JSON.stringify([m.dir, m.overrides, m.ortThreads, m.ortSpinning, m.faceThreads, opts.memoryMb ?? 0]);
   let r = registries.get(key);
   if (!r) {
     r = createRegistry(config, { memoryMb: opts.memoryMb });
@@ -424,6 +425,8 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
   let clock = 0;
   /** The speech process once started (not in the speech process itself). */
   let speechHost: SpeechProcess | null = null;
+  /** The face threads once loaded. */
+  let faces: FaceThreads | null = null;
 
   /*
    * Releasing a session inside the process does not hand its memory back to
@@ -448,6 +451,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
   async function releaseIdle(): Promise<void> {
     if (!budget) return;
     for (const r of residents) if (r.loaded && r.busy === 0) await r.release();
+    await faces?.release();
   }
 
   /** A session under the memory budget, loaded now so that a broken model fails here, naming it. */
@@ -793,14 +797,15 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
   function faceAnalyzer(): Promise<FaceAnalyzer | null> {
     return once('face', async () => {
       const m = readManifest().face;
-      const analyzer = await loadFaceAnalyzer(m.id, {
+      faces = await loadFaceThreads(m.id, {
         minScore: m.min_score,
         minSizePx: m.min_size_px,
         ...opts.face,
+        threads: faceThreads(config),
       });
-      if (analyzer && analyzer.dim !== SCHEMA_DIMS.face.dim)
-        throw new Error(`face model ${m.id} produces ${analyzer.dim}-d vectors but faces.embedding is vector(128)`);
-      return analyzer;
+      if (faces && faces.dim !== SCHEMA_DIMS.face.dim)
+        throw new Error(`face model ${m.id} produces ${faces.dim}-d vectors but faces.embedding is vector(128)`);
+      return faces;
     });
   }
 

@@ -96,6 +96,7 @@ export interface FaceAnalyzer {
   /** Every face above the detection threshold, best first; maxWidth: the image is looked at no wider. */
   detect(
     image: ImageInput,
-    opts?: { maxWidth?: number },
+    /** signal: cancels the detection if it has not begun (it then rejects). */
+    opts?: { maxWidth?: number; signal?: AbortSignal },
   ): Promise<{ width: number; height: number; faces: DetectedFace[] }>;
 }
