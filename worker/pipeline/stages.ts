@@ -33,7 +33,7 @@ import {
 import { CHANGE_FPS } from '../media/changes.ts';
 import type { ImageInput } from '../ml/image.ts';
 import type { TextReader } from '../ml/types.ts';
-import { cropFace } from '../ml/faces.ts';
+import { cropFace, decodeImage } from '../ml/faces.ts';
 import type { DetectedFace } from '../ml/types.ts';
 import { mediaLimits, type PipelineContext, type VideoRow } from './context.ts';
 import { assignTranscript, chooseTextSamples, chunkEnd, planScenes, textChangeCuts, type Span } from './scenes.ts';
@@ -170,17 +170,32 @@ interface SampledFrame {
 
 type Status = 'done' | 'missing';
 
+/** A stage's work handed to threads: finish() waits for it and writes its products; cancel() drops what has not begun. */
+interface Deferred {
+  finish(): Promise<Status>;
+  cancel(): void;
+}
+
 interface Stage {
   name: StageName;
   /** Stages whose products this one reads. */
   needs: StageName[];
   /** Columns it writes, for readers of this table; the code below writes exactly these. */
   writes: string[];
+  /** Its work runs on threads of its own: run() returns a Deferred, begun as soon as `needs` are done. */
+  beginsEarly?: boolean;
   /** Whether its model is present now (stages without a model are always available). */
   available?(ctx: PipelineContext): Promise<boolean>;
   /** Whether the stored result came from a model other than the configured one. */
   stale?(ctx: PipelineContext, video: VideoRow): Promise<boolean>;
-  run(w: Work): Promise<Status>;
+  /**
+   * Runs the stage, or, for a stage whose work runs on threads of its own,
+   * hands that work over and returns what completes it (Deferred). Such a
+   * stage begins as soon as the stages it needs are done and completes at
+   * its place in the table, so its threads work while the stages between
+   * run on this one.
+   */
+  run(w: Work): Promise<Status | Deferred>;
   /** Rebuilds its products from the stored scenes when it does not run but a later stage needs them. */
   load?(w: Work, stored: StoredScene[]): Promise<void>;
 }
@@ -192,6 +207,11 @@ interface Stage {
  * pointer would otherwise ask for dozens.
  */
 export const OCR_EXTRA_FRAMES_PER_MIN = 12;
+/**
+ * Frames handed to the face threads and not yet answered, at most (see the
+ * faces stage): ~1 MB each at keyframe width, 0.3-0.9 s of a thread each.
+ */
+const FACES_AHEAD = 24;
 /** Keyframes are small JPEGs; anything bigger in their place is not ours. */
 const KEYFRAME_MAX_BYTES = 32 * 1024 * 1024;
 
@@ -444,6 +464,7 @@ export const STAGES: readonly Stage[] = [
     // Through sampledFrames(), like ocr: the same decoded frames.
     needs: ['cut', 'keyframes'],
     writes: ['faces.*', 'videos.face_model'],
+    beginsEarly: true,
     // FACES=off: the stage never runs and is never "missing" (nothing to fill in later).
     available: async (ctx) => !ctx.config.models.faces || (await ctx.models.faceAnalyzer()) !== null,
     async stale(ctx, video) {
@@ -456,33 +477,72 @@ export const STAGES: readonly Stage[] = [
       const analyzer = await w.ctx.models.faceAnalyzer();
       if (!analyzer) return 'missing';
       const perScene = await w.sampledFrames();
-      for (const [i, frames] of perScene.entries()) {
-        const seen: { frame: SampledFrame; image: ImageInput; face: DetectedFace }[] = [];
-        for (const frame of frames) {
-          // At keyframe width, as the detector's thresholds and minimum size were set.
-          const image = await frameImage(frame.file);
-          for (const face of (await analyzer.detect(image, { maxWidth: KEYFRAME_MAX_W })).faces)
-            seen.push({ frame, image, face });
+      // The chunk's frames are read, decoded at keyframe width (as the
+      // detector's thresholds and minimum size were set) and handed to the
+      // face threads, which detect while the encoders run on this thread.
+      // At most FACES_AHEAD at a time are handed over and not yet answered:
+      // enough to keep a thread busy through an encoder batch, which holds
+      // this thread (and so the handing over) for seconds, and no more, so a
+      // chunk of a thousand short shots does not queue a thousand pictures.
+      const halt = new AbortController();
+      const signal = w.signal ? AbortSignal.any([w.signal, halt.signal]) : halt.signal;
+      const frames = perScene.flat();
+      const found: Promise<DetectedFace[]>[] = new Array(frames.length);
+      const ahead = Math.min(FACES_AHEAD, frames.length);
+      let next = 0;
+      let posted = 0;
+      let firstRound = () => {};
+      const handedOver = new Promise<void>((resolve) => (firstRound = resolve));
+      const lane = async () => {
+        while (next < frames.length && !signal.aborted) {
+          const i = next++;
+          const pixels = await decodeImage(await frameImage(frames[i]!.file), KEYFRAME_MAX_W);
+          found[i] = analyzer.detect(pixels, { maxWidth: KEYFRAME_MAX_W, signal }).then((r) => r.faces);
+          if (++posted === ahead) firstRound();
+          await found[i];
         }
-        const kept = dropDuplicateFaces(seen);
-        const out: FaceOut[] = [];
-        for (const { frame, image, face } of kept) {
-          const id = crypto.randomUUID();
-          const crop = await cropFace(image, face.box);
-          await w.ctx.storage.put(faceCropKey(w.video.owner_id, id), crop, 'image/jpeg');
-          out.push({
-            id,
-            frame_s: frame.t,
-            box: [face.box.x, face.box.y, face.box.w, face.box.h],
-            det_score: face.score,
-            embedding: toArray(face.embedding),
-          });
-        }
-        w.scenes[i]!.faces = out;
-        await w.progress('faces', (i + 1) / perScene.length);
+      };
+      const lanes = Promise.all(Array.from({ length: ahead }, lane));
+      // Awaited by finish(), or never when a later stage fails and cancels it.
+      lanes.catch(() => {});
+      try {
+        await Promise.race([handedOver, lanes]);
+      } catch (e) {
+        halt.abort();
+        throw e;
       }
-      w.out.face_model = analyzer.modelId;
-      return 'done';
+      return {
+        cancel: () => halt.abort(),
+        async finish() {
+          await lanes;
+          signal.throwIfAborted();
+          let k = 0;
+          for (const [i, sceneFrames] of perScene.entries()) {
+            const seen: { frame: SampledFrame; face: DetectedFace }[] = [];
+            for (const frame of sceneFrames) for (const face of await found[k++]!) seen.push({ frame, face });
+            const out: FaceOut[] = [];
+            const images = new Map<string, Promise<ImageInput>>();
+            for (const { frame, face } of dropDuplicateFaces(seen)) {
+              const id = crypto.randomUUID();
+              const image = images.get(frame.file) ?? frameImage(frame.file);
+              images.set(frame.file, image);
+              const crop = await cropFace(await image, face.box);
+              await w.ctx.storage.put(faceCropKey(w.video.owner_id, id), crop, 'image/jpeg');
+              out.push({
+                id,
+                frame_s: frame.t,
+                box: [face.box.x, face.box.y, face.box.w, face.box.h],
+                det_score: face.score,
+                embedding: toArray(face.embedding),
+              });
+            }
+            w.scenes[i]!.faces = out;
+            await w.progress('faces', (i + 1) / perScene.length);
+          }
+          w.out.face_model = analyzer.modelId;
+          return 'done';
+        },
+      };
     },
   },
 ];
@@ -662,16 +722,41 @@ async function runStages(w: Work, todo: Set<StageName>, stored: StoredScene[], m
     STAGES.find((s) => s.name === n)!.needs.forEach(want);
   };
   for (const s of STAGES) if (todo.has(s.name)) s.needs.forEach(want);
+  const record = (name: StageName, status: Status) => {
+    if (status === 'missing') missing.add(name as SkippableStage);
+    else missing.delete(name as SkippableStage);
+  };
   await fs.mkdir(path.join(w.dir, 'frames'), { recursive: true });
-  for (const stage of STAGES) {
-    if (todo.has(stage.name)) {
-      await w.progress(stage.name, 0);
-      const status = await stage.run(w);
-      if (status === 'missing') missing.add(stage.name as SkippableStage);
-      else missing.delete(stage.name as SkippableStage);
-    } else if (load.has(stage.name)) {
-      await stage.load!(w, stored);
+  // Stages run or loaded so far, and the results of those begun early: a
+  // stage whose work goes to threads begins once what it needs is there
+  // and is recorded at its own place in the table.
+  const ready = new Set<StageName>();
+  const begun = new Map<StageName, Status | Deferred>();
+  try {
+    for (const stage of STAGES) {
+      const early = begun.get(stage.name);
+      if (early !== undefined) {
+        if (typeof early === 'string') record(stage.name, early);
+        else {
+          await w.progress(stage.name, 0);
+          record(stage.name, await early.finish());
+        }
+      } else if (todo.has(stage.name)) {
+        await w.progress(stage.name, 0);
+        const status = await stage.run(w);
+        record(stage.name, typeof status === 'string' ? status : await status.finish());
+      } else if (load.has(stage.name)) {
+        await stage.load!(w, stored);
+      }
+      ready.add(stage.name);
+      for (const later of STAGES) {
+        const due = later.beginsEarly && todo.has(later.name) && !ready.has(later.name) && !begun.has(later.name);
+        if (due && later.needs.every((n) => ready.has(n))) begun.set(later.name, await later.run(w));
+      }
     }
+  } catch (e) {
+    for (const d of begun.values()) if (typeof d !== 'string') d.cancel();
+    throw e;
   }
 }
 
