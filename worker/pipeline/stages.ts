@@ -494,23 +494,24 @@ export const STAGES: readonly Stage[] = [
       let firstRound = () => {};
       const handedOver = new Promise<void>((resolve) => (firstRound = resolve));
       const lane = async () => {
-        while (next < frames.length && !signal.aborted) {
-          const i = next++;
-          const pixels = await decodeImage(await frameImage(frames[i]!.file), KEYFRAME_MAX_W);
-          found[i] = analyzer.detect(pixels, { maxWidth: KEYFRAME_MAX_W, signal }).then((r) => r.faces);
-          if (++posted === ahead) firstRound();
-          await found[i];
+        try {
+          while (next < frames.length && !signal.aborted) {
+            const i = next++;
+            const pixels = await decodeImage(await frameImage(frames[i]!.file), KEYFRAME_MAX_W);
+            found[i] = analyzer.detect(pixels, { maxWidth: KEYFRAME_MAX_W, signal }).then((r) => r.faces);
+            if (++posted === ahead) firstRound();
+            await found[i];
+          }
+        } catch (e) {
+          // The stage has failed: the other lanes hand nothing more over.
+          halt.abort();
+          throw e;
         }
       };
       const lanes = Promise.all(Array.from({ length: ahead }, lane));
       // Awaited by finish(), or never when a later stage fails and cancels it.
       lanes.catch(() => {});
-      try {
-        await Promise.race([handedOver, lanes]);
-      } catch (e) {
-        halt.abort();
-        throw e;
-      }
+      await Promise.race([handedOver, lanes]);
       return {
         cancel: () => halt.abort(),
         async finish() {
