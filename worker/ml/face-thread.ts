@@ -4,10 +4,11 @@
  * in the order sent.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadFaceNets, type FaceAnalyzerOptions, type FacePixels } from './faces.ts';
+import { loadFaceNets, type FaceAnalyzerOptions } from './faces.ts';
+import type { RgbImage } from './image.ts';
 import type { DetectedFace } from './types.ts';
 
-export type ToThread = { id: number; img: FacePixels } | { cancel: number };
+export type ToThread = { id: number; img: RgbImage } | { cancel: number };
 export type FromThread =
   | { ready: true }
   | { ready: false; error: string }
@@ -21,7 +22,7 @@ const post = (m: FromThread) => port.postMessage(m);
 try {
   const detect = await loadFaceNets(modelId, opts);
   if (!detect) throw new Error(`face model ${modelId}: the package's networks are gone`);
-  const queue: { id: number; img: FacePixels }[] = [];
+  const queue: { id: number; img: RgbImage }[] = [];
   const cancelled = new Set<number>();
   let busy = false;
   // The next image starts from setImmediate, after the messages that came

@@ -23,9 +23,8 @@ import {
   faceModelFiles,
   MAX_SIDE,
   type FaceAnalyzerOptions,
-  type FacePixels,
 } from './faces.ts';
-import type { ImageInput } from './image.ts';
+import type { ImageInput, RgbImage } from './image.ts';
 import type { FromThread, ToThread } from './face-thread.ts';
 import type { DetectedFace, FaceAnalyzer } from './types.ts';
 
@@ -109,7 +108,7 @@ export class FaceThread {
    * the thread gets to it cancels it there (DetectionSkipped); one
    * already running finishes.
    */
-  run(img: FacePixels, signal?: AbortSignal): Promise<DetectedFace[]> {
+  run(img: RgbImage, signal?: AbortSignal): Promise<DetectedFace[]> {
     if (!this.alive) return Promise.reject(new Error('a face thread ended'));
     if (signal?.aborted) return Promise.reject(new DetectionSkipped());
     const id = this.#next++;
@@ -136,7 +135,7 @@ export class FaceThread {
 }
 
 /** The image as it is, where it is pixels no larger than decodeImage would make them. */
-function decoded(image: ImageInput, maxWidth?: number): FacePixels | null {
+function decoded(image: ImageInput, maxWidth?: number): RgbImage | null {
   if (typeof image === 'string' || Buffer.isBuffer(image)) return null;
   const fits = maxWidth ? image.width <= maxWidth : Math.max(image.width, image.height) <= MAX_SIDE;
   return fits ? image : null;

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
 import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
 import type * as FaceApi from '@vladmandic/face-api';
-import { sharpOf, type ImageInput } from './image.ts';
+import { sharpOf, type ImageInput, type RgbImage } from './image.ts';
 import type { DetectedFace, FaceAnalyzer, FaceBox } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -142,13 +142,6 @@ function serialise<T>(fn: () => Promise<T>): Promise<T> {
 
 let backend: Promise<void> | null = null;
 
-/** Decoded RGB pixels, as decodeImage returns them. */
-export interface FacePixels {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
-
 /** A detection cancelled by its signal before it began. */
 export class DetectionSkipped extends Error {
   constructor() {
@@ -157,7 +150,7 @@ export class DetectionSkipped extends Error {
 }
 
 /** Faces in decoded pixels, best first (one call at a time); what a face thread (./face-threads.ts) runs. */
-export type DetectPixels = (img: FacePixels) => Promise<DetectedFace[]>;
+export type DetectPixels = (img: RgbImage) => Promise<DetectedFace[]>;
 
 /**
  * Loads the three networks into this thread's TF.js once; null when the
@@ -229,8 +222,8 @@ export async function loadFaceNets(modelId: string, opts: FaceAnalyzerOptions = 
 /**
  * The networks in this thread, where a detection can only progress while
  * nothing else holds it (an encoder's batch would, for seconds). The worker
- * and the API server use face threads instead (./face-threads.ts); this is
- * their reference and what runs inside each of them.
+ * and the API server use face threads instead (./face-threads.ts, each
+ * running loadFaceNets); this is their reference in tests and benchmarks.
  */
 export async function loadFaceAnalyzer(modelId: string, opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer | null> {
   const detectPixels = await loadFaceNets(modelId, opts);

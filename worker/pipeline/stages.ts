@@ -522,6 +522,8 @@ export const STAGES: readonly Stage[] = [
             const seen: { frame: SampledFrame; face: DetectedFace }[] = [];
             for (const frame of sceneFrames) for (const face of await found[k++]!) seen.push({ frame, face });
             const out: FaceOut[] = [];
+            // Crops are cut from the frame read again: keeping every frame's
+            // pixels from the hand-over would hold a whole chunk of them.
             const images = new Map<string, Promise<ImageInput>>();
             for (const { frame, face } of dropDuplicateFaces(seen)) {
               const id = crypto.randomUUID();
