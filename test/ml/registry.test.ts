@@ -134,6 +134,11 @@ describe('where Whisper runs', () => {
     const expected = await first;
     assert.ok(expected.segments.length > 0);
     assert.deepEqual(started(), [child]);
+    // Idle, and the OCR model asked for (a transcribe job cuts index chunks
+    // between its recognitions, worker/pipeline/cuts-ahead.ts): it stays.
+    await models.textReader();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(started(), [child], 'the OCR model leaves the speech process alone');
     // Idle now: asking for a picture model ends it well before its idle time (SPEECH_IDLE_MS).
     const embedder = (await models.textEmbedder())!;
     const deadline = Date.now() + Math.min(3000, SPEECH_IDLE_MS / 2);

@@ -864,6 +864,9 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
    * picture models are already in, the two together reached 2.9 GB that way
    * (BENCHMARKS.md). With WORKER_CONCURRENCY > 1 another video's next
    * window may find it gone and start it again (a second for whisper-base).
+   * Not the OCR model's: a transcribe job cuts index chunks beside the
+   * speech process (worker/pipeline/cuts-ahead.ts), and reads their frames
+   * between its recognitions; PP-OCR is tens of MB.
    */
   const picture =
     <T>(get: () => Promise<T>) =>
@@ -878,7 +881,7 @@ function createRegistry(config: ModelsConfig, opts: RegistryOptions = {}): Model
     imageTextEmbedder: picture(imageTextEmbedder),
     tagger: picture(tagger),
     speechRecognizer,
-    textReader: picture(textReader),
+    textReader,
     faceAnalyzer: picture(faceAnalyzer),
     status,
     checkDimensions,

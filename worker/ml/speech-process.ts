@@ -35,8 +35,8 @@ type FromHost =
   | { t: 'error'; id: number; message: string };
 
 /** Long enough that the next transcribe chunk (queued as the last one ends) finds the process. Picture work
- * does not wait for it: the registry ends an idle host as soon as a picture or text model is asked for
- * (endIfIdle), since a worker's second video starts its picture work at once with its models already in. */
+ * does not wait for it: the registry ends an idle host as soon as a picture or text model other than OCR is
+ * asked for (endIfIdle), since a worker's second video starts its picture work at once with its models already in. */
 export const SPEECH_IDLE_MS = 10_000;
 
 type Pending = Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>;
