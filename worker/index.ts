@@ -14,6 +14,7 @@ import { isConnectionError, resolveDatabase } from '../core/database.ts';
 import { createLogger, outageLog } from '../core/log.ts';
 import type { Storage } from '../core/storage/types.ts';
 import type { ModelRegistry, PipelineContext } from './pipeline/context.ts';
+import { forgetAllCuts } from './pipeline/cuts-ahead.ts';
 import { forgetKept } from './pipeline/kept-videos.ts';
 import { alive, removeDeadWorkDirs } from './pipeline/workdir.ts';
 import { createTaskList } from './tasks/index.ts';
@@ -307,6 +308,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
         await Promise.all([supervised, heartbeats]);
         await pool.end();
         await forgetKept();
+        await forgetAllCuts();
       })();
       return stopped;
     },

@@ -178,6 +178,16 @@ test(
     );
     const ranA = chunksDone(a, id);
     assert.ok(ranA.includes('transcribe 3'), `speech recognised in 60 s chunks: ${ranA.join(', ')}`);
+    // A's transcribe jobs cut index chunks while speech was recognised, and
+    // its index jobs took them: the scenes compared below come from cuts
+    // made ahead (A's chunks) and cuts made by the index job itself (B's).
+    assert.ok(
+      a.lines.some((l) => l.startsWith(`video ${id}: index chunk at 0.0 s cut beside speech recognition`)),
+      a.lines.join('\n'),
+    );
+    assert.ok(
+      a.lines.some((l) => l.startsWith(`video ${id} index chunk 0 done: `) && l.includes('cut during its speech')),
+    );
 
     const b = startWorkerProcess();
     await b.running;
@@ -195,6 +205,7 @@ test(
       `B redid nothing A had staged (A: ${ranA.join(', ')}; B: ${ranB.join(', ')})`,
     );
     assert.ok(last >= 3, `the video took several index chunks (${last + 1})`);
+    assert.ok(!b.lines.some((l) => l.includes('cut during its speech')), 'B, a new process, cut its chunks itself');
     assert.equal((await staged()).rows.length, 0, 'the staged chunks were assembled and forgotten');
 
     assert.deepEqual(

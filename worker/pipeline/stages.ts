@@ -120,6 +120,23 @@ export interface IndexChunk {
   product: IndexResult;
 }
 
+/**
+ * An index chunk's cut stage done ahead (prepareCut): its products, with the
+ * frames it decoded and read in `dir`/frames.
+ */
+export interface PreparedCut {
+  dir: string;
+  startS: number;
+  /** The OCR model that read its frames (it can add cuts), or null: a chunk is cut again under another. */
+  reader: string | null;
+  textSamples: number[];
+  keyframes: KeyframeTimes;
+  spans: Span[];
+  range: NonNullable<Work['range']>;
+  /** By file name in `dir`/frames: whether it could be decoded, the time it was asked for, its text. */
+  frames: { name: string; ok: boolean; at?: number; text?: string }[];
+}
+
 /** The state one run of the stages shares: inputs, products of earlier stages, and the output being built. */
 interface Work {
   ctx: PipelineContext;
@@ -142,6 +159,8 @@ interface Work {
   range: { start: number; end: number; last: boolean; decoded: { from: number; to: number } } | null;
   /** The transcript the transcribe job stored (videos__index), if any. */
   storedTranscript: Transcript | null;
+  /** The cut stage of this chunk, done while its speech was recognised (cuts-ahead.ts), if any. */
+  prepared: PreparedCut | null;
   /** Settled, mutually different frames worth reading (detectScenes); null until the video was analysed. */
   textSamples: number[] | null;
   /** Where seeks can start, as the cut pass met them: frames in one GOP are taken in one decode. */
@@ -249,57 +268,16 @@ export const STAGES: readonly Stage[] = [
      * second or so past the cut, where it used to decode that whole scene
      * again. Decoding begins CUT_CONTEXT_S early so the detectors have seen
      * the picture before `from` (a cut needs a settled picture before it).
+     * A transcribe job may have done all this beside its speech
+     * (cuts-ahead.ts); the chunk then takes that.
      */
     async run(w) {
-      const file = await w.file();
-      const duration = w.video.duration_s ?? (await probe(file, w.limits)).durationS;
-      const { sceneMinS: minS, sceneMaxS: maxS, chunkS } = w.ctx.config.worker;
-      const from = w.chunk.startS;
-      const { to, last } = chunkEnd(from, chunkS, duration);
-      const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
-      // chunkEnd leaves more than a quarter of a chunk after a chunk that is not the last.
-      const reach = Math.min(to + CUT_REACH * chunkS, duration);
-      const detected = await analyse(
-        w,
-        last
-          ? { startS: decodeFrom, endS: duration }
-          : {
-              startS: decodeFrom,
-              durationS: reach - decodeFrom,
-              endAtCut: { afterS: to, holdS: minS + 2 / CHANGE_FPS },
-            },
-        from,
-      );
-      const end = last ? duration : (detected.endedS ?? reach);
-      await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: end, totalS: duration }, w.limits);
-      const length = end - from;
-      const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
-      const curve = detected.curve.filter((c) => c.t >= from).map((c) => ({ t: c.t - from, change: c.change }));
-      const plan = (cuts: number[]) =>
-        planScenes(rel(cuts), length, { minS, maxS }, curve).map((s) => ({ start: s.start + from, end: s.end + from }));
-      w.textSamples = detected.textSamples.filter((t) => t >= from);
-      w.keyframes = { times: detected.keyframes, from: decodeFrom, to: decodeFrom + detected.decodedS };
-      w.spans = plan(detected.cuts);
-      // Where the OCR model is present, the frames it will read anyway are
-      // read now, so a substantial change of on-screen text inside a scene
-      // (a slide built up line by line) cuts too.
-      const reader = await w.ctx.models.textReader();
-      if (reader) {
-        const reads: { t: number; text: string }[] = [];
-        const times = chooseTextSamples(w.textSamples, w.spans, length, OCR_EXTRA_FRAMES_PER_MIN).flat();
-        const jpgs = await extractFrames(
-          w,
-          times.map((t) => sampleRequest(w, t)),
-        );
-        for (const [k, t] of times.entries()) {
-          const jpg = jpgs[k];
-          if (jpg) reads.push({ t, text: await readFrame(w, reader, jpg) });
-        }
-        const more = textChangeCuts(reads, w.spans, minS);
-        if (more.length) w.spans = plan([...detected.cuts, ...more]);
-      }
-      if (!last && w.spans.length > 1) w.spans.pop();
-      w.range = { start: from, end: w.spans.at(-1)!.end, last, decoded: { from: decodeFrom, to: end } };
+      const p = w.prepared;
+      const same = async (cut: PreparedCut) =>
+        Math.abs(cut.startS - w.chunk.startS) < 1e-6 &&
+        cut.reader === ((await w.ctx.models.textReader())?.modelId ?? null);
+      if (p && (await same(p))) await adoptCut(w, p);
+      else await cutChunk(w);
       w.scenes = w.spans.map((s, i) => ({ ordinal: w.chunk.ordinal + i, start_s: s.start, end_s: s.end }));
       return 'done';
     },
@@ -550,6 +528,117 @@ export const STAGES: readonly Stage[] = [
   },
 ];
 
+/**
+ * The cut stage's own work: the chunk's window decoded once for its cuts,
+ * settled frames and seek points, scenes planned there, and with the OCR
+ * model present the settled frames read, so text that changes cuts too.
+ */
+async function cutChunk(w: Work): Promise<void> {
+  const file = await w.file();
+  const duration = w.video.duration_s ?? (await probe(file, w.limits)).durationS;
+  const { sceneMinS: minS, sceneMaxS: maxS, chunkS } = w.ctx.config.worker;
+  const from = w.chunk.startS;
+  const { to, last } = chunkEnd(from, chunkS, duration);
+  const decodeFrom = Math.max(0, Math.floor((from - CUT_CONTEXT_S) * CHANGE_FPS) / CHANGE_FPS);
+  // chunkEnd leaves more than a quarter of a chunk after a chunk that is not the last.
+  const reach = Math.min(to + CUT_REACH * chunkS, duration);
+  const detected = await analyse(
+    w,
+    last
+      ? { startS: decodeFrom, endS: duration }
+      : {
+          startS: decodeFrom,
+          durationS: reach - decodeFrom,
+          endAtCut: { afterS: to, holdS: minS + 2 / CHANGE_FPS },
+        },
+    from,
+  );
+  const end = last ? duration : (detected.endedS ?? reach);
+  await assertFullyDecoded(file, detected, { startS: decodeFrom, endS: end, totalS: duration }, w.limits);
+  const length = end - from;
+  const rel = (ts: number[]) => ts.filter((t) => t > from).map((t) => t - from);
+  const curve = detected.curve.filter((c) => c.t >= from).map((c) => ({ t: c.t - from, change: c.change }));
+  const plan = (cuts: number[]) =>
+    planScenes(rel(cuts), length, { minS, maxS }, curve).map((s) => ({ start: s.start + from, end: s.end + from }));
+  w.textSamples = detected.textSamples.filter((t) => t >= from);
+  w.keyframes = { times: detected.keyframes, from: decodeFrom, to: decodeFrom + detected.decodedS };
+  w.spans = plan(detected.cuts);
+  // Where the OCR model is present, the frames it will read anyway are
+  // read now, so a substantial change of on-screen text inside a scene
+  // (a slide built up line by line) cuts too.
+  const reader = await w.ctx.models.textReader();
+  if (reader) {
+    const reads: { t: number; text: string }[] = [];
+    const times = chooseTextSamples(w.textSamples, w.spans, length, OCR_EXTRA_FRAMES_PER_MIN).flat();
+    const jpgs = await extractFrames(
+      w,
+      times.map((t) => sampleRequest(w, t)),
+    );
+    for (const [k, t] of times.entries()) {
+      const jpg = jpgs[k];
+      if (jpg) reads.push({ t, text: await readFrame(w, reader, jpg) });
+    }
+    const more = textChangeCuts(reads, w.spans, minS);
+    if (more.length) w.spans = plan([...detected.cuts, ...more]);
+  }
+  if (!last && w.spans.length > 1) w.spans.pop();
+  w.range = { start: from, end: w.spans.at(-1)!.end, last, decoded: { from: decodeFrom, to: end } };
+}
+
+/**
+ * The cut stage alone over the index chunk starting at startS, in `dir`
+ * (the caller's to keep): what that chunk's index job takes (adoptCut)
+ * instead of cutting again. Nothing is stored and no progress reported.
+ */
+export async function prepareCut(
+  ctx: PipelineContext,
+  video: VideoRow,
+  startS: number,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<PreparedCut> {
+  const w = newWork(ctx, video, dir, async () => {}, signal, null, { startS, ordinal: 0 });
+  const frames = path.join(dir, 'frames');
+  await fs.mkdir(frames, { recursive: true });
+  await cutChunk(w);
+  // The job's link to the video: the frames are all the index job needs.
+  await fs.rm(await w.file(), { force: true });
+  const name = (file: string) => {
+    if (path.dirname(file) !== frames) throw new Error(`a cut's frame outside its folder: ${file}`);
+    return path.basename(file);
+  };
+  return {
+    dir,
+    startS,
+    reader: (await ctx.models.textReader())?.modelId ?? null,
+    textSamples: w.textSamples!,
+    keyframes: w.keyframes!,
+    spans: w.spans,
+    range: w.range!,
+    frames: [...w.extracted].map(([file, ok]) => ({
+      name: name(file),
+      ok,
+      at: w.extractedAt.get(file),
+      text: w.readCache.get(file),
+    })),
+  };
+}
+
+/** Takes a prepared cut's products into this job: its frames moved into the job's folder. */
+async function adoptCut(w: Work, p: PreparedCut): Promise<void> {
+  for (const f of p.frames) {
+    const file = path.join(w.dir, 'frames', f.name);
+    if (f.ok) await fs.rename(path.join(p.dir, 'frames', f.name), file);
+    w.extracted.set(file, f.ok);
+    if (f.at !== undefined) w.extractedAt.set(file, f.at);
+    if (f.text !== undefined) w.readCache.set(file, f.text);
+  }
+  w.textSamples = p.textSamples;
+  w.keyframes = p.keyframes;
+  w.spans = p.spans;
+  w.range = p.range;
+}
+
 /** The stretch of video whose scenes this job produces: the chunk's, or the whole video's. */
 const videoDuration = (w: Work) =>
   w.range ? w.range.end - w.range.start : (w.video.duration_s ?? w.spans.at(-1)?.end ?? 0);
@@ -771,6 +860,7 @@ function newWork(
   signal: AbortSignal | undefined,
   storedTranscript: Transcript | null = null,
   chunk: ChunkStart = { startS: 0, ordinal: 0 },
+  prepared: PreparedCut | null = null,
 ): Work {
   let file: Promise<string> | undefined;
   let sampled: Promise<SampledFrame[][]> | undefined;
@@ -784,6 +874,7 @@ function newWork(
     file: () => (file ??= fetchVideo(ctx, video, dir, signal).then((v) => v.file)),
     sampledFrames: () => (sampled ??= sampleFrames(w)),
     storedTranscript,
+    prepared,
     chunk,
     range: null,
     textSamples: null,
@@ -809,7 +900,9 @@ const order = (missing: Set<SkippableStage>) =>
  * Every stage on one chunk of a fresh video (the whole video when it is at
  * most INDEX_CHUNK_S long): the scenes from `chunk.startS` up to the last
  * cut of the chunk's window, or to the end. Without a stored transcript (an
- * index job queued by hand) the transcribe stage runs inline.
+ * index job queued by hand) the transcribe stage runs inline. A cut stage
+ * prepared for this chunk while its speech was recognised (cuts-ahead.ts)
+ * is taken instead of cutting again, where it was cut with the same OCR model.
  */
 export async function indexVideo(
   ctx: PipelineContext,
@@ -818,9 +911,10 @@ export async function indexVideo(
   progress: Progress,
   signal?: AbortSignal,
   chunk: ChunkStart = { startS: 0, ordinal: 0 },
+  prepared: PreparedCut | null = null,
 ): Promise<IndexChunk> {
   return withWorkDir(async (dir) => {
-    const w = newWork(ctx, video, dir, progress, signal, storedTranscript, chunk);
+    const w = newWork(ctx, video, dir, progress, signal, storedTranscript, chunk, prepared);
     const missing = new Set<SkippableStage>();
     await runStages(w, new Set(STAGES.map((s) => s.name)), [], missing);
     const range = w.range!;

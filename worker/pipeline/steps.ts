@@ -41,6 +41,14 @@ const ASR_WINDOW_S = 300;
 /** Left over after a chunk, this little of the video is done by that chunk rather than a job of its own. */
 const CHUNK_TAIL_S = 1;
 
+/**
+ * Work a transcribe job does beside speech recognition, which runs in a
+ * process of its own: begun when recognition of the speech up to `untilS`
+ * begins, finished when it ends (ok: whether it succeeded; a failed one
+ * cancels it), and awaited before the job returns.
+ */
+export type Alongside = (speech: { untilS: number }) => { finish(ok: boolean): Promise<void> };
+
 export { withWorkDir };
 
 export const CHANGED_AFTER_UPLOAD =
@@ -231,6 +239,7 @@ export async function transcribe(
   signal?: AbortSignal,
   onWindow?: (done: number) => Promise<void>,
   window?: { startS: number; lengthS: number },
+  alongside?: Alongside,
 ): Promise<Transcript & { endS: number }> {
   const limits = mediaLimits(ctx, signal);
   const notes: string[] = [];
@@ -282,16 +291,23 @@ export async function transcribe(
   const from = window?.startS ?? 0;
   // A tail under a second (audio a few ms longer than the picture) is no chunk of its own.
   const until = window && from + window.lengthS < total - CHUNK_TAIL_S ? from + window.lengthS : total;
-  for (let start = from; start < until; start += ASR_WINDOW_S) {
-    const samples = await extractAudio16kMono(file, dir, limits, {
-      startS: start,
-      durationS: Math.min(ASR_WINDOW_S, until - start),
-    });
-    if (samples.length === 0) break;
-    const r = await asr.transcribe(samples);
-    language ??= r.language;
-    for (const s of r.segments) segments.push({ start: s.start + start, end: s.end + start, text: s.text });
-    await onWindow?.(Math.min(1, (start + ASR_WINDOW_S - from) / (until - from)));
+  const beside = alongside?.({ untilS: until });
+  let ok = false;
+  try {
+    for (let start = from; start < until; start += ASR_WINDOW_S) {
+      const samples = await extractAudio16kMono(file, dir, limits, {
+        startS: start,
+        durationS: Math.min(ASR_WINDOW_S, until - start),
+      });
+      if (samples.length === 0) break;
+      const r = await asr.transcribe(samples);
+      language ??= r.language;
+      for (const s of r.segments) segments.push({ start: s.start + start, end: s.end + start, text: s.text });
+      await onWindow?.(Math.min(1, (start + ASR_WINDOW_S - from) / (until - from)));
+    }
+    ok = true;
+  } finally {
+    await beside?.finish(ok);
   }
   return { source: 'asr', language, model: asr.modelId, segments, missing: false, endS: until };
 }
@@ -317,6 +333,7 @@ export async function transcribeVideo(
   progress: Progress,
   signal?: AbortSignal,
   startS = 0,
+  alongside?: Alongside,
 ): Promise<TranscriptChunk> {
   return withWorkDir(async (dir) => {
     await progress('transcribe', 0);
@@ -329,10 +346,8 @@ export async function transcribeVideo(
       dir,
       signal,
       (done) => progress('transcribe', done),
-      {
-        startS,
-        lengthS,
-      },
+      { startS, lengthS },
+      alongside,
     );
     // Only speech recognition goes a chunk at a time.
     const last = t.source !== 'asr' || endS >= (video.duration_s ?? endS) - 1e-6;

@@ -8,12 +8,13 @@
  */
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { forgetCuts } from '../pipeline/cuts-ahead.ts';
 import { forgetKeys } from '../pipeline/kept-videos.ts';
 import { payloadId } from '../pipeline/jobs.ts';
 
 export function videos__delete_objects(ctx: PipelineContext): Task {
   return async (payload, helpers) => {
-    payloadId(payload);
+    const id = payloadId(payload);
     const { owner_id: owner, keys } = payload as { owner_id?: unknown; keys?: unknown };
     if (typeof owner !== 'string' || !Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
       throw new Error(`videos__delete_objects needs owner_id and keys, got ${JSON.stringify(payload)}`);
@@ -25,7 +26,9 @@ export function videos__delete_objects(ctx: PipelineContext): Task {
     }
     if (own.length) await ctx.storage.delete(own);
     // A copy of a deleted video this worker kept for its next job goes too
-    // (other workers' copies within the 10 minutes they keep them).
+    // (other workers' copies within the 10 minutes they keep them), and so
+    // do the cuts it prepared for the video's index jobs.
     forgetKeys(own);
+    forgetCuts(id);
   };
 }

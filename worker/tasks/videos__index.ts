@@ -13,6 +13,7 @@
 import type { Task } from 'graphile-worker';
 import { faceCropKey } from '../../core/storage/keys.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { removeTaken, takeCut } from '../pipeline/cuts-ahead.ts';
 import { chunkStart, guarded, payloadChunk, payloadId, readVideo, runWithStored } from '../pipeline/jobs.ts';
 import { indexVideo } from '../pipeline/stages.ts';
 import { capSceneTexts, type Transcript } from '../pipeline/steps.ts';
@@ -30,10 +31,21 @@ export function videos__index(ctx: PipelineContext): Task {
         'select app_private.pipeline_transcript($1) as t',
         [id],
       );
+      // The cut stage this process did while the chunk's speech was
+      // recognised, if it did (a retry cuts again: the frames are used up).
+      const prepared = takeCut(video, start.startS);
       // A video deleted meanwhile, or a write that fails, leaves no keyframe
       // or face crop of this attempt behind (runWithStored).
       await runWithStored(ctx, helpers, async (jobCtx) => {
-        const part = await indexVideo(jobCtx, video, rows[0]!.t, start.progress, helpers.abortSignal, start);
+        const part = await indexVideo(
+          jobCtx,
+          video,
+          rows[0]!.t,
+          start.progress,
+          helpers.abortSignal,
+          start,
+          prepared,
+        ).finally(() => prepared && removeTaken(prepared));
         // Input-caused limits are applied here, before the write, so an
         // oversized text is cut once instead of failing every retry.
         for (const note of capSceneTexts(part.product.scenes, ctx.config.worker.sceneTextMaxChars))
@@ -49,7 +61,7 @@ export function videos__index(ctx: PipelineContext): Task {
         );
         helpers.logger.info(
           `video ${id} index chunk ${chunk} done: ${part.start_s.toFixed(1)}-${part.end_s.toFixed(1)} s ` +
-            `(decoded ${part.decoded.from.toFixed(1)}-${part.decoded.to.toFixed(1)} s), ` +
+            `(${prepared ? 'cut during its speech, ' : ''}decoded ${part.decoded.from.toFixed(1)}-${part.decoded.to.toFixed(1)} s), ` +
             `${part.product.scenes.length} scene(s) from ordinal ${start.ordinal}${part.last ? ' (last)' : ''}`,
         );
         return r.rows[0]!.ok;

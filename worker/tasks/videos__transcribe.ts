@@ -11,6 +11,7 @@
  */
 import type { Task } from 'graphile-worker';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { cutsAlongside } from '../pipeline/cuts-ahead.ts';
 import { chunkStart, guarded, payloadChunk, payloadId, readVideo } from '../pipeline/jobs.ts';
 import { transcribeVideo } from '../pipeline/steps.ts';
 
@@ -23,7 +24,16 @@ export function videos__transcribe(ctx: PipelineContext): Task {
     await guarded(helpers, id, async () => {
       const start = await chunkStart(helpers, video, 'transcribe', chunk, ctx.config.worker.chunkS);
       if (!start) return;
-      const { notes, ...part } = await transcribeVideo(ctx, video, start.progress, helpers.abortSignal, start.startS);
+      // The worker's thread would idle while the speech process works: the
+      // index chunks' cut stages run meanwhile (cuts-ahead.ts).
+      const { notes, ...part } = await transcribeVideo(
+        ctx,
+        video,
+        start.progress,
+        helpers.abortSignal,
+        start.startS,
+        cutsAlongside(ctx, video, (m) => helpers.logger.info(m), helpers.abortSignal),
+      );
       for (const note of notes) await helpers.query('select app_private.pipeline_note($1, $2)', [id, note]);
       await helpers.query('select app_private.pipeline_chunk_done($1, $2, $3, $4)', [
         id,
