@@ -99,6 +99,8 @@ interface ChildResult {
   speechPeakRssMb: number;
   /** The worker's and the speech process's resident sets added up at the same instant (sampled). */
   togetherPeakRssMb: number;
+  /** CPU of the ffmpeg processes that extract speech audio (sampled while they run), whatever the stage. */
+  audioFfmpegCpuS: number;
 }
 
 // ------------------------------------------------------------------ videos
@@ -236,6 +238,21 @@ function isModelProcess(pid: number): boolean {
   }
 }
 
+/** An ffmpeg extracting speech audio (worker/media: extractAudio16kMono resamples to 16 kHz), not picture work. */
+const audioPids = new Map<number, boolean>();
+function isAudioExtraction(pid: number): boolean {
+  let is = audioPids.get(pid);
+  if (is === undefined) {
+    try {
+      is = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('16000');
+    } catch {
+      is = false;
+    }
+    audioPids.set(pid, is);
+  }
+  return is;
+}
+
 function childPids(): number[] {
   const pids: number[] = [];
   for (const t of fs.readdirSync('/proc/self/task')) {
@@ -329,6 +346,8 @@ async function child(models: string, file: string, durationS: number): Promise<C
   let current = { stage: 'queued', at: 0, cpu: times() };
   let ffmpegPeakKb = 0;
   let speechPeakKb = 0;
+  // CPU of each audio-extracting ffmpeg, as last sampled (a sample may miss its last 100 ms).
+  const audioCpu = new Map<number, number>();
   let togetherPeakKb = 0;
   const close = (now: number) => {
     const s = (stages[current.stage] ??= blank());
@@ -358,6 +377,7 @@ async function child(models: string, file: string, durationS: number): Promise<C
       } else {
         ffmpegPeakKb = Math.max(ffmpegPeakKb, kb);
         s.ffmpegPeakRssMb = Math.max(s.ffmpegPeakRssMb, kb / 1024);
+        if (isAudioExtraction(pid)) audioCpu.set(pid, Math.max(audioCpu.get(pid) ?? 0, procTimes(pid).self));
       }
     }
     togetherPeakKb = Math.max(togetherPeakKb, together);
@@ -404,6 +424,7 @@ async function child(models: string, file: string, durationS: number): Promise<C
     for (const k of Object.keys(stages)) delete stages[k];
     for (const k of Object.keys(modelCalls)) delete modelCalls[k];
     ffmpegPeakKb = speechPeakKb = togetherPeakKb = 0;
+    audioCpu.clear();
     fs.writeFileSync('/proc/self/clear_refs', '5');
   }
   const t0 = performance.now();
@@ -440,6 +461,7 @@ async function child(models: string, file: string, durationS: number): Promise<C
     ffmpegPeakRssMb: Math.round(ffmpegPeakKb / 1024),
     speechPeakRssMb: Math.round(speechPeakKb / 1024),
     togetherPeakRssMb: Math.round(togetherPeakKb / 1024),
+    audioFfmpegCpuS: r2([...audioCpu.values()].reduce((a, b) => a + b, 0)),
   };
 }
 
@@ -451,9 +473,14 @@ if (values.child) {
 
 // ------------------------------------------------------------------ parent
 
-/** ffmpeg CPU of the picture side (validate, cut, keyframes; speech audio is not in it). */
+/**
+ * ffmpeg CPU of the picture side: validate, cut and keyframes, and the
+ * transcribe stage's less its speech audio, since a transcribe job cuts
+ * index chunks beside the speech process (worker/pipeline/cuts-ahead.ts).
+ */
 function pictureFfmpegCpuS(r: ChildResult): number {
-  return ['validate', 'cut', 'keyframes'].reduce((sum, k) => sum + (r.stages[k]?.ffmpegCpuS ?? 0), 0);
+  const stages = ['validate', 'transcribe', 'cut', 'keyframes'];
+  return stages.reduce((sum, k) => sum + (r.stages[k]?.ffmpegCpuS ?? 0), 0) - r.audioFfmpegCpuS;
 }
 
 function table(kind: string, r: ChildResult, decodeS: number, decodeCpuS: number): string {
@@ -464,7 +491,7 @@ function table(kind: string, r: ChildResult, decodeS: number, decodeCpuS: number
       `worker peak RSS ${r.workerPeakRssMb} MB, speech process ${r.speechPeakRssMb} MB, ` +
       `both at once ${r.togetherPeakRssMb} MB, ffmpeg ${r.ffmpegPeakRssMb} MB; ` +
       `plain decode ${decodeS.toFixed(1)} s, ${decodeCpuS.toFixed(1)} CPU-s; picture ffmpeg CPU ` +
-      `(validate + cut + keyframes) ${picture.toFixed(1)} s = ${ratio.toFixed(2)}× the plain decode; ` +
+      `(validate + cut + keyframes, speech audio left out) ${picture.toFixed(1)} s = ${ratio.toFixed(2)}× the plain decode; ` +
       `${r.scenes} scenes, ${r.state}` +
       (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''),
     '',
