@@ -133,8 +133,10 @@ export function cutsAlongside(
         });
         const dir = await fs.mkdtemp(path.join(await folder, 'chunk-'));
         let cut: PreparedCut;
+        let bytes: number;
         try {
           cut = await prepareCut(ctx, video, start, dir, cancel);
+          bytes = await bytesIn(dir);
         } catch (e) {
           await fs.rm(dir, { recursive: true, force: true });
           throw e;
@@ -144,7 +146,7 @@ export function cutsAlongside(
           sha256: video.content_sha256,
           durationS: video.duration_s,
           cut,
-          bytes: await bytesIn(dir),
+          bytes,
           timer: setTimeout(() => drop(e), IDLE_MS),
         };
         e.timer.unref();
