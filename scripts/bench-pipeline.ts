@@ -491,7 +491,7 @@ function table(kind: string, r: ChildResult, decodeS: number, decodeCpuS: number
       `worker peak RSS ${r.workerPeakRssMb} MB, speech process ${r.speechPeakRssMb} MB, ` +
       `both at once ${r.togetherPeakRssMb} MB, ffmpeg ${r.ffmpegPeakRssMb} MB; ` +
       `plain decode ${decodeS.toFixed(1)} s, ${decodeCpuS.toFixed(1)} CPU-s; picture ffmpeg CPU ` +
-      `(validate + cut + keyframes, speech audio left out) ${picture.toFixed(1)} s = ${ratio.toFixed(2)}× the plain decode; ` +
+      `(validate, transcribe, cut, keyframes; speech audio left out) ${picture.toFixed(1)} s = ${ratio.toFixed(2)}× the plain decode; ` +
       `${r.scenes} scenes, ${r.state}` +
       (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''),
     '',

@@ -68,8 +68,8 @@ const sameVideo = (e: Entry, video: VideoRow) =>
 
 /** Where the next index chunk of this video starts that no cut here covers; null when every chunk is cut. */
 function nextStart(video: VideoRow): number | null {
-  const mine = entries.filter((e) => sameVideo(e, video));
-  const last = mine.reduce<Entry | undefined>((a, e) => (a && a.cut.startS > e.cut.startS ? a : e), undefined);
+  // Each cut starts where the one before it ended, so the last is the furthest.
+  const last = entries.filter((e) => sameVideo(e, video)).at(-1);
   if (!last) return 0;
   return last.cut.range.last ? null : last.cut.range.end;
 }
