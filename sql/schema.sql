@@ -4090,16 +4090,21 @@ begin
       -- rows are counted first, not all of them (for two words each in a
       -- sixth of a 47k-scene library, 2 x 3,376 rows read instead of 15,866).
       join_floor := ceil(sqrt(word_pool * 4 * greatest(scope_size, 1)::float8));
+      -- Each word's rows are first counted up to word_pool * 4, which a
+      -- word must reach for the two to promise enough (the other is in at
+      -- most every scene), then up to join_floor, stopping at the first
+      -- word short of its count: a rare word beside a common one costs a
+      -- few hundred rows, not join_floor of the common one's.
       join_first := cardinality(words) = 2 and single[1] and single[2]
-        and (select bool_and(x.n >= join_floor) from (
-               select (select count(*) from (
-                         select from app_hidden.search_postings(uid, null, null, null,
-                                       range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface,
-                                       range_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                                       null, null, null, null, null, null, stemming) p
-                         where p.i = g.i and not p.tag
-                         limit join_floor) y) as n
-               from generate_series(1, 2) g(i)) x);
+        and not exists (
+               select from (values (1, word_pool * 4), (2, word_pool * 4), (1, join_floor), (2, join_floor)) g(i, n)
+               where (select count(*) from (
+                        select from app_hidden.search_postings(uid, null, null, null,
+                                      range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface,
+                                      range_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
+                                      null, null, null, null, null, null, stemming) p
+                        where p.i = g.i and not p.tag
+                        limit g.n) y) < g.n);
       if not join_first then
         select array_agg(coalesce(d.n, 0) order by g.i)
           into word_df
