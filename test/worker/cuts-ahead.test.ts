@@ -3,8 +3,9 @@
  * an index chunk that takes a cut prepared ahead produces exactly what it
  * produces cutting itself (real ffmpeg, the real OCR model, the tiny
  * encoders), the transcribe job's side work prepares the chunks in order and
- * stops when told, a cancelled one leaves nothing behind, and a cut made
- * under another OCR model is not taken. The worker-level path (a transcribe
+ * stops when told, a cancelled one leaves nothing behind, a stopping worker
+ * drops them all with their folder, and a cut made under another OCR model is
+ * not taken. The worker-level path (a transcribe
  * job preparing, its index job taking) is in chunks.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -244,3 +245,23 @@ test(
     await assert.rejects(index(video, 0, 0), MediaInputError, 'the index job fails it');
   },
 );
+
+test('a worker stopping drops every prepared cut, and its folder with them', { timeout: 300_000 }, async () => {
+  const video = videoRow();
+  await cutsAlongside(ctx, video, () => {})(whole).finish(true);
+  assert.deepEqual(preparedStarts(video.id), [0]);
+  const held = await chunkFolders();
+  assert.ok(held.length >= 1, 'the cut is held in a chunk folder of this process');
+
+  await forgetAllCuts();
+  assert.deepEqual(preparedStarts(video.id), []);
+  assert.equal(takeCut(video, 0), null, 'nothing left to take');
+  const left = (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith(`heimdex-job-${process.pid}-cuts-`));
+  assert.deepEqual(left, [], 'the process folder is gone, not only its entries');
+
+  // A transcribe job after that (a worker restarted in-process) cuts ahead again in a new folder.
+  await cutsAlongside(ctx, video, () => {})(whole).finish(true);
+  assert.deepEqual(preparedStarts(video.id), [0]);
+  assert.equal((await chunkFolders()).length, 1);
+  forgetCuts(video.id);
+});
