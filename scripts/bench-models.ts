@@ -9,7 +9,9 @@
  * With the cost stand-ins (MODELS_DIR=.test-data/cost-models, see
  * models/cost/generate.ts) it measures what the production models would cost;
  * MODEL_ASR picks the Whisper shape, --only asr skips the rest (the tagger's
- * label embedding alone takes minutes at production size).
+ * label embedding alone takes minutes at production size). With text and
+ * vision-text both measured, it also times a new two-word query through
+ * both at once, as searchScenes embeds one.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -122,6 +124,25 @@ try {
       load_ms: itLoad.toFixed(0),
       single_ms: one.toFixed(1),
       per_item_batched_ms: (many / items).toFixed(2),
+      rss_mb: mb(),
+    });
+  }
+
+  // What a search with a query not seen before waits for: searchScenes embeds
+  // it with both encoders at once (server/plugins/search.ts) before any SQL.
+  // Two words, as people search; SigLIP's tower reads 64 tokens whatever the
+  // query, BGE-M3 only the query's own.
+  if (te && it) {
+    const query = ['dog beach', 'rocket launch', 'red car', 'ocean waves', 'city night'];
+    const waits: number[] = [];
+    for (const q of query) waits.push((await time(() => Promise.all([te.embed([q]), it.embed([q])])))[1]);
+    waits.sort((a, b) => a - b);
+    rows.push({
+      role: 'a new query',
+      id: 'text + vision-text at once',
+      load_ms: '',
+      single_ms: waits[Math.floor(waits.length / 2)]!.toFixed(1),
+      per_item_batched_ms: `median of ${waits.length} two-word queries (${waits[0]!.toFixed(0)}-${waits.at(-1)!.toFixed(0)})`,
       rss_mb: mb(),
     });
   }
