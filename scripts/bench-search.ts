@@ -661,8 +661,8 @@ async function runSearches(
   // The vectors go as the API sends them (its cached binary real[]), made
   // before timing: as number[], node-postgres formats the 2,176 numbers of a
   // hybrid query as text on every call, and that formatting and
-  // PostgreSQL's parsing of it (~3-4 ms on a Zen 1 core) are neither the
-  // function's time nor what a search through the API pays.
+  // PostgreSQL's parsing of it (2.6 ms a hybrid search on a Zen 1 core) are
+  // neither the function's time nor what a search through the API pays.
   const binary = (v: number[] | null) => (v ? realArrayBinary(Float32Array.from(v)) : null);
   for (let i = from; i < to; i++) {
     const a = argsFor(mode, source(i));

@@ -5,8 +5,8 @@
  * encoders), the transcribe job's side work prepares the chunks in order and
  * stops when told, a cancelled one leaves nothing behind, a stopping worker
  * drops them all with their folder, and a cut made under another OCR model is
- * not taken. The worker-level path (a transcribe
- * job preparing, its index job taking) is in chunks.test.ts.
+ * not taken. The worker-level path (a transcribe job preparing, its index job
+ * taking) is in chunks.test.ts.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
