@@ -261,6 +261,12 @@ export const OPTIONS = [
   { env: 'MODEL_TEXT', kind: 'string', doc: 'Override the 1024-d text embedding model id.' },
   { env: 'MODEL_VISION', kind: 'string', doc: 'Override the 1152-d SigLIP model id (vision and text towers).' },
   {
+    env: 'QUERY_MODELS_PRELOAD',
+    kind: 'bool',
+    default: 'true',
+    doc: 'The API server loads the query encoders (the text and image-text models that embed search queries) when it starts and runs each once, in the background, so the first search after a start or a restart does not wait for them: 4.5-5.3 s against 0.9 s with production-shaped models on 2 cores (BENCHMARKS.md). The API process then holds their memory (~2 GB with the production models) from its start rather than from its first search. false: they load on the first search, or on /readyz.',
+  },
+  {
     env: 'FACES',
     kind: 'string',
     default: 'on',
@@ -515,6 +521,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       overrides: { asr: s('MODEL_ASR'), text: s('MODEL_TEXT'), vision: s('MODEL_VISION') },
       ortThreads: n('ORT_THREADS'),
       ortSpinning: r.ORT_SPINNING as boolean,
+      preloadQuery: r.QUERY_MODELS_PRELOAD as boolean,
       faces: s('FACES') === 'on',
       faceThreads: n('FACE_THREADS'),
     },

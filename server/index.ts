@@ -12,6 +12,7 @@ import { buildApp, type AppDeps } from './app.ts';
 import type { Config } from '../core/config.ts';
 import { resolveDatabase, type DatabaseUrls } from '../core/database.ts';
 import { createLogger, outageLog, type Logger } from '../core/log.ts';
+import { warmQueryEncoders } from './plugins/search.ts';
 import { makeUploadsPlugin } from './plugins/uploads.ts';
 import { createStorage } from '../core/storage/index.ts';
 import { installStorageRoutes } from './routes/storage.ts';
@@ -135,6 +136,13 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${host}:${addr.port}`;
     log.info('listening', { url, env: config.env, auth: config.auth.provider, storage: storage.driver });
+    // Only the encoders this server made itself: injected ones are their owner's to load.
+    if (opts.models === undefined && models && config.models.preloadQuery)
+      void warmQueryEncoders(models, {
+        loaded: (fields) => log.info('query encoders loaded', fields),
+        failed: (encoder, err) =>
+          log.warn('query encoder failed to load; the next search that needs it loads it again', { encoder, err }),
+      });
     return { url, close: closeAll };
   } catch (e) {
     await closeAll();

@@ -100,6 +100,42 @@ export class EmbeddingCache {
   }
 }
 
+/**
+ * Loads the query encoders and runs each once, so that the first search
+ * after the API starts waits for neither: with production-shaped models on
+ * 2 cores it took 4.5-5.3 s against 0.8 s for any later new query (the
+ * loads, then each session's first run; BENCHMARKS.md). A search that comes
+ * meanwhile waits on the same loads. Never rejects: an encoder that fails
+ * here is reported, and the next search that needs it loads it again (the
+ * registry keeps no failed load), as without the warm-up.
+ */
+export async function warmQueryEncoders(
+  models: QueryModels,
+  report: {
+    loaded(fields: Record<string, unknown>): void;
+    failed(encoder: string, err: unknown): void;
+  },
+): Promise<void> {
+  const started = Date.now();
+  const warm = async (encoder: string, get: () => Promise<TextEmbedder | ImageTextEmbedder | null>) => {
+    try {
+      const enc = await get();
+      if (!enc) return 'absent';
+      await enc.embed(['warm up']);
+      return enc.modelId;
+    } catch (e) {
+      report.failed(encoder, e);
+      return 'failed';
+    }
+  };
+  const [text, vision] = await Promise.all([
+    warm('text', () => models.textEmbedder()),
+    warm('vision', () => models.imageTextEmbedder()),
+  ]);
+  // Nothing to say where no query model is installed (full-text search only).
+  if (text !== 'absent' || vision !== 'absent') report.loaded({ text, vision, ms: Date.now() - started });
+}
+
 export const encodeCursor = (offset: number) => Buffer.from(`offset:${offset}`).toString('base64url');
 export function decodeCursor(cursor: string | null | undefined): number {
   if (cursor == null) return 0;

@@ -1,15 +1,19 @@
 /*
  * The app around GraphQL: production hardening (no introspection, no Ruru,
- * depth and cost limits), Ruru in development, health and readiness,
- * request ids and one JSON log line per request, CORS, JSON errors.
+ * depth and cost limits), Ruru in development, health and readiness, the
+ * query encoders loaded at start, request ids and one JSON log line per
+ * request, CORS, JSON errors.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { buildSchema, parse, validate } from 'graphql';
 import { createLogger } from '../../core/log.ts';
 import { queryLimitsRule } from '../../server/plugins/limits.ts';
 import { createTestDatabase } from '../helpers/db.ts';
-import { gql, signup, startTestServer } from './helpers.ts';
+import { gql, signup, startTestServer, TINY_MODELS } from './helpers.ts';
 
 const db = await createTestDatabase();
 
@@ -159,3 +163,69 @@ test('the limits rule follows fragments and does not loop on cycles', () => {
   // A fragment cycle is the spec rules' to report; this rule must just terminate.
   assert.doesNotThrow(() => errs('{ item { ...A } } fragment A on Item { parent { ...A } }'));
 });
+
+/** A logger whose JSON lines are collected, and a wait for the first line matching msg. */
+function collectingLog() {
+  const lines: Record<string, unknown>[] = [];
+  const waiters: [string, (l: Record<string, unknown>) => void][] = [];
+  const log = createLogger('info', {}, (l) => {
+    const line = JSON.parse(l) as Record<string, unknown>;
+    lines.push(line);
+    for (const [msg, resolve] of waiters) if (line.msg === msg) resolve(line);
+  });
+  const next = (msg: string) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const seen = lines.find((l) => l.msg === msg);
+      if (seen) resolve(seen);
+      else waiters.push([msg, resolve]);
+    });
+  return { log, lines, next };
+}
+
+test(
+  'the API server loads and runs its query encoders when it starts, before any search',
+  { timeout: 60_000 },
+  async () => {
+    const { log, lines, next } = collectingLog();
+    const srv = await startTestServer(db, {}, { log });
+    const ready = await next('query encoders loaded');
+    assert.equal(ready.text, 'Xenova/bge-m3');
+    assert.equal(ready.vision, 'onnx-community/siglip2-so400m-patch16-256-ONNX');
+    assert.equal(typeof ready.ms, 'number');
+    assert.deepEqual(
+      lines.filter((l) => l.msg === 'request'),
+      [],
+      'no request asked for them',
+    );
+    await srv.close();
+
+    // Off: nothing loads until a search (or /readyz) asks.
+    const quiet = collectingLog();
+    const lazy = await startTestServer(db, { QUERY_MODELS_PRELOAD: 'false' }, { log: quiet.log });
+    assert.equal((await fetch(`${lazy.url}/healthz`)).status, 200);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(quiet.lines.filter((l) => String(l.msg).startsWith('query encoder')).length, 0);
+    await lazy.close();
+  },
+);
+
+test(
+  'a query encoder that fails to load at start is reported, and the server serves on',
+  { timeout: 60_000 },
+  async () => {
+    const models = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdex-broken-models-'));
+    fs.cpSync(TINY_MODELS, models, { recursive: true });
+    fs.truncateSync(path.join(models, 'Xenova', 'bge-m3', 'onnx', 'model_quantized.onnx'), 1000);
+    const { log, next } = collectingLog();
+    const srv = await startTestServer(db, { MODELS_DIR: models }, { log });
+    const failed = await next('query encoder failed to load; the next search that needs it loads it again');
+    assert.equal(failed.encoder, 'text');
+    assert.match(JSON.stringify(failed.err), /Xenova\/bge-m3/);
+    const ready = await next('query encoders loaded');
+    assert.equal(ready.text, 'failed');
+    assert.equal(ready.vision, 'onnx-community/siglip2-so400m-patch16-256-ONNX', 'the other encoder loaded');
+    assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+    await srv.close();
+    fs.rmSync(models, { recursive: true, force: true });
+  },
+);
