@@ -242,8 +242,9 @@ export async function buildApp(deps: AppDeps): Promise<HeimdexApp> {
       ok = false;
       checks.storage = 'not configured';
     }
-    // The query encoders load on first search; loading them here makes the
-    // first search fast and surfaces a broken model folder before traffic.
+    // The query encoders load when the server starts (QUERY_MODELS_PRELOAD)
+    // or else on the first search; asking here surfaces a broken model
+    // folder before traffic (and loads them where the preload is off).
     // An absent model is not an error: search runs without that modality.
     const encoders: [string, () => Promise<{ modelId: string } | null>][] = [
       ['text', async () => (deps.models ? deps.models.textEmbedder() : null)],
