@@ -60,7 +60,11 @@ function drop(e: Entry): void {
   if (i < 0) return;
   entries.splice(i, 1);
   clearTimeout(e.timer);
-  void fs.rm(e.cut.dir, { recursive: true, force: true });
+  // Nobody awaits this (a timer, a deleted video): a folder that cannot be
+  // removed now must not end the worker as an unhandled rejection. It goes
+  // with this process's folder when the worker stops, or when the next
+  // worker on the machine sweeps the folders of dead processes.
+  void fs.rm(e.cut.dir, { recursive: true, force: true }).catch(() => {});
 }
 
 const sameVideo = (e: Entry, video: VideoRow) =>

@@ -44,7 +44,9 @@ function forget(key: string): void {
   if (!e) return;
   kept.delete(key);
   clearTimeout(e.timer);
-  void fs.rm(e.file, { force: true });
+  // Not awaited (timers, deletes): a failure must not end the worker as an
+  // unhandled rejection; the file goes with the folder when the worker stops.
+  void fs.rm(e.file, { force: true }).catch(() => {});
 }
 
 /** Marks a file as just used: last to be evicted, its idle clock restarted. */
