@@ -1254,6 +1254,12 @@ async function main() {
           persons.many.id,
         ],
         [
+          `${seeded.bigScenes} scenes, person (${persons.many.scenes})`,
+          seeded.bigOwners[0]!,
+          'vectors',
+          persons.many.id,
+        ],
+        [
           `${seeded.bigScenes} scenes, person (${persons.some.scenes})`,
           seeded.bigOwners[0]!,
           'hybrid',

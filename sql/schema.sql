@@ -3637,6 +3637,12 @@ declare
   -- subplan over unnest); a semi-join to faces in each of them read the
   -- person's faces again, three or four times a search.
   person_many uuid[];
+  -- Without words, a person in more than exact_below scenes: their scenes
+  -- are not read, and the HNSW walks probe faces for each candidate. A walk
+  -- passes a few hundred to keep vec_pool_person (for 9,496 of 47k scenes,
+  -- ~470 and ~390), where reading and hashing all of them first cost more
+  -- (23.8 against 17.5 ms p50 for vectors only; BENCHMARKS.md).
+  person_probed boolean := false;
   -- Listing a person's scenes a page at a time.
   vid uuid;
   in_video bigint;
@@ -3691,19 +3697,24 @@ begin
       into person_scenes, person_videos
       -- In the order of faces' (person, owner, video, scene) index, so a
       -- limit stops its read: distinct pairs in another order were hashed
-      -- from all of a person's faces first (+1.7 ms for 9,496 scenes). Only
-      -- the list below, which needs no more than whether they are many,
-      -- stops there; a search reads them all, once.
+      -- from all of a person's faces first (+1.7 ms for 9,496 scenes). A
+      -- search without words needs no more than whether they are many (the
+      -- list below, and the vector walks, which then probe faces for each
+      -- scene they pass), so it stops there; one with words reads them all,
+      -- once, for the words pass.
       from (select distinct f.video_id, f.scene_id from app_public.faces f
             where f.owner_id = uid and f.person_id = search_scenes.person_id and f.scene_id is not null
               and (video_ids is null or f.video_id = any(video_ids))
             order by f.video_id, f.scene_id
-            limit case when cardinality(words) = 0 and qv_text is null and qv_image is null
-                       then exact_below + 1 end) x;
+            limit case when cardinality(words) = 0 then exact_below + 1 end) x;
     if cardinality(person_scenes) > exact_below then
       person_many := person_scenes;
       person_scenes := null;
       person_videos := null;
+      if cardinality(words) = 0 then
+        person_many := null;
+        person_probed := true;
+      end if;
     end if;
     -- No words and no vectors: every scene of the person, in time order per video.
     if cardinality(words) = 0 and qv_text is null and qv_image is null then
@@ -4404,6 +4415,9 @@ begin
       where qv_text is not null and s.owner_id = uid and s.text_vec is not null
         and (text_videos is null or s.video_id = any(text_videos))
         and (person_many is null or s.id in (select unnest(person_many)))
+        and (not person_probed or (select true from app_public.faces f
+                                   where f.person_id = search_scenes.person_id and f.owner_id = uid and f.scene_id = s.id
+                                   limit 1))
       order by s.text_vec <=> qv_text
       limit vec_pool) x;
     select coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.d), '{}') into image_ids, image_d from (
@@ -4411,6 +4425,9 @@ begin
       where qv_image is not null and s.owner_id = uid and s.image_vec is not null
         and (image_videos is null or s.video_id = any(image_videos))
         and (person_many is null or s.id in (select unnest(person_many)))
+        and (not person_probed or (select true from app_public.faces f
+                                   where f.person_id = search_scenes.person_id and f.owner_id = uid and f.scene_id = s.id
+                                   limit 1))
       order by s.image_vec <=> qv_image
       limit vec_pool) x;
     perform set_config('enable_sort', 'on', true);

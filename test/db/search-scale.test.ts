@@ -253,6 +253,54 @@ test('a person in many scenes filters the HNSW walks, in some is compared exactl
     [],
   );
 
+  // Without words nothing needs the list of the person's scenes: the read of
+  // faces stops once they are known to be many, and each walk keeps its
+  // candidates by one probe of faces apiece (a few hundred) instead of
+  // hashing thousands of scenes read first.
+  const vectorsOnly = await explained(big, [], (c) =>
+    c
+      .query(
+        `select scene_id from app_public.search_scenes('', $1::real[], $2::real[], person_id => $3, page_size => 20)`,
+        [seeded.queryText, seeded.queryImage, persons.many.id],
+      )
+      .then((r) => r.rows.map((x) => x.scene_id as string)),
+  );
+  assert.deepEqual(hnswUsed(vectorsOnly.plan), { text: true, image: true });
+  const walks = vectorsOnly.plans.filter((p) => /scenes_(text|image)_vec_idx/.test(p));
+  assert.equal(walks.length, 2);
+  for (const p of walks) {
+    assert.doesNotMatch(p, /hashed SubPlan/);
+    assert.match(
+      p,
+      /SubPlan[\s\S]*Index Only Scan using faces_\w+ on faces f\s+\(cost[^)]*\)\s+Index Cond: \([^\n]*scene_id = s\.id/,
+    );
+  }
+  const facesRead = vectorsOnly.plans.filter((p) =>
+    /select distinct f\.video_id, f\.scene_id from app_public\.faces f/.test(p),
+  );
+  assert.equal(facesRead.length, 1);
+  assert.match(facesRead[0]!, /->  Limit/);
+  assert.equal(vectorsOnly.result.length, 20);
+  assert.deepEqual(
+    vectorsOnly.result.filter((id) => !manyScenes.has(id)),
+    [],
+  );
+  // A word the library lacks brings the list back (the words pass needs it) and changes no score:
+  // the walks filtered by the hashed list must keep what the probes kept, in the same order.
+  const viaList = await explained(big, [], (c) =>
+    c
+      .query(
+        `select scene_id from app_public.search_scenes('qqxjzv', $1::real[], $2::real[], person_id => $3, page_size => 20)`,
+        [seeded.queryText, seeded.queryImage, persons.many.id],
+      )
+      .then((r) => r.rows.map((x) => x.scene_id as string)),
+  );
+  assert.equal(
+    viaList.plans.filter((p) => /hashed SubPlan/.test(p) && /scenes_(text|image)_vec_idx/.test(p)).length,
+    2,
+  );
+  assert.deepEqual(vectorsOnly.result, viaList.result);
+
   // Some: vectors compared exactly, both spaces in one read, a probe of the
   // whole primary key each (as a filter of the owner's rows, they read all of
   // those); the words' rows across the library, kept where they are the person's.
