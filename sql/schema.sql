@@ -1036,14 +1036,23 @@ $$;
 --
 
 CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  select app_hidden.search_tag_score(tags, words, array(select app_hidden.search_label_stem(w) from unnest(words) w),
+                                     stemming)
+$$;
+
+--
+-- Name: search_tag_score(jsonb, text[], text[], boolean); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stems text[], stemming boolean) RETURNS double precision
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
 declare
   best float8;
   t jsonb;
   lw text;
-  stems text[];
   label_words int;
   named int;
 begin
@@ -1051,9 +1060,6 @@ begin
     return 0;
   end if;
   -- A loop of simple expressions, not a query: this runs once per candidate.
-  for k in 1 .. cardinality(words) loop
-    stems[k] := app_hidden.search_label_stem(words[k]);
-  end loop;
   for i in 0 .. pg_catalog.jsonb_array_length(tags) - 1 loop
     t := tags -> i;
     continue when pg_catalog.jsonb_typeof(t) <> 'object'
@@ -4505,7 +4511,7 @@ begin
            case when qv_image is not null and (image_videos is null or s.video_id = any(image_videos))
                 then app_hidden.search_similarity('vision', 1 - coalesce(c.vd, s.image_vec <=> qv_image)) else 0 end as vision,
            case when cardinality(words) > 0 and (tsq_tags is null or s.tsv @@ tsq_tags)
-                then app_hidden.search_tag_score(s.tags, tag_words, stemming) else 0 end as tags
+                then app_hidden.search_tag_score(s.tags, tag_words, label_stems, stemming) else 0 end as tags
     from candidates c
     join app_public.scenes s on s.id = c.id
     where s.owner_id = uid
@@ -6846,6 +6852,13 @@ GRANT ALL ON FUNCTION app_hidden.search_stemming(configs regconfig[]) TO authent
 
 REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stemming boolean) TO authenticated;
+
+--
+-- Name: FUNCTION search_tag_score(tags jsonb, words text[], stems text[], stemming boolean); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stems text[], stemming boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_tag_score(tags jsonb, words text[], stems text[], stemming boolean) TO authenticated;
 
 --
 -- Name: FUNCTION search_tag_words(word_forms text[]); Type: ACL; Schema: app_hidden; Owner: -

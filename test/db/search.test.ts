@@ -307,8 +307,19 @@ test('the word helpers on edge input: function words, quoting, stems, malformed 
   assert.equal(await stems(null, ['english']), null);
   assert.equal(await stems(['x'], null), null);
 
-  const tag = async (tags: string | null, w: (string | null)[], stemming = true) =>
-    Number(await one(`select app_hidden.search_tag_score($1::jsonb, $2, $3) as x`, [tags, w, stemming]));
+  // Through both forms: the search passes the stems it has made, others let the function stem.
+  const tag = async (tags: string | null, w: (string | null)[], stemming = true) => {
+    const x = Number(await one(`select app_hidden.search_tag_score($1::jsonb, $2, $3) as x`, [tags, w, stemming]));
+    const given = Number(
+      await one(
+        `select app_hidden.search_tag_score($1::jsonb, $2,
+                  array(select app_hidden.search_label_stem(w) from unnest($2::text[]) w), $3) as x`,
+        [tags, w, stemming],
+      ),
+    );
+    assert.equal(given, x, 'the same with the stems given');
+    return x;
+  };
   assert.equal(await tag('[{"label": "hot dog", "score": 0.8}, {"label": "dog", "score": 0.5}]', ['dog']), 0.5);
   assert.equal(await tag('[{"label": "hot dog", "score": 0.8}]', ['dog', 'hot']), 0.8);
   // Labels are English: a word names a label word of the same English stem, either way.
