@@ -767,12 +767,12 @@ async function timeAfterIdle(
 }
 
 /**
- * The exact ranking: search_scenes' scoring formula (see its comment and
+ * The exact ranking (exported for test/db/search-scale.test.ts): search_scenes' scoring formula (see its comment and
  * test/db/search.test.ts's brute-force twin) applied to every scene of the
  * user in scope, no index and no candidate pool; IDF over the same scope,
  * uncapped. Returns the top k ids.
  */
-const BRUTE = `
+export const BRUTE = `
 with q as (select app_hidden.search_query_words($1) as words,
                   array(select distinct app_hidden.stem_config(v.language) from app_public.videos v) as configs),
 q2 as (select q.*, app_hidden.search_stemming(q.configs) as stemming from q),

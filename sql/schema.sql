@@ -4107,25 +4107,54 @@ begin
       -- Two words with a row at most per scene each are joined by scene
       -- (below), and the join counts their scenes too: where each is in at
       -- least join_floor scenes (then, taken as independent, they promise
-      -- the scenes with both that an attempt needs), only that many of their
-      -- rows are counted first, not all of them (for two words each in a
-      -- sixth of a 47k-scene library, 2 x 3,376 rows read instead of 15,866).
+      -- the scenes with both that an attempt needs), they are not counted
+      -- first, only checked to be that common (for two words each in a
+      -- sixth of a 47k-scene library, ~1,450 rows read instead of 15,866).
       join_floor := ceil(sqrt(word_pool * 4 * greatest(scope_size, 1)::float8));
       -- Each word's rows are first counted up to word_pool * 4, which a
       -- word must reach for the two to promise enough (the other is in at
-      -- most every scene), then up to join_floor, stopping at the first
-      -- word short of its count: a rare word beside a common one costs a
-      -- few hundred rows, not join_floor of the common one's.
+      -- most every scene): a rare word beside a common one costs a few
+      -- hundred rows. Whether each is in join_floor scenes is then
+      -- estimated from a sixteenth of its rows, those of the scenes whose
+      -- random ids begin with 0 (a word's rows as written are in scene id
+      -- order in scene_terms' key, so that is one short range): counting up
+      -- to join_floor read 3,376 rows of each common word at 47k scenes,
+      -- this ~480. A wrong guess costs time, never a different result: the
+      -- join is kept only where its bound holds, and without it the
+      -- frequencies are counted exactly. Below a join_floor of 1,024 (a
+      -- scope of ~4,400 scenes) the sixteenth would be too few rows to tell,
+      -- and counting up to join_floor costs little: they are counted.
       join_first := cardinality(words) = 2 and single[1] and single[2]
         and not exists (
                select from (values (1, word_pool * 4), (2, word_pool * 4), (1, join_floor), (2, join_floor)) g(i, n)
-               where (select count(*) from (
+               where (g.n = word_pool * 4 or join_floor < 1024)
+                 and (select count(*) from (
                         select from app_hidden.search_postings(uid, null, null, null,
                                       range_word, range_kind, range_kind2, range_lexeme, range_hi, range_surface,
                                       range_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
                                       null, null, null, null, null, null, stemming) p
                         where p.i = g.i and not p.tag
-                        limit g.n) y) < g.n);
+                        limit g.n) y) < g.n)
+        and (join_floor < 1024 or not exists (
+               select from (values (1), (2)) g(i)
+               where 16 * ((select count(*)
+                            from unnest(range_word, range_kind, range_kind2, range_lexeme) f(i, kind, kind2, lexeme)
+                            cross join lateral (
+                              select from app_hidden.scene_terms t
+                              where t.owner_id = uid and t.kind in (f.kind, f.kind2) and t.lexeme = f.lexeme collate "C"
+                                and t.src = '' and t.scene_id < '10000000-0000-0000-0000-000000000000'::uuid
+                              offset 0) x
+                            where f.i = g.i and f.kind <> 't')
+                           + (select count(*)
+                              from unnest(stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before)
+                                     f(i, kind, lexeme, src_from, src_before)
+                              cross join lateral (
+                                select from app_hidden.scene_terms t
+                                where t.owner_id = uid and t.kind = f.kind and t.lexeme = f.lexeme collate "C"
+                                  and t.src >= f.src_from collate "C" and t.src < f.src_before collate "C"
+                                  and t.scene_id < '10000000-0000-0000-0000-000000000000'::uuid
+                                offset 0) x
+                              where f.i = g.i)) < join_floor));
       if not join_first then
         select array_agg(coalesce(d.n, 0) order by g.i)
           into word_df

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import pg from 'pg';
-import { seedPersons, seedScenes, type Seeded } from '../../scripts/bench-search.ts';
+import { BRUTE, seedPersons, seedScenes, type Seeded } from '../../scripts/bench-search.ts';
 import { createTestDatabase, explainedAs } from '../helpers/db.ts';
 
 const db = await createTestDatabase();
@@ -214,6 +214,33 @@ test('the HNSW path finds what brute force finds for a user with many scenes', a
     // build without letting a broken or unfiltered path through.
     assert.ok(found >= 0.8 * k, `${column}: the HNSW pool holds ${found} of the exact top ${k}`);
   }
+});
+
+test('two common words in a large library: a sample of their rows chooses the join, and the page is the exact ranking', async () => {
+  const big = seeded.bigOwners[0];
+  const query = 'city music';
+  const r = await explained(big, [], (c) =>
+    c
+      .query(`select scene_id from app_public.search_scenes($1, page_size => 20)`, [query])
+      .then((x) => x.rows.map((h) => h.scene_id as string)),
+  );
+  // Whether both words are common enough is read from the rows of the scenes whose ids begin
+  // with 0, one range of the key each, not by counting thousands of rows.
+  const decision = r.plans.filter((p) => /Query Text: join_first :=/.test(p));
+  assert.equal(decision.length, 1);
+  assert.match(
+    decision[0]!,
+    /Index Only Scan using scene_terms_pkey on scene_terms t(_\d+)?\s+\(cost[^)]*\)\s+Index Cond: \([^\n]*\(src = ''::text\) AND \(scene_id < '10000000-0000-0000-0000-000000000000'::uuid\)\)/,
+  );
+  assert.ok(
+    r.plans.some((p) => /filter \(where a\.scene_id = b\.scene_id\)/.test(p)),
+    'the two words are joined by scene',
+  );
+  const exact = await explained(big, [], (c) =>
+    c.query(BRUTE, [query, null, null, null, 20]).then((x) => x.rows.map((h) => h.id as string)),
+  );
+  assert.equal(r.result.length, 20);
+  assert.deepEqual(r.result, exact.result);
 });
 
 test('a person in many scenes filters the HNSW walks, in some is compared exactly, in few drives every source', async () => {
