@@ -1167,6 +1167,32 @@ end;
 $$;
 
 --
+-- Name: search_word_rows(uuid, integer, bigint, integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+--
+
+CREATE FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) RETURNS TABLE(scene_id uuid, w bigint, r real, sr real)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  select t.scene_id,
+         case when t.kind = 'w' and f.surface then search_word_rows.word_bit else 0 end,
+         case when t.kind = 'w' and f.ranked then t.impact else 0 end,
+         case when t.kind <> 't' and not f.surface then t.impact else 0 end
+  from unnest(search_word_rows.range_word, search_word_rows.range_kind, search_word_rows.range_kind2,
+              search_word_rows.range_lexeme, search_word_rows.range_hi, search_word_rows.range_surface,
+              search_word_rows.range_ranked) f(i, kind, kind2, lexeme, hi, surface, ranked)
+  cross join lateral app_hidden.search_range_rows(search_word_rows.uid, f.kind, f.kind2, f.lexeme, f.hi,
+                                                  null, null, null) t
+  where f.i = search_word_rows.i and f.kind <> 't'
+  union all
+  select t.scene_id, 0, 0, case when t.kind <> 't' then t.impact else 0 end
+  from unnest(search_word_rows.stem_word, search_word_rows.stem_kind, search_word_rows.stem_lexeme,
+              search_word_rows.stem_src_from, search_word_rows.stem_src_before) f(i, kind, lexeme, src_from, src_before)
+  cross join lateral app_hidden.search_stem_rows(search_word_rows.uid, f.kind, f.lexeme, f.src_from, f.src_before,
+                                                 null, null) t
+  where f.i = search_word_rows.i
+$$;
+
+--
 -- Name: stem_config(text); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
@@ -4214,23 +4240,12 @@ begin
                  -- as counted above where they were.
                  array[count(a.scene_id), count(b.scene_id)]
             into all_ids, all_written, all_rank, all_stem_rank, some_rank, some_stem_rank, word_df
-            from (select p.scene_id, case when p.kind = 'w' and p.surface then 1::bigint else 0 end as w,
-                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
-                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
-                    from app_hidden.search_postings(uid, null, null, null,
-                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
-                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                           null, null, null, null, null, null, stemming) p
-                   where p.i = 1) a
-            full join (
-                  select p.scene_id, case when p.kind = 'w' and p.surface then 2::bigint else 0 end as w,
-                         case when p.kind = 'w' and p.ranked then p.impact else 0 end as r,
-                         case when p.kind <> 't' and not p.surface then p.impact else 0 end as sr
-                    from app_hidden.search_postings(uid, null, null, null,
-                           wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
-                           stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before,
-                           null, null, null, null, null, null, stemming) p
-                   where p.i = 2) b on b.scene_id = a.scene_id;
+            from app_hidden.search_word_rows(uid, 1, 1, wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface,
+                                             wr_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from,
+                                             stem_src_before) a
+            full join app_hidden.search_word_rows(uid, 2, 2, wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface,
+                                                  wr_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from,
+                                                  stem_src_before) b on b.scene_id = a.scene_id;
         else
           select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
                  coalesce(array_agg(ps.written) filter (where ps.mask = word_mask), '{}'),
@@ -6920,6 +6935,13 @@ GRANT ALL ON FUNCTION app_hidden.search_word_estimate(weights double precision[]
 
 REVOKE ALL ON FUNCTION app_hidden.search_word_forms(words text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_word_forms(words text[]) TO authenticated;
+
+--
+-- Name: FUNCTION search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]); Type: ACL; Schema: app_hidden; Owner: -
+--
+
+REVOKE ALL ON FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) TO authenticated;
 
 --
 -- Name: FUNCTION stem_config(language text); Type: ACL; Schema: app_hidden; Owner: -

@@ -31,6 +31,7 @@ begin
          'search_label_stem', 'search_stem_start', 'search_label_start', 'search_names',
          'search_escape_html', 'search_highlight', 'search_compound_parts', 'search_snippet_query', 'search_snippet', 'search_scenes', 'search_scene_persons', 'search_persons_of',
          'search_bits_weight', 'search_postings', 'search_range_rows', 'search_stem_rows', 'search_scene_matches',
+         'search_word_rows',
          'search_word_estimate', 'search_ocr_fuzzy'])
   loop
     execute pg_catalog.format('drop function %s', f);

@@ -211,6 +211,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.search_tsquery',
     'app_hidden.search_word_estimate',
     'app_hidden.search_word_forms',
+    'app_hidden.search_word_rows',
     'app_hidden.stem_config',
     'app_hidden.tag_text',
     'app_public.assign_face',
