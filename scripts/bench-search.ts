@@ -767,10 +767,11 @@ async function timeAfterIdle(
 }
 
 /**
- * The exact ranking (exported for test/db/search-scale.test.ts): search_scenes' scoring formula (see its comment and
+ * The exact ranking: search_scenes' scoring formula (see its comment and
  * test/db/search.test.ts's brute-force twin) applied to every scene of the
  * user in scope, no index and no candidate pool; IDF over the same scope,
- * uncapped. Returns the top k ids.
+ * uncapped. Returns the top k ids. test/db/search-scale.test.ts compares
+ * pages with it too.
  */
 export const BRUTE = `
 with q as (select app_hidden.search_query_words($1) as words,

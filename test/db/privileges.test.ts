@@ -204,7 +204,7 @@ test('the functions each role may execute are exactly the allow-list', async () 
     'app_hidden.search_stem_start',
     'app_hidden.search_stem_tsquery',
     'app_hidden.search_stemming',
-    // With the query's stems, and the same stemming its words itself.
+    // Two forms: given the query's stems, and stemming the words itself.
     'app_hidden.search_tag_score',
     'app_hidden.search_tag_score',
     'app_hidden.search_tag_words',
