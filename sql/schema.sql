@@ -1184,7 +1184,7 @@ CREATE FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint
                                                   null, null, null) t
   where f.i = search_word_rows.i and f.kind <> 't'
   union all
-  select t.scene_id, 0, 0, case when t.kind <> 't' then t.impact else 0 end
+  select t.scene_id, 0, 0, t.impact
   from unnest(search_word_rows.stem_word, search_word_rows.stem_kind, search_word_rows.stem_lexeme,
               search_word_rows.stem_src_from, search_word_rows.stem_src_before) f(i, kind, lexeme, src_from, src_before)
   cross join lateral app_hidden.search_stem_rows(search_word_rows.uid, f.kind, f.lexeme, f.src_from, f.src_before,
@@ -3744,13 +3744,13 @@ begin
             order by f.video_id, f.scene_id
             limit case when cardinality(words) = 0 then exact_below + 1 end) x;
     if cardinality(person_scenes) > exact_below then
-      person_many := person_scenes;
+      -- Without words the list was cut short: the walks probe faces instead.
+      person_probed := cardinality(words) = 0;
+      if not person_probed then
+        person_many := person_scenes;
+      end if;
       person_scenes := null;
       person_videos := null;
-      if cardinality(words) = 0 then
-        person_many := null;
-        person_probed := true;
-      end if;
     end if;
     -- No words and no vectors: every scene of the person, in time order per video.
     if cardinality(words) = 0 and qv_text is null and qv_image is null then
