@@ -770,8 +770,8 @@ async function timeAfterIdle(
  * The exact ranking: search_scenes' scoring formula (see its comment and
  * test/db/search.test.ts's brute-force twin) applied to every scene of the
  * user in scope, no index and no candidate pool; IDF over the same scope,
- * uncapped. Returns the top k ids. test/db/search-scale.test.ts compares
- * pages with it too.
+ * uncapped. Returns the top k ids with their scores.
+ * test/db/search-scale.test.ts compares pages and scores with it too.
  */
 export const BRUTE = `
 with q as (select app_hidden.search_query_words($1) as words,
@@ -805,9 +805,9 @@ parts as (
          case when $3::real[] is null then 0 else app_hidden.search_similarity('vision', 1 - (s.image_vec <=> $3::real[]::vector)) end as vision,
          app_hidden.search_tag_score(s.tags, app_hidden.search_tag_words(app_hidden.search_word_forms(q.words)), q.stemming) as tags
   from scope s, q2 q)
-select id from parts
-where 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags > 0
-order by 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags desc, id
+select id, score from (select id, 0.5 * (dense + words - dense * words) + 0.35 * vision + 0.15 * tags as score from parts) x
+where score > 0
+order by score desc, id
 limit $5`;
 
 /** Mean share of the exact top k that search_scenes' first page of k also returns. */

@@ -1167,22 +1167,29 @@ end;
 $$;
 
 --
--- Name: search_word_rows(uuid, integer, bigint, integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
+-- Name: search_word_rows(uuid, integer, bigint, bigint, text, boolean, boolean, integer[], "char"[], "char"[], text[], text[], boolean[], boolean[], integer[], "char"[], text[], text[], text[]); Type: FUNCTION; Schema: app_hidden; Owner: -
 --
 
-CREATE FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) RETURNS TABLE(scene_id uuid, w bigint, r real, sr real)
+CREATE FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, lead bigint, lead_lexeme text, lead_surface boolean, lead_ranked boolean, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) RETURNS TABLE(scene_id uuid, w bigint, r real, sr real)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
+  select t.scene_id,
+         case when search_word_rows.lead_surface then search_word_rows.word_bit else 0 end,
+         case when search_word_rows.lead_ranked then t.impact else 0 end,
+         case when search_word_rows.lead_surface then 0 else t.impact end
+  from app_hidden.scene_terms t
+  where t.owner_id = search_word_rows.uid and t.kind = 'w' and t.lexeme = search_word_rows.lead_lexeme collate "C"
+  union all
   select t.scene_id,
          case when t.kind = 'w' and f.surface then search_word_rows.word_bit else 0 end,
          case when t.kind = 'w' and f.ranked then t.impact else 0 end,
          case when t.kind <> 't' and not f.surface then t.impact else 0 end
   from unnest(search_word_rows.range_word, search_word_rows.range_kind, search_word_rows.range_kind2,
               search_word_rows.range_lexeme, search_word_rows.range_hi, search_word_rows.range_surface,
-              search_word_rows.range_ranked) f(i, kind, kind2, lexeme, hi, surface, ranked)
+              search_word_rows.range_ranked) with ordinality f(i, kind, kind2, lexeme, hi, surface, ranked, o)
   cross join lateral app_hidden.search_range_rows(search_word_rows.uid, f.kind, f.kind2, f.lexeme, f.hi,
                                                   null, null, null) t
-  where f.i = search_word_rows.i and f.kind <> 't'
+  where f.i = search_word_rows.i and f.kind <> 't' and f.o is distinct from search_word_rows.lead
   union all
   select t.scene_id, 0, 0, t.impact
   from unnest(search_word_rows.stem_word, search_word_rows.stem_kind, search_word_rows.stem_lexeme,
@@ -3592,6 +3599,16 @@ declare
   all_written bigint[];
   all_rank real[];
   all_stem_rank real[];
+  -- Each of the two joined words' lead form (search_word_rows): its
+  -- ordinal in the wr_ arrays, lexeme and flags.
+  lead_a bigint;
+  lead_a_lexeme text;
+  lead_a_surface boolean;
+  lead_a_ranked boolean;
+  lead_b bigint;
+  lead_b_lexeme text;
+  lead_b_surface boolean;
+  lead_b_ranked boolean;
   -- Whether two words are joined before their frequencies are counted,
   -- and the scenes each must be in for that.
   join_first boolean;
@@ -4230,6 +4247,23 @@ begin
           -- a group for every scene (a full join, so that the scenes with one
           -- of them give the highest rank and stem rank too). The sums are
           -- those of search_scene_matches, added in the same precision.
+          -- Each word's first range of one lexeme is its lead form, read as
+          -- a scan of its own (search_word_rows); a word without one reads
+          -- every form through the arrays.
+          select r.o, r.lexeme, r.surface, r.ranked
+            into lead_a, lead_a_lexeme, lead_a_surface, lead_a_ranked
+            from unnest(wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked)
+                   with ordinality r(i, kind, kind2, lexeme, hi, surface, ranked, o)
+           where r.i = 1 and r.kind = 'w' and r.kind2 = 'w' and r.lexeme = r.hi
+           order by r.o
+           limit 1;
+          select r.o, r.lexeme, r.surface, r.ranked
+            into lead_b, lead_b_lexeme, lead_b_surface, lead_b_ranked
+            from unnest(wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked)
+                   with ordinality r(i, kind, kind2, lexeme, hi, surface, ranked, o)
+           where r.i = 2 and r.kind = 'w' and r.kind2 = 'w' and r.lexeme = r.hi
+           order by r.o
+           limit 1;
           select coalesce(array_agg(a.scene_id) filter (where a.scene_id = b.scene_id), '{}'),
                  coalesce(array_agg(a.w | b.w) filter (where a.scene_id = b.scene_id), '{}'),
                  coalesce(array_agg(a.r + b.r) filter (where a.scene_id = b.scene_id), '{}'),
@@ -4240,11 +4274,12 @@ begin
                  -- as counted above where they were.
                  array[count(a.scene_id), count(b.scene_id)]
             into all_ids, all_written, all_rank, all_stem_rank, some_rank, some_stem_rank, word_df
-            from app_hidden.search_word_rows(uid, 1, 1, wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface,
-                                             wr_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from,
-                                             stem_src_before) a
-            full join app_hidden.search_word_rows(uid, 2, 2, wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface,
-                                                  wr_ranked, stem_word, stem_kind, stem_lexeme, stem_src_from,
+            from app_hidden.search_word_rows(uid, 1, 1, lead_a, lead_a_lexeme, lead_a_surface, lead_a_ranked,
+                                             wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                                             stem_word, stem_kind, stem_lexeme, stem_src_from, stem_src_before) a
+            full join app_hidden.search_word_rows(uid, 2, 2, lead_b, lead_b_lexeme, lead_b_surface, lead_b_ranked,
+                                                  wr_word, wr_kind, wr_kind2, wr_lexeme, wr_hi, wr_surface, wr_ranked,
+                                                  stem_word, stem_kind, stem_lexeme, stem_src_from,
                                                   stem_src_before) b on b.scene_id = a.scene_id;
         else
           select coalesce(array_agg(ps.scene_id) filter (where ps.mask = word_mask), '{}'),
@@ -6937,11 +6972,11 @@ REVOKE ALL ON FUNCTION app_hidden.search_word_forms(words text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION app_hidden.search_word_forms(words text[]) TO authenticated;
 
 --
--- Name: FUNCTION search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]); Type: ACL; Schema: app_hidden; Owner: -
+-- Name: FUNCTION search_word_rows(uid uuid, i integer, word_bit bigint, lead bigint, lead_lexeme text, lead_surface boolean, lead_ranked boolean, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]); Type: ACL; Schema: app_hidden; Owner: -
 --
 
-REVOKE ALL ON FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) TO authenticated;
+REVOKE ALL ON FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, lead bigint, lead_lexeme text, lead_surface boolean, lead_ranked boolean, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION app_hidden.search_word_rows(uid uuid, i integer, word_bit bigint, lead bigint, lead_lexeme text, lead_surface boolean, lead_ranked boolean, range_word integer[], range_kind "char"[], range_kind2 "char"[], range_lexeme text[], range_hi text[], range_surface boolean[], range_ranked boolean[], stem_word integer[], stem_kind "char"[], stem_lexeme text[], stem_src_from text[], stem_src_before text[]) TO authenticated;
 
 --
 -- Name: FUNCTION stem_config(language text); Type: ACL; Schema: app_hidden; Owner: -

@@ -243,6 +243,65 @@ test('two common words in a large library: a sample of their rows chooses the jo
   assert.deepEqual(r.result, exact.result);
 });
 
+test("two words joined with their stems beside their rows as written: the scores are the exact ranking's", async () => {
+  const big = seeded.bigOwners[0];
+  const {
+    rows: [video],
+  } = await db.rootPool.query(`select id from app_public.videos where owner_id = $1 order by id limit 1`, [big]);
+  // Scenes where "music" or "rain" stands only inflected ("musical", "raining": stem rows of the
+  // same lexemes) beside the other, written: each word is still one lexeme, so the two are
+  // joined, and the stem rows reach the join through the arrays beside each word's lead form.
+  // The first two say the written word twenty times and are tagged "rain", which ranks them
+  // above the seed's scenes with both words written; their share of the words, 1 for the written
+  // one and 0.75 for the stemmed one, weighs each by its IDF, so their scores carry both
+  // frequencies, stem rows included.
+  const forms = [
+    `musical${' rain'.repeat(20)}`,
+    `${'music '.repeat(20)}raining`,
+    'the musicals in the rain',
+    'musical',
+  ];
+  const { rows: added } = await db.rootPool.query(
+    `insert into app_public.scenes (video_id, owner_id, ordinal, start_s, end_s, transcript, tags)
+     select $1, $2, 1000000 + g, g * 5, g * 5 + 5, ($3::text[])[1 + g % 4] || ' aside ' || g,
+            '[{"label": "rain", "score": 1}]'
+     from generate_series(0, 299) g
+     returning id`,
+    [video.id, big, forms],
+  );
+  try {
+    const query = 'music rain';
+    const r = await explained(big, [], (c) =>
+      c
+        .query(`select scene_id, score from app_public.search_scenes($1, page_size => 20)`, [query])
+        .then((x) => x.rows as { scene_id: string; score: number }[]),
+    );
+    const join = r.plans.filter((p) => /filter \(where a\.scene_id = b\.scene_id\)/.test(p));
+    assert.equal(join.length, 1, 'the two words are joined by scene');
+    // Each word's lead form is one index range of its written lexeme, not a row of the arrays.
+    assert.equal(
+      join[0]!.match(/Index Cond: \(\(owner_id = \$\d+\) AND \(kind = 'w'::"char"\) AND \(lexeme = /g)?.length,
+      2,
+    );
+    const exact = await explained(big, [], (c) =>
+      c.query(BRUTE, [query, null, null, null, 20]).then((x) => x.rows as { id: string; score: number }[]),
+    );
+    assert.equal(r.result.length, 20);
+    assert.deepEqual(
+      r.result.map((h) => h.scene_id),
+      exact.result.map((h) => h.id),
+    );
+    const ids = new Set(added.map((a) => a.id as string));
+    assert.ok(r.result.filter((h) => ids.has(h.scene_id)).length >= 2, 'the page holds scenes with a stemmed word');
+    // A stem row lost or read twice moves the frequencies, and with them these scores.
+    r.result.forEach((h, i) =>
+      assert.ok(Math.abs(h.score - exact.result[i]!.score) < 1e-9, `${h.score} vs ${exact.result[i]!.score}`),
+    );
+  } finally {
+    await db.rootPool.query(`delete from app_public.scenes where video_id = $1 and ordinal >= 1000000`, [video.id]);
+  }
+});
+
 test('a person in many scenes filters the HNSW walks, in some is compared exactly, in few drives every source', async () => {
   const big = seeded.bigOwners[0];
   const c = await db.rootPool.connect();
