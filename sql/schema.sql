@@ -3851,9 +3851,26 @@ begin
   library_size := (select coalesce(sum(c.scenes), 0) from app_hidden.video_scene_counts c
                    where c.owner_id = uid and (video_ids is null or c.video_id = any(video_ids)));
   -- Languages first: stem_config runs once per language, not once per video.
-  stem_configs := array(select distinct app_hidden.stem_config(l.language) from (
-                          select distinct v.language from app_public.videos v
-                          where v.owner_id = uid and (video_ids is null or v.id = any(video_ids))) l);
+  if video_ids is null then
+    -- The library's few languages, one descent of videos' (owner, language)
+    -- index each, and whether a video has none yet (English is assumed):
+    -- reading every video for them took 0.74 ms at 792 videos, this ~0.05.
+    stem_configs := array(
+      with recursive l as (
+        (select v.language from app_public.videos v where v.owner_id = uid order by v.language limit 1)
+        union all
+        select (select v.language from app_public.videos v
+                 where v.owner_id = uid and v.language > l.language order by v.language limit 1)
+        from l where l.language is not null)
+      select distinct app_hidden.stem_config(x.language)
+      from (select l.language from l where l.language is not null
+            union all
+            select null where exists (select from app_public.videos v where v.owner_id = uid and v.language is null)) x);
+  else
+    stem_configs := array(select distinct app_hidden.stem_config(l.language) from (
+                            select distinct v.language from app_public.videos v
+                            where v.owner_id = uid and v.id = any(video_ids)) l);
+  end if;
   stemming := app_hidden.search_stemming(stem_configs);
   word_forms := app_hidden.search_word_forms(words);
   -- Compounds are written with a hyphen or without ("e-mail" and "email",
@@ -6285,6 +6302,12 @@ CREATE UNIQUE INDEX videos_object_key_key ON app_public.videos USING btree (obje
 --
 
 CREATE INDEX videos_owner_id_created_at_id_idx ON app_public.videos USING btree (owner_id, created_at, id);
+
+--
+-- Name: videos_owner_id_language_idx; Type: INDEX; Schema: app_public; Owner: -
+--
+
+CREATE INDEX videos_owner_id_language_idx ON app_public.videos USING btree (owner_id, language);
 
 --
 -- Name: videos_state_idx; Type: INDEX; Schema: app_public; Owner: -

@@ -1328,6 +1328,27 @@ test('the language of the video picks the stemmer; languages without one match a
   assert.equal(after.rows[0].cfg, 'app_hidden.english_folded');
 });
 
+test('a library in several languages, one not yet known, stems a query in each of them', async () => {
+  // search_scenes finds the library's languages by descending the videos' (owner, language)
+  // index once per language: the first in order, the last, and a video without one (English
+  // is assumed) must all be found.
+  const u = uuid();
+  const video = async (language: string | null, transcript: string) => {
+    const v = await addVideo(u);
+    await setLanguage(v, language);
+    return addScene(v, u, { transcript });
+  };
+  const haus = await video('deu', 'wir bauen die Häuser am Fluss');
+  const cat = await video('ko', '오늘 고양이가 해변에서 뛰어요');
+  const gatos = await video('spa', 'los gatos duermen');
+  const cities = await video(null, 'two cities at night');
+  const found = async (query: string) => (await search(u, { query })).map((h) => h.scene_id);
+  assert.deepEqual(await found('Haus'), [haus]);
+  assert.deepEqual(await found('gato'), [gatos]);
+  assert.deepEqual(await found('city'), [cities]);
+  assert.deepEqual(await found('고양이'), [cat]);
+});
+
 test('every language PostgreSQL has a stemmer for is stemmed: Indonesian, Greek, Catalan …', async () => {
   const cfg = async (language: string) =>
     (await db.rootPool.query('select app_hidden.stem_config($1)::text as c', [language])).rows[0].c;
