@@ -163,6 +163,27 @@ test("a user sees only their own videos and scenes; the other tenant's rows do e
   assert.equal(rows[0].n, 4, 'the denied rows exist');
 });
 
+test("videos filtered and ordered by language show only the caller's", async () => {
+  // English is what an unknown language counts as, so the scenes keep their stems.
+  await db.rootPool.query(`update app_public.videos set language = 'en' where id = any($1)`, [
+    [aliceVideo.id, bobVideo.id],
+  ]);
+  try {
+    const q = `{ en: allVideos(condition: { language: "en" }, orderBy: LANGUAGE_ASC) { nodes { id language } }
+                 de: allVideos(condition: { language: "de" }) { totalCount } }`;
+    const a = await gql(srv.url, q, {}, alice.token);
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.deepEqual(a.body.data.en.nodes, [{ id: aliceVideo.id, language: 'en' }]);
+    assert.equal(a.body.data.de.totalCount, 0);
+    const b = await gql(srv.url, q, {}, bob.token);
+    assert.deepEqual(b.body.data.en.nodes, [{ id: bobVideo.id, language: 'en' }]);
+  } finally {
+    await db.rootPool.query(`update app_public.videos set language = null where id = any($1)`, [
+      [aliceVideo.id, bobVideo.id],
+    ]);
+  }
+});
+
 test("a user cannot rename or delete another user's video", async () => {
   const upd = await gql(
     srv.url,
