@@ -251,10 +251,10 @@ test("two words joined with their stems beside their rows as written: the scores
   // Scenes where "music" or "rain" stands only inflected ("musical", "raining": stem rows of the
   // same lexemes) beside the other, written: each word is still one lexeme, so the two are
   // joined, and the stem rows reach the join through the arrays beside each word's lead form.
-  // The first two say the written word twenty times and are tagged "rain", which ranks them
-  // above the seed's scenes with both words written; their share of the words, 1 for the written
-  // one and 0.75 for the stemmed one, weighs each by its IDF, so their scores carry both
-  // frequencies, stem rows included.
+  // All are tagged "rain", and the first two forms say the written word twenty times, which
+  // ranks them above the seed's scenes with both words written; their share of the words, 1 for
+  // the written one and 0.75 for the stemmed one, weighs each by its IDF, so their scores carry
+  // both frequencies, stem rows included.
   const forms = [
     `musical${' rain'.repeat(20)}`,
     `${'music '.repeat(20)}raining`,
