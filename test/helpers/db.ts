@@ -155,6 +155,13 @@ export function asRoot<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promise<T>
 }
 
 /**
+ * A person's many scenes as search_scenes filters by them in a plan: a constant list (so the plan
+ * is the search's own, and PostgreSQL hashes the list), tested under coalesce so that it is no
+ * index condition.
+ */
+export const PERSON_LIST = /COALESCE\(\((\w+\.)?(scene_)?id = ANY \('\{[0-9a-f]{8}-[^}]*\}'::uuid\[\]\)\), false\)/;
+
+/**
  * Runs fn as a signed-in user on a superuser session with auto_explain on
  * (each nested statement's plan, as it really ran); returns its result and
  * the plan of every statement executed, its query text first.
