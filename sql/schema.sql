@@ -3726,7 +3726,11 @@ begin
     if array_ndims(text_embedding) is distinct from 1 or cardinality(text_embedding) <> 1024 then
       raise exception 'text_embedding must have 1024 numbers (got %)', cardinality(text_embedding) using errcode = '22023';
     end if;
-    qv_text := text_embedding::vector(1024);
+    -- Normalised: cosine ignores a vector's length, but pgvector's float32
+    -- sums do not (numbers past ~1e19 made the query similar to nothing, under
+    -- ~1e-20 to everything), nor does the half-precision copy below (out of
+    -- range past 65504): a query of any length ranks as its direction does.
+    qv_text := l2_normalize(text_embedding::vector(1024));
     if vector_norm(qv_text) = 0 then
       raise exception 'text_embedding must not be all zeros' using errcode = '22023';
     end if;
@@ -3735,7 +3739,7 @@ begin
     if array_ndims(image_embedding) is distinct from 1 or cardinality(image_embedding) <> 1152 then
       raise exception 'image_embedding must have 1152 numbers (got %)', cardinality(image_embedding) using errcode = '22023';
     end if;
-    qv_image := image_embedding::vector(1152);
+    qv_image := l2_normalize(image_embedding::vector(1152));
     if vector_norm(qv_image) = 0 then
       raise exception 'image_embedding must not be all zeros' using errcode = '22023';
     end if;

@@ -674,6 +674,32 @@ test('ranking equals an exact brute-force computation', async () => {
   }
 });
 
+// More scenes than a vector pool (80), few enough to be compared exactly: the
+// pool is chosen from the half-precision copies, so a query too long for half
+// precision (or for pgvector's float32 sums, either way) would fail or choose
+// another pool than its direction does.
+test("a query vector's length does not change the ranking, however long or short", async () => {
+  const rand = mulberry32(7);
+  const u = uuid();
+  const v = await addVideo(u);
+  for (let i = 0; i < 100; i++) {
+    await addScene(v, u, { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) });
+  }
+  const q = { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) };
+  const unit = await search(u, { ...q, pageSize: 100 });
+  assert.ok(unit.length >= 30, `${unit.length} hits`);
+  for (const scale of [1e6, 1e25, 1e-25]) {
+    const scaled = (x: number[]) => x.map((e) => Math.fround(e * scale));
+    const hits = await search(u, { text: scaled(q.text), image: scaled(q.image), pageSize: 100 });
+    assert.deepEqual(
+      hits.map((h) => h.scene_id),
+      unit.map((h) => h.scene_id),
+      `scaled by ${scale}`,
+    );
+    hits.forEach((h, i) => close(h.score, unit[i].score, `scaled by ${scale}: score of rank ${i + 1}`));
+  }
+});
+
 // A person in more scenes than the words pass reads by scene (100) and no
 // more than vectors are compared exactly for (2000): the words' rows across
 // the library, kept where they are the person's, and both vector spaces of
