@@ -3509,6 +3509,7 @@ CREATE FUNCTION app_public.search_scenes(query text, text_embedding real[] DEFAU
     SET "hnsw.max_scan_tuples" TO '200000'
     SET "hnsw.scan_mem_multiplier" TO '4'
     SET enable_sort TO 'on'
+    SET enable_seqscan TO 'on'
     SET jit TO 'off'
     SET plan_cache_mode TO 'force_custom_plan'
     SET "pg_trgm.strict_word_similarity_threshold" TO '0.33'
@@ -4494,6 +4495,12 @@ begin
     -- ANDed a bitmap of them with one of every row of the owner (three times
     -- as long as the probes for 1,900 of 47k); probed by scene alone, stale
     -- statistics made it read the owner's rows once per scene.
+    -- Never a sequential scan: this path reads at most exact_below scenes'
+    -- rows, but its generic plan cannot know the owner is small, and where
+    -- a few owners hold most rows (300k scenes, two of 53 owners with 147k
+    -- each) it read all 600,000 for a 30-scene user (~1 s a search). The
+    -- function's SET clause restores enable_seqscan.
+    perform set_config('enable_seqscan', 'off', true);
     with c as materialized (
       select h.scene_id as id, h.space,
              case h.space when 't' then h.vec <=> qh_text else h.vec <=> qh_image end as d
@@ -4520,6 +4527,7 @@ begin
            coalesce(array_agg(s.image_vec <=> qv_image) filter (where x.space = 'i'), '{}')
       into text_ids, text_d, image_ids, image_d
       from x join app_public.scenes s on s.id = x.id and s.owner_id = uid;
+    perform set_config('enable_seqscan', 'on', true);
   else
     vec_pool := least(vec_pool_max, greatest(vec_pool, ceil(vec_pool * library_size / vec_scope::float8)::int));
     perform set_config('plan_cache_mode', 'force_custom_plan', true);
