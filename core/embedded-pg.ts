@@ -297,8 +297,10 @@ export function sharedBuffersMb(config: Pick<Config, 'dbSharedBuffersMb'>, total
  * vectors candidates are scored by), then the other tables. Otherwise each
  * page is first read by some search, from disk when the kernel has dropped
  * it meanwhile: at 100k scenes new searches after five idle minutes measured
- * 103-134 ms p50 without this and 67-87 with it (BENCHMARKS.md). A relation
- * that does not fit is skipped with everything after it. pg_prewarm ships with PostgreSQL's contrib
+ * 103-134 ms p50 without this and 67-87 with it (BENCHMARKS.md). The first
+ * relation that does not fit is read up to the budget (at 300k scenes the
+ * image HNSW index, 2.3 GB, after the text one: most of a walk's pages then
+ * hit) and everything after it is skipped. pg_prewarm ships with PostgreSQL's contrib
  * modules; its function is declared for this session only (pg_temp), so the
  * schema gains no extension. Returns the pages read (0 before the migrations).
  */
@@ -331,10 +333,17 @@ export async function prewarmSearch(rootDbUrl: string, opts: { budgetMb?: number
              on t.oid = s.reltoastrelid or t.oid in (select indexrelid from pg_index where indrelid = s.reltoastrelid)
           where s.oid = to_regclass('app_public.scenes')
        ), sized as (
-         select rel, sum(pg_relation_size(rel)) over (order by tier, pg_relation_size(rel) desc, rel) as upto from rels
+         select rel, pg_relation_size(rel) as size,
+                sum(pg_relation_size(rel)) over (order by tier, pg_relation_size(rel) desc, rel) as upto
+           from rels
+       ), budget as (
+         select coalesce($1::int8 * 1048576, pg_size_bytes(current_setting('shared_buffers')) * 3 / 4) as b
        )
-       select coalesce(sum(pg_temp.prewarm(rel)), 0) as pages from sized
-        where upto <= coalesce($1::int8 * 1048576, pg_size_bytes(current_setting('shared_buffers')) * 3 / 4)`,
+       select coalesce(sum(case when upto <= b then pg_temp.prewarm(rel)
+                                else pg_temp.prewarm(rel::regclass, 'buffer', 'main', 0, floor((b - (upto - size)) / 8192)::int8 - 1)
+                           end), 0) as pages
+         from sized, budget
+        where upto <= b or b - (upto - size) >= 8192`,
       [opts.budgetMb === undefined ? null : Math.floor(opts.budgetMb)],
     );
     return Number(rows[0]!.pages);
