@@ -674,18 +674,23 @@ test('ranking equals an exact brute-force computation', async () => {
   }
 });
 
+/** A library of `scenes` scenes with random vectors only, and a query drawn the same way. */
+async function vectorLibrary(seed: number, scenes: number) {
+  const rand = mulberry32(seed);
+  const u = uuid();
+  const v = await addVideo(u);
+  for (let i = 0; i < scenes; i++) {
+    await addScene(v, u, { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) });
+  }
+  return { u, q: { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) } };
+}
+
 // More scenes than a vector pool (80), few enough to be compared exactly: the
 // pool is chosen from the half-precision copies, so a query too long for half
 // precision (or for pgvector's float32 sums, either way) would fail or choose
 // another pool than its direction does.
 test("a query vector's length does not change the ranking, however long or short", async () => {
-  const rand = mulberry32(7);
-  const u = uuid();
-  const v = await addVideo(u);
-  for (let i = 0; i < 100; i++) {
-    await addScene(v, u, { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) });
-  }
-  const q = { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) };
+  const { u, q } = await vectorLibrary(7, 100);
   const unit = await search(u, { ...q, pageSize: 100 });
   assert.ok(unit.length >= 30, `${unit.length} hits`);
   for (const scale of [1e6, 1e25, 1e-25]) {
@@ -705,13 +710,7 @@ test("a query vector's length does not change the ranking, however long or short
 // most rows it read the whole table (a 30-scene user at 300k scenes: ~1 s).
 // Costs that make any index look dear stand in for such statistics here.
 test("a small library's exact comparisons read its own rows by index, whatever the costs say", async () => {
-  const rand = mulberry32(9);
-  const u = uuid();
-  const v = await addVideo(u);
-  for (let i = 0; i < 5; i++) {
-    await addScene(v, u, { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) });
-  }
-  const q = { text: randomUnit(rand, TEXT_DIM, 0.4), image: randomUnit(rand, IMAGE_DIM, 0.1) };
+  const { u, q } = await vectorLibrary(9, 5);
   const { result, plans } = await explainedAs(
     db,
     u,
