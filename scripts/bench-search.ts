@@ -8,7 +8,7 @@
  * and a person's scenes listed with an empty query. Prints a markdown table for
  * BENCHMARKS.md.
  *
- *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 8] [--ef-construction 32]
+ *   node scripts/bench-search.ts [--scenes 100000] [--queries 200] [--m 16] [--ef-construction 128]
  *                                [--text-share 1] [--image-share 1] [--url OWNER_URL --auth-url API_URL]
  *                                [--recall N] [--keep NAME [--no-migrate]] [--stats] [--only MODES] [--http [--http-baseline DIR]]
  *                                [--idle SECONDS] [--prewarm] [--baseline REV]
@@ -1021,7 +1021,7 @@ async function main() {
       scenes: { type: 'string', default: '100000' },
       queries: { type: 'string', default: '200' },
       m: { type: 'string', default: '16' },
-      'ef-construction': { type: 'string', default: '64' },
+      'ef-construction': { type: 'string', default: '128' },
       'text-share': { type: 'string', default: '1' },
       'image-share': { type: 'string', default: '1' },
       vectors: { type: 'string', default: 'realistic' },

@@ -6269,7 +6269,7 @@ CREATE INDEX persons_owner_id_name_idx ON app_public.persons USING btree (owner_
 -- Name: scenes_image_vec_idx; Type: INDEX; Schema: app_public; Owner: -
 --
 
-CREATE INDEX scenes_image_vec_idx ON app_public.scenes USING hnsw (image_vec public.vector_cosine_ops);
+CREATE INDEX scenes_image_vec_idx ON app_public.scenes USING hnsw (image_vec public.vector_cosine_ops) WITH (m='16', ef_construction='128');
 
 --
 -- Name: scenes_ocr_text_trgm_idx; Type: INDEX; Schema: app_public; Owner: -
@@ -6287,7 +6287,7 @@ CREATE INDEX scenes_owner_id_video_id_start_s_idx ON app_public.scenes USING btr
 -- Name: scenes_text_vec_idx; Type: INDEX; Schema: app_public; Owner: -
 --
 
-CREATE INDEX scenes_text_vec_idx ON app_public.scenes USING hnsw (text_vec public.vector_cosine_ops);
+CREATE INDEX scenes_text_vec_idx ON app_public.scenes USING hnsw (text_vec public.vector_cosine_ops) WITH (m='16', ef_construction='128');
 
 --
 -- Name: scenes_tsv_idx; Type: INDEX; Schema: app_public; Owner: -

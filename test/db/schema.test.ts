@@ -73,6 +73,21 @@ test('scene_terms is vacuumed after 1 % new or dead rows, so index-only reads of
   ]);
 });
 
+test('the scene vector graphs are built with ef_construction 128, whatever pgvector defaults to', async () => {
+  const rows = await q(
+    `select c.relname, c.reloptions, a.amname from pg_class c join pg_am a on a.oid = c.relam
+      where c.oid in ('app_public.scenes_text_vec_idx'::regclass, 'app_public.scenes_image_vec_idx'::regclass)
+      order by c.relname`,
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.relname, r.amname, [...r.reloptions].sort()]),
+    [
+      ['scenes_image_vec_idx', 'hnsw', ['ef_construction=128', 'm=16']],
+      ['scenes_text_vec_idx', 'hnsw', ['ef_construction=128', 'm=16']],
+    ],
+  );
+});
+
 test('the API login role owns nothing, bypasses nothing and can only become anon or authenticated', async () => {
   const [role] = await q(
     `select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolinherit from pg_roles where rolname = 'heimdex_authenticator'`,
