@@ -337,13 +337,14 @@ export async function prewarmSearch(rootDbUrl: string, opts: { budgetMb?: number
                 sum(pg_relation_size(rel)) over (order by tier, pg_relation_size(rel) desc, rel) as upto
            from rels
        ), budget as (
-         select coalesce($1::int8 * 1048576, pg_size_bytes(current_setting('shared_buffers')) * 3 / 4) as b
+         select coalesce($1::int8 * 1048576, pg_size_bytes(current_setting('shared_buffers')) * 3 / 4) as b,
+                current_setting('block_size')::int8 as block
        )
        select coalesce(sum(case when upto <= b then pg_temp.prewarm(rel)
-                                else pg_temp.prewarm(rel::regclass, 'buffer', 'main', 0, floor((b - (upto - size)) / 8192)::int8 - 1)
+                                else pg_temp.prewarm(rel::regclass, 'buffer', 'main', 0, floor((b - (upto - size)) / block)::int8 - 1)
                            end), 0) as pages
          from sized, budget
-        where upto <= b or b - (upto - size) >= 8192`,
+        where upto <= b or b - (upto - size) >= block`,
       [opts.budgetMb === undefined ? null : Math.floor(opts.budgetMb)],
     );
     return Number(rows[0]!.pages);
