@@ -342,14 +342,24 @@ export function makeSearchPlugin(deps: SearchDeps) {
                       content_type: string | null;
                       playback_key: string | null;
                     }>({
+                      // Prepared once per connection, as PostGraphile's own
+                      // statements are: parsing and planning this one each time
+                      // cost ~0.6 ms a search (a 30-scene user's is ~5 ms). Each
+                      // hit's video and scene by its key (offset 0 keeps the
+                      // lookups per hit): joined plainly, the planner took the
+                      // function's 1,000-row estimate and hashed all of the
+                      // caller's videos every search (BENCHMARKS.md).
+                      name: 'heimdex_search_scenes',
                       text: `select h.*, v.title, s.keyframe_key, v.object_key, v.content_type, v.playback_key
                              from app_public.search_scenes(
                                query => $1, text_embedding => $2::real[], image_embedding => $3::real[],
                                video_ids => $4::uuid[], person_id => $5::uuid,
                                page_size => $6, page_offset => $7, text_model => $8, image_model => $9
                              ) with ordinality as h
-                             join app_public.videos v on v.id = h.video_id
-                             join app_public.scenes s on s.id = h.scene_id
+                             cross join lateral (select v.title, v.object_key, v.content_type, v.playback_key
+                                                   from app_public.videos v where v.id = h.video_id offset 0) v
+                             cross join lateral (select s.keyframe_key
+                                                   from app_public.scenes s where s.id = h.scene_id offset 0) s
                             order by h.ordinality`,
                       values: [
                         args.query.trim(),

@@ -232,6 +232,25 @@ test("search never returns another tenant's scenes", async () => {
   assert.ok(anon.body.errors?.length, 'anonymous search is refused');
 });
 
+test('tenants taking turns past the search statement going generic each get their own hits, titled', async () => {
+  // The statement is prepared per connection; from its sixth run PostgreSQL
+  // may keep one plan for every caller, which must still be row-secured
+  // for whoever runs it.
+  for (let i = 0; i < 8; i++) {
+    const a = await gql(srv.url, SEARCH, { q: 'car in the garden' }, alice.token);
+    const b = await gql(srv.url, SEARCH, { q: 'car in the garden' }, bob.token);
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.deepEqual(
+      new Set(a.body.data.searchScenes.hits.map((h: { videoId: string; title: string }) => `${h.videoId} ${h.title}`)),
+      new Set([`${aliceVideo.id} Alice street clip`]),
+    );
+    assert.deepEqual(
+      b.body.data.searchScenes.hits.map((h: { sceneId: string; videoId: string }) => `${h.sceneId} ${h.videoId}`),
+      [`${bobVideo.sceneIds[0]} ${bobVideo.id}`],
+    );
+  }
+});
+
 test('searchScenes ranks exactly as app_public.search_scenes, with the score breakdown', async () => {
   const q = 'a red car in the street';
   const res = await gql(srv.url, SEARCH, { q }, alice.token);
