@@ -26,6 +26,7 @@ interface Service {
   healthcheck?: { test: string[] | string };
   restart?: string;
   mem_limit?: string;
+  shm_size?: string;
   depends_on?: Record<string, { condition: string }>;
 }
 
@@ -229,6 +230,18 @@ test('every image is pinned to a version', () => {
   assert.match(from ?? '', /^node:22\.(1[89]|[2-9]\d)\.\d+-bookworm-slim$/, 'the app image needs Node >= 22.18 pinned');
   for (const need of ['ffmpeg', 'espeak-ng', 'ONNXRUNTIME_NODE_INSTALL=skip', 'npm ci'])
     assert.ok(dockerfile.includes(need), `Dockerfile lacks ${need}`);
+});
+
+test("the database's /dev/shm holds a parallel HNSW build of 200k scenes (1 GB), with and without .env", () => {
+  const bytes = (size: string) => {
+    const m = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(size.trim());
+    assert.ok(m, `shm_size ${size} is not a size`);
+    return Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
+  };
+  const shm = services.db!.shm_size;
+  assert.ok(shm, 'the db service must set shm_size: Docker gives 64 MB');
+  for (const env of [envExample.values, new Map<string, string>()])
+    assert.ok(bytes(substitute(shm, env)) >= 1024 ** 3, `shm_size ${substitute(shm, env)}`);
 });
 
 test('Postgres data, objects and models live in named volumes mounted where each service reads them', () => {
