@@ -343,12 +343,12 @@ export function makeSearchPlugin(deps: SearchDeps) {
                       playback_key: string | null;
                     }>({
                       // Prepared once per connection, as PostGraphile's own
-                      // statements are: parsing and planning this one each time
-                      // cost ~0.6 ms a search (a 30-scene user's is ~5 ms). Each
-                      // hit's video and scene by its key (offset 0 keeps the
-                      // lookups per hit): joined plainly, the planner took the
-                      // function's 1,000-row estimate and hashed all of the
-                      // caller's videos every search (BENCHMARKS.md).
+                      // statements are: parsing and planning it every time cost
+                      // ~0.6 ms a search (a 30-scene user's whole search is ~5 ms).
+                      // Each hit's video and scene are read by key (offset 0
+                      // keeps the lookups per hit): joined plainly, the planner
+                      // took the function's 1,000-row estimate and hashed all of
+                      // the caller's videos every search (BENCHMARKS.md).
                       name: 'heimdex_search_scenes',
                       text: `select h.*, v.title, s.keyframe_key, v.object_key, v.content_type, v.playback_key
                              from app_public.search_scenes(
